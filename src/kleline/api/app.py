@@ -1,0 +1,45 @@
+"""The FastAPI application: health, the OpenAPI document and docs, problem JSON, the ``/v1`` routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from kleline import __version__
+from kleline.api import problems
+from kleline.api.auth import kleline_of
+from kleline.api.routes import ledger
+from kleline.bootstrap import Kleline
+
+__all__ = ["create_app"]
+
+
+def create_app(kleline: Kleline) -> FastAPI:
+    """The API over an already-built Kleline."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        kleline.close()
+
+    app = FastAPI(
+        title="Kleline",
+        version=__version__,
+        summary="A payment intermediary for online shopping: wallets, merchants, payments, settlement.",
+        lifespan=lifespan,
+    )
+    app.state.kleline = kleline
+    problems.install(app)
+    app.include_router(ledger.router)
+
+    @app.get("/health", tags=["operations"])
+    def health(request: Request) -> JSONResponse:
+        """Liveness and database reachability."""
+        with kleline_of(request).db.transaction(write=False) as tx:
+            tx.fetchone("SELECT 1")
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    return app

@@ -1,0 +1,45 @@
+"""Who is calling: ``Authorization: Bearer <key>``, where the key's prefix says its kind (op_, sk_, ct_)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kleline.bootstrap import Kleline
+from kleline.errors import KlelineError
+from kleline.operators.service import InvalidKey, authenticate
+
+__all__ = ["Forbidden", "OperatorId", "kleline_of", "require_operator"]
+
+
+class Forbidden(KlelineError):
+    """The key is valid but of a kind that may not make this call."""
+
+    code = "forbidden"
+    status = 403
+
+
+def kleline_of(request: Request) -> Kleline:
+    """The application's composition root."""
+    kleline: Kleline = request.app.state.kleline
+    return kleline
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidKey("send Authorization: Bearer <key>")
+    return token.strip()
+
+
+def require_operator(request: Request) -> int:
+    """The operator key's id; 401 without a valid key, 403 for another kind of key."""
+    token = _bearer(request)
+    if token.startswith(("sk_", "ct_")):
+        raise Forbidden("this call is for operators")
+    return authenticate(kleline_of(request).db, token)
+
+
+OperatorId = Annotated[int, Depends(require_operator)]

@@ -1,0 +1,66 @@
+"""RFC 9457 problem documents: every error the API returns, with a stable machine ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kleline.errors import KlelineError
+
+__all__ = ["install", "problem"]
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://kleline.org/problems/"
+
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _title(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+async def _kleline_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, KlelineError)
+    return problem(error.status, error.code, _title(error.code), error.detail, param=error.param)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    param = ".".join(location) or None
+    message = first.get("msg", "invalid request")
+    return problem(400, "validation_error", "Validation error", f"{param or 'request'}: {message}", param=param)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    return problem(error.status_code, code, _title(code), str(error.detail))
+
+
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=error)
+    return problem(500, "internal_error", "Internal error", "something went wrong on our side; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Route every error through problem JSON."""
+    app.add_exception_handler(KlelineError, _kleline_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

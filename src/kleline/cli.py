@@ -1,0 +1,175 @@
+"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, ledger audit, config."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kleline.bootstrap import Kleline, build, open_system_accounts
+from kleline.config import Settings, load_settings
+from kleline.db.engine import Database
+from kleline.db.migrate import current_revision, upgrade
+from kleline.errors import KlelineError
+from kleline.ledger.audit import trial_balance, verify
+from kleline.money import Money
+from kleline.operators.service import create_key
+
+app = typer.Typer(help="Kleline: a payment intermediary for online shopping.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators' access.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Audit the books.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(operator_app, name="operator")
+app.add_typer(ledger_app, name="ledger")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str, status: int = 1) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(status)
+
+
+def _kleline(**overrides: object) -> Kleline:
+    try:
+        return build(load_settings(**overrides))
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+
+
+def _prepare(settings: Settings) -> None:
+    """Migrate an empty database (the server's duty on start); refuse one at another revision."""
+    db = Database(settings.database_url)
+    try:
+        if current_revision(db) is None:
+            upgrade(db)
+    finally:
+        db.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Migrate the database schema (to the newest revision by default)."""
+    settings = load_settings()
+    db = Database(settings.database_url)
+    try:
+        upgrade(db, revision)
+        console.print(f"database at revision [bold]{current_revision(db)}[/]")
+    finally:
+        db.dispose()
+
+
+@operator_app.command("create-key")
+def operator_create_key(label: Annotated[str, typer.Option(help="who or what the key is for")] = "operator") -> None:
+    """Create an operator API key and print it (it is shown only this once)."""
+    kleline = _kleline()
+    try:
+        key = create_key(kleline.db, label)
+    finally:
+        kleline.close()
+    typer.echo(key.secret)
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute every hash chain and balance; exit 1 and name each entry or account that was tampered with."""
+    kleline = _kleline()
+    try:
+        report = verify(kleline.db)
+    finally:
+        kleline.close()
+    if report.ok:
+        console.print(
+            f"[green]ok[/]: {report.entries} entries in {report.chains} chains and {report.accounts} accounts verified"
+        )
+        return
+    for problem in report.problems:
+        errors.print(f"[red]✗[/] {problem}", highlight=False)
+    raise _fail(f"{len(report.problems)} problem(s) found in {report.entries} entries")
+
+
+@ledger_app.command("trial-balance")
+def ledger_trial_balance(
+    accounts: Annotated[bool, typer.Option("--accounts/--no-accounts", help="list every account")] = True,
+) -> None:
+    """Print every account's balance and the debit and credit totals per currency."""
+    kleline = _kleline()
+    try:
+        result = trial_balance(kleline.db)
+    finally:
+        kleline.close()
+    if accounts:
+        table = Table("account", "side", "balance", title="Accounts")
+        for line in result.accounts:
+            table.add_row(line.code, line.normal_side.name.lower(), str(Money(line.balance, line.currency)))
+        console.print(table)
+    totals = Table("currency", "debits", "credits", "balanced", title="Trial balance")
+    for currency, t in result.currencies.items():
+        mark = "[green]yes[/]" if t.debits == t.credits else "[red]NO[/]"
+        totals.add_row(currency, str(Money(t.debits, currency)), str(Money(t.credits, currency)), mark)
+    console.print(totals)
+    if not result.balanced:
+        raise _fail("the books do not balance")
+
+
+@app.command("config")
+def show_config() -> None:
+    """List every KLELINE_* setting, its value here and what it is for."""
+    settings = load_settings()
+    table = Table("variable", "value", "meaning")
+    for name, field in Settings.model_fields.items():
+        table.add_row(f"KLELINE_{name.upper()}", str(getattr(settings, name)), field.description or "")
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API and pages (migrating an empty database first)."""
+    import uvicorn
+
+    settings = load_settings()
+    try:
+        _prepare(settings)
+        build(settings).close()  # fail here, with a clear message, rather than in every worker
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+    uvicorn.run(
+        "kleline.api.main:app_from_environment",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Prepare a demo database (Kleline's own accounts, an operator key), then serve it."""
+    settings = load_settings()
+    _prepare(settings)
+    kleline = build(settings)
+    try:
+        open_system_accounts(kleline)
+        key = create_key(kleline.db, "demo")
+    finally:
+        kleline.close()
+    address = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"[bold]Kleline demo[/] on {address}  (database {settings.database_url})")
+    console.print(f"  API docs:       {address}/docs")
+    console.print(f"  operator key:   {key.secret}")
+    console.print(f"  trial balance:  curl -H 'Authorization: Bearer {key.secret}' {address}/v1/ledger/trial-balance")
+    os.environ.setdefault("KLELINE_DATABASE_URL", settings.database_url)
+    serve(host=host, port=port, workers=1)

@@ -1,0 +1,22 @@
+"""The one place that reads the time, so that tests can move it (holds expire, tokens age)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+__all__ = ["Clock", "system_clock", "to_rfc3339"]
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+def to_rfc3339(moment: datetime) -> str:
+    """An RFC 3339 UTC timestamp such as ``2026-11-27T22:56:27.123456Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are refused: every Kleline time is UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

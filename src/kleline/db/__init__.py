@@ -1,0 +1,1 @@
+"""Database ground: the engine, raw transactions for hot paths, and migrations."""

@@ -1,0 +1,18 @@
+"""Prefixed, random, URL-safe identifiers (``ent_…``, ``pay_…``), as API.md lists them."""
+
+from __future__ import annotations
+
+import secrets
+
+__all__ = ["new_id"]
+
+PREFIXES = frozenset(
+    {"cus", "card", "mer", "mall", "pay", "re", "po", "top", "evt", "we", "ent", "sr", "hold", "op", "sk", "ct"}
+)
+
+
+def new_id(prefix: str) -> str:
+    """A new identifier with ``prefix``: 128 random bits, so collisions are not a practical concern."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return f"{prefix}_{secrets.token_hex(16)}"

@@ -1,0 +1,402 @@
+"""The ledger's SQL: every statement the ledger runs, over a raw transaction (``kleline.db.engine.RawTx``).
+
+Lock order, the same in every transaction, is what keeps writers free of deadlocks:
+hold row → chain head → entry id → balance slots in (account id, slot) order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kleline.db.engine import RawTx
+from kleline.ledger.chain import GENESIS
+from kleline.ledger.model import Account, Metadata, NormalSide, Posting
+
+__all__ = ["SLOTS", "AccountRow", "EntryRow", "SlotDelta"]
+
+SLOTS = 8
+"""Balance rows per account: increases spread over them, so that a hot account's creditors do not queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account as stored, with its surrogate id (accounts never change, so rows may be cached)."""
+
+    id: int
+    account: Account
+
+    @property
+    def code(self) -> str:
+        """The account's code."""
+        return self.account.code
+
+
+@dataclass(frozen=True, slots=True)
+class SlotDelta:
+    """A change to one balance slot: ``balance`` on the normal side, ``held`` reserved."""
+
+    account_id: int
+    slot: int
+    balance: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry's columns, ready to insert."""
+
+    id: str
+    posted_at: int
+    description: str
+    metadata: str
+    content_hash: bytes
+
+
+def dump_metadata(metadata: Metadata) -> str:
+    """Metadata as canonical JSON text."""
+    return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------------
+
+_ACCOUNT_COLUMNS = "id, code, currency, normal_side, floor"
+
+
+def _account_row(row: Sequence[Any]) -> AccountRow:
+    return AccountRow(row[0], Account(row[1], row[2], NormalSide(row[3]), row[4]))
+
+
+def find_account(tx: RawTx, code: str) -> AccountRow | None:
+    """The account with ``code``, or None."""
+    row = tx.fetchone(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = :code", {"code": code})
+    return _account_row(row) if row else None
+
+
+def find_accounts(tx: RawTx, codes: Iterable[str]) -> dict[str, AccountRow]:
+    """The accounts among ``codes`` that exist, by code."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    names = {f"c{i}": code for i, code in enumerate(codes)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code IN ({placeholders})", names)
+    return {row[1]: _account_row(row) for row in rows}
+
+
+def accounts_by_id(tx: RawTx) -> dict[int, str]:
+    """Every account's code, by id (for verification and reports)."""
+    return {row[0]: row[1] for row in tx.fetchall("SELECT id, code FROM ledger_accounts")}
+
+
+def insert_account(tx: RawTx, account: Account, created_at: int) -> AccountRow:
+    """Open ``account`` with its balance slots."""
+    params = {
+        "code": account.code,
+        "currency": account.currency,
+        "side": account.normal_side.value,
+        "floor": account.floor,
+        "created_at": created_at,
+    }
+    row = tx.fetchone(
+        "INSERT INTO ledger_accounts (code, currency, normal_side, floor, created_at) "
+        "VALUES (:code, :currency, :side, :floor, :created_at) RETURNING id",
+        params,
+    )
+    account_id = int(row[0])
+    tx.executemany(
+        "INSERT INTO ledger_balances (account_id, slot, balance, held, floor) VALUES (:id, :slot, 0, 0, :floor)",
+        [{"id": account_id, "slot": slot, "floor": account.floor} for slot in range(SLOTS)],
+    )
+    return AccountRow(account_id, account)
+
+
+def list_accounts(tx: RawTx) -> list[AccountRow]:
+    """Every account, by code."""
+    return [_account_row(r) for r in tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY code")]
+
+
+# --- balances ---------------------------------------------------------------------------------------------------
+
+
+def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
+    """(posted, held) of an account, summed over its slots."""
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances WHERE account_id = :id",
+        {"id": account_id},
+    )
+    return int(row[0]), int(row[1])
+
+
+def lock_balances(tx: RawTx, account_ids: Sequence[int], *, for_update: bool) -> dict[int, tuple[int, int]]:
+    """(posted, held) of several accounts; on PostgreSQL their slot 0 rows are locked first, in id order."""
+    if not account_ids:
+        return {}
+    names = {f"a{i}": account_id for i, account_id in enumerate(sorted(account_ids))}
+    placeholders = ", ".join(f":{name}" for name in names)
+    if for_update:
+        tx.fetchall(
+            f"SELECT account_id FROM ledger_balances WHERE slot = 0 AND account_id IN ({placeholders}) "
+            "ORDER BY account_id FOR UPDATE",
+            names,
+        )
+    rows = tx.fetchall(
+        f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE account_id IN ({placeholders}) "
+        "GROUP BY account_id",
+        names,
+    )
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
+    """Move balance slots, in (account, slot) order: the database refuses any move that crosses a floor.
+
+    Moves of the same slot are merged into one update, so that a commit which spends held funds and releases the
+    hold in the same breath is checked as a whole."""
+    merged: dict[tuple[int, int], tuple[int, int]] = {}
+    for d in deltas:
+        balance, held = merged.get((d.account_id, d.slot), (0, 0))
+        merged[(d.account_id, d.slot)] = (balance + d.balance, held + d.held)
+    for (account_id, slot), (balance, held) in sorted(merged.items()):
+        if balance or held:
+            tx.execute(
+                "UPDATE ledger_balances SET balance = balance + :balance, held = held + :held "
+                "WHERE account_id = :id AND slot = :slot",
+                {"balance": balance, "held": held, "id": account_id, "slot": slot},
+            )
+
+
+# --- entries ----------------------------------------------------------------------------------------------------
+
+
+def ensure_chains(tx: RawTx, shards: int) -> None:
+    """Create the chains ``0..shards-1`` that do not exist yet, each starting from the genesis hash."""
+    existing = {row[0] for row in tx.fetchall("SELECT shard FROM ledger_chains")}
+    tx.executemany(
+        "INSERT INTO ledger_chains (shard, seq, head) VALUES (:shard, 0, :head)",
+        [{"shard": shard, "head": GENESIS} for shard in range(shards) if shard not in existing],
+    )
+
+
+def posting_rows(entry_id: str, postings: Sequence[Posting], accounts: dict[str, AccountRow]) -> list[dict[str, Any]]:
+    """Parameter rows for inserting an entry's postings."""
+    return [
+        {
+            "entry_id": entry_id,
+            "line": line,
+            "account_id": accounts[p.account].id,
+            "currency": p.currency,
+            "amount": p.amount,
+        }
+        for line, p in enumerate(postings)
+    ]
+
+
+_INSERT_POSTING = (
+    "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
+    "VALUES (:entry_id, :line, :account_id, :currency, :amount)"
+)
+
+
+def append_entry(tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]]) -> None:
+    """Link one entry into chain ``shard`` (computed by the database) and write it with its postings."""
+    tx.execute(
+        "UPDATE ledger_chains SET seq = seq + 1, head = kleline_link(head, :content_hash) WHERE shard = :shard",
+        {"content_hash": entry.content_hash, "shard": shard},
+    )
+    tx.executemany(_INSERT_POSTING, postings)
+    tx.execute(
+        "INSERT INTO ledger_entries "
+        "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+        "SELECT :id, :posted_at, :description, :metadata, :content_hash, shard, seq, head "
+        "FROM ledger_chains WHERE shard = :shard",
+        {
+            "id": entry.id,
+            "posted_at": entry.posted_at,
+            "description": entry.description,
+            "metadata": entry.metadata,
+            "content_hash": entry.content_hash,
+            "shard": shard,
+        },
+    )
+
+
+def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:
+    """(seq, head) of chain ``shard``, locked on PostgreSQL until the transaction ends."""
+    suffix = " FOR UPDATE" if for_update else ""
+    row = tx.fetchone(f"SELECT seq, head FROM ledger_chains WHERE shard = :shard{suffix}", {"shard": shard})
+    return int(row[0]), bytes(row[1])
+
+
+def append_entries(
+    tx: RawTx, shard: int, entries: list[tuple[EntryRow, int, bytes]], postings: list[dict[str, Any]]
+) -> None:
+    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head."""
+    tx.executemany(_INSERT_POSTING, postings)
+    tx.executemany(
+        "INSERT INTO ledger_entries "
+        "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+        "VALUES (:id, :posted_at, :description, :metadata, :content_hash, :shard, :seq, :link)",
+        [
+            {
+                "id": e.id,
+                "posted_at": e.posted_at,
+                "description": e.description,
+                "metadata": e.metadata,
+                "content_hash": e.content_hash,
+                "shard": shard,
+                "seq": seq,
+                "link": link,
+            }
+            for e, seq, link in entries
+        ],
+    )
+    _, last_seq, last_link = entries[-1]
+    tx.execute(
+        "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
+        {"seq": last_seq, "head": last_link, "shard": shard},
+    )
+
+
+_ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
+
+
+def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, tuple[tuple[Any, ...], list[Posting]]]:
+    """Stored entries among ``entry_ids``: their columns and postings in line order."""
+    if not entry_ids:
+        return {}
+    names = {f"e{i}": entry_id for i, entry_id in enumerate(entry_ids)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = tx.fetchall(
+        f"SELECT {_ENTRY_COLUMNS}, a.code, p.amount, p.currency FROM ledger_entries e "
+        "JOIN ledger_postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id "
+        f"WHERE e.id IN ({placeholders}) ORDER BY e.id, p.line",
+        names,
+    )
+    found: dict[str, tuple[tuple[Any, ...], list[Posting]]] = {}
+    for row in rows:
+        columns, postings = found.setdefault(row[0], (tuple(row[:7]), []))
+        postings.append(Posting(row[7], int(row[8]), row[9]))
+    return found
+
+
+def chain_heads(tx: RawTx) -> dict[int, tuple[int, bytes]]:
+    """Every chain's (seq, head)."""
+    return {int(r[0]): (int(r[1]), bytes(r[2])) for r in tx.fetchall("SELECT shard, seq, head FROM ledger_chains")}
+
+
+def iter_chain(tx: RawTx, shard: int, page: int = 2000) -> Iterator[tuple[tuple[Any, ...], list[tuple[int, int, str]]]]:
+    """The entries of chain ``shard`` in chain order, each with its postings as (account id, amount, currency)."""
+    after = 0
+    while True:
+        rows = tx.fetchall(
+            "SELECT e.id, e.posted_at, e.description, e.metadata, e.chain_seq, e.content_hash, e.link_hash, "
+            "p.account_id, p.amount, p.currency FROM ledger_entries e "
+            "LEFT JOIN ledger_postings p ON p.entry_id = e.id "
+            "WHERE e.chain_shard = :shard AND e.chain_seq > :after AND e.chain_seq <= :upto "
+            "ORDER BY e.chain_seq, p.line",
+            {"shard": shard, "after": after, "upto": after + page},
+        )
+        if not rows:
+            return
+        current: tuple[Any, ...] | None = None
+        legs: list[tuple[int, int, str]] = []
+        for row in rows:
+            if current is None or row[0] != current[0]:
+                if current is not None:
+                    yield current, legs
+                current, legs = tuple(row[:7]), []
+            if row[7] is not None:
+                legs.append((int(row[7]), int(row[8]), row[9]))
+        if current is not None:
+            yield current, legs
+        after += page
+
+
+def orphan_postings(tx: RawTx) -> list[tuple[int, str]]:
+    """Postings whose entry is missing (an entry row deleted behind the ledger's back)."""
+    rows = tx.fetchall(
+        "SELECT p.id, p.entry_id FROM ledger_postings p LEFT JOIN ledger_entries e ON e.id = p.entry_id "
+        "WHERE e.id IS NULL ORDER BY p.id LIMIT 100"
+    )
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def posting_sums(tx: RawTx) -> dict[int, int]:
+    """Each account's sum of signed postings (debit positive)."""
+    return {
+        int(r[0]): int(r[1])
+        for r in tx.fetchall("SELECT account_id, SUM(amount) FROM ledger_postings GROUP BY account_id")
+    }
+
+
+def slot_sums(tx: RawTx) -> dict[int, int]:
+    """Each account's stored balance (normal side), summed over its slots."""
+    return {
+        int(r[0]): int(r[1])
+        for r in tx.fetchall("SELECT account_id, SUM(balance) FROM ledger_balances GROUP BY account_id")
+    }
+
+
+def currency_totals(tx: RawTx) -> dict[str, tuple[int, int]]:
+    """(debits, credits) per currency over every posting."""
+    rows = tx.fetchall(
+        "SELECT currency, COALESCE(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END), 0) FROM ledger_postings GROUP BY currency"
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
+    """An account's postings, newest first, with the running sum of postings after each one."""
+    page = "" if before is None else "WHERE id < :before "
+    rows = tx.fetchall(
+        "SELECT id, entry_id, amount, posted_at, description, running FROM ("
+        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description,"
+        "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
+        "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
+        f") h {page}ORDER BY id DESC LIMIT :limit",
+        {"id": account_id, "before": before, "limit": limit},
+    )
+    return [tuple(r) for r in rows]
+
+
+# --- holds ------------------------------------------------------------------------------------------------------
+
+_HOLD_COLUMNS = "id, status, postings, reserved, created_at, expires_at, description, metadata, entry_id"
+
+
+def insert_hold(tx: RawTx, row: dict[str, Any]) -> None:
+    """Record a pending hold."""
+    tx.execute(
+        "INSERT INTO ledger_holds (id, status, created_at, expires_at, description, metadata, postings, reserved) "
+        "VALUES (:id, 'pending', :created_at, :expires_at, :description, :metadata, :postings, :reserved)",
+        row,
+    )
+
+
+def find_hold(tx: RawTx, hold_id: str) -> tuple[Any, ...] | None:
+    """A hold's columns, or None."""
+    row = tx.fetchone(f"SELECT {_HOLD_COLUMNS} FROM ledger_holds WHERE id = :id", {"id": hold_id})
+    return tuple(row) if row else None
+
+
+def close_hold(tx: RawTx, hold_id: str, status: str, closed_at: int, entry_id: str | None) -> tuple[Any, ...] | None:
+    """Move a pending hold to ``status`` (locking its row); None if it was not pending."""
+    row = tx.fetchone(
+        "UPDATE ledger_holds SET status = :status, closed_at = :closed_at, entry_id = :entry_id "
+        f"WHERE id = :id AND status = 'pending' RETURNING {_HOLD_COLUMNS}",
+        {"status": status, "closed_at": closed_at, "entry_id": entry_id, "id": hold_id},
+    )
+    return tuple(row) if row else None
+
+
+def expired_holds(tx: RawTx, now: int, limit: int) -> list[str]:
+    """Ids of pending holds past their expiry, oldest first."""
+    rows = tx.fetchall(
+        "SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at <= :now ORDER BY expires_at LIMIT :limit",
+        {"now": now, "limit": limit},
+    )
+    return [r[0] for r in rows]

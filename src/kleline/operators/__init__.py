@@ -1,0 +1,1 @@
+"""Operators: Kleline staff, who reach the back office with ``op_...`` keys."""
