@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.config import Settings, load_settings
@@ -35,33 +37,50 @@ def _fail(message: str, status: int = 1) -> typer.Exit:
     return typer.Exit(status)
 
 
-def _kleline(**overrides: object) -> Kleline:
+def _kleline(settings: Settings | None = None) -> Kleline:
+    """Kleline built from the environment, or a readable message and exit status 1."""
     try:
-        return build(load_settings(**overrides))
+        return build(settings or load_settings())
     except KlelineError as error:
         raise _fail(error.detail) from None
+    except (ValueError, SQLAlchemyError) as error:
+        raise _fail(f"cannot open the database {_safe_url(settings)}: {error}") from None
+
+
+def _safe_url(settings: Settings | None) -> str:
+    url = (settings or load_settings()).database_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
 
 
 def _prepare(settings: Settings) -> None:
-    """Migrate an empty database (the server's duty on start); refuse one at another revision."""
-    db = Database(settings.database_url)
+    """Migrate an empty database (the server's duty on start)."""
     try:
-        if current_revision(db) is None:
-            upgrade(db)
-    finally:
-        db.dispose()
+        db = Database(settings.database_url)
+        try:
+            if current_revision(db) is None:
+                upgrade(db)
+        finally:
+            db.dispose()
+    except (ValueError, SQLAlchemyError) as error:
+        raise _fail(f"cannot open the database {_safe_url(settings)}: {error}") from None
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Migrate the database schema (to the newest revision by default)."""
     settings = load_settings()
-    db = Database(settings.database_url)
     try:
-        upgrade(db, revision)
-        console.print(f"database at revision [bold]{current_revision(db)}[/]")
-    finally:
-        db.dispose()
+        db = Database(settings.database_url)
+        try:
+            upgrade(db, revision)
+            console.print(f"database at revision [bold]{current_revision(db)}[/]")
+        finally:
+            db.dispose()
+    except (ValueError, SQLAlchemyError) as error:
+        raise _fail(f"cannot migrate {_safe_url(settings)}: {error}") from None
 
 
 @operator_app.command("create-key")
@@ -123,7 +142,8 @@ def show_config() -> None:
     settings = load_settings()
     table = Table("variable", "value", "meaning")
     for name, field in Settings.model_fields.items():
-        table.add_row(f"KLELINE_{name.upper()}", str(getattr(settings, name)), field.description or "")
+        value = _safe_url(settings) if name == "database_url" else str(getattr(settings, name))
+        table.add_row(f"KLELINE_{name.upper()}", value, field.description or "")
     console.print(table)
 
 
@@ -137,11 +157,8 @@ def serve(
     import uvicorn
 
     settings = load_settings()
-    try:
-        _prepare(settings)
-        build(settings).close()  # fail here, with a clear message, rather than in every worker
-    except KlelineError as error:
-        raise _fail(error.detail) from None
+    _prepare(settings)
+    _kleline(settings).close()  # fail here, with a clear message, rather than in every worker
     uvicorn.run(
         "kleline.api.main:app_from_environment",
         factory=True,
@@ -160,14 +177,14 @@ def demo(
     """Prepare a demo database (Kleline's own accounts, an operator key), then serve it."""
     settings = load_settings()
     _prepare(settings)
-    kleline = build(settings)
+    kleline = _kleline(settings)
     try:
         open_system_accounts(kleline)
         key = create_key(kleline.db, "demo")
     finally:
         kleline.close()
     address = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"[bold]Kleline demo[/] on {address}  (database {settings.database_url})")
+    console.print(f"[bold]Kleline demo[/] on {address}  (database {_safe_url(settings)})")
     console.print(f"  API docs:       {address}/docs")
     console.print(f"  operator key:   {key.secret}")
     console.print(f"  trial balance:  curl -H 'Authorization: Bearer {key.secret}' {address}/v1/ledger/trial-balance")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
@@ -26,17 +27,21 @@ def kleline_of(request: Request) -> Kleline:
     return kleline
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+_bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API key: operator op_..., merchant sk_... or customer ct_..."
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+
+
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
         raise InvalidKey("send Authorization: Bearer <key>")
-    return token.strip()
+    return credentials.credentials.strip()
 
 
-def require_operator(request: Request) -> int:
+def require_operator(request: Request, credentials: Credentials) -> int:
     """The operator key's id; 401 without a valid key, 403 for another kind of key."""
-    token = _bearer(request)
+    token = _bearer(credentials)
     if token.startswith(("sk_", "ct_")):
         raise Forbidden("this call is for operators")
     return authenticate(kleline_of(request).db, token)

@@ -26,7 +26,9 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     """A problem+json response."""
     body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    # RFC 9110: a 401 says how to authenticate.
+    headers = {"WWW-Authenticate": 'Bearer realm="kleline"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _title(code: str) -> str:

@@ -1,0 +1,259 @@
+"""The ``kleline`` command line end to end, on each backend, through ``KLELINE_DATABASE_URL``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kleline.bootstrap import build
+from kleline.cli import app
+from kleline.config import load_settings
+from kleline.db.engine import Database
+from kleline.db.migrate import current_revision, head_revision, upgrade
+from kleline.ledger import EntryRequest, NormalSide, credit, debit
+from kleline.money import Money
+from kleline.operators.service import authenticate
+
+from ..conftest import BACKENDS, create_database_url, drop_database
+
+CARDS = "card:visa:receivable"
+PURSE = "customer:cus_1:purse"
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A runner whose output is plain text, wide enough that Rich does not wrap tables or messages."""
+    monkeypatch.setenv("COLUMNS", "240")
+    for variable in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(variable, raising=False)
+    return CliRunner()
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated, empty database that the CLI finds through ``KLELINE_DATABASE_URL``."""
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A database without any schema on each backend, that the CLI finds through ``KLELINE_DATABASE_URL``."""
+    url, name = create_database_url(request.param, tmp_path)
+    monkeypatch.setenv("KLELINE_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def post_top_ups(url: str, *amounts: int) -> list[str]:
+    """Open a card receivable and a purse, post one top-up per amount (EUR cents); the entry ids, in order."""
+    kleline = build(load_settings(database_url=url))
+    try:
+        kleline.ledger.open_account(CARDS, "EUR", NormalSide.DEBIT)
+        kleline.ledger.open_account(PURSE, "EUR", NormalSide.CREDIT, floor=0)
+        ids = []
+        for i, minor in enumerate(amounts):
+            money = Money(minor, "EUR")
+            entry_id = f"ent_top_up_{i}"
+            kleline.ledger.post(EntryRequest(entry_id, (debit(CARDS, money), credit(PURSE, money)), f"top-up {i}"))
+            ids.append(entry_id)
+        return ids
+    finally:
+        kleline.close()
+
+
+def edit_description_as_an_attacker(url: str, entry_id: str) -> None:
+    """Rewrite an entry's description behind the ledger's back, as someone with database access could."""
+    db = Database(url)
+    try:
+        with db.transaction() as tx:
+            params = {"id": entry_id}
+            update = "UPDATE ledger_entries SET description = 'x' WHERE id = :id"
+            if db.is_postgres:
+                tx.execute("SET LOCAL session_replication_role = replica")  # triggers off, for this transaction
+                tx.execute(update, params)
+            else:
+                (trigger,) = tx.fetchone(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'ledger_entries_no_update'"
+                )
+                tx.execute("DROP TRIGGER ledger_entries_no_update")
+                tx.execute(update, params)
+                tx.execute(trigger)
+    finally:
+        db.dispose()
+
+
+# --- db upgrade ---------------------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_prints_the_revision(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"database at revision {head_revision()}" in result.output
+
+
+def test_db_upgrade_migrates_an_empty_database(runner: CliRunner, empty_database_url: str) -> None:
+    result = run(runner, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"database at revision {head_revision()}" in result.output
+    db = Database(empty_database_url)
+    try:
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
+
+
+# --- operator keys ------------------------------------------------------------------------------------------------
+
+
+def test_operator_create_key_prints_one_key_that_authenticates(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "operator", "create-key", "--label", "ops team")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1
+    (secret,) = lines
+    assert secret.startswith("op_")
+    db = Database(cli_database)
+    try:
+        key_id = authenticate(db, secret)
+        with db.transaction(write=False) as tx:
+            (label,) = tx.fetchone("SELECT label FROM operator_keys WHERE id = :id", {"id": key_id})
+        assert label == "ops team"
+    finally:
+        db.dispose()
+
+
+def test_operator_create_key_prints_a_new_key_each_time(runner: CliRunner, cli_database: str) -> None:
+    first = run(runner, "operator", "create-key")
+    second = run(runner, "operator", "create-key")
+    assert first.exit_code == second.exit_code == 0
+    assert first.output.strip() != second.output.strip()
+
+
+# --- ledger verify ------------------------------------------------------------------------------------------------
+
+
+def test_ledger_verify_passes_on_empty_books(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "ledger", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok")
+
+
+def test_ledger_verify_passes_on_clean_books(runner: CliRunner, cli_database: str) -> None:
+    post_top_ups(cli_database, 1_000, 250, 75)
+    result = run(runner, "ledger", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok")
+    assert "3 entries" in result.output
+
+
+def test_ledger_verify_names_an_edited_entry_and_exits_1(runner: CliRunner, cli_database: str) -> None:
+    ids = post_top_ups(cli_database, 1_000, 250, 75, 40)
+    edit_description_as_an_attacker(cli_database, ids[2])
+
+    result = run(runner, "ledger", "verify")
+
+    assert result.exit_code == 1, result.output
+    assert f"entry {ids[2]}: content does not match its hash" in result.output
+    for untouched in (ids[0], ids[1], ids[3]):
+        assert untouched not in result.output
+    assert "ok" not in result.output.split()
+    assert "Traceback" not in result.output
+
+
+# --- ledger trial-balance -----------------------------------------------------------------------------------------
+
+
+def test_ledger_trial_balance_prints_each_currency(runner: CliRunner, cli_database: str) -> None:
+    post_top_ups(cli_database, 1_000, 250)
+    result = run(runner, "ledger", "trial-balance")
+    assert result.exit_code == 0, result.output
+    assert "EUR" in result.output
+    assert "12.50 EUR" in result.output
+    assert PURSE in result.output and CARDS in result.output
+    assert "yes" in result.output
+
+
+def test_ledger_trial_balance_without_accounts_lists_only_the_totals(runner: CliRunner, cli_database: str) -> None:
+    post_top_ups(cli_database, 1_000)
+    result = run(runner, "ledger", "trial-balance", "--no-accounts")
+    assert result.exit_code == 0, result.output
+    assert "10.00 EUR" in result.output
+    assert PURSE not in result.output
+
+
+# --- config -------------------------------------------------------------------------------------------------------
+
+
+def test_config_lists_the_database_url(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "config")
+    assert result.exit_code == 0, result.output
+    assert "KLELINE_DATABASE_URL" in result.output
+    assert "KLELINE_ENV" in result.output
+    assert cli_database in result.output
+
+
+# --- schema out of date -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("ledger", "verify"), ("ledger", "trial-balance"), ("operator", "create-key")])
+def test_a_database_at_an_older_schema_is_refused_with_a_readable_message(
+    runner: CliRunner, empty_database_url: str, command: tuple[str, ...]
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        upgrade(db, "0001")
+    finally:
+        db.dispose()
+
+    result = run(runner, *command)
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit)
+    assert "kleline db upgrade" in result.output
+    assert "0001" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade_brings_an_older_schema_up_to_date(runner: CliRunner, empty_database_url: str) -> None:
+    db = Database(empty_database_url)
+    try:
+        upgrade(db, "0001")
+    finally:
+        db.dispose()
+
+    upgraded = run(runner, "db", "upgrade")
+    verified = run(runner, "ledger", "verify")
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"database at revision {head_revision()}" in upgraded.output
+    assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize("url", ["mysql://somewhere/db", "sqlite:////no/such/folder/kleline.db"])
+def test_an_unusable_database_url_gets_a_readable_message(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", url)
+    result = runner.invoke(app, ["ledger", "verify"])
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_hides_the_database_password(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", "postgresql://kleline:hunter2@db.example/kleline")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0
+    assert "hunter2" not in result.output
