@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["Clock", "system_clock", "to_rfc3339"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+__all__ = ["Clock", "epoch_us", "from_epoch_us", "system_clock", "to_rfc3339"]
 
 Clock = Callable[[], datetime]
 
@@ -20,3 +22,14 @@ def to_rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are refused: every Kleline time is UTC")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch_us(moment: datetime) -> int:
+    """A timezone-aware datetime as integer microseconds since the Unix epoch (how the ledger stores time)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_us(value: int) -> datetime:
+    """The inverse of ``epoch_us``."""
+    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)

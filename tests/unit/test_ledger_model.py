@@ -1,6 +1,9 @@
+import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kleline.ledger import EntryRequest, InvalidEntry, Posting, credit, debit
 from kleline.ledger.chain import canonical_content, content_hash
@@ -68,3 +71,19 @@ def test_canonical_content_is_stable_and_covers_every_field() -> None:
     assert content_hash("e", 1, "D", {}, legs) != base
     assert content_hash("e", 1, "d", {"k": None}, legs) != base
     assert content_hash("e", 1, "d", {}, list(reversed(legs))) != base
+
+
+@given(
+    st.text(max_size=30),
+    st.integers(0, 2**62),
+    st.text(max_size=60),
+    st.dictionaries(st.text(max_size=8), st.none() | st.booleans() | st.integers() | st.text(max_size=8), max_size=4),
+    st.lists(st.tuples(st.text(min_size=1, max_size=12), st.integers(-(10**12), 10**12).filter(bool)), min_size=1),
+)
+def test_canonical_content_is_exactly_compact_sorted_json(
+    entry_id: str, posted_at: int, description: str, metadata: dict[str, object], legs: list[tuple[str, int]]
+) -> None:
+    postings = [Posting(account, amount, "EUR") for account, amount in legs]
+    document = [entry_id, posted_at, description, metadata, [[p.account, p.amount, p.currency] for p in postings]]
+    expected = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical_content(entry_id, posted_at, description, metadata, postings) == expected  # type: ignore[arg-type]

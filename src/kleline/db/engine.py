@@ -1,4 +1,4 @@
-"""Engines for the two backends, and raw DB-API transactions for the ledger's hot paths.
+"""Databases for the two backends, and the raw DB-API transactions every query of Kleline runs in.
 
 SQLite is the embedded default: one file in WAL mode (readers never block the writer), ``synchronous=NORMAL``
 (durable at checkpoints, safe against corruption), foreign keys on, and every write transaction opened with
@@ -6,8 +6,9 @@ SQLite is the embedded default: one file in WAL mode (readers never block the wr
 production, reached with psycopg 3 at READ COMMITTED; row locks are taken in one global order so that writers
 never deadlock.
 
-The hot paths use the pooled DB-API connection directly: SQLAlchemy Core would cost more per statement than the
-database itself spends on a transfer. SQL is written once with ``:name`` parameters; ``Database.sql`` rewrites it
+Queries run on driver connections kept in a small queue of our own rather than through SQLAlchemy Core, whose
+per-statement and per-checkout bookkeeping would cost more than the database spends on a transfer. SQLAlchemy's
+engine remains for Alembic migrations. SQL is written once with ``:name`` parameters; ``Database.sql`` rewrites it
 for psycopg's ``%(name)s`` style.
 """
 
@@ -15,13 +16,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import queue
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
 __all__ = ["INTEGRITY_ERRORS", "Database", "RawTx", "is_floor_violation", "link_hash", "normalise_url"]
@@ -47,18 +51,20 @@ class RawTx:
 
     def __init__(self, db: Database, connection: Any) -> None:
         self._db = db
+        self.is_postgres = db.is_postgres
         self.connection = connection
         self._cursor = connection.cursor()
+        self._sql = db.sql
 
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """Run one statement and return the cursor (fetch from it)."""
-        self._cursor.execute(self._db.sql(sql), params)
+        self._cursor.execute(self._sql(sql), params)
         return self._cursor
 
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for many parameter sets."""
         if rows:
-            self._cursor.executemany(self._db.sql(sql), rows)
+            self._cursor.executemany(self._sql(sql), rows)
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
         """Run a query and return every row."""
@@ -70,27 +76,31 @@ class RawTx:
 
 
 class Database:
-    """An engine plus what the ledger needs to know of its backend."""
+    """A database: driver connections for queries, an SQLAlchemy engine for migrations."""
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalise_url(url)
+        self._pool_size = pool_size
+        self._idle: dict[bool, queue.SimpleQueue[RawTx]] = {False: queue.SimpleQueue(), True: queue.SimpleQueue()}
         self.dialect: Literal["sqlite", "postgresql"]
         if self.url.startswith("sqlite"):
             self.dialect = "sqlite"
-            self.engine = sa.create_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 4)
+            self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            self._path = self.engine.url.database or ""
+            if self._path in ("", ":memory:") or self._path.startswith("file::memory:"):
+                raise ValueError("an in-memory SQLite database cannot be shared between connections: use a file")
             event.listen(self.engine, "connect", _prepare_sqlite)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         elif self.url.startswith("postgresql"):
             self.dialect = "postgresql"
-            self.engine = sa.create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size * 4, pool_pre_ping=False
-            )
+            self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            self._conninfo = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
 
     @property
     def is_postgres(self) -> bool:
-        """True on PostgreSQL, where row locks and pipelines matter."""
+        """True on PostgreSQL, where row locks and round trips matter."""
         return self.dialect == "postgresql"
 
     def sql(self, statement: str) -> str:
@@ -100,29 +110,75 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
         """A raw transaction: committed when the block ends, rolled back if it raises."""
-        fairy = self.engine.raw_connection()
-        try:
-            connection: Any = fairy.driver_connection
-            tx = RawTx(self, connection)
+        with self._connection(autocommit=False) as tx:
+            connection = tx.connection
             try:
                 if self.dialect == "sqlite":
                     connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                    yield tx
-                    connection.commit()
-                else:
-                    # Pipeline mode: statements go out without waiting for each answer; a fetch or the commit
-                    # waits. A transfer costs one network round trip instead of one per statement.
-                    with connection.pipeline():
-                        yield tx
-                        connection.commit()
+                yield tx
+                connection.commit()
             except BaseException:
                 connection.rollback()
                 raise
-        finally:
-            fairy.close()
+
+    @contextmanager
+    def statement(self) -> Iterator[RawTx]:
+        """A transaction of exactly one statement, in one round trip where the backend allows it.
+
+        On PostgreSQL the statement runs on a connection kept in autocommit mode, so it is its own transaction (a
+        server-side function doing several writes stays atomic) and no BEGIN or COMMIT travels. On SQLite it is an
+        ordinary write transaction.
+        """
+        if self.dialect == "sqlite":
+            with self.transaction() as tx:
+                yield tx
+            return
+        with self._connection(autocommit=True) as tx:
+            yield tx
+
+    @contextmanager
+    def _connection(self, *, autocommit: bool) -> Iterator[RawTx]:
+        idle = self._idle[autocommit]
+        try:
+            tx = idle.get_nowait()
+        except queue.Empty:
+            tx = RawTx(self, self._connect(autocommit))
+        try:
+            yield tx
+        except BaseException:
+            self._release(idle, tx)
+            raise
+        self._release(idle, tx)
+
+    def _connect(self, autocommit: bool) -> Any:
+        if self.dialect == "sqlite":
+            # Connections move between threads through the queue, one owner at a time.
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=60)
+            _prepare_sqlite(connection, None)
+            return connection
+        return psycopg.connect(self._conninfo, autocommit=autocommit)
+
+    def _release(self, idle: queue.SimpleQueue[RawTx], tx: RawTx) -> None:
+        """Keep a healthy, idle connection for the next caller; close anything else."""
+        if self._healthy(tx.connection) and idle.qsize() < self._pool_size:
+            idle.put(tx)
+        else:
+            tx.connection.close()
+
+    def _healthy(self, connection: Any) -> bool:
+        if self.dialect == "sqlite":
+            return not connection.in_transaction
+        return not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every idle connection (connections in use close when they come back)."""
+        self._pool_size = 0
+        for idle in self._idle.values():
+            while True:
+                try:
+                    idle.get_nowait().connection.close()
+                except queue.Empty:
+                    break
         self.engine.dispose()
 
 
@@ -143,13 +199,7 @@ def _prepare_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> No
     dbapi_connection.create_function("kleline_link", 2, link_hash, deterministic=True)
 
 
-def _integrity_errors() -> tuple[type[Exception], ...]:
-    import psycopg
-
-    return (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
-
-
-INTEGRITY_ERRORS = _integrity_errors()
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
 """Driver errors raised when the database refuses a write (unique key, constraint, trigger)."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from kleline.db.engine import Database
 from kleline.errors import KlelineError
-from kleline.ledger import store
+from kleline.ledger import audit_store, store
 from kleline.ledger.chain import GENESIS, content_hash, link
 from kleline.ledger.model import NormalSide, Posting, normal_delta
 
@@ -70,7 +70,7 @@ def trial_balance(db: Database) -> TrialBalance:
     """The trial balance, from the stored account balances."""
     with db.transaction(write=False) as tx:
         rows = store.list_accounts(tx)
-        balances = store.slot_sums(tx)
+        balances = audit_store.slot_sums(tx)
     currencies: dict[str, CurrencyTotals] = {}
     lines = []
     for row in rows:
@@ -90,13 +90,13 @@ def verify(db: Database) -> VerifyReport:
     with db.transaction(write=False) as tx:
         if db.is_postgres:
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        codes = store.accounts_by_id(tx)
+        codes = audit_store.accounts_by_id(tx)
         accounts = {row.id: row.account for row in store.list_accounts(tx)}
-        heads = store.chain_heads(tx)
+        heads = audit_store.chain_heads(tx)
         for shard, (head_seq, head) in sorted(heads.items()):
             report.chains += 1
             previous, expected_seq = GENESIS, 1
-            for columns, legs in store.iter_chain(tx, shard):
+            for columns, legs in audit_store.iter_chain(tx, shard):
                 entry_id, posted_at, description, metadata, seq, stored_hash, stored_link = columns
                 report.entries += 1
                 if seq != expected_seq:
@@ -120,10 +120,10 @@ def verify(db: Database) -> VerifyReport:
                     f"chain {shard}: head is at entry {head_seq}, its entries end at {expected_seq - 1} "
                     "(entries deleted or added behind the ledger's back)"
                 )
-        for posting_id, entry_id in store.orphan_postings(tx):
+        for posting_id, entry_id in audit_store.orphan_postings(tx):
             report.problems.append(f"posting {posting_id}: its entry {entry_id} is missing (deleted)")
-        sums = store.posting_sums(tx)
-        stored = store.slot_sums(tx)
+        sums = audit_store.posting_sums(tx)
+        stored = audit_store.slot_sums(tx)
         for account_id, account in sorted(accounts.items()):
             report.accounts += 1
             expected = normal_delta(account.normal_side, sums.get(account_id, 0))
@@ -132,7 +132,7 @@ def verify(db: Database) -> VerifyReport:
                     f"account {account.code}: stored balance {stored.get(account_id, 0)} "
                     f"differs from its postings' {expected}"
                 )
-        for currency, (debits, credits) in sorted(store.currency_totals(tx).items()):
+        for currency, (debits, credits) in sorted(audit_store.currency_totals(tx).items()):
             if debits != credits:
                 report.problems.append(f"{currency}: postings do not balance (debits {debits}, credits {credits})")
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from json.encoder import encode_basestring as _string
 
 from kleline.db.engine import link_hash as link
 from kleline.ledger.model import Metadata, Posting
@@ -24,15 +25,19 @@ GENESIS = bytes(32)
 def canonical_content(
     entry_id: str, posted_at_us: int, description: str, metadata: Metadata, postings: Iterable[Posting]
 ) -> bytes:
-    """The bytes an entry's hash covers: one compact JSON array, keys sorted, postings in their order."""
-    document = [
-        entry_id,
-        posted_at_us,
-        description,
-        dict(metadata),
-        [[p.account, p.amount, p.currency] for p in postings],
-    ]
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes an entry's hash covers: one compact JSON array, keys sorted, postings in their order.
+
+    Written out by hand with JSON's own string escaping, because ``json.dumps`` over the whole document costs more
+    than everything else a transfer does in Python; the output is byte for byte what ``json.dumps(document,
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives (a test holds it to that).
+    """
+    legs = ",".join(f"[{_string(p.account)},{p.amount},{_string(p.currency)}]" for p in postings)
+    meta = _json(dict(metadata)) if metadata else "{}"
+    return f"[{_string(entry_id)},{posted_at_us},{_string(description)},{meta},[{legs}]]".encode()
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_hash(

@@ -16,13 +16,13 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from kleline.clock import Clock, system_clock
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx, is_floor_violation
+from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
+from kleline.db.engine import INTEGRITY_ERRORS, Database, is_floor_violation
 from kleline.ledger import store
-from kleline.ledger.chain import content_hash, link
+from kleline.ledger.accounts import AccountCache
+from kleline.ledger.batch import BatchPlan
 from kleline.ledger.errors import (
     AccountConflict,
     CurrencyMismatch,
@@ -50,20 +50,9 @@ from kleline.ledger.model import (
 )
 from kleline.ledger.store import AccountRow, EntryRow, SlotDelta
 
-__all__ = ["HistoryLine", "Ledger", "from_us", "to_us"]
+__all__ = ["HistoryLine", "Ledger"]
 
 BATCH_ATTEMPTS = 5
-
-
-def to_us(moment: datetime) -> int:
-    """A timezone-aware datetime as integer microseconds since the Unix epoch (how the ledger stores time)."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(value: int) -> datetime:
-    """The inverse of ``to_us``."""
-    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +76,7 @@ class Ledger:
         self.db = db
         self._clock = clock
         self._shards = chain_shards
-        self._accounts: dict[str, AccountRow] = {}
+        self._accounts = AccountCache(db)
         self._random = random.Random()
 
     def prepare(self) -> None:
@@ -102,20 +91,20 @@ class Ledger:
         account = Account(code, currency, normal_side, floor)
         try:
             with self.db.transaction() as tx:
-                row = store.insert_account(tx, account, to_us(self._clock()))
+                row = store.insert_account(tx, account, epoch_us(self._clock()))
         except INTEGRITY_ERRORS:
-            existing = self._load_account(code)
+            existing = self._accounts.find(code)
             if existing is None:
                 raise
             row = existing
         if row.account != account:
             raise AccountConflict(f"account {code} exists with other attributes: {row.account}", param="code")
-        self._accounts[code] = row
+        self._accounts.remember(row)
         return account
 
     def account(self, code: str) -> Account:
         """The account with ``code``."""
-        return self._resolve([code])[code].account
+        return self._accounts.resolve([code])[code].account
 
     def accounts(self) -> list[Account]:
         """Every account, by code."""
@@ -124,20 +113,25 @@ class Ledger:
 
     def balance(self, code: str) -> Balance:
         """Posted, held and available balances of an account, on its normal side."""
-        row = self._resolve([code])[code]
+        row = self._accounts.resolve([code])[code]
         with self.db.transaction(write=False) as tx:
             posted, held = store.read_balance(tx, row.id)
         return Balance(code, row.account.currency, posted, held, row.account.floor)
 
     def history(self, code: str, *, limit: int = 50, before: int | None = None) -> list[HistoryLine]:
         """An account's movements, newest first, each with the balance after it."""
-        row = self._resolve([code])[code]
+        row = self._accounts.resolve([code])[code]
         side = row.account.normal_side
         with self.db.transaction(write=False) as tx:
             lines = store.history(tx, row.id, limit, before)
         return [
             HistoryLine(
-                int(seq), entry_id, from_us(int(at)), normal_delta(side, int(amount)), normal_delta(side, int(run)), d
+                int(seq),
+                entry_id,
+                from_epoch_us(int(at)),
+                normal_delta(side, int(amount)),
+                normal_delta(side, int(run)),
+                d,
             )
             for seq, entry_id, amount, at, d, run in lines
         ]
@@ -146,14 +140,14 @@ class Ledger:
 
     def post(self, request: EntryRequest) -> Entry:
         """Post one balanced entry, atomically; a floored account that would go below its floor refuses it."""
-        accounts = self._resolve_postings(request.postings)
-        posted_at = to_us(self._clock())
-        row = self._entry_row(request.id, posted_at, request.description, request.metadata, request.postings)
+        accounts = self._accounts.resolve_postings(request.postings)
+        posted_at = epoch_us(self._clock())
+        row = EntryRow.of(request.id, posted_at, request.description, request.metadata, request.postings)
         shard = self._random.randrange(self._shards)
         try:
-            with self.db.transaction() as tx:
-                store.append_entry(tx, row, shard, store.posting_rows(request.id, request.postings, accounts))
-                store.apply_deltas(tx, self._deltas(request.postings, accounts, {}))
+            with self.db.statement() as tx:
+                postings = store.posting_rows(request.id, request.postings, accounts)
+                store.post_entry(tx, row, shard, postings, self._deltas(request.postings, accounts, {}))
         except INTEGRITY_ERRORS as error:
             return self._replay_or_raise(request, accounts, error)
         return self._posted(request, posted_at, shard)
@@ -161,129 +155,75 @@ class Ledger:
     def entry(self, entry_id: str) -> Entry:
         """A posted entry."""
         with self.db.transaction(write=False) as tx:
-            found = self._entries(tx, [entry_id])
+            found = store.load_entries(tx, [entry_id])
         if entry_id not in found:
             raise InvalidEntry(f"no entry {entry_id}", param="id")
         return found[entry_id]
 
     def post_batch(self, requests: Sequence[EntryRequest]) -> list[BatchResult]:
-        """Post many entries in one transaction; each is accepted or refused on its own, in order."""
-        results: list[BatchResult | None] = [None] * len(requests)
-        candidates: list[tuple[int, EntryRequest, dict[str, AccountRow]]] = []
-        first_by_id: dict[str, EntryRequest] = {}
-        for index, request in enumerate(requests):
+        """Post many entries in one transaction; each is accepted or refused on its own, in order.
+
+        An entry whose id appears earlier in the batch (or in the books) with the same content is an idempotent
+        replay; with other content it is refused, as are entries naming unknown accounts or crossing a floor."""
+        resolved: list[dict[str, AccountRow] | BatchResult] = []
+        for request in requests:
             try:
-                earlier = first_by_id.setdefault(request.id, request)
-                if earlier is not request and earlier != request:
-                    raise EntryConflict(f"entry id {request.id} appears twice in the batch with other content")
-                candidates.append((index, request, self._resolve_postings(request.postings)))
-            except (EntryConflict, UnknownAccount, CurrencyMismatch) as error:
-                results[index] = BatchResult(request.id, error=error)
+                resolved.append(self._accounts.resolve_postings(request.postings))
+            except (UnknownAccount, CurrencyMismatch) as error:
+                resolved.append(BatchResult(request.id, error=error))
         for attempt in range(BATCH_ATTEMPTS):
             try:
-                self._try_batch(candidates, results)
-                break
+                return self._try_batch(requests, resolved)
             except INTEGRITY_ERRORS:
                 # A concurrent writer spent a floored account or posted one of our ids between our read and our
                 # write; the database refused the whole batch, so nothing is half-done. Read again and retry.
                 if attempt == BATCH_ATTEMPTS - 1:
                     raise
-        return [r if r is not None else BatchResult("", error=RuntimeError("unreachable")) for r in results]
+        raise AssertionError("unreachable")
 
     def _try_batch(
-        self,
-        candidates: list[tuple[int, EntryRequest, dict[str, AccountRow]]],
-        results: list[BatchResult | None],
-    ) -> None:
-        posted_at = to_us(self._clock())
+        self, requests: Sequence[EntryRequest], resolved: list[dict[str, AccountRow] | BatchResult]
+    ) -> list[BatchResult]:
+        now = self._clock()
         shard = self._random.randrange(self._shards)
+        floored = {
+            row.id
+            for accounts in resolved
+            if isinstance(accounts, dict)
+            for row in accounts.values()
+            if row.account.floor is not None
+        }
         with self.db.transaction() as tx:
             seq, head = store.lock_chain(tx, shard, for_update=self.db.is_postgres)
-            existing = self._entries(tx, [request.id for _, request, _ in candidates])
-            floored = {
-                row.id: row
-                for _, _, accounts in candidates
-                for row in accounts.values()
-                if row.account.floor is not None
-            }
-            available = {
-                account_id: posted - held
-                for account_id, (posted, held) in store.lock_balances(tx, list(floored), for_update=False).items()
-            }
-            outcome: dict[int, BatchResult] = {}
-            rows: list[tuple[EntryRow, int, bytes]] = []
-            postings: list[dict[str, Any]] = []
-            totals: dict[int, int] = {}
-            seen: dict[str, Entry | None] = {}
-            for index, request, accounts in candidates:
-                if request.id in existing or request.id in seen:
-                    entry = existing.get(request.id) or seen[request.id]
-                    if entry is not None and entry.same_request(request):
-                        outcome[index] = BatchResult(request.id, entry=entry)
-                    else:
-                        error = EntryConflict(f"entry {request.id} was already posted with other content")
-                        outcome[index] = BatchResult(request.id, error=error)
-                    continue
-                moves = {
-                    row.id: normal_delta(row.account.normal_side, p.amount)
-                    for p in request.postings
-                    for row in (accounts[p.account],)
-                }
-                short = next(
-                    (
-                        accounts[p.account]
-                        for p in request.postings
-                        if accounts[p.account].id in floored
-                        and available[accounts[p.account].id] + moves[accounts[p.account].id]
-                        < (accounts[p.account].account.floor or 0)
-                    ),
-                    None,
-                )
-                if short is not None:
-                    shortfall = InsufficientFunds(f"{short.code} has insufficient funds", account=short.code)
-                    outcome[index] = BatchResult(request.id, error=shortfall)
-                    continue
-                for account_id, move in moves.items():
-                    if account_id in available:
-                        available[account_id] += move
-                    totals[account_id] = totals.get(account_id, 0) + move
-                row = self._entry_row(request.id, posted_at, request.description, request.metadata, request.postings)
-                seq += 1
-                head = link(head, row.content_hash)
-                rows.append((row, seq, head))
-                postings.extend(store.posting_rows(request.id, request.postings, accounts))
-                entry = Entry(
-                    request.id,
-                    from_us(posted_at),
-                    request.postings,
-                    request.description,
-                    request.metadata,
-                    shard,
-                    seq,
-                    head,
-                )
-                seen[request.id] = entry
-                outcome[index] = BatchResult(request.id, entry=entry)
-            if rows:
-                store.append_entries(tx, shard, rows, postings)
-                store.apply_deltas(
-                    tx,
-                    [
-                        SlotDelta(
-                            account_id, 0 if account_id in floored else self._random.randrange(store.SLOTS), move, 0
-                        )
-                        for account_id, move in totals.items()
-                        if move
-                    ],
-                )
-        for index, result in outcome.items():
-            results[index] = result
+            balances = store.read_balances(tx, sorted(floored))
+            plan = BatchPlan(
+                posted_at_us=epoch_us(now),
+                posted_at=now,
+                shard=shard,
+                seq=seq,
+                head=head,
+                available={account_id: posted - held for account_id, (posted, held) in balances.items()},
+                existing=store.load_entries(tx, [request.id for request in requests]),
+            )
+            results = [
+                accounts if isinstance(accounts, BatchResult) else plan.admit(request, accounts)
+                for request, accounts in zip(requests, resolved, strict=True)
+            ]
+            if plan.entries:
+                store.append_entries(tx, shard, plan.entries, plan.postings)
+                store.apply_deltas(tx, [self._batch_delta(a, move, a in floored) for a, move in plan.totals.items()])
+        return results
+
+    def _batch_delta(self, account_id: int, move: int, floored: bool) -> SlotDelta:
+        # A floored account's net move goes through slot 0, where the database checks the floor; others spread.
+        slot = 0 if floored else self._random.randrange(store.SLOTS)
+        return SlotDelta(account_id, slot, move, 0)
 
     # --- holds ------------------------------------------------------------------------------------------------
 
     def hold(self, request: HoldRequest) -> Hold:
         """Reserve funds on every account the pending entry would lower, until commit, void or expiry."""
-        accounts = self._resolve_postings(request.postings)
+        accounts = self._accounts.resolve_postings(request.postings)
         now = self._clock()
         if request.expires_at <= now:
             raise InvalidEntry("a hold must expire in the future", param="expires_at")
@@ -294,11 +234,11 @@ class Ledger:
         }
         row = {
             "id": request.id,
-            "created_at": to_us(now),
-            "expires_at": to_us(request.expires_at),
+            "created_at": epoch_us(now),
+            "expires_at": epoch_us(request.expires_at),
             "description": request.description,
             "metadata": store.dump_metadata(request.metadata),
-            "postings": _dump_postings(request.postings),
+            "postings": store.dump_postings(request.postings),
             "reserved": json.dumps(reserved, sort_keys=True),
         }
         try:
@@ -348,7 +288,7 @@ class Ledger:
         if self._clock() >= hold.expires_at:
             self._close(hold, HoldStatus.EXPIRED)
             raise HoldNotPending(f"hold {hold_id} has expired", param="hold_id")
-        accounts = self._resolve_postings(request.postings)
+        accounts = self._accounts.resolve_postings(request.postings)
         for p in request.postings:
             move = normal_delta(accounts[p.account].account.normal_side, p.amount)
             if move < 0 and -move > hold.reserved.get(p.account, 0):
@@ -356,19 +296,19 @@ class Ledger:
                     f"commit takes {-move} from {p.account}, which has {hold.reserved.get(p.account, 0)} held",
                     param="postings",
                 )
-        held_accounts = self._resolve(hold.reserved)
-        posted_at = to_us(self._clock())
-        row = self._entry_row(request.id, posted_at, request.description, request.metadata, request.postings)
+        held_accounts = self._accounts.resolve(hold.reserved)
+        posted_at = epoch_us(self._clock())
+        row = EntryRow.of(request.id, posted_at, request.description, request.metadata, request.postings)
         try:
             with self.db.transaction() as tx:
                 if store.close_hold(tx, hold_id, HoldStatus.COMMITTED.value, posted_at, request.id) is None:
                     raise HoldNotPending(f"hold {hold_id} was closed meanwhile", param="hold_id")
                 shard = self._random.randrange(self._shards)
-                store.append_entry(tx, row, shard, store.posting_rows(request.id, request.postings, accounts))
                 releases = {held_accounts[c].id: amount for c, amount in hold.reserved.items()}
                 deltas = self._deltas(request.postings, accounts, releases)
                 deltas += [SlotDelta(i, 0, 0, -amount) for i, amount in releases.items()]
-                store.apply_deltas(tx, deltas)
+                legs = store.posting_rows(request.id, request.postings, accounts)
+                store.post_entry(tx, row, shard, legs, deltas)
         except INTEGRITY_ERRORS as error:
             return self._replay_or_raise(request, accounts, error)
         return self._posted(request, posted_at, shard)
@@ -385,7 +325,7 @@ class Ledger:
     def expire_holds(self, *, limit: int = 1000) -> list[str]:
         """Release every pending hold past its expiry (the sweep); returns the ids it expired."""
         with self.db.transaction(write=False) as tx:
-            due = store.expired_holds(tx, to_us(self._clock()), limit)
+            due = store.expired_holds(tx, epoch_us(self._clock()), limit)
         expired = []
         for hold_id in due:
             hold = self.get_hold(hold_id)
@@ -398,9 +338,9 @@ class Ledger:
         return expired
 
     def _close(self, hold: Hold, status: HoldStatus) -> Hold:
-        accounts = self._resolve(hold.reserved)
+        accounts = self._accounts.resolve(hold.reserved)
         with self.db.transaction() as tx:
-            if store.close_hold(tx, hold.id, status.value, to_us(self._clock()), None) is None:
+            if store.close_hold(tx, hold.id, status.value, epoch_us(self._clock()), None) is None:
                 raise HoldNotPending(f"hold {hold.id} was closed meanwhile", param="hold_id")
             store.apply_deltas(tx, [SlotDelta(accounts[c].id, 0, 0, -amount) for c, amount in hold.reserved.items()])
         return self.get_hold(hold.id)
@@ -411,53 +351,19 @@ class Ledger:
     def _posted(request: EntryRequest, posted_at: int, shard: int) -> Entry:
         # The database computed the chain link; reading it back would cost a round trip nobody needs here.
         return Entry(
-            request.id, from_us(posted_at), request.postings, request.description, request.metadata, shard, None, None
+            request.id,
+            from_epoch_us(posted_at),
+            request.postings,
+            request.description,
+            request.metadata,
+            shard,
+            None,
+            None,
         )
 
     def _find_hold(self, hold_id: str) -> Hold | None:
         with self.db.transaction(write=False) as tx:
-            row = store.find_hold(tx, hold_id)
-        if row is None:
-            return None
-        hold_id, status, postings, reserved, created, expires, description, metadata, entry_id = row
-        return Hold(
-            hold_id,
-            HoldStatus(status),
-            tuple(Posting(a, int(m), c) for a, m, c in json.loads(postings)),
-            json.loads(reserved),
-            from_us(int(created)),
-            from_us(int(expires)),
-            description,
-            json.loads(metadata),
-            entry_id,
-        )
-
-    def _entries(self, tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
-        return {
-            entry_id: Entry(
-                entry_id,
-                from_us(int(cols[1])),
-                tuple(legs),
-                cols[2],
-                json.loads(cols[3]),
-                int(cols[4]),
-                int(cols[5]),
-                bytes(cols[6]),
-            )
-            for entry_id, (cols, legs) in store.load_entries(tx, entry_ids).items()
-        }
-
-    @staticmethod
-    def _entry_row(
-        entry_id: str, posted_at: int, description: str, metadata: Metadata, postings: Sequence[Posting]
-    ) -> EntryRow:
-        return EntryRow(
-            entry_id,
-            posted_at,
-            description,
-            store.dump_metadata(metadata),
-            content_hash(entry_id, posted_at, description, metadata, postings),
-        )
+            return store.find_hold(tx, hold_id)
 
     def _deltas(
         self, postings: Iterable[Posting], accounts: dict[str, AccountRow], released: dict[int, int]
@@ -475,7 +381,7 @@ class Ledger:
 
     def _replay_or_raise(self, request: EntryRequest, accounts: dict[str, AccountRow], error: Exception) -> Entry:
         with self.db.transaction(write=False) as tx:
-            existing = self._entries(tx, [request.id]).get(request.id)
+            existing = store.load_entries(tx, [request.id]).get(request.id)
         if existing is not None:
             if existing.same_request(request):
                 return existing
@@ -492,35 +398,3 @@ class Ledger:
                 if balance.available + normal_delta(row.account.normal_side, p.amount) < row.account.floor:
                     return InsufficientFunds(f"{row.code} has insufficient funds", account=row.code)
         return InsufficientFunds("an account would go below its floor")
-
-    def _resolve_postings(self, postings: Sequence[Posting]) -> dict[str, AccountRow]:
-        accounts = self._resolve([p.account for p in postings])
-        for p in postings:
-            if accounts[p.account].account.currency != p.currency:
-                raise CurrencyMismatch(
-                    f"posting in {p.currency} to {p.account}, which is in {accounts[p.account].account.currency}",
-                    param="currency",
-                )
-        return accounts
-
-    def _resolve(self, codes: Iterable[str]) -> dict[str, AccountRow]:
-        codes = list(codes)
-        found = {code: self._accounts[code] for code in codes if code in self._accounts}
-        missing = [code for code in codes if code not in found]
-        if missing:
-            with self.db.transaction(write=False) as tx:
-                loaded = store.find_accounts(tx, missing)
-            self._accounts.update(loaded)
-            found.update(loaded)
-            unknown = [code for code in missing if code not in loaded]
-            if unknown:
-                raise UnknownAccount(f"no account {unknown[0]}", param="account")
-        return found
-
-    def _load_account(self, code: str) -> AccountRow | None:
-        with self.db.transaction(write=False) as tx:
-            return store.find_account(tx, code)
-
-
-def _dump_postings(postings: Sequence[Posting]) -> str:
-    return json.dumps([[p.account, p.amount, p.currency] for p in postings], separators=(",", ":"))

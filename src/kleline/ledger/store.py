@@ -7,15 +7,25 @@ hold row → chain head → entry id → balance slots in (account id, slot) ord
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
-from kleline.ledger.chain import GENESIS
-from kleline.ledger.model import Account, Metadata, NormalSide, Posting
+from kleline.ledger.chain import GENESIS, content_hash
+from kleline.ledger.model import Account, Entry, Hold, HoldStatus, Metadata, NormalSide, Posting
 
-__all__ = ["SLOTS", "AccountRow", "EntryRow", "SlotDelta"]
+__all__ = [
+    "ADVANCE_CHAIN",
+    "INSERT_LINKED_ENTRY",
+    "INSERT_POSTING",
+    "SLOTS",
+    "UPDATE_BALANCE",
+    "AccountRow",
+    "EntryRow",
+    "SlotDelta",
+]
 
 SLOTS = 8
 """Balance rows per account: increases spread over them, so that a hot account's creditors do not queue."""
@@ -54,9 +64,19 @@ class EntryRow:
     metadata: str
     content_hash: bytes
 
+    @classmethod
+    def of(
+        cls, entry_id: str, posted_at: int, description: str, metadata: Metadata, postings: Sequence[Posting]
+    ) -> EntryRow:
+        """The row of an entry posted at ``posted_at`` (epoch microseconds), with its content hash."""
+        content = content_hash(entry_id, posted_at, description, metadata, postings)
+        return cls(entry_id, posted_at, description, dump_metadata(metadata), content)
+
 
 def dump_metadata(metadata: Metadata) -> str:
     """Metadata as canonical JSON text."""
+    if not metadata:
+        return "{}"
     return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -84,11 +104,6 @@ def find_accounts(tx: RawTx, codes: Iterable[str]) -> dict[str, AccountRow]:
     placeholders = ", ".join(f":{name}" for name in names)
     rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code IN ({placeholders})", names)
     return {row[1]: _account_row(row) for row in rows}
-
-
-def accounts_by_id(tx: RawTx) -> dict[int, str]:
-    """Every account's code, by id (for verification and reports)."""
-    return {row[0]: row[1] for row in tx.fetchall("SELECT id, code FROM ledger_accounts")}
 
 
 def insert_account(tx: RawTx, account: Account, created_at: int) -> AccountRow:
@@ -130,18 +145,12 @@ def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def lock_balances(tx: RawTx, account_ids: Sequence[int], *, for_update: bool) -> dict[int, tuple[int, int]]:
-    """(posted, held) of several accounts; on PostgreSQL their slot 0 rows are locked first, in id order."""
+def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(posted, held) of several accounts, summed over their slots."""
     if not account_ids:
         return {}
-    names = {f"a{i}": account_id for i, account_id in enumerate(sorted(account_ids))}
+    names = {f"a{i}": account_id for i, account_id in enumerate(account_ids)}
     placeholders = ", ".join(f":{name}" for name in names)
-    if for_update:
-        tx.fetchall(
-            f"SELECT account_id FROM ledger_balances WHERE slot = 0 AND account_id IN ({placeholders}) "
-            "ORDER BY account_id FOR UPDATE",
-            names,
-        )
     rows = tx.fetchall(
         f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE account_id IN ({placeholders}) "
         "GROUP BY account_id",
@@ -150,22 +159,26 @@ def lock_balances(tx: RawTx, account_ids: Sequence[int], *, for_update: bool) ->
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
-def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
-    """Move balance slots, in (account, slot) order: the database refuses any move that crosses a floor.
+UPDATE_BALANCE = (
+    "UPDATE ledger_balances SET balance = balance + :balance, held = held + :held "
+    "WHERE account_id = :id AND slot = :slot"
+)
 
-    Moves of the same slot are merged into one update, so that a commit which spends held funds and releases the
-    hold in the same breath is checked as a whole."""
+
+def merge_deltas(deltas: Iterable[SlotDelta]) -> list[SlotDelta]:
+    """One move per slot, in (account, slot) order: the lock order, and a commit that spends held funds and
+    releases the hold in the same breath is checked as a whole."""
     merged: dict[tuple[int, int], tuple[int, int]] = {}
     for d in deltas:
         balance, held = merged.get((d.account_id, d.slot), (0, 0))
         merged[(d.account_id, d.slot)] = (balance + d.balance, held + d.held)
-    for (account_id, slot), (balance, held) in sorted(merged.items()):
-        if balance or held:
-            tx.execute(
-                "UPDATE ledger_balances SET balance = balance + :balance, held = held + :held "
-                "WHERE account_id = :id AND slot = :slot",
-                {"balance": balance, "held": held, "id": account_id, "slot": slot},
-            )
+    return [SlotDelta(a, s, b, h) for (a, s), (b, h) in sorted(merged.items()) if b or h]
+
+
+def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
+    """Move balance slots, merged and in lock order: the database refuses any move that crosses a floor."""
+    for d in merge_deltas(deltas):
+        tx.execute(UPDATE_BALANCE, {"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot})
 
 
 # --- entries ----------------------------------------------------------------------------------------------------
@@ -194,33 +207,70 @@ def posting_rows(entry_id: str, postings: Sequence[Posting], accounts: dict[str,
     ]
 
 
-_INSERT_POSTING = (
+INSERT_POSTING = (
     "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
     "VALUES (:entry_id, :line, :account_id, :currency, :amount)"
+)
+ADVANCE_CHAIN = "UPDATE ledger_chains SET seq = seq + 1, head = kleline_link(head, :content_hash) WHERE shard = :shard"
+INSERT_LINKED_ENTRY = (
+    "INSERT INTO ledger_entries "
+    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+    "SELECT :id, :posted_at, :description, :metadata, :content_hash, shard, seq, head "
+    "FROM ledger_chains WHERE shard = :shard"
 )
 
 
 def append_entry(tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]]) -> None:
     """Link one entry into chain ``shard`` (computed by the database) and write it with its postings."""
+    tx.execute(ADVANCE_CHAIN, {"content_hash": entry.content_hash, "shard": shard})
+    tx.executemany(INSERT_POSTING, postings)
+    tx.execute(INSERT_LINKED_ENTRY, _entry_params(entry, shard))
+
+
+def _entry_params(entry: EntryRow, shard: int) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "posted_at": entry.posted_at,
+        "description": entry.description,
+        "metadata": entry.metadata,
+        "content_hash": entry.content_hash,
+        "shard": shard,
+    }
+
+
+def post_entry(
+    tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]], deltas: Iterable[SlotDelta]
+) -> None:
+    """Write one entry and move the balances: on PostgreSQL in one statement (``kleline_post_entry``, the same
+    statements server-side), elsewhere statement by statement."""
+    if not tx.is_postgres:
+        append_entry(tx, entry, shard, postings)
+        apply_deltas(tx, deltas)
+        return
+    moves = merge_deltas(deltas)
+    # Arrays travel as text literals (ints and currency codes need no quoting): adapting Python lists costs the
+    # client more than the server spends parsing them.
     tx.execute(
-        "UPDATE ledger_chains SET seq = seq + 1, head = kleline_link(head, :content_hash) WHERE shard = :shard",
-        {"content_hash": entry.content_hash, "shard": shard},
-    )
-    tx.executemany(_INSERT_POSTING, postings)
-    tx.execute(
-        "INSERT INTO ledger_entries "
-        "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
-        "SELECT :id, :posted_at, :description, :metadata, :content_hash, shard, seq, head "
-        "FROM ledger_chains WHERE shard = :shard",
+        "SELECT kleline_post_entry(:id, :posted_at, :description, :metadata, :content_hash, :shard, "
+        "CAST(:account_ids AS integer[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), "
+        "CAST(:move_accounts AS integer[]), CAST(:move_slots AS integer[]), CAST(:move_balances AS bigint[]), "
+        "CAST(:move_helds AS bigint[]))",
         {
-            "id": entry.id,
-            "posted_at": entry.posted_at,
-            "description": entry.description,
-            "metadata": entry.metadata,
-            "content_hash": entry.content_hash,
-            "shard": shard,
+            **_entry_params(entry, shard),
+            "account_ids": _array(p["account_id"] for p in postings),
+            "currencies": _array(p["currency"] for p in postings),
+            "amounts": _array(p["amount"] for p in postings),
+            "move_accounts": _array(m.account_id for m in moves),
+            "move_slots": _array(m.slot for m in moves),
+            "move_balances": _array(m.balance for m in moves),
+            "move_helds": _array(m.held for m in moves),
         },
     )
+
+
+def _array(values: Iterable[int | str]) -> str:
+    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:
@@ -230,15 +280,23 @@ def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:
     return int(row[0]), bytes(row[1])
 
 
+INSERT_ENTRY = (
+    "INSERT INTO ledger_entries "
+    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+    "VALUES (:id, :posted_at, :description, :metadata, :content_hash, :shard, :seq, :link)"
+)
+
+
 def append_entries(
     tx: RawTx, shard: int, entries: list[tuple[EntryRow, int, bytes]], postings: list[dict[str, Any]]
 ) -> None:
-    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head."""
-    tx.executemany(_INSERT_POSTING, postings)
+    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head.
+
+    ``executemany`` pipelines the rows (psycopg) or steps them in-process (SQLite); a set-based ``unnest`` insert
+    was tried on PostgreSQL and lost: adapting the arrays costs the client more than the server saves."""
+    tx.executemany(INSERT_POSTING, postings)
     tx.executemany(
-        "INSERT INTO ledger_entries "
-        "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
-        "VALUES (:id, :posted_at, :description, :metadata, :content_hash, :shard, :seq, :link)",
+        INSERT_ENTRY,
         [
             {
                 "id": e.id,
@@ -263,8 +321,8 @@ def append_entries(
 _ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
 
 
-def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, tuple[tuple[Any, ...], list[Posting]]]:
-    """Stored entries among ``entry_ids``: their columns and postings in line order."""
+def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
+    """The stored entries among ``entry_ids``, by id, with their postings in line order."""
     if not entry_ids:
         return {}
     names = {f"e{i}": entry_id for i, entry_id in enumerate(entry_ids)}
@@ -277,76 +335,21 @@ def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, tuple[tuple[A
     )
     found: dict[str, tuple[tuple[Any, ...], list[Posting]]] = {}
     for row in rows:
-        columns, postings = found.setdefault(row[0], (tuple(row[:7]), []))
-        postings.append(Posting(row[7], int(row[8]), row[9]))
-    return found
-
-
-def chain_heads(tx: RawTx) -> dict[int, tuple[int, bytes]]:
-    """Every chain's (seq, head)."""
-    return {int(r[0]): (int(r[1]), bytes(r[2])) for r in tx.fetchall("SELECT shard, seq, head FROM ledger_chains")}
-
-
-def iter_chain(tx: RawTx, shard: int, page: int = 2000) -> Iterator[tuple[tuple[Any, ...], list[tuple[int, int, str]]]]:
-    """The entries of chain ``shard`` in chain order, each with its postings as (account id, amount, currency)."""
-    after = 0
-    while True:
-        rows = tx.fetchall(
-            "SELECT e.id, e.posted_at, e.description, e.metadata, e.chain_seq, e.content_hash, e.link_hash, "
-            "p.account_id, p.amount, p.currency FROM ledger_entries e "
-            "LEFT JOIN ledger_postings p ON p.entry_id = e.id "
-            "WHERE e.chain_shard = :shard AND e.chain_seq > :after AND e.chain_seq <= :upto "
-            "ORDER BY e.chain_seq, p.line",
-            {"shard": shard, "after": after, "upto": after + page},
+        _, legs = found.setdefault(row[0], (tuple(row[:7]), []))
+        legs.append(Posting(row[7], int(row[8]), row[9]))
+    return {
+        entry_id: Entry(
+            entry_id,
+            from_epoch_us(int(posted_at)),
+            tuple(legs),
+            description,
+            json.loads(metadata),
+            int(shard),
+            int(seq),
+            bytes(link),
         )
-        if not rows:
-            return
-        current: tuple[Any, ...] | None = None
-        legs: list[tuple[int, int, str]] = []
-        for row in rows:
-            if current is None or row[0] != current[0]:
-                if current is not None:
-                    yield current, legs
-                current, legs = tuple(row[:7]), []
-            if row[7] is not None:
-                legs.append((int(row[7]), int(row[8]), row[9]))
-        if current is not None:
-            yield current, legs
-        after += page
-
-
-def orphan_postings(tx: RawTx) -> list[tuple[int, str]]:
-    """Postings whose entry is missing (an entry row deleted behind the ledger's back)."""
-    rows = tx.fetchall(
-        "SELECT p.id, p.entry_id FROM ledger_postings p LEFT JOIN ledger_entries e ON e.id = p.entry_id "
-        "WHERE e.id IS NULL ORDER BY p.id LIMIT 100"
-    )
-    return [(int(r[0]), r[1]) for r in rows]
-
-
-def posting_sums(tx: RawTx) -> dict[int, int]:
-    """Each account's sum of signed postings (debit positive)."""
-    return {
-        int(r[0]): int(r[1])
-        for r in tx.fetchall("SELECT account_id, SUM(amount) FROM ledger_postings GROUP BY account_id")
+        for entry_id, ((_, posted_at, description, metadata, shard, seq, link), legs) in found.items()
     }
-
-
-def slot_sums(tx: RawTx) -> dict[int, int]:
-    """Each account's stored balance (normal side), summed over its slots."""
-    return {
-        int(r[0]): int(r[1])
-        for r in tx.fetchall("SELECT account_id, SUM(balance) FROM ledger_balances GROUP BY account_id")
-    }
-
-
-def currency_totals(tx: RawTx) -> dict[str, tuple[int, int]]:
-    """(debits, credits) per currency over every posting."""
-    rows = tx.fetchall(
-        "SELECT currency, COALESCE(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END), 0) FROM ledger_postings GROUP BY currency"
-    )
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
 def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
@@ -377,20 +380,40 @@ def insert_hold(tx: RawTx, row: dict[str, Any]) -> None:
     )
 
 
-def find_hold(tx: RawTx, hold_id: str) -> tuple[Any, ...] | None:
-    """A hold's columns, or None."""
+def dump_postings(postings: Sequence[Posting]) -> str:
+    """A hold's pending postings as compact JSON."""
+    return json.dumps([[p.account, p.amount, p.currency] for p in postings], separators=(",", ":"))
+
+
+def _hold(row: Sequence[Any]) -> Hold:
+    hold_id, status, postings, reserved, created, expires, description, metadata, entry_id = row
+    return Hold(
+        hold_id,
+        HoldStatus(status),
+        tuple(Posting(a, int(m), c) for a, m, c in json.loads(postings)),
+        json.loads(reserved),
+        from_epoch_us(int(created)),
+        from_epoch_us(int(expires)),
+        description,
+        json.loads(metadata),
+        entry_id,
+    )
+
+
+def find_hold(tx: RawTx, hold_id: str) -> Hold | None:
+    """A hold, or None."""
     row = tx.fetchone(f"SELECT {_HOLD_COLUMNS} FROM ledger_holds WHERE id = :id", {"id": hold_id})
-    return tuple(row) if row else None
+    return _hold(row) if row else None
 
 
-def close_hold(tx: RawTx, hold_id: str, status: str, closed_at: int, entry_id: str | None) -> tuple[Any, ...] | None:
+def close_hold(tx: RawTx, hold_id: str, status: str, closed_at: int, entry_id: str | None) -> Hold | None:
     """Move a pending hold to ``status`` (locking its row); None if it was not pending."""
     row = tx.fetchone(
         "UPDATE ledger_holds SET status = :status, closed_at = :closed_at, entry_id = :entry_id "
         f"WHERE id = :id AND status = 'pending' RETURNING {_HOLD_COLUMNS}",
         {"status": status, "closed_at": closed_at, "entry_id": entry_id, "id": hold_id},
     )
-    return tuple(row) if row else None
+    return _hold(row) if row else None
 
 
 def expired_holds(tx: RawTx, now: int, limit: int) -> list[str]:

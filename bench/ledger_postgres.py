@@ -1,0 +1,111 @@
+"""PostgreSQL: our ledger beside pgbench's tpcb-like transaction, same clients, same server, same run."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+
+import psycopg
+
+from bench.common import ROUNDS, Report, run_clients, section
+from bench.ledger_setup import BATCH_SIZE, batch_client, open_books, transfer_client
+from kleline.db.engine import Database
+from kleline.db.migrate import upgrade
+from kleline.ledger import Ledger
+
+ADMIN_URL = os.environ.get("KLELINE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+SECONDS = float(os.environ.get("KLELINE_BENCH_SECONDS", "5"))
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def _url(name: str) -> str:
+    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def _pgbench(name: str, *args: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
+    command = ["pgbench", "-h", str(info.get("host", "127.0.0.1")), "-p", str(info.get("port", 5432))]
+    command += ["-U", str(info.get("user", "postgres")), *args, name]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def pgbench_tps(name: str, clients: int) -> float:
+    """tpcb-like transactions per second at ``clients`` clients (pgbench's own figure)."""
+    out = _pgbench(name, "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS)))
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if not match:
+        raise RuntimeError(f"pgbench printed no tps:\n{out}")
+    return float(match.group(1))
+
+
+def run(report: Report) -> None:
+    section("PostgreSQL: ledger transfers vs pgbench tpcb-like (scale 10)")
+    suffix = secrets.token_hex(4)
+    reference, ours = f"kleline_bench_pgbench_{suffix}", f"kleline_bench_ledger_{suffix}"
+    _admin(f'CREATE DATABASE "{reference}"')
+    _admin(f'CREATE DATABASE "{ours}"')
+    try:
+        _pgbench(reference, "-i", "-s", "10", "-q")
+        db = Database(_url(ours))
+        upgrade(db)
+        ledger = Ledger(db, chain_shards=16)
+        ledger.prepare()
+        open_books(ledger)
+        db.dispose()
+        url = _url(ours)
+        figures: dict[str, list[float]] = {}
+        for _ in range(ROUNDS):
+            for clients in (1, 4):
+                figures.setdefault(f"pgbench tpcb-like, {clients} client(s)", []).append(
+                    pgbench_tps(reference, clients)
+                )
+                figures.setdefault(f"ledger transfer, uniform (50 accounts), {clients} client(s)", []).append(
+                    run_clients(transfer_client, (url, False), clients, SECONDS)
+                )
+                figures.setdefault(f"ledger transfer, hot (2 accounts), {clients} client(s)", []).append(
+                    run_clients(transfer_client, (url, True), clients, SECONDS)
+                )
+            figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 1 client", []).append(
+                run_clients(batch_client, (url,), 1, SECONDS)
+            )
+            figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 4 clients", []).append(
+                run_clients(batch_client, (url,), 4, SECONDS)
+            )
+        medians = {name: report.figure(name, rounds, "tx/s") for name, rounds in figures.items()}
+        pgbench4 = medians["pgbench tpcb-like, 4 client(s)"]
+        report.ratio(
+            "ledger transfer, 1 client / pgbench, 1 client",
+            medians["ledger transfer, uniform (50 accounts), 1 client(s)"],
+            medians["pgbench tpcb-like, 1 client(s)"],
+        )
+        report.ratio(
+            "pg-transfer-4-clients",
+            medians["ledger transfer, uniform (50 accounts), 4 client(s)"],
+            pgbench4,
+            goal=0.8,
+        )
+        report.ratio(
+            "pg-hot-accounts",
+            medians["ledger transfer, hot (2 accounts), 4 client(s)"],
+            medians["ledger transfer, uniform (50 accounts), 4 client(s)"],
+            goal=0.9,
+        )
+        best_batch = max(
+            medians[f"ledger batch call ({BATCH_SIZE} per batch), 1 client"],
+            medians[f"ledger batch call ({BATCH_SIZE} per batch), 4 clients"],
+        )
+        report.ratio("pg-batch", best_batch, pgbench4, goal=10)
+        check = Database(url)
+        from kleline.ledger.audit import trial_balance
+
+        assert trial_balance(check).balanced, "the benchmark left unbalanced books"
+        check.dispose()
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{reference}" WITH (FORCE)')
+        _admin(f'DROP DATABASE IF EXISTS "{ours}" WITH (FORCE)')
