@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ import os
 import re
 import secrets
 import subprocess
+import tempfile
+from pathlib import Path
 
 import psycopg
 
 from bench.common import ROUNDS, Report, run_clients, section
-from bench.ledger_setup import BATCH_SIZE, batch_client, open_books, transfer_client
+from bench.ledger_setup import BATCH_SIZE, UNIFORM, batch_client, open_books, transfer_client
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
@@ -44,6 +46,44 @@ def pgbench_tps(name: str, clients: int) -> float:
     return float(match.group(1))
 
 
+SERVER_ONLY_SCRIPT = r"""
+\set s random(:first_source, :last_source)
+\set t random(:first_target, :last_target)
+\set shard random(0, 15)
+\set slot random(0, 7)
+\set amount random(1, 10000)
+SELECT kleline_post_entry('srv_' || :client_id || '_' || md5(random()::text), 0, '', '{}', '\x01'::bytea, :shard,
+    ARRAY[:s, :t]::integer[], ARRAY['EUR', 'EUR'], ARRAY[:amount, -:amount]::bigint[],
+    ARRAY[:s, :t]::integer[], ARRAY[:slot, :slot]::integer[], ARRAY[:amount, :amount]::bigint[],
+    ARRAY[0, 0]::bigint[]);
+"""
+
+
+def server_only_tps(name: str, clients: int, script: Path, ids: dict[str, int]) -> float:
+    """The ledger's one-statement transfer driven by pgbench itself: the server's share, no Python client."""
+    variables = [f"-D{key}={value}" for key, value in ids.items()]
+    out = _pgbench(
+        name, "-n", "-f", str(script), *variables, "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS))
+    )
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if not match:
+        raise RuntimeError(f"pgbench printed no tps:\n{out}")
+    return float(match.group(1))
+
+
+def _uniform_ids(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as connection:
+        ids = dict(connection.execute("SELECT code, id FROM ledger_accounts").fetchall())
+    sources, targets = [ids[c] for c in UNIFORM[0]], [ids[c] for c in UNIFORM[1]]
+    assert sources == list(range(sources[0], sources[-1] + 1)) and targets == list(range(targets[0], targets[-1] + 1))
+    return {
+        "first_source": sources[0],
+        "last_source": sources[-1],
+        "first_target": targets[0],
+        "last_target": targets[-1],
+    }
+
+
 def run(report: Report) -> None:
     section("PostgreSQL: ledger transfers vs pgbench tpcb-like (scale 10)")
     suffix = secrets.token_hex(4)
@@ -59,6 +99,9 @@ def run(report: Report) -> None:
         open_books(ledger)
         db.dispose()
         url = _url(ours)
+        script = Path(tempfile.mkdtemp(prefix="kleline-bench-")) / "post_entry.sql"
+        script.write_text(SERVER_ONLY_SCRIPT)
+        ids = _uniform_ids(url)
         figures: dict[str, list[float]] = {}
         for _ in range(ROUNDS):
             for clients in (1, 4):
@@ -71,6 +114,9 @@ def run(report: Report) -> None:
                 figures.setdefault(f"ledger transfer, hot (2 accounts), {clients} client(s)", []).append(
                     run_clients(transfer_client, (url, True), clients, SECONDS)
                 )
+            figures.setdefault("kleline_post_entry driven by pgbench (no Python), 4 clients", []).append(
+                server_only_tps(url.rsplit("/", 1)[1], 4, script, ids)
+            )
             figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 1 client", []).append(
                 run_clients(batch_client, (url,), 1, SECONDS)
             )
@@ -89,6 +135,11 @@ def run(report: Report) -> None:
             medians["ledger transfer, uniform (50 accounts), 4 client(s)"],
             pgbench4,
             goal=0.8,
+        )
+        report.ratio(
+            "server side alone (pgbench-driven kleline_post_entry) / pgbench, 4 clients",
+            medians["kleline_post_entry driven by pgbench (no Python), 4 clients"],
+            pgbench4,
         )
         report.ratio(
             "pg-hot-accounts",
