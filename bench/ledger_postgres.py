@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import ROUNDS, Report, run_clients, section
-from bench.ledger_setup import BATCH_SIZE, UNIFORM, batch_client, open_books, transfer_client
+from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, batch_client, open_books, transfer_client
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
@@ -97,7 +97,13 @@ def run(report: Report) -> None:
         ledger = Ledger(db, chain_shards=16)
         ledger.prepare()
         open_books(ledger)
+        # As pgbench -i does for its tables: some history, then VACUUM ANALYZE, so the planner knows the tables.
+        warm_up = TransferSource(UNIFORM, 999)
+        for _ in range(5):
+            ledger.post_batch([warm_up.next() for _ in range(BATCH_SIZE)])
         db.dispose()
+        with psycopg.connect(_url(ours), autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
         url = _url(ours)
         script = Path(tempfile.mkdtemp(prefix="kleline-bench-")) / "post_entry.sql"
         script.write_text(SERVER_ONLY_SCRIPT)

