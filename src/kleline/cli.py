@@ -184,9 +184,13 @@ def demo(
     finally:
         kleline.close()
     address = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"[bold]Kleline demo[/] on {address}  (database {_safe_url(settings)})")
-    console.print(f"  API docs:       {address}/docs")
-    console.print(f"  operator key:   {key.secret}")
-    console.print(f"  trial balance:  curl -H 'Authorization: Bearer {key.secret}' {address}/v1/ledger/trial-balance")
+    lines = [
+        f"[bold]Kleline demo[/] on {address}  (database {_safe_url(settings)})",
+        f"  API docs:       {address}/docs",
+        f"  operator key:   {key.secret}",
+        f"  trial balance:  curl -H 'Authorization: Bearer {key.secret}' {address}/v1/ledger/trial-balance",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)  # whole lines, so that they can be copied
     os.environ.setdefault("KLELINE_DATABASE_URL", settings.database_url)
     serve(host=host, port=port, workers=1)
