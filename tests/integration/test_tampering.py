@@ -86,3 +86,19 @@ def test_a_deleted_posting_is_named(books: Ledger) -> None:
     _as_attacker(books.db, "DELETE FROM ledger_postings WHERE entry_id = 'ent_9' AND line = 1", {})
     report = verify(books.db)
     assert any(p.startswith("entry ent_9:") for p in report.problems)
+
+
+def test_a_long_run_of_deleted_entries_does_not_hide_the_entries_after_it(ledger: Ledger) -> None:
+    from kleline.ledger.audit_store import iter_chain
+
+    open_chart(ledger)
+    books = Ledger(ledger.db, chain_shards=1)
+    for i in range(30):
+        books.post(transfer(f"ent_{i}", CARDS, PURSE, 10))
+    _as_attacker(ledger.db, "DELETE FROM ledger_postings WHERE entry_id IN ('ent_3', 'ent_4', 'ent_5', 'ent_6')", {})
+    _as_attacker(ledger.db, "DELETE FROM ledger_entries WHERE id IN ('ent_3', 'ent_4', 'ent_5', 'ent_6')", {})
+    with ledger.db.transaction(write=False) as tx:
+        walked = [columns[0] for columns, _ in iter_chain(tx, 0, page=2)]
+    assert walked == [f"ent_{i}" for i in range(30) if i not in (3, 4, 5, 6)]
+    report = verify(ledger.db)
+    assert any("entries 4..7 are missing before entry ent_7" in p for p in report.problems)

@@ -90,8 +90,8 @@ def verify(db: Database) -> VerifyReport:
     with db.transaction(write=False) as tx:
         if db.is_postgres:
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        codes = audit_store.accounts_by_id(tx)
         accounts = {row.id: row.account for row in store.list_accounts(tx)}
+        codes = {account_id: account.code for account_id, account in accounts.items()}
         heads = audit_store.chain_heads(tx)
         for shard, (head_seq, head) in sorted(heads.items()):
             report.chains += 1

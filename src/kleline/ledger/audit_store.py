@@ -11,27 +11,27 @@ from typing import Any
 from kleline.db.engine import RawTx
 
 
-def accounts_by_id(tx: RawTx) -> dict[int, str]:
-    """Every account's code, by id (for verification and reports)."""
-    return {row[0]: row[1] for row in tx.fetchall("SELECT id, code FROM ledger_accounts")}
-
-
 def chain_heads(tx: RawTx) -> dict[int, tuple[int, bytes]]:
     """Every chain's (seq, head)."""
     return {int(r[0]): (int(r[1]), bytes(r[2])) for r in tx.fetchall("SELECT shard, seq, head FROM ledger_chains")}
 
 
 def iter_chain(tx: RawTx, shard: int, page: int = 2000) -> Iterator[tuple[tuple[Any, ...], list[tuple[int, int, str]]]]:
-    """The entries of chain ``shard`` in chain order, each with its postings as (account id, amount, currency)."""
+    """The entries of chain ``shard`` in chain order, each with its postings as (account id, amount, currency).
+
+    Pages hold ``page`` entries whatever gaps the sequence has, so that a run of deleted entries cannot end the
+    walk early and hide the entries after it."""
     after = 0
     while True:
         rows = tx.fetchall(
             "SELECT e.id, e.posted_at, e.description, e.metadata, e.chain_seq, e.content_hash, e.link_hash, "
             "p.account_id, p.amount, p.currency FROM ledger_entries e "
             "LEFT JOIN ledger_postings p ON p.entry_id = e.id "
-            "WHERE e.chain_shard = :shard AND e.chain_seq > :after AND e.chain_seq <= :upto "
+            "WHERE e.chain_shard = :shard AND e.chain_seq IN ("
+            "  SELECT chain_seq FROM ledger_entries WHERE chain_shard = :shard AND chain_seq > :after "
+            "  ORDER BY chain_seq LIMIT :page) "
             "ORDER BY e.chain_seq, p.line",
-            {"shard": shard, "after": after, "upto": after + page},
+            {"shard": shard, "after": after, "page": page},
         )
         if not rows:
             return
@@ -46,7 +46,7 @@ def iter_chain(tx: RawTx, shard: int, page: int = 2000) -> Iterator[tuple[tuple[
                 legs.append((int(row[7]), int(row[8]), row[9]))
         if current is not None:
             yield current, legs
-        after += page
+            after = int(current[4])
 
 
 def orphan_postings(tx: RawTx) -> list[tuple[int, str]]:
