@@ -1,0 +1,74 @@
+"""Talking to card issuers: one ``BankNetwork`` interface, ISO 8583 on the wire, an in-process sandbox of issuers.
+
+Public surface: the interface and its values (``network``), its errors (``errors``), the ISO 8583 implementation
+over any transport (``IsoBankNetwork``), and the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``).
+The message codec stays in ``kleline.banks.messages`` for transports and tests that need the bytes.
+
+    issuers = SandboxIssuers()
+    network = IsoBankNetwork(InProcessTransport(issuers))
+    network.authorize(CardDetails("4242424242424242", 12, 2034, "123"), Money(1250, "EUR"), "pay_1")
+"""
+
+from kleline.banks.acquirer import IsoBankNetwork
+from kleline.banks.errors import (
+    AuthorizationClosed,
+    BankError,
+    CaptureExceedsAuthorization,
+    DuplicateReference,
+    InvalidAmount,
+    InvalidCardDetails,
+    MalformedMessage,
+    UnexpectedResponse,
+    UnknownAuthorization,
+)
+from kleline.banks.network import (
+    APPROVAL_CODES,
+    Authorization,
+    BankNetwork,
+    Capture,
+    CardDetails,
+    CvcResult,
+    ResponseCode,
+    Reversal,
+    Transport,
+)
+from kleline.banks.sandbox import (
+    DEFAULT_ISSUERS,
+    TEST_CARDS,
+    BinRange,
+    CardholderBalance,
+    CardProfile,
+    InProcessTransport,
+    SandboxIssuer,
+    SandboxIssuers,
+)
+
+__all__ = [
+    "APPROVAL_CODES",
+    "DEFAULT_ISSUERS",
+    "TEST_CARDS",
+    "Authorization",
+    "AuthorizationClosed",
+    "BankError",
+    "BankNetwork",
+    "BinRange",
+    "Capture",
+    "CaptureExceedsAuthorization",
+    "CardDetails",
+    "CardProfile",
+    "CardholderBalance",
+    "CvcResult",
+    "DuplicateReference",
+    "InProcessTransport",
+    "InvalidAmount",
+    "InvalidCardDetails",
+    "IsoBankNetwork",
+    "MalformedMessage",
+    "ResponseCode",
+    "Reversal",
+    "SandboxIssuer",
+    "SandboxIssuers",
+    "Transport",
+    "UnexpectedResponse",
+    "UnknownAuthorization",
+]

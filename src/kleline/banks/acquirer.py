@@ -1,0 +1,208 @@
+"""``IsoBankNetwork``: the ``BankNetwork`` Kleline uses, speaking ISO 8583 over whichever ``Transport`` it is given.
+
+Kleline sits where an acquirer sits: it numbers each request (a trace number, STAN), names each authorisation
+(a retrieval reference number, RRN, which is the ``authorization_id`` returned), sends bytes and reads the answer.
+Nothing here knows whether the bytes cross a socket or stay in the process, so that the sandbox tests the very code
+that will talk to a real link.
+
+The RRN of an authorisation is derived from the caller's ``reference``: a retry after a lost answer reaches the
+issuer with the same RRN and gets the first answer back instead of holding the funds twice. A new attempt after a
+decline therefore needs a new reference.
+
+Response codes that mean the request broke a rule (unknown authorisation, capture too large, already closed,
+unreadable request, reused reference) raise ``BankError``; every other code is a value for the caller to show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from typing import Final, NoReturn, TypeVar
+
+from kleline.banks.errors import (
+    AuthorizationClosed,
+    BankError,
+    CaptureExceedsAuthorization,
+    DuplicateReference,
+    InvalidAmount,
+    MalformedMessage,
+    UnexpectedResponse,
+    UnknownAuthorization,
+)
+from kleline.banks.messages import (
+    AuthorizationRequest,
+    AuthorizationResponse,
+    CaptureAdvice,
+    CaptureResponse,
+    EchoRequest,
+    EchoResponse,
+    Request,
+    Response,
+    ReversalRequest,
+    ReversalResponse,
+    decode_response,
+    encode_message,
+)
+from kleline.banks.network import (
+    APPROVAL_CODES,
+    Authorization,
+    Capture,
+    CardDetails,
+    ResponseCode,
+    Reversal,
+    Transport,
+)
+from kleline.clock import Clock, system_clock
+from kleline.errors import ValidationError
+from kleline.money import Money
+
+__all__ = ["IsoBankNetwork"]
+
+_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_RRN: Final = re.compile(r"^[A-Z0-9]{12}$")
+_MAX_STAN: Final = 999_999
+
+_R = TypeVar("_R", bound=Response)
+
+
+class IsoBankNetwork:
+    """The card issuers reached through ISO 8583 messages over ``transport``; safe to share between threads."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        terminal_id: str = "KLELINE1",
+        merchant_id: str = "KLELINE",
+        clock: Clock = system_clock,
+    ) -> None:
+        self._transport = transport
+        self._terminal_id = terminal_id
+        self._merchant_id = merchant_id
+        self._clock = clock
+        self._stan = 0
+        self._stan_lock = threading.Lock()
+
+    def verify_card(self, card: CardDetails, *, currency: str = "EUR") -> Authorization:
+        """Check that a card exists and may be charged, with a zero-amount authorisation that holds nothing."""
+        rrn = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+        return self._authorize(card, Money.zero(currency), rrn)
+
+    def authorize(self, card: CardDetails, amount: Money, reference: str) -> Authorization:
+        """Ask the issuer to hold ``amount``; a retry with the same ``reference`` gets the same answer, once held."""
+        if amount.minor <= 0:
+            raise InvalidAmount(f"an authorisation is for a positive amount, not {amount}", param="amount")
+        if not isinstance(reference, str) or not reference:
+            raise ValidationError("an authorisation needs a non-empty reference", param="reference")
+        return self._authorize(card, amount, _rrn_for(reference))
+
+    def capture(self, authorization_id: str, amount: Money) -> Capture:
+        """Take at most the authorised amount; the rest of the hold goes back to the cardholder."""
+        if amount.minor <= 0:
+            raise InvalidAmount(f"a capture is for a positive amount, not {amount}", param="amount")
+        _check_id(authorization_id)
+        advice = CaptureAdvice(
+            stan=self._next_stan(),
+            rrn=authorization_id,
+            local_time=self._local_time(),
+            amount=amount,
+            terminal_id=self._terminal_id,
+            merchant_id=self._merchant_id,
+        )
+        response = self._exchange(advice, CaptureResponse)
+        if response.code != ResponseCode.APPROVED:
+            _refuse(response.code, authorization_id)
+        return Capture(authorization_id=authorization_id, amount=response.amount, code=response.code)
+
+    def reverse(self, authorization_id: str) -> Reversal:
+        """Release an authorisation that will not be captured; reversing twice is harmless."""
+        _check_id(authorization_id)
+        request = ReversalRequest(
+            stan=self._next_stan(),
+            rrn=authorization_id,
+            local_time=self._local_time(),
+            terminal_id=self._terminal_id,
+            merchant_id=self._merchant_id,
+        )
+        response = self._exchange(request, ReversalResponse)
+        if response.code != ResponseCode.APPROVED:
+            _refuse(response.code, authorization_id)
+        return Reversal(authorization_id=authorization_id, code=response.code)
+
+    def echo(self) -> bool:
+        """True when the network answers a network-management echo (0800) with approval."""
+        response = self._exchange(EchoRequest(stan=self._next_stan(), local_time=self._local_time()), EchoResponse)
+        return response.code == ResponseCode.APPROVED
+
+    def _authorize(self, card: CardDetails, amount: Money, rrn: str) -> Authorization:
+        request = AuthorizationRequest(
+            stan=self._next_stan(),
+            rrn=rrn,
+            local_time=self._local_time(),
+            card=card,
+            amount=amount,
+            terminal_id=self._terminal_id,
+            merchant_id=self._merchant_id,
+        )
+        response = self._exchange(request, AuthorizationResponse)
+        if response.code == ResponseCode.FORMAT_ERROR:
+            raise MalformedMessage("the issuer could not read our authorisation request")
+        if response.code == ResponseCode.DUPLICATE_TRANSMISSION:
+            raise DuplicateReference("this reference was already used for another card or amount", param="reference")
+        approved = response.code in APPROVAL_CODES
+        return Authorization(
+            approved=approved,
+            code=response.code,
+            authorization_id=rrn if approved else None,
+            requires_sca=response.code == ResponseCode.SCA_REQUIRED,
+            amount=response.amount,
+            approval_code=response.approval_code if approved else None,
+            cvc_result=response.cvc_result,
+        )
+
+    def _exchange(self, request: Request, expected: type[_R]) -> _R:
+        response = decode_response(self._transport.exchange(encode_message(request)))
+        if not isinstance(response, expected):
+            raise UnexpectedResponse(f"expected a {expected.__name__}, got a {type(response).__name__}")
+        if response.stan != request.stan or getattr(response, "rrn", None) != getattr(request, "rrn", None):
+            raise UnexpectedResponse("the response's trace number or reference is not the request's")
+        return response
+
+    def _next_stan(self) -> str:
+        with self._stan_lock:
+            self._stan = self._stan % _MAX_STAN + 1
+            return f"{self._stan:06d}"
+
+    def _local_time(self) -> str:
+        return self._clock().strftime("%H%M%S")
+
+
+def _rrn_for(reference: str) -> str:
+    # 12 base-36 digits of a SHA-256 (62 bits): collisions between references are not a practical concern.
+    number = int.from_bytes(hashlib.sha256(reference.encode()).digest()[:8], "big")
+    digits = []
+    for _ in range(12):
+        number, digit = divmod(number, 36)
+        digits.append(_ALPHABET[digit])
+    return "".join(digits)
+
+
+def _check_id(authorization_id: str) -> None:
+    if not isinstance(authorization_id, str) or not _RRN.match(authorization_id):
+        raise UnknownAuthorization(f"no authorisation has the id {authorization_id!r}", param="authorization_id")
+
+
+def _refuse(code: str, authorization_id: str) -> NoReturn:
+    if code == ResponseCode.UNKNOWN_RECORD:
+        raise UnknownAuthorization(f"no authorisation has the id {authorization_id!r}", param="authorization_id")
+    if code == ResponseCode.INVALID_TRANSACTION:
+        raise AuthorizationClosed(f"authorisation {authorization_id} is already reversed or captured")
+    if code == ResponseCode.INVALID_AMOUNT:
+        raise CaptureExceedsAuthorization(
+            f"the capture exceeds authorisation {authorization_id} or is in another currency", param="amount"
+        )
+    if code == ResponseCode.FORMAT_ERROR:
+        raise MalformedMessage("the issuer could not read our request")
+    raise BankError(f"the issuer refused the request for {authorization_id} with response code {code}")

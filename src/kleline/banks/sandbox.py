@@ -1,0 +1,296 @@
+"""The in-process sandbox: simulated card issuers that hold their cardholders' balances, behind ISO 8583 bytes.
+
+Why simulate the issuers rather than stub the answers: "insufficient funds" must come from a balance that earlier
+authorisations really consumed, and come back when they are reversed, so that the payment services are tested
+against the same bookkeeping a bank does (a hold lowers the available balance; a capture takes at most the held
+amount and releases the rest; a reversal releases it all).
+
+Routing is by card range (BIN): one Visa issuer (4...), one Mastercard issuer (51-55, 2221-2720). The public test
+cards behave as everywhere: 4242 4242 4242 4242 and 5555 5555 5555 4444 approve; 4000 0000 0000 0002 declines (05);
+4000 0000 0000 9995 has no funds (51); 4000 0000 0000 0069 is expired (54); 4000 0000 0000 0127 fails its security
+code (N7); 4000 0025 0000 3155 requires strong customer authentication (1A). Any other Luhn-valid number in a range
+is an ordinary cardholder with a generous balance.
+
+The issuers see only bytes (``handle``), exactly as a TCP server will hand them over; one lock serialises their
+books, so concurrent authorisations never overdraw an account. A security code is checked and forgotten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from stdnum import luhn
+
+from kleline.banks.errors import InvalidCardDetails
+from kleline.banks.messages import (
+    AuthorizationRequest,
+    AuthorizationResponse,
+    CaptureAdvice,
+    CaptureResponse,
+    EchoRequest,
+    EchoResponse,
+    Request,
+    Response,
+    ReversalRequest,
+    ReversalResponse,
+    decode_request,
+    encode_message,
+)
+from kleline.banks.network import CvcResult, ResponseCode
+from kleline.clock import Clock, system_clock
+from kleline.money import Money
+
+__all__ = [
+    "DEFAULT_ISSUERS",
+    "TEST_CARDS",
+    "BinRange",
+    "CardholderBalance",
+    "CardProfile",
+    "InProcessTransport",
+    "SandboxIssuer",
+    "SandboxIssuers",
+]
+
+DEFAULT_BALANCE: Final = 10_000_000  # minor units per currency: 100,000.00 EUR
+_CODE_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True, slots=True)
+class BinRange:
+    """Card numbers whose leading digits lie between ``low`` and ``high`` (as many digits as ``low``)."""
+
+    low: str
+    high: str
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, str) and self.low <= number[: len(self.low)] <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxIssuer:
+    """A simulated bank that issues the cards of its ranges; identified by its BIC like a real one."""
+
+    name: str
+    bic: str
+    ranges: tuple[BinRange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CardProfile:
+    """How a cardholder's account behaves: its opening balance (None: the default) and any fixed refusal."""
+
+    balance: int | None = None
+    declines: bool = False
+    expired: bool = False
+    cvc_fails: bool = False
+    requires_sca: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CardholderBalance:
+    """A cardholder's account in one currency: posted, held by open authorisations, and what remains available."""
+
+    posted: Money
+    held: Money
+
+    @property
+    def available(self) -> Money:
+        """What the next authorisation may hold."""
+        return self.posted - self.held
+
+
+DEFAULT_ISSUERS: Final = (
+    SandboxIssuer("Kleline Sandbox Visa Bank", "KLSVFRP1", (BinRange("4", "4"),)),
+    SandboxIssuer("Kleline Sandbox Mastercard Bank", "KLSMFRP1", (BinRange("51", "55"), BinRange("2221", "2720"))),
+)
+
+TEST_CARDS: Final[Mapping[str, CardProfile]] = {
+    "4242424242424242": CardProfile(),
+    "5555555555554444": CardProfile(),
+    "4000000000000002": CardProfile(declines=True),
+    "4000000000009995": CardProfile(balance=0),
+    "4000000000000069": CardProfile(expired=True),
+    "4000000000000127": CardProfile(cvc_fails=True),
+    "4000002500003155": CardProfile(requires_sca=True),
+}
+
+
+class _State(StrEnum):
+    OPEN = "open"
+    CAPTURED = "captured"
+    REVERSED = "reversed"
+
+
+@dataclass(slots=True)
+class _Account:
+    profile: CardProfile
+    opening: int
+    posted: dict[str, int] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+
+    def balance(self, currency: str) -> CardholderBalance:
+        posted = self.posted.setdefault(currency, self.opening)
+        return CardholderBalance(Money(posted, currency), Money(self.held.get(currency, 0), currency))
+
+    def hold(self, amount: Money, sign: int) -> None:
+        self.held[amount.currency] = self.held.get(amount.currency, 0) + sign * amount.minor
+
+
+@dataclass(slots=True)
+class _Authorization:
+    account: _Account
+    amount: Money
+    state: _State = _State.OPEN
+    captured: Money | None = None
+
+
+class SandboxIssuers:
+    """The simulated issuers and their cardholders, answering ISO 8583 requests; safe to share between threads."""
+
+    def __init__(
+        self,
+        issuers: tuple[SandboxIssuer, ...] = DEFAULT_ISSUERS,
+        *,
+        test_cards: Mapping[str, CardProfile] = TEST_CARDS,
+        default_balance: int = DEFAULT_BALANCE,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._issuers = issuers
+        self._test_cards = dict(test_cards)
+        self._default_balance = default_balance
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._accounts: dict[str, _Account] = {}
+        self._authorizations: dict[str, _Authorization] = {}
+        # Every authorisation answer by RRN, so that a retried request gets the first answer (no second hold).
+        self._answers: dict[str, tuple[tuple[str, Money], AuthorizationResponse]] = {}
+
+    def handle(self, request: bytes) -> bytes:
+        """Answer one encoded request with one encoded response; malformed bytes raise ``MalformedMessage``."""
+        message = decode_request(request)
+        with self._lock:
+            response = self._answer(message)
+        return encode_message(response)
+
+    def issuer_of(self, number: str) -> SandboxIssuer | None:
+        """The issuer whose ranges hold card ``number``, or None when no sandbox bank issues it."""
+        return next((issuer for issuer in self._issuers if any(number in r for r in issuer.ranges)), None)
+
+    def balance(self, number: str, currency: str) -> CardholderBalance:
+        """A cardholder's balance in ``currency``, as the issuer's books read now."""
+        with self._lock:
+            return self._account(number).balance(currency)
+
+    def set_balance(self, number: str, balance: Money) -> None:
+        """Set a cardholder's posted balance in one currency (open authorisations stay held against it)."""
+        with self._lock:
+            self._account(number).posted[balance.currency] = balance.minor
+
+    def _account(self, number: str) -> _Account:
+        account = self._accounts.get(number)
+        if account is None:
+            if self.issuer_of(number) is None or not luhn.is_valid(number):
+                raise InvalidCardDetails("no sandbox issuer has a cardholder with this number", param="number")
+            profile = self._test_cards.get(number, CardProfile())
+            opening = self._default_balance if profile.balance is None else profile.balance
+            account = self._accounts[number] = _Account(profile, opening)
+        return account
+
+    def _answer(self, message: Request) -> Response:
+        match message:
+            case AuthorizationRequest():
+                return self._authorize(message)
+            case CaptureAdvice():
+                code = self._capture(message)
+                return CaptureResponse(stan=message.stan, rrn=message.rrn, amount=message.amount, code=code)
+            case ReversalRequest():
+                return ReversalResponse(stan=message.stan, rrn=message.rrn, code=self._reverse(message.rrn))
+            case EchoRequest():
+                return EchoResponse(stan=message.stan, code=ResponseCode.APPROVED.value)
+
+    def _authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
+        fingerprint = (request.card.number, request.amount)
+        earlier = self._answers.get(request.rrn)
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                return AuthorizationResponse(
+                    request.stan, request.rrn, request.amount, ResponseCode.DUPLICATE_TRANSMISSION.value
+                )
+            return dataclasses.replace(earlier[1], stan=request.stan)
+        code, cvc_result = self._verdict(request)
+        approval_code = None
+        if code == ResponseCode.APPROVED:
+            approval_code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+            account = self._accounts[request.card.number]
+            account.hold(request.amount, +1)
+            self._authorizations[request.rrn] = _Authorization(account, request.amount)
+        answer = AuthorizationResponse(request.stan, request.rrn, request.amount, code, approval_code, cvc_result)
+        self._answers[request.rrn] = (fingerprint, answer)
+        return answer
+
+    def _verdict(self, request: AuthorizationRequest) -> tuple[str, CvcResult]:
+        card = request.card
+        if self.issuer_of(card.number) is None:
+            return ResponseCode.NO_SUCH_ISSUER.value, CvcResult.NOT_CHECKED
+        if not luhn.is_valid(card.number):
+            return ResponseCode.INVALID_CARD_NUMBER.value, CvcResult.NOT_CHECKED
+        account = self._account(card.number)
+        today = self._clock().date()
+        # A card is valid to the last day of its expiry month.
+        if account.profile.expired or (card.exp_year, card.exp_month) < (today.year, today.month):
+            return ResponseCode.EXPIRED_CARD.value, CvcResult.NOT_CHECKED
+        cvc_result = CvcResult.NOT_CHECKED
+        if card.cvc is not None:
+            cvc_result = CvcResult.NO_MATCH if account.profile.cvc_fails else CvcResult.MATCH
+        if cvc_result is CvcResult.NO_MATCH:
+            return ResponseCode.CVC_FAILED.value, cvc_result
+        if account.profile.requires_sca:
+            return ResponseCode.SCA_REQUIRED.value, cvc_result
+        if account.profile.declines:
+            return ResponseCode.DO_NOT_HONOUR.value, cvc_result
+        if request.amount > account.balance(request.amount.currency).available:
+            return ResponseCode.INSUFFICIENT_FUNDS.value, cvc_result
+        return ResponseCode.APPROVED.value, cvc_result
+
+    def _capture(self, advice: CaptureAdvice) -> str:
+        record = self._authorizations.get(advice.rrn)
+        if record is None:
+            return ResponseCode.UNKNOWN_RECORD.value
+        if record.state is _State.CAPTURED and record.captured == advice.amount:
+            return ResponseCode.APPROVED.value  # the same advice again: already done
+        if record.state is not _State.OPEN:
+            return ResponseCode.INVALID_TRANSACTION.value
+        if advice.amount.currency != record.amount.currency or not 0 < advice.amount.minor <= record.amount.minor:
+            return ResponseCode.INVALID_AMOUNT.value
+        record.account.hold(record.amount, -1)
+        record.account.posted[advice.amount.currency] -= advice.amount.minor
+        record.state, record.captured = _State.CAPTURED, advice.amount
+        return ResponseCode.APPROVED.value
+
+    def _reverse(self, rrn: str) -> str:
+        record = self._authorizations.get(rrn)
+        if record is None:
+            return ResponseCode.UNKNOWN_RECORD.value
+        if record.state is _State.CAPTURED:
+            return ResponseCode.INVALID_TRANSACTION.value
+        if record.state is _State.OPEN:
+            record.account.hold(record.amount, -1)
+            record.state = _State.REVERSED
+        return ResponseCode.APPROVED.value
+
+
+class InProcessTransport:
+    """A ``Transport`` that hands the bytes straight to the sandbox issuers, in the caller's thread."""
+
+    def __init__(self, issuers: SandboxIssuers) -> None:
+        self._issuers = issuers
+
+    def exchange(self, request: bytes) -> bytes:
+        """Send ``request`` to the sandbox issuers and return their response bytes."""
+        return self._issuers.handle(bytes(request))
