@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from kleline.clock import Clock, system_clock
 from kleline.config import Settings, load_settings
@@ -10,6 +11,9 @@ from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.errors import KlelineError
 from kleline.ledger import Ledger, NormalSide
+from kleline.money import Money
+from kleline.wallet.customers import PURSE_CURRENCY, Customers
+from kleline.wallet.limits import LimitsPolicy, PurseLimits
 
 __all__ = ["Kleline", "SchemaOutOfDate", "build", "open_system_accounts"]
 
@@ -29,6 +33,8 @@ class Kleline:
     db: Database
     ledger: Ledger
     clock: Clock
+    customers: Customers
+    limits: LimitsPolicy
 
     def close(self) -> None:
         """Release the database connections."""
@@ -49,7 +55,25 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         )
     ledger = Ledger(db, clock=clock, chain_shards=settings.chain_shards)
     ledger.prepare()
-    return Kleline(settings, db, ledger, clock)
+    customers = Customers(
+        db,
+        ledger,
+        clock=clock,
+        token_ttl=timedelta(seconds=settings.customer_token_ttl_seconds),
+        lockout_failures=settings.sign_in_lockout_failures,
+        lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+    )
+    limits = LimitsPolicy(
+        unverified=PurseLimits(
+            Money(settings.unverified_max_balance, PURSE_CURRENCY),
+            Money(settings.unverified_monthly_top_up, PURSE_CURRENCY),
+        ),
+        verified=PurseLimits(
+            Money(settings.verified_max_balance, PURSE_CURRENCY),
+            Money(settings.verified_monthly_top_up, PURSE_CURRENCY),
+        ),
+    )
+    return Kleline(settings, db, ledger, clock, customers, limits)
 
 
 SYSTEM_ACCOUNTS = [

@@ -24,9 +24,11 @@ app = typer.Typer(help="Kleline: a payment intermediary for online shopping.", n
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators' access.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Audit the books.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers' wallets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(customers_app, name="customers")
 
 console = Console()
 errors = Console(stderr=True)
@@ -134,6 +136,19 @@ def ledger_trial_balance(
     console.print(totals)
     if not result.balanced:
         raise _fail("the books do not balance")
+
+
+@customers_app.command("verify")
+def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (cus_...) or email")]) -> None:
+    """Raise a customer to the verified level (identity checked), which lifts the purse's limits."""
+    kleline = _kleline()
+    try:
+        verified = kleline.customers.verify(customer)
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+    finally:
+        kleline.close()
+    console.print(f"{verified.id} ({verified.email}) is now [bold]{verified.kyc_level}[/]", highlight=False)
 
 
 @app.command("config")

