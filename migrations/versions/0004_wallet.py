@@ -30,6 +30,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
         sa.Column("locked_until", sa.BigInteger, nullable=True),
+        # Strong authentication state, on the customer's row: the row every top-up or payment locks anyway,
+        # so that limits and exemption counters stay exact under concurrent requests.
+        sa.Column("sca_failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("sca_last_step", sa.BigInteger, nullable=True),
+        sa.Column("exempt_payments", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("exempt_amount", sa.BigInteger, nullable=False, server_default="0"),
         sa.CheckConstraint("kyc_level IN ('unverified', 'verified')", name="ck_customers_kyc_level"),
     )
     op.create_table(
@@ -77,10 +83,6 @@ def upgrade() -> None:
         sa.Column("nonce", sa.LargeBinary, nullable=False),
         sa.Column("ciphertext", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
-        sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_accepted_step", sa.BigInteger, nullable=True),
-        sa.Column("payments_since_challenge", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("amount_since_challenge", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.create_table(
         "sca_challenges",

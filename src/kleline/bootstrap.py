@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from kleline.banks import BankNetwork, InProcessTransport, IsoBankNetwork, SandboxIssuers
 from kleline.clock import Clock, system_clock
-from kleline.config import Settings, load_settings
+from kleline.config import SANDBOX_BANK_URL, Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.errors import KlelineError
@@ -14,8 +15,23 @@ from kleline.ledger import Ledger, NormalSide
 from kleline.money import Money
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
+from kleline.wallet.registered_cards import RegisteredCards
+from kleline.wallet.sca import ExemptionPolicy
+from kleline.wallet.strong_auth import StrongAuth
+from kleline.wallet.top_ups import TopUps
+from kleline.wallet.vault import InvalidKeyConfig, MasterKeys, fingerprint_key_from_config
 
-__all__ = ["Kleline", "SchemaOutOfDate", "build", "open_system_accounts"]
+__all__ = [
+    "Kleline",
+    "SchemaOutOfDate",
+    "UnsupportedBankUrl",
+    "VaultKeys",
+    "bank_network",
+    "build",
+    "check_settings",
+    "open_system_accounts",
+    "vault_keys",
+]
 
 
 class SchemaOutOfDate(KlelineError):
@@ -23,6 +39,52 @@ class SchemaOutOfDate(KlelineError):
 
     code = "schema_out_of_date"
     status = 503
+
+
+class UnsupportedBankUrl(KlelineError):
+    """``KLELINE_BANK_URL`` names a way of reaching the issuers that this version does not have."""
+
+    code = "unsupported_bank_url"
+    status = 500
+
+
+@dataclass(frozen=True, slots=True)
+class VaultKeys:
+    """The card vault's keys, decoded and checked: master keys (sealing) and the fingerprint key (never rotated)."""
+
+    master_keys: MasterKeys
+    fingerprint_key: bytes = field(repr=False)
+
+
+def vault_keys(settings: Settings) -> VaultKeys:
+    """Decode the configured vault keys; development keys are refused outside development (``InvalidKeyConfig``)."""
+    try:
+        master_keys = MasterKeys.from_config(settings.master_keys.get_secret_value(), settings.env)
+    except InvalidKeyConfig as error:
+        raise InvalidKeyConfig(f"KLELINE_MASTER_KEYS: {error.detail}") from None
+    try:
+        fingerprint_key = fingerprint_key_from_config(settings.fingerprint_key.get_secret_value(), settings.env)
+    except InvalidKeyConfig as error:
+        raise InvalidKeyConfig(f"KLELINE_FINGERPRINT_KEY: {error.detail}") from None
+    return VaultKeys(master_keys, fingerprint_key)
+
+
+def bank_network(settings: Settings, clock: Clock) -> BankNetwork:
+    """The card issuers ``KLELINE_BANK_URL`` names; only the in-process sandbox (``sandbox:``) exists so far."""
+    if settings.bank_url.strip() != SANDBOX_BANK_URL:
+        # Name the scheme only: a URL may carry credentials.
+        scheme = settings.bank_url.partition(":")[0][:20] or "(empty)"
+        raise UnsupportedBankUrl(
+            f"KLELINE_BANK_URL: only {SANDBOX_BANK_URL!r} (the in-process sandbox issuers) is supported, "
+            f"not a {scheme!r} URL"
+        )
+    return IsoBankNetwork(InProcessTransport(SandboxIssuers(clock=clock)), clock=clock)
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse unusable or unsafe settings (keys, bank) before anything is opened or migrated."""
+    vault_keys(settings)
+    bank_network(settings, system_clock)
 
 
 @dataclass
@@ -35,6 +97,11 @@ class Kleline:
     clock: Clock
     customers: Customers
     limits: LimitsPolicy
+    bank: BankNetwork
+    master_keys: MasterKeys
+    cards: RegisteredCards
+    strong_auth: StrongAuth
+    top_ups: TopUps
 
     def close(self) -> None:
         """Release the database connections."""
@@ -44,6 +111,8 @@ class Kleline:
 def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, clock: Clock = system_clock) -> Kleline:
     """Wire Kleline together; with ``migrate_if_empty`` an empty database gets the schema (the server does that)."""
     settings = settings or load_settings()
+    keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
+    bank = bank_network(settings, clock)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     revision = current_revision(db)
     if revision is None and migrate_if_empty:
@@ -73,7 +142,28 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             Money(settings.verified_monthly_top_up, PURSE_CURRENCY),
         ),
     )
-    return Kleline(settings, db, ledger, clock, customers, limits)
+    cards = RegisteredCards(db, bank, keys.master_keys, keys.fingerprint_key, clock)
+    exemptions = ExemptionPolicy(
+        single_limit=Money(settings.sca_single_limit, PURSE_CURRENCY),
+        cumulative_limit=Money(settings.sca_cumulative_limit, PURSE_CURRENCY),
+        max_payments=settings.sca_max_payments,
+        mode=settings.sca_exemption_mode,
+    )
+    strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock)
+    top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
+    return Kleline(
+        settings=settings,
+        db=db,
+        ledger=ledger,
+        clock=clock,
+        customers=customers,
+        limits=limits,
+        bank=bank,
+        master_keys=keys.master_keys,
+        cards=cards,
+        strong_auth=strong_auth,
+        top_ups=top_ups,
+    )
 
 
 SYSTEM_ACCOUNTS = [

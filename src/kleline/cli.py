@@ -1,8 +1,10 @@
-"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, ledger audit, config."""
+"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, ledger audit, vault keys,
+config."""
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated
 
 import typer
@@ -11,31 +13,34 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from kleline.bootstrap import Kleline, build, open_system_accounts
-from kleline.config import Settings, load_settings
+from kleline.bootstrap import Kleline, build, check_settings, open_system_accounts
+from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, upgrade
 from kleline.errors import KlelineError
 from kleline.ledger.audit import trial_balance, verify
 from kleline.money import Money
 from kleline.operators.service import create_key
+from kleline.wallet.vault import KEY_ID_PATTERN, generate_master_key
 
 app = typer.Typer(help="Kleline: a payment intermediary for online shopping.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators' access.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Audit the books.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers' wallets.", no_args_is_help=True)
+keys_app = typer.Typer(help="The card vault's master keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(customers_app, name="customers")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 errors = Console(stderr=True)
 
 
 def _fail(message: str, status: int = 1) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}")
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
     return typer.Exit(status)
 
 
@@ -57,8 +62,17 @@ def _safe_url(settings: Settings | None) -> str:
         return "(unparseable URL)"
 
 
+def _check(settings: Settings) -> None:
+    """Refuse unsafe or unusable settings (development keys in production, an unknown bank) before touching anything."""
+    try:
+        check_settings(settings)
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+
+
 def _prepare(settings: Settings) -> None:
     """Migrate an empty database (the server's duty on start)."""
+    _check(settings)
     try:
         db = Database(settings.database_url)
         try:
@@ -151,14 +165,68 @@ def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (
     console.print(f"{verified.id} ({verified.email}) is now [bold]{verified.kyc_level}[/]", highlight=False)
 
 
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every sealed record (cards, authenticator secrets) under the active (first) master key; resumable,
+    run it after adding a key and before dropping an old one."""
+    kleline = _kleline()
+    try:
+        cards = kleline.cards.rotate_keys()
+        secrets = kleline.strong_auth.rotate_keys()
+        active = kleline.cards.active_key_id
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+    finally:
+        kleline.close()
+    console.print(
+        f"re-wrapped {cards} card record(s) and {secrets} authenticator secret(s) under master key [bold]{active}[/]",
+        highlight=False,
+    )
+
+
+@keys_app.command("generate")
+def keys_generate(key_id: Annotated[str, typer.Argument(help="the new key's id, such as k2")]) -> None:
+    """Print a new random master key entry, ``<id>:<base64>``, to put first in KLELINE_MASTER_KEYS."""
+    try:
+        typer.echo(generate_master_key(key_id))
+    except KlelineError as error:
+        raise _fail(error.detail) from None
+
+
+def _masked_keys(text: str) -> str:
+    """Key ids only, the secrets starred: ``k2:***,k1:***`` (the first is the active one)."""
+    if text == DEVELOPMENT_MASTER_KEYS:
+        return "(development keys)"
+    shown = []
+    for entry in text.split(","):
+        key_id, colon, _secret = entry.strip().partition(":")
+        # A malformed entry may be a bare key: show an id only when it looks like one.
+        shown.append(f"{key_id}:***" if colon and KEY_ID_PATTERN.match(key_id) else "(malformed):***")
+    return ",".join(shown)
+
+
+def _shown(settings: Settings, name: str) -> str:
+    """A setting's value as ``kleline config`` may print it: never a key, never a password."""
+    if name == "database_url":
+        return _safe_url(settings)
+    if name == "master_keys":
+        return _masked_keys(settings.master_keys.get_secret_value())
+    if name == "fingerprint_key":
+        return (
+            "(development key)" if settings.fingerprint_key.get_secret_value() == DEVELOPMENT_FINGERPRINT_KEY else "***"
+        )
+    if name == "bank_url":
+        return re.sub(r"//[^/@]*@", "//***@", settings.bank_url)  # a link's URL may carry credentials
+    return str(getattr(settings, name))
+
+
 @app.command("config")
 def show_config() -> None:
     """List every KLELINE_* setting, its value here and what it is for."""
     settings = load_settings()
     table = Table("variable", "value", "meaning")
     for name, field in Settings.model_fields.items():
-        value = _safe_url(settings) if name == "database_url" else str(getattr(settings, name))
-        table.add_row(f"KLELINE_{name.upper()}", value, field.description or "")
+        table.add_row(f"KLELINE_{name.upper()}", _shown(settings, name), field.description or "")
     console.print(table)
 
 

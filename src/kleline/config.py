@@ -1,17 +1,26 @@
 """Settings: the only module that reads the environment (``KLELINE_*`` variables).
 
 Unsafe development defaults are refused when ``KLELINE_ENV=production``, so that a forgotten variable fails the
-start rather than running a production system on a published key.
+start rather than running a production system on a published key. The card vault's keys are read here as
+``SecretStr`` (masked in every ``repr``, so that printing the settings cannot leak them) and checked where they are
+decoded, by the composition root (``kleline.bootstrap``), with the vault's rules.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["DEVELOPMENT_FINGERPRINT_KEY", "DEVELOPMENT_MASTER_KEYS", "SANDBOX_BANK_URL", "Settings", "load_settings"]
+
+# Published keys (they decode to readable ASCII), so that development runs without configuration; refused in
+# production. They live here, at the bottom layer, so that the settings' defaults and the vault (which re-exports
+# them as ``kleline.wallet.vault.DEVELOPMENT_*``) share one definition.
+DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5ISE="
+DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
+SANDBOX_BANK_URL: Final = "sandbox:"
 
 
 class Settings(BaseSettings):
@@ -40,6 +49,28 @@ class Settings(BaseSettings):
     verified_max_balance: int = Field(500_000, ge=0, description="purse ceiling of a verified customer (cents)")
     verified_monthly_top_up: int = Field(
         500_000, ge=0, description="top-ups a verified customer may make per calendar month (cents)"
+    )
+    sca_single_limit: int = Field(3_000, ge=1, description="largest payment that may skip strong authentication")
+    sca_exemption_mode: Literal["cumulative", "count"] = Field(
+        "cumulative", description="which counter ends exemptions: cumulated amount or number of payments"
+    )
+    sca_cumulative_limit: int = Field(
+        10_000, ge=1, description="exempt payments allowed in total since the last challenge (cents)"
+    )
+    sca_max_payments: int = Field(5, ge=1, description="exempt payments allowed in number since the last challenge")
+
+    master_keys: SecretStr = Field(
+        SecretStr(DEVELOPMENT_MASTER_KEYS),
+        description="card vault master keys 'id:base64(32 bytes),...', the active one first (development keys "
+        "by default, refused in production)",
+    )
+    fingerprint_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_FINGERPRINT_KEY),
+        description="key of the card fingerprints that spot a card registered twice, base64 of 32 bytes or more; "
+        "never rotated (development key by default, refused in production)",
+    )
+    bank_url: str = Field(
+        SANDBOX_BANK_URL, description="where the card issuers are reached: only 'sandbox:' (in-process) for now"
     )
 
 

@@ -26,6 +26,10 @@ class KlelineError(Exception):
         self.detail = detail
         self.param = param
 
+    def extensions(self) -> dict[str, object]:
+        """Members the problem document carries besides ``code`` and ``param`` (RFC 9457 extension members)."""
+        return {}
+
 
 class ValidationError(KlelineError):
     """Input breaks a rule (a field is missing, malformed or out of range)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +12,13 @@ from typer.testing import CliRunner, Result
 
 from kleline.bootstrap import build
 from kleline.cli import app
-from kleline.config import load_settings
+from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import authenticate
+from kleline.wallet.vault import generate_master_key
 
 from ..conftest import BACKENDS, create_database_url, drop_database
 
@@ -257,3 +260,104 @@ def test_config_hides_the_database_password(runner: CliRunner, monkeypatch: pyte
     result = runner.invoke(app, ["config"])
     assert result.exit_code == 0
     assert "hunter2" not in result.output
+
+
+# --- vault keys and the bank in the settings ------------------------------------------------------------------------
+
+
+def _own_fingerprint_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def test_config_shows_key_ids_but_never_the_keys(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    k2, k1, fingerprint_key = generate_master_key("k2"), generate_master_key("k1"), _own_fingerprint_key()
+    monkeypatch.setenv("KLELINE_MASTER_KEYS", f"{k2},{k1}")
+    monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", fingerprint_key)
+
+    result = run(runner, "config")
+
+    assert result.exit_code == 0, result.output
+    assert "k2:***,k1:***" in result.output
+    for secret in (k2.partition(":")[2], k1.partition(":")[2], fingerprint_key):
+        assert secret not in result.output
+    assert "KLELINE_BANK_URL" in result.output
+    assert "sandbox:" in result.output
+
+
+def test_config_says_when_development_keys_are_in_use(runner: CliRunner) -> None:
+    result = run(runner, "config")
+    assert result.exit_code == 0, result.output
+    assert "(development keys)" in result.output
+    assert "(development key)" in result.output
+    assert DEVELOPMENT_MASTER_KEYS.partition(":")[2] not in result.output
+    assert DEVELOPMENT_FINGERPRINT_KEY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({}, "KLELINE_MASTER_KEYS: the development master key is refused when env is 'production'"),
+        ({"KLELINE_MASTER_KEYS": "own"}, "KLELINE_FINGERPRINT_KEY: the development fingerprint key is refused"),
+    ],
+)
+def test_production_refuses_development_keys_at_start_in_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variables: dict[str, str], message: str
+) -> None:
+    database = tmp_path / "kleline.db"
+    monkeypatch.setenv("KLELINE_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("KLELINE_ENV", "production")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, generate_master_key("k1") if value == "own" else value)
+
+    result = run(runner, "serve")
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not database.exists()  # refused before anything was created or migrated
+
+
+def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLELINE_ENV", "production")
+    monkeypatch.setenv("KLELINE_MASTER_KEYS", generate_master_key("k1"))
+    monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", _own_fingerprint_key())
+    result = run(runner, "operator", "create-key")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("op_")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message", "secret"),
+    [
+        ("KLELINE_BANK_URL", "tcp://kleline:s3cr3t@bank.example:8583", "KLELINE_BANK_URL: only 'sandbox:'", "s3cr3t"),
+        ("KLELINE_MASTER_KEYS", "a2xlbGluZS1zZWNyZXQta2V5LWJ1dC1ub3QtYW4taWQ=", "KLELINE_MASTER_KEYS:", "a2xlbGlu"),
+        ("KLELINE_FINGERPRINT_KEY", "dG9vIHNob3J0", "KLELINE_FINGERPRINT_KEY: ", "dG9vIHNob3J0"),
+    ],
+)
+def test_unusable_settings_are_refused_with_a_readable_message_that_repeats_no_secret(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    message: str,
+    secret: str,
+) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", f"sqlite:///{tmp_path / 'kleline.db'}")
+    monkeypatch.setenv(variable, value)
+    for command in (("serve",), ("ledger", "verify")):
+        result = run(runner, *command)
+        assert result.exit_code == 1
+        assert message in result.output
+        assert secret not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_keys_generate_prints_a_new_master_key_entry(runner: CliRunner) -> None:
+    result = run(runner, "keys", "generate", "k3")
+    assert result.exit_code == 0, result.output
+    key_id, _, encoded = result.output.strip().partition(":")
+    assert key_id == "k3"
+    assert len(base64.b64decode(encoded, validate=True)) == 32
+    assert run(runner, "keys", "generate", "no:colons").exit_code == 1

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from kleline import __version__
 from kleline.api import problems
 from kleline.api.auth import kleline_of
-from kleline.api.routes import customers, ledger, wallet
+from kleline.api.routes import cards, customers, ledger, top_ups, wallet
 from kleline.bootstrap import Kleline
 
 __all__ = ["create_app"]
@@ -35,6 +35,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     problems.install(app)
     app.include_router(customers.router)
     app.include_router(wallet.router)
+    app.include_router(top_ups.router)
+    app.include_router(cards.router)
     app.include_router(ledger.router)
 
     @app.get("/health", tags=["operations"])

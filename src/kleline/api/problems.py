@@ -37,7 +37,7 @@ def _title(code: str) -> str:
 
 async def _kleline_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, KlelineError)
-    return problem(error.status, error.code, _title(error.code), error.detail, param=error.param)
+    return problem(error.status, error.code, _title(error.code), error.detail, param=error.param, **error.extensions())
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -1,8 +1,9 @@
 """Talking to card issuers: one ``BankNetwork`` interface, ISO 8583 on the wire, an in-process sandbox of issuers.
 
 Public surface: the interface and its values (``network``), its errors (``errors``), the ISO 8583 implementation
-over any transport (``IsoBankNetwork``), and the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``).
-The message codec stays in ``kleline.banks.messages`` for transports and tests that need the bytes.
+over any transport (``IsoBankNetwork``), the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``), and the
+stable names of declines for customers (``decline_code``). The message codec stays in ``kleline.banks.messages``
+for transports and tests that need the bytes.
 
     issuers = SandboxIssuers()
     network = IsoBankNetwork(InProcessTransport(issuers))
@@ -10,6 +11,7 @@ The message codec stays in ``kleline.banks.messages`` for transports and tests t
 """
 
 from kleline.banks.acquirer import IsoBankNetwork
+from kleline.banks.declines import DECLINE_CODES, GENERIC_DECLINE, decline_code, decline_message
 from kleline.banks.errors import (
     AuthorizationClosed,
     BankError,
@@ -45,6 +47,7 @@ from kleline.banks.sandbox import (
 
 __all__ = [
     "APPROVAL_CODES",
+    "DECLINE_CODES",
     "DEFAULT_ISSUERS",
     "TEST_CARDS",
     "Authorization",
@@ -59,6 +62,7 @@ __all__ = [
     "CardholderBalance",
     "CvcResult",
     "DuplicateReference",
+    "GENERIC_DECLINE",
     "InProcessTransport",
     "InvalidAmount",
     "InvalidCardDetails",
@@ -71,4 +75,6 @@ __all__ = [
     "Transport",
     "UnexpectedResponse",
     "UnknownAuthorization",
+    "decline_code",
+    "decline_message",
 ]

@@ -29,7 +29,7 @@ from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database
 from kleline.errors import Conflict, KlelineError, ValidationError
 from kleline.ids import new_id
-from kleline.ledger import Account, Ledger, NormalSide
+from kleline.ledger import Account, Ledger, NormalSide, UnknownAccount
 from kleline.wallet import store
 from kleline.wallet.model import Customer
 
@@ -145,12 +145,15 @@ class Customers:
                 store.insert_customer(tx, customer, _hasher.hash(password), epoch_us(customer.created_at))
         except INTEGRITY_ERRORS:
             raise EmailTaken("a wallet already exists for this email", param="email") from None
-        self.purse(customer.id)
+        self._ledger.open_account(purse_code(customer.id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
         return customer
 
     def purse(self, customer_id: str) -> Account:
         """The customer's purse account (opened here if a crash came between sign-up and its opening)."""
-        return self._ledger.open_account(purse_code(customer_id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
+        try:
+            return self._ledger.account(purse_code(customer_id))
+        except UnknownAccount:
+            return self._ledger.open_account(purse_code(customer_id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
 
     def get(self, customer_id: str) -> Customer:
         """A customer by id."""

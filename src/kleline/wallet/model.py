@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Customer"]
+from kleline.money import Money
+
+__all__ = ["Card", "Customer", "TopUp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +19,37 @@ class Customer:
     name: str
     kyc_level: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A card in a customer's wallet, as it may be shown: first six and last four digits, never the full number.
+
+    ``brand`` is a ``kleline.wallet.cards.CardBrand`` value (``visa``, ``mastercard``, ...). The sealed number stays
+    in the store; the security code was checked by the issuer at registration and never kept.
+    """
+
+    id: str
+    customer_id: str
+    brand: str
+    first6: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    holder_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp:
+    """A purse top-up from a card: ``succeeded``, ``failed`` (with ``failure_code``), or ``requires_action`` (pass
+    the strong-authentication challenge ``challenge_id``, then ask again)."""
+
+    id: str
+    customer_id: str
+    card_id: str
+    amount: Money
+    status: str
+    failure_code: str | None
+    created_at: datetime
+    challenge_id: str | None = None

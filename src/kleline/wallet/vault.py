@@ -43,6 +43,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+# Published keys (they decode to readable ASCII), so that development runs without configuration; refused elsewhere.
+# Defined beside the settings whose defaults they are, re-exported here.
+from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS
 from kleline.errors import KlelineError
 from kleline.wallet.cards import CardNumber, parse_card_number
 
@@ -57,9 +60,11 @@ __all__ = [
     "fingerprint",
     "fingerprint_key_from_config",
     "generate_master_key",
+    "open_bytes",
     "open_sealed",
     "rewrap",
     "seal",
+    "seal_bytes",
 ]
 
 KEY_SIZE: Final = 32  # AES-256, for master and data keys; the minimum for fingerprint keys
@@ -68,9 +73,6 @@ ASSOCIATED_DATA: Final = b"kleline-card-v1"  # versions the format: a future v2 
 KEY_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _FINGERPRINT_DOMAIN: Final = b"kleline-card-fingerprint-v1:"
 
-# Published keys (they decode to readable ASCII), so that development runs without configuration; refused elsewhere.
-DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5ISE="
-DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
 _CONFIG_FORMAT: Final = "expected 'id:base64key[,id:base64key...]', the active key first"
 _KEY_ID_RULE: Final = "1-32 letters, digits, '_' or '-', starting with a letter or digit"
 
@@ -195,9 +197,15 @@ def generate_master_key(key_id: str) -> str:
 
 def seal(number: CardNumber, keys: MasterKeys) -> SealedCard:
     """Seal a card number under a fresh data key, itself wrapped under the active master key."""
+    return seal_bytes(number.digits.encode("ascii"), keys, ASSOCIATED_DATA)
+
+
+def seal_bytes(plaintext: bytes, keys: MasterKeys, purpose: bytes) -> SealedCard:
+    """Seal any secret the way card numbers are sealed; ``purpose`` (associated data) keeps kinds apart, so that
+    a sealed TOTP secret can never be opened as a card number or the reverse."""
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = secrets.token_bytes(NONCE_SIZE)
-    ciphertext = AESGCM(data_key).encrypt(nonce, number.digits.encode("ascii"), ASSOCIATED_DATA)
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, purpose)
     wrapped_key = aes_key_wrap(keys.key(keys.active_id), data_key)
     return SealedCard(keys.active_id, wrapped_key, nonce, ciphertext)
 
@@ -215,12 +223,16 @@ def _unwrap(sealed: SealedCard, keys: MasterKeys) -> bytes:
 
 def open_sealed(sealed: SealedCard, keys: MasterKeys) -> CardNumber:
     """Recover the card number; ``VaultError`` if any field was altered or the master key does not match."""
+    return parse_card_number(open_bytes(sealed, keys, ASSOCIATED_DATA).decode("ascii"))
+
+
+def open_bytes(sealed: SealedCard, keys: MasterKeys, purpose: bytes) -> bytes:
+    """Recover a secret sealed by ``seal_bytes`` for ``purpose``; ``VaultError`` if anything was altered."""
     data_key = _unwrap(sealed, keys)
     try:
-        plaintext = AESGCM(data_key).decrypt(bytes(sealed.nonce), bytes(sealed.ciphertext), ASSOCIATED_DATA)
+        return AESGCM(data_key).decrypt(bytes(sealed.nonce), bytes(sealed.ciphertext), purpose)
     except (InvalidTag, ValueError, TypeError) as error:
-        raise VaultError("the sealed card number was altered (its nonce or ciphertext fails authentication)") from error
-    return parse_card_number(plaintext.decode("ascii"))
+        raise VaultError("the sealed secret was altered (its nonce or ciphertext fails authentication)") from error
 
 
 def rewrap(sealed: SealedCard, keys: MasterKeys) -> SealedCard:

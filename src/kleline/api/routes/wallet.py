@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from kleline.api.auth import CustomerId, kleline_of
+from kleline.api.routes.cards import CardOut, card_out
 from kleline.api.routes.customers import CustomerOut, customer_out
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
@@ -33,7 +34,7 @@ class WalletOut(BaseModel):
 
     customer: CustomerOut
     purse: PurseOut
-    cards: list[dict[str, object]]
+    cards: list[CardOut]
     limits: LimitsOut
 
 
@@ -48,7 +49,7 @@ def get_wallet(request: Request, customer_id: CustomerId) -> WalletOut:
     return WalletOut(
         customer=customer_out(customer),
         purse=PurseOut(currency=purse.currency, balance=balance.posted, held=balance.held, available=balance.available),
-        cards=[],
+        cards=[card_out(card) for card in kleline.cards.list(customer_id)],
         limits=LimitsOut(
             currency=limits.max_balance.currency,
             max_balance=limits.max_balance.minor,
