@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import ledger_postgres, ledger_sqlite
+from bench import ledger_postgres, ledger_sqlite, wallet
 from bench.common import Report
 
 
@@ -14,6 +14,7 @@ def main() -> int:
     began = time.perf_counter()
     ledger_sqlite.run(report)
     ledger_postgres.run(report)
+    wallet.run(report)
     print(f"\n(bench took {time.perf_counter() - began:.0f} s)\n")
     for target in report.targets:
         print(target.line())

@@ -241,3 +241,23 @@ def test_20_concurrent_exempt_top_ups_cannot_slip_past_the_counters(client: Test
     assert statuses.count("requires_action") == 10
     assert ada.purse()["balance"] == 10000
     assert verify(kleline.db).ok
+
+
+def test_authenticator_secrets_follow_a_master_key_rotation(
+    make_kleline: Callable[..., Kleline], clock: FakeClock
+) -> None:
+    from kleline.money import Money
+    from kleline.wallet.top_ups import TOP_UP_PAYEE
+    from kleline.wallet.vault import generate_master_key
+
+    first, second = generate_master_key("k1"), generate_master_key("k2")
+    before = make_kleline(master_keys=first)
+    ada = before.customers.sign_up("ada@example.org", PASSWORD, "Ada")
+    totp = pyotp.parse_uri(before.strong_auth.enrol(ada.id, ada.email).provisioning_uri)
+    assert isinstance(totp, pyotp.TOTP)
+    during = make_kleline(master_keys=f"{second},{first}")
+    assert during.strong_auth.rotate_keys() == 1
+    assert during.strong_auth.rotate_keys() == 0
+    after = make_kleline(master_keys=second)  # the old key is gone
+    challenge = after.strong_auth.issue(ada.id, Money(5000, "EUR"), TOP_UP_PAYEE)
+    after.strong_auth.pass_challenge(ada.id, challenge.id, totp.at(clock.now), Money(5000, "EUR"), TOP_UP_PAYEE)
