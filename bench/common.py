@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import statistics
 import time
@@ -22,7 +23,9 @@ class Target:
 
     def line(self) -> str:
         verdict = "met" if self.ratio >= self.goal else "missed"
-        return f"target {self.name}: {self.ratio:.2f}x (goal {self.goal:g}x) {verdict}"
+        # Shown rounded down, so that a ratio just under its goal never reads as equal to it.
+        shown = math.floor(self.ratio * 100) / 100
+        return f"target {self.name}: {shown:.2f}x (goal {self.goal:g}x) {verdict}"
 
 
 @dataclass
