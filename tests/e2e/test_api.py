@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +15,9 @@ from kleline.ledger import EntryRequest, HoldRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import create_key, revoke_key
 
-PROBLEM_JSON = "application/problem+json"
+from .http import bearer
+from .http import problem as assert_problem
+
 CARDS = "card:visa:receivable"
 BANK_USD = "bank:CHASUS33:safeguarding"
 PURSE = "customer:cus_1:purse"
@@ -48,10 +48,6 @@ def operator_key(kleline: Kleline) -> str:
     return create_key(kleline.db, "test").secret
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 def open_chart(kleline: Kleline) -> None:
     kleline.ledger.open_account(CARDS, "EUR", NormalSide.DEBIT)
     kleline.ledger.open_account(PURSE, "EUR", NormalSide.CREDIT, floor=0)
@@ -63,20 +59,6 @@ def open_chart(kleline: Kleline) -> None:
 def transfer(entry_id: str, source: str, target: str, money: Money, description: str = "") -> EntryRequest:
     """Move ``money`` from ``source`` (debited) to ``target`` (credited)."""
     return EntryRequest(entry_id, (debit(source, money), credit(target, money)), description)
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The response is an RFC 9457 problem document with this status and code; returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "code"} <= body.keys()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 # --- operations ---------------------------------------------------------------------------------------------------

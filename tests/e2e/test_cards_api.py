@@ -30,6 +30,7 @@ from kleline.wallet.registered_cards import CardNotFound, RegisteredCards
 from kleline.wallet.vault import MasterKeys, UnknownKeyId, generate_master_key
 
 from ..conftest import FakeClock
+from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
 VISA = "4242424242424242"
@@ -112,18 +113,6 @@ def bank(kleline: Kleline) -> CountingBank:
 def client(kleline: Kleline) -> Iterator[TestClient]:
     with TestClient(create_app(kleline)) as test_client:
         yield test_client
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def customer(client: TestClient, email: str = "ada@example.org") -> dict[str, str]:

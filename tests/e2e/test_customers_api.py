@@ -17,6 +17,7 @@ from kleline.config import load_settings
 from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
 
@@ -36,14 +37,6 @@ def client(kleline: Kleline) -> Iterator[TestClient]:
         yield test_client
 
 
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    return body
-
-
 def sign_up(client: TestClient, email: str = "ada@example.org") -> dict[str, Any]:
     response = client.post("/v1/customers", json={"email": email, "password": PASSWORD, "name": "Ada Lovelace"})
     assert response.status_code == 201, response.text
@@ -53,10 +46,6 @@ def sign_up(client: TestClient, email: str = "ada@example.org") -> dict[str, Any
 
 def sign_in(client: TestClient, email: str = "ada@example.org", password: str = PASSWORD) -> httpx.Response:
     return client.post("/v1/auth/token", json={"email": email, "password": password})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_a_new_customer_gets_an_empty_eur_purse(client: TestClient) -> None:

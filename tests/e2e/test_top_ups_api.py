@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx2 as httpx
 import pyotp
@@ -17,17 +16,10 @@ from kleline.config import load_settings
 from kleline.ledger.audit import trial_balance, verify
 
 from ..conftest import FakeClock
+from .http import problem
 
 PASSWORD = "correct horse battery staple"
 VISA = "4242424242424242"
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 class Wallet:
