@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from kleline.api.auth import OperatorId, kleline_of
-from kleline.clock import to_rfc3339
+from kleline.api.movements import MovementList, movement_page
 from kleline.ledger.audit import trial_balance
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -38,24 +38,6 @@ class AccountOut(BaseModel):
     balance: int
     held: int
     available: int
-
-
-class MovementOut(BaseModel):
-    """One movement of an account, with the balance after it."""
-
-    sequence: int
-    entry_id: str
-    posted_at: str
-    amount: int
-    balance_after: int
-    description: str
-
-
-class MovementList(BaseModel):
-    """A page of movements, newest first."""
-
-    data: list[MovementOut]
-    has_more: bool
 
 
 @router.get("/trial-balance", response_model=TrialBalanceOut)
@@ -97,17 +79,4 @@ def list_movements(
 ) -> MovementList:
     """The account's movements, newest first, each with its running balance."""
     lines = kleline_of(request).ledger.history(code, limit=limit + 1, before=starting_after)
-    return MovementList(
-        data=[
-            MovementOut(
-                sequence=line.sequence,
-                entry_id=line.entry_id,
-                posted_at=to_rfc3339(line.posted_at),
-                amount=line.amount,
-                balance_after=line.balance_after,
-                description=line.description,
-            )
-            for line in lines[:limit]
-        ],
-        has_more=len(lines) > limit,
-    )
+    return movement_page(lines, limit)

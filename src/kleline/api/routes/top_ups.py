@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import CustomerId, kleline_of
+from kleline.api.movements import MovementList, movement_page
 from kleline.clock import to_rfc3339
 from kleline.money import Money
 from kleline.wallet.customers import purse_code
@@ -51,24 +52,6 @@ class EnrolmentOut(BaseModel):
     """Scan this URI with an authenticator app: it is shown only once."""
 
     provisioning_uri: str
-
-
-class MovementOut(BaseModel):
-    """One movement of the purse, in cents, with the balance after it."""
-
-    sequence: int
-    entry_id: str
-    amount: int
-    balance_after: int
-    description: str
-    created_at: str
-
-
-class MovementList(BaseModel):
-    """A page of movements, newest first."""
-
-    data: list[MovementOut]
-    has_more: bool
 
 
 def top_up_out(top_up: TopUp) -> TopUpOut:
@@ -118,17 +101,4 @@ def list_transactions(
     kleline = kleline_of(request)
     kleline.customers.purse(customer_id)
     lines = kleline.ledger.history(purse_code(customer_id), limit=limit + 1, before=starting_after)
-    return MovementList(
-        data=[
-            MovementOut(
-                sequence=line.sequence,
-                entry_id=line.entry_id,
-                amount=line.amount,
-                balance_after=line.balance_after,
-                description=line.description,
-                created_at=to_rfc3339(line.posted_at),
-            )
-            for line in lines[:limit]
-        ],
-        has_more=len(lines) > limit,
-    )
+    return movement_page(lines, limit)
