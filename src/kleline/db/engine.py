@@ -20,7 +20,7 @@ import queue
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
 import psycopg
@@ -110,45 +110,43 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
         """A raw transaction: committed when the block ends, rolled back if it raises."""
-        with self._connection(autocommit=False) as tx:
-            connection = tx.connection
-            try:
-                if self.dialect == "sqlite":
-                    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield tx
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
+        idle = self._idle[False]
+        tx = self._checkout(idle, autocommit=False)
+        connection = tx.connection
+        try:
+            if self.dialect == "sqlite":
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield tx
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            self._release(idle, tx)
 
-    @contextmanager
-    def statement(self) -> Iterator[RawTx]:
+    def statement(self) -> AbstractContextManager[RawTx]:
         """A transaction of exactly one statement, in one round trip where the backend allows it.
 
         On PostgreSQL the statement runs on a connection kept in autocommit mode, so it is its own transaction (a
         server-side function doing several writes stays atomic) and no BEGIN or COMMIT travels. On SQLite it is an
         ordinary write transaction.
         """
-        if self.dialect == "sqlite":
-            with self.transaction() as tx:
-                yield tx
-            return
-        with self._connection(autocommit=True) as tx:
-            yield tx
+        return self.transaction() if self.dialect == "sqlite" else self._autocommit_statement()
 
     @contextmanager
-    def _connection(self, *, autocommit: bool) -> Iterator[RawTx]:
-        idle = self._idle[autocommit]
-        try:
-            tx = idle.get_nowait()
-        except queue.Empty:
-            tx = RawTx(self, self._connect(autocommit))
+    def _autocommit_statement(self) -> Iterator[RawTx]:
+        idle = self._idle[True]
+        tx = self._checkout(idle, autocommit=True)
         try:
             yield tx
-        except BaseException:
+        finally:
             self._release(idle, tx)
-            raise
-        self._release(idle, tx)
+
+    def _checkout(self, idle: queue.SimpleQueue[RawTx], *, autocommit: bool) -> RawTx:
+        try:
+            return idle.get_nowait()
+        except queue.Empty:
+            return RawTx(self, self._connect(autocommit))
 
     def _connect(self, autocommit: bool) -> Any:
         if self.dialect == "sqlite":
