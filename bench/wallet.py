@@ -15,8 +15,6 @@ from bench.common import ROUNDS, Report, section
 from kleline.banks import CardDetails, InProcessTransport, IsoBankNetwork, SandboxIssuers
 from kleline.bootstrap import build
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.money import Money
 
 SECONDS = 2.0
@@ -37,9 +35,6 @@ def run(report: Report) -> None:
     card = CardDetails("4242424242424242", 12, 2030, "123")
     with tempfile.TemporaryDirectory(prefix="kleline-bench-") as folder:
         url = f"sqlite:///{Path(folder) / 'wallet.db'}"
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
         # Limits and the exemption's cumulative ceiling are lifted so that every top-up goes through: the bench
         # measures the path, not the rules (which the tests cover).
         kleline = build(
@@ -49,7 +44,8 @@ def run(report: Report) -> None:
                 unverified_monthly_top_up=10**12,
                 sca_cumulative_limit=10**12,
                 sca_max_payments=10**9,
-            )
+            ),
+            migrate_if_empty=True,
         )
         customer = kleline.customers.sign_up("bench@example.org", PASSWORD, "Bench")
         registered = kleline.cards.register(customer.id, "4242424242424242", 12, 2030, "123", "Bench")

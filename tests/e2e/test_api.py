@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, build
-from kleline.config import load_settings
+from kleline.bootstrap import Kleline
 from kleline.ledger import EntryRequest, HoldRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import create_key, revoke_key
@@ -23,23 +20,6 @@ BANK_USD = "bank:CHASUS33:safeguarding"
 PURSE = "customer:cus_1:purse"
 PURSE_USD = "customer:cus_2:purse"
 MERCHANT = "merchant:mer_1:balance"
-
-
-@pytest.fixture
-def kleline(database_url: str) -> Iterator[Kleline]:
-    """Kleline built on a migrated, empty database; closed after the test."""
-    system = build(load_settings(database_url=database_url))
-    try:
-        yield system
-    finally:
-        system.close()
-
-
-@pytest.fixture
-def client(kleline: Kleline) -> Iterator[TestClient]:
-    """An HTTP client of the API, with the app's lifespan running."""
-    with TestClient(create_app(kleline)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from stdnum import luhn
 from typer.testing import CliRunner
 
-from kleline.api.app import create_app
 from kleline.banks import Authorization, BankNetwork, Capture, CardDetails, CvcResult, Reversal
 from kleline.bootstrap import Kleline, build, vault_keys
 from kleline.cli import app as cli
@@ -107,12 +106,6 @@ def bank(kleline: Kleline) -> CountingBank:
     counting = kleline.cards._bank
     assert isinstance(counting, CountingBank)
     return counting
-
-
-@pytest.fixture
-def client(kleline: Kleline) -> Iterator[TestClient]:
-    with TestClient(create_app(kleline)) as test_client:
-        yield test_client
 
 
 def customer(client: TestClient, email: str = "ada@example.org") -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -10,31 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, build
+from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
-from kleline.config import load_settings
 from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
-    system = build(load_settings(database_url=database_url), clock=clock)
-    try:
-        yield system
-    finally:
-        system.close()
-
-
-@pytest.fixture
-def client(kleline: Kleline) -> Iterator[TestClient]:
-    with TestClient(create_app(kleline)) as test_client:
-        yield test_client
 
 
 def sign_up(client: TestClient, email: str = "ada@example.org") -> dict[str, Any]:

@@ -84,12 +84,6 @@ def kleline(make_kleline: Callable[..., Kleline]) -> Kleline:
     return make_kleline()
 
 
-@pytest.fixture
-def client(kleline: Kleline) -> Iterator[TestClient]:
-    with TestClient(create_app(kleline)) as test_client:
-        yield test_client
-
-
 def test_a_top_up_takes_the_money_at_the_issuer_and_credits_the_purse(client: TestClient, kleline: Kleline) -> None:
     ada = Wallet(client)
     card = ada.add_card()
