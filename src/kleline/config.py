@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     bank_url: str = Field(
         SANDBOX_BANK_URL, description="where the card issuers are reached: only 'sandbox:' (in-process) for now"
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="the address customers reach Kleline's pages at (checkout links)"
+    )
+    authorization_ttl_hours: int = Field(
+        168, ge=1, description="how long an uncaptured payment authorisation lasts before the sweep releases it"
+    )
+    # -- merchants (issue 4) --
+    # -- idempotency (issue 4) --
+    # -- events and webhooks (issue 4) --
+    # -- receipts (issue 4) --
+    # -- checkout pages (issue 4) --
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,7 +7,28 @@ import secrets
 __all__ = ["new_id"]
 
 PREFIXES = frozenset(
-    {"cus", "card", "mer", "mall", "pay", "re", "po", "top", "evt", "we", "ent", "sr", "hold", "op", "sk", "ct", "sca"}
+    {
+        "cus",
+        "card",
+        "mer",
+        "mall",
+        "pay",
+        "re",
+        "po",
+        "top",
+        "evt",
+        "we",
+        "ent",
+        "sr",
+        "hold",
+        "op",
+        "sk",
+        "ct",
+        "sca",
+        "rcpt",
+        "wd",
+        "cs",
+    }
 )
 
 

@@ -1,0 +1,1 @@
+"""Merchants (registration, approval, API keys) and malls (galleries of merchants)."""

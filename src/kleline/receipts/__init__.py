@@ -1,0 +1,1 @@
+"""Signed receipts (Ed25519) for captured payments and refunds, verifiable offline."""

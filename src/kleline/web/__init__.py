@@ -1,0 +1,1 @@
+"""Kleline's server-rendered pages (Jinja2): the hosted checkout."""
