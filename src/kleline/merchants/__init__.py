@@ -1,1 +1,61 @@
-"""Merchants (registration, approval, API keys) and malls (galleries of merchants)."""
+"""Merchants (registration, approval, API keys) and malls (galleries of merchants).
+
+Public surface: ``Merchants`` and ``Malls`` (the use cases), the values of ``merchants.model`` and the errors of
+``merchants.errors``.
+"""
+
+from kleline.merchants.errors import (
+    InvalidBic,
+    InvalidIban,
+    InvalidMerchant,
+    InvalidMerchantKey,
+    InvalidSiret,
+    MerchantNotActive,
+    SlugTaken,
+    StatusConflict,
+    UnknownKey,
+    UnknownMall,
+    UnknownMerchant,
+)
+from kleline.merchants.malls import Malls
+from kleline.merchants.model import (
+    DEFAULT_FEE_BPS,
+    MAX_FEE_BPS,
+    MIN_FEE_BPS,
+    Mall,
+    MallMember,
+    Merchant,
+    MerchantKey,
+    MerchantStatus,
+    NewKey,
+    balance_account,
+    mask_iban,
+)
+from kleline.merchants.service import Merchants
+
+__all__ = [
+    "DEFAULT_FEE_BPS",
+    "MAX_FEE_BPS",
+    "MIN_FEE_BPS",
+    "InvalidBic",
+    "InvalidIban",
+    "InvalidMerchant",
+    "InvalidMerchantKey",
+    "InvalidSiret",
+    "Mall",
+    "MallMember",
+    "Malls",
+    "Merchant",
+    "MerchantKey",
+    "MerchantNotActive",
+    "MerchantStatus",
+    "Merchants",
+    "NewKey",
+    "SlugTaken",
+    "StatusConflict",
+    "UnknownKey",
+    "UnknownMall",
+    "UnknownMerchant",
+    "balance_account",
+    "mask_iban",
+]

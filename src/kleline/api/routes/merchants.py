@@ -1,0 +1,198 @@
+"""Merchants: self-registration, approval and suspension by operators, and secret keys.
+
+Who sees what: an operator sees every merchant in full; a merchant sees itself, with its IBAN masked (a leaked
+key must not also leak bank details), and another merchant's id is answered 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StrictInt
+
+from kleline.api.auth import Caller, Forbidden, MaybeOperator, OperatorId, OperatorOrMerchant, kleline_of
+from kleline.clock import to_rfc3339
+from kleline.merchants import Merchant, MerchantKey, UnknownMerchant, mask_iban
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+
+
+class MerchantIn(BaseModel):
+    """A shop's registration; IBAN, BIC and SIRET are checked, and the BIC is derived from the IBAN when omitted.
+    Only an operator may set ``fee_bps`` (300 to 400; 350 by default)."""
+
+    name: str = Field(max_length=200, description="legal name", examples=["Librairie du Bac SARL"])
+    email: str = Field(max_length=320, examples=["contact@librairie-du-bac.fr"])
+    iban: str = Field(max_length=64, examples=["FR1420041010050500013M02606"])
+    bic: str | None = Field(default=None, max_length=20, examples=["PSSTFRPPPAR"])
+    siret: str | None = Field(default=None, max_length=32, examples=["73282932000074"])
+    website: str | None = Field(default=None, max_length=2048, examples=["https://librairie-du-bac.fr"])
+    category: str | None = Field(default=None, max_length=40, examples=["books"])
+    mall_ids: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+    fee_bps: StrictInt | None = Field(default=None, description="operators only: commission in basis points")
+
+
+class MerchantOut(BaseModel):
+    """A merchant. ``iban`` is in full for operators and masked (country and last four) for the merchant."""
+
+    id: str
+    name: str
+    email: str
+    website: str | None
+    category: str | None
+    siret: str | None
+    iban: str
+    iban_last4: str
+    bic: str
+    fee_bps: int
+    status: Literal["pending", "active", "suspended"]
+    mall_ids: list[str]
+    created_at: str
+
+
+class RegisteredOut(MerchantOut):
+    """A merchant just registered, with its first secret key: shown only here, keep it safe."""
+
+    secret_key: str
+
+
+class MerchantList(BaseModel):
+    """A page of merchants, newest first."""
+
+    data: list[MerchantOut]
+    has_more: bool
+
+
+class KeyOut(BaseModel):
+    """A secret key as it is listed: its id and last four characters."""
+
+    id: str
+    last4: str
+    created_at: str
+    revoked_at: str | None
+
+
+class NewKeyOut(KeyOut):
+    """A new secret key (``sk_...``): shown only here; send it as ``Authorization: Bearer``."""
+
+    secret_key: str
+
+
+class KeyList(BaseModel):
+    """A merchant's keys, newest first."""
+
+    data: list[KeyOut]
+    has_more: bool
+
+
+def merchant_out(merchant: Merchant, *, full_iban: bool) -> MerchantOut:
+    """The API view of a merchant."""
+    return MerchantOut(
+        id=merchant.id,
+        name=merchant.name,
+        email=merchant.email,
+        website=merchant.website,
+        category=merchant.category,
+        siret=merchant.siret,
+        iban=merchant.iban if full_iban else mask_iban(merchant.iban),
+        iban_last4=merchant.iban[-4:],
+        bic=merchant.bic,
+        fee_bps=merchant.fee_bps,
+        status=merchant.status,
+        mall_ids=list(merchant.mall_ids),
+        created_at=to_rfc3339(merchant.created_at),
+    )
+
+
+def key_out(key: MerchantKey) -> KeyOut:
+    """The API view of a key."""
+    return KeyOut(
+        id=key.id,
+        last4=key.last4,
+        created_at=to_rfc3339(key.created_at),
+        revoked_at=None if key.revoked_at is None else to_rfc3339(key.revoked_at),
+    )
+
+
+def _visible(caller: Caller, merchant_id: str) -> None:
+    if not caller.may_act_for(merchant_id):
+        raise UnknownMerchant(f"no merchant {merchant_id}")
+
+
+@router.post("", status_code=201, response_model=RegisteredOut)
+def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> RegisteredOut:
+    """Register a shop: anyone may (it waits, ``pending``, for an operator's approval); the answer carries its
+    first secret key, shown only here."""
+    if body.fee_bps is not None and not operator:
+        raise Forbidden("only an operator may set fee_bps", param="fee_bps")
+    merchant, secret = kleline_of(request).merchants.register(
+        name=body.name,
+        email=body.email,
+        iban=body.iban,
+        bic=body.bic,
+        siret=body.siret,
+        website=body.website,
+        category=body.category,
+        mall_ids=body.mall_ids,
+        fee_bps=body.fee_bps,
+    )
+    view = merchant_out(merchant, full_iban=operator)
+    return RegisteredOut(**view.model_dump(), secret_key=secret)
+
+
+@router.get("", response_model=MerchantList)
+def list_merchants(
+    request: Request,
+    _operator: OperatorId,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(max_length=40, description="id of the last merchant seen")] = None,
+    status: Annotated[Literal["pending", "active", "suspended"] | None, Query()] = None,
+) -> MerchantList:
+    """Every merchant, newest first (operators); ``status=pending`` is the queue awaiting approval."""
+    merchants = kleline_of(request).merchants.list(limit=limit + 1, starting_after=starting_after, status=status)
+    return MerchantList(
+        data=[merchant_out(m, full_iban=True) for m in merchants[:limit]], has_more=len(merchants) > limit
+    )
+
+
+@router.get("/{merchant_id}", response_model=MerchantOut)
+def get_merchant(merchant_id: str, request: Request, caller: OperatorOrMerchant) -> MerchantOut:
+    """One merchant (an operator, or the merchant itself)."""
+    _visible(caller, merchant_id)
+    return merchant_out(kleline_of(request).merchants.get(merchant_id), full_iban=caller.is_operator)
+
+
+@router.post("/{merchant_id}/approve", response_model=MerchantOut)
+def approve(merchant_id: str, request: Request, _operator: OperatorId) -> MerchantOut:
+    """Make a pending (or suspended) merchant active: it may take payments, and its balance account opens."""
+    return merchant_out(kleline_of(request).merchants.approve(merchant_id), full_iban=True)
+
+
+@router.post("/{merchant_id}/suspend", response_model=MerchantOut)
+def suspend(merchant_id: str, request: Request, _operator: OperatorId) -> MerchantOut:
+    """Stop an active merchant from taking payments; approving it again reactivates it."""
+    return merchant_out(kleline_of(request).merchants.suspend(merchant_id), full_iban=True)
+
+
+@router.post("/{merchant_id}/keys", status_code=201, response_model=NewKeyOut)
+def create_key(merchant_id: str, request: Request, caller: OperatorOrMerchant) -> NewKeyOut:
+    """A new secret key (an operator, or the merchant itself); the secret is shown only here."""
+    _visible(caller, merchant_id)
+    new = kleline_of(request).merchants.create_key(merchant_id)
+    return NewKeyOut(**key_out(new.key).model_dump(), secret_key=new.secret)
+
+
+@router.get("/{merchant_id}/keys", response_model=KeyList)
+def list_keys(merchant_id: str, request: Request, caller: OperatorOrMerchant) -> KeyList:
+    """The merchant's keys, live and revoked (never their secrets)."""
+    _visible(caller, merchant_id)
+    return KeyList(data=[key_out(k) for k in kleline_of(request).merchants.keys(merchant_id)], has_more=False)
+
+
+@router.delete("/{merchant_id}/keys/{key_id}", status_code=204, response_class=Response)
+def revoke_key(merchant_id: str, key_id: str, request: Request, caller: OperatorOrMerchant) -> Response:
+    """Revoke a key: from now on it is answered 401."""
+    _visible(caller, merchant_id)
+    kleline_of(request).merchants.revoke_key(merchant_id, key_id)
+    return Response(status_code=204)

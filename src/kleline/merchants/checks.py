@@ -1,0 +1,179 @@
+"""The checks a merchant's registration passes: bank details (schwifty), SIRET (python-stdnum), email, website.
+
+Bank details are checked as far as the registries allow, because a payout to a wrong account is slow and costly
+to recover: the IBAN's structure and ISO 7064 check digits, its national key where schwifty knows the algorithm
+(the French RIB key, for one), and membership of the SEPA zone (payouts are SEPA credit transfers). A BIC that is
+not given is derived from the IBAN's bank code; one that is given must be well formed and belong to the IBAN's
+country (or a territory that uses that country's IBANs, such as Guadeloupe for France): a bank's BIC does not
+change country. Each check names the field it refuses in ``param``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from schwifty import BIC, IBAN
+from schwifty.exceptions import NationalChecksumNotVerified, SchwiftyException
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import siret as stdnum_siret
+
+from kleline.merchants.errors import InvalidBic, InvalidIban, InvalidMerchant, InvalidSiret
+from kleline.merchants.model import MAX_FEE_BPS, MIN_FEE_BPS
+
+__all__ = [
+    "BankDetails",
+    "bank_details",
+    "check_category",
+    "check_email",
+    "check_fee_bps",
+    "check_name",
+    "check_siret",
+    "check_slug",
+    "check_website",
+]
+
+# Territories that have no IBAN country code of their own and use their country's: their banks' BICs carry the
+# territory's code (a Guadeloupe bank's BIC reads ...GP..., its IBANs FR...).
+_IBAN_TERRITORIES: Final[dict[str, frozenset[str]]] = {
+    "FR": frozenset({"GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF", "TF"}),
+    "GB": frozenset({"GG", "JE", "IM"}),
+}
+_CATEGORY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_NAME = 200
+MAX_SLUG = 60
+MAX_URL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class BankDetails:
+    """An IBAN and BIC that passed every check, in compact upper-case form."""
+
+    iban: str
+    bic: str
+
+
+def check_name(name: str, *, param: str = "name") -> str:
+    """A legal or display name: 1 to 200 characters once trimmed."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise InvalidMerchant(f"{param}: give 1 to {MAX_NAME} characters", param=param)
+    return name
+
+
+def check_email(email: str) -> str:
+    """The canonical (lower-case) form of an email address."""
+    try:
+        return str(validate_email(email, check_deliverability=False).normalized).lower()
+    except EmailNotValidError as error:
+        raise InvalidMerchant(f"email: {error}", param="email") from None
+
+
+def check_website(website: str | None) -> str | None:
+    """An absolute http or https URL with a host, or None."""
+    if website is None or not website.strip():
+        return None
+    website = website.strip()
+    parts = urlsplit(website)
+    if len(website) > MAX_URL or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidMerchant(
+            "website: give an http:// or https:// address, such as https://shop.example", param="website"
+        )
+    if any(character.isspace() for character in website):
+        raise InvalidMerchant("website: an address has no spaces", param="website")
+    return website
+
+
+def check_category(category: str | None) -> str | None:
+    """A short lower-case code (``books``, ``5942``): letters, digits, ``-`` and ``_``, at most 40; or None."""
+    if category is None or not category.strip():
+        return None
+    category = category.strip().lower()
+    if not _CATEGORY.fullmatch(category):
+        raise InvalidMerchant(
+            "category: a short code of lower-case letters, digits, '-' or '_' (at most 40), such as books",
+            param="category",
+        )
+    return category
+
+
+def check_siret(siret: str | None) -> str | None:
+    """A SIRET's 14 digits (spaces and dots removed) after its Luhn check, or None."""
+    if siret is None or not siret.strip():
+        return None
+    try:
+        return str(stdnum_siret.validate(siret))
+    except StdnumError as error:
+        raise InvalidSiret(f"siret: {str(error).lower().rstrip('.')}", param="siret") from None
+
+
+def check_fee_bps(fee_bps: int) -> int:
+    """A commission rate within 300 to 400 basis points."""
+    if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not MIN_FEE_BPS <= fee_bps <= MAX_FEE_BPS:
+        raise InvalidMerchant(
+            f"fee_bps: the commission is {MIN_FEE_BPS} to {MAX_FEE_BPS} basis points", param="fee_bps"
+        )
+    return fee_bps
+
+
+def check_slug(slug: str) -> str:
+    """A mall's slug: lower-case letters and digits in groups joined by single hyphens, at most 60 characters."""
+    if len(slug) > MAX_SLUG or not _SLUG.fullmatch(slug):
+        raise InvalidMerchant(
+            f"slug: lower-case letters, digits and single hyphens, at most {MAX_SLUG} characters, such as rue-du-bac",
+            param="slug",
+        )
+    return slug
+
+
+def _iban(text: str) -> IBAN:
+    try:
+        iban = IBAN(text)
+        # A national key with no algorithm registered is accepted unchecked, as schwifty does, without the warning
+        # it would otherwise raise on every such registration.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NationalChecksumNotVerified)
+            iban.bban.validate_national_checksum()
+    except SchwiftyException as error:
+        raise InvalidIban(f"iban: {_reason(error)}", param="iban") from None
+    if not iban.in_sepa_zone:
+        raise InvalidIban(
+            f"iban: {iban.country_code} is outside the SEPA zone, and payouts are SEPA credit transfers", param="iban"
+        )
+    return iban
+
+
+def _bic(text: str) -> BIC:
+    try:
+        return BIC(text)
+    except SchwiftyException as error:
+        raise InvalidBic(f"bic: {_reason(error)}", param="bic") from None
+
+
+def _reason(error: SchwiftyException) -> str:
+    message = str(error) or type(error).__name__
+    return message[0].lower() + message[1:]
+
+
+def bank_details(iban_text: str, bic_text: str | None) -> BankDetails:
+    """Check an IBAN and, if given, its BIC; derive the BIC from the IBAN's bank code when it is not given."""
+    iban = _iban(iban_text)
+    if bic_text is None or not bic_text.strip():
+        derived = iban.bic
+        if derived is None:
+            raise InvalidBic(
+                f"bic: the bank of this {iban.country_code} IBAN is not in the registry: give its BIC", param="bic"
+            )
+        return BankDetails(iban.compact, derived.compact)
+    bic = _bic(bic_text)
+    countries = {iban.country_code} | _IBAN_TERRITORIES.get(iban.country_code, frozenset())
+    if bic.country_code not in countries:
+        raise InvalidBic(
+            f"bic: {bic.compact} is a bank in {bic.country_code}, but the IBAN is from {iban.country_code}", param="bic"
+        )
+    return BankDetails(iban.compact, bic.compact)

@@ -1,0 +1,99 @@
+"""What merchants and malls refuse, each with a stable code.
+
+KlelineError
+ ├── ValidationError ──── InvalidMerchant       validation_error: a field is missing, malformed or out of range
+ │                    ├── InvalidIban           the IBAN's structure, check digits or national key is wrong
+ │                    ├── InvalidBic            the BIC is malformed, does not fit the IBAN, or cannot be derived
+ │                    └── InvalidSiret          the SIRET's length or Luhn check is wrong
+ ├── NotFound ─────────── UnknownMerchant, UnknownMall, UnknownKey
+ ├── Conflict ─────────── StatusConflict        approve or suspend from a status that does not allow it
+ │                    └── SlugTaken             another mall already has this slug
+ ├── MerchantNotActive                          403: a pending or suspended merchant asked to take a payment
+ └── InvalidMerchantKey                         401: the secret key is unknown, revoked or not a merchant's
+"""
+
+from __future__ import annotations
+
+from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
+
+__all__ = [
+    "InvalidBic",
+    "InvalidIban",
+    "InvalidMerchant",
+    "InvalidMerchantKey",
+    "InvalidSiret",
+    "MerchantNotActive",
+    "SlugTaken",
+    "StatusConflict",
+    "UnknownKey",
+    "UnknownMall",
+    "UnknownMerchant",
+]
+
+
+class InvalidMerchant(ValidationError):
+    """A merchant's or mall's field is missing, malformed or out of range."""
+
+
+class InvalidIban(ValidationError):
+    """The IBAN is malformed, its check digits or its national key are wrong, or it is outside the SEPA zone."""
+
+    code = "invalid_iban"
+
+
+class InvalidBic(ValidationError):
+    """The BIC is malformed, belongs to another country than the IBAN, or is needed and cannot be derived."""
+
+    code = "invalid_bic"
+
+
+class InvalidSiret(ValidationError):
+    """The SIRET (French establishment number) has the wrong length, characters or check digit."""
+
+    code = "invalid_siret"
+
+
+class UnknownMerchant(NotFound):
+    """No such merchant, or not one the caller may see."""
+
+
+class UnknownMall(NotFound):
+    """No such mall."""
+
+
+class UnknownKey(NotFound):
+    """No such key for this merchant."""
+
+
+class StatusConflict(Conflict):
+    """The merchant's status does not allow this action (suspending a pending merchant, approving an active one)."""
+
+    code = "invalid_status_transition"
+
+    def __init__(self, detail: str, *, status: str) -> None:
+        super().__init__(detail)
+        self.status_now = status
+
+    def extensions(self) -> dict[str, object]:
+        """The merchant's current status, so that a client can tell what happened without another call."""
+        return {"merchant_status": self.status_now}
+
+
+class SlugTaken(Conflict):
+    """Another mall already has this slug."""
+
+    code = "slug_taken"
+
+
+class MerchantNotActive(KlelineError):
+    """The merchant is pending approval or suspended, and so cannot take payments."""
+
+    code = "merchant_not_active"
+    status = 403
+
+
+class InvalidMerchantKey(KlelineError):
+    """The secret key is unknown, revoked, or not a merchant key (the same answer for each, on purpose)."""
+
+    code = "unauthorized"
+    status = 401

@@ -1,0 +1,133 @@
+"""Merchants and malls as plain values, and the rules that need nothing but the standard library.
+
+A merchant moves ``pending`` → ``active`` (an operator approves it) → ``suspended`` (an operator stops it), and a
+suspended merchant may be approved again. Only an active merchant takes payments; any merchant may read its own
+data and manage its keys, so that a newly registered shop can prepare its integration while it waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+__all__ = [
+    "BALANCE_CURRENCY",
+    "DEFAULT_FEE_BPS",
+    "MAX_FEE_BPS",
+    "MIN_FEE_BPS",
+    "Mall",
+    "MallMember",
+    "Merchant",
+    "MerchantKey",
+    "MerchantStatus",
+    "NewKey",
+    "balance_account",
+    "mask_iban",
+    "next_status",
+]
+
+MerchantStatus = Literal["pending", "active", "suspended"]
+
+MIN_FEE_BPS: Final = 300
+MAX_FEE_BPS: Final = 400
+DEFAULT_FEE_BPS: Final = 350
+BALANCE_CURRENCY: Final = "EUR"
+
+# Which statuses each operator action starts from, and where it leads.
+_TRANSITIONS: Final[dict[str, tuple[frozenset[str], MerchantStatus]]] = {
+    "approve": (frozenset({"pending", "suspended"}), "active"),
+    "suspend": (frozenset({"active"}), "suspended"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    """A shop that sells through Kleline; ``fee_bps`` is Kleline's commission in basis points (350 = 3.5 %)."""
+
+    id: str
+    name: str
+    email: str
+    website: str | None
+    category: str | None
+    siret: str | None
+    iban: str
+    bic: str
+    fee_bps: int
+    status: str
+    mall_ids: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def is_active(self) -> bool:
+        """True when the merchant may take payments."""
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantKey:
+    """A secret key as it may be listed: its id and last four characters, never the secret."""
+
+    id: str
+    merchant_id: str
+    last4: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A key just created: ``secret`` (``sk_...``) is shown this once and stored only as a digest."""
+
+    key: MerchantKey
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class MallMember:
+    """A merchant as a mall's directory names it."""
+
+    id: str
+    name: str
+    website: str | None
+    category: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mall:
+    """A named gallery of merchants with a public page; a merchant may belong to several malls."""
+
+    id: str
+    name: str
+    slug: str
+    members: tuple[MallMember, ...]
+    created_at: datetime
+
+    @property
+    def merchant_ids(self) -> tuple[str, ...]:
+        """Every member's id, whatever its status."""
+        return tuple(member.id for member in self.members)
+
+    def listed(self) -> Mall:
+        """The mall as the public sees it: active merchants only (a pending or suspended shop is not advertised)."""
+        return Mall(
+            self.id, self.name, self.slug, tuple(m for m in self.members if m.status == "active"), self.created_at
+        )
+
+
+def balance_account(merchant_id: str) -> str:
+    """The ledger account of what Kleline owes a merchant (EUR, credit-normal, floor 0)."""
+    return f"merchant:{merchant_id}:balance"
+
+
+def next_status(action: Literal["approve", "suspend"], status: str) -> MerchantStatus | None:
+    """The status ``action`` leads to from ``status``, or None when the action is not allowed from there."""
+    sources, target = _TRANSITIONS[action]
+    return target if status in sources else None
+
+
+def mask_iban(iban: str) -> str:
+    """An IBAN with all but its country code and last four characters starred: enough to recognise the account,
+    not enough to use it."""
+    return iban[:2] + "*" * (len(iban) - 6) + iban[-4:]

@@ -1,0 +1,203 @@
+"""Merchants' use cases: registration, approval and suspension, secret keys, and the checks payments rely on.
+
+Anyone may register a shop; it starts ``pending`` with a first secret key, so that it can read its own data and
+prepare its integration, but ``require_active`` refuses it payments until an operator approves it. Approval opens
+the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status changes, so that
+an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random bits) are stored
+as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every request.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+from kleline.clock import Clock, epoch_us
+from kleline.db.engine import Database, RawTx
+from kleline.ids import new_id
+from kleline.ledger import Ledger, NormalSide
+from kleline.merchants import checks, store
+from kleline.merchants.errors import (
+    InvalidMerchant,
+    InvalidMerchantKey,
+    MerchantNotActive,
+    StatusConflict,
+    UnknownKey,
+    UnknownMerchant,
+)
+from kleline.merchants.model import (
+    BALANCE_CURRENCY,
+    DEFAULT_FEE_BPS,
+    Merchant,
+    MerchantKey,
+    MerchantStatus,
+    NewKey,
+    balance_account,
+    next_status,
+)
+
+__all__ = ["KEY_PREFIX", "MAX_MALLS", "STATUSES", "Merchants"]
+
+STATUSES = get_args(MerchantStatus)
+KEY_PREFIX = "sk_"
+MAX_MALLS = 20
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class Merchants:
+    """Registration, approval, suspension, keys, and who may take payments."""
+
+    def __init__(self, db: Database, ledger: Ledger, *, clock: Clock) -> None:
+        self._db = db
+        self._ledger = ledger
+        self._clock = clock
+
+    def register(
+        self,
+        *,
+        name: str,
+        email: str,
+        iban: str,
+        bic: str | None = None,
+        siret: str | None = None,
+        website: str | None = None,
+        category: str | None = None,
+        mall_ids: Sequence[str] = (),
+        fee_bps: int | None = None,
+    ) -> tuple[Merchant, str]:
+        """Register a merchant (``pending``): the merchant and its first secret key, shown this once."""
+        bank = checks.bank_details(iban, bic)
+        malls = tuple(dict.fromkeys(mall_ids))  # keep the order given, drop repeats
+        if len(malls) > MAX_MALLS:
+            raise InvalidMerchant(f"mall_ids: at most {MAX_MALLS} malls", param="mall_ids")
+        merchant = Merchant(
+            id=new_id("mer"),
+            name=checks.check_name(name),
+            email=checks.check_email(email),
+            website=checks.check_website(website),
+            category=checks.check_category(category),
+            siret=checks.check_siret(siret),
+            iban=bank.iban,
+            bic=bank.bic,
+            fee_bps=DEFAULT_FEE_BPS if fee_bps is None else checks.check_fee_bps(fee_bps),
+            status="pending",
+            mall_ids=tuple(sorted(malls)),
+            created_at=self._clock(),
+        )
+        at = epoch_us(merchant.created_at)
+        with self._db.transaction() as tx:
+            missing = store.missing_malls(tx, malls)
+            if missing:
+                raise InvalidMerchant(f"mall_ids: no mall {', '.join(missing)}", param="mall_ids")
+            store.insert_merchant(tx, merchant, at)
+            store.insert_memberships(tx, merchant.id, malls, at)
+            secret = self._insert_key(tx, merchant.id).secret
+        return merchant, secret
+
+    def get(self, merchant_id: str) -> Merchant:
+        """A merchant by id; ``UnknownMerchant`` (404, ``not_found``) when there is none."""
+        with self._db.transaction(write=False) as tx:
+            merchant = store.find_merchant(tx, merchant_id)
+        if merchant is None:
+            raise UnknownMerchant(f"no merchant {merchant_id}")
+        return merchant
+
+    def list(
+        self, *, limit: int = 100, starting_after: str | None = None, status: str | None = None
+    ) -> builtins.list[Merchant]:
+        """Up to ``limit`` merchants, newest first, after the merchant ``starting_after``, of one status if given."""
+        if status is not None and status not in STATUSES:
+            raise InvalidMerchant(f"status: one of {', '.join(STATUSES)}", param="status")
+        with self._db.transaction(write=False) as tx:
+            cursor = None
+            if starting_after is not None:
+                cursor = store.cursor_of(tx, starting_after)
+                if cursor is None:
+                    raise InvalidMerchant(f"starting_after: no merchant {starting_after}", param="starting_after")
+            return store.list_merchants(tx, limit=limit, starting_after=cursor, status=status)
+
+    def approve(self, merchant_id: str) -> Merchant:
+        """Make a pending or suspended merchant active, opening its balance account first."""
+        self._check_transition("approve", self.get(merchant_id))
+        self._ledger.open_account(balance_account(merchant_id), BALANCE_CURRENCY, NormalSide.CREDIT, floor=0)
+        return self._move("approve", merchant_id)
+
+    def suspend(self, merchant_id: str) -> Merchant:
+        """Stop an active merchant from taking payments (its balance stays, to be paid out)."""
+        self._check_transition("suspend", self.get(merchant_id))
+        return self._move("suspend", merchant_id)
+
+    def _move(self, action: Literal["approve", "suspend"], merchant_id: str) -> Merchant:
+        with self._db.transaction() as tx:
+            merchant = store.find_merchant(tx, merchant_id, for_update=True)
+            if merchant is None:
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+            target = self._check_transition(action, merchant)
+            store.set_status(tx, merchant_id, target, [merchant.status], epoch_us(self._clock()))
+        return self.get(merchant_id)
+
+    @staticmethod
+    def _check_transition(action: Literal["approve", "suspend"], merchant: Merchant) -> str:
+        target = next_status(action, merchant.status)
+        if target is None:
+            allowed = (
+                "a pending or suspended merchant can be approved"
+                if action == "approve"
+                else "an active merchant can be suspended"
+            )
+            raise StatusConflict(
+                f"merchant {merchant.id} is {merchant.status}: only {allowed}",
+                status=merchant.status,
+            )
+        return target
+
+    def require_active(self, merchant_id: str) -> Merchant:
+        """The merchant, if it may take payments; ``MerchantNotActive`` (403) if pending or suspended."""
+        merchant = self.get(merchant_id)
+        if not merchant.is_active:
+            reason = "awaits approval" if merchant.status == "pending" else "is suspended"
+            raise MerchantNotActive(f"merchant {merchant_id} {reason}: it cannot take payments")
+        return merchant
+
+    def create_key(self, merchant_id: str) -> NewKey:
+        """A new secret key for the merchant; its secret is returned here and never again."""
+        with self._db.transaction() as tx:
+            if store.find_merchant(tx, merchant_id) is None:
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+            return self._insert_key(tx, merchant_id)
+
+    def _insert_key(self, tx: RawTx, merchant_id: str) -> NewKey:
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        now = self._clock()
+        key = MerchantKey(new_id("key"), merchant_id, secret[-4:], now, None)
+        store.insert_key(tx, key, _digest(secret), epoch_us(now))
+        return NewKey(key, secret)
+
+    def keys(self, merchant_id: str) -> builtins.list[MerchantKey]:
+        """The merchant's keys, live and revoked, newest first (never their secrets)."""
+        with self._db.transaction(write=False) as tx:
+            if store.find_merchant(tx, merchant_id) is None:
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+            return store.list_keys(tx, merchant_id)
+
+    def revoke_key(self, merchant_id: str, key_id: str) -> None:
+        """Revoke one of the merchant's keys: it no longer authenticates anything (revoking twice is harmless)."""
+        with self._db.transaction() as tx:
+            if not store.revoke_key(tx, merchant_id, key_id, epoch_us(self._clock())):
+                raise UnknownKey(f"merchant {merchant_id} has no key {key_id}")
+
+    def authenticate(self, secret: str) -> str:
+        """The merchant id behind a live secret key; ``InvalidMerchantKey`` (401) otherwise."""
+        if not secret.startswith(KEY_PREFIX):
+            raise InvalidMerchantKey("not a merchant secret key")
+        with self._db.transaction(write=False) as tx:
+            merchant_id = store.key_merchant(tx, _digest(secret))
+        if merchant_id is None:
+            raise InvalidMerchantKey("unknown or revoked secret key")
+        return merchant_id

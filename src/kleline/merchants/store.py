@@ -1,0 +1,192 @@
+"""The merchants' SQL: merchants, their mall memberships and their secret keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kleline.clock import from_epoch_us
+from kleline.db.engine import RawTx
+from kleline.merchants.model import Merchant, MerchantKey
+
+__all__ = [
+    "cursor_of",
+    "find_merchant",
+    "insert_key",
+    "insert_memberships",
+    "insert_merchant",
+    "key_merchant",
+    "list_keys",
+    "list_merchants",
+    "mall_ids_of",
+    "missing_malls",
+    "revoke_key",
+    "set_status",
+]
+
+_COLUMNS = "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at"
+
+
+def _in_list(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """``(:p0, :p1, ...)`` and its parameters, for an IN clause over ``values`` (never empty)."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f":{name}" for name in params) + ")", params
+
+
+def _merchant(row: Sequence[Any], mall_ids: Iterable[str]) -> Merchant:
+    return Merchant(
+        id=row[0],
+        name=row[1],
+        email=row[2],
+        website=row[3],
+        category=row[4],
+        siret=row[5],
+        iban=row[6],
+        bic=row[7],
+        fee_bps=int(row[8]),
+        status=row[9],
+        mall_ids=tuple(sorted(mall_ids)),
+        created_at=from_epoch_us(int(row[10])),
+    )
+
+
+def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
+    """Record a new merchant."""
+    tx.execute(
+        f"INSERT INTO merchants ({_COLUMNS}, status_changed_at) VALUES (:id, :name, :email, :website, :category, "
+        ":siret, :iban, :bic, :fee, :status, :at, :at)",
+        {
+            "id": merchant.id,
+            "name": merchant.name,
+            "email": merchant.email,
+            "website": merchant.website,
+            "category": merchant.category,
+            "siret": merchant.siret,
+            "iban": merchant.iban,
+            "bic": merchant.bic,
+            "fee": merchant.fee_bps,
+            "status": merchant.status,
+            "at": created_at,
+        },
+    )
+
+
+def missing_malls(tx: RawTx, mall_ids: Sequence[str]) -> list[str]:
+    """Those of ``mall_ids`` that name no mall."""
+    if not mall_ids:
+        return []
+    clause, params = _in_list("m", mall_ids)
+    found = {str(row[0]) for row in tx.fetchall(f"SELECT id FROM malls WHERE id IN {clause}", params)}
+    return [mall_id for mall_id in mall_ids if mall_id not in found]
+
+
+def insert_memberships(tx: RawTx, merchant_id: str, mall_ids: Sequence[str], added_at: int) -> None:
+    """Place a merchant in malls (a membership already recorded stays as it was)."""
+    tx.executemany(
+        "INSERT INTO mall_merchants (mall_id, merchant_id, added_at) VALUES (:mall, :merchant, :at) "
+        "ON CONFLICT (mall_id, merchant_id) DO NOTHING",
+        [{"mall": mall_id, "merchant": merchant_id, "at": added_at} for mall_id in mall_ids],
+    )
+
+
+def mall_ids_of(tx: RawTx, merchant_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The malls of each merchant, in one query."""
+    malls: dict[str, list[str]] = {merchant_id: [] for merchant_id in merchant_ids}
+    if merchant_ids:
+        clause, params = _in_list("m", merchant_ids)
+        for mall_id, merchant_id in tx.fetchall(
+            f"SELECT mall_id, merchant_id FROM mall_merchants WHERE merchant_id IN {clause}", params
+        ):
+            malls[str(merchant_id)].append(str(mall_id))
+    return malls
+
+
+def find_merchant(tx: RawTx, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
+    """A merchant by id (its row locked on PostgreSQL with ``for_update``), or None."""
+    lock = " FOR UPDATE" if for_update and tx.is_postgres else ""
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id{lock}", {"id": merchant_id})
+    if row is None:
+        return None
+    return _merchant(row, mall_ids_of(tx, [merchant_id])[merchant_id])
+
+
+def list_merchants(
+    tx: RawTx, *, limit: int, starting_after: tuple[int, str] | None, status: str | None
+) -> list[Merchant]:
+    """Merchants newest first, after the ``(created_at, id)`` of the last one seen."""
+    where: list[str] = []
+    params: dict[str, object] = {"limit": limit}
+    if status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    if starting_after is not None:
+        where.append("(created_at < :after_at OR (created_at = :after_at AND id < :after_id))")
+        params.update(after_at=starting_after[0], after_id=starting_after[1])
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM merchants{condition} ORDER BY created_at DESC, id DESC LIMIT :limit", params
+    )
+    malls = mall_ids_of(tx, [str(row[0]) for row in rows])
+    return [_merchant(row, malls[str(row[0])]) for row in rows]
+
+
+def cursor_of(tx: RawTx, merchant_id: str) -> tuple[int, str] | None:
+    """The ``(created_at, id)`` a page continues after, or None for an unknown merchant."""
+    row = tx.fetchone("SELECT created_at, id FROM merchants WHERE id = :id", {"id": merchant_id})
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def set_status(tx: RawTx, merchant_id: str, status: str, sources: Iterable[str], changed_at: int) -> bool:
+    """Move a merchant to ``status`` if it is in one of ``sources`` now; False if it was not."""
+    clause, params = _in_list("s", sorted(sources))
+    row = tx.fetchone(
+        f"UPDATE merchants SET status = :status, status_changed_at = :at WHERE id = :id AND status IN {clause} "
+        "RETURNING id",
+        {"status": status, "at": changed_at, "id": merchant_id, **params},
+    )
+    return row is not None
+
+
+def insert_key(tx: RawTx, key: MerchantKey, key_hash: bytes, created_at: int) -> None:
+    """Record a key's digest."""
+    tx.execute(
+        "INSERT INTO merchant_keys (id, merchant_id, key_hash, last4, created_at) "
+        "VALUES (:id, :merchant, :hash, :last4, :at)",
+        {"id": key.id, "merchant": key.merchant_id, "hash": key_hash, "last4": key.last4, "at": created_at},
+    )
+
+
+def key_merchant(tx: RawTx, key_hash: bytes) -> str | None:
+    """The merchant of a live key, or None."""
+    row = tx.fetchone(
+        "SELECT merchant_id FROM merchant_keys WHERE key_hash = :hash AND revoked_at IS NULL", {"hash": key_hash}
+    )
+    return None if row is None else str(row[0])
+
+
+def list_keys(tx: RawTx, merchant_id: str) -> list[MerchantKey]:
+    """A merchant's keys, live and revoked, newest first."""
+    rows = tx.fetchall(
+        "SELECT id, merchant_id, last4, created_at, revoked_at FROM merchant_keys WHERE merchant_id = :merchant "
+        "ORDER BY created_at DESC, id DESC",
+        {"merchant": merchant_id},
+    )
+    return [
+        MerchantKey(
+            row[0], row[1], row[2], from_epoch_us(int(row[3])), None if row[4] is None else from_epoch_us(int(row[4]))
+        )
+        for row in rows
+    ]
+
+
+def revoke_key(tx: RawTx, merchant_id: str, key_id: str, revoked_at: int) -> bool:
+    """Revoke a merchant's key (already revoked stays revoked at its first time); False if it has no such key."""
+    tx.execute(
+        "UPDATE merchant_keys SET revoked_at = :at WHERE id = :id AND merchant_id = :merchant AND revoked_at IS NULL",
+        {"at": revoked_at, "id": key_id, "merchant": merchant_id},
+    )
+    row = tx.fetchone(
+        "SELECT 1 FROM merchant_keys WHERE id = :id AND merchant_id = :merchant",
+        {"id": key_id, "merchant": merchant_id},
+    )
+    return row is not None

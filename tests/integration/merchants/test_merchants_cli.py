@@ -1,0 +1,91 @@
+"""``kleline merchants`` and ``kleline malls`` on each backend, through ``KLELINE_DATABASE_URL``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kleline.bootstrap import Kleline, build
+from kleline.cli import app
+from kleline.config import load_settings
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """Plain output, wide enough that Rich does not wrap table rows."""
+    monkeypatch.setenv("COLUMNS", "240")
+    for variable in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(variable, raising=False)
+    return CliRunner()
+
+
+@pytest.fixture
+def kleline(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kleline]:
+    """Kleline on the database the CLI finds through ``KLELINE_DATABASE_URL``."""
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    system = build(load_settings(database_url=database_url))
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def register(kleline: Kleline, name: str = "Librairie [du] Bac") -> str:
+    merchant, _ = kleline.merchants.register(name=name, email="shop@example.org", iban="FR1420041010050500013M02606")
+    return merchant.id
+
+
+def test_an_operator_approves_suspends_and_reactivates_a_merchant(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    listed = run(runner, "merchants", "list", "--status", "pending")
+    assert listed.exit_code == 0, listed.output
+    assert merchant_id in listed.output and "Librairie [du] Bac" in listed.output
+    approved = run(runner, "merchants", "approve", merchant_id)
+    assert approved.exit_code == 0, approved.output
+    assert approved.output.strip() == f"{merchant_id} (Librairie [du] Bac) is now active"
+    assert kleline.ledger.account(f"merchant:{merchant_id}:balance").floor == 0
+    assert merchant_id not in run(runner, "merchants", "list", "--status", "pending").output
+    assert run(runner, "merchants", "suspend", merchant_id).output.strip().endswith("is now suspended")
+    refused = run(runner, "merchants", "suspend", merchant_id)
+    assert refused.exit_code == 1
+    assert "only an active merchant can be suspended" in refused.output
+    assert run(runner, "merchants", "approve", merchant_id).exit_code == 0
+    assert kleline.merchants.get(merchant_id).status == "active"
+
+
+def test_unknown_merchants_and_statuses_are_reported(runner: CliRunner, kleline: Kleline) -> None:
+    result = run(runner, "merchants", "approve", "mer_unknown")
+    assert (result.exit_code, "no merchant mer_unknown" in result.output) == (1, True)
+    result = run(runner, "merchants", "list", "--status", "closed")
+    assert result.exit_code == 1 and "status" in result.output
+
+
+def test_an_operator_creates_a_key_for_a_merchant(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    result = run(runner, "merchants", "create-key", merchant_id)
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    assert secret.startswith("sk_")
+    assert kleline.merchants.authenticate(secret) == merchant_id
+    assert run(runner, "merchants", "create-key", "mer_unknown").exit_code == 1
+
+
+def test_an_operator_creates_a_mall_and_fills_it(runner: CliRunner, kleline: Kleline) -> None:
+    created = run(runner, "malls", "create", "Galerie du Bac", "galerie-du-bac")
+    assert created.exit_code == 0, created.output
+    mall_id = created.output.strip()
+    assert mall_id.startswith("mall_")
+    merchant_id = register(kleline)
+    added = run(runner, "malls", "add-merchant", mall_id, merchant_id)
+    assert added.exit_code == 0, added.output
+    assert added.output.strip() == "Galerie du Bac (galerie-du-bac) now has 1 merchant(s)"
+    assert kleline.malls.get(mall_id).merchant_ids == (merchant_id,)
+    taken = run(runner, "malls", "create", "Other", "galerie-du-bac")
+    assert taken.exit_code == 1 and "another mall is already at 'galerie-du-bac'" in taken.output
+    assert run(runner, "malls", "add-merchant", "mall_unknown", merchant_id).exit_code == 1
