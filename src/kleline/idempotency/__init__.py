@@ -1,1 +1,28 @@
 """Idempotency-Key records: a retried POST gets the first answer, never a second effect."""
+
+from kleline.idempotency.model import (
+    HEADER,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    RequestInProgress,
+    StoredResponse,
+    check_key,
+    is_kept,
+    principal,
+    request_fingerprint,
+)
+from kleline.idempotency.service import Claim, Idempotency
+
+__all__ = [
+    "HEADER",
+    "Claim",
+    "Idempotency",
+    "IdempotencyKeyReused",
+    "InvalidIdempotencyKey",
+    "RequestInProgress",
+    "StoredResponse",
+    "check_key",
+    "is_kept",
+    "principal",
+    "request_fingerprint",
+]

@@ -1,0 +1,136 @@
+"""Idempotency-Key records: a retried POST gets the first answer, never a second effect.
+
+How one key goes (the HTTP side, ``kleline.api.idempotency``, drives it):
+
+1. ``begin`` claims the key *before* the request runs, by inserting an in-flight row; the row's unique id decides
+   a race between duplicates on SQLite and PostgreSQL alike. A duplicate finds the row: with another request it
+   gets ``IdempotencyKeyReused``; while the first still runs, ``RequestInProgress``; afterwards, the stored answer.
+2. The request runs.
+3. ``complete`` stores the answer (status, content type and location, body, sealed: see ``sealing``) when
+   ``model.is_kept`` says so; otherwise ``release`` deletes the claim and the key is free again.
+
+Why a 5xx or an exception releases the claim rather than being replayed: a server error means the request did not
+finish, and the services write in one transaction, so nothing was applied; where a side effect outside the database
+may have happened (a card authorisation at the issuer), the service carries its own id-based idempotency. A retry
+must therefore be allowed to run again, and replaying a 500 for 24 hours would only pin an outage to the key.
+
+A claim whose process died before answering would block its key until the sweep; after ``lock_timeout`` (far
+beyond any request's run time) a duplicate takes it over and runs the request, on the same reasoning as for a 5xx.
+Records are kept for ``retention`` (24 hours by default); an older record no longer counts, and ``sweep`` deletes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kleline.clock import Clock, epoch_us, system_clock
+from kleline.db.engine import Database
+from kleline.idempotency import store
+from kleline.idempotency.model import IdempotencyKeyReused, RequestInProgress, StoredResponse, check_key
+from kleline.idempotency.sealing import RecordKeys, open_response, record_keys, seal_response
+
+__all__ = ["Claim", "Idempotency"]
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A key this request holds: run it, then ``complete`` or ``release`` the claim."""
+
+    keys: RecordKeys
+    token: bytes = field(repr=False)
+
+
+class Idempotency:
+    """Claims, answers and the sweep of Idempotency-Key records; ``secret`` is a server-side key (never stored)."""
+
+    def __init__(
+        self,
+        db: Database,
+        secret: bytes,
+        *,
+        clock: Clock = system_clock,
+        retention: timedelta = timedelta(hours=24),
+        lock_timeout: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._db = db
+        # A key of our own, derived under a label, so that the secret handed in (the card fingerprint key, which
+        # is never rotated) serves here without its own use being exposed or weakened.
+        self._server_key = hmac.new(secret, b"kleline-idempotency-v1", hashlib.sha256).digest()
+        self._clock = clock
+        self.retention = retention
+        self.lock_timeout = lock_timeout
+
+    def begin(self, principal: bytes, key: str, fingerprint: bytes) -> Claim | StoredResponse:
+        """Claim ``key`` for this request, or return the first request's stored answer.
+
+        Raises ``IdempotencyKeyReused`` if the key was first used for another request (another fingerprint), and
+        ``RequestInProgress`` while the first request with the key is still running.
+        """
+        keys = record_keys(self._server_key, principal, check_key(key))
+        request_mac = keys.request_mac(fingerprint)
+        now = epoch_us(self._clock())
+        for _ in range(_ATTEMPTS):
+            token = secrets.token_bytes(16)
+            with self._db.transaction() as tx:
+                inserted = store.insert_claim(tx, keys.id, request_mac, token, now)
+            if inserted:
+                return Claim(keys, token)
+            with self._db.transaction(write=False) as tx:
+                record = store.fetch(tx, keys.id)
+            if record is None:
+                continue  # released between our insert and our read: try to claim it again
+            if record.created_at <= now - _us(self.retention):
+                with self._db.statement() as tx:
+                    store.delete_claim(tx, keys.id, record.claim)
+                continue
+            if not secrets.compare_digest(record.request_mac, request_mac):
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was first used for another request (method, path or body): "
+                    "use a new key for a new request"
+                )
+            if record.status is None:
+                if record.created_at > now - _us(self.lock_timeout):
+                    raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
+                with self._db.statement() as tx:
+                    if store.take_over(tx, keys.id, record.claim, token, now):
+                        log.warning("took over an abandoned idempotency claim (its request never answered)")
+                        return Claim(keys, token)
+                continue
+            assert record.response is not None
+            return open_response(keys, record.status, record.response)
+        # The key changed hands at every attempt: only a storm of duplicates does that, and they are in flight.
+        raise RequestInProgress("requests with this Idempotency-Key are being processed")
+
+    def complete(self, claim: Claim, response: StoredResponse) -> bool:
+        """Store the answer of a claimed request; False (and a warning) if the claim was lost meanwhile."""
+        sealed = seal_response(claim.keys, response)
+        now = epoch_us(self._clock())
+        with self._db.statement() as tx:
+            stored = store.complete(tx, claim.keys.id, claim.token, response.status, sealed, now)
+        if not stored:
+            log.warning("an idempotency claim was lost before its answer could be stored")
+        return stored
+
+    def release(self, claim: Claim) -> None:
+        """Give up a claim without storing an answer (a 5xx, an exception, a transient refusal)."""
+        with self._db.statement() as tx:
+            store.release(tx, claim.keys.id, claim.token)
+
+    def sweep(self, now: datetime | None = None) -> int:
+        """Delete the records older than the retention period; the number deleted (the worker calls it)."""
+        cutoff = epoch_us(now or self._clock()) - _us(self.retention)
+        with self._db.statement() as tx:
+            return store.sweep(tx, cutoff)
+
+
+def _us(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
