@@ -1,0 +1,76 @@
+"""A merchant's events: list and read them, see their deliveries, and ask for one to be sent again."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+
+from kleline.clock import Clock, epoch_us
+from kleline.db.engine import INTEGRITY_ERRORS, Database
+from kleline.events import store
+from kleline.events.model import Delivery, Event, EventNotFound
+
+__all__ = ["Events"]
+
+log = logging.getLogger(__name__)
+
+
+class Events:
+    """Read a merchant's events and their deliveries; redeliver one."""
+
+    def __init__(self, db: Database, *, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def get(self, merchant_id: str, event_id: str) -> Event:
+        """One of the merchant's events; ``EventNotFound`` for an unknown or another merchant's."""
+        with self._db.transaction(write=False) as tx:
+            found = store.find_event(tx, merchant_id, event_id)
+        if found is None:
+            raise EventNotFound(f"no event {event_id}")
+        return found[1]
+
+    def list(
+        self, merchant_id: str, *, limit: int = 20, starting_after: str | None = None, type: str | None = None
+    ) -> builtins.list[Event]:
+        """The merchant's events, newest first: ``limit`` of them, after ``starting_after``, of ``type`` if given."""
+        with self._db.transaction(write=False) as tx:
+            before = None
+            if starting_after is not None:
+                found = store.find_event(tx, merchant_id, starting_after)
+                if found is None:
+                    raise EventNotFound(f"no event {starting_after}", param="starting_after")
+                before = found[0]
+            return store.list_events(tx, merchant_id, limit=limit, before_seq=before, type=type)
+
+    def deliveries(self, merchant_id: str, event_id: str) -> builtins.list[Delivery]:
+        """Every delivery of one of the merchant's events, oldest first, each with its attempts."""
+        with self._db.transaction(write=False) as tx:
+            if store.find_event(tx, merchant_id, event_id) is None:
+                raise EventNotFound(f"no event {event_id}")
+            return store.list_deliveries(tx, event_id)
+
+    def redeliver(self, merchant_id: str, event_id: str) -> builtins.list[Delivery]:
+        """Send the event again, as soon as the worker passes, to every enabled endpoint, whatever happened before.
+
+        Each such delivery gets a fresh retry horizon from now. Returns the event's deliveries.
+        """
+        at = epoch_us(self._clock())
+        try:
+            scheduled, deliveries = self._reschedule(merchant_id, event_id, at)
+        except INTEGRITY_ERRORS:
+            # A concurrent redelivery inserted the same pending delivery first: once more, it is brought forward.
+            scheduled, deliveries = self._reschedule(merchant_id, event_id, at)
+        log.info("event %s redelivery scheduled to %d endpoint(s) by %s", event_id, len(scheduled), merchant_id)
+        return deliveries
+
+    def _reschedule(
+        self, merchant_id: str, event_id: str, at: int
+    ) -> tuple[builtins.list[str], builtins.list[Delivery]]:
+        with self._db.transaction() as tx:
+            found = store.find_event(tx, merchant_id, event_id)
+            if found is None:
+                raise EventNotFound(f"no event {event_id}")
+            seq, event = found
+            scheduled = store.reschedule(tx, event, seq, at)
+            return scheduled, store.list_deliveries(tx, event_id)

@@ -1,0 +1,58 @@
+"""The periodic sweeps the worker runs besides webhook deliveries: each a named callable on Kleline.
+
+To add one, write a function ``(kleline) -> int`` (how many things it handled, for the logs and ``kleline worker
+--once``) and append a ``Sweep`` to ``SWEEPS``. A sweep must be safe to run at any time, concurrently with the API
+and with another worker, and to run again after a crash: it only finishes what is overdue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from kleline.bootstrap import Kleline
+
+__all__ = ["SWEEPS", "Sweep"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """A named periodic task; ``every`` is the pause, in seconds, between two runs in ``kleline worker``."""
+
+    name: str
+    run: Callable[[Kleline], int]
+    every: float = 60.0
+
+
+def expire_holds(kleline: Kleline) -> int:
+    """Release the ledger holds past their expiry."""
+    return len(kleline.ledger.expire_holds())
+
+
+STALLED_AFTER = timedelta(minutes=2)
+"""A payment or refund untouched this long while half-way is taken for abandoned by a crashed process; a live
+request finishes in well under a second, and both paths are idempotent if one is merely slow."""
+
+
+def expire_authorizations(kleline: Kleline) -> int:
+    """Release authorisations past their lifetime and tell the merchants (``payment.expired``)."""
+    return len(kleline.payments.expire_authorizations())
+
+
+def resume_stalled(kleline: Kleline) -> int:
+    """Finish payments and refunds a crash left half-way."""
+    return len(kleline.payments.resume_stalled(STALLED_AFTER)) + len(kleline.refunds.resume_stalled(STALLED_AFTER))
+
+
+def forget_idempotency_keys(kleline: Kleline) -> int:
+    """Remove Idempotency-Key records past their retention (24 hours by default)."""
+    return kleline.idempotency.sweep()
+
+
+SWEEPS: list[Sweep] = [
+    Sweep("payments.resume_stalled", resume_stalled),
+    Sweep("payments.expire_authorizations", expire_authorizations),
+    Sweep("ledger.expire_holds", expire_holds),
+    Sweep("idempotency.sweep", forget_idempotency_keys, every=600.0),
+]
