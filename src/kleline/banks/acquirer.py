@@ -90,13 +90,16 @@ class IsoBankNetwork:
         rrn = "".join(secrets.choice(_ALPHABET) for _ in range(12))
         return self._authorize(card, Money.zero(currency), rrn)
 
-    def authorize(self, card: CardDetails, amount: Money, reference: str) -> Authorization:
-        """Ask the issuer to hold ``amount``; a retry with the same ``reference`` gets the same answer, once held."""
+    def authorize(
+        self, card: CardDetails, amount: Money, reference: str, *, authenticated: bool = False
+    ) -> Authorization:
+        """Ask the issuer to hold ``amount``; a retry with the same ``reference`` gets the same answer, once held.
+        ``authenticated`` says the cardholder passed strong authentication for this payment."""
         if amount.minor <= 0:
             raise InvalidAmount(f"an authorisation is for a positive amount, not {amount}", param="amount")
         if not isinstance(reference, str) or not reference:
             raise ValidationError("an authorisation needs a non-empty reference", param="reference")
-        return self._authorize(card, amount, _rrn_for(reference))
+        return self._authorize(card, amount, _rrn_for(reference), authenticated)
 
     def capture(self, authorization_id: str, amount: Money) -> Capture:
         """Take at most the authorised amount; the rest of the hold goes back to the cardholder."""
@@ -136,7 +139,7 @@ class IsoBankNetwork:
         response = self._exchange(EchoRequest(stan=self._next_stan(), local_time=self._local_time()), EchoResponse)
         return response.code == ResponseCode.APPROVED
 
-    def _authorize(self, card: CardDetails, amount: Money, rrn: str) -> Authorization:
+    def _authorize(self, card: CardDetails, amount: Money, rrn: str, authenticated: bool = False) -> Authorization:
         request = AuthorizationRequest(
             stan=self._next_stan(),
             rrn=rrn,
@@ -145,6 +148,7 @@ class IsoBankNetwork:
             amount=amount,
             terminal_id=self._terminal_id,
             merchant_id=self._merchant_id,
+            authenticated=authenticated,
         )
         response = self._exchange(request, AuthorizationResponse)
         if response.code == ResponseCode.FORMAT_ERROR:

@@ -94,6 +94,10 @@ _FORMATS: Final[Mapping[str, re.Pattern[str]]] = {
 _PURCHASE: Final = "000000"  # processing code: goods and services, default account
 _TAG_CVC: Final = "92"
 _TAG_CVC_RESULT: Final = "87"
+_TAG_ECI: Final = "42"
+"""Electronic commerce indicator: "05" when the cardholder passed strong authentication, "07" when not."""
+_ECI_AUTHENTICATED: Final = "05"
+_ECI_NOT_AUTHENTICATED: Final = "07"
 _CURRENCY_BY_NUMBER: Final = {c.number: c.code for c in Currency if c.number is not None}
 
 
@@ -108,6 +112,8 @@ class AuthorizationRequest:
     amount: Money
     terminal_id: str
     merchant_id: str
+    authenticated: bool = False
+    """The cardholder passed strong customer authentication with Kleline for this payment (ECI 05)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +261,7 @@ _FINANCIAL: Final = frozenset({"0100", "0220", "0400"})  # the requests that car
 
 def _fields(message: Message) -> dict[str, str]:
     fields = {"t": _MTI[type(message)]}
+    private: dict[str, str] = {}  # field 48's subelements
     if fields["t"] in _FINANCIAL:
         fields["3"] = _PURCHASE
     for attribute in dataclasses.fields(message):
@@ -267,9 +274,13 @@ def _fields(message: Message) -> dict[str, str]:
         elif attribute.name == "card":
             fields |= {"2": value.number, "14": f"{value.exp_year % 100:02d}{value.exp_month:02d}"}
             if value.cvc is not None:
-                fields["48"] = _tlv({_TAG_CVC: value.cvc})
+                private[_TAG_CVC] = value.cvc
         elif attribute.name == "cvc_result" and value is not CvcResult.NOT_CHECKED:
-            fields["48"] = _tlv({_TAG_CVC_RESULT: value.value})
+            private[_TAG_CVC_RESULT] = value.value
+        elif attribute.name == "authenticated":
+            private[_TAG_ECI] = _ECI_AUTHENTICATED if value else _ECI_NOT_AUTHENTICATED
+    if private:
+        fields["48"] = _tlv(private)
     return fields
 
 
@@ -296,6 +307,8 @@ def _parse(fields: Mapping[str, str]) -> Message:
             values["card"] = _card(fields)
         elif attribute.name == "cvc_result":
             values["cvc_result"] = _cvc_result(fields)
+        elif attribute.name == "authenticated":
+            values["authenticated"] = _authenticated(fields)
     return kind(**values)
 
 
@@ -329,6 +342,13 @@ def _cvc_result(fields: Mapping[str, str]) -> CvcResult:
     if result not in {member.value for member in CvcResult}:
         raise MalformedMessage("field 48 has an unknown security code result")
     return CvcResult(result)
+
+
+def _authenticated(fields: Mapping[str, str]) -> bool:
+    eci = _untlv(fields.get("48", "")).get(_TAG_ECI, _ECI_NOT_AUTHENTICATED)
+    if eci not in (_ECI_AUTHENTICATED, _ECI_NOT_AUTHENTICATED):
+        raise MalformedMessage("field 48 has an unknown electronic commerce indicator")
+    return eci == _ECI_AUTHENTICATED
 
 
 def _check_formats(fields: Mapping[str, str]) -> None:

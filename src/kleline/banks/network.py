@@ -155,8 +155,12 @@ class BankNetwork(Protocol):
         """Check that a card exists and may be charged, with a zero-amount authorisation that holds nothing."""
         ...
 
-    def authorize(self, card: CardDetails, amount: Money, reference: str) -> Authorization:
-        """Ask the issuer to hold ``amount``; a retry with the same ``reference`` gets the same answer, once held."""
+    def authorize(
+        self, card: CardDetails, amount: Money, reference: str, *, authenticated: bool = False
+    ) -> Authorization:
+        """Ask the issuer to hold ``amount``; a retry with the same ``reference`` gets the same answer, once held.
+        ``authenticated``: the cardholder passed strong authentication for this payment (an issuer that asked
+        for it with 1A then decides on its other rules)."""
         ...
 
     def capture(self, authorization_id: str, amount: Money) -> Capture:

@@ -250,7 +250,7 @@ class SandboxIssuers:
             cvc_result = CvcResult.NO_MATCH if account.profile.cvc_fails else CvcResult.MATCH
         if cvc_result is CvcResult.NO_MATCH:
             return ResponseCode.CVC_FAILED.value, cvc_result
-        if account.profile.requires_sca:
+        if account.profile.requires_sca and not request.authenticated:
             return ResponseCode.SCA_REQUIRED.value, cvc_result
         if account.profile.declines:
             return ResponseCode.DO_NOT_HONOUR.value, cvc_result

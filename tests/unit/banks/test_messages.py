@@ -85,9 +85,17 @@ def test_amount_and_currency_travel_as_minor_units_and_iso_4217_numbers() -> Non
 
 def test_the_security_code_travels_in_field_48_only_when_there_is_one() -> None:
     with_cvc, _ = iso8583.decode(encode_message(AUTHORIZATION), SPEC)
-    assert with_cvc["48"] == "9203123"
+    assert with_cvc["48"] == "9203123" + "420207"
     without = dataclasses.replace(AUTHORIZATION, card=CardDetails("4242424242424242", 12, 2030))
-    assert "48" not in iso8583.decode(encode_message(without), SPEC)[0]
+    assert iso8583.decode(encode_message(without), SPEC)[0]["48"] == "420207"
+
+
+def test_strong_authentication_travels_as_the_electronic_commerce_indicator() -> None:
+    authenticated = dataclasses.replace(AUTHORIZATION, authenticated=True)
+    fields, _ = iso8583.decode(encode_message(authenticated), SPEC)
+    assert fields["48"].endswith("420205")
+    assert decode_message(encode_message(authenticated)) == authenticated
+    assert decode_message(encode_message(AUTHORIZATION)) == AUTHORIZATION
 
 
 def test_a_response_carries_a_security_code_result_only_when_one_was_checked() -> None:

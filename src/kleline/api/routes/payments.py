@@ -1,0 +1,253 @@
+"""Payments and refunds: merchants create, capture, cancel and refund; customers confirm; each sees only its own.
+
+Who may do what (API.md): a merchant key (``sk_``) acts on its own payments only, a customer token (``ct_``)
+confirms a payment waiting for its customer and reads the payments it made, an operator key (``op_``) reads
+everything and moves nothing. Another party's payment is answered ``404``, exactly as a payment that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, StrictInt
+
+from kleline.api.auth import CustomerId, MerchantId, Party, kleline_of
+from kleline.errors import NotFound
+from kleline.ledger import UnknownAccount
+from kleline.merchants.model import balance_account
+from kleline.money import Money
+from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.views import payment_json, refund_json
+
+router = APIRouter(tags=["payments"])
+
+
+class PaymentIn(BaseModel):
+    """A purchase the merchant wants paid."""
+
+    amount: StrictInt = Field(gt=0, le=10**12, examples=[1250])
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    description: str | None = Field(default=None, max_length=500)
+    reference: str | None = Field(default=None, max_length=200, description="the merchant's own order reference")
+    capture_method: Literal["automatic", "manual"] = "automatic"
+    return_url: str | None = Field(default=None, max_length=2000, description="where checkout sends the customer")
+
+
+class ConfirmIn(BaseModel):
+    """How the customer pays; ``sca_code`` answers a ``requires_action`` with the authenticator's code."""
+
+    method: Literal["purse", "card"]
+    card_id: str | None = Field(default=None, max_length=40)
+    sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+
+class CaptureIn(BaseModel):
+    """How much to capture: everything authorised when absent."""
+
+    amount: StrictInt | None = Field(default=None, gt=0, le=10**12)
+
+
+class RefundIn(BaseModel):
+    """A refund of a captured payment: everything still refundable when ``amount`` is absent."""
+
+    payment_id: str = Field(min_length=1, max_length=40)
+    amount: StrictInt | None = Field(default=None, gt=0, le=10**12)
+
+
+class NextAction(BaseModel):
+    """Strong authentication to pass before confirming again with ``sca_code``."""
+
+    type: Literal["sca"]
+    challenge_id: str
+
+
+class PaymentOut(BaseModel):
+    """A payment; ``fee`` is the commission on what was captured net of refunds, ``net`` what the merchant keeps."""
+
+    id: str
+    object: Literal["payment"]
+    merchant_id: str
+    customer_id: str | None
+    amount: int
+    currency: str
+    status: str
+    method: str | None
+    card_id: str | None
+    capture_method: str
+    amount_authorized: int
+    amount_captured: int
+    amount_refunded: int
+    fee: int
+    fee_bps: int
+    net: int
+    description: str | None
+    reference: str | None
+    return_url: str | None
+    checkout_url: str
+    failure_code: str | None
+    next_action: NextAction | None
+    authorization_expires_at: str | None
+    created_at: str
+
+
+class PaymentList(BaseModel):
+    """A page of payments, newest first."""
+
+    data: list[PaymentOut]
+    has_more: bool
+
+
+class RefundOut(BaseModel):
+    """A refund and the commission it returned."""
+
+    id: str
+    object: Literal["refund"]
+    payment_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    fee_returned: int
+    status: str
+    failure_code: str | None
+    created_at: str
+
+
+class RefundList(BaseModel):
+    """Refunds, newest first."""
+
+    data: list[RefundOut]
+    has_more: bool
+
+
+class BalanceOut(BaseModel):
+    """What Kleline owes the merchant now (``available``) and what authorised payments may add (``pending``)."""
+
+    currency: str
+    available: int
+    pending: int
+
+
+def _out(payment: Payment) -> dict[str, Any]:
+    return payment_json(payment)
+
+
+def _visible(request: Request, party: Party, payment_id: str) -> Payment:
+    payment = kleline_of(request).payments.get(payment_id)
+    if party.kind == "operator":
+        return payment
+    if party.kind == "merchant" and payment.merchant_id == party.id:
+        return payment
+    if party.kind == "customer" and payment.customer_id == party.id:
+        return payment
+    raise NotFound(f"no payment {payment_id}", param="id")
+
+
+@router.post("/v1/payments", status_code=201, response_model=PaymentOut)
+def create_payment(body: PaymentIn, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
+    """Create a payment waiting for its customer; send the customer to its ``checkout_url``."""
+    payment = kleline_of(request).payments.create(
+        merchant_id,
+        PaymentRequest(
+            Money(body.amount, body.currency),
+            description=body.description,
+            reference=body.reference,
+            capture_method=body.capture_method,
+            return_url=body.return_url,
+        ),
+    )
+    return _out(payment)
+
+
+@router.get("/v1/payments", response_model=PaymentList)
+def list_payments(
+    request: Request,
+    party: Party,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    """The caller's payments, newest first: a merchant's own, a customer's own, or all for an operator."""
+    payments = kleline_of(request).payments
+    if starting_after is not None:
+        _visible(request, party, starting_after)
+    found, more = payments.list(
+        merchant_id=party.id if party.kind == "merchant" else None,
+        customer_id=party.id if party.kind == "customer" else None,
+        limit=limit,
+        after=starting_after,
+    )
+    return {"data": [_out(p) for p in found], "has_more": more}
+
+
+@router.get("/v1/payments/{payment_id}", response_model=PaymentOut)
+def get_payment(payment_id: str, request: Request, party: Party) -> dict[str, Any]:
+    """One payment, if it is the caller's."""
+    return _out(_visible(request, party, payment_id))
+
+
+@router.post("/v1/payments/{payment_id}/confirm", response_model=PaymentOut)
+def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, customer_id: CustomerId) -> dict[str, Any]:
+    """The customer pays from the purse or a card: ``succeeded``, ``authorized``, ``requires_action`` (pass the
+    challenge, then confirm again with ``sca_code``) or ``failed`` with a ``failure_code``."""
+    payment = kleline_of(request).payments.confirm(
+        payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code
+    )
+    return _out(payment)
+
+
+@router.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut)
+def capture_payment(
+    payment_id: str, request: Request, merchant_id: MerchantId, body: CaptureIn | None = None
+) -> dict[str, Any]:
+    """Capture an authorised payment, in full or in part; the rest of the authorisation is released."""
+    kleline = kleline_of(request)
+    amount = None
+    if body is not None and body.amount is not None:
+        amount = Money(body.amount, kleline.payments.book.of_merchant(merchant_id, payment_id).currency)
+    return _out(kleline.payments.capture(merchant_id, payment_id, amount))
+
+
+@router.post("/v1/payments/{payment_id}/cancel", response_model=PaymentOut)
+def cancel_payment(payment_id: str, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
+    """Cancel a payment before capture; an authorisation is released."""
+    return _out(kleline_of(request).payments.cancel(merchant_id, payment_id))
+
+
+@router.get("/v1/payments/{payment_id}/refunds", response_model=RefundList)
+def list_payment_refunds(payment_id: str, request: Request, party: Party) -> dict[str, Any]:
+    """A payment's refunds, newest first."""
+    _visible(request, party, payment_id)
+    refunds = kleline_of(request).refunds.list(payment_id=payment_id, limit=100)
+    return {"data": [refund_json(r) for r in refunds], "has_more": False}
+
+
+@router.post("/v1/refunds", status_code=201, response_model=RefundOut)
+def create_refund(body: RefundIn, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
+    """Refund a captured payment, in part or in full; the commission is returned pro rata."""
+    kleline = kleline_of(request)
+    amount = None
+    if body.amount is not None:
+        amount = Money(body.amount, kleline.payments.book.of_merchant(merchant_id, body.payment_id).currency)
+    return refund_json(kleline.refunds.refund(merchant_id, body.payment_id, amount))
+
+
+@router.get("/v1/refunds/{refund_id}", response_model=RefundOut)
+def get_refund(refund_id: str, request: Request, party: Party) -> dict[str, Any]:
+    """One refund, if its payment is the caller's."""
+    refund = kleline_of(request).refunds.get(refund_id)
+    try:
+        _visible(request, party, refund.payment_id)
+    except NotFound:
+        raise NotFound(f"no refund {refund_id}", param="id") from None
+    return refund_json(refund)
+
+
+@router.get("/v1/balance", response_model=BalanceOut, tags=["merchants"])
+def merchant_balance(request: Request, merchant_id: MerchantId) -> BalanceOut:
+    """The merchant's balance at Kleline: available for payout, and pending in authorised payments."""
+    kleline = kleline_of(request)
+    try:
+        available = kleline.ledger.balance(balance_account(merchant_id)).available
+    except UnknownAccount:
+        available = 0  # not approved yet: its account opens on approval
+    return BalanceOut(currency="EUR", available=available, pending=kleline.payments.pending_balance(merchant_id))

@@ -1,0 +1,63 @@
+"""What can go wrong with a payment or a refund.
+
+    KlelineError
+    ├── PaymentStateConflict (409)   the payment is not in a state that allows this call now
+    │   ├── AuthorizationExpired     the authorisation lapsed (or was released) before the capture
+    │   └── RefundInProgress         another refund of the same payment is under way
+    ├── CaptureFailed (502)          the issuer refused a capture of an authorised card payment
+    └── ValidationError (400)
+        ├── CaptureTooLarge          capture above what was authorised
+        └── RefundTooLarge           refund above captured minus refunded
+
+A declined card or an empty purse is not an error: the payment is ``failed`` with its ``failure_code``.
+"""
+
+from __future__ import annotations
+
+from kleline.errors import Conflict, KlelineError, ValidationError
+
+__all__ = [
+    "AuthorizationExpired",
+    "CaptureFailed",
+    "CaptureTooLarge",
+    "PaymentStateConflict",
+    "RefundInProgress",
+    "RefundTooLarge",
+]
+
+
+class PaymentStateConflict(Conflict):
+    """The payment's state does not allow this call (capturing a canceled payment, confirming it twice, ...)."""
+
+    code = "payment_unexpected_state"
+
+
+class AuthorizationExpired(PaymentStateConflict):
+    """The authorisation expired, or was released, before the merchant captured it."""
+
+    code = "authorization_expired"
+
+
+class RefundInProgress(PaymentStateConflict):
+    """Refunds of one payment are taken one at a time, so that each returns the exact commission; retry shortly."""
+
+    code = "refund_in_progress"
+
+
+class CaptureFailed(KlelineError):
+    """The card issuer refused to capture an authorisation; the payment stays authorised."""
+
+    code = "capture_failed"
+    status = 502
+
+
+class CaptureTooLarge(ValidationError):
+    """A capture may take at most what was authorised."""
+
+    code = "amount_too_large"
+
+
+class RefundTooLarge(ValidationError):
+    """A refund may return at most what was captured and not yet refunded."""
+
+    code = "refund_exceeds_captured"

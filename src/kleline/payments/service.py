@@ -1,0 +1,572 @@
+"""Payments, from the merchant's request to the capture: one method per use case.
+
+How each step stays exact when requests race or a process dies half-way:
+- **State changes** happen under the payment's row lock, together with the event that announces them (outbox) and,
+  on capture, the signed receipt: the three commit or vanish together.
+- **Confirmation** first *claims* the payment (``processing``, with the customer, in one short transaction), then
+  talks to the purse or the issuer outside any transaction, then records the outcome. A second confirmation of
+  the same payment finds it claimed and is refused.
+- **Money** moves through the ledger under ids derived from the payment (``pay_…:hold``, ``pay_…:capture``): a
+  retry after a crash gets the first entry back instead of a second one; the ledger serialises a capture racing a
+  cancel or the expiry sweep on the hold itself, and the issuer does the same for card authorisations.
+- **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups.
+
+Refunds live in ``payments.refunds``; both share this module's ``PaymentBook`` for loading and recording.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from kleline.banks import BankError, BankNetwork, CardDetails
+from kleline.banks.declines import decline_code
+from kleline.clock import Clock, epoch_us
+from kleline.db.engine import Database, RawTx
+from kleline.errors import NotFound, ValidationError
+from kleline.events import outbox
+from kleline.ids import new_id
+from kleline.ledger import (
+    EntryRequest,
+    HoldNotPending,
+    HoldRequest,
+    HoldStatus,
+    InsufficientFunds,
+    Ledger,
+    NormalSide,
+    UnknownAccount,
+    UnknownHold,
+)
+from kleline.merchants.service import Merchants
+from kleline.money import Money
+from kleline.payments import books, store
+from kleline.payments.errors import AuthorizationExpired, CaptureFailed, CaptureTooLarge, PaymentStateConflict
+from kleline.payments.model import CAPTURE_METHODS, METHODS, OPEN_STATUSES, Payment, PaymentRequest, commission
+from kleline.payments.views import payment_json
+from kleline.receipts.service import Receipts
+from kleline.wallet import sca_store
+from kleline.wallet.cards import parse_card_number
+from kleline.wallet.strong_auth import EnrolmentRequired, StrongAuth
+from kleline.wallet.top_ups import CardSource
+
+__all__ = ["PaymentBook", "Payments"]
+
+SUPPORTED_CURRENCIES = ("EUR",)
+"""Merchants' balances and purses are in euros; other currencies wait for the multi-currency issue."""
+
+
+class PaymentBook:
+    """Loading payments and recording their changes with their events; shared by payments and refunds."""
+
+    def __init__(self, db: Database, clock: Clock, checkout_base: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.checkout_base = checkout_base.rstrip("/")
+
+    def load(self, tx: RawTx, payment_id: str, *, lock: bool = False) -> Payment:
+        """A payment, or ``NotFound``."""
+        payment = store.load_payment(tx, payment_id, self.checkout_base, lock=lock)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}", param="id")
+        return payment
+
+    def get(self, payment_id: str) -> Payment:
+        """A payment read on its own."""
+        with self.db.transaction(write=False) as tx:
+            return self.load(tx, payment_id)
+
+    def of_merchant(self, merchant_id: str, payment_id: str) -> Payment:
+        """A merchant's own payment; another merchant's is ``NotFound``, as if it did not exist."""
+        payment = self.get(payment_id)
+        if payment.merchant_id != merchant_id:
+            raise NotFound(f"no payment {payment_id}", param="id")
+        return payment
+
+    def record(self, tx: RawTx, payment: Payment, event: str | None) -> Payment:
+        """Write the payment's new state and, in the same transaction, the event that announces it."""
+        now = self.clock()
+        store.save_payment(tx, payment, epoch_us(now))
+        if event is not None:
+            outbox.record(
+                tx,
+                type=event,
+                merchant_id=payment.merchant_id,
+                object_id=payment.id,
+                data=payment_json(payment),
+                created_at=now,
+            )
+        return payment
+
+    def change(self, payment_id: str, update: Callable[[Payment], tuple[Payment, str | None] | None]) -> Payment:
+        """Apply ``update`` to the locked payment; it returns the new payment and its event, or None to leave it."""
+        with self.db.transaction() as tx:
+            payment = self.load(tx, payment_id, lock=True)
+            changed = update(payment)
+            if changed is None:
+                return payment
+            return self.record(tx, *changed)
+
+
+class Payments:
+    """Create, confirm, capture, cancel and expire payments."""
+
+    def __init__(
+        self,
+        book: PaymentBook,
+        ledger: Ledger,
+        bank: BankNetwork,
+        cards: CardSource,
+        strong_auth: StrongAuth,
+        merchants: Merchants,
+        receipts: Receipts,
+        *,
+        authorization_ttl: timedelta,
+    ) -> None:
+        self.book = book
+        self._db = book.db
+        self._clock = book.clock
+        self._ledger = ledger
+        self._bank = bank
+        self._cards = cards
+        self._auth = strong_auth
+        self._merchants = merchants
+        self._receipts = receipts
+        self._ttl = authorization_ttl
+        self._opened: set[str] = set()
+
+    def _ensure_account(self, code: str, side: NormalSide, currency: str) -> None:
+        """Open Kleline's own accounts (commission, a card network's receivable) the first time they are needed."""
+        if code in self._opened:
+            return
+        try:
+            self._ledger.account(code)
+        except UnknownAccount:
+            self._ledger.open_account(code, currency, side)
+        self._opened.add(code)
+
+    # --- creation and reading ---------------------------------------------------------------------------------
+
+    def create(self, merchant_id: str, request: PaymentRequest) -> Payment:
+        """A new payment waiting for its customer, with the merchant's commission rate frozen in it."""
+        merchant = self._merchants.require_active(merchant_id)
+        _check_request(request)
+        payment = Payment(
+            id=new_id("pay"),
+            merchant_id=merchant_id,
+            customer_id=None,
+            amount=request.amount,
+            status="requires_confirmation",
+            method=None,
+            amount_authorized=0,
+            amount_captured=0,
+            amount_refunded=0,
+            fee_bps=merchant.fee_bps,
+            description=request.description,
+            reference=request.reference,
+            capture_method=request.capture_method,
+            return_url=request.return_url,
+            failure_code=None,
+            created_at=self._clock(),
+            checkout_url="",
+        )
+        with self._db.transaction() as tx:
+            store.insert_payment(tx, payment)
+            return self.book.load(tx, payment.id)
+
+    def get(self, payment_id: str) -> Payment:
+        """A payment, whoever asks (callers check who may see it)."""
+        return self.book.get(payment_id)
+
+    def list(
+        self,
+        *,
+        merchant_id: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> tuple[builtins.list[Payment], bool]:
+        """A page of payments, newest first, and whether more follow."""
+        with self._db.transaction(write=False) as tx:
+            found = store.list_payments(
+                tx,
+                self.book.checkout_base,
+                merchant_id=merchant_id,
+                customer_id=customer_id,
+                limit=limit + 1,
+                after=after,
+            )
+        return found[:limit], len(found) > limit
+
+    def pending_balance(self, merchant_id: str) -> int:
+        """What the merchant's authorised, not yet captured, payments add up to."""
+        with self._db.transaction(write=False) as tx:
+            return store.authorized_total(tx, merchant_id)
+
+    # --- confirmation -----------------------------------------------------------------------------------------
+
+    def confirm(
+        self,
+        payment_id: str,
+        customer_id: str,
+        method: str,
+        card_id: str | None = None,
+        sca_code: str | None = None,
+    ) -> Payment:
+        """The customer pays: strong authentication when due, then a purse hold or a card authorisation, then
+        the capture when the payment captures automatically."""
+        if method not in METHODS:
+            raise ValidationError(f"method must be one of {', '.join(METHODS)}", param="method")
+        if method == "card" and not card_id:
+            raise ValidationError("a card payment names the wallet's card_id", param="card_id")
+        if method == "purse":
+            card_id = None
+        payment = self.book.get(payment_id)
+        _check_open(payment, customer_id)
+        self._merchants.require_active(payment.merchant_id)
+        card = self._cards.card_details(customer_id, card_id) if card_id is not None else None
+        challenged = False
+        if sca_code is not None:
+            if payment.status != "requires_action" or payment.challenge_id is None:
+                raise ValidationError("no strong authentication is pending for this payment", param="sca_code")
+            self._auth.pass_challenge(customer_id, payment.challenge_id, sca_code, payment.amount, payment.merchant_id)
+            challenged = True
+        if not self._claim(payment.id, customer_id, method, card_id, challenged):
+            return self._ask_for_authentication(payment.id, customer_id, method, card_id, OPEN_STATUSES)
+        authorized = self._authorize_claimed(self.book.get(payment.id), card)
+        if authorized.status == "authorized" and authorized.capture_method == "automatic":
+            return self.capture(authorized.merchant_id, authorized.id)
+        return authorized
+
+    def _ask_for_authentication(
+        self, payment_id: str, customer_id: str, method: str, card_id: str | None, since: tuple[str, ...]
+    ) -> Payment:
+        """Stop the payment at ``requires_action`` with a challenge bound to its amount and merchant."""
+        payment = self.book.get(payment_id)
+        try:
+            challenge = self._auth.issue(customer_id, payment.amount, payment.merchant_id)
+        except EnrolmentRequired:
+            if payment.status == "processing":
+                # The issuer asked for authentication the customer cannot give: free the payment for another way.
+                self.book.change(payment_id, _unclaimed)
+            raise
+
+        def ask(current: Payment) -> tuple[Payment, str | None]:
+            if current.status not in since:
+                raise PaymentStateConflict(f"payment {payment_id} is {current.status} now")
+            if current.status in OPEN_STATUSES:
+                _check_open(current, customer_id)
+            changed = current.with_status(
+                "requires_action", customer_id=customer_id, method=method, card_id=card_id, challenge_id=challenge.id
+            )
+            return changed, None
+
+        return self.book.change(payment_id, ask)
+
+    def _authorize_claimed(self, payment: Payment, card: CardDetails | None) -> Payment:
+        """Authorise a claimed payment: a purse hold, or the issuer's authorisation (which may ask for strong
+        authentication first: answer 1A, a soft decline)."""
+        if payment.method == "purse":
+            return self._hold_purse(payment.id)
+        assert card is not None and payment.customer_id is not None
+        authenticated = payment.challenge_id is not None
+        # A new attempt after authentication is a new authorisation at the issuer, with its own reference.
+        reference = f"{payment.id}:sca" if authenticated else payment.id
+        answer = self._bank.authorize(card, payment.amount, reference=reference, authenticated=authenticated)
+        if answer.requires_sca and not authenticated:
+            return self._ask_for_authentication(
+                payment.id, payment.customer_id, "card", payment.card_id, ("processing",)
+            )
+        if not answer.approved:
+            return self._fail(payment.id, decline_code(answer.code))
+        network = parse_card_number(card.number).brand.value
+        return self._authorized(payment.id, answer.authorization_id, network)
+
+    def _claim(self, payment_id: str, customer_id: str, method: str, card_id: str | None, challenged: bool) -> bool:
+        """Take the payment for this customer (``processing``) unless a challenge must come first (False)."""
+        with self._db.transaction() as tx:
+            payment = self.book.load(tx, payment_id, lock=True)
+            _check_open(payment, customer_id)
+            if not challenged:
+                locked = sca_store.lock_customer(tx, customer_id, self._auth.policy.currency)
+                if locked is None:
+                    raise NotFound("no such customer")
+                if not self._auth.decide(tx, customer_id, locked[2], payment.amount).exempt:
+                    return False
+            self.book.record(
+                tx,
+                payment.with_status(
+                    "processing",
+                    customer_id=customer_id,
+                    method=method,
+                    card_id=card_id,
+                    failure_code=None,
+                    # Kept only when the challenge was just passed: it marks the authorisation as authenticated.
+                    challenge_id=payment.challenge_id if challenged else None,
+                ),
+                None,
+            )
+        return True
+
+    def _hold_purse(self, payment_id: str) -> Payment:
+        payment = self.book.get(payment_id)
+        self._ensure_account(books.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        expires_at = self._clock() + self._ttl
+        try:
+            self._ledger.hold(
+                HoldRequest(
+                    books.hold_id(payment.id),
+                    books.capture_postings(payment, payment.amount.minor),
+                    # The hold outlives the authorisation by a day, so that the payments sweep (which also tells
+                    # the merchant) releases it rather than the ledger's own expiry.
+                    expires_at + timedelta(days=1),
+                    "purse payment authorised",
+                    {"payment": payment.id, "merchant": payment.merchant_id},
+                )
+            )
+        except InsufficientFunds:
+            return self._fail(payment.id, "insufficient_funds")
+        return self._authorized(payment.id, None, None)
+
+    def _authorized(self, payment_id: str, authorization_id: str | None, network: str | None) -> Payment:
+        now = self._clock()
+
+        def authorize(current: Payment) -> tuple[Payment, str] | None:
+            if current.status != "processing":
+                return None  # already recorded (a resumed confirmation meeting the original)
+            return (
+                current.with_status(
+                    "authorized",
+                    amount_authorized=current.amount.minor,
+                    authorization_id=authorization_id,
+                    card_network=network,
+                    authorized_at=now,
+                    expires_at=now + self._ttl,
+                ),
+                "payment.authorized",
+            )
+
+        return self.book.change(payment_id, authorize)
+
+    def _fail(self, payment_id: str, failure_code: str) -> Payment:
+        def fail(current: Payment) -> tuple[Payment, str] | None:
+            if current.status != "processing":
+                return None
+            return current.with_status("failed", failure_code=failure_code), "payment.failed"
+
+        return self.book.change(payment_id, fail)
+
+    # --- recovery ---------------------------------------------------------------------------------------------
+
+    def resume_stalled(self, older_than: timedelta, limit: int = 100) -> builtins.list[str]:
+        """The sweep: finish payments a crash left half-way (claimed, or authorised for an automatic capture that
+        never ran), as the interrupted request would have; their ids."""
+        with self._db.transaction(write=False) as tx:
+            due = store.stalled_payments(tx, epoch_us(self._clock() - older_than), limit)
+        for payment_id in due:
+            try:
+                self.resume(payment_id)
+            except PaymentStateConflict:
+                continue  # finished meanwhile by someone else
+        return due
+
+    def resume(self, payment_id: str) -> Payment:
+        """Carry one stalled payment on: authorise it (the ledger and the issuer answer a repeated request with
+        the first answer), then capture it when it captures automatically."""
+        payment = self.book.get(payment_id)
+        if payment.status == "processing":
+            payment = self._authorize_again(payment)
+        if payment.status == "authorized" and payment.capture_method == "automatic":
+            return self.capture(payment.merchant_id, payment.id)
+        return payment
+
+    def _authorize_again(self, payment: Payment) -> Payment:
+        assert payment.customer_id is not None
+        if payment.method == "purse":
+            try:
+                hold = self._ledger.get_hold(books.hold_id(payment.id))
+            except UnknownHold:
+                return self._hold_purse(payment.id)
+            if hold.status is HoldStatus.PENDING:
+                return self._authorized(payment.id, None, None)
+            return self._fail(payment.id, "authorization_lost")
+        assert payment.card_id is not None
+        try:
+            card = self._cards.card_details(payment.customer_id, payment.card_id)
+        except NotFound:
+            return self._fail(payment.id, "card_removed")
+        return self._authorize_claimed(payment, card)
+
+    # --- capture, cancel, expiry ------------------------------------------------------------------------------
+
+    def capture(self, merchant_id: str, payment_id: str, amount: Money | None = None) -> Payment:
+        """Take ``amount`` (all that was authorised by default) and book it with the commission split; whatever
+        was authorised and not taken is released."""
+        payment = self.book.of_merchant(merchant_id, payment_id)
+        self._ensure_account(books.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        if payment.card_network is not None:
+            self._ensure_account(books.receivable_account(payment.card_network), NormalSide.DEBIT, payment.currency)
+        taken = payment.amount_authorized if amount is None else _capture_amount(payment, amount)
+        if payment.status == "succeeded" and payment.amount_captured == taken:
+            return payment  # the same capture again: already done
+        if payment.status != "authorized":
+            raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; only an authorized one captures")
+        request = EntryRequest(
+            books.capture_entry_id(payment.id),
+            books.capture_postings(payment, taken),
+            "payment captured",
+            {"payment": payment.id, "merchant": payment.merchant_id},
+        )
+        if payment.method == "purse":
+            try:
+                self._ledger.commit(
+                    books.hold_id(payment.id),
+                    postings=request.postings,
+                    entry_id=request.id,
+                    description=request.description,
+                    metadata=request.metadata,
+                )
+            except HoldNotPending:
+                return self._after_lost_race(payment_id, taken)
+        else:
+            assert payment.authorization_id is not None
+            try:
+                self._bank.capture(payment.authorization_id, Money(taken, payment.currency))
+            except BankError as error:
+                current = self.book.get(payment_id)
+                if current.status == "succeeded" and current.amount_captured == taken:
+                    return current
+                raise CaptureFailed(f"the card issuer refused the capture: {error}") from None
+            self._ledger.post(request)
+        return self._captured(payment_id, taken)
+
+    def _after_lost_race(self, payment_id: str, taken: int) -> Payment:
+        current = self.book.get(payment_id)
+        if current.status == "succeeded" and current.amount_captured == taken:
+            return current
+        if current.status == "authorized":
+            hold = self._ledger.get_hold(books.hold_id(payment_id))
+            if hold.status is HoldStatus.COMMITTED:
+                return self._captured(payment_id, taken)  # a crash after the commit: finish the record
+        raise AuthorizationExpired(f"payment {payment_id}'s authorisation was released before the capture")
+
+    def _captured(self, payment_id: str, taken: int) -> Payment:
+        merchant = self._merchants.get(self.book.get(payment_id).merchant_id)
+        with self._db.transaction() as tx:
+            current = self.book.load(tx, payment_id, lock=True)
+            if current.status == "succeeded":
+                return current
+            done = self.book.record(tx, current.with_status("succeeded", amount_captured=taken), "payment.succeeded")
+            assert done.customer_id is not None
+            self._receipts.issue(
+                tx,
+                kind="payment",
+                object_id=done.id,
+                payment_id=done.id,
+                merchant_id=done.merchant_id,
+                merchant_name=merchant.name,
+                customer_id=done.customer_id,
+                amount=Money(taken, done.currency),
+                commission=Money(commission(taken, 0, done.fee_bps), done.currency),
+                issued_at=self._clock(),
+            )
+            return done
+
+    def cancel(self, merchant_id: str, payment_id: str) -> Payment:
+        """Give up a payment before capture: nothing was taken, an authorisation is released."""
+        payment = self.book.of_merchant(merchant_id, payment_id)
+        if payment.status == "canceled":
+            return payment
+        if payment.status in OPEN_STATUSES:
+
+            def drop(current: Payment) -> tuple[Payment, str]:
+                if current.status not in OPEN_STATUSES:
+                    raise PaymentStateConflict(f"payment {payment_id} is {current.status} now")
+                return current.with_status("canceled"), "payment.canceled"
+
+            return self.book.change(payment_id, drop)
+        if payment.status != "authorized":
+            raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; it cannot be canceled")
+        return self._release(payment, "canceled", "payment.canceled")
+
+    def expire_authorizations(self, limit: int = 100) -> builtins.list[str]:
+        """The sweep: release every authorisation older than its lifetime and tell the merchant; the ids."""
+        with self._db.transaction(write=False) as tx:
+            due = store.due_authorizations(tx, epoch_us(self._clock()), limit)
+        expired = []
+        for payment_id in due:
+            try:
+                done = self._release(self.book.get(payment_id), "expired", "payment.expired")
+            except PaymentStateConflict:
+                continue  # captured or canceled meanwhile
+            if done.status == "expired":
+                expired.append(payment_id)
+        return expired
+
+    def _release(self, payment: Payment, status: str, event: str) -> Payment:
+        if payment.method == "purse":
+            try:
+                self._ledger.void(books.hold_id(payment.id))
+            except HoldNotPending:
+                hold = self._ledger.get_hold(books.hold_id(payment.id))
+                if hold.status is HoldStatus.COMMITTED:
+                    raise PaymentStateConflict(f"payment {payment.id} was captured meanwhile") from None
+        else:
+            assert payment.authorization_id is not None
+            try:
+                self._bank.reverse(payment.authorization_id)
+            except BankError as error:
+                raise PaymentStateConflict(f"the issuer refused to release the authorisation: {error}") from None
+
+        def close(current: Payment) -> tuple[Payment, str]:
+            if current.status != "authorized":
+                raise PaymentStateConflict(f"payment {payment.id} is {current.status} now")
+            return current.with_status(status), event
+
+        return self.book.change(payment.id, close)
+
+
+def _unclaimed(payment: Payment) -> tuple[Payment, str | None] | None:
+    if payment.status != "processing":
+        return None
+    return payment.with_status("requires_confirmation", customer_id=None, method=None, card_id=None), None
+
+
+def _check_open(payment: Payment, customer_id: str) -> None:
+    if payment.status not in OPEN_STATUSES:
+        raise PaymentStateConflict(f"payment {payment.id} is {payment.status}; it cannot be confirmed")
+    if payment.status == "requires_action" and payment.customer_id != customer_id:
+        raise PaymentStateConflict(f"payment {payment.id} is being paid by another customer")
+
+
+def _check_request(request: PaymentRequest) -> None:
+    if request.amount.currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(
+            f"payments are in {', '.join(SUPPORTED_CURRENCIES)} for now, not {request.amount.currency}",
+            param="currency",
+        )
+    if request.amount.minor <= 0:
+        raise ValidationError("amount must be a positive number of minor units", param="amount")
+    if request.capture_method not in CAPTURE_METHODS:
+        raise ValidationError(f"capture_method must be one of {', '.join(CAPTURE_METHODS)}", param="capture_method")
+    if request.description is not None and len(request.description) > 500:
+        raise ValidationError("description is limited to 500 characters", param="description")
+    if request.reference is not None and len(request.reference) > 200:
+        raise ValidationError("reference is limited to 200 characters", param="reference")
+    if request.return_url is not None:
+        parts = urlsplit(request.return_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(request.return_url) > 2000:
+            raise ValidationError("return_url must be an http(s) URL of at most 2000 characters", param="return_url")
+
+
+def _capture_amount(payment: Payment, amount: Money) -> int:
+    if amount.currency != payment.currency:
+        raise ValidationError(f"the payment is in {payment.currency}, not {amount.currency}", param="currency")
+    if amount.minor <= 0:
+        raise ValidationError("amount must be a positive number of minor units", param="amount")
+    if amount.minor > payment.amount_authorized and payment.status == "authorized":
+        raise CaptureTooLarge(
+            f"capture of {amount.minor} is above the {payment.amount_authorized} authorised", param="amount"
+        )
+    return amount.minor

@@ -1,0 +1,260 @@
+"""Payments' and refunds' SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kleline.clock import epoch_us, from_epoch_us
+from kleline.db.engine import RawTx
+from kleline.money import Money
+from kleline.payments.model import Payment, Refund
+
+__all__ = [
+    "authorized_total",
+    "due_authorizations",
+    "finish_refund",
+    "insert_payment",
+    "insert_refund",
+    "list_payments",
+    "list_refunds",
+    "load_payment",
+    "load_refund",
+    "save_payment",
+    "stalled_payments",
+    "stalled_refunds",
+]
+
+_COLUMNS = (
+    "id, merchant_id, customer_id, amount, currency, status, method, amount_authorized, amount_captured, "
+    "amount_refunded, fee_bps, description, reference, capture_method, return_url, failure_code, created_at, "
+    "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at, amount_refunding"
+)
+
+
+def _optional_time(value: Any) -> Any:
+    return None if value is None else from_epoch_us(int(value))
+
+
+def _payment(row: Sequence[Any], checkout_base: str) -> Payment:
+    return Payment(
+        id=row[0],
+        merchant_id=row[1],
+        customer_id=row[2],
+        amount=Money(int(row[3]), row[4]),
+        status=row[5],
+        method=row[6],
+        amount_authorized=int(row[7]),
+        amount_captured=int(row[8]),
+        amount_refunded=int(row[9]),
+        fee_bps=int(row[10]),
+        description=row[11],
+        reference=row[12],
+        capture_method=row[13],
+        return_url=row[14],
+        failure_code=row[15],
+        created_at=from_epoch_us(int(row[16])),
+        checkout_url=f"{checkout_base}/checkout/{row[0]}",
+        card_id=row[17],
+        challenge_id=row[18],
+        authorization_id=row[19],
+        card_network=row[20],
+        authorized_at=_optional_time(row[21]),
+        expires_at=_optional_time(row[22]),
+        amount_refunding=int(row[23]),
+    )
+
+
+def _params(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "merchant_id": payment.merchant_id,
+        "customer_id": payment.customer_id,
+        "amount": payment.amount.minor,
+        "currency": payment.amount.currency,
+        "status": payment.status,
+        "method": payment.method,
+        "amount_authorized": payment.amount_authorized,
+        "amount_captured": payment.amount_captured,
+        "amount_refunded": payment.amount_refunded,
+        "amount_refunding": payment.amount_refunding,
+        "fee_bps": payment.fee_bps,
+        "description": payment.description,
+        "reference": payment.reference,
+        "capture_method": payment.capture_method,
+        "return_url": payment.return_url,
+        "failure_code": payment.failure_code,
+        "created_at": epoch_us(payment.created_at),
+        "card_id": payment.card_id,
+        "challenge_id": payment.challenge_id,
+        "authorization_id": payment.authorization_id,
+        "card_network": payment.card_network,
+        "authorized_at": None if payment.authorized_at is None else epoch_us(payment.authorized_at),
+        "expires_at": None if payment.expires_at is None else epoch_us(payment.expires_at),
+    }
+
+
+def insert_payment(tx: RawTx, payment: Payment) -> None:
+    """Record a new payment."""
+    params = _params(payment)
+    params["updated_at"] = params["created_at"]
+    tx.execute(
+        f"INSERT INTO payments ({_COLUMNS}, updated_at) VALUES ("
+        ":id, :merchant_id, :customer_id, :amount, :currency, :status, :method, :amount_authorized, "
+        ":amount_captured, :amount_refunded, :fee_bps, :description, :reference, :capture_method, :return_url, "
+        ":failure_code, :created_at, :card_id, :challenge_id, :authorization_id, :card_network, :authorized_at, "
+        ":expires_at, :amount_refunding, :updated_at)",
+        params,
+    )
+
+
+def save_payment(tx: RawTx, payment: Payment, updated_at: int) -> None:
+    """Write a payment's changing fields (its identity, amount and parties' rate never change)."""
+    params = _params(payment)
+    params["updated_at"] = updated_at
+    tx.execute(
+        "UPDATE payments SET customer_id = :customer_id, status = :status, method = :method, "
+        "amount_authorized = :amount_authorized, amount_captured = :amount_captured, "
+        "amount_refunded = :amount_refunded, amount_refunding = :amount_refunding, failure_code = :failure_code, "
+        "card_id = :card_id, challenge_id = :challenge_id, authorization_id = :authorization_id, "
+        "card_network = :card_network, authorized_at = :authorized_at, expires_at = :expires_at, "
+        "updated_at = :updated_at WHERE id = :id",
+        params,
+    )
+
+
+def load_payment(tx: RawTx, payment_id: str, checkout_base: str, *, lock: bool = False) -> Payment | None:
+    """A payment, locked for the rest of the transaction when ``lock`` (PostgreSQL; SQLite has one writer)."""
+    suffix = " FOR UPDATE" if lock and tx.is_postgres else ""
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM payments WHERE id = :id{suffix}", {"id": payment_id})
+    return None if row is None else _payment(row, checkout_base)
+
+
+def list_payments(
+    tx: RawTx, checkout_base: str, *, merchant_id: str | None, customer_id: str | None, limit: int, after: str | None
+) -> list[Payment]:
+    """Payments newest first, for one merchant or customer (or all, for operators), after the ``after`` id."""
+    where: list[str] = []
+    params: dict[str, object] = {"limit": limit}
+    if merchant_id is not None:
+        where.append("merchant_id = :merchant")
+        params["merchant"] = merchant_id
+    if customer_id is not None:
+        where.append("customer_id = :customer")
+        params["customer"] = customer_id
+    if after is not None:
+        where.append(
+            "(created_at < (SELECT created_at FROM payments WHERE id = :after) OR "
+            "(created_at = (SELECT created_at FROM payments WHERE id = :after) AND id < :after))"
+        )
+        params["after"] = after
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM payments {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", params
+    )
+    return [_payment(row, checkout_base) for row in rows]
+
+
+def due_authorizations(tx: RawTx, now: int, limit: int) -> list[str]:
+    """Authorised payments whose authorisation has expired."""
+    rows = tx.fetchall(
+        "SELECT id FROM payments WHERE status = 'authorized' AND expires_at <= :now ORDER BY expires_at LIMIT :limit",
+        {"now": now, "limit": limit},
+    )
+    return [str(row[0]) for row in rows]
+
+
+def authorized_total(tx: RawTx, merchant_id: str) -> int:
+    """What the merchant's authorised, uncaptured payments add up to (its pending balance)."""
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(amount_authorized), 0) FROM payments WHERE merchant_id = :merchant "
+        "AND status = 'authorized'",
+        {"merchant": merchant_id},
+    )
+    return int(row[0])
+
+
+_REFUND_COLUMNS = "id, payment_id, merchant_id, amount, currency, status, fee_returned, failure_code, created_at"
+
+
+def _refund(row: Sequence[Any]) -> Refund:
+    return Refund(
+        id=row[0],
+        payment_id=row[1],
+        merchant_id=row[2],
+        amount=Money(int(row[3]), row[4]),
+        status=row[5],
+        fee_returned=int(row[6]),
+        failure_code=row[7],
+        created_at=from_epoch_us(int(row[8])),
+    )
+
+
+def insert_refund(tx: RawTx, refund: Refund) -> None:
+    """Record a refund as it starts."""
+    tx.execute(
+        f"INSERT INTO refunds ({_REFUND_COLUMNS}) VALUES "
+        "(:id, :payment, :merchant, :amount, :currency, :status, :fee, :failure, :at)",
+        {
+            "id": refund.id,
+            "payment": refund.payment_id,
+            "merchant": refund.merchant_id,
+            "amount": refund.amount.minor,
+            "currency": refund.amount.currency,
+            "status": refund.status,
+            "fee": refund.fee_returned,
+            "failure": refund.failure_code,
+            "at": epoch_us(refund.created_at),
+        },
+    )
+
+
+def finish_refund(tx: RawTx, refund_id: str, status: str, failure_code: str | None) -> None:
+    """Record how a pending refund ended."""
+    tx.execute(
+        "UPDATE refunds SET status = :status, failure_code = :failure WHERE id = :id AND status = 'pending'",
+        {"status": status, "failure": failure_code, "id": refund_id},
+    )
+
+
+def load_refund(tx: RawTx, refund_id: str) -> Refund | None:
+    """A refund."""
+    row = tx.fetchone(f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = :id", {"id": refund_id})
+    return None if row is None else _refund(row)
+
+
+def list_refunds(tx: RawTx, *, payment_id: str | None, merchant_id: str | None, limit: int) -> list[Refund]:
+    """Refunds newest first, of one payment or of one merchant."""
+    where: list[str] = []
+    params: dict[str, object] = {"limit": limit}
+    if payment_id is not None:
+        where.append("payment_id = :payment")
+        params["payment"] = payment_id
+    if merchant_id is not None:
+        where.append("merchant_id = :merchant")
+        params["merchant"] = merchant_id
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = tx.fetchall(
+        f"SELECT {_REFUND_COLUMNS} FROM refunds {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", params
+    )
+    return [_refund(row) for row in rows]
+
+
+def stalled_payments(tx: RawTx, before: int, limit: int) -> list[str]:
+    """Payments left half-way by a crash: claimed for confirmation, or authorised for an automatic capture that
+    never came, and untouched since ``before``."""
+    rows = tx.fetchall(
+        "SELECT id FROM payments WHERE updated_at < :before AND (status = 'processing' OR "
+        "(status = 'authorized' AND capture_method = 'automatic')) ORDER BY updated_at LIMIT :limit",
+        {"before": before, "limit": limit},
+    )
+    return [str(row[0]) for row in rows]
+
+
+def stalled_refunds(tx: RawTx, before: int, limit: int) -> list[str]:
+    """Refunds still pending since before ``before``: their process died between reservation and outcome."""
+    rows = tx.fetchall(
+        "SELECT id FROM refunds WHERE status = 'pending' AND created_at < :before ORDER BY created_at LIMIT :limit",
+        {"before": before, "limit": limit},
+    )
+    return [str(row[0]) for row in rows]

@@ -1,0 +1,134 @@
+"""A process that dies half-way through a payment or a refund: the worker's sweep finishes it, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kleline.bootstrap import Kleline
+from kleline.ledger import Ledger
+from kleline.ledger.audit import trial_balance
+from kleline.merchants.model import balance_account
+from kleline.payments.model import PaymentRequest
+from kleline.payments.refunds import Refunds
+from kleline.wallet.customers import purse_code
+from kleline.worker.sweeps import STALLED_AFTER, resume_stalled
+
+from ...conftest import FakeClock
+from .conftest import balance, eur, merchant, shopper
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+def _crash_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+    """Let ``owner.name`` do its work, then die before the caller can record the outcome."""
+    real = getattr(owner, name)
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise Crash(name)
+
+    monkeypatch.setattr(owner, name, crashing)
+
+
+def test_a_purse_payment_held_before_a_crash_is_captured_by_the_sweep(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline, purse=5000)
+    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    with monkeypatch.context() as patch:
+        _crash_after(patch, kleline.ledger, "hold")
+        with pytest.raises(Crash):
+            kleline.payments.confirm(payment.id, ada.id, "purse")
+    assert kleline.payments.get(payment.id).status == "processing"
+    assert resume_stalled(kleline) == 0  # too recent: the request may still be running
+    clock.advance(seconds=STALLED_AFTER.total_seconds() + 1)
+    assert resume_stalled(kleline) == 1
+    done = kleline.payments.get(payment.id)
+    assert (done.status, done.amount_captured, done.fee) == ("succeeded", 1000, 35)
+    assert balance(kleline, purse_code(ada.id)) == 4000
+    assert balance(kleline, balance_account(shop)) == 965
+    assert resume_stalled(kleline) == 0
+    assert trial_balance(kleline.db).balanced
+
+
+def test_a_card_payment_authorised_before_a_crash_is_captured_once(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline)
+    card = kleline.cards.register(ada.id, "4242424242424242", 12, 2030, "123", "Ada Lovelace").id
+    payment = kleline.payments.create(shop, PaymentRequest(eur(2000)))
+    with monkeypatch.context() as patch:
+        _crash_after(patch, kleline.bank, "authorize")
+        with pytest.raises(Crash):
+            kleline.payments.confirm(payment.id, ada.id, "card", card_id=card)
+    clock.advance(minutes=5)
+    assert resume_stalled(kleline) == 1
+    done = kleline.payments.get(payment.id)
+    assert (done.status, done.amount_captured) == ("succeeded", 2000)
+    assert balance(kleline, "card:visa:receivable") == 2000
+    assert balance(kleline, balance_account(shop)) == 2000 - 70
+
+
+def test_a_capture_committed_before_a_crash_is_recorded_not_repeated(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline, purse=5000)
+    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    with monkeypatch.context() as patch:
+        _crash_after(patch, Ledger, "commit")
+        with pytest.raises(Crash):
+            kleline.payments.confirm(payment.id, ada.id, "purse")
+    assert kleline.payments.get(payment.id).status == "authorized"
+    clock.advance(minutes=5)
+    assert resume_stalled(kleline) == 1
+    assert kleline.payments.get(payment.id).status == "succeeded"
+    assert balance(kleline, purse_code(ada.id)) == 4000  # taken once
+
+
+def test_a_refund_posted_before_a_crash_is_recorded_once(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline, purse=5000)
+    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    kleline.payments.confirm(payment.id, ada.id, "purse")
+    with monkeypatch.context() as patch:
+        _crash_after(patch, kleline.ledger, "post")
+        with pytest.raises(Crash):
+            kleline.refunds.refund(shop, payment.id, eur(400))
+    stuck = kleline.payments.get(payment.id)
+    assert (stuck.amount_refunded, stuck.refundable) == (0, 600)
+    clock.advance(minutes=5)
+    assert resume_stalled(kleline) == 1
+    after = kleline.payments.get(payment.id)
+    assert (after.amount_refunded, after.refundable, after.fee) == (400, 600, 21)
+    assert balance(kleline, purse_code(ada.id)) == 4400
+    assert balance(kleline, "kleline:commission") == 21
+    assert resume_stalled(kleline) == 0
+    assert trial_balance(kleline.db).balanced
+
+
+def test_a_refund_reserved_before_a_crash_is_posted_by_the_sweep(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline, purse=5000)
+    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    kleline.payments.confirm(payment.id, ada.id, "purse")
+    with monkeypatch.context() as patch:
+        patch.setattr(Refunds, "_post", lambda self, refund: (_ for _ in ()).throw(Crash("reserved")))
+        with pytest.raises(Crash):
+            kleline.refunds.refund(shop, payment.id)
+    clock.advance(minutes=5)
+    assert resume_stalled(kleline) == 1
+    after = kleline.payments.get(payment.id)
+    assert (after.amount_refunded, after.fee) == (1000, 0)
+    assert balance(kleline, purse_code(ada.id)) == 5000
+    assert trial_balance(kleline.db).balanced
