@@ -1,0 +1,25 @@
+"""Mount the pages on the application: the checkout, sign-in and wallet-opening routes, and their stylesheet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from kleline.bootstrap import Kleline
+from kleline.web import account, checkout
+from kleline.web.sessions import WebSessions, cookie_policy
+from kleline.web.visits import WebState
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI, kleline: Kleline) -> None:
+    """Add Kleline's pages to ``app`` (served from the same origin as the API, under ``settings.public_url``)."""
+    settings = kleline.settings
+    sessions = WebSessions(kleline.db, clock=kleline.clock, ttl=timedelta(minutes=settings.web_session_minutes))
+    app.state.web = WebState(kleline, sessions, cookie_policy(settings.public_url))
+    app.include_router(account.router)
+    app.include_router(checkout.router)
+    app.mount("/static", StaticFiles(packages=[("kleline.web", "static")]), name="static")

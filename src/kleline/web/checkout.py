@@ -1,0 +1,300 @@
+"""The hosted checkout page: ``checkout_url`` of a payment, from the purchase's summary to the shop's return page.
+
+One page (``GET /checkout/{id}``) shows what the payment needs next: sign-in, the choice of purse or card, the
+strong-authentication code, or its outcome with a link back to the shop. Each form posts to its own address and is
+answered with a redirect (post/redirect/get), so that reloading a page never sends a payment twice:
+- ``confirm``: the customer's choice, to ``Payments.confirm``;
+- ``authenticate``: the code from the authenticator, to ``Payments.confirm`` again with it;
+- ``cards``: a new card for the wallet (verified at its issuer), to pay with.
+
+A payment that reaches an outcome (authorised, paid, failed) sends the customer back to the shop's ``return_url``
+with ``payment_id`` and ``status`` added to its query. A refusal that leaves the payment open (a wrong code, a purse
+that holds too little, a payment someone else is completing) is shown on the page with its code, and nothing is
+changed. The page reads services only; every rule (who may confirm, when a challenge is due) is theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from kleline.bootstrap import Kleline
+from kleline.errors import KlelineError, NotFound
+from kleline.money import Money
+from kleline.payments.model import OPEN_STATUSES, Payment
+from kleline.wallet.sca import ChallengeExpired
+from kleline.web import csrf
+from kleline.web.account import forbidden, redirect
+from kleline.web.rendering import PageError, page_error, render
+from kleline.web.visits import Visit, form_fields, known_visit, page_visit, post_visit, respond, web_of
+
+__all__ = ["router", "with_result"]
+
+router = APIRouter(include_in_schema=False)
+
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+STATUS_TEXT: Final = {
+    "requires_confirmation": "Waiting for your confirmation",
+    "requires_action": "Waiting for strong authentication",
+    "processing": "Being processed",
+    "authorized": "Authorised: the amount is reserved, the merchant takes it when your order ships",
+    "succeeded": "Paid",
+    "failed": "Failed",
+    "canceled": "Canceled by the merchant",
+    "expired": "Expired: the reservation was released",
+}
+FAILURE_TEXT: Final = {
+    "insufficient_funds": "there is not enough money to cover it",
+    "card_declined": "the card was declined",
+    "expired_card": "the card has expired",
+    "do_not_honor": "the card's bank declined it",
+}
+# Refusals that a page explains better than the service's sentence meant for a developer.
+_PAGE_MESSAGES: Final = {
+    "sca_enrolment_required": "This payment needs strong authentication, and your wallet has no authenticator app "
+    "yet: set one up in your wallet, or pay by purse if it holds enough",
+    "payment_unexpected_state": "This payment can no longer be confirmed from this page",
+    "sca_challenge_expired": "The code came too late: enter the code your app shows now",
+}
+_CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
+_EMPTY_CARD_FORM: Final = {"number": "", "exp_month": "", "exp_year": "", "holder_name": ""}
+
+
+def with_result(return_url: str, payment_id: str, status: str) -> str:
+    """The shop's ``return_url`` with ``payment_id`` and ``status`` set in its query (the rest of it kept)."""
+    parts = urlsplit(return_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("payment_id", "status")]
+    query += [("payment_id", payment_id), ("status", status)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _page_path(payment_id: str) -> str:
+    return f"/checkout/{payment_id}"
+
+
+def _not_found(visit: Visit | None) -> Response:
+    context: dict[str, Any] = {
+        "title": "No such payment",
+        "message": "This payment does not exist, or the link is incomplete.",
+        "customer": visit.customer if visit else None,
+        "csrf_token": visit.csrf_token if visit else "",
+        "errors": [],
+    }
+    return render("not_found.html", context, status=404)
+
+
+def _stage(payment: Payment, visit: Visit) -> str:
+    if payment.status == "processing":
+        return "processing"
+    if payment.status not in OPEN_STATUSES:
+        return "closed"
+    if visit.customer is None:
+        return "sign_in"
+    if payment.customer_id is not None and payment.customer_id != visit.customer.id:
+        return "elsewhere"
+    return "authenticate" if payment.status == "requires_action" else "choose"
+
+
+def _merchant(kleline: Kleline, merchant_id: str) -> tuple[str, list[str]]:
+    merchant = kleline.merchants.get(merchant_id)
+    return merchant.name, [mall.name for mall in kleline.malls.malls_of(merchant.id)]
+
+
+def _checkout(
+    request: Request,
+    visit: Visit,
+    payment: Payment,
+    *,
+    errors: list[PageError] | None = None,
+    card_errors: list[PageError] | None = None,
+    card_form: dict[str, str] | None = None,
+    selected: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The checkout page of ``payment`` for this visit."""
+    kleline = web_of(request).kleline
+    merchant_name, malls = _merchant(kleline, payment.merchant_id)
+    stage = _stage(payment, visit)
+    path = _page_path(payment.id)
+    context: dict[str, Any] = {
+        "title": f"Your payment to {merchant_name}" if stage == "closed" else f"Pay {merchant_name}",
+        "customer": visit.customer,
+        "csrf_token": visit.csrf_token,
+        "errors": (errors or []) + (card_errors or []),
+        "card_errors": card_errors or [],
+        "card_form": card_form or _EMPTY_CARD_FORM,
+        "sign_out_next": path,
+        "next": path,
+        "email": "",
+        "payment": payment,
+        "merchant_name": merchant_name,
+        "malls": malls,
+        "stage": stage,
+        "status_text": STATUS_TEXT.get(payment.status, payment.status),
+        "failure_text": FAILURE_TEXT.get(payment.failure_code or "", "it was refused"),
+        "return_link": with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
+    }
+    if stage == "choose" and visit.customer is not None:
+        available = _purse_available(kleline, visit.customer.id)
+        cards = kleline.cards.list(visit.customer.id)
+        enough = available >= payment.amount if available.currency == payment.currency else False
+        context.update(
+            purse_available=available,
+            purse_enough=enough,
+            cards=cards,
+            selected=selected or ("purse" if enough or not cards else cards[0].id),
+        )
+    return render("checkout.html", context, status=status)
+
+
+def _purse_available(kleline: Kleline, customer_id: str) -> Money:
+    purse = kleline.customers.purse(customer_id)
+    return Money(kleline.ledger.balance(purse.code).available, purse.currency)
+
+
+def _refusal(error: KlelineError, fields: dict[str, str] | None = None) -> PageError:
+    shown = page_error(error, fields)
+    message = _PAGE_MESSAGES.get(error.code)
+    return PageError(message, shown.code, shown.field) if message else shown
+
+
+def _status_of(error: KlelineError) -> int:
+    return error.status if 400 <= error.status < 500 else 400
+
+
+def _after(payment: Payment) -> Response:
+    """Where the customer goes once the payment moved: back to the shop when it has an outcome, else the page."""
+    if payment.status not in OPEN_STATUSES and payment.status != "processing" and payment.return_url:
+        return redirect(with_result(payment.return_url, payment.id, payment.status))
+    return redirect(_page_path(payment.id))
+
+
+@router.get("/checkout/{payment_id}")
+def checkout_page(request: Request, payment_id: str, card: str | None = None) -> Response:
+    """The payment's summary and its next step; ``card`` preselects a card just added."""
+    try:
+        payment = web_of(request).kleline.payments.get(payment_id)
+    except NotFound:
+        return _not_found(known_visit(request))  # no session is opened for a page without a form
+    visit = page_visit(request)
+    return respond(request, visit, _checkout(request, visit, payment, selected=card))
+
+
+def _signed_in_post(request: Request, payment_id: str, form: dict[str, str]) -> tuple[Visit, Payment] | Response:
+    """The visit and payment of a checkout form, or the response that refuses it."""
+    try:
+        visit = post_visit(request, form)
+    except csrf.CsrfRejected as rejected:
+        return forbidden(request, rejected, _page_path(payment_id))
+    try:
+        payment = web_of(request).kleline.payments.get(payment_id)
+    except NotFound:
+        return _not_found(visit)
+    if visit.customer is None:
+        return redirect(_page_path(payment_id))  # the page asks to sign in first
+    return visit, payment
+
+
+@router.post("/checkout/{payment_id}/confirm")
+def confirm(request: Request, payment_id: str, form: Form) -> Response:
+    """Pay with the chosen purse or card; a challenge, if due, comes back as the page's next step."""
+    found = _signed_in_post(request, payment_id, form)
+    if isinstance(found, Response):
+        return found
+    visit, payment = found
+    assert visit.customer is not None
+    kleline = web_of(request).kleline
+    if payment.status not in OPEN_STATUSES and payment.customer_id == visit.customer.id:
+        return _after(payment)  # confirmed already (a second click, a reload): on to the outcome
+    choice = form.get("method", "")
+    if choice == "purse":
+        method, card_id = "purse", None
+        if payment.status in OPEN_STATUSES and _purse_available(kleline, visit.customer.id) < payment.amount:
+            # Refused before the payment is touched: confirming would fail it for good, and a card may still pay.
+            short = PageError(
+                "Your purse does not hold enough for this payment: choose a card, or top up your purse first",
+                "insufficient_funds",
+                "method",
+            )
+            return _checkout(request, visit, payment, errors=[short], selected=choice, status=402)
+    elif choice.startswith("card_"):
+        method, card_id = "card", choice
+    else:
+        missing = PageError("Choose how to pay: your purse or one of your cards", "validation_error", "method")
+        return _checkout(request, visit, payment, errors=[missing], status=400)
+    try:
+        paid = kleline.payments.confirm(payment.id, visit.customer.id, method, card_id)
+    except KlelineError as error:
+        current = kleline.payments.get(payment.id)
+        refusal = _refusal(error, {"card_id": "method", "method": "method"})
+        return _checkout(request, visit, current, errors=[refusal], selected=choice, status=_status_of(error))
+    return _after(paid)
+
+
+@router.post("/checkout/{payment_id}/authenticate")
+def authenticate(request: Request, payment_id: str, form: Form) -> Response:
+    """Pass the payment's challenge with the authenticator's code, and pay."""
+    found = _signed_in_post(request, payment_id, form)
+    if isinstance(found, Response):
+        return found
+    visit, payment = found
+    assert visit.customer is not None
+    kleline = web_of(request).kleline
+    code = "".join(form.get("sca_code", "").split())
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
+        wrong = PageError("Enter the 6-digit code from your authenticator app", "validation_error", "sca_code")
+        return _checkout(request, visit, payment, errors=[wrong], status=400)
+    if payment.status != "requires_action" or payment.customer_id != visit.customer.id or payment.method is None:
+        return redirect(_page_path(payment.id))  # nothing to authenticate here (any more): the page says why
+    try:
+        try:
+            paid = kleline.payments.confirm(payment.id, visit.customer.id, payment.method, payment.card_id, code)
+        except ChallengeExpired:
+            # The challenge lapsed: a fresh one is issued at once, so that the code the app shows next passes.
+            kleline.payments.confirm(payment.id, visit.customer.id, payment.method, payment.card_id)
+            raise
+    except KlelineError as error:
+        current = kleline.payments.get(payment.id)
+        refusal = _refusal(error, {"sca_code": "sca_code"})
+        if error.code.startswith("sca_"):
+            refusal = PageError(refusal.message, refusal.code, "sca_code")
+        return _checkout(request, visit, current, errors=[refusal], status=_status_of(error))
+    return _after(paid)
+
+
+@router.post("/checkout/{payment_id}/cards")
+def add_card(request: Request, payment_id: str, form: Form) -> Response:
+    """Register a card in the wallet (after its issuer's check), then choose it on the page."""
+    found = _signed_in_post(request, payment_id, form)
+    if isinstance(found, Response):
+        return found
+    visit, payment = found
+    assert visit.customer is not None
+    kleline = web_of(request).kleline
+    card_form = {name: form.get(name, "").strip() for name in _EMPTY_CARD_FORM}
+    errors = [
+        PageError(f"Enter the {label} as digits", "validation_error", name)
+        for name, label in (("exp_month", "expiry month"), ("exp_year", "expiry year"))
+        if not (card_form[name].isascii() and card_form[name].isdigit() and len(card_form[name]) <= 4)
+    ]
+    if errors:
+        return _checkout(request, visit, payment, card_errors=errors, card_form=card_form, status=400)
+    try:
+        card = kleline.cards.register(
+            visit.customer.id,
+            card_form["number"],
+            int(card_form["exp_month"]),
+            int(card_form["exp_year"]),
+            form.get("cvc", "").strip(),
+            card_form["holder_name"],
+        )
+    except KlelineError as error:
+        refusal = _refusal(error, _CARD_FIELDS)
+        if refusal.field is None:
+            refusal = PageError(refusal.message, refusal.code, "number")
+        return _checkout(request, visit, payment, card_errors=[refusal], card_form=card_form, status=_status_of(error))
+    return redirect(f"{_page_path(payment.id)}?{urlencode({'card': card.id})}")

@@ -1,0 +1,132 @@
+"""One visit to a page: the session its cookie names (or a new one), the signed-in customer, the form's fields.
+
+Pages that show a form open a session when the browser has none, so that the form carries a token; posts never
+do: a post without a live session is refused (its form was rendered for a session that has since expired or ended).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kleline.bootstrap import Kleline
+from kleline.wallet.customers import AuthenticationFailed
+from kleline.wallet.model import Customer
+from kleline.web import csrf
+from kleline.web.sessions import CookiePolicy, WebSession, WebSessions
+
+__all__ = [
+    "FORM_LIMIT",
+    "Visit",
+    "WebState",
+    "form_fields",
+    "known_visit",
+    "page_visit",
+    "post_visit",
+    "respond",
+    "web_of",
+]
+
+FORM_LIMIT: Final = 16_384
+"""The largest form body accepted, in bytes: the pages' forms are a few short fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebState:
+    """What the pages share: Kleline, the sessions, and how the cookie is named."""
+
+    kleline: Kleline
+    sessions: WebSessions
+    cookies: CookiePolicy
+
+    @property
+    def max_age(self) -> int:
+        """The cookie's lifetime in seconds: the session's."""
+        return int(self.sessions.ttl.total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A request's session and customer; ``new`` says the browser must be given the session's cookie."""
+
+    session: WebSession
+    customer: Customer | None
+    new: bool = False
+
+    @property
+    def csrf_token(self) -> str:
+        """The token the page's forms carry."""
+        return self.session.csrf_token
+
+
+def web_of(request: Request) -> WebState:
+    """The pages' shared state, set up by ``kleline.web.app.install``."""
+    state: WebState = request.app.state.web
+    return state
+
+
+def _customer(web: WebState, session: WebSession) -> Customer | None:
+    if session.customer_id is None:
+        return None
+    try:
+        return web.kleline.customers.get(session.customer_id)
+    except AuthenticationFailed:  # the customer is gone (erased): the session is as good as anonymous
+        return None
+
+
+def _existing(request: Request, web: WebState) -> WebSession | None:
+    token = request.cookies.get(web.cookies.name)
+    return web.sessions.find(token) if token else None
+
+
+def known_visit(request: Request) -> Visit | None:
+    """The visit of a page that needs no form: its live session if it has one, without opening any."""
+    web = web_of(request)
+    session = _existing(request, web)
+    return None if session is None else Visit(session, _customer(web, session))
+
+
+def page_visit(request: Request) -> Visit:
+    """The visit of a page: its live session, or a new anonymous one."""
+    web = web_of(request)
+    session = _existing(request, web)
+    if session is None:
+        return Visit(web.sessions.start(), None, new=True)
+    return Visit(session, _customer(web, session))
+
+
+def post_visit(request: Request, fields: dict[str, str]) -> Visit:
+    """The visit of a form post, once its token is checked; ``csrf.CsrfRejected`` otherwise."""
+    web = web_of(request)
+    session = _existing(request, web)
+    csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
+    assert session is not None  # check refuses a post without a session
+    return Visit(session, _customer(web, session))
+
+
+def respond(request: Request, visit: Visit, response: Response) -> Response:
+    """``response``, with the session's cookie when the visit opened the session."""
+    if visit.new:
+        web = web_of(request)
+        web.cookies.set(response, visit.session, web.max_age)
+    return response
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A URL-encoded form's fields (the first value of each), at most ``FORM_LIMIT`` bytes; others read as empty."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            return {}
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields

@@ -1,0 +1,127 @@
+"""Fixtures of the browser tests: Kleline served by uvicorn on a free loopback port, and Debian's Chromium.
+
+The server runs in a thread of the test process, on the test's database (SQLite and PostgreSQL, as everywhere) and
+its hand-moved clock, so that a test can compute the authenticator's code for the server's "now". Chromium is the
+one Debian installs (``apt-get install -y chromium``, which ``make test`` runs when it is missing), driven headless
+by Playwright: Playwright's own browser downloads are never used. Requests to the shop's return address never
+leave the machine: the browser context answers them itself and records where the customer was sent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build
+from kleline.config import load_settings
+
+from ..conftest import FakeClock
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOP_ORIGIN = "https://shop.example"
+
+
+def _require_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium (make test does it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class LiveKleline:
+    """Kleline behind a real HTTP server: ``url`` is its public address."""
+
+    kleline: Kleline
+    url: str
+
+
+@pytest.fixture
+def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
+    """Kleline served by uvicorn on 127.0.0.1, on a port the system picked."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    system = build(load_settings(database_url=database_url, public_url=url), clock=clock)
+    config = uvicorn.Config(create_app(system), log_level="warning", lifespan="on", ws="none", http="h11")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the Kleline server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveKleline(system, url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
+        system.close()  # the lifespan closed it already; closing twice is harmless
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's driver, once per run."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless."""
+    _require_chromium()
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@dataclass
+class Shop:
+    """The shop's return page, answered inside the browser: the URLs the customer was sent back to."""
+
+    returns: list[str] = field(default_factory=list)
+
+    def answer(self, route: Route) -> None:
+        self.returns.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>Shop</title><h1>Thank you</h1>")
+
+
+@pytest.fixture
+def shop_site() -> Shop:
+    """The shop's pages, as the browser sees them."""
+    return Shop()
+
+
+@pytest.fixture
+def context(chromium: Browser, shop_site: Shop) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) whose requests to the shop never leave the machine."""
+    browser_context = chromium.new_context(locale="en-GB")
+    browser_context.route(f"{SHOP_ORIGIN}/**", shop_site.answer)
+    try:
+        yield browser_context
+    finally:
+        browser_context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """A tab of that profile."""
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    return tab

@@ -1,0 +1,554 @@
+"""The hosted checkout pages over HTTP, without a browser: every page, every refusal, cookies and sessions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build
+from kleline.config import load_settings
+from kleline.ledger.audit import trial_balance
+from kleline.merchants.model import balance_account
+from kleline.wallet.customers import purse_code
+from kleline.wallet.model import Customer
+
+from ..conftest import FakeClock
+from .checkout_world import (
+    ISSUER_INSUFFICIENT_FUNDS,
+    PASSWORD,
+    card,
+    customer,
+    enrol,
+    fund,
+    payment,
+    shop,
+)
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Visitor:
+    """A browser without JavaScript: follows no redirect by itself, keeps cookies, fills forms from the last page."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    def get(self, path: str) -> httpx.Response:
+        response = self.client.get(path)
+        found = _CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, path: str, csrf: str | None = None, **fields: str) -> httpx.Response:
+        data = {"csrf_token": self.csrf if csrf is None else csrf, **fields}
+        return self.client.post(path, data=data)
+
+    def sign_in(self, payment_id: str, email: str = "ada@example.org", password: str = PASSWORD) -> httpx.Response:
+        self.get(f"/checkout/{payment_id}")
+        response = self.post("/sign-in", email=email, password=password, next=f"/checkout/{payment_id}")
+        assert response.status_code == 303, response.text
+        self.get(f"/checkout/{payment_id}")
+        return response
+
+
+@pytest.fixture
+def app_client(kleline: Kleline) -> Iterator[TestClient]:
+    with TestClient(create_app(kleline), follow_redirects=False) as test_client:
+        yield test_client
+
+
+@contextmanager
+def visitor(kleline: Kleline) -> Iterator[Visitor]:
+    with TestClient(create_app(kleline), follow_redirects=False) as test_client:
+        yield Visitor(test_client)
+
+
+@pytest.fixture
+def ada_browser(app_client: TestClient) -> Visitor:
+    return Visitor(app_client)
+
+
+@pytest.fixture
+def merchant_id(kleline: Kleline) -> str:
+    return shop(kleline)
+
+
+@pytest.fixture
+def ada(kleline: Kleline) -> Customer:
+    return customer(kleline)
+
+
+def result_of(response: httpx.Response) -> tuple[str, dict[str, list[str]]]:
+    """Where a redirect to the shop goes, and its query."""
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", parse_qs(parts.query)
+
+
+def alert(response: httpx.Response) -> str:
+    """The error summary of a page (it must have one)."""
+    found = re.search(r'<div class="error-summary" role="alert".*?</div>', response.text, re.S)
+    assert found, response.text
+    return found.group(0)
+
+
+# --- the page as anyone sees it --------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_merchant_its_mall_the_amount_and_the_description(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 4250, description="<b>Les Misérables</b> & co")
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="en">' in html and 'href="#main"' in html
+    assert '<dd id="merchant">Librairie Kléber</dd>' in html
+    assert '<dd id="malls">Galerie Kléber</dd>' in html
+    assert '<dd id="amount" class="amount">€42.50</dd>' in html
+    assert "&lt;b&gt;Les Misérables&lt;/b&gt; &amp; co" in html and "<b>Les" not in html
+    assert 'data-status="requires_confirmation"' in html
+    assert 'action="/sign-in"' in html and f"/sign-up?next=/checkout/{paying.id}" in html
+    assert "<script" not in html
+
+
+def test_the_first_visit_opens_a_session_with_an_http_only_lax_cookie(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 1000)
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("kleline_session=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http (the default public_url): a Secure cookie would never come back
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    again = ada_browser.get(f"/checkout/{paying.id}")
+    assert "set-cookie" not in again.headers  # the session is reused, not replaced on every page
+
+
+def test_over_https_the_session_cookie_is_host_prefixed_and_secure(database_url: str, clock: FakeClock) -> None:
+    system = build(load_settings(database_url=database_url, public_url="https://pay.kleline.example"), clock=clock)
+    try:
+        paying = payment(system, shop(system), 1000)
+        customer(system)
+        with TestClient(create_app(system), base_url="https://pay.kleline.example", follow_redirects=False) as client:
+            browser = Visitor(client)
+            cookie = browser.get(f"/checkout/{paying.id}").headers["set-cookie"]
+            assert cookie.startswith("__Host-kleline_session=")
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Domain" not in cookie
+            signed_in = browser.sign_in(paying.id)
+            assert signed_in.headers["set-cookie"].startswith("__Host-kleline_session=")
+            assert "Secure" in signed_in.headers["set-cookie"]
+            assert "Signed in as Ada Lovelace" in browser.get(f"/checkout/{paying.id}").text
+    finally:
+        system.close()
+
+
+def test_an_unknown_payment_is_a_page_that_says_so(ada_browser: Visitor) -> None:
+    page = ada_browser.get("/checkout/pay_00000000000000000000000000000000")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "No such payment" in page.text
+    assert "set-cookie" not in page.headers  # a page without a form opens no session
+
+
+def test_the_stylesheet_is_served(ada_browser: Visitor) -> None:
+    css = ada_browser.get("/static/kleline.css")
+    assert css.status_code == 200 and ":focus-visible" in css.text
+
+
+# --- signing in and opening a wallet -------------------------------------------------------------------------
+
+
+def test_a_wrong_password_is_shown_in_the_error_summary_and_the_session_is_kept(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1000)
+    ada_browser.get(f"/checkout/{paying.id}")
+    wrong = ada_browser.post("/sign-in", email=ada.email, password="not the password", next=f"/checkout/{paying.id}")
+    assert wrong.status_code == 400
+    assert "invalid_credentials" in alert(wrong) and "Email or password is wrong" in alert(wrong)
+    assert "<title>Error: Sign in to your wallet" in wrong.text
+    assert 'value="ada@example.org"' in wrong.text  # the email is kept, the password is not
+    assert "not the password" not in wrong.text
+
+
+def test_signing_in_replaces_the_session_and_returns_to_the_checkout(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1000)
+    anonymous = ada_browser.get(f"/checkout/{paying.id}").cookies["kleline_session"]
+    signed_in = ada_browser.post("/sign-in", email=ada.email, password=PASSWORD, next=f"/checkout/{paying.id}")
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == f"/checkout/{paying.id}"
+    assert signed_in.cookies["kleline_session"] != anonymous
+    # The API token that Customers.sign_in made is revoked: no bearer token outlives the form.
+    with kleline.db.transaction(write=False) as tx:
+        live = tx.fetchone("SELECT COUNT(*) FROM customer_tokens WHERE revoked_at IS NULL")[0]
+    assert live == 0
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert "Signed in as Ada Lovelace" in page.text and "How would you like to pay?" in page.text
+
+
+def test_sign_in_never_sends_the_customer_to_another_site(
+    kleline: Kleline, ada_browser: Visitor, ada: Customer
+) -> None:
+    ada_browser.get("/sign-in?next=https://evil.example/")
+    response = ada_browser.post("/sign-in", email=ada.email, password=PASSWORD, next="//evil.example/")
+    assert response.status_code == 303 and response.headers["location"] == "/sign-in"
+    page = ada_browser.get("/sign-in")
+    assert "You are signed in as Ada Lovelace" in page.text
+
+
+def test_repeated_failures_lock_sign_in_and_the_page_says_until_when(
+    kleline: Kleline, ada_browser: Visitor, ada: Customer
+) -> None:
+    ada_browser.get("/sign-in")
+    for _ in range(10):
+        assert ada_browser.post("/sign-in", email=ada.email, password="wrong password!").status_code == 400
+    locked = ada_browser.post("/sign-in", email=ada.email, password=PASSWORD)
+    assert locked.status_code == 429
+    assert "sign_in_locked" in alert(locked) and "Too many failed sign-ins: try again after 10:00 UTC" in alert(locked)
+
+
+def test_opening_a_wallet_signs_the_customer_in_and_returns_to_the_checkout(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 1000)
+    ada_browser.get(f"/sign-up?next=/checkout/{paying.id}")
+    opened = ada_browser.post(
+        "/sign-up", name="Grace Hopper", email="Grace@Example.org", password=PASSWORD, next=f"/checkout/{paying.id}"
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == f"/checkout/{paying.id}"
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert "Signed in as Grace Hopper" in page.text and "€0.00 available" in page.text
+    assert "(not enough for this payment)" in page.text and "Add a card to your wallet" in page.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code", "field"),
+    [
+        ({"name": "Ada", "email": "ada@example.org", "password": PASSWORD}, 409, "email_taken", "email"),
+        ({"name": "Ada", "email": "new@example.org", "password": "short"}, 400, "validation_error", "password"),
+        ({"name": "Ada", "email": "not an email", "password": PASSWORD}, 400, "validation_error", "email"),
+        ({"name": " ", "email": "new@example.org", "password": PASSWORD}, 400, "validation_error", "name"),
+    ],
+)
+def test_a_refused_wallet_names_the_field_to_fix(
+    ada_browser: Visitor, ada: Customer, fields: dict[str, str], status: int, code: str, field: str
+) -> None:
+    ada_browser.get("/sign-up")
+    refused = ada_browser.post("/sign-up", **fields)
+    assert refused.status_code == status
+    summary = alert(refused)
+    assert code in summary and f'href="#{field}"' in summary
+    assert f'id="{field}-error"' in refused.text and 'aria-invalid="true"' in refused.text
+
+
+def test_signing_out_ends_the_session_for_good(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1000)
+    ada_browser.sign_in(paying.id)
+    cookie = ada_browser.client.cookies["kleline_session"]
+    out = ada_browser.post("/sign-out", next=f"/checkout/{paying.id}")
+    assert out.status_code == 303 and out.headers["location"] == f"/checkout/{paying.id}"
+    assert 'kleline_session=""' in out.headers["set-cookie"] and "Max-Age=0" in out.headers["set-cookie"]
+    ada_browser.client.cookies.set("kleline_session", cookie)  # a copy of the old cookie is worth nothing
+    assert "Sign in to pay" in ada_browser.get(f"/checkout/{paying.id}").text
+
+
+# --- paying --------------------------------------------------------------------------------------------------
+
+
+def test_paying_with_the_purse_returns_to_the_shop_with_the_payment_and_its_status(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 3000)
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert "Your purse: €30.00 available" in page.text and 'value="purse" checked' in page.text
+    done = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    where, query = result_of(done)
+    assert where == "https://shop.example/orders/42/done"
+    assert query == {"lang": ["fr"], "payment_id": [paying.id], "status": ["succeeded"]}
+    paid = kleline.payments.get(paying.id)
+    assert (paid.status, paid.customer_id, paid.method, paid.amount_captured) == ("succeeded", ada.id, "purse", 1250)
+    assert kleline.ledger.balance(purse_code(ada.id)).posted == 3000 - 1250
+    assert kleline.ledger.balance(balance_account(merchant_id)).posted == 1250 - 44  # 3.5 % commission
+    assert trial_balance(kleline.db).balanced
+    closed = ada_browser.get(f"/checkout/{paying.id}")
+    assert 'data-status="succeeded"' in closed.text and 'id="return-link"' in closed.text
+    assert f"payment_id={paying.id}&amp;status=succeeded" in closed.text and 'action="/checkout/' not in closed.text
+    again = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")  # a second click, a reload
+    assert result_of(again)[1]["status"] == ["succeeded"]
+    assert kleline.ledger.balance(purse_code(ada.id)).posted == 3000 - 1250
+
+
+def test_a_purse_that_holds_too_little_is_refused_on_the_page_and_the_payment_stays_open(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    card_id = card(kleline, ada.id)
+    fund(kleline, ada.id, card_id, 1000)
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert refused.status_code == 402
+    assert "insufficient_funds" in alert(refused) and 'href="#method"' in alert(refused)
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    assert kleline.ledger.balance(purse_code(ada.id)).held == 0
+    # The card can still pay.
+    done = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
+    assert result_of(done)[1]["status"] == ["succeeded"]
+
+
+def test_choosing_nothing_is_refused_and_nothing_moves(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    for choice in ({}, {"method": "wallet"}, {"method": ""}):
+        refused = ada_browser.post(f"/checkout/{paying.id}/confirm", **choice)
+        assert refused.status_code == 400 and "validation_error" in alert(refused)
+    another = customer(kleline, "grace@example.org", "Grace")
+    not_hers = card(kleline, another.id)
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm", method=not_hers)
+    assert refused.status_code == 404 and "not_found" in alert(refused)
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+
+
+def test_a_card_above_the_exemption_passes_the_challenge_then_returns_to_the_shop(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, clock: FakeClock
+) -> None:
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    paying = payment(kleline, merchant_id, 4500, capture_method="manual")
+    ada_browser.sign_in(paying.id)
+    challenged = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
+    assert challenged.status_code == 303 and challenged.headers["location"] == f"/checkout/{paying.id}"
+    assert kleline.payments.get(paying.id).status == "requires_action"
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert 'autocomplete="one-time-code"' in page.text and 'action="/checkout/' in page.text
+
+    wrong_code = f"{(int(totp.at(clock.now)) + 1) % 1_000_000:06d}"
+    wrong = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=wrong_code)
+    assert wrong.status_code == 403
+    assert (
+        "sca_code_invalid" in alert(wrong) and "4 attempt(s) left" in alert(wrong) and 'href="#sca_code"' in wrong.text
+    )
+    assert kleline.payments.get(paying.id).status == "requires_action"
+
+    malformed = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code="12a456")
+    assert malformed.status_code == 400 and "6-digit code" in alert(malformed)
+
+    done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+    where, query = result_of(done)
+    assert query["status"] == ["authorized"] and query["payment_id"] == [paying.id]
+    authorized = kleline.payments.get(paying.id)
+    assert (authorized.status, authorized.method, authorized.amount_authorized) == ("authorized", "card", 4500)
+
+
+def test_a_challenge_that_came_too_late_is_renewed_and_the_next_code_passes(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, clock: FakeClock
+) -> None:
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    paying = payment(kleline, merchant_id, 4500)
+    ada_browser.sign_in(paying.id)
+    ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
+    first = kleline.payments.get(paying.id).challenge_id
+    clock.advance(minutes=6)
+    late = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+    assert late.status_code == 410 and "sca_challenge_expired" in alert(late)
+    renewed = kleline.payments.get(paying.id)
+    assert renewed.status == "requires_action" and renewed.challenge_id not in (None, first)
+    clock.advance(seconds=30)
+    done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+    assert result_of(done)[1]["status"] == ["succeeded"]
+
+
+def test_a_challenge_without_an_authenticator_is_explained(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    card_id = card(kleline, ada.id)
+    paying = payment(kleline, merchant_id, 4500)
+    ada_browser.sign_in(paying.id)
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
+    assert refused.status_code == 403
+    assert "sca_enrolment_required" in alert(refused) and "no authenticator app" in alert(refused)
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+
+
+def test_a_card_declined_by_its_issuer_returns_to_the_shop_as_failed(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    poor = card(kleline, ada.id, ISSUER_INSUFFICIENT_FUNDS)
+    paying = payment(kleline, merchant_id, 2000)
+    ada_browser.sign_in(paying.id)
+    failed = ada_browser.post(f"/checkout/{paying.id}/confirm", method=poor)
+    assert result_of(failed)[1]["status"] == ["failed"]
+    assert kleline.payments.get(paying.id).failure_code == "insufficient_funds"
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert "did not go through: there is not enough money to cover it" in page.text
+    assert "<code>insufficient_funds</code>" in page.text
+
+
+def test_without_a_return_url_the_page_itself_shows_the_outcome(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    paying = payment(kleline, merchant_id, 500, return_url=None)
+    ada_browser.sign_in(paying.id)
+    done = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert done.status_code == 303 and done.headers["location"] == f"/checkout/{paying.id}"
+    page = ada_browser.get(done.headers["location"])
+    assert 'data-status="succeeded"' in page.text and "You may close this page" in page.text
+
+
+def test_a_card_added_on_the_page_is_verified_and_chosen(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.sign_in(paying.id)
+    fields = {"number": "5555 5555 5555 4444", "exp_month": "11", "exp_year": "2029", "holder_name": "Ada Lovelace"}
+    added = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **fields)
+    assert added.status_code == 303
+    [registered] = kleline.cards.list(ada.id)
+    assert added.headers["location"] == f"/checkout/{paying.id}?card={registered.id}"
+    page = ada_browser.get(added.headers["location"])
+    assert f'value="{registered.id}" checked' in page.text and "Mastercard card ending 4444" in page.text
+    refused = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **{**fields, "number": "4242424242424241"})
+    assert refused.status_code == 400 and 'href="#number"' in alert(refused)
+    assert 'value="4242424242424241"' in refused.text and "321" not in refused.text  # the security code is not echoed
+    for month in ("nov", "²", "1" * 5000):
+        not_a_month = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **{**fields, "exp_month": month})
+        assert not_a_month.status_code == 400 and 'href="#exp_month"' in alert(not_a_month)
+    assert len(kleline.cards.list(ada.id)) == 1
+
+
+# --- forged, stale and foreign posts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["", "forged-token"])
+def test_a_post_without_the_sessions_token_is_refused_and_changes_nothing(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, token: str
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    paying = payment(kleline, merchant_id, 500)
+    ada_browser.sign_in(paying.id)
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm", csrf=token, method="purse")
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert "security token is missing or out of date" in refused.text
+    assert f'href="/checkout/{paying.id}"' in refused.text
+    no_field = ada_browser.client.post(f"/checkout/{paying.id}/confirm", data={"method": "purse"})
+    assert no_field.status_code == 403
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    assert kleline.ledger.balance(purse_code(ada.id)).available == 2000
+
+
+def test_a_post_from_another_site_is_refused_even_with_a_stolen_token(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    paying = payment(kleline, merchant_id, 500)
+    ada_browser.sign_in(paying.id)
+    forged = ada_browser.client.post(
+        f"/checkout/{paying.id}/confirm",
+        data={"csrf_token": ada_browser.csrf, "method": "purse"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403 and "from another site" in forged.text
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    same_site = ada_browser.client.post(
+        f"/checkout/{paying.id}/confirm",
+        data={"csrf_token": ada_browser.csrf, "method": "purse"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert result_of(same_site)[1]["status"] == ["succeeded"]
+
+
+def test_a_sign_in_form_without_its_token_is_refused(ada_browser: Visitor, ada: Customer) -> None:
+    ada_browser.get("/sign-in")
+    refused = ada_browser.post("/sign-in", csrf="nope", email=ada.email, password=PASSWORD)
+    assert refused.status_code == 403
+    assert "set-cookie" not in refused.headers  # not signed in
+    assert "Sign in to your wallet" in ada_browser.get("/sign-in").text
+
+
+def test_an_expired_session_cannot_pay_and_is_asked_to_sign_in_again(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, clock: FakeClock
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    paying = payment(kleline, merchant_id, 500)
+    ada_browser.sign_in(paying.id)
+    clock.advance(minutes=30)
+    expired = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert expired.status_code == 403 and "The session has expired" in expired.text
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    page = ada_browser.get(f"/checkout/{paying.id}")
+    assert "Sign in to pay" in page.text and "kleline_session=" in page.headers["set-cookie"]
+
+
+def test_a_post_from_a_browser_that_never_had_a_session_is_refused(
+    kleline: Kleline, app_client: TestClient, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 500)
+    refused = app_client.post(f"/checkout/{paying.id}/confirm", data={"csrf_token": "x", "method": "purse"})
+    assert refused.status_code == 403 and "The session has expired" in refused.text
+
+
+def test_an_anonymous_session_is_sent_to_sign_in_before_paying(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 500)
+    ada_browser.get(f"/checkout/{paying.id}")
+    sent = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert sent.status_code == 303 and sent.headers["location"] == f"/checkout/{paying.id}"
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+
+
+def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_paid(
+    kleline: Kleline, merchant_id: str, ada: Customer, clock: FakeClock
+) -> None:
+    totp = enrol(kleline, ada)
+    ada_card = card(kleline, ada.id)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    grace_card = card(kleline, grace.id, "5555555555554444")
+    fund(kleline, grace.id, grace_card, 3000)
+    grace_totp = enrol(kleline, grace)
+    paying = payment(kleline, merchant_id, 4500)
+    with visitor(kleline) as ada_browser, visitor(kleline) as grace_browser:
+        ada_browser.sign_in(paying.id)
+        grace_browser.sign_in(paying.id, email=grace.email)
+        assert ada_browser.post(f"/checkout/{paying.id}/confirm", method=ada_card).status_code == 303
+        assert kleline.payments.get(paying.id).customer_id == ada.id
+
+        seen = grace_browser.get(f"/checkout/{paying.id}")
+        assert "being completed from another wallet" in seen.text and 'action="/checkout/' not in seen.text
+        taken = grace_browser.post(f"/checkout/{paying.id}/confirm", method=grace_card)
+        assert taken.status_code == 409 and "payment_unexpected_state" in alert(taken)
+        code = grace_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=grace_totp.at(clock.now))
+        assert code.status_code == 303 and code.headers["location"] == f"/checkout/{paying.id}"
+        still = kleline.payments.get(paying.id)
+        assert (still.status, still.customer_id, still.card_id) == ("requires_action", ada.id, ada_card)
+
+        done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+        assert result_of(done)[1]["status"] == ["succeeded"]
+        after = grace_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+        assert after.status_code == 409 and "payment_unexpected_state" in alert(after)
+        assert 'data-status="succeeded"' in after.text
+        paid = kleline.payments.get(paying.id)
+        assert (paid.status, paid.customer_id, paid.amount_captured) == ("succeeded", ada.id, 4500)
+        assert kleline.ledger.balance(purse_code(grace.id)).posted == 3000
