@@ -1,0 +1,174 @@
+"""Running the demo: Kleline's API and pages, the webhook worker and the demo shop, until Ctrl-C.
+
+Kleline's server and its worker run in this process over one ``Kleline``, so that they share the in-process sandbox
+issuers (an authorisation the API makes is one the worker's expiry sweep can release). The shop is a separate
+process (``python -m demo_shop`` in ``examples/shop``) that knows Kleline only by its URL, its secret key and its
+webhook secret. Ctrl-C (or SIGTERM) stops the server; the worker and the shop are stopped after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline
+from kleline.demo.data import DemoData
+from kleline.worker.runner import Worker
+
+__all__ = ["Addresses", "banner", "run", "shop_directory", "start_shop"]
+
+log = logging.getLogger(__name__)
+
+STARTUP_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """Where Kleline and the shop listen, as a browser on this machine reaches them."""
+
+    kleline: str
+    shop: str
+
+
+def shop_directory() -> Path | None:
+    """``examples/shop`` of this checkout: under the working directory, else beside the source tree; None if absent."""
+    candidates = [Path.cwd() / "examples" / "shop", Path(__file__).resolve().parents[3] / "examples" / "shop"]
+    return next((path for path in candidates if (path / "demo_shop" / "__init__.py").is_file()), None)
+
+
+def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str, port: int) -> subprocess.Popen[bytes]:
+    """Start the shop process, handing it the Kleline URL and its two secrets through its environment."""
+    environment = dict(
+        os.environ,
+        SHOP_KLELINE_URL=addresses.kleline,
+        SHOP_PUBLIC_URL=addresses.shop,
+        SHOP_SECRET_KEY=data.shop.secret_key,
+        SHOP_WEBHOOK_SECRET=data.shop.webhook_secret,
+        SHOP_HOST=host,
+        SHOP_PORT=str(port),
+    )
+    return subprocess.Popen([sys.executable, "-m", "demo_shop"], cwd=directory, env=environment)
+
+
+def banner(data: DemoData, addresses: Addresses, *, shop_running: bool) -> list[str]:
+    """Where to click, and the keys and passwords of the demo (plain text, one line each, to be copied)."""
+    kleline, key = addresses.kleline, data.operator_key
+    lines = ["", "Kleline demo is ready."]
+    if shop_running:
+        lines += [
+            f"  1. Open the demo shop:  {addresses.shop}  and click 'Buy with Kleline'.",
+            "  2. On Kleline's checkout, sign in as a demo customer below, pay by purse or card.",
+            "  3. Back at the shop, watch the order turn 'paid' when the worker delivers the webhook.",
+        ]
+    else:
+        lines.append("  (the demo shop is not running: examples/shop was not found)")
+    lines += ["", f"Demo customers (password '{data.customers[0].password}' for all):"]
+    for customer in data.customers:
+        cards = ", ".join(f"{card.brand} ..{card.last4}" for card in customer.cards)
+        lines.append(f"  {customer.email:<20} {customer.name:<14} purse {customer.purse}  cards: {cards}")
+        if customer.totp_secret:
+            lines.append(f"  {'':<20} authenticator secret {customer.totp_secret} (shown once)")
+    if any(customer.totp_secret for customer in data.customers):
+        lines.append(
+            "  A strong-authentication code (asked above 30 EUR):  "
+            ".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""
+        )
+    else:
+        lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
+    lines += [
+        "",
+        f"Kleline:        {kleline}   API docs: {kleline}/docs   malls: {kleline}/v1/malls",
+        f"Operator key:   {key}",
+        f"  curl -H 'Authorization: Bearer {key}' {kleline}/v1/ledger/trial-balance",
+        f"Shop merchant:  {data.shop.name} ({data.shop.merchant_id}), webhooks to {data.shop.webhook_url}",
+        f"Demo data:      {len(data.malls)} malls, {len(data.merchants)} merchants, {len(data.customers)} customers",
+        "Stop everything with Ctrl-C.",
+    ]
+    return lines
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # a loopback address this process chose
+            return bool(200 <= response.status < 300)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _announce(urls: Sequence[str], lines: Callable[[], list[str]], say: Callable[[list[str]], None]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    waiting = list(urls)
+    while waiting and time.monotonic() < deadline:
+        waiting = [url for url in waiting if not _answers(url)]
+        if waiting:
+            time.sleep(0.2)
+    if waiting:
+        say([f"not answering after {STARTUP_SECONDS:g} s: {', '.join(waiting)}"])
+        return
+    say(lines())
+
+
+def run(
+    kleline: Kleline,
+    data: DemoData,
+    addresses: Addresses,
+    *,
+    host: str,
+    port: int,
+    shop: subprocess.Popen[bytes] | None,
+    say: Callable[[list[str]], None],
+) -> None:
+    """Serve Kleline with its worker until Ctrl-C, print where to click once everything answers, then stop all."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    stop = threading.Event()
+    worker = Worker(kleline, interval=kleline.settings.worker_interval_seconds)
+    worker_thread = threading.Thread(target=worker.run, args=(stop,), name="kleline-worker", daemon=True)
+    worker_thread.start()
+    urls = [f"{addresses.kleline}/health"] + ([f"{addresses.shop}/health"] if shop is not None else [])
+    announcer = threading.Thread(
+        target=_announce,
+        args=(urls, lambda: banner(data, addresses, shop_running=shop is not None), say),
+        name="demo-announcer",
+        daemon=True,
+    )
+    announcer.start()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with the default action the process
+    # would die there, before stopping the worker and the shop. An exception unwinds through ``finally`` instead.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(create_app(kleline), host=host, port=port, log_level="info")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop.set()
+        worker_thread.join(timeout=15)
+        if shop is not None:
+            _stop_process(shop)
+        kleline.close()
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

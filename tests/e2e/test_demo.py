@@ -1,0 +1,293 @@
+"""The demo: its data is seeded once however often it runs, and the demo shop sells through Kleline for real.
+
+The shop (``examples/shop``) runs as ``kleline demo`` runs it: a separate web server on a loopback port, reaching
+Kleline only over HTTP with its secret key (here through Kleline's ASGI app instead of a socket), and receiving
+webhooks that the worker sends over real HTTP, signed, through the same SSRF guard as in production.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build
+from kleline.clock import system_clock
+from kleline.config import load_settings
+from kleline.demo import Addresses, DemoData, banner, seed, shop_directory
+from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURSE_TARGET, SHOP_EMAIL
+from kleline.events.signature import HEADER, sign
+from kleline.ledger.audit import trial_balance
+from kleline.merchants.errors import InvalidMerchantKey
+from kleline.worker.runner import Worker
+
+from .http import bearer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "shop"))
+demo_shop: Any = importlib.import_module("demo_shop")
+
+KLELINE_URL = "http://kleline.test"
+
+
+@pytest.fixture
+def kleline(database_url: str) -> Iterator[Kleline]:
+    """Kleline as the demo runs it: webhooks may go to loopback, and time is the wall clock (the shop checks the
+    signatures' timestamps against its own clock)."""
+    settings = load_settings(database_url=database_url, webhooks_allow_loopback=True, public_url=KLELINE_URL)
+    system = build(settings, clock=system_clock)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def app(kleline: Kleline) -> FastAPI:
+    """Kleline's API and pages."""
+    return create_app(kleline)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client of Kleline's API, for the customer's side of a purchase."""
+    with TestClient(app, base_url=KLELINE_URL) as test_client:
+        yield test_client
+
+
+@dataclass
+class Shop:
+    """The running demo shop: its address, its orders, the demo data it was given, and a browser on it."""
+
+    url: str
+    orders: Any
+    data: DemoData
+    browser: httpx.Client
+
+    def order(self) -> Any:
+        """The shop's only order."""
+        (order,) = self.orders.all()
+        return order
+
+
+@pytest.fixture
+def shop(kleline: Kleline, app: FastAPI) -> Iterator[Shop]:
+    """Demo data seeded, and the demo shop serving on a free loopback port with the secrets the seeding made."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    data = seed(kleline, shop_url=url)
+    orders = demo_shop.OrderBook()
+    config = demo_shop.ShopConfig(KLELINE_URL, data.shop.secret_key, data.shop.webhook_secret, url)
+    shop_app = demo_shop.create_app(config, transport=httpx.ASGITransport(app=app), orders=orders)
+    server = uvicorn.Server(uvicorn.Config(shop_app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "the shop did not start"
+    try:
+        with httpx.Client(base_url=url, timeout=10) as browser:
+            yield Shop(url, orders, data, browser)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def _buy(shop: Shop, sku: str = "comte") -> tuple[Any, str]:
+    """Click 'Buy' in the shop: the order, and where the browser is sent (Kleline's checkout)."""
+    answer = shop.browser.post("/orders", data={"sku": sku})
+    assert answer.status_code == 303, answer.text
+    return shop.order(), answer.headers["location"]
+
+
+def _pay_by_purse(client: TestClient, payment_id: str, email: str = "alice@example.com") -> dict[str, Any]:
+    token = client.post("/v1/auth/token", json={"email": email, "password": PASSWORD}).json()["token"]
+    answer = client.post(f"/v1/payments/{payment_id}/confirm", json={"method": "purse"}, headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    paid: dict[str, Any] = answer.json()
+    return paid
+
+
+def test_seeding_makes_malls_merchants_and_funded_customers(kleline: Kleline) -> None:
+    data = seed(kleline, shop_url="http://127.0.0.1:8001")
+
+    assert sorted(mall.slug for mall in data.malls) == sorted(slug for _, slug in MALLS)
+    assert len(data.merchants) == len(MERCHANTS) == 12
+    assert all(merchant.status == "active" and merchant.mall_ids for merchant in data.merchants)
+    assert all(mall.listed().members for mall in data.malls)
+    assert [customer.email for customer in data.customers] == [email for _, email, _ in CUSTOMERS]
+    for customer, (_, _, numbers) in zip(data.customers, CUSTOMERS, strict=True):
+        assert [card.last4 for card in customer.cards] == [number[-4:] for number in numbers]
+        assert customer.purse == PURSE_TARGET
+        assert customer.totp_secret  # enrolled by this run, so shown
+        assert kleline.customers.get(customer.id).kyc_level == "verified"
+    assert "3155" in [card.last4 for card in data.customers[0].cards]  # the card that asks for authentication
+    shop_merchant = kleline.merchants.get(data.shop.merchant_id)
+    assert shop_merchant.email == SHOP_EMAIL and shop_merchant.status == "active"
+    assert kleline.merchants.authenticate(data.shop.secret_key) == data.shop.merchant_id
+    assert data.shop.webhook_url == "http://127.0.0.1:8001/webhooks/kleline"
+    assert data.shop.webhook_secret.startswith("whsec_")
+    assert trial_balance(kleline.db).balanced
+
+
+def test_seeding_again_finds_everything_and_renews_only_the_shop_secrets(kleline: Kleline) -> None:
+    first = seed(kleline, shop_url="http://127.0.0.1:8001")
+    again = seed(kleline, shop_url="http://127.0.0.1:8001")
+
+    assert [mall.id for mall in again.malls] == [mall.id for mall in first.malls]
+    assert [merchant.id for merchant in again.merchants] == [merchant.id for merchant in first.merchants]
+    assert [customer.id for customer in again.customers] == [customer.id for customer in first.customers]
+    assert len(kleline.malls.list()) == len(MALLS)
+    assert len(kleline.merchants.list()) == len(MERCHANTS)
+    for before, after in zip(first.customers, again.customers, strict=True):
+        assert [card.id for card in after.cards] == [card.id for card in before.cards]
+        assert after.purse == PURSE_TARGET  # funded once, not topped up again
+        assert after.totp_secret is None  # shown by the first run only
+    assert [mall.merchant_ids for mall in again.malls] == [mall.merchant_ids for mall in first.malls]
+    # The shop gets a new key and a new endpoint (their secrets are shown once); the old ones stop working.
+    with pytest.raises(InvalidMerchantKey):
+        kleline.merchants.authenticate(first.shop.secret_key)
+    assert kleline.merchants.authenticate(again.shop.secret_key) == again.shop.merchant_id
+    endpoints = kleline.webhook_endpoints.list(again.shop.merchant_id)
+    assert [endpoint.url for endpoint in endpoints] == [again.shop.webhook_url]
+    assert again.shop.webhook_secret != first.shop.webhook_secret
+    assert trial_balance(kleline.db).balanced
+
+
+def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> None:
+    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    data = seed(kleline, shop_url=addresses.shop)
+
+    text = "\n".join(banner(data, addresses, shop_running=True))
+
+    for expected in ["http://127.0.0.1:8001", "http://127.0.0.1:8000/docs", data.operator_key, PASSWORD]:
+        assert expected in text
+    for customer in data.customers:
+        assert customer.email in text and str(customer.totp_secret) in text
+    again = "\n".join(banner(seed(kleline, shop_url=addresses.shop), addresses, shop_running=True))
+    assert "shown by the first run" in again
+
+
+def test_the_demo_finds_the_shop_in_this_checkout() -> None:
+    directory = shop_directory()
+
+    assert directory is not None and (directory / "demo_shop" / "app.py").is_file()
+
+
+def test_an_order_paid_at_kleline_becomes_paid_in_the_shop_when_the_webhook_arrives(
+    shop: Shop, client: TestClient, kleline: Kleline
+) -> None:
+    order, checkout = _buy(shop)
+    assert checkout == f"{KLELINE_URL}/checkout/{order.payment_id}"
+    payment = client.get(f"/v1/payments/{order.payment_id}", headers=bearer(shop.data.shop.secret_key)).json()
+    assert (payment["amount"], payment["reference"]) == (890, order.id)
+    assert payment["return_url"] == f"{shop.url}/orders/{order.id}/return"
+    assert order.status == "awaiting_payment"
+
+    assert _pay_by_purse(client, order.payment_id)["status"] == "succeeded"
+    assert shop.order().status == "awaiting_payment"  # the shop has heard nothing yet
+
+    report = Worker(kleline).run_once()
+
+    assert report.deliveries.delivered == 2, report.summary()
+    paid = shop.order()
+    assert paid.status == "paid"
+    assert [kind for _, kind in paid.webhooks] == ["payment.authorized", "payment.succeeded"]
+    page = shop.browser.get(f"/orders/{order.id}")
+    assert "status-paid" in page.text and "payment.succeeded" in page.text
+    assert Worker(kleline).run_once().deliveries.attempted == 0
+
+
+def test_the_return_page_believes_kleline_not_the_query_string(shop: Shop, client: TestClient) -> None:
+    order, _ = _buy(shop)
+
+    forged = shop.browser.get(
+        f"/orders/{order.id}/return", params={"payment_id": order.payment_id, "status": "succeeded"}
+    )
+    assert forged.status_code == 303
+    assert shop.order().status == "awaiting_payment"
+    other = shop.browser.get(f"/orders/{order.id}/return", params={"payment_id": "pay_other", "status": "succeeded"})
+    assert other.status_code == 400
+
+    _pay_by_purse(client, order.payment_id)
+    back = shop.browser.get(f"/orders/{order.id}/return", params={"payment_id": order.payment_id, "status": "failed"})
+
+    assert back.status_code == 303 and back.headers["location"] == f"/orders/{order.id}"
+    assert shop.order().status == "paid"  # read from Kleline, before any webhook
+    assert shop.order().webhooks == ()
+
+
+def test_a_refund_from_the_shop_is_confirmed_by_its_webhook(shop: Shop, client: TestClient, kleline: Kleline) -> None:
+    order, _ = _buy(shop, "tea-towel")
+    _pay_by_purse(client, order.payment_id, "bruno@example.com")
+    Worker(kleline).run_once()
+
+    assert shop.browser.post(f"/orders/{order.id}/refund").status_code == 303
+    Worker(kleline).run_once()
+
+    refunded = shop.order()
+    assert refunded.shown_status == "refunded" and refunded.refunded == 1990
+    assert "refund.succeeded" in [kind for _, kind in refunded.webhooks]
+    assert shop.browser.post(f"/orders/{order.id}/refund").status_code == 400  # nothing left to refund
+
+
+def _event(client: TestClient, shop: Shop, kind: str) -> dict[str, Any]:
+    events = client.get("/v1/events", headers=bearer(shop.data.shop.secret_key)).json()["data"]
+    event: dict[str, Any] = next(event for event in events if event["type"] == kind)
+    return event
+
+
+def test_a_tampered_or_badly_signed_webhook_is_refused_and_changes_nothing(shop: Shop, client: TestClient) -> None:
+    order, _ = _buy(shop)
+    _pay_by_purse(client, order.payment_id)
+    event = _event(client, shop, "payment.succeeded")
+    body = json.dumps(event, separators=(",", ":")).encode()
+    now = int(time.time())
+    signature = sign(shop.data.shop.webhook_secret, body, now)
+    tampered = body.replace(b'"amount":890', b'"amount":1')
+    assert tampered != body
+
+    refused = [
+        shop.browser.post("/webhooks/kleline", content=tampered, headers={HEADER: signature}),
+        shop.browser.post("/webhooks/kleline", content=body, headers={HEADER: sign("whsec_wrong", body, now)}),
+        shop.browser.post(
+            "/webhooks/kleline", content=body, headers={HEADER: sign(shop.data.shop.webhook_secret, body, now - 3600)}
+        ),
+        shop.browser.post("/webhooks/kleline", content=body),
+    ]
+
+    assert [answer.status_code for answer in refused] == [400, 400, 400, 400]
+    assert shop.order().status == "awaiting_payment" and shop.order().webhooks == ()
+    accepted = shop.browser.post("/webhooks/kleline", content=body, headers={HEADER: signature})
+    assert accepted.status_code == 200 and accepted.json()["duplicate"] is False
+    assert shop.order().status == "paid"
+
+
+def test_a_redelivered_event_is_applied_once(shop: Shop, client: TestClient, kleline: Kleline) -> None:
+    order, _ = _buy(shop)
+    _pay_by_purse(client, order.payment_id)
+    Worker(kleline).run_once()
+    event = _event(client, shop, "payment.succeeded")
+
+    answer = client.post(f"/v1/events/{event['id']}/redeliver", headers=bearer(shop.data.shop.secret_key))
+    assert answer.status_code == 202, answer.text
+    assert Worker(kleline).run_once().deliveries.delivered == 1
+
+    kinds = [kind for _, kind in shop.order().webhooks]
+    assert kinds == ["payment.authorized", "payment.succeeded"]
