@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint fmt postgres clean
+.PHONY: demo test test-fast bench lint fmt postgres chromium clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ demo: $(STAMP)
 postgres:
 	@scripts/ensure-postgres
 
-test: $(STAMP) postgres
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright itself).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: $(STAMP) postgres chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
@@ -32,14 +36,15 @@ bench: $(STAMP) postgres
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations examples
+	$(BIN)/ruff format --check src tests bench migrations examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/shop/demo_shop
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench migrations
-	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations examples
+	$(BIN)/ruff check --fix src tests bench migrations examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.db demo.db-*

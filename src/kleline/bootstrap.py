@@ -11,25 +11,44 @@ from kleline.config import SANDBOX_BANK_URL, Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.errors import KlelineError
+from kleline.events.delivery import WebhookDeliverer
+from kleline.events.endpoints import WebhookEndpoints
+from kleline.events.model import RetryPolicy, SealedSecret
+from kleline.events.service import Events
+from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger, NormalSide
+from kleline.merchants import Malls, Merchants
 from kleline.money import Money
+from kleline.payments.refunds import Refunds
+from kleline.payments.service import PaymentBook, Payments
+from kleline.receipts import InvalidSigningKeyConfig, Receipts, SigningKeys
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
 from kleline.wallet.registered_cards import RegisteredCards
 from kleline.wallet.sca import ExemptionPolicy
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_ups import TopUps
-from kleline.wallet.vault import InvalidKeyConfig, MasterKeys, fingerprint_key_from_config
+from kleline.wallet.vault import (
+    InvalidKeyConfig,
+    MasterKeys,
+    SealedCard,
+    fingerprint_key_from_config,
+    open_bytes,
+    rewrap,
+    seal_bytes,
+)
 
 __all__ = [
     "Kleline",
     "SchemaOutOfDate",
     "UnsupportedBankUrl",
     "VaultKeys",
+    "WebhookSecretBox",
     "bank_network",
     "build",
     "check_settings",
     "open_system_accounts",
+    "receipt_signing_keys",
     "vault_keys",
 ]
 
@@ -69,6 +88,14 @@ def vault_keys(settings: Settings) -> VaultKeys:
     return VaultKeys(master_keys, fingerprint_key)
 
 
+def receipt_signing_keys(settings: Settings) -> SigningKeys:
+    """Decode the receipt signing keys; the development key is refused outside development."""
+    try:
+        return SigningKeys.from_config(settings.receipt_signing_keys.get_secret_value(), settings.env)
+    except InvalidSigningKeyConfig as error:
+        raise InvalidSigningKeyConfig(f"KLELINE_RECEIPT_SIGNING_KEYS: {error.detail}") from None
+
+
 def bank_network(settings: Settings, clock: Clock) -> BankNetwork:
     """The card issuers ``KLELINE_BANK_URL`` names; only the in-process sandbox (``sandbox:``) exists so far."""
     if settings.bank_url.strip() != SANDBOX_BANK_URL:
@@ -84,7 +111,43 @@ def bank_network(settings: Settings, clock: Clock) -> BankNetwork:
 def check_settings(settings: Settings) -> None:
     """Refuse unusable or unsafe settings (keys, bank) before anything is opened or migrated."""
     vault_keys(settings)
+    receipt_signing_keys(settings)
     bank_network(settings, system_clock)
+
+
+class WebhookSecretBox:
+    """Webhook endpoints' signing secrets, sealed by the card vault under the master keys; handed to events from
+    here because the vault lives in the wallet, which events (a sibling package) must not import."""
+
+    _PURPOSE = b"kleline-webhook-secret-v1"
+
+    def __init__(self, keys: MasterKeys) -> None:
+        self._keys = keys
+
+    @property
+    def active_key_id(self) -> str:
+        """The master key new secrets are sealed under."""
+        return self._keys.active_id
+
+    def seal(self, plaintext: bytes) -> SealedSecret:
+        """Seal a secret under the active master key."""
+        return _secret(seal_bytes(plaintext, self._keys, self._PURPOSE))
+
+    def open(self, sealed: SealedSecret) -> bytes:
+        """Recover a sealed secret (``VaultError`` if it was altered)."""
+        return open_bytes(_card(sealed), self._keys, self._PURPOSE)
+
+    def rewrap(self, sealed: SealedSecret) -> SealedSecret:
+        """The same secret wrapped under the active master key."""
+        return _secret(rewrap(_card(sealed), self._keys))
+
+
+def _secret(sealed: SealedCard) -> SealedSecret:
+    return SealedSecret(sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext)
+
+
+def _card(sealed: SealedSecret) -> SealedCard:
+    return SealedCard(sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext)
 
 
 @dataclass
@@ -102,6 +165,15 @@ class Kleline:
     cards: RegisteredCards
     strong_auth: StrongAuth
     top_ups: TopUps
+    merchants: Merchants
+    malls: Malls
+    receipts: Receipts
+    idempotency: Idempotency
+    events: Events
+    webhook_endpoints: WebhookEndpoints
+    webhooks: WebhookDeliverer
+    payments: Payments
+    refunds: Refunds
 
     def close(self) -> None:
         """Release the database connections."""
@@ -112,6 +184,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     """Wire Kleline together; with ``migrate_if_empty`` an empty database gets the schema (the server does that)."""
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
+    signing_keys = receipt_signing_keys(settings)
     bank = bank_network(settings, clock)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     revision = current_revision(db)
@@ -151,6 +224,35 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     )
     strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock)
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
+    webhook_endpoints = WebhookEndpoints(
+        db, WebhookSecretBox(keys.master_keys), clock=clock, allow_loopback=settings.webhooks_allow_loopback
+    )
+    webhooks = WebhookDeliverer(
+        db,
+        webhook_endpoints,
+        clock=clock,
+        policy=RetryPolicy(
+            base=timedelta(seconds=settings.webhook_backoff_base_seconds),
+            cap=timedelta(seconds=settings.webhook_backoff_cap_seconds),
+            horizon=timedelta(hours=settings.webhook_retry_hours),
+        ),
+        timeout=settings.webhook_timeout_seconds,
+        batch_size=settings.webhook_batch_size,
+        concurrency=settings.webhook_concurrency,
+    )
+    merchants = Merchants(db, ledger, clock=clock)
+    receipts = Receipts(db, signing_keys)
+    book = PaymentBook(db, clock, settings.public_url)
+    payments = Payments(
+        book,
+        ledger,
+        bank,
+        cards,
+        strong_auth,
+        merchants,
+        receipts,
+        authorization_ttl=timedelta(hours=settings.authorization_ttl_hours),
+    )
     return Kleline(
         settings=settings,
         db=db,
@@ -163,6 +265,21 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         cards=cards,
         strong_auth=strong_auth,
         top_ups=top_ups,
+        merchants=merchants,
+        malls=Malls(db, clock=clock),
+        receipts=receipts,
+        idempotency=Idempotency(
+            db,
+            keys.fingerprint_key,
+            clock=clock,
+            retention=timedelta(hours=settings.idempotency_retention_hours),
+            lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),
+        ),
+        events=Events(db, clock=clock),
+        webhook_endpoints=webhook_endpoints,
+        webhooks=webhooks,
+        payments=payments,
+        refunds=Refunds(book, ledger, merchants, receipts),
     )
 
 

@@ -13,13 +13,21 @@ from typing import Final, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEVELOPMENT_FINGERPRINT_KEY", "DEVELOPMENT_MASTER_KEYS", "SANDBOX_BANK_URL", "Settings", "load_settings"]
+__all__ = [
+    "DEVELOPMENT_FINGERPRINT_KEY",
+    "DEVELOPMENT_MASTER_KEYS",
+    "DEVELOPMENT_RECEIPT_SIGNING_KEYS",
+    "SANDBOX_BANK_URL",
+    "Settings",
+    "load_settings",
+]
 
 # Published keys (they decode to readable ASCII), so that development runs without configuration; refused in
 # production. They live here, at the bottom layer, so that the settings' defaults and the vault (which re-exports
 # them as ``kleline.wallet.vault.DEVELOPMENT_*``) share one definition.
 DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5ISE="
 DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
+DEVELOPMENT_RECEIPT_SIGNING_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1yZWNlaXB0LWtleSE="  # Ed25519 seed
 SANDBOX_BANK_URL: Final = "sandbox:"
 
 
@@ -80,9 +88,48 @@ class Settings(BaseSettings):
     )
     # -- merchants (issue 4) --
     # -- idempotency (issue 4) --
+    idempotency_retention_hours: int = Field(
+        24, ge=1, description="how long the first answer to an Idempotency-Key is kept and replayed"
+    )
+    idempotency_lock_timeout_seconds: int = Field(
+        300,
+        ge=10,
+        description="after how long a request that holds an Idempotency-Key without answering (its process died) "
+        "is presumed dead, so that a retry may run",
+    )
     # -- events and webhooks (issue 4) --
+    webhooks_allow_loopback: bool = Field(
+        False,
+        description="let webhook endpoints point at loopback and private addresses (tests and the demo); "
+        "link-local, multicast and reserved addresses stay refused",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long one webhook delivery may take, connection included"
+    )
+    webhook_retry_hours: int = Field(
+        72, ge=1, description="how long a webhook delivery is retried after its event before it is given up"
+    )
+    webhook_backoff_base_seconds: float = Field(
+        30.0, gt=0, description="first retry delay of a failed webhook delivery (doubling each time, full jitter)"
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        3600.0, gt=0, description="longest delay between two attempts of a webhook delivery"
+    )
+    webhook_batch_size: int = Field(50, ge=1, le=1000, description="deliveries the worker claims per pass")
+    webhook_concurrency: int = Field(8, ge=1, le=64, description="deliveries the worker sends at once")
+    worker_interval_seconds: float = Field(
+        1.0, gt=0, description="pause of kleline worker between passes when there is nothing to do"
+    )
     # -- receipts (issue 4) --
+    receipt_signing_keys: SecretStr = Field(
+        SecretStr(DEVELOPMENT_RECEIPT_SIGNING_KEYS),
+        description="receipt signing keys 'id:base64(32-byte Ed25519 seed),...', the active one first, older ones "
+        "kept so that their receipts still verify (development key by default, refused in production)",
+    )
     # -- checkout pages (issue 4) --
+    web_session_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="lifetime of a checkout page session (sign-in included), in minutes"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

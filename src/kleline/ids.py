@@ -28,6 +28,7 @@ PREFIXES = frozenset(
         "rcpt",
         "wd",
         "cs",
+        "key",
     }
 )
 

@@ -18,6 +18,7 @@ from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import authenticate
+from kleline.receipts import generate_signing_key
 from kleline.wallet.vault import generate_master_key
 
 from ..conftest import BACKENDS, create_database_url, drop_database
@@ -322,6 +323,7 @@ def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, m
     monkeypatch.setenv("KLELINE_ENV", "production")
     monkeypatch.setenv("KLELINE_MASTER_KEYS", generate_master_key("k1"))
     monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", _own_fingerprint_key())
+    monkeypatch.setenv("KLELINE_RECEIPT_SIGNING_KEYS", generate_signing_key("r1"))
     result = run(runner, "operator", "create-key")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("op_")
@@ -361,3 +363,9 @@ def test_keys_generate_prints_a_new_master_key_entry(runner: CliRunner) -> None:
     assert key_id == "k3"
     assert len(base64.b64decode(encoded, validate=True)) == 32
     assert run(runner, "keys", "generate", "no:colons").exit_code == 1
+
+
+def test_payments_expire_lists_the_released_authorisations(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "payments", "expire")
+    assert result.exit_code == 0, result.output
+    assert "0 authorisation(s) released" in result.output

@@ -9,10 +9,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kleline import __version__
-from kleline.api import problems
+from kleline.api import idempotency, problems
 from kleline.api.auth import kleline_of
-from kleline.api.routes import cards, customers, ledger, top_ups, wallet
+from kleline.api.routes import (
+    cards,
+    customers,
+    events,
+    ledger,
+    malls,
+    merchants,
+    payments,
+    receipts,
+    top_ups,
+    wallet,
+    webhook_endpoints,
+)
 from kleline.bootstrap import Kleline
+from kleline.web import app as pages
 
 __all__ = ["create_app"]
 
@@ -33,11 +46,19 @@ def create_app(kleline: Kleline) -> FastAPI:
     )
     app.state.kleline = kleline
     problems.install(app)
+    idempotency.install(app, kleline.idempotency)
     app.include_router(customers.router)
     app.include_router(wallet.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
     app.include_router(ledger.router)
+    app.include_router(receipts.router)
+    app.include_router(merchants.router)
+    app.include_router(malls.router)
+    app.include_router(webhook_endpoints.router)
+    app.include_router(events.router)
+    app.include_router(payments.router)
+    pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])
     def health(request: Request) -> JSONResponse:
@@ -45,5 +66,10 @@ def create_app(kleline: Kleline) -> FastAPI:
         with kleline_of(request).db.transaction(write=False) as tx:
             tx.fetchone("SELECT 1")
         return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/health/live", tags=["operations"])
+    async def live() -> JSONResponse:
+        """The process answers; no database (a load balancer's liveness probe, and the benchmark's reference)."""
+        return JSONResponse({"status": "ok"})
 
     return app

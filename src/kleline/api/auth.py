@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,13 +13,23 @@ from kleline.errors import KlelineError
 from kleline.operators.service import InvalidKey, authenticate
 
 __all__ = [
+    "AnyParty",
+    "Party",
+    "require_party",
     "BearerToken",
+    "Caller",
     "CustomerId",
     "Forbidden",
+    "MaybeOperator",
+    "MerchantId",
+    "OperatorOrMerchant",
     "OperatorId",
     "kleline_of",
+    "optional_operator",
     "require_customer",
+    "require_merchant",
     "require_operator",
+    "require_operator_or_merchant",
 ]
 
 
@@ -63,6 +74,68 @@ def require_customer(request: Request, credentials: Credentials) -> str:
     return kleline_of(request).customers.authenticate(token)
 
 
+def require_merchant(request: Request, credentials: Credentials) -> str:
+    """The merchant id behind the secret key; 401 without a valid key, 403 for another kind of key."""
+    token = _bearer(credentials)
+    if token.startswith(("op_", "ct_")):
+        raise Forbidden("this call is for merchants")
+    return kleline_of(request).merchants.authenticate(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made a call that operators and merchants may both make: ``merchant_id`` is None for an operator."""
+
+    merchant_id: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        """True for an operator key."""
+        return self.merchant_id is None
+
+    def may_act_for(self, merchant_id: str) -> bool:
+        """True for an operator, or for the merchant itself (another merchant is answered 404: reveal nothing)."""
+        return self.merchant_id is None or self.merchant_id == merchant_id
+
+
+def require_operator_or_merchant(request: Request, credentials: Credentials) -> Caller:
+    """An operator or a merchant; 401 without a valid key, 403 for a customer token."""
+    token = _bearer(credentials)
+    if token.startswith("ct_"):
+        raise Forbidden("this call is for operators and merchants")
+    if token.startswith("sk_"):
+        return Caller(kleline_of(request).merchants.authenticate(token))
+    authenticate(kleline_of(request).db, token)
+    return Caller(None)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyParty:
+    """Any authenticated caller: ``kind`` says which key it used, ``id`` whose it is (the operator key's id)."""
+
+    kind: Literal["operator", "merchant", "customer"]
+    id: str
+
+
+def require_party(request: Request, credentials: Credentials) -> AnyParty:
+    """Whoever calls, by the kind of key; 401 without a valid key or token."""
+    token = _bearer(credentials)
+    kleline = kleline_of(request)
+    if token.startswith("sk_"):
+        return AnyParty("merchant", kleline.merchants.authenticate(token))
+    if token.startswith("ct_"):
+        return AnyParty("customer", kleline.customers.authenticate(token))
+    return AnyParty("operator", str(authenticate(kleline.db, token)))
+
+
+def optional_operator(request: Request, credentials: Credentials) -> bool:
+    """True for a valid operator key (401 for a dead one); anyone else, with or without a key, is the public."""
+    if credentials is None or not credentials.credentials.strip().startswith("op_"):
+        return False
+    authenticate(kleline_of(request).db, credentials.credentials.strip())
+    return True
+
+
 def bearer_token(credentials: Credentials) -> str:
     """The raw bearer token (for logout, which revokes exactly the token presented)."""
     return _bearer(credentials)
@@ -70,4 +143,8 @@ def bearer_token(credentials: Credentials) -> str:
 
 OperatorId = Annotated[int, Depends(require_operator)]
 CustomerId = Annotated[str, Depends(require_customer)]
+MerchantId = Annotated[str, Depends(require_merchant)]
+OperatorOrMerchant = Annotated[Caller, Depends(require_operator_or_merchant)]
+MaybeOperator = Annotated[bool, Depends(optional_operator)]
 BearerToken = Annotated[str, Depends(bearer_token)]
+Party = Annotated[AnyParty, Depends(require_party)]
