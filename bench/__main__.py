@@ -1,20 +1,32 @@
-"""``make bench``: every benchmark, then one line per target."""
+"""``make bench``: every benchmark, then one line per target; ``python -m bench NAME...`` runs only those named."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
-from bench import ledger_postgres, ledger_sqlite, wallet
+from bench import ledger_postgres, ledger_sqlite, payments_api, wallet
 from bench.common import Report
 
+BENCHES: dict[str, Callable[[Report], None]] = {
+    "ledger-sqlite": ledger_sqlite.run,
+    "ledger-postgres": ledger_postgres.run,
+    "wallet": wallet.run,
+    "payments": payments_api.run,
+}
 
-def main() -> int:
+
+def main(names: list[str]) -> int:
+    unknown = [name for name in names if name not in BENCHES]
+    if unknown:
+        print(f"unknown bench {', '.join(unknown)}; choose among {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
     report = Report()
     began = time.perf_counter()
-    ledger_sqlite.run(report)
-    ledger_postgres.run(report)
-    wallet.run(report)
+    for name, run in BENCHES.items():
+        if not names or name in names:
+            run(report)
     print(f"\n(bench took {time.perf_counter() - began:.0f} s)\n")
     for target in report.targets:
         print(target.line())
@@ -22,4 +34,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -479,19 +479,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and pages (migrating an empty database first)."""
-    import uvicorn
+    from kleline.api.main import run_server
 
     settings = load_settings()
     _prepare(settings)
     _kleline(settings).close()  # fail here, with a clear message, rather than in every worker
-    uvicorn.run(
-        "kleline.api.main:app_from_environment",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level="info",
-    )
+    run_server(host or settings.host, port or settings.port, workers)
 
 
 @app.command("demo")
