@@ -19,8 +19,9 @@ from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger, NormalSide
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
+from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
-from kleline.payments.service import PaymentBook, Payments
+from kleline.payments.service import Payments
 from kleline.receipts import InvalidSigningKeyConfig, Receipts, SigningKeys
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits

@@ -22,10 +22,10 @@ from kleline.ids import new_id
 from kleline.ledger import EntryRequest, InsufficientFunds, Ledger
 from kleline.merchants.service import Merchants
 from kleline.money import Money
-from kleline.payments import books, store
+from kleline.payments import postings, store
+from kleline.payments.book import PaymentBook
 from kleline.payments.errors import PaymentStateConflict, RefundInProgress, RefundTooLarge
 from kleline.payments.model import Refund, RefundSplit, refund_split
-from kleline.payments.service import PaymentBook
 from kleline.payments.views import refund_json
 from kleline.receipts.service import Receipts
 
@@ -54,7 +54,7 @@ class Refunds:
             self._ledger.post(
                 EntryRequest(
                     refund.id,
-                    books.refund_postings(payment, split),
+                    postings.refund_postings(payment, split),
                     "payment refunded",
                     {"payment": payment.id, "refund": refund.id, "merchant": payment.merchant_id},
                 )

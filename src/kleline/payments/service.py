@@ -11,22 +11,18 @@ How each step stays exact when requests race or a process dies half-way:
   cancel or the expiry sweep on the hold itself, and the issuer does the same for card authorisations.
 - **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups.
 
-Refunds live in ``payments.refunds``; both share this module's ``PaymentBook`` for loading and recording.
+Refunds live in ``payments.refunds``; both share ``payments.book.PaymentBook`` for loading and recording.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from kleline.banks import BankError, BankNetwork, CardDetails
 from kleline.banks.declines import decline_code
-from kleline.clock import Clock, epoch_us
-from kleline.db.engine import Database, RawTx
+from kleline.clock import epoch_us
 from kleline.errors import NotFound, ValidationError
-from kleline.events import outbox
 from kleline.ids import new_id
 from kleline.ledger import (
     EntryRequest,
@@ -41,72 +37,18 @@ from kleline.ledger import (
 )
 from kleline.merchants.service import Merchants
 from kleline.money import Money
-from kleline.payments import books, store
-from kleline.payments.errors import AuthorizationExpired, CaptureFailed, CaptureTooLarge, PaymentStateConflict
-from kleline.payments.model import CAPTURE_METHODS, METHODS, OPEN_STATUSES, Payment, PaymentRequest, commission
-from kleline.payments.views import payment_json
+from kleline.payments import postings, store
+from kleline.payments.book import PaymentBook
+from kleline.payments.checks import capture_amount, check_open, check_request, unclaimed
+from kleline.payments.errors import AuthorizationExpired, CaptureFailed, PaymentStateConflict
+from kleline.payments.model import METHODS, OPEN_STATUSES, Payment, PaymentRequest, commission
 from kleline.receipts.service import Receipts
 from kleline.wallet import sca_store
 from kleline.wallet.cards import parse_card_number
 from kleline.wallet.strong_auth import EnrolmentRequired, StrongAuth
 from kleline.wallet.top_ups import CardSource
 
-__all__ = ["PaymentBook", "Payments"]
-
-SUPPORTED_CURRENCIES = ("EUR",)
-"""Merchants' balances and purses are in euros; other currencies wait for the multi-currency issue."""
-
-
-class PaymentBook:
-    """Loading payments and recording their changes with their events; shared by payments and refunds."""
-
-    def __init__(self, db: Database, clock: Clock, checkout_base: str) -> None:
-        self.db = db
-        self.clock = clock
-        self.checkout_base = checkout_base.rstrip("/")
-
-    def load(self, tx: RawTx, payment_id: str, *, lock: bool = False) -> Payment:
-        """A payment, or ``NotFound``."""
-        payment = store.load_payment(tx, payment_id, self.checkout_base, lock=lock)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}", param="id")
-        return payment
-
-    def get(self, payment_id: str) -> Payment:
-        """A payment read on its own."""
-        with self.db.transaction(write=False) as tx:
-            return self.load(tx, payment_id)
-
-    def of_merchant(self, merchant_id: str, payment_id: str) -> Payment:
-        """A merchant's own payment; another merchant's is ``NotFound``, as if it did not exist."""
-        payment = self.get(payment_id)
-        if payment.merchant_id != merchant_id:
-            raise NotFound(f"no payment {payment_id}", param="id")
-        return payment
-
-    def record(self, tx: RawTx, payment: Payment, event: str | None) -> Payment:
-        """Write the payment's new state and, in the same transaction, the event that announces it."""
-        now = self.clock()
-        store.save_payment(tx, payment, epoch_us(now))
-        if event is not None:
-            outbox.record(
-                tx,
-                type=event,
-                merchant_id=payment.merchant_id,
-                object_id=payment.id,
-                data=payment_json(payment),
-                created_at=now,
-            )
-        return payment
-
-    def change(self, payment_id: str, update: Callable[[Payment], tuple[Payment, str | None] | None]) -> Payment:
-        """Apply ``update`` to the locked payment; it returns the new payment and its event, or None to leave it."""
-        with self.db.transaction() as tx:
-            payment = self.load(tx, payment_id, lock=True)
-            changed = update(payment)
-            if changed is None:
-                return payment
-            return self.record(tx, *changed)
+__all__ = ["Payments"]
 
 
 class Payments:
@@ -151,7 +93,7 @@ class Payments:
     def create(self, merchant_id: str, request: PaymentRequest) -> Payment:
         """A new payment waiting for its customer, with the merchant's commission rate frozen in it."""
         merchant = self._merchants.require_active(merchant_id)
-        _check_request(request)
+        check_request(request)
         payment = Payment(
             id=new_id("pay"),
             merchant_id=merchant_id,
@@ -223,7 +165,7 @@ class Payments:
         if method == "purse":
             card_id = None
         payment = self.book.get(payment_id)
-        _check_open(payment, customer_id)
+        check_open(payment, customer_id)
         self._merchants.require_active(payment.merchant_id)
         card = self._cards.card_details(customer_id, card_id) if card_id is not None else None
         challenged = False
@@ -249,14 +191,14 @@ class Payments:
         except EnrolmentRequired:
             if payment.status == "processing":
                 # The issuer asked for authentication the customer cannot give: free the payment for another way.
-                self.book.change(payment_id, _unclaimed)
+                self.book.change(payment_id, unclaimed)
             raise
 
         def ask(current: Payment) -> tuple[Payment, str | None]:
             if current.status not in since:
                 raise PaymentStateConflict(f"payment {payment_id} is {current.status} now")
             if current.status in OPEN_STATUSES:
-                _check_open(current, customer_id)
+                check_open(current, customer_id)
             changed = current.with_status(
                 "requires_action", customer_id=customer_id, method=method, card_id=card_id, challenge_id=challenge.id
             )
@@ -287,7 +229,7 @@ class Payments:
         """Take the payment for this customer (``processing``) unless a challenge must come first (False)."""
         with self._db.transaction() as tx:
             payment = self.book.load(tx, payment_id, lock=True)
-            _check_open(payment, customer_id)
+            check_open(payment, customer_id)
             if not challenged:
                 locked = sca_store.lock_customer(tx, customer_id, self._auth.policy.currency)
                 if locked is None:
@@ -311,13 +253,13 @@ class Payments:
 
     def _hold_purse(self, payment_id: str) -> Payment:
         payment = self.book.get(payment_id)
-        self._ensure_account(books.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        self._ensure_account(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
         expires_at = self._clock() + self._ttl
         try:
             self._ledger.hold(
                 HoldRequest(
-                    books.hold_id(payment.id),
-                    books.capture_postings(payment, payment.amount.minor),
+                    postings.hold_id(payment.id),
+                    postings.capture_postings(payment, payment.amount.minor),
                     # The hold outlives the authorisation by a day, so that the payments sweep (which also tells
                     # the merchant) releases it rather than the ledger's own expiry.
                     expires_at + timedelta(days=1),
@@ -385,7 +327,7 @@ class Payments:
         assert payment.customer_id is not None
         if payment.method == "purse":
             try:
-                hold = self._ledger.get_hold(books.hold_id(payment.id))
+                hold = self._ledger.get_hold(postings.hold_id(payment.id))
             except UnknownHold:
                 return self._hold_purse(payment.id)
             if hold.status is HoldStatus.PENDING:
@@ -404,24 +346,24 @@ class Payments:
         """Take ``amount`` (all that was authorised by default) and book it with the commission split; whatever
         was authorised and not taken is released."""
         payment = self.book.of_merchant(merchant_id, payment_id)
-        self._ensure_account(books.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        self._ensure_account(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
         if payment.card_network is not None:
-            self._ensure_account(books.receivable_account(payment.card_network), NormalSide.DEBIT, payment.currency)
-        taken = payment.amount_authorized if amount is None else _capture_amount(payment, amount)
+            self._ensure_account(postings.receivable_account(payment.card_network), NormalSide.DEBIT, payment.currency)
+        taken = payment.amount_authorized if amount is None else capture_amount(payment, amount)
         if payment.status == "succeeded" and payment.amount_captured == taken:
             return payment  # the same capture again: already done
         if payment.status != "authorized":
             raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; only an authorized one captures")
         request = EntryRequest(
-            books.capture_entry_id(payment.id),
-            books.capture_postings(payment, taken),
+            postings.capture_entry_id(payment.id),
+            postings.capture_postings(payment, taken),
             "payment captured",
             {"payment": payment.id, "merchant": payment.merchant_id},
         )
         if payment.method == "purse":
             try:
                 self._ledger.commit(
-                    books.hold_id(payment.id),
+                    postings.hold_id(payment.id),
                     postings=request.postings,
                     entry_id=request.id,
                     description=request.description,
@@ -446,7 +388,7 @@ class Payments:
         if current.status == "succeeded" and current.amount_captured == taken:
             return current
         if current.status == "authorized":
-            hold = self._ledger.get_hold(books.hold_id(payment_id))
+            hold = self._ledger.get_hold(postings.hold_id(payment_id))
             if hold.status is HoldStatus.COMMITTED:
                 return self._captured(payment_id, taken)  # a crash after the commit: finish the record
         raise AuthorizationExpired(f"payment {payment_id}'s authorisation was released before the capture")
@@ -507,9 +449,9 @@ class Payments:
     def _release(self, payment: Payment, status: str, event: str) -> Payment:
         if payment.method == "purse":
             try:
-                self._ledger.void(books.hold_id(payment.id))
+                self._ledger.void(postings.hold_id(payment.id))
             except HoldNotPending:
-                hold = self._ledger.get_hold(books.hold_id(payment.id))
+                hold = self._ledger.get_hold(postings.hold_id(payment.id))
                 if hold.status is HoldStatus.COMMITTED:
                     raise PaymentStateConflict(f"payment {payment.id} was captured meanwhile") from None
         else:
@@ -525,48 +467,3 @@ class Payments:
             return current.with_status(status), event
 
         return self.book.change(payment.id, close)
-
-
-def _unclaimed(payment: Payment) -> tuple[Payment, str | None] | None:
-    if payment.status != "processing":
-        return None
-    return payment.with_status("requires_confirmation", customer_id=None, method=None, card_id=None), None
-
-
-def _check_open(payment: Payment, customer_id: str) -> None:
-    if payment.status not in OPEN_STATUSES:
-        raise PaymentStateConflict(f"payment {payment.id} is {payment.status}; it cannot be confirmed")
-    if payment.status == "requires_action" and payment.customer_id != customer_id:
-        raise PaymentStateConflict(f"payment {payment.id} is being paid by another customer")
-
-
-def _check_request(request: PaymentRequest) -> None:
-    if request.amount.currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(
-            f"payments are in {', '.join(SUPPORTED_CURRENCIES)} for now, not {request.amount.currency}",
-            param="currency",
-        )
-    if request.amount.minor <= 0:
-        raise ValidationError("amount must be a positive number of minor units", param="amount")
-    if request.capture_method not in CAPTURE_METHODS:
-        raise ValidationError(f"capture_method must be one of {', '.join(CAPTURE_METHODS)}", param="capture_method")
-    if request.description is not None and len(request.description) > 500:
-        raise ValidationError("description is limited to 500 characters", param="description")
-    if request.reference is not None and len(request.reference) > 200:
-        raise ValidationError("reference is limited to 200 characters", param="reference")
-    if request.return_url is not None:
-        parts = urlsplit(request.return_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(request.return_url) > 2000:
-            raise ValidationError("return_url must be an http(s) URL of at most 2000 characters", param="return_url")
-
-
-def _capture_amount(payment: Payment, amount: Money) -> int:
-    if amount.currency != payment.currency:
-        raise ValidationError(f"the payment is in {payment.currency}, not {amount.currency}", param="currency")
-    if amount.minor <= 0:
-        raise ValidationError("amount must be a positive number of minor units", param="amount")
-    if amount.minor > payment.amount_authorized and payment.status == "authorized":
-        raise CaptureTooLarge(
-            f"capture of {amount.minor} is above the {payment.amount_authorized} authorised", param="amount"
-        )
-    return amount.minor

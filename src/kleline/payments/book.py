@@ -1,0 +1,71 @@
+"""Loading payments and recording their changes together with the events that announce them.
+
+Shared by ``payments.service`` and ``payments.refunds``: every state change goes through ``record`` (or ``change``,
+which takes the payment's row lock first), so that no change is ever written without its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kleline.clock import Clock, epoch_us
+from kleline.db.engine import Database, RawTx
+from kleline.errors import NotFound
+from kleline.events import outbox
+from kleline.payments import store
+from kleline.payments.model import Payment
+from kleline.payments.views import payment_json
+
+__all__ = ["PaymentBook"]
+
+
+class PaymentBook:
+    """Loading payments and recording their changes with their events; shared by payments and refunds."""
+
+    def __init__(self, db: Database, clock: Clock, checkout_base: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.checkout_base = checkout_base.rstrip("/")
+
+    def load(self, tx: RawTx, payment_id: str, *, lock: bool = False) -> Payment:
+        """A payment, or ``NotFound``."""
+        payment = store.load_payment(tx, payment_id, self.checkout_base, lock=lock)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}", param="id")
+        return payment
+
+    def get(self, payment_id: str) -> Payment:
+        """A payment read on its own."""
+        with self.db.transaction(write=False) as tx:
+            return self.load(tx, payment_id)
+
+    def of_merchant(self, merchant_id: str, payment_id: str) -> Payment:
+        """A merchant's own payment; another merchant's is ``NotFound``, as if it did not exist."""
+        payment = self.get(payment_id)
+        if payment.merchant_id != merchant_id:
+            raise NotFound(f"no payment {payment_id}", param="id")
+        return payment
+
+    def record(self, tx: RawTx, payment: Payment, event: str | None) -> Payment:
+        """Write the payment's new state and, in the same transaction, the event that announces it."""
+        now = self.clock()
+        store.save_payment(tx, payment, epoch_us(now))
+        if event is not None:
+            outbox.record(
+                tx,
+                type=event,
+                merchant_id=payment.merchant_id,
+                object_id=payment.id,
+                data=payment_json(payment),
+                created_at=now,
+            )
+        return payment
+
+    def change(self, payment_id: str, update: Callable[[Payment], tuple[Payment, str | None] | None]) -> Payment:
+        """Apply ``update`` to the locked payment; it returns the new payment and its event, or None to leave it."""
+        with self.db.transaction() as tx:
+            payment = self.load(tx, payment_id, lock=True)
+            changed = update(payment)
+            if changed is None:
+                return payment
+            return self.record(tx, *changed)
