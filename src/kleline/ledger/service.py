@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
-from kleline.db.engine import INTEGRITY_ERRORS, Database, is_floor_violation
+from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx, is_floor_violation
 from kleline.ledger import store
 from kleline.ledger.accounts import AccountCache
 from kleline.ledger.batch import BatchPlan
@@ -141,16 +141,34 @@ class Ledger:
     def post(self, request: EntryRequest) -> Entry:
         """Post one balanced entry, atomically; a floored account that would go below its floor refuses it."""
         accounts = self._accounts.resolve_postings(request.postings)
-        posted_at = epoch_us(self._clock())
-        row = EntryRow.of(request.id, posted_at, request.description, request.metadata, request.postings)
-        shard = self._random.randrange(self._shards)
         try:
             with self.db.statement() as tx:
-                postings = store.posting_rows(request.id, request.postings, accounts)
-                store.post_entry(tx, row, shard, postings, self._deltas(request.postings, accounts, {}))
+                posted_at, shard = self._write_entry(tx, request, accounts)
         except INTEGRITY_ERRORS as error:
             return self._replay_or_raise(request, accounts, error)
         return self._posted(request, posted_at, shard)
+
+    def post_in(self, tx: RawTx, request: EntryRequest) -> Entry:
+        """Post one balanced entry inside the caller's transaction, so that it commits or vanishes with the
+        caller's own writes (a payment's state, its event, its receipt).
+
+        A floored account that would go below its floor raises ``InsufficientFunds``, and the caller must let its
+        transaction roll back (PostgreSQL has aborted it). There is no idempotent replay here: the caller's own
+        state, written in the same transaction, is what says whether the entry was already posted."""
+        accounts = self._accounts.resolve_postings(request.postings)
+        try:
+            posted_at, shard = self._write_entry(tx, request, accounts)
+        except INTEGRITY_ERRORS as error:
+            raise self._translate(error, request.postings, accounts) from None
+        return self._posted(request, posted_at, shard)
+
+    def _write_entry(self, tx: RawTx, request: EntryRequest, accounts: dict[str, AccountRow]) -> tuple[int, int]:
+        posted_at = epoch_us(self._clock())
+        row = EntryRow.of(request.id, posted_at, request.description, request.metadata, request.postings)
+        shard = self._random.randrange(self._shards)
+        postings = store.posting_rows(request.id, request.postings, accounts)
+        store.post_entry(tx, row, shard, postings, self._deltas(request.postings, accounts, {}))
+        return posted_at, shard
 
     def entry(self, entry_id: str) -> Entry:
         """A posted entry."""
@@ -224,6 +242,28 @@ class Ledger:
     def hold(self, request: HoldRequest) -> Hold:
         """Reserve funds on every account the pending entry would lower, until commit, void or expiry."""
         accounts = self._accounts.resolve_postings(request.postings)
+        try:
+            with self.db.transaction() as tx:
+                self._write_hold(tx, request, accounts)
+        except INTEGRITY_ERRORS as error:
+            existing = self._find_hold(request.id)
+            if existing is not None:
+                if existing.same_request(request):
+                    return existing
+                raise EntryConflict(f"hold {request.id} already exists with other content", param="id") from None
+            raise self._translate(error, request.postings, accounts) from None
+        return self.get_hold(request.id)
+
+    def hold_in(self, tx: RawTx, request: HoldRequest) -> None:
+        """Reserve funds inside the caller's transaction (see ``post_in``): ``InsufficientFunds`` when a floored
+        account cannot cover it, after which the caller's transaction must roll back."""
+        accounts = self._accounts.resolve_postings(request.postings)
+        try:
+            self._write_hold(tx, request, accounts)
+        except INTEGRITY_ERRORS as error:
+            raise self._translate(error, request.postings, accounts) from None
+
+    def _write_hold(self, tx: RawTx, request: HoldRequest, accounts: dict[str, AccountRow]) -> None:
         now = self._clock()
         if request.expires_at <= now:
             raise InvalidEntry("a hold must expire in the future", param="expires_at")
@@ -241,18 +281,8 @@ class Ledger:
             "postings": store.dump_postings(request.postings),
             "reserved": json.dumps(reserved, sort_keys=True),
         }
-        try:
-            with self.db.transaction() as tx:
-                store.insert_hold(tx, row)
-                store.apply_deltas(tx, [SlotDelta(accounts[c].id, 0, 0, amount) for c, amount in reserved.items()])
-        except INTEGRITY_ERRORS as error:
-            existing = self._find_hold(request.id)
-            if existing is not None:
-                if existing.same_request(request):
-                    return existing
-                raise EntryConflict(f"hold {request.id} already exists with other content", param="id") from None
-            raise self._translate(error, request.postings, accounts) from None
-        return self.get_hold(request.id)
+        store.insert_hold(tx, row)
+        store.apply_deltas(tx, [SlotDelta(accounts[c].id, 0, 0, amount) for c, amount in reserved.items()])
 
     def get_hold(self, hold_id: str) -> Hold:
         """A hold, in whatever state it is."""

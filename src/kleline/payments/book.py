@@ -48,18 +48,21 @@ class PaymentBook:
 
     def record(self, tx: RawTx, payment: Payment, event: str | None) -> Payment:
         """Write the payment's new state and, in the same transaction, the event that announces it."""
-        now = self.clock()
-        store.save_payment(tx, payment, epoch_us(now))
+        store.save_payment(tx, payment, epoch_us(self.clock()))
         if event is not None:
-            outbox.record(
-                tx,
-                type=event,
-                merchant_id=payment.merchant_id,
-                object_id=payment.id,
-                data=payment_json(payment),
-                created_at=now,
-            )
+            self.announce(tx, payment, event)
         return payment
+
+    def announce(self, tx: RawTx, payment: Payment, event: str) -> None:
+        """Write an event about the payment as it stands in ``payment`` (a step it passed through on the way)."""
+        outbox.record(
+            tx,
+            type=event,
+            merchant_id=payment.merchant_id,
+            object_id=payment.id,
+            data=payment_json(payment),
+            created_at=self.clock(),
+        )
 
     def change(self, payment_id: str, update: Callable[[Payment], tuple[Payment, str | None] | None]) -> Payment:
         """Apply ``update`` to the locked payment; it returns the new payment and its event, or None to leave it."""

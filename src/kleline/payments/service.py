@@ -22,6 +22,7 @@ from datetime import timedelta
 from kleline.banks import BankError, BankNetwork, CardDetails
 from kleline.banks.declines import decline_code
 from kleline.clock import epoch_us
+from kleline.db.engine import RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import (
@@ -33,7 +34,6 @@ from kleline.ledger import (
     Ledger,
     NormalSide,
     UnknownAccount,
-    UnknownHold,
 )
 from kleline.merchants.service import Merchants
 from kleline.money import Money
@@ -166,7 +166,7 @@ class Payments:
             card_id = None
         payment = self.book.get(payment_id)
         check_open(payment, customer_id)
-        self._merchants.require_active(payment.merchant_id)
+        merchant = self._merchants.require_active(payment.merchant_id)
         card = self._cards.card_details(customer_id, card_id) if card_id is not None else None
         challenged = False
         if sca_code is not None:
@@ -174,8 +174,14 @@ class Payments:
                 raise ValidationError("no strong authentication is pending for this payment", param="sca_code")
             self._auth.pass_challenge(customer_id, payment.challenge_id, sca_code, payment.amount, payment.merchant_id)
             challenged = True
+        if method == "purse":
+            paid = self._pay_from_purse(payment, customer_id, challenged, merchant.name)
+            if paid is None:
+                return self._ask_for_authentication(payment.id, customer_id, method, None, OPEN_STATUSES)
+            return paid
         if not self._claim(payment.id, customer_id, method, card_id, challenged):
             return self._ask_for_authentication(payment.id, customer_id, method, card_id, OPEN_STATUSES)
+        assert card is not None
         authorized = self._authorize_claimed(self.book.get(payment.id), card)
         if authorized.status == "authorized" and authorized.capture_method == "automatic":
             return self.capture(authorized.merchant_id, authorized.id)
@@ -206,12 +212,10 @@ class Payments:
 
         return self.book.change(payment_id, ask)
 
-    def _authorize_claimed(self, payment: Payment, card: CardDetails | None) -> Payment:
-        """Authorise a claimed payment: a purse hold, or the issuer's authorisation (which may ask for strong
-        authentication first: answer 1A, a soft decline)."""
-        if payment.method == "purse":
-            return self._hold_purse(payment.id)
-        assert card is not None and payment.customer_id is not None
+    def _authorize_claimed(self, payment: Payment, card: CardDetails) -> Payment:
+        """Authorise a claimed card payment at the issuer, which may ask for strong authentication first (answer
+        1A, a soft decline)."""
+        assert payment.customer_id is not None
         authenticated = payment.challenge_id is not None
         # A new attempt after authentication is a new authorisation at the issuer, with its own reference.
         reference = f"{payment.id}:sca" if authenticated else payment.id
@@ -230,12 +234,8 @@ class Payments:
         with self._db.transaction() as tx:
             payment = self.book.load(tx, payment_id, lock=True)
             check_open(payment, customer_id)
-            if not challenged:
-                locked = sca_store.lock_customer(tx, customer_id, self._auth.policy.currency)
-                if locked is None:
-                    raise NotFound("no such customer")
-                if not self._auth.decide(tx, customer_id, locked[2], payment.amount).exempt:
-                    return False
+            if not challenged and not self._exempt(tx, customer_id, payment.amount):
+                return False
             self.book.record(
                 tx,
                 payment.with_status(
@@ -251,25 +251,87 @@ class Payments:
             )
         return True
 
-    def _hold_purse(self, payment_id: str) -> Payment:
-        payment = self.book.get(payment_id)
+    def _exempt(self, tx: RawTx, customer_id: str, amount: Money) -> bool:
+        """Under the customer's row lock: may this payment skip strong authentication (counted if so)?"""
+        locked = sca_store.lock_customer(tx, customer_id, self._auth.policy.currency)
+        if locked is None:
+            raise NotFound("no such customer")
+        return self._auth.decide(tx, customer_id, locked[2], amount).exempt
+
+    def _pay_from_purse(
+        self, payment: Payment, customer_id: str, challenged: bool, merchant_name: str
+    ) -> Payment | None:
+        """The purse pays in one transaction: the exemption decision, the hold (manual capture) or the capture
+        entry (automatic), the new state, its events and the receipt commit together or not at all, so no crash
+        can leave a purse payment half-done. None when a challenge must come first."""
         self._ensure_account(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
-        expires_at = self._clock() + self._ttl
+        now = self._clock()
         try:
-            self._ledger.hold(
-                HoldRequest(
-                    postings.hold_id(payment.id),
-                    postings.capture_postings(payment, payment.amount.minor),
-                    # The hold outlives the authorisation by a day, so that the payments sweep (which also tells
-                    # the merchant) releases it rather than the ledger's own expiry.
-                    expires_at + timedelta(days=1),
-                    "purse payment authorised",
-                    {"payment": payment.id, "merchant": payment.merchant_id},
+            with self._db.transaction() as tx:
+                current = self.book.load(tx, payment.id, lock=True)
+                check_open(current, customer_id)
+                if not challenged and not self._exempt(tx, customer_id, current.amount):
+                    return None
+                amount = current.amount.minor
+                authorized = current.with_status(
+                    "authorized",
+                    customer_id=customer_id,
+                    method="purse",
+                    card_id=None,
+                    challenge_id=current.challenge_id if challenged else None,
+                    failure_code=None,
+                    amount_authorized=amount,
+                    authorized_at=now,
+                    expires_at=now + self._ttl,
                 )
-            )
+                if current.capture_method == "manual":
+                    self._ledger.hold_in(tx, self._purse_hold(authorized))
+                    return self.book.record(tx, authorized, "payment.authorized")
+                self._ledger.post_in(tx, _capture_request(authorized, amount))
+                self.book.announce(tx, authorized, "payment.authorized")
+                done = authorized.with_status("succeeded", amount_captured=amount)
+                self.book.record(tx, done, "payment.succeeded")
+                self._issue_receipt(tx, done, merchant_name)
+                return done
         except InsufficientFunds:
-            return self._fail(payment.id, "insufficient_funds")
-        return self._authorized(payment.id, None, None)
+            return self._fail_open(payment.id, customer_id, "insufficient_funds")
+
+    def _purse_hold(self, payment: Payment) -> HoldRequest:
+        assert payment.expires_at is not None
+        return HoldRequest(
+            postings.hold_id(payment.id),
+            postings.capture_postings(payment, payment.amount.minor),
+            # The hold outlives the authorisation by a day, so that the payments sweep (which also tells the
+            # merchant) releases it rather than the ledger's own expiry.
+            payment.expires_at + timedelta(days=1),
+            "purse payment authorised",
+            {"payment": payment.id, "merchant": payment.merchant_id},
+        )
+
+    def _fail_open(self, payment_id: str, customer_id: str, failure_code: str) -> Payment:
+        """A purse payment the purse cannot cover fails, and the merchant is told."""
+
+        def fail(current: Payment) -> tuple[Payment, str]:
+            check_open(current, customer_id)
+            failed = current.with_status("failed", customer_id=customer_id, method="purse", failure_code=failure_code)
+            return failed, "payment.failed"
+
+        return self.book.change(payment_id, fail)
+
+    def _issue_receipt(self, tx: RawTx, payment: Payment, merchant_name: str) -> None:
+        assert payment.customer_id is not None
+        self._receipts.issue(
+            tx,
+            kind="payment",
+            object_id=payment.id,
+            payment_id=payment.id,
+            merchant_id=payment.merchant_id,
+            merchant_name=merchant_name,
+            customer_id=payment.customer_id,
+            amount=Money(payment.amount_captured, payment.currency),
+            commission=Money(commission(payment.amount_captured, 0, payment.fee_bps), payment.currency),
+            issued_at=self._clock(),
+        )
 
     def _authorized(self, payment_id: str, authorization_id: str | None, network: str | None) -> Payment:
         now = self._clock()
@@ -326,13 +388,8 @@ class Payments:
     def _authorize_again(self, payment: Payment) -> Payment:
         assert payment.customer_id is not None
         if payment.method == "purse":
-            try:
-                hold = self._ledger.get_hold(postings.hold_id(payment.id))
-            except UnknownHold:
-                return self._hold_purse(payment.id)
-            if hold.status is HoldStatus.PENDING:
-                return self._authorized(payment.id, None, None)
-            return self._fail(payment.id, "authorization_lost")
+            # Purse payments are authorised in the transaction that claims them, so none is ever left claimed.
+            return self._fail(payment.id, "interrupted")
         assert payment.card_id is not None
         try:
             card = self._cards.card_details(payment.customer_id, payment.card_id)
@@ -354,12 +411,7 @@ class Payments:
             return payment  # the same capture again: already done
         if payment.status != "authorized":
             raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; only an authorized one captures")
-        request = EntryRequest(
-            postings.capture_entry_id(payment.id),
-            postings.capture_postings(payment, taken),
-            "payment captured",
-            {"payment": payment.id, "merchant": payment.merchant_id},
-        )
+        request = _capture_request(payment, taken)
         if payment.method == "purse":
             try:
                 self._ledger.commit(
@@ -400,19 +452,7 @@ class Payments:
             if current.status == "succeeded":
                 return current
             done = self.book.record(tx, current.with_status("succeeded", amount_captured=taken), "payment.succeeded")
-            assert done.customer_id is not None
-            self._receipts.issue(
-                tx,
-                kind="payment",
-                object_id=done.id,
-                payment_id=done.id,
-                merchant_id=done.merchant_id,
-                merchant_name=merchant.name,
-                customer_id=done.customer_id,
-                amount=Money(taken, done.currency),
-                commission=Money(commission(taken, 0, done.fee_bps), done.currency),
-                issued_at=self._clock(),
-            )
+            self._issue_receipt(tx, done, merchant.name)
             return done
 
     def cancel(self, merchant_id: str, payment_id: str) -> Payment:
@@ -467,3 +507,13 @@ class Payments:
             return current.with_status(status), event
 
         return self.book.change(payment.id, close)
+
+
+def _capture_request(payment: Payment, amount: int) -> EntryRequest:
+    """The entry that books a capture of ``amount``, under an id derived from the payment."""
+    return EntryRequest(
+        postings.capture_entry_id(payment.id),
+        postings.capture_postings(payment, amount),
+        "payment captured",
+        {"payment": payment.id, "merchant": payment.merchant_id},
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from kleline.bootstrap import Kleline
@@ -255,3 +257,22 @@ def test_a_card_asking_for_authentication_from_a_customer_without_an_authenticat
         kleline.payments.confirm(payment.id, ada.id, "card", card_id=card)
     assert kleline.payments.get(payment.id).status == "requires_confirmation"
     assert kleline.payments.confirm(payment.id, ada.id, "purse").status == "succeeded"
+
+
+@pytest.mark.parametrize("capture_method", ["automatic", "manual"])
+def test_concurrent_purse_payments_never_overdraw_the_purse(kleline: Kleline, capture_method: str) -> None:
+    shop = merchant(kleline)
+    ada = shopper(kleline, purse=3500)
+    payments = [
+        kleline.payments.create(shop, PaymentRequest(eur(1000), capture_method=capture_method))  # type: ignore[arg-type]
+        for _ in range(12)
+    ]
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(lambda p: kleline.payments.confirm(p.id, ada.id, "purse").status, payments))
+    paid = "succeeded" if capture_method == "automatic" else "authorized"
+    # The purse covers 3 payments; the others fail, and a failed payment uses no exemption (its transaction,
+    # exemption decision included, rolled back), so none of the 12 is asked for a challenge.
+    assert outcomes.count(paid) == 3
+    assert outcomes.count("failed") == 9
+    assert kleline.ledger.balance(purse_code(ada.id)).available == 500
+    assert trial_balance(kleline.db).balanced

@@ -13,9 +13,10 @@ from kleline.merchants.model import balance_account
 from kleline.payments.model import PaymentRequest
 from kleline.payments.refunds import Refunds
 from kleline.wallet.customers import purse_code
-from kleline.worker.sweeps import STALLED_AFTER, resume_stalled
+from kleline.worker.sweeps import resume_stalled
 
 from ...conftest import FakeClock
+from ..helpers import book_snapshot
 from .conftest import balance, eur, merchant, shopper
 
 
@@ -34,26 +35,24 @@ def _crash_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None
     monkeypatch.setattr(owner, name, crashing)
 
 
-def test_a_purse_payment_held_before_a_crash_is_captured_by_the_sweep(
-    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+def test_a_purse_payment_is_one_transaction_so_a_crash_inside_leaves_no_trace(
+    kleline: Kleline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = merchant(kleline)
     ada = shopper(kleline, purse=5000)
     payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    before = book_snapshot(kleline.db)
     with monkeypatch.context() as patch:
-        _crash_after(patch, kleline.ledger, "hold")
+        # The receipt is the last write of the transaction that also posts the capture and records the payment.
+        _crash_after(patch, kleline.receipts, "issue")
         with pytest.raises(Crash):
             kleline.payments.confirm(payment.id, ada.id, "purse")
-    assert kleline.payments.get(payment.id).status == "processing"
-    assert resume_stalled(kleline) == 0  # too recent: the request may still be running
-    clock.advance(seconds=STALLED_AFTER.total_seconds() + 1)
-    assert resume_stalled(kleline) == 1
-    done = kleline.payments.get(payment.id)
-    assert (done.status, done.amount_captured, done.fee) == ("succeeded", 1000, 35)
+    assert kleline.payments.get(payment.id).status == "requires_confirmation"
+    assert book_snapshot(kleline.db) == before
+    assert balance(kleline, purse_code(ada.id)) == 5000
+    paid = kleline.payments.confirm(payment.id, ada.id, "purse")
+    assert (paid.status, paid.amount_captured) == ("succeeded", 1000)
     assert balance(kleline, purse_code(ada.id)) == 4000
-    assert balance(kleline, balance_account(shop)) == 965
-    assert resume_stalled(kleline) == 0
-    assert trial_balance(kleline.db).balanced
 
 
 def test_a_card_payment_authorised_before_a_crash_is_captured_once(
@@ -75,21 +74,22 @@ def test_a_card_payment_authorised_before_a_crash_is_captured_once(
     assert balance(kleline, balance_account(shop)) == 2000 - 70
 
 
-def test_a_capture_committed_before_a_crash_is_recorded_not_repeated(
-    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+def test_a_capture_committed_before_a_crash_is_recorded_when_the_merchant_retries(
+    kleline: Kleline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = merchant(kleline)
     ada = shopper(kleline, purse=5000)
-    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
+    payment = kleline.payments.create(shop, PaymentRequest(eur(1000), capture_method="manual"))
+    kleline.payments.confirm(payment.id, ada.id, "purse")
     with monkeypatch.context() as patch:
         _crash_after(patch, Ledger, "commit")
         with pytest.raises(Crash):
-            kleline.payments.confirm(payment.id, ada.id, "purse")
+            kleline.payments.capture(shop, payment.id, eur(600))
     assert kleline.payments.get(payment.id).status == "authorized"
-    clock.advance(minutes=5)
-    assert resume_stalled(kleline) == 1
-    assert kleline.payments.get(payment.id).status == "succeeded"
-    assert balance(kleline, purse_code(ada.id)) == 4000  # taken once
+    captured = kleline.payments.capture(shop, payment.id, eur(600))
+    assert (captured.status, captured.amount_captured) == ("succeeded", 600)
+    assert balance(kleline, purse_code(ada.id)) == 4400  # taken once
+    assert kleline.ledger.balance(purse_code(ada.id)).held == 0
 
 
 def test_a_refund_posted_before_a_crash_is_recorded_once(
