@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_table(
         "payments",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("merchant_id", sa.String(40), nullable=False),
+        sa.Column("merchant_id", sa.String(40), sa.ForeignKey("merchants.id"), nullable=False),
         sa.Column("customer_id", sa.String(40), sa.ForeignKey("customers.id"), nullable=True),
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
@@ -70,7 +70,7 @@ def upgrade() -> None:
         "refunds",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("payment_id", sa.String(40), sa.ForeignKey("payments.id"), nullable=False),
-        sa.Column("merchant_id", sa.String(40), nullable=False),
+        sa.Column("merchant_id", sa.String(40), sa.ForeignKey("merchants.id"), nullable=False),
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("status", sa.String(12), nullable=False),
