@@ -360,6 +360,22 @@ def test_a_card_above_the_exemption_passes_the_challenge_then_returns_to_the_sho
     assert (authorized.status, authorized.method, authorized.amount_authorized) == ("authorized", "card", 4500)
 
 
+def test_a_card_whose_issuer_asks_for_authentication_is_challenged_on_the_page_even_under_the_exemption(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, clock: FakeClock
+) -> None:
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id, "4000002500003155")  # its issuer answers 1A until the cardholder is authenticated
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.sign_in(paying.id)
+    challenged = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
+    assert challenged.status_code == 303
+    assert kleline.payments.get(paying.id).status == "requires_action"
+    done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+    assert result_of(done)[1]["status"] == ["succeeded"]
+    paid = kleline.payments.get(paying.id)
+    assert (paid.status, paid.method, paid.amount_captured) == ("succeeded", "card", 1500)
+
+
 def test_a_challenge_that_came_too_late_is_renewed_and_the_next_code_passes(
     kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer, clock: FakeClock
 ) -> None:
