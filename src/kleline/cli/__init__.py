@@ -1,0 +1,33 @@
+"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, ledger audit, vault keys,
+config; each area's commands live in their own module, registered here in the order ``kleline --help`` lists them."""
+
+from __future__ import annotations
+
+import typer
+
+from kleline.cli.books import ledger_app, operator_app
+from kleline.cli.housekeeping import idempotency_app, payments_app
+from kleline.cli.merchants import malls_app, merchants_app
+from kleline.cli.receipts import receipt_app
+from kleline.cli.server import db_app, demo, serve, show_config, worker
+from kleline.cli.wallets import customers_app, keys_app
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Kleline: a payment intermediary for online shopping.", no_args_is_help=True)
+
+app.command("config")(show_config)
+app.command("worker")(worker)
+app.command("serve")(serve)
+app.command("demo")(demo)
+
+app.add_typer(db_app, name="db")
+app.add_typer(operator_app, name="operator")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(customers_app, name="customers")
+app.add_typer(keys_app, name="keys")
+app.add_typer(receipt_app, name="receipt")
+app.add_typer(idempotency_app, name="idempotency")
+app.add_typer(merchants_app, name="merchants")
+app.add_typer(malls_app, name="malls")
+app.add_typer(payments_app, name="payments")

@@ -1,0 +1,66 @@
+"""What every ``kleline`` command shares: the consoles, building Kleline, and turning errors into an exit status."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from kleline.bootstrap import Kleline, build, check_settings
+from kleline.config import Settings, load_settings
+from kleline.db.engine import Database
+from kleline.db.migrate import current_revision, upgrade
+from kleline.errors import KlelineError
+
+__all__ = ["console", "errors", "fail", "open_kleline", "prepare", "safe_url"]
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, status: int = 1) -> typer.Exit:
+    """Print an error line on stderr and return the exit to raise."""
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
+    return typer.Exit(status)
+
+
+def open_kleline(settings: Settings | None = None) -> Kleline:
+    """Kleline built from the environment, or a readable message and exit status 1."""
+    try:
+        return build(settings or load_settings())
+    except KlelineError as error:
+        raise fail(error.detail) from None
+    except (ValueError, SQLAlchemyError) as error:
+        raise fail(f"cannot open the database {safe_url(settings)}: {error}") from None
+
+
+def safe_url(settings: Settings | None) -> str:
+    """The database URL with its password hidden."""
+    url = (settings or load_settings()).database_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+def _check(settings: Settings) -> None:
+    """Refuse unsafe or unusable settings (development keys in production, an unknown bank) before touching anything."""
+    try:
+        check_settings(settings)
+    except KlelineError as error:
+        raise fail(error.detail) from None
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate an empty database (the server's duty on start)."""
+    _check(settings)
+    try:
+        db = Database(settings.database_url)
+        try:
+            if current_revision(db) is None:
+                upgrade(db)
+        finally:
+            db.dispose()
+    except (ValueError, SQLAlchemyError) as error:
+        raise fail(f"cannot open the database {safe_url(settings)}: {error}") from None

@@ -1,0 +1,106 @@
+"""Merchants and malls from the operator's desk: the approval queue, suspension, secret keys, galleries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from kleline.cli.common import console, fail, open_kleline
+from kleline.errors import KlelineError
+
+__all__ = ["malls_app", "merchants_app"]
+
+merchants_app = typer.Typer(help="Merchants: approval, suspension, secret keys.", no_args_is_help=True)
+malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=True)
+
+
+@merchants_app.command("list")
+def merchants_list(
+    status: Annotated[str | None, typer.Option(help="only this status: pending, active or suspended")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many, newest first")] = 100,
+) -> None:
+    """List merchants, newest first (``--status pending`` is the queue awaiting approval)."""
+    kleline = open_kleline()
+    try:
+        merchants = kleline.merchants.list(limit=limit, status=status)
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
+    table = Table("id", "name", "status", "fee (bps)", "email", "created", title="Merchants")
+    for merchant in merchants:
+        row = (merchant.id, merchant.name, merchant.status, str(merchant.fee_bps), merchant.email)
+        table.add_row(*(Text(cell) for cell in row), merchant.created_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+def _merchant_status(action: str, merchant_id: str) -> None:
+    kleline = open_kleline()
+    try:
+        merchants = kleline.merchants
+        merchant = merchants.approve(merchant_id) if action == "approve" else merchants.suspend(merchant_id)
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
+    typer.echo(f"{merchant.id} ({merchant.name}) is now {merchant.status}")
+
+
+@merchants_app.command("approve")
+def merchants_approve(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
+    """Approve a pending merchant, or reactivate a suspended one: it may take payments."""
+    _merchant_status("approve", merchant_id)
+
+
+@merchants_app.command("suspend")
+def merchants_suspend(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
+    """Suspend an active merchant: it can no longer take payments."""
+    _merchant_status("suspend", merchant_id)
+
+
+@merchants_app.command("create-key")
+def merchants_create_key(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
+    """Create a secret key for a merchant and print it (it is shown only this once)."""
+    kleline = open_kleline()
+    try:
+        key = kleline.merchants.create_key(merchant_id)
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
+    typer.echo(key.secret)
+
+
+@malls_app.command("create")
+def malls_create(
+    name: Annotated[str, typer.Argument(help="the mall's name")],
+    slug: Annotated[str, typer.Argument(help="its public page's slug: lower-case letters, digits, hyphens")],
+) -> None:
+    """Open an empty mall and print its id."""
+    kleline = open_kleline()
+    try:
+        mall = kleline.malls.create(name, slug)
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
+    typer.echo(mall.id)
+
+
+@malls_app.command("add-merchant")
+def malls_add_merchant(
+    mall_id: Annotated[str, typer.Argument(help="mall id (mall_...)")],
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+) -> None:
+    """Place a merchant in a mall."""
+    kleline = open_kleline()
+    try:
+        mall = kleline.malls.add_merchant(mall_id, merchant_id)
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
+    typer.echo(f"{mall.name} ({mall.slug}) now has {len(mall.members)} merchant(s)")

@@ -1,0 +1,155 @@
+"""Running Kleline: the server, the demo, the worker, the schema's migrations and the configuration they read."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from kleline.cli.common import console, fail, open_kleline, prepare, safe_url
+from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
+from kleline.db.engine import Database
+from kleline.db.migrate import current_revision, upgrade
+from kleline.errors import KlelineError
+from kleline.wallet.vault import KEY_ID_PATTERN
+
+__all__ = ["db_app", "demo", "serve", "show_config", "worker"]
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Migrate the database schema (to the newest revision by default)."""
+    settings = load_settings()
+    try:
+        db = Database(settings.database_url)
+        try:
+            upgrade(db, revision)
+            console.print(f"database at revision [bold]{current_revision(db)}[/]")
+        finally:
+            db.dispose()
+    except (ValueError, SQLAlchemyError) as error:
+        raise fail(f"cannot migrate {safe_url(settings)}: {error}") from None
+
+
+def _masked_keys(text: str) -> str:
+    """Key ids only, the secrets starred: ``k2:***,k1:***`` (the first is the active one)."""
+    if text == DEVELOPMENT_MASTER_KEYS:
+        return "(development keys)"
+    shown = []
+    for entry in text.split(","):
+        key_id, colon, _secret = entry.strip().partition(":")
+        # A malformed entry may be a bare key: show an id only when it looks like one.
+        shown.append(f"{key_id}:***" if colon and KEY_ID_PATTERN.match(key_id) else "(malformed):***")
+    return ",".join(shown)
+
+
+def _shown(settings: Settings, name: str) -> str:
+    """A setting's value as ``kleline config`` may print it: never a key, never a password."""
+    if name == "database_url":
+        return safe_url(settings)
+    if name == "master_keys":
+        return _masked_keys(settings.master_keys.get_secret_value())
+    if name == "fingerprint_key":
+        return (
+            "(development key)" if settings.fingerprint_key.get_secret_value() == DEVELOPMENT_FINGERPRINT_KEY else "***"
+        )
+    if name == "receipt_signing_keys":
+        return _masked_keys(settings.receipt_signing_keys.get_secret_value())
+    if name == "bank_url":
+        return re.sub(r"//[^/@]*@", "//***@", settings.bank_url)  # a link's URL may carry credentials
+    return str(getattr(settings, name))
+
+
+def show_config() -> None:
+    """List every KLELINE_* setting, its value here and what it is for."""
+    settings = load_settings()
+    table = Table("variable", "value", "meaning")
+    for name, field in Settings.model_fields.items():
+        table.add_row(f"KLELINE_{name.upper()}", _shown(settings, name), field.description or "")
+    console.print(table)
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass (every due delivery, every sweep), then exit")] = False,
+    interval: Annotated[
+        float | None, typer.Option(min=0.01, help="seconds between passes when idle (KLELINE_WORKER_INTERVAL_SECONDS)")
+    ] = None,
+) -> None:
+    """Deliver webhooks and run the periodic sweeps until Ctrl-C or SIGTERM; ``--once`` prints what one pass did."""
+    import logging
+    import threading
+
+    from kleline.worker.runner import Worker, stop_on_signals
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kleline = open_kleline()
+    try:
+        runner = Worker(kleline, interval=interval or kleline.settings.worker_interval_seconds)
+        if once:
+            report = runner.run_once()
+            typer.echo(report.summary())
+            if report.errors:
+                raise fail(f"sweep(s) failed: {', '.join(report.errors)}")
+            return
+        stop = threading.Event()
+        stop_on_signals(stop)
+        runner.run(stop)
+    finally:
+        kleline.close()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API and pages (migrating an empty database first)."""
+    from kleline.api.main import run_server
+
+    settings = load_settings()
+    prepare(settings)
+    open_kleline(settings).close()  # fail here, with a clear message, rather than in every worker
+    run_server(host or settings.host, port or settings.port, workers)
+
+
+def demo(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    shop_port: Annotated[int, typer.Option(help="port the demo shop listens on (127.0.0.1)")] = 8001,
+) -> None:
+    """Seed demo data (malls, merchants, customers with cards and purses; idempotent), then run Kleline, its worker
+    and the demo shop of examples/shop until Ctrl-C, printing where to click."""
+    from kleline.demo import Addresses, run, seed, shop_directory, start_shop
+
+    environment = load_settings()
+    bind_host, bind_port = host or environment.host, port or environment.port
+    browser_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
+    addresses = Addresses(kleline=f"http://{browser_host}:{bind_port}", shop=f"http://127.0.0.1:{shop_port}")
+    # The shop listens on loopback, so its webhook endpoint must be allowed there; checkout links follow the port.
+    overrides: dict[str, object] = {"webhooks_allow_loopback": True}
+    if "KLELINE_PUBLIC_URL" not in os.environ:
+        overrides["public_url"] = addresses.kleline
+    settings = load_settings(**overrides)
+    prepare(settings)
+    kleline = open_kleline(settings)
+    try:
+        data = seed(kleline, shop_url=addresses.shop)
+    except KlelineError as error:
+        kleline.close()
+        raise fail(escape(error.detail)) from None
+    directory = shop_directory()
+    shop = start_shop(directory, data, addresses, "127.0.0.1", shop_port) if directory is not None else None
+    console.print(f"[bold]Kleline demo[/] (database {escape(safe_url(settings))}): starting…", highlight=False)
+
+    def say(lines: list[str]) -> None:
+        for line in lines:
+            console.print(line, soft_wrap=True, highlight=False, markup=False)  # whole lines, to be copied
+
+    run(kleline, data, addresses, host=bind_host, port=bind_port, shop=shop, say=say)

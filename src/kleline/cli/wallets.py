@@ -1,0 +1,59 @@
+"""Customers' wallets from the operator's desk: raise a customer's level, rotate the card vault's master keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kleline.cli.common import console, fail, open_kleline
+from kleline.errors import KlelineError
+from kleline.wallet.vault import generate_master_key
+
+__all__ = ["customers_app", "keys_app"]
+
+customers_app = typer.Typer(help="Customers' wallets.", no_args_is_help=True)
+keys_app = typer.Typer(help="The card vault's master keys.", no_args_is_help=True)
+
+
+@customers_app.command("verify")
+def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (cus_...) or email")]) -> None:
+    """Raise a customer to the verified level (identity checked), which lifts the purse's limits."""
+    kleline = open_kleline()
+    try:
+        verified = kleline.customers.verify(customer)
+    except KlelineError as error:
+        raise fail(error.detail) from None
+    finally:
+        kleline.close()
+    console.print(f"{verified.id} ({verified.email}) is now [bold]{verified.kyc_level}[/]", highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every sealed record (cards, authenticator and webhook secrets) under the active (first) master key;
+    resumable, run it after adding a key and before dropping an old one."""
+    kleline = open_kleline()
+    try:
+        cards = kleline.cards.rotate_keys()
+        secrets = kleline.strong_auth.rotate_keys()
+        webhook_secrets = kleline.webhook_endpoints.rotate_keys()
+        active = kleline.cards.active_key_id
+    except KlelineError as error:
+        raise fail(error.detail) from None
+    finally:
+        kleline.close()
+    console.print(
+        f"re-wrapped {cards} card record(s) and {secrets} authenticator secret(s) under master key [bold]{active}[/]",
+        highlight=False,
+    )
+    console.print(f"re-wrapped {webhook_secrets} webhook endpoint secret(s) under master key [bold]{active}[/]")
+
+
+@keys_app.command("generate")
+def keys_generate(key_id: Annotated[str, typer.Argument(help="the new key's id, such as k2")]) -> None:
+    """Print a new random master key entry, ``<id>:<base64>``, to put first in KLELINE_MASTER_KEYS."""
+    try:
+        typer.echo(generate_master_key(key_id))
+    except KlelineError as error:
+        raise fail(error.detail) from None
