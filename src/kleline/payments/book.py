@@ -27,6 +27,10 @@ class PaymentBook:
         self.clock = clock
         self.checkout_base = checkout_base.rstrip("/")
 
+    def checkout_url(self, payment_id: str) -> str:
+        """Where the customer pays: Kleline's hosted checkout page for this payment."""
+        return f"{self.checkout_base}/checkout/{payment_id}"
+
     def load(self, tx: RawTx, payment_id: str, *, lock: bool = False) -> Payment:
         """A payment, or ``NotFound``."""
         payment = store.load_payment(tx, payment_id, self.checkout_base, lock=lock)

@@ -113,9 +113,10 @@ class Payments:
             created_at=self._clock(),
             checkout_url="",
         )
+        payment = payment.with_status(payment.status, checkout_url=self.book.checkout_url(payment.id))
         with self._db.transaction() as tx:
             store.insert_payment(tx, payment)
-            return self.book.load(tx, payment.id)
+        return payment
 
     def get(self, payment_id: str) -> Payment:
         """A payment, whoever asks (callers check who may see it)."""
@@ -433,7 +434,7 @@ class Payments:
                     return current
                 raise CaptureFailed(f"the card issuer refused the capture: {error}") from None
             self._ledger.post(request)
-        return self._captured(payment_id, taken)
+        return self._captured(merchant_id, payment_id, taken)
 
     def _after_lost_race(self, payment_id: str, taken: int) -> Payment:
         current = self.book.get(payment_id)
@@ -442,11 +443,11 @@ class Payments:
         if current.status == "authorized":
             hold = self._ledger.get_hold(postings.hold_id(payment_id))
             if hold.status is HoldStatus.COMMITTED:
-                return self._captured(payment_id, taken)  # a crash after the commit: finish the record
+                return self._captured(current.merchant_id, payment_id, taken)  # a crash after the commit: finish it
         raise AuthorizationExpired(f"payment {payment_id}'s authorisation was released before the capture")
 
-    def _captured(self, payment_id: str, taken: int) -> Payment:
-        merchant = self._merchants.get(self.book.get(payment_id).merchant_id)
+    def _captured(self, merchant_id: str, payment_id: str, taken: int) -> Payment:
+        merchant = self._merchants.get(merchant_id)
         with self._db.transaction() as tx:
             current = self.book.load(tx, payment_id, lock=True)
             if current.status == "succeeded":
