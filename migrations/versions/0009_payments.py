@@ -1,9 +1,9 @@
 """Payments and refunds.
 
 A payment row carries the amounts the API shows (authorised, captured, refunded) and the commission rate frozen
-when the payment was created, so that its fee never changes when the merchant's rate does. ``amount_refunding``
-counts refunds under way, so that two concurrent refunds cannot together pass what was captured. Times are epoch
-microseconds, as in the ledger.
+when the payment was created, so that its fee never changes when the merchant's rate does. A refund is written in
+the same transaction as its ledger entry and the payment's new refunded amount, under the payment's row lock, so
+the CHECK below holds at every commit. Times are epoch microseconds, as in the ledger.
 
 Revision ID: 0009
 Revises: 0008
@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("amount_authorized", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("amount_captured", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("amount_refunded", sa.BigInteger, nullable=False, server_default="0"),
-        sa.Column("amount_refunding", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("description", sa.String(500), nullable=True),
         sa.Column("reference", sa.String(200), nullable=True),
         sa.Column("return_url", sa.String(2000), nullable=True),
@@ -58,10 +57,7 @@ def upgrade() -> None:
         sa.CheckConstraint("fee_bps BETWEEN 0 AND 10000", name="ck_payments_fee_bps"),
         sa.CheckConstraint("amount_authorized BETWEEN 0 AND amount", name="ck_payments_authorized"),
         sa.CheckConstraint("amount_captured BETWEEN 0 AND amount_authorized", name="ck_payments_captured"),
-        sa.CheckConstraint(
-            "amount_refunded >= 0 AND amount_refunding >= 0 AND amount_refunded + amount_refunding <= amount_captured",
-            name="ck_payments_refunded",
-        ),
+        sa.CheckConstraint("amount_refunded BETWEEN 0 AND amount_captured", name="ck_payments_refunded"),
     )
     op.create_index("ix_payments_merchant", "payments", ["merchant_id", "created_at"])
     op.create_index("ix_payments_customer", "payments", ["customer_id"])
@@ -77,7 +73,7 @@ def upgrade() -> None:
         sa.Column("fee_returned", sa.BigInteger, nullable=False),
         sa.Column("failure_code", sa.String(60), nullable=True),
         sa.Column("created_at", sa.BigInteger, nullable=False),
-        sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="ck_refunds_status"),
+        sa.CheckConstraint("status IN ('succeeded', 'failed')", name="ck_refunds_status"),
         sa.CheckConstraint("amount > 0 AND fee_returned >= 0 AND fee_returned <= amount", name="ck_refunds_amounts"),
     )
     op.create_index("ix_refunds_payment", "refunds", ["payment_id"])

@@ -2,8 +2,7 @@
 
     KlelineError
     ├── PaymentStateConflict (409)   the payment is not in a state that allows this call now
-    │   ├── AuthorizationExpired     the authorisation lapsed (or was released) before the capture
-    │   └── RefundInProgress         another refund of the same payment is under way
+    │   └── AuthorizationExpired     the authorisation lapsed (or was released) before the capture
     ├── CaptureFailed (502)          the issuer refused a capture of an authorised card payment
     └── ValidationError (400)
         ├── CaptureTooLarge          capture above what was authorised
@@ -21,7 +20,6 @@ __all__ = [
     "CaptureFailed",
     "CaptureTooLarge",
     "PaymentStateConflict",
-    "RefundInProgress",
     "RefundTooLarge",
 ]
 
@@ -36,12 +34,6 @@ class AuthorizationExpired(PaymentStateConflict):
     """The authorisation expired, or was released, before the merchant captured it."""
 
     code = "authorization_expired"
-
-
-class RefundInProgress(PaymentStateConflict):
-    """Refunds of one payment are taken one at a time, so that each returns the exact commission; retry shortly."""
-
-    code = "refund_in_progress"
 
 
 class CaptureFailed(KlelineError):

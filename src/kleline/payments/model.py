@@ -113,7 +113,6 @@ class Payment:
     card_network: str | None = None
     authorized_at: datetime | None = None
     expires_at: datetime | None = None
-    amount_refunding: int = 0
 
     @property
     def fee(self) -> int:
@@ -139,8 +138,8 @@ class Payment:
 
     @property
     def refundable(self) -> int:
-        """What may still be refunded: captured minus refunded minus refunds under way."""
-        return self.amount_captured - self.amount_refunded - self.amount_refunding
+        """What may still be refunded: captured minus refunded."""
+        return self.amount_captured - self.amount_refunded
 
     def with_status(self, status: str, **changes: object) -> Payment:
         """A copy in another state."""

@@ -1,21 +1,21 @@
 """Refunds: partial and repeated, never above what was captured and not yet refunded.
 
-Each refund returns the difference of the commission before and after it (DESIGN.md section 2), so the split
-depends on what was refunded before. To keep it exact, refunds of one payment are taken one at a time: a refund
-reserves its amount on the payment (``amount_refunding``) under the payment's lock, posts its entry (id = the
-refund's id, so a retry cannot post twice), then records the outcome with its event and receipt. A second refund
-while one is under way is refused (``refund_in_progress``) and may simply be retried.
+Each refund returns the difference of the commission before and after it (DESIGN.md section 2), so its split
+depends on what was refunded before. A refund is therefore one transaction under the payment's row lock: the check
+against what is left, the split, the ledger entry (``Ledger.post_in``, id = the refund's id), the payment's new
+refunded amount, the refund row, its event and its receipt commit together or not at all. Concurrent refunds of one
+payment queue on the lock, each seeing the one before it; no crash can leave one half-done.
 
 The merchant's balance has a floor of zero: a merchant whose balance was already paid out cannot refund from
-nothing, and the refund ends ``failed`` with ``insufficient_merchant_balance``, its reservation released.
+nothing. The refund then ends ``failed`` with ``insufficient_merchant_balance`` (recorded, with its event, in a
+transaction of its own after the first rolled back), and the payment is unchanged.
 """
 
 from __future__ import annotations
 
 import builtins
-from datetime import timedelta
 
-from kleline.clock import epoch_us
+from kleline.db.engine import RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.events import outbox
 from kleline.ids import new_id
@@ -24,8 +24,8 @@ from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import postings, store
 from kleline.payments.book import PaymentBook
-from kleline.payments.errors import PaymentStateConflict, RefundInProgress, RefundTooLarge
-from kleline.payments.model import Refund, RefundSplit, refund_split
+from kleline.payments.errors import PaymentStateConflict, RefundTooLarge
+from kleline.payments.model import Payment, Refund, refund_split
 from kleline.payments.views import refund_json
 from kleline.receipts.service import Receipts
 
@@ -45,34 +45,32 @@ class Refunds:
 
     def refund(self, merchant_id: str, payment_id: str, amount: Money | None = None) -> Refund:
         """Give back ``amount`` (everything still refundable by default) to where the payment came from."""
-        return self._post(self._reserve(merchant_id, payment_id, amount))
-
-    def _post(self, refund: Refund) -> Refund:
-        payment = self._book.get(refund.payment_id)
-        split = RefundSplit(refund.amount.minor, refund.fee_returned)
+        merchant = self._merchants.get(merchant_id)
+        refund_id = new_id("re")
         try:
-            self._ledger.post(
-                EntryRequest(
-                    refund.id,
-                    postings.refund_postings(payment, split),
-                    "payment refunded",
-                    {"payment": payment.id, "refund": refund.id, "merchant": payment.merchant_id},
+            with self._db.transaction() as tx:
+                payment = self._book.load(tx, payment_id, lock=True)
+                refund = self._check(payment, merchant_id, amount, refund_id)
+                self._ledger.post_in(tx, _entry(payment, refund))
+                refunded = payment.amount_refunded + refund.amount.minor
+                self._book.record(tx, payment.with_status(payment.status, amount_refunded=refunded), "payment.refunded")
+                self._record(tx, refund)
+                assert payment.customer_id is not None  # a captured payment always has its customer
+                self._receipts.issue(
+                    tx,
+                    kind="refund",
+                    object_id=refund.id,
+                    payment_id=payment.id,
+                    merchant_id=payment.merchant_id,
+                    merchant_name=merchant.name,
+                    customer_id=payment.customer_id,
+                    amount=refund.amount,
+                    commission=Money(refund.fee_returned, refund.amount.currency),
+                    issued_at=refund.created_at,
                 )
-            )
+                return refund
         except InsufficientFunds:
-            return self._finish(refund, "failed", "insufficient_merchant_balance")
-        return self._finish(refund, "succeeded", None)
-
-    def resume_stalled(self, older_than: timedelta, limit: int = 100) -> builtins.list[str]:
-        """The sweep: finish refunds whose process died between reservation and outcome; their ids.
-
-        The entry is posted under the refund's id with the split recorded at reservation, so a refund whose entry
-        did get posted is only recorded, and one whose entry did not is posted now, once."""
-        with self._db.transaction(write=False) as tx:
-            due = store.stalled_refunds(tx, epoch_us(self._clock() - older_than), limit)
-        for refund_id in due:
-            self._post(self.get(refund_id))
-        return due
+            return self._failed(merchant_id, payment_id, amount, refund_id)
 
     def get(self, refund_id: str) -> Refund:
         """A refund, whoever asks (callers check who may see it)."""
@@ -89,84 +87,69 @@ class Refunds:
         with self._db.transaction(write=False) as tx:
             return store.list_refunds(tx, payment_id=payment_id, merchant_id=merchant_id, limit=limit)
 
-    def _reserve(self, merchant_id: str, payment_id: str, amount: Money | None) -> Refund:
+    def _check(self, payment: Payment, merchant_id: str, amount: Money | None, refund_id: str) -> Refund:
+        """The refund this request asks for, checked against the locked payment, with its commission split."""
+        if payment.merchant_id != merchant_id:
+            raise NotFound(f"no payment {payment.id}", param="payment_id")
+        if payment.status != "succeeded":
+            raise PaymentStateConflict(f"payment {payment.id} is {payment.status}; only a captured one refunds")
+        if amount is not None and amount.currency != payment.currency:
+            raise ValidationError(f"the payment is in {payment.currency}, not {amount.currency}", param="currency")
+        left = payment.refundable
+        if left == 0:
+            raise RefundTooLarge(f"payment {payment.id} is already refunded in full", param="amount")
+        minor = left if amount is None else amount.minor
+        if minor <= 0:
+            raise ValidationError("amount must be a positive number of minor units", param="amount")
+        if minor > left:
+            raise RefundTooLarge(f"refund of {minor} is above the {left} still refundable", param="amount")
+        split = refund_split(payment.amount_captured, payment.amount_refunded, minor, payment.fee_bps)
+        return Refund(
+            id=refund_id,
+            payment_id=payment.id,
+            merchant_id=payment.merchant_id,
+            amount=Money(minor, payment.currency),
+            status="succeeded",
+            fee_returned=split.fee_returned,
+            failure_code=None,
+            created_at=self._clock(),
+        )
+
+    def _failed(self, merchant_id: str, payment_id: str, amount: Money | None, refund_id: str) -> Refund:
+        """Record a refund the merchant's balance could not cover; the payment stays as it was."""
         with self._db.transaction() as tx:
             payment = self._book.load(tx, payment_id, lock=True)
-            if payment.merchant_id != merchant_id:
-                raise NotFound(f"no payment {payment_id}", param="payment_id")
-            if payment.status != "succeeded":
-                raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; only a captured one refunds")
-            if payment.amount_refunding:
-                raise RefundInProgress(f"another refund of payment {payment_id} is under way; retry in a moment")
-            left = payment.refundable
-            minor = left if amount is None else amount.minor
-            if amount is not None and amount.currency != payment.currency:
-                raise ValidationError(f"the payment is in {payment.currency}, not {amount.currency}", param="currency")
-            if left == 0:
-                raise RefundTooLarge(f"payment {payment_id} is already refunded in full", param="amount")
-            if minor <= 0:
-                raise ValidationError("amount must be a positive number of minor units", param="amount")
-            if minor > left:
-                raise RefundTooLarge(f"refund of {minor} is above the {left} still refundable", param="amount")
-            split = refund_split(payment.amount_captured, payment.amount_refunded, minor, payment.fee_bps)
+            checked = self._check(payment, merchant_id, amount, refund_id)
             refund = Refund(
-                id=new_id("re"),
-                payment_id=payment.id,
-                merchant_id=payment.merchant_id,
-                amount=Money(minor, payment.currency),
-                status="pending",
-                fee_returned=split.fee_returned,
-                failure_code=None,
-                created_at=self._clock(),
+                checked.id,
+                checked.payment_id,
+                checked.merchant_id,
+                checked.amount,
+                "failed",
+                0,
+                "insufficient_merchant_balance",
+                checked.created_at,
             )
-            store.insert_refund(tx, refund)
-            self._book.record(tx, payment.with_status(payment.status, amount_refunding=minor), None)
-        return refund
+            self._record(tx, refund)
+            return refund
 
-    def _finish(self, refund: Refund, status: str, failure_code: str | None) -> Refund:
-        merchant = self._merchants.get(refund.merchant_id)
-        done = Refund(
-            refund.id,
-            refund.payment_id,
-            refund.merchant_id,
-            refund.amount,
-            status,
-            refund.fee_returned,
-            failure_code,
-            refund.created_at,
+    def _record(self, tx: RawTx, refund: Refund) -> None:
+        store.insert_refund(tx, refund)
+        outbox.record(
+            tx,
+            type=f"refund.{refund.status}",
+            merchant_id=refund.merchant_id,
+            object_id=refund.id,
+            data=refund_json(refund),
+            created_at=refund.created_at,
         )
-        with self._db.transaction() as tx:
-            payment = self._book.load(tx, refund.payment_id, lock=True)
-            recorded = store.load_refund(tx, refund.id)
-            if recorded is None or recorded.status != "pending":
-                return recorded or done  # finished meanwhile (by the recovery sweep, or the request it resumed)
-            refunded = payment.amount_refunded + (refund.amount.minor if status == "succeeded" else 0)
-            self._book.record(
-                tx,
-                payment.with_status(payment.status, amount_refunded=refunded, amount_refunding=0),
-                "payment.refunded" if status == "succeeded" else None,
-            )
-            store.finish_refund(tx, refund.id, status, failure_code)
-            outbox.record(
-                tx,
-                type=f"refund.{status}",
-                merchant_id=refund.merchant_id,
-                object_id=refund.id,
-                data=refund_json(done),
-                created_at=self._clock(),
-            )
-            if status == "succeeded":
-                assert payment.customer_id is not None
-                self._receipts.issue(
-                    tx,
-                    kind="refund",
-                    object_id=refund.id,
-                    payment_id=payment.id,
-                    merchant_id=payment.merchant_id,
-                    merchant_name=merchant.name,
-                    customer_id=payment.customer_id,
-                    amount=refund.amount,
-                    commission=Money(refund.fee_returned, refund.amount.currency),
-                    issued_at=self._clock(),
-                )
-        return done
+
+
+def _entry(payment: Payment, refund: Refund) -> EntryRequest:
+    split = refund_split(payment.amount_captured, payment.amount_refunded, refund.amount.minor, payment.fee_bps)
+    return EntryRequest(
+        refund.id,
+        postings.refund_postings(payment, split),
+        "payment refunded",
+        {"payment": payment.id, "refund": refund.id, "merchant": payment.merchant_id},
+    )

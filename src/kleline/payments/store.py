@@ -13,7 +13,6 @@ from kleline.payments.model import Payment, Refund
 __all__ = [
     "authorized_total",
     "due_authorizations",
-    "finish_refund",
     "insert_payment",
     "insert_refund",
     "list_payments",
@@ -22,13 +21,12 @@ __all__ = [
     "load_refund",
     "save_payment",
     "stalled_payments",
-    "stalled_refunds",
 ]
 
 _COLUMNS = (
     "id, merchant_id, customer_id, amount, currency, status, method, amount_authorized, amount_captured, "
     "amount_refunded, fee_bps, description, reference, capture_method, return_url, failure_code, created_at, "
-    "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at, amount_refunding"
+    "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at"
 )
 
 
@@ -61,7 +59,6 @@ def _payment(row: Sequence[Any], checkout_base: str) -> Payment:
         card_network=row[20],
         authorized_at=_optional_time(row[21]),
         expires_at=_optional_time(row[22]),
-        amount_refunding=int(row[23]),
     )
 
 
@@ -77,7 +74,6 @@ def _params(payment: Payment) -> dict[str, Any]:
         "amount_authorized": payment.amount_authorized,
         "amount_captured": payment.amount_captured,
         "amount_refunded": payment.amount_refunded,
-        "amount_refunding": payment.amount_refunding,
         "fee_bps": payment.fee_bps,
         "description": payment.description,
         "reference": payment.reference,
@@ -103,7 +99,7 @@ def insert_payment(tx: RawTx, payment: Payment) -> None:
         ":id, :merchant_id, :customer_id, :amount, :currency, :status, :method, :amount_authorized, "
         ":amount_captured, :amount_refunded, :fee_bps, :description, :reference, :capture_method, :return_url, "
         ":failure_code, :created_at, :card_id, :challenge_id, :authorization_id, :card_network, :authorized_at, "
-        ":expires_at, :amount_refunding, :updated_at)",
+        ":expires_at, :updated_at)",
         params,
     )
 
@@ -115,7 +111,7 @@ def save_payment(tx: RawTx, payment: Payment, updated_at: int) -> None:
     tx.execute(
         "UPDATE payments SET customer_id = :customer_id, status = :status, method = :method, "
         "amount_authorized = :amount_authorized, amount_captured = :amount_captured, "
-        "amount_refunded = :amount_refunded, amount_refunding = :amount_refunding, failure_code = :failure_code, "
+        "amount_refunded = :amount_refunded, failure_code = :failure_code, "
         "card_id = :card_id, challenge_id = :challenge_id, authorization_id = :authorization_id, "
         "card_network = :card_network, authorized_at = :authorized_at, expires_at = :expires_at, "
         "updated_at = :updated_at WHERE id = :id",
@@ -191,7 +187,7 @@ def _refund(row: Sequence[Any]) -> Refund:
 
 
 def insert_refund(tx: RawTx, refund: Refund) -> None:
-    """Record a refund as it starts."""
+    """Record a refund and how it ended."""
     tx.execute(
         f"INSERT INTO refunds ({_REFUND_COLUMNS}) VALUES "
         "(:id, :payment, :merchant, :amount, :currency, :status, :fee, :failure, :at)",
@@ -206,14 +202,6 @@ def insert_refund(tx: RawTx, refund: Refund) -> None:
             "failure": refund.failure_code,
             "at": epoch_us(refund.created_at),
         },
-    )
-
-
-def finish_refund(tx: RawTx, refund_id: str, status: str, failure_code: str | None) -> None:
-    """Record how a pending refund ended."""
-    tx.execute(
-        "UPDATE refunds SET status = :status, failure_code = :failure WHERE id = :id AND status = 'pending'",
-        {"status": status, "failure": failure_code, "id": refund_id},
     )
 
 
@@ -246,15 +234,6 @@ def stalled_payments(tx: RawTx, before: int, limit: int) -> list[str]:
     rows = tx.fetchall(
         "SELECT id FROM payments WHERE updated_at < :before AND (status = 'processing' OR "
         "(status = 'authorized' AND capture_method = 'automatic')) ORDER BY updated_at LIMIT :limit",
-        {"before": before, "limit": limit},
-    )
-    return [str(row[0]) for row in rows]
-
-
-def stalled_refunds(tx: RawTx, before: int, limit: int) -> list[str]:
-    """Refunds still pending since before ``before``: their process died between reservation and outcome."""
-    rows = tx.fetchall(
-        "SELECT id FROM refunds WHERE status = 'pending' AND created_at < :before ORDER BY created_at LIMIT :limit",
         {"before": before, "limit": limit},
     )
     return [str(row[0]) for row in rows]

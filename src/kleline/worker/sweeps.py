@@ -31,7 +31,7 @@ def expire_holds(kleline: Kleline) -> int:
 
 
 STALLED_AFTER = timedelta(minutes=2)
-"""A payment or refund untouched this long while half-way is taken for abandoned by a crashed process; a live
+"""A payment untouched this long while half-way is taken for abandoned by a crashed process; a live
 request finishes in well under a second, and both paths are idempotent if one is merely slow."""
 
 
@@ -41,8 +41,8 @@ def expire_authorizations(kleline: Kleline) -> int:
 
 
 def resume_stalled(kleline: Kleline) -> int:
-    """Finish payments and refunds a crash left half-way."""
-    return len(kleline.payments.resume_stalled(STALLED_AFTER)) + len(kleline.refunds.resume_stalled(STALLED_AFTER))
+    """Finish card payments a crash left half-way (purse payments and refunds are single transactions)."""
+    return len(kleline.payments.resume_stalled(STALLED_AFTER))
 
 
 def forget_idempotency_keys(kleline: Kleline) -> int:

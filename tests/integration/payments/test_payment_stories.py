@@ -276,3 +276,28 @@ def test_concurrent_purse_payments_never_overdraw_the_purse(kleline: Kleline, ca
     assert outcomes.count("failed") == 9
     assert kleline.ledger.balance(purse_code(ada.id)).available == 500
     assert trial_balance(kleline.db).balanced
+
+
+def test_concurrent_partial_refunds_queue_on_the_payment_and_return_the_commission_exactly(kleline: Kleline) -> None:
+    shop = merchant(kleline, fee_bps=375)
+    ada = shopper(kleline, purse=5000)
+    payment = kleline.payments.create(shop, PaymentRequest(eur(2997)))
+    kleline.payments.confirm(payment.id, ada.id, "purse")
+    taken = kleline.payments.get(payment.id).fee
+
+    def refund(_: int) -> str:
+        try:
+            return kleline.refunds.refund(shop, payment.id, eur(333)).status
+        except RefundTooLarge:
+            return "nothing left"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(refund, range(12)))
+    assert outcomes.count("succeeded") == 9  # 9 x 3.33 = 29.97
+    assert outcomes.count("nothing left") == 3
+    assert sum(r.fee_returned for r in kleline.refunds.list(payment_id=payment.id)) == taken
+    done = kleline.payments.get(payment.id)
+    assert (done.amount_refunded, done.fee, done.net) == (2997, 0, 0)
+    assert balance(kleline, "kleline:commission") == 0
+    assert balance(kleline, purse_code(ada.id)) == 5000
+    assert trial_balance(kleline.db).balanced

@@ -11,7 +11,6 @@ from kleline.ledger import Ledger
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
 from kleline.payments.model import PaymentRequest
-from kleline.payments.refunds import Refunds
 from kleline.wallet.customers import purse_code
 from kleline.worker.sweeps import resume_stalled
 
@@ -92,43 +91,23 @@ def test_a_capture_committed_before_a_crash_is_recorded_when_the_merchant_retrie
     assert kleline.ledger.balance(purse_code(ada.id)).held == 0
 
 
-def test_a_refund_posted_before_a_crash_is_recorded_once(
-    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+def test_a_refund_is_one_transaction_so_a_crash_inside_leaves_no_trace(
+    kleline: Kleline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = merchant(kleline)
     ada = shopper(kleline, purse=5000)
     payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
     kleline.payments.confirm(payment.id, ada.id, "purse")
+    before = book_snapshot(kleline.db)
     with monkeypatch.context() as patch:
-        _crash_after(patch, kleline.ledger, "post")
+        # The receipt is the refund transaction's last write, after its entry and the payment's new amounts.
+        _crash_after(patch, kleline.receipts, "issue")
         with pytest.raises(Crash):
             kleline.refunds.refund(shop, payment.id, eur(400))
-    stuck = kleline.payments.get(payment.id)
-    assert (stuck.amount_refunded, stuck.refundable) == (0, 600)
-    clock.advance(minutes=5)
-    assert resume_stalled(kleline) == 1
-    after = kleline.payments.get(payment.id)
-    assert (after.amount_refunded, after.refundable, after.fee) == (400, 600, 21)
+    assert book_snapshot(kleline.db) == before
+    assert kleline.payments.get(payment.id).amount_refunded == 0
+    assert kleline.refunds.list(payment_id=payment.id) == []
+    refund = kleline.refunds.refund(shop, payment.id, eur(400))
+    assert (refund.status, refund.fee_returned) == ("succeeded", 14)
     assert balance(kleline, purse_code(ada.id)) == 4400
-    assert balance(kleline, "kleline:commission") == 21
-    assert resume_stalled(kleline) == 0
-    assert trial_balance(kleline.db).balanced
-
-
-def test_a_refund_reserved_before_a_crash_is_posted_by_the_sweep(
-    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shop = merchant(kleline)
-    ada = shopper(kleline, purse=5000)
-    payment = kleline.payments.create(shop, PaymentRequest(eur(1000)))
-    kleline.payments.confirm(payment.id, ada.id, "purse")
-    with monkeypatch.context() as patch:
-        patch.setattr(Refunds, "_post", lambda self, refund: (_ for _ in ()).throw(Crash("reserved")))
-        with pytest.raises(Crash):
-            kleline.refunds.refund(shop, payment.id)
-    clock.advance(minutes=5)
-    assert resume_stalled(kleline) == 1
-    after = kleline.payments.get(payment.id)
-    assert (after.amount_refunded, after.fee) == (1000, 0)
-    assert balance(kleline, purse_code(ada.id)) == 5000
     assert trial_balance(kleline.db).balanced
