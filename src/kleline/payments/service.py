@@ -1,17 +1,20 @@
-"""Payments, from the merchant's request to the capture: one method per use case.
+"""Payments, from the merchant's request to the authorisation: one method per use case (capture, cancel and
+expiry are ``payments.capture``'s, refunds ``payments.refunds``').
 
 How each step stays exact when requests race or a process dies half-way:
-- **State changes** happen under the payment's row lock, together with the event that announces them (outbox) and,
-  on capture, the signed receipt: the three commit or vanish together.
-- **Confirmation** first *claims* the payment (``processing``, with the customer, in one short transaction), then
-  talks to the purse or the issuer outside any transaction, then records the outcome. A second confirmation of
-  the same payment finds it claimed and is refused.
-- **Money** moves through the ledger under ids derived from the payment (``pay_…:hold``, ``pay_…:capture``): a
-  retry after a crash gets the first entry back instead of a second one; the ledger serialises a capture racing a
-  cancel or the expiry sweep on the hold itself, and the issuer does the same for card authorisations.
-- **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups.
+- **A purse payment** is one transaction: under the payment's and the customer's row locks, the exemption
+  decision, the hold (manual capture) or the capture entry (automatic), the new state, its events and the receipt
+  commit together or not at all.
+- **A card payment** talks to an issuer, which no transaction can span: the payment is first *claimed*
+  (``processing``, in one short transaction), then authorised, then the outcome recorded. A second confirmation
+  finds it claimed and is refused; a process that dies in between leaves it ``processing``, and the worker's
+  ``resume_stalled`` carries it on under the same issuer reference (the issuer answers a repeat with its first
+  answer) and the same ledger ids.
+- **State changes** are written under the payment's row lock, with the event that announces them (outbox).
+- **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups;
+  an issuer that answers 1A (authentication required) gets the same challenge, then an authenticated attempt.
 
-Refunds live in ``payments.refunds``; both share ``payments.book.PaymentBook`` for loading and recording.
+All of them share ``payments.book.PaymentBook`` for loading and recording.
 """
 
 from __future__ import annotations
@@ -19,29 +22,26 @@ from __future__ import annotations
 import builtins
 from datetime import timedelta
 
-from kleline.banks import BankError, BankNetwork, CardDetails
+from kleline.banks import BankNetwork, CardDetails
 from kleline.banks.declines import decline_code
 from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import (
-    EntryRequest,
-    HoldNotPending,
     HoldRequest,
-    HoldStatus,
     InsufficientFunds,
     Ledger,
     NormalSide,
-    UnknownAccount,
 )
 from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import postings, store
 from kleline.payments.book import PaymentBook
-from kleline.payments.checks import capture_amount, check_open, check_request, unclaimed
-from kleline.payments.errors import AuthorizationExpired, CaptureFailed, PaymentStateConflict
-from kleline.payments.model import METHODS, OPEN_STATUSES, Payment, PaymentRequest, commission
+from kleline.payments.capture import Captures, OwnAccounts, capture_request, issue_receipt
+from kleline.payments.checks import check_open, check_request, unclaimed
+from kleline.payments.errors import PaymentStateConflict
+from kleline.payments.model import METHODS, OPEN_STATUSES, Payment, PaymentRequest
 from kleline.receipts.service import Receipts
 from kleline.wallet import sca_store
 from kleline.wallet.cards import parse_card_number
@@ -76,17 +76,8 @@ class Payments:
         self._merchants = merchants
         self._receipts = receipts
         self._ttl = authorization_ttl
-        self._opened: set[str] = set()
-
-    def _ensure_account(self, code: str, side: NormalSide, currency: str) -> None:
-        """Open Kleline's own accounts (commission, a card network's receivable) the first time they are needed."""
-        if code in self._opened:
-            return
-        try:
-            self._ledger.account(code)
-        except UnknownAccount:
-            self._ledger.open_account(code, currency, side)
-        self._opened.add(code)
+        self._accounts = OwnAccounts(ledger)
+        self._captures = Captures(book, ledger, bank, merchants, receipts, self._accounts)
 
     # --- creation and reading ---------------------------------------------------------------------------------
 
@@ -265,7 +256,7 @@ class Payments:
         """The purse pays in one transaction: the exemption decision, the hold (manual capture) or the capture
         entry (automatic), the new state, its events and the receipt commit together or not at all, so no crash
         can leave a purse payment half-done. None when a challenge must come first."""
-        self._ensure_account(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
         now = self._clock()
         try:
             with self._db.transaction() as tx:
@@ -288,11 +279,11 @@ class Payments:
                 if current.capture_method == "manual":
                     self._ledger.hold_in(tx, self._purse_hold(authorized))
                     return self.book.record(tx, authorized, "payment.authorized")
-                self._ledger.post_in(tx, _capture_request(authorized, amount))
+                self._ledger.post_in(tx, capture_request(authorized, amount))
                 self.book.announce(tx, authorized, "payment.authorized")
                 done = authorized.with_status("succeeded", amount_captured=amount)
                 self.book.record(tx, done, "payment.succeeded")
-                self._issue_receipt(tx, done, merchant_name)
+                issue_receipt(self._receipts, tx, done, merchant_name, now)
                 return done
         except InsufficientFunds:
             return self._fail_open(payment.id, customer_id, "insufficient_funds")
@@ -318,21 +309,6 @@ class Payments:
             return failed, "payment.failed"
 
         return self.book.change(payment_id, fail)
-
-    def _issue_receipt(self, tx: RawTx, payment: Payment, merchant_name: str) -> None:
-        assert payment.customer_id is not None
-        self._receipts.issue(
-            tx,
-            kind="payment",
-            object_id=payment.id,
-            payment_id=payment.id,
-            merchant_id=payment.merchant_id,
-            merchant_name=merchant_name,
-            customer_id=payment.customer_id,
-            amount=Money(payment.amount_captured, payment.currency),
-            commission=Money(commission(payment.amount_captured, 0, payment.fee_bps), payment.currency),
-            issued_at=self._clock(),
-        )
 
     def _authorized(self, payment_id: str, authorization_id: str | None, network: str | None) -> Payment:
         now = self._clock()
@@ -398,123 +374,17 @@ class Payments:
             return self._fail(payment.id, "card_removed")
         return self._authorize_claimed(payment, card)
 
-    # --- capture, cancel, expiry ------------------------------------------------------------------------------
+    # --- capture, cancel, expiry (payments.capture) ------------------------------------------------------------
 
     def capture(self, merchant_id: str, payment_id: str, amount: Money | None = None) -> Payment:
         """Take ``amount`` (all that was authorised by default) and book it with the commission split; whatever
         was authorised and not taken is released."""
-        payment = self.book.of_merchant(merchant_id, payment_id)
-        self._ensure_account(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
-        if payment.card_network is not None:
-            self._ensure_account(postings.receivable_account(payment.card_network), NormalSide.DEBIT, payment.currency)
-        taken = payment.amount_authorized if amount is None else capture_amount(payment, amount)
-        if payment.status == "succeeded" and payment.amount_captured == taken:
-            return payment  # the same capture again: already done
-        if payment.status != "authorized":
-            raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; only an authorized one captures")
-        request = _capture_request(payment, taken)
-        if payment.method == "purse":
-            try:
-                self._ledger.commit(
-                    postings.hold_id(payment.id),
-                    postings=request.postings,
-                    entry_id=request.id,
-                    description=request.description,
-                    metadata=request.metadata,
-                )
-            except HoldNotPending:
-                return self._after_lost_race(payment_id, taken)
-        else:
-            assert payment.authorization_id is not None
-            try:
-                self._bank.capture(payment.authorization_id, Money(taken, payment.currency))
-            except BankError as error:
-                current = self.book.get(payment_id)
-                if current.status == "succeeded" and current.amount_captured == taken:
-                    return current
-                raise CaptureFailed(f"the card issuer refused the capture: {error}") from None
-            self._ledger.post(request)
-        return self._captured(merchant_id, payment_id, taken)
-
-    def _after_lost_race(self, payment_id: str, taken: int) -> Payment:
-        current = self.book.get(payment_id)
-        if current.status == "succeeded" and current.amount_captured == taken:
-            return current
-        if current.status == "authorized":
-            hold = self._ledger.get_hold(postings.hold_id(payment_id))
-            if hold.status is HoldStatus.COMMITTED:
-                return self._captured(current.merchant_id, payment_id, taken)  # a crash after the commit: finish it
-        raise AuthorizationExpired(f"payment {payment_id}'s authorisation was released before the capture")
-
-    def _captured(self, merchant_id: str, payment_id: str, taken: int) -> Payment:
-        merchant = self._merchants.get(merchant_id)
-        with self._db.transaction() as tx:
-            current = self.book.load(tx, payment_id, lock=True)
-            if current.status == "succeeded":
-                return current
-            done = self.book.record(tx, current.with_status("succeeded", amount_captured=taken), "payment.succeeded")
-            self._issue_receipt(tx, done, merchant.name)
-            return done
+        return self._captures.capture(merchant_id, payment_id, amount)
 
     def cancel(self, merchant_id: str, payment_id: str) -> Payment:
         """Give up a payment before capture: nothing was taken, an authorisation is released."""
-        payment = self.book.of_merchant(merchant_id, payment_id)
-        if payment.status == "canceled":
-            return payment
-        if payment.status in OPEN_STATUSES:
-
-            def drop(current: Payment) -> tuple[Payment, str]:
-                if current.status not in OPEN_STATUSES:
-                    raise PaymentStateConflict(f"payment {payment_id} is {current.status} now")
-                return current.with_status("canceled"), "payment.canceled"
-
-            return self.book.change(payment_id, drop)
-        if payment.status != "authorized":
-            raise PaymentStateConflict(f"payment {payment_id} is {payment.status}; it cannot be canceled")
-        return self._release(payment, "canceled", "payment.canceled")
+        return self._captures.cancel(merchant_id, payment_id)
 
     def expire_authorizations(self, limit: int = 100) -> builtins.list[str]:
         """The sweep: release every authorisation older than its lifetime and tell the merchant; the ids."""
-        with self._db.transaction(write=False) as tx:
-            due = store.due_authorizations(tx, epoch_us(self._clock()), limit)
-        expired = []
-        for payment_id in due:
-            try:
-                done = self._release(self.book.get(payment_id), "expired", "payment.expired")
-            except PaymentStateConflict:
-                continue  # captured or canceled meanwhile
-            if done.status == "expired":
-                expired.append(payment_id)
-        return expired
-
-    def _release(self, payment: Payment, status: str, event: str) -> Payment:
-        if payment.method == "purse":
-            try:
-                self._ledger.void(postings.hold_id(payment.id))
-            except HoldNotPending:
-                hold = self._ledger.get_hold(postings.hold_id(payment.id))
-                if hold.status is HoldStatus.COMMITTED:
-                    raise PaymentStateConflict(f"payment {payment.id} was captured meanwhile") from None
-        else:
-            assert payment.authorization_id is not None
-            try:
-                self._bank.reverse(payment.authorization_id)
-            except BankError as error:
-                raise PaymentStateConflict(f"the issuer refused to release the authorisation: {error}") from None
-
-        def close(current: Payment) -> tuple[Payment, str]:
-            if current.status != "authorized":
-                raise PaymentStateConflict(f"payment {payment.id} is {current.status} now")
-            return current.with_status(status), event
-
-        return self.book.change(payment.id, close)
-
-
-def _capture_request(payment: Payment, amount: int) -> EntryRequest:
-    """The entry that books a capture of ``amount``, under an id derived from the payment."""
-    return EntryRequest(
-        postings.capture_entry_id(payment.id),
-        postings.capture_postings(payment, amount),
-        "payment captured",
-        {"payment": payment.id, "merchant": payment.merchant_id},
-    )
+        return self._captures.expire_authorizations(limit)
