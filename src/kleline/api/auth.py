@@ -14,22 +14,22 @@ from kleline.operators.service import InvalidKey, authenticate
 
 __all__ = [
     "AnyParty",
-    "Party",
-    "require_party",
     "BearerToken",
     "Caller",
     "CustomerId",
     "Forbidden",
     "MaybeOperator",
     "MerchantId",
-    "OperatorOrMerchant",
     "OperatorId",
+    "OperatorOrMerchant",
+    "Party",
     "kleline_of",
     "optional_operator",
     "require_customer",
     "require_merchant",
     "require_operator",
     "require_operator_or_merchant",
+    "require_party",
 ]
 
 
@@ -116,6 +116,14 @@ class AnyParty:
     kind: Literal["operator", "merchant", "customer"]
     id: str
 
+    def is_party_to(self, merchant_id: str, customer_id: str | None) -> bool:
+        """True for an operator, or for the merchant or the customer of an object (anyone else is answered 404)."""
+        if self.kind == "merchant":
+            return self.id == merchant_id
+        if self.kind == "customer":
+            return self.id == customer_id
+        return True
+
 
 def require_party(request: Request, credentials: Credentials) -> AnyParty:
     """Whoever calls, by the kind of key; 401 without a valid key or token."""
@@ -125,7 +133,9 @@ def require_party(request: Request, credentials: Credentials) -> AnyParty:
         return AnyParty("merchant", kleline.merchants.authenticate(token))
     if token.startswith("ct_"):
         return AnyParty("customer", kleline.customers.authenticate(token))
-    return AnyParty("operator", str(authenticate(kleline.db, token)))
+    if token.startswith("op_"):
+        return AnyParty("operator", str(authenticate(kleline.db, token)))
+    raise InvalidKey("send Authorization: Bearer <key> (an operator, merchant or customer key)")
 
 
 def optional_operator(request: Request, credentials: Credentials) -> bool:

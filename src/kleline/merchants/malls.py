@@ -74,5 +74,4 @@ class Malls:
     def malls_of(self, merchant_id: str) -> builtins.list[Mall]:
         """The malls a merchant belongs to (the checkout page names them)."""
         with self._db.transaction(write=False) as tx:
-            malls = [mall_store.find_mall(tx, mall_id) for mall_id in mall_store.mall_ids_of(tx, merchant_id)]
-        return [mall for mall in malls if mall is not None]
+            return mall_store.malls_of(tx, merchant_id)

@@ -54,7 +54,7 @@ class Merchant:
     iban: str
     bic: str
     fee_bps: int
-    status: str
+    status: MerchantStatus
     mall_ids: tuple[str, ...]
     created_at: datetime
 

@@ -13,6 +13,7 @@ import builtins
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, get_args
 
 from kleline.clock import Clock, epoch_us
@@ -124,13 +125,13 @@ class Merchants:
 
     def approve(self, merchant_id: str) -> Merchant:
         """Make a pending or suspended merchant active, opening its balance account first."""
+        # Checked before the account opens (no account for a refused approval), and again under the row's lock.
         self._check_transition("approve", self.get(merchant_id))
         self._ledger.open_account(balance_account(merchant_id), BALANCE_CURRENCY, NormalSide.CREDIT, floor=0)
         return self._move("approve", merchant_id)
 
     def suspend(self, merchant_id: str) -> Merchant:
         """Stop an active merchant from taking payments (its balance stays, to be paid out)."""
-        self._check_transition("suspend", self.get(merchant_id))
         return self._move("suspend", merchant_id)
 
     def _move(self, action: Literal["approve", "suspend"], merchant_id: str) -> Merchant:
@@ -139,11 +140,11 @@ class Merchants:
             if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             target = self._check_transition(action, merchant)
-            store.set_status(tx, merchant_id, target, [merchant.status], epoch_us(self._clock()))
-        return self.get(merchant_id)
+            store.set_status(tx, merchant_id, target, epoch_us(self._clock()))
+        return replace(merchant, status=target)
 
     @staticmethod
-    def _check_transition(action: Literal["approve", "suspend"], merchant: Merchant) -> str:
+    def _check_transition(action: Literal["approve", "suspend"], merchant: Merchant) -> MerchantStatus:
         target = next_status(action, merchant.status)
         if target is None:
             allowed = (

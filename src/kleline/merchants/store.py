@@ -12,6 +12,7 @@ from kleline.merchants.model import Merchant, MerchantKey
 __all__ = [
     "cursor_of",
     "find_merchant",
+    "in_list",
     "insert_key",
     "insert_memberships",
     "insert_merchant",
@@ -25,10 +26,11 @@ __all__ = [
 ]
 
 _COLUMNS = "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at"
+_QUALIFIED = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
 
 
-def _in_list(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """``(:p0, :p1, ...)`` and its parameters, for an IN clause over ``values`` (never empty)."""
+def in_list(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """``(:p0, :p1, ...)`` and its parameters, for an IN clause over ``values`` (never empty; also the malls')."""
     params = {f"{prefix}{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f":{name}" for name in params) + ")", params
 
@@ -75,7 +77,7 @@ def missing_malls(tx: RawTx, mall_ids: Sequence[str]) -> list[str]:
     """Those of ``mall_ids`` that name no mall."""
     if not mall_ids:
         return []
-    clause, params = _in_list("m", mall_ids)
+    clause, params = in_list("m", mall_ids)
     found = {str(row[0]) for row in tx.fetchall(f"SELECT id FROM malls WHERE id IN {clause}", params)}
     return [mall_id for mall_id in mall_ids if mall_id not in found]
 
@@ -93,7 +95,7 @@ def mall_ids_of(tx: RawTx, merchant_ids: Sequence[str]) -> dict[str, list[str]]:
     """The malls of each merchant, in one query."""
     malls: dict[str, list[str]] = {merchant_id: [] for merchant_id in merchant_ids}
     if merchant_ids:
-        clause, params = _in_list("m", merchant_ids)
+        clause, params = in_list("m", merchant_ids)
         for mall_id, merchant_id in tx.fetchall(
             f"SELECT mall_id, merchant_id FROM mall_merchants WHERE merchant_id IN {clause}", params
         ):
@@ -102,12 +104,17 @@ def mall_ids_of(tx: RawTx, merchant_ids: Sequence[str]) -> dict[str, list[str]]:
 
 
 def find_merchant(tx: RawTx, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
-    """A merchant by id (its row locked on PostgreSQL with ``for_update``), or None."""
-    lock = " FOR UPDATE" if for_update and tx.is_postgres else ""
-    row = tx.fetchone(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id{lock}", {"id": merchant_id})
-    if row is None:
+    """A merchant by id with its malls, in one query (payments read a merchant on every call); its row locked on
+    PostgreSQL with ``for_update``; or None."""
+    lock = " FOR UPDATE OF m" if for_update and tx.is_postgres else ""
+    rows = tx.fetchall(
+        f"SELECT {_QUALIFIED}, mm.mall_id FROM merchants m LEFT JOIN mall_merchants mm ON mm.merchant_id = m.id "
+        f"WHERE m.id = :id{lock}",
+        {"id": merchant_id},
+    )
+    if not rows:
         return None
-    return _merchant(row, mall_ids_of(tx, [merchant_id])[merchant_id])
+    return _merchant(rows[0], (str(row[-1]) for row in rows if row[-1] is not None))
 
 
 def list_merchants(
@@ -136,15 +143,13 @@ def cursor_of(tx: RawTx, merchant_id: str) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def set_status(tx: RawTx, merchant_id: str, status: str, sources: Iterable[str], changed_at: int) -> bool:
-    """Move a merchant to ``status`` if it is in one of ``sources`` now; False if it was not."""
-    clause, params = _in_list("s", sorted(sources))
-    row = tx.fetchone(
-        f"UPDATE merchants SET status = :status, status_changed_at = :at WHERE id = :id AND status IN {clause} "
-        "RETURNING id",
-        {"status": status, "at": changed_at, "id": merchant_id, **params},
+def set_status(tx: RawTx, merchant_id: str, status: str, changed_at: int) -> None:
+    """Move a merchant to ``status`` (the caller read it under ``find_merchant(for_update=True)`` and checked the
+    move is allowed)."""
+    tx.execute(
+        "UPDATE merchants SET status = :status, status_changed_at = :at WHERE id = :id",
+        {"status": status, "at": changed_at, "id": merchant_id},
     )
-    return row is not None
 
 
 def insert_key(tx: RawTx, key: MerchantKey, key_hash: bytes, created_at: int) -> None:

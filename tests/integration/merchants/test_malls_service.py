@@ -73,3 +73,15 @@ def test_the_directory_reads_in_slug_order_page_by_page(malls: Malls) -> None:
     with pytest.raises(InvalidMerchant) as caught:
         malls.list(starting_after="mall_unknown")
     assert caught.value.param == "starting_after"
+
+
+def test_the_malls_of_a_merchant_come_with_all_their_members(malls: Malls, merchants: Merchants) -> None:
+    first = malls.create("Galerie du Bac", "galerie-du-bac")
+    second = malls.create("Passage des Arts", "passage-des-arts")
+    zebre, abeille, alone = shop(merchants, "Zèbre Jouets"), shop(merchants, "Abeille Miel"), shop(merchants, "Seul")
+    for mall_id, merchant_id in ((first.id, zebre), (first.id, abeille), (second.id, zebre)):
+        malls.add_merchant(mall_id, merchant_id)
+    found = malls.malls_of(zebre)
+    assert found == sorted([malls.get(first.id), malls.get(second.id)], key=lambda mall: mall.id)
+    assert {mall.id: mall.merchant_ids for mall in found} == {first.id: (abeille, zebre), second.id: (zebre,)}
+    assert malls.malls_of(alone) == []

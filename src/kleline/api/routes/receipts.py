@@ -7,9 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from kleline.api.auth import Credentials, kleline_of, require_customer, require_merchant, require_operator
+from kleline.api.auth import Party, kleline_of
 from kleline.errors import NotFound
-from kleline.operators.service import InvalidKey
 
 router = APIRouter(prefix="/v1", tags=["receipts"])
 
@@ -84,28 +83,12 @@ def list_keys(request: Request) -> KeyList:
     return KeyList.model_validate(kleline_of(request).receipts.public_keys().to_json())
 
 
-Party = tuple[Literal["operator", "merchant", "customer"], str]
-
-
-def _caller(request: Request, credentials: Credentials) -> Party:
-    """Who is asking, whatever the kind of key: 401 for a missing, unknown or revoked key."""
-    token = credentials.credentials.strip() if credentials else ""
-    if token.startswith("op_"):
-        return "operator", str(require_operator(request, credentials))
-    if token.startswith("sk_"):
-        return "merchant", require_merchant(request, credentials)
-    if token.startswith("ct_"):
-        return "customer", require_customer(request, credentials)
-    raise InvalidKey("send Authorization: Bearer <key> (an operator, merchant or customer key)")
-
-
 @router.get("/receipts/{object_id}", response_model=ReceiptOut)
-def get_receipt(object_id: str, request: Request, credentials: Credentials) -> ReceiptOut:
+def get_receipt(object_id: str, request: Request, party: Party) -> ReceiptOut:
     """The signed receipt of a captured payment (``pay_...``) or a refund (``re_...``): for the operator, the
     receipt's merchant and its customer; anyone else gets 404, as if there were no receipt."""
-    kind, party = _caller(request, credentials)  # first, so that an invalid key learns nothing of what exists
+    # The key is checked (401) before anything is looked up, so that an invalid key learns nothing of what exists.
     signed = kleline_of(request).receipts.get(object_id)
-    receipt = signed.receipt
-    if kind == "operator" or party == (receipt.merchant_id if kind == "merchant" else receipt.customer_id):
-        return ReceiptOut.model_validate(signed.to_json())
-    raise NotFound(f"no receipt for {object_id}")
+    if not party.is_party_to(signed.receipt.merchant_id, signed.receipt.customer_id):
+        raise NotFound(f"no receipt for {object_id}")
+    return ReceiptOut.model_validate(signed.to_json())
