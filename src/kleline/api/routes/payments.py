@@ -134,13 +134,9 @@ def _out(payment: Payment) -> dict[str, Any]:
 
 def _visible(request: Request, party: Party, payment_id: str) -> Payment:
     payment = kleline_of(request).payments.get(payment_id)
-    if party.kind == "operator":
-        return payment
-    if party.kind == "merchant" and payment.merchant_id == party.id:
-        return payment
-    if party.kind == "customer" and payment.customer_id == party.id:
-        return payment
-    raise NotFound(f"no payment {payment_id}", param="id")
+    if not party.is_party_to(payment.merchant_id, payment.customer_id):
+        raise NotFound(f"no payment {payment_id}", param="id")
+    return payment
 
 
 @router.post("/v1/payments", status_code=201, response_model=PaymentOut)
