@@ -18,6 +18,7 @@ from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "http://93.184.216.34/kleline/hook"  # a public address: no DNS needed
+IBAN = "FR1420041010050500013M02606"
 
 
 def record_event(kleline: Kleline, merchant_id: str, object_id: str, type: str = "payment.succeeded") -> str:
@@ -56,9 +57,6 @@ def parties(client: TestClient, kleline: Kleline) -> Parties:
     assert response.status_code == 201, response.text
     token = client.post("/v1/auth/token", json={"email": "ada@example.org", "password": PASSWORD}).json()["token"]
     return Parties(create_key(kleline.db, "test").secret, mine.id, mine_key, theirs.id, theirs_key, token)
-
-
-IBAN = "FR1420041010050500013M02606"
 
 
 def create_endpoint(client: TestClient, key: str, url: str = PUBLIC_URL) -> dict[str, Any]:
@@ -198,6 +196,7 @@ CALLS = [
     ("POST", "/v1/events/{event}/redeliver"),
 ]
 WHO = {"merchant": None, "other_merchant": 404, "operator": 403, "customer": 403, "nobody": 401}
+CODES = {403: "forbidden", 404: "not_found"}
 
 
 def snapshot(kleline: Kleline) -> tuple[Any, ...]:
@@ -230,6 +229,3 @@ def test_only_the_merchant_itself_may_call(client: TestClient, kleline: Kleline,
             continue
         problem(response, expected, response.json().get("code", "") if expected == 401 else CODES[expected])
         assert snapshot(kleline) == before, (method, path, who)  # nothing moved
-
-
-CODES = {403: "forbidden", 404: "not_found"}

@@ -111,14 +111,20 @@ class IdempotencyMiddleware:
             # done, so its answer is kept and sent, and the error goes on to be logged.
             failure = error
         except BaseException:
-            await self._settle(self.idempotency.release, claim)
+            # Cancelled (the server shutting down, say). Once the answer was complete, the effect is done just the
+            # same: the answer is kept for a retry (there is nobody left to send it to); before that, released.
+            if start is not None and finished:
+                await self._keep(claim, start, b"".join(chunks))
+            else:
+                await self._settle(self.idempotency.release, claim)
             raise
         if start is None or not finished:  # the application sent no whole answer: there is nothing to keep
             await self._settle(self.idempotency.release, claim)
             return
-        await self._keep(claim, start, b"".join(chunks))
+        body = b"".join(chunks)
+        await self._keep(claim, start, body)
         await send(start)
-        await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
         if failure is not None:
             raise failure
 
@@ -189,8 +195,9 @@ async def _replay(response: StoredResponse, send: Send) -> None:
 
 
 async def _problem(error: KlelineError, scope: Scope, receive: Receive, send: Send) -> None:
-    title = "Validation error" if error.code == "validation_error" else error.code.replace("_", " ").capitalize()
-    response = problems.problem(error.status, error.code, title, error.detail, param=error.param)
+    # The same document the application's handler of KlelineError would give (this runs outside the application).
+    title = error.code.replace("_", " ").capitalize()
+    response = problems.problem(error.status, error.code, title, error.detail, param=error.param, **error.extensions())
     if isinstance(error, RequestInProgress):
         response.headers["Retry-After"] = str(error.retry_after)
     await response(scope, receive, send)

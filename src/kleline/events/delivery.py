@@ -27,7 +27,6 @@ from kleline.events import store
 from kleline.events.endpoints import WebhookEndpoints
 from kleline.events.model import InvalidWebhookUrl, RetryPolicy
 from kleline.events.signature import HEADER, sign
-from kleline.events.ssrf import resolve_target
 from kleline.events.transport import HttpTransport, PostResult, Transport
 
 __all__ = ["DeliveryReport", "WebhookDeliverer"]
@@ -165,9 +164,7 @@ class WebhookDeliverer:
     def _send(self, claimed: store.Claimed, body: bytes, timestamp: int) -> PostResult:
         """Check the address again (DNS may have changed since registration), sign, and POST."""
         try:
-            target = resolve_target(
-                claimed.url, allow_loopback=self._endpoints.allow_loopback, resolver=self._endpoints.resolver
-            )
+            target = self._endpoints.target(claimed.url)
         except InvalidWebhookUrl as refused:
             return PostResult(None, f"refused: {refused.detail}")
         try:

@@ -17,7 +17,7 @@ from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database
 from kleline.events import store
 from kleline.events.model import EndpointNotFound, SealedSecret, TooManyEndpoints, WebhookEndpoint
-from kleline.events.ssrf import Resolver, resolve_target, system_resolver
+from kleline.events.ssrf import Resolver, Target, resolve_target, system_resolver
 from kleline.ids import new_id
 
 __all__ = ["MAX_ENDPOINTS", "SECRET_PREFIX", "SecretBox", "WebhookEndpoints"]
@@ -65,15 +65,22 @@ class WebhookEndpoints:
         self._db = db
         self._box = box
         self._clock = clock
-        self.allow_loopback = allow_loopback
-        self.resolver = resolver
+        self._allow_loopback = allow_loopback
+        self._resolver = resolver
+
+    def target(self, url: str) -> Target:
+        """Where ``url`` is to be reached, once its form and every address of its host pass the SSRF guard.
+
+        ``InvalidWebhookUrl`` otherwise. Checked at registration and again before each delivery (DNS may change).
+        """
+        return resolve_target(url, allow_loopback=self._allow_loopback, resolver=self._resolver)
 
     def create(self, merchant_id: str, url: str) -> tuple[WebhookEndpoint, str]:
         """Register an endpoint; returns it with its secret (``whsec_...``), shown this once.
 
         ``InvalidWebhookUrl`` when the URL is malformed or its host resolves to an address Kleline must not call.
         """
-        resolve_target(url, allow_loopback=self.allow_loopback, resolver=self.resolver)
+        self.target(url)
         secret = SECRET_PREFIX + secrets.token_hex(32)
         sealed = self._box.seal(secret.encode("ascii"))
         now = self._clock()
@@ -113,17 +120,6 @@ class WebhookEndpoints:
                 raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
             store.cancel_pending(tx, endpoint_id, at)
         log.info("webhook endpoint %s deleted by %s", endpoint_id, merchant_id)
-
-    def disable(self, endpoint_id: str, reason: str) -> bool:
-        """Stop sending to an endpoint (it answered 410 Gone); False if it was not enabled."""
-        at = epoch_us(self._clock())
-        with self._db.transaction() as tx:
-            disabled = store.disable_endpoint(tx, endpoint_id, reason, at)
-            if disabled:
-                store.cancel_pending(tx, endpoint_id, at)
-        if disabled:
-            log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
-        return disabled
 
     def secret(self, endpoint_id: str) -> str:
         """An endpoint's signing secret, opened for signing; ``EndpointNotFound`` if there is no such endpoint."""

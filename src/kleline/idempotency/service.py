@@ -80,7 +80,7 @@ class Idempotency:
         now = epoch_us(self._clock())
         for _ in range(_ATTEMPTS):
             token = secrets.token_bytes(16)
-            with self._db.transaction() as tx:
+            with self._db.statement() as tx:
                 inserted = store.insert_claim(tx, keys.id, request_mac, token, now)
             if inserted:
                 return Claim(keys, token)

@@ -11,7 +11,7 @@ from kleline.events import store
 from kleline.events.signature import verify
 
 from ...conftest import FakeClock
-from .helpers import Call, make_rig
+from .helpers import PUBLIC, Call, make_rig
 
 
 def test_a_delivery_is_the_event_json_signed_with_the_endpoints_secret(db: Database, clock: FakeClock) -> None:
@@ -32,9 +32,6 @@ def test_a_delivery_is_the_event_json_signed_with_the_endpoints_secret(db: Datab
     assert (delivery.status, delivery.endpoint_id, delivery.finished_at) == ("delivered", endpoint.id, clock.now)
     assert [(a.number, a.status_code, a.error) for a in delivery.attempts] == [(1, 200, None)]
     assert rig.deliverer.deliver_due().attempted == 0  # delivered once, not again
-
-
-PUBLIC = "93.184.216.34"
 
 
 def test_a_failure_is_retried_after_a_jittered_backoff(db: Database, clock: FakeClock) -> None:
@@ -214,7 +211,6 @@ def test_a_crashed_workers_claim_runs_out_and_the_delivery_is_sent_later(db: Dat
 
 def test_two_workers_at_once_send_each_delivery_once(db: Database, clock: FakeClock) -> None:
     first, second = make_rig(db, clock), make_rig(db, clock)
-    second.transport = first.transport
     first.endpoints.create("mer_a", "https://shop.example/hook")
     ids = {first.record("mer_a", f"pay_{n}") for n in range(40)}
     release = threading.Event()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -53,12 +56,18 @@ def test_a_delivery_is_owed_to_each_enabled_endpoint_of_the_merchant_only(db: Da
     disabled, _ = rig.endpoints.create("mer_a", "https://410.example/hook")
     rig.endpoints.create("mer_b", "https://other.example/hook")
     rig.endpoints.delete("mer_a", deleted.id)
-    assert rig.endpoints.disable(disabled.id, "answered 410 Gone")
+    rig.transport.answer = lambda call: 410 if call.target.host == "410.example" else 200
+    rig.record("mer_a", "pay_0")
+    assert rig.deliverer.deliver_due().disabled == 1
+    assert rig.endpoints.get("mer_a", disabled.id).status == "disabled"
     event_id = rig.record("mer_a", "pay_1")
     deliveries = rig.events.deliveries("mer_a", event_id)
     assert sorted(d.endpoint_id for d in deliveries) == sorted([first.id, second.id])
     assert {d.status for d in deliveries} == {"pending"}
     assert all(d.next_attempt_at == clock.now for d in deliveries)
+    # Drawn by the database, in the form of every other Kleline id: "wd_" and 128 bits (122 on PostgreSQL) in hex.
+    assert all(re.fullmatch(r"wd_[0-9a-f]{32}", d.id) for d in deliveries)
+    assert len({d.id for d in deliveries}) == 2
 
 
 def test_an_event_without_endpoints_is_kept_for_the_api(db: Database, clock: FakeClock) -> None:
@@ -96,3 +105,29 @@ def test_events_list_newest_first_per_merchant_with_pages_and_a_type_filter(db: 
     assert [e.id for e in rig.events.list("mer_a", limit=2)] == newest_first[:2]
     assert [e.id for e in rig.events.list("mer_a", limit=2, starting_after=newest_first[1])] == newest_first[2:4]
     assert [e.id for e in rig.events.list("mer_a", type="payment.failed")] == [ids[3], ids[1]]
+
+
+def test_recording_an_event_for_two_endpoints_is_one_statement_on_postgresql(db: Database, clock: FakeClock) -> None:
+    # It runs while a payment holds its row and its ledger accounts: every round trip there is time under lock.
+    rig = make_rig(db, clock)
+    rig.endpoints.create("mer_a", "https://one.example/hook")
+    rig.endpoints.create("mer_a", "https://two.example/hook")
+    statements: list[str] = []
+
+    def counted(run: Callable[..., Any]) -> Callable[..., Any]:
+        def call(sql: str, *args: Any) -> Any:
+            statements.append(sql)
+            return run(sql, *args)
+
+        return call
+
+    with db.transaction() as tx:
+        tx.execute, tx.executemany = counted(tx.execute), counted(tx.executemany)  # type: ignore[method-assign]
+        try:
+            event_id = record(
+                tx, type="payment.succeeded", merchant_id="mer_a", object_id="pay_1", data={}, created_at=clock()
+            )
+        finally:
+            del tx.execute, tx.executemany  # the connection goes back to the pool: no counting there
+    assert len(statements) == (1 if db.is_postgres else 2)
+    assert len(rig.events.deliveries("mer_a", event_id)) == 2
