@@ -10,15 +10,11 @@ leave the machine: the browser context answers them itself and records where the
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
 from kleline.api.app import create_app
@@ -26,6 +22,7 @@ from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 
 from ..conftest import FakeClock
+from ..e2e.live_server import loopback_listener, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOP_ORIGIN = "https://shop.example"
@@ -50,26 +47,12 @@ class LiveKleline:
 @pytest.fixture
 def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
     """Kleline served by uvicorn on 127.0.0.1, on a port the system picked."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener, url = loopback_listener()
     system = build(load_settings(database_url=database_url, public_url=url), clock=clock)
-    config = uvicorn.Config(create_app(system), log_level="warning", lifespan="on", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Kleline server did not start")
-        time.sleep(0.02)
     try:
-        yield LiveKleline(system, url)
+        with serving(create_app(system), listener):
+            yield LiveKleline(system, url)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
         system.close()  # the lifespan closed it already; closing twice is harmless
 
 

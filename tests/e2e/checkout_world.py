@@ -9,7 +9,7 @@ import pyotp
 
 from kleline.bootstrap import Kleline
 from kleline.money import Money
-from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.model import CaptureMethod, Payment, PaymentRequest
 from kleline.wallet.model import Customer
 
 IBAN = "FR1420041010050500013M02606"
@@ -63,8 +63,8 @@ def payment(
     *,
     description: str | None = "Les Misérables, 2 vol.",
     return_url: str | None = RETURN_URL,
-    capture_method: str = "automatic",
+    capture_method: CaptureMethod = "automatic",
 ) -> Payment:
     """A payment the merchant created, waiting for its customer."""
-    request = PaymentRequest(eur(minor), description, "order-42", capture_method, return_url)  # type: ignore[arg-type]
+    request = PaymentRequest(eur(minor), description, "order-42", capture_method, return_url)
     return kleline.payments.create(merchant_id, request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,8 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from kleline import web as pages
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
@@ -204,7 +209,8 @@ def test_signing_in_replaces_the_session_and_returns_to_the_checkout(
 def test_sign_in_never_sends_the_customer_to_another_site(
     kleline: Kleline, ada_browser: Visitor, ada: Customer
 ) -> None:
-    ada_browser.get("/sign-in?next=https://evil.example/")
+    form = ada_browser.get("/sign-in?next=https://evil.example/")
+    assert '<input type="hidden" name="next" value="/sign-in">' in form.text and "evil.example" not in form.text
     response = ada_browser.post("/sign-in", email=ada.email, password=PASSWORD, next="//evil.example/")
     assert response.status_code == 303 and response.headers["location"] == "/sign-in"
     page = ada_browser.get("/sign-in")
@@ -226,11 +232,12 @@ def test_opening_a_wallet_signs_the_customer_in_and_returns_to_the_checkout(
     kleline: Kleline, ada_browser: Visitor, merchant_id: str
 ) -> None:
     paying = payment(kleline, merchant_id, 1000)
-    ada_browser.get(f"/sign-up?next=/checkout/{paying.id}")
+    anonymous = ada_browser.get(f"/sign-up?next=/checkout/{paying.id}").cookies["kleline_session"]
     opened = ada_browser.post(
         "/sign-up", name="Grace Hopper", email="Grace@Example.org", password=PASSWORD, next=f"/checkout/{paying.id}"
     )
     assert opened.status_code == 303 and opened.headers["location"] == f"/checkout/{paying.id}"
+    assert opened.cookies["kleline_session"] != anonymous  # a new session, as at sign-in
     page = ada_browser.get(f"/checkout/{paying.id}")
     assert "Signed in as Grace Hopper" in page.text and "€0.00 available" in page.text
     assert "(not enough for this payment)" in page.text and "Add a card to your wallet" in page.text
@@ -500,7 +507,53 @@ def test_a_sign_in_form_without_its_token_is_refused(ada_browser: Visitor, ada: 
     refused = ada_browser.post("/sign-in", csrf="nope", email=ada.email, password=PASSWORD)
     assert refused.status_code == 403
     assert "set-cookie" not in refused.headers  # not signed in
-    assert "Sign in to your wallet" in ada_browser.get("/sign-in").text
+    page = ada_browser.get("/sign-in")
+    assert "Sign in to your wallet" in page.text and "You are signed in" not in page.text
+
+
+def test_every_form_post_of_the_pages_is_refused_without_its_token(
+    kleline: Kleline, app_client: TestClient, merchant_id: str, ada: Customer
+) -> None:
+    # Every POST route of every module of the pages: a new form is listed here, and is refused like the others.
+    modules = [importlib.import_module(f"kleline.web.{info.name}") for info in pkgutil.iter_modules(pages.__path__)]
+    routers = [module.router for module in modules if isinstance(getattr(module, "router", None), APIRouter)]
+    posts = sorted(
+        route.path
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    )
+    assert posts == [
+        "/checkout/{payment_id}/authenticate",
+        "/checkout/{payment_id}/cards",
+        "/checkout/{payment_id}/confirm",
+        "/sign-in",
+        "/sign-out",
+        "/sign-up",
+    ]
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    paying = payment(kleline, merchant_id, 500)
+    browser = Visitor(app_client)
+    browser.sign_in(paying.id)
+    fields = {"email": ada.email, "password": PASSWORD, "name": "Ada", "method": "purse", "sca_code": "123456"}
+    for path in posts:
+        refused = browser.post(path.format(payment_id=paying.id), csrf="forged", **fields)
+        assert refused.status_code == 403, path
+        assert "security token is missing or out of date" in refused.text, path
+    assert "Signed in as Ada Lovelace" in browser.get(f"/checkout/{paying.id}").text
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    assert len(kleline.cards.list(ada.id)) == 1
+
+
+def test_a_form_posted_for_an_unknown_payment_is_a_page_that_says_so(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 500)
+    ada_browser.sign_in(paying.id)
+    for action in ("confirm", "authenticate", "cards"):
+        unknown = ada_browser.post(f"/checkout/pay_00000000000000000000000000000000/{action}", method="purse")
+        assert unknown.status_code == 404 and "No such payment" in unknown.text, action
+        assert unknown.headers["content-type"].startswith("text/html")
 
 
 def test_an_expired_session_cannot_pay_and_is_asked_to_sign_in_again(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import signal
 import socket
+import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +22,6 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -28,7 +29,7 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.clock import system_clock
 from kleline.config import load_settings
-from kleline.demo import Addresses, DemoData, banner, seed, shop_directory
+from kleline.demo import Addresses, DemoData, banner, seed, shop_directory, start_shop
 from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURSE_TARGET, SHOP_EMAIL
 from kleline.events.signature import HEADER, sign
 from kleline.ledger.audit import trial_balance
@@ -36,6 +37,7 @@ from kleline.merchants.errors import InvalidMerchantKey
 from kleline.worker.runner import Worker
 
 from .http import bearer
+from .live_server import loopback_listener, serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "shop"))
 demo_shop: Any = importlib.import_module("demo_shop")
@@ -86,27 +88,34 @@ class Shop:
 @pytest.fixture
 def shop(kleline: Kleline, app: FastAPI) -> Iterator[Shop]:
     """Demo data seeded, and the demo shop serving on a free loopback port with the secrets the seeding made."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener, url = loopback_listener()
     data = seed(kleline, shop_url=url)
     orders = demo_shop.OrderBook()
     config = demo_shop.ShopConfig(KLELINE_URL, data.shop.secret_key, data.shop.webhook_secret, url)
     shop_app = demo_shop.create_app(config, transport=httpx.ASGITransport(app=app), orders=orders)
-    server = uvicorn.Server(uvicorn.Config(shop_app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "the shop did not start"
-    try:
-        with httpx.Client(base_url=url, timeout=10) as browser:
-            yield Shop(url, orders, data, browser)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with serving(shop_app, listener), httpx.Client(base_url=url, timeout=10) as browser:
+        yield Shop(url, orders, data, browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Wait until ``url`` answers 200, while ``process`` (which serves it) is still running."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, f"the process serving {url} exited"
+        assert time.monotonic() < deadline, f"{url} did not answer"
+        time.sleep(0.1)
 
 
 def _buy(shop: Shop, sku: str = "comte") -> tuple[Any, str]:
@@ -167,6 +176,8 @@ def test_seeding_again_finds_everything_and_renews_only_the_shop_secrets(kleline
     endpoints = kleline.webhook_endpoints.list(again.shop.merchant_id)
     assert [endpoint.url for endpoint in endpoints] == [again.shop.webhook_url]
     assert again.shop.webhook_secret != first.shop.webhook_secret
+    with kleline.db.transaction(write=False) as tx:  # the customers are found again without signing them in
+        assert tx.fetchone("SELECT COUNT(*) FROM customer_tokens")[0] == 0
     assert trial_balance(kleline.db).balanced
 
 
@@ -188,6 +199,80 @@ def test_the_demo_finds_the_shop_in_this_checkout() -> None:
     directory = shop_directory()
 
     assert directory is not None and (directory / "demo_shop" / "app.py").is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the shop's environment in /proc")
+def test_the_shop_process_gets_its_secrets_but_none_of_klelines_settings(
+    kleline: Kleline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLELINE_MASTER_KEYS", "k1:a-secret-the-shop-must-not-see")
+    port = _free_port()
+    addresses = Addresses(kleline=KLELINE_URL, shop=f"http://127.0.0.1:{port}")
+    data = seed(kleline, shop_url=addresses.shop)
+    directory = shop_directory()
+    assert directory is not None
+    process = start_shop(directory, data, addresses, "127.0.0.1", port)
+    try:
+        _wait_until_answering(f"{addresses.shop}/health", process)
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    names = {entry.partition(b"=")[0].decode() for entry in environ if entry}
+    assert {"SHOP_SECRET_KEY", "SHOP_WEBHOOK_SECRET", "SHOP_KLELINE_URL", "SHOP_PUBLIC_URL"} <= names
+    assert not [name for name in names if name.startswith("KLELINE_")]
+
+
+@pytest.mark.parametrize(
+    ("host", "kleline_url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000"),
+        ("0.0.0.0", "http://127.0.0.1:8000"),
+        ("::", "http://127.0.0.1:8000"),
+        ("::1", "http://[::1]:8000"),
+        ("kleline.localhost", "http://kleline.localhost:8000"),
+    ],
+)
+def test_the_demo_is_announced_at_addresses_a_browser_opens(host: str, kleline_url: str) -> None:
+    assert Addresses.on_this_machine(host, 8000, 8001) == Addresses(kleline_url, "http://127.0.0.1:8001")
+
+
+def test_kleline_demo_serves_kleline_and_the_shop_until_sigterm_then_stops_both(tmp_path: Path) -> None:
+    port, shop_port = _free_port(), _free_port()
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("KLELINE_")}
+    environment["KLELINE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    command = [
+        str(Path(sys.executable).with_name("kleline")),
+        "demo",
+        "--port",
+        str(port),
+        "--shop-port",
+        str(shop_port),
+    ]
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as demo:
+        try:
+            assert demo.stdout is not None
+            for line in demo.stdout:  # the banner comes once Kleline and the shop both answer
+                if "Kleline demo is ready." in line:
+                    break
+            else:
+                pytest.fail(f"kleline demo exited with {demo.wait()} before it was ready")
+            with httpx.Client(base_url=f"http://127.0.0.1:{shop_port}", timeout=10) as browser:
+                bought = browser.post("/orders", data={"sku": "comte"})
+                assert bought.status_code == 303, bought.text
+                checkout = bought.headers["location"]
+                assert checkout.startswith(f"http://127.0.0.1:{port}/checkout/pay_")
+                page = httpx.get(checkout, timeout=10)
+                assert page.status_code == 200 and "La Boutique du Coin" in page.text
+            demo.send_signal(signal.SIGTERM)
+            assert demo.wait(30) == 128 + signal.SIGTERM
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"http://127.0.0.1:{shop_port}/health", timeout=2)  # the shop was stopped with it
+        finally:
+            if demo.poll() is None:
+                demo.kill()
 
 
 def test_an_order_paid_at_kleline_becomes_paid_in_the_shop_when_the_webhook_arrives(

@@ -131,11 +131,21 @@ def _cross_site(request: Request) -> bool:
     return origin.rstrip("/") != f"{own.scheme}://{own.netloc}"
 
 
+async def _body(request: Request) -> bytes | None:
+    """The request's body, or None when it is larger than ``MAX_BODY`` (read no further than that)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return body
+
+
 async def _form(request: Request) -> dict[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
-    body = await request.body()
-    return dict(parse_qsl(body[:MAX_BODY].decode("utf-8", "replace")))
+    body = await _body(request)
+    return {} if body is None else dict(parse_qsl(body.decode("utf-8", "replace")))
 
 
 async def catalogue(request: Request) -> Response:
@@ -227,11 +237,9 @@ async def health(_request: Request) -> Response:
 
 async def webhook(request: Request) -> Response:
     """Kleline's signed events: verify over the raw bytes, then apply each event id once."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+    body = await _body(request)
+    if body is None:
+        return JSONResponse({"error": "body too large"}, status_code=413)
     try:
         verify(_config(request).webhook_secret, request.headers.get(HEADER), body)
     except SignatureError as error:

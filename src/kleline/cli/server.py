@@ -130,8 +130,7 @@ def demo(
 
     environment = load_settings()
     bind_host, bind_port = host or environment.host, port or environment.port
-    browser_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
-    addresses = Addresses(kleline=f"http://{browser_host}:{bind_port}", shop=f"http://127.0.0.1:{shop_port}")
+    addresses = Addresses.on_this_machine(bind_host, bind_port, shop_port)
     # The shop listens on loopback, so its webhook endpoint must be allowed there; checkout links follow the port.
     overrides: dict[str, object] = {"webhooks_allow_loopback": True}
     if "KLELINE_PUBLIC_URL" not in os.environ:

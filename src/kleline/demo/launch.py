@@ -43,6 +43,15 @@ class Addresses:
     kleline: str
     shop: str
 
+    @classmethod
+    def on_this_machine(cls, host: str, port: int, shop_port: int) -> Addresses:
+        """Kleline listening on ``host``:``port`` (a wildcard address is reached on loopback), the shop on
+        loopback at ``shop_port``."""
+        browser_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        if ":" in browser_host:
+            browser_host = f"[{browser_host}]"  # an IPv6 literal, as a URL writes it
+        return cls(kleline=f"http://{browser_host}:{port}", shop=f"http://127.0.0.1:{shop_port}")
+
 
 def shop_directory() -> Path | None:
     """``examples/shop`` of this checkout: under the working directory, else beside the source tree; None if absent."""
@@ -52,8 +61,10 @@ def shop_directory() -> Path | None:
 
 def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str, port: int) -> subprocess.Popen[bytes]:
     """Start the shop process, handing it the Kleline URL and its two secrets through its environment."""
+    # The shop is another party: it gets none of Kleline's own settings (master keys, signing keys, database).
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("KLELINE_")}
     environment = dict(
-        os.environ,
+        inherited,
         SHOP_KLELINE_URL=addresses.kleline,
         SHOP_PUBLIC_URL=addresses.shop,
         SHOP_SECRET_KEY=data.shop.secret_key,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from kleline.bootstrap import Kleline
 from kleline.web import account, checkout
 from kleline.web.sessions import WebSessions, cookie_policy
-from kleline.web.visits import WebState
+from kleline.web.visits import Answered, WebState
 
 __all__ = ["install"]
 
@@ -20,6 +21,12 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     settings = kleline.settings
     sessions = WebSessions(kleline.db, clock=kleline.clock, ttl=timedelta(minutes=settings.web_session_minutes))
     app.state.web = WebState(kleline, sessions, cookie_policy(settings.public_url))
+    app.add_exception_handler(Answered, _send)
     app.include_router(account.router)
     app.include_router(checkout.router)
     app.mount("/static", StaticFiles(packages=[("kleline.web", "static")]), name="static")
+
+
+async def _send(_request: Request, answered: Exception) -> Response:
+    assert isinstance(answered, Answered)
+    return answered.response

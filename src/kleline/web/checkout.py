@@ -15,27 +15,34 @@ changed. The page reads services only; every rule (who may confirm, when a chall
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError, NotFound
 from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
+from kleline.wallet.model import Customer
 from kleline.wallet.sca import ChallengeExpired
-from kleline.web import csrf
-from kleline.web.account import forbidden, redirect
-from kleline.web.rendering import PageError, page_error, render
-from kleline.web.visits import Visit, form_fields, known_visit, page_visit, post_visit, respond, web_of
+from kleline.web.rendering import PageError, page_error, redirect, render
+from kleline.web.visits import (
+    Answered,
+    Form,
+    Visit,
+    known_visit,
+    page_context,
+    page_visit,
+    post_visit,
+    respond,
+    web_of,
+)
 
 __all__ = ["router", "with_result"]
 
 router = APIRouter(include_in_schema=False)
-
-Form = Annotated[dict[str, str], Depends(form_fields)]
 
 STATUS_TEXT: Final = {
     "requires_confirmation": "Waiting for your confirmation",
@@ -77,13 +84,7 @@ def _page_path(payment_id: str) -> str:
 
 
 def _not_found(visit: Visit | None) -> Response:
-    context: dict[str, Any] = {
-        "title": "No such payment",
-        "message": "This payment does not exist, or the link is incomplete.",
-        "customer": visit.customer if visit else None,
-        "csrf_token": visit.csrf_token if visit else "",
-        "errors": [],
-    }
+    context = page_context(visit, "No such payment", message="This payment does not exist, or the link is incomplete.")
     return render("not_found.html", context, status=404)
 
 
@@ -120,24 +121,23 @@ def _checkout(
     merchant_name, malls = _merchant(kleline, payment.merchant_id)
     stage = _stage(payment, visit)
     path = _page_path(payment.id)
-    context: dict[str, Any] = {
-        "title": f"Your payment to {merchant_name}" if stage == "closed" else f"Pay {merchant_name}",
-        "customer": visit.customer,
-        "csrf_token": visit.csrf_token,
-        "errors": (errors or []) + (card_errors or []),
-        "card_errors": card_errors or [],
-        "card_form": card_form or _EMPTY_CARD_FORM,
-        "sign_out_next": path,
-        "next": path,
-        "email": "",
-        "payment": payment,
-        "merchant_name": merchant_name,
-        "malls": malls,
-        "stage": stage,
-        "status_text": STATUS_TEXT.get(payment.status, payment.status),
-        "failure_text": FAILURE_TEXT.get(payment.failure_code or "", "it was refused"),
-        "return_link": with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
-    }
+    context = page_context(
+        visit,
+        f"Your payment to {merchant_name}" if stage == "closed" else f"Pay {merchant_name}",
+        errors=(errors or []) + (card_errors or []),
+        card_errors=card_errors or [],
+        card_form=card_form or _EMPTY_CARD_FORM,
+        sign_out_next=path,
+        next=path,
+        email="",
+        payment=payment,
+        merchant_name=merchant_name,
+        malls=malls,
+        stage=stage,
+        status_text=STATUS_TEXT.get(payment.status, payment.status),
+        failure_text=FAILURE_TEXT.get(payment.failure_code or "", "it was refused"),
+        return_link=with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
+    )
     if stage == "choose" and visit.customer is not None:
         available = _purse_available(kleline, visit.customer.id)
         cards = kleline.cards.list(visit.customer.id)
@@ -184,36 +184,32 @@ def checkout_page(request: Request, payment_id: str, card: str | None = None) ->
     return respond(request, visit, _checkout(request, visit, payment, selected=card))
 
 
-def _signed_in_post(request: Request, payment_id: str, form: dict[str, str]) -> tuple[Visit, Payment] | Response:
-    """The visit and payment of a checkout form, or the response that refuses it."""
+def _signed_in_post(
+    request: Request, payment_id: str, form: dict[str, str]
+) -> tuple[Kleline, Visit, Customer, Payment]:
+    """What a checkout form acts with: Kleline, the visit, its signed-in customer and the payment; ``Answered``
+    when the form is refused, the payment unknown, or nobody is signed in (the page then asks to sign in)."""
+    visit = post_visit(request, form, back=_page_path(payment_id))
+    kleline = web_of(request).kleline
     try:
-        visit = post_visit(request, form)
-    except csrf.CsrfRejected as rejected:
-        return forbidden(request, rejected, _page_path(payment_id))
-    try:
-        payment = web_of(request).kleline.payments.get(payment_id)
+        payment = kleline.payments.get(payment_id)
     except NotFound:
-        return _not_found(visit)
+        raise Answered(_not_found(visit)) from None
     if visit.customer is None:
-        return redirect(_page_path(payment_id))  # the page asks to sign in first
-    return visit, payment
+        raise Answered(redirect(_page_path(payment_id)))
+    return kleline, visit, visit.customer, payment
 
 
 @router.post("/checkout/{payment_id}/confirm")
 def confirm(request: Request, payment_id: str, form: Form) -> Response:
     """Pay with the chosen purse or card; a challenge, if due, comes back as the page's next step."""
-    found = _signed_in_post(request, payment_id, form)
-    if isinstance(found, Response):
-        return found
-    visit, payment = found
-    assert visit.customer is not None
-    kleline = web_of(request).kleline
-    if payment.status not in OPEN_STATUSES and payment.customer_id == visit.customer.id:
+    kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
+    if payment.status not in OPEN_STATUSES and payment.customer_id == customer.id:
         return _after(payment)  # confirmed already (a second click, a reload): on to the outcome
     choice = form.get("method", "")
     if choice == "purse":
         method, card_id = "purse", None
-        if payment.status in OPEN_STATUSES and _purse_available(kleline, visit.customer.id) < payment.amount:
+        if payment.status in OPEN_STATUSES and _purse_available(kleline, customer.id) < payment.amount:
             # Refused before the payment is touched: confirming would fail it for good, and a card may still pay.
             short = PageError(
                 "Your purse does not hold enough for this payment: choose a card, or top up your purse first",
@@ -227,7 +223,7 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
         missing = PageError("Choose how to pay: your purse or one of your cards", "validation_error", "method")
         return _checkout(request, visit, payment, errors=[missing], status=400)
     try:
-        paid = kleline.payments.confirm(payment.id, visit.customer.id, method, card_id)
+        paid = kleline.payments.confirm(payment.id, customer.id, method, card_id)
     except KlelineError as error:
         current = kleline.payments.get(payment.id)
         refusal = _refusal(error, {"card_id": "method", "method": "method"})
@@ -238,24 +234,19 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
 @router.post("/checkout/{payment_id}/authenticate")
 def authenticate(request: Request, payment_id: str, form: Form) -> Response:
     """Pass the payment's challenge with the authenticator's code, and pay."""
-    found = _signed_in_post(request, payment_id, form)
-    if isinstance(found, Response):
-        return found
-    visit, payment = found
-    assert visit.customer is not None
-    kleline = web_of(request).kleline
+    kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
     code = "".join(form.get("sca_code", "").split())
     if not (code.isascii() and code.isdigit() and len(code) == 6):
         wrong = PageError("Enter the 6-digit code from your authenticator app", "validation_error", "sca_code")
         return _checkout(request, visit, payment, errors=[wrong], status=400)
-    if payment.status != "requires_action" or payment.customer_id != visit.customer.id or payment.method is None:
+    if payment.status != "requires_action" or payment.customer_id != customer.id or payment.method is None:
         return redirect(_page_path(payment.id))  # nothing to authenticate here (any more): the page says why
     try:
         try:
-            paid = kleline.payments.confirm(payment.id, visit.customer.id, payment.method, payment.card_id, code)
+            paid = kleline.payments.confirm(payment.id, customer.id, payment.method, payment.card_id, code)
         except ChallengeExpired:
             # The challenge lapsed: a fresh one is issued at once, so that the code the app shows next passes.
-            kleline.payments.confirm(payment.id, visit.customer.id, payment.method, payment.card_id)
+            kleline.payments.confirm(payment.id, customer.id, payment.method, payment.card_id)
             raise
     except KlelineError as error:
         current = kleline.payments.get(payment.id)
@@ -269,12 +260,7 @@ def authenticate(request: Request, payment_id: str, form: Form) -> Response:
 @router.post("/checkout/{payment_id}/cards")
 def add_card(request: Request, payment_id: str, form: Form) -> Response:
     """Register a card in the wallet (after its issuer's check), then choose it on the page."""
-    found = _signed_in_post(request, payment_id, form)
-    if isinstance(found, Response):
-        return found
-    visit, payment = found
-    assert visit.customer is not None
-    kleline = web_of(request).kleline
+    kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
     card_form = {name: form.get(name, "").strip() for name in _EMPTY_CARD_FORM}
     errors = [
         PageError(f"Enter the {label} as digits", "validation_error", name)
@@ -285,7 +271,7 @@ def add_card(request: Request, payment_id: str, form: Form) -> Response:
         return _checkout(request, visit, payment, card_errors=errors, card_form=card_form, status=400)
     try:
         card = kleline.cards.register(
-            visit.customer.id,
+            customer.id,
             card_form["number"],
             int(card_form["exp_month"]),
             int(card_form["exp_year"]),

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kleline.errors import KlelineError
 from kleline.money import Money
 
-__all__ = ["LOCALE", "PageError", "environment", "page_error", "render", "secure_headers"]
+__all__ = ["LOCALE", "PageError", "environment", "forbidden", "page_error", "redirect", "render", "secure_headers"]
 
 LOCALE: Final = "en_GB"
 
@@ -91,3 +91,15 @@ def render(template: str, context: Mapping[str, Any], *, status: int = 200) -> H
     """Render ``template`` with ``context`` into a response with the pages' headers."""
     body = environment.get_template(template).render(context)
     return secure_headers(HTMLResponse(body, status_code=status))
+
+
+def redirect(url: str) -> Response:
+    """A 303 See Other: after a post, the browser fetches ``url`` with a GET."""
+    return secure_headers(RedirectResponse(url, status_code=303))
+
+
+def forbidden(reason: str, back: str) -> HTMLResponse:
+    """The page a refused form post gets: why, and a link back to a fresh form."""
+    context: dict[str, Any] = {"title": "This form cannot be accepted", "customer": None, "errors": []}
+    context.update(reason=reason, back=back)
+    return render("forbidden.html", context, status=403)

@@ -2,14 +2,18 @@
 
 Pages that show a form open a session when the browser has none, so that the form carries a token; posts never
 do: a post without a live session is refused (its form was rendered for a session that has since expired or ended).
+
+A helper that must answer at once (a refused form, a redirect to sign in) raises ``Answered`` with its response,
+which ``kleline.web.app.install`` sends as it is, as ``HTTPException`` does for the API.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
 
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,14 +21,18 @@ from kleline.bootstrap import Kleline
 from kleline.wallet.customers import AuthenticationFailed
 from kleline.wallet.model import Customer
 from kleline.web import csrf
+from kleline.web.rendering import forbidden
 from kleline.web.sessions import CookiePolicy, WebSession, WebSessions
 
 __all__ = [
     "FORM_LIMIT",
+    "Answered",
+    "Form",
     "Visit",
     "WebState",
     "form_fields",
     "known_visit",
+    "page_context",
     "page_visit",
     "post_visit",
     "respond",
@@ -33,6 +41,14 @@ __all__ = [
 
 FORM_LIMIT: Final = 16_384
 """The largest form body accepted, in bytes: the pages' forms are a few short fields."""
+
+
+class Answered(Exception):
+    """A response to send at once, raised from a helper of a route (a refused form, a redirect)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +115,25 @@ def page_visit(request: Request) -> Visit:
     return Visit(session, _customer(web, session))
 
 
-def post_visit(request: Request, fields: dict[str, str]) -> Visit:
-    """The visit of a form post, once its token is checked; ``csrf.CsrfRejected`` otherwise."""
+def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
+    """The visit of a form post, once its token is checked; else ``Answered`` with the refusal, which links to
+    ``back`` (the form's page)."""
     web = web_of(request)
     session = _existing(request, web)
-    csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
+    try:
+        csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
+    except csrf.CsrfRejected as rejected:
+        raise Answered(forbidden(rejected.reason, back)) from None
     assert session is not None  # check refuses a post without a session
     return Visit(session, _customer(web, session))
+
+
+def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, Any]:
+    """What the layout of every page reads (its title, who is signed in, the forms' token, no errors yet), and
+    ``context``."""
+    customer = visit.customer if visit is not None else None
+    csrf_token = visit.csrf_token if visit is not None else ""
+    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], **context}
 
 
 def respond(request: Request, visit: Visit, response: Response) -> Response:
@@ -130,3 +158,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
         fields.setdefault(name, value)
     return fields
+
+
+Form = Annotated[dict[str, str], Depends(form_fields)]
+"""A route's parameter for the fields of its form."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from jinja2 import UndefinedError
 from starlette.responses import Response
 
 from kleline.money import Money
@@ -81,5 +82,5 @@ def test_pages_forbid_framing_scripts_and_caching() -> None:
 
 
 def test_a_template_with_a_missing_variable_fails_loudly() -> None:
-    with pytest.raises(Exception, match="undefined"):
+    with pytest.raises(UndefinedError, match="undefined"):
         render("forbidden.html", {"title": "T"})
