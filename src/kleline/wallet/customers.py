@@ -165,6 +165,17 @@ class Customers:
 
     def sign_in(self, email: str, password: str) -> CustomerTokens:
         """A new token for the customer, if the password matches and the customer is not locked out."""
+        customer_id = self.check_password(email, password)
+        now = self._clock()
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires_at = now + self._token_ttl
+        with self._db.transaction() as tx:
+            store.insert_token(tx, _digest(token), customer_id, epoch_us(now), epoch_us(expires_at))
+        return CustomerTokens(token, customer_id, expires_at)
+
+    def check_password(self, email: str, password: str) -> str:
+        """The customer's id if the password matches and the customer is not locked out (the pages sign in with
+        this and keep their own session; the API mints a token on top of it)."""
         now = self._clock()
         try:
             email = normalise_email(email)
@@ -183,12 +194,9 @@ class Customers:
             with self._db.transaction() as tx:
                 store.record_failed_sign_in(tx, row.customer.id, self._lockout_failures, lock_until)
             raise AuthenticationFailed("email or password is wrong")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires_at = now + self._token_ttl
         with self._db.transaction() as tx:
             store.reset_failed_sign_ins(tx, row.customer.id)
-            store.insert_token(tx, _digest(token), row.customer.id, epoch_us(now), epoch_us(expires_at))
-        return CustomerTokens(token, row.customer.id, expires_at)
+        return row.customer.id
 
     def authenticate(self, token: str) -> str:
         """The customer id behind a live token; ``AuthenticationFailed`` otherwise."""

@@ -1,8 +1,8 @@
 """Signing in, opening a wallet and signing out, as pages: the first steps of a checkout.
 
-Sign-in goes through ``Customers.sign_in``, so the pages share the API's rules: one answer for a wrong email or a
-wrong password, and the lockout after repeated failures (shown with the time it ends). The API token that
-``sign_in`` returns is revoked at once: the page's session, not a bearer token, is what signs the browser in.
+Sign-in goes through ``Customers.check_password``, the check under the API's ``sign_in``, so the pages share the
+API's rules: one answer for a wrong email or a wrong password, and the lockout after repeated failures (shown with
+the time it ends). No API token is made: the page's session, not a bearer token, is what signs the browser in.
 
 ``next`` (where to go once signed in) is only ever a path on this site, never another site's address: a link to
 our sign-in page must not become a way to send customers elsewhere.
@@ -71,12 +71,11 @@ def sign_in(request: Request, form: Form) -> Response:
         errors.append(PageError("Enter your password", "validation_error", "password"))
     if not errors:
         try:
-            tokens = customers.sign_in(email, form["password"])
+            customer_id = customers.check_password(email, form["password"])
         except KlelineError as error:
             errors.append(page_error(error))
         else:
-            customers.sign_out(tokens.token)
-            return _signed_in(request, visit, tokens.customer_id, next_url)
+            return _signed_in(request, visit, customer_id, next_url)
     locked = any(error.code == "sign_in_locked" for error in errors)
     context = page_context(visit, _SIGN_IN_TITLE, next=next_url, email=email, errors=errors)
     return render("sign_in.html", context, status=429 if locked else 400)
