@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.types import Message, Receive, Scope, Send
@@ -34,7 +35,11 @@ def run(app: object, idempotency: Idempotency) -> list[Message]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(IdempotencyMiddleware(app, idempotency)(SCOPE, receive, send))  # type: ignore[arg-type]
+    middleware = IdempotencyMiddleware(app, idempotency)  # type: ignore[arg-type]
+    # A thread of its own, with its own event loop: earlier tests in the same process (Playwright's sync API) may
+    # have left this thread with a running loop, where asyncio.run refuses to start.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, middleware(SCOPE, receive, send)).result()
     return sent
 
 
