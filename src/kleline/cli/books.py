@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kleline.cli.common import console, errors, fail, open_kleline
+from kleline.cli.common import console, errors, fail, kleline_for_command
 from kleline.ledger.audit import trial_balance, verify
 from kleline.money import Money
 from kleline.operators.service import create_key
@@ -21,22 +21,16 @@ ledger_app = typer.Typer(help="Audit the books.", no_args_is_help=True)
 @operator_app.command("create-key")
 def operator_create_key(label: Annotated[str, typer.Option(help="who or what the key is for")] = "operator") -> None:
     """Create an operator API key and print it (it is shown only this once)."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         key = create_key(kleline.db, label)
-    finally:
-        kleline.close()
     typer.echo(key.secret)
 
 
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Recompute every hash chain and balance; exit 1 and name each entry or account that was tampered with."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         report = verify(kleline.db)
-    finally:
-        kleline.close()
     if report.ok:
         console.print(
             f"[green]ok[/]: {report.entries} entries in {report.chains} chains and {report.accounts} accounts verified"
@@ -52,11 +46,8 @@ def ledger_trial_balance(
     accounts: Annotated[bool, typer.Option("--accounts/--no-accounts", help="list every account")] = True,
 ) -> None:
     """Print every account's balance and the debit and credit totals per currency."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         result = trial_balance(kleline.db)
-    finally:
-        kleline.close()
     if accounts:
         table = Table("account", "side", "balance", title="Accounts")
         for line in result.accounts:

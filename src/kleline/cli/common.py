@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -13,7 +17,7 @@ from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, upgrade
 from kleline.errors import KlelineError
 
-__all__ = ["console", "errors", "fail", "open_kleline", "prepare", "safe_url"]
+__all__ = ["console", "errors", "fail", "kleline_for_command", "open_kleline", "prepare", "safe_url"]
 
 console = Console()
 errors = Console(stderr=True)
@@ -23,6 +27,19 @@ def fail(message: str, status: int = 1) -> typer.Exit:
     """Print an error line on stderr and return the exit to raise."""
     errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
     return typer.Exit(status)
+
+
+@contextmanager
+def kleline_for_command() -> Iterator[Kleline]:
+    """Kleline for the length of one command: a refusal (``KlelineError``) becomes a readable message and exit
+    status 1, and the connections are closed whatever happens."""
+    kleline = open_kleline()
+    try:
+        yield kleline
+    except KlelineError as error:
+        raise fail(Text(error.detail).markup) from None
+    finally:
+        kleline.close()
 
 
 def open_kleline(settings: Settings | None = None) -> Kleline:

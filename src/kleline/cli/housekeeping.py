@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kleline.cli.common import console, open_kleline
+from kleline.cli.common import console, kleline_for_command
 
 __all__ = ["idempotency_app", "payments_app"]
 
@@ -15,23 +15,17 @@ payments_app = typer.Typer(help="Payments' housekeeping (the worker does it too)
 @idempotency_app.command("sweep")
 def idempotency_sweep() -> None:
     """Delete the Idempotency-Key records older than KLELINE_IDEMPOTENCY_RETENTION_HOURS (the worker does it too)."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         removed = kleline.idempotency.sweep()
         hours = kleline.settings.idempotency_retention_hours
-    finally:
-        kleline.close()
     console.print(f"removed {removed} idempotency record(s) older than {hours} h", highlight=False)
 
 
 @payments_app.command("expire")
 def payments_expire() -> None:
     """Release the authorisations older than KLELINE_AUTHORIZATION_TTL_HOURS, and list them."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         expired = kleline.payments.expire_authorizations(limit=10_000)
-    finally:
-        kleline.close()
     for payment_id in expired:
         console.print(f"expired {payment_id}", highlight=False)
     console.print(f"{len(expired)} authorisation(s) released", highlight=False)

@@ -8,8 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, fail, open_kleline
-from kleline.errors import KlelineError
+from kleline.cli.common import console, kleline_for_command
 
 __all__ = ["malls_app", "merchants_app"]
 
@@ -23,13 +22,8 @@ def merchants_list(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many, newest first")] = 100,
 ) -> None:
     """List merchants, newest first (``--status pending`` is the queue awaiting approval)."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         merchants = kleline.merchants.list(limit=limit, status=status)
-    except KlelineError as error:
-        raise fail(Text(error.detail).markup) from None
-    finally:
-        kleline.close()
     table = Table("id", "name", "status", "fee (bps)", "email", "created", title="Merchants")
     for merchant in merchants:
         row = (merchant.id, merchant.name, merchant.status, str(merchant.fee_bps), merchant.email)
@@ -38,14 +32,9 @@ def merchants_list(
 
 
 def _merchant_status(action: str, merchant_id: str) -> None:
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         merchants = kleline.merchants
         merchant = merchants.approve(merchant_id) if action == "approve" else merchants.suspend(merchant_id)
-    except KlelineError as error:
-        raise fail(Text(error.detail).markup) from None
-    finally:
-        kleline.close()
     typer.echo(f"{merchant.id} ({merchant.name}) is now {merchant.status}")
 
 
@@ -64,13 +53,8 @@ def merchants_suspend(merchant_id: Annotated[str, typer.Argument(help="merchant 
 @merchants_app.command("create-key")
 def merchants_create_key(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
     """Create a secret key for a merchant and print it (it is shown only this once)."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         key = kleline.merchants.create_key(merchant_id)
-    except KlelineError as error:
-        raise fail(Text(error.detail).markup) from None
-    finally:
-        kleline.close()
     typer.echo(key.secret)
 
 
@@ -80,13 +64,8 @@ def malls_create(
     slug: Annotated[str, typer.Argument(help="its public page's slug: lower-case letters, digits, hyphens")],
 ) -> None:
     """Open an empty mall and print its id."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         mall = kleline.malls.create(name, slug)
-    except KlelineError as error:
-        raise fail(Text(error.detail).markup) from None
-    finally:
-        kleline.close()
     typer.echo(mall.id)
 
 
@@ -96,11 +75,6 @@ def malls_add_merchant(
     merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
 ) -> None:
     """Place a merchant in a mall."""
-    kleline = open_kleline()
-    try:
+    with kleline_for_command() as kleline:
         mall = kleline.malls.add_merchant(mall_id, merchant_id)
-    except KlelineError as error:
-        raise fail(Text(error.detail).markup) from None
-    finally:
-        kleline.close()
     typer.echo(f"{mall.name} ({mall.slug}) now has {len(mall.members)} merchant(s)")
