@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from stdnum.eu import at_02 as sepa_creditor_id
+
 from kleline.banks import BankNetwork, InProcessTransport, IsoBankNetwork, SandboxIssuers
 from kleline.clock import Clock, system_clock
 from kleline.config import SANDBOX_BANK_URL, Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
-from kleline.errors import KlelineError
+from kleline.errors import KlelineError, ValidationError
 from kleline.events.delivery import WebhookDeliverer
 from kleline.events.endpoints import WebhookEndpoints
 from kleline.events.model import RetryPolicy, SealedSecret
@@ -18,11 +20,13 @@ from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger, NormalSide
 from kleline.merchants import Malls, Merchants
+from kleline.merchants.checks import bank_details
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
 from kleline.receipts import InvalidSigningKeyConfig, Receipts, SigningKeys
+from kleline.sepa.model import OwnAccount
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
 from kleline.wallet.registered_cards import RegisteredCards
@@ -40,6 +44,7 @@ from kleline.wallet.vault import (
 )
 
 __all__ = [
+    "InvalidBankAccountConfig",
     "Kleline",
     "SchemaOutOfDate",
     "UnsupportedBankUrl",
@@ -49,6 +54,7 @@ __all__ = [
     "build",
     "check_settings",
     "open_system_accounts",
+    "own_account",
     "receipt_signing_keys",
     "vault_keys",
 ]
@@ -59,6 +65,13 @@ class SchemaOutOfDate(KlelineError):
 
     code = "schema_out_of_date"
     status = 503
+
+
+class InvalidBankAccountConfig(KlelineError):
+    """Kleline's own bank account (safeguarding IBAN, BIC, holder, creditor id) is not usable."""
+
+    code = "invalid_bank_account_config"
+    status = 500
 
 
 class UnsupportedBankUrl(KlelineError):
@@ -109,11 +122,27 @@ def bank_network(settings: Settings, clock: Clock) -> BankNetwork:
     return IsoBankNetwork(InProcessTransport(SandboxIssuers(clock=clock)), clock=clock)
 
 
+def own_account(settings: Settings) -> OwnAccount:
+    """Kleline's safeguarding account as SEPA files name it; an invalid IBAN or BIC is refused at start."""
+    try:
+        details = bank_details(settings.safeguarding_iban, settings.safeguarding_bic)
+    except ValidationError as error:
+        raise InvalidBankAccountConfig(f"KLELINE_SAFEGUARDING_IBAN/BIC: {error.detail}") from None
+    name = settings.safeguarding_name.strip()
+    if not name:
+        raise InvalidBankAccountConfig("KLELINE_SAFEGUARDING_NAME: the account holder's name is empty")
+    creditor_id = settings.sepa_creditor_id.replace(" ", "").upper()
+    if not sepa_creditor_id.is_valid(creditor_id):
+        raise InvalidBankAccountConfig("KLELINE_SEPA_CREDITOR_ID: not a valid SEPA creditor identifier")
+    return OwnAccount(details.iban, details.bic, name, creditor_id)
+
+
 def check_settings(settings: Settings) -> None:
-    """Refuse unusable or unsafe settings (keys, bank) before anything is opened or migrated."""
+    """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
     vault_keys(settings)
     receipt_signing_keys(settings)
     bank_network(settings, system_clock)
+    own_account(settings)
 
 
 class WebhookSecretBox:
@@ -175,6 +204,7 @@ class Kleline:
     webhooks: WebhookDeliverer
     payments: Payments
     refunds: Refunds
+    own_account: OwnAccount
 
     def close(self) -> None:
         """Release the database connections."""
@@ -187,6 +217,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
     signing_keys = receipt_signing_keys(settings)
     bank = bank_network(settings, clock)
+    account = own_account(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     revision = current_revision(db)
     if revision is None and migrate_if_empty:
@@ -281,6 +312,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         webhooks=webhooks,
         payments=payments,
         refunds=Refunds(book, ledger, merchants, receipts),
+        own_account=account,
     )
 
 
@@ -291,6 +323,11 @@ SYSTEM_ACCOUNTS = [
 
 
 def open_system_accounts(kleline: Kleline, currency: str = "EUR") -> None:
-    """Open Kleline's own accounts (commission, suspense) in ``currency``; idempotent."""
+    """Open Kleline's own accounts (commission, suspense, safeguarding bank, in-transit) in ``currency``;
+    idempotent."""
     for code, side, floor in SYSTEM_ACCOUNTS:
         kleline.ledger.open_account(code, currency, side, floor=floor)
+    # Both mirror money at the bank (an asset): debit-normal, and with no floor, because a statement may report a
+    # payout before the card settlement that funds it.
+    kleline.ledger.open_account(kleline.own_account.safeguarding_code, currency, NormalSide.DEBIT)
+    kleline.ledger.open_account(kleline.own_account.in_transit_code, currency, NormalSide.DEBIT)

@@ -17,6 +17,9 @@ __all__ = [
     "DEVELOPMENT_FINGERPRINT_KEY",
     "DEVELOPMENT_MASTER_KEYS",
     "DEVELOPMENT_RECEIPT_SIGNING_KEYS",
+    "DEVELOPMENT_SAFEGUARDING_BIC",
+    "DEVELOPMENT_SAFEGUARDING_IBAN",
+    "DEVELOPMENT_SEPA_CREDITOR_ID",
     "SANDBOX_BANK_URL",
     "Settings",
     "load_settings",
@@ -29,6 +32,10 @@ DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5I
 DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
 DEVELOPMENT_RECEIPT_SIGNING_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1yZWNlaXB0LWtleSE="  # Ed25519 seed
 SANDBOX_BANK_URL: Final = "sandbox:"
+# Kleline's account at the simulated partner bank (kleline bank serve), and a SEPA creditor id of the test format.
+DEVELOPMENT_SAFEGUARDING_IBAN: Final = "FR7630003000000005000000167"
+DEVELOPMENT_SAFEGUARDING_BIC: Final = "SOGEFRPP"
+DEVELOPMENT_SEPA_CREDITOR_ID: Final = "FR72ZZZ123456"
 
 
 class Settings(BaseSettings):
@@ -78,7 +85,9 @@ class Settings(BaseSettings):
         "never rotated (development key by default, refused in production)",
     )
     bank_url: str = Field(
-        SANDBOX_BANK_URL, description="where the card issuers are reached: only 'sandbox:' (in-process) for now"
+        SANDBOX_BANK_URL,
+        description="where the card issuers are reached: 'sandbox:' (in-process) or 'iso8583://HOST:PORT' "
+        "(kleline bank serve)",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="the address customers reach Kleline's pages at (checkout links)"
@@ -125,6 +134,24 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_RECEIPT_SIGNING_KEYS),
         description="receipt signing keys 'id:base64(32-byte Ed25519 seed),...', the active one first, older ones "
         "kept so that their receipts still verify (development key by default, refused in production)",
+    )
+    # -- banks, settlement, collections, reconciliation (issue 5) --
+    bank_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long the connector waits for the card network's answer before reversing"
+    )
+    bank_pool_size: int = Field(4, ge=1, le=64, description="TCP connections kept open to the card network")
+    safeguarding_iban: str = Field(
+        DEVELOPMENT_SAFEGUARDING_IBAN,
+        description="Kleline's own account at its partner bank: payouts leave it, collections and card "
+        "settlements reach it, its statements are reconciled",
+    )
+    safeguarding_bic: str = Field(DEVELOPMENT_SAFEGUARDING_BIC, description="BIC of the safeguarding bank")
+    safeguarding_name: str = Field("Kleline SAS", description="account holder's name on SEPA files")
+    sepa_creditor_id: str = Field(
+        DEVELOPMENT_SEPA_CREDITOR_ID, description="SEPA creditor identifier that direct debit collections carry"
+    )
+    payout_minimum: int = Field(
+        1000, ge=1, description="smallest available balance (minor units) a settlement run pays out"
     )
     # -- checkout pages (issue 4) --
     web_session_minutes: int = Field(
