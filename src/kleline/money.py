@@ -8,6 +8,7 @@ half-up, is named and used explicitly (``round_half_up``, ``Money.share_bps``).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from iso4217 import Currency
 __all__ = ["Money", "UnknownCurrency", "currency_exponent", "round_half_up", "check_minor"]
 
 BPS_PER_UNIT = 10_000
+_DECIMAL_TEXT = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$")
 
 
 class UnknownCurrency(ValueError):
@@ -69,6 +71,20 @@ class Money:
     def zero(cls, currency: str) -> Money:
         """No money of ``currency``."""
         return cls(0, currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> Money:
+        """Read a decimal amount as files write it (``"12.50"``, ``"-3"``) exactly; more decimals than the currency
+        has, or anything but digits with one optional point, is a ``ValueError`` (never a silent rounding)."""
+        exponent = currency_exponent(currency)
+        match = _DECIMAL_TEXT.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"not a decimal amount: {text!r}")
+        sign, units, fraction = match.group(1), match.group(2), match.group(3) or ""
+        if len(fraction) > exponent:
+            raise ValueError(f"{text!r} has more than {exponent} decimals, the precision of {currency}")
+        minor = int(units + fraction.ljust(exponent, "0"))
+        return cls(-minor if sign == "-" else minor, currency)
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):

@@ -77,3 +77,25 @@ def test_share_is_within_half_a_minor_unit_of_the_exact_share(minor: int, bps: i
     share = Money(minor, "EUR").share_bps(bps).minor
     exact_twice = 2 * minor * bps  # compare 2 * 10_000 * share with 2 * minor * bps, in integers
     assert abs(2 * 10_000 * share - exact_twice) <= 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("12.50", "EUR", 1250),
+        ("12.5", "EUR", 1250),
+        ("-3", "EUR", -300),
+        ("0.01", "EUR", 1),
+        ("1500", "JPY", 1500),
+        (" 7.000 ", "KWD", 7000),
+        ("+4.20", "EUR", 420),
+    ],
+)
+def test_parse_reads_a_decimal_amount_exactly(text: str, currency: str, minor: int) -> None:
+    assert Money.parse(text, currency) == Money(minor, currency)
+
+
+@pytest.mark.parametrize("text", ["12.505", "1e3", "12,50", "", ".5", "5.", "NaN", "1_000"])
+def test_parse_refuses_what_is_not_an_exact_amount(text: str) -> None:
+    with pytest.raises(ValueError):
+        Money.parse(text, "EUR")
