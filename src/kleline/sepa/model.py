@@ -108,3 +108,4 @@ class BankStatement:
     opening_balance: Money | None  # signed: negative when the bank reports a debit balance
     closing_balance: Money | None
     lines: tuple[StatementLine, ...]
+    sequence_number: int | None = None  # ElctrncSeqNb: the bank numbers an account's statements 1, 2, 3...
