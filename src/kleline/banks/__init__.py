@@ -1,9 +1,10 @@
 """Talking to card issuers: one ``BankNetwork`` interface, ISO 8583 on the wire, an in-process sandbox of issuers.
 
 Public surface: the interface and its values (``network``), its errors (``errors``), the ISO 8583 implementation
-over any transport (``IsoBankNetwork``), the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``), and the
-stable names of declines for customers (``decline_code``). The message codec stays in ``kleline.banks.messages``
-for transports and tests that need the bytes.
+over any transport (``IsoBankNetwork``), the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``), the TCP
+link (``TcpTransport`` to a card network, ``Iso8583Server`` to serve one), the queue of reversals still to send
+(``ReversalQueue``), and the stable names of declines for customers (``decline_code``). The message codec stays in
+``kleline.banks.messages`` for transports and tests that need the bytes.
 
     issuers = SandboxIssuers()
     network = IsoBankNetwork(InProcessTransport(issuers))
@@ -19,7 +20,11 @@ from kleline.banks.errors import (
     DuplicateReference,
     InvalidAmount,
     InvalidCardDetails,
+    IssuerUnavailable,
+    IssuerUnreachable,
     MalformedMessage,
+    NoAnswer,
+    RefundRefused,
     UnexpectedResponse,
     UnknownAuthorization,
 )
@@ -29,11 +34,13 @@ from kleline.banks.network import (
     BankNetwork,
     Capture,
     CardDetails,
+    CardRefund,
     CvcResult,
     ResponseCode,
     Reversal,
     Transport,
 )
+from kleline.banks.reversals import QueuedReversal, ReversalQueue
 from kleline.banks.sandbox import (
     DEFAULT_ISSUERS,
     TEST_CARDS,
@@ -44,6 +51,8 @@ from kleline.banks.sandbox import (
     SandboxIssuer,
     SandboxIssuers,
 )
+from kleline.banks.tcp import TcpTransport
+from kleline.banks.tcp_server import Iso8583Server
 
 __all__ = [
     "APPROVAL_CODES",
@@ -59,6 +68,7 @@ __all__ = [
     "CaptureExceedsAuthorization",
     "CardDetails",
     "CardProfile",
+    "CardRefund",
     "CardholderBalance",
     "CvcResult",
     "DuplicateReference",
@@ -66,12 +76,20 @@ __all__ = [
     "InProcessTransport",
     "InvalidAmount",
     "InvalidCardDetails",
+    "Iso8583Server",
     "IsoBankNetwork",
+    "IssuerUnavailable",
+    "IssuerUnreachable",
     "MalformedMessage",
+    "NoAnswer",
+    "RefundRefused",
+    "QueuedReversal",
     "ResponseCode",
     "Reversal",
+    "ReversalQueue",
     "SandboxIssuer",
     "SandboxIssuers",
+    "TcpTransport",
     "Transport",
     "UnexpectedResponse",
     "UnknownAuthorization",

@@ -11,11 +11,19 @@ decline therefore needs a new reference.
 
 Response codes that mean the request broke a rule (unknown authorisation, capture too large, already closed,
 unreadable request, reused reference) raise ``BankError``; every other code is a value for the caller to show.
+
+A lost answer (``NoAnswer`` from the transport) to an authorisation is the one case where the issuer may hold funds
+that nobody will ever capture or release: the network sends a reversal for its RRN at once and, when that is lost
+too, queues it (``kleline.banks.reversals``) for the worker to resend until the issuer acknowledges it. Then the
+caller gets ``NoAnswer``, and the payment fails. Lost answers to the other requests need no reversal: a capture,
+a reversal and a refund are answered the same when sent again (by RRN and amount, by RRN, by reference), so their
+callers resend them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -27,7 +35,10 @@ from kleline.banks.errors import (
     CaptureExceedsAuthorization,
     DuplicateReference,
     InvalidAmount,
+    IssuerUnavailable,
     MalformedMessage,
+    NoAnswer,
+    RefundRefused,
     UnexpectedResponse,
     UnknownAuthorization,
 )
@@ -38,6 +49,8 @@ from kleline.banks.messages import (
     CaptureResponse,
     EchoRequest,
     EchoResponse,
+    RefundRequest,
+    RefundResponse,
     Request,
     Response,
     ReversalRequest,
@@ -50,10 +63,12 @@ from kleline.banks.network import (
     Authorization,
     Capture,
     CardDetails,
+    CardRefund,
     ResponseCode,
     Reversal,
     Transport,
 )
+from kleline.banks.reversals import ReversalQueue
 from kleline.clock import Clock, system_clock
 from kleline.errors import ValidationError
 from kleline.money import Money
@@ -63,6 +78,9 @@ __all__ = ["IsoBankNetwork"]
 _ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _RRN: Final = re.compile(r"^[A-Z0-9]{12}$")
 _MAX_STAN: Final = 999_999
+_MAX_REFERENCE: Final = 99  # a refund's reference travels in a field 48 subelement of at most 99 characters
+
+_log = logging.getLogger(__name__)
 
 _R = TypeVar("_R", bound=Response)
 
@@ -77,13 +95,20 @@ class IsoBankNetwork:
         terminal_id: str = "KLELINE1",
         merchant_id: str = "KLELINE",
         clock: Clock = system_clock,
+        reversals: ReversalQueue | None = None,
     ) -> None:
         self._transport = transport
+        self._reversals = reversals
         self._terminal_id = terminal_id
         self._merchant_id = merchant_id
         self._clock = clock
         self._stan = 0
         self._stan_lock = threading.Lock()
+
+    @property
+    def transport(self) -> Transport:
+        """What carries the messages (the in-process sandbox, a TCP link)."""
+        return self._transport
 
     def verify_card(self, card: CardDetails, *, currency: str = "EUR") -> Authorization:
         """Check that a card exists and may be charged, with a zero-amount authorisation that holds nothing."""
@@ -99,7 +124,12 @@ class IsoBankNetwork:
             raise InvalidAmount(f"an authorisation is for a positive amount, not {amount}", param="amount")
         if not isinstance(reference, str) or not reference:
             raise ValidationError("an authorisation needs a non-empty reference", param="reference")
-        return self._authorize(card, amount, _rrn_for(reference), authenticated)
+        rrn = _rrn_for(reference)
+        try:
+            return self._authorize(card, amount, rrn, authenticated)
+        except NoAnswer:
+            self._reverse_unanswered(rrn)
+            raise
 
     def capture(self, authorization_id: str, amount: Money) -> Capture:
         """Take at most the authorised amount; the rest of the hold goes back to the cardholder."""
@@ -133,6 +163,49 @@ class IsoBankNetwork:
         if response.code != ResponseCode.APPROVED:
             _refuse(response.code, authorization_id)
         return Reversal(authorization_id=authorization_id, code=response.code)
+
+    def refund(self, authorization_id: str, amount: Money, reference: str) -> CardRefund:
+        """Credit ``amount`` of a captured authorisation back to the cardholder; the same ``reference`` again is
+        answered with the first answer, never credited twice."""
+        if amount.minor <= 0:
+            raise InvalidAmount(f"a refund is for a positive amount, not {amount}", param="amount")
+        if not isinstance(reference, str) or not 0 < len(reference) <= _MAX_REFERENCE:
+            raise ValidationError(f"a refund needs a reference of 1 to {_MAX_REFERENCE} characters", param="reference")
+        _check_id(authorization_id)
+        request = RefundRequest(
+            stan=self._next_stan(),
+            rrn=authorization_id,
+            local_time=self._local_time(),
+            amount=amount,
+            reference=reference,
+            terminal_id=self._terminal_id,
+            merchant_id=self._merchant_id,
+        )
+        response = self._exchange(request, RefundResponse)
+        if response.reference != reference:
+            raise UnexpectedResponse("the refund's answer names another reference")
+        if response.code != ResponseCode.APPROVED:
+            _refuse_refund(response.code, authorization_id)
+        return CardRefund(authorization_id, response.amount, reference, response.code)
+
+    def close(self) -> None:
+        """Close the transport's connections, if it keeps any."""
+        close = getattr(self._transport, "close", None)
+        if callable(close):
+            close()
+
+    def _reverse_unanswered(self, rrn: str) -> None:
+        """Release whatever an unanswered authorisation may hold: a reversal now, or queued for the worker."""
+        try:
+            self.reverse(rrn)
+        except (UnknownAuthorization, AuthorizationClosed):
+            return  # the issuer never saw the authorisation (25), or it is closed already: nothing is held
+        except BankError as error:
+            if self._reversals is None:
+                _log.error("authorisation %s got no answer and its reversal failed (%s): nothing queues it", rrn, error)
+                return
+            reason = "no_answer" if isinstance(error, IssuerUnavailable) else error.code
+            self._reversals.enqueue(rrn, reason)
 
     def echo(self) -> bool:
         """True when the network answers a network-management echo (0800) with approval."""
@@ -210,3 +283,21 @@ def _refuse(code: str, authorization_id: str) -> NoReturn:
     if code == ResponseCode.FORMAT_ERROR:
         raise MalformedMessage("the issuer could not read our request")
     raise BankError(f"the issuer refused the request for {authorization_id} with response code {code}")
+
+
+def _refuse_refund(code: str, authorization_id: str) -> NoReturn:
+    if code == ResponseCode.UNKNOWN_RECORD:
+        raise UnknownAuthorization(f"no authorisation has the id {authorization_id!r}", param="authorization_id")
+    if code == ResponseCode.INVALID_TRANSACTION:
+        raise AuthorizationClosed(f"authorisation {authorization_id} was not captured: there is nothing to refund")
+    if code == ResponseCode.DUPLICATE_TRANSMISSION:
+        raise DuplicateReference("this refund reference was already used for another refund", param="reference")
+    if code == ResponseCode.FORMAT_ERROR:
+        raise MalformedMessage("the issuer could not read our refund")
+    if code == ResponseCode.INVALID_AMOUNT:
+        raise RefundRefused(
+            f"the refund exceeds what authorisation {authorization_id} captured and has not refunded, "
+            "or is in another currency",
+            param="amount",
+        )
+    raise RefundRefused(f"the issuer refused the refund of {authorization_id} with response code {code}")

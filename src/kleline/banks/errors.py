@@ -9,7 +9,14 @@ KlelineError
       ├── UnknownAuthorization         a capture or reversal names an authorisation the issuer never approved
       ├── AuthorizationClosed          a capture or reversal of an authorisation already captured or reversed
       ├── CaptureExceedsAuthorization  a capture larger than the authorisation, or in another currency
-      └── DuplicateReference           a reference reused for another card or amount
+      ├── DuplicateReference           a reference reused for another card or amount
+      ├── RefundRefused                the issuer refused to credit a refund (above what was captured, ...)
+      └── IssuerUnavailable            the issuers cannot be asked now (status 503, code issuer_unavailable)
+           ├── IssuerUnreachable       the request never left: no connection could be opened or borrowed
+           └── NoAnswer                the request left and no answer came back: the issuer may have acted on it
+
+The last two are told apart because what to do next differs: an unreachable issuer knows nothing of the request,
+while one that did not answer may hold funds for it, which only a reversal releases.
 """
 
 from __future__ import annotations
@@ -23,7 +30,11 @@ __all__ = [
     "DuplicateReference",
     "InvalidAmount",
     "InvalidCardDetails",
+    "IssuerUnavailable",
+    "IssuerUnreachable",
     "MalformedMessage",
+    "NoAnswer",
+    "RefundRefused",
     "UnexpectedResponse",
     "UnknownAuthorization",
 ]
@@ -88,3 +99,24 @@ class DuplicateReference(BankError, Conflict):
 
     code = "duplicate_reference"
     status = 409
+
+
+class RefundRefused(BankError):
+    """The issuer refused to credit a refund: more than was captured and not yet refunded, or another currency."""
+
+    code = "card_refund_refused"
+
+
+class IssuerUnavailable(BankError):
+    """The card issuers cannot be asked now; trying again later may succeed."""
+
+    code = "issuer_unavailable"
+    status = 503
+
+
+class IssuerUnreachable(IssuerUnavailable):
+    """The request never left: the connection was refused, or none could be opened or borrowed in time."""
+
+
+class NoAnswer(IssuerUnavailable):
+    """The request was sent and no answer came back in time (or the connection broke while waiting for it)."""

@@ -3,12 +3,14 @@
 Sans-I/O on purpose: the spec is data for pyiso8583, ``encode_message`` and ``decode_message`` touch no socket, so
 the in-process sandbox and the TCP link exchange exactly the same bytes and only the transport differs.
 
-Message types: 0100/0110 authorisation (a zero amount verifies a card), 0220/0230 financial advice (capture),
-0400/0410 reversal, 0800/0810 network echo. Fields: 2 PAN, 3 processing code, 4 amount in minor units, 11 trace
+Message types: 0100/0110 authorisation (a zero amount verifies a card), 0200/0210 refund (a financial request
+with processing code 20, "credit", that the issuer may refuse), 0220/0230 financial advice (capture), 0400/0410
+reversal, 0800/0810 network echo. Fields: 2 PAN, 3 processing code, 4 amount in minor units, 11 trace
 number (STAN), 12 local time, 14 expiry (YYMM), 37 retrieval reference number (the authorisation's id), 38 approval
 code, 39 response code, 41 terminal, 42 merchant, 49 ISO 4217 numeric currency, and 48 (private, in the spirit of
 Mastercard's DE 48) as tag-length-value subelements: 92 carries the security code in a request, 87 the issuer's
-verdict on it in a response. Field 48 is present only when a security code is checked.
+verdict on it in a response, 42 the electronic commerce indicator of an authorisation, and 61 a refund's own
+reference (Kleline's refund id), which makes a repeated refund harmless and names it on the bank statement.
 
 Errors name a field, never its value: a PAN or a CVC must not reach a log through an exception message.
 """
@@ -37,6 +39,8 @@ __all__ = [
     "EchoRequest",
     "EchoResponse",
     "Message",
+    "RefundRequest",
+    "RefundResponse",
     "Request",
     "Response",
     "ReversalRequest",
@@ -92,6 +96,8 @@ _FORMATS: Final[Mapping[str, re.Pattern[str]]] = {
     "49": re.compile(r"[0-9]{3}"),
 }
 _PURCHASE: Final = "000000"  # processing code: goods and services, default account
+_REFUND: Final = "200000"  # processing code: credit (a refund) to the default account
+_TAG_REFERENCE: Final = "61"
 _TAG_CVC: Final = "92"
 _TAG_CVC_RESULT: Final = "87"
 _TAG_ECI: Final = "42"
@@ -151,6 +157,34 @@ class CaptureResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """0200, processing code 20: credit ``amount`` to the cardholder of the captured authorisation ``rrn``.
+
+    ``reference`` is the refund's own id: the issuer answers a repeat of it with its first answer, so that a refund
+    whose answer was lost can be sent again without crediting twice."""
+
+    stan: str
+    rrn: str
+    local_time: str
+    amount: Money
+    reference: str
+    terminal_id: str
+    merchant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResponse:
+    """0210: the issuer credited the refund ("00") or refused it (25 unknown, 12 not captured, 13 too large, 94
+    reference reused for another refund)."""
+
+    stan: str
+    rrn: str
+    amount: Money
+    reference: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReversalRequest:
     """0400: release the authorisation ``rrn``."""
 
@@ -186,8 +220,8 @@ class EchoResponse:
     code: str
 
 
-Request = AuthorizationRequest | CaptureAdvice | ReversalRequest | EchoRequest
-Response = AuthorizationResponse | CaptureResponse | ReversalResponse | EchoResponse
+Request = AuthorizationRequest | RefundRequest | CaptureAdvice | ReversalRequest | EchoRequest
+Response = AuthorizationResponse | RefundResponse | CaptureResponse | ReversalResponse | EchoResponse
 Message = Request | Response
 
 
@@ -218,26 +252,31 @@ def decode_message(data: bytes) -> Message:
 
 
 def decode_request(data: bytes) -> Request:
-    """Decode ``data`` as a request (0100, 0220, 0400, 0800), as an issuer receives it."""
+    """Decode ``data`` as a request (0100, 0200, 0220, 0400, 0800), as an issuer receives it."""
     message = decode_message(data)
-    if not isinstance(message, AuthorizationRequest | CaptureAdvice | ReversalRequest | EchoRequest):
+    if not isinstance(message, AuthorizationRequest | RefundRequest | CaptureAdvice | ReversalRequest | EchoRequest):
         raise MalformedMessage(f"expected a request, got a {type(message).__name__}")
     return message
 
 
 def decode_response(data: bytes) -> Response:
-    """Decode ``data`` as a response (0110, 0230, 0410, 0810), as Kleline receives it."""
+    """Decode ``data`` as a response (0110, 0210, 0230, 0410, 0810), as Kleline receives it."""
     message = decode_message(data)
-    if not isinstance(message, AuthorizationResponse | CaptureResponse | ReversalResponse | EchoResponse):
+    if not isinstance(
+        message, AuthorizationResponse | RefundResponse | CaptureResponse | ReversalResponse | EchoResponse
+    ):
         raise MalformedMessage(f"expected a response, got a {type(message).__name__}")
     return message
 
 
 # Each message is a dataclass whose attributes map to fields by name; the required fields are the attributes without
-# a default. The exceptions are the card (fields 2, 14 and 48), the amount (4 and 49) and the CVC result (48).
+# a default. The exceptions are the card (fields 2, 14 and 48), the amount (4 and 49), the CVC result (48), the
+# strong authentication flag (48) and a refund's reference (48).
 _MTI: Final[Mapping[type[Message], str]] = {
     AuthorizationRequest: "0100",
     AuthorizationResponse: "0110",
+    RefundRequest: "0200",
+    RefundResponse: "0210",
     CaptureAdvice: "0220",
     CaptureResponse: "0230",
     ReversalRequest: "0400",
@@ -256,14 +295,15 @@ _PLAIN: Final = {
     "merchant_id": "42",
 }
 _PADDED: Final = {"41": 8, "42": 15}  # fixed-length text: space-padded on the wire, stripped when read back
-_FINANCIAL: Final = frozenset({"0100", "0220", "0400"})  # the requests that carry a processing code
+# The requests that carry a processing code, and the code each carries.
+_PROCESSING: Final[Mapping[str, str]] = {"0100": _PURCHASE, "0200": _REFUND, "0220": _PURCHASE, "0400": _PURCHASE}
 
 
 def _fields(message: Message) -> dict[str, str]:
     fields = {"t": _MTI[type(message)]}
     private: dict[str, str] = {}  # field 48's subelements
-    if fields["t"] in _FINANCIAL:
-        fields["3"] = _PURCHASE
+    if fields["t"] in _PROCESSING:
+        fields["3"] = _PROCESSING[fields["t"]]
     for attribute in dataclasses.fields(message):
         value = getattr(message, attribute.name)
         if attribute.name in _PLAIN and value is not None:
@@ -279,6 +319,10 @@ def _fields(message: Message) -> dict[str, str]:
             private[_TAG_CVC_RESULT] = value.value
         elif attribute.name == "authenticated":
             private[_TAG_ECI] = _ECI_AUTHENTICATED if value else _ECI_NOT_AUTHENTICATED
+        elif attribute.name == "reference":
+            if not isinstance(value, str) or not 0 < len(value) <= 99:
+                raise MalformedMessage("a refund's reference is 1 to 99 characters")
+            private[_TAG_REFERENCE] = value
     if private:
         fields["48"] = _tlv(private)
     return fields
@@ -288,7 +332,7 @@ def _parse(fields: Mapping[str, str]) -> Message:
     kind = _TYPES.get(fields["t"])
     if kind is None:
         raise MalformedMessage(f"unknown message type {fields['t']!r}")
-    needed = ["3"] if fields["t"] in _FINANCIAL else []
+    needed = ["3"] if fields["t"] in _PROCESSING else []
     for attribute in dataclasses.fields(kind):
         if attribute.name in _PLAIN and attribute.default is dataclasses.MISSING:
             needed.append(_PLAIN[attribute.name])
@@ -296,6 +340,9 @@ def _parse(fields: Mapping[str, str]) -> Message:
     missing = [key for key in needed if key not in fields]
     if missing:
         raise MalformedMessage(f"a {fields['t']} message lacks field(s) {', '.join(sorted(missing, key=int))}")
+    # Only a refund changes what the processing code means: a 0200 of another kind is not one of our messages.
+    if fields["t"] == "0200" and fields["3"][:2] != _REFUND[:2]:
+        raise MalformedMessage("a 0200 message of our spec is a refund (processing code 20)")
     values: dict[str, Any] = {}
     for attribute in dataclasses.fields(kind):
         key = _PLAIN.get(attribute.name, "")
@@ -309,6 +356,8 @@ def _parse(fields: Mapping[str, str]) -> Message:
             values["cvc_result"] = _cvc_result(fields)
         elif attribute.name == "authenticated":
             values["authenticated"] = _authenticated(fields)
+        elif attribute.name == "reference":
+            values["reference"] = _reference(fields)
     return kind(**values)
 
 
@@ -349,6 +398,13 @@ def _authenticated(fields: Mapping[str, str]) -> bool:
     if eci not in (_ECI_AUTHENTICATED, _ECI_NOT_AUTHENTICATED):
         raise MalformedMessage("field 48 has an unknown electronic commerce indicator")
     return eci == _ECI_AUTHENTICATED
+
+
+def _reference(fields: Mapping[str, str]) -> str:
+    reference = _untlv(fields.get("48", "")).get(_TAG_REFERENCE)
+    if not reference:
+        raise MalformedMessage(f"a {fields['t']} message lacks its reference (field 48, subelement 61)")
+    return reference
 
 
 def _check_formats(fields: Mapping[str, str]) -> None:

@@ -1,7 +1,7 @@
 """What Kleline asks of card issuers, and what they answer, whatever carries the messages.
 
 ``BankNetwork`` is the one interface the payment services see: verify a card (a zero-amount authorisation),
-authorise, capture, reverse. Its answers are values: a declined card is ``Authorization(approved=False,
+authorise, capture, reverse, refund. Its answers are values: a declined card is ``Authorization(approved=False,
 code="51")``, not an exception, because a decline is an ordinary outcome the caller must show to a customer. Only
 broken rules (a malformed message, an unknown authorisation) raise ``kleline.banks.errors.BankError``.
 
@@ -28,6 +28,7 @@ __all__ = [
     "BankNetwork",
     "Capture",
     "CardDetails",
+    "CardRefund",
     "CvcResult",
     "ResponseCode",
     "Reversal",
@@ -141,6 +142,16 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True)
+class CardRefund:
+    """A refund the issuer credited to the cardholder: ``reference`` (the refund's id) names it for good."""
+
+    authorization_id: str
+    amount: Money
+    reference: str
+    code: str = ResponseCode.APPROVED.value
+
+
+@dataclass(frozen=True, slots=True)
 class Reversal:
     """A reversal the issuer accepted: the authorisation's hold is released (again, harmlessly, on a repeat)."""
 
@@ -169,6 +180,11 @@ class BankNetwork(Protocol):
 
     def reverse(self, authorization_id: str) -> Reversal:
         """Release an authorisation that will not be captured; reversing twice is harmless."""
+        ...
+
+    def refund(self, authorization_id: str, amount: Money, reference: str) -> CardRefund:
+        """Credit ``amount`` of a captured authorisation back to the cardholder; the same ``reference`` again is
+        answered with the first answer, never credited twice."""
         ...
 
 

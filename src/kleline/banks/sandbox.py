@@ -3,7 +3,7 @@
 Why simulate the issuers rather than stub the answers: "insufficient funds" must come from a balance that earlier
 authorisations really consumed, and come back when they are reversed, so that the payment services are tested
 against the same bookkeeping a bank does (a hold lowers the available balance; a capture takes at most the held
-amount and releases the rest; a reversal releases it all).
+amount and releases the rest; a reversal releases it all; a refund credits back at most what was captured).
 
 Routing is by card range (BIN): one Visa issuer (4...), one Mastercard issuer (51-55, 2221-2720). The public test
 cards behave as everywhere: 4242 4242 4242 4242 and 5555 5555 5555 4444 approve; 4000 0000 0000 0002 declines (05);
@@ -13,6 +13,12 @@ is an ordinary cardholder with a generous balance.
 
 The issuers see only bytes (``handle``), exactly as a TCP server will hand them over; one lock serialises their
 books, so concurrent authorisations never overdraw an account. A security code is checked and forgotten.
+
+Repeats are answered as a real network answers them, because Kleline resends after a lost answer: an authorisation
+with a known RRN gets its first answer, a refund with a known reference is credited once. A reversal may also
+overtake the authorisation it cancels (the acquirer timed out while the authorisation was still on its way): the
+issuer then remembers the RRN, and the late authorisation is refused (12) instead of holding funds nobody will
+release.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from kleline.banks.messages import (
     CaptureResponse,
     EchoRequest,
     EchoResponse,
+    RefundRequest,
+    RefundResponse,
     Request,
     Response,
     ReversalRequest,
@@ -148,6 +156,7 @@ class _Authorization:
     amount: Money
     state: _State = _State.OPEN
     captured: Money | None = None
+    refunded: int = 0
 
 
 class SandboxIssuers:
@@ -170,6 +179,10 @@ class SandboxIssuers:
         self._authorizations: dict[str, _Authorization] = {}
         # Every authorisation answer by RRN, so that a retried request gets the first answer (no second hold).
         self._answers: dict[str, tuple[tuple[str, Money], AuthorizationResponse]] = {}
+        # Refunds credited, by reference: a repeat is answered without crediting again.
+        self._refunds: dict[str, tuple[str, Money]] = {}
+        # Reversals that arrived before their authorisation: it is refused when it comes.
+        self._reversed_early: set[str] = set()
 
     def handle(self, request: bytes) -> bytes:
         """Answer one encoded request with one encoded response; malformed bytes raise ``MalformedMessage``."""
@@ -211,6 +224,9 @@ class SandboxIssuers:
                 return CaptureResponse(stan=message.stan, rrn=message.rrn, amount=message.amount, code=code)
             case ReversalRequest():
                 return ReversalResponse(stan=message.stan, rrn=message.rrn, code=self._reverse(message.rrn))
+            case RefundRequest():
+                code = self._refund(message)
+                return RefundResponse(message.stan, message.rrn, message.amount, message.reference, code)
             case EchoRequest():
                 return EchoResponse(stan=message.stan, code=ResponseCode.APPROVED.value)
 
@@ -223,7 +239,10 @@ class SandboxIssuers:
                     request.stan, request.rrn, request.amount, ResponseCode.DUPLICATE_TRANSMISSION.value
                 )
             return dataclasses.replace(earlier[1], stan=request.stan)
-        code, cvc_result = self._verdict(request)
+        if request.rrn in self._reversed_early:
+            code, cvc_result = ResponseCode.INVALID_TRANSACTION.value, CvcResult.NOT_CHECKED
+        else:
+            code, cvc_result = self._verdict(request)
         approval_code = None
         if code == ResponseCode.APPROVED:
             approval_code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
@@ -276,12 +295,35 @@ class SandboxIssuers:
     def _reverse(self, rrn: str) -> str:
         record = self._authorizations.get(rrn)
         if record is None:
+            if rrn not in self._answers:
+                self._reversed_early.add(rrn)
             return ResponseCode.UNKNOWN_RECORD.value
         if record.state is _State.CAPTURED:
             return ResponseCode.INVALID_TRANSACTION.value
         if record.state is _State.OPEN:
             record.account.hold(record.amount, -1)
             record.state = _State.REVERSED
+        return ResponseCode.APPROVED.value
+
+    def _refund(self, request: RefundRequest) -> str:
+        earlier = self._refunds.get(request.reference)
+        if earlier is not None:
+            same = earlier == (request.rrn, request.amount)
+            return ResponseCode.APPROVED.value if same else ResponseCode.DUPLICATE_TRANSMISSION.value
+        record = self._authorizations.get(request.rrn)
+        if record is None:
+            return ResponseCode.UNKNOWN_RECORD.value
+        if record.state is not _State.CAPTURED or record.captured is None:
+            return ResponseCode.INVALID_TRANSACTION.value
+        amount = request.amount
+        if (
+            amount.currency != record.captured.currency
+            or not 0 < amount.minor <= record.captured.minor - record.refunded
+        ):
+            return ResponseCode.INVALID_AMOUNT.value
+        record.refunded += amount.minor
+        record.account.posted[amount.currency] = record.account.balance(amount.currency).posted.minor + amount.minor
+        self._refunds[request.reference] = (request.rrn, amount)
         return ResponseCode.APPROVED.value
 
 

@@ -2,7 +2,10 @@
 
 A capture takes at most what was authorised and books it in one entry with the commission split; whatever was
 authorised and not taken is released. The ledger serialises a capture racing a cancel or the expiry sweep on the
-purse hold itself (one of them finds it closed), and the issuer does the same for a card authorisation. Recording
+purse hold itself (one of them finds it closed), and the issuer does the same for a card authorisation. A card
+capture whose answer is lost is sent once more at once (the issuer answers a repeated advice the same); if that is
+lost too, ``CaptureUnanswered`` leaves the payment authorised, to be captured again (``resume_stalled`` does it for
+automatic captures). Recording
 the outcome happens under the payment's row lock with its event and, for a capture, the signed receipt.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from kleline.banks import BankError, BankNetwork
+from kleline.banks import BankError, BankNetwork, IssuerUnavailable
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import RawTx
 from kleline.ledger import EntryRequest, HoldNotPending, HoldStatus, Ledger, NormalSide, UnknownAccount
@@ -20,7 +23,7 @@ from kleline.money import Money
 from kleline.payments import postings, store
 from kleline.payments.book import PaymentBook
 from kleline.payments.checks import capture_amount
-from kleline.payments.errors import AuthorizationExpired, CaptureFailed, PaymentStateConflict
+from kleline.payments.errors import AuthorizationExpired, CaptureFailed, CaptureUnanswered, PaymentStateConflict
 from kleline.payments.model import OPEN_STATUSES, Payment, commission
 from kleline.receipts.service import Receipts
 
@@ -94,14 +97,22 @@ class Captures:
         else:
             assert payment.authorization_id is not None
             try:
-                self._bank.capture(payment.authorization_id, Money(taken, payment.currency))
+                self._capture_at_issuer(payment.authorization_id, Money(taken, payment.currency))
             except BankError as error:
                 current = self._book.get(payment_id)
                 if current.status == "succeeded" and current.amount_captured == taken:
                     return current
+                if isinstance(error, IssuerUnavailable):
+                    raise CaptureUnanswered(f"the card issuer did not answer the capture: {error}") from None
                 raise CaptureFailed(f"the card issuer refused the capture: {error}") from None
             self._ledger.post(request)
         return self._captured(merchant_id, payment_id, taken)
+
+    def _capture_at_issuer(self, authorization_id: str, amount: Money) -> None:
+        try:
+            self._bank.capture(authorization_id, amount)
+        except IssuerUnavailable:
+            self._bank.capture(authorization_id, amount)  # once more: a repeated advice is answered the same
 
     def _after_lost_race(self, payment_id: str, taken: int) -> Payment:
         current = self._book.get(payment_id)

@@ -4,6 +4,8 @@
     ├── PaymentStateConflict (409)   the payment is not in a state that allows this call now
     │   └── AuthorizationExpired     the authorisation lapsed (or was released) before the capture
     ├── CaptureFailed (502)          the issuer refused a capture of an authorised card payment
+    │   └── CaptureUnanswered (503)  the issuer did not answer it: the payment stays authorised, to capture later
+    ├── RefundFailed (502)           the issuer refused a card refund: nothing was recorded
     └── ValidationError (400)
         ├── CaptureTooLarge          capture above what was authorised
         └── RefundTooLarge           refund above captured minus refunded
@@ -19,7 +21,9 @@ __all__ = [
     "AuthorizationExpired",
     "CaptureFailed",
     "CaptureTooLarge",
+    "CaptureUnanswered",
     "PaymentStateConflict",
+    "RefundFailed",
     "RefundTooLarge",
 ]
 
@@ -40,6 +44,20 @@ class CaptureFailed(KlelineError):
     """The card issuer refused to capture an authorisation; the payment stays authorised."""
 
     code = "capture_failed"
+    status = 502
+
+
+class CaptureUnanswered(CaptureFailed):
+    """The card issuer did not answer a capture (twice); the payment stays authorised and may be captured again."""
+
+    code = "issuer_unavailable"
+    status = 503
+
+
+class RefundFailed(KlelineError):
+    """The card issuer refused to credit a refund; nothing was recorded and the payment is unchanged."""
+
+    code = "refund_failed"
     status = 502
 
 

@@ -9,12 +9,16 @@ payment queue on the lock, each seeing the one before it; no crash can leave one
 The merchant's balance has a floor of zero: a merchant whose balance was already paid out cannot refund from
 nothing. The refund then ends ``failed`` with ``insufficient_merchant_balance`` (recorded, with its event, in a
 transaction of its own after the first rolled back), and the payment is unchanged.
+
+A card payment's refund must also be credited by the card issuer, outside any transaction: the same transaction
+then only reserves it, and ``payments.card_refunds`` asks the issuer and records it (or withdraws it when refused).
 """
 
 from __future__ import annotations
 
 import builtins
 
+from kleline.banks import BankNetwork
 from kleline.db.engine import RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.events import outbox
@@ -24,6 +28,7 @@ from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import postings, store
 from kleline.payments.book import PaymentBook
+from kleline.payments.card_refunds import CardRefunds
 from kleline.payments.errors import PaymentStateConflict, RefundTooLarge
 from kleline.payments.model import Payment, Refund, refund_split
 from kleline.payments.views import refund_json
@@ -35,47 +40,66 @@ __all__ = ["Refunds"]
 class Refunds:
     """Refund captured payments, in part or in full."""
 
-    def __init__(self, book: PaymentBook, ledger: Ledger, merchants: Merchants, receipts: Receipts) -> None:
+    def __init__(
+        self, book: PaymentBook, ledger: Ledger, merchants: Merchants, receipts: Receipts, *, bank: BankNetwork
+    ) -> None:
         self._book = book
         self._db = book.db
         self._clock = book.clock
         self._ledger = ledger
         self._merchants = merchants
         self._receipts = receipts
+        self.cards = CardRefunds(book, ledger, bank, merchants, self._settle)
 
     def refund(self, merchant_id: str, payment_id: str, amount: Money | None = None) -> Refund:
-        """Give back ``amount`` (everything still refundable by default) to where the payment came from."""
+        """Give back ``amount`` (everything still refundable by default) to where the payment came from; a card
+        refund the issuer has not answered yet comes back ``pending``."""
         merchant = self._merchants.get(merchant_id)
         refund_id = new_id("re")
         try:
             with self._db.transaction() as tx:
                 payment = self._book.load(tx, payment_id, lock=True)
                 refund = self._check(payment, merchant_id, amount, refund_id)
-                self._ledger.post_in(tx, _entry(payment, refund))
-                refunded = payment.amount_refunded + refund.amount.minor
-                self._book.record(tx, payment.with_status(payment.status, amount_refunded=refunded), "payment.refunded")
-                self._record(tx, refund)
-                assert payment.customer_id is not None  # a captured payment always has its customer
-                self._receipts.issue(
-                    tx,
-                    kind="refund",
-                    object_id=refund.id,
-                    payment_id=payment.id,
-                    merchant_id=payment.merchant_id,
-                    merchant_name=merchant.name,
-                    customer_id=payment.customer_id,
-                    amount=refund.amount,
-                    commission=Money(refund.fee_returned, refund.amount.currency),
-                    issued_at=refund.created_at,
-                )
-                return refund
+                if payment.method == "card":
+                    self.cards.reserve(tx, payment, refund)
+                else:
+                    self._ledger.post_in(tx, _entry(payment, refund))
+                    self._settle(tx, payment, refund, merchant.name)
+                    return refund
         except InsufficientFunds:
             return self._failed(merchant_id, payment_id, amount, refund_id)
+        return self.cards.send(refund_id)
+
+    def resume_card_refunds(self, limit: int = 100) -> builtins.list[str]:
+        """The sweep: ask the card issuers again about refunds they have not answered; the ids settled."""
+        return self.cards.resume(limit)
+
+    def _settle(self, tx: RawTx, payment: Payment, refund: Refund, merchant_name: str) -> None:
+        """Record a refund whose money moved, with the locked ``payment``: its new refunded amount, the refund,
+        their events and the receipt."""
+        refunded = payment.amount_refunded + refund.amount.minor
+        self._book.record(tx, payment.with_status(payment.status, amount_refunded=refunded), "payment.refunded")
+        self._record(tx, refund)
+        assert payment.customer_id is not None  # a captured payment always has its customer
+        self._receipts.issue(
+            tx,
+            kind="refund",
+            object_id=refund.id,
+            payment_id=payment.id,
+            merchant_id=payment.merchant_id,
+            merchant_name=merchant_name,
+            customer_id=payment.customer_id,
+            amount=refund.amount,
+            commission=Money(refund.fee_returned, refund.amount.currency),
+            issued_at=refund.created_at,
+        )
 
     def get(self, refund_id: str) -> Refund:
         """A refund, whoever asks (callers check who may see it)."""
         with self._db.transaction(write=False) as tx:
             refund = store.load_refund(tx, refund_id)
+        if refund is None:
+            refund = self.cards.get(refund_id)
         if refund is None:
             raise NotFound(f"no refund {refund_id}", param="id")
         return refund

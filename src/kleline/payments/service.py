@@ -11,6 +11,9 @@ How each step stays exact when requests race or a process dies half-way:
   ``resume_stalled`` carries it on under the same issuer reference (the issuer answers a repeat with its first
   answer) and the same ledger ids.
 - **State changes** are written under the payment's row lock, with the event that announces them (outbox).
+- **An issuer that does not answer** an authorisation fails the payment (``issuer_unavailable``) once the network
+  has reversed whatever the issuer may hold; an unanswered automatic capture leaves the payment authorised, and
+  ``resume_stalled`` captures it later.
 - **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups;
   an issuer that answers 1A (authentication required) gets the same challenge, then an authenticated attempt.
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 import builtins
 from datetime import timedelta
 
-from kleline.banks import BankNetwork, CardDetails
+from kleline.banks import BankNetwork, CardDetails, IssuerUnavailable
 from kleline.banks.declines import decline_code
 from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
@@ -40,7 +43,7 @@ from kleline.payments import postings, store
 from kleline.payments.book import PaymentBook
 from kleline.payments.capture import Captures, OwnAccounts, capture_request, issue_receipt
 from kleline.payments.checks import check_open, check_request, unclaimed
-from kleline.payments.errors import PaymentStateConflict
+from kleline.payments.errors import CaptureFailed, CaptureUnanswered, PaymentStateConflict
 from kleline.payments.model import METHODS, OPEN_STATUSES, Payment, PaymentRequest
 from kleline.receipts.service import Receipts
 from kleline.wallet import sca_store
@@ -176,8 +179,14 @@ class Payments:
         assert card is not None
         authorized = self._authorize_claimed(self.book.get(payment.id), card)
         if authorized.status == "authorized" and authorized.capture_method == "automatic":
-            return self.capture(authorized.merchant_id, authorized.id)
+            return self._capture_automatically(authorized)
         return authorized
+
+    def _capture_automatically(self, payment: Payment) -> Payment:
+        try:
+            return self.capture(payment.merchant_id, payment.id)
+        except CaptureUnanswered:
+            return self.book.get(payment.id)  # authorised, and captured later by resume_stalled
 
     def _ask_for_authentication(
         self, payment_id: str, customer_id: str, method: str, card_id: str | None, since: tuple[str, ...]
@@ -211,7 +220,11 @@ class Payments:
         authenticated = payment.challenge_id is not None
         # A new attempt after authentication is a new authorisation at the issuer, with its own reference.
         reference = f"{payment.id}:sca" if authenticated else payment.id
-        answer = self._bank.authorize(card, payment.amount, reference=reference, authenticated=authenticated)
+        try:
+            answer = self._bank.authorize(card, payment.amount, reference=reference, authenticated=authenticated)
+        except IssuerUnavailable:
+            # Whatever the issuer may hold for it is reversed (or queued to be) by the network.
+            return self._fail(payment.id, "issuer_unavailable")
         if answer.requires_sca and not authenticated:
             return self._ask_for_authentication(
                 payment.id, payment.customer_id, "card", payment.card_id, ("processing",)
@@ -350,6 +363,8 @@ class Payments:
                 self.resume(payment_id)
             except PaymentStateConflict:
                 continue  # finished meanwhile by someone else
+            except CaptureFailed:
+                continue  # the issuer refused or did not answer: still authorised, tried again next time
         return due
 
     def resume(self, payment_id: str) -> Payment:
@@ -359,7 +374,7 @@ class Payments:
         if payment.status == "processing":
             payment = self._authorize_again(payment)
         if payment.status == "authorized" and payment.capture_method == "automatic":
-            return self.capture(payment.merchant_id, payment.id)
+            return self._capture_automatically(payment)
         return payment
 
     def _authorize_again(self, payment: Payment) -> Payment:

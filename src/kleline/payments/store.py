@@ -12,6 +12,8 @@ from kleline.payments.model import Payment, Refund
 
 __all__ = [
     "authorized_total",
+    "card_capture_settlement",
+    "card_refund_settlement",
     "due_authorizations",
     "insert_payment",
     "insert_refund",
@@ -237,3 +239,28 @@ def stalled_payments(tx: RawTx, before: int, limit: int) -> list[str]:
         {"before": before, "limit": limit},
     )
     return [str(row[0]) for row in rows]
+
+
+def card_capture_settlement(
+    tx: RawTx, *, payment_id: str | None = None, authorization_id: str | None = None
+) -> tuple[str, Money, str] | None:
+    """A card payment, by id or by its authorisation (the reference a card network settles it under): its id, the
+    amount captured (what the network settles), and the network whose receivable the capture debited."""
+    column, value = ("id", payment_id) if payment_id is not None else ("authorization_id", authorization_id)
+    row = tx.fetchone(
+        f"SELECT id, amount_captured, currency, card_network FROM payments WHERE {column} = :value "
+        "AND method = 'card' AND card_network IS NOT NULL",
+        {"value": value},
+    )
+    return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))
+
+
+def card_refund_settlement(tx: RawTx, refund_id: str) -> tuple[str, Money, str] | None:
+    """A succeeded refund of a card payment: its id, amount, and the network whose receivable it credited (the
+    network charges it to Kleline's account when it settles)."""
+    row = tx.fetchone(
+        "SELECT r.id, r.amount, r.currency, p.card_network FROM refunds r JOIN payments p ON p.id = r.payment_id "
+        "WHERE r.id = :id AND r.status = 'succeeded' AND p.method = 'card' AND p.card_network IS NOT NULL",
+        {"id": refund_id},
+    )
+    return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))

@@ -1,0 +1,158 @@
+"""``Iso8583Server``: ISO 8583 over TCP for whatever answers the bytes (the sandbox issuers, ``kleline bank serve``).
+
+The server knows framing and sockets, nothing of the messages: a handler ``Callable[[bytes], bytes]`` (for example
+``SandboxIssuers().handle``) turns each request into its response. One thread per connection, so that several
+requests are in flight at once on different connections (the connector's pool); on one connection, requests are
+answered in the order they came, which is what lets a client match each response to its request.
+
+A handler that raises ``MalformedMessage`` (or a peer whose framing is broken) loses its connection: after bytes we
+cannot read, nothing on that stream can be trusted to start where a message starts. The log names the peer and the
+error, never the bytes, which may carry a card number.
+
+    server = Iso8583Server(SandboxIssuers().handle, "127.0.0.1", 0)
+    server.start()                       # or server.serve_forever() in a thread of your own
+    host, port = server.server_address
+    ...
+    server.shutdown()                    # stops accepting, closes every open connection, waits for the threads
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final
+
+from kleline.banks.errors import MalformedMessage
+from kleline.banks.framing import FrameReader, frame
+
+__all__ = ["Handler", "Iso8583Server"]
+
+Handler = Callable[[bytes], bytes]
+
+_log = logging.getLogger(__name__)
+_CHUNK: Final = 65536
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: read frames, answer each one in turn, until the peer or the server closes it."""
+
+    server: _ThreadingServer
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = self.client_address
+        if not self.server.track(sock):
+            return
+        reader = FrameReader()
+        try:
+            while True:
+                data = sock.recv(_CHUNK)
+                if not data:
+                    return
+                for message in reader.feed(data):
+                    sock.sendall(frame(self.server.handler(message)))
+        except MalformedMessage as error:
+            _log.warning("closing ISO 8583 connection from %s: %s", peer, error)
+        except OSError:
+            pass  # the peer went away, or the server closed the socket while shutting down
+        except Exception as error:  # one broken request must not take the server down
+            # The type only: another exception's message could quote a request's contents.
+            _log.error("closing ISO 8583 connection from %s: the handler raised %s", peer, type(error).__name__)
+        finally:
+            self.server.forget(sock)
+
+
+class _ThreadingServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: Handler) -> None:
+        self.handler = handler
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._closing = False
+        super().__init__(address, _Connection)
+
+    def track(self, sock: socket.socket) -> bool:
+        with self._lock:
+            if self._closing:
+                return False
+            self._open.add(sock)
+            return True
+
+    def forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def close_connections(self) -> None:
+        with self._lock:
+            self._closing = True
+            sockets = list(self._open)
+        for sock in sockets:
+            # shutdown() wakes a thread blocked in recv(); close() alone would leave it waiting.
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Iso8583Server:
+    """A threaded TCP server answering length-prefixed ISO 8583 frames with ``handler``; port 0 picks a free port."""
+
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _ThreadingServer((host, port), handler)
+        self._thread: threading.Thread | None = None
+        self._state_lock = threading.Lock()
+        self._serving = False
+        self._stopped = False
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        """The (host, port) the server listens on: the real port when 0 was asked for."""
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def serve_forever(self) -> None:
+        """Accept and serve connections in the calling thread until ``shutdown`` is called from another one."""
+        with self._state_lock:
+            if self._stopped or self._serving:
+                return
+            self._serving = True
+        self._server.serve_forever(poll_interval=0.1)
+
+    def start(self) -> Iso8583Server:
+        """Serve from a daemon thread of its own and return at once (tests, benches, embedding)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.serve_forever, name="iso8583-server", daemon=True)
+            self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        """Stop accepting, close every open connection (their clients see it closed) and release the port."""
+        with self._state_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            serving = self._serving
+        # socketserver's shutdown() waits for the serving loop to notice: without a loop it would wait forever.
+        if serving:
+            self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Iso8583Server:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.shutdown()
