@@ -1,0 +1,126 @@
+"""The simulator's write-ahead journal: every request that changed something, replayed at start.
+
+Why a journal of requests rather than snapshots of state: the simulator's state (holds, balances, statement lines)
+is a pure function of the requests it accepted, in order, and of the time each came in. Appending one line per
+request and syncing it before the answer leaves is the cheapest way to make "the bank said yes" survive a
+``kill -9``: a restarted ``kleline bank serve --state DIR`` replays the lines and knows every hold it had approved.
+
+Format: JSON lines in ``DIR/journal.jsonl``. The first line is a header naming the set-up that replay depends on
+(the acquirer account); each other line is one request with its time (epoch microseconds). A line is only complete
+with its newline: a crash in the middle of a write leaves a torn last line, which was never synced, so its request
+was never answered, and it is cut off at the next start. A line that does not parse anywhere else is corruption,
+and the simulator refuses to start rather than forget what it said.
+
+Thread-safety: ``append`` is called under the simulator's lock (so the journal's order is the order requests were
+applied in); ``sync`` outside it, by the thread about to answer. One fsync covers every line written before it, so
+concurrent requests share syncs instead of queueing for them.
+
+The journal holds no card security code: the simulator masks it before journaling (its value never changes an
+answer; only its presence does).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from kleline.banksim.errors import JournalUnreadable
+
+__all__ = ["JOURNAL_NAME", "Journal"]
+
+JOURNAL_NAME: Final = "journal.jsonl"
+_FORMAT: Final = "kleline-banksim-journal"
+_VERSION: Final = 1
+
+
+class Journal:
+    """An append-only, fsynced file of JSON records in a state directory that one process at a time may own."""
+
+    def __init__(self, directory: Path, header: Mapping[str, Any]) -> None:
+        """Open (or create) the journal in ``directory``; ``records`` then holds what is to be replayed."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / JOURNAL_NAME
+        created = not self.path.exists()
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            try:
+                # The lock dies with the process (even on kill -9), so a restart is never locked out by its corpse.
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JournalUnreadable(f"{self.path} is in use by another simulator") from None
+            expected = {"format": _FORMAT, "version": _VERSION, **header}
+            self.records = self._read(expected)
+            if created:
+                _sync_directory(directory)  # the file's name must survive a crash as well as its content
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write ``record`` as one line (not yet synced: call ``sync`` before answering the request)."""
+        _write_all(self._fd, _line(record))
+
+    def sync(self) -> None:
+        """Make every appended line durable."""
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Sync and release the journal (and the state directory's lock)."""
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def _read(self, expected: Mapping[str, Any]) -> list[dict[str, Any]]:
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) != len(data):  # a torn last line: never synced, never answered
+            os.truncate(self.path, len(complete))
+            os.fsync(self._fd)
+        if not complete:
+            self.append(expected)
+            self.sync()
+            return []
+        lines = complete.split(b"\n")[:-1]
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise JournalUnreadable(f"{self.path} line {number} is not a journal record") from None
+            if not isinstance(record, dict):
+                raise JournalUnreadable(f"{self.path} line {number} is not a journal record")
+            records.append(record)
+        header, *requests = records
+        if header != dict(expected):
+            raise JournalUnreadable(
+                f"{self.path} was written by another set-up ({_describe(header)}), not {_describe(expected)}: "
+                "use another --state directory"
+            )
+        return requests
+
+
+def _line(record: Mapping[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _describe(header: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(header.items()) if key not in ("format", "version"))
