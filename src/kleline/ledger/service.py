@@ -53,6 +53,7 @@ from kleline.ledger.store import AccountRow, EntryRow, SlotDelta
 __all__ = ["HistoryLine", "Ledger"]
 
 BATCH_ATTEMPTS = 5
+_READ_CHUNK = 1000  # ids per IN list: far below both backends' limits on bound parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,18 @@ class Ledger:
         with self.db.transaction(write=False) as tx:
             posted, held = store.read_balance(tx, row.id)
         return Balance(code, row.account.currency, posted, held, row.account.floor)
+
+    def balances(self, codes: Sequence[str]) -> dict[str, Balance]:
+        """The balances of many accounts, read a thousand at a time (a settlement run reads every merchant's)."""
+        found: dict[str, Balance] = {}
+        with self.db.transaction(write=False) as tx:
+            for start in range(0, len(codes), _READ_CHUNK):
+                rows = self._accounts.resolve(codes[start : start + _READ_CHUNK])
+                sums = store.read_balances(tx, [row.id for row in rows.values()])
+                for code, row in rows.items():
+                    posted, held = sums.get(row.id, (0, 0))
+                    found[code] = Balance(code, row.account.currency, posted, held, row.account.floor)
+        return found
 
     def history(self, code: str, *, limit: int = 50, before: int | None = None) -> list[HistoryLine]:
         """An account's movements, newest first, each with the balance after it."""
@@ -183,12 +196,7 @@ class Ledger:
 
         An entry whose id appears earlier in the batch (or in the books) with the same content is an idempotent
         replay; with other content it is refused, as are entries naming unknown accounts or crossing a floor."""
-        resolved: list[dict[str, AccountRow] | BatchResult] = []
-        for request in requests:
-            try:
-                resolved.append(self._accounts.resolve_postings(request.postings))
-            except (UnknownAccount, CurrencyMismatch) as error:
-                resolved.append(BatchResult(request.id, error=error))
+        resolved = self._resolve_batch(requests)
         for attempt in range(BATCH_ATTEMPTS):
             try:
                 return self._try_batch(requests, resolved)
@@ -199,8 +207,32 @@ class Ledger:
                     raise
         raise AssertionError("unreachable")
 
+    def post_batch_in(self, tx: RawTx, requests: Sequence[EntryRequest]) -> list[BatchResult]:
+        """Post many entries inside the caller's transaction, each judged as ``post_batch`` judges it, so that they
+        commit or vanish with the caller's own rows (a settlement run's payouts).
+
+        A concurrent writer that spends a floored account between the batch's read and its write makes the database
+        refuse the whole batch (a driver integrity error, as listed in ``INTEGRITY_ERRORS``): the caller's
+        transaction must then roll back, and the caller may try again, as ``post_batch`` does on its own."""
+        return self._batch_in(tx, requests, self._resolve_batch(requests))
+
+    def _resolve_batch(self, requests: Sequence[EntryRequest]) -> list[dict[str, AccountRow] | BatchResult]:
+        resolved: list[dict[str, AccountRow] | BatchResult] = []
+        for request in requests:
+            try:
+                resolved.append(self._accounts.resolve_postings(request.postings))
+            except (UnknownAccount, CurrencyMismatch) as error:
+                resolved.append(BatchResult(request.id, error=error))
+        return resolved
+
     def _try_batch(
         self, requests: Sequence[EntryRequest], resolved: list[dict[str, AccountRow] | BatchResult]
+    ) -> list[BatchResult]:
+        with self.db.transaction() as tx:
+            return self._batch_in(tx, requests, resolved)
+
+    def _batch_in(
+        self, tx: RawTx, requests: Sequence[EntryRequest], resolved: list[dict[str, AccountRow] | BatchResult]
     ) -> list[BatchResult]:
         now = self._clock()
         shard = self._random.randrange(self._shards)
@@ -211,25 +243,24 @@ class Ledger:
             for row in accounts.values()
             if row.account.floor is not None
         }
-        with self.db.transaction() as tx:
-            seq, head = store.lock_chain(tx, shard, for_update=self.db.is_postgres)
-            balances = store.read_balances(tx, sorted(floored))
-            plan = BatchPlan(
-                posted_at_us=epoch_us(now),
-                posted_at=now,
-                shard=shard,
-                seq=seq,
-                head=head,
-                available={account_id: posted - held for account_id, (posted, held) in balances.items()},
-                existing=store.load_entries(tx, [request.id for request in requests]),
-            )
-            results = [
-                accounts if isinstance(accounts, BatchResult) else plan.admit(request, accounts)
-                for request, accounts in zip(requests, resolved, strict=True)
-            ]
-            if plan.entries:
-                store.append_entries(tx, shard, plan.entries, plan.postings)
-                store.apply_deltas(tx, [self._batch_delta(a, move, a in floored) for a, move in plan.totals.items()])
+        seq, head = store.lock_chain(tx, shard, for_update=self.db.is_postgres)
+        balances = store.read_balances(tx, sorted(floored))
+        plan = BatchPlan(
+            posted_at_us=epoch_us(now),
+            posted_at=now,
+            shard=shard,
+            seq=seq,
+            head=head,
+            available={account_id: posted - held for account_id, (posted, held) in balances.items()},
+            existing=store.load_entries(tx, [request.id for request in requests]),
+        )
+        results = [
+            accounts if isinstance(accounts, BatchResult) else plan.admit(request, accounts)
+            for request, accounts in zip(requests, resolved, strict=True)
+        ]
+        if plan.entries:
+            store.append_entries(tx, shard, plan.entries, plan.postings)
+            store.apply_deltas(tx, [self._batch_delta(a, move, a in floored) for a, move in plan.totals.items()])
         return results
 
     def _batch_delta(self, account_id: int, move: int, floored: bool) -> SlotDelta:

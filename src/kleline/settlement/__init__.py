@@ -1,1 +1,30 @@
-"""(issue 5) — being built."""
+"""Settlement: paying merchants' balances out by SEPA credit transfer, one pain.001 file per period's run, and
+settling each payout when the bank statement shows it paid or returned.
+
+Public surface: ``Settlement`` (the use cases), the values of ``settlement.model`` and the errors of
+``settlement.errors``.
+"""
+
+from kleline.settlement.errors import (
+    NoSettlementFile,
+    PayoutStateConflict,
+    SettlementRunIncomplete,
+    UnknownPayout,
+    UnknownSettlementRun,
+)
+from kleline.settlement.model import Creditor, Payout, PayoutStatus, SettlementRun, payout_id
+from kleline.settlement.service import Settlement
+
+__all__ = [
+    "Creditor",
+    "NoSettlementFile",
+    "Payout",
+    "PayoutStateConflict",
+    "PayoutStatus",
+    "Settlement",
+    "SettlementRun",
+    "SettlementRunIncomplete",
+    "UnknownPayout",
+    "UnknownSettlementRun",
+    "payout_id",
+]

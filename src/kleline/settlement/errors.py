@@ -1,0 +1,53 @@
+"""What can go wrong with a settlement run or a payout.
+
+    KlelineError
+    ├── NotFound (404)
+    │   ├── UnknownSettlementRun          no run with that id (or the caller may not see it)
+    │   ├── UnknownPayout                 no payout with that id (or the caller may not see it)
+    │   └── NoSettlementFile              the run paid nobody, so it has no file
+    ├── Conflict (409)
+    │   ├── SettlementRunIncomplete       the run is still paying merchants: its file is not written yet
+    │   └── PayoutStateConflict           a statement line that does not fit the payout's state
+    └── ValidationError (400)             a period that is not a date, or lies in the future
+
+A merchant whose balance is under the minimum is not an error: the run simply does not pay it.
+"""
+
+from __future__ import annotations
+
+from kleline.errors import Conflict, NotFound
+
+__all__ = [
+    "NoSettlementFile",
+    "PayoutStateConflict",
+    "SettlementRunIncomplete",
+    "UnknownPayout",
+    "UnknownSettlementRun",
+]
+
+
+class UnknownSettlementRun(NotFound):
+    """No settlement run has this id."""
+
+
+class UnknownPayout(NotFound):
+    """No payout has this id, or it is another merchant's."""
+
+
+class NoSettlementFile(NotFound):
+    """The run paid nobody (no balance reached the minimum), so there is no file to send."""
+
+    code = "no_settlement_file"
+
+
+class SettlementRunIncomplete(Conflict):
+    """The run has not finished paying merchants (or was interrupted): its file does not exist yet."""
+
+    code = "settlement_run_incomplete"
+
+
+class PayoutStateConflict(Conflict):
+    """A statement line contradicts the payout: a return of a payout never debited, or a second, different line
+    confirming one already settled. Reconciliation puts such a line in suspense."""
+
+    code = "payout_unexpected_state"

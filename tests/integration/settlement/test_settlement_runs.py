@@ -1,0 +1,209 @@
+"""Settlement runs as an operator lives them: who is paid, how much, what the books and the pain.001 file say."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from kleline.bootstrap import Kleline
+from kleline.errors import ValidationError
+from kleline.merchants.model import balance_account
+from kleline.money import Money
+from kleline.sepa import read_credit_transfers, validate_pain
+from kleline.settlement import NoSettlementFile, Settlement, payout_id
+
+from ...conftest import FakeClock
+from ..helpers import book_snapshot
+from .conftest import IBANS, TODAY, balance, balanced, fund, merchant
+
+
+def in_transit(kleline: Kleline) -> str:
+    return kleline.own_account.in_transit_code
+
+
+def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_valid_file(kleline: Kleline) -> None:
+    librairie = merchant(kleline, "Librairie Kléber", iban=IBANS[0])
+    fromagerie = merchant(kleline, "Fromagerie Vaubourg", iban=IBANS[1])
+    fund(kleline, librairie, 12_345)
+    fund(kleline, fromagerie, 1_000)  # exactly the minimum: paid
+
+    run = kleline.settlement.run()
+
+    assert (run.period, run.status, run.payout_count, run.total) == (TODAY, "complete", 2, 13_345)
+    assert balance(kleline, balance_account(librairie)) == 0
+    assert balance(kleline, balance_account(fromagerie)) == 0
+    # In-transit is an asset: credited by the payouts until the statement shows the money leaving.
+    assert balance(kleline, in_transit(kleline)) == -13_345
+    assert balanced(kleline)
+
+    payouts = {p.merchant_id: p for p in kleline.settlement.run_payouts(run.id)}
+    assert {m: (p.amount, p.status) for m, p in payouts.items()} == {
+        librairie: (Money(12_345, "EUR"), "in_transit"),
+        fromagerie: (Money(1_000, "EUR"), "in_transit"),
+    }
+    assert payouts[librairie].id == payout_id(run.id, librairie) == payouts[librairie].end_to_end_id
+    sent = kleline.ledger.entry(f"{payouts[librairie].id}:sent")
+    assert sent.metadata == {"payout": payouts[librairie].id, "merchant": librairie, "settlement_run": run.id}
+
+    file = kleline.settlement.run_file(run.id)
+    assert validate_pain(file) == "pain.001.001.03"
+    debtor, transfers = read_credit_transfers(file)
+    assert debtor == kleline.own_account.iban
+    assert sorted((t.end_to_end_id, t.amount.minor, t.iban, t.remittance) for t in transfers) == sorted(
+        [
+            (payouts[librairie].id, 12_345, IBANS[0], "Kleline payout 2026-01-15"),
+            (payouts[fromagerie].id, 1_000, IBANS[1], "Kleline payout 2026-01-15"),
+        ]
+    )
+    assert f"<MsgId>{run.id}</MsgId>".encode() in file
+    assert b"<ReqdExctnDt>2026-01-15</ReqdExctnDt>" in file
+
+
+def test_merchants_below_the_minimum_pending_or_suspended_are_not_paid(kleline: Kleline) -> None:
+    small = merchant(kleline, "Petit Commerce")
+    pending = merchant(kleline, "En Attente", approve=False)
+    suspended = merchant(kleline, "Suspendu")
+    fund(kleline, small, 999)
+    fund(kleline, suspended, 50_000)
+    kleline.merchants.suspend(suspended)
+    empty = merchant(kleline, "Sans Ventes")
+
+    run = kleline.settlement.run()
+
+    assert (run.status, run.payout_count, run.total) == ("complete", 0, 0)
+    assert balance(kleline, balance_account(small)) == 999
+    assert balance(kleline, balance_account(suspended)) == 50_000
+    assert kleline.settlement.list_payouts() == ([], False)
+    assert {pending, empty}.isdisjoint(p.merchant_id for p in kleline.settlement.run_payouts(run.id))
+    with pytest.raises(NoSettlementFile):
+        kleline.settlement.run_file(run.id)
+
+
+def test_the_same_period_again_is_the_same_run_and_pays_nobody_twice(kleline: Kleline, clock: FakeClock) -> None:
+    shop = merchant(kleline, "Librairie Kléber")
+    fund(kleline, shop, 5_000)
+    first = kleline.settlement.run()
+    file = kleline.settlement.run_file(first.id)
+    fund(kleline, shop, 7_000)  # sold more the same day, after the run
+    clock.advance(hours=3)
+
+    again = kleline.settlement.run(TODAY)
+
+    assert again == first
+    assert kleline.settlement.run_file(again.id) == file
+    assert balance(kleline, balance_account(shop)) == 7_000
+    assert len(kleline.settlement.list_payouts(merchant_id=shop)[0]) == 1
+
+    clock.advance(days=1)
+    tomorrow = kleline.settlement.run()
+    assert tomorrow.id != first.id and tomorrow.period == TODAY + timedelta(days=1)
+    assert (tomorrow.payout_count, tomorrow.total) == (1, 7_000)
+    assert balance(kleline, balance_account(shop)) == 0
+    assert balance(kleline, in_transit(kleline)) == -12_000
+    assert kleline.settlement.find_run(TODAY) == first
+
+
+def test_a_future_period_is_refused_and_writes_nothing(kleline: Kleline) -> None:
+    shop = merchant(kleline, "Librairie Kléber")
+    fund(kleline, shop, 5_000)
+    before = book_snapshot(kleline.db)
+
+    with pytest.raises(ValidationError) as refused:
+        kleline.settlement.run(TODAY + timedelta(days=1))
+
+    assert refused.value.param == "period"
+    assert book_snapshot(kleline.db) == before
+    assert kleline.settlement.list_runs() == ([], False)
+
+
+def test_a_past_period_that_never_ran_pays_todays_balances_executed_today(kleline: Kleline) -> None:
+    shop = merchant(kleline, "Librairie Kléber")
+    fund(kleline, shop, 5_000)
+
+    run = kleline.settlement.run(date(2026, 1, 10))
+
+    assert (run.period, run.execution_date, run.total) == (date(2026, 1, 10), TODAY, 5_000)
+    assert b"<ReqdExctnDt>2026-01-15</ReqdExctnDt>" in kleline.settlement.run_file(run.id)
+
+
+def test_runs_in_small_batches_pay_everyone_once_in_merchant_order(kleline: Kleline, clock: FakeClock) -> None:
+    shops = sorted(merchant(kleline, f"Boutique {i}", iban=IBANS[i % len(IBANS)]) for i in range(7))
+    for i, shop in enumerate(shops):
+        fund(kleline, shop, 1_000 + i)
+    settlement = Settlement(kleline.db, kleline.ledger, kleline.own_account, clock=clock, minimum=1_000, batch_size=2)
+
+    run = settlement.run()
+
+    assert (run.payout_count, run.total) == (7, sum(1_000 + i for i in range(7)))
+    _, transfers = read_credit_transfers(settlement.run_file(run.id))
+    assert [t.end_to_end_id for t in transfers] == [payout_id(run.id, shop) for shop in shops]
+    assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
+    assert balanced(kleline)
+
+
+def test_long_merchant_names_are_cut_to_what_sepa_banks_carry(kleline: Kleline) -> None:
+    shop = merchant(kleline, "Établissements " + "très " * 30 + "longs")
+    fund(kleline, shop, 2_000)
+
+    run = kleline.settlement.run()
+
+    (payout,) = kleline.settlement.run_payouts(run.id)
+    assert len(payout.creditor.name) <= 70
+    assert validate_pain(kleline.settlement.run_file(run.id)) == "pain.001.001.03"
+
+
+def test_two_processes_settling_the_same_period_at_once_pay_each_merchant_once(
+    kleline: Kleline, clock: FakeClock
+) -> None:
+    shops = [merchant(kleline, f"Boutique {i}") for i in range(6)]
+    for shop in shops:
+        fund(kleline, shop, 3_000)
+    runners = [
+        Settlement(kleline.db, kleline.ledger, kleline.own_account, clock=clock, minimum=1_000, batch_size=1)
+        for _ in range(2)
+    ]
+    results: list[object] = []
+    start = threading.Barrier(2)
+
+    def settle(settlement: Settlement) -> None:
+        start.wait()
+        results.append(settlement.run())
+
+    threads = [threading.Thread(target=settle, args=(runner,)) for runner in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(results) == 2 and results[0] == results[1]
+    payouts, _ = kleline.settlement.list_payouts(limit=100)
+    assert sorted(p.merchant_id for p in payouts) == sorted(shops)
+    assert balance(kleline, in_transit(kleline)) == -18_000
+    assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
+    _, transfers = read_credit_transfers(kleline.settlement.run_file(payouts[0].settlement_run_id))
+    assert len(transfers) == 6
+    assert balanced(kleline)
+
+
+def test_payouts_page_newest_first_and_filter_by_merchant_run_and_status(kleline: Kleline, clock: FakeClock) -> None:
+    a, b = merchant(kleline, "A"), merchant(kleline, "B")
+    fund(kleline, a, 1_500)
+    fund(kleline, b, 2_500)
+    first = kleline.settlement.run()
+    clock.advance(days=1)
+    fund(kleline, a, 3_500, entry_id="fund-a-again")
+    second = kleline.settlement.run()
+
+    page, more = kleline.settlement.list_payouts(limit=2)
+    assert more and page[0].settlement_run_id == second.id
+    rest, more = kleline.settlement.list_payouts(limit=2, after=page[-1].id)
+    assert not more and [p.settlement_run_id for p in rest] == [first.id]
+    assert [p.amount.minor for p in kleline.settlement.list_payouts(merchant_id=a)[0]] == [3_500, 1_500]
+    assert len(kleline.settlement.list_payouts(run_id=first.id)[0]) == 2
+    assert kleline.settlement.list_payouts(status="paid") == ([], False)
+    with pytest.raises(ValidationError):
+        kleline.settlement.list_payouts(status="lost")
+    runs, more = kleline.settlement.list_runs(limit=1)
+    assert more and runs == [second]
