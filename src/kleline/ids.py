@@ -29,6 +29,9 @@ PREFIXES = frozenset(
         "wd",
         "cs",
         "key",
+        "ba",  # a customer's bank account (direct debits)
+        "dd",  # a direct debit collection (35 characters: fits a SEPA end-to-end id)
+        "cr",  # a collection run (one pain.008 file)
     }
 )
 

@@ -43,13 +43,17 @@ class Card:
 @dataclass(frozen=True, slots=True)
 class TopUp:
     """A purse top-up from a card: ``succeeded``, ``failed`` (with ``failure_code``), or ``requires_action`` (pass
-    the strong-authentication challenge ``challenge_id``, then ask again)."""
+    the strong-authentication challenge ``challenge_id``, then ask again).
+
+    Its source is a card (``card_id``) or, for a SEPA direct debit, a bank account (``bank_account_id``; see
+    ``kleline.collections``): exactly one of the two is set."""
 
     id: str
     customer_id: str
-    card_id: str
+    card_id: str | None
     amount: Money
     status: str
     failure_code: str | None
     created_at: datetime
     challenge_id: str | None = None
+    bank_account_id: str | None = None

@@ -8,13 +8,19 @@
 
 A crash between capture and posting leaves the top-up ``pending`` with the money captured; posting it again under
 the same id completes it exactly once (a sweep for that belongs with settlement).
+
+An issuer that does not answer: an unanswered authorisation fails the top-up (``issuer_unavailable``; the network
+reverses whatever the issuer may hold). An unanswered capture is sent once more; if that is lost too, a reversal
+tells what happened: released (the capture never arrived, the top-up fails) or refused as already captured (the
+purse is credited). Only when even the reversal goes unanswered does the top-up stay ``pending``, and the caller
+gets ``IssuerUnavailable``.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from kleline.banks import BankError, BankNetwork, CardDetails
+from kleline.banks import AuthorizationClosed, BankError, BankNetwork, CardDetails, IssuerUnavailable
 from kleline.banks.declines import decline_code
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database
@@ -119,13 +125,23 @@ class TopUps:
         return True
 
     def _charge(self, top_up: TopUp, card: CardDetails) -> TopUp:
-        authorization = self._bank.authorize(card, top_up.amount, reference=top_up.id)
+        try:
+            authorization = self._bank.authorize(card, top_up.amount, reference=top_up.id)
+        except IssuerUnavailable:
+            return self._finish(top_up, "failed", "issuer_unavailable", None, None)
         if not authorization.approved:
             return self._finish(top_up, "failed", decline_code(authorization.code), None, None)
         authorization_id = authorization.authorization_id
         assert authorization_id is not None  # an approval always carries its id (Authorization checks it)
         try:
-            self._bank.capture(authorization_id, top_up.amount)
+            self._capture(authorization_id, top_up.amount)
+        except IssuerUnavailable:
+            try:
+                self._bank.reverse(authorization_id)
+            except AuthorizationClosed:
+                pass  # captured after all: the purse is credited below
+            else:
+                return self._finish(top_up, "failed", "issuer_unavailable", authorization_id, None)
         except BankError:
             self._bank.reverse(authorization_id)
             return self._finish(top_up, "failed", "capture_failed", authorization_id, None)
@@ -139,6 +155,12 @@ class TopUps:
             )
         )
         return self._finish(top_up, "succeeded", None, authorization_id, entry.id)
+
+    def _capture(self, authorization_id: str, amount: Money) -> None:
+        try:
+            self._bank.capture(authorization_id, amount)
+        except IssuerUnavailable:
+            self._bank.capture(authorization_id, amount)  # once more: a repeated advice is answered the same
 
     def _finish(
         self, top_up: TopUp, status: str, failure: str | None, authorization_id: str | None, entry_id: str | None

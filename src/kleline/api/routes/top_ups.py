@@ -1,4 +1,5 @@
-"""The purse: top-ups from a card, the movements, and the strong-authentication enrolment they may need."""
+"""The purse: top-ups from a card or by SEPA direct debit, the movements, and the strong-authentication enrolment
+they may need."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field, StrictInt
 from kleline.api.auth import CustomerId, kleline_of
 from kleline.api.movements import MovementList, movement_page
 from kleline.clock import to_rfc3339
+from kleline.errors import ValidationError
 from kleline.money import Money
 from kleline.wallet.customers import purse_code
 from kleline.wallet.model import TopUp
@@ -18,12 +20,20 @@ router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 
 
 class TopUpIn(BaseModel):
-    """A top-up: an amount in cents from a registered card; with ``challenge_id`` and ``sca_code`` after a
+    """A top-up: an amount in cents from a registered card (``card_id``) or by direct debit of a registered bank
+    account (``bank_account_id``), exactly one of the two; with ``challenge_id`` and ``sca_code`` after a
     ``requires_action`` answer."""
 
     amount: StrictInt = Field(gt=0, le=10**12, examples=[2500])
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
-    card_id: str = Field(min_length=1, max_length=40)
+    card_id: str | None = Field(default=None, min_length=1, max_length=40)
+    bank_account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="top up by SEPA direct debit: the purse is credited at once, the account debited in the next "
+        "collection run",
+    )
     challenge_id: str | None = Field(default=None, max_length=40)
     sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
@@ -36,13 +46,15 @@ class NextAction(BaseModel):
 
 
 class TopUpOut(BaseModel):
-    """A top-up and how it ended."""
+    """A top-up and how it ended; a direct-debit top-up names its bank account and the collection still to make."""
 
     id: str
     status: str
     amount: int
     currency: str
-    card_id: str
+    card_id: str | None
+    bank_account_id: str | None = None
+    collection_id: str | None = None
     failure_code: str | None
     next_action: NextAction | None
     created_at: str
@@ -54,7 +66,7 @@ class EnrolmentOut(BaseModel):
     provisioning_uri: str
 
 
-def top_up_out(top_up: TopUp) -> TopUpOut:
+def top_up_out(top_up: TopUp, collection_id: str | None = None) -> TopUpOut:
     """The API view of a top-up."""
     return TopUpOut(
         id=top_up.id,
@@ -62,6 +74,8 @@ def top_up_out(top_up: TopUp) -> TopUpOut:
         amount=top_up.amount.minor,
         currency=top_up.amount.currency,
         card_id=top_up.card_id,
+        bank_account_id=top_up.bank_account_id,
+        collection_id=collection_id,
         failure_code=top_up.failure_code,
         next_action=NextAction(challenge_id=top_up.challenge_id) if top_up.challenge_id else None,
         created_at=to_rfc3339(top_up.created_at),
@@ -70,14 +84,20 @@ def top_up_out(top_up: TopUp) -> TopUpOut:
 
 @router.post("/top-ups", status_code=201, response_model=TopUpOut)
 def create_top_up(body: TopUpIn, request: Request, customer_id: CustomerId) -> TopUpOut:
-    """Top up the purse from a registered card: ``succeeded``, ``failed`` with a ``failure_code``, or
-    ``requires_action`` with a challenge to pass."""
+    """Top up the purse from a registered card or by direct debit of a registered bank account: ``succeeded``,
+    ``failed`` with a ``failure_code``, or ``requires_action`` with a challenge to pass."""
+    amount = Money(body.amount, body.currency)
+    if body.bank_account_id is not None:
+        if body.card_id is not None:
+            raise ValidationError("give card_id or bank_account_id, not both", param="bank_account_id")
+        debited = kleline_of(request).collections.top_ups.top_up(
+            customer_id, amount, body.bank_account_id, challenge_id=body.challenge_id, sca_code=body.sca_code
+        )
+        return top_up_out(debited.top_up, None if debited.collection is None else debited.collection.id)
+    if body.card_id is None:
+        raise ValidationError("give card_id (a card) or bank_account_id (a direct debit)", param="card_id")
     top_up = kleline_of(request).top_ups.top_up(
-        customer_id,
-        Money(body.amount, body.currency),
-        body.card_id,
-        challenge_id=body.challenge_id,
-        sca_code=body.sca_code,
+        customer_id, amount, body.card_id, challenge_id=body.challenge_id, sca_code=body.sca_code
     )
     return top_up_out(top_up)
 
