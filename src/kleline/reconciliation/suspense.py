@@ -1,0 +1,177 @@
+"""The operator's queue of statement lines the books could not explain, and how each is resolved.
+
+A held line's money sits in ``kleline:suspense`` (its bank movement is already booked on the safeguarding account).
+An operator resolves it in one of three ways, in one transaction under the item's row lock:
+
+- **an object** (a payout, a collection, a card payment or top-up, a card refund): the line is checked against it
+  with the same rules as an import (amount, direction, not already settled), then the suspense entry is reversed
+  and the object's own confirming entry posted, exactly as if the line had matched on import;
+- **an account** (bank charges to an expense account, a misdirected transfer to a liability, ...): suspense → that
+  account, in the line's currency;
+- **dismissed**, with a note: only for a line that posted nothing (another currency, no money).
+
+Resolving again the same way returns the item unchanged; resolving a resolved item another way is refused.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Final
+
+from kleline.clock import Clock
+from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.errors import NotFound, ValidationError
+from kleline.ledger import EntryRequest, Ledger
+from kleline.reconciliation import suspense_store
+from kleline.reconciliation.counterparts import Counterparts
+from kleline.reconciliation.errors import (
+    InvalidResolution,
+    ResolutionRefused,
+    SuspenseItemNotFound,
+    SuspenseItemResolved,
+)
+from kleline.reconciliation.model import Action, Resolution, Suspend, SuspenseItem, Target, decide
+from kleline.reconciliation.postings import SUSPENSE_ACCOUNT, out_of_suspense, release_from_suspense
+from kleline.sepa.model import OwnAccount
+
+__all__ = ["ACCOUNT", "DISMISSED", "RESOLUTION_KINDS", "ResolutionRequest", "SuspenseQueue"]
+
+ACCOUNT: Final = "account"
+DISMISSED: Final = "dismissed"
+RESOLUTION_KINDS: Final = (*(target.value for target in Target), ACCOUNT, DISMISSED)
+STATUSES: Final = ("open", "resolved")
+_ATTEMPTS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionRequest:
+    """Where an operator says a held line belongs: ``kind`` is a ``Target`` value (with the object's id), ``account``
+    (with an account code), or ``dismissed`` (no target)."""
+
+    kind: str
+    target: str | None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in RESOLUTION_KINDS:
+            raise InvalidResolution(f"a resolution is one of {', '.join(RESOLUTION_KINDS)}", param="kind")
+        if (self.kind == DISMISSED) != (self.target is None):
+            what = "names no target" if self.kind == DISMISSED else f"names its {self.kind}"
+            raise InvalidResolution(f"a {self.kind} resolution {what}", param=self.kind)
+
+
+class SuspenseQueue:
+    """List, read and resolve suspense items."""
+
+    def __init__(self, db: Database, ledger: Ledger, own: OwnAccount, counterparts: Counterparts, *, clock: Clock):
+        self._db = db
+        self._ledger = ledger
+        self._own = own
+        self._counterparts = counterparts
+        self._clock = clock
+
+    def items(
+        self, *, status: str | None = "open", limit: int = 20, after: str | None = None
+    ) -> tuple[builtins.list[SuspenseItem], bool]:
+        """A page of items, oldest first (a queue), of one status (or all), and whether more follow."""
+        if status is not None and status not in STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(STATUSES)}", param="status")
+        with self._db.transaction(write=False) as tx:
+            if after is not None and suspense_store.load_suspense_item(tx, after) is None:
+                raise SuspenseItemNotFound(f"no suspense item {after}", param="starting_after")
+            found = suspense_store.list_suspense_items(tx, status=status, limit=limit + 1, after=after)
+        return found[:limit], len(found) > limit
+
+    def get(self, item_id: str) -> SuspenseItem:
+        """One suspense item, with its line."""
+        with self._db.transaction(write=False) as tx:
+            return _found(suspense_store.load_suspense_item(tx, item_id), item_id)
+
+    def resolve(self, item_id: str, request: ResolutionRequest, *, resolved_by: str | None = None) -> SuspenseItem:
+        """Move a held line's money to where ``request`` says it belongs, and close the item."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._resolve(item_id, request, resolved_by)
+            except INTEGRITY_ERRORS:
+                # An import settled the same card capture (its entry id is the capture's) while this resolution
+                # ran; looking again finds it settled and refuses with a reason.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _resolve(self, item_id: str, request: ResolutionRequest, resolved_by: str | None) -> SuspenseItem:
+        with self._db.transaction() as tx:
+            item = _found(suspense_store.load_suspense_item(tx, item_id, lock=True), item_id)
+            if item.resolution is not None:
+                if (item.resolution.kind, item.resolution.target) == (request.kind, request.target):
+                    return item
+                done = " ".join(part for part in (item.resolution.kind, item.resolution.target) if part)
+                raise SuspenseItemResolved(f"suspense item {item_id} was already resolved ({done})", param="id")
+            entry_id, action = self._post(tx, item, request)
+            resolution = Resolution(request.kind, request.target, entry_id, request.note, self._clock(), resolved_by)
+            suspense_store.resolve_suspense_item(tx, item.id, resolution, action)
+            return _found(suspense_store.load_suspense_item(tx, item.id), item.id)
+
+    def _post(self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest) -> tuple[str | None, Action | None]:
+        """Post the resolving entries; the id of the last one, and what it did to its object."""
+        line = item.line
+        if request.kind == DISMISSED:
+            if item.entry_id is not None:
+                raise InvalidResolution(
+                    f"{line.amount} of this line sit in {SUSPENSE_ACCOUNT}: name the object or the account it belongs "
+                    "to, it cannot be dismissed",
+                    param="dismissed",
+                )
+            if not request.note or not request.note.strip():
+                raise InvalidResolution("say in a note why the line is dismissed", param="note")
+            return None, None
+        if item.entry_id is None:
+            raise ResolutionRefused(
+                f"nothing was posted for this line ({item.reason.value}: {item.detail}); dismiss it with a note",
+                param=request.kind,
+            )
+        assert request.target is not None  # ResolutionRequest checks it
+        if request.kind == ACCOUNT:
+            return self._to_account(tx, item, request.target), None
+        target = Target(request.kind)
+        counterpart = self._counterparts.by_id(tx, target, request.target)
+        if counterpart is None:
+            raise NotFound(f"no {target.value.replace('_', ' ')} {request.target}", param=f"{target.value}_id")
+        decision = decide(line, counterpart, line.amount.currency)
+        if isinstance(decision, Suspend):
+            raise ResolutionRefused(f"{decision.reason.value}: {decision.detail}", param=f"{target.value}_id")
+        release = EntryRequest(
+            f"{item.id}:released",
+            release_from_suspense(self._own, line),
+            "bank statement line released from suspense",
+            {"suspense_item": item.id, "statement_line": item.line_id, target.value: counterpart.id},
+        )
+        self._ledger.post_in(tx, release)
+        return self._counterparts.confirm_in(tx, decision, line, line_ref=item.line_id), decision.action
+
+    def _to_account(self, tx: RawTx, item: SuspenseItem, code: str) -> str:
+        if code in (SUSPENSE_ACCOUNT, self._own.safeguarding_code):
+            raise ResolutionRefused(
+                f"the line's money cannot go to {code}: the bank movement happened, name where it belongs",
+                param="account_code",
+            )
+        account = self._ledger.account(code)  # UnknownAccount (404) for a code that names nothing
+        if account.currency != item.line.amount.currency:
+            raise ResolutionRefused(
+                f"account {code} is kept in {account.currency}, the line is in {item.line.amount.currency}",
+                param="account_code",
+            )
+        request = EntryRequest(
+            f"{item.id}:resolved",
+            out_of_suspense(item.line, code),
+            "bank statement line resolved to an account",
+            {"suspense_item": item.id, "statement_line": item.line_id},
+        )
+        return self._ledger.post_in(tx, request).id
+
+
+def _found(item: SuspenseItem | None, item_id: str) -> SuspenseItem:
+    if item is None:
+        raise SuspenseItemNotFound(f"no suspense item {item_id}", param="id")
+    return item
