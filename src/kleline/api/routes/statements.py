@@ -1,0 +1,129 @@
+"""Merchants' monthly statements, and the operator's export of the whole books.
+
+A merchant reads its own statements; an operator reads any merchant's, naming it with ``merchant_id``. A merchant
+naming another merchant is answered ``404``, exactly as a merchant that does not exist.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
+
+from kleline.api.auth import OperatorId, OperatorOrMerchant, kleline_of
+from kleline.errors import NotFound, ValidationError
+
+router = APIRouter(tags=["statements"])
+
+_MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class MovementOut(BaseModel):
+    """One movement of the merchant's balance, signed as the balance moved (minor units); ``net = gross +
+    commission``."""
+
+    posted_at: str
+    type: Literal["payment", "refund", "payout", "payout_returned", "adjustment"]
+    id: str
+    entry_id: str
+    payment_id: str | None
+    reference: str | None
+    description: str
+    gross: int
+    commission: int
+    net: int
+    balance_after: int
+
+
+class StatementOut(BaseModel):
+    """A merchant's month: ``closing_balance = opening_balance + turnover - refunds - commission - payouts +
+    payouts_returned + adjustments``; ``closed`` once the month is over (before, the statement runs to date)."""
+
+    object: Literal["merchant_statement"]
+    merchant_id: str
+    merchant_name: str
+    month: str
+    period_start: str
+    period_end: str
+    closed: bool
+    currency: str
+    opening_balance: int
+    turnover: int
+    refunds: int
+    commission: int
+    commission_charged: int
+    commission_returned: int
+    payouts: int
+    payouts_returned: int
+    adjustments: int
+    closing_balance: int
+    payment_count: int
+    refund_count: int
+    payout_count: int
+    movements: list[MovementOut]
+
+
+_DOCUMENTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The statement: JSON, CSV, FEC (tab-separated, ISO 8859-15) or the commission invoice (PDF)",
+        "content": {
+            "application/json": {},
+            "text/csv": {},
+            "text/plain": {},
+            "application/pdf": {},
+        },
+    }
+}
+
+
+@router.get("/v1/merchant-statements/{month}", response_model=StatementOut, responses=_DOCUMENTS)
+def get_merchant_statement(
+    month: Annotated[str, Path(pattern=_MONTH, description="the month, YYYY-MM (UTC)")],
+    request: Request,
+    caller: OperatorOrMerchant,
+    merchant_id: Annotated[str | None, Query(max_length=40, description="the merchant (operators only)")] = None,
+    format: Annotated[
+        Literal["json", "csv", "fec", "pdf"],
+        Query(description="json, csv, fec (Fichier des Écritures Comptables) or pdf (the commission invoice)"),
+    ] = "json",
+) -> Response:
+    """A merchant's statement for one month: turnover, refunds, commission, payouts and closing balance, with every
+    movement; as JSON, CSV, FEC or, once the month is over, the commission invoice as PDF."""
+    if caller.merchant_id is None:
+        if merchant_id is None:
+            raise ValidationError("merchant_id: operators name the merchant", param="merchant_id")
+        whose = merchant_id
+    else:
+        if merchant_id is not None and merchant_id != caller.merchant_id:
+            raise NotFound(f"no merchant {merchant_id}", param="merchant_id")
+        whose = caller.merchant_id
+    document = kleline_of(request).reports.statement_document(whose, month, format)
+    disposition = "inline" if format == "json" else "attachment"
+    return Response(
+        document.content,
+        media_type=document.media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{document.filename}"'},
+    )
+
+
+@router.get(
+    "/v1/ledger/export",
+    tags=["ledger"],
+    response_class=Response,
+    responses={200: {"description": "The books as a beancount file", "content": {"text/plain": {}}}},
+)
+def export_ledger(
+    request: Request,
+    _operator: OperatorId,
+    format: Annotated[Literal["beancount"], Query(description="beancount (checked by bean-check)")] = "beancount",
+) -> Response:
+    """Kleline's whole ledger as a beancount file: every account, every entry, every balance asserted."""
+    out = io.StringIO()
+    kleline_of(request).reports.export_beancount(out)
+    return Response(
+        out.getvalue().encode(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="kleline.{format}"'},
+    )

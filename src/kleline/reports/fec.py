@@ -1,0 +1,138 @@
+"""A merchant's statement as a Fichier des Écritures Comptables (FEC, article A47 A-1 of the Livre des procédures
+fiscales), for the merchant's accountant to import: the écritures the merchant books for its account at Kleline.
+
+Seen from the merchant's books, journal ``KLE``, one écriture per movement, always balanced:
+
+=================  =================================  ==========================================
+movement           debit                              credit
+=================  =================================  ==========================================
+payment            467000 Kleline (net), 627800 (fee)  411000 Clients (gross)
+refund             411000 Clients (gross)             467000 Kleline (net), 627800 (fee returned)
+payout             512000 Banque                      467000 Kleline
+payout returned    467000 Kleline                     512000 Banque
+adjustment         467000 Kleline / 471000 Compte d'attente, by its sign
+=================  =================================  ==========================================
+
+467 (autres comptes débiteurs ou créditeurs) carries Kleline as an auxiliary account (``CompAuxNum`` KLELINE), so
+its balance is what Kleline owes the merchant; 6278 is "autres frais et commissions sur prestations de services".
+The layout follows the arrêté: the 18 columns in order, a header line, tab-separated, records ended by CR LF,
+ISO 8859-15 text (a character it lacks becomes ``?``), dates YYYYMMDD, amounts with a decimal comma and no
+thousands separator, ``Debit`` and ``Credit`` both written (one of them ``0,00``). Amounts are in euros, the
+currency of merchants' balances, so ``Montantdevise`` and ``Idevise`` stay empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from kleline.reports.errors import UnknownFormat
+from kleline.reports.model import MerchantStatement, Movement
+from kleline.reports.tabular import decimal_text
+
+__all__ = ["COLUMNS", "ENCODING", "MEDIA_TYPE", "file_name", "statement_fec"]
+
+COLUMNS: Final = (
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+)
+ENCODING: Final = "iso-8859-15"
+MEDIA_TYPE: Final = "text/plain; charset=iso-8859-15"
+JOURNAL: Final = ("KLE", "Kleline")
+KLELINE: Final = ("467000", "Kleline", "KLELINE", "Kleline")
+COMMISSION: Final = ("627800", "Commissions Kleline")
+COUNTERPARTS: Final = {
+    "payment": ("411000", "Clients"),
+    "refund": ("411000", "Clients"),
+    "payout": ("512000", "Banque"),
+    "payout_returned": ("512000", "Banque"),
+    "adjustment": ("471000", "Compte d'attente"),
+}
+
+
+def file_name(statement: MerchantStatement) -> str:
+    """``<SIREN>FEC<YYYYMMDD>.txt`` as the administration names these files (the merchant's id without a SIRET),
+    dated by the period's last day."""
+    siret = statement.merchant.siret
+    who = siret[:9] if siret else statement.merchant.id
+    return f"{who}FEC{statement.month.last_day:%Y%m%d}.txt"
+
+
+def _clean(text: str) -> str:
+    # The tab separates fields and CR LF records: neither may appear inside one.
+    return " ".join(text.replace("\t", " ").replace("\r", " ").replace("\n", " ").split())
+
+
+def _label(m: Movement) -> str:
+    reference = f" réf. {m.reference}" if m.reference else ""
+    if m.kind == "payment":
+        return f"Paiement {m.object_id}{reference}"
+    if m.kind == "refund":
+        return f"Remboursement {m.object_id} du paiement {m.payment_id}{reference}"
+    if m.kind == "payout":
+        return f"Virement Kleline {m.object_id}"
+    if m.kind == "payout_returned":
+        return f"Virement Kleline {m.object_id} retourné"
+    return f"Régularisation Kleline {m.object_id}: {m.description}"
+
+
+def _legs(m: Movement) -> Iterator[tuple[tuple[str, ...], int]]:
+    """The écriture's lines as (account columns, signed amount, debit positive); they sum to zero because
+    ``net = gross + commission``."""
+    counterpart = COUNTERPARTS[m.kind]
+    legs = ((KLELINE, m.net), (COMMISSION, -m.commission), (counterpart, -m.gross))
+    for account, amount in legs:
+        if amount:
+            yield account, amount
+
+
+def statement_fec(statement: MerchantStatement) -> bytes:
+    """The statement's écritures as FEC bytes (ISO 8859-15)."""
+    if statement.currency != "EUR":
+        raise UnknownFormat(f"fec: the FEC is kept in euros, this statement is in {statement.currency}")
+    lines = ["\t".join(COLUMNS)]
+    for number, m in enumerate(statement.movements, start=1):
+        day = f"{m.posted_at:%Y%m%d}"
+        label = _clean(_label(m))
+        for account, amount in _legs(m):
+            number_text, name = account[0], account[1]
+            aux_number, aux_name = (account[2], account[3]) if len(account) > 2 else ("", "")
+            debit = decimal_text(max(amount, 0), "EUR").replace(".", ",")
+            credit = decimal_text(max(-amount, 0), "EUR").replace(".", ",")
+            fields = (
+                *JOURNAL,
+                f"{statement.month.year:04d}{statement.month.month:02d}-{number:05d}",
+                day,
+                number_text,
+                name,
+                aux_number,
+                aux_name,
+                _clean(m.object_id),
+                day,
+                label,
+                debit,
+                credit,
+                "",
+                "",
+                day,
+                "",
+                "",
+            )
+            lines.append("\t".join(fields))
+    return ("\r\n".join(lines) + "\r\n").encode(ENCODING, errors="replace")

@@ -1,0 +1,137 @@
+"""The month's commission invoice as PDF (fpdf2): what Kleline charged the merchant, net of what refunds returned.
+
+Deterministic: the same statement gives the same bytes. The document's creation date is the invoice's date (the
+first instant after the period), never the time it was rendered, and the producer is fixed, so fpdf2's file
+identifier (a hash of the content and that date) is stable too. The invoice number is derived from the month and
+the merchant (``KL-202601-mer_...``): unique, and the same whenever it is asked for again.
+
+Text is set in the PDF core fonts (Helvetica, WinAnsi encoding): no font file to ship. A character outside
+Windows-1252 (a name in another script) prints as ``?``; the invoice's figures never depend on it.
+
+Payment services are exempt from VAT in France (article 261 C 1° of the Code général des impôts), so the invoice
+states the exemption and a VAT of zero. The commission was already deducted from each payment before the merchant's
+balance was credited: nothing is left to pay, and the invoice says so.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from kleline.money import Money
+from kleline.reports.model import Issuer, MerchantStatement
+
+__all__ = ["VAT_MENTION", "commission_invoice", "invoice_number"]
+
+VAT_MENTION: Final = "TVA non applicable : services de paiement exonérés (article 261 C 1° du CGI)."
+_WIDTH: Final = 180  # mm of text between the margins of an A4 page
+_AMOUNT: Final = 40
+
+
+def invoice_number(statement: MerchantStatement) -> str:
+    """The invoice's number: the month and the merchant, so that asking again gives the same invoice."""
+    return f"KL-{statement.month.year:04d}{statement.month.month:02d}-{statement.merchant.id}"
+
+
+def _text(value: str) -> str:
+    """``value`` as the core fonts can print it: Windows-1252, anything else as ``?``."""
+    return value.encode("cp1252", errors="replace").decode("cp1252")
+
+
+def _amount(statement: MerchantStatement, minor: int) -> str:
+    # French grouping uses a narrow no-break space, which Windows-1252 lacks; a no-break space reads the same.
+    return Money(minor, statement.currency).format("fr_FR").replace("\u202f", "\xa0")
+
+
+def _rate(fee_bps: int | None) -> str:
+    if fee_bps is None:
+        return "taux inconnu"
+    return f"{fee_bps // 100},{fee_bps % 100:02d} %"
+
+
+def _lines(statement: MerchantStatement) -> list[tuple[str, int]]:
+    """The invoice's lines: commission per rate on the month's payments, then what refunds gave back."""
+    by_rate: dict[int, tuple[int, int, int]] = {}
+    for m in statement.movements:
+        if m.kind == "payment":
+            count, gross, fee = by_rate.get(m.fee_bps if m.fee_bps is not None else -1, (0, 0, 0))
+            by_rate[m.fee_bps if m.fee_bps is not None else -1] = (count + 1, gross + m.gross, fee - m.commission)
+    lines = []
+    for bps, (count, gross, fee) in sorted(by_rate.items()):
+        plural = "s" if count > 1 else ""
+        lines.append(
+            (
+                f"Commission {_rate(None if bps < 0 else bps)} sur {count} paiement{plural} "
+                f"({_amount(statement, gross)} encaissés)",
+                fee,
+            )
+        )
+    refunds = statement.count("refund")
+    if refunds:
+        plural = "s" if refunds > 1 else ""
+        lines.append((f"Commission restituée sur {refunds} remboursement{plural}", -statement.commission_returned))
+    if not lines:
+        lines.append(("Aucun paiement encaissé sur la période", 0))
+    return lines
+
+
+def commission_invoice(statement: MerchantStatement, issuer: Issuer) -> bytes:
+    """The commission invoice of a closed month, as PDF bytes."""
+    issued = statement.month.end
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_creation_date(issued)
+    pdf.set_producer("Kleline")
+    pdf.set_creator("Kleline")
+    pdf.set_author(_text(issuer.name))
+    number = invoice_number(statement)
+    pdf.set_title(f"Facture {number}")
+    pdf.set_lang("fr-FR")
+    pdf.set_margins(15, 15, 15)
+    pdf.add_page()
+
+    def row(text: str, *, size: int = 10, style: str = "", amount: str | None = None) -> None:
+        pdf.set_font("helvetica", style=style, size=size)
+        if amount is None:
+            pdf.multi_cell(_WIDTH, 6, _text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            return
+        pdf.cell(_WIDTH - _AMOUNT, 7, _text(text), border="B")
+        pdf.cell(_AMOUNT, 7, _text(amount), border="B", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    row(issuer.name, size=14, style="B")
+    row(issuer.website)
+    pdf.ln(6)
+    row("Facture de commissions", size=16, style="B")
+    row(f"Numéro : {number}")
+    row(f"Date : {issued:%d/%m/%Y}")
+    row(f"Période : du {statement.month.first_day:%d/%m/%Y} au {statement.month.last_day:%d/%m/%Y}")
+    pdf.ln(4)
+    row("Client", style="B")
+    merchant = statement.merchant
+    row(merchant.name)
+    if merchant.siret:
+        row(f"SIRET : {merchant.siret}")
+    row(f"Identifiant Kleline : {merchant.id}")
+    row(merchant.email)
+    pdf.ln(6)
+    row("Désignation", style="B", amount="Montant HT")
+    for label, minor in _lines(statement):
+        row(label, amount=_amount(statement, minor))
+    row("Total HT", style="B", amount=_amount(statement, statement.commission))
+    row("TVA (0 %)", amount=_amount(statement, 0))
+    row("Total TTC", style="B", amount=_amount(statement, statement.commission))
+    pdf.ln(4)
+    row(VAT_MENTION, size=9)
+    row(
+        "Ces commissions ont été prélevées sur chaque paiement avant le crédit de votre solde : "
+        "aucun règlement n'est dû.",
+        size=9,
+    )
+    row(
+        f"Chiffre d'affaires encaissé : {_amount(statement, statement.turnover)} ; remboursements : "
+        f"{_amount(statement, statement.refunds)} ; virements : {_amount(statement, statement.payouts)}.",
+        size=9,
+    )
+    return bytes(pdf.output())
