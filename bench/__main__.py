@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import ledger_postgres, ledger_sqlite, payments_api, wallet
+from bench import iso8583, ledger_postgres, ledger_sqlite, payments_api, settlement, wallet
 from bench.common import Report
 
 BENCHES: dict[str, Callable[[Report], None]] = {
@@ -14,6 +14,8 @@ BENCHES: dict[str, Callable[[Report], None]] = {
     "ledger-postgres": ledger_postgres.run,
     "wallet": wallet.run,
     "payments": payments_api.run,
+    "iso8583": iso8583.run,
+    "settlement": settlement.run,
 }
 
 

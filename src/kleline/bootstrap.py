@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from stdnum.eu import at_02 as sepa_creditor_id
 
 from kleline.banks import BankNetwork, InProcessTransport, IsoBankNetwork, SandboxIssuers
+from kleline.banks.reversals import ReversalQueue
+from kleline.banks.tcp import TcpTransport
 from kleline.clock import Clock, system_clock
+from kleline.collections import Collections
 from kleline.config import SANDBOX_BANK_URL, Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
@@ -26,7 +30,10 @@ from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
 from kleline.receipts import InvalidSigningKeyConfig, Receipts, SigningKeys
+from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
+from kleline.reports import Issuer, Reports
 from kleline.sepa.model import OwnAccount
+from kleline.settlement import Settlement
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
 from kleline.wallet.registered_cards import RegisteredCards
@@ -110,16 +117,35 @@ def receipt_signing_keys(settings: Settings) -> SigningKeys:
         raise InvalidSigningKeyConfig(f"KLELINE_RECEIPT_SIGNING_KEYS: {error.detail}") from None
 
 
-def bank_network(settings: Settings, clock: Clock) -> BankNetwork:
-    """The card issuers ``KLELINE_BANK_URL`` names; only the in-process sandbox (``sandbox:``) exists so far."""
-    if settings.bank_url.strip() != SANDBOX_BANK_URL:
-        # Name the scheme only: a URL may carry credentials.
-        scheme = settings.bank_url.partition(":")[0][:20] or "(empty)"
+def bank_network(settings: Settings, clock: Clock, *, reversals: ReversalQueue | None = None) -> IsoBankNetwork:
+    """The card issuers ``KLELINE_BANK_URL`` names: the in-process sandbox (``sandbox:``) or a card network over
+    TCP (``iso8583://HOST:PORT``, e.g. ``kleline bank serve``), whose lost answers queue their reversals in
+    ``reversals``. Connections open when first needed, so that a network not yet up does not stop a start."""
+    url = settings.bank_url.strip()
+    if url == SANDBOX_BANK_URL:
+        transport: InProcessTransport | TcpTransport = InProcessTransport(SandboxIssuers(clock=clock))
+    else:
+        host, port = _iso8583_address(url)
+        transport = TcpTransport(host, port, pool_size=settings.bank_pool_size, timeout=settings.bank_timeout_seconds)
+    return IsoBankNetwork(transport, clock=clock, reversals=reversals)
+
+
+def _iso8583_address(url: str) -> tuple[str, int]:
+    # Name the scheme only in errors: a URL may carry credentials.
+    scheme = url.partition(":")[0][:20] or "(empty)"
+    if scheme != "iso8583":
         raise UnsupportedBankUrl(
-            f"KLELINE_BANK_URL: only {SANDBOX_BANK_URL!r} (the in-process sandbox issuers) is supported, "
-            f"not a {scheme!r} URL"
+            f"KLELINE_BANK_URL: only {SANDBOX_BANK_URL!r} (the in-process sandbox issuers) or 'iso8583://HOST:PORT' "
+            f"(a card network over TCP) are supported, not a {scheme!r} URL"
         )
-    return IsoBankNetwork(InProcessTransport(SandboxIssuers(clock=clock)), clock=clock)
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.username or parts.path.strip("/") or parts.query:
+        raise UnsupportedBankUrl("KLELINE_BANK_URL: an iso8583 URL is iso8583://HOST:PORT, nothing more")
+    return parts.hostname, port
 
 
 def own_account(settings: Settings) -> OwnAccount:
@@ -205,9 +231,18 @@ class Kleline:
     payments: Payments
     refunds: Refunds
     own_account: OwnAccount
+    reversals: ReversalQueue
+    settlement: Settlement
+    reports: Reports
+    collections: Collections
+    # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
+    reconciliation: Reconciliation = field(init=False)
+    suspense: SuspenseQueue = field(init=False)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and the card network's."""
+        if isinstance(self.bank, IsoBankNetwork):
+            self.bank.close()
         self.db.dispose()
 
 
@@ -216,7 +251,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
     signing_keys = receipt_signing_keys(settings)
-    bank = bank_network(settings, clock)
+    bank_network(settings, clock)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     revision = current_revision(db)
@@ -227,6 +262,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         raise SchemaOutOfDate(
             f"database schema is at {revision or 'nothing'}, this code needs {head_revision()}: run kleline db upgrade"
         )
+    reversals = ReversalQueue(db, clock=clock)
+    bank = bank_network(settings, clock, reversals=reversals)
     ledger = Ledger(db, clock=clock, chain_shards=settings.chain_shards)
     ledger.prepare()
     customers = Customers(
@@ -285,7 +322,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         receipts,
         authorization_ttl=timedelta(hours=settings.authorization_ttl_hours),
     )
-    return Kleline(
+    kleline = Kleline(
         settings=settings,
         db=db,
         ledger=ledger,
@@ -311,9 +348,17 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         webhook_endpoints=webhook_endpoints,
         webhooks=webhooks,
         payments=payments,
-        refunds=Refunds(book, ledger, merchants, receipts),
+        refunds=Refunds(book, ledger, merchants, receipts, bank=bank),
         own_account=account,
+        reversals=reversals,
+        settlement=Settlement(db, ledger, account, clock=clock, minimum=settings.payout_minimum),
+        reports=Reports(db, merchants, Issuer(settings.safeguarding_name, settings.public_url), clock=clock),
+        collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
     )
+    counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
+    kleline.reconciliation = Reconciliation(db, ledger, account, counterparts, clock=clock)
+    kleline.suspense = SuspenseQueue(db, ledger, account, counterparts, clock=clock)
+    return kleline
 
 
 SYSTEM_ACCOUNTS = [

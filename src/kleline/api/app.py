@@ -12,7 +12,10 @@ from kleline import __version__
 from kleline.api import idempotency, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
+    bank_accounts,
+    bank_statements,
     cards,
+    collections,
     customers,
     events,
     ledger,
@@ -20,6 +23,8 @@ from kleline.api.routes import (
     merchants,
     payments,
     receipts,
+    settlement,
+    statements,
     top_ups,
     wallet,
     webhook_endpoints,
@@ -51,6 +56,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
+    app.include_router(bank_accounts.router)
+    app.include_router(collections.router)
     app.include_router(ledger.router)
     app.include_router(receipts.router)
     app.include_router(merchants.router)
@@ -58,6 +65,9 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(webhook_endpoints.router)
     app.include_router(events.router)
     app.include_router(payments.router)
+    app.include_router(bank_statements.router)
+    app.include_router(settlement.router)
+    app.include_router(statements.router)
     pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])

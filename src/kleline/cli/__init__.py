@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import typer
 
+from kleline.cli.bank import bank_app
 from kleline.cli.books import ledger_app, operator_app
+from kleline.cli.collections import collect
 from kleline.cli.housekeeping import idempotency_app, payments_app
 from kleline.cli.merchants import malls_app, merchants_app
 from kleline.cli.receipts import receipt_app
+from kleline.cli.reconciliation import bank_import
+from kleline.cli.reports import ledger_export, statements
 from kleline.cli.server import db_app, demo, serve, show_config, worker
+from kleline.cli.settlement import settle
 from kleline.cli.wallets import customers_app, keys_app
 
 __all__ = ["app"]
@@ -20,6 +25,11 @@ app.command("config")(show_config)
 app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("demo")(demo)
+app.command("statements")(statements)
+ledger_app.command("export")(ledger_export)
+app.command("settle")(settle)
+app.command("collect")(collect)
+bank_app.command("import")(bank_import)
 
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
@@ -31,3 +41,4 @@ app.add_typer(idempotency_app, name="idempotency")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(malls_app, name="malls")
 app.add_typer(payments_app, name="payments")
+app.add_typer(bank_app, name="bank")

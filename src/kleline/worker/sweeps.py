@@ -45,6 +45,26 @@ def resume_stalled(kleline: Kleline) -> int:
     return len(kleline.payments.resume_stalled(STALLED_AFTER))
 
 
+SETTLEMENT_STALLED_AFTER = timedelta(minutes=5)
+"""A settlement run untouched this long was interrupted: a live run touches its row after every batch of merchants,
+a few seconds apart at most, and finishing a run that is merely slow is safe (batches queue on the run's lock)."""
+
+
+def finish_settlement_runs(kleline: Kleline) -> int:
+    """Finish the settlement runs a crash interrupted, so that their payouts reach a file without an operator."""
+    return len(kleline.settlement.finish_interrupted(SETTLEMENT_STALLED_AFTER))
+
+
+def retry_reversals(kleline: Kleline) -> int:
+    """Resend the reversals of unanswered authorisations until the card network acknowledges them."""
+    return kleline.reversals.retry(kleline.bank)
+
+
+def resume_card_refunds(kleline: Kleline) -> int:
+    """Ask the card issuers again about refunds they did not answer, and record them once answered."""
+    return len(kleline.refunds.resume_card_refunds())
+
+
 def forget_idempotency_keys(kleline: Kleline) -> int:
     """Remove Idempotency-Key records past their retention (24 hours by default)."""
     return kleline.idempotency.sweep()
@@ -55,4 +75,7 @@ SWEEPS: list[Sweep] = [
     Sweep("payments.expire_authorizations", expire_authorizations),
     Sweep("ledger.expire_holds", expire_holds),
     Sweep("idempotency.sweep", forget_idempotency_keys, every=600.0),
+    Sweep("banks.retry_reversals", retry_reversals, every=15.0),
+    Sweep("payments.resume_card_refunds", resume_card_refunds, every=30.0),
+    Sweep("settlement.finish_interrupted", finish_settlement_runs),
 ]
