@@ -176,7 +176,7 @@ def test_the_operator_runs_the_collection_and_fetches_a_valid_pain_008_file(worl
     assert validate_pain(file.content) == "pain.008.001.02"
     creditor, debits = read_direct_debits(file.content)
     assert creditor == world.kleline.own_account.iban
-    assert sorted(d.end_to_end_id for d in debits) == sorted(collection_ids)
+    assert sorted(d.end_to_end_id for d in debits) == sorted(id.replace("dd_", "dd-") for id in collection_ids)
     assert {d.mandate_signed_on for d in debits} == {date(2026, 1, 15)}
     submitted = world.client.get("/v1/collections?status=submitted", headers=world.operator).json()["data"]
     assert {c["id"] for c in submitted} == set(collection_ids)

@@ -82,7 +82,7 @@ def test_an_operator_settles_the_day_and_fetches_a_valid_pain001(world: World) -
     by_merchant = {p["merchant_id"]: p for p in run["payouts"]}
     assert by_merchant[world.shop_id]["amount"] == 12_345
     assert by_merchant[world.shop_id]["status"] == "in_transit"
-    assert by_merchant[world.shop_id]["end_to_end_id"] == by_merchant[world.shop_id]["id"]
+    assert by_merchant[world.shop_id]["end_to_end_id"] == by_merchant[world.shop_id]["id"].replace("po_", "po-")
     assert client.get("/v1/balance", headers=world.shop).json()["available"] == 0
 
     file = client.get(run["file_url"], headers=world.operator)
@@ -91,7 +91,9 @@ def test_an_operator_settles_the_day_and_fetches_a_valid_pain001(world: World) -
     assert validate_pain(file.content) == "pain.001.001.03"
     debtor, transfers = read_credit_transfers(file.content)
     assert debtor == world.kleline.own_account.iban
-    assert {t.end_to_end_id: t.amount.minor for t in transfers} == {p["id"]: p["amount"] for p in run["payouts"]}
+    assert {t.end_to_end_id: t.amount.minor for t in transfers} == {
+        p["end_to_end_id"]: p["amount"] for p in run["payouts"]
+    }
 
     again = client.post("/v1/settlement-runs", json={"period": "2026-01-15"}, headers=world.operator)
     assert again.status_code == 200 and again.json() == run

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Final
 
 from kleline.money import Money
+from kleline.sepa.model import sepa_reference
 
 __all__ = [
     "MAX_HOLDER_NAME",
@@ -126,8 +127,9 @@ class Collection:
 
     @property
     def end_to_end_id(self) -> str:
-        """The reference the collection carries in the pain.008 file and comes back with."""
-        return self.id
+        """The reference the collection carries in the pain.008 file and comes back with: its id, in SEPA's
+        character set."""
+        return sepa_reference(self.id)
 
     @property
     def entry_id(self) -> str:

@@ -25,7 +25,7 @@ from kleline.collections.errors import NoCollectionFile, UnknownCollectionRun
 from kleline.collections.model import REMITTANCE, CollectionRun, RunStatus, collection_date_after
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.ids import new_id
-from kleline.sepa import DirectDebit, OwnAccount, write_direct_debits
+from kleline.sepa import DirectDebit, OwnAccount, sepa_reference, write_direct_debits
 from kleline.wallet.customers import PURSE_CURRENCY
 
 __all__ = ["CollectionRuns"]
@@ -90,7 +90,7 @@ class CollectionRuns:
                 self._own,
                 [
                     DirectDebit(
-                        end_to_end_id=d.collection_id,
+                        end_to_end_id=sepa_reference(d.collection_id),
                         amount=d.amount,
                         name=d.holder_name,
                         iban=d.iban,
@@ -102,7 +102,7 @@ class CollectionRuns:
                     )
                     for d in debits
                 ],
-                message_id=run.id,
+                message_id=sepa_reference(run.id),
                 created_at=run.created_at,
                 collection_date=run.collection_date,
             )

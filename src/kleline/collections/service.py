@@ -29,7 +29,7 @@ from kleline.db.engine import Database, RawTx
 from kleline.errors import ValidationError
 from kleline.ledger import Entry, EntryRequest, InsufficientFunds, Ledger, Posting, credit, debit
 from kleline.money import Money
-from kleline.sepa.model import OwnAccount
+from kleline.sepa.model import OwnAccount, object_id
 from kleline.wallet.customers import purse_code
 from kleline.wallet.limits import LimitsPolicy
 from kleline.wallet.strong_auth import StrongAuth
@@ -117,9 +117,10 @@ class Collections:
 
     def collection_by_end_to_end(self, tx: RawTx, end_to_end_id: str) -> Collection | None:
         """The collection a statement line's end-to-end id names (its id), its row locked for the rest of ``tx``."""
-        if not end_to_end_id.startswith("dd_"):
+        collection_id = object_id(end_to_end_id, "dd")
+        if collection_id is None:
             return None
-        return store.load_collection(tx, end_to_end_id, lock=True)
+        return store.load_collection(tx, collection_id, lock=True)
 
     def confirm_collected_in(self, tx: RawTx, collection: Collection, *, line_ref: str, booked_on: date) -> Entry:
         """The statement shows the money collected: safeguarding Dr / in-transit Cr, status ``collected``.

@@ -8,7 +8,16 @@ the version they claim before reading a single value.
 from kleline.sepa.camt053 import read_statement, read_statements
 from kleline.sepa.camt053_writer import write_statement
 from kleline.sepa.errors import MalformedStatement, SepaError, SepaFileInvalid
-from kleline.sepa.model import BankStatement, CreditTransfer, DirectDebit, Direction, OwnAccount, StatementLine
+from kleline.sepa.model import (
+    BankStatement,
+    CreditTransfer,
+    DirectDebit,
+    Direction,
+    OwnAccount,
+    StatementLine,
+    object_id,
+    sepa_reference,
+)
 from kleline.sepa.pain import validate_pain
 from kleline.sepa.pain001 import read_credit_transfers, write_credit_transfers
 from kleline.sepa.pain008 import read_direct_debits, write_direct_debits
@@ -25,10 +34,12 @@ __all__ = [
     "SepaError",
     "SepaFileInvalid",
     "StatementLine",
+    "object_id",
     "read_credit_transfers",
     "read_direct_debits",
     "read_statement",
     "read_statements",
+    "sepa_reference",
     "validate_pain",
     "write_credit_transfers",
     "write_direct_debits",

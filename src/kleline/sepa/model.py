@@ -24,6 +24,8 @@ __all__ = [
     "Direction",
     "OwnAccount",
     "StatementLine",
+    "object_id",
+    "sepa_reference",
 ]
 
 
@@ -109,3 +111,18 @@ class BankStatement:
     closing_balance: Money | None
     lines: tuple[StatementLine, ...]
     sequence_number: int | None = None  # ElctrncSeqNb: the bank numbers an account's statements 1, 2, 3...
+
+
+def sepa_reference(object_id: str) -> str:
+    """An id (``po_3f…``) as the reference a SEPA file carries (``po-3f…``): the EPC's restricted character set,
+    which many banks enforce on end-to-end and message ids, has no underscore, while the XSD alone would allow it."""
+    return object_id.replace("_", "-")
+
+
+def object_id(reference: str, prefix: str) -> str | None:
+    """The id of kind ``prefix`` (``"po"``) that a SEPA reference names, whichever separator came back; None when
+    the reference is not of that kind."""
+    for separator in ("-", "_"):
+        if reference.startswith(prefix + separator):
+            return f"{prefix}_{reference[len(prefix) + 1 :]}"
+    return None

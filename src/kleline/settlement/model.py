@@ -26,6 +26,7 @@ from datetime import date, datetime
 from typing import Final, Literal
 
 from kleline.money import Money
+from kleline.sepa.model import sepa_reference
 
 __all__ = [
     "PAYOUT_STATUSES",
@@ -84,8 +85,9 @@ class Payout:
 
     @property
     def end_to_end_id(self) -> str:
-        """The reference the transfer carries and the statement line brings back: the payout's id."""
-        return self.id
+        """The reference the transfer carries and the statement line brings back: the payout's id, in SEPA's
+        character set."""
+        return sepa_reference(self.id)
 
     @property
     def currency(self) -> str:

@@ -28,7 +28,7 @@ from kleline.ids import new_id
 from kleline.ledger import InsufficientFunds, Ledger
 from kleline.merchants.model import balance_account
 from kleline.money import Money
-from kleline.sepa import CreditTransfer, write_credit_transfers
+from kleline.sepa import CreditTransfer, sepa_reference, write_credit_transfers
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import store
 from kleline.settlement.errors import SettlementRunIncomplete, UnknownSettlementRun
@@ -182,9 +182,13 @@ class Runs:
         """The run's pain.001: one credit transfer per payout (its id the end-to-end id), from Kleline's account."""
         remark = remittance(run.period)
         transfers = [
-            CreditTransfer(reference, amount, creditor.name, creditor.iban, creditor.bic, remark)
+            CreditTransfer(sepa_reference(reference), amount, creditor.name, creditor.iban, creditor.bic, remark)
             for reference, amount, creditor in payouts
         ]
         return write_credit_transfers(
-            self._bank, transfers, message_id=run.id, created_at=run.created_at, execution_date=run.execution_date
+            self._bank,
+            transfers,
+            message_id=sepa_reference(run.id),
+            created_at=run.created_at,
+            execution_date=run.execution_date,
         )

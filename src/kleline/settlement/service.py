@@ -24,7 +24,7 @@ from kleline.db.engine import Database, RawTx
 from kleline.errors import ValidationError
 from kleline.events import outbox
 from kleline.ledger import Entry, Ledger
-from kleline.sepa.model import OwnAccount
+from kleline.sepa.model import OwnAccount, object_id
 from kleline.settlement import store
 from kleline.settlement.errors import (
     NoSettlementFile,
@@ -40,7 +40,6 @@ from kleline.settlement.views import payout_json
 
 __all__ = ["Settlement"]
 
-PAYOUT_PREFIX = "po_"
 
 
 class Settlement:
@@ -171,9 +170,10 @@ class Settlement:
 
     def payout_by_end_to_end(self, tx: RawTx, end_to_end_id: str) -> Payout | None:
         """The payout a statement line's end-to-end id names, locked for the rest of ``tx``; None if none."""
-        if not end_to_end_id.startswith(PAYOUT_PREFIX):
+        payout_id = object_id(end_to_end_id, "po")
+        if payout_id is None:
             return None
-        return store.find_payout(tx, end_to_end_id, lock=True)
+        return store.find_payout(tx, payout_id, lock=True)
 
     def confirm_paid_in(self, tx: RawTx, payout: Payout, *, line_ref: str, booked_on: date) -> Entry:
         """The statement shows the transfer leaving Kleline's account: post in-transit Dr / safeguarding Cr, mark

@@ -19,7 +19,7 @@ import pytest
 
 from kleline.bootstrap import Kleline
 from kleline.merchants.model import balance_account
-from kleline.sepa import read_credit_transfers
+from kleline.sepa import read_credit_transfers, sepa_reference
 from kleline.settlement import payout_id
 
 from ...conftest import FakeClock
@@ -78,7 +78,7 @@ def check_paid_once(kleline: Kleline, owed: dict[str, int]) -> None:
     assert sent == len(owed)
     _, transfers = read_credit_transfers(kleline.settlement.run_file(run.id))
     assert sorted((t.end_to_end_id, t.amount.minor) for t in transfers) == sorted(
-        (payout_id(run.id, shop), amount) for shop, amount in owed.items()
+        (sepa_reference(payout_id(run.id, shop)), amount) for shop, amount in owed.items()
     )
     assert balanced(kleline)
 

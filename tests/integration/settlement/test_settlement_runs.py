@@ -11,7 +11,7 @@ from kleline.bootstrap import Kleline
 from kleline.errors import ValidationError
 from kleline.merchants.model import balance_account
 from kleline.money import Money
-from kleline.sepa import read_credit_transfers, validate_pain
+from kleline.sepa import read_credit_transfers, sepa_reference, validate_pain
 from kleline.settlement import NoSettlementFile, Settlement, payout_id
 
 from ...conftest import FakeClock
@@ -43,7 +43,9 @@ def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_vali
         librairie: (Money(12_345, "EUR"), "in_transit"),
         fromagerie: (Money(1_000, "EUR"), "in_transit"),
     }
-    assert payouts[librairie].id == payout_id(run.id, librairie) == payouts[librairie].end_to_end_id
+    assert payouts[librairie].id == payout_id(run.id, librairie)
+    # The transfer carries the id in SEPA's character set, which has no underscore.
+    assert payouts[librairie].end_to_end_id == payouts[librairie].id.replace("po_", "po-")
     sent = kleline.ledger.entry(f"{payouts[librairie].id}:sent")
     assert sent.metadata == {"payout": payouts[librairie].id, "merchant": librairie, "settlement_run": run.id}
 
@@ -53,11 +55,11 @@ def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_vali
     assert debtor == kleline.own_account.iban
     assert sorted((t.end_to_end_id, t.amount.minor, t.iban, t.remittance) for t in transfers) == sorted(
         [
-            (payouts[librairie].id, 12_345, IBANS[0], "Kleline payout 2026-01-15"),
-            (payouts[fromagerie].id, 1_000, IBANS[1], "Kleline payout 2026-01-15"),
+            (payouts[librairie].end_to_end_id, 12_345, IBANS[0], "Kleline payout 2026-01-15"),
+            (payouts[fromagerie].end_to_end_id, 1_000, IBANS[1], "Kleline payout 2026-01-15"),
         ]
     )
-    assert f"<MsgId>{run.id}</MsgId>".encode() in file
+    assert f"<MsgId>{sepa_reference(run.id)}</MsgId>".encode() in file
     assert b"<ReqdExctnDt>2026-01-15</ReqdExctnDt>" in file
 
 
@@ -138,7 +140,7 @@ def test_runs_in_small_batches_pay_everyone_once_in_merchant_order(kleline: Klel
 
     assert (run.payout_count, run.total) == (7, sum(1_000 + i for i in range(7)))
     _, transfers = read_credit_transfers(settlement.run_file(run.id))
-    assert [t.end_to_end_id for t in transfers] == [payout_id(run.id, shop) for shop in shops]
+    assert [t.end_to_end_id for t in transfers] == [sepa_reference(payout_id(run.id, shop)) for shop in shops]
     assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
     assert balanced(kleline)
 
