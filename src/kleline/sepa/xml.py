@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from lxml import etree
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "ISO20022_NAMESPACE_PREFIX",
     "Paths",
     "XmlProblem",
     "local_name",
@@ -25,8 +27,10 @@ __all__ = [
     "namespace_of",
     "parse_untrusted",
     "schema_errors",
+    "validated_document",
 ]
 
+ISO20022_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # 10,000 transfers make a 6 MB pain.001, 10,000 entries an 11 MB camt.053
 _NAMESPACE_IN_BRACES = re.compile(r"\{(?:urn|https?):[^}]*\}")  # not a regex quantifier such as {2,2}
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -86,6 +90,33 @@ def message_of(root: Any) -> Any:
         if isinstance(child.tag, str):
             return child
     raise XmlProblem(f"<{local_name(root)}> holds no message", line=root.sourceline)
+
+
+def validated_document(
+    xml: bytes, schemas: Mapping[str, Path], *, what: str, accepted: str, max_bytes: int
+) -> tuple[str, Any]:
+    """Parse untrusted bytes whose root must be a ``<Document>`` of one of the ISO 20022 messages in ``schemas``
+    (keyed by message name, "camt.053.001.02"), and validate it against that message's XSD: the message name and
+    the root, or an ``XmlProblem`` saying what and where (``what`` and ``accepted`` name the kinds for people)."""
+    root = parse_untrusted(xml, max_bytes=max_bytes)
+    namespace = namespace_of(root)
+    kind = namespace.removeprefix(ISO20022_NAMESPACE_PREFIX)
+    if local_name(root) != "Document" or not namespace.startswith(ISO20022_NAMESPACE_PREFIX) or kind not in schemas:
+        raise XmlProblem(
+            f"not {what}: root <{local_name(root)}> in namespace {namespace or '(none)'!r}; expected a <Document> "
+            f"of {accepted}",
+            line=root.sourceline,
+        )
+    problems = schema_errors(root, schemas[kind])
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise XmlProblem(
+            f"{kind} breaks its schema at line {first.line}, {first.path}: {first.detail}{more}",
+            line=first.line,
+            path=first.path,
+        )
+    return kind, root
 
 
 def schema_errors(root: Any, xsd: Path, *, limit: int = 20) -> list[XmlProblem]:
