@@ -125,11 +125,7 @@ class IsoBankNetwork:
         if not isinstance(reference, str) or not reference:
             raise ValidationError("an authorisation needs a non-empty reference", param="reference")
         rrn = _rrn_for(reference)
-        try:
-            return self._authorize(card, amount, rrn, authenticated)
-        except NoAnswer:
-            self._reverse_unanswered(rrn)
-            raise
+        return self._authorize(card, amount, rrn, authenticated, reverse_if_lost=True)
 
     def capture(self, authorization_id: str, amount: Money) -> Capture:
         """Take at most the authorised amount; the rest of the hold goes back to the cardholder."""
@@ -212,7 +208,9 @@ class IsoBankNetwork:
         response = self._exchange(EchoRequest(stan=self._next_stan(), local_time=self._local_time()), EchoResponse)
         return response.code == ResponseCode.APPROVED
 
-    def _authorize(self, card: CardDetails, amount: Money, rrn: str, authenticated: bool = False) -> Authorization:
+    def _authorize(
+        self, card: CardDetails, amount: Money, rrn: str, authenticated: bool = False, *, reverse_if_lost: bool = False
+    ) -> Authorization:
         request = AuthorizationRequest(
             stan=self._next_stan(),
             rrn=rrn,
@@ -223,7 +221,15 @@ class IsoBankNetwork:
             merchant_id=self._merchant_id,
             authenticated=authenticated,
         )
-        response = self._exchange(request, AuthorizationResponse)
+        data = encode_message(request)  # a request that cannot be encoded never leaves: nothing to reverse
+        try:
+            response = self._exchange(request, AuthorizationResponse, data)
+        except (NoAnswer, MalformedMessage):
+            # The request left and no answer to it could be read (none came, or unreadable bytes, or another
+            # request's answer): the issuer may hold the funds.
+            if reverse_if_lost:
+                self._reverse_unanswered(rrn)
+            raise
         if response.code == ResponseCode.FORMAT_ERROR:
             raise MalformedMessage("the issuer could not read our authorisation request")
         if response.code == ResponseCode.DUPLICATE_TRANSMISSION:
@@ -239,8 +245,9 @@ class IsoBankNetwork:
             cvc_result=response.cvc_result,
         )
 
-    def _exchange(self, request: Request, expected: type[_R]) -> _R:
-        response = decode_response(self._transport.exchange(encode_message(request)))
+    def _exchange(self, request: Request, expected: type[_R], data: bytes | None = None) -> _R:
+        data = encode_message(request) if data is None else data
+        response = decode_response(self._transport.exchange(data))
         if not isinstance(response, expected):
             raise UnexpectedResponse(f"expected a {expected.__name__}, got a {type(response).__name__}")
         if response.stan != request.stan or getattr(response, "rrn", None) != getattr(request, "rrn", None):

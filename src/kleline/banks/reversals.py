@@ -110,7 +110,13 @@ class ReversalQueue:
         return closed
 
     def _claim(self, reversal: QueuedReversal, now: datetime) -> bool:
-        delay = min(self._first_retry * 2**reversal.attempts, self._max_delay)
+        # Doubling stops once past the cap: 2**attempts itself would overflow timedelta after a long outage.
+        delay = self._first_retry
+        for _ in range(reversal.attempts):
+            if delay >= self._max_delay:
+                break
+            delay *= 2
+        delay = min(delay, self._max_delay)
         with self._db.transaction() as tx:
             cursor = tx.execute(
                 "UPDATE bank_reversals SET attempts = attempts + 1, next_attempt_at = :next "

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -169,7 +169,11 @@ class SandboxIssuers:
         test_cards: Mapping[str, CardProfile] = TEST_CARDS,
         default_balance: int = DEFAULT_BALANCE,
         clock: Clock = system_clock,
+        approval_code: Callable[[str], str] | None = None,
     ) -> None:
+        # ``approval_code(rrn)``: the approval code of an approved authorisation (default: random). A journaled
+        # simulator makes it a function of the RRN, so that a replay gives the very codes it answered.
+        self._approval_code = approval_code or _random_approval_code
         self._issuers = issuers
         self._test_cards = dict(test_cards)
         self._default_balance = default_balance
@@ -245,7 +249,7 @@ class SandboxIssuers:
             code, cvc_result = self._verdict(request)
         approval_code = None
         if code == ResponseCode.APPROVED:
-            approval_code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+            approval_code = self._approval_code(request.rrn)
             account = self._accounts[request.card.number]
             account.hold(request.amount, +1)
             self._authorizations[request.rrn] = _Authorization(account, request.amount)
@@ -325,6 +329,10 @@ class SandboxIssuers:
         record.account.posted[amount.currency] = record.account.balance(amount.currency).posted.minor + amount.minor
         self._refunds[request.reference] = (request.rrn, amount)
         return ResponseCode.APPROVED.value
+
+
+def _random_approval_code(_rrn: str) -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 class InProcessTransport:

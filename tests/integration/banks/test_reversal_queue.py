@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import cast
+
 import pytest
 
 from kleline.banks import CardDetails, NoAnswer
+from kleline.banks.network import BankNetwork, Reversal
+from kleline.banks.reversals import ReversalQueue
 from kleline.bootstrap import Kleline
+from kleline.db.engine import Database
 from kleline.money import Money
 from kleline.worker.sweeps import SWEEPS, retry_reversals
 
@@ -85,3 +91,29 @@ def test_queuing_a_reversal_again_reopens_it_and_it_is_sent_again_harmlessly(
 
 def test_the_worker_runs_the_reversal_sweep() -> None:
     assert "banks.retry_reversals" in {sweep.name for sweep in SWEEPS}
+
+
+class _SilentNetwork:
+    """A card network whose every reversal goes unanswered."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def reverse(self, authorization_id: str) -> Reversal:
+        self.sent.append(authorization_id)
+        raise NoAnswer("the card network did not answer")
+
+
+def test_a_reversal_retried_through_a_long_outage_keeps_its_capped_pause_and_does_not_stall_the_sweep(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = ReversalQueue(db, clock=clock, first_retry=timedelta(seconds=10), max_delay=timedelta(hours=1))
+    silent = _SilentNetwork()
+    queue.enqueue("OUTAGE000001", "no_answer")
+    for _ in range(60):  # two and a half days of hourly retries: the pause must stay capped at an hour
+        assert queue.retry(cast(BankNetwork, silent)) == 0
+        clock.advance(hours=1, seconds=1)
+    queued = queue.get("OUTAGE000001")
+    assert queued is not None and queued.open and queued.attempts == 60
+    assert queued.next_attempt_at - clock.now <= timedelta(hours=1)
+    assert len(silent.sent) == 60

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -11,9 +13,11 @@ from kleline.banks import (
     InProcessTransport,
     IsoBankNetwork,
     IssuerUnreachable,
+    MalformedMessage,
     NoAnswer,
     SandboxIssuers,
     TcpTransport,
+    UnexpectedResponse,
 )
 from kleline.banks.messages import (
     AuthorizationRequest,
@@ -96,3 +100,50 @@ def test_the_in_process_sandbox_and_the_tcp_link_give_the_same_answers() -> None
         in_process.amount,
         in_process.cvc_result,
     )
+
+
+class _GarbledAuthorisations:
+    """The sandbox issuers in process, whose authorisation answers arrive unreadable or as another request's."""
+
+    def __init__(self, issuers: SandboxIssuers, garble: Callable[[bytes], bytes]) -> None:
+        self.issuers = issuers
+        self.garble = garble
+        self.seen: list[str] = []
+
+    def exchange(self, request: bytes) -> bytes:
+        self.seen.append(request[:4].decode("ascii"))
+        answer = self.issuers.handle(request)
+        return self.garble(answer) if request.startswith(b"0100") else answer
+
+
+def _another_trace_number(answer: bytes) -> bytes:
+    response = decode_response(answer)
+    assert isinstance(response, AuthorizationResponse)
+    return encode_message(dataclasses.replace(response, stan="999999"))
+
+
+@pytest.mark.parametrize(
+    ("garble", "error"),
+    [
+        (lambda answer: answer[:7], MalformedMessage),  # cut short: not a message of our spec
+        (_another_trace_number, UnexpectedResponse),  # the answer to another request: ours is lost
+    ],
+    ids=["unreadable", "crossed"],
+)
+def test_an_authorisation_whose_answer_cannot_be_read_is_reversed_like_a_lost_one(
+    garble: Callable[[bytes], bytes], error: type[Exception]
+) -> None:
+    issuers = SandboxIssuers()
+    transport = _GarbledAuthorisations(issuers, garble)
+    with pytest.raises(error):
+        IsoBankNetwork(transport).authorize(CARD, euros(3100), "pay_garbled")
+    assert transport.seen == ["0100", "0400"]
+    assert issuers.balance(VISA, "EUR").held == euros(0)
+
+
+def test_an_authorisation_that_cannot_even_be_encoded_sends_no_reversal() -> None:
+    issuers = SandboxIssuers()
+    transport = _GarbledAuthorisations(issuers, lambda answer: answer)
+    with pytest.raises(MalformedMessage):
+        IsoBankNetwork(transport).authorize(CARD, Money(10**12, "EUR"), "pay_too_large")
+    assert transport.seen == []

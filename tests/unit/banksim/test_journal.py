@@ -206,3 +206,15 @@ def test_a_closed_simulator_changes_nothing_more(tmp_path: Path, clock: FakeCloc
         card_network(simulator, clock).authorize(VISA, eur("1.00"), "pay_late")
     with running(tmp_path, clock) as restarted:
         assert restarted.account(CUSTOMER).balance == OPENING
+
+
+def test_a_restarted_simulator_answers_a_repeated_authorisation_with_the_approval_code_it_gave(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    with running(tmp_path, clock) as simulator:
+        first = card_network(simulator, clock).authorize(VISA, eur("12.00"), "pay_approval_code")
+    assert first.approval_code is not None
+
+    with running(tmp_path, clock) as restarted:
+        again = card_network(restarted, clock).authorize(VISA, eur("12.00"), "pay_approval_code")
+    assert (again.authorization_id, again.approval_code) == (first.authorization_id, first.approval_code)
