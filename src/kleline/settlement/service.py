@@ -41,7 +41,6 @@ from kleline.settlement.views import payout_json
 __all__ = ["Settlement"]
 
 
-
 class Settlement:
     """Settlement runs and their payouts, from the pain.001 file to the statement lines that settle them."""
 
