@@ -12,7 +12,7 @@ import json
 
 from kleline.sepa.model import BankStatement, StatementLine
 
-__all__ = ["content_hash", "line_id", "same_booking", "statement_key", "suspense_item_id"]
+__all__ = ["content_hash", "line_content", "line_id", "same_booking", "statement_key", "suspense_item_id"]
 
 
 def _digest(*parts: str) -> str:
@@ -34,7 +34,8 @@ def suspense_item_id(line: str) -> str:
     return f"si_{line.removeprefix('bsl_')}"
 
 
-def _line_content(line: StatementLine) -> dict[str, object]:
+def line_content(line: StatementLine) -> dict[str, object]:
+    """Everything the bank said about a line, as plain values: what identifies a booking (and what the API shows)."""
     return {
         "entry_ref": line.entry_ref,
         "amount": line.amount.minor,
@@ -51,7 +52,7 @@ def _line_content(line: StatementLine) -> dict[str, object]:
 
 def same_booking(a: StatementLine, b: StatementLine) -> bool:
     """True when two lines describe the same booking (a bank reporting it again), not merely the same reference."""
-    return _line_content(a) == _line_content(b)
+    return line_content(a) == line_content(b)
 
 
 def content_hash(statement: BankStatement) -> str:
@@ -66,6 +67,6 @@ def content_hash(statement: BankStatement) -> str:
         "opening_balance": None if statement.opening_balance is None else statement.opening_balance.minor,
         "closing_balance": None if statement.closing_balance is None else statement.closing_balance.minor,
         "sequence_number": statement.sequence_number,
-        "lines": [_line_content(line) for line in statement.lines],
+        "lines": [line_content(line) for line in statement.lines],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

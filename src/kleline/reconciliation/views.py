@@ -6,8 +6,8 @@ from typing import Any
 
 from kleline.clock import to_rfc3339
 from kleline.money import Money
+from kleline.reconciliation.identity import line_content
 from kleline.reconciliation.model import ImportResult, LineOutcome, StatementImport, SuspenseItem
-from kleline.sepa.model import StatementLine
 
 __all__ = ["import_json", "line_json", "statement_json", "suspense_item_json"]
 
@@ -16,27 +16,12 @@ def _money(money: Money | None) -> int | None:
     return None if money is None else money.minor
 
 
-def _bank_line(line: StatementLine) -> dict[str, Any]:
-    return {
-        "entry_ref": line.entry_ref,
-        "amount": line.amount.minor,
-        "currency": line.amount.currency,
-        "direction": line.direction.value,
-        "booking_date": line.booking_date.isoformat(),
-        "end_to_end_id": line.end_to_end_id,
-        "return_reason": line.return_reason,
-        "counterparty_name": line.counterparty_name,
-        "counterparty_iban": line.counterparty_iban,
-        "remittance": line.remittance,
-    }
-
-
 def line_json(outcome: LineOutcome) -> dict[str, Any]:
     """One statement line and what became of it."""
     return {
         "id": outcome.id,
         "position": outcome.position,
-        **_bank_line(outcome.line),
+        **line_content(outcome.line),
         "status": outcome.status.value,
         "matched": None
         if outcome.target is None or outcome.action is None
@@ -93,7 +78,7 @@ def suspense_item_json(item: SuspenseItem) -> dict[str, Any]:
         "detail": item.detail,
         "bank_statement_id": item.statement_id,
         "line_id": item.line_id,
-        "line": _bank_line(item.line),
+        "line": line_content(item.line),
         "entry_id": item.entry_id,
         "created_at": to_rfc3339(item.created_at),
         "resolution": None
