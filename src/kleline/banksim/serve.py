@@ -1,7 +1,8 @@
 """Serving the simulator: ISO 8583 over TCP for the card traffic, HTTP for files and statements, in one process.
 
-Both listeners are bound before anything is announced (``BankServer(...)`` binds; port 0 picks a free port and
-``addresses`` tells which), so a test that reads the announcement can connect at once. The ISO 8583 server
+Both listeners are bound and listening before anything is announced (``BankServer(...)`` binds and listens; port 0
+picks a free port and ``addresses`` tells which), so a client that reads the announcement can connect at once: the
+kernel queues its connection until the serving threads accept it. The ISO 8583 server
 (``kleline.banks.tcp_server.Iso8583Server``) and uvicorn each serve from a thread of their own; the main thread
 only waits for SIGINT or SIGTERM, then stops both and closes the journal, so the state directory is left synced
 and unlocked. (A kill -9 leaves it synced too: every answered request was synced before its answer.)
@@ -113,6 +114,7 @@ def _bind(host: str, port: int) -> socket.socket:
     listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
+    listener.listen(socket.SOMAXCONN)  # a bound socket not yet listening refuses connections
     return listener
 
 
