@@ -1,23 +1,47 @@
 """The ledger's SQL: every statement the ledger runs, over a raw transaction (``kleline.db.engine.RawTx``).
 
+One name for the rest of the ledger to call (``store.post_entry``, ``store.find_hold``, ...), gathered from the
+modules that hold the statements: ``account_store`` (accounts), ``balance_store`` (balance slots),
+``entry_store`` (entries, postings and their hash chains) and ``hold_store`` (holds). The audit's whole-journal
+scans stay in ``audit_store``.
+
 Lock order, the same in every transaction, is what keeps writers free of deadlocks:
 hold row → chain head → entry id → balance slots in (account id, slot) order.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-from kleline.clock import from_epoch_us
-from kleline.db.engine import RawTx
-from kleline.ledger.chain import GENESIS, content_hash
-from kleline.ledger.model import Account, Entry, Hold, HoldStatus, Metadata, NormalSide, Posting
+from kleline.ledger.account_store import AccountRow, find_account, find_accounts, insert_account, list_accounts
+from kleline.ledger.balance_store import (
+    SLOTS,
+    UPDATE_BALANCE,
+    SlotDelta,
+    apply_deltas,
+    merge_deltas,
+    read_balance,
+    read_balances,
+)
+from kleline.ledger.entry_store import (
+    ADVANCE_CHAIN,
+    INSERT_ENTRY,
+    INSERT_LINKED_ENTRY,
+    INSERT_POSTING,
+    EntryRow,
+    append_entries,
+    append_entry,
+    dump_metadata,
+    ensure_chains,
+    history,
+    load_entries,
+    lock_chain,
+    post_entry,
+    posting_rows,
+)
+from kleline.ledger.hold_store import close_hold, dump_postings, expired_holds, find_hold, insert_hold
 
 __all__ = [
     "ADVANCE_CHAIN",
+    "INSERT_ENTRY",
     "INSERT_LINKED_ENTRY",
     "INSERT_POSTING",
     "SLOTS",
@@ -25,401 +49,26 @@ __all__ = [
     "AccountRow",
     "EntryRow",
     "SlotDelta",
+    "append_entries",
+    "append_entry",
+    "apply_deltas",
+    "close_hold",
+    "dump_metadata",
+    "dump_postings",
+    "ensure_chains",
+    "expired_holds",
+    "find_account",
+    "find_accounts",
+    "find_hold",
+    "history",
+    "insert_account",
+    "insert_hold",
+    "list_accounts",
+    "load_entries",
+    "lock_chain",
+    "merge_deltas",
+    "post_entry",
+    "posting_rows",
+    "read_balance",
+    "read_balances",
 ]
-
-SLOTS = 8
-"""Balance rows per account: increases spread over them, so that a hot account's creditors do not queue."""
-
-
-@dataclass(frozen=True, slots=True)
-class AccountRow:
-    """An account as stored, with its surrogate id (accounts never change, so rows may be cached)."""
-
-    id: int
-    account: Account
-
-    @property
-    def code(self) -> str:
-        """The account's code."""
-        return self.account.code
-
-
-@dataclass(frozen=True, slots=True)
-class SlotDelta:
-    """A change to one balance slot: ``balance`` on the normal side, ``held`` reserved."""
-
-    account_id: int
-    slot: int
-    balance: int
-    held: int
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    """An entry's columns, ready to insert."""
-
-    id: str
-    posted_at: int
-    description: str
-    metadata: str
-    content_hash: bytes
-
-    @classmethod
-    def of(
-        cls, entry_id: str, posted_at: int, description: str, metadata: Metadata, postings: Sequence[Posting]
-    ) -> EntryRow:
-        """The row of an entry posted at ``posted_at`` (epoch microseconds), with its content hash."""
-        content = content_hash(entry_id, posted_at, description, metadata, postings)
-        return cls(entry_id, posted_at, description, dump_metadata(metadata), content)
-
-
-def dump_metadata(metadata: Metadata) -> str:
-    """Metadata as canonical JSON text."""
-    if not metadata:
-        return "{}"
-    return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-# --- accounts ---------------------------------------------------------------------------------------------------
-
-_ACCOUNT_COLUMNS = "id, code, currency, normal_side, floor"
-
-
-def _account_row(row: Sequence[Any]) -> AccountRow:
-    return AccountRow(row[0], Account(row[1], row[2], NormalSide(row[3]), row[4]))
-
-
-def find_account(tx: RawTx, code: str) -> AccountRow | None:
-    """The account with ``code``, or None."""
-    row = tx.fetchone(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = :code", {"code": code})
-    return _account_row(row) if row else None
-
-
-def find_accounts(tx: RawTx, codes: Iterable[str]) -> dict[str, AccountRow]:
-    """The accounts among ``codes`` that exist, by code."""
-    codes = list(codes)
-    if not codes:
-        return {}
-    names = {f"c{i}": code for i, code in enumerate(codes)}
-    placeholders = ", ".join(f":{name}" for name in names)
-    rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code IN ({placeholders})", names)
-    return {row[1]: _account_row(row) for row in rows}
-
-
-def insert_account(tx: RawTx, account: Account, created_at: int) -> AccountRow:
-    """Open ``account`` with its balance slots."""
-    params = {
-        "code": account.code,
-        "currency": account.currency,
-        "side": account.normal_side.value,
-        "floor": account.floor,
-        "created_at": created_at,
-    }
-    row = tx.fetchone(
-        "INSERT INTO ledger_accounts (code, currency, normal_side, floor, created_at) "
-        "VALUES (:code, :currency, :side, :floor, :created_at) RETURNING id",
-        params,
-    )
-    account_id = int(row[0])
-    tx.executemany(
-        "INSERT INTO ledger_balances (account_id, slot, balance, held, floor) VALUES (:id, :slot, 0, 0, :floor)",
-        [{"id": account_id, "slot": slot, "floor": account.floor} for slot in range(SLOTS)],
-    )
-    return AccountRow(account_id, account)
-
-
-def list_accounts(tx: RawTx) -> list[AccountRow]:
-    """Every account, by code."""
-    return [_account_row(r) for r in tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY code")]
-
-
-# --- balances ---------------------------------------------------------------------------------------------------
-
-
-def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
-    """(posted, held) of an account, summed over its slots."""
-    row = tx.fetchone(
-        "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances WHERE account_id = :id",
-        {"id": account_id},
-    )
-    return int(row[0]), int(row[1])
-
-
-def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """(posted, held) of several accounts, summed over their slots."""
-    if not account_ids:
-        return {}
-    names = {f"a{i}": account_id for i, account_id in enumerate(account_ids)}
-    placeholders = ", ".join(f":{name}" for name in names)
-    rows = tx.fetchall(
-        f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE account_id IN ({placeholders}) "
-        "GROUP BY account_id",
-        names,
-    )
-    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
-
-
-UPDATE_BALANCE = (
-    "UPDATE ledger_balances SET balance = balance + :balance, held = held + :held "
-    "WHERE account_id = :id AND slot = :slot"
-)
-
-
-def merge_deltas(deltas: Iterable[SlotDelta]) -> list[SlotDelta]:
-    """One move per slot, in (account, slot) order: the lock order, and a commit that spends held funds and
-    releases the hold in the same breath is checked as a whole."""
-    merged: dict[tuple[int, int], tuple[int, int]] = {}
-    for d in deltas:
-        balance, held = merged.get((d.account_id, d.slot), (0, 0))
-        merged[(d.account_id, d.slot)] = (balance + d.balance, held + d.held)
-    return [SlotDelta(a, s, b, h) for (a, s), (b, h) in sorted(merged.items()) if b or h]
-
-
-def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
-    """Move balance slots, merged and in lock order: the database refuses any move that crosses a floor."""
-    for d in merge_deltas(deltas):
-        tx.execute(UPDATE_BALANCE, {"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot})
-
-
-# --- entries ----------------------------------------------------------------------------------------------------
-
-
-def ensure_chains(tx: RawTx, shards: int) -> None:
-    """Create the chains ``0..shards-1`` that do not exist yet, each starting from the genesis hash."""
-    existing = {row[0] for row in tx.fetchall("SELECT shard FROM ledger_chains")}
-    tx.executemany(
-        "INSERT INTO ledger_chains (shard, seq, head) VALUES (:shard, 0, :head)",
-        [{"shard": shard, "head": GENESIS} for shard in range(shards) if shard not in existing],
-    )
-
-
-def posting_rows(entry_id: str, postings: Sequence[Posting], accounts: dict[str, AccountRow]) -> list[dict[str, Any]]:
-    """Parameter rows for inserting an entry's postings."""
-    return [
-        {
-            "entry_id": entry_id,
-            "line": line,
-            "account_id": accounts[p.account].id,
-            "currency": p.currency,
-            "amount": p.amount,
-        }
-        for line, p in enumerate(postings)
-    ]
-
-
-INSERT_POSTING = (
-    "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
-    "VALUES (:entry_id, :line, :account_id, :currency, :amount)"
-)
-ADVANCE_CHAIN = "UPDATE ledger_chains SET seq = seq + 1, head = kleline_link(head, :content_hash) WHERE shard = :shard"
-INSERT_LINKED_ENTRY = (
-    "INSERT INTO ledger_entries "
-    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
-    "SELECT :id, :posted_at, :description, :metadata, :content_hash, shard, seq, head "
-    "FROM ledger_chains WHERE shard = :shard"
-)
-
-
-def append_entry(tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]]) -> None:
-    """Link one entry into chain ``shard`` (computed by the database) and write it with its postings."""
-    tx.execute(ADVANCE_CHAIN, {"content_hash": entry.content_hash, "shard": shard})
-    tx.executemany(INSERT_POSTING, postings)
-    tx.execute(INSERT_LINKED_ENTRY, _entry_params(entry, shard))
-
-
-def _entry_params(entry: EntryRow, shard: int) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "posted_at": entry.posted_at,
-        "description": entry.description,
-        "metadata": entry.metadata,
-        "content_hash": entry.content_hash,
-        "shard": shard,
-    }
-
-
-def post_entry(
-    tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]], deltas: Iterable[SlotDelta]
-) -> None:
-    """Write one entry and move the balances: on PostgreSQL in one statement (``kleline_post_entry``, the same
-    statements server-side), elsewhere statement by statement."""
-    if not tx.is_postgres:
-        append_entry(tx, entry, shard, postings)
-        apply_deltas(tx, deltas)
-        return
-    moves = merge_deltas(deltas)
-    # Arrays travel as text literals (ints and currency codes need no quoting): adapting Python lists costs the
-    # client more than the server spends parsing them.
-    tx.execute(
-        "SELECT kleline_post_entry(:id, :posted_at, :description, :metadata, :content_hash, :shard, "
-        "CAST(:account_ids AS integer[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), "
-        "CAST(:move_accounts AS integer[]), CAST(:move_slots AS integer[]), CAST(:move_balances AS bigint[]), "
-        "CAST(:move_helds AS bigint[]))",
-        {
-            **_entry_params(entry, shard),
-            "account_ids": _array(p["account_id"] for p in postings),
-            "currencies": _array(p["currency"] for p in postings),
-            "amounts": _array(p["amount"] for p in postings),
-            "move_accounts": _array(m.account_id for m in moves),
-            "move_slots": _array(m.slot for m in moves),
-            "move_balances": _array(m.balance for m in moves),
-            "move_helds": _array(m.held for m in moves),
-        },
-    )
-
-
-def _array(values: Iterable[int | str]) -> str:
-    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting)."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:
-    """(seq, head) of chain ``shard``, locked on PostgreSQL until the transaction ends."""
-    suffix = " FOR UPDATE" if for_update else ""
-    row = tx.fetchone(f"SELECT seq, head FROM ledger_chains WHERE shard = :shard{suffix}", {"shard": shard})
-    return int(row[0]), bytes(row[1])
-
-
-INSERT_ENTRY = (
-    "INSERT INTO ledger_entries "
-    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
-    "VALUES (:id, :posted_at, :description, :metadata, :content_hash, :shard, :seq, :link)"
-)
-
-
-def append_entries(
-    tx: RawTx, shard: int, entries: list[tuple[EntryRow, int, bytes]], postings: list[dict[str, Any]]
-) -> None:
-    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head.
-
-    ``executemany`` pipelines the rows (psycopg) or steps them in-process (SQLite); a set-based ``unnest`` insert
-    was tried on PostgreSQL and lost: adapting the arrays costs the client more than the server saves."""
-    tx.executemany(INSERT_POSTING, postings)
-    tx.executemany(
-        INSERT_ENTRY,
-        [
-            {
-                "id": e.id,
-                "posted_at": e.posted_at,
-                "description": e.description,
-                "metadata": e.metadata,
-                "content_hash": e.content_hash,
-                "shard": shard,
-                "seq": seq,
-                "link": link,
-            }
-            for e, seq, link in entries
-        ],
-    )
-    _, last_seq, last_link = entries[-1]
-    tx.execute(
-        "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
-        {"seq": last_seq, "head": last_link, "shard": shard},
-    )
-
-
-_ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
-
-
-def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
-    """The stored entries among ``entry_ids``, by id, with their postings in line order."""
-    if not entry_ids:
-        return {}
-    names = {f"e{i}": entry_id for i, entry_id in enumerate(entry_ids)}
-    placeholders = ", ".join(f":{name}" for name in names)
-    rows = tx.fetchall(
-        f"SELECT {_ENTRY_COLUMNS}, a.code, p.amount, p.currency FROM ledger_entries e "
-        "JOIN ledger_postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id "
-        f"WHERE e.id IN ({placeholders}) ORDER BY e.id, p.line",
-        names,
-    )
-    found: dict[str, tuple[tuple[Any, ...], list[Posting]]] = {}
-    for row in rows:
-        _, legs = found.setdefault(row[0], (tuple(row[:7]), []))
-        legs.append(Posting(row[7], int(row[8]), row[9]))
-    return {
-        entry_id: Entry(
-            entry_id,
-            from_epoch_us(int(posted_at)),
-            tuple(legs),
-            description,
-            json.loads(metadata),
-            int(shard),
-            int(seq),
-            bytes(link),
-        )
-        for entry_id, ((_, posted_at, description, metadata, shard, seq, link), legs) in found.items()
-    }
-
-
-def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
-    """An account's postings, newest first, with the running sum of postings after each one."""
-    page = "" if before is None else "WHERE id < :before "
-    rows = tx.fetchall(
-        "SELECT id, entry_id, amount, posted_at, description, running FROM ("
-        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description,"
-        "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
-        "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
-        f") h {page}ORDER BY id DESC LIMIT :limit",
-        {"id": account_id, "before": before, "limit": limit},
-    )
-    return [tuple(r) for r in rows]
-
-
-# --- holds ------------------------------------------------------------------------------------------------------
-
-_HOLD_COLUMNS = "id, status, postings, reserved, created_at, expires_at, description, metadata, entry_id"
-
-
-def insert_hold(tx: RawTx, row: dict[str, Any]) -> None:
-    """Record a pending hold."""
-    tx.execute(
-        "INSERT INTO ledger_holds (id, status, created_at, expires_at, description, metadata, postings, reserved) "
-        "VALUES (:id, 'pending', :created_at, :expires_at, :description, :metadata, :postings, :reserved)",
-        row,
-    )
-
-
-def dump_postings(postings: Sequence[Posting]) -> str:
-    """A hold's pending postings as compact JSON."""
-    return json.dumps([[p.account, p.amount, p.currency] for p in postings], separators=(",", ":"))
-
-
-def _hold(row: Sequence[Any]) -> Hold:
-    hold_id, status, postings, reserved, created, expires, description, metadata, entry_id = row
-    return Hold(
-        hold_id,
-        HoldStatus(status),
-        tuple(Posting(a, int(m), c) for a, m, c in json.loads(postings)),
-        json.loads(reserved),
-        from_epoch_us(int(created)),
-        from_epoch_us(int(expires)),
-        description,
-        json.loads(metadata),
-        entry_id,
-    )
-
-
-def find_hold(tx: RawTx, hold_id: str) -> Hold | None:
-    """A hold, or None."""
-    row = tx.fetchone(f"SELECT {_HOLD_COLUMNS} FROM ledger_holds WHERE id = :id", {"id": hold_id})
-    return _hold(row) if row else None
-
-
-def close_hold(tx: RawTx, hold_id: str, status: str, closed_at: int, entry_id: str | None) -> Hold | None:
-    """Move a pending hold to ``status`` (locking its row); None if it was not pending."""
-    row = tx.fetchone(
-        "UPDATE ledger_holds SET status = :status, closed_at = :closed_at, entry_id = :entry_id "
-        f"WHERE id = :id AND status = 'pending' RETURNING {_HOLD_COLUMNS}",
-        {"status": status, "closed_at": closed_at, "entry_id": entry_id, "id": hold_id},
-    )
-    return _hold(row) if row else None
-
-
-def expired_holds(tx: RawTx, now: int, limit: int) -> list[str]:
-    """Ids of pending holds past their expiry, oldest first."""
-    rows = tx.fetchall(
-        "SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at <= :now ORDER BY expires_at LIMIT :limit",
-        {"now": now, "limit": limit},
-    )
-    return [r[0] for r in rows]

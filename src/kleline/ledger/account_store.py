@@ -1,0 +1,81 @@
+"""The ledger's SQL for accounts: open one with its balance slots, find them by code, list them.
+
+Kept apart from the entries because accounts never change once opened: these are the only statements that touch
+``ledger_accounts``, and their rows are what ``ledger.accounts.AccountCache`` keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kleline.db.engine import RawTx
+from kleline.ledger.balance_store import SLOTS
+from kleline.ledger.model import Account, NormalSide
+
+__all__ = ["AccountRow", "find_account", "find_accounts", "insert_account", "list_accounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account as stored, with its surrogate id (accounts never change, so rows may be cached)."""
+
+    id: int
+    account: Account
+
+    @property
+    def code(self) -> str:
+        """The account's code."""
+        return self.account.code
+
+
+_ACCOUNT_COLUMNS = "id, code, currency, normal_side, floor"
+
+
+def _account_row(row: Sequence[Any]) -> AccountRow:
+    return AccountRow(row[0], Account(row[1], row[2], NormalSide(row[3]), row[4]))
+
+
+def find_account(tx: RawTx, code: str) -> AccountRow | None:
+    """The account with ``code``, or None."""
+    row = tx.fetchone(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = :code", {"code": code})
+    return _account_row(row) if row else None
+
+
+def find_accounts(tx: RawTx, codes: Iterable[str]) -> dict[str, AccountRow]:
+    """The accounts among ``codes`` that exist, by code."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    names = {f"c{i}": code for i, code in enumerate(codes)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code IN ({placeholders})", names)
+    return {row[1]: _account_row(row) for row in rows}
+
+
+def insert_account(tx: RawTx, account: Account, created_at: int) -> AccountRow:
+    """Open ``account`` with its balance slots."""
+    params = {
+        "code": account.code,
+        "currency": account.currency,
+        "side": account.normal_side.value,
+        "floor": account.floor,
+        "created_at": created_at,
+    }
+    row = tx.fetchone(
+        "INSERT INTO ledger_accounts (code, currency, normal_side, floor, created_at) "
+        "VALUES (:code, :currency, :side, :floor, :created_at) RETURNING id",
+        params,
+    )
+    account_id = int(row[0])
+    tx.executemany(
+        "INSERT INTO ledger_balances (account_id, slot, balance, held, floor) VALUES (:id, :slot, 0, 0, :floor)",
+        [{"id": account_id, "slot": slot, "floor": account.floor} for slot in range(SLOTS)],
+    )
+    return AccountRow(account_id, account)
+
+
+def list_accounts(tx: RawTx) -> list[AccountRow]:
+    """Every account, by code."""
+    return [_account_row(r) for r in tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY code")]

@@ -1,0 +1,80 @@
+"""The ledger's SQL for balances: an account's balance lives in ``SLOTS`` rows, summed when read.
+
+Kept apart because the slots are the ledger's answer to contention, and their rules (how moves merge, the order
+they lock in) are the same for single entries, holds and batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kleline.db.engine import RawTx
+
+__all__ = [
+    "SLOTS",
+    "UPDATE_BALANCE",
+    "SlotDelta",
+    "apply_deltas",
+    "merge_deltas",
+    "read_balance",
+    "read_balances",
+]
+
+SLOTS = 8
+"""Balance rows per account: increases spread over them, so that a hot account's creditors do not queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlotDelta:
+    """A change to one balance slot: ``balance`` on the normal side, ``held`` reserved."""
+
+    account_id: int
+    slot: int
+    balance: int
+    held: int
+
+
+def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
+    """(posted, held) of an account, summed over its slots."""
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances WHERE account_id = :id",
+        {"id": account_id},
+    )
+    return int(row[0]), int(row[1])
+
+
+def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(posted, held) of several accounts, summed over their slots."""
+    if not account_ids:
+        return {}
+    names = {f"a{i}": account_id for i, account_id in enumerate(account_ids)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = tx.fetchall(
+        f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE account_id IN ({placeholders}) "
+        "GROUP BY account_id",
+        names,
+    )
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+UPDATE_BALANCE = (
+    "UPDATE ledger_balances SET balance = balance + :balance, held = held + :held "
+    "WHERE account_id = :id AND slot = :slot"
+)
+
+
+def merge_deltas(deltas: Iterable[SlotDelta]) -> list[SlotDelta]:
+    """One move per slot, in (account, slot) order: the lock order, and a commit that spends held funds and
+    releases the hold in the same breath is checked as a whole."""
+    merged: dict[tuple[int, int], tuple[int, int]] = {}
+    for d in deltas:
+        balance, held = merged.get((d.account_id, d.slot), (0, 0))
+        merged[(d.account_id, d.slot)] = (balance + d.balance, held + d.held)
+    return [SlotDelta(a, s, b, h) for (a, s), (b, h) in sorted(merged.items()) if b or h]
+
+
+def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
+    """Move balance slots, merged and in lock order: the database refuses any move that crosses a floor."""
+    for d in merge_deltas(deltas):
+        tx.execute(UPDATE_BALANCE, {"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot})

@@ -1,0 +1,245 @@
+"""The ledger's SQL for entries: write an entry with its postings, linked into its hash chain; read entries back.
+
+Kept apart from balances and holds because an entry and its chain link are written together, in the chain lock
+order (chain head, then entry id), whether one entry at a time (``post_entry``) or a batch on one chain
+(``append_entries``); balance moves go through ``balance_store``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kleline.clock import from_epoch_us
+from kleline.db.engine import RawTx
+from kleline.ledger.account_store import AccountRow
+from kleline.ledger.balance_store import SlotDelta, apply_deltas, merge_deltas
+from kleline.ledger.chain import GENESIS, content_hash
+from kleline.ledger.model import Entry, Metadata, Posting
+
+__all__ = [
+    "ADVANCE_CHAIN",
+    "INSERT_ENTRY",
+    "INSERT_LINKED_ENTRY",
+    "INSERT_POSTING",
+    "EntryRow",
+    "append_entries",
+    "append_entry",
+    "dump_metadata",
+    "ensure_chains",
+    "history",
+    "load_entries",
+    "lock_chain",
+    "post_entry",
+    "posting_rows",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry's columns, ready to insert."""
+
+    id: str
+    posted_at: int
+    description: str
+    metadata: str
+    content_hash: bytes
+
+    @classmethod
+    def of(
+        cls, entry_id: str, posted_at: int, description: str, metadata: Metadata, postings: Sequence[Posting]
+    ) -> EntryRow:
+        """The row of an entry posted at ``posted_at`` (epoch microseconds), with its content hash."""
+        content = content_hash(entry_id, posted_at, description, metadata, postings)
+        return cls(entry_id, posted_at, description, dump_metadata(metadata), content)
+
+
+def dump_metadata(metadata: Metadata) -> str:
+    """Metadata as canonical JSON text."""
+    if not metadata:
+        return "{}"
+    return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def ensure_chains(tx: RawTx, shards: int) -> None:
+    """Create the chains ``0..shards-1`` that do not exist yet, each starting from the genesis hash."""
+    existing = {row[0] for row in tx.fetchall("SELECT shard FROM ledger_chains")}
+    tx.executemany(
+        "INSERT INTO ledger_chains (shard, seq, head) VALUES (:shard, 0, :head)",
+        [{"shard": shard, "head": GENESIS} for shard in range(shards) if shard not in existing],
+    )
+
+
+def posting_rows(entry_id: str, postings: Sequence[Posting], accounts: dict[str, AccountRow]) -> list[dict[str, Any]]:
+    """Parameter rows for inserting an entry's postings."""
+    return [
+        {
+            "entry_id": entry_id,
+            "line": line,
+            "account_id": accounts[p.account].id,
+            "currency": p.currency,
+            "amount": p.amount,
+        }
+        for line, p in enumerate(postings)
+    ]
+
+
+INSERT_POSTING = (
+    "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
+    "VALUES (:entry_id, :line, :account_id, :currency, :amount)"
+)
+ADVANCE_CHAIN = "UPDATE ledger_chains SET seq = seq + 1, head = kleline_link(head, :content_hash) WHERE shard = :shard"
+INSERT_LINKED_ENTRY = (
+    "INSERT INTO ledger_entries "
+    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+    "SELECT :id, :posted_at, :description, :metadata, :content_hash, shard, seq, head "
+    "FROM ledger_chains WHERE shard = :shard"
+)
+
+
+def append_entry(tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]]) -> None:
+    """Link one entry into chain ``shard`` (computed by the database) and write it with its postings."""
+    tx.execute(ADVANCE_CHAIN, {"content_hash": entry.content_hash, "shard": shard})
+    tx.executemany(INSERT_POSTING, postings)
+    tx.execute(INSERT_LINKED_ENTRY, _entry_params(entry, shard))
+
+
+def _entry_params(entry: EntryRow, shard: int) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "posted_at": entry.posted_at,
+        "description": entry.description,
+        "metadata": entry.metadata,
+        "content_hash": entry.content_hash,
+        "shard": shard,
+    }
+
+
+def post_entry(
+    tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]], deltas: Iterable[SlotDelta]
+) -> None:
+    """Write one entry and move the balances: on PostgreSQL in one statement (``kleline_post_entry``, the same
+    statements server-side), elsewhere statement by statement."""
+    if not tx.is_postgres:
+        append_entry(tx, entry, shard, postings)
+        apply_deltas(tx, deltas)
+        return
+    moves = merge_deltas(deltas)
+    # Arrays travel as text literals (ints and currency codes need no quoting): adapting Python lists costs the
+    # client more than the server spends parsing them.
+    tx.execute(
+        "SELECT kleline_post_entry(:id, :posted_at, :description, :metadata, :content_hash, :shard, "
+        "CAST(:account_ids AS integer[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]), "
+        "CAST(:move_accounts AS integer[]), CAST(:move_slots AS integer[]), CAST(:move_balances AS bigint[]), "
+        "CAST(:move_helds AS bigint[]))",
+        {
+            **_entry_params(entry, shard),
+            "account_ids": _array(p["account_id"] for p in postings),
+            "currencies": _array(p["currency"] for p in postings),
+            "amounts": _array(p["amount"] for p in postings),
+            "move_accounts": _array(m.account_id for m in moves),
+            "move_slots": _array(m.slot for m in moves),
+            "move_balances": _array(m.balance for m in moves),
+            "move_helds": _array(m.held for m in moves),
+        },
+    )
+
+
+def _array(values: Iterable[int | str]) -> str:
+    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:
+    """(seq, head) of chain ``shard``, locked on PostgreSQL until the transaction ends."""
+    suffix = " FOR UPDATE" if for_update else ""
+    row = tx.fetchone(f"SELECT seq, head FROM ledger_chains WHERE shard = :shard{suffix}", {"shard": shard})
+    return int(row[0]), bytes(row[1])
+
+
+INSERT_ENTRY = (
+    "INSERT INTO ledger_entries "
+    "(id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash) "
+    "VALUES (:id, :posted_at, :description, :metadata, :content_hash, :shard, :seq, :link)"
+)
+
+
+def append_entries(
+    tx: RawTx, shard: int, entries: list[tuple[EntryRow, int, bytes]], postings: list[dict[str, Any]]
+) -> None:
+    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head.
+
+    ``executemany`` pipelines the rows (psycopg) or steps them in-process (SQLite); a set-based ``unnest`` insert
+    was tried on PostgreSQL and lost: adapting the arrays costs the client more than the server saves."""
+    tx.executemany(INSERT_POSTING, postings)
+    tx.executemany(
+        INSERT_ENTRY,
+        [
+            {
+                "id": e.id,
+                "posted_at": e.posted_at,
+                "description": e.description,
+                "metadata": e.metadata,
+                "content_hash": e.content_hash,
+                "shard": shard,
+                "seq": seq,
+                "link": link,
+            }
+            for e, seq, link in entries
+        ],
+    )
+    _, last_seq, last_link = entries[-1]
+    tx.execute(
+        "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
+        {"seq": last_seq, "head": last_link, "shard": shard},
+    )
+
+
+_ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
+
+
+def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
+    """The stored entries among ``entry_ids``, by id, with their postings in line order."""
+    if not entry_ids:
+        return {}
+    names = {f"e{i}": entry_id for i, entry_id in enumerate(entry_ids)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = tx.fetchall(
+        f"SELECT {_ENTRY_COLUMNS}, a.code, p.amount, p.currency FROM ledger_entries e "
+        "JOIN ledger_postings p ON p.entry_id = e.id JOIN ledger_accounts a ON a.id = p.account_id "
+        f"WHERE e.id IN ({placeholders}) ORDER BY e.id, p.line",
+        names,
+    )
+    found: dict[str, tuple[tuple[Any, ...], list[Posting]]] = {}
+    for row in rows:
+        _, legs = found.setdefault(row[0], (tuple(row[:7]), []))
+        legs.append(Posting(row[7], int(row[8]), row[9]))
+    return {
+        entry_id: Entry(
+            entry_id,
+            from_epoch_us(int(posted_at)),
+            tuple(legs),
+            description,
+            json.loads(metadata),
+            int(shard),
+            int(seq),
+            bytes(link),
+        )
+        for entry_id, ((_, posted_at, description, metadata, shard, seq, link), legs) in found.items()
+    }
+
+
+def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
+    """An account's postings, newest first, with the running sum of postings after each one."""
+    page = "" if before is None else "WHERE id < :before "
+    rows = tx.fetchall(
+        "SELECT id, entry_id, amount, posted_at, description, running FROM ("
+        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description,"
+        "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
+        "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
+        f") h {page}ORDER BY id DESC LIMIT :limit",
+        {"id": account_id, "before": before, "limit": limit},
+    )
+    return [tuple(r) for r in rows]
