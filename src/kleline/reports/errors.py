@@ -5,6 +5,7 @@ KlelineError
       ├── InvalidMonth          (400 validation_error) not a YYYY-MM month, or one that has not begun
       ├── UnknownFormat         (400 validation_error) a format this document does not come in
       ├── StatementPeriodOpen   (409) an invoice asked for a month that is not over
+      ├── NothingToInvoice      (409) an invoice asked for a month without any commission
       └── StatementMismatch     (500) the movements do not lead from the opening to the closing balance
 """
 
@@ -12,7 +13,14 @@ from __future__ import annotations
 
 from kleline.errors import KlelineError
 
-__all__ = ["InvalidMonth", "ReportError", "StatementMismatch", "StatementPeriodOpen", "UnknownFormat"]
+__all__ = [
+    "InvalidMonth",
+    "NothingToInvoice",
+    "ReportError",
+    "StatementMismatch",
+    "StatementPeriodOpen",
+    "UnknownFormat",
+]
 
 
 class ReportError(KlelineError):
@@ -46,6 +54,17 @@ class StatementPeriodOpen(ReportError):
     waits for the month's end."""
 
     code = "statement_period_open"
+    status = 409
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, param="month")
+
+
+class NothingToInvoice(ReportError):
+    """A commission invoice was asked for a month in which Kleline charged and gave back no commission: there is
+    no service to bill, and an empty invoice would take a number of the legal sequence for nothing."""
+
+    code = "nothing_to_invoice"
     status = 409
 
     def __init__(self, detail: str) -> None:

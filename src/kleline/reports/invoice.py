@@ -1,9 +1,12 @@
 """The month's commission invoice as PDF (fpdf2): what Kleline charged the merchant, net of what refunds returned.
 
-Deterministic: the same statement gives the same bytes. The document's creation date is the invoice's date (the
-first instant after the period), never the time it was rendered, and the producer is fixed, so fpdf2's file
-identifier (a hash of the content and that date) is stable too. The invoice number is derived from the month and
-the merchant (``KL-202601-mer_...``): unique, and the same whenever it is asked for again.
+Deterministic: the same statement, number and date give the same bytes. The document's creation date is the
+invoice's date of issue, never the time it was rendered, and the producer is fixed, so fpdf2's file identifier (a
+hash of the content and that date) is stable too. The number and the date come from ``reports.numbering``, which
+allocates them once from the year's gapless sequence (``KL-2026-000001``) and keeps the rendered bytes.
+
+A month whose refunds gave back more commission than its payments cost totals below zero: the document is then a
+credit note (« avoir »), numbered in the same sequence, as French rules allow.
 
 Text is set in the PDF core fonts (Helvetica, WinAnsi encoding): no font file to ship. A character outside
 Windows-1252 (a name in another script) prints as ``?``; the invoice's figures never depend on it.
@@ -15,6 +18,7 @@ balance was credited: nothing is left to pay, and the invoice says so.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from fpdf import FPDF
@@ -23,16 +27,11 @@ from fpdf.enums import XPos, YPos
 from kleline.money import Money
 from kleline.reports.model import Issuer, MerchantStatement
 
-__all__ = ["VAT_MENTION", "commission_invoice", "invoice_number"]
+__all__ = ["VAT_MENTION", "commission_invoice"]
 
 VAT_MENTION: Final = "TVA non applicable : services de paiement exonérés (article 261 C 1° du CGI)."
 _WIDTH: Final = 180  # mm of text between the margins of an A4 page
 _AMOUNT: Final = 40
-
-
-def invoice_number(statement: MerchantStatement) -> str:
-    """The invoice's number: the month and the merchant, so that asking again gives the same invoice."""
-    return f"KL-{statement.month.year:04d}{statement.month.month:02d}-{statement.merchant.id}"
 
 
 def _text(value: str) -> str:
@@ -77,17 +76,16 @@ def _lines(statement: MerchantStatement) -> list[tuple[str, int]]:
     return lines
 
 
-def commission_invoice(statement: MerchantStatement, issuer: Issuer) -> bytes:
-    """The commission invoice of a closed month, as PDF bytes."""
-    issued = statement.month.end
+def commission_invoice(statement: MerchantStatement, issuer: Issuer, *, number: str, issued: datetime) -> bytes:
+    """The commission invoice of a closed month, numbered ``number`` and issued at ``issued``, as PDF bytes."""
+    credit_note = statement.commission < 0
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_creation_date(issued)
     pdf.set_producer("Kleline")
     pdf.set_creator("Kleline")
     pdf.set_author(_text(issuer.name))
-    number = invoice_number(statement)
-    pdf.set_title(f"Facture {number}")
+    pdf.set_title(f"{'Avoir' if credit_note else 'Facture'} {number}")
     pdf.set_lang("fr-FR")
     pdf.set_margins(15, 15, 15)
     pdf.add_page()
@@ -103,7 +101,7 @@ def commission_invoice(statement: MerchantStatement, issuer: Issuer) -> bytes:
     row(issuer.name, size=14, style="B")
     row(issuer.website)
     pdf.ln(6)
-    row("Facture de commissions", size=16, style="B")
+    row("Avoir sur commissions" if credit_note else "Facture de commissions", size=16, style="B")
     row(f"Numéro : {number}")
     row(f"Date : {issued:%d/%m/%Y}")
     row(f"Période : du {statement.month.first_day:%d/%m/%Y} au {statement.month.last_day:%d/%m/%Y}")

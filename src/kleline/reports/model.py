@@ -27,6 +27,7 @@ from kleline.money import Money
 
 __all__ = [
     "KINDS",
+    "Invoice",
     "Issuer",
     "MerchantStatement",
     "Month",
@@ -137,8 +138,23 @@ class Movement:
 
 
 @dataclass(frozen=True, slots=True)
+class Invoice:
+    """A commission invoice as issued: its number in the year's sequence (``KL-2026-000001``), the merchant and
+    month it bills, when it was issued, the commission it states and the SHA-256 of its PDF."""
+
+    number: str
+    merchant_id: str
+    month: Month
+    issued_at: datetime
+    commission: int
+    currency: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class MerchantStatement:
-    """A merchant's month: opening balance, every movement, closing balance; ``closed`` once the month is over."""
+    """A merchant's month: opening balance, every movement, closing balance; ``closed`` once the month is over;
+    ``invoice`` once its commission invoice has been issued."""
 
     merchant: StatementParty
     month: Month
@@ -147,6 +163,7 @@ class MerchantStatement:
     closing_balance: int
     movements: tuple[Movement, ...]
     closed: bool
+    invoice: Invoice | None = None
 
     def _sum(self, kind: MovementKind, field: Literal["gross", "commission", "net"]) -> int:
         return sum(getattr(m, field) for m in self.movements if m.kind == kind)
@@ -190,6 +207,11 @@ class MerchantStatement:
     def adjustments(self) -> int:
         """Every other movement, signed."""
         return self._sum("adjustment", "net")
+
+    @property
+    def invoiceable(self) -> bool:
+        """True when the month has commission to invoice: some charged or given back, even if they cancel out."""
+        return self.commission_charged != 0 or self.commission_returned != 0
 
     def count(self, kind: MovementKind) -> int:
         """How many movements of ``kind``."""

@@ -5,13 +5,17 @@ postings in the month, named by the metadata the payments code writes on each en
 the settlement code on payouts (``payout``), completed by the payments table (the merchant's order reference and
 description, the commission rate). The opening and closing balances are the sums of every posting before the
 month's first and after its last instant, read in the same snapshot as the movements, and the statement is refused
-(``StatementMismatch``) unless its movements lead from one to the other. Nothing here writes, and the same month of
-the same books always gives the same document, byte for byte.
+(``StatementMismatch``) unless its movements lead from one to the other. The same month of the same books always
+gives the same document, byte for byte.
+
+The one write is the commission invoice's first issue (``reports.numbering``): it takes the next number of the
+year's sequence and keeps the PDF, which later requests return unchanged. Statements name the invoice once issued.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final, Literal, TextIO
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
@@ -21,9 +25,15 @@ from kleline.ledger.model import normal_delta
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
 from kleline.merchants.service import Merchants
 from kleline.payments.postings import COMMISSION_ACCOUNT
-from kleline.reports import fec, invoice, store, tabular
+from kleline.reports import fec, invoice, numbering, store, tabular
 from kleline.reports.beancount_export import ExportSummary, write_beancount
-from kleline.reports.errors import InvalidMonth, StatementMismatch, StatementPeriodOpen, UnknownFormat
+from kleline.reports.errors import (
+    InvalidMonth,
+    NothingToInvoice,
+    StatementMismatch,
+    StatementPeriodOpen,
+    UnknownFormat,
+)
 from kleline.reports.model import Issuer, MerchantStatement, Month, Movement, MovementKind, StatementParty, classify
 from kleline.reports.store import PaymentInfo
 from kleline.reports.views import statement_json_bytes
@@ -63,8 +73,9 @@ class Reports:
         with self._db.transaction(write=False) as tx:
             store.snapshot(tx)
             found = _read(tx, merchant_id, period)
+            issued = numbering.find(tx, merchant_id, period)
         if found is None:  # not approved yet: its balance account has never existed, nothing ever moved
-            return MerchantStatement(party, period, BALANCE_CURRENCY, 0, 0, (), now >= period.end)
+            return MerchantStatement(party, period, BALANCE_CURRENCY, 0, 0, (), now >= period.end, issued)
         currency, opening, closing, lines = found
         lines.sort(key=lambda line: (line[0], line[1], line[2].entry_id))
         running, movements = opening, []
@@ -72,7 +83,9 @@ class Reports:
             net = movement.gross + movement.commission
             running += net
             movements.append(replace(movement, net=net, balance_after=running))
-        result = MerchantStatement(party, period, currency, opening, closing, tuple(movements), now >= period.end)
+        result = MerchantStatement(
+            party, period, currency, opening, closing, tuple(movements), now >= period.end, issued
+        )
         if not result.balanced:
             raise StatementMismatch(
                 f"the statement of {merchant_id} for {period} does not balance: opening {opening}, movements "
@@ -82,7 +95,7 @@ class Reports:
 
     def render(self, statement: MerchantStatement, format: str) -> Document:
         """The statement as a document: ``json``, ``csv``, ``fec`` (Fichier des Écritures Comptables) or ``pdf``
-        (the month's commission invoice, once the month is over)."""
+        (the month's commission invoice, once the month is over: issued, and numbered, the first time)."""
         stem = f"kleline-{statement.merchant.id}-{statement.month}"
         if format == "json":
             return Document(statement_json_bytes(statement), "application/json", f"{stem}.json")
@@ -91,18 +104,38 @@ class Reports:
         if format == "fec":
             return Document(fec.statement_fec(statement), fec.MEDIA_TYPE, fec.file_name(statement))
         if format == "pdf":
-            if not statement.closed:
-                raise StatementPeriodOpen(
-                    f"the commission invoice for {statement.month} is issued once the month is over"
-                )
-            return Document(invoice.commission_invoice(statement, self._issuer), "application/pdf", f"{stem}.pdf")
+            return Document(self._invoice_pdf(statement), "application/pdf", f"{stem}.pdf")
         raise UnknownFormat(f"format: one of {', '.join(FORMATS)}, not {format!r}")
 
     def statement_document(self, merchant_id: str, month: Month | str, format: str) -> Document:
         """The merchant's statement for ``month``, rendered as ``format``."""
         if format not in FORMATS:
             raise UnknownFormat(f"format: one of {', '.join(FORMATS)}, not {format!r}")
-        return self.render(self.statement(merchant_id, month), format)
+        period = self._month(month)
+        if format == "pdf" and period.end > self._clock():
+            self._merchants.get(merchant_id)  # an unknown merchant is still a 404, whatever the month
+            raise _period_open(period)
+        return self.render(self.statement(merchant_id, period), format)
+
+    def _invoice_pdf(self, statement: MerchantStatement) -> bytes:
+        """The month's invoice as issued, issuing it (and taking its number) the first time.
+
+        A month with no commission at all, charged or given back, gets no invoice (``NothingToInvoice``) rather
+        than one for zero: no service was billed, so none is owed, and an empty invoice would take a number of
+        the legal sequence for nothing, one per month anybody cares to ask about, back to 1970. A month whose
+        commission charged and returned cancel out still gets its invoice, which shows both."""
+        if not statement.closed:
+            raise _period_open(statement.month)
+        if statement.invoice is None and not statement.invoiceable:
+            raise NothingToInvoice(
+                f"no commission to invoice for {statement.month}: {statement.merchant.id} had no payment or refund"
+            )
+
+        def render(number: str, issued: datetime) -> bytes:
+            return invoice.commission_invoice(statement, self._issuer, number=number, issued=issued)
+
+        _, content = numbering.issue(self._db, statement, self._clock, render)
+        return content
 
     def export_beancount(self, out: TextIO) -> ExportSummary:
         """Write Kleline's whole ledger to ``out`` as a beancount file that ``bean-check`` accepts."""
@@ -116,6 +149,10 @@ class Reports:
             return Month.parse(month)
         except ValueError as error:
             raise InvalidMonth(f"month: {error}") from None
+
+
+def _period_open(period: Month) -> StatementPeriodOpen:
+    return StatementPeriodOpen(f"the commission invoice for {period} is issued once the month is over")
 
 
 _Line = tuple[int, int, Movement]

@@ -1,9 +1,10 @@
 """A merchant's statement as CSV (RFC 4180, UTF-8): one line per movement, then the month's summary.
 
 Two tables in one file, separated by an empty line: the movements (``posted_at,type,id,...``), then the summary
-(``item,amount,currency``) from the opening to the closing balance. Amounts are exact decimals in major units
-with a point (``12.50``, ``-4.82``), signed as the merchant's balance moved. Text a merchant or customer wrote is
-kept from reading as a spreadsheet formula.
+(``item,amount,currency``) from the opening to the closing balance; once the month's commission invoice is issued,
+a third table after another empty line names it (``invoice_number,issued_at``). Amounts are exact decimals in
+major units with a point (``12.50``, ``-4.82``), signed as the merchant's balance moved. Text a merchant or
+customer wrote is kept from reading as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kleline.clock import to_rfc3339
 from kleline.money import Money
 from kleline.reports.model import MerchantStatement
 
-__all__ = ["MOVEMENT_COLUMNS", "SUMMARY_COLUMNS", "decimal_text", "statement_csv"]
+__all__ = ["INVOICE_COLUMNS", "MOVEMENT_COLUMNS", "SUMMARY_COLUMNS", "decimal_text", "statement_csv"]
 
 MOVEMENT_COLUMNS: Final = (
     "posted_at",
@@ -32,6 +33,7 @@ MOVEMENT_COLUMNS: Final = (
     "currency",
 )
 SUMMARY_COLUMNS: Final = ("item", "amount", "currency")
+INVOICE_COLUMNS: Final = ("invoice_number", "issued_at")
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -83,4 +85,8 @@ def statement_csv(statement: MerchantStatement) -> bytes:
     )
     for item, minor in summary:
         writer.writerow((item, decimal_text(minor, currency), currency))
+    if statement.invoice is not None:
+        writer.writerow(())
+        writer.writerow(INVOICE_COLUMNS)
+        writer.writerow((statement.invoice.number, to_rfc3339(statement.invoice.issued_at)))
     return buffer.getvalue().encode()

@@ -30,7 +30,7 @@ def movement_json(movement: Movement) -> dict[str, Any]:
 
 def statement_json(statement: MerchantStatement) -> dict[str, Any]:
     """The statement: the month's totals (positive numbers, the closing balance follows from them) and its
-    movements in the order they were booked."""
+    movements in the order they were booked; ``invoice_number`` once the month's commission invoice is issued."""
     return {
         "object": "merchant_statement",
         "merchant_id": statement.merchant.id,
@@ -39,6 +39,7 @@ def statement_json(statement: MerchantStatement) -> dict[str, Any]:
         "period_start": to_rfc3339(statement.month.start),
         "period_end": to_rfc3339(statement.month.end),
         "closed": statement.closed,
+        "invoice_number": statement.invoice.number if statement.invoice else None,
         "currency": statement.currency,
         "opening_balance": statement.opening_balance,
         "turnover": statement.turnover,

@@ -37,6 +37,8 @@ def _closed_january(kleline: Kleline, clock: FakeClock) -> MerchantStatement:
 
 def test_every_format_gives_the_same_bytes_whenever_it_is_asked(kleline: Kleline, clock: FakeClock) -> None:
     statement = _closed_january(kleline, clock)
+    kleline.reports.render(statement, "pdf")  # issued: from now on the statements name the invoice
+    statement = kleline.reports.statement(statement.merchant.id, "2026-01")
     first = {f: kleline.reports.render(statement, f).content for f in ("json", "csv", "fec", "pdf")}
     clock.advance(days=40)
     again = kleline.reports.statement(statement.merchant.id, "2026-01")
@@ -133,11 +135,11 @@ def test_the_invoice_states_the_commission_its_number_and_the_vat_exemption(klel
     assert document.media_type == "application/pdf"
     pdf = document.content
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert b"/CreationDate (D:20260201000000Z)" in pdf  # the invoice's date, not the moment it was drawn
+    assert b"/CreationDate (D:20260202113000Z)" in pdf  # the invoice's date of issue
     text = pdf_text(pdf)
     assert "Facture de commissions" in text
-    assert f"Numéro : KL-202601-{statement.merchant.id}" in text
-    assert "Date : 01/02/2026" in text and "Période : du 01/01/2026 au 31/01/2026" in text
+    assert "Numéro : KL-2026-000001" in text
+    assert "Date : 02/02/2026" in text and "Période : du 01/01/2026 au 31/01/2026" in text
     assert "Librairie Kléber" in text and f"Identifiant Kleline : {statement.merchant.id}" in text
     assert "Commission 3,50 % sur 2 paiements (37,50\xa0€ encaissés)" in text
     assert "1,32\xa0€" in text and "-0,18\xa0€" in text  # charged, returned

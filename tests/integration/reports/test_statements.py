@@ -144,6 +144,7 @@ def test_months_outside_the_books_are_refused(kleline: Kleline, clock: FakeClock
 
 def test_the_invoice_waits_for_the_end_of_the_month(kleline: Kleline, clock: FakeClock) -> None:
     shop = merchant(kleline)
+    pay(kleline, shop, shopper(kleline, purse=5000).id, 1250)
     with pytest.raises(StatementPeriodOpen) as refused:
         kleline.reports.statement_document(shop, "2026-01", "pdf")
     assert (refused.value.status, refused.value.code) == (409, "statement_period_open")

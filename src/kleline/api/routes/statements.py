@@ -39,7 +39,8 @@ class MovementOut(BaseModel):
 
 class StatementOut(BaseModel):
     """A merchant's month: ``closing_balance = opening_balance + turnover - refunds - commission - payouts +
-    payouts_returned + adjustments``; ``closed`` once the month is over (before, the statement runs to date)."""
+    payouts_returned + adjustments``; ``closed`` once the month is over (before, the statement runs to date);
+    ``invoice_number`` once the month's commission invoice has been issued (``format=pdf``), else null."""
 
     object: Literal["merchant_statement"]
     merchant_id: str
@@ -48,6 +49,7 @@ class StatementOut(BaseModel):
     period_start: str
     period_end: str
     closed: bool
+    invoice_number: str | None
     currency: str
     opening_balance: int
     turnover: int
@@ -74,7 +76,11 @@ _DOCUMENTS: dict[int | str, dict[str, Any]] = {
             "text/plain": {},
             "application/pdf": {},
         },
-    }
+    },
+    409: {
+        "description": "The commission invoice (PDF) of a month that is not over (``statement_period_open``) or "
+        "without commission (``nothing_to_invoice``)"
+    },
 }
 
 
@@ -90,7 +96,11 @@ def get_merchant_statement(
     ] = "json",
 ) -> Response:
     """A merchant's statement for one month: turnover, refunds, commission, payouts and closing balance, with every
-    movement; as JSON, CSV, FEC or, once the month is over, the commission invoice as PDF."""
+    movement; as JSON, CSV, FEC or, once the month is over, the commission invoice as PDF.
+
+    The first PDF request issues the invoice and gives it the next number of the year's sequence
+    (``KL-2026-000001``); later requests return the same document. A month that is not over is refused with
+    ``409 statement_period_open``, a month without commission with ``409 nothing_to_invoice``."""
     if caller.merchant_id is None:
         if merchant_id is None:
             raise ValidationError("merchant_id: operators name the merchant", param="merchant_id")
