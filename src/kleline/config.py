@@ -3,14 +3,16 @@
 Unsafe development defaults are refused when ``KLELINE_ENV=production``, so that a forgotten variable fails the
 start rather than running a production system on a published key. The card vault's keys are read here as
 ``SecretStr`` (masked in every ``repr``, so that printing the settings cannot leak them) and checked where they are
-decoded, by the composition root (``kleline.bootstrap``), with the vault's rules.
+decoded, by the composition root (``kleline.bootstrap``), with the vault's rules. A development convenience that
+opens a hole is refused here, where it is read: ``KLELINE_WEBHOOKS_ALLOW_LOOPBACK`` (webhooks to loopback and private
+addresses, the very server-side request forgery ``events.ssrf`` exists to stop) makes ``load_settings`` fail.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -109,9 +111,21 @@ class Settings(BaseSettings):
     # -- events and webhooks (issue 4) --
     webhooks_allow_loopback: bool = Field(
         False,
-        description="let webhook endpoints point at loopback and private addresses (tests and the demo); "
-        "link-local, multicast and reserved addresses stay refused",
+        description="let webhook endpoints point at loopback and private addresses (tests and the demo; refused "
+        "in production); link-local, multicast and reserved addresses stay refused",
     )
+
+    @field_validator("webhooks_allow_loopback")
+    @classmethod
+    def _no_loopback_webhooks_in_production(cls, allowed: bool, info: ValidationInfo) -> bool:
+        # A field validator rather than a model one: its error repeats only this field's value, never the keys.
+        if allowed and info.data.get("env") == "production":
+            raise ValueError(
+                "KLELINE_WEBHOOKS_ALLOW_LOOPBACK=true is refused when KLELINE_ENV is 'production': it would let "
+                "merchants' webhooks reach Kleline's own machine and private network; unset it"
+            )
+        return allowed
+
     webhook_timeout_seconds: float = Field(
         5.0, gt=0, le=60, description="how long one webhook delivery may take, connection included"
     )

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kleline import __version__
-from kleline.api import idempotency, problems
+from kleline.api import idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
     bank_accounts,
@@ -23,6 +23,7 @@ from kleline.api.routes import (
     merchants,
     payments,
     receipts,
+    receivables,
     settlement,
     statements,
     top_ups,
@@ -52,12 +53,14 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.state.kleline = kleline
     problems.install(app)
     idempotency.install(app, kleline.idempotency)
+    openapi.install(app)  # after idempotency's rewrite: it reads the Idempotency-Key parameter that one adds
     app.include_router(customers.router)
     app.include_router(wallet.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
     app.include_router(bank_accounts.router)
     app.include_router(collections.router)
+    app.include_router(receivables.router)
     app.include_router(ledger.router)
     app.include_router(receipts.router)
     app.include_router(merchants.router)

@@ -86,6 +86,7 @@ class WebhookEndpoints:
         now = self._clock()
         endpoint = WebhookEndpoint(new_id("we"), merchant_id, url, "enabled", None, now)
         with self._db.transaction() as tx:
+            store.lock_merchant_endpoints(tx, merchant_id)  # the count and the insert, as one step per merchant
             if store.count_live_endpoints(tx, merchant_id) >= MAX_ENDPOINTS:
                 raise TooManyEndpoints(f"a merchant may have at most {MAX_ENDPOINTS} webhook endpoints")
             store.insert_endpoint(tx, endpoint, sealed, epoch_us(now))

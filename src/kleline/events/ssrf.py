@@ -7,7 +7,8 @@ runs at registration and again before each delivery, because a name's answer can
 delivery then connects to the very address it checked, and never follows a redirect.
 
 With ``allow_loopback`` (``KLELINE_WEBHOOKS_ALLOW_LOOPBACK``: tests and the demo) loopback and private addresses
-are allowed; link-local, multicast, reserved and unspecified addresses never are.
+are allowed; link-local, multicast, reserved and unspecified addresses never are. The settings refuse that
+allowance when ``KLELINE_ENV=production`` (``kleline.config``), so that it cannot reach a live system.
 """
 
 from __future__ import annotations

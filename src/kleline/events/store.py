@@ -25,6 +25,7 @@ __all__ = [
     "list_deliveries",
     "list_endpoints",
     "list_events",
+    "lock_merchant_endpoints",
     "mark_deleted",
     "record_attempt",
     "reschedule",
@@ -32,6 +33,9 @@ __all__ = [
     "sealed_secret",
 ]
 
+# First key of the PostgreSQL advisory locks over a merchant's endpoints (ASCII "whep"), so that they cannot collide
+# with another advisory lock that some day uses the two-key form with a different first key.
+_ENDPOINTS_LOCK_SPACE = 0x77686570
 _EVENT_COLUMNS = "id, merchant_id, type, object_id, data, created_at"
 _ENDPOINT_COLUMNS = "id, merchant_id, url, status, disabled_reason, created_at"
 
@@ -89,6 +93,22 @@ def insert_endpoint(tx: RawTx, endpoint: WebhookEndpoint, secret: SealedSecret, 
             "at": created_at,
         },
     )
+
+
+def lock_merchant_endpoints(tx: RawTx, merchant_id: str) -> None:
+    """Serialise changes to a merchant's set of endpoints until the transaction ends (count, then insert).
+
+    PostgreSQL at READ COMMITTED would let two registrations both count 15 and both insert; a transaction-scoped
+    advisory lock on the merchant makes them queue. It is keyed on the merchant's id rather than taken on its row in
+    ``merchants``, a table of a sibling package that events do not read (and whose status changes lock that row), and
+    it needs no existing endpoint row to lock. A hash collision only makes two merchants' registrations queue.
+    SQLite's write transactions already run one at a time (``BEGIN IMMEDIATE``).
+    """
+    if tx.is_postgres:
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(:space, hashtext(:merchant))",
+            {"space": _ENDPOINTS_LOCK_SPACE, "merchant": merchant_id},
+        )
 
 
 def count_live_endpoints(tx: RawTx, merchant_id: str) -> int:
