@@ -190,7 +190,7 @@ class IsoBankNetwork:
         if callable(close):
             close()
 
-    def _reverse_unanswered(self, rrn: str) -> None:
+    def _reverse_unanswered(self, rrn: str, stan: str, amount: Money) -> None:
         """Release whatever an unanswered authorisation may hold: a reversal now, or queued for the worker."""
         try:
             self.reverse(rrn)
@@ -201,7 +201,7 @@ class IsoBankNetwork:
                 _log.error("authorisation %s got no answer and its reversal failed (%s): nothing queues it", rrn, error)
                 return
             reason = "no_answer" if isinstance(error, IssuerUnavailable) else error.code
-            self._reversals.enqueue(rrn, reason)
+            self._reversals.enqueue(rrn, reason, stan=stan, amount=amount)
 
     def echo(self) -> bool:
         """True when the network answers a network-management echo (0800) with approval."""
@@ -228,7 +228,7 @@ class IsoBankNetwork:
             # The request left and no answer to it could be read (none came, or unreadable bytes, or another
             # request's answer): the issuer may hold the funds.
             if reverse_if_lost:
-                self._reverse_unanswered(rrn)
+                self._reverse_unanswered(rrn, request.stan, amount)
             raise
         if response.code == ResponseCode.FORMAT_ERROR:
             raise MalformedMessage("the issuer could not read our authorisation request")

@@ -7,6 +7,10 @@ reached for that either, the reversal is queued here (table ``bank_reversals``, 
 close it: approved ("00"), unknown record ("25": the issuer never saw the authorisation, so it holds nothing) and
 invalid transaction ("12": already closed). Any other outcome keeps it queued, with its last error for operators.
 
+A reversal that cannot even be queued (the database fails) leaves the issuer holding funds that nothing will
+release before the hold lapses: ``enqueue`` logs that authorisation at ERROR, by RRN, STAN and amount (never the card
+number, which it does not have), before the error goes on up, so that an operator can reverse it by hand.
+
 Resending is always safe: a reversal of an RRN the issuer already released is answered "00" again. Two workers may
 therefore race without harm; each row is still claimed (attempts + 1, next attempt pushed back) before it is sent,
 so that they seldom do.
@@ -15,6 +19,7 @@ so that they seldom do.
 from __future__ import annotations
 
 import builtins
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -23,9 +28,11 @@ from kleline.banks.errors import AuthorizationClosed, BankError, UnknownAuthoriz
 from kleline.banks.network import BankNetwork, ResponseCode
 from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
 from kleline.db.engine import Database
+from kleline.money import Money
 
 __all__ = ["QueuedReversal", "ReversalQueue"]
 
+_log = logging.getLogger(__name__)
 _COLUMNS: Final = "rrn, reason, attempts, next_attempt_at, created_at, done_at, outcome, last_error"
 
 
@@ -64,16 +71,31 @@ class ReversalQueue:
         self._first_retry = first_retry
         self._max_delay = max_delay
 
-    def enqueue(self, rrn: str, reason: str) -> None:
-        """Queue a reversal of ``rrn``, due now; queuing it again reopens it (sending it twice is harmless)."""
+    def enqueue(self, rrn: str, reason: str, *, stan: str | None = None, amount: Money | None = None) -> None:
+        """Queue a reversal of ``rrn``, due now; queuing it again reopens it (sending it twice is harmless).
+
+        ``stan`` and ``amount`` (of the authorisation) are only for the log, should the queue itself fail."""
         now = epoch_us(self._clock())
-        with self._db.transaction() as tx:
-            tx.execute(
-                "INSERT INTO bank_reversals (rrn, reason, attempts, next_attempt_at, created_at) "
-                "VALUES (:rrn, :reason, 0, :now, :now) ON CONFLICT (rrn) DO UPDATE SET done_at = NULL, "
-                "outcome = NULL, reason = excluded.reason, next_attempt_at = excluded.next_attempt_at",
-                {"rrn": rrn, "reason": reason[:40], "now": now},
+        try:
+            with self._db.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO bank_reversals (rrn, reason, attempts, next_attempt_at, created_at) "
+                    "VALUES (:rrn, :reason, 0, :now, :now) ON CONFLICT (rrn) DO UPDATE SET done_at = NULL, "
+                    "outcome = NULL, reason = excluded.reason, next_attempt_at = excluded.next_attempt_at",
+                    {"rrn": rrn, "reason": reason[:40], "now": now},
+                )
+        except Exception as error:
+            # The error's type only: a driver's message may quote the statement, and nothing here needs it.
+            _log.error(
+                "reversal NOT queued (%s): authorisation rrn=%s stan=%s amount=%s may stay held at the issuer; "
+                "reverse it by hand (reason %s)",
+                type(error).__name__,
+                rrn,
+                stan or "?",
+                amount if amount is not None else "?",
+                reason[:40],
             )
+            raise
 
     def get(self, rrn: str) -> QueuedReversal | None:
         """The queued reversal of ``rrn``, open or closed, or None."""

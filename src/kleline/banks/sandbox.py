@@ -5,11 +5,7 @@ authorisations really consumed, and come back when they are reversed, so that th
 against the same bookkeeping a bank does (a hold lowers the available balance; a capture takes at most the held
 amount and releases the rest; a reversal releases it all; a refund credits back at most what was captured).
 
-Routing is by card range (BIN): one Visa issuer (4...), one Mastercard issuer (51-55, 2221-2720). The public test
-cards behave as everywhere: 4242 4242 4242 4242 and 5555 5555 5555 4444 approve; 4000 0000 0000 0002 declines (05);
-4000 0000 0000 9995 has no funds (51); 4000 0000 0000 0069 is expired (54); 4000 0000 0000 0127 fails its security
-code (N7); 4000 0025 0000 3155 requires strong customer authentication (1A). Any other Luhn-valid number in a range
-is an ordinary cardholder with a generous balance.
+Routing is by card range (BIN), and the public test cards behave as everywhere (``kleline.banks.cardholders``).
 
 The issuers see only bytes (``handle``), exactly as a TCP server will hand them over; one lock serialises their
 books, so concurrent authorisations never overdraw an account. A security code is checked and forgotten.
@@ -19,6 +15,12 @@ with a known RRN gets its first answer, a refund with a known reference is credi
 overtake the authorisation it cancels (the acquirer timed out while the authorisation was still on its way): the
 issuer then remembers the RRN, and the late authorisation is refused (12) instead of holding funds nobody will
 release.
+
+What the issuers remember of an RRN (its answer, its authorisation, its refunds, an early reversal) is forgotten
+``retention`` after the last request that named it (30 days by default: about the longest a scheme lets a hold
+last, well past Kleline's own 7-day expiry), so that a long-running sandbox does not grow without bound. An
+authorisation still open then lapses as a real hold does: its funds become available again, and a late capture or
+reversal is answered "unknown" (25). Cardholders' accounts are kept: there are as many as cards used, not payments.
 """
 
 from __future__ import annotations
@@ -26,13 +28,25 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
 from stdnum import luhn
 
+from kleline.banks.cardholders import (
+    DEFAULT_BALANCE,
+    DEFAULT_ISSUERS,
+    TEST_CARDS,
+    BinRange,
+    CardholderAccount,
+    CardholderBalance,
+    CardProfile,
+    SandboxIssuer,
+)
 from kleline.banks.errors import InvalidCardDetails
 from kleline.banks.messages import (
     AuthorizationRequest,
@@ -56,6 +70,7 @@ from kleline.money import Money
 
 __all__ = [
     "DEFAULT_ISSUERS",
+    "DEFAULT_RETENTION",
     "TEST_CARDS",
     "BinRange",
     "CardholderBalance",
@@ -65,68 +80,8 @@ __all__ = [
     "SandboxIssuers",
 ]
 
-DEFAULT_BALANCE: Final = 10_000_000  # minor units per currency: 100,000.00 EUR
+DEFAULT_RETENTION: Final = timedelta(days=30)
 _CODE_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-@dataclass(frozen=True, slots=True)
-class BinRange:
-    """Card numbers whose leading digits lie between ``low`` and ``high`` (as many digits as ``low``)."""
-
-    low: str
-    high: str
-
-    def __contains__(self, number: object) -> bool:
-        return isinstance(number, str) and self.low <= number[: len(self.low)] <= self.high
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxIssuer:
-    """A simulated bank that issues the cards of its ranges; identified by its BIC like a real one."""
-
-    name: str
-    bic: str
-    ranges: tuple[BinRange, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CardProfile:
-    """How a cardholder's account behaves: its opening balance (None: the default) and any fixed refusal."""
-
-    balance: int | None = None
-    declines: bool = False
-    expired: bool = False
-    cvc_fails: bool = False
-    requires_sca: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CardholderBalance:
-    """A cardholder's account in one currency: posted, held by open authorisations, and what remains available."""
-
-    posted: Money
-    held: Money
-
-    @property
-    def available(self) -> Money:
-        """What the next authorisation may hold."""
-        return self.posted - self.held
-
-
-DEFAULT_ISSUERS: Final = (
-    SandboxIssuer("Kleline Sandbox Visa Bank", "KLSVFRP1", (BinRange("4", "4"),)),
-    SandboxIssuer("Kleline Sandbox Mastercard Bank", "KLSMFRP1", (BinRange("51", "55"), BinRange("2221", "2720"))),
-)
-
-TEST_CARDS: Final[Mapping[str, CardProfile]] = {
-    "4242424242424242": CardProfile(),
-    "5555555555554444": CardProfile(),
-    "4000000000000002": CardProfile(declines=True),
-    "4000000000009995": CardProfile(balance=0),
-    "4000000000000069": CardProfile(expired=True),
-    "4000000000000127": CardProfile(cvc_fails=True),
-    "4000002500003155": CardProfile(requires_sca=True),
-}
 
 
 class _State(StrEnum):
@@ -136,27 +91,13 @@ class _State(StrEnum):
 
 
 @dataclass(slots=True)
-class _Account:
-    profile: CardProfile
-    opening: int
-    posted: dict[str, int] = field(default_factory=dict)
-    held: dict[str, int] = field(default_factory=dict)
-
-    def balance(self, currency: str) -> CardholderBalance:
-        posted = self.posted.setdefault(currency, self.opening)
-        return CardholderBalance(Money(posted, currency), Money(self.held.get(currency, 0), currency))
-
-    def hold(self, amount: Money, sign: int) -> None:
-        self.held[amount.currency] = self.held.get(amount.currency, 0) + sign * amount.minor
-
-
-@dataclass(slots=True)
 class _Authorization:
-    account: _Account
+    account: CardholderAccount
     amount: Money
     state: _State = _State.OPEN
     captured: Money | None = None
     refunded: int = 0
+    references: list[str] = field(default_factory=list)  # of its refunds, forgotten with it
 
 
 class SandboxIssuers:
@@ -170,7 +111,10 @@ class SandboxIssuers:
         default_balance: int = DEFAULT_BALANCE,
         clock: Clock = system_clock,
         approval_code: Callable[[str], str] | None = None,
+        retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
+        if retention <= timedelta(0):
+            raise ValueError("the sandbox's retention must be positive")
         # ``approval_code(rrn)``: the approval code of an approved authorisation (default: random). A journaled
         # simulator makes it a function of the RRN, so that a replay gives the very codes it answered.
         self._approval_code = approval_code or _random_approval_code
@@ -179,7 +123,7 @@ class SandboxIssuers:
         self._default_balance = default_balance
         self._clock = clock
         self._lock = threading.Lock()
-        self._accounts: dict[str, _Account] = {}
+        self._accounts: dict[str, CardholderAccount] = {}
         self._authorizations: dict[str, _Authorization] = {}
         # Every authorisation answer by RRN, so that a retried request gets the first answer (no second hold).
         self._answers: dict[str, tuple[tuple[str, Money], AuthorizationResponse]] = {}
@@ -187,13 +131,28 @@ class SandboxIssuers:
         self._refunds: dict[str, tuple[str, Money]] = {}
         # Reversals that arrived before their authorisation: it is refused when it comes.
         self._reversed_early: set[str] = set()
+        # Every RRN remembered above, by the time of the last request naming it, the least recent first.
+        self._retention = retention
+        self._last_seen: OrderedDict[str, datetime] = OrderedDict()
 
     def handle(self, request: bytes) -> bytes:
         """Answer one encoded request with one encoded response; malformed bytes raise ``MalformedMessage``."""
         message = decode_request(request)
         with self._lock:
+            now = self._clock()
+            self._forget_before(now - self._retention)
             response = self._answer(message)
+            rrn = getattr(message, "rrn", None)
+            if rrn is not None and (rrn in self._answers or rrn in self._reversed_early):
+                self._last_seen[rrn] = now
+                self._last_seen.move_to_end(rrn)
         return encode_message(response)
+
+    @property
+    def remembered(self) -> int:
+        """How many RRNs the issuers remember (answers, authorisations, early reversals): bounded by the retention."""
+        with self._lock:
+            return len(self._last_seen)
 
     def issuer_of(self, number: str) -> SandboxIssuer | None:
         """The issuer whose ranges hold card ``number``, or None when no sandbox bank issues it."""
@@ -209,15 +168,30 @@ class SandboxIssuers:
         with self._lock:
             self._account(number).posted[balance.currency] = balance.minor
 
-    def _account(self, number: str) -> _Account:
+    def _account(self, number: str) -> CardholderAccount:
         account = self._accounts.get(number)
         if account is None:
             if self.issuer_of(number) is None or not luhn.is_valid(number):
                 raise InvalidCardDetails("no sandbox issuer has a cardholder with this number", param="number")
             profile = self._test_cards.get(number, CardProfile())
             opening = self._default_balance if profile.balance is None else profile.balance
-            account = self._accounts[number] = _Account(profile, opening)
+            account = self._accounts[number] = CardholderAccount(profile, opening)
         return account
+
+    def _forget_before(self, horizon: datetime) -> None:
+        while self._last_seen:
+            rrn, seen = next(iter(self._last_seen.items()))
+            if seen > horizon:
+                return
+            del self._last_seen[rrn]
+            self._answers.pop(rrn, None)
+            self._reversed_early.discard(rrn)
+            record = self._authorizations.pop(rrn, None)
+            if record is not None:
+                if record.state is _State.OPEN:
+                    record.account.hold(record.amount, -1)  # the hold lapses
+                for reference in record.references:
+                    self._refunds.pop(reference, None)
 
     def _answer(self, message: Request) -> Response:
         match message:
@@ -328,6 +302,7 @@ class SandboxIssuers:
         record.refunded += amount.minor
         record.account.posted[amount.currency] = record.account.balance(amount.currency).posted.minor + amount.minor
         self._refunds[request.reference] = (request.rrn, amount)
+        record.references.append(request.reference)
         return ResponseCode.APPROVED.value
 
 

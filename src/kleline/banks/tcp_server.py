@@ -9,6 +9,12 @@ A handler that raises ``MalformedMessage`` (or a peer whose framing is broken) l
 cannot read, nothing on that stream can be trusted to start where a message starts. The log names the peer and the
 error, never the bytes, which may carry a card number.
 
+A peer that goes quiet loses its connection too, or it would hold a thread (and a descriptor) forever: one that
+connected and sends nothing, or stopped between frames, after ``idle_timeout`` seconds (a minute by default, well above
+a pooled client's pause between requests); one that stopped in the middle of a frame, after the much shorter
+``frame_timeout``, since an honest client writes a frame in one go. A pooled client (``TcpTransport``) notices the
+closed idle connection before its next request and opens a new one.
+
     server = Iso8583Server(SandboxIssuers().handle, "127.0.0.1", 0)
     server.start()                       # or server.serve_forever() in a thread of your own
     host, port = server.server_address
@@ -29,12 +35,14 @@ from typing import Final
 from kleline.banks.errors import MalformedMessage
 from kleline.banks.framing import FrameReader, frame
 
-__all__ = ["Handler", "Iso8583Server"]
+__all__ = ["DEFAULT_FRAME_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "Handler", "Iso8583Server"]
 
 Handler = Callable[[bytes], bytes]
 
 _log = logging.getLogger(__name__)
 _CHUNK: Final = 65536
+DEFAULT_IDLE_TIMEOUT: Final = 60.0
+DEFAULT_FRAME_TIMEOUT: Final = 10.0
 
 
 class _Connection(socketserver.BaseRequestHandler):
@@ -46,16 +54,22 @@ class _Connection(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = self.client_address
+        threading.current_thread().name = f"iso8583-connection {peer}"
         if not self.server.track(sock):
             return
         reader = FrameReader()
         try:
             while True:
+                # Between frames the peer may rest; inside one, it has no reason to pause.
+                sock.settimeout(self.server.frame_timeout if reader.pending else self.server.idle_timeout)
                 data = sock.recv(_CHUNK)
                 if not data:
                     return
                 for message in reader.feed(data):
                     sock.sendall(frame(self.server.handler(message)))
+        except TimeoutError:
+            state = "in the middle of a frame" if reader.pending else "idle"
+            _log.info("closing ISO 8583 connection from %s: %s for too long", peer, state)
         except MalformedMessage as error:
             _log.warning("closing ISO 8583 connection from %s: %s", peer, error)
         except OSError:
@@ -72,8 +86,10 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], handler: Handler) -> None:
+    def __init__(self, address: tuple[str, int], handler: Handler, idle_timeout: float, frame_timeout: float) -> None:
         self.handler = handler
+        self.idle_timeout = idle_timeout
+        self.frame_timeout = frame_timeout
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._closing = False
@@ -103,10 +119,23 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
 
 
 class Iso8583Server:
-    """A threaded TCP server answering length-prefixed ISO 8583 frames with ``handler``; port 0 picks a free port."""
+    """A threaded TCP server answering length-prefixed ISO 8583 frames with ``handler``; port 0 picks a free port.
 
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _ThreadingServer((host, port), handler)
+    A connection silent for ``idle_timeout`` seconds between frames, or ``frame_timeout`` seconds inside one, is
+    closed."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
+    ) -> None:
+        if not (idle_timeout > 0 and frame_timeout > 0):
+            raise ValueError("the idle and frame timeouts must be positive")
+        self._server = _ThreadingServer((host, port), handler, idle_timeout, frame_timeout)
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
         self._serving = False

@@ -16,11 +16,16 @@ applied in); ``sync`` outside it, by the thread about to answer. One fsync cover
 concurrent requests share syncs instead of queueing for them.
 
 The journal holds no card security code: the simulator masks it before journaling (its value never changes an
-answer; only its presence does).
+answer; only its presence does). Nor any card number in clear: a simulated issuer must know them to replay, but card
+numbers are written in clear nowhere outside Kleline's vault, so the simulator seals each one (``seal``: AES-256-GCM,
+random nonce) under a key kept in ``DIR.key``, beside the state directory rather than in it, so that a copy of the
+directory (attached to a bug report, kept as a CI artefact) reveals no card number. The key file is created with the
+first sealed number; a journal whose key is gone refuses to start.
 """
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -28,13 +33,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from kleline.banksim.errors import JournalUnreadable
 
-__all__ = ["JOURNAL_NAME", "Journal"]
+__all__ = ["JOURNAL_NAME", "Journal", "key_path"]
 
 JOURNAL_NAME: Final = "journal.jsonl"
 _FORMAT: Final = "kleline-banksim-journal"
 _VERSION: Final = 1
+_KEY_SIZE: Final = 32
+_NONCE_SIZE: Final = 12
+_SEALED_CONTEXT: Final = b"kleline-banksim-card-number-v1"
+
+
+def key_path(directory: Path) -> Path:
+    """The file holding the key of the card numbers journaled in ``directory``: its sibling ``DIR.key``."""
+    directory = directory.resolve()
+    return directory.with_name(directory.name + ".key")
 
 
 class Journal:
@@ -44,6 +61,8 @@ class Journal:
         """Open (or create) the journal in ``directory``; ``records`` then holds what is to be replayed."""
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL_NAME
+        self.key_path = key_path(directory)
+        self._sealer: AESGCM | None = None
         created = not self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -52,6 +71,8 @@ class Journal:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise JournalUnreadable(f"{self.path} is in use by another simulator") from None
+            if self.key_path.exists():
+                self._sealer = AESGCM(_read_key(self.key_path))
             expected = {"format": _FORMAT, "version": _VERSION, **header}
             self.records = self._read(expected)
             if created:
@@ -63,6 +84,24 @@ class Journal:
     def append(self, record: Mapping[str, Any]) -> None:
         """Write ``record`` as one line (not yet synced: call ``sync`` before answering the request)."""
         _write_all(self._fd, _line(record))
+
+    def seal(self, text: str) -> str:
+        """``text`` (a card number) encrypted for the journal; creates the key file the first time."""
+        if self._sealer is None:
+            self._sealer = AESGCM(_create_key(self.key_path))
+        nonce = os.urandom(_NONCE_SIZE)
+        sealed = nonce + self._sealer.encrypt(nonce, text.encode(), _SEALED_CONTEXT)
+        return base64.b64encode(sealed).decode("ascii")
+
+    def unseal(self, sealed: str) -> str:
+        """The text that ``seal`` sealed; ``JournalUnreadable`` when the key is missing or not the one it used."""
+        if self._sealer is None:
+            raise JournalUnreadable(f"{self.path} holds sealed card numbers and their key {self.key_path} is missing")
+        try:
+            data = base64.b64decode(sealed.encode("ascii"), validate=True)
+            return self._sealer.decrypt(data[:_NONCE_SIZE], data[_NONCE_SIZE:], _SEALED_CONTEXT).decode()
+        except (ValueError, InvalidTag):
+            raise JournalUnreadable(f"the key {self.key_path} does not open a card number of {self.path}") from None
 
     def sync(self) -> None:
         """Make every appended line durable."""
@@ -112,6 +151,25 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes()
+    if len(key) != _KEY_SIZE:
+        raise JournalUnreadable(f"{path} is not a journal key ({_KEY_SIZE} bytes)")
+    return key
+
+
+def _create_key(path: Path) -> bytes:
+    key = AESGCM.generate_key(bit_length=_KEY_SIZE * 8)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _write_all(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _sync_directory(path.parent)
+    return key
 
 
 def _sync_directory(directory: Path) -> None:

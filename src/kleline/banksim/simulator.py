@@ -80,15 +80,18 @@ class BankSimulator:
         self._clearing = Clearing(self._books)
         self._statements = Statements(self._books)
         self._journal: Journal | None = None
+        self._replaying: Journal | None = None  # the journal being replayed, which opens its sealed card numbers
         self._closed = False
         if state_dir is not None:
             header = {"acquirer_iban": self.acquirer_iban, "acquirer_name": acquirer_name, "opening": opening_units}
-            journal = Journal(state_dir, header)
+            journal = self._replaying = Journal(state_dir, header)
             try:
                 self._replay(journal.records)
             except BaseException:
                 journal.close()
                 raise
+            finally:
+                self._replaying = None
             journal.records = []
             self._journal = journal
 
@@ -102,7 +105,7 @@ class BankSimulator:
         with self._lock:
             at = self._stamp()
             answer, code = self._cards.handle(message, request, at)
-            self._append(at, {"op": "iso8583", "request": _b64(_without_cvc(message)), "code": code})
+            self._append(at, {"op": "iso8583", **self._journaled(message), "code": code})
         self._sync()
         if self._latency:
             time.sleep(self._latency)  # after the books and the journal: a kill now loses the answer, not the hold
@@ -118,8 +121,10 @@ class BankSimulator:
         with self._lock:
             at = self._stamp()
             self._cards.issuers.set_balance(number, balance)
-            record = {"op": "card_balance", "number": number, "minor": balance.minor, "currency": balance.currency}
-            self._append(at, record)
+            if self._journal is not None:
+                sealed = self._journal.seal(number)
+                record = {"op": "card_balance", "pan": sealed, "minor": balance.minor, "currency": balance.currency}
+                self._append(at, record)
             result = self._cards.issuers.balance(number, balance.currency)
         self._sync()
         return result
@@ -253,14 +258,42 @@ class BankSimulator:
                 self._books.open(record["iban"]), record["currency"], at
             ),
             "account": lambda: self._update(record["iban"], _money(record), record["closed"], at),
-            "card_balance": lambda: self._cards.issuers.set_balance(record["number"], _money_required(record)),
+            "card_balance": lambda: self._cards.issuers.set_balance(self._number(record), _money_required(record)),
         }
         if op not in replays:
             raise ValueError(f"unknown operation {op!r}")
         replays[op]()
 
+    def _journaled(self, message: Request) -> dict[str, str]:
+        """The request as the journal keeps it: the card number zeroed, and sealed apart (``pan``) for the replay;
+        the security code zeroed and forgotten (its presence decides whether the issuer checks one; with test cards,
+        its value never changes the answer), so that no CVC is ever written to disk."""
+        if self._journal is None:
+            return {}
+        if not isinstance(message, AuthorizationRequest):
+            return {"request": _b64(encode_message(message))}
+        card = message.card
+        cvc = None if card.cvc is None else "0" * len(card.cvc)
+        masked = CardDetails("0" * len(card.number), card.exp_month, card.exp_year, cvc)
+        journaled = encode_message(dataclasses.replace(message, card=masked))
+        return {"request": _b64(journaled), "pan": self._journal.seal(card.number)}
+
+    def _number(self, record: dict[str, Any]) -> str:
+        """The card number of a journal line: sealed (``pan``), or in clear in lines written before sealing."""
+        if "pan" not in record:
+            return str(record["number"])
+        if self._replaying is None:
+            raise ValueError("a sealed card number outside a replay")
+        return self._replaying.unseal(record["pan"])
+
     def _replay_card(self, record: dict[str, Any], at: datetime) -> None:
         request = _unb64(record["request"])
+        if "pan" in record:
+            message = decode_request(request)
+            if not isinstance(message, AuthorizationRequest):
+                raise ValueError("a card number sealed beside a request that carries none")
+            card = dataclasses.replace(message.card, number=self._number(record))
+            request = encode_message(dataclasses.replace(message, card=card))
         _answer, code = self._cards.handle(decode_request(request), request, at)
         if code != record["code"]:
             raise ValueError(f"the issuers answer {code} where they answered {record['code']}")
@@ -275,16 +308,6 @@ def _approval_code(rrn: str) -> str:
         number, digit = divmod(number, 36)
         digits.append("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit])
     return "".join(digits)
-
-
-def _without_cvc(message: Request) -> bytes:
-    """The request as the journal keeps it: a security code is replaced by zeros (its presence decides whether the
-    issuer checks one; with test cards, its value never changes the answer), so no CVC is ever written to disk."""
-    if isinstance(message, AuthorizationRequest) and message.card.cvc is not None:
-        card = message.card
-        masked = CardDetails(card.number, card.exp_month, card.exp_year, "0" * len(card.cvc or ""))
-        message = dataclasses.replace(message, card=masked)
-    return encode_message(message)
 
 
 def _b64(data: bytes) -> str:
