@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from kleline.clock import epoch_us
+from dataclasses import dataclass
+from typing import Any
+
+from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.money import Money
 from kleline.wallet.model import TopUp
 
-__all__ = ["card_top_up_settlement", "finish_top_up", "insert_top_up", "month_total", "pending_total"]
+__all__ = [
+    "StoredTopUp",
+    "card_top_up_settlement",
+    "finish_top_up",
+    "insert_top_up",
+    "load_top_up",
+    "month_total",
+    "pending_total",
+    "record_authorization",
+    "stalled_top_ups",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTopUp:
+    """A top-up as stored, with what asking its issuer again needs: the authorisation id (the RRN) once the
+    issuer approved it, and the card network (``visa``, ...) of its card (None for a direct debit)."""
+
+    top_up: TopUp
+    authorization_id: str | None
+    network: str | None
 
 
 def insert_top_up(tx: RawTx, top_up: TopUp) -> None:
@@ -32,10 +55,11 @@ def insert_top_up(tx: RawTx, top_up: TopUp) -> None:
 def finish_top_up(
     tx: RawTx, top_up_id: str, status: str, failure_code: str | None, authorization_id: str | None, entry_id: str | None
 ) -> None:
-    """Record how a pending top-up ended."""
+    """Record how a pending top-up ended (an authorisation id recorded earlier is kept when none is given)."""
     tx.execute(
-        "UPDATE top_ups SET status = :status, failure_code = :failure, authorization_id = :authorization, "
-        "entry_id = :entry WHERE id = :id AND status = 'pending'",
+        "UPDATE top_ups SET status = :status, failure_code = :failure, "
+        "authorization_id = COALESCE(:authorization, authorization_id), entry_id = :entry "
+        "WHERE id = :id AND status = 'pending'",
         {
             "status": status,
             "failure": failure_code,
@@ -44,6 +68,38 @@ def finish_top_up(
             "id": top_up_id,
         },
     )
+
+
+def record_authorization(tx: RawTx, top_up_id: str, authorization_id: str) -> None:
+    """Note the issuer's authorisation of a pending top-up before anything is captured under it, so that whoever
+    finds the top-up pending later can ask the issuer about it."""
+    tx.execute(
+        "UPDATE top_ups SET authorization_id = :authorization WHERE id = :id AND status = 'pending'",
+        {"authorization": authorization_id, "id": top_up_id},
+    )
+
+
+def load_top_up(tx: RawTx, top_up_id: str, *, lock: bool = False) -> StoredTopUp | None:
+    """A top-up by id, locked for this transaction with ``lock`` (PostgreSQL; SQLite's writers are serial)."""
+    lock_clause = " FOR UPDATE OF t" if lock and tx.is_postgres else ""
+    row = tx.fetchone(
+        "SELECT t.id, t.customer_id, t.card_id, t.amount, t.currency, t.status, t.failure_code, t.created_at, "
+        "t.bank_account_id, t.authorization_id, c.brand FROM top_ups t LEFT JOIN cards c ON c.id = t.card_id "
+        f"WHERE t.id = :id{lock_clause}",
+        {"id": top_up_id},
+    )
+    return None if row is None else _stored(row)
+
+
+def stalled_top_ups(tx: RawTx, before: int, limit: int) -> list[str]:
+    """Card top-ups still ``pending`` that started before ``before``, the oldest first: their request died or
+    its issuer went silent (a direct debit is never left pending)."""
+    rows = tx.fetchall(
+        "SELECT id FROM top_ups WHERE status = 'pending' AND created_at < :before AND card_id IS NOT NULL "
+        "ORDER BY created_at, id LIMIT :limit",
+        {"before": before, "limit": limit},
+    )
+    return [str(row[0]) for row in rows]
 
 
 def month_total(tx: RawTx, customer_id: str, since: int) -> int:
@@ -77,3 +133,17 @@ def card_top_up_settlement(
         {"value": value},
     )
     return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))
+
+
+def _stored(row: Any) -> StoredTopUp:
+    top_up = TopUp(
+        id=str(row[0]),
+        customer_id=str(row[1]),
+        card_id=row[2],
+        amount=Money(int(row[3]), row[4]),
+        status=str(row[5]),
+        failure_code=row[6],
+        created_at=from_epoch_us(int(row[7])),
+        bank_account_id=row[8],
+    )
+    return StoredTopUp(top_up, row[9], row[10])

@@ -3,30 +3,39 @@
 1. Under the customer's row lock: the purse's limits (ceiling and monthly top-ups, counting top-ups still under
    way) and, unless a challenge was just passed, the exemption decision. Either refusal writes nothing but the
    challenge the customer must pass.
-2. Outside any transaction: the issuer authorises and captures (a decline is a failed top-up with its reason).
-3. The ledger posts card receivable → purse, with the top-up's id as the entry id, so a retry cannot credit twice.
-
-A crash between capture and posting leaves the top-up ``pending`` with the money captured; posting it again under
-the same id completes it exactly once (a sweep for that belongs with settlement).
+2. Outside any transaction: the issuer authorises (its authorisation id is recorded on the pending top-up before
+   anything is captured, so that the issuer can be asked about it later) and captures. A decline is a failed
+   top-up with its reason.
+3. Under the customer's and the top-up's row locks, in one transaction: the ledger posts card receivable → purse
+   with the top-up's id as the entry id, and the top-up becomes ``succeeded``. Entry and status move together, so
+   whoever ends a top-up second (a late request, a second sweep) finds it ended and posts nothing; and the limits,
+   read under the same customer lock, never see the money both in the purse and under way, nor in neither.
 
 An issuer that does not answer: an unanswered authorisation fails the top-up (``issuer_unavailable``; the network
 reverses whatever the issuer may hold). An unanswered capture is sent once more; if that is lost too, a reversal
 tells what happened: released (the capture never arrived, the top-up fails) or refused as already captured (the
 purse is credited). Only when even the reversal goes unanswered does the top-up stay ``pending``, and the caller
 gets ``IssuerUnavailable``.
+
+A top-up left ``pending`` (that case, or a process that died between the issuer and the books, perhaps with the
+money captured) counts against the limits until the worker's ``wallet.resume_pending_top_ups`` sweep carries it
+to its end (``resume_pending``, in ``kleline.wallet.top_up_recovery``): it asks the issuer again under the same
+references, credits the purse exactly once if the money was captured, and fails the top-up if it was not.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Protocol
 
 from kleline.banks import AuthorizationClosed, BankError, BankNetwork, CardDetails, IssuerUnavailable
 from kleline.banks.declines import decline_code
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import Database
+from kleline.db.engine import Database, RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
-from kleline.ledger import EntryRequest, Ledger, NormalSide, UnknownAccount, credit, debit
+from kleline.ledger import EntryRequest, InvalidEntry, Ledger, NormalSide, UnknownAccount, credit, debit
 from kleline.money import Money
 from kleline.wallet import sca_store, top_up_store
 from kleline.wallet.cards import parse_card_number
@@ -34,6 +43,7 @@ from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, check_top_up, month_start
 from kleline.wallet.model import TopUp
 from kleline.wallet.strong_auth import StrongAuth
+from kleline.wallet.top_up_recovery import TopUpRecovery
 
 __all__ = ["CardSource", "TOP_UP_PAYEE", "TopUps"]
 
@@ -70,6 +80,7 @@ class TopUps:
         self._auth = auth
         self._limits = limits
         self._clock = clock
+        self._recovery = TopUpRecovery(db, bank, cards.card_details, self, clock=clock)
 
     def top_up(
         self,
@@ -128,11 +139,13 @@ class TopUps:
         try:
             authorization = self._bank.authorize(card, top_up.amount, reference=top_up.id)
         except IssuerUnavailable:
-            return self._finish(top_up, "failed", "issuer_unavailable", None, None)
+            return self.fail(top_up.id, "issuer_unavailable", None)
         if not authorization.approved:
-            return self._finish(top_up, "failed", decline_code(authorization.code), None, None)
+            return self.fail(top_up.id, decline_code(authorization.code), None)
         authorization_id = authorization.authorization_id
         assert authorization_id is not None  # an approval always carries its id (Authorization checks it)
+        with self._db.transaction() as tx:
+            top_up_store.record_authorization(tx, top_up.id, authorization_id)
         try:
             self._capture(authorization_id, top_up.amount)
         except IssuerUnavailable:
@@ -141,20 +154,11 @@ class TopUps:
             except AuthorizationClosed:
                 pass  # captured after all: the purse is credited below
             else:
-                return self._finish(top_up, "failed", "issuer_unavailable", authorization_id, None)
+                return self.fail(top_up.id, "issuer_unavailable", authorization_id)
         except BankError:
             self._bank.reverse(authorization_id)
-            return self._finish(top_up, "failed", "capture_failed", authorization_id, None)
-        receivable = self._receivable(parse_card_number(card.number).brand.value)
-        entry = self._ledger.post(
-            EntryRequest(
-                top_up.id,
-                (debit(receivable, top_up.amount), credit(purse_code(top_up.customer_id), top_up.amount)),
-                "purse top-up by card",
-                {"top_up": top_up.id, "card": top_up.card_id},
-            )
-        )
-        return self._finish(top_up, "succeeded", None, authorization_id, entry.id)
+            return self.fail(top_up.id, "capture_failed", authorization_id)
+        return self.credit(top_up.id, authorization_id, parse_card_number(card.number).brand.value)
 
     def _capture(self, authorization_id: str, amount: Money) -> None:
         try:
@@ -162,12 +166,58 @@ class TopUps:
         except IssuerUnavailable:
             self._bank.capture(authorization_id, amount)  # once more: a repeated advice is answered the same
 
-    def _finish(
-        self, top_up: TopUp, status: str, failure: str | None, authorization_id: str | None, entry_id: str | None
-    ) -> TopUp:
+    # --- ends, for the request and for the sweep (kleline.wallet.top_up_recovery) ----------------------------------
+
+    def credit(self, top_up_id: str, authorization_id: str, network: str) -> TopUp:
+        """Post a captured top-up to the purse (entry id = top-up id) and mark it ``succeeded``, in one transaction;
+        a top-up already ended (by a late request or another sweep) is returned as it is."""
+        receivable = self._receivable(network)
+        # Only top-ups from before entry and status moved together may have their entry without their status.
+        posted = self._posted(top_up_id)
         with self._db.transaction() as tx:
-            top_up_store.finish_top_up(tx, top_up.id, status, failure, authorization_id, entry_id)
-        return TopUp(top_up.id, top_up.customer_id, top_up.card_id, top_up.amount, status, failure, top_up.created_at)
+            current = self._lock(tx, top_up_id)
+            if current.status != "pending":
+                return current
+            if not posted:
+                self._ledger.post_in(tx, _entry(current, receivable))
+            top_up_store.finish_top_up(tx, top_up_id, "succeeded", None, authorization_id, top_up_id)
+        return replace(current, status="succeeded")
+
+    def fail(self, top_up_id: str, failure_code: str, authorization_id: str | None) -> TopUp:
+        """Mark a pending top-up ``failed`` with its reason; nothing is posted. A top-up already ended is returned
+        as it is."""
+        with self._db.transaction() as tx:
+            current = self._lock(tx, top_up_id)
+            if current.status != "pending":
+                return current
+            top_up_store.finish_top_up(tx, top_up_id, "failed", failure_code, authorization_id, None)
+        return replace(current, status="failed", failure_code=failure_code)
+
+    def resume_pending(self, older_than: timedelta, limit: int = 100) -> list[str]:
+        """The sweep: carry card top-ups pending for longer than ``older_than`` to their end, as the issuer tells;
+        the ids of those that ended."""
+        return self._recovery.resume_pending(older_than, limit)
+
+    def resume(self, top_up_id: str) -> TopUp:
+        """Carry one pending card top-up to its end now (``pending`` still while the issuer does not answer)."""
+        return self._recovery.resume(top_up_id)
+
+    def _lock(self, tx: RawTx, top_up_id: str) -> TopUp:
+        """Lock the customer's row, then the top-up's (the order ``_reserve`` takes them in), and read it."""
+        found = top_up_store.load_top_up(tx, top_up_id)
+        if found is None:
+            raise NotFound(f"no top-up {top_up_id}")
+        sca_store.lock_customer(tx, found.top_up.customer_id, PURSE_CURRENCY)
+        locked = top_up_store.load_top_up(tx, top_up_id, lock=True)
+        assert locked is not None  # top-ups are never deleted
+        return locked.top_up
+
+    def _posted(self, entry_id: str) -> bool:
+        try:
+            self._ledger.entry(entry_id)
+        except InvalidEntry:
+            return False
+        return True
 
     def _receivable(self, network: str) -> str:
         code = f"card:{network}:receivable"
@@ -176,3 +226,12 @@ class TopUps:
         except UnknownAccount:
             self._ledger.open_account(code, PURSE_CURRENCY, NormalSide.DEBIT)
         return code
+
+
+def _entry(top_up: TopUp, receivable: str) -> EntryRequest:
+    return EntryRequest(
+        top_up.id,
+        (debit(receivable, top_up.amount), credit(purse_code(top_up.customer_id), top_up.amount)),
+        "purse top-up by card",
+        {"top_up": top_up.id, "card": top_up.card_id},
+    )

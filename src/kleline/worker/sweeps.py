@@ -65,6 +65,12 @@ def resume_card_refunds(kleline: Kleline) -> int:
     return len(kleline.refunds.resume_card_refunds())
 
 
+def resume_pending_top_ups(kleline: Kleline) -> int:
+    """Carry card top-ups a crash or a silent issuer left pending to their end: credited once if the money was
+    captured, failed if not (the same grace as payments: a live top-up finishes in well under a second)."""
+    return len(kleline.top_ups.resume_pending(STALLED_AFTER))
+
+
 def forget_idempotency_keys(kleline: Kleline) -> int:
     """Remove Idempotency-Key records past their retention (24 hours by default)."""
     return kleline.idempotency.sweep()
@@ -78,4 +84,5 @@ SWEEPS: list[Sweep] = [
     Sweep("banks.retry_reversals", retry_reversals, every=15.0),
     Sweep("payments.resume_card_refunds", resume_card_refunds, every=30.0),
     Sweep("settlement.finish_interrupted", finish_settlement_runs),
+    Sweep("wallet.resume_pending_top_ups", resume_pending_top_ups),
 ]
