@@ -364,11 +364,12 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
 SYSTEM_ACCOUNTS = [
     ("kleline:commission", NormalSide.CREDIT, None),
     ("kleline:suspense", NormalSide.CREDIT, None),
+    ("kleline:bad-debt", NormalSide.DEBIT, None),  # debts written off (collections.BAD_DEBT_ACCOUNT)
 ]
 
 
 def open_system_accounts(kleline: Kleline, currency: str = "EUR") -> None:
-    """Open Kleline's own accounts (commission, suspense, safeguarding bank, in-transit) in ``currency``;
+    """Open Kleline's own accounts (commission, suspense, bad debt, safeguarding bank, in-transit) in ``currency``;
     idempotent."""
     for code, side, floor in SYSTEM_ACCOUNTS:
         kleline.ledger.open_account(code, currency, side, floor=floor)

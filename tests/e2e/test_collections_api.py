@@ -188,6 +188,23 @@ def test_the_operator_runs_the_collection_and_fetches_a_valid_pain_008_file(worl
     problem(world.client.get(f"/v1/collection-runs/{empty['id']}/file", headers=world.operator), 404, "no_file")
 
 
+def test_fetching_the_file_of_an_open_run_is_a_conflict_and_does_not_finish_it(world: World) -> None:
+    account = world.add_account()
+    world.top_up(2500, account["id"])
+    interrupted = world.kleline.collections.runs.start()  # a crash left the run open, its file unwritten
+    path = f"/v1/collection-runs/{interrupted.id}"
+    opened = world.client.get(path, headers=world.operator).json()
+    assert (opened["status"], opened["file_url"], opened["completed_at"]) == ("open", None, None)
+    refused = problem(world.client.get(f"{path}/file", headers=world.operator), 409, "collection_run_open")
+    assert "POST /v1/collection-runs" in refused["detail"]
+    assert world.client.get(path, headers=world.operator).json() == opened  # the GET changed nothing
+    finished = world.client.post("/v1/collection-runs", headers=world.operator)
+    assert finished.status_code == 201, finished.text
+    assert (finished.json()["id"], finished.json()["status"]) == (interrupted.id, "complete")
+    file = world.client.get(finished.json()["file_url"], headers=world.operator)
+    assert file.status_code == 200 and validate_pain(file.content) == "pain.008.001.02"
+
+
 def test_a_returned_collection_shows_the_customers_debt_to_the_operator(world: World, kleline: Kleline) -> None:
     account = world.add_account()
     collection_id = world.top_up(2500, account["id"])["collection_id"]

@@ -7,7 +7,7 @@ import typer
 
 from kleline.cli.bank import bank_app
 from kleline.cli.books import ledger_app, operator_app
-from kleline.cli.collections import collect
+from kleline.cli.collections import collect, receivables_app
 from kleline.cli.housekeeping import idempotency_app, payments_app
 from kleline.cli.merchants import malls_app, merchants_app
 from kleline.cli.receipts import receipt_app
@@ -42,3 +42,4 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(malls_app, name="malls")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
+app.add_typer(receivables_app, name="receivables")

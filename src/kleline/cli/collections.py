@@ -1,4 +1,5 @@
-"""``kleline collect``: the operator's direct debit collection run from the command line, and its pain.008 file."""
+"""``kleline collect``: the operator's direct debit collection run from the command line, and its pain.008 file;
+``kleline receivables write-off``: giving up a debt a returned direct debit left."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import typer
 
 from kleline.cli.common import kleline_for_command
 
-__all__ = ["collect"]
+__all__ = ["collect", "receivables_app"]
+
+receivables_app = typer.Typer(help="Debts that returned direct debits left.", no_args_is_help=True)
 
 
 def collect(
@@ -39,3 +42,20 @@ def collect(
             return
         out.write_bytes(file)
         typer.echo(f"pain.008 file written to {out} ({len(file):,} bytes)")
+
+
+@receivables_app.command("write-off")
+def write_off(
+    customer: Annotated[str, typer.Argument(help="the customer who owes (cus_...)")],
+    amount: Annotated[
+        int | None, typer.Option(min=1, help="cents to write off; the whole debt by default", show_default=False)
+    ] = None,
+) -> None:
+    """Write a customer's debt off to Kleline's loss account (kleline:bad-debt); once nothing is owed, the customer
+    may top up by direct debit again."""
+    from kleline.money import Money
+    from kleline.wallet.customers import PURSE_CURRENCY
+
+    with kleline_for_command() as kleline:
+        done = kleline.collections.debts.write_off(customer, None if amount is None else Money(amount, PURSE_CURRENCY))
+    typer.echo(f"{done.id}: {done.amount} written off for {done.customer_id}; still owed: {done.outstanding}")

@@ -7,10 +7,11 @@ back unpaid; it is bounded by the same limits as a card top-up (``wallet.limits`
 whatever its source), by strong authentication on the same terms, and by refusing direct debits to a customer who
 still owes money from a returned one.
 
-Everything is one transaction under the customer's row lock (the lock every top-up and payment takes): the limits,
-the exemption decision, the top-up (``succeeded``), its collection (``pending``) and the ledger entry, whose id is
-the top-up's, commit together or not at all, so no crash can leave a purse credited without a collection to make
-(or the reverse). Retrying the request is the API's ``Idempotency-Key``.
+Everything is one transaction under the customer's row lock (the lock every top-up and payment takes, and a
+return before it books a debt): the debt check, the limits, the exemption decision, the top-up (``succeeded``), its
+collection (``pending``) and the ledger entry, whose id is the top-up's, commit together or not at all, so no crash
+can leave a purse credited without a collection to make (or the reverse). Retrying the request is the API's
+``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -82,11 +83,9 @@ class DirectDebitTopUps:
         with self._db.transaction(write=False) as tx:
             if store.find_bank_account(tx, customer_id, bank_account_id) is None:
                 raise UnknownBankAccount(f"no bank account {bank_account_id}", param="bank_account_id")
-        if self._owes(customer_id):
-            raise ReceivableOutstanding(
-                "a direct debit from your bank account came back unpaid: settle it before topping up this way",
-                param="bank_account_id",
-            )
+        # A first look, so that a customer in debt is told before passing (and spending) a challenge; the check
+        # that counts is the one under the customer's lock in ``_credit``.
+        self._refuse_if_owing(customer_id)
         challenged = challenge_id is not None
         if challenge_id is not None:
             if not sca_code:
@@ -117,6 +116,9 @@ class DirectDebitTopUps:
             # Locked too, so that removing the account cannot slip between this check and the collection's insert.
             if store.find_bank_account(tx, customer_id, collection.bank_account_id, lock=True) is None:
                 raise UnknownBankAccount(f"no bank account {collection.bank_account_id}", param="bank_account_id")
+            # Read under the lock that a return takes too before it books a debt (``Collections.confirm_returned_in``):
+            # a return being booked now has committed by the time the lock is ours, so its debt is seen here.
+            self._refuse_if_owing(customer_id)
             kyc_level, _, exemption = locked
             purse = self._ledger.balance(purse_code(customer_id))
             under_way = top_up_store.pending_total(tx, customer_id)
@@ -143,11 +145,17 @@ class DirectDebitTopUps:
             )
         return True
 
-    def _owes(self, customer_id: str) -> bool:
+    def _refuse_if_owing(self, customer_id: str) -> None:
+        """``ReceivableOutstanding`` while a returned direct debit left the customer owing Kleline money."""
         try:
-            return self._ledger.balance(receivable_code(customer_id)).posted > 0
+            owed = self._ledger.balance(receivable_code(customer_id)).posted
         except UnknownAccount:
-            return False
+            return
+        if owed > 0:
+            raise ReceivableOutstanding(
+                "a direct debit from your bank account came back unpaid: settle it before topping up this way",
+                param="bank_account_id",
+            )
 
     def _open_accounts(self, customer_id: str) -> None:
         """Every account a collection's life touches, opened before any transaction that posts to them (a ledger

@@ -3,6 +3,7 @@
 KlelineError
  ├── ValidationError ──── InvalidBankAccount       validation_error: holder name missing or too long
  │                    ├── MandateRequired          mandate_required: the customer did not accept the mandate
+ │                    ├── AmountExceedsDebt        amount_exceeds_debt: more asked cleared than the customer owes
  │                    └── (merchants.errors) InvalidIban, InvalidBic: the IBAN or BIC is refused
  ├── NotFound ─────────── UnknownBankAccount       no such bank account (or another customer's)
  │                    ├── UnknownCollection        no such collection
@@ -10,8 +11,11 @@ KlelineError
  │                    └── NoCollectionFile         the run found nothing to collect, so it has no file
  ├── Conflict ─────────── BankAccountExists        the customer already registered this IBAN
  │                    ├── CollectionsPending       the bank account still has collections waiting for a run
+ │                    ├── CollectionRunOpen        the run's file is not written yet (a crash interrupted it)
  │                    ├── CollectionNotSubmitted   a statement line names a collection never sent to the bank
- │                    └── CollectionAlreadySettled the collection was already confirmed or returned by another line
+ │                    ├── CollectionAlreadySettled the collection was already confirmed or returned by another line
+ │                    ├── NothingOwed              a repayment or write-off for a customer who owes nothing
+ │                    └── PurseEmpty               a repayment from a purse with nothing available
  └── ReceivableOutstanding                         422: a returned collection left a debt: no more direct debits
 """
 
@@ -20,13 +24,17 @@ from __future__ import annotations
 from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 
 __all__ = [
+    "AmountExceedsDebt",
     "BankAccountExists",
     "CollectionAlreadySettled",
     "CollectionNotSubmitted",
+    "CollectionRunOpen",
     "CollectionsPending",
     "InvalidBankAccount",
     "MandateRequired",
     "NoCollectionFile",
+    "NothingOwed",
+    "PurseEmpty",
     "ReceivableOutstanding",
     "UnknownBankAccount",
     "UnknownCollection",
@@ -42,6 +50,12 @@ class MandateRequired(ValidationError):
     """The customer did not accept the direct debit mandate, without which Kleline may not debit the account."""
 
     code = "mandate_required"
+
+
+class AmountExceedsDebt(ValidationError):
+    """A repayment or write-off may clear at most what the customer owes."""
+
+    code = "amount_exceeds_debt"
 
 
 class UnknownBankAccount(NotFound):
@@ -74,6 +88,13 @@ class CollectionsPending(Conflict):
     code = "collections_pending"
 
 
+class CollectionRunOpen(Conflict):
+    """The run took its collections but its file is not written yet: a crash interrupted it, and only a run (not a
+    read) finishes it."""
+
+    code = "collection_run_open"
+
+
 class CollectionNotSubmitted(Conflict):
     """A statement line names a collection that was never sent to the bank (it is still ``pending``)."""
 
@@ -84,6 +105,18 @@ class CollectionAlreadySettled(Conflict):
     """The collection was already confirmed or returned by another statement line: this one is a duplicate."""
 
     code = "collection_already_settled"
+
+
+class NothingOwed(Conflict):
+    """The customer owes nothing (never did, or the debt is already cleared): there is nothing to repay or write off."""
+
+    code = "nothing_owed"
+
+
+class PurseEmpty(Conflict):
+    """The customer owes money but the purse has nothing available to repay it with (write it off, or wait)."""
+
+    code = "purse_empty"
 
 
 class ReceivableOutstanding(KlelineError):

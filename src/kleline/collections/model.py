@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal
 
 from kleline.money import Money
 from kleline.sepa.model import sepa_reference
 
 __all__ = [
+    "BAD_DEBT_ACCOUNT",
     "MAX_HOLDER_NAME",
     "REMITTANCE",
     "BankAccount",
@@ -27,6 +28,7 @@ __all__ = [
     "CollectionRun",
     "CollectionStatus",
     "Receivable",
+    "ReceivableSettlement",
     "RunStatus",
     "collection_date_after",
     "mask_iban",
@@ -37,6 +39,8 @@ __all__ = [
 MAX_HOLDER_NAME: Final = 70  # a SEPA party name (Nm) is at most 70 characters
 REMITTANCE: Final = "Kleline purse top-up"
 """What the customer's bank statement shows for a collection."""
+BAD_DEBT_ACCOUNT: Final = "kleline:bad-debt"
+"""Kleline's loss on debts it gave up collecting (debit-normal, an expense): where a write-off moves a debt."""
 
 
 def receivable_code(customer_id: str) -> str:
@@ -169,3 +173,16 @@ class Receivable:
     outstanding: Money
     returned_collections: int
     last_returned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableSettlement:
+    """One movement that cleared (part of) a customer's debt: ``repayment`` (from the purse) or ``write_off`` (to
+    Kleline's loss). ``id`` is its ledger entry; ``outstanding`` what the customer still owes after it."""
+
+    id: str
+    customer_id: str
+    kind: Literal["repayment", "write_off"]
+    amount: Money
+    outstanding: Money
+    created_at: datetime

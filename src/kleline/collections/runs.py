@@ -11,7 +11,8 @@ A run has two steps, each one transaction:
    ``complete``.
 
 A crash between the two leaves the run open with its collections; the next ``run`` finishes that run and returns
-it, before anything new is taken, so the operator gets the file that was never handed over. A run that finds
+it, before anything new is taken, so the operator gets the file that was never handed over. Reading a run or its
+file never finishes it. A run that finds
 nothing to collect is completed at once, with no file.
 """
 
@@ -21,7 +22,7 @@ import builtins
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.collections import run_store
-from kleline.collections.errors import NoCollectionFile, UnknownCollectionRun
+from kleline.collections.errors import CollectionRunOpen, NoCollectionFile, UnknownCollectionRun
 from kleline.collections.model import REMITTANCE, CollectionRun, RunStatus, collection_date_after
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.ids import new_id
@@ -128,10 +129,18 @@ class CollectionRuns:
         return runs[:limit], len(runs) > limit
 
     def file(self, run_id: str) -> bytes:
-        """The run's pain.008 file, exactly as it was stored when the run completed."""
+        """The run's pain.008 file, exactly as it was stored when the run completed.
+
+        Only reads: the file of a run a crash left open is ``CollectionRunOpen``, because a read that wrote the file
+        would finish a run (and hand its collections to the bank) on a mere look, behind a retryable, cacheable GET.
+        Starting a run finishes the open one first, as settlement does for its pain.001 files."""
         run = self.get(run_id)
         if run.status is RunStatus.OPEN:
-            run = self.finish(run_id)
+            raise CollectionRunOpen(
+                f"collection run {run_id} is still open: its file is not written yet. Finish it by starting a "
+                f"collection run (POST /v1/collection-runs, or `kleline collect --run {run_id}`), then fetch the file",
+                param="id",
+            )
         with self._db.transaction(write=False) as tx:
             file = run_store.run_file(tx, run.id)
         if file is None:

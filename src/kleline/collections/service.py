@@ -7,7 +7,10 @@ call for the same line with the first entry, so importing a statement twice chan
 
 A returned collection reverses its top-up: ``bank:<bic>:safeguarding`` Cr (``in-transit`` Cr if the statement
 never showed it collected), the purse Dr as far as its available balance goes, and the rest, the shortfall, Dr on
-``customer:<id>:receivable``: what the customer now owes Kleline, listed for operators by ``receivables``.
+``customer:<id>:receivable``: what the customer now owes Kleline, listed for operators by ``receivables`` and
+cleared by ``debts`` (repaid from the purse, or written off: ``collections.debts``). A return takes the customer's
+row lock before it reads the purse, as a direct-debit top-up does before it checks for debts, so that the two
+cannot each miss the other.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import date
 from kleline.clock import Clock, from_epoch_us
 from kleline.collections import store
 from kleline.collections.bank_accounts import BankAccounts
+from kleline.collections.debts import Debts
 from kleline.collections.direct_debits import DirectDebitTopUps
 from kleline.collections.errors import CollectionAlreadySettled, CollectionNotSubmitted, UnknownCollection
 from kleline.collections.model import Collection, CollectionStatus, Receivable, receivable_code
@@ -30,7 +34,8 @@ from kleline.errors import ValidationError
 from kleline.ledger import Entry, EntryRequest, InsufficientFunds, Ledger, Posting, credit, debit
 from kleline.money import Money
 from kleline.sepa.model import OwnAccount, object_id
-from kleline.wallet.customers import purse_code
+from kleline.wallet import sca_store
+from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy
 from kleline.wallet.strong_auth import StrongAuth
 
@@ -60,6 +65,7 @@ class Collections:
         self.bank_accounts = BankAccounts(db, ledger, clock=clock)
         self.top_ups = DirectDebitTopUps(db, ledger, auth, limits, own_account, clock=clock)
         self.runs = CollectionRuns(db, own_account, clock=clock)
+        self.debts = Debts(db, ledger)
 
     # --- reading --------------------------------------------------------------------------------------------
 
@@ -162,6 +168,10 @@ class Collections:
             return self._ledger.entry(current.returned_entry_id)
         if current.status is not CollectionStatus.COLLECTED:
             self._check_open(current, "returned")
+        # The customer's lock, which a direct-debit top-up holds while it checks for debts and credits the purse:
+        # so that a top-up either sees this return's debt or has committed its credit before the purse is read.
+        if sca_store.lock_customer(tx, current.customer_id, PURSE_CURRENCY) is None:
+            raise AssertionError(f"collection {current.id} names no customer")  # a foreign key forbids it
         # Returned before any statement showed it collected, the money never reached the safeguarding account.
         bank = (
             self._own.safeguarding_code if current.status is CollectionStatus.COLLECTED else self._own.in_transit_code

@@ -9,7 +9,13 @@ from datetime import date
 import pytest
 
 from kleline.bootstrap import Kleline
-from kleline.collections import CollectionStatus, NoCollectionFile, RunStatus, UnknownCollectionRun
+from kleline.collections import (
+    CollectionRunOpen,
+    CollectionStatus,
+    NoCollectionFile,
+    RunStatus,
+    UnknownCollectionRun,
+)
 from kleline.sepa import read_direct_debits, validate_pain
 
 from ...conftest import FakeClock
@@ -67,6 +73,22 @@ def test_a_run_with_nothing_to_collect_is_complete_and_has_no_file(kleline: Klel
         kleline.collections.runs.file(run.id)
     with pytest.raises(UnknownCollectionRun):
         kleline.collections.runs.get("cr_unknown")
+
+
+def test_reading_an_open_runs_file_is_refused_and_leaves_the_run_open(kleline: Kleline) -> None:
+    """Reading is safe: the file of a run a crash left open is not written by asking for it, only by running."""
+    ada = customer(kleline)
+    top_up(kleline, ada, bank_account(kleline, ada).id, 2500)
+    interrupted = kleline.collections.runs.start()  # the process dies before it writes the file
+    with pytest.raises(CollectionRunOpen) as refused:
+        kleline.collections.runs.file(interrupted.id)
+    assert (refused.value.status, refused.value.code) == (409, "collection_run_open")
+    assert "POST /v1/collection-runs" in refused.value.detail and "kleline collect" in refused.value.detail
+    still = kleline.collections.runs.get(interrupted.id)
+    assert (still.status, still.has_file, still.completed_at) == (RunStatus.OPEN, False, None)
+    finished = kleline.collections.runs.run()
+    assert finished.id == interrupted.id and finished.status is RunStatus.COMPLETE
+    assert validate_pain(kleline.collections.runs.file(finished.id)) == "pain.008.001.02"
 
 
 def test_runs_are_listed_newest_first_a_page_at_a_time(kleline: Kleline, clock: FakeClock) -> None:

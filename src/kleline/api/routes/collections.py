@@ -1,5 +1,5 @@
-"""Direct debit collections from the operator's desk: collection runs and their pain.008 files, the collections,
-and the customers who owe money after a collection came back unpaid. Every call here is an operator's."""
+"""Direct debit collections from the operator's desk: collection runs and their pain.008 files, and the collections.
+Every call here is an operator's; the debts returned collections leave are ``routes.receivables``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from kleline.api.auth import OperatorId, kleline_of
 from kleline.clock import to_rfc3339
-from kleline.collections import Collection, CollectionRun, RunStatus
+from kleline.collections import Collection, CollectionRun
 
 __all__ = ["router"]
 
@@ -51,11 +51,15 @@ class CollectionList(BaseModel):
 
 
 class RunOut(BaseModel):
-    """A collection run: one pain.008 file (``file_url``; null when the run found nothing to collect)."""
+    """A collection run: one pain.008 file (``file_url``; null when the run found nothing to collect, or while it
+    is open: starting a run finishes it)."""
 
     id: str
     object: Literal["collection_run"] = "collection_run"
-    status: str = Field(description="open (its file not yet written: a crash interrupted it) or complete")
+    status: str = Field(
+        description="open (its file not yet written: a crash interrupted it; POST /v1/collection-runs finishes it) "
+        "or complete"
+    )
     collection_date: str
     collection_count: int
     total: int
@@ -69,24 +73,6 @@ class RunList(BaseModel):
     """A page of collection runs, newest first."""
 
     data: list[RunOut]
-    has_more: bool
-
-
-class ReceivableOut(BaseModel):
-    """What a customer owes after collections came back unpaid and the purse could not cover them."""
-
-    customer_id: str
-    object: Literal["receivable"] = "receivable"
-    amount: int
-    currency: str
-    returned_collections: int
-    last_returned_at: str | None
-
-
-class ReceivableList(BaseModel):
-    """Customers who owe money, by customer id."""
-
-    data: list[ReceivableOut]
     has_more: bool
 
 
@@ -125,7 +111,7 @@ def run_out(run: CollectionRun) -> RunOut:
         collection_count=run.collection_count,
         total=run.total.minor,
         currency=run.total.currency,
-        file_url=f"/v1/collection-runs/{run.id}/file" if run.has_file or run.status is RunStatus.OPEN else None,
+        file_url=f"/v1/collection-runs/{run.id}/file" if run.has_file else None,
         created_at=to_rfc3339(run.created_at),
         completed_at=_time(run.completed_at),
     )
@@ -159,10 +145,14 @@ def get_run(run_id: str, request: Request, _operator: OperatorId) -> RunOut:
 @router.get(
     "/v1/collection-runs/{run_id}/file",
     response_class=Response,
-    responses={200: {"content": {PAIN_008: {}}, "description": "the pain.008.001.02 file, as stored"}},
+    responses={
+        200: {"content": {PAIN_008: {}}, "description": "the pain.008.001.02 file, as stored"},
+        409: {"description": "collection_run_open: a crash left the run open; POST /v1/collection-runs finishes it"},
+    },
 )
 def get_run_file(run_id: str, request: Request, _operator: OperatorId) -> Response:
-    """The run's pain.008 file, byte for byte as it was written (``404 no_file`` for a run that found nothing)."""
+    """The run's pain.008 file, byte for byte as it was written (``404 no_file`` for a run that found nothing,
+    ``409 collection_run_open`` for a run a crash left open: this read does not finish it, a new run does)."""
     file = kleline_of(request).collections.runs.file(run_id)
     disposition = f'attachment; filename="{run_id}.xml"'
     return Response(file, media_type=PAIN_008, headers={"Content-Disposition": disposition})
@@ -189,27 +179,3 @@ def list_collections(
 def get_collection(collection_id: str, request: Request, _operator: OperatorId) -> CollectionOut:
     """One collection."""
     return collection_out(kleline_of(request).collections.get(collection_id))
-
-
-@router.get("/v1/receivables", response_model=ReceivableList)
-def list_receivables(
-    request: Request,
-    _operator: OperatorId,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=40, description="the last customer id seen")] = None,
-) -> ReceivableList:
-    """Customers' outstanding debts from returned collections (what their purse could not give back)."""
-    owing, more = kleline_of(request).collections.receivables(limit=limit, after=starting_after)
-    return ReceivableList(
-        data=[
-            ReceivableOut(
-                customer_id=r.customer_id,
-                amount=r.outstanding.minor,
-                currency=r.outstanding.currency,
-                returned_collections=r.returned_collections,
-                last_returned_at=_time(r.last_returned_at),
-            )
-            for r in owing
-        ],
-        has_more=more,
-    )
