@@ -10,8 +10,9 @@ every entry balances and that the stored balances are the sums of the postings.
 
 Account names: beancount wants ``Root:Component:...`` with components starting with a capital or a digit and made
 of letters, digits and hyphens. The root follows the account's nature (DESIGN.md's chart of accounts): Kleline's
-commission is ``Income``, other debit-normal accounts (bank, card receivables, in-transit, customers'
-receivables) ``Assets``, other credit-normal accounts (purses, merchants' balances, suspense) ``Liabilities``.
+commission is ``Income``, the debts it wrote off (``kleline:bad-debt``) ``Expenses``, other debit-normal accounts
+(bank, card receivables, in-transit, customers' receivables) ``Assets``, other credit-normal accounts (purses,
+merchants' balances, suspense) ``Liabilities``.
 Components are the code's parts with other characters turned into hyphens and a capital first letter
 (``merchant:mer_1f:balance`` is ``Liabilities:Merchant:Mer-1f:Balance``); if two codes ever met on one name, both
 get a short hash of their code appended, so that names stay distinct.
@@ -39,6 +40,7 @@ from kleline.reports.store import AccountInfo
 __all__ = ["ExportSummary", "account_names", "write_beancount"]
 
 INCOME_CODES: Final = ("kleline:commission",)
+EXPENSE_CODES: Final = ("kleline:bad-debt",)
 _NOT_NAME: Final = re.compile(r"[^A-Za-z0-9-]")
 _META_KEY: Final = re.compile(r"^[a-z][a-zA-Z0-9_-]*$")
 _RESERVED_KEYS: Final = frozenset({"filename", "lineno", "entry"})
@@ -55,6 +57,8 @@ class ExportSummary:
 def _root(code: str, normal_side: str) -> str:
     if code in INCOME_CODES or any(code.startswith(f"{income}:") for income in INCOME_CODES):
         return "Income"
+    if code in EXPENSE_CODES:
+        return "Expenses"
     return "Assets" if normal_side == NormalSide.DEBIT.value else "Liabilities"
 
 

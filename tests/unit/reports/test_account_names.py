@@ -23,6 +23,7 @@ def test_each_account_is_named_by_its_nature_and_its_code() -> None:
             ("merchant:mer_9a:balance", "C"),
             ("kleline:commission", "C"),
             ("kleline:suspense", "C"),
+            ("kleline:bad-debt", "D"),
         )
     )
     assert names == {
@@ -34,6 +35,7 @@ def test_each_account_is_named_by_its_nature_and_its_code() -> None:
         "merchant:mer_9a:balance": "Liabilities:Merchant:Mer-9a:Balance",
         "kleline:commission": "Income:Kleline:Commission",
         "kleline:suspense": "Liabilities:Kleline:Suspense",
+        "kleline:bad-debt": "Expenses:Kleline:Bad-debt",
     }
     assert all(is_valid(name) for name in names.values())
 
