@@ -4,32 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-from stdnum.eu import at_02 as sepa_creditor_id
-
-from kleline.banks import BankNetwork, InProcessTransport, IsoBankNetwork, SandboxIssuers
+from kleline.banks import BankNetwork, IsoBankNetwork
 from kleline.banks.reversals import ReversalQueue
-from kleline.banks.tcp import TcpTransport
+from kleline.bootstrap.settings import (
+    InvalidBankAccountConfig,
+    UnsupportedBankUrl,
+    VaultKeys,
+    WebhookSecretBox,
+    bank_network,
+    check_settings,
+    own_account,
+    receipt_signing_keys,
+    vault_keys,
+)
 from kleline.clock import Clock, system_clock
 from kleline.collections import Collections
-from kleline.config import SANDBOX_BANK_URL, Settings, load_settings
+from kleline.config import Settings, load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
-from kleline.errors import KlelineError, ValidationError
+from kleline.errors import KlelineError
 from kleline.events.delivery import WebhookDeliverer
 from kleline.events.endpoints import WebhookEndpoints
-from kleline.events.model import RetryPolicy, SealedSecret
+from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger, NormalSide
 from kleline.merchants import Malls, Merchants
-from kleline.merchants.checks import bank_details
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
-from kleline.receipts import InvalidSigningKeyConfig, Receipts, SigningKeys
+from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
 from kleline.reports import Issuer, Reports
 from kleline.sepa.model import OwnAccount
@@ -40,15 +46,7 @@ from kleline.wallet.registered_cards import RegisteredCards
 from kleline.wallet.sca import ExemptionPolicy
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_ups import TopUps
-from kleline.wallet.vault import (
-    InvalidKeyConfig,
-    MasterKeys,
-    SealedCard,
-    fingerprint_key_from_config,
-    open_bytes,
-    rewrap,
-    seal_bytes,
-)
+from kleline.wallet.vault import MasterKeys
 
 __all__ = [
     "InvalidBankAccountConfig",
@@ -72,138 +70,6 @@ class SchemaOutOfDate(KlelineError):
 
     code = "schema_out_of_date"
     status = 503
-
-
-class InvalidBankAccountConfig(KlelineError):
-    """Kleline's own bank account (safeguarding IBAN, BIC, holder, creditor id) is not usable."""
-
-    code = "invalid_bank_account_config"
-    status = 500
-
-
-class UnsupportedBankUrl(KlelineError):
-    """``KLELINE_BANK_URL`` names a way of reaching the issuers that this version does not have."""
-
-    code = "unsupported_bank_url"
-    status = 500
-
-
-@dataclass(frozen=True, slots=True)
-class VaultKeys:
-    """The card vault's keys, decoded and checked: master keys (sealing) and the fingerprint key (never rotated)."""
-
-    master_keys: MasterKeys
-    fingerprint_key: bytes = field(repr=False)
-
-
-def vault_keys(settings: Settings) -> VaultKeys:
-    """Decode the configured vault keys; development keys are refused outside development (``InvalidKeyConfig``)."""
-    try:
-        master_keys = MasterKeys.from_config(settings.master_keys.get_secret_value(), settings.env)
-    except InvalidKeyConfig as error:
-        raise InvalidKeyConfig(f"KLELINE_MASTER_KEYS: {error.detail}") from None
-    try:
-        fingerprint_key = fingerprint_key_from_config(settings.fingerprint_key.get_secret_value(), settings.env)
-    except InvalidKeyConfig as error:
-        raise InvalidKeyConfig(f"KLELINE_FINGERPRINT_KEY: {error.detail}") from None
-    return VaultKeys(master_keys, fingerprint_key)
-
-
-def receipt_signing_keys(settings: Settings) -> SigningKeys:
-    """Decode the receipt signing keys; the development key is refused outside development."""
-    try:
-        return SigningKeys.from_config(settings.receipt_signing_keys.get_secret_value(), settings.env)
-    except InvalidSigningKeyConfig as error:
-        raise InvalidSigningKeyConfig(f"KLELINE_RECEIPT_SIGNING_KEYS: {error.detail}") from None
-
-
-def bank_network(settings: Settings, clock: Clock, *, reversals: ReversalQueue | None = None) -> IsoBankNetwork:
-    """The card issuers ``KLELINE_BANK_URL`` names: the in-process sandbox (``sandbox:``) or a card network over
-    TCP (``iso8583://HOST:PORT``, e.g. ``kleline bank serve``), whose lost answers queue their reversals in
-    ``reversals``. Connections open when first needed, so that a network not yet up does not stop a start."""
-    url = settings.bank_url.strip()
-    if url == SANDBOX_BANK_URL:
-        transport: InProcessTransport | TcpTransport = InProcessTransport(SandboxIssuers(clock=clock))
-    else:
-        host, port = _iso8583_address(url)
-        transport = TcpTransport(host, port, pool_size=settings.bank_pool_size, timeout=settings.bank_timeout_seconds)
-    return IsoBankNetwork(transport, clock=clock, reversals=reversals)
-
-
-def _iso8583_address(url: str) -> tuple[str, int]:
-    # Name the scheme only in errors: a URL may carry credentials.
-    scheme = url.partition(":")[0][:20] or "(empty)"
-    if scheme != "iso8583":
-        raise UnsupportedBankUrl(
-            f"KLELINE_BANK_URL: only {SANDBOX_BANK_URL!r} (the in-process sandbox issuers) or 'iso8583://HOST:PORT' "
-            f"(a card network over TCP) are supported, not a {scheme!r} URL"
-        )
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if not parts.hostname or port is None or parts.username or parts.path.strip("/") or parts.query:
-        raise UnsupportedBankUrl("KLELINE_BANK_URL: an iso8583 URL is iso8583://HOST:PORT, nothing more")
-    return parts.hostname, port
-
-
-def own_account(settings: Settings) -> OwnAccount:
-    """Kleline's safeguarding account as SEPA files name it; an invalid IBAN or BIC is refused at start."""
-    try:
-        details = bank_details(settings.safeguarding_iban, settings.safeguarding_bic)
-    except ValidationError as error:
-        raise InvalidBankAccountConfig(f"KLELINE_SAFEGUARDING_IBAN/BIC: {error.detail}") from None
-    name = settings.safeguarding_name.strip()
-    if not name:
-        raise InvalidBankAccountConfig("KLELINE_SAFEGUARDING_NAME: the account holder's name is empty")
-    creditor_id = settings.sepa_creditor_id.replace(" ", "").upper()
-    if not sepa_creditor_id.is_valid(creditor_id):
-        raise InvalidBankAccountConfig("KLELINE_SEPA_CREDITOR_ID: not a valid SEPA creditor identifier")
-    return OwnAccount(details.iban, details.bic, name, creditor_id)
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
-    vault_keys(settings)
-    receipt_signing_keys(settings)
-    bank_network(settings, system_clock)
-    own_account(settings)
-
-
-class WebhookSecretBox:
-    """Webhook endpoints' signing secrets, sealed by the card vault under the master keys; handed to events from
-    here because the vault lives in the wallet, which events (a sibling package) must not import."""
-
-    _PURPOSE = b"kleline-webhook-secret-v1"
-
-    def __init__(self, keys: MasterKeys) -> None:
-        self._keys = keys
-
-    @property
-    def active_key_id(self) -> str:
-        """The master key new secrets are sealed under."""
-        return self._keys.active_id
-
-    def seal(self, plaintext: bytes) -> SealedSecret:
-        """Seal a secret under the active master key."""
-        return _secret(seal_bytes(plaintext, self._keys, self._PURPOSE))
-
-    def open(self, sealed: SealedSecret) -> bytes:
-        """Recover a sealed secret (``VaultError`` if it was altered)."""
-        return open_bytes(_card(sealed), self._keys, self._PURPOSE)
-
-    def rewrap(self, sealed: SealedSecret) -> SealedSecret:
-        """The same secret wrapped under the active master key."""
-        return _secret(rewrap(_card(sealed), self._keys))
-
-
-def _secret(sealed: SealedCard) -> SealedSecret:
-    return SealedSecret(sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext)
-
-
-def _card(sealed: SealedSecret) -> SealedCard:
-    return SealedCard(sealed.key_id, sealed.wrapped_key, sealed.nonce, sealed.ciphertext)
 
 
 @dataclass
