@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The demo runs its own simulated bank (state in demo.db-bank) on free ports, or on BANK_PORT and the next one.
+BANK_PORT ?= 0
 demo: $(STAMP)
-	KLELINE_DATABASE_URL=$${KLELINE_DATABASE_URL:-sqlite:///demo.db} $(BIN)/kleline demo
+	KLELINE_DATABASE_URL=$${KLELINE_DATABASE_URL:-sqlite:///demo.db} $(BIN)/kleline demo --bank-port $(BANK_PORT)
 
 postgres:
 	@scripts/ensure-postgres

@@ -9,14 +9,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from kleline.cli.common import console, fail, open_kleline, prepare, safe_url
 from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import current_revision, upgrade
 from kleline.errors import KlelineError
-from kleline.wallet.vault import KEY_ID_PATTERN
 
 __all__ = ["db_app", "demo", "serve", "show_config", "worker"]
 
@@ -26,6 +22,11 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Migrate the database schema (to the newest revision by default)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kleline.db.engine import Database
+    from kleline.db.migrate import current_revision, upgrade
+
     settings = load_settings()
     try:
         db = Database(settings.database_url)
@@ -40,6 +41,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 def _masked_keys(text: str) -> str:
     """Key ids only, the secrets starred: ``k2:***,k1:***`` (the first is the active one)."""
+    from kleline.wallet.vault import KEY_ID_PATTERN
+
     if text == DEVELOPMENT_MASTER_KEYS:
         return "(development keys)"
     shown = []
@@ -123,10 +126,18 @@ def demo(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     shop_port: Annotated[int, typer.Option(help="port the demo shop listens on (127.0.0.1)")] = 8001,
+    bank_port: Annotated[
+        int,
+        typer.Option(
+            min=0, max=65535, help="ISO 8583 port of the demo's bank (its HTTP side on the next); 0 picks free ones"
+        ),
+    ] = 0,
 ) -> None:
     """Seed demo data (malls, merchants, customers with cards and purses; idempotent), then run Kleline, its worker
-    and the demo shop of examples/shop until Ctrl-C, printing where to click."""
-    from kleline.demo import Addresses, run, seed, shop_directory, start_shop
+    and the demo shop of examples/shop until Ctrl-C, printing where to click. Card traffic goes to a simulated bank
+    (kleline bank serve) that the demo runs beside them, unless KLELINE_BANK_URL names one."""
+    from kleline.demo import Addresses, BankProcess, DemoBank, run, seed, shop_directory, start_shop
+    from kleline.demo.bank import forget_stale_state, is_fresh, state_directory
 
     environment = load_settings()
     bind_host, bind_port = host or environment.host, port or environment.port
@@ -136,19 +147,45 @@ def demo(
     if "KLELINE_PUBLIC_URL" not in os.environ:
         overrides["public_url"] = addresses.kleline
     settings = load_settings(**overrides)
-    prepare(settings)
-    kleline = open_kleline(settings)
+    bank_process, bank = None, DemoBank(settings.bank_url)
     try:
-        data = seed(kleline, shop_url=addresses.shop)
-    except KlelineError as error:
-        kleline.close()
-        raise fail(escape(error.detail)) from None
-    directory = shop_directory()
-    shop = start_shop(directory, data, addresses, "127.0.0.1", shop_port) if directory is not None else None
+        if "bank_url" not in settings.model_fields_set:  # the demo's own bank, started while the schema migrates
+            state = state_directory(settings.database_url)
+            if is_fresh(settings.database_url) and forget_stale_state(state):
+                console.print(f"the bank state {escape(str(state))} belonged to an earlier demo database: forgotten")
+            bank_process = BankProcess(port=bank_port, state=state, settings=settings)
+        prepare(settings)
+        if bank_process is not None:
+            bank = bank_process.wait_until_listening()
+            settings = load_settings(**overrides, bank_url=bank.url)
+        kleline = open_kleline(settings)
+        try:
+            data = seed(kleline, shop_url=addresses.shop)
+            directory = shop_directory()
+            shop = start_shop(directory, data, addresses, "127.0.0.1", shop_port) if directory is not None else None
+        except BaseException:
+            kleline.close()
+            raise
+    except BaseException as error:
+        if bank_process is not None:
+            bank_process.stop()
+        if isinstance(error, KlelineError):
+            raise fail(escape(error.detail)) from None
+        raise
     console.print(f"[bold]Kleline demo[/] (database {escape(safe_url(settings))}): starting…", highlight=False)
 
     def say(lines: list[str]) -> None:
         for line in lines:
             console.print(line, soft_wrap=True, highlight=False, markup=False)  # whole lines, to be copied
 
-    run(kleline, data, addresses, host=bind_host, port=bind_port, shop=shop, say=say)
+    run(
+        kleline,
+        data,
+        addresses,
+        host=bind_host,
+        port=bind_port,
+        shop=shop,
+        say=say,
+        bank=bank,
+        bank_process=bank_process,
+    )

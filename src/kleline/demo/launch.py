@@ -1,9 +1,10 @@
 """Running the demo: Kleline's API and pages, the webhook worker and the demo shop, until Ctrl-C.
 
-Kleline's server and its worker run in this process over one ``Kleline``, so that they share the in-process sandbox
-issuers (an authorisation the API makes is one the worker's expiry sweep can release). The shop is a separate
-process (``python -m demo_shop`` in ``examples/shop``) that knows Kleline only by its URL, its secret key and its
-webhook secret. Ctrl-C (or SIGTERM) stops the server; the worker and the shop are stopped after it.
+Kleline's server and its worker run in this process over one ``Kleline``, so that they share one card connector
+(an authorisation the API makes is one the worker's expiry sweep can release). The shop is a separate process
+(``python -m demo_shop`` in ``examples/shop``) that knows Kleline only by its URL, its secret key and its webhook
+secret; the simulated bank (``kleline.demo.bank``) is another, reached over ISO 8583. Ctrl-C (or SIGTERM) stops the
+server; the worker and the shop are stopped after it, and the bank last, once nothing of Kleline can call it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import uvicorn
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
+from kleline.demo.bank import BankProcess, DemoBank
 from kleline.demo.data import DemoData
 from kleline.worker.runner import Worker
 
@@ -75,8 +77,9 @@ def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str,
     return subprocess.Popen([sys.executable, "-m", "demo_shop"], cwd=directory, env=environment)
 
 
-def banner(data: DemoData, addresses: Addresses, *, shop_running: bool) -> list[str]:
-    """Where to click, and the keys and passwords of the demo (plain text, one line each, to be copied)."""
+def banner(data: DemoData, addresses: Addresses, *, shop_running: bool, bank: DemoBank | None = None) -> list[str]:
+    """Where to click, and the keys and passwords of the demo (plain text, one line each, to be copied); ``bank``:
+    where its card traffic goes."""
     kleline, key = addresses.kleline, data.operator_key
     lines = ["", "Kleline demo is ready."]
     if shop_running:
@@ -106,6 +109,7 @@ def banner(data: DemoData, addresses: Addresses, *, shop_running: bool) -> list[
         f"Operator key:   {key}",
         f"  curl -H 'Authorization: Bearer {key}' {kleline}/v1/ledger/trial-balance",
         f"Shop merchant:  {data.shop.name} ({data.shop.merchant_id}), webhooks to {data.shop.webhook_url}",
+        *(bank.lines() if bank is not None else []),
         f"Demo data:      {len(data.malls)} malls, {len(data.merchants)} merchants, {len(data.customers)} customers",
         "Stop everything with Ctrl-C.",
     ]
@@ -142,8 +146,11 @@ def run(
     port: int,
     shop: subprocess.Popen[bytes] | None,
     say: Callable[[list[str]], None],
+    bank: DemoBank | None = None,
+    bank_process: BankProcess | None = None,
 ) -> None:
-    """Serve Kleline with its worker until Ctrl-C, print where to click once everything answers, then stop all."""
+    """Serve Kleline with its worker until Ctrl-C, print where to click once everything answers, then stop all
+    (``bank_process`` last: Kleline's card traffic goes to ``bank``)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     stop = threading.Event()
     worker = Worker(kleline, interval=kleline.settings.worker_interval_seconds)
@@ -152,7 +159,7 @@ def run(
     urls = [f"{addresses.kleline}/health"] + ([f"{addresses.shop}/health"] if shop is not None else [])
     announcer = threading.Thread(
         target=_announce,
-        args=(urls, lambda: banner(data, addresses, shop_running=shop is not None), say),
+        args=(urls, lambda: banner(data, addresses, shop_running=shop is not None, bank=bank), say),
         name="demo-announcer",
         daemon=True,
     )
@@ -163,12 +170,16 @@ def run(
     try:
         uvicorn.run(create_app(kleline), host=host, port=port, log_level="info")
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        stop.set()
-        worker_thread.join(timeout=15)
-        if shop is not None:
-            _stop_process(shop)
-        kleline.close()
+        try:
+            signal.signal(signal.SIGTERM, previous)
+            stop.set()
+            worker_thread.join(timeout=15)
+            if shop is not None:
+                _stop_process(shop)
+            kleline.close()
+        finally:
+            if bank_process is not None:
+                bank_process.stop()
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
