@@ -11,9 +11,10 @@ error, never the bytes, which may carry a card number.
 
 A peer that goes quiet loses its connection too, or it would hold a thread (and a descriptor) forever: one that
 connected and sends nothing, or stopped between frames, after ``idle_timeout`` seconds (a minute by default, well above
-a pooled client's pause between requests); one that stopped in the middle of a frame, after the much shorter
-``frame_timeout``, since an honest client writes a frame in one go. A pooled client (``TcpTransport``) notices the
-closed idle connection before its next request and opens a new one.
+a pooled client's pause between requests); one that began a frame and has not finished it ``frame_timeout`` later
+(much shorter, and counted for the whole frame, not between bytes, or a byte now and then would hold it for ever),
+since an honest client writes a frame in one go. A pooled client (``TcpTransport``) notices the closed idle
+connection before its next request and opens a new one.
 
     server = Iso8583Server(SandboxIssuers().handle, "127.0.0.1", 0)
     server.start()                       # or server.serve_forever() in a thread of your own
@@ -28,6 +29,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Final
@@ -58,14 +60,26 @@ class _Connection(socketserver.BaseRequestHandler):
         if not self.server.track(sock):
             return
         reader = FrameReader()
+        frame_deadline: float | None = None  # when the frame begun must be whole, however it trickles in
         try:
             while True:
                 # Between frames the peer may rest; inside one, it has no reason to pause.
-                sock.settimeout(self.server.frame_timeout if reader.pending else self.server.idle_timeout)
+                if not reader.pending:
+                    frame_deadline = None
+                    sock.settimeout(self.server.idle_timeout)
+                else:
+                    if frame_deadline is None:
+                        frame_deadline = time.monotonic() + self.server.frame_timeout
+                    remaining = frame_deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    sock.settimeout(remaining)
                 data = sock.recv(_CHUNK)
                 if not data:
                     return
                 for message in reader.feed(data):
+                    frame_deadline = None  # a frame came whole: the next one has its own time
+                    sock.settimeout(self.server.idle_timeout)  # an answer goes out whole unless the peer stops
                     sock.sendall(frame(self.server.handler(message)))
         except TimeoutError:
             state = "in the middle of a frame" if reader.pending else "idle"
@@ -121,8 +135,8 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
 class Iso8583Server:
     """A threaded TCP server answering length-prefixed ISO 8583 frames with ``handler``; port 0 picks a free port.
 
-    A connection silent for ``idle_timeout`` seconds between frames, or ``frame_timeout`` seconds inside one, is
-    closed."""
+    A connection silent for ``idle_timeout`` seconds between frames, or that has not finished a frame
+    ``frame_timeout`` seconds after beginning it, is closed."""
 
     def __init__(
         self,

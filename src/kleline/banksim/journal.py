@@ -29,6 +29,7 @@ import base64
 import fcntl
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -161,13 +162,19 @@ def _read_key(path: Path) -> bytes:
 
 
 def _create_key(path: Path) -> bytes:
+    """A new key, written whole and synced under a temporary name, then linked into place (never over an existing
+    key): a crash or a full disk half-way leaves no torn key that would keep the journal from opening again."""
     key = AESGCM.generate_key(bit_length=_KEY_SIZE * 8)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0o600
     try:
-        _write_all(fd, key)
-        os.fsync(fd)
+        try:
+            _write_all(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(temporary, path)
     finally:
-        os.close(fd)
+        os.unlink(temporary)
     _sync_directory(path.parent)
     return key
 

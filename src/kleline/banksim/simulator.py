@@ -104,8 +104,9 @@ class BankSimulator:
             return self._cards.issuers.handle(request)
         with self._lock:
             at = self._stamp()
+            journaled = self._journaled(message)  # sealed first: a key that cannot be made changes nothing
             answer, code = self._cards.handle(message, request, at)
-            self._append(at, {"op": "iso8583", **self._journaled(message), "code": code})
+            self._append(at, {"op": "iso8583", **journaled, "code": code})
         self._sync()
         if self._latency:
             time.sleep(self._latency)  # after the books and the journal: a kill now loses the answer, not the hold
@@ -120,9 +121,9 @@ class BankSimulator:
         """Set a cardholder's posted balance (test set-up: "insufficient funds" on demand)."""
         with self._lock:
             at = self._stamp()
+            sealed = None if self._journal is None else self._journal.seal(number)  # before anything changes
             self._cards.issuers.set_balance(number, balance)
-            if self._journal is not None:
-                sealed = self._journal.seal(number)
+            if sealed is not None:
                 record = {"op": "card_balance", "pan": sealed, "minor": balance.minor, "currency": balance.currency}
                 self._append(at, record)
             result = self._cards.issuers.balance(number, balance.currency)
