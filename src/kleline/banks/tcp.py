@@ -15,7 +15,10 @@ What can go wrong, and what the caller learns:
   can never be read as the answer to the next request.
 
 An idle connection that the network closed meanwhile (a restart) is noticed before it is used, and replaced; the
-request then goes out on a fresh connection instead of being lost on a dead one.
+request then goes out on a fresh connection instead of being lost on a dead one. A connection idle for longer than
+``max_idle`` is retired before use as well: the network closes connections idle for its own limit (60 s for
+``Iso8583Server``), and a request written in the instant it does so would be lost and then reversed. Retiring ours
+at half that limit or less means we never race its close.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class _Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.reader = FrameReader()
+        self.idle_since = time.monotonic()
 
     def stale(self) -> bool:
         """True when the peer closed (or wrote unasked): nothing may be read on an idle connection."""
@@ -60,15 +64,20 @@ class _Connection:
 class TcpTransport:
     """A ``Transport`` over up to ``pool_size`` TCP connections to ``host:port``; safe to share between threads."""
 
-    def __init__(self, host: str, port: int, *, pool_size: int = 4, timeout: float = 5.0) -> None:
+    def __init__(
+        self, host: str, port: int, *, pool_size: int = 4, timeout: float = 5.0, max_idle: float = 30.0
+    ) -> None:
         if pool_size < 1:
             raise ValueError("a connection pool holds at least one connection")
         if timeout <= 0:
             raise ValueError("the timeout must be positive")
+        if max_idle <= 0:
+            raise ValueError("the idle limit must be positive")
         self.host = host
         self.port = port
         self.pool_size = pool_size
         self.timeout = timeout
+        self.max_idle = max_idle
         self._slots = threading.BoundedSemaphore(pool_size)
         self._lock = threading.Lock()
         self._idle: deque[_Connection] = deque()
@@ -116,7 +125,7 @@ class TcpTransport:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
                 return self._open(deadline)
-            if not connection.stale():
+            if time.monotonic() - connection.idle_since <= self.max_idle and not connection.stale():
                 return connection
             connection.close()
 
@@ -157,6 +166,7 @@ class TcpTransport:
             raise NoAnswer(f"the connection to the card network broke ({type(error).__name__})") from None
 
     def _give_back(self, connection: _Connection) -> None:
+        connection.idle_since = time.monotonic()
         with self._lock:
             if not self._closed:
                 self._idle.append(connection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 import time
@@ -218,3 +219,28 @@ def test_a_closed_transport_sends_nothing() -> None:
 def test_a_pool_needs_a_connection_and_a_positive_timeout(pool_size: int, timeout: float) -> None:
     with pytest.raises(ValueError):
         TcpTransport("127.0.0.1", 8583, pool_size=pool_size, timeout=timeout)
+
+
+def test_a_connection_idle_past_max_idle_is_replaced_rather_than_raced_against_the_servers_idle_close() -> None:
+    # The server closes a connection idle for its idle timeout; a request written at that moment would be lost (and
+    # reversed). The pool retires its connections earlier, so it never writes on one the server is about to close.
+    with Iso8583Server(SandboxIssuers().handle, idle_timeout=5.0) as server:
+        transport = TcpTransport(*server.server_address, pool_size=1, timeout=1, max_idle=0.2)
+        assert decode_response(transport.exchange(echo("000001"))).stan == "000001"
+        assert decode_response(transport.exchange(echo("000002"))).stan == "000002"
+        assert transport.opened == 1  # reused while fresh
+        time.sleep(0.3)
+        assert decode_response(transport.exchange(echo("000003"))).stan == "000003"
+        assert transport.opened == 2  # retired once idle past max_idle
+        transport.close()
+
+
+def test_the_pools_default_idle_limit_is_well_under_the_servers() -> None:
+    server_idle = inspect.signature(Iso8583Server).parameters["idle_timeout"].default
+    assert TcpTransport("127.0.0.1", 8583).max_idle <= server_idle / 2
+
+
+@pytest.mark.parametrize("max_idle", [0.0, -1.0])
+def test_max_idle_must_be_positive(max_idle: float) -> None:
+    with pytest.raises(ValueError):
+        TcpTransport("127.0.0.1", 8583, max_idle=max_idle)
