@@ -153,8 +153,8 @@ class Invoice:
 
 @dataclass(frozen=True, slots=True)
 class MerchantStatement:
-    """A merchant's month: opening balance, every movement, closing balance; ``closed`` once the month is over;
-    ``invoice`` once its commission invoice has been issued."""
+    """A merchant's month: opening balance, every movement, closing balance; ``closed`` once the month is over (and
+    a few minutes more, for its last postings to commit); ``invoice`` once its commission invoice has been issued."""
 
     merchant: StatementParty
     month: Month

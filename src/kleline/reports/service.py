@@ -15,7 +15,7 @@ year's sequence and keeps the PDF, which later requests return unchanged. Statem
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal, TextIO
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
@@ -53,6 +53,12 @@ class Document:
     filename: str
 
 
+CLOSING_GRACE = timedelta(minutes=5)
+"""How long after a month ends its statement becomes final and its invoice can be issued. Each posting is dated
+inside its own transaction, so one dated 23:59:59.999 may commit a moment after midnight: an invoice issued at once
+would miss it, and an issued invoice never changes. Five minutes outlasts any transaction Kleline runs."""
+
+
 class Reports:
     """Merchants' monthly statements (JSON, CSV, FEC, commission invoice PDF) and the books in beancount."""
 
@@ -66,6 +72,7 @@ class Reports:
         """The merchant's statement for ``month`` (``YYYY-MM``): to date while the month runs, final after."""
         period = self._month(month)
         now = self._clock()
+        closed = now >= period.end + CLOSING_GRACE
         if period.start > now:
             raise InvalidMonth(f"{period} has not begun yet")
         merchant = self._merchants.get(merchant_id)
@@ -75,7 +82,7 @@ class Reports:
             found = _read(tx, merchant_id, period)
             issued = numbering.find(tx, merchant_id, period)
         if found is None:  # not approved yet: its balance account has never existed, nothing ever moved
-            return MerchantStatement(party, period, BALANCE_CURRENCY, 0, 0, (), now >= period.end, issued)
+            return MerchantStatement(party, period, BALANCE_CURRENCY, 0, 0, (), closed, issued)
         currency, opening, closing, lines = found
         lines.sort(key=lambda line: (line[0], line[1], line[2].entry_id))
         running, movements = opening, []
@@ -83,9 +90,7 @@ class Reports:
             net = movement.gross + movement.commission
             running += net
             movements.append(replace(movement, net=net, balance_after=running))
-        result = MerchantStatement(
-            party, period, currency, opening, closing, tuple(movements), now >= period.end, issued
-        )
+        result = MerchantStatement(party, period, currency, opening, closing, tuple(movements), closed, issued)
         if not result.balanced:
             raise StatementMismatch(
                 f"the statement of {merchant_id} for {period} does not balance: opening {opening}, movements "
@@ -112,7 +117,7 @@ class Reports:
         if format not in FORMATS:
             raise UnknownFormat(f"format: one of {', '.join(FORMATS)}, not {format!r}")
         period = self._month(month)
-        if format == "pdf" and period.end > self._clock():
+        if format == "pdf" and period.end + CLOSING_GRACE > self._clock():
             self._merchants.get(merchant_id)  # an unknown merchant is still a 404, whatever the month
             raise _period_open(period)
         return self.render(self.statement(merchant_id, period), format)
@@ -152,7 +157,10 @@ class Reports:
 
 
 def _period_open(period: Month) -> StatementPeriodOpen:
-    return StatementPeriodOpen(f"the commission invoice for {period} is issued once the month is over")
+    return StatementPeriodOpen(
+        f"the commission invoice for {period} is issued once the month is over "
+        f"({CLOSING_GRACE.seconds // 60} minutes after its end, when its last postings have committed)"
+    )
 
 
 _Line = tuple[int, int, Movement]

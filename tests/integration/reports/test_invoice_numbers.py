@@ -102,7 +102,14 @@ def test_the_current_or_a_future_month_is_refused_and_allocates_nothing(kleline:
             kleline.reports.statement_document(shop, month, "pdf")
         assert (refused.value.status, refused.value.param) == (409, "month")
     assert _issued(kleline) == [] and _counters(kleline) == {}
-    clock.now = datetime(2026, 2, 1, tzinfo=UTC)
+    # At midnight a posting dated 23:59:59 may still be committing: the month closes a few minutes later.
+    clock.now = datetime(2026, 2, 1, 0, 4, 59, tzinfo=UTC)
+    with pytest.raises(StatementPeriodOpen):
+        kleline.reports.statement_document(shop, "2026-01", "pdf")
+    assert not kleline.reports.statement(shop, "2026-01").closed
+    assert _issued(kleline) == [] and _counters(kleline) == {}
+    clock.now = datetime(2026, 2, 1, 0, 5, tzinfo=UTC)
+    assert kleline.reports.statement(shop, "2026-01").closed
     assert _number(kleline.reports.statement_document(shop, "2026-01", "pdf").content) == "KL-2026-000001"
 
 

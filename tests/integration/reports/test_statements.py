@@ -148,7 +148,7 @@ def test_the_invoice_waits_for_the_end_of_the_month(kleline: Kleline, clock: Fak
     with pytest.raises(StatementPeriodOpen) as refused:
         kleline.reports.statement_document(shop, "2026-01", "pdf")
     assert (refused.value.status, refused.value.code) == (409, "statement_period_open")
-    clock.now = clock.now.replace(month=2, day=1, hour=0, minute=0)
+    clock.now = clock.now.replace(month=2, day=1, hour=0, minute=5)  # the month closes 5 minutes after its end
     assert kleline.reports.statement_document(shop, "2026-01", "pdf").content.startswith(b"%PDF-")
 
 
