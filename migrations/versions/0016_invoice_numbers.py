@@ -10,6 +10,11 @@ An invoice is issued once per (merchant, month) and never changes: the row keeps
 so asking again returns the same bytes even after the renderer or the issuer's details change. Times are epoch
 microseconds; ``month`` is ``YYYY-MM``.
 
+An issued invoice is a legal document, so the database guards both tables itself, as it guards the journal (0001),
+against any code path or SQL prompt: ``invoices`` refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL), and an
+``invoice_counters`` row only moves forward, one number at a time (its year fixed, its last issue time never going
+back), and is never deleted: a number once given can be neither taken back nor skipped.
+
 Revision ID: 0016
 Revises: 0015
 """
@@ -23,6 +28,48 @@ revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
+
+_IMMUTABLE = "kleline: issued invoices never change"
+_FORWARD = "kleline: invoice numbers only move forward"
+_STEP = "NEW.year <> OLD.year OR NEW.last_number <> OLD.last_number + 1 OR NEW.last_issued_at < OLD.last_issued_at"
+
+SQLITE_TRIGGERS = {
+    "invoices_immutable": f"""CREATE TRIGGER invoices_immutable BEFORE UPDATE ON invoices
+       BEGIN SELECT RAISE(ABORT, '{_IMMUTABLE}'); END""",
+    "invoices_no_delete": f"""CREATE TRIGGER invoices_no_delete BEFORE DELETE ON invoices
+       BEGIN SELECT RAISE(ABORT, '{_IMMUTABLE}'); END""",
+    "invoice_counters_forward": f"""CREATE TRIGGER invoice_counters_forward BEFORE UPDATE ON invoice_counters
+       WHEN {_STEP}
+       BEGIN SELECT RAISE(ABORT, '{_FORWARD}'); END""",
+    "invoice_counters_no_delete": f"""CREATE TRIGGER invoice_counters_no_delete BEFORE DELETE ON invoice_counters
+       BEGIN SELECT RAISE(ABORT, '{_FORWARD}'); END""",
+}
+
+# check_violation (23514), so that drivers report an integrity error, as for the journal's guards.
+POSTGRES_FUNCTIONS = {
+    "kleline_invoices_immutable": f"""CREATE FUNCTION kleline_invoices_immutable() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+         RAISE EXCEPTION '{_IMMUTABLE}' USING ERRCODE = 'check_violation';
+       END $$""",
+    "kleline_invoice_counters_forward": f"""CREATE FUNCTION kleline_invoice_counters_forward() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+         RAISE EXCEPTION '{_FORWARD}' USING ERRCODE = 'check_violation';
+       END $$""",
+}
+
+POSTGRES_TRIGGERS = {
+    ("invoices_immutable", "invoices"): """CREATE TRIGGER invoices_immutable
+       BEFORE UPDATE OR DELETE OR TRUNCATE ON invoices
+       FOR EACH STATEMENT EXECUTE FUNCTION kleline_invoices_immutable()""",
+    ("invoice_counters_forward", "invoice_counters"): f"""CREATE TRIGGER invoice_counters_forward
+       BEFORE UPDATE ON invoice_counters FOR EACH ROW
+       WHEN ({_STEP}) EXECUTE FUNCTION kleline_invoice_counters_forward()""",
+    ("invoice_counters_no_delete", "invoice_counters"): """CREATE TRIGGER invoice_counters_no_delete
+       BEFORE DELETE OR TRUNCATE ON invoice_counters
+       FOR EACH STATEMENT EXECUTE FUNCTION kleline_invoice_counters_forward()""",
+}
 
 
 def upgrade() -> None:
@@ -49,8 +96,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("merchant_id", "month", name="uq_invoices_merchant_month"),
         sa.CheckConstraint("seq >= 1", name="ck_invoices_seq"),
     )
+    if op.get_context().dialect.name == "postgresql":
+        for statement in [*POSTGRES_FUNCTIONS.values(), *POSTGRES_TRIGGERS.values()]:
+            op.execute(statement)
+    else:
+        for statement in SQLITE_TRIGGERS.values():
+            op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        for name, table in POSTGRES_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        for function in POSTGRES_FUNCTIONS:
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    else:
+        for name in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("invoices")
     op.drop_table("invoice_counters")

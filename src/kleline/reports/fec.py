@@ -13,6 +13,14 @@ payout returned    467000 Kleline                     512000 Banque
 adjustment         467000 Kleline / 471000 Compte d'attente, by its sign
 =================  =================================  ==========================================
 
+Once the month's commission invoice is issued (``statement.invoice``), the invoice is the pièce justificative of
+the commission: each payment or refund with a fee is then booked as two écritures, the movement itself (467000 /
+411000, gross) and its commission (627800 Dr / 467000 Cr, or the reverse for a fee given back), the latter with
+the invoice's number as ``PieceRef`` and its date of issue as ``PieceDate``. Its ``EcritureDate`` stays the day of
+the movement, inside the period the file covers, and the accounts end the month where they did before the issue.
+Before the issue the invoice has no number to cite, and the commission stays a line of its movement's écriture.
+``EcritureNum`` counts écritures, not movements: ``YYYYMM-00001`` onwards, without a gap.
+
 467 (autres comptes débiteurs ou créditeurs) carries Kleline as an auxiliary account (``CompAuxNum`` KLELINE), so
 its balance is what Kleline owes the merchant; 6278 is "autres frais et commissions sur prestations de services".
 The layout follows the arrêté: the 18 columns in order, a header line, tab-separated, records ended by CR LF,
@@ -24,6 +32,8 @@ currency of merchants' balances, so ``Montantdevise`` and ``Idevise`` stay empty
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from kleline.reports.errors import UnknownFormat
@@ -92,14 +102,39 @@ def _label(m: Movement) -> str:
     return f"Régularisation Kleline {m.object_id}: {m.description}"
 
 
-def _legs(m: Movement) -> Iterator[tuple[tuple[str, ...], int]]:
-    """The écriture's lines as (account columns, signed amount, debit positive); they sum to zero because
-    ``net = gross + commission``."""
-    counterpart = COUNTERPARTS[m.kind]
-    legs = ((KLELINE, m.net), (COMMISSION, -m.commission), (counterpart, -m.gross))
-    for account, amount in legs:
-        if amount:
-            yield account, amount
+_Leg = tuple[tuple[str, ...], int]
+"""One line of an écriture: its account columns and its signed amount, debit positive."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ecriture:
+    day: date
+    piece: str
+    piece_day: date
+    label: str
+    legs: tuple[_Leg, ...]
+
+
+def _legs(*legs: _Leg) -> tuple[_Leg, ...]:
+    return tuple((account, amount) for account, amount in legs if amount)
+
+
+def _ecritures(statement: MerchantStatement) -> Iterator[_Ecriture]:
+    """Each movement's écriture, whose lines sum to zero because ``net = gross + commission``; once the month's
+    invoice is issued, the commission leaves it for an écriture of its own whose pièce is the invoice."""
+    invoice = statement.invoice
+    for m in statement.movements:
+        day, counterpart = m.posted_at.date(), COUNTERPARTS[m.kind]
+        if invoice is None or not m.commission:
+            legs = _legs((KLELINE, m.net), (COMMISSION, -m.commission), (counterpart, -m.gross))
+            yield _Ecriture(day, m.object_id, day, _label(m), legs)
+            continue
+        yield _Ecriture(day, m.object_id, day, _label(m), _legs((KLELINE, m.gross), (counterpart, -m.gross)))
+        # Dated the day Kleline took (or gave back) the fee, so inside the period; the pièce by its issue.
+        what = "du paiement" if m.commission < 0 else "rendue sur le remboursement"
+        label = f"Commission Kleline {what} {m.object_id}, facture {invoice.number}"
+        legs = _legs((KLELINE, m.commission), (COMMISSION, -m.commission))
+        yield _Ecriture(day, invoice.number, invoice.issued_at.date(), label, legs)
 
 
 def statement_fec(statement: MerchantStatement) -> bytes:
@@ -107,10 +142,10 @@ def statement_fec(statement: MerchantStatement) -> bytes:
     if statement.currency != "EUR":
         raise UnknownFormat(f"fec: the FEC is kept in euros, this statement is in {statement.currency}")
     lines = ["\t".join(COLUMNS)]
-    for number, m in enumerate(statement.movements, start=1):
-        day = f"{m.posted_at:%Y%m%d}"
-        label = _clean(_label(m))
-        for account, amount in _legs(m):
+    for number, ecriture in enumerate(_ecritures(statement), start=1):
+        day, piece_day = f"{ecriture.day:%Y%m%d}", f"{ecriture.piece_day:%Y%m%d}"
+        label, piece = _clean(ecriture.label), _clean(ecriture.piece)
+        for account, amount in ecriture.legs:
             number_text, name = account[0], account[1]
             aux_number, aux_name = (account[2], account[3]) if len(account) > 2 else ("", "")
             debit = decimal_text(max(amount, 0), "EUR").replace(".", ",")
@@ -123,8 +158,8 @@ def statement_fec(statement: MerchantStatement) -> bytes:
                 name,
                 aux_number,
                 aux_name,
-                _clean(m.object_id),
-                day,
+                piece,
+                piece_day,
                 label,
                 debit,
                 credit,
