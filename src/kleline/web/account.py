@@ -17,26 +17,19 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
-from kleline.web.rendering import PageError, page_error, redirect, render
+from kleline.web.i18n import N_, language_of
+from kleline.web.paths import HOME, safe_next
+from kleline.web.refusals import PageError, page_error
+from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, page_visit, post_visit, respond, web_of
 
 __all__ = ["HOME", "router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
-HOME: Final = "/sign-in"
-_SIGN_IN_TITLE: Final = "Sign in to your wallet"
-_SIGN_UP_TITLE: Final = "Open a wallet"
+_SIGN_IN_TITLE: Final = N_("Sign in to your wallet")
+_SIGN_UP_TITLE: Final = N_("Open a wallet")
 _SIGN_UP_FIELDS: Final = {"email": "email", "password": "password", "name": "name"}
-
-
-def safe_next(value: str | None) -> str:
-    """``value`` if it is a path on this site, else the home page (no ``//host``, no scheme, no backslash)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return HOME
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        return HOME
-    return value
 
 
 def _signed_in(request: Request, visit: Visit, customer_id: str, next_url: str) -> Response:
@@ -53,8 +46,9 @@ def _signed_in(request: Request, visit: Visit, customer_id: str, next_url: str) 
 def sign_in_page(request: Request, next: str | None = None) -> Response:
     """The sign-in form (or, once signed in, who is signed in)."""
     visit = page_visit(request)
-    context = page_context(visit, _SIGN_IN_TITLE, next=safe_next(next), email="")
-    return respond(request, visit, render("sign_in.html", context))
+    title = language_of(request).gettext(_SIGN_IN_TITLE)
+    context = page_context(visit, title, next=safe_next(next), email="")
+    return respond(request, visit, render(request, "sign_in.html", context))
 
 
 @router.post("/sign-in")
@@ -63,30 +57,33 @@ def sign_in(request: Request, form: Form) -> Response:
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
     customers = web_of(request).kleline.customers
+    language = language_of(request)
+    _ = language.gettext
     email = form.get("email", "").strip()
     errors: list[PageError] = []
     if not email:
-        errors.append(PageError("Enter your email address", "validation_error", "email"))
+        errors.append(PageError(_("Enter your email address"), "validation_error", "email"))
     if not form.get("password"):
-        errors.append(PageError("Enter your password", "validation_error", "password"))
+        errors.append(PageError(_("Enter your password"), "validation_error", "password"))
     if not errors:
         try:
             customer_id = customers.check_password(email, form["password"])
         except KlelineError as error:
-            errors.append(page_error(error))
+            errors.append(page_error(error, language=language))
         else:
             return _signed_in(request, visit, customer_id, next_url)
     locked = any(error.code == "sign_in_locked" for error in errors)
-    context = page_context(visit, _SIGN_IN_TITLE, next=next_url, email=email, errors=errors)
-    return render("sign_in.html", context, status=429 if locked else 400)
+    context = page_context(visit, _(_SIGN_IN_TITLE), next=next_url, email=email, errors=errors)
+    return render(request, "sign_in.html", context, status=429 if locked else 400)
 
 
 @router.get("/sign-up")
 def sign_up_page(request: Request, next: str | None = None) -> Response:
     """The form that opens a wallet."""
     visit = page_visit(request)
-    context = page_context(visit, _SIGN_UP_TITLE, next=safe_next(next), email="", name="")
-    return respond(request, visit, render("sign_up.html", context))
+    title = language_of(request).gettext(_SIGN_UP_TITLE)
+    context = page_context(visit, title, next=safe_next(next), email="", name="")
+    return respond(request, visit, render(request, "sign_up.html", context))
 
 
 @router.post("/sign-up")
@@ -98,9 +95,11 @@ def sign_up(request: Request, form: Form) -> Response:
     try:
         customer = web_of(request).kleline.customers.sign_up(email, password, name)
     except KlelineError as error:
-        errors = [page_error(error, _SIGN_UP_FIELDS)]
-        context = page_context(visit, _SIGN_UP_TITLE, next=next_url, email=email, name=name, errors=errors)
-        return render("sign_up.html", context, status=409 if error.code == "email_taken" else 400)
+        language = language_of(request)
+        errors = [page_error(error, _SIGN_UP_FIELDS, language)]
+        title = language.gettext(_SIGN_UP_TITLE)
+        context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
+        return render(request, "sign_up.html", context, status=409 if error.code == "email_taken" else 400)
     return _signed_in(request, visit, customer.id, next_url)
 
 

@@ -1,4 +1,5 @@
-"""Mount the pages on the application: the checkout, sign-in and wallet-opening routes, and their stylesheet."""
+"""Mount the pages on the application: the checkout, sign-in, wallet-opening and language-switch routes, and their
+stylesheet."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout
+from kleline.web import account, checkout, languages
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
@@ -24,6 +25,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.add_exception_handler(Answered, _send)
     app.include_router(account.router)
     app.include_router(checkout.router)
+    app.include_router(languages.router)
     app.mount("/static", StaticFiles(packages=[("kleline.web", "static")]), name="static")
 
 

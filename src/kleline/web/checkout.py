@@ -27,7 +27,9 @@ from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
 from kleline.wallet.model import Customer
 from kleline.wallet.sca import ChallengeExpired
-from kleline.web.rendering import PageError, page_error, redirect, render
+from kleline.web.i18n import N_, Language, language_of
+from kleline.web.refusals import PageError, page_error
+from kleline.web.rendering import redirect, render
 from kleline.web.visits import (
     Answered,
     Form,
@@ -45,27 +47,34 @@ __all__ = ["router", "with_result"]
 router = APIRouter(include_in_schema=False)
 
 STATUS_TEXT: Final = {
-    "requires_confirmation": "Waiting for your confirmation",
-    "requires_action": "Waiting for strong authentication",
-    "processing": "Being processed",
-    "authorized": "Authorised: the amount is reserved, the merchant takes it when your order ships",
-    "succeeded": "Paid",
-    "failed": "Failed",
-    "canceled": "Canceled by the merchant",
-    "expired": "Expired: the reservation was released",
+    "requires_confirmation": N_("Waiting for your confirmation"),
+    "requires_action": N_("Waiting for strong authentication"),
+    "processing": N_("Being processed"),
+    "authorized": N_("Authorised: the amount is reserved, the merchant takes it when your order ships"),
+    "succeeded": N_("Paid"),
+    "failed": N_("Failed"),
+    "canceled": N_("Canceled by the merchant"),
+    "expired": N_("Expired: the reservation was released"),
 }
 FAILURE_TEXT: Final = {
-    "insufficient_funds": "there is not enough money to cover it",
-    "card_declined": "the card was declined",
-    "expired_card": "the card has expired",
-    "do_not_honor": "the card's bank declined it",
+    "insufficient_funds": N_("there is not enough money to cover it"),
+    "card_declined": N_("the card was declined"),
+    "expired_card": N_("the card has expired"),
+    "do_not_honor": N_("the card's bank declined it"),
 }
+_REFUSED: Final = N_("it was refused")
 # Refusals that a page explains better than the service's sentence meant for a developer.
 _PAGE_MESSAGES: Final = {
-    "sca_enrolment_required": "This payment needs strong authentication, and your wallet has no authenticator app "
-    "yet: set one up in your wallet, or pay by purse if it holds enough",
-    "payment_unexpected_state": "This payment can no longer be confirmed from this page",
-    "sca_challenge_expired": "The code came too late: enter the code your app shows now",
+    "sca_enrolment_required": N_(
+        "This payment needs strong authentication, and your wallet has no authenticator app "
+        "yet: set one up in your wallet, or pay by purse if it holds enough"
+    ),
+    "payment_unexpected_state": N_("This payment can no longer be confirmed from this page"),
+    "sca_challenge_expired": N_("The code came too late: enter the code your app shows now"),
+}
+_DIGITS_ONLY: Final = {
+    "exp_month": N_("Enter the expiry month as digits"),
+    "exp_year": N_("Enter the expiry year as digits"),
 }
 _CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
 _EMPTY_CARD_FORM: Final = {"number": "", "exp_month": "", "exp_year": "", "holder_name": ""}
@@ -83,9 +92,11 @@ def _page_path(payment_id: str) -> str:
     return f"/checkout/{payment_id}"
 
 
-def _not_found(visit: Visit | None) -> Response:
-    context = page_context(visit, "No such payment", message="This payment does not exist, or the link is incomplete.")
-    return render("not_found.html", context, status=404)
+def _not_found(request: Request, visit: Visit | None) -> Response:
+    _ = language_of(request).gettext
+    message = _("This payment does not exist, or the link is incomplete.")
+    context = page_context(visit, _("No such payment"), message=message)
+    return render(request, "not_found.html", context, status=404)
 
 
 def _stage(payment: Payment, visit: Visit) -> str:
@@ -121,9 +132,11 @@ def _checkout(
     merchant_name, malls = _merchant(kleline, payment.merchant_id)
     stage = _stage(payment, visit)
     path = _page_path(payment.id)
+    _ = language_of(request).gettext
+    title = _("Your payment to %(merchant)s") if stage == "closed" else _("Pay %(merchant)s")
     context = page_context(
         visit,
-        f"Your payment to {merchant_name}" if stage == "closed" else f"Pay {merchant_name}",
+        title % {"merchant": merchant_name},
         errors=(errors or []) + (card_errors or []),
         card_errors=card_errors or [],
         card_form=card_form or _EMPTY_CARD_FORM,
@@ -134,8 +147,8 @@ def _checkout(
         merchant_name=merchant_name,
         malls=malls,
         stage=stage,
-        status_text=STATUS_TEXT.get(payment.status, payment.status),
-        failure_text=FAILURE_TEXT.get(payment.failure_code or "", "it was refused"),
+        status_text=_(STATUS_TEXT[payment.status]) if payment.status in STATUS_TEXT else payment.status,
+        failure_text=_(FAILURE_TEXT.get(payment.failure_code or "", _REFUSED)),
         return_link=with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
     )
     if stage == "choose" and visit.customer is not None:
@@ -148,7 +161,7 @@ def _checkout(
             cards=cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
         )
-    return render("checkout.html", context, status=status)
+    return render(request, "checkout.html", context, status=status)
 
 
 def _purse_available(kleline: Kleline, customer_id: str) -> Money:
@@ -156,10 +169,10 @@ def _purse_available(kleline: Kleline, customer_id: str) -> Money:
     return Money(kleline.ledger.balance(purse.code).available, purse.currency)
 
 
-def _refusal(error: KlelineError, fields: dict[str, str] | None = None) -> PageError:
-    shown = page_error(error, fields)
+def _refusal(error: KlelineError, language: Language, fields: dict[str, str] | None = None) -> PageError:
+    shown = page_error(error, fields, language)
     message = _PAGE_MESSAGES.get(error.code)
-    return PageError(message, shown.code, shown.field) if message else shown
+    return PageError(language.gettext(message), shown.code, shown.field) if message else shown
 
 
 def _status_of(error: KlelineError) -> int:
@@ -179,7 +192,7 @@ def checkout_page(request: Request, payment_id: str, card: str | None = None) ->
     try:
         payment = web_of(request).kleline.payments.get(payment_id)
     except NotFound:
-        return _not_found(known_visit(request))  # no session is opened for a page without a form
+        return _not_found(request, known_visit(request))  # no session is opened for a page without a form
     visit = page_visit(request)
     return respond(request, visit, _checkout(request, visit, payment, selected=card))
 
@@ -194,7 +207,7 @@ def _signed_in_post(
     try:
         payment = kleline.payments.get(payment_id)
     except NotFound:
-        raise Answered(_not_found(visit)) from None
+        raise Answered(_not_found(request, visit)) from None
     if visit.customer is None:
         raise Answered(redirect(_page_path(payment_id)))
     return kleline, visit, visit.customer, payment
@@ -204,6 +217,8 @@ def _signed_in_post(
 def confirm(request: Request, payment_id: str, form: Form) -> Response:
     """Pay with the chosen purse or card; a challenge, if due, comes back as the page's next step."""
     kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
+    language = language_of(request)
+    _ = language.gettext
     if payment.status not in OPEN_STATUSES and payment.customer_id == customer.id:
         return _after(payment)  # confirmed already (a second click, a reload): on to the outcome
     choice = form.get("method", "")
@@ -212,7 +227,7 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
         if payment.status in OPEN_STATUSES and _purse_available(kleline, customer.id) < payment.amount:
             # Refused before the payment is touched: confirming would fail it for good, and a card may still pay.
             short = PageError(
-                "Your purse does not hold enough for this payment: choose a card, or top up your purse first",
+                _("Your purse does not hold enough for this payment: choose a card, or top up your purse first"),
                 "insufficient_funds",
                 "method",
             )
@@ -220,13 +235,13 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
     elif choice.startswith("card_"):
         method, card_id = "card", choice
     else:
-        missing = PageError("Choose how to pay: your purse or one of your cards", "validation_error", "method")
+        missing = PageError(_("Choose how to pay: your purse or one of your cards"), "validation_error", "method")
         return _checkout(request, visit, payment, errors=[missing], status=400)
     try:
         paid = kleline.payments.confirm(payment.id, customer.id, method, card_id)
     except KlelineError as error:
         current = kleline.payments.get(payment.id)
-        refusal = _refusal(error, {"card_id": "method", "method": "method"})
+        refusal = _refusal(error, language, {"card_id": "method", "method": "method"})
         return _checkout(request, visit, current, errors=[refusal], selected=choice, status=_status_of(error))
     return _after(paid)
 
@@ -235,9 +250,11 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
 def authenticate(request: Request, payment_id: str, form: Form) -> Response:
     """Pass the payment's challenge with the authenticator's code, and pay."""
     kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
+    language = language_of(request)
     code = "".join(form.get("sca_code", "").split())
     if not (code.isascii() and code.isdigit() and len(code) == 6):
-        wrong = PageError("Enter the 6-digit code from your authenticator app", "validation_error", "sca_code")
+        message = language.gettext("Enter the 6-digit code from your authenticator app")
+        wrong = PageError(message, "validation_error", "sca_code")
         return _checkout(request, visit, payment, errors=[wrong], status=400)
     if payment.status != "requires_action" or payment.customer_id != customer.id or payment.method is None:
         return redirect(_page_path(payment.id))  # nothing to authenticate here (any more): the page says why
@@ -250,7 +267,7 @@ def authenticate(request: Request, payment_id: str, form: Form) -> Response:
             raise
     except KlelineError as error:
         current = kleline.payments.get(payment.id)
-        refusal = _refusal(error, {"sca_code": "sca_code"})
+        refusal = _refusal(error, language, {"sca_code": "sca_code"})
         if error.code.startswith("sca_"):
             refusal = PageError(refusal.message, refusal.code, "sca_code")
         return _checkout(request, visit, current, errors=[refusal], status=_status_of(error))
@@ -261,10 +278,11 @@ def authenticate(request: Request, payment_id: str, form: Form) -> Response:
 def add_card(request: Request, payment_id: str, form: Form) -> Response:
     """Register a card in the wallet (after its issuer's check), then choose it on the page."""
     kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
+    language = language_of(request)
     card_form = {name: form.get(name, "").strip() for name in _EMPTY_CARD_FORM}
     errors = [
-        PageError(f"Enter the {label} as digits", "validation_error", name)
-        for name, label in (("exp_month", "expiry month"), ("exp_year", "expiry year"))
+        PageError(language.gettext(message), "validation_error", name)
+        for name, message in _DIGITS_ONLY.items()
         if not (card_form[name].isascii() and card_form[name].isdigit() and len(card_form[name]) <= 4)
     ]
     if errors:
@@ -279,7 +297,7 @@ def add_card(request: Request, payment_id: str, form: Form) -> Response:
             card_form["holder_name"],
         )
     except KlelineError as error:
-        refusal = _refusal(error, _CARD_FIELDS)
+        refusal = _refusal(error, language, _CARD_FIELDS)
         if refusal.field is None:
             refusal = PageError(refusal.message, refusal.code, "number")
         return _checkout(request, visit, payment, card_errors=[refusal], card_form=card_form, status=_status_of(error))

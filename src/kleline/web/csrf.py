@@ -17,13 +17,15 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from kleline.web.i18n import N_
 from kleline.web.sessions import WebSession
 
 __all__ = ["CsrfRejected", "check", "origin_of"]
 
 
 class CsrfRejected(Exception):
-    """A post without its session, without the session's token, or from another origin."""
+    """A post without its session, without the session's token, or from another origin; ``reason`` is in English,
+    marked for translation (the page that shows it translates it)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -46,11 +48,11 @@ def check(request: Request, session: WebSession | None, submitted: str | None, p
     """Accept a form post, or raise ``CsrfRejected`` saying why."""
     origin = request.headers.get("origin")
     if origin is not None and not _same_origin(origin, request, public_url):
-        raise CsrfRejected("the form was sent from another site")
+        raise CsrfRejected(N_("the form was sent from another site"))
     if session is None:
-        raise CsrfRejected("the session has expired")
+        raise CsrfRejected(N_("the session has expired"))
     if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf_token.encode()):
-        raise CsrfRejected("the form's security token is missing or out of date")
+        raise CsrfRejected(N_("the form's security token is missing or out of date"))
 
 
 def _same_origin(origin: str, request: Request, public_url: str) -> bool:

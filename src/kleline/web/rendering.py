@@ -1,7 +1,12 @@
-"""Jinja2 templates, escaped by default, and the headers every page is sent with.
+"""Jinja2 templates, escaped by default, in the visitor's language, and the headers every page is sent with.
 
 Autoescaping is on for every template (``.html``), so a merchant's description or a customer's name is text, never
 markup. ``StrictUndefined`` turns a misspelt variable into an error in tests rather than an empty string on a page.
+
+Each language has its own environment, with Jinja2's i18n extension bound to its catalog and a ``money`` filter in
+its formats (see ``kleline.web.i18n``): a page is rendered whole in one language, with no global state switched per
+request. ``render`` takes the request, as Starlette's ``TemplateResponse`` does, to know the language, and gives the
+layout ``<html lang>`` and the footer's links to the other languages.
 
 The headers: no script, frame or plug-in may run (the pages need none: they work without JavaScript); no other site
 may frame them (clickjacking); nothing is cached (pages carry form tokens and balances).
@@ -10,18 +15,17 @@ may frame them (clickjacking); nothing is cached (pages carry form tokens and ba
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from kleline.errors import KlelineError
-from kleline.money import Money
+from kleline.web.i18n import ENGLISH, LANGUAGES, N_, Language, language_of
+from kleline.web.paths import safe_next
 
-__all__ = ["LOCALE", "PageError", "environment", "forbidden", "page_error", "redirect", "render", "secure_headers"]
-
-LOCALE: Final = "en_GB"
+__all__ = ["environment", "environment_for", "forbidden", "redirect", "render", "secure_headers"]
 
 # No ``form-action``: Chromium applies it to the redirect that follows a post, which must reach the shop.
 _CSP: Final = (
@@ -36,45 +40,30 @@ _HEADERS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PageError:
-    """One problem to show in a page's error summary: ``field`` names the input it links to, if any."""
-
-    message: str
-    code: str
-    field: str | None = None
-
-
-def page_error(error: KlelineError, fields: Mapping[str, str] | None = None) -> PageError:
-    """A refusal of a service as a page shows it; ``fields`` maps a service's ``param`` to the form's input."""
-    field = None
-    if error.param is not None and fields is not None:
-        field = fields.get(error.param)
-    return PageError(_sentence(error.detail), error.code, field)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else text
-
-
-def _money(amount: Money) -> str:
-    return amount.format(LOCALE)
-
-
-def _build_environment() -> Environment:
+def _build_environment(language: Language) -> Environment:
     env = Environment(
         loader=PackageLoader("kleline.web", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["money"] = _money
+    env.policies["ext.i18n.trimmed"] = True  # a message's line breaks and indentation are not part of it
+    # Added by the i18n extension, hence unknown to mypy; newstyle: placeholders are escaped and checked.
+    env.install_gettext_translations(language.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = language.money
     return env
 
 
-environment: Final = _build_environment()
+_ENVIRONMENTS: Final = {code: _build_environment(language) for code, language in LANGUAGES.items()}
+environment: Final = _ENVIRONMENTS[ENGLISH.code]
+"""The English environment (the default language)."""
+
+
+def environment_for(language: Language) -> Environment:
+    """The templates' environment for ``language``."""
+    return _ENVIRONMENTS[language.code]
 
 
 R = TypeVar("R", bound=Response)
@@ -87,10 +76,27 @@ def secure_headers(response: R) -> R:
     return response
 
 
-def render(template: str, context: Mapping[str, Any], *, status: int = 200) -> HTMLResponse:
-    """Render ``template`` with ``context`` into a response with the pages' headers."""
-    body = environment.get_template(template).render(context)
-    return secure_headers(HTMLResponse(body, status_code=status))
+def _switch_links(request: Request, current: Language) -> list[tuple[Language, str]]:
+    """Links to this page in the other languages, through the switch that remembers the choice."""
+    # A ``next`` is carried over only as the page itself would take it: a crafted link's other site stays out.
+    query = [(k, safe_next(v) if k == "next" else v) for k, v in request.query_params.multi_items() if k != "lang"]
+    here = request.url.path + (f"?{urlencode(query)}" if query else "")
+    return [
+        (language, "/language?" + urlencode({"lang": language.code, "next": here}))
+        for language in LANGUAGES.values()
+        if language != current
+    ]
+
+
+def render(request: Request, template: str, context: Mapping[str, Any], *, status: int = 200) -> HTMLResponse:
+    """Render ``template`` with ``context`` in ``request``'s language into a response with the pages' headers."""
+    language = language_of(request)
+    page = {**context, "lang": language.code, "language_links": _switch_links(request, language)}
+    body = environment_for(language).get_template(template).render(page)
+    response = secure_headers(HTMLResponse(body, status_code=status))
+    response.headers["Content-Language"] = language.code
+    response.headers["Vary"] = "Accept-Language, Cookie"  # the same address reads differently per visitor
+    return response
 
 
 def redirect(url: str) -> Response:
@@ -98,8 +104,10 @@ def redirect(url: str) -> Response:
     return secure_headers(RedirectResponse(url, status_code=303))
 
 
-def forbidden(reason: str, back: str) -> HTMLResponse:
-    """The page a refused form post gets: why, and a link back to a fresh form."""
-    context: dict[str, Any] = {"title": "This form cannot be accepted", "customer": None, "errors": []}
-    context.update(reason=reason, back=back)
-    return render("forbidden.html", context, status=403)
+def forbidden(request: Request, reason: str, back: str) -> HTMLResponse:
+    """The page a refused form post gets: why (a message marked with ``N_``), and a link back to a fresh form."""
+    language = language_of(request)
+    title = language.gettext(N_("This form cannot be accepted"))
+    context: dict[str, Any] = {"title": title, "customer": None, "errors": []}
+    context.update(reason=language.gettext(reason), back=back)
+    return render(request, "forbidden.html", context, status=403)

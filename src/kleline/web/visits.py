@@ -123,7 +123,7 @@ def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
     try:
         csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
     except csrf.CsrfRejected as rejected:
-        raise Answered(forbidden(rejected.reason, back)) from None
+        raise Answered(forbidden(request, rejected.reason, back)) from None
     assert session is not None  # check refuses a post without a session
     return Visit(session, _customer(web, session))
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from jinja2 import UndefinedError
+from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.money import Money
@@ -14,6 +15,11 @@ from kleline.web.account import HOME, safe_next
 from kleline.web.checkout import with_result
 from kleline.web.rendering import environment, render
 from kleline.web.sessions import WebSession, cookie_policy
+
+
+def _request(headers: list[tuple[bytes, bytes]] | None = None) -> Request:
+    """A bare GET of a page, as Starlette hands it to a route."""
+    return Request({"type": "http", "method": "GET", "path": "/sign-in", "query_string": b"", "headers": headers or []})
 
 
 def test_over_https_the_cookie_is_host_prefixed_and_secure() -> None:
@@ -73,7 +79,7 @@ def test_amounts_are_formatted_for_people() -> None:
 
 def test_pages_forbid_framing_scripts_and_caching() -> None:
     context = {"title": "T", "customer": None, "errors": [], "reason": "r", "back": "/"}
-    response = render("forbidden.html", context, status=403)
+    response = render(_request(), "forbidden.html", context, status=403)
     csp = response.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
     assert response.headers["x-frame-options"] == "DENY"
@@ -83,4 +89,4 @@ def test_pages_forbid_framing_scripts_and_caching() -> None:
 
 def test_a_template_with_a_missing_variable_fails_loudly() -> None:
     with pytest.raises(UndefinedError, match="undefined"):
-        render("forbidden.html", {"title": "T"})
+        render(_request(), "forbidden.html", {"title": "T"})

@@ -1,0 +1,81 @@
+"""A service's refusal as a page shows it: one sentence in the page's language, the stable code, the input it is about.
+
+Services word their errors in English for developers (the API's problem JSON shows them as they are). An English
+page shows that sentence, which is the most precise. Another language cannot translate a sentence built at run
+time, so it shows the page's own wording for the refusal's ``code`` (and ``param``, for a generic validation error)
+from ``_MESSAGES``; a code missing there falls back to the service's sentence, still with its code beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from kleline.errors import KlelineError
+from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD, SignInLocked
+from kleline.web.i18n import ENGLISH, N_, Language
+
+__all__ = ["PageError", "page_error"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageError:
+    """One problem to show in a page's error summary: ``field`` names the input it links to, if any."""
+
+    message: str
+    code: str
+    field: str | None = None
+
+
+# Keyed by (code, param); (code, None) serves every param of the code.
+_MESSAGES: Final[dict[tuple[str, str | None], str]] = {
+    ("invalid_credentials", None): N_("Email or password is wrong"),
+    ("email_taken", None): N_("A wallet already exists for this email address: sign in instead"),
+    ("validation_error", "email"): N_("Enter a valid email address, such as name@example.org"),
+    ("validation_error", "name"): N_("Enter your name (1 to 200 characters)"),
+    ("validation_error", "holder_name"): N_("Enter the name printed on the card (letters, not its number)"),
+    ("invalid_card", None): N_("Check the card's details"),
+    ("invalid_card_number", None): N_("Check the card number: it is not a valid card number"),
+    ("unsupported_card_brand", None): N_("This card's brand is not accepted: use another card"),
+    ("invalid_expiry_month", None): N_("Enter the expiry month as a number from 1 to 12"),
+    ("invalid_expiry_year", None): N_("Enter the expiry year with four digits, such as 2030"),
+    ("expired_card", None): N_("This card has expired"),
+    ("invalid_cvc", None): N_("Check the security code: it does not have the right number of digits"),
+    ("card_already_registered", None): N_("This card is already in your wallet"),
+    ("card_declined", None): N_("The card's bank declined it: try another card"),
+    ("insufficient_funds", None): N_("There is not enough money to cover this payment"),
+    ("limit_exceeded", None): N_("This payment is above your wallet's limits"),
+    ("sca_code_invalid", None): N_("The code is wrong: enter the code your app shows now"),
+    ("sca_challenge_used", None): N_("This code was used already: enter the code your app shows now"),
+    ("sca_challenge_mismatch", None): N_("The code does not match this payment: reload the page and try again"),
+    ("sca_blocked", None): N_("Too many wrong codes: strong authentication is blocked for a while"),
+    ("sca_challenge_not_found", None): N_("There is no code to check for this payment: reload the page"),
+    ("issuer_unavailable", None): N_("The card's bank did not answer: try again in a moment"),
+}
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _translated(error: KlelineError, language: Language) -> str | None:
+    if isinstance(error, SignInLocked):
+        message = N_("Too many failed sign-ins: try again after %(time)s UTC")
+        return language.gettext(message) % {"time": language.time(error.until)}
+    if error.code == "validation_error" and error.param == "password":
+        message = N_("Choose a password of %(least)d to %(most)d characters (a passphrase is best)")
+        return language.gettext(message) % {"least": MIN_PASSWORD, "most": MAX_PASSWORD}
+    wording = _MESSAGES.get((error.code, error.param)) or _MESSAGES.get((error.code, None))
+    return language.gettext(wording) if wording else None
+
+
+def page_error(error: KlelineError, fields: Mapping[str, str] | None = None, language: Language = ENGLISH) -> PageError:
+    """A refusal of a service as a page in ``language`` shows it; ``fields`` maps a service's ``param`` to the
+    form's input."""
+    field = None
+    if error.param is not None and fields is not None:
+        field = fields.get(error.param)
+    message = None if language is ENGLISH else _translated(error, language)
+    return PageError(message or _sentence(error.detail), error.code, field)

@@ -1,0 +1,84 @@
+"""Which language a page is shown in, and how French pages write amounts, times and refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kleline.errors import ValidationError
+from kleline.money import Money
+from kleline.wallet.customers import AuthenticationFailed, SignInLocked
+from kleline.web.i18n import ENGLISH, FRENCH, accepted_languages, chosen
+from kleline.web.refusals import page_error
+from kleline.web.rendering import environment, environment_for
+
+
+def test_accept_language_is_read_most_wanted_first() -> None:
+    header = "de;q=0.3, fr-FR, en;q=0.8, *;q=0.1, it;q=0"
+    assert accepted_languages(header) == ["fr-FR", "en", "de"]
+
+
+@pytest.mark.parametrize("header", ["fr-FR,fr;q=0.9,en-US;q=0.8,en;q=0.7", "fr", "FR-be", "de-DE, fr;q=0.5"])
+def test_a_browser_that_prefers_french_gets_french(header: str) -> None:
+    assert chosen(None, None, header) is FRENCH
+
+
+@pytest.mark.parametrize("header", [None, "", "en-US,en;q=0.9", "en-GB", "de-DE,de;q=0.9", "en;q=0.9, fr;q=0.8"])
+def test_without_a_wish_for_french_the_page_is_english(header: str | None) -> None:
+    assert chosen(None, None, header) is ENGLISH
+
+
+def test_the_query_beats_the_cookie_which_beats_the_browser() -> None:
+    assert chosen("en", "fr", "fr-FR") is ENGLISH
+    assert chosen(None, "en", "fr-FR") is ENGLISH
+    assert chosen(None, "fr", "en-GB") is FRENCH
+    assert chosen("klingon", "unknown", "fr") is FRENCH  # unknown choices are ignored, not errors
+
+
+def test_french_amounts_have_a_decimal_comma_and_the_euro_sign_after_a_non_breaking_space() -> None:
+    assert FRENCH.money(Money(1250, "EUR")) == "12,50\u00a0€"
+    assert FRENCH.money(Money(123456, "EUR")) == "1\u202f234,56\u00a0€"
+    assert ENGLISH.money(Money(1250, "EUR")) == "€12.50"
+
+
+def test_each_language_has_its_templates_with_its_amounts_and_its_words() -> None:
+    template = "{{ amount | money }} {% trans %}Paid{% endtrans %}"
+    assert environment_for(FRENCH).from_string(template).render(amount=Money(4250, "EUR")) == "42,50\u00a0€ Payé"
+    assert environment.from_string(template).render(amount=Money(4250, "EUR")) == "€42.50 Paid"
+
+
+def test_translated_words_are_still_escaped() -> None:
+    template = "{% trans name=name %}Signed in as {{ name }}{% endtrans %}"
+    assert environment_for(FRENCH).from_string(template).render(name="<b>Ada</b>") == (
+        "Connecté en tant que &lt;b&gt;Ada&lt;/b&gt;"
+    )
+
+
+def test_a_refusal_on_a_french_page_is_worded_in_french_with_its_code() -> None:
+    shown = page_error(AuthenticationFailed("email or password is wrong"), language=FRENCH)
+    assert (shown.message, shown.code) == ("L’adresse e-mail ou le mot de passe est incorrect", "invalid_credentials")
+
+
+def test_an_english_page_keeps_the_services_own_sentence() -> None:
+    shown = page_error(ValidationError("name: give 1 to 200 characters", param="name"), {"name": "name"})
+    assert (shown.message, shown.field) == ("Name: give 1 to 200 characters", "name")
+    french = page_error(ValidationError("name: give 1 to 200 characters", param="name"), {"name": "name"}, FRENCH)
+    assert (french.message, french.field) == ("Saisissez votre nom (de 1 à 200 caractères)", "name")
+
+
+def test_a_locked_sign_in_says_until_when_in_the_pages_language() -> None:
+    until = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
+    locked = SignInLocked("too many failed sign-ins: try again after 14:05 UTC", until=until)
+    assert page_error(locked, language=FRENCH).message == (
+        "Trop de tentatives de connexion échouées\u00a0: réessayez après 14:05 UTC"
+    )
+
+
+class _NewRefusal(ValidationError):
+    code = "something_new"
+
+
+def test_a_refusal_the_pages_do_not_know_falls_back_to_the_services_sentence() -> None:
+    shown = page_error(_NewRefusal("something new went wrong"), language=FRENCH)
+    assert (shown.message, shown.code) == ("Something new went wrong", "something_new")
