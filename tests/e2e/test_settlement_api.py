@@ -139,9 +139,30 @@ def test_bad_periods_are_refused_and_move_nothing(world: World) -> None:
     assert world.client.get("/v1/settlement-runs", headers=world.operator).json() == {"data": [], "has_more": False}
 
 
+def test_a_past_period_nobody_settled_is_refused_and_moves_nothing(world: World) -> None:
+    before = book_snapshot(world.kleline.db)
+
+    refused = world.client.post("/v1/settlement-runs", json={"period": "2026-01-14"}, headers=world.operator)
+
+    body = problem(refused, 409, "settlement_period_closed")
+    assert body["param"] == "period" and "settle today's period (2026-01-15) instead" in body["detail"]
+    assert book_snapshot(world.kleline.db) == before
+    assert world.client.get("/v1/settlement-runs", headers=world.operator).json() == {"data": [], "has_more": False}
+
+
+def test_a_past_period_answers_the_run_settled_that_day(world: World) -> None:
+    run = world.client.post("/v1/settlement-runs", json={}, headers=world.operator).json()
+    world.kleline.clock.advance(days=1)  # type: ignore[attr-defined]
+
+    again = world.client.post("/v1/settlement-runs", json={"period": "2026-01-15"}, headers=world.operator)
+
+    assert again.status_code == 200 and again.json() == run
+
+
 def test_a_run_that_pays_nobody_has_no_file(world: World) -> None:
-    world.client.post("/v1/settlement-runs", json={"period": "2026-01-14"}, headers=world.operator)
-    quiet = world.client.post("/v1/settlement-runs", json={"period": "2026-01-15"}, headers=world.operator).json()
+    world.client.post("/v1/settlement-runs", json={}, headers=world.operator)
+    world.kleline.clock.advance(days=1)  # type: ignore[attr-defined]
+    quiet = world.client.post("/v1/settlement-runs", json={"period": "2026-01-16"}, headers=world.operator).json()
 
     assert (quiet["payout_count"], quiet["file_url"], quiet["payouts"]) == (0, None, [])
     missing = world.client.get(f"/v1/settlement-runs/{quiet['id']}/file", headers=world.operator)
@@ -179,12 +200,27 @@ def test_kleline_settle_pays_out_and_writes_the_file(
     out = tmp_path / "payouts.xml"
     runner = CliRunner()
 
-    settled = runner.invoke(app, ["settle", "--period", "2026-01-10", "--out", str(out)])
+    settled = runner.invoke(app, ["settle", "--out", str(out)])
 
     assert settled.exit_code == 0, settled.output
-    assert "settled 2026-01-10: 2 payout(s), 143.45 EUR" in settled.output
+    run_id, _, period = settled.output.split()[:3]  # the CLI runs on the real clock: today is whatever day it is
+    assert "2 payout(s), 143.45 EUR" in settled.output
     assert validate_pain(out.read_bytes()) == "pain.001.001.03"
-    again = runner.invoke(app, ["settle", "--period", "2026-01-10"])
+    again = runner.invoke(app, ["settle", "--period", period.rstrip(":")])
     assert again.exit_code == 0 and settled.output.splitlines()[0] == again.output.splitlines()[0]
+    assert run_id.startswith("sr_")
     bad = runner.invoke(app, ["settle", "--period", "tomorrow"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_kleline_settle_refuses_a_past_period_nobody_settled(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", world.kleline.settings.database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    before = book_snapshot(world.kleline.db)
+
+    refused = CliRunner().invoke(app, ["settle", "--period", "2026-01-10"])
+
+    assert refused.exit_code == 1, refused.output
+    assert "error: period 2026-01-10 was never settled and is over" in refused.output
+    assert "settle today's period" in refused.output and "Traceback" not in refused.output
+    assert book_snapshot(world.kleline.db) == before

@@ -19,7 +19,7 @@ from types import FrameType
 
 import uvicorn
 
-from kleline.banks.tcp_server import Iso8583Server
+from kleline.banks.tcp_server import DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Iso8583Server
 from kleline.banksim.http import create_app
 from kleline.banksim.simulator import BankSimulator
 
@@ -49,8 +49,25 @@ class Addresses:
 class BankServer:
     """The simulator's two listeners, bound at construction; ``start`` serves them, ``stop`` ends both."""
 
-    def __init__(self, simulator: BankSimulator, *, host: str, port: int, files_port: int | None = None) -> None:
-        self._iso = Iso8583Server(simulator.handle, host, port)
+    def __init__(
+        self,
+        simulator: BankSimulator,
+        *,
+        host: str,
+        port: int,
+        files_port: int | None = None,
+        idle_timeout: float | None = None,
+        frame_timeout: float | None = None,
+    ) -> None:
+        # The ISO 8583 server's timeouts (None: its defaults): a quiet peer, or one stuck inside a frame, loses its
+        # connection rather than hold a thread for ever.
+        self._iso = Iso8583Server(
+            simulator.handle,
+            host,
+            port,
+            idle_timeout=DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout,
+            frame_timeout=DEFAULT_FRAME_TIMEOUT if frame_timeout is None else frame_timeout,
+        )
         if files_port is None:  # next to the ISO 8583 port, unless that one was left to chance
             files_port = port + 1 if port else 0
         try:

@@ -5,7 +5,7 @@ camt.053 statements out, ``close_statement``) and the test set-up calls (account
 cardholder balances). Every call that changes something runs under one lock, is appended to the journal in the
 order it was applied, and is synced before the caller gets its answer: the journal replays to the same state, the
 same entry references and the same statements after a crash. A call refused for bad input changes nothing and is
-not journaled.
+not journaled. What a record holds, and how a replay reads it back, is ``banksim.records``' story.
 
 Time: each request is stamped once, under the lock, and everything it books (booking dates, a card's expiry check,
 a statement's creation time) reads that stamp, which the journal keeps; a replay reads the same stamps.
@@ -13,9 +13,6 @@ a statement's creation time) reads that stamp, which the journal keeps; a replay
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -24,9 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kleline.banks.messages import AuthorizationRequest, EchoRequest, Request, decode_request, encode_message
-from kleline.banks.network import CardDetails
+from kleline.banks.messages import EchoRequest, Request, decode_request
 from kleline.banks.sandbox import CardholderBalance, SandboxIssuers
+from kleline.banksim import records
 from kleline.banksim.books import OPENING_UNITS, Books, normalize_iban
 from kleline.banksim.cards import CardNetwork
 from kleline.banksim.clearing import Clearing, FileReceipt, ReceivedFile, read_file
@@ -75,7 +72,7 @@ class BankSimulator:
         self._books = Books(opening_units)
         self.acquirer_iban = normalize_iban(acquirer_iban)
         acquirer = self._books.open(self.acquirer_iban, name=acquirer_name)
-        issuers = SandboxIssuers(clock=lambda: self._now, approval_code=_approval_code)
+        issuers = SandboxIssuers(clock=lambda: self._now, approval_code=records.approval_code)
         self._cards = CardNetwork(issuers, self._books, acquirer)
         self._clearing = Clearing(self._books)
         self._statements = Statements(self._books)
@@ -213,7 +210,7 @@ class BankSimulator:
             return earlier, False
         at = self._stamp()
         receipt = self._clearing.book(received, at)
-        self._append(at, {"op": "file", "xml": _b64(xml)})
+        self._append(at, {"op": "file", "xml": records.b64(xml)})
         return receipt, True
 
     def _update(self, iban: str, balance: Money | None, closed: bool | None, at: datetime) -> None:
@@ -254,30 +251,22 @@ class BankSimulator:
         at, op = self._now, record["op"]
         replays: dict[str, Callable[[], object]] = {
             "iso8583": lambda: self._replay_card(record, at),
-            "file": lambda: self._clearing.book(read_file(_unb64(record["xml"])), at),
+            "file": lambda: self._clearing.book(read_file(records.unb64(record["xml"])), at),
             "statement": lambda: self._statements.close_period(
                 self._books.open(record["iban"]), record["currency"], at
             ),
-            "account": lambda: self._update(record["iban"], _money(record), record["closed"], at),
-            "card_balance": lambda: self._cards.issuers.set_balance(self._number(record), _money_required(record)),
+            "account": lambda: self._update(record["iban"], records.money(record), record["closed"], at),
+            "card_balance": lambda: self._cards.issuers.set_balance(
+                self._number(record), records.money_required(record)
+            ),
         }
         if op not in replays:
             raise ValueError(f"unknown operation {op!r}")
         replays[op]()
 
     def _journaled(self, message: Request) -> dict[str, str]:
-        """The request as the journal keeps it: the card number zeroed, and sealed apart (``pan``) for the replay;
-        the security code zeroed and forgotten (its presence decides whether the issuer checks one; with test cards,
-        its value never changes the answer), so that no CVC is ever written to disk."""
-        if self._journal is None:
-            return {}
-        if not isinstance(message, AuthorizationRequest):
-            return {"request": _b64(encode_message(message))}
-        card = message.card
-        cvc = None if card.cvc is None else "0" * len(card.cvc)
-        masked = CardDetails("0" * len(card.number), card.exp_month, card.exp_year, cvc)
-        journaled = encode_message(dataclasses.replace(message, card=masked))
-        return {"request": _b64(journaled), "pan": self._journal.seal(card.number)}
+        """The request as the journal keeps it (``records.card_record``: no security code, the card number sealed)."""
+        return {} if self._journal is None else records.card_record(message, self._journal.seal)
 
     def _number(self, record: dict[str, Any]) -> str:
         """The card number of a journal line: sealed (``pan``), or in clear in lines written before sealing."""
@@ -288,43 +277,7 @@ class BankSimulator:
         return self._replaying.unseal(record["pan"])
 
     def _replay_card(self, record: dict[str, Any], at: datetime) -> None:
-        request = _unb64(record["request"])
-        if "pan" in record:
-            message = decode_request(request)
-            if not isinstance(message, AuthorizationRequest):
-                raise ValueError("a card number sealed beside a request that carries none")
-            card = dataclasses.replace(message.card, number=self._number(record))
-            request = encode_message(dataclasses.replace(message, card=card))
+        request = records.card_request(record, self._number)
         _answer, code = self._cards.handle(decode_request(request), request, at)
         if code != record["code"]:
             raise ValueError(f"the issuers answer {code} where they answered {record['code']}")
-
-
-def _approval_code(rrn: str) -> str:
-    """The approval code of an approved authorisation, a function of its RRN: a replayed journal gives the codes
-    that were answered before the restart (the issuers' random ones would differ)."""
-    number = int.from_bytes(hashlib.sha256(f"approval:{rrn}".encode()).digest()[:8], "big")
-    digits = []
-    for _ in range(6):
-        number, digit = divmod(number, 36)
-        digits.append("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit])
-    return "".join(digits)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _money(record: dict[str, Any]) -> Money | None:
-    return Money(record["minor"], record["currency"]) if "minor" in record else None
-
-
-def _money_required(record: dict[str, Any]) -> Money:
-    money = _money(record)
-    if money is None:
-        raise KeyError("minor")
-    return money

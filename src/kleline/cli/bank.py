@@ -18,6 +18,12 @@ __all__ = ["bank_app", "serve_bank"]
 bank_app = typer.Typer(help="The simulated banking network (development and tests).", no_args_is_help=True)
 
 
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not value > 0:  # also refuses NaN
+        raise typer.BadParameter(f"{value} is not a positive number of seconds")
+    return value
+
+
 @bank_app.command("serve")
 def serve_bank(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -26,16 +32,39 @@ def serve_bank(
     ] = 8583,
     files_port: Annotated[
         int | None,
-        typer.Option(min=0, max=65535, help="HTTP port for files, statements and set-up [default: port + 1]"),
+        typer.Option(min=0, max=65535, help="HTTP port for files, statements and set-up (default: port + 1)"),
     ] = None,
     state: Annotated[
         Path | None,
-        typer.Option(file_okay=False, help="directory keeping the journal, replayed at start (default: in memory)"),
+        typer.Option(
+            file_okay=False,
+            help="directory keeping the journal, replayed at start (default: in memory); the key sealing the card"
+            " numbers it journals is DIR.key, beside the directory: a restart needs both, a copy of the directory"
+            " alone reveals no card number",
+        ),
     ] = None,
     latency_ms: Annotated[int, typer.Option(min=0, help="delay every card answer by this much (after booking)")] = 0,
     acquirer_iban: Annotated[
         str | None,
-        typer.Option(help="account credited with card settlements [default: KLELINE_SAFEGUARDING_IBAN]"),
+        typer.Option(help="account credited with card settlements (default: KLELINE_SAFEGUARDING_IBAN)"),
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            callback=_positive_seconds,
+            show_default=False,
+            help="seconds an ISO 8583 connection may stay quiet between messages before the bank closes it"
+            " (default: 60)",
+        ),
+    ] = None,
+    frame_timeout: Annotated[
+        float | None,
+        typer.Option(
+            callback=_positive_seconds,
+            show_default=False,
+            help="seconds a peer has to finish an ISO 8583 message it began sending before the bank closes it"
+            " (default: 10)",
+        ),
     ] = None,
 ) -> None:
     """Run the simulated card issuers (ISO 8583 over TCP) and banks (SEPA files in, camt.053 statements out) until
@@ -57,7 +86,15 @@ def serve_bank(
         raise fail(escape(f"cannot use the state directory {state}: {error}")) from None
     try:
         try:
-            server = BankServer(simulator, host=host, port=port, files_port=files_port)
+            # An unset timeout (None) is the ISO 8583 server's own default, so that the number lives in one place.
+            server = BankServer(
+                simulator,
+                host=host,
+                port=port,
+                files_port=files_port,
+                idle_timeout=idle_timeout,
+                frame_timeout=frame_timeout,
+            )
         except OSError as error:
             raise fail(escape(f"cannot listen on {host}: {error}")) from None
         addresses = server.addresses

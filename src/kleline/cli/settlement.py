@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from kleline.cli.common import kleline_for_command
-from kleline.money import Money
 
 __all__ = ["settle"]
 
@@ -25,14 +24,22 @@ def _period(value: str | None) -> date | None:
 
 def settle(
     period: Annotated[
-        str | None, typer.Option(help="the day to settle, YYYY-MM-DD (UTC); today by default", show_default=False)
+        str | None,
+        typer.Option(
+            help="the day to settle, YYYY-MM-DD (UTC); today by default. A past day only shows (or finishes) the run"
+            " started that day",
+            show_default=False,
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="write the run's pain.001 file here", dir_okay=False, writable=True)
     ] = None,
 ) -> None:
     """Pay out every active merchant's available balance above the minimum: one SEPA credit transfer file per
-    period. Running the same period again prints the same run (finishing it first if it was interrupted)."""
+    period. Running the same period again prints the same run (finishing it first if it was interrupted); a past
+    day that nobody settled is refused, since a run pays the balances of the day it starts."""
+    from kleline.money import Money
+
     day = _period(period)
     with kleline_for_command() as kleline:
         run = kleline.settlement.run(day)

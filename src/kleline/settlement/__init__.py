@@ -8,6 +8,7 @@ Public surface: ``Settlement`` (the use cases), the values of ``settlement.model
 from kleline.settlement.errors import (
     NoSettlementFile,
     PayoutStateConflict,
+    SettlementPeriodClosed,
     SettlementRunIncomplete,
     UnknownPayout,
     UnknownSettlementRun,
@@ -22,6 +23,7 @@ __all__ = [
     "PayoutStateConflict",
     "PayoutStatus",
     "Settlement",
+    "SettlementPeriodClosed",
     "SettlementRun",
     "SettlementRunIncomplete",
     "UnknownPayout",

@@ -7,6 +7,7 @@
     │   └── NoSettlementFile              the run paid nobody, so it has no file
     ├── Conflict (409)
     │   ├── SettlementRunIncomplete       the run is still paying merchants: its file is not written yet
+    │   ├── SettlementPeriodClosed        a past period that no run was started for: settle today's instead
     │   └── PayoutStateConflict           a statement line that does not fit the payout's state
     └── ValidationError (400)             a period that is not a date, or lies in the future
 
@@ -20,6 +21,7 @@ from kleline.errors import Conflict, NotFound
 __all__ = [
     "NoSettlementFile",
     "PayoutStateConflict",
+    "SettlementPeriodClosed",
     "SettlementRunIncomplete",
     "UnknownPayout",
     "UnknownSettlementRun",
@@ -44,6 +46,14 @@ class SettlementRunIncomplete(Conflict):
     """The run has not finished paying merchants (or was interrupted): its file does not exist yet."""
 
     code = "settlement_run_incomplete"
+
+
+class SettlementPeriodClosed(Conflict):
+    """A past period without a run: a run pays the balances of the day it starts, so starting one now would pay
+    today's money under another day's name. Only the run already started for a past period can be read (or
+    finished)."""
+
+    code = "settlement_period_closed"
 
 
 class PayoutStateConflict(Conflict):

@@ -12,7 +12,7 @@ from kleline.errors import ValidationError
 from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.sepa import read_credit_transfers, sepa_reference, validate_pain
-from kleline.settlement import NoSettlementFile, Settlement, payout_id
+from kleline.settlement import NoSettlementFile, Settlement, SettlementPeriodClosed, payout_id
 
 from ...conftest import FakeClock
 from ..helpers import book_snapshot
@@ -120,14 +120,65 @@ def test_a_future_period_is_refused_and_writes_nothing(kleline: Kleline) -> None
     assert kleline.settlement.list_runs() == ([], False)
 
 
-def test_a_past_period_that_never_ran_pays_todays_balances_executed_today(kleline: Kleline) -> None:
+def test_a_past_period_that_never_ran_is_refused_and_writes_nothing(kleline: Kleline) -> None:
     shop = merchant(kleline, "Librairie Kléber")
     fund(kleline, shop, 5_000)
+    before = book_snapshot(kleline.db)
 
-    run = kleline.settlement.run(date(2026, 1, 10))
+    with pytest.raises(SettlementPeriodClosed) as refused:
+        kleline.settlement.run(date(2026, 1, 10))
 
-    assert (run.period, run.execution_date, run.total) == (date(2026, 1, 10), TODAY, 5_000)
-    assert b"<ReqdExctnDt>2026-01-15</ReqdExctnDt>" in kleline.settlement.run_file(run.id)
+    assert (refused.value.status, refused.value.code, refused.value.param) == (
+        409,
+        "settlement_period_closed",
+        "period",
+    )
+    assert "settle today's period (2026-01-15) instead" in refused.value.detail
+    assert book_snapshot(kleline.db) == before
+    assert kleline.settlement.list_runs() == ([], False)
+    assert balance(kleline, balance_account(shop)) == 5_000
+
+
+def test_a_past_period_returns_the_run_started_that_day(kleline: Kleline, clock: FakeClock) -> None:
+    shop = merchant(kleline, "Librairie Kléber")
+    fund(kleline, shop, 5_000)
+    first = kleline.settlement.run()
+    clock.advance(days=2)
+    fund(kleline, shop, 7_000)  # sold since: the next run pays it, not the old period's
+
+    again = kleline.settlement.run(TODAY)
+
+    assert again == first
+    assert balance(kleline, balance_account(shop)) == 7_000
+
+
+def test_a_past_period_interrupted_that_day_is_finished_on_a_later_day(kleline: Kleline, clock: FakeClock) -> None:
+    shops = [merchant(kleline, f"Boutique {i}") for i in range(3)]
+    for shop in shops:
+        fund(kleline, shop, 2_000)
+
+    def crash_after_first_batch(step: str) -> None:
+        if step == "paid":
+            raise KeyboardInterrupt  # the process dies between two batches
+
+    crashing = Settlement(
+        kleline.db,
+        kleline.ledger,
+        kleline.own_account,
+        clock=clock,
+        minimum=1_000,
+        batch_size=1,
+        on_step=crash_after_first_batch,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        crashing.run()
+    clock.advance(days=1)
+
+    finished = kleline.settlement.run(TODAY)
+
+    assert (finished.period, finished.status, finished.payout_count, finished.total) == (TODAY, "complete", 3, 6_000)
+    assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
+    assert balanced(kleline)
 
 
 def test_runs_in_small_batches_pay_everyone_once_in_merchant_order(kleline: Kleline, clock: FakeClock) -> None:

@@ -22,7 +22,8 @@ router = APIRouter(tags=["settlement"])
 
 
 class RunIn(BaseModel):
-    """Which period to settle: today (UTC) when absent; never a future day."""
+    """Which period to settle: today (UTC) when absent; a past day only to read (or finish) the run started that
+    day; never a future day."""
 
     period: dt.date | None = Field(default=None, examples=["2026-01-15"])
 
@@ -87,10 +88,17 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     return run_json(run, payouts, _file_url(run))
 
 
-@router.post("/v1/settlement-runs", status_code=201, response_model=RunOut)
+@router.post(
+    "/v1/settlement-runs",
+    status_code=201,
+    response_model=RunOut,
+    responses={409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"}},
+)
 def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
     """Settle a period: pay every active merchant whose available balance reaches the minimum, in one pain.001
-    file. The same period again answers the same run (``200``), finishing it first if it was interrupted."""
+    file. The same period again answers the same run (``200``), finishing it first if it was interrupted. A run
+    pays the balances of the day it starts, so a past period that no run was started for is refused (``409``
+    ``settlement_period_closed``) and nothing is written."""
     settlement = kleline_of(request).settlement
     period = None if body is None else body.period
     earlier = settlement.find_run(period or kleline_of(request).clock().date())
