@@ -8,9 +8,6 @@ import typer
 from rich.table import Table
 
 from kleline.cli.common import console, errors, fail, kleline_for_command
-from kleline.ledger.audit import trial_balance, verify
-from kleline.money import Money
-from kleline.operators.service import create_key
 
 __all__ = ["ledger_app", "operator_app"]
 
@@ -21,6 +18,8 @@ ledger_app = typer.Typer(help="Audit the books.", no_args_is_help=True)
 @operator_app.command("create-key")
 def operator_create_key(label: Annotated[str, typer.Option(help="who or what the key is for")] = "operator") -> None:
     """Create an operator API key and print it (it is shown only this once)."""
+    from kleline.operators.service import create_key
+
     with kleline_for_command() as kleline:
         key = create_key(kleline.db, label)
     typer.echo(key.secret)
@@ -29,6 +28,8 @@ def operator_create_key(label: Annotated[str, typer.Option(help="who or what the
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Recompute every hash chain and balance; exit 1 and name each entry or account that was tampered with."""
+    from kleline.ledger.audit import verify
+
     with kleline_for_command() as kleline:
         report = verify(kleline.db)
     if report.ok:
@@ -46,6 +47,9 @@ def ledger_trial_balance(
     accounts: Annotated[bool, typer.Option("--accounts/--no-accounts", help="list every account")] = True,
 ) -> None:
     """Print every account's balance and the debit and credit totals per currency."""
+    from kleline.ledger.audit import trial_balance
+    from kleline.money import Money
+
     with kleline_for_command() as kleline:
         result = trial_balance(kleline.db)
     if accounts:

@@ -1,21 +1,25 @@
-"""What every ``kleline`` command shares: the consoles, building Kleline, and turning errors into an exit status."""
+"""What every ``kleline`` command shares: the consoles, building Kleline, and turning errors into an exit status.
+
+Kleline's services, SQLAlchemy and the migrations are imported inside the functions that use them, not at the top:
+``kleline bank serve``, ``kleline --help`` and the other commands that never open the books then start without
+loading every service (the whole of ``kleline.bootstrap`` costs seconds on a busy machine).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from kleline.bootstrap import Kleline, build, check_settings
 from kleline.config import Settings, load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import current_revision, upgrade
 from kleline.errors import KlelineError
+
+if TYPE_CHECKING:
+    from kleline.bootstrap import Kleline
 
 __all__ = ["console", "errors", "fail", "kleline_for_command", "open_kleline", "prepare", "safe_url"]
 
@@ -44,6 +48,10 @@ def kleline_for_command() -> Iterator[Kleline]:
 
 def open_kleline(settings: Settings | None = None) -> Kleline:
     """Kleline built from the environment, or a readable message and exit status 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kleline.bootstrap import build
+
     try:
         return build(settings or load_settings())
     except KlelineError as error:
@@ -54,6 +62,9 @@ def open_kleline(settings: Settings | None = None) -> Kleline:
 
 def safe_url(settings: Settings | None) -> str:
     """The database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     url = (settings or load_settings()).database_url
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -63,6 +74,8 @@ def safe_url(settings: Settings | None) -> str:
 
 def _check(settings: Settings) -> None:
     """Refuse unsafe or unusable settings (development keys in production, an unknown bank) before touching anything."""
+    from kleline.bootstrap import check_settings
+
     try:
         check_settings(settings)
     except KlelineError as error:
@@ -71,6 +84,11 @@ def _check(settings: Settings) -> None:
 
 def prepare(settings: Settings) -> None:
     """Migrate an empty database (the server's duty on start)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kleline.db.engine import Database
+    from kleline.db.migrate import current_revision, upgrade
+
     _check(settings)
     try:
         db = Database(settings.database_url)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from kleline.bootstrap import receipt_signing_keys
 from kleline.cli.common import fail
 from kleline.config import load_settings
 from kleline.errors import KlelineError
-from kleline.receipts import PublicKeys, ReceiptError, UnknownSigningKey, generate_signing_key, loads_strict
-from kleline.receipts import verify as verify_receipt
+
+if TYPE_CHECKING:
+    from kleline.receipts import PublicKeys
 
 __all__ = ["receipt_app"]
 
@@ -26,6 +26,9 @@ _KEYS_SIZE_LIMIT = 1 << 20
 
 def _public_keys(source: str | None) -> PublicKeys:
     """The keys to verify against: a file or http(s) URL holding the JSON of GET /v1/keys, or the configuration's."""
+    from kleline.bootstrap import receipt_signing_keys
+    from kleline.receipts import PublicKeys, loads_strict
+
     try:
         if source is None:
             return receipt_signing_keys(load_settings()).public_keys()
@@ -50,6 +53,9 @@ def receipt_verify(
     ] = None,
 ) -> None:
     """Check a receipt's Ed25519 signature offline: exit 0 and a summary if valid, 1 if not, 2 if unreadable."""
+    from kleline.receipts import ReceiptError, UnknownSigningKey, loads_strict
+    from kleline.receipts import verify as verify_receipt
+
     public_keys = _public_keys(keys)
     try:
         document = loads_strict(file.read_bytes())
@@ -88,6 +94,8 @@ def receipt_keys() -> None:
 @receipt_app.command("generate-key")
 def receipt_generate_key(key_id: Annotated[str, typer.Argument(help="the new key's id, such as k2")]) -> None:
     """Print a new random signing key entry, ``<id>:<base64 seed>``, to put first in KLELINE_RECEIPT_SIGNING_KEYS."""
+    from kleline.receipts import generate_signing_key
+
     try:
         typer.echo(generate_signing_key(key_id))
     except KlelineError as error:

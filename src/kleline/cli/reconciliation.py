@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kleline.cli.common import console, fail, kleline_for_command
-from kleline.reconciliation import ImportResult, LineStatus, StatementTooLarge
-from kleline.reconciliation.views import import_json
+
+if TYPE_CHECKING:
+    from kleline.reconciliation import ImportResult
 
 __all__ = ["bank_import"]
 
@@ -25,6 +26,9 @@ def bank_import(
     """Import a bank statement of the safeguarding account: match each line to its payout, collection, card
     settlement or refund, hold the rest in suspense. Importing it again changes nothing. Exit 0 when imported (even
     with lines in suspense), 1 when refused (malformed, another account, a conflicting statement), 2 if unreadable."""
+    from kleline.reconciliation import StatementTooLarge
+    from kleline.reconciliation.views import import_json
+
     with kleline_for_command() as kleline:
         limit = kleline.reconciliation.max_bytes
         try:
@@ -41,6 +45,8 @@ def bank_import(
 
 
 def _print(result: ImportResult) -> None:
+    from kleline.reconciliation import LineStatus
+
     for statement in result.statements:
         table = Table("#", "entry ref", "direction", "amount", "end-to-end id", "outcome", title=statement.statement_id)
         for outcome in statement.lines or ():

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from kleline.cli.common import errors, fail, kleline_for_command
-from kleline.reports import Month
 
 __all__ = ["ledger_export", "statements"]
 
@@ -54,6 +53,8 @@ def statements(
     out: Annotated[Path | None, typer.Option("--out", help="the file to write; standard output by default")] = None,
 ) -> None:
     """Write a merchant's statement for one month: movements, turnover, refunds, commission, payouts, balances."""
+    from kleline.reports import Month
+
     with kleline_for_command() as kleline:
         period = month if month is not None else str(Month.of(kleline.clock()).previous())
         document = kleline.reports.statement_document(merchant_id, period, format.value)

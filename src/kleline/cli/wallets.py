@@ -8,7 +8,6 @@ import typer
 
 from kleline.cli.common import console, fail, open_kleline
 from kleline.errors import KlelineError
-from kleline.wallet.vault import generate_master_key
 
 __all__ = ["customers_app", "keys_app"]
 
@@ -53,6 +52,8 @@ def keys_rotate() -> None:
 @keys_app.command("generate")
 def keys_generate(key_id: Annotated[str, typer.Argument(help="the new key's id, such as k2")]) -> None:
     """Print a new random master key entry, ``<id>:<base64>``, to put first in KLELINE_MASTER_KEYS."""
+    from kleline.wallet.vault import generate_master_key
+
     try:
         typer.echo(generate_master_key(key_id))
     except KlelineError as error:

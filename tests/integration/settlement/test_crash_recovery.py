@@ -12,12 +12,14 @@ import math
 import subprocess
 import sys
 import threading
+from dataclasses import astuple
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from kleline.bootstrap import Kleline
+from kleline.bootstrap import Kleline, own_account
+from kleline.config import load_settings
 from kleline.merchants.model import balance_account
 from kleline.sepa import read_credit_transfers, sepa_reference
 from kleline.settlement import payout_id
@@ -47,7 +49,9 @@ def shops(kleline: Kleline) -> dict[str, int]:
 
 def settle_until_killed(url: str, batch_size: int, stop: int, tmp_path: Path) -> str:
     """Run settlement in a child process, kill it at step ``stop``; the step it stopped at ("done" if none)."""
-    command = [sys.executable, "-m", "tests.integration.settlement.settle_and_wait", url, str(batch_size), str(stop)]
+    account = own_account(load_settings(database_url=url))  # the one Kleline's build makes from these settings
+    module = "tests.integration.settlement.settle_and_wait"
+    command = [sys.executable, "-m", module, url, str(batch_size), str(stop), *astuple(account)]
     log = tmp_path / "child.err"
     with (
         log.open("w") as errors,
