@@ -4,10 +4,13 @@ config; each area's commands live in their own module, registered here in the or
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
 from kleline.cli.bank import bank_app
 from kleline.cli.books import ledger_app, operator_app
 from kleline.cli.collections import collect, receivables_app
+from kleline.cli.common import errors
 from kleline.cli.housekeeping import idempotency_app, payments_app
 from kleline.cli.merchants import malls_app, merchants_app
 from kleline.cli.receipts import receipt_app
@@ -17,7 +20,7 @@ from kleline.cli.server import db_app, demo, serve, show_config, worker
 from kleline.cli.settlement import settle
 from kleline.cli.wallets import customers_app, keys_app
 
-__all__ = ["app"]
+__all__ = ["app", "main", "settings_problems"]
 
 app = typer.Typer(help="Kleline: a payment intermediary for online shopping.", no_args_is_help=True)
 
@@ -43,3 +46,27 @@ app.add_typer(malls_app, name="malls")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
 app.add_typer(receivables_app, name="receivables")
+
+
+def main() -> None:
+    """The ``kleline`` console script: the commands above, with bad ``KLELINE_*`` settings told one line each
+    (exit status 2, like any other bad input) instead of a traceback. The value given is never repeated: pydantic's
+    own message would quote it, and a mistyped key is still a key."""
+    try:
+        app(prog_name="kleline")
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        for line in settings_problems(error):
+            errors.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """``KLELINE_NAME: what is wrong`` for each setting the environment got wrong, without the values."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        field = "_".join(str(part) for part in problem["loc"]).upper()
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"KLELINE_{field}: {message}" if field else f"settings: {message}")
+    return lines
