@@ -203,7 +203,7 @@ def _kleline_command() -> list[str]:
     script = Path(sys.executable).with_name("kleline")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from kleline.cli import app; sys.argv[0] = 'kleline'; app()"]
+    return [sys.executable, "-m", "kleline"]
 
 
 def _die_with(parent: int) -> Callable[[], None] | None:
