@@ -98,9 +98,9 @@ def test_a_step_of_exactly_one_is_what_the_counter_accepts(kleline: Kleline, clo
     assert _counters(kleline.db) == [(year, last + 1, at)]
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no TRUNCATE
 def test_truncate_is_refused_on_postgresql(kleline: Kleline, clock: FakeClock) -> None:
-    if not kleline.db.is_postgres:
-        pytest.skip("SQLite has no TRUNCATE (its DELETE without WHERE is refused above)")
+    assert kleline.db.is_postgres
     _issue_two(kleline, clock)
     invoices, counters = _invoices(kleline.db), _counters(kleline.db)
     _refused(kleline.db, "TRUNCATE invoices CASCADE", "kleline: issued invoices never change")
