@@ -6,6 +6,7 @@
           ├── StatementConflict        a statement id already imported with other content (409)
           ├── StatementNotFound        no such imported statement (404)
           ├── StatementTooLarge        a document larger than the import accepts (413)
+          ├── StoredDocumentDamaged    a kept document no longer matches its digest (500; the worker logs it)
           ├── SuspenseItemNotFound     no such suspense item (404)
           ├── SuspenseItemResolved     the item was already resolved, otherwise (409)
           ├── ResolutionRefused        the resolution does not fit the line: amount, direction, currency (409)
@@ -25,6 +26,7 @@ __all__ = [
     "StatementConflict",
     "StatementNotFound",
     "StatementTooLarge",
+    "StoredDocumentDamaged",
     "SuspenseItemNotFound",
     "SuspenseItemResolved",
     "UnknownBankAccount",
@@ -64,6 +66,13 @@ class StatementTooLarge(ReconciliationError):
 
     code = "statement_too_large"
     status = 413
+
+
+class StoredDocumentDamaged(ReconciliationError):
+    """The document kept to finish an interrupted import no longer decompresses to the bytes it was stored as."""
+
+    code = "stored_document_damaged"
+    status = 500
 
 
 class SuspenseItemNotFound(ReconciliationError):

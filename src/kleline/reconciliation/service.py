@@ -3,13 +3,12 @@
 1. The document is read and checked whole before anything is written (``kleline.sepa.read_statements``: XML,
    schema, amounts): a malformed file, a statement of another account, or a statement id imported before with
    other content is refused and leaves no trace.
-2. Each statement is recorded (once: its id is derived from the account and the bank's statement id), then each
-   line in a transaction of its own, under the statement's row lock: the line's row, the entry that confirms its
-   counterpart (or moves its money into suspense), the counterpart's new state and event, and the suspense item
-   commit together. A crash between two lines loses nothing; importing again skips the lines already recorded and
-   finishes the statement.
-3. A line whose counterpart's service refuses the confirmation (say, a payout another line already paid) is rolled
-   back and recorded again in suspense with the refusal as its reason: nothing half-done, nothing lost.
+2. Every statement of the document is recorded (once: its id is derived from the account and the bank's statement
+   id) in one transaction, with the document itself (``document_store``); then each line is booked in a
+   transaction of its own (``booking``). A crash between two lines loses nothing: importing again skips the lines
+   already recorded and finishes the statement, and if nobody does, the worker's
+   ``reconciliation.finish_interrupted`` sweep finishes it from the stored document (``finish_interrupted``).
+3. A statement's import is ``importing`` until its last line is booked, then ``complete`` (``completed_at``).
 
 The same statement imported again (same content) changes nothing and answers the first result. A booking that
 reappears in a later, overlapping statement (same bank entry reference, same content) is a *duplicate*: recorded,
@@ -19,40 +18,36 @@ never posted. The same entry reference with other content is held in suspense (`
 from __future__ import annotations
 
 import builtins
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.db.engine import INTEGRITY_ERRORS, Database
 from kleline.errors import KlelineError
-from kleline.ledger import EntryRequest, Ledger, NormalSide, UnknownAccount
-from kleline.reconciliation import store, suspense_store
+from kleline.ledger import Ledger, NormalSide, UnknownAccount
+from kleline.reconciliation import document_store, store
+from kleline.reconciliation.booking import LineBooking
 from kleline.reconciliation.counterparts import Counterparts
+from kleline.reconciliation.document_store import Document
 from kleline.reconciliation.errors import (
     StatementConflict,
     StatementNotFound,
     StatementTooLarge,
     UnknownBankAccount,
 )
-from kleline.reconciliation.identity import content_hash, line_id, same_booking, statement_key, suspense_item_id
-from kleline.reconciliation.model import (
-    ImportResult,
-    LineOutcome,
-    LineStatus,
-    Match,
-    StatementImport,
-    Suspend,
-    SuspenseReason,
-    decide,
-    unpostable,
-)
-from kleline.reconciliation.postings import SUSPENSE_ACCOUNT, into_suspense
+from kleline.reconciliation.identity import content_hash, statement_key
+from kleline.reconciliation.model import ImportResult, StatementImport
+from kleline.reconciliation.postings import SUSPENSE_ACCOUNT
 from kleline.sepa import DEFAULT_MAX_BYTES, BankStatement, MalformedStatement, OwnAccount, read_statements
-from kleline.sepa.model import StatementLine
 from kleline.wallet.customers import PURSE_CURRENCY
 
 __all__ = ["Reconciliation"]
 
 _ATTEMPTS = 3
+_SWEEP_BATCH = 100
+
+_log = logging.getLogger(__name__)
 
 
 class Reconciliation:
@@ -72,11 +67,11 @@ class Reconciliation:
         self._db = db
         self._ledger = ledger
         self._own = own
-        self._counterparts = counterparts
         self._clock = clock
+        self._lines = LineBooking(db, ledger, own, counterparts, clock=clock)
         self.max_bytes = max_bytes
         # Called with the statement and the position of each line once it is committed: tests stop an import there
-        # (as a crash would) and check that importing again finishes it with every line posted once.
+        # (as a crash would) and check that importing again, or the worker, finishes it with every line posted once.
         self._on_line = on_line
 
     def import_document(self, xml: bytes) -> ImportResult:
@@ -95,16 +90,45 @@ class Reconciliation:
                     f"the document holds statement {statement.statement_id!r} twice, with different content"
                 )
             planned[key] = (statement, digest)
+        replayed = True
         with self._db.transaction(write=False) as tx:
             for key, (statement, digest) in planned.items():
                 header = store.statement_header(tx, key)
                 if header is not None and header.content_hash != digest:
                     raise _conflict(statement)
+                replayed = replayed and header is not None and header.completed
+        if replayed:  # a complete import never changes: answer it without a write (nor compressing the file)
+            return ImportResult(tuple(self.statement(key) for key in planned), True)
         currency = self._books_currency()
-        replayed = True
-        for key, (statement, digest) in planned.items():
-            replayed = self._import(key, statement, digest, currency) and replayed
-        return ImportResult(tuple(self.statement(key) for key in planned), replayed)
+        completed = self._begin(planned, Document.of(xml))
+        for key, (statement, _) in planned.items():
+            if not completed[key]:
+                self._book(key, statement, currency)
+        return ImportResult(tuple(self.statement(key) for key in planned), all(completed.values()))
+
+    def finish_interrupted(self, stalled_after: timedelta) -> builtins.list[str]:
+        """Finish, from their stored documents, the imports a crash interrupted (untouched for ``stalled_after``);
+        the ids of the statements finished."""
+        now = self._clock()
+        before, taken_at = epoch_us(now - stalled_after), epoch_us(now)
+        with self._db.transaction(write=False) as tx:
+            candidates = document_store.interrupted_imports(tx, before, _SWEEP_BATCH)
+        finished = []
+        for key in candidates:
+            with self._db.transaction() as tx:
+                store.lock_statement(tx, key)
+                taken = document_store.take_up(tx, key, before, taken_at)
+            if not taken:
+                continue  # finished meanwhile, or taken up by another worker or by an import of the same file
+            try:
+                self._resume(key)
+            except KlelineError:
+                # The stored document is damaged, or no longer reads as it did (a stricter reader, say): leave this
+                # one to an operator, logged each time a sweep takes it up again, rather than block the others.
+                _log.exception("the interrupted import of bank statement %s cannot be finished", key)
+                continue
+            finished.append(key)
+        return finished
 
     def statement(self, key: str) -> StatementImport:
         """An imported statement, with each line's outcome."""
@@ -145,158 +169,56 @@ class Reconciliation:
             self._ledger.open_account(SUSPENSE_ACCOUNT, currency, NormalSide.CREDIT)
         return currency
 
-    def _import(self, key: str, statement: BankStatement, digest: str, currency: str) -> bool:
-        """Import one statement; True when it had been imported completely before (nothing done now)."""
-        completed = self._begin(key, statement, digest)
-        if completed:
-            return True
+    def _begin(self, planned: dict[str, tuple[BankStatement, str]], document: Document) -> dict[str, bool]:
+        """Record the document's statements that are not, with the document, in one transaction; whether each one's
+        import was already complete."""
+        for _ in range(_ATTEMPTS):
+            completed: dict[str, bool] = {}
+            try:
+                with self._db.transaction() as tx:
+                    now = epoch_us(self._clock())
+                    for key, (statement, digest) in planned.items():
+                        header = store.statement_header(tx, key)
+                        if header is None:
+                            store.insert_statement(tx, key, statement, digest, now)
+                        elif header.content_hash != digest:
+                            raise _conflict(statement)  # imported meanwhile with other content: roll back all
+                        completed[key] = header is not None and header.completed
+                        if not completed[key]:
+                            # A statement recorded before documents were kept gets this one, to be finished from.
+                            document_store.attach_document(tx, key, document, now)
+                return completed
+            except INTEGRITY_ERRORS:
+                continue  # a concurrent import of the same statement recorded it first: read it
+        raise AssertionError("unreachable: the statement rows either exist or were just inserted")
+
+    def _book(self, key: str, statement: BankStatement, currency: str) -> None:
+        """Book every line of a recorded statement not booked yet, then mark its import complete."""
         for position, line in enumerate(statement.lines):
-            self._line(key, statement.account_iban, position, line, currency)
+            self._lines.book(key, statement.account_iban, position, line, currency)
             if self._on_line is not None:
                 self._on_line(key, position)
         with self._db.transaction() as tx:
             store.complete_statement(tx, key, epoch_us(self._clock()))
-        return False
 
-    def _begin(self, key: str, statement: BankStatement, digest: str) -> bool:
-        """Record the statement unless it is; whether its import was already complete."""
-        for _ in range(_ATTEMPTS):
-            try:
-                with self._db.transaction() as tx:
-                    header = store.statement_header(tx, key)
-                    if header is None:
-                        store.insert_statement(tx, key, statement, digest, epoch_us(self._clock()))
-                        return False
-            except INTEGRITY_ERRORS:
-                continue  # a concurrent import of the same statement recorded it first: read it
-            if header.content_hash != digest:
-                raise _conflict(statement)
-            return header.completed
-        raise AssertionError("unreachable: the statement row either exists or was just inserted")
-
-    def _line(self, key: str, iban: str, position: int, line: StatementLine, currency: str) -> None:
-        """Record and settle one line in a transaction of its own (see the module's docstring)."""
-        line_ref = line_id(key, position)
-        refused: KlelineError | None = None
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._db.transaction() as tx:
-                    store.lock_statement(tx, key)
-                    if not store.line_recorded(tx, line_ref):
-                        self._settle(tx, key, iban, line_ref, position, line, currency)
+    def _resume(self, key: str) -> None:
+        """Book what an interrupted import left, reading its statement again from the stored document."""
+        with self._db.transaction(write=False) as tx:
+            header = store.statement_header(tx, key)
+            xml = document_store.document(tx, key)
+        assert header is not None and xml is not None  # a sweep took the import up by its document
+        # The document was within the limit when it was imported; a limit lowered since must not strand it.
+        for statement in read_statements(xml, max_bytes=max(self.max_bytes, len(xml))):
+            if statement_key(statement.account_iban, statement.statement_id) == key:
+                if content_hash(statement) != header.content_hash:
+                    raise _conflict(statement)
+                self._book(key, statement, self._books_currency())
                 return
-            except INTEGRITY_ERRORS:
-                # A concurrent import of an overlapping statement recorded the same booking, or settled the same
-                # card capture, first: look again, and this line is now a duplicate or an already matched one.
-                if attempt == _ATTEMPTS - 1:
-                    raise
-            except KlelineError as error:
-                refused = error
-                break
-        assert refused is not None
-        with self._db.transaction() as tx:
-            store.lock_statement(tx, key)
-            if not store.line_recorded(tx, line_ref):
-                decision = Suspend(SuspenseReason.REFUSED, f"{refused.code}: {refused.detail}")
-                self._suspend(tx, key, iban, line_ref, position, line, decision, None)
-
-    def _settle(
-        self, tx: RawTx, key: str, iban: str, line_ref: str, position: int, line: StatementLine, currency: str
-    ) -> None:
-        original = store.original_line(tx, iban, line.entry_ref)
-        if original is not None:
-            first, seen = original
-            if same_booking(seen, line):
-                outcome = _outcome(line_ref, position, line, LineStatus.DUPLICATE, duplicate_of=first)
-                store.insert_line(tx, key, iban, outcome, epoch_us(self._clock()))
-                return
-            reused = Suspend(
-                SuspenseReason.REFERENCE_REUSED,
-                f"the bank's entry reference {line.entry_ref!r} was first seen on line {first} with other content",
-            )
-            self._suspend(tx, key, iban, line_ref, position, line, unpostable(line, currency) or reused, first)
-            return
-        counterpart = None
-        if unpostable(line, currency) is None:
-            counterpart = self._counterparts.by_reference(tx, line.end_to_end_id)
-        decision = decide(line, counterpart, currency)
-        if isinstance(decision, Suspend):
-            self._suspend(tx, key, iban, line_ref, position, line, decision, None)
-            return
-        entry_id = self._counterparts.confirm_in(tx, decision, line, line_ref=line_ref)
-        store.insert_line(
-            tx, key, iban, _matched(line_ref, position, line, decision, entry_id), epoch_us(self._clock())
-        )
-
-    def _suspend(
-        self,
-        tx: RawTx,
-        key: str,
-        iban: str,
-        line_ref: str,
-        position: int,
-        line: StatementLine,
-        decision: Suspend,
-        duplicate_of: str | None,
-    ) -> None:
-        entry_id = None
-        if decision.reason.posts:
-            request = EntryRequest(
-                f"{line_ref}:suspense",
-                into_suspense(self._own, line),
-                "bank statement line held in suspense",
-                {"statement_line": line_ref, "entry_ref": line.entry_ref, "reason": decision.reason.value},
-            )
-            entry_id = self._ledger.post_in(tx, request).id
-        item = suspense_item_id(line_ref)
-        now = epoch_us(self._clock())
-        outcome = _outcome(
-            line_ref,
-            position,
-            line,
-            LineStatus.SUSPENSE,
-            entry_id=entry_id,
-            item=item,
-            reason=decision.reason,
-            duplicate_of=duplicate_of,
-        )
-        store.insert_line(tx, key, iban, outcome, now)
-        suspense_store.insert_suspense_item(tx, item, line_ref, key, decision.reason, decision.detail, entry_id, now)
+        raise MalformedStatement(f"the stored document does not hold bank statement {key}")
 
 
 def _conflict(statement: BankStatement) -> StatementConflict:
     return StatementConflict(
         f"statement {statement.statement_id!r} of {statement.account_iban} was imported before with other content",
         param="statement_id",
-    )
-
-
-def _outcome(
-    line_ref: str,
-    position: int,
-    line: StatementLine,
-    status: LineStatus,
-    *,
-    entry_id: str | None = None,
-    item: str | None = None,
-    reason: SuspenseReason | None = None,
-    duplicate_of: str | None = None,
-) -> LineOutcome:
-    return LineOutcome(line_ref, position, line, status, None, None, None, entry_id, item, reason, duplicate_of)
-
-
-def _matched(line_ref: str, position: int, line: StatementLine, match: Match, entry_id: str) -> LineOutcome:
-    counterpart = match.counterpart
-    return LineOutcome(
-        line_ref,
-        position,
-        line,
-        LineStatus.MATCHED,
-        counterpart.target,
-        match.action,
-        counterpart.id,
-        entry_id,
-        None,
-        None,
-        None,
     )

@@ -71,6 +71,13 @@ def resume_pending_top_ups(kleline: Kleline) -> int:
     return len(kleline.top_ups.resume_pending(STALLED_AFTER))
 
 
+def finish_statement_imports(kleline: Kleline) -> int:
+    """Finish, from their stored documents, the bank statement imports a crash interrupted, so that their remaining
+    lines (payouts to confirm, returns) are booked without anyone importing the file again (the same grace as
+    payments: a live import books a line every few milliseconds)."""
+    return len(kleline.reconciliation.finish_interrupted(STALLED_AFTER))
+
+
 def forget_idempotency_keys(kleline: Kleline) -> int:
     """Remove Idempotency-Key records past their retention (24 hours by default)."""
     return kleline.idempotency.sweep()
@@ -85,4 +92,5 @@ SWEEPS: list[Sweep] = [
     Sweep("payments.resume_card_refunds", resume_card_refunds, every=30.0),
     Sweep("settlement.finish_interrupted", finish_settlement_runs),
     Sweep("wallet.resume_pending_top_ups", resume_pending_top_ups),
+    Sweep("reconciliation.finish_interrupted", finish_statement_imports),
 ]
