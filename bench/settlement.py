@@ -46,7 +46,7 @@ import psycopg
 from bench.common import ROUNDS, Report, section
 from bench.ledger_postgres import ADMIN_URL
 from kleline.bootstrap import Kleline, build, open_system_accounts
-from kleline.clock import epoch_us
+from kleline.clock import Clock, epoch_us, system_clock
 from kleline.config import load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
@@ -178,8 +178,15 @@ def _floor(kleline: Kleline, period: date) -> None:
     )
 
 
+def _on_day(period: date) -> Clock:
+    """The system clock moved to ``period``: a settlement only starts on its own day (a past day nobody settled is
+    refused), so each round's new period is today in the process that settles it."""
+    shift = period - datetime.now(UTC).date()
+    return lambda: system_clock() + shift
+
+
 def _job(kind: str, url: str, period: date, results: Any) -> None:
-    kleline = build(load_settings(database_url=url))
+    kleline = build(load_settings(database_url=url), clock=_on_day(period))
     kleline.ledger.balances([CARDS])  # connections open, caches warm: the clock measures the job only
     before = _reset_peak()
     began, cpu = time.perf_counter(), time.process_time()
@@ -217,7 +224,7 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
         times: dict[str, list[float]] = {}
         cpus: dict[str, list[float]] = {}
         peaks: dict[str, list[float]] = {}
-        days_back = itertools.count(1)  # each settlement a period of its own, never in the future
+        days_ahead = itertools.count(1)  # each settlement a period of its own, on its own (later) day
         plan: list[tuple[str, ...]] = [
             ("settlement", "floor") if i % 2 else ("floor", "settlement") for i in range(ROUNDS)
         ]
@@ -225,7 +232,7 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
         for index, kinds in enumerate(plan):
             for kind in kinds:
                 sent += _fund(kleline, merchants, f"{index}-{len(times.get(kind, ()))}-{kind[0]}")
-                period = date.today() - timedelta(days=next(days_back))
+                period = datetime.now(UTC).date() + timedelta(days=next(days_ahead))
                 elapsed, cpu, peak = _measure(kind, url, period)
                 times.setdefault(kind, []).append(elapsed)
                 cpus.setdefault(kind, []).append(cpu)
