@@ -65,11 +65,15 @@ def document(tx: RawTx, statement_key: str) -> bytes | None:
     )
     if row is None:
         return None
+    size = int(row[1])
+    inflater = zlib.decompressobj()
     try:
-        xml = zlib.decompress(bytes(row[2]))  # psycopg may hand bytea back as a memoryview
+        # Never inflated past the size it was stored with (plus one byte, to tell a longer one): a damaged or forged
+        # row must not make the sweep allocate what it decompresses to.
+        xml = inflater.decompress(bytes(row[2]), size + 1)  # psycopg may hand bytea back as a memoryview
     except zlib.error as error:
         raise StoredDocumentDamaged(f"the stored document of bank statement {statement_key}: {error}") from error
-    if len(xml) != int(row[1]) or hashlib.sha256(xml).hexdigest() != row[0]:
+    if len(xml) != size or not inflater.eof or hashlib.sha256(xml).hexdigest() != row[0]:
         raise StoredDocumentDamaged(f"the stored document of bank statement {statement_key} fails its digest")
     return xml
 
