@@ -221,9 +221,11 @@ def test_a_card_payment_at_the_demo_goes_through_its_bank_which_keeps_its_state_
         assert _card(again.bank_http, MASTERCARD)["posted"] == OPENING - Decimal("108.90")
         assert _card(again.bank_http, VISA)["posted"] == OPENING - 200
         (bank_pid,) = again.children("bank serve")
-        again.process.kill()  # no chance to stop anything: the kernel tells the bank
+        (shop_pid,) = again.children("demo_shop")
+        again.process.kill()  # no chance to stop anything: the kernel tells the bank and the shop
         again.process.wait(30)
         assert _gone(bank_pid), "the bank outlived a demo killed with SIGKILL"
+        assert _gone(shop_pid), "the shop outlived a demo killed with SIGKILL"
 
     with demo(tmp_path, database_url) as third:
         assert _card(third.bank_http, MASTERCARD)["posted"] == OPENING - Decimal("108.90")

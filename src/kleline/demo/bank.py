@@ -39,7 +39,15 @@ from kleline.db.engine import Database
 from kleline.db.migrate import current_revision
 from kleline.errors import KlelineError
 
-__all__ = ["BankDidNotStart", "BankProcess", "DemoBank", "forget_stale_state", "is_fresh", "state_directory"]
+__all__ = [
+    "BankDidNotStart",
+    "BankProcess",
+    "DemoBank",
+    "die_with",
+    "forget_stale_state",
+    "is_fresh",
+    "state_directory",
+]
 
 START_SECONDS: Final = 60.0
 STOP_SECONDS: Final = 15.0
@@ -140,7 +148,7 @@ class BankProcess:
             stderr=subprocess.STDOUT,
             text=True,
             process_group=0,
-            preexec_fn=_die_with(os.getpid()),
+            preexec_fn=die_with(os.getpid()),
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._echo = echo or (lambda line: print(f"bank: {line}", file=sys.stderr, flush=True))
@@ -206,8 +214,9 @@ def _kleline_command() -> list[str]:
     return [sys.executable, "-m", "kleline"]
 
 
-def _die_with(parent: int) -> Callable[[], None] | None:
-    """A pre-exec step asking Linux to SIGTERM the child when ``parent`` (the thread that forked) dies."""
+def die_with(parent: int) -> Callable[[], None] | None:
+    """A pre-exec step asking Linux to SIGTERM the child when ``parent`` (the thread that forked) dies: the demo's
+    children (the bank, the shop) never outlive it, even when it is killed with SIGKILL."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: the child only calls it

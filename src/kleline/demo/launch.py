@@ -27,7 +27,7 @@ import uvicorn
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
-from kleline.demo.bank import BankProcess, DemoBank
+from kleline.demo.bank import BankProcess, DemoBank, die_with
 from kleline.demo.data import DemoData
 from kleline.worker.runner import Worker
 
@@ -62,7 +62,8 @@ def shop_directory() -> Path | None:
 
 
 def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str, port: int) -> subprocess.Popen[bytes]:
-    """Start the shop process, handing it the Kleline URL and its two secrets through its environment."""
+    """Start the shop process, handing it the Kleline URL and its two secrets through its environment; it is told to
+    stop if the demo dies (call from the thread that stays alive: Linux ties the signal to the forking thread)."""
     # The shop is another party: it gets none of Kleline's own settings (master keys, signing keys, database).
     inherited = {name: value for name, value in os.environ.items() if not name.startswith("KLELINE_")}
     environment = dict(
@@ -74,7 +75,9 @@ def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str,
         SHOP_HOST=host,
         SHOP_PORT=str(port),
     )
-    return subprocess.Popen([sys.executable, "-m", "demo_shop"], cwd=directory, env=environment)
+    return subprocess.Popen(
+        [sys.executable, "-m", "demo_shop"], cwd=directory, env=environment, preexec_fn=die_with(os.getpid())
+    )
 
 
 def banner(data: DemoData, addresses: Addresses, *, shop_running: bool, bank: DemoBank | None = None) -> list[str]:
