@@ -7,6 +7,13 @@ capture whose answer is lost is sent once more at once (the issuer answers a rep
 lost too, ``CaptureUnanswered`` leaves the payment authorised, to be captured again (``resume_stalled`` does it for
 automatic captures). Recording
 the outcome happens under the payment's row lock with its event and, for a capture, the signed receipt.
+
+A capture the issuer refuses for good (it knows no such authorisation, or it is closed: reversed, lapsed, captured
+otherwise) can never succeed, so retrying it would only keep the payment ``authorized`` for ever and the worker
+asking again: the payment ends ``failed`` with the bank's code as ``failure_code`` (``payment.failed``), nothing
+booked, nothing left to release at the issuer. The one exception is a capture whose entry is already in the ledger:
+the issuer approved it before a crash and has since forgotten it, so the money was taken and the capture is recorded.
+A refusal that may pass (no answer, an unreadable message, another code) leaves the payment authorised.
 """
 
 from __future__ import annotations
@@ -14,10 +21,18 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from kleline.banks import BankError, BankNetwork, IssuerUnavailable
+from kleline.banks import AuthorizationClosed, BankError, BankNetwork, IssuerUnavailable, UnknownAuthorization
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import RawTx
-from kleline.ledger import EntryRequest, HoldNotPending, HoldStatus, Ledger, NormalSide, UnknownAccount
+from kleline.ledger import (
+    EntryRequest,
+    HoldNotPending,
+    HoldStatus,
+    InvalidEntry,
+    Ledger,
+    NormalSide,
+    UnknownAccount,
+)
 from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import postings, store
@@ -27,7 +42,10 @@ from kleline.payments.errors import AuthorizationExpired, CaptureFailed, Capture
 from kleline.payments.model import OPEN_STATUSES, Payment, commission
 from kleline.receipts.service import Receipts
 
-__all__ = ["Captures", "OwnAccounts", "capture_request", "issue_receipt"]
+__all__ = ["DEFINITIVE_REFUSALS", "Captures", "OwnAccounts", "capture_request", "issue_receipt"]
+
+DEFINITIVE_REFUSALS: tuple[type[BankError], ...] = (UnknownAuthorization, AuthorizationClosed)
+"""The issuer's answers after which no capture of the authorisation can ever succeed (25 unknown, 12 closed)."""
 
 
 class OwnAccounts:
@@ -104,9 +122,31 @@ class Captures:
                     return current
                 if isinstance(error, IssuerUnavailable):
                     raise CaptureUnanswered(f"the card issuer did not answer the capture: {error}") from None
+                if isinstance(error, DEFINITIVE_REFUSALS):
+                    return self._refused_for_good(merchant_id, payment_id, taken, error)
                 raise CaptureFailed(f"the card issuer refused the capture: {error}") from None
             self._ledger.post(request)
         return self._captured(merchant_id, payment_id, taken)
+
+    def _refused_for_good(self, merchant_id: str, payment_id: str, taken: int, error: BankError) -> Payment:
+        """End a card payment whose capture the issuer will never accept: ``failed`` (``payment.failed``, the bank's
+        code as ``failure_code``), unless its capture entry is booked (the issuer approved it before a crash)."""
+        if self._posted(postings.capture_entry_id(payment_id)):
+            return self._captured(merchant_id, payment_id, taken)
+
+        def fail(current: Payment) -> tuple[Payment, str] | None:
+            if current.status != "authorized":
+                return None  # recorded otherwise meanwhile (captured by a concurrent request, canceled)
+            return current.with_status("failed", failure_code=error.code), "payment.failed"
+
+        return self._book.change(payment_id, fail)
+
+    def _posted(self, entry_id: str) -> bool:
+        try:
+            self._ledger.entry(entry_id)
+        except InvalidEntry:
+            return False
+        return True
 
     def _capture_at_issuer(self, authorization_id: str, amount: Money) -> None:
         try:
@@ -177,6 +217,11 @@ class Captures:
             assert payment.authorization_id is not None
             try:
                 self._bank.reverse(payment.authorization_id)
+            except UnknownAuthorization:
+                # The issuer holds nothing under it (never approved, or lapsed and forgotten): released already,
+                # unless the capture was booked, which means the issuer took the money before forgetting it.
+                if self._posted(postings.capture_entry_id(payment.id)):
+                    raise PaymentStateConflict(f"payment {payment.id} was captured meanwhile") from None
             except BankError as error:
                 raise PaymentStateConflict(f"the issuer refused to release the authorisation: {error}") from None
 
