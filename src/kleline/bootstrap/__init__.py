@@ -159,8 +159,13 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     )
     strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock)
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
+    merchants = Merchants(db, ledger, clock=clock)
     webhook_endpoints = WebhookEndpoints(
-        db, WebhookSecretBox(keys.master_keys), clock=clock, allow_loopback=settings.webhooks_allow_loopback
+        db,
+        WebhookSecretBox(keys.master_keys),
+        clock=clock,
+        allow_loopback=settings.webhooks_allow_loopback,
+        admit=lambda merchant_id: merchants.require_not_suspended(merchant_id, "register webhook endpoints"),
     )
     webhooks = WebhookDeliverer(
         db,
@@ -175,7 +180,6 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         batch_size=settings.webhook_batch_size,
         concurrency=settings.webhook_concurrency,
     )
-    merchants = Merchants(db, ledger, clock=clock)
     receipts = Receipts(db, signing_keys)
     book = PaymentBook(db, clock, settings.public_url)
     payments = Payments(

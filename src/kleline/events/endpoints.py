@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Protocol
 
 from kleline.clock import Clock, epoch_us
@@ -61,7 +62,11 @@ class WebhookEndpoints:
         clock: Clock,
         allow_loopback: bool = False,
         resolver: Resolver = system_resolver,
+        admit: Callable[[str], object] | None = None,
     ) -> None:
+        # ``admit(merchant_id)`` raises when the merchant may not register endpoints (a suspended one): the
+        # merchants service's rule, handed in by the composition root since events sit beside merchants.
+        self._admit = admit
         self._db = db
         self._box = box
         self._clock = clock
@@ -80,6 +85,8 @@ class WebhookEndpoints:
 
         ``InvalidWebhookUrl`` when the URL is malformed or its host resolves to an address Kleline must not call.
         """
+        if self._admit is not None:
+            self._admit(merchant_id)
         self.target(url)
         secret = SECRET_PREFIX + secrets.token_hex(32)
         sealed = self._box.seal(secret.encode("ascii"))

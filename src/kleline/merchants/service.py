@@ -158,19 +158,30 @@ class Merchants:
             )
         return target
 
-    def require_active(self, merchant_id: str) -> Merchant:
-        """The merchant, if it may take payments; ``MerchantNotActive`` (403) if pending or suspended."""
+    def require_active(self, merchant_id: str, doing: str = "take payments") -> Merchant:
+        """The merchant, if it may take payments (and capture them); ``MerchantNotActive`` (403) if pending or
+        suspended. ``doing`` names the refused act in the message."""
         merchant = self.get(merchant_id)
         if not merchant.is_active:
             reason = "awaits approval" if merchant.status == "pending" else "is suspended"
-            raise MerchantNotActive(f"merchant {merchant_id} {reason}: it cannot take payments")
+            raise MerchantNotActive(f"merchant {merchant_id} {reason}: it cannot {doing}")
+        return merchant
+
+    def require_not_suspended(self, merchant_id: str, doing: str) -> Merchant:
+        """The merchant, unless it is suspended (``MerchantNotActive``, 403): what a pending merchant may do to
+        prepare its integration (keys, webhook endpoints), a suspended one may not start anew."""
+        merchant = self.get(merchant_id)
+        _refuse_if_suspended(merchant, doing)
         return merchant
 
     def create_key(self, merchant_id: str) -> NewKey:
-        """A new secret key for the merchant; its secret is returned here and never again."""
+        """A new secret key for the merchant; its secret is returned here and never again. A suspended merchant
+        gets none (``MerchantNotActive``), whoever asks: its live keys still read, refund and revoke."""
         with self._db.transaction() as tx:
-            if store.find_merchant(tx, merchant_id) is None:
+            merchant = store.find_merchant(tx, merchant_id)
+            if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
+            _refuse_if_suspended(merchant, "get new keys")
             return self._insert_key(tx, merchant_id)
 
     def _insert_key(self, tx: RawTx, merchant_id: str) -> NewKey:
@@ -202,3 +213,8 @@ class Merchants:
         if merchant_id is None:
             raise InvalidMerchantKey("unknown or revoked secret key")
         return merchant_id
+
+
+def _refuse_if_suspended(merchant: Merchant, doing: str) -> None:
+    if merchant.status == "suspended":
+        raise MerchantNotActive(f"merchant {merchant.id} is suspended: it cannot {doing}")

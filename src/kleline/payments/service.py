@@ -161,6 +161,9 @@ class Payments:
     def capture(self, merchant_id: str, payment_id: str, amount: Money | None = None) -> Payment:
         """Take ``amount`` (all that was authorised by default) and book it with the commission split; whatever
         was authorised and not taken is released."""
+        # The merchant's own capture only: an automatic capture finishes a confirmation admitted before any
+        # suspension (``Captures.capture`` directly, from the confirmation or the stalled-payments sweep).
+        self._merchants.require_active(merchant_id, "capture payments")
         return self._captures.capture(merchant_id, payment_id, amount)
 
     def cancel(self, merchant_id: str, payment_id: str) -> Payment:

@@ -1,8 +1,8 @@
 """Settlement runs and payouts as plain values, with the rules that need no database.
 
-A **run** settles one period (a UTC date): every active merchant whose available balance reaches the minimum gets
-one **payout** of that balance, sent as one SEPA credit transfer in the run's pain.001 file. A run is ``running``
-while it pays merchants, ``complete`` once its file is stored; the same period again is the same run.
+A **run** settles one period (a UTC date): every active or suspended merchant whose available balance reaches the
+minimum gets one **payout** of that balance, sent as one SEPA credit transfer in the run's pain.001 file. A run is
+``running`` while it pays merchants, ``complete`` once its file is stored; the same period again is the same run.
 
 A payout's life (DESIGN.md section 3, "Money flows"):
 

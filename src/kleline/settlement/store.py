@@ -168,9 +168,12 @@ def stalled_runs(tx: RawTx, before: int, limit: int) -> list[str]:
 
 
 def active_merchants(tx: RawTx, *, after: str, limit: int) -> list[tuple[str, Creditor]]:
-    """The next ``limit`` active merchants after the id ``after``, in id order, with their bank details."""
+    """The next ``limit`` merchants to pay after the id ``after``, in id order, with their bank details: the active
+    ones and the suspended ones (a suspension stops new payments, not the payout of money already earned; a pending
+    merchant never had a balance)."""
     rows = tx.fetchall(
-        "SELECT id, name, iban, bic FROM merchants WHERE status = 'active' AND id > :after ORDER BY id LIMIT :limit",
+        "SELECT id, name, iban, bic FROM merchants WHERE status IN ('active', 'suspended') AND id > :after "
+        "ORDER BY id LIMIT :limit",
         {"after": after, "limit": limit},
     )
     return [(str(row[0]), Creditor(row[1], row[2], row[3])) for row in rows]

@@ -63,24 +63,33 @@ def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_vali
     assert b"<ReqdExctnDt>2026-01-15</ReqdExctnDt>" in file
 
 
-def test_merchants_below_the_minimum_pending_or_suspended_are_not_paid(kleline: Kleline) -> None:
+def test_merchants_below_the_minimum_or_pending_are_not_paid(kleline: Kleline) -> None:
     small = merchant(kleline, "Petit Commerce")
     pending = merchant(kleline, "En Attente", approve=False)
-    suspended = merchant(kleline, "Suspendu")
     fund(kleline, small, 999)
-    fund(kleline, suspended, 50_000)
-    kleline.merchants.suspend(suspended)
     empty = merchant(kleline, "Sans Ventes")
 
     run = kleline.settlement.run()
 
     assert (run.status, run.payout_count, run.total) == ("complete", 0, 0)
     assert balance(kleline, balance_account(small)) == 999
-    assert balance(kleline, balance_account(suspended)) == 50_000
     assert kleline.settlement.list_payouts() == ([], False)
     assert {pending, empty}.isdisjoint(p.merchant_id for p in kleline.settlement.run_payouts(run.id))
     with pytest.raises(NoSettlementFile):
         kleline.settlement.run_file(run.id)
+
+
+def test_a_suspended_merchant_is_still_paid_what_it_earned(kleline: Kleline) -> None:
+    suspended = merchant(kleline, "Suspendu")
+    fund(kleline, suspended, 50_000)
+    kleline.merchants.suspend(suspended)
+
+    run = kleline.settlement.run()
+
+    assert (run.status, run.payout_count, run.total) == ("complete", 1, 50_000)
+    assert balance(kleline, balance_account(suspended)) == 0
+    assert [p.merchant_id for p in kleline.settlement.run_payouts(run.id)] == [suspended]
+    assert balanced(kleline)
 
 
 def test_the_same_period_again_is_the_same_run_and_pays_nobody_twice(kleline: Kleline, clock: FakeClock) -> None:
