@@ -49,4 +49,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench migrations examples
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.db demo.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.db demo.db-* demo-*-bank demo-*-bank.key

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,13 +25,17 @@ import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
+from kleline.cli import app as cli
 from kleline.clock import system_clock
 from kleline.config import load_settings
 from kleline.demo import Addresses, DemoData, banner, seed, shop_directory, start_shop
+from kleline.demo.bank import DemoBank
 from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURSE_TARGET, SHOP_EMAIL
+from kleline.demo.launch import beside_the_demo
 from kleline.events.signature import HEADER, sign
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.errors import InvalidMerchantKey
@@ -193,6 +198,38 @@ def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> 
         assert customer.email in text and str(customer.totp_secret) in text
     again = "\n".join(banner(seed(kleline, shop_url=addresses.shop), addresses, shop_running=True))
     assert "shown by the first run" in again
+
+
+def test_the_banner_gives_other_terminals_the_demo_database_and_a_command_there_reads_it(
+    kleline: Kleline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    data = seed(kleline, shop_url=addresses.shop)
+    bank = DemoBank("iso8583://127.0.0.1:8583")
+    lines = banner(data, addresses, shop_running=True, bank=bank, database_url=kleline.settings.database_url)
+    (export,) = [line for line in lines if line.startswith("Other terminals: export ")]
+    settings = dict(word.split("=", 1) for word in shlex.split(export.removeprefix("Other terminals: export ")))
+    assert set(settings) == {"KLELINE_DATABASE_URL", "KLELINE_BANK_URL"}
+    assert settings["KLELINE_BANK_URL"] == bank.url
+
+    elsewhere = tmp_path / "another-terminal"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("COLUMNS", "240")
+    monkeypatch.setenv("KLELINE_DATABASE_URL", settings["KLELINE_DATABASE_URL"])
+    result = CliRunner().invoke(cli, ["ledger", "trial-balance"])
+
+    assert result.exit_code == 0, result.output
+    assert f"customer:{data.customers[0].id}:purse" in result.output  # the demo's books, not an empty database
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_banner_makes_a_relative_sqlite_path_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (line, _) = beside_the_demo("sqlite:///demo.db")
+    assert line == f"Other terminals: export KLELINE_DATABASE_URL=sqlite:///{tmp_path / 'demo.db'}"
+    (masked, _) = beside_the_demo("postgresql://kleline:s3cret@db.example/kleline")
+    assert "s3cret" not in masked and "postgresql://kleline:***@db.example/kleline" in masked
 
 
 def test_the_demo_finds_the_shop_in_this_checkout() -> None:

@@ -49,6 +49,8 @@ def create_app(kleline: Kleline) -> FastAPI:
         version=__version__,
         summary="A payment intermediary for online shopping: wallets, merchants, payments, settlement.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served by kleline.web.docs, without a CDN
+        redoc_url=None,
     )
     app.state.kleline = kleline
     problems.install(app)

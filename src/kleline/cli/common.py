@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from kleline.config import Settings, load_settings
@@ -21,7 +23,16 @@ from kleline.errors import KlelineError
 if TYPE_CHECKING:
     from kleline.bootstrap import Kleline
 
-__all__ = ["console", "errors", "fail", "kleline_for_command", "open_kleline", "prepare", "safe_url"]
+__all__ = [
+    "console",
+    "errors",
+    "fail",
+    "kleline_for_command",
+    "missing_sqlite_file",
+    "open_kleline",
+    "prepare",
+    "safe_url",
+]
 
 console = Console()
 errors = Console(stderr=True)
@@ -47,17 +58,51 @@ def kleline_for_command() -> Iterator[Kleline]:
 
 
 def open_kleline(settings: Settings | None = None) -> Kleline:
-    """Kleline built from the environment, or a readable message and exit status 1."""
+    """Kleline built from the environment, or a readable message and exit status 1.
+
+    Only ``serve``, ``demo`` and ``db upgrade`` make a database; every other command works on one that exists. On
+    SQLite, opening a file that is not there would create it, empty: a command run in the wrong directory, or without
+    the demo's ``KLELINE_DATABASE_URL``, would then leave a stray ``kleline.db`` behind and complain about its schema.
+    A missing file is refused before anything is opened, naming the URL and how to point at the right database."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from kleline.bootstrap import build
 
+    settings = settings or load_settings()
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        _check(settings)  # unusable settings first, as ``build`` would have refused them
+        raise fail(
+            f"cannot open the database {escape(safe_url(settings))}: the file {escape(str(missing))} does not exist."
+            " Set KLELINE_DATABASE_URL to the database to use (the demo prints its own, e.g."
+            " KLELINE_DATABASE_URL=sqlite:///demo.db), or create this one with kleline db upgrade"
+        )
     try:
-        return build(settings or load_settings())
+        return build(settings)
     except KlelineError as error:
         raise fail(error.detail) from None
     except (ValueError, SQLAlchemyError) as error:
         raise fail(f"cannot open the database {safe_url(settings)}: {error}") from None
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file an SQLite ``url`` names, if it does not exist; None for any other database, or a file that exists."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # an unusable URL: ``build`` says why
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    name = parsed.database
+    if name.startswith("file:"):  # an SQLite URI (``?uri=true``): the path before its own query
+        name = name.removeprefix("file:").split("?", 1)[0]
+    if not name or name == ":memory:":
+        return None
+    path = Path(name)
+    return None if path.exists() else path
 
 
 def safe_url(settings: Settings | None) -> str:

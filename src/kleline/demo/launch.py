@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
@@ -31,7 +33,7 @@ from kleline.demo.bank import BankProcess, DemoBank, die_with
 from kleline.demo.data import DemoData
 from kleline.worker.runner import Worker
 
-__all__ = ["Addresses", "banner", "run", "shop_directory", "start_shop"]
+__all__ = ["Addresses", "banner", "beside_the_demo", "run", "shop_directory", "start_shop"]
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +82,34 @@ def start_shop(directory: Path, data: DemoData, addresses: Addresses, host: str,
     )
 
 
-def banner(data: DemoData, addresses: Addresses, *, shop_running: bool, bank: DemoBank | None = None) -> list[str]:
+def beside_the_demo(database_url: str, bank: DemoBank | None = None) -> list[str]:
+    """The banner's lines that point ``kleline`` commands in other terminals at the demo's database (and bank).
+
+    Without them, a command in another terminal reads its own default, ``sqlite:///kleline.db`` in whatever directory
+    it runs in: not the demo's books. The SQLite path is made absolute, so the line works from any directory; a
+    password in a PostgreSQL URL is masked (type it in), never printed."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("file:"):
+        url = url.set(database=str(Path(url.database).resolve()))
+    variables = [f"KLELINE_DATABASE_URL={shlex.quote(url.render_as_string(hide_password=True))}"]
+    if bank is not None:
+        variables.append(f"KLELINE_BANK_URL={shlex.quote(bank.url)}")
+    return [
+        f"Other terminals: export {' '.join(variables)}",
+        "  then e.g.      .venv/bin/kleline ledger trial-balance   (the same KLELINE_* settings as this demo)",
+    ]
+
+
+def banner(
+    data: DemoData,
+    addresses: Addresses,
+    *,
+    shop_running: bool,
+    bank: DemoBank | None = None,
+    database_url: str | None = None,
+) -> list[str]:
     """Where to click, and the keys and passwords of the demo (plain text, one line each, to be copied); ``bank``:
-    where its card traffic goes."""
+    where its card traffic goes; ``database_url``: the demo's database, for commands run in other terminals."""
     kleline, key = addresses.kleline, data.operator_key
     lines = ["", "Kleline demo is ready."]
     if shop_running:
@@ -113,10 +140,17 @@ def banner(data: DemoData, addresses: Addresses, *, shop_running: bool, bank: De
         f"  curl -H 'Authorization: Bearer {key}' {kleline}/v1/ledger/trial-balance",
         f"Shop merchant:  {data.shop.name} ({data.shop.merchant_id}), webhooks to {data.shop.webhook_url}",
         *(bank.lines() if bank is not None else []),
+        *(beside_the_demo(database_url, bank) if database_url is not None else []),
         f"Demo data:      {len(data.malls)} malls, {len(data.merchants)} merchants, {len(data.customers)} customers",
         "Stop everything with Ctrl-C.",
     ]
     return lines
+
+
+def _banner(
+    data: DemoData, addresses: Addresses, shop_running: bool, bank: DemoBank | None, database_url: str
+) -> list[str]:
+    return banner(data, addresses, shop_running=shop_running, bank=bank, database_url=database_url)
 
 
 def _answers(url: str) -> bool:
@@ -162,7 +196,7 @@ def run(
     urls = [f"{addresses.kleline}/health"] + ([f"{addresses.shop}/health"] if shop is not None else [])
     announcer = threading.Thread(
         target=_announce,
-        args=(urls, lambda: banner(data, addresses, shop_running=shop is not None, bank=bank), say),
+        args=(urls, lambda: _banner(data, addresses, shop is not None, bank, kleline.settings.database_url), say),
         name="demo-announcer",
         daemon=True,
     )

@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout, languages
+from kleline.web import account, checkout, docs, home, languages
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
@@ -26,7 +25,9 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(account.router)
     app.include_router(checkout.router)
     app.include_router(languages.router)
-    app.mount("/static", StaticFiles(packages=[("kleline.web", "static")]), name="static")
+    app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
+    app.include_router(home.router)
+    docs.install(app)
 
 
 async def _send(_request: Request, answered: Exception) -> Response:
