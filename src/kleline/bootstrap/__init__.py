@@ -134,7 +134,11 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     bank = bank_network(settings, clock, reversals=reversals)
     ledger = Ledger(db, clock=clock, chain_shards=settings.chain_shards)
     ledger.prepare()
-    ensure_system_accounts(ledger, account)  # Kleline's own accounts, from the first start, demo or not
+    try:
+        ensure_system_accounts(ledger, account)  # Kleline's own accounts, from the first start, demo or not
+    except BaseException:
+        db.dispose()  # an account of the wrong kind stops the start: leave no connection behind
+        raise
     customers = Customers(
         db,
         ledger,
