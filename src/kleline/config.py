@@ -14,6 +14,8 @@ from typing import Final, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 __all__ = [
     "DEVELOPMENT_FINGERPRINT_KEY",
@@ -159,7 +161,49 @@ class Settings(BaseSettings):
         description="Kleline's own account at its partner bank: payouts leave it, collections and card "
         "settlements reach it, its statements are reconciled",
     )
-    safeguarding_bic: str = Field(DEVELOPMENT_SAFEGUARDING_BIC, description="BIC of the safeguarding bank")
+    safeguarding_bic: str = Field(
+        "",
+        validate_default=True,
+        description="BIC of the safeguarding bank: derived from KLELINE_SAFEGUARDING_IBAN when unset, refused when "
+        "it names another bank than the IBAN's",
+    )
+
+    @field_validator("safeguarding_iban")
+    @classmethod
+    def _a_valid_iban(cls, iban: str) -> str:
+        try:
+            IBAN(iban)
+        except SchwiftyException as error:
+            raise ValueError(f"not a valid IBAN ({error})") from None
+        return iban
+
+    @field_validator("safeguarding_bic")
+    @classmethod
+    def _the_iban_s_bank(cls, bic: str, info: ValidationInfo) -> str:
+        # The IBAN names the bank; a BIC set beside it may only repeat it, or files and ledger accounts would name
+        # another bank (a BNP IBAN under the default SOGEFRPP once did). A primary office's BIC is kept in its
+        # 8-character form, so that the ledger's bank:<bic>:... codes do not depend on how it was written.
+        iban_text = info.data.get("safeguarding_iban")
+        if iban_text is None:
+            raise ValueError("cannot be checked: KLELINE_SAFEGUARDING_IBAN is not valid")
+        derived = IBAN(iban_text).bic
+        if not bic.strip():
+            if derived is None:
+                raise ValueError(
+                    "the bank of KLELINE_SAFEGUARDING_IBAN is not in the registry, so its BIC cannot be derived: set it"
+                )
+            return _primary_office(derived)
+        try:
+            given = BIC(bic)
+        except SchwiftyException as error:
+            raise ValueError(f"not a valid BIC ({error})") from None
+        if derived is not None and _primary_office(given) != _primary_office(derived):
+            raise ValueError(
+                f"{given.compact} is not the bank of KLELINE_SAFEGUARDING_IBAN, whose BIC is {derived.compact}: "
+                "correct it, or unset it to have it derived from the IBAN"
+            )
+        return _primary_office(given)
+
     safeguarding_name: str = Field("Kleline SAS", description="account holder's name on SEPA files")
     sepa_creditor_id: str = Field(
         DEVELOPMENT_SEPA_CREDITOR_ID, description="SEPA creditor identifier that direct debit collections carry"
@@ -171,6 +215,11 @@ class Settings(BaseSettings):
     web_session_minutes: int = Field(
         30, ge=1, le=24 * 60, description="lifetime of a checkout page session (sign-in included), in minutes"
     )
+
+
+def _primary_office(bic: BIC) -> str:
+    """A BIC in the form Kleline names a bank by: 8 characters for a primary office (``...XXX``), else 11."""
+    return bic.compact[:8] if bic.branch_code in ("", "XXX") else bic.compact
 
 
 def load_settings(**overrides: object) -> Settings:

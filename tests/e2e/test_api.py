@@ -113,11 +113,12 @@ def test_trial_balance_with_a_revoked_key_is_refused(client: TestClient, kleline
 # --- trial balance ------------------------------------------------------------------------------------------------
 
 
-def test_trial_balance_of_empty_books_is_balanced_and_empty(client: TestClient, operator_key: str) -> None:
+def test_trial_balance_of_fresh_books_is_balanced_at_zero(client: TestClient, operator_key: str) -> None:
+    # Nothing posted yet; Kleline's own accounts are open from the start, in euros.
     response = client.get("/v1/ledger/trial-balance", headers=bearer(operator_key))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == {"balanced": True, "currencies": {}}
+    assert response.json() == {"balanced": True, "currencies": {"EUR": {"debits": 0, "credits": 0}}}
 
 
 def test_trial_balance_totals_each_currency_after_postings(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from kleline.banks import BankNetwork, IsoBankNetwork
 from kleline.banks.reversals import ReversalQueue
+from kleline.bootstrap.accounts import ensure_system_accounts, system_accounts
 from kleline.bootstrap.settings import (
     InvalidBankAccountConfig,
     UnsupportedBankUrl,
@@ -29,7 +30,7 @@ from kleline.events.endpoints import WebhookEndpoints
 from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
-from kleline.ledger import Ledger, NormalSide
+from kleline.ledger import Ledger
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -61,6 +62,7 @@ __all__ = [
     "open_system_accounts",
     "own_account",
     "receipt_signing_keys",
+    "system_accounts",
     "vault_keys",
 ]
 
@@ -132,6 +134,11 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     bank = bank_network(settings, clock, reversals=reversals)
     ledger = Ledger(db, clock=clock, chain_shards=settings.chain_shards)
     ledger.prepare()
+    try:
+        ensure_system_accounts(ledger, account)  # Kleline's own accounts, from the first start, demo or not
+    except BaseException:
+        db.dispose()  # an account of the wrong kind stops the start: leave no connection behind
+        raise
     customers = Customers(
         db,
         ledger,
@@ -231,19 +238,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     return kleline
 
 
-SYSTEM_ACCOUNTS = [
-    ("kleline:commission", NormalSide.CREDIT, None),
-    ("kleline:suspense", NormalSide.CREDIT, None),
-    ("kleline:bad-debt", NormalSide.DEBIT, None),  # debts written off (collections.BAD_DEBT_ACCOUNT)
-]
-
-
-def open_system_accounts(kleline: Kleline, currency: str = "EUR") -> None:
-    """Open Kleline's own accounts (commission, suspense, bad debt, safeguarding bank, in-transit) in ``currency``;
-    idempotent."""
-    for code, side, floor in SYSTEM_ACCOUNTS:
-        kleline.ledger.open_account(code, currency, side, floor=floor)
-    # Both mirror money at the bank (an asset): debit-normal, and with no floor, because a statement may report a
-    # payout before the card settlement that funds it.
-    kleline.ledger.open_account(kleline.own_account.safeguarding_code, currency, NormalSide.DEBIT)
-    kleline.ledger.open_account(kleline.own_account.in_transit_code, currency, NormalSide.DEBIT)
+def open_system_accounts(kleline: Kleline, currency: str = PURSE_CURRENCY) -> None:
+    """Open Kleline's own accounts (``bootstrap.accounts``) in ``currency``; ``build`` already did so in the purse's
+    currency, so this is for another currency's books. Idempotent."""
+    ensure_system_accounts(kleline.ledger, kleline.own_account, currency)

@@ -19,7 +19,7 @@ from typing import Final
 import pyotp
 from schwifty import IBAN
 
-from kleline.bootstrap import Kleline, open_system_accounts
+from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
@@ -137,8 +137,8 @@ class DemoData:
 
 
 def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
-    """Make whatever demo data is missing; the shop's webhooks go to ``{shop_url}/webhooks/kleline``."""
-    open_system_accounts(kleline)
+    """Make whatever demo data is missing; the shop's webhooks go to ``{shop_url}/webhooks/kleline``. Kleline's own
+    accounts need no seeding: every start opens them (``kleline.bootstrap.accounts``)."""
     made = _malls(kleline)
     merchants = _merchants(kleline, {mall.slug: mall.id for mall in made})
     shop_merchant = next(merchant for merchant in merchants if merchant.email == SHOP_EMAIL)

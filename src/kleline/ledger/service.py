@@ -88,6 +88,21 @@ class Ledger:
         self._accounts.remember(row)
         return account
 
+    def open_accounts(self, accounts: Sequence[Account]) -> None:
+        """Open each of ``accounts`` that does not exist, as ``open_account`` would; one read when all exist, so
+        that a process may ensure its own accounts at every start without writing."""
+        with self.db.transaction(write=False) as tx:
+            found = store.find_accounts(tx, [account.code for account in accounts])
+        for account in accounts:
+            row = found.get(account.code)
+            if row is None:
+                self.open_account(account.code, account.currency, account.normal_side, floor=account.floor)
+            elif row.account != account:
+                detail = f"account {account.code} exists with other attributes: {row.account}"
+                raise AccountConflict(detail, param="code")
+            else:
+                self._accounts.remember(row)
+
     def account(self, code: str) -> Account:
         """The account with ``code``."""
         return self._accounts.resolve([code])[code].account

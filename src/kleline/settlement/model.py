@@ -2,7 +2,9 @@
 
 A **run** settles one period (a UTC date): every active or suspended merchant whose available balance reaches the
 minimum gets one **payout** of that balance, sent as one SEPA credit transfer in the run's pain.001 file. A run is
-``running`` while it pays merchants, ``complete`` once its file is stored; the same period again is the same run.
+``running`` while it pays merchants, ``complete`` once its file is stored; the same period again is the same run. A
+run that met a fault it cannot get past by retrying (one of Kleline's own accounts missing) is ``failed``, with the
+reason; running the period again once the fault is fixed resumes it.
 
 A payout's life (DESIGN.md section 3, "Money flows"):
 
@@ -41,9 +43,9 @@ __all__ = [
 ]
 
 PayoutStatus = Literal["in_transit", "paid", "failed"]
-RunStatus = Literal["running", "complete"]
+RunStatus = Literal["running", "complete", "failed"]
 PAYOUT_STATUSES: Final = ("in_transit", "paid", "failed")
-RUN_STATUSES: Final = ("running", "complete")
+RUN_STATUSES: Final = ("running", "complete", "failed")
 
 
 def payout_id(run_id: str, merchant_id: str) -> str:
@@ -107,6 +109,7 @@ class SettlementRun:
     total: int
     created_at: datetime
     completed_at: datetime | None
+    failure_reason: str | None = None  # why a failed run stopped
 
     @property
     def execution_date(self) -> date:

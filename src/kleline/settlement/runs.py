@@ -11,6 +11,10 @@ Why a crash at any point pays every merchant exactly once:
   checking, under the run's lock, that no payout was added since the file was built.
 - **Nothing else is half-done**: a run interrupted before completion stays ``running``; running the same period
   again (``kleline settle``, the API, or the worker's ``settlement.finish_interrupted`` sweep) finishes it.
+- **A fault retrying cannot pass stops the run, visibly**: the ledger refusing a payout for another reason than the
+  merchant's balance (one of Kleline's own accounts missing) or the schema refusing the file rolls its transaction
+  back; the run is then marked ``failed`` with the reason (``SettlementRunFailed``), and the sweep leaves it alone.
+  Running the period again once the fault is fixed clears the mark and goes on from the payouts already committed.
 
 Batches, not one transaction per merchant: a run over ten thousand merchants costs a few dozen transactions, each a
 few pipelined statements, instead of ten thousand round-trip-bound ones. A merchant whose balance fell between the
@@ -25,13 +29,14 @@ from datetime import date
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.ids import new_id
-from kleline.ledger import InsufficientFunds, Ledger
+from kleline.ledger import InsufficientFunds, Ledger, LedgerError
 from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.sepa import CreditTransfer, sepa_reference, write_credit_transfers
+from kleline.sepa.errors import SepaError
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import store
-from kleline.settlement.errors import SettlementRunIncomplete, UnknownSettlementRun
+from kleline.settlement.errors import SettlementRunFailed, SettlementRunIncomplete, UnknownSettlementRun
 from kleline.settlement.model import Creditor, Payout, SettlementRun, payout_id, remittance
 from kleline.settlement.postings import sent_entry
 
@@ -87,11 +92,25 @@ class Runs:
         return run
 
     def finish(self, run: SettlementRun) -> SettlementRun:
-        """Pay every merchant the run has not paid yet, then write the file and complete the run."""
-        after: str | None = ""
-        while after is not None:
-            after = self._pay_batch(run, after)
-        return self._complete(run)
+        """Pay every merchant the run has not paid yet, then write the file and complete the run; a run that failed
+        before is resumed. A fault retrying cannot pass marks the run ``failed`` (``SettlementRunFailed``)."""
+        if run.status == "failed":
+            with self._db.transaction() as tx:
+                store.clear_failure(tx, run.id)
+        try:
+            after: str | None = ""
+            while after is not None:
+                after = self._pay_batch(run, after)
+            return self._complete(run)
+        except (LedgerError, SepaError) as error:
+            reason = error.detail
+            with self._db.transaction() as tx:
+                store.fail_run(tx, run.id, reason, epoch_us(self._clock()))
+            raise SettlementRunFailed(
+                f"settlement run {run.id} stopped and is failed: {reason}. This is a fault of Kleline's set-up, not of "
+                "the request: fix it, then settle the period again (merchants already paid are not paid twice)",
+                run_id=run.id,
+            ) from error
 
     def _pay_batch(self, run: SettlementRun, after: str) -> str | None:
         """Pay the merchants of the next batch after ``after`` that the run has not paid yet; the last merchant

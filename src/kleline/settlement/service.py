@@ -113,7 +113,7 @@ class Settlement:
             run = store.find_run(tx, run_id)
             if run is None:
                 raise UnknownSettlementRun(f"no settlement run {run_id}", param="id")
-            if run.status == "running":
+            if run.status != "complete":
                 count, total = store.run_totals(tx, run_id)
                 run = replace(run, payout_count=count, total=total)
         return run

@@ -36,7 +36,10 @@ __all__ = [
     "touch_run",
 ]
 
-_RUN_COLUMNS = "id, period, currency, status, payout_count, total, created_at, completed_at"
+_RUN_COLUMNS = (
+    "id, period, currency, status, payout_count, total, created_at, completed_at, "
+    "(SELECT reason FROM settlement_run_failures f WHERE f.run_id = settlement_runs.id)"
+)
 _PAYOUT_COLUMNS = (
     "id, merchant_id, settlement_run_id, amount, currency, status, creditor_name, iban, bic, created_at, paid_at, "
     "booked_on, paid_line_ref, failed_at, failure_reason, return_line_ref"
@@ -56,11 +59,13 @@ def _run(row: Sequence[Any]) -> SettlementRun:
         id=row[0],
         period=date.fromisoformat(row[1]),
         currency=row[2],
-        status=row[3],
+        # A run that failed is still ``running`` in its row (settlement_run_failures says why it stopped).
+        status="failed" if row[8] is not None and row[3] == "running" else row[3],
         payout_count=int(row[4]),
         total=int(row[5]),
         created_at=from_epoch_us(int(row[6])),
         completed_at=_time(row[7]),
+        failure_reason=row[8],
     )
 
 
@@ -154,10 +159,25 @@ def complete_run(tx: RawTx, run_id: str, count: int, total: int, file: bytes | N
     )
 
 
+def fail_run(tx: RawTx, run_id: str, reason: str, at: int) -> None:
+    """Record why the run stopped (it then reads ``failed``); the latest reason wins."""
+    tx.execute("DELETE FROM settlement_run_failures WHERE run_id = :id", {"id": run_id})
+    tx.execute(
+        "INSERT INTO settlement_run_failures (run_id, reason, failed_at) VALUES (:id, :reason, :at)",
+        {"id": run_id, "reason": reason[:500], "at": at},
+    )
+
+
+def clear_failure(tx: RawTx, run_id: str) -> None:
+    """Forget why the run stopped: it is ``running`` again, to be finished."""
+    tx.execute("DELETE FROM settlement_run_failures WHERE run_id = :id", {"id": run_id})
+
+
 def stalled_runs(tx: RawTx, before: int, limit: int) -> list[str]:
     """Runs still running and untouched since ``before``: a crash interrupted them."""
     rows = tx.fetchall(
         "SELECT id FROM settlement_runs WHERE status = 'running' AND updated_at < :before "
+        "AND NOT EXISTS (SELECT 1 FROM settlement_run_failures f WHERE f.run_id = settlement_runs.id) "
         "ORDER BY updated_at LIMIT :limit",
         {"before": before, "limit": limit},
     )

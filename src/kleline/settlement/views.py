@@ -43,6 +43,7 @@ def run_json(run: SettlementRun, payouts: Sequence[Payout] | None, file_url: str
         "file_url": file_url,
         "created_at": to_rfc3339(run.created_at),
         "completed_at": None if run.completed_at is None else to_rfc3339(run.completed_at),
+        "failure_reason": run.failure_reason,
     }
     if payouts is not None:
         body["payouts"] = [payout_json(p) for p in payouts]

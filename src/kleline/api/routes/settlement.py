@@ -56,19 +56,21 @@ class PayoutList(BaseModel):
 
 class RunOut(BaseModel):
     """A settlement run: its payouts (when one run is read) and where its pain.001 file is (``file_url``: null while
-    the run is running, or when it paid nobody)."""
+    the run is running, or when it paid nobody). ``failed``: the run stopped on a fault of Kleline's set-up, said in
+    ``failure_reason``; settling the period again once it is fixed resumes it."""
 
     id: str
     object: Literal["settlement_run"]
     period: str
     currency: str
-    status: Literal["running", "complete"]
+    status: Literal["running", "complete", "failed"]
     payout_count: int
     total: int
     execution_date: str
     file_url: str | None
     created_at: str
     completed_at: str | None
+    failure_reason: str | None = None
     payouts: list[PayoutOut] | None = None
 
 
@@ -92,7 +94,13 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     "/v1/settlement-runs",
     status_code=201,
     response_model=RunOut,
-    responses={409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"}},
+    responses={
+        409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"},
+        500: {
+            "description": "the run stopped on a fault of Kleline's set-up (`configuration_error`, e.g. one of its "
+            "own accounts missing): it is `failed` with the reason; settle again once it is fixed"
+        },
+    },
 )
 def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
     """Settle a period: pay every active merchant whose available balance reaches the minimum, in one pain.001
