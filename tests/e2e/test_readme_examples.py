@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, open_system_accounts
+from kleline.bootstrap import Kleline
 from kleline.operators.service import create_key
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -166,7 +166,6 @@ def replay(client: TestClient, kleline: Kleline, cwd: Path) -> Iterator[tuple[Ex
 
 @pytest.fixture
 def client(kleline: Kleline) -> Iterator[TestClient]:
-    open_system_accounts(kleline)  # Kleline's own accounts (bank in-transit, commission...), as a server has them
     with TestClient(create_app(kleline), base_url=KLELINE) as test_client:
         yield test_client
 
