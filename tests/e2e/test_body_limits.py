@@ -169,3 +169,11 @@ def test_the_bounds_follow_the_settings(database_url: str, clock: FakeClock) -> 
             assert client.post("/v1/customers", content=b" " * (2 * KIB), headers=headers).status_code == 400
     finally:
         system.close()
+
+
+def test_every_operation_with_a_body_documents_the_413(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "payload_too_large" in document["components"]["responses"]["PayloadTooLarge"]["description"]
+    with_body = [op for item in document["paths"].values() for op in item.values() if "requestBody" in op]
+    assert len(with_body) > 15
+    assert all(op["responses"]["413"] == {"$ref": "#/components/responses/PayloadTooLarge"} for op in with_body)

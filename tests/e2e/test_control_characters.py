@@ -115,6 +115,19 @@ def test_a_json_body_with_a_control_character_is_a_400_naming_the_field_before_a
     assert accepted.status_code == 201, accepted.text
 
 
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8", "application/merge-patch+json"])
+def test_a_json_body_is_inspected_whatever_json_type_it_declares_or_none(
+    client: TestClient, kleline: Kleline, content_type: str | None
+) -> None:
+    body = json.dumps({"email": "ada@example.org", "password": PASSWORD, "name": "Ada\x00"}).encode()
+    request = client.build_request("POST", "/v1/customers", content=body)
+    request.headers.pop("Content-Type", None)
+    if content_type is not None:
+        request.headers["Content-Type"] = content_type
+    assert problem(client.send(request), 400, "validation_error")["param"] == "name"
+    assert _count(kleline, "customers") == 0
+
+
 def test_text_keeps_its_tabs_and_line_breaks(client: TestClient, operator: dict[str, str]) -> None:
     created = client.post(
         "/v1/merchants",

@@ -95,7 +95,7 @@ class BoundaryMiddleware:
             await _too_large(limit)(scope, receive, send)
             return
         media_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
-        if _JSON.match(media_type) or media_type == _FORM:
+        if not media_type or _JSON.match(media_type) or media_type == _FORM:  # FastAPI reads no type as JSON
             await self._inspected(scope, receive, send, limit, form=media_type == _FORM)
             return
         await self._counted(scope, _counting(receive, limit), send)
