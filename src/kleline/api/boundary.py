@@ -218,6 +218,8 @@ def _form_control(body: bytes) -> str | None:
 def _json_control(body: bytes) -> str | None:
     """Where in a JSON body a key or a string holds a control character (``a.0.b``, as validation errors name
     fields), or None; a body that is no JSON is left to the application to refuse."""
+    if not body:
+        return None  # a GET's empty body, say: nothing to inspect
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
