@@ -215,6 +215,16 @@ class Settings(BaseSettings):
     web_session_minutes: int = Field(
         30, ge=1, le=24 * 60, description="lifetime of a checkout page session (sign-in included), in minutes"
     )
+    # -- request bounds (issue 10) --
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest request body of an API call (JSON), in bytes; larger is a 413"
+    )
+    max_statement_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="largest bank statement import (POST /v1/bank-statements, camt.053 XML), in bytes",
+    )
+    max_form_bytes: int = Field(16 * 1024, ge=1024, description="largest form posted to a page, in bytes")
 
 
 def _primary_office(bic: BIC) -> str:

@@ -15,14 +15,24 @@ from decimal import Decimal
 from babel.numbers import format_currency
 from iso4217 import Currency
 
+from kleline.errors import ValidationError
+
 __all__ = ["Money", "UnknownCurrency", "currency_exponent", "round_half_up", "check_minor"]
 
 BPS_PER_UNIT = 10_000
 _DECIMAL_TEXT = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$")
 
 
-class UnknownCurrency(ValueError):
-    """The code is not an ISO 4217 currency with minor units (funds and metals such as XAU have none)."""
+class UnknownCurrency(ValidationError, ValueError):
+    """The code is not an ISO 4217 currency with minor units (funds and metals such as XAU have none).
+
+    A ``ValidationError`` (400, ``param`` ``currency``), so that a code that slips past an interface's own check is
+    still answered as bad input, never as a server error; and still a ``ValueError`` for the parsers that read
+    amounts from files and report any unreadable one the same way.
+    """
+
+    def __init__(self, detail: str, *, param: str | None = "currency") -> None:
+        super().__init__(detail, param=param)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kleline.errors import ValidationError
 from kleline.money import Money, UnknownCurrency, currency_exponent, round_half_up
 
 
@@ -17,6 +18,16 @@ def test_currency_exponents_come_from_iso_4217() -> None:
 def test_unknown_or_unbookable_currencies_are_refused(code: object) -> None:
     with pytest.raises(UnknownCurrency):
         currency_exponent(code)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("code", ["XXX", "XTS", "ABC"])
+def test_an_unbookable_currency_is_bad_input_naming_the_currency_wherever_it_is_met(code: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Money(100, code)
+    assert (refused.value.code, refused.value.status, refused.value.param) == ("validation_error", 400, "currency")
+    assert code in refused.value.detail
+    with pytest.raises(ValueError, match=code):  # the file parsers report any unreadable amount as a ValueError
+        Money.parse("1.00", code)
 
 
 @pytest.mark.parametrize("amount", [12.5, Decimal("12.50"), True, "1250", None])

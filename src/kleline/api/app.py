@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kleline import __version__
-from kleline.api import idempotency, openapi, problems
+from kleline.api import boundary, idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
     bank_accounts,
@@ -55,6 +55,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.state.kleline = kleline
     problems.install(app)
     idempotency.install(app, kleline.idempotency)
+    boundary.install(app, _limits(kleline), pages.not_found_page)  # after idempotency: it must run before it
     openapi.install(app)  # after idempotency's rewrite: it reads the Idempotency-Key parameter that one adds
     app.include_router(customers.router)
     app.include_router(wallet.router)
@@ -88,3 +89,8 @@ def create_app(kleline: Kleline) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def _limits(kleline: Kleline) -> boundary.Limits:
+    settings = kleline.settings
+    return boundary.Limits(settings.max_body_bytes, settings.max_statement_bytes, settings.max_form_bytes)

@@ -8,7 +8,8 @@ error responses once the document is generated:
 - the ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
 - the problems a route answers by its shape are added as shared components (``#/components/responses``): ``400``
   where it takes a body or parameters, ``401`` where it takes a key, ``403`` where only one kind of key may call it,
-  ``404`` where its path names an object, ``409`` where it takes an ``Idempotency-Key``;
+  ``404`` where its path names an object, ``409`` where it takes an ``Idempotency-Key``, ``413`` where it takes a
+  body (``kleline.api.boundary`` bounds it);
 - an error a route declares itself (its ``responses=``) keeps its description and gets the problem body;
 - ``default`` names the problem body for any other error (a ``402`` decline, a ``500``).
 """
@@ -63,13 +64,15 @@ PROBLEM_SCHEMA: Document = {
 
 _SHARED: dict[str, str] = {
     # component name: description (the status codes are _shared_statuses' business)
-    "BadRequest": "`validation_error` (`param` names the field), or another rule the input breaks",
+    "BadRequest": "`validation_error` (`param` names the field, parameter or header; a control character in "
+    "any of them is one), or another rule the input breaks",
     "Unauthorized": "`unauthorized`: no valid key or token (the answer carries `WWW-Authenticate: Bearer`)",
     "Forbidden": "`forbidden`: a valid key of a kind that may not make this call",
     "NotFound": "`not_found`: no such object, or one the caller may not see (the answer does not say which)",
     "Conflict": "`idempotency_key_reused` or `idempotency_request_in_progress` (with `Retry-After`), or the request "
     "clashes with what is already recorded",
     "Problem": "any other error, as a problem document (e.g. a `402` decline, a `500`)",
+    "PayloadTooLarge": "`payload_too_large`: the body is longer than this route accepts (refused before it is read)",
 }
 
 
@@ -116,6 +119,7 @@ def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, 
         ("403", "Forbidden", one_kind),
         ("404", "NotFound", any(parameter.get("in") == "path" for parameter in parameters)),
         ("409", "Conflict", any(parameter.get("name") == HEADER for parameter in parameters)),
+        ("413", "PayloadTooLarge", "requestBody" in operation),
         ("default", "Problem", True),
     ]
     return [(status, name) for status, name, applies in wanted if applies]

@@ -20,6 +20,7 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://kleline.org/problems/"
 
 _HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES[413] = "payload_too_large"  # a body past its route's bound (kleline.api.boundary)
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:

@@ -31,7 +31,7 @@ from kleline.money import Money
 from kleline.wallet import sca_store
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 
-__all__ = ["Debts"]
+__all__ = ["Debts", "check_debt_currency"]
 
 _REPAY_ATTEMPTS = 3
 _DESCRIPTIONS: Final = {"repayment": "debt repaid from the purse", "write_off": "debt written off"}
@@ -136,11 +136,16 @@ class Debts:
             self._ledger.open_account(BAD_DEBT_ACCOUNT, PURSE_CURRENCY, NormalSide.DEBIT)
 
 
+def check_debt_currency(currency: str) -> None:
+    """Refuse a currency other than the one debts are owed in (a clearing without an amount names one too)."""
+    if currency != PURSE_CURRENCY:
+        raise ValidationError(f"debts are owed in {PURSE_CURRENCY}, not {currency}", param="currency")
+
+
 def _check(amount: Money | None) -> None:
     if amount is None:
         return
-    if amount.currency != PURSE_CURRENCY:
-        raise ValidationError(f"debts are owed in {PURSE_CURRENCY}, not {amount.currency}", param="currency")
+    check_debt_currency(amount.currency)
     if amount.minor <= 0:
         raise ValidationError("amount must be a positive number of cents", param="amount")
 

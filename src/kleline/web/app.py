@@ -13,7 +13,7 @@ from kleline.web import account, checkout, docs, home, languages
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
-__all__ = ["install"]
+__all__ = ["install", "not_found_page"]
 
 
 def install(app: FastAPI, kleline: Kleline) -> None:
@@ -33,3 +33,11 @@ def install(app: FastAPI, kleline: Kleline) -> None:
 async def _send(_request: Request, answered: Exception) -> Response:
     assert isinstance(answered, Answered)
     return answered.response
+
+
+def not_found_page(request: Request) -> Response | None:
+    """The pages' own not-found page for a path under theirs that can name nothing (the API's door refuses a control
+    character in a path before any route runs), or None for a path that is not a page's."""
+    if request.scope["path"].startswith("/checkout/"):
+        return checkout.not_found_page(request)
+    return None

@@ -42,7 +42,7 @@ from kleline.web.visits import (
     web_of,
 )
 
-__all__ = ["router", "with_result"]
+__all__ = ["not_found_page", "router", "with_result"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,6 +97,11 @@ def _not_found(request: Request, visit: Visit | None) -> Response:
     message = _("This payment does not exist, or the link is incomplete.")
     context = page_context(visit, _("No such payment"), message=message)
     return render(request, "not_found.html", context, status=404)
+
+
+def not_found_page(request: Request) -> Response:
+    """The page of a checkout link that names no payment (one the door refused before any lookup, say)."""
+    return _not_found(request, known_visit(request))
 
 
 def _stage(payment: Payment, visit: Visit) -> str:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import CustomerId, MerchantId, Party, kleline_of
+from kleline.api.fields import CurrencyCode
 from kleline.errors import NotFound
 from kleline.ledger import UnknownAccount
 from kleline.merchants.model import balance_account
@@ -27,7 +28,7 @@ class PaymentIn(BaseModel):
     """A purchase the merchant wants paid."""
 
     amount: StrictInt = Field(gt=0, le=10**12, examples=[1250])
-    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    currency: CurrencyCode
     description: str | None = Field(default=None, max_length=500)
     reference: str | None = Field(default=None, max_length=200, description="the merchant's own order reference")
     capture_method: Literal["automatic", "manual"] = "automatic"

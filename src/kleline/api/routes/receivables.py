@@ -14,8 +14,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import CustomerId, OperatorId, kleline_of
+from kleline.api.fields import CurrencyCode
 from kleline.clock import to_rfc3339
 from kleline.collections import ReceivableSettlement
+from kleline.collections.debts import check_debt_currency
 from kleline.money import Money
 
 __all__ = ["router"]
@@ -46,7 +48,7 @@ class ClearingIn(BaseModel):
     purse has available up to the debt; for a write-off, the whole debt). Never more than owed."""
 
     amount: StrictInt | None = Field(default=None, gt=0, le=10**12, examples=[1500])
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    currency: CurrencyCode = "EUR"
 
 
 class ClearingOut(BaseModel):
@@ -68,7 +70,12 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def _amount(body: ClearingIn | None) -> Money | None:
-    return None if body is None or body.amount is None else Money(body.amount, body.currency)
+    if body is None:
+        return None
+    if body.amount is None:  # "as much as possible", but of the currency named: another one is refused all the same
+        check_debt_currency(body.currency)
+        return None
+    return Money(body.amount, body.currency)
 
 
 def clearing_out(done: ReceivableSettlement) -> ClearingOut:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import CustomerId, kleline_of
+from kleline.api.fields import CurrencyCode
 from kleline.api.movements import MovementList, movement_page
 from kleline.clock import to_rfc3339
 from kleline.errors import ValidationError
@@ -25,7 +26,7 @@ class TopUpIn(BaseModel):
     ``requires_action`` answer."""
 
     amount: StrictInt = Field(gt=0, le=10**12, examples=[2500])
-    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    currency: CurrencyCode
     card_id: str | None = Field(default=None, min_length=1, max_length=40)
     bank_account_id: str | None = Field(
         default=None,
