@@ -233,7 +233,9 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
     )
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
-    kleline.reconciliation = Reconciliation(db, ledger, account, counterparts, clock=clock)
+    kleline.reconciliation = Reconciliation(
+        db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes
+    )
     kleline.suspense = SuspenseQueue(db, ledger, account, counterparts, clock=clock)
     return kleline
 
