@@ -1,8 +1,9 @@
 """Talking to card issuers: one ``BankNetwork`` interface, ISO 8583 on the wire, an in-process sandbox of issuers.
 
 Public surface: the interface and its values (``network``), its errors (``errors``), the ISO 8583 implementation
-over any transport (``IsoBankNetwork``), the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``), the TCP
-link (``TcpTransport`` to a card network, ``Iso8583Server`` to serve one), the queue of reversals still to send
+over any transport (``IsoBankNetwork``), the sandbox (``SandboxIssuers`` behind an ``InProcessTransport``, its books
+in a ``DatabaseSandboxStore`` or a ``MemorySandboxStore``), the TCP link (``TcpTransport`` to a card network,
+``Iso8583Server`` to serve one), the queue of reversals still to send
 (``ReversalQueue``), and the stable names of declines for customers (``decline_code``). The message codec stays in
 ``kleline.banks.messages`` for transports and tests that need the bytes.
 
@@ -51,6 +52,8 @@ from kleline.banks.sandbox import (
     SandboxIssuer,
     SandboxIssuers,
 )
+from kleline.banks.sandbox_books import MemorySandboxStore, SandboxStore
+from kleline.banks.sandbox_db import DatabaseSandboxStore
 from kleline.banks.tcp import TcpTransport
 from kleline.banks.tcp_server import Iso8583Server
 
@@ -71,6 +74,7 @@ __all__ = [
     "CardRefund",
     "CardholderBalance",
     "CvcResult",
+    "DatabaseSandboxStore",
     "DuplicateReference",
     "GENERIC_DECLINE",
     "InProcessTransport",
@@ -81,6 +85,7 @@ __all__ = [
     "IssuerUnavailable",
     "IssuerUnreachable",
     "MalformedMessage",
+    "MemorySandboxStore",
     "NoAnswer",
     "RefundRefused",
     "QueuedReversal",
@@ -89,6 +94,7 @@ __all__ = [
     "ReversalQueue",
     "SandboxIssuer",
     "SandboxIssuers",
+    "SandboxStore",
     "TcpTransport",
     "Transport",
     "UnexpectedResponse",

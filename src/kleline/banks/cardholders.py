@@ -91,9 +91,10 @@ TEST_CARDS: Final[Mapping[str, CardProfile]] = {
 
 @dataclass(slots=True)
 class CardholderAccount:
-    """A cardholder's books at the issuer: posted balances and amounts held, per currency (opened at ``opening``)."""
+    """A cardholder's books at the issuer: posted balances and amounts held, per currency (opened at ``opening``).
 
-    profile: CardProfile
+    How the account behaves (its ``CardProfile``) follows from the card number, so the books do not keep it."""
+
     opening: int
     posted: dict[str, int] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)

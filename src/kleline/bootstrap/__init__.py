@@ -14,6 +14,7 @@ from kleline.bootstrap.settings import (
     VaultKeys,
     WebhookSecretBox,
     bank_network,
+    check_bank_url,
     check_settings,
     own_account,
     receipt_signing_keys,
@@ -58,6 +59,7 @@ __all__ = [
     "WebhookSecretBox",
     "bank_network",
     "build",
+    "check_bank_url",
     "check_settings",
     "open_system_accounts",
     "own_account",
@@ -119,7 +121,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
     signing_keys = receipt_signing_keys(settings)
-    bank_network(settings, clock)  # refuse a bad bank URL before the database is touched
+    check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     revision = current_revision(db)
@@ -131,7 +133,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             f"database schema is at {revision or 'nothing'}, this code needs {head_revision()}: run kleline db upgrade"
         )
     reversals = ReversalQueue(db, clock=clock)
-    bank = bank_network(settings, clock, reversals=reversals)
+    bank = bank_network(settings, clock, db, reversals=reversals)
     ledger = Ledger(db, clock=clock, chain_shards=settings.chain_shards)
     ledger.prepare()
     try:

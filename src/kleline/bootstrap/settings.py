@@ -14,9 +14,11 @@ from stdnum.eu import at_02 as sepa_creditor_id
 
 from kleline.banks import InProcessTransport, IsoBankNetwork, SandboxIssuers
 from kleline.banks.reversals import ReversalQueue
+from kleline.banks.sandbox_db import DatabaseSandboxStore
 from kleline.banks.tcp import TcpTransport
-from kleline.clock import Clock, system_clock
+from kleline.clock import Clock
 from kleline.config import SANDBOX_BANK_URL, Settings
+from kleline.db.engine import Database
 from kleline.errors import KlelineError, ValidationError
 from kleline.events.model import SealedSecret
 from kleline.merchants.checks import bank_details
@@ -38,6 +40,7 @@ __all__ = [
     "VaultKeys",
     "WebhookSecretBox",
     "bank_network",
+    "check_bank_url",
     "check_settings",
     "own_account",
     "receipt_signing_keys",
@@ -88,17 +91,33 @@ def receipt_signing_keys(settings: Settings) -> SigningKeys:
         raise InvalidSigningKeyConfig(f"KLELINE_RECEIPT_SIGNING_KEYS: {error.detail}") from None
 
 
-def bank_network(settings: Settings, clock: Clock, *, reversals: ReversalQueue | None = None) -> IsoBankNetwork:
-    """The card issuers ``KLELINE_BANK_URL`` names: the in-process sandbox (``sandbox:``) or a card network over
-    TCP (``iso8583://HOST:PORT``, e.g. ``kleline bank serve``), whose lost answers queue their reversals in
-    ``reversals``. Connections open when first needed, so that a network not yet up does not stop a start."""
-    url = settings.bank_url.strip()
-    if url == SANDBOX_BANK_URL:
-        transport: InProcessTransport | TcpTransport = InProcessTransport(SandboxIssuers(clock=clock))
+def bank_network(
+    settings: Settings, clock: Clock, db: Database, *, reversals: ReversalQueue | None = None
+) -> IsoBankNetwork:
+    """The card issuers ``KLELINE_BANK_URL`` names: the in-process sandbox (``sandbox:``), whose books are kept in
+    ``db`` (so they outlive the process and every process on the database shares them), or a card network over TCP
+    (``iso8583://HOST:PORT``, e.g. ``kleline bank serve``), whose lost answers queue their reversals in
+    ``reversals``. Nothing is opened here: connections open when first needed, so a network not yet up does not stop
+    a start."""
+    address = _bank_address(settings)
+    if address is None:
+        store = DatabaseSandboxStore(db, vault_keys(settings).fingerprint_key)
+        transport: InProcessTransport | TcpTransport = InProcessTransport(SandboxIssuers(clock=clock, store=store))
     else:
-        host, port = _iso8583_address(url)
+        host, port = address
         transport = TcpTransport(host, port, pool_size=settings.bank_pool_size, timeout=settings.bank_timeout_seconds)
     return IsoBankNetwork(transport, clock=clock, reversals=reversals)
+
+
+def check_bank_url(settings: Settings) -> None:
+    """Refuse a ``KLELINE_BANK_URL`` that names no way of reaching the issuers this version has."""
+    _bank_address(settings)
+
+
+def _bank_address(settings: Settings) -> tuple[str, int] | None:
+    """Where the card network is (None: the in-process sandbox)."""
+    url = settings.bank_url.strip()
+    return None if url == SANDBOX_BANK_URL else _iso8583_address(url)
 
 
 def _iso8583_address(url: str) -> tuple[str, int]:
@@ -138,7 +157,7 @@ def check_settings(settings: Settings) -> None:
     """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
     vault_keys(settings)
     receipt_signing_keys(settings)
-    bank_network(settings, system_clock)
+    check_bank_url(settings)
     own_account(settings)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from kleline.banks import (
     CardDetails,
+    DatabaseSandboxStore,
     InProcessTransport,
     IsoBankNetwork,
+    MemorySandboxStore,
     SandboxIssuers,
     UnknownAuthorization,
 )
@@ -27,16 +30,22 @@ def euros(minor: int) -> Money:
 
 
 def _collections(issuers: SandboxIssuers) -> dict[str, int]:
-    """The size of everything the issuers keep, but their cardholders' accounts and the test cards' profiles."""
-    return {
-        name: len(value)
-        for name, value in vars(issuers).items()
-        if isinstance(value, dict | set | list) and name not in ("_accounts", "_test_cards")
-    }
+    """The size of everything the issuers' store keeps, but their cardholders' accounts."""
+    store = issuers.store
+    assert isinstance(store, MemorySandboxStore | DatabaseSandboxStore)
+    return store.sizes()
 
 
-def test_a_thousand_authorisations_over_days_leave_only_the_last_hour_remembered(clock: FakeClock) -> None:
-    issuers = SandboxIssuers(clock=clock, retention=HOUR)
+@pytest.fixture
+def sandbox() -> Callable[..., SandboxIssuers]:
+    """Sandbox issuers on a store kept in memory (the database store runs the same tests in tests/integration)."""
+    return SandboxIssuers
+
+
+def test_a_thousand_authorisations_over_days_leave_only_the_last_hour_remembered(
+    clock: FakeClock, sandbox: Callable[..., SandboxIssuers]
+) -> None:
+    issuers = sandbox(clock=clock, retention=HOUR)
     network = IsoBankNetwork(InProcessTransport(issuers), clock=clock)
     for number in range(1000):  # one a minute, each one captured, refunded in part, or reversed
         authorization = network.authorize(CARD, euros(100), f"pay_{number}")
@@ -61,8 +70,10 @@ def test_a_thousand_authorisations_over_days_leave_only_the_last_hour_remembered
     assert network.refund(recent.authorization_id, euros(300), "re_recent").code == "00"  # a repeat, credited once
 
 
-def test_a_recent_authorisation_is_still_reversed_and_a_forgotten_one_is_unknown(clock: FakeClock) -> None:
-    issuers = SandboxIssuers(clock=clock, retention=HOUR)
+def test_a_recent_authorisation_is_still_reversed_and_a_forgotten_one_is_unknown(
+    clock: FakeClock, sandbox: Callable[..., SandboxIssuers]
+) -> None:
+    issuers = sandbox(clock=clock, retention=HOUR)
     network = IsoBankNetwork(InProcessTransport(issuers), clock=clock)
     old = network.authorize(CARD, euros(700), "pay_old").authorization_id
     clock.advance(minutes=30)
@@ -76,8 +87,8 @@ def test_a_recent_authorisation_is_still_reversed_and_a_forgotten_one_is_unknown
     assert issuers.balance(VISA, "EUR").held == euros(0)
 
 
-def test_activity_keeps_an_authorisation_remembered(clock: FakeClock) -> None:
-    issuers = SandboxIssuers(clock=clock, retention=HOUR)
+def test_activity_keeps_an_authorisation_remembered(clock: FakeClock, sandbox: Callable[..., SandboxIssuers]) -> None:
+    issuers = sandbox(clock=clock, retention=HOUR)
     network = IsoBankNetwork(InProcessTransport(issuers), clock=clock)
     paid = network.authorize(CARD, euros(1_000), "pay_1").authorization_id
     assert paid is not None
