@@ -2,7 +2,7 @@
 
 Kept in memory, the records died with the process (a ``kill -9`` between an authorisation and its capture left a
 capture the issuer refused) and each process had issuers of its own (the worker could not capture what an API worker
-had authorised). Here they are rows (tables ``sandbox_*``, migration 0018), so they survive a restart and every
+had authorised). Here they are rows (tables ``sandbox_*``, migration 0019), so they survive a restart and every
 process on the database shares them, as it shares the rest of Kleline's state.
 
 Each request is one write transaction that loads only the rows it names, and writes back only what it changed

@@ -12,8 +12,8 @@ the authorisation it opened (``state`` NULL when none: declined, or only an earl
 came before any authorisation. ``sandbox_refunds``: the refunds credited, by reference, forgotten with their RRN.
 Times are epoch microseconds, amounts minor units.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
