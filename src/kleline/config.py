@@ -111,10 +111,10 @@ class Settings(BaseSettings):
         24, ge=1, description="how long the first answer to an Idempotency-Key is kept and replayed"
     )
     idempotency_lock_timeout_seconds: int = Field(
-        300,
-        ge=10,
-        description="after how long a request that holds an Idempotency-Key without answering (its process died) "
-        "is presumed dead, so that a retry may run",
+        15,
+        ge=2,
+        description="lease of a request that holds an Idempotency-Key: renewed while it runs, so that a retry may "
+        "run this long after its process died (keep it well above KLELINE_DB_POOL_TIMEOUT_SECONDS)",
     )
     # -- events and webhooks (issue 4) --
     webhooks_allow_loopback: bool = Field(
