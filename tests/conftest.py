@@ -7,6 +7,11 @@ Migrating a database costs far more than copying one, and a thousand tests ask f
 migrated once per session and per backend into a template (a SQLite file, a PostgreSQL template database), and each
 test gets a copy of it (a file copy, ``CREATE DATABASE ... TEMPLATE``), the same schema as its own migration would
 give.
+
+The suite shares its PostgreSQL server with other work, so it keeps to a bounded number of connections: every
+``Database`` of a test holds at most ``TEST_POOL_SIZE`` (twice that with nested reads), Kleline built from the
+settings too (``KLELINE_DB_POOL_SIZE``, inherited by the child processes), and the session's connections carry
+an ``application_name`` of their own, so that each test module's teardown checks that none is left open behind it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import secrets
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +36,11 @@ from kleline.ledger import Ledger
 
 PG_ADMIN_URL = os.environ.get("KLELINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+TEST_POOL_SIZE = 2
+ADMIN_NAME = "kleline-tests-admin"  # creating, dropping and counting databases: not counted
+os.environ.setdefault("KLELINE_DB_POOL_SIZE", str(TEST_POOL_SIZE))
+# libpq names every connection of this session (and of its child processes) after it, so that they can be counted.
+APPLICATION_NAME = os.environ.setdefault("PGAPPNAME", f"kleline-tests-{os.getpid()}")
 
 
 def _pg_reachable() -> str | None:
@@ -58,7 +69,7 @@ def _pg_url(name: str) -> str:
 
 
 def _admin(sql: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, application_name=ADMIN_NAME) as connection:
         connection.execute(sql)
 
 
@@ -199,11 +210,33 @@ def database_url(
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """An open database on a migrated schema."""
-    database = Database(database_url)
+    database = Database(database_url, pool_size=TEST_POOL_SIZE)
     try:
         yield database
     finally:
         database.dispose()
+
+
+def open_connections() -> int:
+    """Connections this session (and its children) hold on the PostgreSQL server, the admin's own excluded."""
+    with psycopg.connect(PG_ADMIN_URL, application_name=ADMIN_NAME) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_connection_left_open() -> Iterator[None]:
+    """A test module leaves no PostgreSQL connection open behind it (each Database it made was disposed), so that
+    the session's connections stay bounded by what its running tests hold."""
+    yield
+    if _PG_PROBLEM is not None:
+        return
+    deadline = time.monotonic() + 10  # a killed child's connection takes a moment to be noticed by the server
+    while (left := open_connections()) > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == 0, f"{left} PostgreSQL connection(s) of this session left open by this module"
 
 
 class FakeClock:

@@ -56,7 +56,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address kleline serve listens on")
     port: int = Field(8000, description="port kleline serve listens on")
     chain_shards: int = Field(16, ge=1, le=1024, description="hash chains the journal is split over")
-    db_pool_size: int = Field(8, ge=1, description="database connections kept per process")
+    db_pool_size: int = Field(
+        8,
+        ge=1,
+        description="database connections a process may hold (a transaction's nested read may go up to twice as "
+        "many); requests beyond it queue",
+    )
+    db_pool_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long a request queues for a database connection before a 503"
+    )
 
     customer_token_ttl_seconds: int = Field(3600, ge=60, description="lifetime of a customer token (ct_...)")
     sign_in_lockout_failures: int = Field(10, ge=1, description="failed sign-ins in a row that lock a customer out")
@@ -105,10 +113,10 @@ class Settings(BaseSettings):
         24, ge=1, description="how long the first answer to an Idempotency-Key is kept and replayed"
     )
     idempotency_lock_timeout_seconds: int = Field(
-        300,
-        ge=10,
-        description="after how long a request that holds an Idempotency-Key without answering (its process died) "
-        "is presumed dead, so that a retry may run",
+        15,
+        ge=2,
+        description="lease of a request that holds an Idempotency-Key: renewed while it runs, so that a retry may "
+        "run this long after its process died (keep it well above KLELINE_DB_POOL_TIMEOUT_SECONDS)",
     )
     # -- events and webhooks (issue 4) --
     webhooks_allow_loopback: bool = Field(

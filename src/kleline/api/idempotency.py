@@ -28,7 +28,6 @@ from kleline.idempotency import (
     Claim,
     Idempotency,
     InvalidIdempotencyKey,
-    RequestInProgress,
     StoredResponse,
     check_key,
     is_kept,
@@ -198,9 +197,7 @@ async def _problem(error: KlelineError, scope: Scope, receive: Receive, send: Se
     # The same document the application's handler of KlelineError would give (this runs outside the application).
     title = error.code.replace("_", " ").capitalize()
     response = problems.problem(error.status, error.code, title, error.detail, param=error.param, **error.extensions())
-    if isinstance(error, RequestInProgress):
-        response.headers["Retry-After"] = str(error.retry_after)
-    await response(scope, receive, send)
+    await problems.with_retry_after(response, error)(scope, receive, send)
 
 
 def install(app: FastAPI, idempotency: Idempotency) -> None:

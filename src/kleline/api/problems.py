@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kleline.errors import KlelineError
 
-__all__ = ["install", "problem"]
+__all__ = ["install", "problem", "with_retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,19 @@ def _title(code: str) -> str:
 
 async def _kleline_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, KlelineError)
-    return problem(error.status, error.code, _title(error.code), error.detail, param=error.param, **error.extensions())
+    response = problem(
+        error.status, error.code, _title(error.code), error.detail, param=error.param, **error.extensions()
+    )
+    return with_retry_after(response, error)
+
+
+def with_retry_after(response: JSONResponse, error: KlelineError) -> JSONResponse:
+    """Say when to come back (RFC 9110 ``Retry-After``) for an error that carries ``retry_after`` seconds: a busy
+    database, a request still in progress, a rate limit."""
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

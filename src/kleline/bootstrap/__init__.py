@@ -123,7 +123,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     signing_keys = receipt_signing_keys(settings)
     check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds)
     revision = current_revision(db)
     if revision is None and migrate_if_empty:
         upgrade(db)

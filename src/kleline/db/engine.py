@@ -10,15 +10,32 @@ Queries run on driver connections kept in a small queue of our own rather than t
 per-statement and per-checkout bookkeeping would cost more than the database spends on a transfer. SQLAlchemy's
 engine remains for Alembic migrations. SQL is written once with ``:name`` parameters; ``Database.sql`` rewrites it
 for psycopg's ``%(name)s`` style.
+
+The pool is bounded: a process holds at most ``pool_size`` connections (idle and in use together; the autocommit ones
+of ``statement`` included, a connection switching mode as it is checked out). A caller finding them all in use
+queues for up to ``pool_timeout`` seconds, then gets ``DatabaseBusy``. A thread that already holds a connection
+and asks for another (a read made inside a transaction, such as a balance looked up to explain a refused write)
+may go up to ``2 x pool_size``: made to queue behind the first ones, such threads would wait for each other and
+all time out together. Connections beyond ``pool_size`` are closed as they come back. So, with N server processes
+and one worker, the server sees at most (N + 1) x 2 x ``pool_size`` connections from Kleline however many requests
+arrive (the API runs sync routes in AnyIO's 40 threads per process: the requests beyond the pool queue here).
+
+A database that cannot be reached, that refuses more clients, that drops the connection mid-way, or a transaction
+that loses a lock race (deadlock, serialization failure) raises ``DatabaseUnavailable`` or ``DatabaseBusy``, never
+a raw driver error: both are transient, answered 503 with ``Retry-After``. Errors of a statement itself (a
+constraint, a bad query) pass through unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import queue
+import math
 import re
 import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
@@ -28,7 +45,18 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
-__all__ = ["INTEGRITY_ERRORS", "Database", "RawTx", "is_floor_violation", "link_hash", "normalise_url"]
+from kleline.db.errors import DatabaseBusy, DatabaseUnavailable
+
+__all__ = [
+    "INTEGRITY_ERRORS",
+    "Database",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "RawTx",
+    "is_floor_violation",
+    "link_hash",
+    "normalise_url",
+]
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
@@ -78,10 +106,17 @@ class RawTx:
 class Database:
     """A database: driver connections for queries, an SQLAlchemy engine for migrations."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, pool_timeout: float = 5.0) -> None:
+        if pool_size < 1 or pool_timeout <= 0:
+            raise ValueError("a database needs pool_size >= 1 and pool_timeout > 0")
         self.url = normalise_url(url)
-        self._pool_size = pool_size
-        self._idle: dict[bool, queue.SimpleQueue[RawTx]] = {False: queue.SimpleQueue(), True: queue.SimpleQueue()}
+        self.pool_size = pool_size
+        self.pool_timeout = pool_timeout
+        self._idle: deque[RawTx] = deque()
+        self._open = 0  # connections of this process, idle or in use
+        self._disposed = False
+        self._free = threading.Condition()
+        self._held = threading.local()  # how many connections the current thread holds
         self.dialect: Literal["sqlite", "postgresql"]
         if self.url.startswith("sqlite"):
             self.dialect = "sqlite"
@@ -110,19 +145,21 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
         """A raw transaction: committed when the block ends, rolled back if it raises."""
-        idle = self._idle[False]
-        tx = self._checkout(idle, autocommit=False)
+        tx = self._checkout(autocommit=False)
         connection = tx.connection
         try:
             if self.dialect == "sqlite":
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield tx
             connection.commit()
-        except BaseException:
-            connection.rollback()
+        except BaseException as error:
+            _rollback(connection)
+            transient = _transient(error)
+            if transient is not None:
+                raise transient from error
             raise
         finally:
-            self._release(idle, tx)
+            self._release(tx)
 
     def statement(self) -> AbstractContextManager[RawTx]:
         """A transaction of exactly one statement, in one round trip where the backend allows it.
@@ -135,33 +172,73 @@ class Database:
 
     @contextmanager
     def _autocommit_statement(self) -> Iterator[RawTx]:
-        idle = self._idle[True]
-        tx = self._checkout(idle, autocommit=True)
+        tx = self._checkout(autocommit=True)
         try:
             yield tx
+        except BaseException as error:
+            transient = _transient(error)
+            if transient is not None:
+                raise transient from error
+            raise
         finally:
-            self._release(idle, tx)
+            self._release(tx)
 
-    def _checkout(self, idle: queue.SimpleQueue[RawTx], *, autocommit: bool) -> RawTx:
+    def _checkout(self, *, autocommit: bool) -> RawTx:
+        """An idle connection, a new one while fewer than ``pool_size`` are open, or one freed within the timeout."""
+        deadline = time.monotonic() + self.pool_timeout
+        held = getattr(self._held, "count", 0)
+        bound = self.pool_size * (2 if held else 1)
+        with self._free:
+            while not self._idle and self._open >= bound:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._free.wait(remaining):
+                    if self._idle or self._open < bound:
+                        break  # freed at the very end of the wait
+                    raise DatabaseBusy(
+                        f"all {self.pool_size} database connections of this process stayed in use for "
+                        f"{self.pool_timeout:g} s; retry shortly",
+                        retry_after=max(1, math.ceil(self.pool_timeout)),
+                    )
+            self._held.count = held + 1
+            if self._idle:
+                tx = self._idle.pop()  # the most recently used: its server process is the warmest
+                if self.is_postgres and tx.connection.autocommit != autocommit:
+                    tx.connection.autocommit = autocommit  # client-side only: no round trip
+                return tx
+            self._open += 1
         try:
-            return idle.get_nowait()
-        except queue.Empty:
             return RawTx(self, self._connect(autocommit))
+        except BaseException as error:
+            self._held.count = held
+            with self._free:
+                self._open -= 1
+                self._free.notify()
+            transient = _transient(error)
+            if transient is not None:
+                raise transient from error
+            raise
 
     def _connect(self, autocommit: bool) -> Any:
         if self.dialect == "sqlite":
-            # Connections move between threads through the queue, one owner at a time.
+            # Connections move between threads through the pool, one owner at a time.
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=60)
             _prepare_sqlite(connection, None)
             return connection
-        return psycopg.connect(self._conninfo, autocommit=autocommit)
+        timeout = max(2, math.ceil(self.pool_timeout))  # libpq's smallest useful connect_timeout is 2 s
+        return psycopg.connect(self._conninfo, autocommit=autocommit, connect_timeout=timeout)
 
-    def _release(self, idle: queue.SimpleQueue[RawTx], tx: RawTx) -> None:
-        """Keep a healthy, idle connection for the next caller; close anything else."""
-        if self._healthy(tx.connection) and idle.qsize() < self._pool_size:
-            idle.put(tx)
-        else:
-            tx.connection.close()
+    def _release(self, tx: RawTx) -> None:
+        """Keep a healthy, idle connection for the next caller (within ``pool_size``); close anything else."""
+        self._held.count -= 1
+        keep = not self._disposed and self._open <= self.pool_size and self._healthy(tx.connection)
+        if not keep:
+            _close(tx.connection)
+        with self._free:
+            if keep:
+                self._idle.append(tx)
+            else:
+                self._open -= 1
+            self._free.notify()
 
     def _healthy(self, connection: Any) -> bool:
         if self.dialect == "sqlite":
@@ -170,14 +247,55 @@ class Database:
 
     def dispose(self) -> None:
         """Close every idle connection (connections in use close when they come back)."""
-        self._pool_size = 0
-        for idle in self._idle.values():
-            while True:
-                try:
-                    idle.get_nowait().connection.close()
-                except queue.Empty:
-                    break
+        with self._free:
+            self._disposed = True
+            idle, self._idle = list(self._idle), deque()
+            self._open -= len(idle)
+            self._free.notify_all()
+        for tx in idle:
+            _close(tx.connection)
         self.engine.dispose()
+
+
+def _rollback(connection: Any) -> None:
+    """Roll back, unless the connection is already gone (then the server has rolled back for us)."""
+    if isinstance(connection, psycopg.Connection) and connection.broken:
+        return
+    try:
+        connection.rollback()
+    except psycopg.OperationalError:
+        pass  # lost meanwhile: the transaction died with it, and the pool will not keep this connection
+
+
+def _close(connection: Any) -> None:
+    try:
+        connection.close()
+    except (sqlite3.Error, psycopg.Error):
+        pass
+
+
+# SQLSTATEs that say "not now" rather than "not this": the server is full or shutting down, or the transaction lost
+# a lock race that a retry of the request would win (no retry loop here: the client's retry is the safe one).
+_BUSY_STATES = frozenset({"53300", "53400", "40001", "40P01", "55P03"})
+_GONE_STATES = frozenset({"57P01", "57P02", "57P03"})
+_SQLITE_BUSY = ("database is locked", "database is busy")
+
+
+def _transient(error: BaseException) -> Exception | None:
+    """The 503 a driver error amounts to when the database, not the statement, is at fault; None otherwise."""
+    if isinstance(error, psycopg.OperationalError):
+        state = error.sqlstate
+        if state in _BUSY_STATES:
+            return DatabaseBusy("the database is too busy to answer now; retry shortly", retry_after=1)
+        if state is None and "too many clients" in str(error):
+            return DatabaseBusy("the database server has no connection left; retry shortly", retry_after=1)
+        if state in _GONE_STATES or state is None or state.startswith("08"):
+            return DatabaseUnavailable("the database cannot be reached; retry later")
+    elif isinstance(error, sqlite3.OperationalError) and str(error).startswith(
+        ("database is locked", "database is busy")
+    ):
+        return DatabaseBusy("the database stayed locked by other writers; retry shortly", retry_after=1)
+    return None
 
 
 @functools.lru_cache(maxsize=512)

@@ -14,8 +14,14 @@ finish, and the services write in one transaction, so nothing was applied; where
 may have happened (a card authorisation at the issuer), the service carries its own id-based idempotency. A retry
 must therefore be allowed to run again, and replaying a 500 for 24 hours would only pin an outage to the key.
 
-A claim whose process died before answering would block its key until the sweep; after ``lock_timeout`` (far
-beyond any request's run time) a duplicate takes it over and runs the request, on the same reasoning as for a 5xx.
+A claim is a lease: while its request runs, a heartbeat thread of the process renews it (``created_at``, for a claim,
+is when its holder was last heard from) every quarter of ``lock_timeout``. A claim whose process died (``kill -9``,
+a lost machine) stops being renewed, and ``lock_timeout`` (15 seconds by default) after its last renewal a duplicate
+takes it over and runs the request, on the same reasoning as for a 5xx; a claim whose request still runs, however
+slowly, keeps answering ``RequestInProgress``. The heartbeat is a thread of its own rather than a task of the
+request, so that neither a busy event loop nor a request blocked in a bank call delays it; one thread renews every
+claim of the process. The lease must outlast a renewal's own wait for a database connection (the pool's timeout,
+5 seconds by default) with room to spare, or a live request could lose its claim to a retry.
 Records are kept for ``retention`` (24 hours by default); an older record no longer counts, and ``sweep`` deletes it.
 """
 
@@ -25,6 +31,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -59,7 +67,7 @@ class Idempotency:
         *,
         clock: Clock = system_clock,
         retention: timedelta = timedelta(hours=24),
-        lock_timeout: timedelta = timedelta(minutes=5),
+        lock_timeout: timedelta = timedelta(seconds=15),
     ) -> None:
         self._db = db
         # A key of our own, derived under a label, so that the secret handed in (the card fingerprint key, which
@@ -68,6 +76,7 @@ class Idempotency:
         self._clock = clock
         self.retention = retention
         self.lock_timeout = lock_timeout
+        self._heartbeat = _Heartbeat(self._renew, lock_timeout.total_seconds() / 4)
 
     def begin(self, principal: bytes, key: str, fingerprint: bytes) -> Claim | StoredResponse:
         """Claim ``key`` for this request, or return the first request's stored answer.
@@ -83,7 +92,7 @@ class Idempotency:
             with self._db.statement() as tx:
                 inserted = store.insert_claim(tx, keys.id, request_mac, token, now)
             if inserted:
-                return Claim(keys, token)
+                return self._held(Claim(keys, token))
             with self._db.transaction(write=False) as tx:
                 record = store.fetch(tx, keys.id)
             if record is None:
@@ -103,7 +112,7 @@ class Idempotency:
                 with self._db.statement() as tx:
                     if store.take_over(tx, keys.id, record.claim, token, now):
                         log.warning("took over an abandoned idempotency claim (its request never answered)")
-                        return Claim(keys, token)
+                        return self._held(Claim(keys, token))
                 continue
             assert record.response is not None
             return open_response(keys, record.status, record.response)
@@ -114,22 +123,75 @@ class Idempotency:
         """Store the answer of a claimed request; False (and a warning) if the claim was lost meanwhile."""
         sealed = seal_response(claim.keys, response)
         now = epoch_us(self._clock())
-        with self._db.statement() as tx:
-            stored = store.complete(tx, claim.keys.id, claim.token, response.status, sealed, now)
+        try:
+            with self._db.statement() as tx:
+                stored = store.complete(tx, claim.keys.id, claim.token, response.status, sealed, now)
+        finally:
+            self._heartbeat.forget(claim)  # stored or not, this request is over: its lease runs out by itself
         if not stored:
             log.warning("an idempotency claim was lost before its answer could be stored")
         return stored
 
     def release(self, claim: Claim) -> None:
         """Give up a claim without storing an answer (a 5xx, an exception, a transient refusal)."""
+        try:
+            with self._db.statement() as tx:
+                store.release(tx, claim.keys.id, claim.token)
+        finally:
+            self._heartbeat.forget(claim)
+
+    def _held(self, claim: Claim) -> Claim:
+        self._heartbeat.keep(claim)
+        return claim
+
+    def _renew(self, claim: Claim) -> bool:
+        """Extend a running request's lease; False when the claim is no longer this request's."""
         with self._db.statement() as tx:
-            store.release(tx, claim.keys.id, claim.token)
+            return store.renew(tx, claim.keys.id, claim.token, epoch_us(self._clock()))
 
     def sweep(self, now: datetime | None = None) -> int:
         """Delete the records older than the retention period; the number deleted (the worker calls it)."""
         cutoff = epoch_us(now or self._clock()) - _us(self.retention)
         with self._db.statement() as tx:
             return store.sweep(tx, cutoff)
+
+
+class _Heartbeat:
+    """One thread per process that renews the lease of every claim whose request is running, every ``interval``
+    seconds; it stops when no claim is held, and starts again with the next one."""
+
+    def __init__(self, renew: Callable[[Claim], bool], interval: float) -> None:
+        self._renew = renew
+        self._interval = interval
+        self._claims: dict[bytes, Claim] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def keep(self, claim: Claim) -> None:
+        with self._changed:
+            self._claims[claim.token] = claim
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="idempotency-heartbeat", daemon=True)
+                self._thread.start()
+
+    def forget(self, claim: Claim) -> None:
+        with self._changed:
+            self._claims.pop(claim.token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait(self._interval)
+                if not self._claims:
+                    self._thread = None
+                    return
+                claims = list(self._claims.values())
+            for claim in claims:
+                try:
+                    if not self._renew(claim):
+                        self.forget(claim)  # completed, released or taken over meanwhile: nothing to renew
+                except Exception:
+                    log.exception("an idempotency claim's lease could not be renewed (the next beat tries again)")
 
 
 def _us(delta: timedelta) -> int:

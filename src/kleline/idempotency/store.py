@@ -1,8 +1,8 @@
 """Idempotency records' SQL (table ``idempotency_records``, migration 0006); times are epoch microseconds.
 
-A row with ``status IS NULL`` is a claim: its request is running. ``claim`` is a random token of the claim's
-holder, so that only the holder completes or releases it, even after another request has taken over an abandoned
-claim.
+A row with ``status IS NULL`` is a claim: its request is running, and ``created_at`` is when its holder last renewed
+it (``renew``, the lease of ``service``). ``claim`` is a random token of the claim's holder, so that only the
+holder completes or releases it, even after another request has taken over an abandoned claim.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kleline.db.engine import RawTx
 
-__all__ = ["Record", "complete", "delete_claim", "fetch", "insert_claim", "release", "sweep", "take_over"]
+__all__ = ["Record", "complete", "delete_claim", "fetch", "insert_claim", "release", "renew", "sweep", "take_over"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,15 @@ def take_over(tx: RawTx, record_id: bytes, old_claim: bytes, new_claim: bytes, n
         "UPDATE idempotency_records SET claim = :new, created_at = :now "
         "WHERE id = :id AND claim = :old AND status IS NULL",
         {"id": record_id, "old": old_claim, "new": new_claim, "now": now},
+    )
+    return bool(cursor.rowcount == 1)
+
+
+def renew(tx: RawTx, record_id: bytes, claim: bytes, now: int) -> bool:
+    """Extend a running claim's lease to ``now``; False if the claim is no longer held by ``claim``."""
+    cursor = tx.execute(
+        "UPDATE idempotency_records SET created_at = :now WHERE id = :id AND claim = :claim AND status IS NULL",
+        {"id": record_id, "claim": claim, "now": now},
     )
     return bool(cursor.rowcount == 1)
 

@@ -186,13 +186,16 @@ class Customers:
         if row is None:
             _verify(_DUMMY_HASH, password)
             raise AuthenticationFailed("email or password is wrong")
-        if row.locked_until is not None and row.locked_until > epoch_us(now):
-            until = from_epoch_us(row.locked_until)
+        with self._db.transaction() as tx:
+            allowed = store.take_sign_in_attempt(
+                tx, row.customer.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
+            )
+        if not allowed:
+            with self._db.transaction(write=False) as tx:
+                current = store.find_customer(tx, row.customer.id)
+            until = from_epoch_us(current.locked_until if current and current.locked_until else epoch_us(now))
             raise SignInLocked(f"too many failed sign-ins: try again after {until:%H:%M} UTC", until=until)
         if not _verify(row.password_hash, password):
-            lock_until = epoch_us(now + self._lockout)
-            with self._db.transaction() as tx:
-                store.record_failed_sign_in(tx, row.customer.id, self._lockout_failures, lock_until)
             raise AuthenticationFailed("email or password is wrong")
         with self._db.transaction() as tx:
             store.reset_failed_sign_ins(tx, row.customer.id)

@@ -58,20 +58,27 @@ def find_customer_by_email(tx: RawTx, email: str) -> CustomerRow | None:
     return _customer_row(row) if row else None
 
 
-def record_failed_sign_in(tx: RawTx, customer_id: str, limit: int, lock_until: int) -> None:
-    """Count one more failure in a row; the ``limit``-th locks sign-in until ``lock_until`` and restarts the count."""
-    tx.execute(
+def take_sign_in_attempt(tx: RawTx, customer_id: str, limit: int, now: int, lock_until: int) -> bool:
+    """Count an attempt as a failure *before* its password is checked; False when sign-in is locked.
+
+    One conditional UPDATE, so that concurrent attempts are counted one after the other by the row's lock: the
+    ``limit``-th locks sign-in until ``lock_until`` (and restarts the count), and an attempt that finds the lock
+    set is refused unchecked. However many arrive at once, no more than ``limit`` passwords are checked per lockout.
+    A right password then clears the count and the lock (``reset_failed_sign_ins``).
+    """
+    cursor = tx.execute(
         "UPDATE customers SET "
-        "locked_until = CASE WHEN failed_sign_ins + 1 >= :limit THEN :until ELSE locked_until END, "
+        "locked_until = CASE WHEN failed_sign_ins + 1 >= :limit THEN :until ELSE NULL END, "
         "failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= :limit THEN 0 ELSE failed_sign_ins + 1 END "
-        "WHERE id = :id",
-        {"limit": limit, "until": lock_until, "id": customer_id},
+        "WHERE id = :id AND (locked_until IS NULL OR locked_until <= :now)",
+        {"limit": limit, "until": lock_until, "id": customer_id, "now": now},
     )
+    return bool(cursor.rowcount == 1)
 
 
 def reset_failed_sign_ins(tx: RawTx, customer_id: str) -> None:
-    """A successful sign-in: the count of failures starts again."""
-    tx.execute("UPDATE customers SET failed_sign_ins = 0 WHERE id = :id", {"id": customer_id})
+    """A successful sign-in: the count of failures starts again, and the lock its own attempt may have set goes."""
+    tx.execute("UPDATE customers SET failed_sign_ins = 0, locked_until = NULL WHERE id = :id", {"id": customer_id})
 
 
 def set_kyc_level(tx: RawTx, customer_id: str, level: str) -> None:
