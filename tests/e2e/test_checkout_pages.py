@@ -353,7 +353,7 @@ def test_a_card_above_the_exemption_passes_the_challenge_then_returns_to_the_sho
     wrong = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=wrong_code)
     assert wrong.status_code == 403
     assert (
-        "sca_code_invalid" in alert(wrong) and "4 attempt(s) left" in alert(wrong) and 'href="#sca_code"' in wrong.text
+        "sca_code_invalid" in alert(wrong) and "(4 attempts left)" in alert(wrong) and 'href="#sca_code"' in wrong.text
     )
     assert kleline.payments.get(paying.id).status == "requires_action"
 
