@@ -605,7 +605,7 @@ def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_
         assert kleline.payments.get(paying.id).customer_id == ada.id
 
         seen = grace_browser.get(f"/checkout/{paying.id}")
-        assert "being completed from another wallet" in seen.text and 'action="/checkout/' not in seen.text
+        assert seen.status_code == 403 and "not in your wallet" in seen.text and 'action="/checkout/' not in seen.text
         taken = grace_browser.post(f"/checkout/{paying.id}/confirm", method=grace_card)
         assert taken.status_code == 409 and "payment_unexpected_state" in alert(taken)
         code = grace_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=grace_totp.at(clock.now))
@@ -617,7 +617,48 @@ def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_
         assert result_of(done)[1]["status"] == ["succeeded"]
         after = grace_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
         assert after.status_code == 409 and "payment_unexpected_state" in alert(after)
-        assert 'data-status="succeeded"' in after.text
+        assert "data-status" not in after.text and "45.00" not in after.text
         paid = kleline.payments.get(paying.id)
         assert (paid.status, paid.customer_id, paid.amount_captured) == ("succeeded", ada.id, 4500)
         assert kleline.ledger.balance(purse_code(grace.id)).posted == 3000
+
+
+def _reveals(html: str, ada: Customer, paying_id: str) -> list[str]:
+    """What of Ada's payment a page shows: the merchant, the amount, the description, the status, the card, Ada."""
+    secrets = ["Librairie Kléber", "Galerie Kléber", "45.00", "45,00", "Les Misérables", "data-status", "4242"]
+    secrets += ["shop.example", "order-42", ada.name, ada.email, f'action="/checkout/{paying_id}/']
+    return [secret for secret in secrets if secret in html]
+
+
+@pytest.mark.parametrize("outcome", ["requires_action", "authorized", "succeeded", "failed"])
+def test_a_payment_someone_chose_shows_nothing_of_it_to_anyone_else(
+    kleline: Kleline, merchant_id: str, ada: Customer, clock: FakeClock, outcome: str
+) -> None:
+    totp = enrol(kleline, ada)
+    number = ISSUER_INSUFFICIENT_FUNDS if outcome == "failed" else "4242424242424242"
+    ada_card = kleline.cards.register(ada.id, number, 12, 2030, "123", ada.name).id
+    capture = "manual" if outcome == "authorized" else "automatic"
+    paying = payment(kleline, merchant_id, 4500, capture_method=capture)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    with visitor(kleline) as ada_browser, visitor(kleline) as grace_browser, visitor(kleline) as stranger:
+        ada_browser.sign_in(paying.id)
+        ada_browser.post(f"/checkout/{paying.id}/confirm", method=ada_card)
+        if outcome != "requires_action":
+            ada_browser.get(f"/checkout/{paying.id}")
+            ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+        assert kleline.payments.get(paying.id).status == outcome
+        own = ada_browser.get(f"/checkout/{paying.id}")
+        assert own.status_code == 200 and f'data-status="{outcome}"' in own.text and "Librairie Kléber" in own.text
+
+        grace_browser.sign_in(paying.id, email=grace.email)
+        seen = grace_browser.get(f"/checkout/{paying.id}")
+        assert seen.status_code == 403 and "not in your wallet" in seen.text
+        assert _reveals(seen.text, ada, paying.id) == []
+        for form in ("confirm", "authenticate", "cards"):
+            refused = grace_browser.post(f"/checkout/{paying.id}/{form}", method="purse", sca_code="123456")
+            assert _reveals(refused.text, ada, paying.id) == [], form
+
+        anonymous = stranger.get(f"/checkout/{paying.id}")
+        assert anonymous.status_code == 200 and 'action="/sign-in"' in anonymous.text
+        assert _reveals(anonymous.text, ada, paying.id) == []
+        assert kleline.payments.get(paying.id).status == outcome

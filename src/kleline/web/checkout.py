@@ -100,15 +100,25 @@ def _not_found(request: Request, visit: Visit | None) -> Response:
 
 
 def _stage(payment: Payment, visit: Visit) -> str:
+    if payment.customer_id is not None and (visit.customer is None or payment.customer_id != visit.customer.id):
+        return "private"  # a customer chose it: from then on it is theirs alone to see
     if payment.status == "processing":
         return "processing"
     if payment.status not in OPEN_STATUSES:
         return "closed"
     if visit.customer is None:
         return "sign_in"
-    if payment.customer_id is not None and payment.customer_id != visit.customer.id:
-        return "elsewhere"
     return "authenticate" if payment.status == "requires_action" else "choose"
+
+
+def _private(request: Request, visit: Visit, payment: Payment, errors: list[PageError], status: int) -> Response:
+    """The page of a payment that another customer chose (or someone not signed in opens): it says nothing of the
+    payment (no merchant, amount, status, card or payer), and offers to sign in with the wallet it belongs to."""
+    _ = language_of(request).gettext
+    path = _page_path(payment.id)
+    context = page_context(visit, _("This payment is not in your wallet"), errors=errors, next=path, email="")
+    context.update(sign_out_next=path)
+    return render(request, "private_payment.html", context, status=status if errors else 403 if visit.customer else 200)
 
 
 def _merchant(kleline: Kleline, merchant_id: str) -> tuple[str, list[str]]:
@@ -129,11 +139,18 @@ def _checkout(
 ) -> Response:
     """The checkout page of ``payment`` for this visit."""
     kleline = web_of(request).kleline
-    merchant_name, malls = _merchant(kleline, payment.merchant_id)
     stage = _stage(payment, visit)
+    if stage == "private":
+        return _private(request, visit, payment, (errors or []) + (card_errors or []), status)
+    merchant_name, malls = _merchant(kleline, payment.merchant_id)
     path = _page_path(payment.id)
     _ = language_of(request).gettext
-    title = _("Your payment to %(merchant)s") if stage == "closed" else _("Pay %(merchant)s")
+    if stage != "closed":
+        title = _("Pay %(merchant)s")
+    elif payment.customer_id is not None:
+        title = _("Your payment to %(merchant)s")
+    else:
+        title = _("Payment to %(merchant)s")
     context = page_context(
         visit,
         title % {"merchant": merchant_name},
