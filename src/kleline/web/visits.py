@@ -24,7 +24,7 @@ from kleline.web import csrf
 from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
 from kleline.web.i18n import remember, requested
 from kleline.web.rendering import forbidden
-from kleline.web.sessions import CookiePolicy, WebSession, WebSessions
+from kleline.web.sessions import FLASH_COOKIE, CookiePolicy, WebSession, WebSessions
 
 __all__ = [
     "FORM_LIMIT",
@@ -135,7 +135,7 @@ def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, A
     ``context``."""
     customer = visit.customer if visit is not None else None
     csrf_token = visit.csrf_token if visit is not None else ""
-    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], **context}
+    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None, **context}
 
 
 def respond(request: Request, visit: Visit, response: Response) -> Response:
@@ -147,6 +147,8 @@ def respond(request: Request, visit: Visit, response: Response) -> Response:
     language = requested(request)
     if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
         remember(response, language, secure=web.cookies.secure)
+    if FLASH_COOKIE in request.cookies:
+        web.cookies.clear_flash(response)  # shown once, by this page
     return response
 
 
