@@ -353,7 +353,7 @@ def test_a_card_above_the_exemption_passes_the_challenge_then_returns_to_the_sho
     wrong = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=wrong_code)
     assert wrong.status_code == 403
     assert (
-        "sca_code_invalid" in alert(wrong) and "4 attempt(s) left" in alert(wrong) and 'href="#sca_code"' in wrong.text
+        "sca_code_invalid" in alert(wrong) and "(4 attempts left)" in alert(wrong) and 'href="#sca_code"' in wrong.text
     )
     assert kleline.payments.get(paying.id).status == "requires_action"
 
@@ -454,7 +454,8 @@ def test_a_card_added_on_the_page_is_verified_and_chosen(
     assert f'value="{registered.id}" checked' in page.text and "Mastercard card ending 4444" in page.text
     refused = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **{**fields, "number": "4242424242424241"})
     assert refused.status_code == 400 and 'href="#number"' in alert(refused)
-    assert 'value="4242424242424241"' in refused.text and "321" not in refused.text  # the security code is not echoed
+    assert "4242424242424241" not in refused.text and "321" not in refused.text  # no secret is echoed
+    assert 'value="Ada Lovelace"' in refused.text and 'value="2029"' in refused.text
     for month in ("nov", "²", "1" * 5000):
         not_a_month = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **{**fields, "exp_month": month})
         assert not_a_month.status_code == 400 and 'href="#exp_month"' in alert(not_a_month)
@@ -605,7 +606,7 @@ def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_
         assert kleline.payments.get(paying.id).customer_id == ada.id
 
         seen = grace_browser.get(f"/checkout/{paying.id}")
-        assert "being completed from another wallet" in seen.text and 'action="/checkout/' not in seen.text
+        assert seen.status_code == 403 and "not in your wallet" in seen.text and 'action="/checkout/' not in seen.text
         taken = grace_browser.post(f"/checkout/{paying.id}/confirm", method=grace_card)
         assert taken.status_code == 409 and "payment_unexpected_state" in alert(taken)
         code = grace_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=grace_totp.at(clock.now))
@@ -617,7 +618,119 @@ def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_
         assert result_of(done)[1]["status"] == ["succeeded"]
         after = grace_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
         assert after.status_code == 409 and "payment_unexpected_state" in alert(after)
-        assert 'data-status="succeeded"' in after.text
+        assert "data-status" not in after.text and "45.00" not in after.text
         paid = kleline.payments.get(paying.id)
         assert (paid.status, paid.customer_id, paid.amount_captured) == ("succeeded", ada.id, 4500)
         assert kleline.ledger.balance(purse_code(grace.id)).posted == 3000
+
+
+def _reveals(html: str, ada: Customer, paying_id: str) -> list[str]:
+    """What of Ada's payment a page shows: the merchant, the amount, the description, the status, the card, Ada."""
+    secrets = ["Librairie Kléber", "Galerie Kléber", "45.00", "45,00", "Les Misérables", "data-status", "4242"]
+    secrets += ["shop.example", "order-42", ada.name, ada.email, f'action="/checkout/{paying_id}/']
+    return [secret for secret in secrets if secret in html]
+
+
+@pytest.mark.parametrize("outcome", ["requires_action", "authorized", "succeeded", "failed"])
+def test_a_payment_someone_chose_shows_nothing_of_it_to_anyone_else(
+    kleline: Kleline, merchant_id: str, ada: Customer, clock: FakeClock, outcome: str
+) -> None:
+    totp = enrol(kleline, ada)
+    number = ISSUER_INSUFFICIENT_FUNDS if outcome == "failed" else "4242424242424242"
+    ada_card = kleline.cards.register(ada.id, number, 12, 2030, "123", ada.name).id
+    capture = "manual" if outcome == "authorized" else "automatic"
+    paying = payment(kleline, merchant_id, 4500, capture_method=capture)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    with visitor(kleline) as ada_browser, visitor(kleline) as grace_browser, visitor(kleline) as stranger:
+        ada_browser.sign_in(paying.id)
+        ada_browser.post(f"/checkout/{paying.id}/confirm", method=ada_card)
+        if outcome != "requires_action":
+            ada_browser.get(f"/checkout/{paying.id}")
+            ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
+        assert kleline.payments.get(paying.id).status == outcome
+        own = ada_browser.get(f"/checkout/{paying.id}")
+        assert own.status_code == 200 and f'data-status="{outcome}"' in own.text and "Librairie Kléber" in own.text
+
+        grace_browser.sign_in(paying.id, email=grace.email)
+        seen = grace_browser.get(f"/checkout/{paying.id}")
+        assert seen.status_code == 403 and "not in your wallet" in seen.text
+        assert _reveals(seen.text, ada, paying.id) == []
+        for form in ("confirm", "authenticate", "cards"):
+            refused = grace_browser.post(f"/checkout/{paying.id}/{form}", method="purse", sca_code="123456")
+            assert _reveals(refused.text, ada, paying.id) == [], form
+
+        anonymous = stranger.get(f"/checkout/{paying.id}")
+        assert anonymous.status_code == 200 and 'action="/sign-in"' in anonymous.text
+        assert _reveals(anonymous.text, ada, paying.id) == []
+        assert kleline.payments.get(paying.id).status == outcome
+
+
+def _summary_links(response: httpx.Response) -> list[str]:
+    return re.findall(r'<a href="#(\w+)">', alert(response))
+
+
+def test_a_card_form_reports_every_problem_at_once_and_keeps_what_is_not_secret(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.sign_in(paying.id)
+    fields = {"number": "4242 4242 4242 4241", "exp_month": "13", "exp_year": "2031", "cvc": "98765"}
+    refused = ada_browser.post(f"/checkout/{paying.id}/cards", **fields, holder_name="4242424242424242")
+    assert refused.status_code == 400
+    assert _summary_links(refused) == ["number", "exp_month", "cvc", "holder_name"]
+    for field in ("number", "exp_month", "cvc", "holder_name"):
+        assert f'id="{field}-error"' in refused.text
+    assert "4242" not in refused.text and "98765" not in refused.text  # neither number nor security code comes back
+    assert 'value="13"' in refused.text and 'value="2031"' in refused.text
+    typed = ada_browser.post(f"/checkout/{paying.id}/cards", **{**fields, "exp_month": "ab", "exp_year": "20x"})
+    assert _summary_links(typed)[:3] == ["exp_month", "exp_year", "number"] and "holder_name" in _summary_links(typed)
+    assert kleline.cards.list(ada.id) == []
+
+
+def test_the_wallet_form_reports_every_problem_at_once_and_never_the_password(ada_browser: Visitor) -> None:
+    ada_browser.get("/sign-up")
+    refused = ada_browser.post("/sign-up", name="  ", email="ada@", password="secret-1")
+    assert refused.status_code == 400
+    assert _summary_links(refused) == ["email", "password", "name"]
+    assert 'value="ada@"' in refused.text and "secret-1" not in refused.text
+
+
+def test_a_card_added_is_confirmed_once_on_the_next_page(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.sign_in(paying.id)
+    fields = {"number": "5555 5555 5555 4444", "exp_month": "11", "exp_year": "2029", "holder_name": "Ada Lovelace"}
+    added = ada_browser.post(f"/checkout/{paying.id}/cards", cvc="321", **fields)
+    assert added.status_code == 303 and "kleline_flash=" in added.headers["set-cookie"]
+    page = ada_browser.get(added.headers["location"])
+    confirmation = "Your Mastercard card ending 4444 was added to your wallet"
+    assert 'class="flash" role="status"' in page.text and confirmation in page.text
+    assert confirmation not in ada_browser.get(added.headers["location"]).text  # shown once
+
+
+def test_a_planted_confirmation_shows_nothing_of_another_wallet(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces_card = card(kleline, grace.id)
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.sign_in(paying.id)
+    for note in (f"card_added:{graces_card}", "card_added:<b>x</b>", "nonsense"):
+        ada_browser.client.cookies.set("kleline_flash", note)
+        page = ada_browser.get(f"/checkout/{paying.id}")
+        assert 'class="flash"' not in page.text and "4242" not in page.text, note
+
+
+def test_opening_a_wallet_and_signing_out_are_confirmed(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 1500)
+    ada_browser.get(f"/sign-up?next=/checkout/{paying.id}")
+    opened = ada_browser.post(
+        "/sign-up", name="Ada Lovelace", email="ada@example.org", password=PASSWORD, next=f"/checkout/{paying.id}"
+    )
+    assert opened.status_code == 303
+    assert "Your wallet is open. Welcome, Ada Lovelace!" in ada_browser.get(opened.headers["location"]).text
+    out = ada_browser.post("/sign-out", next=f"/checkout/{paying.id}")
+    assert "You are signed out." in ada_browser.get(out.headers["location"]).text

@@ -142,3 +142,32 @@ def test_a_signed_in_customer_chooses_how_to_pay_in_french(
     assert "Votre porte-monnaie\u00a0: 30,00\u00a0€ disponibles (insuffisant pour ce paiement)" in html
     assert "Carte Visa se terminant par 4242 (expire fin 12/2030)" in html
     assert "Payer 45,00\u00a0€</button>" in html and "Connecté en tant que Ada Lovelace" in html
+
+
+@pytest.mark.parametrize("first_page", ["/checkout/{id}?lang=fr", "/sign-in?lang=fr&next=/checkout/{id}"])
+def test_a_language_chosen_with_the_query_is_kept_by_the_next_forms_and_redirects(
+    kleline: Kleline, browser: TestClient, merchant_id: str, first_page: str
+) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    ada = customer(kleline)
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    form = browser.get(first_page.format(id=paying.id), headers=english)
+    assert '<html lang="fr">' in form.text
+    token = _CSRF.search(form.text)
+    assert token
+    fields = {"csrf_token": token.group(1), "email": ada.email, "next": f"/checkout/{paying.id}"}
+    refused = browser.post("/sign-in", data={**fields, "password": "not the password"}, headers=english)
+    assert '<html lang="fr">' in refused.text and "L’adresse e-mail ou le mot de passe est incorrect" in refused.text
+    signed_in = browser.post("/sign-in", data={**fields, "password": PASSWORD}, headers=english)
+    assert signed_in.status_code == 303
+    after = browser.get(signed_in.headers["location"], headers=english)
+    assert '<html lang="fr">' in after.text and _amount(after.text) == "12,50\u00a0€"
+    switched_back = browser.get(f"/checkout/{paying.id}?lang=en", headers=english)
+    assert '<html lang="en">' in switched_back.text
+    assert '<html lang="en">' in browser.get(f"/checkout/{paying.id}", headers=FRENCH).text
+
+
+def test_an_unknown_lang_query_sets_no_cookie(kleline: Kleline, browser: TestClient, merchant_id: str) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    page = browser.get(f"/checkout/{paying.id}?lang=xx")
+    assert '<html lang="en">' in page.text and "kleline_lang" not in page.headers.get("set-cookie", "")

@@ -6,12 +6,14 @@ from pydantic import BaseModel
 
 from kleline.clock import to_rfc3339
 from kleline.ledger import HistoryLine
+from kleline.payments.purse_history import PurseMovement
 
-__all__ = ["MovementList", "MovementOut", "movement_page"]
+__all__ = ["MovementList", "MovementOut", "movement_page", "purse_movement_page"]
 
 
 class MovementOut(BaseModel):
-    """One movement, in minor units on the account's normal side, with the balance after it."""
+    """One movement, in minor units on the account's normal side, with the balance after it; a purse's movements
+    also name the merchant, payment and refund they book (None for a top-up)."""
 
     sequence: int
     entry_id: str
@@ -19,6 +21,10 @@ class MovementOut(BaseModel):
     amount: int
     balance_after: int
     description: str
+    merchant_id: str | None = None
+    merchant_name: str | None = None
+    payment_id: str | None = None
+    refund_id: str | None = None
 
 
 class MovementList(BaseModel):
@@ -44,3 +50,12 @@ def movement_page(lines: list[HistoryLine], limit: int) -> MovementList:
         ],
         has_more=len(lines) > limit,
     )
+
+
+def purse_movement_page(movements: list[PurseMovement], limit: int) -> MovementList:
+    """A page of a purse's movements (from ``limit + 1``), each naming its merchant, payment and refund."""
+    page = movement_page([movement.line for movement in movements], limit)
+    for shown, movement in zip(page.data, movements, strict=False):
+        shown.merchant_id, shown.merchant_name = movement.merchant_id, movement.merchant_name
+        shown.payment_id, shown.refund_id = movement.payment_id, movement.refund_id
+    return page

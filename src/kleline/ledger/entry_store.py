@@ -232,11 +232,12 @@ def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
 
 
 def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
-    """An account's postings, newest first, with the running sum of postings after each one."""
+    """An account's postings, newest first, with the running sum of postings after each one and the entry's
+    metadata (JSON)."""
     page = "" if before is None else "WHERE id < :before "
     rows = tx.fetchall(
-        "SELECT id, entry_id, amount, posted_at, description, running FROM ("
-        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description,"
+        "SELECT id, entry_id, amount, posted_at, description, running, metadata FROM ("
+        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description, e.metadata,"
         "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
         "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
         f") h {page}ORDER BY id DESC LIMIT :limit",

@@ -12,8 +12,9 @@ account credited by every transfer does not serialise its writers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
@@ -52,6 +53,8 @@ class HistoryLine:
     amount: int
     balance_after: int
     description: str
+    metadata: Metadata = field(default_factory=dict)
+    """The entry's metadata (which payment, refund, merchant it books), for views that name them."""
 
 
 class Ledger:
@@ -142,8 +145,9 @@ class Ledger:
                 normal_delta(side, int(amount)),
                 normal_delta(side, int(run)),
                 d,
+                json.loads(meta) if meta else {},
             )
-            for seq, entry_id, amount, at, d, run in lines
+            for seq, entry_id, amount, at, d, run, meta in lines
         ]
 
     # --- entries ----------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from kleline.payments.capture import Captures, OwnAccounts
 from kleline.payments.checks import check_request
 from kleline.payments.confirm import Confirmations
 from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
 from kleline.receipts.service import Receipts
 from kleline.wallet.strong_auth import StrongAuth
@@ -55,6 +56,7 @@ class Payments:
         self._db = book.db
         self._clock = book.clock
         self._merchants = merchants
+        self._ledger = ledger
         # One OwnAccounts shared by confirmation and capture, so that each own account is looked up once.
         self._accounts = OwnAccounts(ledger)
         self._captures = Captures(book, ledger, bank, merchants, receipts, self._accounts)
@@ -73,6 +75,10 @@ class Payments:
         self._recovery = Recovery(book, cards, self._confirmations)
 
     # --- creation and reading ---------------------------------------------------------------------------------
+
+    def purse_movements(self, customer_id: str, *, limit: int, before: int | None = None) -> list[PurseMovement]:
+        """The customer's purse movements, newest first, each naming the merchant it paid or was refunded by."""
+        return purse_movements(self._ledger, self._merchants, customer_id, limit=limit, before=before)
 
     def create(self, merchant_id: str, request: PaymentRequest) -> Payment:
         """A new payment waiting for its customer, with the merchant's commission rate frozen in it."""

@@ -42,6 +42,7 @@ __all__ = [
     "InvalidCustomer",
     "SignInLocked",
     "purse_code",
+    "sign_up_problems",
 ]
 
 MIN_PASSWORD = 12
@@ -105,6 +106,22 @@ def normalise_email(email: str) -> str:
         raise InvalidCustomer(f"email: {error}", param="email") from None
 
 
+def sign_up_problems(email: str, password: str, name: str) -> list[InvalidCustomer]:
+    """Every rule a sign-up breaks (email, then password, then name), all of them, so that a form can show them
+    together; empty when the wallet may be opened (the email may still be taken)."""
+    problems: list[InvalidCustomer] = []
+    try:
+        normalise_email(email)
+    except InvalidCustomer as refused:
+        problems.append(refused)
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        message = f"password: use {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase is best)"
+        problems.append(InvalidCustomer(message, param="password"))
+    if not 1 <= len(name.strip()) <= 200:
+        problems.append(InvalidCustomer("name: give 1 to 200 characters", param="name"))
+    return problems
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -131,14 +148,10 @@ class Customers:
 
     def sign_up(self, email: str, password: str, name: str) -> Customer:
         """Open a wallet: the customer and an empty EUR purse."""
-        email = normalise_email(email)
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise InvalidCustomer(
-                f"password: use {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase is best)", param="password"
-            )
-        name = name.strip()
-        if not 1 <= len(name) <= 200:
-            raise InvalidCustomer("name: give 1 to 200 characters", param="name")
+        problems = sign_up_problems(email, password, name)
+        if problems:
+            raise problems[0]
+        email, name = normalise_email(email), name.strip()
         customer = Customer(new_id("cus"), email, name, "unverified", self._clock())
         try:
             with self._db.transaction() as tx:

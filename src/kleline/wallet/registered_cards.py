@@ -38,6 +38,7 @@ from __future__ import annotations
 import builtins
 import logging
 import unicodedata
+from datetime import datetime
 from typing import Final, NoReturn
 
 from kleline.banks import BankNetwork, CardDetails, CvcResult, decline_code, decline_message
@@ -46,11 +47,11 @@ from kleline.db.engine import INTEGRITY_ERRORS, Database
 from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.wallet import card_store
-from kleline.wallet.cards import check_cvc, check_expiry, parse_card_number
+from kleline.wallet.cards import InvalidCvc, check_cvc, check_expiry, parse_card_number
 from kleline.wallet.model import Card
 from kleline.wallet.vault import MasterKeys, fingerprint, open_sealed, rewrap, seal
 
-__all__ = ["CardAlreadyRegistered", "CardDeclined", "CardNotFound", "RegisteredCards"]
+__all__ = ["CardAlreadyRegistered", "CardDeclined", "CardNotFound", "RegisteredCards", "card_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,37 @@ class CardDeclined(KlelineError):
     def extensions(self) -> dict[str, object]:
         """The problem document carries ``decline_code``."""
         return {"decline_code": self.decline_code}
+
+
+def card_problems(
+    number: str, exp_month: int | None, exp_year: int | None, cvc: str, holder_name: str, today: datetime
+) -> list[KlelineError]:
+    """Every rule a card breaks (number, expiry, security code, holder name), all of them, so that a form can show
+    them together; empty when the card may go to its issuer. ``exp_month`` or ``exp_year`` is None when the form
+    could not read it as a number (the form says so itself)."""
+    problems: list[KlelineError] = []
+    brand = None
+    try:
+        brand = parse_card_number(number).brand
+    except KlelineError as refused:
+        problems.append(refused)
+    if exp_month is not None and exp_year is not None:
+        try:
+            check_expiry(exp_month, exp_year, today)
+        except KlelineError as refused:
+            problems.append(refused)
+    if brand is not None:
+        try:
+            check_cvc(cvc, brand)
+        except KlelineError as refused:
+            problems.append(refused)
+    elif not (isinstance(cvc, str) and 3 <= len(cvc) <= 4 and cvc.isascii() and cvc.isdigit()):
+        problems.append(InvalidCvc("the security code has 3 digits (4 for American Express)", param="cvc"))
+    try:
+        _holder_name(holder_name)
+    except KlelineError as refused:
+        problems.append(refused)
+    return problems
 
 
 def _holder_name(text: str) -> str:
@@ -133,9 +165,10 @@ class RegisteredCards:
     ) -> Card:
         """Check the card, verify it at its issuer with a zero-amount authorisation, seal it and save it."""
         now = self._clock()
+        problems = card_problems(number, exp_month, exp_year, cvc, holder_name, now)
+        if problems:
+            raise problems[0]
         card_number = parse_card_number(number)
-        check_expiry(exp_month, exp_year, now)
-        check_cvc(cvc, card_number.brand)
         name = _holder_name(holder_name)
         card_fingerprint = fingerprint(card_number, self._fingerprint_key)
         with self._db.transaction(write=False) as tx:
@@ -171,6 +204,13 @@ class RegisteredCards:
             raise CardAlreadyRegistered("this card is already in your wallet", param="number") from None
         log.info("card %s registered for %s (%s ending %s)", card.id, customer_id, card.brand, card.last4)
         return card
+
+    def problems(
+        self, number: str, exp_month: int | None, exp_year: int | None, cvc: str, holder_name: str
+    ) -> builtins.list[KlelineError]:
+        """Every rule the card breaks, today (see ``card_problems``): what ``register`` would refuse before asking
+        the issuer, all at once."""
+        return card_problems(number, exp_month, exp_year, cvc, holder_name, self._clock())
 
     def _declined(self, customer_id: str, brand: str, last4: str, response_code: str, reason: str) -> NoReturn:
         log.info(

@@ -87,10 +87,16 @@ class ScaError(KlelineError):
 
 
 class CodeInvalid(ScaError):
-    """The code is wrong, or its time step was already accepted for this customer."""
+    """The code is wrong, or its time step was already accepted for this customer; ``attempts_left`` wrong codes
+    more are allowed before authentication is blocked (a page words it in its own language, with plural forms)."""
 
     code = "sca_code_invalid"
     status = 403
+
+    def __init__(self, attempts_left: int) -> None:
+        noun = "attempt" if attempts_left == 1 else "attempts"
+        super().__init__(f"wrong or already used code; {attempts_left} {noun} left")
+        self.attempts_left = attempts_left
 
 
 class ChallengeExpired(ScaError):
@@ -305,8 +311,7 @@ def verify_challenge(
         if failed.blocked:
             error = AuthenticationBlocked(f"{MAX_FAILURES} consecutive wrong codes: authentication is now blocked")
         else:
-            left = MAX_FAILURES - failed.consecutive_failures
-            error = CodeInvalid(f"wrong or already used code; {left} attempt(s) left")
+            error = CodeInvalid(MAX_FAILURES - failed.consecutive_failures)
         return Verification(challenge, failed, error)
     return Verification(replace(challenge, used=True), AuthGuard(0, step))
 

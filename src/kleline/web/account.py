@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.wallet.customers import sign_up_problems
+from kleline.web.flashes import SIGNED_OUT, WALLET_OPENED, announcement, leave
 from kleline.web.i18n import N_, language_of
 from kleline.web.paths import HOME, safe_next
 from kleline.web.refusals import PageError, page_error
@@ -47,7 +49,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
     """The sign-in form (or, once signed in, who is signed in)."""
     visit = page_visit(request)
     title = language_of(request).gettext(_SIGN_IN_TITLE)
-    context = page_context(visit, title, next=safe_next(next), email="")
+    context = page_context(visit, title, next=safe_next(next), email="", flash=announcement(request, visit))
     return respond(request, visit, render(request, "sign_in.html", context))
 
 
@@ -82,7 +84,7 @@ def sign_up_page(request: Request, next: str | None = None) -> Response:
     """The form that opens a wallet."""
     visit = page_visit(request)
     title = language_of(request).gettext(_SIGN_UP_TITLE)
-    context = page_context(visit, title, next=safe_next(next), email="", name="")
+    context = page_context(visit, title, next=safe_next(next), email="", name="", flash=announcement(request, visit))
     return respond(request, visit, render(request, "sign_up.html", context))
 
 
@@ -92,15 +94,21 @@ def sign_up(request: Request, form: Form) -> Response:
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-up?" + urlencode({"next": next_url}))
     name, email, password = form.get("name", ""), form.get("email", "").strip(), form.get("password", "")
-    try:
-        customer = web_of(request).kleline.customers.sign_up(email, password, name)
-    except KlelineError as error:
-        language = language_of(request)
-        errors = [page_error(error, _SIGN_UP_FIELDS, language)]
-        title = language.gettext(_SIGN_UP_TITLE)
-        context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
-        return render(request, "sign_up.html", context, status=409 if error.code == "email_taken" else 400)
-    return _signed_in(request, visit, customer.id, next_url)
+    problems: list[KlelineError] = list(sign_up_problems(email, password, name))
+    if not problems:
+        try:
+            customer = web_of(request).kleline.customers.sign_up(email, password, name)
+        except KlelineError as error:
+            problems.append(error)
+        else:
+            return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
+    # Every problem at once; the email and name typed come back, the password never does.
+    language = language_of(request)
+    errors = [page_error(problem, _SIGN_UP_FIELDS, language) for problem in problems]
+    title = language.gettext(_SIGN_UP_TITLE)
+    context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
+    taken = any(problem.code == "email_taken" for problem in problems)
+    return render(request, "sign_up.html", context, status=409 if taken else 400)
 
 
 @router.post("/sign-out")
@@ -112,4 +120,4 @@ def sign_out(request: Request, form: Form) -> Response:
     web.sessions.end(visit.session.token)
     response = redirect(next_url)
     web.cookies.clear(response)
-    return response
+    return leave(request, response, SIGNED_OUT)

@@ -27,6 +27,7 @@ from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
 from kleline.wallet.model import Customer
 from kleline.wallet.sca import ChallengeExpired
+from kleline.web.flashes import CARD_ADDED, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import redirect, render
@@ -77,7 +78,7 @@ _DIGITS_ONLY: Final = {
     "exp_year": N_("Enter the expiry year as digits"),
 }
 _CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
-_EMPTY_CARD_FORM: Final = {"number": "", "exp_month": "", "exp_year": "", "holder_name": ""}
+_EMPTY_CARD_FORM: Final = {"exp_month": "", "exp_year": "", "holder_name": ""}
 
 
 def with_result(return_url: str, payment_id: str, status: str) -> str:
@@ -105,15 +106,25 @@ def not_found_page(request: Request) -> Response:
 
 
 def _stage(payment: Payment, visit: Visit) -> str:
+    if payment.customer_id is not None and (visit.customer is None or payment.customer_id != visit.customer.id):
+        return "private"  # a customer chose it: from then on it is theirs alone to see
     if payment.status == "processing":
         return "processing"
     if payment.status not in OPEN_STATUSES:
         return "closed"
     if visit.customer is None:
         return "sign_in"
-    if payment.customer_id is not None and payment.customer_id != visit.customer.id:
-        return "elsewhere"
     return "authenticate" if payment.status == "requires_action" else "choose"
+
+
+def _private(request: Request, visit: Visit, payment: Payment, errors: list[PageError], status: int) -> Response:
+    """The page of a payment that another customer chose (or someone not signed in opens): it says nothing of the
+    payment (no merchant, amount, status, card or payer), and offers to sign in with the wallet it belongs to."""
+    _ = language_of(request).gettext
+    path = _page_path(payment.id)
+    context = page_context(visit, _("This payment is not in your wallet"), errors=errors, next=path, email="")
+    context.update(sign_out_next=path)
+    return render(request, "private_payment.html", context, status=status if errors else 403 if visit.customer else 200)
 
 
 def _merchant(kleline: Kleline, merchant_id: str) -> tuple[str, list[str]]:
@@ -134,11 +145,18 @@ def _checkout(
 ) -> Response:
     """The checkout page of ``payment`` for this visit."""
     kleline = web_of(request).kleline
-    merchant_name, malls = _merchant(kleline, payment.merchant_id)
     stage = _stage(payment, visit)
+    if stage == "private":
+        return _private(request, visit, payment, (errors or []) + (card_errors or []), status)
+    merchant_name, malls = _merchant(kleline, payment.merchant_id)
     path = _page_path(payment.id)
     _ = language_of(request).gettext
-    title = _("Your payment to %(merchant)s") if stage == "closed" else _("Pay %(merchant)s")
+    if stage != "closed":
+        title = _("Pay %(merchant)s")
+    elif payment.customer_id is not None:
+        title = _("Your payment to %(merchant)s")
+    else:
+        title = _("Payment to %(merchant)s")
     context = page_context(
         visit,
         title % {"merchant": merchant_name},
@@ -155,6 +173,7 @@ def _checkout(
         status_text=_(STATUS_TEXT[payment.status]) if payment.status in STATUS_TEXT else payment.status,
         failure_text=_(FAILURE_TEXT.get(payment.failure_code or "", _REFUSED)),
         return_link=with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
+        flash=announcement(request, visit),
     )
     if stage == "choose" and visit.customer is not None:
         available = _purse_available(kleline, visit.customer.id)
@@ -178,6 +197,16 @@ def _refusal(error: KlelineError, language: Language, fields: dict[str, str] | N
     shown = page_error(error, fields, language)
     message = _PAGE_MESSAGES.get(error.code)
     return PageError(language.gettext(message), shown.code, shown.field) if message else shown
+
+
+def _card_refusal(error: KlelineError, language: Language) -> PageError:
+    refusal = _refusal(error, language, _CARD_FIELDS)
+    return refusal if refusal.field is not None else PageError(refusal.message, refusal.code, "number")
+
+
+def _digits(text: str) -> int | None:
+    """A month or year typed as (at most four) digits, else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
 def _status_of(error: KlelineError) -> int:
@@ -284,26 +313,26 @@ def add_card(request: Request, payment_id: str, form: Form) -> Response:
     """Register a card in the wallet (after its issuer's check), then choose it on the page."""
     kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
     language = language_of(request)
+    # What the customer typed comes back with the errors, except the card number and security code (secrets).
     card_form = {name: form.get(name, "").strip() for name in _EMPTY_CARD_FORM}
+    number, cvc = form.get("number", "").strip(), form.get("cvc", "").strip()
+    expiry = {name: _digits(card_form[name]) for name in _DIGITS_ONLY}
     errors = [
         PageError(language.gettext(message), "validation_error", name)
         for name, message in _DIGITS_ONLY.items()
-        if not (card_form[name].isascii() and card_form[name].isdigit() and len(card_form[name]) <= 4)
+        if expiry[name] is None
     ]
+    problems = kleline.cards.problems(number, expiry["exp_month"], expiry["exp_year"], cvc, card_form["holder_name"])
+    errors += [_card_refusal(problem, language) for problem in problems]
     if errors:
+        if any(error.field == "holder_name" for error in errors):
+            card_form["holder_name"] = ""  # a refused name may be a card number typed in the wrong field
         return _checkout(request, visit, payment, card_errors=errors, card_form=card_form, status=400)
+    month, year = expiry["exp_month"], expiry["exp_year"]
+    assert month is not None and year is not None  # else an error was shown
     try:
-        card = kleline.cards.register(
-            customer.id,
-            card_form["number"],
-            int(card_form["exp_month"]),
-            int(card_form["exp_year"]),
-            form.get("cvc", "").strip(),
-            card_form["holder_name"],
-        )
+        card = kleline.cards.register(customer.id, number, month, year, cvc, card_form["holder_name"])
     except KlelineError as error:
-        refusal = _refusal(error, language, _CARD_FIELDS)
-        if refusal.field is None:
-            refusal = PageError(refusal.message, refusal.code, "number")
+        refusal = _card_refusal(error, language)
         return _checkout(request, visit, payment, card_errors=[refusal], card_form=card_form, status=_status_of(error))
-    return redirect(f"{_page_path(payment.id)}?{urlencode({'card': card.id})}")
+    return leave(request, redirect(f"{_page_path(payment.id)}?{urlencode({'card': card.id})}"), CARD_ADDED, card.id)

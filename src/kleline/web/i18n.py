@@ -16,7 +16,9 @@ broken ``.po`` fails at import (in every test run), not on a customer's page.
 
 Which language: a ``lang`` query parameter, else the ``kleline_lang`` cookie that the footer's switch sets, else the
 browser's ``Accept-Language`` (negotiated with Babel), else English: a visitor whose browser asks for neither
-language more likely reads English than French.
+language more likely reads English than French. A page opened with ``?lang=`` sets the cookie too (``remember``):
+the forms it shows post to addresses without the query, and their answers and redirects must stay in the language
+the visitor chose.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from babel.dates import format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.requests import Request
+from starlette.responses import Response
 
 from kleline.money import Money
 
@@ -47,11 +50,14 @@ __all__ = [
     "catalog_path",
     "chosen",
     "language_of",
+    "remember",
+    "requested",
 ]
 
 COOKIE: Final = "kleline_lang"
 """The cookie that remembers the language chosen with the footer's switch (a preference, not a secret)."""
 DOMAIN: Final = "messages"
+_YEAR: Final = 365 * 24 * 3600
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name, which Babel's extractor looks for)
@@ -137,3 +143,14 @@ def chosen(query: str | None, cookie: str | None, accept_language: str | None) -
 def language_of(request: Request) -> Language:
     """The language ``request``'s page is shown in (see ``chosen``)."""
     return chosen(request.query_params.get("lang"), request.cookies.get(COOKIE), request.headers.get("accept-language"))
+
+
+def requested(request: Request) -> Language | None:
+    """The language ``request``'s ``lang`` query asks for, if it is one of the pages' (else None)."""
+    wanted = request.query_params.get("lang")
+    return LANGUAGES.get(wanted.lower()) if wanted else None
+
+
+def remember(response: Response, language: Language, *, secure: bool) -> None:
+    """Have the browser keep ``language`` for the next pages (HTTPS-only when the session's cookie is)."""
+    response.set_cookie(COOKIE, language.code, max_age=_YEAR, path="/", secure=secure, httponly=True, samesite="lax")

@@ -8,12 +8,10 @@ and ``next`` is only ever a path on this site (``paths.safe_next``), so the link
 
 from __future__ import annotations
 
-from typing import Final
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kleline.web.i18n import COOKIE, LANGUAGES
+from kleline.web.i18n import LANGUAGES, remember
 from kleline.web.paths import safe_next
 from kleline.web.rendering import redirect
 from kleline.web.visits import web_of
@@ -22,8 +20,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_YEAR: Final = 365 * 24 * 3600
-
 
 @router.get("/language")
 def switch_language(request: Request, lang: str = "", next: str | None = None) -> Response:
@@ -31,8 +27,5 @@ def switch_language(request: Request, lang: str = "", next: str | None = None) -
     response = redirect(safe_next(next))
     language = LANGUAGES.get(lang.lower())
     if language is not None:
-        secure = web_of(request).cookies.secure  # HTTPS-only when the pages are public over HTTPS, as the session's
-        response.set_cookie(
-            COOKIE, language.code, max_age=_YEAR, path="/", secure=secure, httponly=True, samesite="lax"
-        )
+        remember(response, language, secure=web_of(request).cookies.secure)
     return response

@@ -4,6 +4,9 @@ Services word their errors in English for developers (the API's problem JSON sho
 page shows that sentence, which is the most precise. Another language cannot translate a sentence built at run
 time, so it shows the page's own wording for the refusal's ``code`` (and ``param``, for a generic validation error)
 from ``_MESSAGES``; a code missing there falls back to the service's sentence, still with its code beside it.
+A refusal that counts something (attempts left) is worded by the page in every language, English included, with
+``ngettext``: plural rules differ between languages (French says "1 essai", "0 essai"), so no sentence built with
+"(s)" or an English rule will do.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Final
 
 from kleline.errors import KlelineError
 from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD, SignInLocked
+from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, N_, Language
 
 __all__ = ["PageError", "page_error"]
@@ -71,11 +75,23 @@ def _translated(error: KlelineError, language: Language) -> str | None:
     return language.gettext(wording) if wording else None
 
 
+def _counted(error: KlelineError, language: Language) -> str | None:
+    if isinstance(error, CodeInvalid):
+        count = error.attempts_left
+        message = language.ngettext(
+            "The code is wrong: enter the code your app shows now (%(count)d attempt left)",
+            "The code is wrong: enter the code your app shows now (%(count)d attempts left)",
+            count,
+        )
+        return message % {"count": count}
+    return None
+
+
 def page_error(error: KlelineError, fields: Mapping[str, str] | None = None, language: Language = ENGLISH) -> PageError:
     """A refusal of a service as a page in ``language`` shows it; ``fields`` maps a service's ``param`` to the
     form's input."""
     field = None
     if error.param is not None and fields is not None:
         field = fields.get(error.param)
-    message = None if language is ENGLISH else _translated(error, language)
+    message = _counted(error, language) or (None if language is ENGLISH else _translated(error, language))
     return PageError(message or _sentence(error.detail), error.code, field)

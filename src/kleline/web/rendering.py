@@ -108,6 +108,6 @@ def forbidden(request: Request, reason: str, back: str) -> HTMLResponse:
     """The page a refused form post gets: why (a message marked with ``N_``), and a link back to a fresh form."""
     language = language_of(request)
     title = language.gettext(N_("This form cannot be accepted"))
-    context: dict[str, Any] = {"title": title, "customer": None, "errors": []}
+    context: dict[str, Any] = {"title": title, "customer": None, "errors": [], "flash": None}
     context.update(reason=language.gettext(reason), back=back)
     return render(request, "forbidden.html", context, status=403)

@@ -29,8 +29,10 @@ from starlette.responses import Response
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database, RawTx
 
-__all__ = ["CookiePolicy", "WebSession", "WebSessions", "cookie_policy"]
+__all__ = ["FLASH_COOKIE", "CookiePolicy", "WebSession", "WebSessions", "cookie_policy"]
 
+FLASH_COOKIE: Final = "kleline_flash"
+"""A one-time note for the next page (``kleline.web.flashes``): what just succeeded, such as a card added."""
 SECURE_COOKIE: Final = "__Host-kleline_session"
 PLAIN_COOKIE: Final = "kleline_session"
 _PURGE_BATCH: Final = 100
@@ -62,6 +64,16 @@ class CookiePolicy:
     def clear(self, response: Response) -> None:
         """Tell the browser to forget its session cookie."""
         response.delete_cookie(self.name, path="/", secure=self.secure, httponly=True, samesite="lax")
+
+    def flash(self, response: Response, note: str) -> None:
+        """Leave ``note`` for the next page the browser opens (a few minutes at most)."""
+        response.set_cookie(
+            FLASH_COOKIE, note, max_age=300, path="/", secure=self.secure, httponly=True, samesite="lax"
+        )
+
+    def clear_flash(self, response: Response) -> None:
+        """The note was shown: the browser forgets it."""
+        response.delete_cookie(FLASH_COOKIE, path="/", secure=self.secure, httponly=True, samesite="lax")
 
 
 def cookie_policy(public_url: str) -> CookiePolicy:

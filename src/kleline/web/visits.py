@@ -21,8 +21,10 @@ from kleline.bootstrap import Kleline
 from kleline.wallet.customers import AuthenticationFailed
 from kleline.wallet.model import Customer
 from kleline.web import csrf
+from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
+from kleline.web.i18n import remember, requested
 from kleline.web.rendering import forbidden
-from kleline.web.sessions import CookiePolicy, WebSession, WebSessions
+from kleline.web.sessions import FLASH_COOKIE, CookiePolicy, WebSession, WebSessions
 
 __all__ = [
     "FORM_LIMIT",
@@ -133,14 +135,20 @@ def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, A
     ``context``."""
     customer = visit.customer if visit is not None else None
     csrf_token = visit.csrf_token if visit is not None else ""
-    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], **context}
+    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None, **context}
 
 
 def respond(request: Request, visit: Visit, response: Response) -> Response:
-    """``response``, with the session's cookie when the visit opened the session."""
+    """``response``, with the session's cookie when the visit opened the session, and the language's when the
+    address chose one (``?lang=``), so that the page's forms and redirects keep it."""
+    web = web_of(request)
     if visit.new:
-        web = web_of(request)
         web.cookies.set(response, visit.session, web.max_age)
+    language = requested(request)
+    if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
+        remember(response, language, secure=web.cookies.secure)
+    if FLASH_COOKIE in request.cookies:
+        web.cookies.clear_flash(response)  # shown once, by this page
     return response
 
 

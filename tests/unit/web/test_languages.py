@@ -9,6 +9,7 @@ import pytest
 from kleline.errors import ValidationError
 from kleline.money import Money
 from kleline.wallet.customers import AuthenticationFailed, SignInLocked
+from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, FRENCH, accepted_languages, chosen
 from kleline.web.refusals import page_error
 from kleline.web.rendering import environment, environment_for
@@ -82,3 +83,21 @@ class _NewRefusal(ValidationError):
 def test_a_refusal_the_pages_do_not_know_falls_back_to_the_services_sentence() -> None:
     shown = page_error(_NewRefusal("something new went wrong"), language=FRENCH)
     assert (shown.message, shown.code) == ("Something new went wrong", "something_new")
+
+
+@pytest.mark.parametrize(
+    ("left", "english", "french"),
+    [
+        (4, "(4 attempts left)", "(4\u00a0essais restants)"),
+        (2, "(2 attempts left)", "(2\u00a0essais restants)"),
+        (1, "(1 attempt left)", "(1\u00a0essai restant)"),
+        (0, "(0 attempts left)", "(0\u00a0essai restant)"),
+    ],
+)
+def test_attempts_left_take_each_languages_plural_form(left: int, english: str, french: str) -> None:
+    refused = CodeInvalid(left)
+    assert "(s)" not in refused.detail and refused.detail.endswith(english[1:-1])
+    shown_in_english = page_error(refused, {"sca_code": "sca_code"}, ENGLISH)
+    assert shown_in_english.message.endswith(english) and shown_in_english.code == "sca_code_invalid"
+    shown_in_french = page_error(refused, {"sca_code": "sca_code"}, FRENCH)
+    assert shown_in_french.message.endswith(french) and shown_in_french.code == "sca_code_invalid"

@@ -10,11 +10,10 @@ from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import CustomerId, kleline_of
 from kleline.api.fields import CurrencyCode
-from kleline.api.movements import MovementList, movement_page
+from kleline.api.movements import MovementList, purse_movement_page
 from kleline.clock import to_rfc3339
 from kleline.errors import ValidationError
 from kleline.money import Money
-from kleline.wallet.customers import purse_code
 from kleline.wallet.model import TopUp
 
 router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
@@ -118,8 +117,9 @@ def list_transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[int | None, Query(ge=1, description="sequence of the last movement seen")] = None,
 ) -> MovementList:
-    """The purse's movements, newest first, each with the balance after it."""
+    """The purse's movements, newest first, each with the balance after it and the merchant it paid or was refunded
+    by."""
     kleline = kleline_of(request)
     kleline.customers.purse(customer_id)
-    lines = kleline.ledger.history(purse_code(customer_id), limit=limit + 1, before=starting_after)
-    return movement_page(lines, limit)
+    movements = kleline.payments.purse_movements(customer_id, limit=limit + 1, before=starting_after)
+    return purse_movement_page(movements, limit)

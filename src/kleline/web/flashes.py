@@ -1,0 +1,57 @@
+"""The one-time confirmation a page shows after a form succeeded ("Your card was added"), as post/redirect/get
+allows: the post answers with a redirect and leaves a note in a short-lived cookie, and the next page shows it once.
+
+The note names only what happened and, where it needs one, an object's id (``card_added:card_...``), never text to
+show: the page words it in its language, and only from objects the visitor may see (a card of the signed-in
+customer's own wallet), so that a planted cookie can neither inject text nor reveal anyone else's card.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kleline.errors import NotFound
+from kleline.web.i18n import language_of
+from kleline.web.sessions import FLASH_COOKIE
+from kleline.web.visits import Visit, web_of
+
+__all__ = ["CARD_ADDED", "SIGNED_OUT", "WALLET_OPENED", "announcement", "leave"]
+
+CARD_ADDED: Final = "card_added"
+WALLET_OPENED: Final = "wallet_opened"
+SIGNED_OUT: Final = "signed_out"
+_NOTE: Final = re.compile(r"(card_added|wallet_opened|signed_out)(?::([A-Za-z0-9_]{1,64}))?")
+
+
+def leave(request: Request, response: Response, kind: str, object_id: str = "") -> Response:
+    """Have the next page confirm ``kind`` (about ``object_id``); ``response`` is the redirect to it."""
+    web_of(request).cookies.flash(response, f"{kind}:{object_id}" if object_id else kind)
+    return response
+
+
+def announcement(request: Request, visit: Visit | None) -> str | None:
+    """The confirmation the page shows this visit, in its language, or None (no note, or not this visitor's)."""
+    found = _NOTE.fullmatch(request.cookies.get(FLASH_COOKIE, ""))
+    if found is None or request.method != "GET" or visit is None:
+        return None
+    kind, object_id = found.group(1), found.group(2)
+    _ = language_of(request).gettext
+    customer = visit.customer
+    if kind == SIGNED_OUT:
+        return _("You are signed out.") if customer is None else None
+    if customer is None:
+        return None
+    if kind == WALLET_OPENED:
+        return _("Your wallet is open. Welcome, %(name)s!") % {"name": customer.name}
+    if object_id is None:
+        return None
+    try:
+        card = web_of(request).kleline.cards.get(customer.id, object_id)
+    except NotFound:
+        return None
+    message = _("Your %(brand)s card ending %(last4)s was added to your wallet, and is chosen to pay.")
+    return message % {"brand": card.brand.capitalize(), "last4": card.last4}

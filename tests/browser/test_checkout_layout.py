@@ -1,0 +1,132 @@
+"""Every state of the checkout and wallet pages, at phone widths and wide, in French and English: nothing overflows
+sideways, and axe (axe-core, shipped inside axe-playwright-python, so it runs offline) finds no violation.
+
+Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from kleline.bootstrap import Kleline
+
+from ..e2e.checkout_world import PASSWORD, card, customer, enrol, fund, payment, shop
+from .conftest import LiveKleline
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (360, 390, 1280)
+_AXE = Axe()
+
+
+def _sign_in(page: Page, url: str, email: str = "ada@example.org") -> None:
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+    page.wait_for_url(url.split("?")[0] + "*")
+
+
+def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page], None]]]:
+    """(name, first address, what to do there) for each state a shopper can meet."""
+    merchant_id = shop(kleline, "Librairie Kléber et Fils, livres anciens", "Galerie marchande Kléber-Strasbourg")
+    ada = customer(kleline, name="Adélaïde-Marguerite de Montmorency-Laval")
+    card_id = card(kleline, ada.id)
+    fund(kleline, ada.id, card_id, 3000)
+    totp = enrol(kleline, ada)
+    customer(kleline, "grace@example.org", "Grace Hopper")
+    long_description = "Les Misérables, édition intégrale illustrée en cinq volumes reliés cuir, coffret cadeau"
+    choose = payment(kleline, merchant_id, 123456, description=long_description, return_url=None)
+    challenge = payment(kleline, merchant_id, 4500, return_url=None)
+    kleline.payments.confirm(challenge.id, ada.id, "card", card_id)
+    paid = payment(kleline, merchant_id, 1250, return_url=None)
+    kleline.payments.confirm(paid.id, ada.id, "purse", None)
+    assert kleline.payments.get(challenge.id).status == "requires_action" and totp
+
+    def nothing(_: Page) -> None:
+        return None
+
+    def signed_in(url: str) -> Callable[[Page], None]:
+        return lambda page: _sign_in(page, url)
+
+    def wrong_password(page: Page) -> None:
+        page.locator("#email").fill("ada@example.org")
+        page.locator("#password").fill("not the password at all")
+        page.locator("form[action='/sign-in'] button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+
+    def card_errors(page: Page) -> None:
+        _sign_in(page, f"{base}/checkout/{choose.id}")
+        page.locator("details summary").click()
+        page.locator("#number").fill("4242 4242 4242 4241")
+        page.locator("#exp_month").fill("13")
+        page.locator("#exp_year").fill("1999")
+        page.locator("#cvc").fill("12")
+        page.locator("#holder_name").fill("")
+        page.locator("form[action$='/cards'] button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+
+    def card_added(page: Page) -> None:
+        for held in kleline.cards.list(ada.id):
+            if held.last4 == "4444":  # added at the width before: removed, so that it can be added again
+                kleline.cards.remove(ada.id, held.id)
+        _sign_in(page, f"{base}/checkout/{choose.id}")
+        page.locator("details summary").click()
+        page.locator("#number").fill("5555 5555 5555 4444")
+        page.locator("#exp_month").fill("11")
+        page.locator("#exp_year").fill("2029")
+        page.locator("#cvc").fill("321")
+        page.locator("#holder_name").fill("Adélaïde de Montmorency")
+        page.locator("form[action$='/cards'] button[type=submit]").click()
+        page.wait_for_selector(".flash")
+
+    def other_customer(page: Page) -> None:
+        _sign_in(page, f"{base}/checkout/{paid.id}", "grace@example.org")
+
+    return [
+        ("sign-in-stage", f"/checkout/{choose.id}", nothing),
+        ("sign-in-error", f"/checkout/{choose.id}", wrong_password),
+        ("choose", f"/checkout/{choose.id}", signed_in(f"{base}/checkout/{choose.id}")),
+        ("card-errors", f"/checkout/{choose.id}", card_errors),
+        ("card-added", f"/checkout/{choose.id}", card_added),
+        ("authenticate", f"/checkout/{challenge.id}", signed_in(f"{base}/checkout/{challenge.id}")),
+        ("paid", f"/checkout/{paid.id}", signed_in(f"{base}/checkout/{paid.id}")),
+        ("someone-elses", f"/checkout/{paid.id}", other_customer),
+        ("sign-up", "/sign-up?next=/checkout/" + choose.id, nothing),
+        ("not-found", "/checkout/pay_unknown", nothing),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_no_page_state_overflows_a_phone_and_axe_finds_no_violation(
+    live: LiveKleline, chromium: Browser, lang: str, request: pytest.FixtureRequest
+) -> None:
+    shots = os.environ.get("KLELINE_SCREENSHOTS")
+    problems: list[str] = []
+    for name, address, act in _states(live.kleline, live.url):
+        for width in WIDTHS:
+            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+            try:
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+                separator = "&" if "?" in address else "?"
+                page.goto(f"{live.url}{address}{separator}lang={lang}")
+                act(page)
+                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
+                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                if scroll > inner:
+                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
+                if width == WIDTHS[0]:
+                    violations = _AXE.run(page).response["violations"]
+                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(shots) / f"{name}-{lang}-{width}.png"), full_page=True)
+            finally:
+                context.close()
+    assert problems == []
