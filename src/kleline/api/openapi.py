@@ -8,7 +8,8 @@ error responses once the document is generated:
 - the ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
 - the problems a route answers by its shape are added as shared components (``#/components/responses``): ``400``
   where it takes a body or parameters, ``401`` where it takes a key, ``403`` where only one kind of key may call it,
-  ``404`` where its path names an object, ``409`` where it takes an ``Idempotency-Key``;
+  ``404`` where its path (or a list's ``starting_after`` cursor) names an object, ``409`` where it takes an
+  ``Idempotency-Key``;
 - an error a route declares itself (its ``responses=``) keeps its description and gets the problem body;
 - ``default`` names the problem body for any other error (a ``402`` decline, a ``500``).
 """
@@ -39,6 +40,7 @@ _ONE_KIND: frozenset[Callable[..., Any]] = frozenset(
     {require_operator, require_customer, require_merchant, require_operator_or_merchant}
 )
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
+CURSOR = "starting_after"  # every list pages on the id of the last object seen, which must exist
 
 PROBLEM_SCHEMA: Document = {
     "title": "Problem",
@@ -107,6 +109,11 @@ def _one_kind_operations(app: FastAPI) -> set[tuple[str, str]]:
     return found
 
 
+def _names_an_object(parameter: Document) -> bool:
+    """A path parameter, or a list's ``starting_after`` cursor: an id that may name nothing (answered ``404``)."""
+    return bool(parameter.get("in") == "path" or (parameter.get("in") == "query" and parameter["name"] == CURSOR))
+
+
 def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, str]]:
     """The ``(status, component)`` pairs an operation answers by its shape."""
     parameters = operation.get("parameters", [])
@@ -114,7 +121,7 @@ def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, 
         ("400", "BadRequest", "requestBody" in operation or bool(parameters)),
         ("401", "Unauthorized", bool(operation.get("security"))),
         ("403", "Forbidden", one_kind),
-        ("404", "NotFound", any(parameter.get("in") == "path" for parameter in parameters)),
+        ("404", "NotFound", any(_names_an_object(parameter) for parameter in parameters)),
         ("409", "Conflict", any(parameter.get("name") == HEADER for parameter in parameters)),
         ("default", "Problem", True),
     ]

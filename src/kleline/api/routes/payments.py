@@ -217,7 +217,12 @@ def list_payment_refunds(payment_id: str, request: Request, party: Party) -> dic
     return {"data": [refund_json(r) for r in refunds], "has_more": False}
 
 
-@router.post("/v1/refunds", status_code=201, response_model=RefundOut)
+@router.post(
+    "/v1/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    responses={404: {"description": "`not_found`: no such payment of this merchant's"}},
+)
 def create_refund(body: RefundIn, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
     """Refund a captured payment, in part or in full; the commission is returned pro rata."""
     kleline = kleline_of(request)

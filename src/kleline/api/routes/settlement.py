@@ -92,7 +92,10 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     "/v1/settlement-runs",
     status_code=201,
     response_model=RunOut,
-    responses={409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"}},
+    responses={
+        200: {"model": RunOut, "description": "the period was already settled: the same run (finished if it was not)"},
+        409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"},
+    },
 )
 def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
     """Settle a period: pay every active merchant whose available balance reaches the minimum, in one pain.001
