@@ -20,13 +20,12 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from kleline.api.auth import require_customer, require_merchant, require_operator, require_operator_or_merchant
 from kleline.api.problems import MEDIA_TYPE, TYPE_BASE
+from kleline.api.routing import api_routes
 from kleline.idempotency import HEADER
 
 __all__ = ["PROBLEM_SCHEMA", "describe_problems", "install"]
@@ -86,24 +85,10 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(dependency)
 
 
-def _api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
-    """Every API route with its full path. Newer FastAPI keeps included routers whole rather than copying their
-    routes into the application's list, and walks them with ``iter_route_contexts``; older FastAPI has no such
-    function and a flat list."""
-    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if contexts is None:
-        yield from ((route.path_format, route) for route in app.routes if isinstance(route, APIRoute))
-        return
-    for context in contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path_format:
-            yield context.path_format, route
-
-
 def _one_kind_operations(app: FastAPI) -> set[tuple[str, str]]:
     """``(path, method)`` of every operation that only one kind of key (or operators and merchants) may call."""
     found: set[tuple[str, str]] = set()
-    for path, route in _api_routes(app):
+    for path, route in api_routes(app):
         if any(call in _ONE_KIND for call in _calls(route.dependant)):
             found.update((path, method.lower()) for method in route.methods or ())
     return found
