@@ -5,7 +5,7 @@ turns a request that fails validation into a ``400`` ``validation_error`` proble
 client generated from the document would expect a status and a body it never gets. This rewrites every operation's
 error responses once the document is generated:
 
-- the ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
+- FastAPI's ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
 - the problems a route answers by its shape are added as shared components (``#/components/responses``): ``400``
   where it takes a body or parameters, ``401`` where it takes a key, ``403`` where only one kind of key may call it,
   ``404`` where its path (or a list's ``starting_after`` cursor) names an object, ``409`` where it takes an
@@ -115,7 +115,8 @@ def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, 
 
 def _describe_operation(operation: Document, *, one_kind: bool) -> None:
     responses: Document = operation.setdefault("responses", {})
-    responses.pop("422", None)
+    if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+        responses.pop("422")  # FastAPI's; a 422 the route declares itself (`limit_exceeded`) stays
     for status, name in _shared_statuses(operation, one_kind=one_kind):
         responses.setdefault(status, {"$ref": _RESPONSES + name})
     for status, response in responses.items():
