@@ -41,7 +41,7 @@ from .openapi_checks import CHECKS, CHECKS_FOR_KNOWN_SERVER_ERROR, server_error_
 CALLERS = ("nobody", "operator", "merchant", "customer")
 PASSWORD = "correct horse battery staple"
 SEED = 20260115
-EXAMPLES = 10  # per operation and caller in the fuzzing phase; the examples and coverage phases add their own
+EXAMPLES = 12  # per operation and caller in the fuzzing phase; the examples and coverage phases add their own
 
 CONFIG = SchemathesisConfig.from_dict(
     {
