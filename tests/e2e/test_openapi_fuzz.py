@@ -6,6 +6,9 @@ Schemathesis drives the ASGI application in-process (no server). It runs in the 
 document drifts from the code whenever a route gains an error, and only a run that exercises every route notices.
 Its cost is bounded (a fixed number of examples per operation, a fixed seed so that a failure reproduces).
 
+Each operation gets its own Hypothesis run over Schemathesis's strategies (``APIOperation.as_strategy``), rather than
+``schemathesis.pytest.from_fixture``, whose wrapper rewrites pytest's private node ids and breaks on pytest 9.2.
+
 One application per backend serves the whole module (the fuzzer's requests never open more than its pool of
 connections). Each test gets fresh credentials, so that one caller's fuzzing (a customer signing out, an operator
 suspending a merchant) does not change what the next caller can reach.
@@ -41,7 +44,7 @@ from .openapi_checks import CHECKS, CHECKS_FOR_KNOWN_SERVER_ERROR, server_error_
 CALLERS = ("nobody", "operator", "merchant", "customer")
 PASSWORD = "correct horse battery staple"
 SEED = 20260115
-EXAMPLES = 12  # per operation and caller in the fuzzing phase; the examples and coverage phases add their own
+EXAMPLES = 12  # per operation and caller, valid and invalid input together
 
 CONFIG = SchemathesisConfig.from_dict(
     {
