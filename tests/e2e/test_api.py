@@ -75,6 +75,17 @@ def test_a_wrong_method_is_a_method_not_allowed_problem(client: TestClient, oper
     assert_problem(response, 405, "method_not_allowed")
 
 
+def test_a_wrong_method_is_answered_with_the_methods_the_path_takes(client: TestClient) -> None:
+    for method, path, allowed in (
+        ("POST", "/v1/ledger/trial-balance", {"GET"}),
+        ("PUT", "/v1/payments", {"GET", "POST"}),
+        ("PATCH", "/v1/wallet/cards/card_1", {"DELETE"}),
+    ):
+        response = client.request(method, path)
+        assert_problem(response, 405, "method_not_allowed")
+        assert {name.strip() for name in response.headers["allow"].split(",")} == allowed, path
+
+
 # --- authentication -----------------------------------------------------------------------------------------------
 
 

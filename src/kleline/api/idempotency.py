@@ -25,6 +25,8 @@ from kleline.api import problems
 from kleline.errors import KlelineError
 from kleline.idempotency import (
     HEADER,
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
     Claim,
     Idempotency,
     InvalidIdempotencyKey,
@@ -222,8 +224,10 @@ _HEADER_PARAMETER: dict[str, Any] = {
     "name": HEADER,
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    # What ``check_key`` accepts (anything else is a 400 ``validation_error`` naming the header).
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     "description": (
+        f"1 to {MAX_KEY_LENGTH} printable ASCII characters (a UUID is the usual choice). "
         "Makes a retry safe: the same key with the same request returns the first answer (with "
         "`Idempotent-Replayed: true`) instead of running again, for 24 hours by default. The same key with another "
         "method, path or body gets 409 `idempotency_key_reused`; a duplicate sent while the first is still running "

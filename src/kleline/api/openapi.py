@@ -5,11 +5,11 @@ turns a request that fails validation into a ``400`` ``validation_error`` proble
 client generated from the document would expect a status and a body it never gets. This rewrites every operation's
 error responses once the document is generated:
 
-- the ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
+- FastAPI's ``422`` goes, and with it FastAPI's ``HTTPValidationError`` and ``ValidationError`` schemas;
 - the problems a route answers by its shape are added as shared components (``#/components/responses``): ``400``
   where it takes a body or parameters, ``401`` where it takes a key, ``403`` where only one kind of key may call it,
-  ``404`` where its path names an object, ``409`` where it takes an ``Idempotency-Key``, ``413`` where it takes a
-  body (``kleline.api.boundary`` bounds it);
+  ``404`` where its path (or a list's ``starting_after`` cursor) names an object, ``409`` where it takes an
+  ``Idempotency-Key``, ``413`` where it takes a body (``kleline.api.boundary`` bounds it);
 - an error a route declares itself (its ``responses=``) keeps its description and gets the problem body;
 - ``default`` names the problem body for any other error (a ``402`` decline, a ``500``).
 """
@@ -20,13 +20,12 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from kleline.api.auth import require_customer, require_merchant, require_operator, require_operator_or_merchant
 from kleline.api.problems import MEDIA_TYPE, TYPE_BASE
+from kleline.api.routing import api_routes
 from kleline.idempotency import HEADER
 
 __all__ = ["PROBLEM_SCHEMA", "describe_problems", "install"]
@@ -40,6 +39,7 @@ _ONE_KIND: frozenset[Callable[..., Any]] = frozenset(
     {require_operator, require_customer, require_merchant, require_operator_or_merchant}
 )
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
+CURSOR = "starting_after"  # every list pages on the id of the last object seen, which must exist
 
 PROBLEM_SCHEMA: Document = {
     "title": "Problem",
@@ -87,27 +87,18 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(dependency)
 
 
-def _api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
-    """Every API route with its full path. Newer FastAPI keeps included routers whole rather than copying their
-    routes into the application's list, and walks them with ``iter_route_contexts``; older FastAPI has no such
-    function and a flat list."""
-    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if contexts is None:
-        yield from ((route.path_format, route) for route in app.routes if isinstance(route, APIRoute))
-        return
-    for context in contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path_format:
-            yield context.path_format, route
-
-
 def _one_kind_operations(app: FastAPI) -> set[tuple[str, str]]:
     """``(path, method)`` of every operation that only one kind of key (or operators and merchants) may call."""
     found: set[tuple[str, str]] = set()
-    for path, route in _api_routes(app):
+    for path, route in api_routes(app):
         if any(call in _ONE_KIND for call in _calls(route.dependant)):
             found.update((path, method.lower()) for method in route.methods or ())
     return found
+
+
+def _names_an_object(parameter: Document) -> bool:
+    """A path parameter, or a list's ``starting_after`` cursor: an id that may name nothing (answered ``404``)."""
+    return bool(parameter.get("in") == "path" or (parameter.get("in") == "query" and parameter["name"] == CURSOR))
 
 
 def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, str]]:
@@ -117,7 +108,7 @@ def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, 
         ("400", "BadRequest", "requestBody" in operation or bool(parameters)),
         ("401", "Unauthorized", bool(operation.get("security"))),
         ("403", "Forbidden", one_kind),
-        ("404", "NotFound", any(parameter.get("in") == "path" for parameter in parameters)),
+        ("404", "NotFound", any(_names_an_object(parameter) for parameter in parameters)),
         ("409", "Conflict", any(parameter.get("name") == HEADER for parameter in parameters)),
         ("413", "PayloadTooLarge", "requestBody" in operation),
         ("default", "Problem", True),
@@ -127,7 +118,8 @@ def _shared_statuses(operation: Document, *, one_kind: bool) -> list[tuple[str, 
 
 def _describe_operation(operation: Document, *, one_kind: bool) -> None:
     responses: Document = operation.setdefault("responses", {})
-    responses.pop("422", None)
+    if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+        responses.pop("422")  # FastAPI's; a 422 the route declares itself (`limit_exceeded`) stays
     for status, name in _shared_statuses(operation, one_kind=one_kind):
         responses.setdefault(status, {"$ref": _RESPONSES + name})
     for status, response in responses.items():

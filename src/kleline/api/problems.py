@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kleline.api.routing import allowed_methods
 from kleline.errors import KlelineError
 
 __all__ = ["install", "problem", "with_retry_after"]
@@ -62,10 +63,16 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return problem(400, "validation_error", "Validation error", f"{param or 'request'}: {message}", param=param)
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
-    return problem(error.status_code, code, _title(code), str(error.detail))
+    response = problem(error.status_code, code, _title(code), str(error.detail))
+    response.headers.update(error.headers or {})
+    if error.status_code == 405:  # RFC 9110: a 405 names every method the path does take
+        allowed = allowed_methods(request.app, request.url.path)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

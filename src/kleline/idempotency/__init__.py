@@ -2,6 +2,8 @@
 
 from kleline.idempotency.model import (
     HEADER,
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     RequestInProgress,
@@ -15,6 +17,8 @@ from kleline.idempotency.service import Claim, Idempotency
 
 __all__ = [
     "HEADER",
+    "KEY_PATTERN",
+    "MAX_KEY_LENGTH",
     "Claim",
     "Idempotency",
     "IdempotencyKeyReused",

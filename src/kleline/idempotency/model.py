@@ -20,6 +20,7 @@ from kleline.errors import Conflict, ValidationError
 __all__ = [
     "ANONYMOUS",
     "HEADER",
+    "KEY_PATTERN",
     "MAX_KEY_LENGTH",
     "IdempotencyKeyReused",
     "InvalidIdempotencyKey",
@@ -33,6 +34,8 @@ __all__ = [
 
 HEADER: Final = "Idempotency-Key"
 MAX_KEY_LENGTH: Final = 255
+# The same rule as ``check_key``, for the OpenAPI document: printable ASCII, space to tilde.
+KEY_PATTERN: Final = "^[ -~]+$"
 ANONYMOUS: Final = b"anonymous"
 
 # Answers that say "you may not do this (yet)" rather than "this is what your request did": nothing ran, and the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
@@ -61,7 +63,13 @@ def sign_up(body: SignUp, request: Request) -> CustomerOut:
     return customer_out(kleline_of(request).customers.sign_up(body.email, body.password, body.name))
 
 
-@router.post("/auth/token", status_code=201, response_model=TokenOut)
+_SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "`invalid_credentials`: the email and password do not match"},
+    429: {"description": "`sign_in_locked`: too many failures in a row; sign-in is refused for a while"},
+}
+
+
+@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=_SIGN_IN_ERRORS)
 def sign_in(body: Credentials, request: Request) -> TokenOut:
     """Sign in: a customer token with an expiry. Ten failures in a row lock sign-in for thirty minutes."""
     tokens = kleline_of(request).customers.sign_in(body.email, body.password)

@@ -120,7 +120,12 @@ def _visible(caller: Caller, merchant_id: str) -> None:
         raise UnknownMerchant(f"no merchant {merchant_id}")
 
 
-@router.post("", status_code=201, response_model=RegisteredOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=RegisteredOut,
+    responses={403: {"description": "`forbidden`: only an operator may set `fee_bps`"}},
+)
 def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> RegisteredOut:
     """Register a shop: anyone may (it waits, ``pending``, for an operator's approval); the answer carries its
     first secret key, shown only here."""

@@ -182,7 +182,15 @@ def get_payment(payment_id: str, request: Request, party: Party) -> dict[str, An
     return _out(_visible(request, party, payment_id))
 
 
-@router.post("/v1/payments/{payment_id}/confirm", response_model=PaymentOut)
+_SCA_EXPIRED = {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"}
+_CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused the capture"}
+
+
+@router.post(
+    "/v1/payments/{payment_id}/confirm",
+    response_model=PaymentOut,
+    responses={410: _SCA_EXPIRED, 502: _CAPTURE_REFUSED},
+)
 def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, customer_id: CustomerId) -> dict[str, Any]:
     """The customer pays from the purse or a card: ``succeeded``, ``authorized``, ``requires_action`` (pass the
     challenge, then confirm again with ``sca_code``) or ``failed`` with a ``failure_code``."""
@@ -192,7 +200,14 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, customer
     return _out(payment)
 
 
-@router.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut)
+@router.post(
+    "/v1/payments/{payment_id}/capture",
+    response_model=PaymentOut,
+    responses={
+        502: _CAPTURE_REFUSED,
+        503: {"description": "`issuer_unavailable`: the card issuer did not answer; retry the capture"},
+    },
+)
 def capture_payment(
     payment_id: str, request: Request, merchant_id: MerchantId, body: CaptureIn | None = None
 ) -> dict[str, Any]:
@@ -218,7 +233,15 @@ def list_payment_refunds(payment_id: str, request: Request, party: Party) -> dic
     return {"data": [refund_json(r) for r in refunds], "has_more": False}
 
 
-@router.post("/v1/refunds", status_code=201, response_model=RefundOut)
+@router.post(
+    "/v1/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    responses={
+        404: {"description": "`not_found`: no such payment of this merchant's"},
+        502: {"description": "`refund_failed`: the card issuer refused the refund; nothing is recorded"},
+    },
+)
 def create_refund(body: RefundIn, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
     """Refund a captured payment, in part or in full; the commission is returned pro rata."""
     kleline = kleline_of(request)

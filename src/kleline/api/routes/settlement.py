@@ -95,6 +95,7 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     status_code=201,
     response_model=RunOut,
     responses={
+        200: {"model": RunOut, "description": "the period was already settled: the same run (finished if it was not)"},
         409: {"description": "a past period nobody settled (`settlement_period_closed`): settle today's"},
         500: {
             "description": "the run stopped on a fault of Kleline's set-up (`configuration_error`, e.g. one of its "
@@ -103,7 +104,7 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     },
 )
 def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
-    """Settle a period: pay every active merchant whose available balance reaches the minimum, in one pain.001
+    """Settle a period: pay every active or suspended merchant whose available balance reaches the minimum, in one pain.001
     file. The same period again answers the same run (``200``), finishing it first if it was interrupted. A run
     pays the balances of the day it starts, so a past period that no run was started for is refused (``409``
     ``settlement_period_closed``) and nothing is written."""

@@ -82,7 +82,15 @@ def top_up_out(top_up: TopUp, collection_id: str | None = None) -> TopUpOut:
     )
 
 
-@router.post("/top-ups", status_code=201, response_model=TopUpOut)
+@router.post(
+    "/top-ups",
+    status_code=201,
+    response_model=TopUpOut,
+    responses={
+        410: {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"},
+        422: {"description": "`limit_exceeded`: the top-up would pass the wallet's limits for its KYC level"},
+    },
+)
 def create_top_up(body: TopUpIn, request: Request, customer_id: CustomerId) -> TopUpOut:
     """Top up the purse from a registered card or by direct debit of a registered bank account: ``succeeded``,
     ``failed`` with a ``failure_code``, or ``requires_action`` with a challenge to pass."""
