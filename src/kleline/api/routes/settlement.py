@@ -104,8 +104,8 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
     },
 )
 def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
-    """Settle a period: pay every active or suspended merchant whose available balance reaches the minimum, in one pain.001
-    file. The same period again answers the same run (``200``), finishing it first if it was interrupted. A run
+    """Settle a period: pay every active or suspended merchant whose available balance reaches the minimum, in one
+    pain.001 file. The same period again answers the same run (``200``), finishing it first if it was interrupted. A run
     pays the balances of the day it starts, so a past period that no run was started for is refused (``409``
     ``settlement_period_closed``) and nothing is written."""
     settlement = kleline_of(request).settlement
