@@ -100,7 +100,7 @@ def catalog_path(code: str) -> str:
 def _compiled(code: str) -> gettext.GNUTranslations:
     source = resources.files("kleline.web").joinpath(catalog_path(code))
     with source.open("rb") as po:
-        catalog = read_po(po, locale=code, domain=DOMAIN)
+        catalog = read_po(po, locale=code, domain=DOMAIN, abort_invalid=True)
     mo = io.BytesIO()
     write_mo(mo, catalog)  # fuzzy entries are left out: an unchecked guess is not shown to customers
     mo.seek(0)

@@ -27,7 +27,7 @@ _TIGHT_PUNCTUATION = re.compile(r"(?<![\u00a0\u202f])[:;!?](?=\s|$)")
 
 def _read(path: Path) -> Catalog:
     with path.open("rb") as po:
-        return read_po(po)
+        return read_po(po, abort_invalid=True)
 
 
 def _ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
