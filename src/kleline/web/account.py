@@ -1,8 +1,12 @@
 """Signing in, opening a wallet and signing out, as pages: the first steps of a checkout.
 
 Sign-in goes through ``Customers.check_password``, the check under the API's ``sign_in``, so the pages share the
-API's rules: one answer for a wrong email or a wrong password, and the lockout after repeated failures (shown with
-the time it ends). No API token is made: the page's session, not a bearer token, is what signs the browser in.
+API's rules: one answer for a wrong email, a wrong password or a locked account (the same page, status 400, whatever
+the reason, so that it tells nobody which addresses hold a wallet), and the lockout after repeated failures. No API
+token is made: the page's session, not a bearer token, is what signs the browser in.
+
+Both forms count against the API's rate limits per client address (``kleline.ratelimit``): past them, the form
+comes back with the reason and status 429, with ``Retry-After``.
 
 ``next`` (where to go once signed in) is only ever a path on this site, never another site's address: a link to
 our sign-in page must not become a way to send customers elsewhere.
@@ -17,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.ratelimit import SIGN_IN, SIGN_UP, RateLimited
 from kleline.web.i18n import N_, language_of
 from kleline.web.paths import HOME, safe_next
 from kleline.web.refusals import PageError, page_error
@@ -30,6 +35,17 @@ router = APIRouter(include_in_schema=False)
 _SIGN_IN_TITLE: Final = N_("Sign in to your wallet")
 _SIGN_UP_TITLE: Final = N_("Open a wallet")
 _SIGN_UP_FIELDS: Final = {"email": "email", "password": "password", "name": "name"}
+
+
+def _client_host(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _with_retry_after(response: Response, error: KlelineError | None) -> Response:
+    """A rate-limited form says when to come back, as the API does."""
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _signed_in(request: Request, visit: Visit, customer_id: str, next_url: str) -> Response:
@@ -56,7 +72,6 @@ def sign_in(request: Request, form: Form) -> Response:
     """Check the email and password; on success a new signed-in session, and on to ``next``."""
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
-    customers = web_of(request).kleline.customers
     language = language_of(request)
     _ = language.gettext
     email = form.get("email", "").strip()
@@ -65,16 +80,20 @@ def sign_in(request: Request, form: Form) -> Response:
         errors.append(PageError(_("Enter your email address"), "validation_error", "email"))
     if not form.get("password"):
         errors.append(PageError(_("Enter your password"), "validation_error", "password"))
+    refusal: KlelineError | None = None
     if not errors:
+        kleline = web_of(request).kleline
         try:
-            customer_id = customers.check_password(email, form["password"])
+            kleline.rate_limits.take(SIGN_IN, _client_host(request))
+            customer_id = kleline.customers.check_password(email, form["password"])
         except KlelineError as error:
+            refusal = error
             errors.append(page_error(error, language=language))
         else:
             return _signed_in(request, visit, customer_id, next_url)
-    locked = any(error.code == "sign_in_locked" for error in errors)
     context = page_context(visit, _(_SIGN_IN_TITLE), next=next_url, email=email, errors=errors)
-    return render(request, "sign_in.html", context, status=429 if locked else 400)
+    status = refusal.status if isinstance(refusal, RateLimited) else 400
+    return _with_retry_after(render(request, "sign_in.html", context, status=status), refusal)
 
 
 @router.get("/sign-up")
@@ -92,14 +111,17 @@ def sign_up(request: Request, form: Form) -> Response:
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-up?" + urlencode({"next": next_url}))
     name, email, password = form.get("name", ""), form.get("email", "").strip(), form.get("password", "")
+    kleline = web_of(request).kleline
     try:
-        customer = web_of(request).kleline.customers.sign_up(email, password, name)
+        kleline.rate_limits.take(SIGN_UP, _client_host(request))
+        customer = kleline.customers.sign_up(email, password, name)
     except KlelineError as error:
         language = language_of(request)
         errors = [page_error(error, _SIGN_UP_FIELDS, language)]
         title = language.gettext(_SIGN_UP_TITLE)
         context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
-        return render(request, "sign_up.html", context, status=409 if error.code == "email_taken" else 400)
+        status = error.status if error.code in ("email_taken", "rate_limited") else 400
+        return _with_retry_after(render(request, "sign_up.html", context, status=status), error)
     return _signed_in(request, visit, customer.id, next_url)
 
 
