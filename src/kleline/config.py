@@ -233,6 +233,20 @@ class Settings(BaseSettings):
         description="largest bank statement import (POST /v1/bank-statements, camt.053 XML), in bytes",
     )
     max_form_bytes: int = Field(16 * 1024, ge=1024, description="largest form posted to a page, in bytes")
+    # -- rate limits per client (issue 10) --
+    sign_in_rate: int = Field(
+        20, ge=1, description="sign-in attempts (API and pages) one client address may make per sign-in window"
+    )
+    sign_in_rate_window_seconds: int = Field(60, ge=1, description="the window of KLELINE_SIGN_IN_RATE, in seconds")
+    sign_up_rate: int = Field(
+        10, ge=1, description="wallets (API and pages) one client address may try to open per sign-up window"
+    )
+    sign_up_rate_window_seconds: int = Field(3600, ge=1, description="the window of KLELINE_SIGN_UP_RATE, in seconds")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="proxies whose X-Forwarded-For names the client (comma-separated addresses or networks, '*' "
+        "for any) for kleline serve; empty trusts none, so the client is the connection's address",
+    )
 
 
 def _primary_office(bic: BIC) -> str:

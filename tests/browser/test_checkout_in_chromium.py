@@ -123,7 +123,7 @@ def test_the_page_can_be_used_with_the_keyboard_and_reads_its_errors_out(
     page.get_by_label("Password").fill("not the password")
     page.get_by_label("Password").press("Enter")
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Email or password is wrong")
+    expect(alert).to_contain_text("Wrong email or password")
     expect(alert).to_contain_text("invalid_credentials")
     expect(page).to_have_title(re.compile(r"^Error: "))
     assert shop_site.returns == []

@@ -113,7 +113,7 @@ def test_a_refused_sign_in_is_explained_in_french_with_its_code(
     refused = browser.post("/sign-in", data={**fields, "next": f"/checkout/{paying.id}"}, headers=FRENCH)
     assert refused.status_code == 400
     assert "<title>Erreur\u00a0: Connectez-vous à votre portefeuille · Kleline</title>" in refused.text
-    assert "L’adresse e-mail ou le mot de passe est incorrect" in refused.text
+    assert "Adresse e-mail ou mot de passe incorrect, ou trop de tentatives échouées" in refused.text
     assert "invalid_credentials" in refused.text and "Il y a un problème" in refused.text
     empty = browser.post("/sign-in", data={"csrf_token": token.group(1), "email": ""}, headers=FRENCH)
     assert "Saisissez votre adresse e-mail" in empty.text and "Saisissez votre mot de passe" in empty.text

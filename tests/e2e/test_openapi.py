@@ -179,7 +179,7 @@ def test_routes_document_the_answers_they_give_besides_their_success(document: d
         settle["200"]["content"]["application/json"]["schema"] == settle["201"]["content"]["application/json"]["schema"]
     )
     sign_in = paths["/v1/auth/token"]["post"]["responses"]
-    assert "invalid_credentials" in sign_in["401"]["description"] and "sign_in_locked" in sign_in["429"]["description"]
+    assert "invalid_credentials" in sign_in["401"]["description"] and "rate_limited" in sign_in["429"]["description"]
     problem_schema(document, sign_in["429"])
     problem_schema(document, paths["/v1/refunds"]["post"]["responses"]["404"])
 

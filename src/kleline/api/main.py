@@ -36,13 +36,34 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_server(host: str, port: int, workers: int, *, access_log: bool = True, log_level: str = "info") -> None:
-    """Serve until SIGTERM or SIGINT: one process, or uvicorn's supervisor over ``workers`` processes."""
+def run_server(
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    access_log: bool = True,
+    log_level: str = "info",
+    forwarded_allow_ips: str = "",
+) -> None:
+    """Serve until SIGTERM or SIGINT: one process, or uvicorn's supervisor over ``workers`` processes.
+
+    A client is the connection's address unless it comes from one of ``forwarded_allow_ips`` (a proxy in front of
+    Kleline), whose ``X-Forwarded-For`` then names it. uvicorn alone would trust that header from 127.0.0.1, so
+    that any local process could claim to be any client and slip past the rate limits per client.
+    """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, workers=workers, access_log=access_log, log_level=log_level
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level=log_level,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or None,
     )
     if workers <= 1:
         uvicorn.Server(config).run()

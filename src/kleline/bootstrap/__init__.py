@@ -37,6 +37,7 @@ from kleline.money import Money
 from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
+from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
 from kleline.reports import Issuer, Reports
@@ -105,6 +106,7 @@ class Kleline:
     settlement: Settlement
     reports: Reports
     collections: Collections
+    rate_limits: RateLimits
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -233,6 +235,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         settlement=Settlement(db, ledger, account, clock=clock, minimum=settings.payout_minimum),
         reports=Reports(db, merchants, Issuer(settings.safeguarding_name, settings.public_url), clock=clock),
         collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
+        rate_limits=RateLimits(db, rate_limits(settings), clock=clock),
     )
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(
@@ -240,6 +243,14 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     )
     kleline.suspense = SuspenseQueue(db, ledger, account, counterparts, clock=clock)
     return kleline
+
+
+def rate_limits(settings: Settings) -> dict[str, Rate]:
+    """Each rate-limited scope's ``Rate``, from the settings."""
+    return {
+        SIGN_IN: Rate(settings.sign_in_rate, timedelta(seconds=settings.sign_in_rate_window_seconds)),
+        SIGN_UP: Rate(settings.sign_up_rate, timedelta(seconds=settings.sign_up_rate_window_seconds)),
+    }
 
 
 def open_system_accounts(kleline: Kleline, currency: str = PURSE_CURRENCY) -> None:

@@ -119,7 +119,7 @@ def serve(
     settings = load_settings()
     prepare(settings)
     open_kleline(settings).close()  # fail here, with a clear message, rather than in every worker
-    run_server(host or settings.host, port or settings.port, workers)
+    run_server(host or settings.host, port or settings.port, workers, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def demo(

@@ -205,7 +205,15 @@ def run(
     # would die there, before stopping the worker and the shop. An exception unwinds through ``finally`` instead.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(create_app(kleline), host=host, port=port, log_level="info")
+        trusted = kleline.settings.forwarded_allow_ips  # as kleline serve: no X-Forwarded-For unless set
+        uvicorn.run(
+            create_app(kleline),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=trusted or None,
+        )
     finally:
         try:
             signal.signal(signal.SIGTERM, previous)

@@ -1,8 +1,11 @@
 """Customers: sign-up with an argon2-hashed password, sign-in tokens with an expiry, logout, lockout.
 
-Sign-in never says whether it was the email or the password that was wrong (``invalid_credentials`` for both),
-so that nobody can probe which addresses hold a wallet. Ten failures in a row lock the customer out for thirty
-minutes (both configurable); a success resets the count. Tokens (``ct_...``, 256 random bits) are stored as
+Sign-in never says whether it was the email or the password that was wrong, nor whether the account is locked
+(``invalid_credentials`` for all three, with one sentence), so that nobody can probe which addresses hold a wallet: a
+lock shown only to known addresses would tell them. Each refusal also costs the same work, one argon2 verification
+and one conditional UPDATE, so that its time tells nothing either. Ten failures in a row lock the customer out for
+thirty minutes (both configurable); a success resets the count. Attempts per client are bounded above this, by the
+interfaces' rate limit (``kleline.ratelimit``). Tokens (``ct_...``, 256 random bits) are stored as
 SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every request.
 
 Every customer gets a EUR purse: a ledger account ``customer:<id>:purse`` with floor 0.
@@ -11,7 +14,7 @@ Every customer gets a EUR purse: a ledger account ``customer:<id>:purse`` with f
      ├── ValidationError ── InvalidCustomer       email, password or name refused
      ├── Conflict ────────── EmailTaken           a wallet already exists for this email
      └── AuthenticationFailed                     invalid_credentials, signed-in token invalid
-          └── SignInLocked                        too many failed sign-ins: wait
+          └── SignInLocked                        too many failed sign-ins: wait (the same answer, on purpose)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
-from kleline.clock import Clock, epoch_us, from_epoch_us
+from kleline.clock import Clock, epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database
 from kleline.errors import Conflict, KlelineError, ValidationError
 from kleline.ids import new_id
@@ -40,6 +43,7 @@ __all__ = [
     "Customers",
     "EmailTaken",
     "InvalidCustomer",
+    "REFUSED_SIGN_IN",
     "SignInLocked",
     "purse_code",
     "sign_up_problems",
@@ -54,6 +58,10 @@ PURSE_CURRENCY = "EUR"
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that an unknown address costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("kleline-timing-equaliser")
+# The one sentence of every refused sign-in: an unknown email, a wrong password, a locked account.
+REFUSED_SIGN_IN = "wrong email or password, or too many failed sign-ins: check them, or try again later"
+# The customer id of the lockout's UPDATE for an address that holds no wallet: it matches no row, but costs the same.
+_NOBODY = ""
 
 
 class InvalidCustomer(ValidationError):
@@ -74,14 +82,11 @@ class AuthenticationFailed(KlelineError):
 
 
 class SignInLocked(AuthenticationFailed):
-    """Too many failed sign-ins in a row: sign-in is refused until ``until``."""
+    """Too many failed sign-ins in a row: sign-in is refused for a while, password unchecked.
 
-    code = "sign_in_locked"
-    status = 429
-
-    def __init__(self, detail: str, *, until: datetime) -> None:
-        super().__init__(detail)
-        self.until = until
+    Its code, status and sentence are ``AuthenticationFailed``'s: to the caller, a locked account is a wrong email or
+    password. Only the code below (and its tests) may tell them apart.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,28 +193,33 @@ class Customers:
 
     def check_password(self, email: str, password: str) -> str:
         """The customer's id if the password matches and the customer is not locked out (the pages sign in with
-        this and keep their own session; the API mints a token on top of it)."""
+        this and keep their own session; the API mints a token on top of it).
+
+        Every refusal takes the same steps (a lookup, the lockout's UPDATE, one argon2 verification) and raises the
+        same sentence, whether the address is malformed, unknown, locked out, or its password wrong.
+        """
         now = self._clock()
         try:
             email = normalise_email(email)
         except InvalidCustomer:
-            raise AuthenticationFailed("email or password is wrong") from None
+            email = ""
         with self._db.transaction(write=False) as tx:
-            row = store.find_customer_by_email(tx, email)
-        if row is None:
-            _verify(_DUMMY_HASH, password)
-            raise AuthenticationFailed("email or password is wrong")
+            row = store.find_customer_by_email(tx, email) if email else None
         with self._db.transaction() as tx:
             allowed = store.take_sign_in_attempt(
-                tx, row.customer.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
+                tx,
+                row.customer.id if row else _NOBODY,
+                self._lockout_failures,
+                epoch_us(now),
+                epoch_us(now + self._lockout),
             )
+        matches = _verify(row.password_hash if row is not None and allowed else _DUMMY_HASH, password)
+        if row is None:
+            raise AuthenticationFailed(REFUSED_SIGN_IN)
         if not allowed:
-            with self._db.transaction(write=False) as tx:
-                current = store.find_customer(tx, row.customer.id)
-            until = from_epoch_us(current.locked_until if current and current.locked_until else epoch_us(now))
-            raise SignInLocked(f"too many failed sign-ins: try again after {until:%H:%M} UTC", until=until)
-        if not _verify(row.password_hash, password):
-            raise AuthenticationFailed("email or password is wrong")
+            raise SignInLocked(REFUSED_SIGN_IN)
+        if not matches:
+            raise AuthenticationFailed(REFUSED_SIGN_IN)
         with self._db.transaction() as tx:
             store.reset_failed_sign_ins(tx, row.customer.id)
         return row.customer.id

@@ -1,8 +1,12 @@
 """Signing in, opening a wallet and signing out, as pages: the first steps of a checkout.
 
 Sign-in goes through ``Customers.check_password``, the check under the API's ``sign_in``, so the pages share the
-API's rules: one answer for a wrong email or a wrong password, and the lockout after repeated failures (shown with
-the time it ends). No API token is made: the page's session, not a bearer token, is what signs the browser in.
+API's rules: one answer for a wrong email, a wrong password or a locked account (the same page, status 400, whatever
+the reason, so that it tells nobody which addresses hold a wallet), and the lockout after repeated failures. No API
+token is made: the page's session, not a bearer token, is what signs the browser in.
+
+Both forms count against the API's rate limits per client address (``kleline.ratelimit``): past them, the form
+comes back with the reason and status 429, with ``Retry-After``.
 
 ``next`` (where to go once signed in) is only ever a path on this site, never another site's address: a link to
 our sign-in page must not become a way to send customers elsewhere.
@@ -17,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.ratelimit import SIGN_IN, SIGN_UP, RateLimited
 from kleline.wallet.customers import sign_up_problems
 from kleline.web.flashes import SIGNED_OUT, WALLET_OPENED, announcement, leave
 from kleline.web.i18n import N_, language_of
@@ -32,6 +37,17 @@ router = APIRouter(include_in_schema=False)
 _SIGN_IN_TITLE: Final = N_("Sign in to your wallet")
 _SIGN_UP_TITLE: Final = N_("Open a wallet")
 _SIGN_UP_FIELDS: Final = {"email": "email", "password": "password", "name": "name"}
+
+
+def _client_host(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _with_retry_after(response: Response, error: KlelineError | None) -> Response:
+    """A rate-limited form says when to come back, as the API does."""
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _signed_in(request: Request, visit: Visit, customer_id: str, next_url: str) -> Response:
@@ -58,7 +74,6 @@ def sign_in(request: Request, form: Form) -> Response:
     """Check the email and password; on success a new signed-in session, and on to ``next``."""
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
-    customers = web_of(request).kleline.customers
     language = language_of(request)
     _ = language.gettext
     email = form.get("email", "").strip()
@@ -67,16 +82,20 @@ def sign_in(request: Request, form: Form) -> Response:
         errors.append(PageError(_("Enter your email address"), "validation_error", "email"))
     if not form.get("password"):
         errors.append(PageError(_("Enter your password"), "validation_error", "password"))
+    refusal: KlelineError | None = None
     if not errors:
+        kleline = web_of(request).kleline
         try:
-            customer_id = customers.check_password(email, form["password"])
+            kleline.rate_limits.take(SIGN_IN, _client_host(request))
+            customer_id = kleline.customers.check_password(email, form["password"])
         except KlelineError as error:
+            refusal = error
             errors.append(page_error(error, language=language))
         else:
             return _signed_in(request, visit, customer_id, next_url)
-    locked = any(error.code == "sign_in_locked" for error in errors)
     context = page_context(visit, _(_SIGN_IN_TITLE), next=next_url, email=email, errors=errors)
-    return render(request, "sign_in.html", context, status=429 if locked else 400)
+    status = refusal.status if isinstance(refusal, RateLimited) else 400
+    return _with_retry_after(render(request, "sign_in.html", context, status=status), refusal)
 
 
 @router.get("/sign-up")
@@ -94,21 +113,28 @@ def sign_up(request: Request, form: Form) -> Response:
     next_url = safe_next(form.get("next"))
     visit = post_visit(request, form, back="/sign-up?" + urlencode({"next": next_url}))
     name, email, password = form.get("name", ""), form.get("email", "").strip(), form.get("password", "")
-    problems: list[KlelineError] = list(sign_up_problems(email, password, name))
-    if not problems:
-        try:
-            customer = web_of(request).kleline.customers.sign_up(email, password, name)
-        except KlelineError as error:
-            problems.append(error)
-        else:
-            return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
+    kleline = web_of(request).kleline
+    problems: list[KlelineError] = []
+    try:
+        kleline.rate_limits.take(SIGN_UP, _client_host(request))
+    except RateLimited as refused:
+        problems.append(refused)  # alone: the form is not even looked at
+    else:
+        problems.extend(sign_up_problems(email, password, name))
+        if not problems:
+            try:
+                customer = kleline.customers.sign_up(email, password, name)
+            except KlelineError as error:
+                problems.append(error)
+            else:
+                return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
     # Every problem at once; the email and name typed come back, the password never does.
     language = language_of(request)
     errors = [page_error(problem, _SIGN_UP_FIELDS, language) for problem in problems]
     title = language.gettext(_SIGN_UP_TITLE)
     context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
-    taken = any(problem.code == "email_taken" for problem in problems)
-    return render(request, "sign_up.html", context, status=409 if taken else 400)
+    status = next((problem.status for problem in problems if problem.code in ("rate_limited", "email_taken")), 400)
+    return _with_retry_after(render(request, "sign_up.html", context, status=status), problems[0])
 
 
 @router.post("/sign-out")

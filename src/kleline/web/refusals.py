@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from kleline.errors import KlelineError
-from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD, SignInLocked
+from kleline.ratelimit import RateLimited
+from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD
 from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, N_, Language
 
@@ -34,7 +35,9 @@ class PageError:
 
 # Keyed by (code, param); (code, None) serves every param of the code.
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
-    ("invalid_credentials", None): N_("Email or password is wrong"),
+    ("invalid_credentials", None): N_(
+        "Wrong email or password, or too many failed sign-ins: check them, or try again later"
+    ),
     ("email_taken", None): N_("A wallet already exists for this email address: sign in instead"),
     ("validation_error", "email"): N_("Enter a valid email address, such as name@example.org"),
     ("validation_error", "name"): N_("Enter your name (1 to 200 characters)"),
@@ -65,9 +68,9 @@ def _sentence(text: str) -> str:
 
 
 def _translated(error: KlelineError, language: Language) -> str | None:
-    if isinstance(error, SignInLocked):
-        message = N_("Too many failed sign-ins: try again after %(time)s UTC")
-        return language.gettext(message) % {"time": language.time(error.until)}
+    if isinstance(error, RateLimited):
+        message = N_("Too many attempts from your connection: try again in %(seconds)d seconds")
+        return language.gettext(message) % {"seconds": error.retry_after}
     if error.code == "validation_error" and error.param == "password":
         message = N_("Choose a password of %(least)d to %(most)d characters (a passphrase is best)")
         return language.gettext(message) % {"least": MIN_PASSWORD, "most": MAX_PASSWORD}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from kleline.errors import ValidationError
 from kleline.money import Money
-from kleline.wallet.customers import AuthenticationFailed, SignInLocked
+from kleline.ratelimit import RateLimited
+from kleline.wallet.customers import REFUSED_SIGN_IN, AuthenticationFailed, SignInLocked
 from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, FRENCH, accepted_languages, chosen
 from kleline.web.refusals import page_error
@@ -57,8 +56,12 @@ def test_translated_words_are_still_escaped() -> None:
 
 
 def test_a_refusal_on_a_french_page_is_worded_in_french_with_its_code() -> None:
-    shown = page_error(AuthenticationFailed("email or password is wrong"), language=FRENCH)
-    assert (shown.message, shown.code) == ("L’adresse e-mail ou le mot de passe est incorrect", "invalid_credentials")
+    shown = page_error(AuthenticationFailed(REFUSED_SIGN_IN), language=FRENCH)
+    assert (shown.message, shown.code) == (
+        "Adresse e-mail ou mot de passe incorrect, ou trop de tentatives échouées\u00a0: vérifiez-les, ou réessayez "
+        "plus tard",
+        "invalid_credentials",
+    )
 
 
 def test_an_english_page_keeps_the_services_own_sentence() -> None:
@@ -68,11 +71,17 @@ def test_an_english_page_keeps_the_services_own_sentence() -> None:
     assert (french.message, french.field) == ("Saisissez votre nom (de 1 à 200 caractères)", "name")
 
 
-def test_a_locked_sign_in_says_until_when_in_the_pages_language() -> None:
-    until = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
-    locked = SignInLocked("too many failed sign-ins: try again after 14:05 UTC", until=until)
-    assert page_error(locked, language=FRENCH).message == (
-        "Trop de tentatives de connexion échouées\u00a0: réessayez après 14:05 UTC"
+def test_a_locked_sign_in_reads_as_a_wrong_password_in_the_pages_language() -> None:
+    locked = page_error(SignInLocked(REFUSED_SIGN_IN), language=FRENCH)
+    wrong = page_error(AuthenticationFailed(REFUSED_SIGN_IN), language=FRENCH)
+    assert locked == wrong
+    assert locked.message.startswith("Adresse e-mail ou mot de passe incorrect, ou trop de tentatives échouées")
+
+
+def test_a_rate_limited_form_says_how_long_to_wait_in_the_pages_language() -> None:
+    limited = RateLimited("too many attempts from this client: 20 per minute; try again in 42 seconds", retry_after=42)
+    assert page_error(limited, language=FRENCH).message == (
+        "Trop de tentatives depuis votre connexion\u00a0: réessayez dans 42 secondes"
     )
 
 

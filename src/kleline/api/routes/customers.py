@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kleline.api.auth import BearerToken, CustomerId, kleline_of
 from kleline.clock import to_rfc3339
+from kleline.ratelimit import SIGN_IN, SIGN_UP
 from kleline.wallet.model import Customer
 
 router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+# Documented on the routes that take no key (the problem body is api.openapi's business).
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {
+        "description": "`rate_limited`: this client address made too many attempts; `Retry-After` says when to "
+        "come back",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "seconds to wait"}},
+    }
+}
+
+
+def client_host(request: Request) -> str | None:
+    """The caller's address, as the server saw it (the rate limits count by it)."""
+    return request.client.host if request.client else None
 
 
 class SignUp(BaseModel):
@@ -57,21 +71,27 @@ def customer_out(customer: Customer) -> CustomerOut:
     )
 
 
-@router.post("/customers", status_code=201, response_model=CustomerOut)
+@router.post("/customers", status_code=201, response_model=CustomerOut, responses=RATE_LIMITED)
 def sign_up(body: SignUp, request: Request) -> CustomerOut:
-    """Open a wallet with an empty EUR purse."""
+    """Open a wallet with an empty EUR purse. Each client address may try a few times per hour."""
+    kleline_of(request).rate_limits.take(SIGN_UP, client_host(request))
     return customer_out(kleline_of(request).customers.sign_up(body.email, body.password, body.name))
 
 
-_SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "`invalid_credentials`: the email and password do not match"},
-    429: {"description": "`sign_in_locked`: too many failures in a row; sign-in is refused for a while"},
+_SIGN_IN_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {
+        "description": "`invalid_credentials`: the email and password do not match, or sign-in is locked for a while "
+        "after too many failures (one answer for both, so that it tells nobody whether the email exists)"
+    },
+    **RATE_LIMITED,
 }
 
 
 @router.post("/auth/token", status_code=201, response_model=TokenOut, responses=_SIGN_IN_ERRORS)
 def sign_in(body: Credentials, request: Request) -> TokenOut:
-    """Sign in: a customer token with an expiry. Ten failures in a row lock sign-in for thirty minutes."""
+    """Sign in: a customer token with an expiry. Ten failures in a row lock sign-in for thirty minutes, with the
+    same answer as a wrong password; each client address may try a few times per minute."""
+    kleline_of(request).rate_limits.take(SIGN_IN, client_host(request))
     tokens = kleline_of(request).customers.sign_in(body.email, body.password)
     return TokenOut(token=tokens.token, expires_at=to_rfc3339(tokens.expires_at))
 
