@@ -164,8 +164,8 @@ class RawTx:
     def _commit(self) -> None:
         if not self.is_postgres:
             self.connection.commit()
-        elif self._pending and self._pending[0][0] == "BEGIN":
-            self._pending = []  # nothing was ever sent: there is nothing to commit
+        elif len(self._pending) == 1 and self._pending[0][0] == "BEGIN":
+            self._pending = []  # nothing was ever asked: there is nothing to commit
         else:
             self._send_pending(("COMMIT", ()))
 
