@@ -16,6 +16,7 @@ __all__ = [
     "AnyParty",
     "BearerToken",
     "Caller",
+    "Credentials",
     "CustomerId",
     "Forbidden",
     "MaybeOperator",
@@ -30,6 +31,8 @@ __all__ = [
     "require_operator",
     "require_operator_or_merchant",
     "require_party",
+    "customer_token",
+    "merchant_secret",
 ]
 
 
@@ -66,20 +69,32 @@ def require_operator(request: Request, credentials: Credentials) -> int:
     return authenticate(kleline_of(request).db, token)
 
 
-def require_customer(request: Request, credentials: Credentials) -> str:
-    """The customer id behind the token; 401 without a valid token, 403 for another kind of key."""
+def customer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """A bearer that may be a customer token (401 without one, 403 for another kind of key), not yet checked: for
+    a route that checks it inside its own transaction (``Customers.authenticate(token, tx=...)``)."""
     token = _bearer(credentials)
     if token.startswith(("sk_", "op_")):
         raise Forbidden("this call is for customers")
-    return kleline_of(request).customers.authenticate(token)
+    return token
+
+
+def merchant_secret(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """A bearer that may be a merchant secret key (401 without one, 403 for another kind of key), not yet checked:
+    for a route that checks it inside its own transaction (``Merchants.authenticate_active``)."""
+    token = _bearer(credentials)
+    if token.startswith(("op_", "ct_")):
+        raise Forbidden("this call is for merchants")
+    return token
+
+
+def require_customer(request: Request, credentials: Credentials) -> str:
+    """The customer id behind the token; 401 without a valid token, 403 for another kind of key."""
+    return kleline_of(request).customers.authenticate(customer_token(credentials))
 
 
 def require_merchant(request: Request, credentials: Credentials) -> str:
     """The merchant id behind the secret key; 401 without a valid key, 403 for another kind of key."""
-    token = _bearer(credentials)
-    if token.startswith(("op_", "ct_")):
-        raise Forbidden("this call is for merchants")
-    return kleline_of(request).merchants.authenticate(token)
+    return kleline_of(request).merchants.authenticate(merchant_secret(credentials))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kleline.api import problems
+from kleline.api.unit_of_work import SCOPE_KEY, KeyedRequest
 from kleline.errors import KlelineError
 from kleline.idempotency import (
     HEADER,
@@ -44,6 +46,10 @@ log = logging.getLogger(__name__)
 _HEADER_NAME = HEADER.lower().encode()
 _KEPT_HEADERS = (b"content-type", b"location")
 REPLAYED = "Idempotent-Replayed"
+
+IN_TRANSACTION = (re.compile(r"^/v1/payments$"), re.compile(r"^/v1/payments/[^/]+/confirm$"))
+"""The routes that claim their key in their own request transaction (``kleline.api.unit_of_work``): the
+middleware hands them the key instead of claiming it in a transaction of its own."""
 
 
 class IdempotencyMiddleware:
@@ -76,6 +82,10 @@ class IdempotencyMiddleware:
             return  # the client left before sending its body: nobody to answer
         caller = principal(_first_header(scope["headers"], b"authorization"))
         fingerprint = request_fingerprint("POST", scope["path"], scope["query_string"].decode("latin-1"), body)
+        if any(pattern.match(scope["path"]) for pattern in IN_TRANSACTION):
+            keyed = KeyedRequest(caller, key, fingerprint)
+            await self._run(None, {**scope, SCOPE_KEY: keyed}, _feed(body, receive), send, keyed)
+            return
         try:
             outcome = await anyio.to_thread.run_sync(self.idempotency.begin, caller, key, fingerprint)
         except KlelineError as error:
@@ -86,7 +96,11 @@ class IdempotencyMiddleware:
             return
         await self._run(outcome, scope, _feed(body, receive), send)
 
-    async def _run(self, claim: Claim, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _run(
+        self, claim: Claim | None, scope: Scope, receive: Receive, send: Send, keyed: KeyedRequest | None = None
+    ) -> None:
+        """Run the request and keep its answer under ``claim``; for a route of ``IN_TRANSACTION``, ``keyed`` says
+        what the route did with the key (``kleline.api.unit_of_work``)."""
         start: Message | None = None
         chunks: list[bytes] = []
         finished = False
@@ -105,8 +119,11 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         except Exception as error:
+            if keyed is not None:
+                claim = keyed.claim
             if not finished:
-                await self._settle(self.idempotency.release, claim)
+                if claim is not None:
+                    await self._settle(self.idempotency.release, claim)
                 raise
             # The answer was complete when something after it failed (a background task): the request's effect is
             # done, so its answer is kept and sent, and the error goes on to be logged.
@@ -114,16 +131,35 @@ class IdempotencyMiddleware:
         except BaseException:
             # Cancelled (the server shutting down, say). Once the answer was complete, the effect is done just the
             # same: the answer is kept for a retry (there is nobody left to send it to); before that, released.
-            if start is not None and finished:
+            if keyed is not None:
+                claim = keyed.claim
+            if claim is not None and start is not None and finished:
                 await self._keep(claim, start, b"".join(chunks))
-            else:
+            elif claim is not None:
                 await self._settle(self.idempotency.release, claim)
             raise
+        if keyed is not None:
+            claim = keyed.claim
         if start is None or not finished:  # the application sent no whole answer: there is nothing to keep
-            await self._settle(self.idempotency.release, claim)
+            if claim is not None:
+                await self._settle(self.idempotency.release, claim)
             return
         body = b"".join(chunks)
-        await self._keep(claim, start, body)
+        if claim is not None:
+            await self._keep(claim, start, body)
+        elif keyed is not None and not keyed.settled and is_kept(int(start["status"])):
+            # The route never ran (its body was refused, say): the answer is stored now, unless a duplicate's was.
+            try:
+                outcome = await anyio.to_thread.run_sync(
+                    self.idempotency.begin, keyed.principal, keyed.key, keyed.fingerprint
+                )
+            except KlelineError as error:
+                await _problem(error, scope, receive, send)
+                return
+            if isinstance(outcome, StoredResponse):
+                await _replay(outcome, send)
+                return
+            await self._keep(outcome, start, body)
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
         if failure is not None:

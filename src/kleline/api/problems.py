@@ -39,6 +39,12 @@ def _title(code: str) -> str:
 
 async def _kleline_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, KlelineError)
+    return kleline_problem(error)
+
+
+def kleline_problem(error: KlelineError) -> JSONResponse:
+    """The answer to a ``KlelineError``, exactly as the application's handler gives it (for a route that must hold
+    the answer before its transaction commits: ``kleline.api.unit_of_work``)."""
     response = problem(
         error.status, error.code, _title(error.code), error.detail, param=error.param, **error.extensions()
     )

@@ -75,7 +75,14 @@ def normalise_url(url: str) -> str:
 
 
 class RawTx:
-    """One open transaction on a raw DB-API connection; statements use ``:name`` parameters."""
+    """One open transaction on a raw DB-API connection; statements use ``:name`` parameters.
+
+    On PostgreSQL, statements whose result nobody reads (``defer``: an event, a payment's new state, a savepoint)
+    wait in the transaction and travel with the next statement that must be answered, or with the COMMIT, in one
+    round trip (psycopg's pipeline mode). The transaction's own ``BEGIN`` travels the same way, with its first
+    statement: a transaction of one read is one round trip plus its COMMIT. A deferred write that fails raises at
+    that next statement or at the COMMIT, still inside the transaction, which then rolls back as a whole.
+    """
 
     def __init__(self, db: Database, connection: Any) -> None:
         self._db = db
@@ -83,15 +90,29 @@ class RawTx:
         self.connection = connection
         self._cursor = connection.cursor()
         self._sql = db.sql
+        self._pending: list[tuple[str, Any]] = []
+        self._savepoints = 0
 
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """Run one statement and return the cursor (fetch from it)."""
-        self._cursor.execute(self._sql(sql), params)
+        if self._pending:
+            self._send_pending((self._sql(sql), params))
+        else:
+            self._cursor.execute(self._sql(sql), params)
         return self._cursor
+
+    def defer(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> None:
+        """Run a statement whose result is not read: on PostgreSQL, with the next statement or the COMMIT."""
+        if self.is_postgres:
+            self._pending.append((self._sql(sql), params))
+        else:
+            self._cursor.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for many parameter sets."""
         if rows:
+            if self._pending:
+                self._send_pending(None)
             self._cursor.executemany(self._sql(sql), rows)
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
@@ -101,6 +122,58 @@ class RawTx:
     def fetchone(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """Run a query and return its first row, or None."""
         return self.execute(sql, params).fetchone()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that an exception undoes alone (the exception goes on)."""
+        self._savepoints += 1
+        name = f"kleline_{self._savepoints}"
+        marker = (f"SAVEPOINT {name}", ())
+        if self.is_postgres:
+            self._pending.append(marker)
+        else:
+            self._cursor.execute(marker[0])
+        try:
+            yield
+        except BaseException:
+            if any(entry is marker for entry in self._pending):
+                # Never sent: dropping it and what followed it is the rollback.
+                del self._pending[[id(entry) for entry in self._pending].index(id(marker)) :]
+            else:
+                self._pending.clear()  # all of it came after the savepoint
+                self.defer(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        self.defer(f"RELEASE SAVEPOINT {name}")
+
+    def _send_pending(self, last: tuple[str, Any] | None) -> None:
+        pending, self._pending = self._pending, []
+        if last is not None:
+            pending.append(last)
+        if len(pending) == 1:
+            self._cursor.execute(*pending[0])
+            return
+        with self.connection.pipeline():
+            for statement, params in pending:
+                self._cursor.execute(statement, params)
+
+    def _begin(self) -> None:
+        """On PostgreSQL (autocommit connections), the BEGIN waits for the first statement."""
+        self._pending = [("BEGIN", ())]
+        self._savepoints = 0
+
+    def _commit(self) -> None:
+        if not self.is_postgres:
+            self.connection.commit()
+        elif len(self._pending) == 1 and self._pending[0][0] == "BEGIN":
+            self._pending = []  # nothing was ever asked: there is nothing to commit
+        else:
+            self._send_pending(("COMMIT", ()))
+
+    def _rollback(self) -> None:
+        begun = not (self.is_postgres and self._pending and self._pending[0][0] == "BEGIN")
+        self._pending = []
+        if begun:
+            _rollback(self.connection)
 
 
 class Database:
@@ -117,6 +190,9 @@ class Database:
         self._disposed = False
         self._free = threading.Condition()
         self._held = threading.local()  # how many connections the current thread holds
+        # SQLite: the process's write transactions queue here, in order, rather than each polling the file lock
+        # (busy_timeout sleeps and retries, so that under load some writers wait far longer than the queue).
+        self._write_lock = threading.Lock()
         self.dialect: Literal["sqlite", "postgresql"]
         if self.url.startswith("sqlite"):
             self.dialect = "sqlite"
@@ -145,20 +221,31 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
         """A raw transaction: committed when the block ends, rolled back if it raises."""
-        tx = self._checkout(autocommit=False)
-        connection = tx.connection
+        locked = write and self.dialect == "sqlite"
+        if locked and not self._write_lock.acquire(timeout=_SQLITE_WRITE_WAIT):
+            raise DatabaseBusy("the database stayed locked by other writers; retry shortly", retry_after=1)
+        try:
+            tx = self._checkout(autocommit=False)
+        except BaseException:
+            if locked:
+                self._write_lock.release()
+            raise
         try:
             if self.dialect == "sqlite":
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                tx.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            else:
+                tx._begin()
             yield tx
-            connection.commit()
+            tx._commit()
         except BaseException as error:
-            _rollback(connection)
+            tx._rollback()
             transient = _transient(error)
             if transient is not None:
                 raise transient from error
             raise
         finally:
+            if locked:
+                self._write_lock.release()
             self._release(tx)
 
     def statement(self) -> AbstractContextManager[RawTx]:
@@ -202,8 +289,6 @@ class Database:
             self._held.count = held + 1
             if self._idle:
                 tx = self._idle.pop()  # the most recently used: its server process is the warmest
-                if self.is_postgres and tx.connection.autocommit != autocommit:
-                    tx.connection.autocommit = autocommit  # client-side only: no round trip
                 return tx
             self._open += 1
         try:
@@ -225,7 +310,8 @@ class Database:
             _prepare_sqlite(connection, None)
             return connection
         timeout = max(2, math.ceil(self.pool_timeout))  # libpq's smallest useful connect_timeout is 2 s
-        return psycopg.connect(self._conninfo, autocommit=autocommit, connect_timeout=timeout)
+        # Always in autocommit mode: ``transaction`` sends its own BEGIN with its first statement (``RawTx``).
+        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=timeout)
 
     def _release(self, tx: RawTx) -> None:
         """Keep a healthy, idle connection for the next caller (within ``pool_size``); close anything else."""
@@ -279,6 +365,7 @@ def _close(connection: Any) -> None:
 _BUSY_STATES = frozenset({"53300", "53400", "40001", "40P01", "55P03"})
 _GONE_STATES = frozenset({"57P01", "57P02", "57P03"})
 _SQLITE_BUSY = ("database is locked", "database is busy")
+_SQLITE_WRITE_WAIT = 60.0  # as long as busy_timeout: the in-process queue is never the shorter wait
 
 
 def _transient(error: BaseException) -> Exception | None:

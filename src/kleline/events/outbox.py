@@ -74,7 +74,7 @@ def record(
         "at": epoch_us(created_at),
     }
     if tx.is_postgres:
-        tx.execute(_RECORD_POSTGRES, params)
+        tx.defer(_RECORD_POSTGRES, params)  # one statement whose answer nobody reads: sent with the next one
     else:
         params["seq"] = tx.fetchone(_INSERT_EVENT + " RETURNING seq", params)[0]
         tx.execute(_OWE_SQLITE, params)

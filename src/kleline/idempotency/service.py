@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kleline.clock import Clock, epoch_us, system_clock
-from kleline.db.engine import Database
+from kleline.db.engine import Database, RawTx
 from kleline.idempotency import store
 from kleline.idempotency.model import IdempotencyKeyReused, RequestInProgress, StoredResponse, check_key
 from kleline.idempotency.sealing import RecordKeys, open_response, record_keys, seal_response
@@ -118,6 +118,55 @@ class Idempotency:
             return open_response(keys, record.status, record.response)
         # The key changed hands at every attempt: only a storm of duplicates does that, and they are in flight.
         raise RequestInProgress("requests with this Idempotency-Key are being processed")
+
+    def begin_in(self, tx: RawTx, principal: bytes, key: str, fingerprint: bytes) -> Claim | StoredResponse:
+        """``begin`` inside the request's own transaction, whose COMMIT publishes the claim with the answer.
+
+        The claim row is inserted first; until the transaction ends nobody else sees it, and a duplicate's own
+        insert of the same key waits for it (a unique key being written) on PostgreSQL, or for the write lock on
+        SQLite, then finds the answer and replays it. So no lease is needed: a process that dies mid-way takes its
+        uncommitted claim with it, and the key is free at once. A claim left by another request running in
+        transactions of its own (a card payment) is met exactly as ``begin`` meets it, under its lease.
+        """
+        keys = record_keys(self._server_key, principal, check_key(key))
+        request_mac = keys.request_mac(fingerprint)
+        now = epoch_us(self._clock())
+        token = secrets.token_bytes(16)
+        for _ in range(_ATTEMPTS):
+            if store.insert_claim(tx, keys.id, request_mac, token, now, alone=False):
+                return Claim(keys, token)
+            record = store.fetch(tx, keys.id)
+            if record is None:
+                continue  # released between our insert and our read
+            if record.created_at <= now - _us(self.retention):
+                store.delete_claim(tx, keys.id, record.claim)
+                continue
+            if not secrets.compare_digest(record.request_mac, request_mac):
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was first used for another request (method, path or body): "
+                    "use a new key for a new request"
+                )
+            if record.status is None:
+                if record.created_at > now - _us(self.lock_timeout):
+                    raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
+                if store.take_over(tx, keys.id, record.claim, token, now):
+                    log.warning("took over an abandoned idempotency claim (its request never answered)")
+                    return Claim(keys, token)
+                continue
+            assert record.response is not None
+            return open_response(keys, record.status, record.response)
+        raise RequestInProgress("requests with this Idempotency-Key are being processed")
+
+    def complete_in(self, tx: RawTx, claim: Claim, response: StoredResponse) -> None:
+        """Store the answer of a claim taken by ``begin_in``, in the same transaction (sent with its COMMIT)."""
+        store.complete_deferred(
+            tx,
+            claim.keys.id,
+            claim.token,
+            response.status,
+            seal_response(claim.keys, response),
+            epoch_us(self._clock()),
+        )
 
     def complete(self, claim: Claim, response: StoredResponse) -> bool:
         """Store the answer of a claimed request; False (and a warning) if the claim was lost meanwhile."""

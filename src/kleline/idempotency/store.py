@@ -11,7 +11,18 @@ from dataclasses import dataclass
 
 from kleline.db.engine import RawTx
 
-__all__ = ["Record", "complete", "delete_claim", "fetch", "insert_claim", "release", "renew", "sweep", "take_over"]
+__all__ = [
+    "Record",
+    "complete",
+    "complete_deferred",
+    "delete_claim",
+    "fetch",
+    "insert_claim",
+    "release",
+    "renew",
+    "sweep",
+    "take_over",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +41,9 @@ _CLAIM_SQLITE = _CLAIM.format("true ON CONFLICT (id) DO NOTHING")
 _CLAIM_POSTGRES = _CLAIM.format("set_config('synchronous_commit', 'off', true) IS NOT NULL ON CONFLICT (id) DO NOTHING")
 
 
-def insert_claim(tx: RawTx, record_id: bytes, request_mac: bytes, claim: bytes, now: int) -> bool:
+def insert_claim(
+    tx: RawTx, record_id: bytes, request_mac: bytes, claim: bytes, now: int, *, alone: bool = True
+) -> bool:
     """Claim a key; False when a row already holds it (the unique key decides races, on both backends).
 
     One statement, so that ``Database.statement`` sends it in one round trip on PostgreSQL. There its commit does
@@ -39,9 +52,12 @@ def insert_claim(tx: RawTx, record_id: bytes, request_mac: bytes, claim: bytes, 
     after the claim and wait for the WAL up to their commit, which includes the claim; and a claim lost in a crash
     before anything followed it held nothing. It spares every keyed request one disk flush, the dearest part of a
     claim, besides the BEGIN, SET LOCAL and COMMIT an explicit transaction would send.
+
+    ``alone=False`` inside a request's own transaction: there the setting would last until that transaction's
+    COMMIT and make the request's own writes wait for no disk, so the plain insert is sent.
     """
     cursor = tx.execute(
-        _CLAIM_POSTGRES if tx.is_postgres else _CLAIM_SQLITE,
+        _CLAIM_POSTGRES if tx.is_postgres and alone else _CLAIM_SQLITE,
         {"id": record_id, "mac": request_mac, "claim": claim, "now": now},
     )
     return bool(cursor.rowcount == 1)
@@ -91,6 +107,16 @@ def complete(tx: RawTx, record_id: bytes, claim: bytes, status: int, response: b
         {"id": record_id, "claim": claim, "status": status, "response": response, "now": now},
     )
     return bool(cursor.rowcount == 1)
+
+
+def complete_deferred(tx: RawTx, record_id: bytes, claim: bytes, status: int, response: bytes, now: int) -> None:
+    """``complete`` for a claim inserted in ``tx`` itself (nobody else can have touched it): no answer is awaited,
+    so that on PostgreSQL it travels with the COMMIT."""
+    tx.defer(
+        "UPDATE idempotency_records SET status = :status, response = :response, completed_at = :now "
+        "WHERE id = :id AND claim = :claim AND status IS NULL",
+        {"id": record_id, "claim": claim, "status": status, "response": response, "now": now},
+    )
 
 
 def release(tx: RawTx, record_id: bytes, claim: bytes) -> None:

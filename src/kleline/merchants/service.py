@@ -158,14 +158,31 @@ class Merchants:
             )
         return target
 
-    def require_active(self, merchant_id: str, doing: str = "take payments") -> Merchant:
+    def require_active(self, merchant_id: str, doing: str = "take payments", *, tx: RawTx | None = None) -> Merchant:
         """The merchant, if it may take payments (and capture them); ``MerchantNotActive`` (403) if pending or
-        suspended. ``doing`` names the refused act in the message."""
-        merchant = self.get(merchant_id)
-        if not merchant.is_active:
-            reason = "awaits approval" if merchant.status == "pending" else "is suspended"
-            raise MerchantNotActive(f"merchant {merchant_id} {reason}: it cannot {doing}")
-        return merchant
+        suspended. ``doing`` names the refused act in the message. With ``tx``, read in the caller's transaction."""
+        if tx is None:
+            merchant = self.get(merchant_id)
+        else:
+            found = store.find_merchant(tx, merchant_id)
+            if found is None:
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+            merchant = found
+        return _active(merchant, doing)
+
+    def authenticate_active(self, tx: RawTx, secret: str, doing: str = "take payments") -> Merchant:
+        """The merchant behind a live secret key, if it may take payments, read in the caller's transaction in one
+        query: ``InvalidMerchantKey`` (401) for an unknown or revoked key, ``MerchantNotActive`` (403) otherwise.
+
+        No cache: the key and the merchant's status are read in the very transaction that takes the payment, so
+        a key revoked or a merchant suspended before it began is refused, and one revoked or suspended while it
+        runs takes effect from the next request (the same as for a check made in a transaction of its own)."""
+        if not secret.startswith(KEY_PREFIX):
+            raise InvalidMerchantKey("not a merchant secret key")
+        merchant = store.merchant_of_key(tx, _digest(secret))
+        if merchant is None:
+            raise InvalidMerchantKey("unknown or revoked secret key")
+        return _active(merchant, doing)
 
     def require_not_suspended(self, merchant_id: str, doing: str) -> Merchant:
         """The merchant, unless it is suspended (``MerchantNotActive``, 403): what a pending merchant may do to
@@ -218,3 +235,10 @@ class Merchants:
 def _refuse_if_suspended(merchant: Merchant, doing: str) -> None:
     if merchant.status == "suspended":
         raise MerchantNotActive(f"merchant {merchant.id} is suspended: it cannot {doing}")
+
+
+def _active(merchant: Merchant, doing: str) -> Merchant:
+    if not merchant.is_active:
+        reason = "awaits approval" if merchant.status == "pending" else "is suspended"
+        raise MerchantNotActive(f"merchant {merchant.id} {reason}: it cannot {doing}")
+    return merchant

@@ -169,6 +169,18 @@ def key_merchant(tx: RawTx, key_hash: bytes) -> str | None:
     return None if row is None else str(row[0])
 
 
+def merchant_of_key(tx: RawTx, key_hash: bytes) -> Merchant | None:
+    """The merchant of a live key, with its malls, in one query; or None."""
+    rows = tx.fetchall(
+        f"SELECT {_QUALIFIED}, mm.mall_id FROM merchant_keys k JOIN merchants m ON m.id = k.merchant_id "
+        "LEFT JOIN mall_merchants mm ON mm.merchant_id = m.id WHERE k.key_hash = :hash AND k.revoked_at IS NULL",
+        {"hash": key_hash},
+    )
+    if not rows:
+        return None
+    return _merchant(rows[0], (str(row[-1]) for row in rows if row[-1] is not None))
+
+
 def list_keys(tx: RawTx, merchant_id: str) -> list[MerchantKey]:
     """A merchant's keys, live and revoked, newest first."""
     rows = tx.fetchall(

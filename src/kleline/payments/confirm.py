@@ -205,6 +205,19 @@ class Confirmations:
             raise NotFound("no such customer")
         return self._auth.decide(tx, customer_id, locked[2], amount).exempt
 
+    def confirm_from_purse_in(self, tx: RawTx, payment_id: str, customer_id: str) -> Payment | None:
+        """The purse pays without a code, in the caller's transaction: the payment's lock, its merchant's status,
+        the exemption decision and the payment's writes (``_pay_in``). None when it cannot finish in one
+        transaction (a challenge is due, or the purse cannot cover it: PostgreSQL has then aborted ``tx``)."""
+        current = self._book.load(tx, payment_id, lock=True)
+        check_open(current, customer_id)
+        merchant = self._merchants.require_active(current.merchant_id, tx=tx)
+        self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, current.currency)
+        try:
+            return self._pay_in(tx, current, customer_id, False, merchant.name)
+        except InsufficientFunds:
+            return None
+
     def _pay_from_purse(
         self, payment: Payment, customer_id: str, challenged: bool, merchant_name: str
     ) -> Payment | None:
@@ -212,36 +225,42 @@ class Confirmations:
         entry (automatic), the new state, its events and the receipt commit together or not at all, so no crash
         can leave a purse payment half-done. None when a challenge must come first."""
         self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
-        now = self._clock()
         try:
             with self._db.transaction() as tx:
                 current = self._book.load(tx, payment.id, lock=True)
                 check_open(current, customer_id)
-                if not challenged and not self._exempt(tx, customer_id, current.amount):
-                    return None
-                amount = current.amount.minor
-                authorized = current.with_status(
-                    "authorized",
-                    customer_id=customer_id,
-                    method="purse",
-                    card_id=None,
-                    challenge_id=current.challenge_id if challenged else None,
-                    failure_code=None,
-                    amount_authorized=amount,
-                    authorized_at=now,
-                    expires_at=now + self._ttl,
-                )
-                if current.capture_method == "manual":
-                    self._ledger.hold_in(tx, self._purse_hold(authorized))
-                    return self._book.record(tx, authorized, "payment.authorized")
-                self._ledger.post_in(tx, capture_request(authorized, amount))
-                self._book.announce(tx, authorized, "payment.authorized")
-                done = authorized.with_status("succeeded", amount_captured=amount)
-                self._book.record(tx, done, "payment.succeeded")
-                issue_receipt(self._receipts, tx, done, merchant_name, now)
-                return done
+                return self._pay_in(tx, current, customer_id, challenged, merchant_name)
         except InsufficientFunds:
             return self._fail_open(payment.id, customer_id, "insufficient_funds")
+
+    def _pay_in(
+        self, tx: RawTx, current: Payment, customer_id: str, challenged: bool, merchant_name: str
+    ) -> Payment | None:
+        """The writes of a purse payment, on the locked, open payment ``current``; None if a challenge is due."""
+        now = self._clock()
+        if not challenged and not self._exempt(tx, customer_id, current.amount):
+            return None
+        amount = current.amount.minor
+        authorized = current.with_status(
+            "authorized",
+            customer_id=customer_id,
+            method="purse",
+            card_id=None,
+            challenge_id=current.challenge_id if challenged else None,
+            failure_code=None,
+            amount_authorized=amount,
+            authorized_at=now,
+            expires_at=now + self._ttl,
+        )
+        if current.capture_method == "manual":
+            self._ledger.hold_in(tx, self._purse_hold(authorized))
+            return self._book.record(tx, authorized, "payment.authorized")
+        self._ledger.post_in(tx, capture_request(authorized, amount))
+        self._book.announce(tx, authorized, "payment.authorized")
+        done = authorized.with_status("succeeded", amount_captured=amount)
+        self._book.record(tx, done, "payment.succeeded")
+        issue_receipt(self._receipts, tx, done, merchant_name, now)
+        return done
 
     def _purse_hold(self, payment: Payment) -> HoldRequest:
         assert payment.expires_at is not None

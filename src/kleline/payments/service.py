@@ -18,8 +18,10 @@ import builtins
 from datetime import timedelta
 
 from kleline.banks import BankNetwork
+from kleline.db.engine import RawTx
 from kleline.ids import new_id
 from kleline.ledger import Ledger
+from kleline.merchants.model import Merchant
 from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import store
@@ -80,9 +82,15 @@ class Payments:
         """The customer's purse movements, newest first, each naming the merchant it paid or was refunded by."""
         return purse_movements(self._ledger, self._merchants, customer_id, limit=limit, before=before)
 
-    def create(self, merchant_id: str, request: PaymentRequest) -> Payment:
-        """A new payment waiting for its customer, with the merchant's commission rate frozen in it."""
-        merchant = self._merchants.require_active(merchant_id)
+    def create(
+        self, merchant_id: str, request: PaymentRequest, *, tx: RawTx | None = None, merchant: Merchant | None = None
+    ) -> Payment:
+        """A new payment waiting for its customer, with the merchant's commission rate frozen in it.
+
+        With ``tx``, written in the caller's transaction; ``merchant`` is the active merchant the caller read in it
+        (``Merchants.authenticate_active``), otherwise it is read here."""
+        if merchant is None or merchant.id != merchant_id or not merchant.is_active:
+            merchant = self._merchants.require_active(merchant_id, tx=tx)
         check_request(request)
         payment = Payment(
             id=new_id("pay"),
@@ -104,8 +112,11 @@ class Payments:
             checkout_url="",
         )
         payment = payment.with_status(payment.status, checkout_url=self.book.checkout_url(payment.id))
-        with self._db.transaction() as tx:
+        if tx is not None:
             store.insert_payment(tx, payment)
+            return payment
+        with self._db.transaction() as own:
+            store.insert_payment(own, payment)
         return payment
 
     def get(self, payment_id: str) -> Payment:
@@ -150,6 +161,12 @@ class Payments:
         """The customer pays: strong authentication when due, then a purse hold or a card authorisation, then
         the capture when the payment captures automatically."""
         return self._confirmations.confirm(payment_id, customer_id, method, card_id, sca_code)
+
+    def confirm_from_purse_in(self, tx: RawTx, payment_id: str, customer_id: str) -> Payment | None:
+        """A purse confirmation (no ``sca_code``) in the caller's transaction, or None when it cannot finish in one:
+        a challenge is due, or the purse cannot cover it. The caller must then roll its transaction back and call
+        ``confirm``, which takes the multi-transaction way (and records the failure or issues the challenge)."""
+        return self._confirmations.confirm_from_purse_in(tx, payment_id, customer_id)
 
     # --- recovery (payments.recovery) -------------------------------------------------------------------------
 

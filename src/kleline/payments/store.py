@@ -93,10 +93,10 @@ def _params(payment: Payment) -> dict[str, Any]:
 
 
 def insert_payment(tx: RawTx, payment: Payment) -> None:
-    """Record a new payment."""
+    """Record a new payment (no answer awaited: on PostgreSQL it travels with the next statement or the COMMIT)."""
     params = _params(payment)
     params["updated_at"] = params["created_at"]
-    tx.execute(
+    tx.defer(
         f"INSERT INTO payments ({_COLUMNS}, updated_at) VALUES ("
         ":id, :merchant_id, :customer_id, :amount, :currency, :status, :method, :amount_authorized, "
         ":amount_captured, :amount_refunded, :fee_bps, :description, :reference, :capture_method, :return_url, "
@@ -110,7 +110,7 @@ def save_payment(tx: RawTx, payment: Payment, updated_at: int) -> None:
     """Write a payment's changing fields (its identity, amount and parties' rate never change)."""
     params = _params(payment)
     params["updated_at"] = updated_at
-    tx.execute(
+    tx.defer(
         "UPDATE payments SET customer_id = :customer_id, status = :status, method = :method, "
         "amount_authorized = :amount_authorized, amount_captured = :amount_captured, "
         "amount_refunded = :amount_refunded, failure_code = :failure_code, "

@@ -29,7 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import INTEGRITY_ERRORS, Database
+from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.errors import Conflict, KlelineError, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Account, Ledger, NormalSide, UnknownAccount
@@ -224,12 +224,16 @@ class Customers:
             store.reset_failed_sign_ins(tx, row.customer.id)
         return row.customer.id
 
-    def authenticate(self, token: str) -> str:
-        """The customer id behind a live token; ``AuthenticationFailed`` otherwise."""
+    def authenticate(self, token: str, *, tx: RawTx | None = None) -> str:
+        """The customer id behind a live token; ``AuthenticationFailed`` otherwise. With ``tx``, read in the
+        caller's transaction (no cache: a token revoked before it began is refused)."""
         if not token.startswith(TOKEN_PREFIX):
             raise AuthenticationFailed("not a customer token")
-        with self._db.transaction(write=False) as tx:
+        if tx is not None:
             customer_id = store.live_token(tx, _digest(token), epoch_us(self._clock()))
+        else:
+            with self._db.transaction(write=False) as tx:
+                customer_id = store.live_token(tx, _digest(token), epoch_us(self._clock()))
         if customer_id is None:
             raise AuthenticationFailed("unknown, expired or revoked token")
         return customer_id

@@ -96,8 +96,8 @@ def save_guard(tx: RawTx, customer_id: str, guard: AuthGuard) -> None:
 
 
 def save_exemption(tx: RawTx, customer_id: str, state: ExemptionState) -> None:
-    """Record what the customer paid without a challenge since the last one."""
-    tx.execute(
+    """Record what the customer paid without a challenge since the last one (no answer awaited: ``RawTx.defer``)."""
+    tx.defer(
         "UPDATE customers SET exempt_payments = :payments, exempt_amount = :amount WHERE id = :id",
         {"payments": state.payments_since_challenge, "amount": state.amount_since_challenge.minor, "id": customer_id},
     )

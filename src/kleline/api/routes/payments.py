@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StrictInt
 
-from kleline.api.auth import CustomerId, MerchantId, Party, kleline_of
+from kleline.api.auth import Credentials, MerchantId, Party, customer_token, kleline_of, merchant_secret
 from kleline.api.fields import CurrencyCode
+from kleline.api.unit_of_work import SlowPath, claimed_apart, in_one_transaction
+from kleline.db.engine import RawTx
 from kleline.errors import NotFound
 from kleline.ledger import UnknownAccount
 from kleline.merchants.model import balance_account
@@ -141,19 +143,25 @@ def _visible(request: Request, party: Party, payment_id: str) -> Payment:
 
 
 @router.post("/v1/payments", status_code=201, response_model=PaymentOut)
-def create_payment(body: PaymentIn, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
+def create_payment(body: PaymentIn, request: Request, credentials: Credentials) -> Response:
     """Create a payment waiting for its customer; send the customer to its ``checkout_url``."""
-    payment = kleline_of(request).payments.create(
-        merchant_id,
-        PaymentRequest(
-            Money(body.amount, body.currency),
-            description=body.description,
-            reference=body.reference,
-            capture_method=body.capture_method,
-            return_url=body.return_url,
-        ),
+    # One transaction (kleline.api.unit_of_work): the key, the merchant's status and the new payment are read and
+    # written in it, with the Idempotency-Key's claim and answer.
+    secret = merchant_secret(credentials)
+    kleline = kleline_of(request)
+    payment_request = PaymentRequest(
+        Money(body.amount, body.currency),
+        description=body.description,
+        reference=body.reference,
+        capture_method=body.capture_method,
+        return_url=body.return_url,
     )
-    return _out(payment)
+
+    def create(tx: RawTx) -> dict[str, Any]:
+        merchant = kleline.merchants.authenticate_active(tx, secret)
+        return _out(kleline.payments.create(merchant.id, payment_request, tx=tx, merchant=merchant))
+
+    return in_one_transaction(request, 201, PaymentOut, create)
 
 
 @router.get("/v1/payments", response_model=PaymentList)
@@ -191,10 +199,30 @@ _CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused th
     response_model=PaymentOut,
     responses={410: _SCA_EXPIRED, 502: _CAPTURE_REFUSED},
 )
-def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, customer_id: CustomerId) -> dict[str, Any]:
+def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credentials: Credentials) -> Any:
     """The customer pays from the purse or a card: ``succeeded``, ``authorized``, ``requires_action`` (pass the
     challenge, then confirm again with ``sca_code``) or ``failed`` with a ``failure_code``."""
-    payment = kleline_of(request).payments.confirm(
+    token = customer_token(credentials)
+    kleline = kleline_of(request)
+    if body.method == "purse" and body.sca_code is None:
+        # One transaction: the token, the payment, its merchant and every write, with the key's claim and answer.
+        def pay(tx: RawTx) -> dict[str, Any]:
+            paid = kleline.payments.confirm_from_purse_in(tx, payment_id, kleline.customers.authenticate(token, tx=tx))
+            if paid is None:
+                raise SlowPath  # a challenge is due, or the purse cannot cover it: the way below says which
+            return _out(paid)
+
+        try:
+            return in_one_transaction(request, 200, PaymentOut, pay)
+        except SlowPath:
+            pass
+    # A card (an issuer called between transactions: see kleline.payments.confirm), a code, or a purse payment
+    # that cannot finish in one transaction: the key is claimed apart, the answer stored by the middleware.
+    customer_id = kleline.customers.authenticate(token)
+    replayed = claimed_apart(request)
+    if replayed is not None:
+        return replayed
+    payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code
     )
     return _out(payment)
