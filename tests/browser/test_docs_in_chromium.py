@@ -15,6 +15,10 @@ from .conftest import LiveKleline
 
 pytestmark = pytest.mark.browser
 
+# ReDoc lays out the whole API document in the page's script: seconds on a loaded two-core machine, beyond
+# expect's 5 s default.
+RENDERING = 30_000
+
 
 @pytest.mark.parametrize(
     ("path", "selector", "text"),
@@ -35,17 +39,18 @@ def test_the_docs_and_the_home_page_render_offline_under_their_policy(
 
     context.route("**/*", offline)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(RENDERING)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
 
     page.goto(live.url + path)
-    expect(page.locator(selector).first).to_contain_text(text)
+    expect(page.locator(selector).first).to_contain_text(text, timeout=RENDERING)
     if path == "/docs":
-        expect(page.locator(".opblock").first).to_be_visible()  # the operations were read from /openapi.json
+        # the operations were read from /openapi.json
+        expect(page.locator(".opblock").first).to_be_visible(timeout=RENDERING)
     if path == "/redoc":
-        expect(page.get_by_text("/v1/customers").first).to_be_attached()
+        expect(page.get_by_text("/v1/customers").first).to_be_attached(timeout=RENDERING)
 
     assert elsewhere == []
     assert [problem for problem in problems if "Content Security Policy" not in problem] == []
