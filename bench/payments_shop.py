@@ -43,8 +43,8 @@ class Shop:
     payment_id: str  # one waiting payment, for the authenticated read
 
 
-def _populate(kleline: Kleline) -> Shop:
-    """An operator, an approved merchant with its key, and CUSTOMERS signed-in customers with funded purses."""
+def _populate(kleline: Kleline, customers: int) -> Shop:
+    """An operator, an approved merchant with its key, and ``customers`` signed-in customers with funded purses."""
     open_system_accounts(kleline)
     kleline.ledger.open_account(FUNDING_ACCOUNT, "EUR", NormalSide.DEBIT)
     operator = create_key(kleline.db, "bench").secret
@@ -66,7 +66,7 @@ def _populate(kleline: Kleline) -> Shop:
 
     # Argon2 makes sign-up and sign-in slow on purpose; it releases the GIL, so threads share the cores.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        tokens = tuple(pool.map(customer, range(CUSTOMERS)))
+        tokens = tuple(pool.map(customer, range(customers)))
     waiting = kleline.payments.create(merchant.id, PaymentRequest(Money(1000, "EUR"), reference="bench-read"))
     return Shop(merchant.id, key, tokens, operator, waiting.id)
 
@@ -106,8 +106,8 @@ def check(url: str, shop: Shop, port: int, succeeded: int, amount: int) -> None:
     )
 
 
-def open_shop(url: str) -> Shop:
-    """Migrate the empty database ``url`` and populate it; says how long that took."""
+def open_shop(url: str, customers: int = CUSTOMERS) -> Shop:
+    """Migrate the empty database ``url`` and populate it with ``customers``; says how long that took."""
     db = Database(url)
     try:
         upgrade(db)
@@ -116,8 +116,8 @@ def open_shop(url: str) -> Shop:
     began = time.perf_counter()
     kleline = build(load_settings(database_url=url, **SCA))
     try:
-        shop = _populate(kleline)
+        shop = _populate(kleline, customers)
     finally:
         kleline.close()
-    print(f"  (set-up: merchant and {CUSTOMERS} customers in {time.perf_counter() - began:.0f} s)", flush=True)
+    print(f"  (set-up: merchant and {customers} customers in {time.perf_counter() - began:.0f} s)", flush=True)
     return shop
