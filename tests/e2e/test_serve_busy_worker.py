@@ -98,16 +98,22 @@ def test_a_worker_held_longer_than_the_old_health_check_timeout_is_not_killed_an
                 time.sleep(0.2)
         workers = _workers(server)
         assert connection.sock is not None
-        held = _owner(workers, _socket_inode(port, connection.sock.getsockname()[1]))
+        sock = connection.sock
+        held = _owner(workers, _socket_inode(port, sock.getsockname()[1]))
+        # The request's first line goes before the hold, so that the worker has started reading it (its keep-alive
+        # timer, 5 s, is off from then on: the connection is not closed as idle when the worker goes on).
+        sock.sendall(b"GET /health/live HTTP/1.1\r\n")
+        time.sleep(0.5)
         os.kill(held, signal.SIGSTOP)
         began = time.monotonic()
-        connection.request("GET", "/health/live")  # the held worker owns this connection: the request waits
+        sock.sendall(b"Host: 127.0.0.1\r\n\r\n")  # the held worker owns this connection: the request waits
         time.sleep(HELD_SECONDS)
         try:
             os.kill(held, signal.SIGCONT)
         except ProcessLookupError:
             pytest.fail("the supervisor killed the held worker, and with it the request in flight")
-        response = connection.getresponse()
+        response = http.client.HTTPResponse(sock)
+        response.begin()
         assert (response.status, response.read()) == (200, b'{"status":"ok"}')
         assert time.monotonic() - began >= HELD_SECONDS
         connection.close()
