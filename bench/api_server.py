@@ -1,7 +1,9 @@
-"""The API server of the benchmark: ``kleline serve --workers N`` (``kleline.api.main.run_server``) in a subprocess.
+"""The API server of the benchmark: ``kleline serve --workers N`` (``kleline.cli.serving.run_server``) in a subprocess.
 
-``python -m bench.api_server HOST PORT WORKERS`` serves the API as ``kleline serve`` does, with uvicorn's
-multiprocess supervisor over a listening socket opened as ``IPPROTO_TCP`` so that TCP_NODELAY is on (without it,
+``python -m bench.api_server HOST PORT WORKERS [APP]`` serves Kleline's API (or ``APP``, an application factory's
+import path: the same-stack reference of ``bench.reference``) as ``kleline serve`` does: uvicorn's multiprocess
+supervisor with Kleline's worker health-check timeout (a busy worker is waited for, not killed: see
+``kleline.cli.serving``), over a listening socket opened as ``IPPROTO_TCP`` so that TCP_NODELAY is on (without it,
 every keep-alive request after a connection's first waits about 40 ms for a delayed ACK: uvicorn issue #3149; see
 ``kleline.api.main``). Access logs are off: they cost the same per request whatever the endpoint, and would
 flatter the ratio. ``start`` runs it as a subprocess and waits until every worker answers.
@@ -19,16 +21,16 @@ from pathlib import Path
 
 from bench.http_load import Connection
 from bench.usage import children_of
-from kleline.api.main import run_server
+from kleline.cli.serving import run_server
 
 __all__ = ["free_port", "serve", "start", "stop", "workers_of"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, app: str | None = None) -> None:
     """Serve until SIGTERM or SIGINT, as ``kleline serve --workers N`` does, without access logs."""
-    run_server(host, port, workers, access_log=False, log_level="warning")
+    run_server(host, port, workers, app=app, access_log=False, log_level="warning")
 
 
 def free_port(host: str) -> int:
@@ -44,9 +46,11 @@ def workers_of(server: subprocess.Popen[bytes]) -> list[int]:
     return children_of(server.pid, b"spawn_main")
 
 
-def start(host: str, port: int, workers: int, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def start(
+    host: str, port: int, workers: int, environment: Mapping[str, str], app: str | None = None
+) -> subprocess.Popen[bytes]:
     """The server in a subprocess, once ``/health`` answers and every worker is up."""
-    command = [sys.executable, "-m", "bench.api_server", host, str(port), str(workers)]
+    command = [sys.executable, "-m", "bench.api_server", host, str(port), str(workers), *([app] if app else [])]
     server = subprocess.Popen(command, env={**os.environ, **environment}, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -76,4 +80,4 @@ def stop(server: subprocess.Popen[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])

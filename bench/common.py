@@ -28,11 +28,25 @@ class Target:
         return f"target {self.name}: {shown:.2f}x (goal {self.goal:g}x) {verdict}"
 
 
+@dataclass(frozen=True)
+class Ceiling:
+    """A goal on a figure that must stay under a bound (a latency)."""
+
+    name: str
+    value: float
+    goal: float
+    unit: str
+
+    def line(self) -> str:
+        verdict = "met" if self.value < self.goal else "missed"
+        return f"target {self.name}: {self.value:,.0f} {self.unit} (goal under {self.goal:g} {self.unit}) {verdict}"
+
+
 @dataclass
 class Report:
     """Figures printed as they come, targets printed last."""
 
-    targets: list[Target] = field(default_factory=list)
+    targets: list[Target | Ceiling] = field(default_factory=list)
 
     def figure(self, name: str, rounds: list[float], unit: str) -> float:
         value = statistics.median(rounds)

@@ -1,165 +1,187 @@
-"""The payment API under load: purse payments over HTTP beside a trivial JSON endpoint of the same server, same run.
+"""The payment API under load: Kleline's purse payments over HTTP beside the same-stack reference and a trivial
+endpoint, in one run, rounds alternating between the workloads; the figures are medians of the rounds.
 
-The server is uvicorn's multiprocess supervisor with 2 workers running ``kleline.api.main:app_from_environment``
-(what ``kleline serve --workers 2`` runs, with TCP_NODELAY on its connections: see ``bench.api_server``) on a
-fresh, migrated PostgreSQL database, listening on a free loopback port; the load generator (``bench.http_load``)
-is a second process with keep-alive connections. Rounds alternate between the workloads, and the figures are
-medians of the rounds:
+Servers: ``kleline.cli.serving.run_server``, what ``kleline serve --workers 2`` runs (uvicorn's multiprocess
+supervisor, Kleline's worker health check, TCP_NODELAY: see ``bench.api_server``), access logs off, each on a
+free loopback port; the load generator (``bench.http_load``) is a process of its own with keep-alive connections.
+Kleline runs on a fresh, migrated database; the reference (``bench.reference``: FastAPI, pydantic bodies, a psycopg
+pool of Kleline's size, the same two requests as a purse payment, an insert then one transaction that locks the
+payment, updates it, updates a balance and writes an entry) runs under the same server, same workers, same
+settings, on a database of its own on the same PostgreSQL server. Workloads:
 
-- the reference: ``GET /health/live``, a static ``{"status": "ok"}`` without the database;
-- for scale, ``GET /v1/payments/{id}`` with the merchant's key: an authenticated read of one payment, what any
-  API call costs before its own work;
+- ``GET /health/live`` of Kleline, a static ``{"status": "ok"}`` without the database: the server's floor;
+- for scale, ``GET /v1/payments/{id}`` with the merchant's key: what any authenticated API call costs;
 - a purse payment as a shop and its customer make it: ``POST /v1/payments`` (merchant key), then
   ``POST /v1/payments/{id}/confirm`` ``{"method": "purse"}`` (customer token), both with an ``Idempotency-Key``;
   automatic capture, so the confirmation holds the purse, captures, splits the commission, writes the events and
-  signs the receipt. A payment counts when its confirmation answers ``succeeded``.
+  signs the receipt. It counts when the confirmation answers ``succeeded``;
+- the same two requests, with the same headers and bodies, to the reference.
+
+Targets: ``payments-vs-same-stack`` (Kleline's payments over the reference's, goal 0.7x) and ``payments-api``
+(over the trivial endpoint, goal 0.1x). Then the same flow on SQLite, Kleline and the reference each on a file of
+their own: ``payments-sqlite-vs-same-stack`` (goal 0.7x) and the p99 at 16 connections (goal under 100 ms).
+
+Under load (2x): after the rounds, one more round of Kleline's payments with twice the connections that saturate
+the server (the 16 of the rounds keep both cores busy): it must end with no failed request and no worker
+replaced, which the bench asserts after printing everything (a saturated worker must queue, not be killed).
 
 Strong authentication: payments of 1 to 5 EUR are under the single-payment exemption (30 EUR), and the
-cumulative and count ceilings are lifted (``KLELINE_SCA_CUMULATIVE_LIMIT``, ``KLELINE_SCA_MAX_PAYMENTS``) so that
-every payment is exempt: configuration of the measured path (a challenge needs a person), not of the reference.
-Access logs are off: they cost the same per request on both sides and would flatter the ratio.
-
-Each workload also shows where the CPU went (server workers, PostgreSQL's backends, the load generator: see
-``bench.usage``), so that a missed target can be read off the output. Afterwards the bench checks its figures:
-the payments the database holds as ``succeeded`` are exactly those the clients saw succeed, for the same total;
-the books balance; the merchant's balance is what was captured less the commission.
+cumulative and count ceilings are lifted so that every payment is exempt: configuration of the measured path (a
+challenge needs a person). Each workload also shows where the CPU went (server workers, PostgreSQL's backends, the
+load generator: see ``bench.usage``); on SQLite the database works inside the workers. Afterwards the bench checks
+Kleline's figures: the database holds as ``succeeded`` exactly the payments the clients saw succeed, for the same
+total; the books balance; the merchant's balance is what was captured less the commission.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import secrets
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import psycopg
 
-from bench import api_server, usage
-from bench.common import ROUNDS, Report, section
+from bench import api_server, reference, usage
+from bench.common import ROUNDS, Ceiling, Report, section
 from bench.http_load import Connection, Plan, run_round
 from bench.ledger_postgres import ADMIN_URL, SECONDS
+from bench.payments_shop import CUSTOMERS, HOST, PURSE, SCA, Shop, check, open_shop
 from bench.usage import Measured
-from kleline.bootstrap import Kleline, build, open_system_accounts
-from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
-from kleline.ledger import EntryRequest, NormalSide, credit, debit
-from kleline.ledger.audit import trial_balance
-from kleline.merchants.model import balance_account
-from kleline.money import Money
-from kleline.operators.service import create_key
-from kleline.payments.model import PaymentRequest, commission
-from kleline.wallet.customers import purse_code
 
-HOST = "127.0.0.1"
 WORKERS = 2
-CUSTOMERS = int(os.environ.get("KLELINE_BENCH_CUSTOMERS", "200"))
 CONNECTIONS = int(os.environ.get("KLELINE_BENCH_CONNECTIONS", "16"))
-PASSWORD = "correct horse battery staple"
-PURSE = 10_000_000  # cents in each purse: far more than a run spends
-SCA = {"sca_cumulative_limit": 10**12, "sca_max_payments": 10**9}
-FUNDING_ACCOUNT = "card:visa:receivable"
-IBAN = "FR1420041010050500013M02606"
-KINDS = ("live", "read", "purse")  # the order of each round
+OVERLOAD = 2 * CONNECTIONS
+SQLITE_P99_GOAL = 100  # milliseconds
+SQLITE_CUSTOMERS = min(CUSTOMERS, 2 * CONNECTIONS)
 
 
-@dataclass(frozen=True)
-class Shop:
-    """What the load needs: the merchant's key and id, the customers' tokens, an operator key for the checks."""
+@dataclass
+class Server:
+    """A server under test: its process, its workers as they started, where its database's CPU is counted."""
 
-    merchant_id: str
-    merchant_key: str
-    customer_tokens: tuple[str, ...]
-    operator_key: str
-    payment_id: str  # one waiting payment, for the authenticated read
+    process: subprocess.Popen[bytes]
+    port: int
+    workers: list[int]
+    side: Callable[[], usage.Database]
+
+    def restarts(self) -> int:
+        """Workers that were not there at the start: each replaced a killed or dead one."""
+        return len(set(api_server.workers_of(self.process)) - set(self.workers))
 
 
-def _admin(sql: str) -> None:
+@dataclass
+class Workload:
+    """One workload: its plan, its server, its rounds, and the payments it made (for Kleline's checks)."""
+
+    label: str
+    unit: str
+    server: Server
+    plan: Plan
+    rounds: list[Measured] = field(default_factory=list)
+    succeeded: int = 0
+    amount: int = 0
+
+    def count(self, succeeded: int, amount: int) -> None:
+        self.succeeded, self.amount = self.succeeded + succeeded, self.amount + amount
+
+
+def _no_backends() -> usage.Database:
+    """SQLite's side: the database works inside the server's workers, counted there."""
+    return usage.Database([], 0)
+
+
+@contextmanager
+def _postgres_database(prefix: str) -> Iterator[tuple[str, str]]:
+    """A fresh database on the bench's PostgreSQL server: (name, URL); dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(sql)
-
-
-def _open_shop(kleline: Kleline) -> Shop:
-    """An operator, an approved merchant with its key, and CUSTOMERS signed-in customers with funded purses."""
-    open_system_accounts(kleline)
-    kleline.ledger.open_account(FUNDING_ACCOUNT, "EUR", NormalSide.DEBIT)
-    operator = create_key(kleline.db, "bench").secret
-    merchant, key = kleline.merchants.register(name="Bench Boutique", email="shop@bench.example", iban=IBAN)
-    kleline.merchants.approve(merchant.id)
-
-    def customer(index: int) -> str:
-        email = f"shopper{index}@bench.example"
-        found = kleline.customers.sign_up(email, PASSWORD, f"Shopper {index}")
-        purse = Money(PURSE, "EUR")
-        kleline.ledger.post(
-            EntryRequest(
-                f"fund-{found.id}",
-                (debit(FUNDING_ACCOUNT, purse), credit(purse_code(found.id), purse)),
-                "purse top-up by card",
-            )
-        )
-        return kleline.customers.sign_in(email, PASSWORD).token
-
-    # Argon2 makes sign-up and sign-in slow on purpose; it releases the GIL, so threads share the cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        tokens = tuple(pool.map(customer, range(CUSTOMERS)))
-    waiting = kleline.payments.create(merchant.id, PaymentRequest(Money(1000, "EUR"), reference="bench-read"))
-    return Shop(merchant.id, key, tokens, operator, waiting.id)
-
-
-def _check(url: str, shop: Shop, port: int, succeeded: int, amount: int) -> None:
-    """The database agrees with the clients, and the books with themselves."""
-    connection = Connection(HOST, port)
-    status, body = connection.request(
-        "GET", "/v1/ledger/trial-balance", f"Authorization: Bearer {shop.operator_key}\r\n".encode()
-    )
-    connection.close()
-    assert status == 200 and b'"balanced":true' in body, f"trial balance over the API: {status} {body[:300]!r}"
-    db = Database(url)
+        connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        assert trial_balance(db).balanced, "the benchmark left unbalanced books"
-        with db.transaction(write=False) as tx:
-            rows = tx.fetchall(
-                "SELECT amount_captured, fee_bps FROM payments WHERE status = 'succeeded' AND merchant_id = :m",
-                {"m": shop.merchant_id},
-            )
-        captured = sum(int(row[0]) for row in rows)
-        net = sum(int(row[0]) - commission(int(row[0]), 0, int(row[1])) for row in rows)
-        assert len(rows) == succeeded, f"{len(rows)} payments succeeded in the database, the clients saw {succeeded}"
-        assert captured == amount, f"{captured} cents captured in the database, the clients paid {amount}"
-        kleline = build(load_settings(database_url=url, **SCA))
-        try:
-            merchant_balance = kleline.ledger.balance(balance_account(shop.merchant_id)).posted
-        finally:
-            kleline.close()
-        assert merchant_balance == net, f"merchant balance {merchant_balance}, captured less commission {net}"
+        yield name, f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
-        db.dispose()
-    print(
-        f"  checks: {succeeded:,} payments succeeded in the database, as the clients counted, for {amount:,} cents;"
-        " the books balance; the merchant holds what was captured less the commission",
-        flush=True,
-    )
+        with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _describe(name: str, rounds: list[Measured], report: Report, unit: str) -> float:
-    cores = os.cpu_count() or 1
-    rate = report.figure(name, [m.rate for m in rounds], unit)
+@contextmanager
+def _serving(environment: Mapping[str, str], side: Callable[[], usage.Database], app: str | None) -> Iterator[Server]:
+    port = api_server.free_port(HOST)
+    process = api_server.start(HOST, port, WORKERS, environment, app)
+    try:
+        yield Server(process, port, api_server.workers_of(process), side)
+    finally:
+        api_server.stop(process)
+
+
+def _kleline_environment(url: str) -> dict[str, str]:
+    return {
+        "KLELINE_DATABASE_URL": url,
+        "KLELINE_SCA_CUMULATIVE_LIMIT": str(SCA["sca_cumulative_limit"]),
+        "KLELINE_SCA_MAX_PAYMENTS": str(SCA["sca_max_payments"]),
+    }
+
+
+def _reference_plan(url: str, port: int, customers: int = CUSTOMERS) -> Plan:
+    """The reference's tables in ``url`` and the plan that pays there, with its own key and tokens."""
+    key = f"sk_{secrets.token_urlsafe(24)}"
+    tokens = tuple(f"ct_{secrets.token_urlsafe(24)}" for _ in range(customers))
+    reference.prepare(url, key, tokens, PURSE)
+    return Plan("purse", HOST, port, CONNECTIONS, SECONDS, key, tokens)
+
+
+def _answer_sizes(workload: Workload) -> str:
+    """One payment through ``workload``'s server: the sizes of its two answers."""
+    plan, connection = workload.plan, Connection(HOST, workload.plan.port)
+    try:
+        merchant = f"Authorization: Bearer {plan.merchant_key}\r\nIdempotency-Key: size-{secrets.token_hex(6)}\r\n"
+        body = b'{"amount": 100, "currency": "EUR", "reference": "order-size"}'
+        status, created = connection.request("POST", "/v1/payments", merchant.encode(), body)
+        assert status == 201, f"{workload.label}: {status} {created[:300]!r}"
+        customer = (
+            f"Authorization: Bearer {plan.customer_tokens[0]}\r\nIdempotency-Key: size-{secrets.token_hex(6)}\r\n"
+        )
+        path = f"/v1/payments/{json.loads(created)['id']}/confirm"
+        status, confirmed = connection.request("POST", path, customer.encode(), b'{"method": "purse"}')
+        assert status == 200 and json.loads(confirmed)["status"] == "succeeded", f"{status} {confirmed[:300]!r}"
+    finally:
+        connection.close()
+    workload.count(1, 100)
+    return f"{workload.label}: {len(created)} + {len(confirmed)} bytes"
+
+
+def _rounds(workloads: list[Workload]) -> None:
+    """A warm-up of each workload, then ROUNDS rounds, each workload in turn within a round."""
+    for workload in workloads:  # both workers' caches, the planner's statistics
+        warm = run_round(replace(workload.plan, seconds=1.0))
+        workload.count(warm.succeeded_total, warm.amount_total)
+    for _ in range(ROUNDS):
+        for workload in workloads:
+            measured = usage.measure(workload.plan, workload.server.workers, workload.server.side)
+            workload.rounds.append(measured)
+            workload.count(measured.result.succeeded_total, measured.result.amount_total)
+
+
+def _describe(workload: Workload, report: Report, database: str | None) -> float:
+    rounds, cores = workload.rounds, os.cpu_count() or 1
+    rate = report.figure(workload.label, [m.rate for m in rounds], workload.unit)
     report.figure("  p50 latency", [m.latency(0.50) for m in rounds], "µs")
     report.figure("  p99 latency", [m.latency(0.99) for m in rounds], "µs")
     report.figure("  CPU per operation: server workers", [m.per_operation(sum(m.server_cpu)) for m in rounds], "µs")
-    report.figure("  CPU per operation: PostgreSQL", [m.per_operation(m.database_cpu) for m in rounds], "µs")
-    report.figure(
-        "  database connections opened per 1,000 operations",
-        [1000 * m.sessions / (m.rate * m.elapsed) if m.rate else 0.0 for m in rounds],
-        "",
-    )
+    if database is not None:
+        report.figure(f"  CPU per operation: {database}", [m.per_operation(m.database_cpu) for m in rounds], "µs")
+        report.figure(
+            "  database connections opened per 1,000 operations",
+            [1000 * m.sessions / (m.rate * m.elapsed) if m.rate else 0.0 for m in rounds],
+            "",
+        )
     report.figure("  CPU per operation: load generator", [m.per_operation(m.result.client_cpu) for m in rounds], "µs")
-    report.figure(
-        "  load generator's CPU (% of one core)", [100 * m.result.client_cpu / m.elapsed for m in rounds], "%"
-    )
     report.figure(
         "  busiest worker's share of the workers' CPU",
         [100 * max(m.server_cpu) / sum(m.server_cpu) if sum(m.server_cpu) else 0.0 for m in rounds],
@@ -174,73 +196,106 @@ def _describe(name: str, rounds: list[Measured], report: Report, unit: str) -> f
     return rate
 
 
-def run(report: Report) -> None:
-    cores = os.cpu_count()
+def _overload(workload: Workload, report: Report, database: str | None) -> list[str]:
+    """A round at twice the saturating connections; what went wrong in it (failed requests, replaced workers)."""
+    server = workload.server
+    loaded = Workload(f"{workload.label}, {OVERLOAD} connections (2x)", workload.unit, server, workload.plan)
+    loaded.plan = replace(workload.plan, connections=OVERLOAD)
+    loaded.rounds.append(usage.measure(loaded.plan, server.workers, server.side))
+    workload.count(loaded.rounds[0].result.succeeded_total, loaded.rounds[0].result.amount_total)
+    _describe(loaded, report, database)
+    errors, restarts = loaded.rounds[0].result.errors, server.restarts()
+    verdict = "ok" if errors == restarts == 0 else "FAILED"
+    print(f"  under load (2x): {errors} failed requests, {restarts} workers replaced: {verdict}", flush=True)
+    return [f"{errors} failed requests and {restarts} replaced workers at 2x load"] if verdict != "ok" else []
+
+
+def _postgres(report: Report) -> list[str]:
     section(
-        f"Payment API over HTTP: purse payments vs GET /health/live, same server ({WORKERS} uvicorn workers, "
-        f"PostgreSQL), load generator in another process, {CONNECTIONS} keep-alive connections, {cores} cores"
+        f"Payment API over HTTP, PostgreSQL: Kleline's purse payments vs the same-stack reference vs GET /health/live "
+        f"({WORKERS} workers each, same server and settings), {CONNECTIONS} keep-alive connections, "
+        f"{os.cpu_count()} cores"
     )
+    with ExitStack() as stack:
+        name, url = stack.enter_context(_postgres_database("kleline_bench_api"))
+        shop = open_shop(url)
+        reference_name, reference_url = stack.enter_context(_postgres_database("kleline_bench_reference"))
+        side = functools.partial(usage.database, ADMIN_URL, name)
+        kleline = stack.enter_context(_serving(_kleline_environment(url), side, None))
+        reference_side = functools.partial(usage.database, ADMIN_URL, reference_name)
+        reference_plan = _reference_plan(reference_url, 0)  # the tables first: each worker loads the credentials
+        environment = {"KLELINE_BENCH_REFERENCE_URL": reference_url}
+        same_stack = stack.enter_context(_serving(environment, reference_side, reference.APP))
+        plan = _plan(shop, kleline.port)
+        live = Workload("GET /health/live (trivial JSON endpoint)", "requests/s", kleline, replace(plan, kind="live"))
+        read = Workload("GET /v1/payments/{id} (authenticated read)", "requests/s", kleline, replace(plan, kind="read"))
+        paid = Workload("Kleline purse payment (create + confirm)", "payments/s", kleline, plan)
+        floor = Workload(
+            "same-stack reference payment (create + confirm)",
+            "payments/s",
+            same_stack,
+            replace(reference_plan, port=same_stack.port),
+        )
+        print(f"  answers: {_answer_sizes(paid)}; {_answer_sizes(floor)}", flush=True)
+        _rounds([live, read, paid, floor])
+        trivial = _describe(live, report, "PostgreSQL")
+        _describe(read, report, "PostgreSQL")
+        ours = _describe(paid, report, "PostgreSQL")
+        theirs = _describe(floor, report, "PostgreSQL")
+        print(f"  worker restarts during the rounds: Kleline {kleline.restarts()}, reference {same_stack.restarts()}")
+        report.ratio("payments-vs-same-stack", ours, theirs, goal=0.7)
+        report.ratio("payments-api", ours, trivial, goal=0.1)
+        failures = _overload(paid, report, "PostgreSQL")
+        check(url, shop, kleline.port, paid.succeeded, paid.amount)  # every load process has ended
+    return failures
+
+
+def _sqlite(report: Report) -> None:
+    section(
+        f"Payment API over HTTP, SQLite: Kleline's purse payments vs the same-stack reference, each on a file of its "
+        f"own ({WORKERS} workers each, same server and settings), {CONNECTIONS} keep-alive connections"
+    )
+    with tempfile.TemporaryDirectory(prefix="kleline-bench-") as directory, ExitStack() as stack:
+        url, reference_url = f"sqlite:///{Path(directory, 'kleline.db')}", f"sqlite:///{Path(directory, 'ref.db')}"
+        # Fewer customers than on PostgreSQL (their Argon2 set-up is slow on purpose): two per connection still
+        # keep any customer from paying twice at once, and the reference gets as many.
+        shop = open_shop(url, SQLITE_CUSTOMERS)
+        kleline = stack.enter_context(_serving(_kleline_environment(url), _no_backends, None))
+        plan = _reference_plan(
+            reference_url, 0, SQLITE_CUSTOMERS
+        )  # the tables first: each worker loads the credentials as it starts
+        environment = {"KLELINE_BENCH_REFERENCE_URL": reference_url}
+        same_stack = stack.enter_context(_serving(environment, _no_backends, reference.APP))
+        paid = Workload("Kleline purse payment on SQLite", "payments/s", kleline, _plan(shop, kleline.port))
+        floor = Workload(
+            "same-stack reference payment on SQLite", "payments/s", same_stack, replace(plan, port=same_stack.port)
+        )
+        print(f"  answers: {_answer_sizes(paid)}; {_answer_sizes(floor)}", flush=True)
+        _rounds([paid, floor])
+        ours = _describe(paid, report, None)
+        theirs = _describe(floor, report, None)
+        print(f"  worker restarts during the rounds: Kleline {kleline.restarts()}, reference {same_stack.restarts()}")
+        report.ratio("payments-sqlite-vs-same-stack", ours, theirs, goal=0.7)
+        p99 = sorted(m.latency(0.99) for m in paid.rounds)[len(paid.rounds) // 2] / 1000
+        report.targets.append(Ceiling(f"payments-sqlite-p99 at {CONNECTIONS} connections", p99, SQLITE_P99_GOAL, "ms"))
+        check(url, shop, kleline.port, paid.succeeded, paid.amount)
+
+
+def _plan(shop: Shop, port: int) -> Plan:
+    return Plan("purse", HOST, port, CONNECTIONS, SECONDS, shop.merchant_key, shop.customer_tokens, shop.payment_id)
+
+
+def run(report: Report) -> None:
     print(
-        f"  configuration: every payment is exempt from strong authentication (1-5 EUR, under the 30 EUR single "
-        f"limit; KLELINE_SCA_CUMULATIVE_LIMIT={SCA['sca_cumulative_limit']}, "
-        f"KLELINE_SCA_MAX_PAYMENTS={SCA['sca_max_payments']}); {CUSTOMERS} customers\n"
-        "  server: access logs off; TCP_NODELAY on its connections, which uvicorn --workers N forgets "
-        "(bench/api_server.py)",
+        f"\n  configuration: every Kleline payment is exempt from strong authentication (1-5 EUR, under the 30 EUR "
+        f"single limit; KLELINE_SCA_CUMULATIVE_LIMIT={SCA['sca_cumulative_limit']}, "
+        f"KLELINE_SCA_MAX_PAYMENTS={SCA['sca_max_payments']}); {CUSTOMERS} customers on PostgreSQL, "
+        f"{SQLITE_CUSTOMERS} on SQLite; servers: access logs off, TCP_NODELAY on (bench/api_server.py)",
         flush=True,
     )
     busy = usage.busy_share(1.0)
     if busy > 0.1:
         print(f"  warning: the machine was {100 * busy:.0f}% busy before the run: other work skews these figures")
-    name = f"kleline_bench_api_{secrets.token_hex(4)}"
-    url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    _admin(f'CREATE DATABASE "{name}"')
-    server = None
-    try:
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
-        began = time.perf_counter()
-        kleline = build(load_settings(database_url=url, **SCA))
-        try:
-            shop = _open_shop(kleline)
-        finally:
-            kleline.close()
-        print(f"  (set-up: merchant and {CUSTOMERS} customers in {time.perf_counter() - began:.0f} s)", flush=True)
-        port = api_server.free_port(HOST)
-        environment = {
-            "KLELINE_DATABASE_URL": url,
-            "KLELINE_SCA_CUMULATIVE_LIMIT": str(SCA["sca_cumulative_limit"]),
-            "KLELINE_SCA_MAX_PAYMENTS": str(SCA["sca_max_payments"]),
-        }
-        server = api_server.start(HOST, port, WORKERS, environment)
-        workers = api_server.workers_of(server)
-        side = functools.partial(usage.database, ADMIN_URL, name)
-
-        def plan(kind: str, seconds: float) -> Plan:
-            return Plan(
-                kind, HOST, port, CONNECTIONS, seconds, shop.merchant_key, shop.customer_tokens, shop.payment_id
-            )
-
-        succeeded, amount = 0, 0
-        for kind in KINDS:  # warm-up: both workers' caches, the planner's statistics
-            warm = run_round(plan(kind, 1.0))
-            succeeded, amount = succeeded + warm.succeeded_total, amount + warm.amount_total
-        figures: dict[str, list[Measured]] = {kind: [] for kind in KINDS}
-        for _ in range(ROUNDS):
-            for kind in KINDS:
-                measured = usage.measure(plan(kind, SECONDS), workers, side)
-                figures[kind].append(measured)
-                succeeded += measured.result.succeeded_total
-                amount += measured.result.amount_total
-        trivial = _describe("GET /health/live (trivial JSON endpoint)", figures["live"], report, "requests/s")
-        read = _describe(
-            "GET /v1/payments/{id} (merchant key: authenticated read)", figures["read"], report, "requests/s"
-        )
-        paid = _describe("purse payment (create + confirm, automatic capture)", figures["purse"], report, "payments/s")
-        report.ratio("authenticated read / trivial endpoint", read, trivial)
-        report.ratio("payments-api", paid, trivial, goal=0.3)
-        _check(url, shop, port, succeeded, amount)  # every load process has ended: nothing is in flight
-    finally:
-        if server is not None:
-            api_server.stop(server)
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    failures = _postgres(report)
+    _sqlite(report)
+    assert not failures, f"under twice the saturating load: {'; '.join(failures)}"

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from kleline.api.app import create_app
 from kleline.bootstrap import build
 
-__all__ = ["APP", "app_from_environment", "listening_socket", "run_server"]
+__all__ = ["APP", "app_from_environment", "listening_socket"]
 
 APP = "kleline.api.main:app_from_environment"
 
@@ -34,38 +34,3 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
-
-
-def run_server(
-    host: str,
-    port: int,
-    workers: int,
-    *,
-    access_log: bool = True,
-    log_level: str = "info",
-    forwarded_allow_ips: str = "",
-) -> None:
-    """Serve until SIGTERM or SIGINT: one process, or uvicorn's supervisor over ``workers`` processes.
-
-    A client is the connection's address unless it comes from one of ``forwarded_allow_ips`` (a proxy in front of
-    Kleline), whose ``X-Forwarded-For`` then names it. uvicorn alone would trust that header from 127.0.0.1, so
-    that any local process could claim to be any client and slip past the rate limits per client.
-    """
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_level=log_level,
-        proxy_headers=bool(forwarded_allow_ips),
-        forwarded_allow_ips=forwarded_allow_ips or None,
-    )
-    if workers <= 1:
-        uvicorn.Server(config).run()
-        return
-    Multiprocess(config, sockets=[listening_socket(host, port)]).run()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kleline.cli.common import console, fail, open_kleline, prepare, safe_url
+from kleline.cli.serving import HEALTHCHECK_TIMEOUT
 from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
 from kleline.errors import KlelineError
 
@@ -112,14 +113,28 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    healthcheck_timeout: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="seconds a worker may go without answering the supervisor before it is killed and replaced "
+            "(with --workers above 1); a busy worker's requests wait meanwhile",
+        ),
+    ] = HEALTHCHECK_TIMEOUT,
 ) -> None:
     """Serve the API and pages (migrating an empty database first)."""
-    from kleline.api.main import run_server
+    from kleline.cli.serving import run_server
 
     settings = load_settings()
     prepare(settings)
     open_kleline(settings).close()  # fail here, with a clear message, rather than in every worker
-    run_server(host or settings.host, port or settings.port, workers, forwarded_allow_ips=settings.forwarded_allow_ips)
+    run_server(
+        host or settings.host,
+        port or settings.port,
+        workers,
+        healthcheck_timeout=healthcheck_timeout,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 def demo(
