@@ -117,3 +117,36 @@ def test_a_connection_the_server_dropped_is_unavailable_and_the_next_caller_reco
             assert tx.fetchone("SELECT 1")[0] == 1
     finally:
         db.dispose()
+
+
+def test_a_thread_asking_again_at_once_never_overtakes_a_caller_already_queuing(database_url: str) -> None:
+    # A busy request thread releases its connection and asks for one again straight away: were the pool a free-for-all,
+    # it would win every time and the queuing caller would time out with a 503 although connections keep coming back.
+    db = Database(database_url, pool_size=1, pool_timeout=2)
+    stop = threading.Event()
+    cycles = 0
+
+    def busy() -> None:
+        nonlocal cycles
+        while not stop.is_set():
+            with db.transaction(write=False) as tx:
+                tx.fetchone("SELECT 1")
+                time.sleep(0.002)
+            cycles += 1
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(busy)
+            try:
+                while cycles < 5:
+                    time.sleep(0.01)
+                started = time.monotonic()
+                with db.transaction(write=False) as tx:  # queues behind at most the one transaction in progress
+                    assert tx.fetchone("SELECT 1")[0] == 1
+                waited = time.monotonic() - started
+            finally:
+                stop.set()  # before the executor waits for the busy thread
+            running.result()
+        assert waited < 1
+    finally:
+        db.dispose()

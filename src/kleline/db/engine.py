@@ -189,6 +189,7 @@ class Database:
         self._open = 0  # connections of this process, idle or in use
         self._disposed = False
         self._free = threading.Condition()
+        self._waiters: deque[object] = deque()  # tickets of the callers queuing for a connection, first come first
         self._held = threading.local()  # how many connections the current thread holds
         # SQLite: the process's write transactions queue here, in order, rather than each polling the file lock
         # (busy_timeout sleeps and retries, so that under load some writers wait far longer than the queue).
@@ -271,21 +272,33 @@ class Database:
             self._release(tx)
 
     def _checkout(self, *, autocommit: bool) -> RawTx:
-        """An idle connection, a new one while fewer than ``pool_size`` are open, or one freed within the timeout."""
+        """An idle connection, a new one while fewer than ``pool_size`` are open, or one freed within the timeout.
+
+        Callers are served in the order they came (a queue of tickets), so that a thread releasing a connection and
+        asking again at once cannot overtake those already waiting and leave them to time out. A thread that already
+        holds a connection does not queue: those ahead of it may be waiting for the very connection it holds.
+        """
         deadline = time.monotonic() + self.pool_timeout
         held = getattr(self._held, "count", 0)
         bound = self.pool_size * (2 if held else 1)
+        ticket = None if held else object()
         with self._free:
-            while not self._idle and self._open >= bound:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._free.wait(remaining):
-                    if self._idle or self._open < bound:
-                        break  # freed at the very end of the wait
-                    raise DatabaseBusy(
-                        f"all {self.pool_size} database connections of this process stayed in use for "
-                        f"{self.pool_timeout:g} s; retry shortly",
-                        retry_after=max(1, math.ceil(self.pool_timeout)),
-                    )
+            if ticket is not None:
+                self._waiters.append(ticket)
+            try:
+                while not (self._idle or self._open < bound) or (ticket is not None and self._waiters[0] is not ticket):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise DatabaseBusy(
+                            f"all {self.pool_size} database connections of this process stayed in use for "
+                            f"{self.pool_timeout:g} s; retry shortly",
+                            retry_after=max(1, math.ceil(self.pool_timeout)),
+                        )
+                    self._free.wait(remaining)
+            finally:
+                if ticket is not None:
+                    self._waiters.remove(ticket)
+                    self._free.notify_all()  # the next in line may go, if a connection is free for it too
             self._held.count = held + 1
             if self._idle:
                 tx = self._idle.pop()  # the most recently used: its server process is the warmest
@@ -297,7 +310,7 @@ class Database:
             self._held.count = held
             with self._free:
                 self._open -= 1
-                self._free.notify()
+                self._free.notify_all()
             transient = _transient(error)
             if transient is not None:
                 raise transient from error
@@ -324,7 +337,7 @@ class Database:
                 self._idle.append(tx)
             else:
                 self._open -= 1
-            self._free.notify()
+            self._free.notify_all()
 
     def _healthy(self, connection: Any) -> bool:
         if self.dialect == "sqlite":
