@@ -89,7 +89,7 @@ class RawTx:
         self._cursor.execute(self._sql(sql), params)
         return self._cursor
 
-    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         """Run one statement for many parameter sets."""
         if rows:
             self._cursor.executemany(self._sql(sql), rows)
