@@ -108,12 +108,19 @@ class RawTx:
         else:
             self._cursor.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         """Run one statement for many parameter sets."""
         if rows:
             if self._pending:
                 self._send_pending(None)
             self._cursor.executemany(self._sql(sql), rows)
+
+    def copy_in(self, target: str, data: str) -> None:
+        """``COPY target FROM STDIN`` in text format (PostgreSQL), after the statements deferred before it."""
+        if self._pending:
+            self._send_pending(None)
+        with self._cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            copy.write(data)
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
         """Run a query and return every row."""

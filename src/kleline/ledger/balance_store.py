@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kleline.db.engine import RawTx
 
@@ -15,6 +16,7 @@ __all__ = [
     "SLOTS",
     "UPDATE_BALANCE",
     "SlotDelta",
+    "among",
     "apply_deltas",
     "merge_deltas",
     "read_balance",
@@ -48,14 +50,22 @@ def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int,
     """(posted, held) of several accounts, summed over their slots."""
     if not account_ids:
         return {}
-    names = {f"a{i}": account_id for i, account_id in enumerate(account_ids)}
-    placeholders = ", ".join(f":{name}" for name in names)
+    condition, params = among("account_id", account_ids, tx.is_postgres)
     rows = tx.fetchall(
-        f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE account_id IN ({placeholders}) "
-        "GROUP BY account_id",
-        names,
+        f"SELECT account_id, SUM(balance), SUM(held) FROM ledger_balances WHERE {condition} GROUP BY account_id",
+        params,
     )
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def among(column: str, values: Sequence[Any], postgres: bool) -> tuple[str, dict[str, Any]]:
+    """A condition ``column`` is one of ``values``, and its parameters: on PostgreSQL one array parameter (a
+    1,000-name ``IN`` list costs the client more to rewrite and bind than the query costs the server), elsewhere
+    one parameter per value."""
+    if postgres:
+        return f"{column} = ANY(:values)", {"values": list(values)}
+    names = {f"v{i}": value for i, value in enumerate(values)}
+    return f"{column} IN ({', '.join(f':{name}' for name in names)})", names
 
 
 UPDATE_BALANCE = (
@@ -76,5 +86,8 @@ def merge_deltas(deltas: Iterable[SlotDelta]) -> list[SlotDelta]:
 
 def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
     """Move balance slots, merged and in lock order: the database refuses any move that crosses a floor."""
-    for d in merge_deltas(deltas):
-        tx.execute(UPDATE_BALANCE, {"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot})
+    # One statement per slot, pipelined on PostgreSQL (a batch moving 1,000 accounts pays no 1,000 round trips).
+    tx.executemany(
+        UPDATE_BALANCE,
+        [{"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot} for d in merge_deltas(deltas)],
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from kleline.clock import epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, RawTx
@@ -115,7 +114,7 @@ class BatchPlan:
     existing: dict[str, Entry]
     """Entries of this batch's ids that were already in the books."""
     entries: list[tuple[EntryRow, int, bytes]] = field(default_factory=list)
-    postings: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[store.PostingRow] = field(default_factory=list)
     totals: dict[int, int] = field(default_factory=dict)
 
     def admit(self, request: EntryRequest, accounts: dict[str, AccountRow]) -> BatchResult:
@@ -127,24 +126,28 @@ class BatchPlan:
             return BatchResult(
                 request.id, error=EntryConflict(f"entry {request.id} was already posted with other content")
             )
-        moves = [
-            (accounts[p.account], normal_delta(accounts[p.account].account.normal_side, p.amount))
-            for p in request.postings
+        # (row, move on its normal side, line, posting) for each leg: looked up once, used by every step below.
+        legs = [
+            (row, normal_delta(row.account.normal_side, p.amount), line, p)
+            for line, p in enumerate(request.postings)
+            for row in (accounts[p.account],)
         ]
-        for account, move in moves:
-            floor = account.account.floor
-            if floor is not None and move < 0 and self.available[account.id] + move < floor:
-                shortfall = InsufficientFunds(f"{account.code} has insufficient funds", account=account.code)
+        available = self.available
+        for row, move, _, _ in legs:
+            floor = row.account.floor
+            if floor is not None and move < 0 and available[row.id] + move < floor:
+                shortfall = InsufficientFunds(f"{row.code} has insufficient funds", account=row.code)
                 return BatchResult(request.id, error=shortfall)
-        for account, move in moves:
-            if account.id in self.available:
-                self.available[account.id] += move
-            self.totals[account.id] = self.totals.get(account.id, 0) + move
-        row = EntryRow.of(request.id, self.posted_at_us, request.description, request.metadata, request.postings)
+        totals, postings = self.totals, self.postings
+        for row, move, line, p in legs:
+            if row.id in available:
+                available[row.id] += move
+            totals[row.id] = totals.get(row.id, 0) + move
+            postings.append((request.id, line, row.id, p.currency, p.amount))
+        entry_row = EntryRow.of(request.id, self.posted_at_us, request.description, request.metadata, request.postings)
         self.seq += 1
-        self.head = link(self.head, row.content_hash)
-        self.entries.append((row, self.seq, self.head))
-        self.postings.extend(store.posting_rows(request.id, request.postings, accounts))
+        self.head = link(self.head, entry_row.content_hash)
+        self.entries.append((entry_row, self.seq, self.head))
         entry = Entry(
             request.id,
             self.posted_at,

@@ -82,7 +82,8 @@ class Posting:
     currency: str
 
     def __post_init__(self) -> None:
-        check_minor(self.amount)
+        if type(self.amount) is not int:  # the common case costs one type check; anything else is judged in full
+            check_minor(self.amount)
         if self.amount == 0:
             raise InvalidEntry(f"a posting to {self.account} has a zero amount", param="amount")
         _check_currency(self.currency)
@@ -104,11 +105,18 @@ def _positive(money: Money) -> int:
     return money.minor
 
 
+_BOOKABLE: set[str] = set()
+"""Currencies already found bookable: a batch of 1,000 postings in EUR looks EUR up once, not 1,000 times."""
+
+
 def _check_currency(currency: str) -> None:
+    if type(currency) is str and currency in _BOOKABLE:
+        return
     try:
         currency_exponent(currency)
     except UnknownCurrency as error:
         raise InvalidEntry(str(error), param="currency") from None
+    _BOOKABLE.add(currency)
 
 
 def check_postings(postings: tuple[Posting, ...]) -> None:

@@ -1,0 +1,75 @@
+"""A batch is written set-based (one ``COPY`` per table on PostgreSQL), and the database still guards every row."""
+
+import pytest
+
+from kleline.db.engine import INTEGRITY_ERRORS
+from kleline.ledger import EntryRequest, Ledger
+from kleline.ledger.audit import verify
+
+from .helpers import book_snapshot, open_chart, transfer
+
+PURSE = "customer:cus_1:purse"
+CARDS = "card:visa:receivable"
+
+AWKWARD = ["tab\there", "line\nbreak", "carriage\rreturn", "back\\slash", "\\.", "\\N", "\\x00ff", "naïve €", ""]
+
+
+def test_a_batch_keeps_descriptions_and_metadata_with_copy_control_characters_intact(ledger: Ledger) -> None:
+    open_chart(ledger)
+    requests = [
+        EntryRequest(
+            f"odd_{i}",
+            transfer(f"odd_{i}", CARDS, PURSE, 100 + i).postings,
+            text,
+            {"note": text, "n": i, "flag": True, "none": None},
+        )
+        for i, text in enumerate(AWKWARD)
+    ]
+    assert all(result.ok for result in ledger.post_batch(requests))
+    for request in requests:
+        stored = ledger.entry(request.id)
+        assert stored.same_request(request)
+    report = verify(ledger.db)
+    assert report.ok, report.problems
+    assert report.entries == len(AWKWARD)
+
+
+def test_the_database_checks_a_whole_batch_balanced_in_one_trigger_call(ledger: Ledger) -> None:
+    """Not 200 calls of a row trigger at commit: the guard runs once per statement, over its transition table."""
+    if not ledger.db.is_postgres:
+        pytest.skip("SQLite has row triggers only; its balance check is an index probe per entry")
+    open_chart(ledger)
+    with ledger.db.transaction() as tx:
+        tx.execute("SET LOCAL track_functions = 'pl'")
+        results = ledger.post_batch_in(tx, [transfer(f"many_{i}", CARDS, PURSE, 10) for i in range(200)])
+        tx.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run any deferred row trigger now, so that it is counted
+        calls = tx.fetchall(
+            "SELECT funcname, calls FROM pg_stat_xact_user_functions WHERE funcname LIKE 'kleline_entr%balanced'"
+        )
+    assert all(result.ok for result in results)
+    assert sum(count for _, count in calls) == 1, calls
+
+
+def test_one_statement_of_many_entries_behind_the_ledgers_back_is_refused_for_one_unbalanced_entry(
+    ledger: Ledger,
+) -> None:
+    open_chart(ledger)
+    with ledger.db.transaction(write=False) as tx:
+        ids = dict(tx.fetchall("SELECT code, id FROM ledger_accounts"))
+    before = book_snapshot(ledger.db)
+    for bad in range(3):
+        with pytest.raises(INTEGRITY_ERRORS, match="unbalanced"), ledger.db.transaction() as tx:
+            for n in range(3):
+                for line, (code, amount) in enumerate(((CARDS, 100), (PURSE, -100 if n != bad else -99))):
+                    tx.execute(
+                        "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
+                        "VALUES (:e, :l, :a, 'EUR', :m)",
+                        {"e": f"raw_{n}", "l": line, "a": ids[code], "m": amount},
+                    )
+            tx.execute(
+                "INSERT INTO ledger_entries (id, posted_at, description, metadata, content_hash, chain_shard, "
+                "chain_seq, link_hash) VALUES ('raw_0', 0, '', '{}', :h, 999, 1, :h), "
+                "('raw_1', 0, '', '{}', :h, 999, 2, :h), ('raw_2', 0, '', '{}', :h, 999, 3, :h)",
+                {"h": b"x" * 32},
+            )
+    assert book_snapshot(ledger.db) == before
