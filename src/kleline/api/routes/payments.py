@@ -142,7 +142,13 @@ def _visible(request: Request, party: Party, payment_id: str) -> Payment:
     return payment
 
 
-@router.post("/v1/payments", status_code=201, response_model=PaymentOut)
+# These two routes read their credentials inside the request's transaction rather than through a key dependency, so
+# the document learns their 403 here.
+_MERCHANTS_ONLY = {"description": "`forbidden`: a merchant's secret key only; `merchant_not_active`: not approved"}
+_CUSTOMERS_ONLY = {"description": "`forbidden`: a customer's token only"}
+
+
+@router.post("/v1/payments", status_code=201, response_model=PaymentOut, responses={403: _MERCHANTS_ONLY})
 def create_payment(body: PaymentIn, request: Request, credentials: Credentials) -> Response:
     """Create a payment waiting for its customer; send the customer to its ``checkout_url``."""
     # One transaction (kleline.api.unit_of_work): the key, the merchant's status and the new payment are read and
@@ -197,7 +203,7 @@ _CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused th
 @router.post(
     "/v1/payments/{payment_id}/confirm",
     response_model=PaymentOut,
-    responses={410: _SCA_EXPIRED, 502: _CAPTURE_REFUSED},
+    responses={403: _CUSTOMERS_ONLY, 410: _SCA_EXPIRED, 502: _CAPTURE_REFUSED},
 )
 def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credentials: Credentials) -> Any:
     """The customer pays from the purse or a card: ``succeeded``, ``authorized``, ``requires_action`` (pass the
