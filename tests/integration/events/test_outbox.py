@@ -122,12 +122,13 @@ def test_recording_an_event_for_two_endpoints_is_one_statement_on_postgresql(db:
         return call
 
     with db.transaction() as tx:
-        tx.execute, tx.executemany = counted(tx.execute), counted(tx.executemany)  # type: ignore[method-assign]
+        # A statement whose answer nobody reads may be deferred, to travel with the next one: it counts the same.
+        tx.execute, tx.executemany, tx.defer = counted(tx.execute), counted(tx.executemany), counted(tx.defer)  # type: ignore[method-assign]
         try:
             event_id = record(
                 tx, type="payment.succeeded", merchant_id="mer_a", object_id="pay_1", data={}, created_at=clock()
             )
         finally:
-            del tx.execute, tx.executemany  # the connection goes back to the pool: no counting there
+            del tx.execute, tx.executemany, tx.defer  # the connection goes back to the pool: no counting there
     assert len(statements) == (1 if db.is_postgres else 2)
     assert len(rig.events.deliveries("mer_a", event_id)) == 2
