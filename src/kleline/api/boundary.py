@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kleline.api import problems
+from kleline.api.asgi import feed
 
 __all__ = ["BoundaryMiddleware", "Limits", "PayloadTooLarge", "install"]
 
@@ -125,7 +126,7 @@ class BoundaryMiddleware:
         if param is not None:
             await _control(param)(scope, receive, send)
             return
-        await self._counted(scope, _feed(body, receive), send)
+        await self._counted(scope, feed(body, receive), send)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -191,20 +192,6 @@ def _counting(receive: Receive, limit: int) -> Receive:
         return message
 
     return counted
-
-
-def _feed(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands on the body already read, then whatever the client sends next (a disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _form_control(body: bytes) -> str | None:

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kleline.api import problems
+from kleline.api.asgi import feed
 from kleline.api.unit_of_work import SCOPE_KEY, KeyedRequest
 from kleline.errors import KlelineError
 from kleline.idempotency import (
@@ -84,7 +85,7 @@ class IdempotencyMiddleware:
         fingerprint = request_fingerprint("POST", scope["path"], scope["query_string"].decode("latin-1"), body)
         if any(pattern.match(scope["path"]) for pattern in IN_TRANSACTION):
             keyed = KeyedRequest(caller, key, fingerprint)
-            await self._run(None, {**scope, SCOPE_KEY: keyed}, _feed(body, receive), send, keyed)
+            await self._run(None, {**scope, SCOPE_KEY: keyed}, feed(body, receive), send, keyed)
             return
         try:
             outcome = await anyio.to_thread.run_sync(self.idempotency.begin, caller, key, fingerprint)
@@ -94,7 +95,7 @@ class IdempotencyMiddleware:
         if isinstance(outcome, StoredResponse):
             await _replay(outcome, send)
             return
-        await self._run(outcome, scope, _feed(body, receive), send)
+        await self._run(outcome, scope, feed(body, receive), send)
 
     async def _run(
         self, claim: Claim | None, scope: Scope, receive: Receive, send: Send, keyed: KeyedRequest | None = None
@@ -200,20 +201,6 @@ async def _read_body(receive: Receive) -> bytes | None:
         parts.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(parts)
-
-
-def _feed(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the application the body already read, then whatever the client sends next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _first_header(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
