@@ -101,14 +101,8 @@ class Idempotency:
                 with self._db.statement() as tx:
                     store.delete_claim(tx, keys.id, record.claim)
                 continue
-            if not secrets.compare_digest(record.request_mac, request_mac):
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was first used for another request (method, path or body): "
-                    "use a new key for a new request"
-                )
+            self._refuse_unless_replayable(record, request_mac, now)
             if record.status is None:
-                if record.created_at > now - _us(self.lock_timeout):
-                    raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
                 with self._db.statement() as tx:
                     if store.take_over(tx, keys.id, record.claim, token, now):
                         log.warning("took over an abandoned idempotency claim (its request never answered)")
@@ -118,6 +112,16 @@ class Idempotency:
             return open_response(keys, record.status, record.response)
         # The key changed hands at every attempt: only a storm of duplicates does that, and they are in flight.
         raise RequestInProgress("requests with this Idempotency-Key are being processed")
+
+    def _refuse_unless_replayable(self, record: store.Record, request_mac: bytes, now: int) -> None:
+        """Refuse a key met again with another request, or whose first request still runs under a live lease."""
+        if not secrets.compare_digest(record.request_mac, request_mac):
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was first used for another request (method, path or body): "
+                "use a new key for a new request"
+            )
+        if record.status is None and record.created_at > now - _us(self.lock_timeout):
+            raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
 
     def begin_in(self, tx: RawTx, principal: bytes, key: str, fingerprint: bytes) -> Claim | StoredResponse:
         """``begin`` inside the request's own transaction, whose COMMIT publishes the claim with the answer.
@@ -141,14 +145,8 @@ class Idempotency:
             if record.created_at <= now - _us(self.retention):
                 store.delete_claim(tx, keys.id, record.claim)
                 continue
-            if not secrets.compare_digest(record.request_mac, request_mac):
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was first used for another request (method, path or body): "
-                    "use a new key for a new request"
-                )
+            self._refuse_unless_replayable(record, request_mac, now)
             if record.status is None:
-                if record.created_at > now - _us(self.lock_timeout):
-                    raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
                 if store.take_over(tx, keys.id, record.claim, token, now):
                     log.warning("took over an abandoned idempotency claim (its request never answered)")
                     return Claim(keys, token)
