@@ -286,6 +286,14 @@ def _plan(shop: Shop, port: int) -> Plan:
 
 
 def run(report: Report) -> None:
+    """Both backends: PostgreSQL, then SQLite (even if PostgreSQL failed under load, which is reported at the end)."""
+    _configuration()
+    failures = _postgres(report)
+    _sqlite(report)
+    assert not failures, f"under twice the saturating load: {'; '.join(failures)}"
+
+
+def _configuration() -> None:
     print(
         f"\n  configuration: every Kleline payment is exempt from strong authentication (1-5 EUR, under the 30 EUR "
         f"single limit; KLELINE_SCA_CUMULATIVE_LIMIT={SCA['sca_cumulative_limit']}, "
@@ -296,6 +304,16 @@ def run(report: Report) -> None:
     busy = usage.busy_share(1.0)
     if busy > 0.1:
         print(f"  warning: the machine was {100 * busy:.0f}% busy before the run: other work skews these figures")
+
+
+def run_postgres(report: Report) -> None:
+    """The PostgreSQL half alone (``python -m bench payments-postgres``)."""
+    _configuration()
     failures = _postgres(report)
-    _sqlite(report)
     assert not failures, f"under twice the saturating load: {'; '.join(failures)}"
+
+
+def run_sqlite(report: Report) -> None:
+    """The SQLite half alone (``python -m bench payments-sqlite``)."""
+    _configuration()
+    _sqlite(report)
