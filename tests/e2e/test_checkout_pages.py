@@ -35,34 +35,7 @@ from .checkout_world import (
     payment,
     shop,
 )
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class Visitor:
-    """A browser without JavaScript: follows no redirect by itself, keeps cookies, fills forms from the last page."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.csrf = ""
-
-    def get(self, path: str) -> httpx.Response:
-        response = self.client.get(path)
-        found = _CSRF.search(response.text)
-        if found:
-            self.csrf = found.group(1)
-        return response
-
-    def post(self, path: str, csrf: str | None = None, **fields: str) -> httpx.Response:
-        data = {"csrf_token": self.csrf if csrf is None else csrf, **fields}
-        return self.client.post(path, data=data)
-
-    def sign_in(self, payment_id: str, email: str = "ada@example.org", password: str = PASSWORD) -> httpx.Response:
-        self.get(f"/checkout/{payment_id}")
-        response = self.post("/sign-in", email=email, password=password, next=f"/checkout/{payment_id}")
-        assert response.status_code == 303, response.text
-        self.get(f"/checkout/{payment_id}")
-        return response
+from .page_visitor import Visitor, alert
 
 
 @pytest.fixture
@@ -98,13 +71,6 @@ def result_of(response: httpx.Response) -> tuple[str, dict[str, list[str]]]:
     location = response.headers["location"]
     parts = urlsplit(location)
     return f"{parts.scheme}://{parts.netloc}{parts.path}", parse_qs(parts.query)
-
-
-def alert(response: httpx.Response) -> str:
-    """The error summary of a page (it must have one)."""
-    found = re.search(r'<div class="error-summary" role="alert".*?</div>', response.text, re.S)
-    assert found, response.text
-    return found.group(0)
 
 
 # --- the page as anyone sees it --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends
 from starlette.requests import Request
@@ -23,7 +23,8 @@ from kleline.wallet.model import Customer
 from kleline.web import csrf
 from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
 from kleline.web.i18n import remember, requested
-from kleline.web.rendering import forbidden
+from kleline.web.paths import safe_next
+from kleline.web.rendering import forbidden, redirect
 from kleline.web.sessions import FLASH_COOKIE, CookiePolicy, WebSession, WebSessions
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "page_visit",
     "post_visit",
     "respond",
+    "signed_in_post",
+    "signed_in_visit",
     "web_of",
 ]
 
@@ -117,6 +120,16 @@ def page_visit(request: Request) -> Visit:
     return Visit(session, _customer(web, session))
 
 
+def signed_in_visit(request: Request) -> Visit:
+    """The visit of a page of the wallet, which only its owner may see: else ``Answered`` with a redirect to the
+    sign-in page, which comes back here once signed in."""
+    visit = known_visit(request)
+    if visit is None or visit.customer is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Answered(redirect("/sign-in?" + urlencode({"next": safe_next(here)})))
+    return visit
+
+
 def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
     """The visit of a form post, once its token is checked; else ``Answered`` with the refusal, which links to
     ``back`` (the form's page)."""
@@ -128,6 +141,15 @@ def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
         raise Answered(forbidden(request, rejected.reason, back)) from None
     assert session is not None  # check refuses a post without a session
     return Visit(session, _customer(web, session))
+
+
+def signed_in_post(request: Request, fields: dict[str, str], *, back: str) -> tuple[Visit, Customer]:
+    """The visit of a wallet form's post and its signed-in customer; a post whose session was signed out since the
+    form was shown goes to the sign-in page (and back to ``back``), changing nothing."""
+    visit = post_visit(request, fields, back=back)
+    if visit.customer is None:
+        raise Answered(redirect("/sign-in?" + urlencode({"next": safe_next(back)})))
+    return visit, visit.customer
 
 
 def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, Any]:
