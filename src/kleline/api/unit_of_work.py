@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -112,6 +111,7 @@ def replay(response: StoredResponse) -> Response:
     return Response(response.body, status_code=response.status, headers=headers)
 
 
-def _json(status: int, model: type[BaseModel], data: dict[str, Any]) -> JSONResponse:
-    # What FastAPI's response_model gives for the same data: validated, then dumped as JSON.
-    return JSONResponse(model.model_validate(data).model_dump(mode="json"), status_code=status)
+def _json(status: int, model: type[BaseModel], data: dict[str, Any]) -> Response:
+    # What FastAPI's response_model gives for the same data: validated, then dumped as JSON, the same compact UTF-8
+    # bytes as JSONResponse's, by pydantic's serializer straight to bytes rather than to a dict, then json.dumps.
+    return Response(model.model_validate(data).model_dump_json(), status_code=status, media_type="application/json")
