@@ -57,6 +57,10 @@ def create_app(kleline: Kleline) -> FastAPI:
     idempotency.install(app, kleline.idempotency)
     boundary.install(app, _limits(kleline), pages.not_found_page)  # after idempotency: it must run before it
     openapi.install(app)  # after idempotency's rewrite: it reads the Idempotency-Key parameter that one adds
+    # Payments first: a request is matched against the routers in this order, each router's routes one by one, and
+    # a payment's two requests are the hot path (no other router's path overlaps theirs, so the order changes no
+    # match; it saves walking some 70 routes per request).
+    app.include_router(payments.router)
     app.include_router(customers.router)
     app.include_router(wallet.router)
     app.include_router(top_ups.router)
@@ -70,7 +74,6 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(malls.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events.router)
-    app.include_router(payments.router)
     app.include_router(bank_statements.router)
     app.include_router(settlement.router)
     app.include_router(statements.router)

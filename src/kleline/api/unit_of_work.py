@@ -8,9 +8,10 @@ it (authentication and the merchant's row included, so that no read-only transac
 stores the answer in it before the COMMIT: one effect per key, and its answer, commit together or not at all.
 
 What stays exact:
-- a ``KlelineError`` whose answer is kept (a 404, a 409...) undoes the route's work alone (a savepoint) and its
-  problem document is stored with the claim; one that is not kept (401, 403, 5xx) rolls everything back, the claim
-  with it, so that a retry runs again;
+- a ``KlelineError`` whose answer is kept (a 404, a 409...) rolls the route's work back with the claim, and the key
+  is claimed again in a second transaction that stores the problem document (``_refused``: no savepoint, which
+  would cost every successful request two statements); one that is not kept (401, 403, 5xx) rolls everything back,
+  the claim with it, so that a retry runs again;
 - a route that finds it cannot finish in one transaction (a purse payment that needs a challenge, a card payment
   that must call the issuer between transactions) raises ``SlowPath`` or never calls ``in_one_transaction``: it
   then calls ``claimed_apart``, the middleware's own way (a claim committed alone, under a lease renewed by a
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -71,24 +71,52 @@ def in_one_transaction(
     keyed: KeyedRequest | None = request.scope.get(SCOPE_KEY)
     if keyed is not None:
         keyed.settled = True
+    try:
+        with kleline.db.transaction() as tx:
+            if keyed is None:
+                return _json(status, model, work(tx))
+            outcome = kleline.idempotency.begin_in(tx, keyed.principal, keyed.key, keyed.fingerprint)
+            if isinstance(outcome, StoredResponse):
+                return replay(outcome)
+            try:
+                response = _json(status, model, work(tx))
+            except KlelineError as error:
+                if not is_kept(error.status):
+                    raise
+                raise _Refused(error) from error  # out of the block, which rolls the work and the claim back
+            kleline.idempotency.complete_in(tx, outcome, _stored(response))
+        return response
+    except _Refused as refused:
+        return _refused(request, keyed, refused.error)
+
+
+class _Refused(Exception):  # noqa: N818 - a signal carrying the error whose answer is kept
+    def __init__(self, error: KlelineError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _refused(request: Request, keyed: KeyedRequest | None, error: KlelineError) -> Response:
+    """A kept refusal (a 404, a 409...): its work was rolled back with the claim, so the key is claimed again in a
+    transaction of its own that stores the problem document with it.
+
+    No savepoint spares the work a second transaction: the refusal is the rare case, and a savepoint would cost
+    every successful request two statements. A duplicate that took the key meanwhile (while it was free) has run
+    the request itself, and its stored answer is the one this request gives too: one answer per key either way."""
+    assert keyed is not None
+    kleline = kleline_of(request)
+    response = problems.kleline_problem(error)
     with kleline.db.transaction() as tx:
-        if keyed is None:
-            return _json(status, model, work(tx))
         outcome = kleline.idempotency.begin_in(tx, keyed.principal, keyed.key, keyed.fingerprint)
         if isinstance(outcome, StoredResponse):
             return replay(outcome)
-        try:
-            with tx.savepoint():
-                response = _json(status, model, work(tx))
-        except KlelineError as error:
-            if not is_kept(error.status):
-                raise
-            response = problems.kleline_problem(error)
-        headers = tuple((name, value) for name, value in response.headers.items() if name in _KEPT_HEADERS)
-        kleline.idempotency.complete_in(
-            tx, outcome, StoredResponse(response.status_code, headers, bytes(response.body))
-        )
+        kleline.idempotency.complete_in(tx, outcome, _stored(response))
     return response
+
+
+def _stored(response: Response) -> StoredResponse:
+    headers = tuple((name, value) for name, value in response.headers.items() if name in _KEPT_HEADERS)
+    return StoredResponse(response.status_code, headers, bytes(response.body))
 
 
 def claimed_apart(request: Request) -> Response | None:
@@ -112,6 +140,7 @@ def replay(response: StoredResponse) -> Response:
     return Response(response.body, status_code=response.status, headers=headers)
 
 
-def _json(status: int, model: type[BaseModel], data: dict[str, Any]) -> JSONResponse:
-    # What FastAPI's response_model gives for the same data: validated, then dumped as JSON.
-    return JSONResponse(model.model_validate(data).model_dump(mode="json"), status_code=status)
+def _json(status: int, model: type[BaseModel], data: dict[str, Any]) -> Response:
+    # What FastAPI's response_model gives for the same data: validated, then dumped as JSON, the same compact UTF-8
+    # bytes as JSONResponse's, by pydantic's serializer straight to bytes rather than to a dict, then json.dumps.
+    return Response(model.model_validate(data).model_dump_json(), status_code=status, media_type="application/json")

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
 from kleline.ids import new_id
 
-__all__ = ["EVENT_TYPE", "record"]
+__all__ = ["EVENT_TYPE", "record", "record_steps"]
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
 """An event type: dotted lower-case words, such as ``payment.succeeded``."""
@@ -50,6 +50,60 @@ _RECORD_POSTGRES = f"WITH event AS ({_INSERT_EVENT} RETURNING seq) " + _owe_deli
 _OWE_SQLITE = _owe_deliveries("'wd_' || lower(hex(randomblob(16)))", ":seq", "webhook_endpoints w")
 
 
+def _events_postgres(count: int) -> str:
+    """``count`` events of one object in one statement, in their order (``seq`` is drawn row by row, in the order of
+    the ``VALUES`` list), with the deliveries each owes."""
+    rows = ", ".join(f"(:id{n}, :merchant, :type{n}, :object, :data{n}, :at)" for n in range(count))
+    return (
+        "WITH event AS (INSERT INTO events (id, merchant_id, type, object_id, data, created_at) "
+        f"VALUES {rows} RETURNING id, seq) "
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, event_seq, object_id, status, next_attempt_at, "
+        "created_at, scheduled_at) SELECT 'wd_' || replace(gen_random_uuid()::text, '-', ''), event.id, w.id, "
+        "event.seq, :object, 'pending', :at, :at, :at FROM event CROSS JOIN webhook_endpoints w "
+        "WHERE w.merchant_id = :merchant AND w.status = 'enabled' AND w.deleted_at IS NULL"
+    )
+
+
+def record_steps(
+    tx: RawTx,
+    *,
+    merchant_id: str,
+    object_id: str,
+    steps: Sequence[tuple[str, Mapping[str, object]]],
+    created_at: datetime,
+) -> list[str]:
+    """Record several events of one object at once, in the order of ``steps`` (type, data): on PostgreSQL in one
+    statement (a payment captured as it is authorised announces both steps); their ids."""
+    if not tx.is_postgres or len(steps) == 1:
+        return [
+            record(tx, type=type, merchant_id=merchant_id, object_id=object_id, data=data, created_at=created_at)
+            for type, data in steps
+        ]
+    params: dict[str, object] = {"merchant": merchant_id, "object": object_id, "at": _at(created_at)}
+    ids = []
+    for n, (type, data) in enumerate(steps):
+        ids.append(new_id("evt"))
+        params.update({f"id{n}": ids[-1], f"type{n}": _checked(type), f"data{n}": _data(data)})
+    tx.defer(_events_postgres(len(steps)), params)
+    return ids
+
+
+def _checked(type: str) -> str:
+    if not EVENT_TYPE.match(type):
+        raise ValueError(f"an event type is dotted lower-case words, not {type!r}")
+    return type
+
+
+def _at(created_at: datetime) -> int:
+    if created_at.tzinfo is None:
+        raise ValueError("naive datetimes are refused: every Kleline time is UTC")
+    return epoch_us(created_at)
+
+
+def _data(data: Mapping[str, object]) -> str:
+    return json.dumps(dict(data), separators=(",", ":"), allow_nan=False)
+
+
 def record(
     tx: RawTx,
     *,
@@ -60,18 +114,14 @@ def record(
     created_at: datetime,
 ) -> str:
     """Record an event in the caller's transaction, with a delivery owed to each enabled endpoint; its id."""
-    if not EVENT_TYPE.match(type):
-        raise ValueError(f"an event type is dotted lower-case words, not {type!r}")
-    if created_at.tzinfo is None:
-        raise ValueError("naive datetimes are refused: every Kleline time is UTC")
     event_id = new_id("evt")
     params: dict[str, object] = {
         "id": event_id,
         "merchant": merchant_id,
-        "type": type,
+        "type": _checked(type),
         "object": object_id,
-        "data": json.dumps(dict(data), separators=(",", ":"), allow_nan=False),
-        "at": epoch_us(created_at),
+        "data": _data(data),
+        "at": _at(created_at),
     }
     if tx.is_postgres:
         tx.defer(_RECORD_POSTGRES, params)  # one statement whose answer nobody reads: sent with the next one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from kleline.db.engine import Database
+from kleline.db.engine import Database, RawTx
 from kleline.ledger import store
 from kleline.ledger.errors import CurrencyMismatch, UnknownAccount
 from kleline.ledger.model import Posting
@@ -29,14 +29,19 @@ class AccountCache:
         with self._db.transaction(write=False) as tx:
             return store.find_account(tx, code)
 
-    def resolve(self, codes: Iterable[str]) -> dict[str, AccountRow]:
-        """The rows of ``codes``; ``UnknownAccount`` names the first that does not exist."""
+    def resolve(self, codes: Iterable[str], *, tx: RawTx | None = None) -> dict[str, AccountRow]:
+        """The rows of ``codes``; ``UnknownAccount`` names the first that does not exist. Rows not yet cached are
+        read in ``tx`` when given (a transaction already holding a connection: reading apart would take a second one
+        from the pool, and open it when all are in use), else in a transaction of their own."""
         codes = list(codes)
         found = {code: self._rows[code] for code in codes if code in self._rows}
         missing = [code for code in codes if code not in found]
         if missing:
-            with self._db.transaction(write=False) as tx:
+            if tx is not None:
                 loaded = store.find_accounts(tx, missing)
+            else:
+                with self._db.transaction(write=False) as own:
+                    loaded = store.find_accounts(own, missing)
             self._rows.update(loaded)
             found.update(loaded)
             unknown = [code for code in missing if code not in loaded]
@@ -44,9 +49,10 @@ class AccountCache:
                 raise UnknownAccount(f"no account {unknown[0]}", param="account")
         return found
 
-    def resolve_postings(self, postings: Sequence[Posting]) -> dict[str, AccountRow]:
-        """The rows of the postings' accounts, checking that each posting is in its account's currency."""
-        accounts = self.resolve(p.account for p in postings)
+    def resolve_postings(self, postings: Sequence[Posting], *, tx: RawTx | None = None) -> dict[str, AccountRow]:
+        """The rows of the postings' accounts (read in ``tx`` if not cached), checking that each posting is in its
+        account's currency."""
+        accounts = self.resolve((p.account for p in postings), tx=tx)
         for p in postings:
             currency = accounts[p.account].account.currency
             if currency != p.currency:

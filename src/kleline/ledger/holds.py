@@ -40,7 +40,7 @@ def hold(books: Books, request: HoldRequest) -> Hold:
 
 def hold_in(books: Books, tx: RawTx, request: HoldRequest) -> None:
     """Place a hold inside the caller's transaction ``tx``; no replay (the caller's own state says what was done)."""
-    accounts = books.accounts.resolve_postings(request.postings)
+    accounts = books.accounts.resolve_postings(request.postings, tx=tx)
     try:
         _write(books, tx, request, accounts)
     except INTEGRITY_ERRORS as error:

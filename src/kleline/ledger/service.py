@@ -169,7 +169,7 @@ class Ledger:
         A floored account that would go below its floor raises ``InsufficientFunds``, and the caller must let its
         transaction roll back (PostgreSQL has aborted it). There is no idempotent replay here: the caller's own
         state, written in the same transaction, is what says whether the entry was already posted."""
-        accounts = self._accounts.resolve_postings(request.postings)
+        accounts = self._accounts.resolve_postings(request.postings, tx=tx)
         try:
             posted_at, shard = self._books.write_entry(tx, request, accounts)
         except INTEGRITY_ERRORS as error:

@@ -50,11 +50,25 @@ class PaymentBook:
             raise NotFound(f"no payment {payment_id}", param="id")
         return payment
 
-    def record(self, tx: RawTx, payment: Payment, event: str | None) -> Payment:
-        """Write the payment's new state and, in the same transaction, the event that announces it."""
+    def record(
+        self, tx: RawTx, payment: Payment, event: str | None, *, passed: tuple[Payment, str] | None = None
+    ) -> Payment:
+        """Write the payment's new state and, in the same transaction, the event that announces it; ``passed``, a
+        step it went through on the way (as it stood then, and its event), is announced first, in one statement
+        with the other on PostgreSQL."""
         store.save_payment(tx, payment, epoch_us(self.clock()))
-        if event is not None:
+        if event is not None and passed is not None:
+            outbox.record_steps(
+                tx,
+                merchant_id=payment.merchant_id,
+                object_id=payment.id,
+                steps=((passed[1], payment_json(passed[0])), (event, payment_json(payment))),
+                created_at=self.clock(),
+            )
+        elif event is not None:
             self.announce(tx, payment, event)
+        elif passed is not None:
+            self.announce(tx, *passed)
         return payment
 
     def announce(self, tx: RawTx, payment: Payment, event: str) -> None:

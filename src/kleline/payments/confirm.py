@@ -256,9 +256,8 @@ class Confirmations:
             self._ledger.hold_in(tx, self._purse_hold(authorized))
             return self._book.record(tx, authorized, "payment.authorized")
         self._ledger.post_in(tx, capture_request(authorized, amount))
-        self._book.announce(tx, authorized, "payment.authorized")
         done = authorized.with_status("succeeded", amount_captured=amount)
-        self._book.record(tx, done, "payment.succeeded")
+        self._book.record(tx, done, "payment.succeeded", passed=(authorized, "payment.authorized"))
         issue_receipt(self._receipts, tx, done, merchant_name, now)
         return done
 
