@@ -36,7 +36,6 @@ import os
 import random
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -51,7 +50,7 @@ from kleline.clock import Clock, epoch_us, system_clock
 from kleline.config import load_settings
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
-from kleline.ledger import EntryRequest, NormalSide, credit, debit
+from kleline.ledger import Account, EntryRequest, NormalSide, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
 from kleline.money import Money
@@ -75,7 +74,8 @@ IBANS = (
 
 def _open_merchants(kleline: Kleline) -> list[str]:
     """MERCHANTS active merchants with their balance accounts. The merchant rows are inserted in one statement (the
-    registration path hashes a key per merchant and would take minutes); the accounts open through the ledger."""
+    registration path hashes a key per merchant and would take minutes); the accounts open through the ledger, all
+    in one transaction (``Ledger.open_accounts``)."""
     open_system_accounts(kleline)
     kleline.ledger.open_account(CARDS, "EUR", NormalSide.DEBIT)
     ids = [f"mer_bench{index:05d}{secrets.token_hex(11)}" for index in range(MERCHANTS)]
@@ -96,11 +96,7 @@ def _open_merchants(kleline: Kleline) -> list[str]:
                 for index, merchant_id in enumerate(ids)
             ],
         )
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in pool.map(
-            lambda m: kleline.ledger.open_account(balance_account(m), "EUR", NormalSide.CREDIT, floor=0), ids
-        ):
-            pass
+    kleline.ledger.open_accounts([Account(balance_account(m), "EUR", NormalSide.CREDIT, 0) for m in ids])
     return sorted(ids)
 
 
@@ -226,8 +222,11 @@ class _Job:
 
 def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
     kleline = build(load_settings(database_url=url))
+    began = time.perf_counter()
+    funding = 0.0
     try:
         merchants = _open_merchants(kleline)
+        opened = time.perf_counter() - began
         if url.startswith("postgresql"):
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute("VACUUM ANALYZE")
@@ -243,7 +242,9 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
             for kind in kinds:
                 period = datetime.now(UTC).date() + timedelta(days=next(days_ahead))
                 job = _Job(kind, url, period)
+                funded = time.perf_counter()
                 sent += _fund(kleline, merchants, f"{index}-{len(times.get(kind, ()))}-{kind[0]}")
+                funding += time.perf_counter() - funded
                 elapsed, cpu, peak = job.measure()
                 times.setdefault(kind, []).append(elapsed)
                 cpus.setdefault(kind, []).append(cpu)
@@ -256,6 +257,12 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
         assert trial_balance(kleline.db).balanced, "the benchmark left unbalanced books"
     finally:
         kleline.close()
+    total = time.perf_counter() - began
+    print(
+        f"  {label}: set-up {opened + funding:.0f} s (merchants' accounts {opened:.0f} s, funding {funding:.0f} s)"
+        f" of {total:.0f} s",
+        flush=True,
+    )
     medians = {}
     for kind in ("floor", "settlement"):
         medians[f"{kind} time"] = report.figure(f"{label}: {kind}, time", [1000 * t for t in times[kind]], "ms")

@@ -73,3 +73,69 @@ def test_one_statement_of_many_entries_behind_the_ledgers_back_is_refused_for_on
                 {"h": b"x" * 32},
             )
     assert book_snapshot(ledger.db) == before
+
+
+def test_the_database_checks_a_whole_batchs_accounts_in_one_trigger_call(ledger: Ledger) -> None:
+    """PostgreSQL checks postings' accounts once per statement over the inserted rows, not by a foreign key row by
+    row (2,000 referential checks and account locks for 1,000 transfers)."""
+    if not ledger.db.is_postgres:
+        pytest.skip("SQLite's foreign key is an index probe per posting inside the writing process")
+    open_chart(ledger)
+    with ledger.db.transaction() as tx:
+        tx.execute("SET LOCAL track_functions = 'pl'")
+        results = ledger.post_batch_in(tx, [transfer(f"many_{i}", CARDS, PURSE, 10) for i in range(200)])
+        calls = tx.fetchall(
+            "SELECT funcname, calls FROM pg_stat_xact_user_functions WHERE funcname = 'kleline_postings_accounts'"
+        )
+        keys = tx.fetchall(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'ledger_postings'::regclass AND contype = 'f'"
+        )
+    assert all(result.ok for result in results)
+    assert calls == [("kleline_postings_accounts", 1)]
+    assert [name for (name,) in keys] == ["fk_ledger_postings_entry"]
+
+
+def test_a_posting_to_no_account_is_refused_among_good_ones(ledger: Ledger) -> None:
+    open_chart(ledger)
+    with ledger.db.transaction(write=False) as tx:
+        ids = dict(tx.fetchall("SELECT code, id FROM ledger_accounts"))
+    before = book_snapshot(ledger.db)
+    for account_id, currency in ((max(ids.values()) + 1, "EUR"), (ids[PURSE], "USD")):
+        with pytest.raises(INTEGRITY_ERRORS), ledger.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) "
+                "VALUES (:e, :l, :a, :c, :m)",
+                [
+                    {"e": "raw_0", "l": 0, "a": ids[CARDS], "c": "EUR", "m": 100},
+                    {"e": "raw_0", "l": 1, "a": ids[PURSE], "c": "EUR", "m": -100},
+                    {"e": "raw_1", "l": 0, "a": ids[CARDS], "c": "EUR", "m": 100},
+                    {"e": "raw_1", "l": 1, "a": account_id, "c": currency, "m": -100},
+                ],
+            )
+            tx.execute(
+                "INSERT INTO ledger_entries (id, posted_at, description, metadata, content_hash, chain_shard, "
+                "chain_seq, link_hash) VALUES ('raw_0', 0, '', '{}', :h, 999, 1, :h), "
+                "('raw_1', 0, '', '{}', :h, 999, 2, :h)",
+                {"h": b"x" * 32},
+            )
+    assert book_snapshot(ledger.db) == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM ledger_accounts WHERE id = :a",
+        "UPDATE ledger_accounts SET currency = 'USD' WHERE id = :a",
+        "UPDATE ledger_accounts SET id = id + 1000 WHERE id = :a",
+    ],
+)
+def test_an_account_with_postings_is_never_deleted_nor_rekeyed(ledger: Ledger, statement: str) -> None:
+    open_chart(ledger)
+    ledger.post(transfer("ent_1", CARDS, PURSE, 100))
+    with ledger.db.transaction(write=False) as tx:
+        purse = tx.fetchone("SELECT id FROM ledger_accounts WHERE code = :c", {"c": PURSE})[0]
+    before = book_snapshot(ledger.db)
+    with pytest.raises(INTEGRITY_ERRORS), ledger.db.transaction() as tx:
+        tx.execute(statement, {"a": purse})
+    assert book_snapshot(ledger.db) == before
+    assert ledger.balance(PURSE).posted == 100
