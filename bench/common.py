@@ -66,30 +66,69 @@ def section(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def _client(
-    work: Callable[..., Any], args: tuple[Any, ...], start: Any, seconds: float, results: Any, index: int
-) -> None:
-    """Run ``work(index, *args)``: it returns a step function; call it until ``seconds`` have passed after start."""
-    step = work(index, *args)
-    start.wait()
-    done = 0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        done += step()
-    results.put(done)
+class Clients:
+    """Client processes started once and reused by every measurement of a bench.
+
+    Each process keeps the step it built for each kind of work (its connection, its warm caches), as a long-running
+    worker does, so that a measurement costs no interpreter start-up: the clock starts once every client said it is
+    ready (connected and warmed up), not after a guessed pause.
+    """
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipes: list[Any] = []
+        self._processes: list[Any] = []
+        for index in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, index), daemon=True)
+            process.start()
+            self._pipes.append(ours)
+            self._processes.append(process)
+
+    def rate(self, work: Callable[..., Any], args: tuple[Any, ...], clients: int, seconds: float) -> float:
+        """Operations per second of ``clients`` of the processes, each calling ``work(index, *args)``'s step in a
+        loop for ``seconds``."""
+        pipes = self._pipes[:clients]
+        for pipe in pipes:
+            pipe.send((work, args, seconds))
+        for pipe in pipes:
+            _receive(pipe, 300)  # ready
+        for pipe in pipes:
+            pipe.send("go")
+        return sum(int(_receive(pipe, seconds + 120)) for pipe in pipes) / seconds
+
+    def close(self) -> None:
+        for pipe in self._pipes:
+            pipe.send(None)
+        for process in self._processes:
+            process.join(timeout=30)
+
+    def __enter__(self) -> Clients:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
-def run_clients(work: Callable[..., Any], args: tuple[Any, ...], clients: int, seconds: float) -> float:
-    """Operations per second of ``clients`` processes, each running ``work``'s step in a loop for ``seconds``."""
-    context = multiprocessing.get_context("spawn")
-    start = context.Event()
-    results = context.Queue()
-    processes = [context.Process(target=_client, args=(work, args, start, seconds, results, i)) for i in range(clients)]
-    for process in processes:
-        process.start()
-    time.sleep(0.5 + 0.3 * clients)  # let every client connect and warm up before the clock starts
-    start.set()
-    total = sum(results.get(timeout=seconds + 120) for _ in processes)
-    for process in processes:
-        process.join()
-    return total / seconds
+def _receive(pipe: Any, timeout: float) -> Any:
+    if not pipe.poll(timeout):
+        raise RuntimeError(f"a bench client did not answer within {timeout:.0f} s")
+    return pipe.recv()
+
+
+def _serve(pipe: Any, index: int) -> None:
+    """A client process: for each task, build (once) the step of ``work(index, *args)``, say ready, wait for go, then
+    call the step until ``seconds`` have passed and send how many operations it did."""
+    steps: dict[tuple[Any, ...], Callable[[], int]] = {}
+    while (task := pipe.recv()) is not None:
+        work, args, seconds = task
+        step = steps.get((work, *args))
+        if step is None:
+            step = steps[(work, *args)] = work(index, *args)
+        pipe.send("ready")
+        pipe.recv()  # go
+        done = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            done += step()
+        pipe.send(done)

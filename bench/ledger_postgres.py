@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import ROUNDS, Report, run_clients, section
+from bench.common import ROUNDS, Clients, Report, section
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, batch_client, open_books, transfer_client
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
@@ -109,26 +109,27 @@ def run(report: Report) -> None:
         script.write_text(SERVER_ONLY_SCRIPT)
         ids = _uniform_ids(url)
         figures: dict[str, list[float]] = {}
-        for _ in range(ROUNDS):
-            for clients in (1, 4):
-                figures.setdefault(f"pgbench tpcb-like, {clients} client(s)", []).append(
-                    pgbench_tps(reference, clients)
+        with Clients(4) as clients_:
+            for _ in range(ROUNDS):
+                for clients in (1, 4):
+                    figures.setdefault(f"pgbench tpcb-like, {clients} client(s)", []).append(
+                        pgbench_tps(reference, clients)
+                    )
+                    figures.setdefault(f"ledger transfer, uniform (50 accounts), {clients} client(s)", []).append(
+                        clients_.rate(transfer_client, (url, False), clients, SECONDS)
+                    )
+                    figures.setdefault(f"ledger transfer, hot (2 accounts), {clients} client(s)", []).append(
+                        clients_.rate(transfer_client, (url, True), clients, SECONDS)
+                    )
+                figures.setdefault("kleline_post_entry driven by pgbench (no Python), 4 clients", []).append(
+                    server_only_tps(url.rsplit("/", 1)[1], 4, script, ids)
                 )
-                figures.setdefault(f"ledger transfer, uniform (50 accounts), {clients} client(s)", []).append(
-                    run_clients(transfer_client, (url, False), clients, SECONDS)
+                figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 1 client", []).append(
+                    clients_.rate(batch_client, (url,), 1, SECONDS)
                 )
-                figures.setdefault(f"ledger transfer, hot (2 accounts), {clients} client(s)", []).append(
-                    run_clients(transfer_client, (url, True), clients, SECONDS)
+                figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 4 clients", []).append(
+                    clients_.rate(batch_client, (url,), 4, SECONDS)
                 )
-            figures.setdefault("kleline_post_entry driven by pgbench (no Python), 4 clients", []).append(
-                server_only_tps(url.rsplit("/", 1)[1], 4, script, ids)
-            )
-            figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 1 client", []).append(
-                run_clients(batch_client, (url,), 1, SECONDS)
-            )
-            figures.setdefault(f"ledger batch call ({BATCH_SIZE} per batch), 4 clients", []).append(
-                run_clients(batch_client, (url,), 4, SECONDS)
-            )
         medians = {name: report.figure(name, rounds, "tx/s") for name, rounds in figures.items()}
         pgbench4 = medians["pgbench tpcb-like, 4 client(s)"]
         report.ratio(

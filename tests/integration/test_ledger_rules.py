@@ -3,6 +3,7 @@
 import pytest
 
 from kleline.ledger import (
+    Account,
     AccountConflict,
     CurrencyMismatch,
     EntryConflict,
@@ -90,6 +91,39 @@ def test_reopening_an_account_is_idempotent_but_other_attributes_conflict(ledger
     with pytest.raises(AccountConflict):
         ledger.open_account("customer:cus_1:purse", "USD", NormalSide.CREDIT, floor=0)
     assert len(ledger.accounts()) == 1
+
+
+def test_many_accounts_open_together_as_each_would_alone(ledger: Ledger) -> None:
+    ledger.open_account("merchant:mer_0:balance", "EUR", NormalSide.CREDIT, floor=0)
+    wanted = [Account(f"merchant:mer_{i}:balance", "EUR", NormalSide.CREDIT, 0) for i in range(1200)]
+    wanted += [
+        Account("card:visa:receivable", "EUR", NormalSide.DEBIT, None),
+        Account("fx:usd", "USD", NormalSide.DEBIT, -500),
+    ]
+    ledger.open_accounts(wanted)
+    assert sorted(ledger.accounts(), key=lambda a: a.code) == sorted(wanted, key=lambda a: a.code)
+    for account in (wanted[0], wanted[999], wanted[-2], wanted[-1]):
+        balance = ledger.balance(account.code)
+        assert (balance.posted, balance.held, balance.floor) == (0, 0, account.floor)
+    ledger.post(transfer("ent_1", "card:visa:receivable", "merchant:mer_1100:balance", 700))
+    assert ledger.balance("merchant:mer_1100:balance").posted == 700
+    with ledger.db.transaction(write=False) as tx:
+        slots = tx.fetchall("SELECT COUNT(*), COUNT(DISTINCT account_id) FROM ledger_balances")[0]
+        floors = tx.fetchall(
+            "SELECT DISTINCT b.floor FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id "
+            "WHERE a.code = 'fx:usd'"
+        )
+    assert tuple(slots) == (8 * len(wanted), len(wanted))
+    assert [tuple(f) for f in floors] == [(-500,)]
+    ledger.open_accounts(wanted)  # again: nothing to open
+    with pytest.raises(AccountConflict):
+        ledger.open_accounts(
+            [
+                Account("merchant:mer_new:balance", "EUR", NormalSide.CREDIT, 0),
+                Account("fx:usd", "USD", NormalSide.DEBIT, None),
+            ]
+        )
+    assert len(ledger.accounts()) == len(wanted) + 1  # the new one opened, the conflicting one left as it was
 
 
 def test_an_account_with_a_negative_floor_may_go_that_far(ledger: Ledger) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "SlotDelta",
     "among",
     "apply_deltas",
+    "apply_many_deltas",
     "merge_deltas",
     "read_balance",
     "read_balances",
@@ -91,3 +92,29 @@ def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
         UPDATE_BALANCE,
         [{"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot} for d in merge_deltas(deltas)],
     )
+
+
+def apply_many_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
+    """``apply_deltas`` for a batch: on PostgreSQL one call of ``kleline_move_balances``, which runs the same
+    updates in the same (lock) order server-side, instead of one statement per slot (a batch crediting 1,000
+    merchants moves 1,000 slots)."""
+    moves = merge_deltas(deltas)
+    if not tx.is_postgres or len(moves) < 2:
+        apply_deltas(tx, moves)
+        return
+    tx.execute(
+        "SELECT kleline_move_balances(CAST(:accounts AS integer[]), CAST(:slots AS integer[]), "
+        "CAST(:balances AS bigint[]), CAST(:helds AS bigint[]))",
+        {
+            "accounts": _array(m.account_id for m in moves),
+            "slots": _array(m.slot for m in moves),
+            "balances": _array(m.balance for m in moves),
+            "helds": _array(m.held for m in moves),
+        },
+    )
+
+
+def _array(values: Iterable[int | str]) -> str:
+    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting): adapting Python lists costs
+    the client more than the server spends parsing the text."""
+    return "{" + ",".join(map(str, values)) + "}"

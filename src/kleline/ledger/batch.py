@@ -90,7 +90,7 @@ def _write(books: Books, tx: RawTx, requests: Sequence[EntryRequest], resolved: 
     ]
     if plan.entries:
         store.append_entries(tx, shard, plan.entries, plan.postings)
-        store.apply_deltas(tx, [_delta(books, a, move, a in floored) for a, move in plan.totals.items()])
+        store.apply_many_deltas(tx, [_delta(books, a, move, a in floored) for a, move in plan.totals.items()])
     return results
 
 

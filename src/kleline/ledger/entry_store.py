@@ -15,7 +15,7 @@ from typing import Any
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.ledger.account_store import AccountRow
-from kleline.ledger.balance_store import SlotDelta, among, apply_deltas, merge_deltas
+from kleline.ledger.balance_store import SlotDelta, _array, among, apply_deltas, merge_deltas
 from kleline.ledger.chain import GENESIS, content_hash
 from kleline.ledger.model import Entry, Metadata, Posting
 
@@ -146,11 +146,6 @@ def post_entry(
             "move_helds": _array(m.held for m in moves),
         },
     )
-
-
-def _array(values: Iterable[int | str]) -> str:
-    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting)."""
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 def lock_chain(tx: RawTx, shard: int, *, for_update: bool) -> tuple[int, bytes]:

@@ -11,12 +11,20 @@ hold row → chain head → entry id → balance slots in (account id, slot) ord
 
 from __future__ import annotations
 
-from kleline.ledger.account_store import AccountRow, find_account, find_accounts, insert_account, list_accounts
+from kleline.ledger.account_store import (
+    AccountRow,
+    find_account,
+    find_accounts,
+    insert_account,
+    insert_accounts,
+    list_accounts,
+)
 from kleline.ledger.balance_store import (
     SLOTS,
     UPDATE_BALANCE,
     SlotDelta,
     apply_deltas,
+    apply_many_deltas,
     merge_deltas,
     read_balance,
     read_balances,
@@ -54,6 +62,7 @@ __all__ = [
     "append_entries",
     "append_entry",
     "apply_deltas",
+    "apply_many_deltas",
     "close_hold",
     "dump_metadata",
     "dump_postings",
@@ -64,6 +73,7 @@ __all__ = [
     "find_hold",
     "history",
     "insert_account",
+    "insert_accounts",
     "insert_hold",
     "list_accounts",
     "load_entries",
