@@ -67,8 +67,9 @@ def test_the_overview_shows_the_purse_against_its_limits_and_the_room_left(kleli
     assert figure(page, "room-this-month") == "€125.00"
     assert "You can top up at most €125.00 now." in page.text
     assert "Expires 12/2030" in page.text
-    assert "FR76*" in page.text and "0189" in page.text
-    assert re.search(r"Mandate KLM[0-9A-Z]+, signed on 15 January 2026", page.text)
+    assert "FR76 •••• 0189" in page.text
+    assert "Direct debit mandate signed on 15 January 2026" in page.text
+    assert re.search(r"Mandate reference: KLM[0-9A-Z]+<", page.text)
     assert 'id="debt"' not in page.text  # nothing owed
 
 
@@ -283,7 +284,8 @@ def test_a_declined_card_says_why_and_offers_another_way(kleline: Kleline, brows
     summary = html.unescape(alert(declined))
     assert "declined this top-up: your card's account does not hold enough" in summary
     assert "insufficient_funds" in summary
-    assert 'href="/wallet/cards/new"' in declined.text and 'href="/wallet/bank-accounts/new"' in declined.text
+    assert 'href="/wallet/cards/new?next=/wallet/top-up"' in declined.text
+    assert 'href="/wallet/bank-accounts/new?next=/wallet/top-up"' in declined.text
     assert kleline.top_ups.standing(ada).balance == eur(0)
 
 

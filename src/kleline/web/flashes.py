@@ -114,7 +114,8 @@ def _wallet_note(request: Request, customer_id: str, kind: str, object_id: str |
         if kind == BANK_ACCOUNT_ADDED:
             account = kleline.collections.bank_accounts.get(customer_id, object_id)
             message = _("Your bank account %(iban)s was added, and its direct debit mandate %(mandate)s is signed.")
-            return message % {"iban": account.masked_iban, "mandate": account.mandate_id}
+            shown = f"{account.masked_iban[:4]} •••• {account.masked_iban[-4:]}"
+            return message % {"iban": shown, "mandate": account.mandate_id}
         top_up = kleline.top_ups.get(customer_id, object_id)
     except NotFound:
         return None

@@ -33,7 +33,7 @@ from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
-from kleline.web.wallet_refusals import NextStep, next_steps, not_found, wallet_refusal
+from kleline.web.wallet_refusals import NextStep, because, next_steps, not_found, wallet_refusal
 
 __all__ = ["router"]
 
@@ -117,7 +117,7 @@ def _refused(
     message = refusal.message
     if error.code == "limit_exceeded" and standing_room is not None:
         room = language.gettext(N_("you can top up at most %(amount)s now")) % {"amount": language.money(standing_room)}
-        message = f"{message}: {room}"
+        message = because(language, message, room)
     field = refusal.field or ("amount" if error.code == "limit_exceeded" else "source")
     status = error.status if 400 <= error.status < 500 else 400
     return (
@@ -144,7 +144,7 @@ def _declined(request: Request, visit: Visit, customer: Customer, top_up: TopUp,
     reason = _DECLINES.get(top_up.failure_code or "")
     message = language.gettext(N_("Your card's bank declined this top-up"))
     if reason:
-        message = f"{message}: {language.gettext(reason)}"
+        message = because(language, message, language.gettext(reason))
     code = top_up.failure_code or "card_declined"
     error = PageError(message, code, "source")
     amount = format_decimal(Decimal(top_up.amount.minor) / 100, format="#0.00", locale=language.locale)
@@ -210,7 +210,8 @@ def _challenge_page(
     elif top_up.bank_account_id is not None:
         try:
             account = kleline.collections.bank_accounts.get(customer.id, top_up.bank_account_id)
-            source_label = language_of(request).gettext("Direct debit from %(iban)s") % {"iban": account.masked_iban}
+            shown = f"{account.masked_iban[:4]} •••• {account.masked_iban[-4:]}"
+            source_label = language_of(request).gettext("Direct debit from %(iban)s") % {"iban": shown}
         except NotFound:
             source_label = ""
     context = page_context(

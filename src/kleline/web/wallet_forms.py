@@ -28,6 +28,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _TOP_UP: Final = "/wallet/top-up"
+_ORDER: Final = ("iban", "holder_name", "mandate")  # the fields as the page shows them, and the summary lists them
 _BANK_FIELDS: Final = {"iban": "iban", "bic": "iban", "holder_name": "holder_name", "mandate_accepted": "mandate"}
 
 
@@ -130,6 +131,7 @@ def add_bank_account(request: Request, form: Form) -> Response:
         problems = [error]
     errors = [wallet_refusal(problem, language, _BANK_FIELDS) for problem in problems]
     errors = [error if error.field else PageError(error.message, error.code, "iban") for error in errors]
+    errors.sort(key=lambda error: _ORDER.index(error.field) if error.field in _ORDER else len(_ORDER))
     return _bank_page(request, visit, customer, next_page, errors=errors, shown=shown, status=_status(problems))
 
 

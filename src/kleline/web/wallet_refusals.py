@@ -20,16 +20,15 @@ from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import render
 from kleline.web.visits import Visit, page_context
 
-__all__ = ["NextStep", "next_steps", "not_found", "wallet_refusal"]
+__all__ = ["NextStep", "because", "next_steps", "not_found", "wallet_refusal"]
 
 
 @dataclass(frozen=True, slots=True)
 class NextStep:
-    """What to do about a refusal: a sentence and the link to the page where it is done."""
+    """What to do about a refusal: a sentence and the links (address, label) to the pages where it is done."""
 
     text: str
-    href: str
-    label: str
+    links: tuple[tuple[str, str], ...]
 
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
@@ -67,28 +66,27 @@ def wallet_refusal(error: KlelineError, language: Language, fields: Mapping[str,
     return PageError(language.gettext(wording), shown.code, shown.field) if wording else shown
 
 
+def because(language: Language, refusal: str, reason: str) -> str:
+    """A refusal and its reason in one sentence, with the language's punctuation."""
+    return language.gettext(N_("%(refusal)s: %(reason)s")) % {"refusal": refusal, "reason": reason}
+
+
 def next_steps(code: str, language: Language, *, via_card: bool = True) -> list[NextStep]:
     """The way out of a refusal with ``code``, if the wallet has one."""
     _ = language.gettext
     if code == "sca_enrolment_required":
-        return [
-            NextStep(
-                _("Set up an authenticator app on your phone, then come back to confirm with its code."),
-                "/wallet/security",
-                _("Set up an authenticator app"),
-            )
-        ]
+        text = _("Set up an authenticator app on your phone, then come back to confirm with its code.")
+        return [NextStep(text, (("/wallet/security", _("Set up an authenticator app")),))]
     if code == "receivable_outstanding":
-        return [
-            NextStep(_("Repay it from your purse on your wallet's overview."), "/wallet#debt", _("Repay your debt")),
-        ]
+        text = _("Repay it from your purse on your wallet's overview.")
+        return [NextStep(text, (("/wallet#debt", _("Repay your debt")),))]
     if code in ("card_declined", "insufficient_funds", "do_not_honor", "expired_card", "issuer_unavailable"):
-        steps = [NextStep(_("Try another card, or top up by direct debit."), "/wallet/cards/new", _("Add a card"))]
+        links = [("/wallet/cards/new?next=/wallet/top-up", _("Add a card"))]
         if via_card:
-            steps.append(NextStep("", "/wallet/bank-accounts/new", _("Add a bank account")))
-        return steps
+            links.append(("/wallet/bank-accounts/new?next=/wallet/top-up", _("Add a bank account")))
+        return [NextStep(_("Try another card, or top up by direct debit."), tuple(links))]
     if code == "purse_empty":
-        return [NextStep(_("Top up your purse by card first."), "/wallet/top-up", _("Top up"))]
+        return [NextStep(_("Top up your purse by card first."), (("/wallet/top-up", _("Top up")),))]
     return []
 
 
