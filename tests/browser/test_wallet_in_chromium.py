@@ -90,7 +90,7 @@ def test_a_shopper_opens_a_wallet_adds_a_card_and_tops_up_with_the_code_then_by_
     expect(page.get_by_role("status")).to_contain_text("Your bank account will be debited in the next few days.")
     expect(page.locator("#balance")).to_have_text("€70.00")
     expect(page.get_by_text("Direct debit mandate signed on 15 January 2026")).to_be_visible()
-    expect(page.get_by_text("DE89 •••• 3000")).to_be_visible()
+    expect(page.locator(".item-title", has_text="DE89 •••• 3000")).to_be_visible()
     assert kleline.ledger.balance(f"customer:{customer_id}:purse").posted == 7000
     assert trial_balance(kleline.db).balanced
 

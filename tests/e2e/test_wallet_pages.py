@@ -67,7 +67,7 @@ def test_the_overview_shows_the_purse_against_its_limits_and_the_room_left(kleli
     assert figure(page, "room-this-month") == "€125.00"
     assert "You can top up at most €125.00 now." in page.text
     assert "Expires 12/2030" in page.text
-    assert "FR76 •••• 0189" in page.text
+    assert "FR76\u00a0••••\u00a00189" in page.text
     assert "Direct debit mandate signed on 15 January 2026" in page.text
     assert re.search(r"Mandate reference: KLM[0-9A-Z]+<", page.text)
     assert 'id="debt"' not in page.text  # nothing owed

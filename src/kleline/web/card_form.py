@@ -25,6 +25,8 @@ _DIGITS_ONLY: Final = {
     "exp_year": N_("Enter the expiry year as digits"),
 }
 _CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
+# The service's sentence names the API's field ("holder_name: give 1 to 200 characters"): a person reads this instead.
+_HOLDER_NAME: Final = N_("Enter the name printed on the card (letters, not its number)")
 
 
 @dataclass
@@ -41,6 +43,8 @@ def card_refusal(error: KlelineError, language: Language, messages: Mapping[str,
     """A card's refusal as the form shows it, next to its field (the number when the service names none)."""
     shown = page_error(error, _CARD_FIELDS, language)
     wording = (messages or {}).get(error.code)
+    if error.code == "validation_error" and error.param == "holder_name":
+        wording = _HOLDER_NAME
     if wording:
         shown = PageError(language.gettext(wording), shown.code, shown.field)
     return shown if shown.field is not None else PageError(shown.message, shown.code, "number")

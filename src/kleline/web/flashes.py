@@ -114,7 +114,7 @@ def _wallet_note(request: Request, customer_id: str, kind: str, object_id: str |
         if kind == BANK_ACCOUNT_ADDED:
             account = kleline.collections.bank_accounts.get(customer_id, object_id)
             message = _("Your bank account %(iban)s was added, and its direct debit mandate %(mandate)s is signed.")
-            shown = f"{account.masked_iban[:4]} •••• {account.masked_iban[-4:]}"
+            shown = f"{account.masked_iban[:4]}\u00a0••••\u00a0{account.masked_iban[-4:]}"
             return message % {"iban": shown, "mandate": account.mandate_id}
         top_up = kleline.top_ups.get(customer_id, object_id)
     except NotFound:

@@ -210,7 +210,7 @@ def _challenge_page(
     elif top_up.bank_account_id is not None:
         try:
             account = kleline.collections.bank_accounts.get(customer.id, top_up.bank_account_id)
-            shown = f"{account.masked_iban[:4]} •••• {account.masked_iban[-4:]}"
+            shown = f"{account.masked_iban[:4]}\u00a0••••\u00a0{account.masked_iban[-4:]}"
             source_label = language_of(request).gettext("Direct debit from %(iban)s") % {"iban": shown}
         except NotFound:
             source_label = ""
