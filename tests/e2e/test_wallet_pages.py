@@ -330,6 +330,27 @@ def test_a_top_up_above_the_exemption_is_confirmed_with_the_code(
     assert "€50.00 was added to your purse from your card." in browser.get("/wallet").text
 
 
+def test_a_code_sent_too_late_gets_a_fresh_challenge_that_the_next_code_passes(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ada = customer(kleline)
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    step = browser.post("/wallet/top-up", amount="40", source=card_id, form_key=form_key(page)).headers["location"]
+    page = browser.get(step)
+    clock.advance(minutes=6)  # the challenge lived 5 minutes
+    late = browser.post(step.split("?")[0] + "/authenticate", sca_code=totp.at(clock.now), **hidden(page))
+    assert late.status_code == 410 and "sca_challenge_expired" in alert(late)
+    assert "Confirm and add €40.00" in late.text
+    fresh = re.search(r'action="(/wallet/top-up/top_\w+/authenticate)"', late.text)
+    assert fresh and fresh.group(1) != step.split("?")[0] + "/authenticate"
+    clock.advance(seconds=30)
+    done = browser.post(fresh.group(1), sca_code=totp.at(clock.now), **hidden(late))
+    assert (done.status_code, done.headers["location"]) == (303, "/wallet")
+    assert kleline.top_ups.standing(ada).balance == eur(4000)
+
+
 def test_another_customers_top_up_is_not_found(kleline: Kleline, browser: Visitor) -> None:
     grace = customer(kleline, "grace@example.org", "Grace Hopper")
     enrol(kleline, grace)

@@ -111,8 +111,9 @@ def _start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> st
 
 
 def _refused(
-    request: Request, language: Language, error: KlelineError, source: str, standing_room: Money | None = None
+    language: Language, error: KlelineError, source: str, standing_room: Money | None = None
 ) -> tuple[list[PageError], list[NextStep], int]:
+    """A refused top-up as the form shows it: the error next to its field, the way out, the status."""
     refusal = wallet_refusal(error, language, _FIELDS)
     message = refusal.message
     if error.code == "limit_exceeded" and standing_room is not None:
@@ -180,9 +181,10 @@ def top_up(request: Request, form: Form) -> Response:
         result = once(request, customer.id, form, lambda: _start(kleline, customer.id, amount, source))
     except KlelineError as error:
         room = kleline.top_ups.standing(customer).top_up_room
-        errors, steps, status = _refused(request, language, error, source, room)
-        page = _form_page
-        return page(request, visit, customer, amount=typed, source=source, errors=errors, steps=steps, status=status)
+        errors, steps, status = _refused(language, error, source, room)
+        return _form_page(
+            request, visit, customer, amount=typed, source=source, errors=errors, steps=steps, status=status
+        )
     return _outcome(request, visit, customer, result, source)
 
 
@@ -283,7 +285,7 @@ def authenticate(request: Request, top_up_id: str, form: Form) -> Response:
         try:
             fresh = _start(kleline, customer.id, found.amount, source)
         except KlelineError as error:
-            errors, steps, status = _refused(request, language, error, source)
+            errors, steps, status = _refused(language, error, source)
             return _form_page(request, visit, customer, source=source, errors=errors, steps=steps, status=status)
         fresh_id, _, fresh_challenge = fresh.partition(" ")
         refusal = wallet_refusal(expired, language)
