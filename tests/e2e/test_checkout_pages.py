@@ -502,14 +502,23 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/sign-in",
         "/sign-out",
         "/sign-up",
+        "/wallet/bank-accounts/new",
+        "/wallet/bank-accounts/{bank_account_id}/remove",
+        "/wallet/cards/new",
+        "/wallet/cards/{card_id}/remove",
+        "/wallet/debt/repay",
+        "/wallet/top-up",
+        "/wallet/top-up/{top_up_id}/authenticate",
     ]
     fund(kleline, ada.id, card(kleline, ada.id), 2000)
     paying = payment(kleline, merchant_id, 500)
     browser = Visitor(app_client)
     browser.sign_in(paying.id)
     fields = {"email": ada.email, "password": PASSWORD, "name": "Ada", "method": "purse", "sca_code": "123456"}
+    fields |= {"amount": "10", "source": kleline.cards.list(ada.id)[0].id, "form_key": "k", "mandate_accepted": "yes"}
+    names = {"payment_id": paying.id, "card_id": fields["source"], "bank_account_id": "ba_x", "top_up_id": "top_x"}
     for path in posts:
-        refused = browser.post(path.format(payment_id=paying.id), csrf="forged", **fields)
+        refused = browser.post(path.format(**names), csrf="forged", **fields)
         assert refused.status_code == 403, path
         assert "security token is missing or out of date" in refused.text, path
     assert "Signed in as Ada Lovelace" in browser.get(f"/checkout/{paying.id}").text

@@ -40,7 +40,13 @@ def test_a_new_customer_gets_an_empty_eur_purse(client: TestClient) -> None:
     wallet = client.get("/v1/wallet", headers=bearer(token)).json()
     assert wallet["customer"]["id"] == customer["id"]
     assert wallet["purse"] == {"currency": "EUR", "balance": 0, "held": 0, "available": 0}
-    assert wallet["limits"] == {"currency": "EUR", "max_balance": 15000, "monthly_top_up": 15000}
+    assert wallet["limits"] == {
+        "currency": "EUR",
+        "max_balance": 15000,
+        "monthly_top_up": 15000,
+        "topped_up_this_month": 0,
+        "top_up_room": 15000,
+    }
 
 
 def test_a_second_wallet_for_the_same_email_is_refused(client: TestClient) -> None:

@@ -150,6 +150,8 @@ def test_the_purse_ceiling_of_an_unverified_customer_is_150_eur(client: TestClie
     body = problem(ada.top_up(12501, card), 422, "limit_exceeded")
     assert "at most 125.00 EUR can be added now" in body["detail"]
     assert ada.purse()["balance"] == 2500
+    limits = client.get("/v1/wallet", headers=ada.headers).json()["limits"]
+    assert (limits["topped_up_this_month"], limits["top_up_room"]) == (2500, 12500)  # as the refusal said
 
 
 def test_monthly_top_ups_are_limited_per_calendar_month(make_kleline: Callable[..., Kleline], clock: FakeClock) -> None:
@@ -160,6 +162,8 @@ def test_monthly_top_ups_are_limited_per_calendar_month(make_kleline: Callable[.
         for _ in range(5):
             assert ada.top_up(3000, card).json()["status"] == "succeeded"
         assert "0.00 EUR is left this month" in problem(ada.top_up(1, card), 422, "limit_exceeded")["detail"]
+        limits = client.get("/v1/wallet", headers=ada.headers).json()["limits"]
+        assert (limits["topped_up_this_month"], limits["top_up_room"]) == (15000, 0)
         clock.advance(days=17)  # 2026-02-01 09:30: a new calendar month
         ada.sign_in()  # the token of last month has long expired
         assert ada.top_up(1000, card).json()["status"] == "succeeded"

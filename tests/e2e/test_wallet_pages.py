@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
 
-from .checkout_world import card, customer, fund
-from .page_visitor import Visitor
+from ..conftest import FakeClock
+from .checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, VISA, card, customer, enrol, eur, fund
+from .page_visitor import Visitor, alert
+from .wallet_world import OTHER_IBAN, bank_account, in_debt
 
 
 @pytest.fixture
@@ -42,3 +47,367 @@ def test_the_wallet_shows_the_purse_and_the_cards_of_its_owner_only(kleline: Kle
     assert "VISA •••• 4242" in page.text
     assert "4444" not in page.text  # Grace's card
     assert 'aria-current="page">Overview' in page.text
+
+
+# --- the overview: the purse against its limits, cards, bank accounts and mandates, the debt -----------------------
+
+
+def test_the_overview_shows_the_purse_against_its_limits_and_the_room_left(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    fund(kleline, ada.id, card(kleline, ada.id), 2500)
+    bank_account(kleline, ada.id)
+
+    page = browser.sign_in_to("/wallet")
+    assert page.status_code == 200
+    assert figure(page, "balance") == figure(page, "available") == "€25.00"
+    assert figure(page, "held") == "€0.00"
+    assert figure(page, "max-balance") == figure(page, "monthly-limit") == "€150.00"
+    assert "Topped up in January 2026" in page.text
+    assert figure(page, "this-month") == "€25.00"
+    assert figure(page, "room-this-month") == "€125.00"
+    assert "You can top up at most €125.00 now." in page.text
+    assert "Expires 12/2030" in page.text
+    assert "FR76\u00a0••••\u00a00189" in page.text
+    assert "Direct debit mandate signed on 15 January 2026" in page.text
+    assert re.search(r"Mandate reference: KLM[0-9A-Z]+<", page.text)
+    assert 'id="debt"' not in page.text  # nothing owed
+
+
+def test_the_overview_in_french_formats_amounts_and_months_for_france(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    fund(kleline, ada.id, card(kleline, ada.id), 2500)
+    page = browser.sign_in_to("/wallet?lang=fr")
+    assert figure(page, "balance") == "25,00\u00a0€"
+    assert "Rechargé en janvier 2026" in page.text
+
+
+def test_a_customer_removes_a_card_of_their_own_but_never_another_customers(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    own = card(kleline, ada.id)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces = card(kleline, grace.id, MASTERCARD)
+    browser.sign_in_to("/wallet")
+
+    refused = browser.post(f"/wallet/cards/{graces}/remove")
+    assert refused.status_code == 404
+    assert "There is no such card, bank account or top-up in your wallet." in refused.text
+    assert "4444" not in refused.text
+    assert [c.id for c in kleline.cards.list(grace.id)] == [graces]
+    assert browser.post("/wallet/cards/card_unknown/remove").status_code == 404
+
+    removed = browser.post(f"/wallet/cards/{own}/remove")
+    assert (removed.status_code, removed.headers["location"]) == (303, "/wallet")
+    page = browser.get("/wallet")
+    assert "The card was removed from your wallet." in page.text
+    assert "No card yet." in page.text and kleline.cards.list(ada.id) == []
+
+
+def test_a_form_without_its_token_changes_nothing(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    own = card(kleline, ada.id)
+    browser.sign_in_to("/wallet")
+    assert browser.post(f"/wallet/cards/{own}/remove", csrf="forged").status_code == 403
+    assert len(kleline.cards.list(ada.id)) == 1
+
+
+def test_a_customer_revokes_a_mandate_of_their_own_but_never_another_customers(
+    kleline: Kleline, browser: Visitor
+) -> None:
+    ada = customer(kleline)
+    own = bank_account(kleline, ada.id)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces = bank_account(kleline, grace.id, OTHER_IBAN)
+    browser.sign_in_to("/wallet")
+
+    refused = browser.post(f"/wallet/bank-accounts/{graces.id}/remove")
+    assert refused.status_code == 404 and "3000" not in refused.text
+    assert [a.id for a in kleline.collections.bank_accounts.list(grace.id)] == [graces.id]
+
+    kleline.collections.top_ups.top_up(ada.id, eur(1000), own.id)  # a collection waits for the next run
+    pending = browser.post(f"/wallet/bank-accounts/{own.id}/remove")
+    assert pending.status_code == 409
+    assert "collections_pending" in alert(pending) and "once they are sent" in alert(pending)
+
+    kleline.collections.runs.run()
+    browser.get("/wallet")
+    revoked = browser.post(f"/wallet/bank-accounts/{own.id}/remove")
+    assert (revoked.status_code, revoked.headers["location"]) == (303, "/wallet")
+    page = browser.get("/wallet")
+    assert "The bank account was removed and its direct debit mandate revoked." in page.text
+    assert kleline.collections.bank_accounts.list(ada.id) == []
+
+
+def test_a_debt_is_repaid_from_the_purse_once_whatever_the_clicks(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    in_debt(kleline, ada.id, spent=1500)
+    page = browser.sign_in_to("/wallet")
+    assert 'id="debt"' in page.text and "you owe Kleline €15.00" in page.text
+
+    empty = browser.post("/wallet/debt/repay", form_key=form_key(page))
+    assert empty.status_code == 409
+    assert "purse_empty" in alert(empty) and 'href="/wallet/top-up"' in empty.text
+
+    fund(kleline, ada.id, card(kleline, ada.id), 1000)
+    page = browser.get("/wallet")
+    key = form_key(page)
+    first = browser.post("/wallet/debt/repay", form_key=key)
+    again = browser.post("/wallet/debt/repay", form_key=key)
+    assert first.status_code == again.status_code == 303
+    assert kleline.collections.debts.owed(ada.id) == eur(500)
+    assert kleline.top_ups.standing(ada).balance == eur(0)
+    assert "you still owe €5.00" in browser.get("/wallet").text
+
+    fund(kleline, ada.id, kleline.cards.list(ada.id)[0].id, 2000)
+    browser.post("/wallet/debt/repay", form_key=form_key(browser.get("/wallet")))
+    page = browser.get("/wallet")
+    assert "Your debt is repaid: top-ups by direct debit work again." in page.text
+    assert 'id="debt"' not in page.text
+    assert figure(page, "balance") == "€15.00"
+
+
+# --- adding a card, adding a bank account and signing its mandate -------------------------------------------------
+
+
+def test_adding_a_card_reports_every_problem_at_once_and_keeps_no_secret(kleline: Kleline, browser: Visitor) -> None:
+    customer(kleline)
+    browser.sign_in_to("/wallet/cards/new")
+    refused = browser.post(
+        "/wallet/cards/new", number="4242 4242 4242 4241", exp_month="13", exp_year="2030", cvc="12", holder_name="Ada"
+    )
+    assert refused.status_code == 400
+    summary = alert(refused)
+    for field in ("number", "exp_month", "cvc"):
+        assert f'href="#{field}"' in summary
+    assert "4241" not in refused.text and 'value="2030"' in refused.text
+
+
+def test_a_card_added_in_the_wallet_is_listed_and_can_be_chosen_to_top_up(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    browser.sign_in_to("/wallet/cards/new?next=/wallet/top-up")
+    added = browser.post(
+        "/wallet/cards/new",
+        number=VISA,
+        exp_month="11",
+        exp_year="2029",
+        cvc="321",
+        holder_name="Ada",
+        next="/wallet/top-up",
+    )
+    assert added.status_code == 303
+    new = kleline.cards.list(ada.id)[0]
+    assert added.headers["location"] == f"/wallet/top-up?source={new.id}"
+    page = browser.get(added.headers["location"])
+    assert "Your Visa card ending 4242 was added to your wallet." in page.text
+    assert f'value="{new.id}" checked' in page.text
+    assert "Expires 11/2029" in browser.get("/wallet").text
+
+
+def test_adding_a_bank_account_reports_every_problem_at_once(kleline: Kleline, browser: Visitor) -> None:
+    customer(kleline)
+    page = browser.sign_in_to("/wallet/bank-accounts/new")
+    assert 'value="Ada Lovelace"' in page.text  # the holder is the customer, unless they say otherwise
+    refused = browser.post("/wallet/bank-accounts/new", iban="FR76 3000 6000 0112 3456 7890 188", holder_name="")
+    assert refused.status_code == 400
+    summary = alert(refused)
+    for field, code in (("iban", "invalid_iban"), ("holder_name", "validation_error"), ("mandate", "mandate_required")):
+        assert f'href="#{field}"' in summary and code in summary
+    assert 'value="FR76 3000 6000 0112 3456 7890 188"' in refused.text
+
+
+def test_a_bank_account_is_added_with_its_mandate_signed_once(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    browser.sign_in_to("/wallet/bank-accounts/new")
+    fields = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder_name": "Ada Lovelace", "mandate_accepted": "yes"}
+    added = browser.post("/wallet/bank-accounts/new", **fields)
+    assert (added.status_code, added.headers["location"]) == (303, "/wallet")
+    account = kleline.collections.bank_accounts.list(ada.id)[0]
+    page = browser.get("/wallet")
+    assert f"its direct debit mandate {account.mandate_id} is signed" in page.text
+    browser.get("/wallet/bank-accounts/new")
+    twice = browser.post("/wallet/bank-accounts/new", **fields)
+    assert twice.status_code == 409 and "bank_account_exists" in alert(twice)
+    assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
+
+
+# --- topping up ----------------------------------------------------------------------------------------------------
+
+
+def test_a_top_up_by_card_is_made_once_whatever_the_clicks(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    assert f'value="{card_id}" checked' in page.text  # the only source is chosen
+    key = form_key(page)
+    first = browser.post("/wallet/top-up", amount="25,50", source=card_id, form_key=key)
+    again = browser.post("/wallet/top-up", amount="25,50", source=card_id, form_key=key)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"] == "/wallet"
+    assert kleline.top_ups.standing(ada).balance == eur(2550)
+    assert "€25.50 was added to your purse from your card." in browser.get("/wallet").text
+
+
+def test_a_top_up_form_reports_every_problem_at_once(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card(kleline, ada.id)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces = card(kleline, grace.id, MASTERCARD)
+    page = browser.sign_in_to("/wallet/top-up")
+    for typed, message in (("", "Enter how much to add"), ("12.345", "such as 50 or 12.50"), ("0", "above zero")):
+        refused = browser.post("/wallet/top-up", amount=typed, source=graces, form_key=form_key(page))
+        assert refused.status_code == 400
+        summary = alert(refused)
+        assert message in summary and 'href="#amount"' in summary and 'href="#source"' in summary
+    assert kleline.top_ups.standing(grace).balance == eur(0) and kleline.top_ups.standing(ada).balance == eur(0)
+
+
+def test_a_top_up_past_the_limits_says_how_much_can_be_added(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card_id = card(kleline, ada.id)
+    fund(kleline, ada.id, card_id, 2500)
+    page = browser.sign_in_to("/wallet/top-up")
+    refused = browser.post("/wallet/top-up", amount="125.01", source=card_id, form_key=form_key(page))
+    assert refused.status_code == 422
+    summary = alert(refused)
+    assert "limit_exceeded" in summary and "you can top up at most €125.00 now" in summary
+    assert 'value="125.01"' in refused.text
+    french = browser.get("/wallet/top-up?lang=fr")
+    refused = browser.post("/wallet/top-up", amount="200", source=card_id, form_key=form_key(french))
+    assert "vous pouvez recharger au plus 125,00\u00a0€ maintenant" in alert(refused)
+
+
+def test_a_declined_card_says_why_and_offers_another_way(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card_id = card(kleline, ada.id, ISSUER_INSUFFICIENT_FUNDS)
+    page = browser.sign_in_to("/wallet/top-up")
+    declined = browser.post("/wallet/top-up", amount="10", source=card_id, form_key=form_key(page))
+    assert declined.status_code == 402
+    summary = html.unescape(alert(declined))
+    assert "declined this top-up: your card's account does not hold enough" in summary
+    assert "insufficient_funds" in summary
+    assert 'href="/wallet/cards/new?next=/wallet/top-up"' in declined.text
+    assert 'href="/wallet/bank-accounts/new?next=/wallet/top-up"' in declined.text
+    assert kleline.top_ups.standing(ada).balance == eur(0)
+
+
+def test_a_top_up_needing_a_code_without_an_authenticator_app_leads_to_the_security_page(
+    kleline: Kleline, browser: Visitor
+) -> None:
+    ada = customer(kleline)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    refused = browser.post("/wallet/top-up", amount="50", source=card_id, form_key=form_key(page))
+    assert refused.status_code == 403
+    assert "sca_enrolment_required" in alert(refused)
+    assert 'href="/wallet/security"' in refused.text
+
+
+def test_a_top_up_above_the_exemption_is_confirmed_with_the_code(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ada = customer(kleline)
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    challenged = browser.post("/wallet/top-up", amount="50", source=card_id, form_key=form_key(page))
+    assert challenged.status_code == 303
+    step = challenged.headers["location"]
+    assert re.fullmatch(r"/wallet/top-up/top_\w+\?challenge=sca_\w+", step)
+    page = browser.get(step)
+    assert "Confirm and add €50.00" in page.text and "Visa card ending 4242" in page.text
+    assert kleline.top_ups.standing(ada).balance == eur(0)
+
+    wrong = browser.post(step.split("?")[0] + "/authenticate", sca_code="12345", **hidden(page))
+    assert wrong.status_code == 400 and 'href="#sca_code"' in alert(wrong)
+    bad = str((int(totp.at(clock.now)) + 1) % 1_000_000).zfill(6)
+    refused = browser.post(step.split("?")[0] + "/authenticate", sca_code=bad, **hidden(page))
+    assert refused.status_code == 403 and "sca_code_invalid" in alert(refused)
+
+    fields = hidden(browser.get(step))
+    done = browser.post(step.split("?")[0] + "/authenticate", sca_code=totp.at(clock.now), **fields)
+    again = browser.post(step.split("?")[0] + "/authenticate", sca_code=totp.at(clock.now), **fields)
+    assert done.status_code == again.status_code == 303 and done.headers["location"] == "/wallet"
+    assert kleline.top_ups.standing(ada).balance == eur(5000)
+    assert "€50.00 was added to your purse from your card." in browser.get("/wallet").text
+
+
+def test_a_code_sent_too_late_gets_a_fresh_challenge_that_the_next_code_passes(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ada = customer(kleline)
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    step = browser.post("/wallet/top-up", amount="40", source=card_id, form_key=form_key(page)).headers["location"]
+    page = browser.get(step)
+    clock.advance(minutes=6)  # the challenge lived 5 minutes
+    late = browser.post(step.split("?")[0] + "/authenticate", sca_code=totp.at(clock.now), **hidden(page))
+    assert late.status_code == 410 and "sca_challenge_expired" in alert(late)
+    assert "Confirm and add €40.00" in late.text
+    fresh = re.search(r'action="(/wallet/top-up/top_\w+/authenticate)"', late.text)
+    assert fresh and fresh.group(1) != step.split("?")[0] + "/authenticate"
+    clock.advance(seconds=30)
+    done = browser.post(fresh.group(1), sca_code=totp.at(clock.now), **hidden(late))
+    assert (done.status_code, done.headers["location"]) == (303, "/wallet")
+    assert kleline.top_ups.standing(ada).balance == eur(4000)
+
+
+def test_another_customers_top_up_is_not_found(kleline: Kleline, browser: Visitor) -> None:
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    enrol(kleline, grace)
+    graces = kleline.top_ups.top_up(grace.id, eur(5000), card(kleline, grace.id, MASTERCARD))
+    assert graces.status == "requires_action"
+    customer(kleline)
+    browser.sign_in_to("/wallet")
+    page = browser.get(f"/wallet/top-up/{graces.id}?challenge={graces.challenge_id}")
+    assert page.status_code == 404 and "€50.00" not in page.text
+    posted = browser.post(
+        f"/wallet/top-up/{graces.id}/authenticate", sca_code="123456", challenge_id="x", form_key="k1"
+    )
+    assert posted.status_code == 404
+
+
+def test_a_top_up_by_direct_debit_credits_the_purse_at_once(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    account = bank_account(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    assert "Direct debit from FR76" in page.text
+    done = browser.post("/wallet/top-up", amount="20", source=account.id, form_key=form_key(page))
+    assert (done.status_code, done.headers["location"]) == (303, "/wallet")
+    page = browser.get("/wallet")
+    assert "€20.00 was added to your purse. Your bank account will be debited in the next few days." in page.text
+    assert figure(page, "balance") == "€20.00"
+
+
+def test_a_direct_debit_while_in_debt_is_refused_with_the_way_to_repay(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    account = in_debt(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up")
+    refused = browser.post("/wallet/top-up", amount="10", source=account.id, form_key=form_key(page))
+    assert refused.status_code == 422
+    assert "receivable_outstanding" in alert(refused) and 'href="/wallet#debt"' in refused.text
+
+
+def test_every_wallet_page_sends_a_signed_out_visitor_to_sign_in(kleline: Kleline, browser: Visitor) -> None:
+    for path in ("/wallet/top-up", "/wallet/cards/new", "/wallet/bank-accounts/new", "/wallet/top-up/top_x"):
+        response = browser.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/sign-in?next=")
+
+
+def figure(page: httpx.Response, name: str) -> str:
+    """The text of the page's element ``id=name`` (a figure)."""
+    found = re.search(rf'id="{name}"[^>]*>([^<]*)<', page.text)
+    assert found, name
+    return html.unescape(found.group(1))
+
+
+def form_key(page: httpx.Response) -> str:
+    found = re.search(r'name="form_key" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def hidden(page: httpx.Response) -> dict[str, str]:
+    """The challenge step's hidden fields (its key and challenge)."""
+    found = re.search(r'name="challenge_id" value="([^"]+)"', page.text)
+    assert found, page.text
+    return {"form_key": form_key(page), "challenge_id": found.group(1)}

@@ -28,6 +28,7 @@ from kleline.collections.errors import (
 )
 from kleline.collections.model import MAX_HOLDER_NAME, BankAccount, new_mandate_id, receivable_code
 from kleline.db.engine import INTEGRITY_ERRORS, Database
+from kleline.errors import KlelineError
 from kleline.ids import new_id
 from kleline.ledger import Ledger, NormalSide
 from kleline.merchants.checks import bank_details
@@ -49,14 +50,10 @@ class BankAccounts:
         self, customer_id: str, iban: str, holder_name: str, *, bic: str | None = None, mandate_accepted: bool
     ) -> BankAccount:
         """Check the account, sign its mandate and record both; the same live IBAN twice is ``BankAccountExists``."""
-        if mandate_accepted is not True:
-            raise MandateRequired(
-                "accept the direct debit mandate (mandate_accepted: true) to let Kleline debit this account",
-                param="mandate_accepted",
-            )
+        problems = self.problems(iban, holder_name, bic=bic, mandate_accepted=mandate_accepted)
+        if problems:
+            raise problems[0]
         name = holder_name.strip()
-        if not 1 <= len(name) <= MAX_HOLDER_NAME:
-            raise InvalidBankAccount(f"holder_name: give 1 to {MAX_HOLDER_NAME} characters", param="holder_name")
         checked_iban, checked_bic = _bank_details(iban, bic)
         now = self._clock()
         account = BankAccount(new_id("ba"), customer_id, checked_iban, checked_bic, name, new_mandate_id(), now, now)
@@ -70,6 +67,29 @@ class BankAccounts:
             raise BankAccountExists("this bank account is already registered", param="iban") from None
         self._ledger.open_account(receivable_code(customer_id), PURSE_CURRENCY, NormalSide.DEBIT)
         return account
+
+    def problems(
+        self, iban: str, holder_name: str, *, bic: str | None = None, mandate_accepted: bool
+    ) -> builtins.list[KlelineError]:
+        """Everything wrong with a registration, all at once (a form shows each next to its field): the mandate not
+        accepted, the holder's name, the IBAN or BIC; ``register`` raises the first."""
+        found: builtins.list[KlelineError] = []
+        if mandate_accepted is not True:
+            found.append(
+                MandateRequired(
+                    "accept the direct debit mandate (mandate_accepted: true) to let Kleline debit this account",
+                    param="mandate_accepted",
+                )
+            )
+        if not 1 <= len(holder_name.strip()) <= MAX_HOLDER_NAME:
+            found.append(
+                InvalidBankAccount(f"holder_name: give 1 to {MAX_HOLDER_NAME} characters", param="holder_name")
+            )
+        try:
+            _bank_details(iban, bic)
+        except KlelineError as error:
+            found.append(error)
+        return found
 
     def list(self, customer_id: str) -> builtins.list[BankAccount]:
         """The customer's bank accounts, oldest first."""

@@ -44,6 +44,10 @@ class Debts:
         self._db = db
         self._ledger = ledger
 
+    def owed(self, customer_id: str) -> Money:
+        """What the customer owes since a direct debit came back unpaid (zero when nothing is)."""
+        return Money(max(self._owed(customer_id), 0), PURSE_CURRENCY)
+
     def repay(self, customer_id: str, amount: Money | None = None) -> ReceivableSettlement:
         """Move ``amount`` (by default as much as the purse has available, up to the debt) from the purse to the
         receivable; ``PurseEmpty`` when the purse has nothing available, ``InsufficientFunds`` when it has less

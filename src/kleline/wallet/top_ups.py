@@ -41,7 +41,8 @@ from kleline.wallet import sca_store, top_up_store
 from kleline.wallet.cards import parse_card_number
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, check_top_up, month_start
-from kleline.wallet.model import TopUp
+from kleline.wallet.model import Customer, TopUp
+from kleline.wallet.standing import PurseStanding, purse_standing
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_up_recovery import TopUpRecovery
 
@@ -112,6 +113,19 @@ class TopUps:
                 top_up_store.insert_top_up(tx, stopped)
             return stopped
         return self._charge(top_up, card)
+
+    def get(self, customer_id: str, top_up_id: str) -> TopUp:
+        """One of the customer's top-ups (by card or direct debit); another customer's is ``NotFound``, as a missing
+        one."""
+        with self._db.transaction(write=False) as tx:
+            found = top_up_store.load_top_up(tx, top_up_id)
+        if found is None or found.top_up.customer_id != customer_id:
+            raise NotFound(f"no top-up {top_up_id}", param="top_up_id")
+        return found.top_up
+
+    def standing(self, customer: Customer) -> PurseStanding:
+        """The customer's purse against its limits now: balances, this month's top-ups, the room left."""
+        return purse_standing(self._db, self._ledger, self._limits, customer, self._clock())
 
     def _reserve(self, top_up: TopUp, challenged: bool) -> bool:
         """Check the limits and the exemption under the customer's lock, and record the top-up as pending; False

@@ -27,6 +27,7 @@ from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
 from kleline.wallet.model import Customer
 from kleline.wallet.sca import ChallengeExpired
+from kleline.web.card_form import EMPTY_CARD_FORM, add_card_to_wallet
 from kleline.web.flashes import CARD_ADDED, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
@@ -73,12 +74,6 @@ _PAGE_MESSAGES: Final = {
     "payment_unexpected_state": N_("This payment can no longer be confirmed from this page"),
     "sca_challenge_expired": N_("The code came too late: enter the code your app shows now"),
 }
-_DIGITS_ONLY: Final = {
-    "exp_month": N_("Enter the expiry month as digits"),
-    "exp_year": N_("Enter the expiry year as digits"),
-}
-_CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
-_EMPTY_CARD_FORM: Final = {"exp_month": "", "exp_year": "", "holder_name": ""}
 
 
 def with_result(return_url: str, payment_id: str, status: str) -> str:
@@ -162,7 +157,7 @@ def _checkout(
         title % {"merchant": merchant_name},
         errors=(errors or []) + (card_errors or []),
         card_errors=card_errors or [],
-        card_form=card_form or _EMPTY_CARD_FORM,
+        card_form=card_form or EMPTY_CARD_FORM,
         sign_out_next=path,
         next=path,
         email="",
@@ -197,16 +192,6 @@ def _refusal(error: KlelineError, language: Language, fields: dict[str, str] | N
     shown = page_error(error, fields, language)
     message = _PAGE_MESSAGES.get(error.code)
     return PageError(language.gettext(message), shown.code, shown.field) if message else shown
-
-
-def _card_refusal(error: KlelineError, language: Language) -> PageError:
-    refusal = _refusal(error, language, _CARD_FIELDS)
-    return refusal if refusal.field is not None else PageError(refusal.message, refusal.code, "number")
-
-
-def _digits(text: str) -> int | None:
-    """A month or year typed as (at most four) digits, else None."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
 def _status_of(error: KlelineError) -> int:
@@ -312,27 +297,8 @@ def authenticate(request: Request, payment_id: str, form: Form) -> Response:
 def add_card(request: Request, payment_id: str, form: Form) -> Response:
     """Register a card in the wallet (after its issuer's check), then choose it on the page."""
     kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
-    language = language_of(request)
-    # What the customer typed comes back with the errors, except the card number and security code (secrets).
-    card_form = {name: form.get(name, "").strip() for name in _EMPTY_CARD_FORM}
-    number, cvc = form.get("number", "").strip(), form.get("cvc", "").strip()
-    expiry = {name: _digits(card_form[name]) for name in _DIGITS_ONLY}
-    errors = [
-        PageError(language.gettext(message), "validation_error", name)
-        for name, message in _DIGITS_ONLY.items()
-        if expiry[name] is None
-    ]
-    problems = kleline.cards.problems(number, expiry["exp_month"], expiry["exp_year"], cvc, card_form["holder_name"])
-    errors += [_card_refusal(problem, language) for problem in problems]
-    if errors:
-        if any(error.field == "holder_name" for error in errors):
-            card_form["holder_name"] = ""  # a refused name may be a card number typed in the wrong field
-        return _checkout(request, visit, payment, card_errors=errors, card_form=card_form, status=400)
-    month, year = expiry["exp_month"], expiry["exp_year"]
-    assert month is not None and year is not None  # else an error was shown
-    try:
-        card = kleline.cards.register(customer.id, number, month, year, cvc, card_form["holder_name"])
-    except KlelineError as error:
-        refusal = _card_refusal(error, language)
-        return _checkout(request, visit, payment, card_errors=[refusal], card_form=card_form, status=_status_of(error))
+    entry = add_card_to_wallet(kleline, customer.id, form, language_of(request), _PAGE_MESSAGES)
+    if entry.card is None:
+        return _checkout(request, visit, payment, card_errors=entry.errors, card_form=entry.form, status=entry.status)
+    card = entry.card
     return leave(request, redirect(f"{_page_path(payment.id)}?{urlencode({'card': card.id})}"), CARD_ADDED, card.id)

@@ -19,12 +19,39 @@ from kleline.web.i18n import language_of
 from kleline.web.sessions import FLASH_COOKIE
 from kleline.web.visits import Visit, web_of
 
-__all__ = ["CARD_ADDED", "SIGNED_OUT", "WALLET_OPENED", "announcement", "leave"]
+__all__ = [
+    "BANK_ACCOUNT_ADDED",
+    "BANK_ACCOUNT_REMOVED",
+    "CARD_ADDED",
+    "CARD_REMOVED",
+    "DEBT_REPAID",
+    "SIGNED_OUT",
+    "TOPPED_UP",
+    "WALLET_OPENED",
+    "announcement",
+    "leave",
+]
 
 CARD_ADDED: Final = "card_added"
 WALLET_OPENED: Final = "wallet_opened"
 SIGNED_OUT: Final = "signed_out"
-_NOTE: Final = re.compile(r"(card_added|wallet_opened|signed_out)(?::([A-Za-z0-9_]{1,64}))?")
+# The wallet's pages (kleline.web.wallet, wallet_forms, top_up).
+CARD_REMOVED: Final = "card_removed"
+BANK_ACCOUNT_ADDED: Final = "bank_account_added"
+BANK_ACCOUNT_REMOVED: Final = "bank_account_removed"
+TOPPED_UP: Final = "topped_up"
+DEBT_REPAID: Final = "debt_repaid"
+_KINDS: Final = (
+    CARD_ADDED,
+    WALLET_OPENED,
+    SIGNED_OUT,
+    CARD_REMOVED,
+    BANK_ACCOUNT_ADDED,
+    BANK_ACCOUNT_REMOVED,
+    TOPPED_UP,
+    DEBT_REPAID,
+)
+_NOTE: Final = re.compile(rf"({'|'.join(_KINDS)})(?::([A-Za-z0-9_]{{1,64}}))?")
 
 
 def leave(request: Request, response: Response, kind: str, object_id: str = "") -> Response:
@@ -47,11 +74,55 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
         return None
     if kind == WALLET_OPENED:
         return _("Your wallet is open. Welcome, %(name)s!") % {"name": customer.name}
+    if kind in _WALLET_NOTES:
+        return _wallet_note(request, customer.id, kind, object_id)
     if object_id is None:
         return None
     try:
         card = web_of(request).kleline.cards.get(customer.id, object_id)
     except NotFound:
         return None
-    message = _("Your %(brand)s card ending %(last4)s was added to your wallet, and is chosen to pay.")
+    if request.url.path.startswith("/wallet"):
+        message = _("Your %(brand)s card ending %(last4)s was added to your wallet.")
+    else:
+        message = _("Your %(brand)s card ending %(last4)s was added to your wallet, and is chosen to pay.")
     return message % {"brand": card.brand.capitalize(), "last4": card.last4}
+
+
+_WALLET_NOTES: Final = frozenset({CARD_REMOVED, BANK_ACCOUNT_ADDED, BANK_ACCOUNT_REMOVED, TOPPED_UP, DEBT_REPAID})
+
+
+def _wallet_note(request: Request, customer_id: str, kind: str, object_id: str | None) -> str | None:
+    """The wallet's confirmations, each read from the customer's own objects."""
+    language = language_of(request)
+    _ = language.gettext
+    kleline = web_of(request).kleline
+    if kind == CARD_REMOVED:
+        return _("The card was removed from your wallet.")
+    if kind == BANK_ACCOUNT_REMOVED:
+        return _("The bank account was removed and its direct debit mandate revoked.")
+    if kind == DEBT_REPAID:
+        owed = kleline.collections.debts.owed(customer_id)
+        if owed.minor == 0:
+            return _("Your debt is repaid: top-ups by direct debit work again.")
+        return _("Part of your debt was repaid from your purse: you still owe %(amount)s.") % {
+            "amount": language.money(owed)
+        }
+    if object_id is None:
+        return None
+    try:
+        if kind == BANK_ACCOUNT_ADDED:
+            account = kleline.collections.bank_accounts.get(customer_id, object_id)
+            message = _("Your bank account %(iban)s was added, and its direct debit mandate %(mandate)s is signed.")
+            shown = f"{account.masked_iban[:4]}\u00a0••••\u00a0{account.masked_iban[-4:]}"
+            return message % {"iban": shown, "mandate": account.mandate_id}
+        top_up = kleline.top_ups.get(customer_id, object_id)
+    except NotFound:
+        return None
+    if top_up.status != "succeeded":
+        return None
+    if top_up.bank_account_id is not None:
+        message = _("%(amount)s was added to your purse. Your bank account will be debited in the next few days.")
+    else:
+        message = _("%(amount)s was added to your purse from your card.")
+    return message % {"amount": language.money(top_up.amount)}

@@ -1,44 +1,117 @@
 """The shopper's wallet as pages (``/wallet`` and below): only its owner may see them, once signed in.
 
 Every page here calls the same services as the API's ``/v1/wallet`` routes; what a page shows is what the API would
-answer, worded for a person.
+answer, worded for a person. The overview (``/wallet``) shows the purse against its limits, the cards, the bank
+accounts with their mandates and any debt, and takes the forms that act on them: remove a card, remove a bank
+account (which revokes its mandate), repay the debt from the purse. Adding a card or a bank account is
+``kleline.web.wallet_forms``; topping up, ``kleline.web.top_up``.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kleline.money import Money
-from kleline.web.flashes import announcement
+from kleline.collections import UnknownBankAccount
+from kleline.errors import KlelineError, NotFound
+from kleline.wallet.model import Customer
+from kleline.web.flashes import BANK_ACCOUNT_REMOVED, CARD_REMOVED, DEBT_REPAID, announcement, leave
 from kleline.web.i18n import N_, language_of
-from kleline.web.rendering import render
-from kleline.web.visits import page_context, respond, signed_in_visit, web_of
+from kleline.web.once import new_form_key, once
+from kleline.web.refusals import PageError
+from kleline.web.rendering import redirect, render
+from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
+from kleline.web.wallet_refusals import NextStep, next_steps, not_found, wallet_refusal
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 _TITLE: Final = N_("Your wallet")
+_STATUS: Final = {"purse_empty": 409, "nothing_owed": 409, "collections_pending": 409}
+
+
+def _overview(
+    request: Request,
+    visit: Visit,
+    customer: Customer,
+    *,
+    errors: list[PageError] | None = None,
+    steps: list[NextStep] | None = None,
+    status: int = 200,
+) -> Response:
+    kleline = web_of(request).kleline
+    language = language_of(request)
+    standing = kleline.top_ups.standing(customer)
+    now = kleline.clock()
+    context: dict[str, Any] = page_context(
+        visit,
+        language.gettext(_TITLE),
+        section="wallet",
+        errors=errors or [],
+        next_steps=steps or [],
+        standing=standing,
+        month=format_date(now, "MMMM y", locale=language.locale),
+        cards=kleline.cards.list(customer.id),
+        bank_accounts=kleline.collections.bank_accounts.list(customer.id),
+        debt=kleline.collections.debts.owed(customer.id),
+        form_key=new_form_key(),
+        flash=announcement(request, visit),
+    )
+    context["long_date"] = lambda moment: format_date(moment, "long", locale=language.locale)
+    return render(request, "wallet.html", context, status=status)
 
 
 @router.get("/wallet")
 def wallet_page(request: Request) -> Response:
-    """The purse (balance and what is available), the cards, and where to go for the rest."""
+    """The purse against its limits, the cards, the bank accounts and their mandates, and any debt."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
-    kleline = web_of(request).kleline
-    purse = kleline.customers.purse(visit.customer.id)
-    balance = kleline.ledger.balance(purse.code)
-    context = page_context(
-        visit,
-        language_of(request).gettext(_TITLE),
-        section="wallet",
-        balance=Money(balance.posted, purse.currency),
-        available=Money(balance.available, purse.currency),
-        cards=kleline.cards.list(visit.customer.id),
-        flash=announcement(request, visit),
-    )
-    return respond(request, visit, render(request, "wallet.html", context))
+    return respond(request, visit, _overview(request, visit, visit.customer))
+
+
+@router.post("/wallet/cards/{card_id}/remove")
+def remove_card(request: Request, card_id: str, form: Form) -> Response:
+    """Remove one of the customer's cards; another customer's card is not found, as an unknown one."""
+    visit, customer = signed_in_post(request, form, back="/wallet")
+    try:
+        web_of(request).kleline.cards.remove(customer.id, card_id)
+    except NotFound:
+        return not_found(request, visit)
+    return leave(request, redirect("/wallet"), CARD_REMOVED)
+
+
+@router.post("/wallet/bank-accounts/{bank_account_id}/remove")
+def remove_bank_account(request: Request, bank_account_id: str, form: Form) -> Response:
+    """Remove one of the customer's bank accounts, which revokes its direct debit mandate."""
+    visit, customer = signed_in_post(request, form, back="/wallet")
+    language = language_of(request)
+    try:
+        web_of(request).kleline.collections.bank_accounts.remove(customer.id, bank_account_id)
+    except UnknownBankAccount:
+        return not_found(request, visit)
+    except KlelineError as error:
+        refusal = wallet_refusal(error, language)
+        status = _STATUS.get(error.code, 400)
+        return _overview(request, visit, customer, errors=[PageError(refusal.message, refusal.code)], status=status)
+    return leave(request, redirect("/wallet"), BANK_ACCOUNT_REMOVED)
+
+
+@router.post("/wallet/debt/repay")
+def repay_debt(request: Request, form: Form) -> Response:
+    """Repay the debt from the purse: what it has available, up to what is owed (once, however often it is sent)."""
+    visit, customer = signed_in_post(request, form, back="/wallet")
+    language = language_of(request)
+    debts = web_of(request).kleline.collections.debts
+    try:
+        once(request, customer.id, form, lambda: debts.repay(customer.id).id)
+    except KlelineError as error:
+        refusal = wallet_refusal(error, language)
+        steps = next_steps(error.code, language)
+        status = _STATUS.get(error.code, 400)
+        errors = [PageError(refusal.message, refusal.code)]
+        return _overview(request, visit, customer, errors=errors, steps=steps, status=status)
+    return leave(request, redirect("/wallet"), DEBT_REPAID)

@@ -1,0 +1,73 @@
+"""Where a purse stands against its limits: its balances, what was topped up this month, and the room left.
+
+The limits (``wallet.limits``) count every top-up, whatever its source: a card top-up or a direct debit still under
+way counts against the purse's ceiling as if it had arrived, and every top-up begun or done since the first of the
+month (UTC) counts against the monthly limit. ``check_top_up`` refuses a top-up past either; the room shown here is
+the largest top-up it would accept now, so that the wallet's page and the API's ``GET /v1/wallet`` say the same as
+the refusal would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kleline.clock import epoch_us
+from kleline.db.engine import Database
+from kleline.ledger import Ledger
+from kleline.money import Money
+from kleline.wallet import top_up_store
+from kleline.wallet.customers import PURSE_CURRENCY, purse_code
+from kleline.wallet.limits import LimitsPolicy, PurseLimits, month_start
+from kleline.wallet.model import Customer
+
+__all__ = ["PurseStanding", "purse_standing"]
+
+
+@dataclass(frozen=True, slots=True)
+class PurseStanding:
+    """A purse's balances and its limits: ``under_way`` is top-ups begun but not ended (they count as arrived)."""
+
+    balance: Money
+    held: Money
+    available: Money
+    limits: PurseLimits
+    topped_up_this_month: Money
+    under_way: Money
+
+    @property
+    def room_below_ceiling(self) -> Money:
+        """What may still be added before the purse reaches its ceiling."""
+        return _at_least_zero(self.limits.max_balance - self.balance - self.under_way)
+
+    @property
+    def room_this_month(self) -> Money:
+        """What may still be topped up this calendar month."""
+        return _at_least_zero(self.limits.monthly_top_up - self.topped_up_this_month)
+
+    @property
+    def top_up_room(self) -> Money:
+        """The largest top-up the limits accept now: the smaller of the two rooms."""
+        return min(self.room_below_ceiling, self.room_this_month)
+
+
+def purse_standing(
+    db: Database, ledger: Ledger, policy: LimitsPolicy, customer: Customer, now: datetime
+) -> PurseStanding:
+    """``customer``'s purse against the limits of its verification level, as of ``now``."""
+    balance = ledger.balance(purse_code(customer.id))
+    with db.transaction(write=False) as tx:
+        under_way = top_up_store.pending_total(tx, customer.id)
+        this_month = top_up_store.month_total(tx, customer.id, epoch_us(month_start(now)))
+    return PurseStanding(
+        balance=Money(balance.posted, PURSE_CURRENCY),
+        held=Money(balance.held, PURSE_CURRENCY),
+        available=Money(balance.available, PURSE_CURRENCY),
+        limits=policy.for_level(customer.kyc_level),
+        topped_up_this_month=Money(this_month, PURSE_CURRENCY),
+        under_way=Money(under_way, PURSE_CURRENCY),
+    )
+
+
+def _at_least_zero(amount: Money) -> Money:
+    return amount if amount.minor > 0 else Money.zero(amount.currency)

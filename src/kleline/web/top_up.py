@@ -1,0 +1,301 @@
+"""Topping up the purse from a page (``/wallet/top-up``): from one of the wallet's cards or by direct debit of one of
+its bank accounts, through the same services as ``POST /v1/wallet/top-ups``.
+
+The form is sent once (``kleline.web.once``), then:
+- the top-up succeeded: to the wallet, which confirms it;
+- the card's bank declined it: the form again, saying why and what to do (another card, a direct debit);
+- strong authentication is due: to the top-up's own page (``/wallet/top-up/{id}?challenge=...``), which asks for the
+  code of the customer's authenticator app and passes the challenge with it (the challenge is bound to the amount
+  and to the purse as payee, and is the customer's own: another customer's is not found);
+- a refusal (the limits, a debt outstanding, no authenticator app yet): the form again, with the way out.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Final
+from urllib.parse import urlencode
+
+from babel.numbers import format_decimal
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from kleline.bootstrap import Kleline
+from kleline.errors import KlelineError, NotFound
+from kleline.money import Money
+from kleline.wallet.customers import PURSE_CURRENCY
+from kleline.wallet.model import Customer, TopUp
+from kleline.wallet.sca import ChallengeExpired
+from kleline.web.flashes import TOPPED_UP, announcement, leave
+from kleline.web.i18n import N_, Language, language_of
+from kleline.web.once import new_form_key, once
+from kleline.web.refusals import PageError
+from kleline.web.rendering import redirect, render
+from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
+from kleline.web.wallet_refusals import NextStep, because, next_steps, not_found, wallet_refusal
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_PATH: Final = "/wallet/top-up"
+_AMOUNT: Final = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
+_DECLINES: Final = {
+    "insufficient_funds": N_("your card's account does not hold enough"),
+    "expired_card": N_("the card has expired"),
+    "do_not_honor": N_("the bank gave no reason"),
+    "issuer_unavailable": N_("the card's bank did not answer"),
+}
+_FIELDS: Final = {"amount": "amount", "card_id": "source", "bank_account_id": "source", "sca_code": "sca_code"}
+
+
+def parse_amount(text: str) -> Money | None:
+    """An amount in euros as a person types it (``50``, ``12.50``, ``12,5``, ``€ 50``), or None."""
+    compact = re.sub(r"[\s\u00a0\u202f€]|EUR", "", text, flags=re.IGNORECASE)
+    found = _AMOUNT.fullmatch(compact)
+    if found is None:
+        return None
+    cents = (found.group(2) or "").ljust(2, "0")
+    return Money(int(found.group(1)) * 100 + int(cents), PURSE_CURRENCY)
+
+
+def _form_page(
+    request: Request,
+    visit: Visit,
+    customer: Customer,
+    *,
+    amount: str = "",
+    source: str | None = None,
+    errors: list[PageError] | None = None,
+    steps: list[NextStep] | None = None,
+    status: int = 200,
+) -> Response:
+    kleline = web_of(request).kleline
+    cards = kleline.cards.list(customer.id)
+    accounts = kleline.collections.bank_accounts.list(customer.id)
+    ids = [card.id for card in cards] + [account.id for account in accounts]
+    context = page_context(
+        visit,
+        language_of(request).gettext(N_("Top up your purse")),
+        section="top-up",
+        errors=errors or [],
+        next_steps=steps or [],
+        standing=kleline.top_ups.standing(customer),
+        exemption=kleline.strong_auth.policy.single_limit,
+        cards=cards,
+        bank_accounts=accounts,
+        amount=amount,
+        source=source if source in ids else (ids[0] if len(ids) == 1 else None),
+        form_key=new_form_key(),
+        flash=announcement(request, visit),
+    )
+    return render(request, "top_up.html", context, status=status)
+
+
+@router.get(_PATH)
+def top_up_page(request: Request, source: str | None = None) -> Response:
+    """The top-up form: how much, and from which card or bank account."""
+    visit = signed_in_visit(request)
+    assert visit.customer is not None
+    return respond(request, visit, _form_page(request, visit, visit.customer, source=source))
+
+
+def _start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> str:
+    """Start the top-up; ``"top_... sca_..."`` when a challenge must be passed, else its id."""
+    if source.startswith("ba_"):
+        top_up = kleline.collections.top_ups.top_up(customer_id, amount, source).top_up
+    else:
+        top_up = kleline.top_ups.top_up(customer_id, amount, source)
+    return f"{top_up.id} {top_up.challenge_id}" if top_up.challenge_id else top_up.id
+
+
+def _refused(
+    language: Language, error: KlelineError, source: str, standing_room: Money | None = None
+) -> tuple[list[PageError], list[NextStep], int]:
+    """A refused top-up as the form shows it: the error next to its field, the way out, the status."""
+    refusal = wallet_refusal(error, language, _FIELDS)
+    message = refusal.message
+    if error.code == "limit_exceeded" and standing_room is not None:
+        room = language.gettext(N_("you can top up at most %(amount)s now")) % {"amount": language.money(standing_room)}
+        message = because(language, message, room)
+    field = refusal.field or ("amount" if error.code == "limit_exceeded" else "source")
+    status = error.status if 400 <= error.status < 500 else 400
+    return (
+        [PageError(message, refusal.code, field)],
+        next_steps(error.code, language, via_card=source.startswith("card_")),
+        status,
+    )
+
+
+def _outcome(request: Request, visit: Visit, customer: Customer, result: str, source: str) -> Response:
+    """Where a top-up's result leads: the wallet, its challenge, or the form with the card's decline."""
+    kleline = web_of(request).kleline
+    top_up_id, _, challenge_id = result.partition(" ")
+    top_up = kleline.top_ups.get(customer.id, top_up_id)
+    if top_up.status == "requires_action" and challenge_id:
+        return redirect(f"{_PATH}/{top_up.id}?{urlencode({'challenge': challenge_id})}")
+    if top_up.status == "failed":
+        return _declined(request, visit, customer, top_up, source)
+    return leave(request, redirect("/wallet"), TOPPED_UP, top_up.id)
+
+
+def _declined(request: Request, visit: Visit, customer: Customer, top_up: TopUp, source: str) -> Response:
+    language = language_of(request)
+    reason = _DECLINES.get(top_up.failure_code or "")
+    message = language.gettext(N_("Your card's bank declined this top-up"))
+    if reason:
+        message = because(language, message, language.gettext(reason))
+    code = top_up.failure_code or "card_declined"
+    error = PageError(message, code, "source")
+    amount = format_decimal(Decimal(top_up.amount.minor) / 100, format="#0.00", locale=language.locale)
+    steps = next_steps("card_declined", language)
+    return _form_page(request, visit, customer, amount=amount, source=source, errors=[error], steps=steps, status=402)
+
+
+@router.post(_PATH)
+def top_up(request: Request, form: Form) -> Response:
+    """Top up from the chosen source; every problem with the form is shown at once."""
+    visit, customer = signed_in_post(request, form, back=_PATH)
+    language = language_of(request)
+    _ = language.gettext
+    kleline = web_of(request).kleline
+    typed, source = form.get("amount", "").strip(), form.get("source", "")
+    errors: list[PageError] = []
+    amount = parse_amount(typed)
+    if not typed:
+        errors.append(PageError(_("Enter how much to add, in euros"), "validation_error", "amount"))
+    elif amount is None:
+        errors.append(PageError(_("Enter an amount in euros, such as 50 or 12.50"), "validation_error", "amount"))
+    elif amount.minor <= 0:
+        errors.append(PageError(_("Enter an amount above zero"), "validation_error", "amount"))
+    owned = {card.id for card in kleline.cards.list(customer.id)}
+    owned |= {account.id for account in kleline.collections.bank_accounts.list(customer.id)}
+    if source not in owned:
+        message = _("Choose where the money comes from: one of your cards or bank accounts")
+        errors.append(PageError(message, "validation_error", "source"))
+        source = ""
+    if errors or amount is None:
+        return _form_page(request, visit, customer, amount=typed, source=source, errors=errors, status=400)
+    try:
+        result = once(request, customer.id, form, lambda: _start(kleline, customer.id, amount, source))
+    except KlelineError as error:
+        room = kleline.top_ups.standing(customer).top_up_room
+        errors, steps, status = _refused(language, error, source, room)
+        return _form_page(
+            request, visit, customer, amount=typed, source=source, errors=errors, steps=steps, status=status
+        )
+    return _outcome(request, visit, customer, result, source)
+
+
+def _challenge_page(
+    request: Request,
+    visit: Visit,
+    customer: Customer,
+    top_up: TopUp,
+    challenge_id: str,
+    *,
+    errors: list[PageError] | None = None,
+    status: int = 200,
+) -> Response:
+    kleline = web_of(request).kleline
+    source_label = ""
+    if top_up.card_id is not None:
+        try:
+            card = kleline.cards.get(customer.id, top_up.card_id)
+            source_label = language_of(request).gettext("%(brand)s card ending %(last4)s") % {
+                "brand": card.brand.capitalize(),
+                "last4": card.last4,
+            }
+        except NotFound:
+            source_label = ""
+    elif top_up.bank_account_id is not None:
+        try:
+            account = kleline.collections.bank_accounts.get(customer.id, top_up.bank_account_id)
+            shown = f"{account.masked_iban[:4]}\u00a0••••\u00a0{account.masked_iban[-4:]}"
+            source_label = language_of(request).gettext("Direct debit from %(iban)s") % {"iban": shown}
+        except NotFound:
+            source_label = ""
+    context = page_context(
+        visit,
+        language_of(request).gettext(N_("Confirm your top-up")),
+        section="top-up",
+        errors=errors or [],
+        top_up=top_up,
+        source_label=source_label,
+        challenge_id=challenge_id,
+        form_key=new_form_key(),
+    )
+    return render(request, "top_up_challenge.html", context, status=status)
+
+
+def _own_top_up(request: Request, visit: Visit, customer: Customer, top_up_id: str) -> TopUp | Response:
+    try:
+        return web_of(request).kleline.top_ups.get(customer.id, top_up_id)
+    except NotFound:
+        return not_found(request, visit)
+
+
+@router.get(_PATH + "/{top_up_id}")
+def challenge_page(request: Request, top_up_id: str, challenge: str = "") -> Response:
+    """The strong-authentication step of a top-up: the code from the customer's authenticator app."""
+    visit = signed_in_visit(request)
+    assert visit.customer is not None
+    found = _own_top_up(request, visit, visit.customer, top_up_id)
+    if isinstance(found, Response):
+        return respond(request, visit, found)
+    if found.status != "requires_action" or not challenge:
+        return redirect("/wallet" if found.status == "succeeded" else _PATH)
+    return respond(request, visit, _challenge_page(request, visit, visit.customer, found, challenge))
+
+
+@router.post(_PATH + "/{top_up_id}/authenticate")
+def authenticate(request: Request, top_up_id: str, form: Form) -> Response:
+    """Pass the top-up's challenge with the code, and top up (once, however often the form is sent)."""
+    visit, customer = signed_in_post(request, form, back=_PATH)
+    language = language_of(request)
+    kleline = web_of(request).kleline
+    found = _own_top_up(request, visit, customer, top_up_id)
+    if isinstance(found, Response):
+        return found
+    challenge_id = form.get("challenge_id", "")
+    source = found.card_id or found.bank_account_id or ""
+    code = "".join(form.get("sca_code", "").split())
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
+        wrong = PageError(
+            language.gettext("Enter the 6-digit code from your authenticator app"), "validation_error", "sca_code"
+        )
+        return _challenge_page(request, visit, customer, found, challenge_id, errors=[wrong], status=400)
+    if found.status != "requires_action":
+        return redirect(_PATH)
+
+    def run() -> str:
+        if found.bank_account_id is not None:
+            done = kleline.collections.top_ups.top_up(
+                customer.id, found.amount, found.bank_account_id, challenge_id=challenge_id, sca_code=code
+            )
+            return done.top_up.id
+        return kleline.top_ups.top_up(customer.id, found.amount, source, challenge_id=challenge_id, sca_code=code).id
+
+    sent = {name: value for name, value in form.items() if name != "sca_code"}  # a retry may type a fresher code
+    try:
+        result = once(request, customer.id, sent, run)
+    except ChallengeExpired as expired:
+        # The challenge lapsed: a fresh one at once (a new top-up of the same amount), so the next code passes.
+        try:
+            fresh = _start(kleline, customer.id, found.amount, source)
+        except KlelineError as error:
+            errors, steps, status = _refused(language, error, source)
+            return _form_page(request, visit, customer, source=source, errors=errors, steps=steps, status=status)
+        fresh_id, _, fresh_challenge = fresh.partition(" ")
+        refusal = wallet_refusal(expired, language)
+        top = kleline.top_ups.get(customer.id, fresh_id)
+        errors = [PageError(refusal.message, refusal.code, "sca_code")]
+        return _challenge_page(request, visit, customer, top, fresh_challenge, errors=errors, status=410)
+    except KlelineError as error:
+        refusal = wallet_refusal(error, language, _FIELDS)
+        field = "sca_code" if error.code.startswith("sca_") or refusal.field is None else refusal.field
+        status = error.status if 400 <= error.status < 500 else 400
+        errors = [PageError(refusal.message, refusal.code, field)]
+        return _challenge_page(request, visit, customer, found, challenge_id, errors=errors, status=status)
+    return _outcome(request, visit, customer, result, source)

@@ -1,0 +1,123 @@
+"""Every state of the wallet's pages (overview, add a card, add a bank account, top-up, its code step, refusals, not
+found) at phone widths and wide, in French and English: nothing overflows sideways, and axe finds no violation.
+
+Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from kleline.bootstrap import Kleline
+
+from ..e2e.checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, PASSWORD, card, customer, enrol, eur, fund
+from ..e2e.wallet_world import OTHER_IBAN, bank_account, in_debt
+from .conftest import LiveKleline
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (360, 1280)
+_AXE = Axe()
+LONG_NAME = "Adélaïde-Marguerite de Montmorency-Laval"
+
+
+def _sign_in(page: Page, email: str = "ada@example.org") -> None:
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+    page.wait_for_selector("h1")
+
+
+def _states(kleline: Kleline) -> list[tuple[str, str, Callable[[Page], None]]]:
+    """(name, first address, what to do there) for each state of the wallet's pages."""
+    ada = customer(kleline, name=LONG_NAME)
+    card_id = card(kleline, ada.id)
+    card(kleline, ada.id, MASTERCARD)
+    declining = card(kleline, ada.id, ISSUER_INSUFFICIENT_FUNDS)
+    in_debt(kleline, ada.id, spent=1500)
+    bank_account(kleline, ada.id, OTHER_IBAN)
+    fund(kleline, ada.id, card_id, 1000)
+    enrol(kleline, ada)
+    customer(kleline, "grace@example.org", "Grace Hopper")
+    challenged = kleline.top_ups.top_up(ada.id, eur(4000), card_id)
+    assert challenged.challenge_id is not None
+
+    def signed_in(page: Page) -> None:
+        _sign_in(page)
+
+    def top_up_with(amount: str, source: str) -> Callable[[Page], None]:
+        def act(page: Page) -> None:
+            _sign_in(page)
+            page.locator("#amount").fill(amount)
+            page.locator(f"input[value='{source}']").check()
+            page.locator("form[action='/wallet/top-up'] button[type=submit]").click()
+            page.wait_for_selector(".error-summary")
+
+        return act
+
+    def card_errors(page: Page) -> None:
+        _sign_in(page)
+        page.locator("#number").fill("4242 4242 4242 4241")
+        page.locator("#exp_month").fill("13")
+        page.locator("#exp_year").fill("1999")
+        page.locator("form[action='/wallet/cards/new'] button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+
+    def bank_errors(page: Page) -> None:
+        _sign_in(page)
+        page.locator("#iban").fill("FR76 3000 6000 0112 3456 7890 188")
+        page.locator("#holder_name").fill("")
+        page.locator("form[action='/wallet/bank-accounts/new'] button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+
+    def empty_wallet(page: Page) -> None:
+        _sign_in(page, "grace@example.org")
+
+    return [
+        ("overview", "/wallet", signed_in),
+        ("overview-empty", "/wallet", empty_wallet),
+        ("top-up", "/wallet/top-up", signed_in),
+        ("top-up-limit", "/wallet/top-up", top_up_with("500", card_id)),
+        ("top-up-declined", "/wallet/top-up", top_up_with("10", declining)),
+        ("top-up-code", f"/wallet/top-up/{challenged.id}?challenge={challenged.challenge_id}", signed_in),
+        ("add-card-errors", "/wallet/cards/new", card_errors),
+        ("add-bank-account", "/wallet/bank-accounts/new", signed_in),
+        ("add-bank-account-errors", "/wallet/bank-accounts/new", bank_errors),
+        ("not-found", "/wallet/top-up/top_unknown?challenge=sca_x", signed_in),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_no_wallet_page_overflows_a_phone_and_axe_finds_no_violation(
+    live: LiveKleline, chromium: Browser, lang: str
+) -> None:
+    shots = os.environ.get("KLELINE_SCREENSHOTS")
+    problems: list[str] = []
+    for name, address, act in _states(live.kleline):
+        for width in WIDTHS:
+            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+            try:
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+                separator = "&" if "?" in address else "?"
+                page.goto(f"{live.url}{address}{separator}lang={lang}")
+                act(page)
+                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
+                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                if scroll > inner:
+                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
+                if width == WIDTHS[0]:
+                    violations = _AXE.run(page).response["violations"]
+                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(shots) / f"{name}-{lang}-{width}.png"), full_page=True)
+            finally:
+                context.close()
+    assert problems == []
