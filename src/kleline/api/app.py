@@ -55,7 +55,9 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.state.kleline = kleline
     problems.install(app)
     idempotency.install(app, kleline.idempotency)
-    boundary.install(app, _limits(kleline), pages.not_found_page)  # after idempotency: it must run before it
+    boundary.install(
+        app, _limits(kleline), pages.not_found_page, pages.too_large_page
+    )  # after idempotency: it must run before it
     openapi.install(app)  # after idempotency's rewrite: it reads the Idempotency-Key parameter that one adds
     app.include_router(customers.router)
     app.include_router(wallet.router)

@@ -263,16 +263,33 @@ def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
     }
 
 
-def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
+def history(
+    tx: RawTx,
+    account_id: int,
+    limit: int,
+    before: int | None,
+    since: int | None = None,
+    until: int | None = None,
+) -> list[tuple[Any, ...]]:
     """An account's postings, newest first, with the running sum of postings after each one and the entry's
-    metadata (JSON)."""
-    page = "" if before is None else "WHERE id < :before "
+    metadata (JSON); only those posted in [``since``, ``until``) (epoch microseconds) when given."""
+    # The window is filtered outside the running sum, which must count every posting before it.
+    where = [
+        condition
+        for condition, value in (
+            ("id < :before", before),
+            ("posted_at >= :since", since),
+            ("posted_at < :until", until),
+        )
+        if value is not None
+    ]
+    page = f"WHERE {' AND '.join(where)} " if where else ""
     rows = tx.fetchall(
         "SELECT id, entry_id, amount, posted_at, description, running, metadata FROM ("
         "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description, e.metadata,"
         "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
         "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
         f") h {page}ORDER BY id DESC LIMIT :limit",
-        {"id": account_id, "before": before, "limit": limit},
+        {"id": account_id, "before": before, "since": since, "until": until, "limit": limit},
     )
     return [tuple(r) for r in rows]

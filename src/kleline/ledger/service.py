@@ -131,12 +131,22 @@ class Ledger:
                     found[code] = Balance(code, row.account.currency, posted, held, row.account.floor)
         return found
 
-    def history(self, code: str, *, limit: int = 50, before: int | None = None) -> list[HistoryLine]:
-        """An account's movements, newest first, each with the balance after it."""
+    def history(
+        self,
+        code: str,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HistoryLine]:
+        """An account's movements, newest first, each with the balance after it; only those posted from ``since``
+        (included) to ``until`` (excluded) when given."""
         row = self._accounts.resolve([code])[code]
         side = row.account.normal_side
+        window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
         with self.db.transaction(write=False) as tx:
-            lines = store.history(tx, row.id, limit, before)
+            lines = store.history(tx, row.id, limit, before, *window)
         return [
             HistoryLine(
                 int(seq),
