@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import Database
@@ -24,7 +24,7 @@ from kleline.ledger import HistoryLine, Ledger
 from kleline.merchants import Merchants
 from kleline.money import Money
 from kleline.payments import store
-from kleline.payments.model import Payment
+from kleline.payments.store import PaymentSummary
 from kleline.wallet.customers import purse_code
 
 __all__ = ["Activity", "ActivityCursor", "ActivityKind", "ActivityPage", "customer_activity"]
@@ -122,58 +122,83 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _purse_item(line: HistoryLine, currency: str) -> tuple[Activity, int]:
-    payment_id, refund_id = _text(line.metadata.get("payment")), _text(line.metadata.get("refund"))
-    kind: ActivityKind = (
-        "refund" if refund_id else "payment" if payment_id else _PURSE_KINDS.get(line.description, "other")
-    )
-    item = Activity(
-        kind=kind,
-        method="purse",
-        at=line.posted_at,
-        amount=Money(line.amount, currency),
-        merchant_id=_text(line.metadata.get("merchant")),
-        payment_id=payment_id,
-        refund_id=refund_id,
-        balance_after=Money(line.balance_after, currency),
-        ledger_description=line.description,
-    )
-    return item, line.sequence
+_CardRow = tuple[str, int, str, str, Money]  # kind, epoch µs, id, payment id, amount (store.card_activity)
 
 
-def _card_item(row: tuple[str, int, str, str, Money]) -> Activity:
-    kind, at, object_id, payment_id, amount = row
-    if kind == "refund":
-        return Activity("refund", "card", from_epoch_us(at), amount, payment_id=payment_id, refund_id=object_id)
-    return Activity("payment", "card", from_epoch_us(at), -amount, payment_id=payment_id)
+class _Describer:
+    """Turns a page's raw lines into ``Activity``, naming each payment's merchant (read once per merchant)."""
 
+    def __init__(self, merchants: Merchants, payments: dict[str, PaymentSummary], currency: str) -> None:
+        self._merchants, self._payments, self._currency = merchants, payments, currency
+        self._names: dict[str, str] = {}
 
-def _described(item: Activity, payments: dict[str, Payment], names: dict[str, str], merchants: Merchants) -> Activity:
-    """``item`` with its payment's merchant, description, refunds and time."""
-    payment = payments.get(item.payment_id or "")
-    if payment is None:
-        return item
-    merchant_id = item.merchant_id or payment.merchant_id
-    if merchant_id not in names:
-        names[merchant_id] = merchants.get(merchant_id).name
-    currency = payment.currency
-    paid_at = payment.authorized_at or payment.created_at
-    return Activity(
-        kind=item.kind,
-        method=item.method,
-        at=item.at,
-        amount=item.amount,
-        merchant_id=merchant_id,
-        merchant_name=names[merchant_id],
-        payment_id=item.payment_id,
-        refund_id=item.refund_id,
-        description=payment.description,
-        balance_after=item.balance_after,
-        pending=item.method == "card" and item.kind == "payment" and payment.status == "authorized",
-        refunded=Money(payment.amount_refunded, currency) if item.kind == "payment" else None,
-        paid_at=paid_at if item.kind == "refund" else None,
-        ledger_description=item.ledger_description,
-    )
+    def _name(self, merchant_id: str) -> str:
+        if merchant_id not in self._names:
+            self._names[merchant_id] = self._merchants.get(merchant_id).name
+        return self._names[merchant_id]
+
+    def purse(self, line: HistoryLine) -> Activity:
+        """A movement of the purse."""
+        payment_id, refund_id = _text(line.metadata.get("payment")), _text(line.metadata.get("refund"))
+        kind: ActivityKind = (
+            "refund" if refund_id else "payment" if payment_id else _PURSE_KINDS.get(line.description, "other")
+        )
+        return self._described(
+            kind,
+            "purse",
+            line.posted_at,
+            Money(line.amount, self._currency),
+            payment_id,
+            refund_id,
+            _text(line.metadata.get("merchant")),
+            balance_after=Money(line.balance_after, self._currency),
+            ledger_description=line.description,
+        )
+
+    def card(self, row: _CardRow) -> Activity:
+        """A card payment (money out) or its refund (money back)."""
+        kind, at, object_id, payment_id, amount = row
+        refund = kind == "refund"
+        return self._described(
+            "refund" if refund else "payment",
+            "card",
+            from_epoch_us(at),
+            amount if refund else -amount,
+            payment_id,
+            object_id if refund else None,
+            None,
+        )
+
+    def _described(
+        self,
+        kind: ActivityKind,
+        method: Literal["purse", "card"],
+        at: datetime,
+        amount: Money,
+        payment_id: str | None,
+        refund_id: str | None,
+        merchant_id: str | None,
+        **more: Any,
+    ) -> Activity:
+        payment = self._payments.get(payment_id) if payment_id else None
+        if payment is None:
+            return Activity(kind, method, at, amount, merchant_id, None, payment_id, refund_id, **more)
+        merchant_id = merchant_id or payment.merchant_id
+        return Activity(
+            kind,
+            method,
+            at,
+            amount,
+            merchant_id,
+            self._name(merchant_id),
+            payment_id,
+            refund_id,
+            description=payment.description,
+            pending=method == "card" and kind == "payment" and payment.status == "authorized",
+            refunded=Money(payment.amount_refunded, payment.currency) if kind == "payment" else None,
+            paid_at=from_epoch_us(payment.paid_at) if kind == "refund" else None,
+            **more,
+        )
 
 
 def _next_before(taken: list[T], fetched: int, limit: int, previous: T | None, done: T) -> T | None:
@@ -188,7 +213,6 @@ def customer_activity(
     db: Database,
     ledger: Ledger,
     merchants: Merchants,
-    checkout_base: str,
     customer_id: str,
     *,
     limit: int,
@@ -201,31 +225,34 @@ def customer_activity(
     after = after or ActivityCursor()
     code = purse_code(customer_id)
     currency = ledger.account(code).currency
-    purse: list[tuple[Activity, int]] = []
+    purse: list[HistoryLine] = []
     if after.purse_before != 0:
-        lines = ledger.history(code, limit=limit + 1, before=after.purse_before, since=since, until=until)
-        purse = [_purse_item(line, currency) for line in lines]
+        purse = ledger.history(code, limit=limit + 1, before=after.purse_before, since=since, until=until)
     window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
     with db.transaction(write=False) as tx:
-        cards: list[tuple[str, int, str, str, Money]] = []
+        cards: list[_CardRow] = []
         if after.card_before != _DONE:
             cards = store.card_activity(
                 tx, customer_id, limit=limit + 1, before=after.card_before, since=window[0], until=window[1]
             )
-        merged: list[tuple[Activity, int | None, tuple[int, str] | None]] = [
-            *((item, sequence, None) for item, sequence in purse),
-            *((_card_item(row), None, (row[1], row[2])) for row in cards),
+        # Merged on their times alone; only the page's lines become Activity. The sort is stable, and each
+        # source is already newest first.
+        merged: list[tuple[int, HistoryLine | _CardRow]] = [
+            *((epoch_us(line.posted_at), line) for line in purse),
+            *((row[1], row) for row in cards),
         ]
-        merged.sort(key=lambda entry: entry[0].at, reverse=True)  # stable: each source is already newest first
-        page = merged[:limit]
-        payment_ids = [item.payment_id for item, _, _ in page if item.payment_id]
-        payments = store.load_payments(tx, payment_ids, checkout_base)
-    names: dict[str, str] = {}
-    items = [_described(item, payments, names, merchants) for item, _, _ in page]
+        merged.sort(key=lambda entry: entry[0], reverse=True)
+        page = [source for _, source in merged[:limit]]
+        payment_ids = [
+            _text(source.metadata.get("payment")) if isinstance(source, HistoryLine) else source[3] for source in page
+        ]
+        payments = store.payment_summaries(tx, [payment_id for payment_id in payment_ids if payment_id])
+    describe = _Describer(merchants, payments, currency)
+    items = [describe.purse(source) if isinstance(source, HistoryLine) else describe.card(source) for source in page]
     if len(merged) <= limit:
         return ActivityPage(items, None)
-    purse_taken = [sequence for _, sequence, _ in page if sequence is not None]
-    card_taken = [key for _, _, key in page if key is not None]
+    purse_taken = [source.sequence for source in page if isinstance(source, HistoryLine)]
+    card_taken = [(source[1], source[2]) for source in page if not isinstance(source, HistoryLine)]
     purse_before = _next_before(purse_taken, len(purse), limit, after.purse_before, 0)
     card_before = _next_before(card_taken, len(cards), limit, after.card_before, _DONE)
     return ActivityPage(items, ActivityCursor(purse_before, card_before))

@@ -97,7 +97,6 @@ class Payments:
             self._db,
             self._ledger,
             self._merchants,
-            self.book.checkout_base,
             customer_id,
             limit=limit,
             after=after,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
@@ -20,8 +21,9 @@ __all__ = [
     "insert_refund",
     "list_payments",
     "list_refunds",
+    "payment_summaries",
     "load_payment",
-    "load_payments",
+    "PaymentSummary",
     "load_refund",
     "save_payment",
     "stalled_payments",
@@ -268,14 +270,35 @@ def card_refund_settlement(tx: RawTx, refund_id: str) -> tuple[str, Money, str] 
     return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))
 
 
-def load_payments(tx: RawTx, payment_ids: Sequence[str], checkout_base: str) -> dict[str, Payment]:
-    """Payments by id (those that exist), in one query."""
-    if not payment_ids:
+@dataclass(frozen=True, slots=True)
+class PaymentSummary:
+    """What a customer's history says of a payment: whose, what for, how much of it was refunded, when paid."""
+
+    merchant_id: str
+    description: str | None
+    currency: str
+    amount_refunded: int
+    status: str
+    paid_at: int  # epoch µs: when it was authorised, or created if it never was
+
+
+def payment_summaries(tx: RawTx, payment_ids: Sequence[str]) -> dict[str, PaymentSummary]:
+    """The summaries of the payments ``payment_ids`` (those that exist), in one query."""
+    unique = list(dict.fromkeys(payment_ids))
+    if not unique:
         return {}
-    names = {f"id{i}": payment_id for i, payment_id in enumerate(dict.fromkeys(payment_ids))}
-    marks = ", ".join(f":{name}" for name in names)
-    rows = tx.fetchall(f"SELECT {_COLUMNS} FROM payments WHERE id IN ({marks})", names)
-    return {str(row[0]): _payment(row, checkout_base) for row in rows}
+    params: dict[str, object]
+    if tx.is_postgres:  # one array parameter rather than a list to rewrite and bind
+        condition, params = "id = ANY(:ids)", {"ids": unique}
+    else:
+        params = {f"id{i}": payment_id for i, payment_id in enumerate(unique)}
+        condition = f"id IN ({', '.join(f':{name}' for name in params)})"
+    rows = tx.fetchall(
+        "SELECT id, merchant_id, description, currency, amount_refunded, status, "
+        f"COALESCE(authorized_at, created_at) FROM payments WHERE {condition}",
+        params,
+    )
+    return {str(r[0]): PaymentSummary(str(r[1]), r[2], str(r[3]), int(r[4]), str(r[5]), int(r[6])) for r in rows}
 
 
 # A customer's card payments (when they were authorised) that took or hold money, and their refunds.

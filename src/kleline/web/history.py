@@ -13,10 +13,11 @@ and kinds in English, times in ISO 8601 with their offset, amounts as decimal st
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -59,22 +60,55 @@ _METHODS: Final = {
 }
 
 
+# Babel reads a locale's data and parses its patterns on every call: a page of history formats dozens of dates and
+# amounts, most of them met before (the same days, the same prices), so each piece is formatted once per process.
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(code: str, on: date) -> str:
+    return str(format_skeleton("yMMMd", on, locale=_locale(code)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock(code: str, hour: int, minute: int) -> str:
+    return str(format_time(time(hour, minute), "short", locale=_locale(code)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _amount(code: str, minor: int, currency: str) -> str:
+    return Money(minor, currency).format(code)
+
+
 def moment(language: Language, at: datetime) -> str:
     """A date and time in Paris, as ``language`` writes them (``6 Dec 2026, 14:05``; ``6 déc. 2026, 14:05``)."""
     local = at.astimezone(PARIS)
-    pattern = str(Locale.parse(language.locale).datetime_formats["medium"])
-    time = format_time(local, "short", tzinfo=PARIS, locale=language.locale)
-    return pattern.replace("{1}", day(language, at)).replace("{0}", str(time))
+    pattern = str(_locale(language.locale).datetime_formats["medium"])
+    return pattern.replace("{1}", _day(language.locale, local.date())).replace(
+        "{0}", _clock(language.locale, local.hour, local.minute)
+    )
 
 
 def day(language: Language, at: datetime) -> str:
     """A date in Paris, as ``language`` writes it."""
-    return str(format_skeleton("yMMMd", at.astimezone(PARIS), locale=language.locale))
+    return _day(language.locale, at.astimezone(PARIS).date())
+
+
+def amount(language: Language, money: Money) -> str:
+    """An amount as ``language`` writes it (``language.money``, remembered)."""
+    return _amount(language.locale, money.minor, money.currency)
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_name(code: str, year: int, month: int) -> str:
+    return str(format_skeleton("yMMMM", date(year, month, 15), locale=_locale(code)))
 
 
 def month_name(language: Language, year: int, month: int) -> str:
     """``December 2026``, ``décembre 2026``."""
-    return str(format_skeleton("yMMMM", datetime(year, month, 15, tzinfo=PARIS), locale=language.locale))
+    return _month_name(language.locale, year, month)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +154,30 @@ class Line:
     amount: str
     credit: bool
     note: str
+    balance: str  # the purse's balance after it, or ""
 
 
 def _line(language: Language, item: Activity) -> Line:
     text = language.gettext
     title = item.merchant_name or text(_KIND_TITLES.get(item.kind, _KIND_TITLES["other"]))
     how = text(_METHODS[(item.kind, item.method)]) if (item.kind, item.method) in _METHODS else ""
-    note = ""
+    note, balance = "", ""
+    if item.balance_after is not None:
+        balance = text(N_("Purse: %(amount)s")) % {"amount": amount(language, item.balance_after)}
     if item.kind == "refund" and item.paid_at is not None:
         note = text(N_("Refund of your payment of %(date)s")) % {"date": day(language, item.paid_at)}
     elif item.kind == "payment" and item.refunded is not None and item.refunded.minor > 0:
-        note = text(N_("Refunded so far: %(amount)s")) % {"amount": language.money(item.refunded)}
+        note = text(N_("Refunded so far: %(amount)s")) % {"amount": amount(language, item.refunded)}
     return Line(
         item,
         title,
         how,
         moment(language, item.at),
         item.at.isoformat(),
-        language.money(item.amount),
+        amount(language, item.amount),
         item.amount.minor > 0,
         note,
+        balance,
     )
 
 
