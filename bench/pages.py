@@ -15,7 +15,9 @@ history page shows the newest 25 of them (a page); the wallet page shows whateve
 Workloads:
 - ``GET /health/live``, a static ``{"status": "ok"}`` without the database: the server's floor;
 - ``GET /wallet``, signed in: the session, the customer, then the page's own reads and its rendering;
-- ``GET /wallet/activity``, signed in: the same, then a page of the history (ledger and payments) rendered.
+- ``GET /wallet/activity``, signed in: the same, then a page of the history (ledger and payments) rendered;
+- for scale, ``GET /receipts/verify``, signed in: the session and the customer read, a small page rendered with the
+  site's layout and no data of its own: the floor of any signed-in page, below which no page of the wallet goes.
 
 Targets: ``wallet-page`` and ``history-page``, each page's rate over the trivial endpoint's, goal 0.5x; the p99
 latency of each page under this load (``CONNECTIONS`` connections keep both cores busy) is printed, and named in
@@ -137,8 +139,15 @@ def run(report: Report) -> None:
             server,
             replace(base, path="/wallet/activity", marker=b'class="activity-line"'),
         )
-        _rounds([live, wallet, history])
+        floor = Workload(
+            "GET /receipts/verify (signed in, no data: a page's floor)",
+            "pages/s",
+            server,
+            replace(base, path="/receipts/verify", marker=b'name="receipt"'),
+        )
+        _rounds([live, floor, wallet, history])
         trivial = _describe(live, report, "PostgreSQL")
+        report.ratio("signed-in page floor vs /health/live", _describe(floor, report, "PostgreSQL"), trivial)
         for workload, target in ((wallet, "wallet-page"), (history, "history-page")):
             rate = _describe(workload, report, "PostgreSQL")
             p99 = sorted(m.latency(0.99) for m in workload.rounds)[len(workload.rounds) // 2] / 1000

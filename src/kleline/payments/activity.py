@@ -225,11 +225,11 @@ def customer_activity(
     after = after or ActivityCursor()
     code = purse_code(customer_id)
     currency = ledger.account(code).currency
-    purse: list[HistoryLine] = []
-    if after.purse_before != 0:
-        purse = ledger.history(code, limit=limit + 1, before=after.purse_before, since=since, until=until)
     window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
-    with db.transaction(write=False) as tx:
+    with db.transaction(write=False) as tx:  # one transaction (one connection from the pool) for both sources
+        purse: list[HistoryLine] = []
+        if after.purse_before != 0:
+            purse = ledger.history(code, limit=limit + 1, before=after.purse_before, since=since, until=until, tx=tx)
         cards: list[_CardRow] = []
         if after.card_before != _DONE:
             cards = store.card_activity(
