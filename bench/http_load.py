@@ -14,7 +14,9 @@ Workloads (chosen by ``Plan.kind``):
   call costs before its own work;
 - ``purse``: a purse payment as a shop and its customer make it: ``POST /v1/payments`` with the merchant's key,
   then ``POST /v1/payments/{id}/confirm`` ``{"method": "purse"}`` with a customer's token, each with an
-  ``Idempotency-Key``. It counts as completed when the confirmation answers ``succeeded``.
+  ``Idempotency-Key``. It counts as completed when the confirmation answers ``succeeded``;
+- ``page``: ``GET`` of a page (``Plan.path``) with a signed-in customer's session cookie (each connection its own
+  customer's, in turn), as a browser asks for it; it counts when the page answers 200 with ``Plan.marker`` in it.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class Connection:
 class Plan:
     """What one load process does: ``connections`` threads, each on its own connection, for ``seconds``."""
 
-    kind: str  # a key of WORKLOADS: "live", "read" or "purse"
+    kind: str  # a key of WORKLOADS: "live", "read", "purse" or "page"
     host: str
     port: int
     connections: int
@@ -133,6 +135,9 @@ class Plan:
     customer_tokens: tuple[str, ...] = ()
     payment_id: str = ""  # the payment ``read`` reads
     amounts: tuple[int, int] = (100, 500)
+    path: str = ""  # the page ``page`` asks for
+    cookies: tuple[str, ...] = ()  # ``page``: one ``Cookie`` header value per customer
+    marker: bytes = b"</html>"  # ``page``: what a complete answer holds
 
 
 @dataclass
@@ -224,10 +229,30 @@ def _purse(plan: Plan, connection: Connection, tally: RoundResult, index: int) -
     return step
 
 
+def _page(plan: Plan, connection: Connection, tally: RoundResult, index: int) -> Callable[[], bool]:
+    if not plan.cookies:
+        raise ValueError("a page workload needs the customers' session cookies")
+    # The headers a browser sends for a page: its session and language cookies, what it accepts.
+    headers = (
+        f"Cookie: {plan.cookies[index % len(plan.cookies)]}\r\n"
+        "Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-GB,en;q=0.9\r\n"
+    ).encode()
+
+    def step() -> bool:
+        status, body = connection.request("GET", plan.path, headers)
+        if status != 200 or plan.marker not in body:
+            tally.sample(f"GET {plan.path}: {status} {body[:200]!r}")
+            return False
+        return True
+
+    return step
+
+
 WORKLOADS: dict[str, Callable[[Plan, Connection, RoundResult, int], Callable[[], bool]]] = {
     "live": _live,
     "read": _read,
     "purse": _purse,
+    "page": _page,
 }
 
 

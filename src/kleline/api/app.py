@@ -55,7 +55,9 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.state.kleline = kleline
     problems.install(app)
     idempotency.install(app, kleline.idempotency)
-    boundary.install(app, _limits(kleline), pages.not_found_page)  # after idempotency: it must run before it
+    boundary.install(
+        app, _limits(kleline), pages.not_found_page, pages.too_large_page
+    )  # after idempotency: it must run before it
     openapi.install(app)  # after idempotency's rewrite: it reads the Idempotency-Key parameter that one adds
     # Payments first: a request is matched against the routers in this order, each router's routes one by one, and
     # a payment's two requests are the hot path (no other router's path overlaps theirs, so the order changes no

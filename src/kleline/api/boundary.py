@@ -77,10 +77,22 @@ class Limits:
 class BoundaryMiddleware:
     """Refuses an oversized body (413) and control characters (404 in the path, 400 elsewhere) before the app."""
 
-    def __init__(self, app: ASGIApp, limits: Limits, not_found_page: NotFoundPage | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: Limits,
+        not_found_page: NotFoundPage | None = None,
+        too_large_page: NotFoundPage | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
         self.not_found_page = not_found_page
+        self.too_large_page = too_large_page
+
+    def _too_large(self, scope: Scope, limit: int) -> Response:
+        """413: the page's own answer where a page gives one (a form with a file), else the problem document."""
+        page = self.too_large_page(Request(scope)) if self.too_large_page is not None else None
+        return page or _too_large(limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +105,7 @@ class BoundaryMiddleware:
         limit = self.limits.of(scope)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
+            await self._too_large(scope, limit)(scope, receive, send)
             return
         media_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
         if not media_type or _JSON.match(media_type) or media_type == _FORM:  # FastAPI reads no type as JSON
@@ -118,7 +130,7 @@ class BoundaryMiddleware:
         try:
             body = await _read(receive, limit)
         except PayloadTooLarge:
-            await _too_large(limit)(scope, receive, send)
+            await self._too_large(scope, limit)(scope, receive, send)
             return
         if body is None:
             return  # the client left before sending its body: nobody to answer
@@ -141,7 +153,7 @@ class BoundaryMiddleware:
         except PayloadTooLarge as error:  # surfaced outside the app's handlers (read by an outer middleware)
             if started:
                 raise
-            await _too_large(error.limit)(scope, receive, send)
+            await self._too_large(scope, error.limit)(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -227,6 +239,8 @@ def _json_control(body: bytes) -> str | None:
     return None
 
 
-def install(app: FastAPI, limits: Limits, not_found_page: NotFoundPage | None = None) -> None:
+def install(
+    app: FastAPI, limits: Limits, not_found_page: NotFoundPage | None = None, too_large_page: NotFoundPage | None = None
+) -> None:
     """Put the door around ``app``: install it after every other middleware, so that it runs first."""
-    app.add_middleware(BoundaryMiddleware, limits=limits, not_found_page=not_found_page)
+    app.add_middleware(BoundaryMiddleware, limits=limits, not_found_page=not_found_page, too_large_page=too_large_page)

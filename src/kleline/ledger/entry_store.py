@@ -258,16 +258,43 @@ def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
     }
 
 
-def history(tx: RawTx, account_id: int, limit: int, before: int | None) -> list[tuple[Any, ...]]:
+def history(
+    tx: RawTx,
+    account_id: int,
+    limit: int,
+    before: int | None,
+    since: int | None = None,
+    until: int | None = None,
+) -> list[tuple[Any, ...]]:
     """An account's postings, newest first, with the running sum of postings after each one and the entry's
-    metadata (JSON)."""
-    page = "" if before is None else "WHERE id < :before "
+    metadata (JSON); only those posted in [``since``, ``until``) (epoch microseconds) when given."""
+    where = [
+        condition
+        for condition, value in (
+            ("p.id < :before", before),
+            ("e.posted_at >= :since", since),
+            ("e.posted_at < :until", until),
+        )
+        if value is not None
+    ]
+    # One statement (one snapshot): the page's postings joined to their entries, and the running sum at the newest
+    # of them (a sum over the account's postings index); each older line's follows by subtracting, so that neither
+    # the join nor a window runs over the account's whole history.
     rows = tx.fetchall(
-        "SELECT id, entry_id, amount, posted_at, description, running, metadata FROM ("
-        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description, e.metadata,"
-        "         SUM(p.amount) OVER (ORDER BY p.id) AS running"
-        "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = :id"
-        f") h {page}ORDER BY id DESC LIMIT :limit",
-        {"id": account_id, "before": before, "limit": limit},
+        "WITH page AS ("
+        "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description, e.metadata"
+        "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id"
+        f"  WHERE p.account_id = :id{''.join(' AND ' + condition for condition in where)}"
+        "  ORDER BY p.id DESC LIMIT :limit"
+        ") SELECT id, entry_id, amount, posted_at, description, metadata,"
+        "  (SELECT COALESCE(SUM(q.amount), 0) FROM ledger_postings q"
+        "   WHERE q.account_id = :id AND q.id <= (SELECT MAX(id) FROM page)) AS newest"
+        " FROM page ORDER BY id DESC",
+        {"id": account_id, "before": before, "since": since, "until": until, "limit": limit},
     )
-    return [tuple(r) for r in rows]
+    lines: list[tuple[Any, ...]] = []
+    running = int(rows[0][6]) if rows else 0
+    for posting_id, entry_id, amount, posted_at, description, metadata, _ in rows:
+        lines.append((posting_id, entry_id, amount, posted_at, description, running, metadata))
+        running -= int(amount)
+    return lines

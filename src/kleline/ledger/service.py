@@ -140,12 +140,27 @@ class Ledger:
                     found[code] = Balance(code, row.account.currency, posted, held, row.account.floor)
         return found
 
-    def history(self, code: str, *, limit: int = 50, before: int | None = None) -> list[HistoryLine]:
-        """An account's movements, newest first, each with the balance after it."""
+    def history(
+        self,
+        code: str,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        tx: RawTx | None = None,
+    ) -> list[HistoryLine]:
+        """An account's movements, newest first, each with the balance after it; only those posted from ``since``
+        (included) to ``until`` (excluded) when given. With ``tx``, read in the caller's transaction (a page that
+        reads more beside them)."""
         row = self._accounts.resolve([code])[code]
         side = row.account.normal_side
-        with self.db.transaction(write=False) as tx:
-            lines = store.history(tx, row.id, limit, before)
+        window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
+        if tx is not None:
+            lines = store.history(tx, row.id, limit, before, *window)
+        else:
+            with self.db.transaction(write=False) as own:
+                lines = store.history(own, row.id, limit, before, *window)
         return [
             HistoryLine(
                 int(seq),

@@ -15,7 +15,7 @@ own docstrings say how.
 from __future__ import annotations
 
 import builtins
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kleline.banks import BankNetwork
 from kleline.db.engine import RawTx
@@ -25,6 +25,7 @@ from kleline.merchants.model import Merchant
 from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import store
+from kleline.payments.activity import ActivityCursor, ActivityPage, customer_activity
 from kleline.payments.book import PaymentBook
 from kleline.payments.capture import Captures, OwnAccounts
 from kleline.payments.checks import check_request
@@ -81,6 +82,27 @@ class Payments:
     def purse_movements(self, customer_id: str, *, limit: int, before: int | None = None) -> list[PurseMovement]:
         """The customer's purse movements, newest first, each naming the merchant it paid or was refunded by."""
         return purse_movements(self._ledger, self._merchants, customer_id, limit=limit, before=before)
+
+    def activity(
+        self,
+        customer_id: str,
+        *,
+        limit: int,
+        after: ActivityCursor | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> ActivityPage:
+        """The customer's purse movements and card payments, newest first (see ``payments.activity``)."""
+        return customer_activity(
+            self._db,
+            self._ledger,
+            self._merchants,
+            customer_id,
+            limit=limit,
+            after=after,
+            since=since,
+            until=until,
+        )
 
     def create(
         self, merchant_id: str, request: PaymentRequest, *, tx: RawTx | None = None, merchant: Merchant | None = None

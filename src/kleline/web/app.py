@@ -9,11 +9,11 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout, docs, home, languages, top_up, wallet, wallet_forms
+from kleline.web import account, checkout, docs, history, home, languages, receipts, top_up, wallet, wallet_forms
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
-__all__ = ["install", "not_found_page"]
+__all__ = ["install", "not_found_page", "too_large_page"]
 
 
 def install(app: FastAPI, kleline: Kleline) -> None:
@@ -28,6 +28,8 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(wallet.router)
     app.include_router(wallet_forms.router)
     app.include_router(top_up.router)
+    app.include_router(history.router)
+    app.include_router(receipts.router)
     app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
     app.include_router(home.router)
     docs.install(app)
@@ -44,3 +46,8 @@ def not_found_page(request: Request) -> Response | None:
     if request.scope["path"].startswith("/checkout/"):
         return checkout.not_found_page(request)
     return None
+
+
+def too_large_page(request: Request) -> Response | None:
+    """The pages' own answer to a body past the door's bound (the receipt check's file), or None for the door's."""
+    return receipts.too_large_page(request)
