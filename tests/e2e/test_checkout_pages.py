@@ -499,9 +499,18 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/checkout/{payment_id}/authenticate",
         "/checkout/{payment_id}/cards",
         "/checkout/{payment_id}/confirm",
+        "/checkout/{payment_id}/passkey",
         "/sign-in",
+        "/sign-in/passkey",
+        "/sign-in/passkey/finish",
         "/sign-out",
         "/sign-up",
+        "/wallet/security/authenticator",
+        "/wallet/security/authenticator/confirm",
+        "/wallet/security/passkeys",
+        "/wallet/security/passkeys/{passkey_id}/remove",
+        "/wallet/security/password",
+        "/wallet/security/sign-out-everywhere",
     ]
     fund(kleline, ada.id, card(kleline, ada.id), 2000)
     paying = payment(kleline, merchant_id, 500)
@@ -509,7 +518,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
     browser.sign_in(paying.id)
     fields = {"email": ada.email, "password": PASSWORD, "name": "Ada", "method": "purse", "sca_code": "123456"}
     for path in posts:
-        refused = browser.post(path.format(payment_id=paying.id), csrf="forged", **fields)
+        refused = browser.post(path.format(payment_id=paying.id, passkey_id="pk_x"), csrf="forged", **fields)
         assert refused.status_code == 403, path
         assert "security token is missing or out of date" in refused.text, path
     assert "Signed in as Ada Lovelace" in browser.get(f"/checkout/{paying.id}").text

@@ -20,7 +20,7 @@ from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database
 from kleline.ids import new_id
 
-__all__ = ["KEPT", "SignIn", "SignIns", "browser_family", "network_of", "system_family"]
+__all__ = ["KEPT", "Channel", "Method", "SignIn", "SignIns", "browser_family", "network_of", "system_family"]
 
 KEPT: Final = 20
 Method = Literal["password", "passkey"]

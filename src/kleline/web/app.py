@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout, docs, home, languages, wallet
+from kleline.web import account, checkout, docs, home, languages, passkey_sign_in, security, wallet
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
@@ -26,6 +26,8 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(checkout.router)
     app.include_router(languages.router)
     app.include_router(wallet.router)
+    app.include_router(security.router)
+    app.include_router(passkey_sign_in.router)
     app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
     app.include_router(home.router)
     docs.install(app)

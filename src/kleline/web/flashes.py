@@ -15,16 +15,41 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.errors import NotFound
-from kleline.web.i18n import language_of
+from kleline.web.i18n import N_, language_of
 from kleline.web.sessions import FLASH_COOKIE
 from kleline.web.visits import Visit, web_of
 
-__all__ = ["CARD_ADDED", "SIGNED_OUT", "WALLET_OPENED", "announcement", "leave"]
+__all__ = [
+    "AUTHENTICATOR_READY",
+    "CARD_ADDED",
+    "PASSKEY_ADDED",
+    "PASSKEY_REMOVED",
+    "PASSWORD_CHANGED",
+    "SIGNED_OUT",
+    "SIGNED_OUT_EVERYWHERE",
+    "WALLET_OPENED",
+    "announcement",
+    "leave",
+]
 
 CARD_ADDED: Final = "card_added"
 WALLET_OPENED: Final = "wallet_opened"
 SIGNED_OUT: Final = "signed_out"
-_NOTE: Final = re.compile(r"(card_added|wallet_opened|signed_out)(?::([A-Za-z0-9_]{1,64}))?")
+# The security page's notes (kleline.web.security).
+AUTHENTICATOR_READY: Final = "authenticator_ready"
+PASSKEY_ADDED: Final = "passkey_added"
+PASSKEY_REMOVED: Final = "passkey_removed"
+PASSWORD_CHANGED: Final = "password_changed"
+SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
+_SECURITY_NOTES: Final = {
+    AUTHENTICATOR_READY: N_("Your authenticator app is set up: its codes now confirm your payments."),
+    PASSKEY_REMOVED: N_("The passkey was removed from your wallet."),
+    PASSWORD_CHANGED: N_("Your password was changed, and every other session of your wallet was signed out."),
+}
+_NOTE: Final = re.compile(
+    r"(card_added|wallet_opened|signed_out|authenticator_ready|passkey_added|passkey_removed|password_changed"
+    r"|signed_out_everywhere)(?::([A-Za-z0-9_]{1,64}))?"
+)
 
 
 def leave(request: Request, response: Response, kind: str, object_id: str = "") -> Response:
@@ -43,8 +68,21 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
     customer = visit.customer
     if kind == SIGNED_OUT:
         return _("You are signed out.") if customer is None else None
+    if kind == SIGNED_OUT_EVERYWHERE:
+        return (
+            _("Your wallet is signed out everywhere: on every device, and for every app.") if customer is None else None
+        )
     if customer is None:
         return None
+    if kind in _SECURITY_NOTES:
+        return _(_SECURITY_NOTES[kind])
+    if kind == PASSKEY_ADDED:
+        added = [p for p in web_of(request).kleline.passkeys.list(customer.id) if p.id == object_id]
+        return (
+            _("Your passkey “%(name)s” was added: use it to sign in and to confirm payments.") % {"name": added[0].name}
+            if added
+            else None
+        )
     if kind == WALLET_OPENED:
         return _("Your wallet is open. Welcome, %(name)s!") % {"name": customer.name}
     if object_id is None:
