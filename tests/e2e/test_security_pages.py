@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
@@ -36,17 +37,17 @@ def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
 
 
 @pytest.fixture
-def app(kleline: Kleline):  # type: ignore[no-untyped-def]
+def app(kleline: Kleline) -> FastAPI:
     return create_app(kleline)
 
 
-def visitor(app, user_agent: str = FIREFOX) -> Visitor:  # type: ignore[no-untyped-def]
+def visitor(app: FastAPI, user_agent: str = FIREFOX) -> Visitor:
     client = TestClient(app, follow_redirects=False, base_url=PUBLIC_URL, headers={"user-agent": user_agent})
     return Visitor(client)
 
 
 @pytest.fixture
-def browser(app) -> Visitor:  # type: ignore[no-untyped-def]
+def browser(app: FastAPI) -> Visitor:
     return visitor(app)
 
 
@@ -74,7 +75,7 @@ def test_an_authenticator_app_is_set_up_from_the_key_shown_once_and_confirmed_wi
     shown = browser.post("/wallet/security/authenticator")
     assert shown.status_code == 200
     assert '<svg role="img" aria-labelledby="qr-title"' in shown.text
-    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', shown.text)
+    secret = re.search(r'<p class="secret"><code>([A-Z2-7 ]+)</code>', shown.text)
     assert secret is not None
     totp = pyotp.TOTP(secret.group(1).replace(" ", ""))
 
@@ -101,9 +102,9 @@ def test_an_authenticator_app_is_set_up_from_the_key_shown_once_and_confirmed_wi
 
 def test_changing_the_password_reports_every_problem_at_once_then_ends_the_other_sessions(
     kleline: Kleline,
-    app,
+    app: FastAPI,
     browser: Visitor,
-    client: TestClient,  # type: ignore[no-untyped-def]
+    client: TestClient,
 ) -> None:
     customer(kleline)
     browser.sign_in_to("/wallet/security")
@@ -144,9 +145,9 @@ def test_changing_the_password_reports_every_problem_at_once_then_ends_the_other
 
 def test_signing_out_everywhere_ends_every_page_session_and_api_token(
     kleline: Kleline,
-    app,
+    app: FastAPI,
     browser: Visitor,
-    client: TestClient,  # type: ignore[no-untyped-def]
+    client: TestClient,
 ) -> None:
     customer(kleline)
     browser.sign_in_to("/wallet/security")
@@ -164,17 +165,20 @@ def test_signing_out_everywhere_ends_every_page_session_and_api_token(
 
 def test_the_recent_sign_ins_show_when_how_and_the_browser_family_only(
     kleline: Kleline,
-    app,
+    app: FastAPI,
     browser: Visitor,
-    client: TestClient,  # type: ignore[no-untyped-def]
+    client: TestClient,
+    clock: FakeClock,
 ) -> None:
     customer(kleline)
+    clock.advance(minutes=1)
     client.post(
         "/v1/auth/token", json={"email": "ada@example.org", "password": PASSWORD}, headers={"user-agent": "curl/8.5.0"}
     )
+    clock.advance(minutes=1)
     page = browser.sign_in_to("/wallet/security")
     listed = page.text[page.text.index("Recent sign-ins") :]
-    assert "Firefox on Linux" in listed and "on the website" in listed
+    assert "With the password · on the website · Firefox on Linux" in listed
     assert "curl" in listed and "in an app (API)" in listed
     assert "130.0" not in listed and "Gecko" not in listed  # never the whole user agent
     assert listed.index("Firefox") < listed.index("curl")  # newest first
@@ -182,8 +186,8 @@ def test_the_recent_sign_ins_show_when_how_and_the_browser_family_only(
 
 def test_a_passkey_is_added_listed_used_to_sign_in_and_removed_by_its_owner_only(
     kleline: Kleline,
-    app,
-    browser: Visitor,  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    browser: Visitor,
 ) -> None:
     customer(kleline)
     grace = customer(kleline, "grace@example.org", "Grace Hopper")

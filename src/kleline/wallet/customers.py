@@ -258,10 +258,9 @@ class Customers:
         with self._db.transaction() as tx:
             store.revoke_token(tx, _digest(token), epoch_us(self._clock()))
 
-    def change_password(self, customer_id: str, current: str, new: str) -> None:
-        """Replace the customer's password once ``current`` is checked (a wrong one counts toward the lockout, as a
-        sign-in does), and sign the customer out everywhere: whoever knew the old password loses every session."""
-        problems = password_problems(new)
+    def check_current_password(self, customer_id: str, current: str) -> None:
+        """``WrongPassword`` unless ``current`` is the customer's password; a wrong one counts toward the lockout, as
+        a sign-in does (a session left open must not become a way to guess the password)."""
         with self._db.transaction(write=False) as tx:
             row = store.find_customer(tx, customer_id)
         if row is None:
@@ -275,12 +274,19 @@ class Customers:
             raise WrongPassword(
                 "the current password is wrong, or too many failed attempts: try again later", param="current_password"
             )
+        with self._db.transaction() as tx:
+            store.reset_failed_sign_ins(tx, customer_id)
+
+    def change_password(self, customer_id: str, current: str, new: str) -> None:
+        """Replace the customer's password once ``current`` is checked, and sign the customer out everywhere:
+        whoever knew the old password loses every session."""
+        self.check_current_password(customer_id, current)
+        problems = password_problems(new)
         if problems:
             raise problems[0]
         with self._db.transaction() as tx:
-            store.reset_failed_sign_ins(tx, customer_id)
             store.set_password_hash(tx, customer_id, _hasher.hash(new))
-            store.end_every_session(tx, customer_id, epoch_us(now))
+            store.end_every_session(tx, customer_id, epoch_us(self._clock()))
 
     def sign_out_everywhere(self, customer_id: str) -> None:
         """End every session of the customer: each API token is revoked, each page session ended."""

@@ -32,7 +32,7 @@ _BROWSERS: Final = (
     ("Opera", re.compile(r"\bOPR/|\bOpera\b")),
     ("Samsung Internet", re.compile(r"\bSamsungBrowser/")),
     ("Firefox", re.compile(r"\b(Firefox|FxiOS)/")),
-    ("Chrome", re.compile(r"\b(Chrome|Chromium|CriOS)/")),
+    ("Chrome", re.compile(r"(\b|Headless)(Chrome|Chromium|CriOS)/")),
     ("Safari", re.compile(r"\bVersion/[\d.]+.*\bSafari/")),
     ("curl", re.compile(r"^curl/")),
     ("Python", re.compile(r"^(python-httpx|python-requests|Python-urllib)/")),

@@ -21,7 +21,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import segno
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Request
 from markupsafe import Markup
 from starlette.responses import Response
@@ -56,8 +56,9 @@ _PASSWORD_FIELDS: Final = {"current_password": "current_password", "password": "
 
 
 def when(moment: datetime, language: Language) -> str:
-    """A date and time as the language writes it, in UTC."""
-    return str(format_datetime(moment, "medium", tzinfo=UTC, locale=language.locale))
+    """A date and time to the minute as the language writes it, in UTC ("6 Dec 2026, 09:30")."""
+    day = format_date(moment.astimezone(UTC), "medium", locale=language.locale)
+    return f"{day}, {format_time(moment, 'short', tzinfo=UTC, locale=language.locale)}"
 
 
 def secret_groups(secret: str) -> str:
@@ -223,9 +224,15 @@ def change_password(request: Request, form: Form) -> Response:
         form.get("new_password", ""),
         form.get("new_password_again", ""),
     )
+    kleline = web_of(request).kleline
     errors: list[PageError] = []
     if not current:
         errors.append(PageError(_("Enter your current password"), "validation_error", "current_password"))
+    else:
+        try:  # checked even when the new one is refused, so that every problem shows at once
+            kleline.customers.check_current_password(customer.id, current)
+        except WrongPassword as error:
+            errors.append(page_error(error, _PASSWORD_FIELDS, language))
     errors += [page_error(problem, _PASSWORD_FIELDS, language) for problem in password_problems(new)]
     if new != again:
         errors.append(
@@ -235,8 +242,8 @@ def change_password(request: Request, form: Form) -> Response:
         )
     if not errors:
         try:
-            web_of(request).kleline.customers.change_password(customer.id, current, new)
-        except WrongPassword as error:
+            kleline.customers.change_password(customer.id, current, new)
+        except KlelineError as error:  # the current password changed meanwhile, or a lockout began
             errors.append(page_error(error, _PASSWORD_FIELDS, language))
         else:
             return _signed_in_again(request, customer.id, PASSWORD_CHANGED)
