@@ -74,6 +74,7 @@ __all__ = [
     "Purpose",
     "RelyingParty",
     "SignCountRegressed",
+    "UnknownChallengeOffer",
     "authentication_options",
     "user_handle_of",
     "check_name",
@@ -137,6 +138,12 @@ class PasskeyTaken(PasskeyError, Conflict):
     """This authenticator's credential is already registered (in this wallet or another)."""
 
     code = "passkey_already_registered"
+
+
+class UnknownChallengeOffer(PasskeyError, NotFound):
+    """No open strong-authentication challenge of this wallet to offer a passkey for (or no passkey)."""
+
+    code = "sca_challenge_not_found"
 
 
 class PasskeyNameInvalid(PasskeyError, ValidationError):
