@@ -32,6 +32,9 @@ PREFIXES = frozenset(
         "ba",  # a customer's bank account (direct debits)
         "dd",  # a direct debit collection (35 characters: fits a SEPA end-to-end id)
         "cr",  # a collection run (one pain.008 file)
+        "pk",  # a customer's passkey (a WebAuthn credential)
+        "wac",  # a WebAuthn ceremony (registration, sign-in or payment)
+        "si",  # a sign-in, as the customer's security page lists them
     }
 )
 

@@ -499,7 +499,10 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/checkout/{payment_id}/authenticate",
         "/checkout/{payment_id}/cards",
         "/checkout/{payment_id}/confirm",
+        "/checkout/{payment_id}/passkey",
         "/sign-in",
+        "/sign-in/passkey",
+        "/sign-in/passkey/finish",
         "/sign-out",
         "/sign-up",
         "/wallet/bank-accounts/new",
@@ -507,6 +510,12 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/wallet/cards/new",
         "/wallet/cards/{card_id}/remove",
         "/wallet/debt/repay",
+        "/wallet/security/authenticator",
+        "/wallet/security/authenticator/confirm",
+        "/wallet/security/passkeys",
+        "/wallet/security/passkeys/{passkey_id}/remove",
+        "/wallet/security/password",
+        "/wallet/security/sign-out-everywhere",
         "/wallet/top-up",
         "/wallet/top-up/{top_up_id}/authenticate",
     ]
@@ -517,6 +526,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
     fields = {"email": ada.email, "password": PASSWORD, "name": "Ada", "method": "purse", "sca_code": "123456"}
     fields |= {"amount": "10", "source": kleline.cards.list(ada.id)[0].id, "form_key": "k", "mandate_accepted": "yes"}
     names = {"payment_id": paying.id, "card_id": fields["source"], "bank_account_id": "ba_x", "top_up_id": "top_x"}
+    names["passkey_id"] = "pk_x"
     for path in posts:
         refused = browser.post(path.format(**names), csrf="forged", **fields)
         assert refused.status_code == 403, path

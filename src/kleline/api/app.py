@@ -21,6 +21,7 @@ from kleline.api.routes import (
     ledger,
     malls,
     merchants,
+    passkeys,
     payments,
     receipts,
     receivables,
@@ -67,6 +68,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
+    app.include_router(passkeys.router)
     app.include_router(bank_accounts.router)
     app.include_router(collections.router)
     app.include_router(receivables.router)

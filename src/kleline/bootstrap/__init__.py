@@ -45,8 +45,11 @@ from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
+from kleline.wallet.passkey import RelyingParty
+from kleline.wallet.passkeys import Passkeys
 from kleline.wallet.registered_cards import RegisteredCards
 from kleline.wallet.sca import ExemptionPolicy
+from kleline.wallet.sign_ins import SignIns
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_ups import TopUps
 from kleline.wallet.vault import MasterKeys
@@ -107,6 +110,8 @@ class Kleline:
     reports: Reports
     collections: Collections
     rate_limits: RateLimits
+    passkeys: Passkeys
+    sign_ins: SignIns
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -168,7 +173,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         max_payments=settings.sca_max_payments,
         mode=settings.sca_exemption_mode,
     )
-    strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock)
+    relying_party = RelyingParty.of(settings.public_url)
+    strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock, relying_party=relying_party)
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
     merchants = Merchants(db, ledger, clock=clock)
     webhook_endpoints = WebhookEndpoints(
@@ -236,6 +242,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         reports=Reports(db, merchants, Issuer(settings.safeguarding_name, settings.public_url), clock=clock),
         collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
         rate_limits=RateLimits(db, rate_limits(settings), clock=clock),
+        passkeys=Passkeys(db, relying_party, clock=clock),
+        sign_ins=SignIns(db, clock=clock),
     )
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(

@@ -38,6 +38,7 @@ from kleline.payments.model import METHODS, OPEN_STATUSES, Payment
 from kleline.receipts.service import Receipts
 from kleline.wallet import sca_store
 from kleline.wallet.cards import parse_card_number
+from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.strong_auth import EnrolmentRequired, StrongAuth
 from kleline.wallet.top_ups import CardSource
 
@@ -81,9 +82,10 @@ class Confirmations:
         method: str,
         card_id: str | None = None,
         sca_code: str | None = None,
+        passkey: PasskeyProof | None = None,
     ) -> Payment:
-        """The customer pays: strong authentication when due, then a purse hold or a card authorisation, then
-        the capture when the payment captures automatically."""
+        """The customer pays: strong authentication when due (a code, or a passkey's response), then a purse hold
+        or a card authorisation, then the capture when the payment captures automatically."""
         if method not in METHODS:
             raise ValidationError(f"method must be one of {', '.join(METHODS)}", param="method")
         if method == "card" and not card_id:
@@ -95,10 +97,24 @@ class Confirmations:
         merchant = self._merchants.require_active(payment.merchant_id)
         card = self._cards.card_details(customer_id, card_id) if card_id is not None else None
         challenged = False
-        if sca_code is not None:
+        if sca_code is not None or passkey is not None:
             if payment.status != "requires_action" or payment.challenge_id is None:
-                raise ValidationError("no strong authentication is pending for this payment", param="sca_code")
-            self._auth.pass_challenge(customer_id, payment.challenge_id, sca_code, payment.amount, payment.merchant_id)
+                param = "sca_code" if sca_code is not None else "passkey"
+                raise ValidationError("no strong authentication is pending for this payment", param=param)
+            if passkey is not None:
+                self._auth.pass_challenge_with_passkey(
+                    customer_id,
+                    payment.challenge_id,
+                    passkey.ceremony_id,
+                    passkey.response_json,
+                    payment.amount,
+                    payment.merchant_id,
+                )
+            else:
+                assert sca_code is not None
+                self._auth.pass_challenge(
+                    customer_id, payment.challenge_id, sca_code, payment.amount, payment.merchant_id
+                )
             challenged = True
         if method == "purse":
             paid = self._pay_from_purse(payment, customer_id, challenged, merchant.name)

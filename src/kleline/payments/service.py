@@ -34,6 +34,7 @@ from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
 from kleline.receipts.service import Receipts
+from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_ups import CardSource
 
@@ -179,10 +180,11 @@ class Payments:
         method: str,
         card_id: str | None = None,
         sca_code: str | None = None,
+        passkey: PasskeyProof | None = None,
     ) -> Payment:
-        """The customer pays: strong authentication when due, then a purse hold or a card authorisation, then
-        the capture when the payment captures automatically."""
-        return self._confirmations.confirm(payment_id, customer_id, method, card_id, sca_code)
+        """The customer pays: strong authentication when due (a code, or a passkey's response), then a purse hold
+        or a card authorisation, then the capture when the payment captures automatically."""
+        return self._confirmations.confirm(payment_id, customer_id, method, card_id, sca_code, passkey)
 
     def confirm_from_purse_in(self, tx: RawTx, payment_id: str, customer_id: str) -> Payment | None:
         """A purse confirmation (no ``sca_code``) in the caller's transaction, or None when it cannot finish in one:

@@ -12,6 +12,7 @@ Every customer gets a EUR purse: a ledger account ``customer:<id>:purse`` with f
 
     KlelineError
      ├── ValidationError ── InvalidCustomer       email, password or name refused
+     ├── ValidationError ── WrongPassword         the current password, to change it, is wrong
      ├── Conflict ────────── EmailTaken           a wallet already exists for this email
      └── AuthenticationFailed                     invalid_credentials, signed-in token invalid
           └── SignInLocked                        too many failed sign-ins: wait (the same answer, on purpose)
@@ -45,6 +46,8 @@ __all__ = [
     "InvalidCustomer",
     "REFUSED_SIGN_IN",
     "SignInLocked",
+    "WrongPassword",
+    "password_problems",
     "purse_code",
     "sign_up_problems",
 ]
@@ -66,6 +69,12 @@ _NOBODY = ""
 
 class InvalidCustomer(ValidationError):
     """Sign-up data is refused: a malformed email, a short password, an empty name."""
+
+
+class WrongPassword(ValidationError):
+    """The current password given to change it is wrong (or its checks are locked for a while)."""
+
+    code = "wrong_password"
 
 
 class EmailTaken(Conflict):
@@ -119,12 +128,18 @@ def sign_up_problems(email: str, password: str, name: str) -> list[InvalidCustom
         normalise_email(email)
     except InvalidCustomer as refused:
         problems.append(refused)
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        message = f"password: use {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase is best)"
-        problems.append(InvalidCustomer(message, param="password"))
+    problems.extend(password_problems(password))
     if not 1 <= len(name.strip()) <= 200:
         problems.append(InvalidCustomer("name: give 1 to 200 characters", param="name"))
     return problems
+
+
+def password_problems(password: str, param: str = "password") -> list[InvalidCustomer]:
+    """The rule a new password breaks, if any (its length)."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        message = f"password: use {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase is best)"
+        return [InvalidCustomer(message, param=param)]
+    return []
 
 
 def _digest(token: str) -> bytes:
@@ -242,6 +257,41 @@ class Customers:
         """Revoke ``token``: it no longer authenticates anything."""
         with self._db.transaction() as tx:
             store.revoke_token(tx, _digest(token), epoch_us(self._clock()))
+
+    def check_current_password(self, customer_id: str, current: str) -> None:
+        """``WrongPassword`` unless ``current`` is the customer's password; a wrong one counts toward the lockout, as
+        a sign-in does (a session left open must not become a way to guess the password)."""
+        with self._db.transaction(write=False) as tx:
+            row = store.find_customer(tx, customer_id)
+        if row is None:
+            raise AuthenticationFailed("unknown customer")
+        now = self._clock()
+        with self._db.transaction() as tx:
+            allowed = store.take_sign_in_attempt(
+                tx, row.customer.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
+            )
+        if not (allowed and _verify(row.password_hash, current)):
+            raise WrongPassword(
+                "the current password is wrong, or too many failed attempts: try again later", param="current_password"
+            )
+        with self._db.transaction() as tx:
+            store.reset_failed_sign_ins(tx, customer_id)
+
+    def change_password(self, customer_id: str, current: str, new: str) -> None:
+        """Replace the customer's password once ``current`` is checked, and sign the customer out everywhere:
+        whoever knew the old password loses every session."""
+        self.check_current_password(customer_id, current)
+        problems = password_problems(new)
+        if problems:
+            raise problems[0]
+        with self._db.transaction() as tx:
+            store.set_password_hash(tx, customer_id, _hasher.hash(new))
+            store.end_every_session(tx, customer_id, epoch_us(self._clock()))
+
+    def sign_out_everywhere(self, customer_id: str) -> None:
+        """End every session of the customer: each API token is revoked, each page session ended."""
+        with self._db.transaction() as tx:
+            store.end_every_session(tx, customer_id, epoch_us(self._clock()))
 
     def verify(self, customer_id_or_email: str) -> Customer:
         """Raise a customer to the verified level (after identity checks done elsewhere)."""

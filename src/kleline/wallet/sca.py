@@ -63,9 +63,13 @@ __all__ = [
     "UnsupportedCurrency",
     "Verification",
     "assess",
+    "check_challenge",
+    "code_matches",
     "decide",
     "enrol",
+    "failed_attempt",
     "issue_challenge",
+    "passed_with_passkey",
     "record_challenge_passed",
     "record_exempt_payment",
     "verify_challenge",
@@ -264,7 +268,7 @@ class Verification:
 
     challenge: Challenge
     guard: AuthGuard
-    error: ScaError | None = None
+    error: KlelineError | None = None
 
     @property
     def ok(self) -> bool:
@@ -283,14 +287,11 @@ def issue_challenge(customer_id: str, amount: Money, payee: str, now: datetime, 
     return Challenge(new_id, customer_id, amount, payee, now, now + CHALLENGE_LIFETIME)
 
 
-def verify_challenge(
-    challenge: Challenge, secret: str, code: str, amount: Money, payee: str, now: datetime, guard: AuthGuard
-) -> Verification:
-    """Check ``code`` for paying ``amount`` to ``payee`` under ``challenge``; the result says how it went.
-
-    ``secret`` and ``guard`` must be those of ``challenge.customer_id``, read in the transaction that will store the
-    returned challenge and guard.
-    """
+def check_challenge(
+    challenge: Challenge, amount: Money, payee: str, now: datetime, guard: AuthGuard
+) -> Verification | None:
+    """The refusal of ``challenge`` before any code or passkey is even read (blocked, voided, used, expired, or
+    presented for another amount or payee, which voids it), or None when the proof may be checked."""
     _check_aware(now)
     if guard.blocked:
         return Verification(challenge, guard, AuthenticationBlocked("authentication is blocked for this customer"))
@@ -304,16 +305,43 @@ def verify_challenge(
         # Dynamic linking (RTS art. 5): a changed amount or payee invalidates the authentication, not just this try.
         void = ChallengeMismatch("the amount or payee differs from the challenge's; the challenge is now void")
         return Verification(replace(challenge, voided=True), guard, void)
+    return None
+
+
+def failed_attempt(challenge: Challenge, guard: AuthGuard, error: KlelineError) -> Verification:
+    """A wrong proof (a code, a passkey's response): the guard counts it, and blocks at ``MAX_FAILURES``."""
+    failed = replace(guard, consecutive_failures=guard.consecutive_failures + 1)
+    if failed.blocked:
+        error = AuthenticationBlocked(f"{MAX_FAILURES} consecutive wrong attempts: authentication is now blocked")
+    return Verification(challenge, failed, error)
+
+
+def passed_with_passkey(challenge: Challenge, guard: AuthGuard) -> Verification:
+    """The challenge passed with a passkey: used, and the failures forgotten (the TOTP step is kept)."""
+    return Verification(replace(challenge, used=True), AuthGuard(0, guard.last_accepted_step))
+
+
+def verify_challenge(
+    challenge: Challenge, secret: str, code: str, amount: Money, payee: str, now: datetime, guard: AuthGuard
+) -> Verification:
+    """Check ``code`` for paying ``amount`` to ``payee`` under ``challenge``; the result says how it went.
+
+    ``secret`` and ``guard`` must be those of ``challenge.customer_id``, read in the transaction that will store the
+    returned challenge and guard.
+    """
+    refused = check_challenge(challenge, amount, payee, now, guard)
+    if refused is not None:
+        return refused
     step = _accepted_step(secret, code, now)
     if step is None or (guard.last_accepted_step is not None and step <= guard.last_accepted_step):
-        failed = replace(guard, consecutive_failures=guard.consecutive_failures + 1)
-        error: ScaError
-        if failed.blocked:
-            error = AuthenticationBlocked(f"{MAX_FAILURES} consecutive wrong codes: authentication is now blocked")
-        else:
-            error = CodeInvalid(MAX_FAILURES - failed.consecutive_failures)
-        return Verification(challenge, failed, error)
+        return failed_attempt(challenge, guard, CodeInvalid(MAX_FAILURES - guard.consecutive_failures - 1))
     return Verification(replace(challenge, used=True), AuthGuard(0, step))
+
+
+def code_matches(secret: str, code: str, now: datetime) -> int | None:
+    """The time step ``code`` belongs to, within one step of ``now``, or None (to confirm an enrolment)."""
+    _check_aware(now)
+    return _accepted_step(secret, code, now)
 
 
 def _accepted_step(secret: str, code: str, now: datetime) -> int | None:

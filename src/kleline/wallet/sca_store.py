@@ -16,11 +16,14 @@ from kleline.wallet.sca import AuthGuard, Challenge, ExemptionState
 from kleline.wallet.vault import SealedCard
 
 __all__ = [
+    "confirm_enrolment",
+    "enrolment_confirmed",
     "find_challenge",
     "enrolments_not_under",
     "find_enrolment",
     "insert_challenge",
     "insert_enrolment",
+    "replace_pending_enrolment",
     "lock_customer",
     "save_challenge",
     "save_exemption",
@@ -42,6 +45,40 @@ def insert_enrolment(tx: RawTx, customer_id: str, sealed: SealedCard, created_at
             "ciphertext": sealed.ciphertext,
             "at": created_at,
         },
+    )
+
+
+def replace_pending_enrolment(tx: RawTx, customer_id: str, sealed: SealedCard, created_at: int) -> bool:
+    """Put a new secret in place of a customer's unconfirmed one; False if there is none (or it is confirmed)."""
+    found = tx.fetchall(
+        "UPDATE sca_enrolments SET key_id = :key_id, wrapped_key = :wrapped, nonce = :nonce, "
+        "ciphertext = :ciphertext, created_at = :at WHERE customer_id = :customer AND confirmed_at IS NULL "
+        "RETURNING customer_id",
+        {
+            "customer": customer_id,
+            "key_id": sealed.key_id,
+            "wrapped": sealed.wrapped_key,
+            "nonce": sealed.nonce,
+            "ciphertext": sealed.ciphertext,
+            "at": created_at,
+        },
+    )
+    return bool(found)
+
+
+def enrolment_confirmed(tx: RawTx, customer_id: str) -> bool | None:
+    """Whether the customer's authenticator was confirmed by a first accepted code; None if they have none."""
+    row = tx.fetchone(
+        "SELECT confirmed_at FROM sca_enrolments WHERE customer_id = :customer", {"customer": customer_id}
+    )
+    return None if row is None else row[0] is not None
+
+
+def confirm_enrolment(tx: RawTx, customer_id: str, at: int) -> None:
+    """Record that a code from the customer's authenticator was accepted (the first time only)."""
+    tx.execute(
+        "UPDATE sca_enrolments SET confirmed_at = :at WHERE customer_id = :customer AND confirmed_at IS NULL",
+        {"at": at, "customer": customer_id},
     )
 
 

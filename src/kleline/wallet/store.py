@@ -110,3 +110,18 @@ def revoke_token(tx: RawTx, token_hash: bytes, now: int) -> None:
         "UPDATE customer_tokens SET revoked_at = :now WHERE token_hash = :hash AND revoked_at IS NULL",
         {"now": now, "hash": token_hash},
     )
+
+
+def set_password_hash(tx: RawTx, customer_id: str, password_hash: str) -> None:
+    """Record a customer's new password hash."""
+    tx.execute("UPDATE customers SET password_hash = :hash WHERE id = :id", {"hash": password_hash, "id": customer_id})
+
+
+def end_every_session(tx: RawTx, customer_id: str, now: int) -> None:
+    """Revoke each of the customer's API tokens and end each of their page sessions (the pages' sessions are rows
+    of ``web_sessions``: deleting them ends them wherever their cookie was copied to)."""
+    tx.execute(
+        "UPDATE customer_tokens SET revoked_at = :now WHERE customer_id = :customer AND revoked_at IS NULL",
+        {"now": now, "customer": customer_id},
+    )
+    tx.execute("DELETE FROM web_sessions WHERE customer_id = :customer", {"customer": customer_id})

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from kleline.errors import KlelineError
 from kleline.ratelimit import SIGN_IN, SIGN_UP, RateLimited
 from kleline.wallet.customers import sign_up_problems
+from kleline.wallet.sign_ins import Method
 from kleline.web.flashes import SIGNED_OUT, WALLET_OPENED, announcement, leave
 from kleline.web.i18n import N_, language_of
 from kleline.web.paths import HOME, safe_next
@@ -30,7 +31,7 @@ from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, page_visit, post_visit, respond, web_of
 
-__all__ = ["HOME", "router", "safe_next"]
+__all__ = ["HOME", "router", "safe_next", "signed_in"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,14 +51,21 @@ def _with_retry_after(response: Response, error: KlelineError | None) -> Respons
     return response
 
 
-def _signed_in(request: Request, visit: Visit, customer_id: str, next_url: str) -> Response:
-    """A new session for ``customer_id`` in place of the visit's (see ``WebSessions.sign_in``), and on to
-    ``next_url``."""
+def _signed_in(
+    request: Request, visit: Visit, customer_id: str, next_url: str, method: Method = "password"
+) -> Response:
+    """A new session for ``customer_id`` in place of the visit's (see ``WebSessions.sign_in``), recorded for the
+    customer's security page, and on to ``next_url``."""
     web = web_of(request)
+    web.kleline.sign_ins.record(customer_id, method, "web", request.headers.get("user-agent"), _client_host(request))
     session = web.sessions.sign_in(visit.session, customer_id)
     response = redirect(next_url)
     web.cookies.set(response, session, web.max_age)
     return response
+
+
+signed_in = _signed_in
+"""How another sign-in page (a passkey's) opens the signed-in session."""
 
 
 @router.get("/sign-in")

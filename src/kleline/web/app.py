@@ -9,7 +9,20 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout, docs, history, home, languages, receipts, top_up, wallet, wallet_forms
+from kleline.web import (
+    account,
+    checkout,
+    docs,
+    history,
+    home,
+    languages,
+    passkey_sign_in,
+    receipts,
+    security,
+    top_up,
+    wallet,
+    wallet_forms,
+)
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
@@ -30,6 +43,8 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(top_up.router)
     app.include_router(history.router)
     app.include_router(receipts.router)
+    app.include_router(security.router)
+    app.include_router(passkey_sign_in.router)
     app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
     app.include_router(home.router)
     docs.install(app)

@@ -26,12 +26,13 @@ from kleline.errors import KlelineError, NotFound
 from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
 from kleline.wallet.model import Customer
+from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.sca import ChallengeExpired
 from kleline.web.card_form import EMPTY_CARD_FORM, add_card_to_wallet
 from kleline.web.flashes import CARD_ADDED, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
-from kleline.web.rendering import redirect, render
+from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.visits import (
     Answered,
     Form,
@@ -180,7 +181,20 @@ def _checkout(
             cards=cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
         )
-    return render(request, "checkout.html", context, status=status)
+    passkey = None
+    if stage == "authenticate" and visit.customer is not None and payment.challenge_id is not None:
+        # Passkeys where enrolled: a ceremony bound to this payment's challenge (its amount and payee).
+        passkey = kleline.passkeys.begin_payment(visit.customer.id, payment.challenge_id)
+    totp = passkey is None or kleline.strong_auth.enrolment(passkey_owner(visit)) != "none"
+    context.update(passkey_offer=passkey, totp_enrolled=totp)
+    response = render(request, "checkout.html", context, status=status)
+    return allow_scripts(response) if passkey is not None else response
+
+
+def passkey_owner(visit: Visit) -> str:
+    """The signed-in customer's id (a passkey is only ever offered to them)."""
+    assert visit.customer is not None
+    return visit.customer.id
 
 
 def _purse_available(kleline: Kleline, customer_id: str) -> Money:
@@ -290,6 +304,25 @@ def authenticate(request: Request, payment_id: str, form: Form) -> Response:
         if error.code.startswith("sca_"):
             refusal = PageError(refusal.message, refusal.code, "sca_code")
         return _checkout(request, visit, current, errors=[refusal], status=_status_of(error))
+    return _after(paid)
+
+
+@router.post("/checkout/{payment_id}/passkey")
+def authenticate_with_passkey(request: Request, payment_id: str, form: Form) -> Response:
+    """Pass the payment's challenge with a passkey (the response ``/static/passkeys.js`` filled in), and pay."""
+    kleline, visit, customer, payment = _signed_in_post(request, payment_id, form)
+    language = language_of(request)
+    if payment.status != "requires_action" or payment.customer_id != customer.id or payment.method is None:
+        return redirect(_page_path(payment.id))  # nothing to authenticate here (any more): the page says why
+    proof = PasskeyProof(form.get("ceremony_id", ""), form.get("credential", ""))
+    try:
+        paid = kleline.payments.confirm(payment.id, customer.id, payment.method, payment.card_id, passkey=proof)
+    except KlelineError as error:
+        current = kleline.payments.get(payment.id)
+        refusal = _refusal(error, language)
+        return _checkout(
+            request, visit, current, errors=[PageError(refusal.message, refusal.code)], status=_status_of(error)
+        )
     return _after(paid)
 
 

@@ -15,17 +15,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.errors import NotFound
-from kleline.web.i18n import language_of
+from kleline.web.i18n import N_, language_of
 from kleline.web.sessions import FLASH_COOKIE
 from kleline.web.visits import Visit, web_of
 
 __all__ = [
+    "AUTHENTICATOR_READY",
     "BANK_ACCOUNT_ADDED",
     "BANK_ACCOUNT_REMOVED",
     "CARD_ADDED",
     "CARD_REMOVED",
     "DEBT_REPAID",
+    "PASSKEY_ADDED",
+    "PASSKEY_REMOVED",
+    "PASSWORD_CHANGED",
     "SIGNED_OUT",
+    "SIGNED_OUT_EVERYWHERE",
     "TOPPED_UP",
     "WALLET_OPENED",
     "announcement",
@@ -41,6 +46,17 @@ BANK_ACCOUNT_ADDED: Final = "bank_account_added"
 BANK_ACCOUNT_REMOVED: Final = "bank_account_removed"
 TOPPED_UP: Final = "topped_up"
 DEBT_REPAID: Final = "debt_repaid"
+# The security page's notes (kleline.web.security).
+AUTHENTICATOR_READY: Final = "authenticator_ready"
+PASSKEY_ADDED: Final = "passkey_added"
+PASSKEY_REMOVED: Final = "passkey_removed"
+PASSWORD_CHANGED: Final = "password_changed"
+SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
+_SECURITY_NOTES: Final = {
+    AUTHENTICATOR_READY: N_("Your authenticator app is set up: its codes now confirm your payments."),
+    PASSKEY_REMOVED: N_("The passkey was removed from your wallet."),
+    PASSWORD_CHANGED: N_("Your password was changed, and every other session of your wallet was signed out."),
+}
 _KINDS: Final = (
     CARD_ADDED,
     WALLET_OPENED,
@@ -50,6 +66,11 @@ _KINDS: Final = (
     BANK_ACCOUNT_REMOVED,
     TOPPED_UP,
     DEBT_REPAID,
+    AUTHENTICATOR_READY,
+    PASSKEY_ADDED,
+    PASSKEY_REMOVED,
+    PASSWORD_CHANGED,
+    SIGNED_OUT_EVERYWHERE,
 )
 _NOTE: Final = re.compile(rf"({'|'.join(_KINDS)})(?::([A-Za-z0-9_]{{1,64}}))?")
 
@@ -70,8 +91,21 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
     customer = visit.customer
     if kind == SIGNED_OUT:
         return _("You are signed out.") if customer is None else None
+    if kind == SIGNED_OUT_EVERYWHERE:
+        return (
+            _("Your wallet is signed out everywhere: on every device, and for every app.") if customer is None else None
+        )
     if customer is None:
         return None
+    if kind in _SECURITY_NOTES:
+        return _(_SECURITY_NOTES[kind])
+    if kind == PASSKEY_ADDED:
+        added = [p for p in web_of(request).kleline.passkeys.list(customer.id) if p.id == object_id]
+        return (
+            _("Your passkey “%(name)s” was added: use it to sign in and to confirm payments.") % {"name": added[0].name}
+            if added
+            else None
+        )
     if kind == WALLET_OPENED:
         return _("Your wallet is open. Welcome, %(name)s!") % {"name": customer.name}
     if kind in _WALLET_NOTES:

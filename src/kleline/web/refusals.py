@@ -59,6 +59,18 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("sca_blocked", None): N_("Too many wrong codes: strong authentication is blocked for a while"),
     ("sca_challenge_not_found", None): N_("There is no code to check for this payment: reload the page"),
     ("issuer_unavailable", None): N_("The card's bank did not answer: try again in a moment"),
+    # The security page and the passkey forms (kleline.web.security).
+    ("wrong_password", None): N_("The current password is wrong, or too many failed attempts: try again later"),
+    ("sca_already_enrolled", None): N_("An authenticator app is already set up for this wallet"),
+    ("passkey_response_invalid", None): N_("The passkey's answer could not be verified: try again"),
+    ("passkey_sign_count_regressed", None): N_(
+        "This passkey's counter went backwards, as a copied passkey's would: it was refused. Use another one, or a code"
+    ),
+    ("passkey_ceremony_not_found", None): N_("This passkey request was used already: try again"),
+    ("passkey_ceremony_expired", None): N_("This passkey request expired: try again"),
+    ("passkey_not_found", None): N_("There is no such passkey in your wallet"),
+    ("passkey_already_registered", None): N_("This passkey is already registered"),
+    ("validation_error", "new_password_again"): N_("The two new passwords differ: type the same one twice"),
 }
 
 

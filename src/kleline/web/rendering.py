@@ -25,12 +25,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from kleline.web.i18n import ENGLISH, LANGUAGES, N_, Language, language_of
 from kleline.web.paths import safe_next
 
-__all__ = ["environment", "environment_for", "forbidden", "redirect", "render", "secure_headers"]
+__all__ = ["allow_scripts", "environment", "environment_for", "forbidden", "redirect", "render", "secure_headers"]
 
 # No ``form-action``: Chromium applies it to the redirect that follows a post, which must reach the shop.
 _CSP: Final = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
 )
+# Only the pages that run a passkey ceremony (kleline.web.security, the sign-in and checkout pages offering one):
+# the site's own static scripts, never inline ones.
+_CSP_WITH_SCRIPTS: Final = _CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
 _HEADERS: Final = {
     "Content-Security-Policy": _CSP,
     "X-Frame-Options": "DENY",
@@ -96,6 +99,12 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
     response = secure_headers(HTMLResponse(body, status_code=status))
     response.headers["Content-Language"] = language.code
     response.headers["Vary"] = "Accept-Language, Cookie"  # the same address reads differently per visitor
+    return response
+
+
+def allow_scripts(response: R) -> R:
+    """Let ``response``'s page load this site's own script files (``/static/*.js``), and no other script."""
+    response.headers["Content-Security-Policy"] = _CSP_WITH_SCRIPTS
     return response
 
 

@@ -93,6 +93,9 @@ def sign_in(body: Credentials, request: Request) -> TokenOut:
     same answer as a wrong password; each client address may try a few times per minute."""
     kleline_of(request).rate_limits.take(SIGN_IN, client_host(request))
     tokens = kleline_of(request).customers.sign_in(body.email, body.password)
+    kleline_of(request).sign_ins.record(
+        tokens.customer_id, "password", "api", request.headers.get("user-agent"), client_host(request)
+    )
     return TokenOut(token=tokens.token, expires_at=to_rfc3339(tokens.expires_at))
 
 

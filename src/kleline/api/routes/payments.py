@@ -7,6 +7,7 @@ everything and moves nothing. Another party's payment is answered ``404``, exact
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import Credentials, MerchantId, Party, customer_token, kleline_of, merchant_secret
 from kleline.api.fields import CurrencyCode
+from kleline.api.routes.passkeys import PasskeyAnswer
 from kleline.api.unit_of_work import SlowPath, claimed_apart, in_one_transaction
 from kleline.db.engine import RawTx
 from kleline.errors import NotFound
@@ -22,6 +24,7 @@ from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.views import payment_json, refund_json
+from kleline.wallet.passkey import PasskeyProof
 
 router = APIRouter(tags=["payments"])
 
@@ -38,11 +41,13 @@ class PaymentIn(BaseModel):
 
 
 class ConfirmIn(BaseModel):
-    """How the customer pays; ``sca_code`` answers a ``requires_action`` with the authenticator's code."""
+    """How the customer pays; ``sca_code`` answers a ``requires_action`` with the authenticator's code, or
+    ``passkey`` with a passkey's answer to the ceremony of ``POST /v1/wallet/passkeys/assertions``."""
 
     method: Literal["purse", "card"]
     card_id: str | None = Field(default=None, max_length=40)
     sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    passkey: PasskeyAnswer | None = None
 
 
 class CaptureIn(BaseModel):
@@ -207,10 +212,10 @@ _CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused th
 )
 def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credentials: Credentials) -> Any:
     """The customer pays from the purse or a card: ``succeeded``, ``authorized``, ``requires_action`` (pass the
-    challenge, then confirm again with ``sca_code``) or ``failed`` with a ``failure_code``."""
+    challenge, then confirm again with ``sca_code`` or ``passkey``) or ``failed`` with a ``failure_code``."""
     token = customer_token(credentials)
     kleline = kleline_of(request)
-    if body.method == "purse" and body.sca_code is None:
+    if body.method == "purse" and body.sca_code is None and body.passkey is None:
         # One transaction: the token, the payment, its merchant and every write, with the key's claim and answer.
         def pay(tx: RawTx) -> dict[str, Any]:
             paid = kleline.payments.confirm_from_purse_in(tx, payment_id, kleline.customers.authenticate(token, tx=tx))
@@ -228,8 +233,11 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     replayed = claimed_apart(request)
     if replayed is not None:
         return replayed
+    passkey = None
+    if body.passkey is not None:
+        passkey = PasskeyProof(body.passkey.ceremony_id, json.dumps(body.passkey.credential))
     payment = kleline.payments.confirm(
-        payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code
+        payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )
     return _out(payment)
 

@@ -1,0 +1,218 @@
+"""The security page and passkeys in Chromium, with its virtual authenticator (CDP ``WebAuthn``): a shopper adds a
+passkey, signs in with it, and confirms a payment above the exemption with it at checkout. Then every state of the
+security pages at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
+violation. Screenshots go to ``/tmp/shots/security`` (or ``KLELINE_SCREENSHOTS``), to look at."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build
+from kleline.config import load_settings
+
+from ..conftest import FakeClock
+from ..e2e.checkout_world import PASSWORD, card, customer, fund, payment, shop
+from ..e2e.live_server import loopback_listener, serving
+from ..soft_authenticator import SoftAuthenticator
+from .conftest import SHOP_ORIGIN, LiveKleline, Shop
+
+pytestmark = pytest.mark.browser
+
+RETURN_URL = f"{SHOP_ORIGIN}/orders/42/done"
+WIDTHS = (360, 1280)
+_AXE = Axe()
+
+
+@pytest.fixture
+def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
+    """Kleline served at http://localhost:PORT: browsers refuse passkeys for an IP address, not for localhost."""
+    listener, url = loopback_listener()
+    url = url.replace("127.0.0.1", "localhost")
+    settings = load_settings(database_url=database_url, public_url=url, sign_in_rate=1000, sign_up_rate=1000)
+    system = build(settings, clock=clock)
+    try:
+        with serving(create_app(system), listener):
+            yield LiveKleline(system, url)
+    finally:
+        system.close()
+
+
+def authenticator(context: BrowserContext, page: Page) -> str:
+    """A platform authenticator with a fingerprint reader that always recognises its owner; its id."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return str(added["authenticatorId"])
+
+
+def sign_in_with_password(page: Page) -> None:
+    page.locator("#email").fill("ada@example.org")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+
+
+def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemption(
+    live: LiveKleline, context: BrowserContext, page: Page, shop_site: Shop
+) -> None:
+    kleline = live.kleline
+    ada = customer(kleline)
+    fund(kleline, ada.id, card(kleline, ada.id), 2500)
+    fund(kleline, ada.id, card(kleline, ada.id, "5555555555554444"), 2500)
+    paying = payment(kleline, shop(kleline), 4500, return_url=RETURN_URL)  # above the 30 EUR exemption
+    authenticator(context, page)
+
+    page.goto(f"{live.url}/wallet/security")
+    sign_in_with_password(page)
+    page.wait_for_url(f"{live.url}/wallet/security")
+    expect(page.get_by_text("Adding a passkey needs JavaScript")).to_be_hidden()  # the script runs
+    page.get_by_label("Name of the new passkey").fill("Ada's laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status").filter(has_text="Your passkey “Ada's laptop” was added")).to_be_visible()
+    expect(page.get_by_text("not used yet")).to_be_visible()
+    [passkey] = kleline.passkeys.list(ada.id)
+    assert passkey.transports == ("internal",)
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.goto(f"{live.url}/sign-in?next=/wallet")
+    page.get_by_role("button", name="Sign in with a passkey").click()  # no email, no password
+    page.wait_for_url(f"{live.url}/wallet")
+    expect(page.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
+    assert kleline.passkeys.list(ada.id)[0].last_used_at is not None
+
+    page.goto(paying.checkout_url)
+    page.get_by_label(re.compile(r"^Your purse: €50\.00 available")).check()
+    page.get_by_role("button", name="Pay €45.00").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    assert kleline.payments.get(paying.id).status == "requires_action"
+    page.get_by_role("button", name="Confirm with a passkey and pay €45.00").click()
+
+    page.wait_for_url(re.compile(rf"^{re.escape(RETURN_URL)}\?"))
+    assert "status=succeeded" in shop_site.returns[0]
+    paid = kleline.payments.get(paying.id)
+    assert (paid.status, paid.method, paid.amount_captured) == ("succeeded", "purse", 4500)
+    assert kleline.passkeys.list(ada.id)[0].sign_count >= passkey.sign_count
+
+
+def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[tuple[str, str, Callable[[Page], None]]]:
+    ada = customer(kleline, name="Adélaïde-Marguerite de Montmorency-Laval")
+    fund(kleline, ada.id, card(kleline, ada.id), 2500)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    secret: list[str] = []
+
+    def signed_in(page: Page, email: str = "ada@example.org") -> None:
+        page.locator("#email").fill(email)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form[action='/sign-in'] button[type=submit]").click()
+        page.wait_for_url(f"{base}/wallet/security*")
+
+    def enrolling(page: Page) -> None:
+        signed_in(page)
+        page.locator("form[action='/wallet/security/authenticator'] button").click()
+        page.wait_for_selector(".qr svg")
+        secret.append(page.locator(".secret").inner_text().replace(" ", ""))
+
+    def errors(page: Page) -> None:
+        signed_in(page)
+        page.locator("#current_password").fill("not mine")
+        page.locator("#new_password").fill("short")
+        page.locator("#new_password_again").fill("shorter")
+        page.locator("form[action='/wallet/security/password'] button").click()
+        page.wait_for_selector(".error-summary")
+
+    def full(page: Page) -> None:
+        # Grace: a confirmed app, two passkeys, sign-ins from the web and the API.
+        if kleline.strong_auth.enrolment(grace.id) == "none":
+            enrolment = kleline.strong_auth.enrol(grace.id, grace.email)
+            kleline.strong_auth.confirm_enrolment(grace.id, _code(enrolment.secret, clock))
+        if not kleline.passkeys.list(grace.id):
+            device = SoftAuthenticator(base)
+            for name in ("Téléphone de Grace (Pixel 8 Pro, boîtier bleu)", "YubiKey"):
+                offer = kleline.passkeys.begin_registration(grace.id)
+                kleline.passkeys.register(grace.id, offer.ceremony_id, device.create(offer.options_json), name)
+            kleline.sign_ins.record(grace.id, "password", "api", "python-httpx/0.28", "2001:db8:1234:5678::1")
+            kleline.sign_ins.record(
+                grace.id,
+                "passkey",
+                "web",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1 Version/18.0 Safari/604",
+                "203.0.113.77",
+            )
+        signed_in(page, "grace@example.org")
+
+    merchant_id = shop(kleline)
+    challenged = payment(kleline, merchant_id, 4500, return_url=None)
+
+    def checkout_passkey(page: Page) -> None:
+        full(page)  # Grace's passkeys and app
+        if kleline.payments.get(challenged.id).status == "requires_confirmation":
+            kleline.payments.confirm(challenged.id, grace.id, "purse")
+        page.goto(f"{base}/checkout/{challenged.id}")
+        page.wait_for_selector("form[data-passkey]")
+
+    def passkey_sign_in(page: Page) -> None:
+        page.locator("form[action='/sign-in/passkey'] button").click()
+        page.wait_for_selector("h1")
+
+    return [
+        ("security-new", "/wallet/security", signed_in),
+        ("security-enrolling", "/wallet/security", enrolling),
+        ("security-errors", "/wallet/security", errors),
+        ("security-full", "/wallet/security", full),
+        ("sign-in", "/sign-in?next=/wallet", lambda page: None),
+        ("sign-in-passkey", "/sign-in?next=/wallet", passkey_sign_in),
+        ("checkout-passkey", "/wallet/security", checkout_passkey),
+    ]
+
+
+def _code(secret: str, clock: FakeClock) -> str:
+    return pyotp.TOTP(secret).at(clock.now)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_no_security_page_overflows_a_phone_and_axe_finds_no_violation(
+    live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock
+) -> None:
+    shots = Path(os.environ.get("KLELINE_SCREENSHOTS", "/tmp/shots/security"))
+    problems: list[str] = []
+    for name, address, act in _states(live.kleline, live.url, clock):
+        for width in WIDTHS:
+            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+            try:
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+                separator = "&" if "?" in address else "?"
+                page.goto(f"{live.url}{address}{separator}lang={lang}")
+                act(page)
+                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
+                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                if scroll > inner:
+                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
+                if width == WIDTHS[0]:
+                    violations = _AXE.run(page).response["violations"]
+                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
+            finally:
+                context.close()
+    assert problems == []
