@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.web import account, checkout, docs, home, languages, wallet
+from kleline.web import account, checkout, docs, home, languages, malls, wallet
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
 
@@ -25,6 +25,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(account.router)
     app.include_router(checkout.router)
     app.include_router(languages.router)
+    app.include_router(malls.router)
     app.include_router(wallet.router)
     app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
     app.include_router(home.router)
@@ -41,4 +42,6 @@ def not_found_page(request: Request) -> Response | None:
     character in a path before any route runs), or None for a path that is not a page's."""
     if request.scope["path"].startswith("/checkout/"):
         return checkout.not_found_page(request)
+    if request.scope["path"].startswith(("/malls/", "/merchants/")):
+        return malls.not_found_page(request)
     return None
