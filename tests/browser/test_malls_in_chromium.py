@@ -8,18 +8,25 @@ Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of eac
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kleline.bootstrap import Kleline
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build
+from kleline.config import load_settings
+from kleline.demo import DemoData, seed
+from kleline.demo.data import MALLS
+from kleline.demo.data import PASSWORD as DEMO_PASSWORD
 from kleline.merchants.model import Mall
 
+from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, card, customer, fund, payment
+from ..e2e.live_server import loopback_listener, serving
 from .conftest import SHOP_ORIGIN, LiveKleline, Shop
-from .layout import layout_problems
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +65,9 @@ def mall_world(kleline: Kleline) -> dict[str, str]:
     return {"passage": passage.id, "halles": halles.id, "books": books}
 
 
-def sign_in(page: Page, email: str = "ada@example.org") -> None:
+def sign_in(page: Page, email: str = "ada@example.org", password: str = PASSWORD) -> None:
     page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").fill(password)
     page.locator("form[action='/sign-in'] button[type=submit]").click()
 
 
@@ -164,3 +171,53 @@ def test_the_malls_and_checkout_pages_fit_a_phone_and_axe_finds_no_violation(
 ) -> None:
     problems = layout_problems(chromium, live.url, _states(live.kleline, live.url), lang, WIDTHS)
     assert problems == []
+
+
+@pytest.fixture
+def demo_live(database_url: str, clock: FakeClock) -> Iterator[tuple[LiveKleline, DemoData]]:
+    """Kleline served with ``make demo``'s data (its webhooks may go to loopback, as the demo's do)."""
+    listener, url = loopback_listener()
+    settings = load_settings(
+        database_url=database_url, public_url=url, webhooks_allow_loopback=True, sign_in_rate=1000, sign_up_rate=1000
+    )
+    system = build(settings, clock=clock)
+    try:
+        data = seed(system, shop_url="http://127.0.0.1:8001")
+        with serving(create_app(system), listener):
+            yield LiveKleline(system, url), data
+    finally:
+        system.close()
+
+
+def test_the_demo_s_malls_shops_and_customers_show_on_the_pages(
+    demo_live: tuple[LiveKleline, DemoData], chromium: Browser
+) -> None:
+    live, data = demo_live
+    halles = next(mall for mall in data.malls if mall.slug == "les-halles")
+    duval = next(merchant for merchant in data.merchants if merchant.name == "Fromagerie Duval")
+
+    def alice(page: Page) -> None:
+        sign_in(page, "alice@example.com", DEMO_PASSWORD)
+        page.wait_for_selector(".sign-out")
+
+    states: list[State] = [
+        ("demo-home", "/sign-in?next=/", alice),
+        ("demo-malls", "/malls", lambda page: None),
+        ("demo-mall", f"/malls/{halles.id}", lambda page: None),
+        ("demo-merchant", f"/merchants/{duval.id}", lambda page: None),
+    ]
+    for lang in ("en", "fr"):
+        assert layout_problems(chromium, live.url, states, lang, WIDTHS) == []
+    context = chromium.new_context(locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/malls")
+        expect(page.locator(".tile")).to_have_count(len(MALLS))
+        page.get_by_role("link", name="Les Halles numériques").click()
+        expect(page.get_by_text("Farmhouse cheeses, cut to order")).to_be_visible()
+        shop_links = page.get_by_role("link", name=re.compile(r"^Go to the shop"))
+        expect(shop_links.first).to_have_attribute("href", "http://127.0.0.1:8001/")
+        page.get_by_role("link", name=re.compile(r"^What Kleline knows of it\s*: Fromagerie Duval$")).click()
+        expect(page.locator("#siret")).to_contain_text("000 000 034 00017")
+    finally:
+        context.close()
