@@ -29,7 +29,12 @@ def sign_in(page: Page, email: str = "ada@example.org") -> None:
 
 
 def returned(page: Page, shop_site: Shop) -> dict[str, list[str]]:
-    """The query the shop's return page was opened with (the customer is on it)."""
+    """The query the shop's return page was opened with, once the customer went on from Kleline's confirmation."""
+    expect(page.locator("#confirmation")).to_be_visible()  # Kleline's own page first, with the receipt
+    receipt = page.get_by_role("link", name="See your receipt")
+    expect(receipt).to_have_attribute("href", re.compile(r"^/wallet/receipts/"))
+    assert shop_site.returns == []
+    page.get_by_role("link", name=re.compile(r"^Continue to ")).click()
     page.wait_for_url(re.compile(rf"^{re.escape(SHOP_ORIGIN)}/orders/42/done\?"))
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert len(shop_site.returns) == 1

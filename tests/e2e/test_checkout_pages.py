@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import pkgutil
 import re
@@ -65,11 +66,18 @@ def ada(kleline: Kleline) -> Customer:
     return customer(kleline)
 
 
-def result_of(response: httpx.Response) -> tuple[str, dict[str, list[str]]]:
-    """Where a redirect to the shop goes, and its query."""
+_RETURN_LINK = re.compile(r'<a class="button-link" id="return-link" href="([^"]+)"')
+
+
+def result_of(browser: Visitor, response: httpx.Response) -> tuple[str, dict[str, list[str]]]:
+    """Where the confirmation page that a paying post leads to sends the customer back to the shop, and its query."""
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    parts = urlsplit(location)
+    assert location.startswith("/checkout/"), location  # Kleline's own page first, never straight to the shop
+    page = browser.get(location)
+    found = _RETURN_LINK.search(page.text)
+    assert found, page.text
+    parts = urlsplit(html.unescape(found.group(1)))
     return f"{parts.scheme}://{parts.netloc}{parts.path}", parse_qs(parts.query)
 
 
@@ -259,7 +267,7 @@ def test_paying_with_the_purse_returns_to_the_shop_with_the_payment_and_its_stat
     page = ada_browser.get(f"/checkout/{paying.id}")
     assert "Your purse: €30.00 available" in page.text and 'value="purse" checked' in page.text
     done = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
-    where, query = result_of(done)
+    where, query = result_of(ada_browser, done)
     assert where == "https://shop.example/orders/42/done"
     assert query == {"lang": ["fr"], "payment_id": [paying.id], "status": ["succeeded"]}
     paid = kleline.payments.get(paying.id)
@@ -271,7 +279,7 @@ def test_paying_with_the_purse_returns_to_the_shop_with_the_payment_and_its_stat
     assert 'data-status="succeeded"' in closed.text and 'id="return-link"' in closed.text
     assert f"payment_id={paying.id}&amp;status=succeeded" in closed.text and 'action="/checkout/' not in closed.text
     again = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")  # a second click, a reload
-    assert result_of(again)[1]["status"] == ["succeeded"]
+    assert result_of(ada_browser, again)[1]["status"] == ["succeeded"]
     assert kleline.ledger.balance(purse_code(ada.id)).posted == 3000 - 1250
 
 
@@ -289,7 +297,7 @@ def test_a_purse_that_holds_too_little_is_refused_on_the_page_and_the_payment_st
     assert kleline.ledger.balance(purse_code(ada.id)).held == 0
     # The card can still pay.
     done = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
-    assert result_of(done)[1]["status"] == ["succeeded"]
+    assert result_of(ada_browser, done)[1]["status"] == ["succeeded"]
 
 
 def test_choosing_nothing_is_refused_and_nothing_moves(
@@ -332,7 +340,7 @@ def test_a_card_above_the_exemption_passes_the_challenge_then_returns_to_the_sho
     assert malformed.status_code == 400 and "6-digit code" in alert(malformed)
 
     done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
-    where, query = result_of(done)
+    where, query = result_of(ada_browser, done)
     assert query["status"] == ["authorized"] and query["payment_id"] == [paying.id]
     authorized = kleline.payments.get(paying.id)
     assert (authorized.status, authorized.method, authorized.amount_authorized) == ("authorized", "card", 4500)
@@ -349,7 +357,7 @@ def test_a_card_whose_issuer_asks_for_authentication_is_challenged_on_the_page_e
     assert challenged.status_code == 303
     assert kleline.payments.get(paying.id).status == "requires_action"
     done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
-    assert result_of(done)[1]["status"] == ["succeeded"]
+    assert result_of(ada_browser, done)[1]["status"] == ["succeeded"]
     paid = kleline.payments.get(paying.id)
     assert (paid.status, paid.method, paid.amount_captured) == ("succeeded", "card", 1500)
 
@@ -370,7 +378,7 @@ def test_a_challenge_that_came_too_late_is_renewed_and_the_next_code_passes(
     assert renewed.status == "requires_action" and renewed.challenge_id not in (None, first)
     clock.advance(seconds=30)
     done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
-    assert result_of(done)[1]["status"] == ["succeeded"]
+    assert result_of(ada_browser, done)[1]["status"] == ["succeeded"]
 
 
 def test_a_challenge_without_an_authenticator_is_explained(
@@ -382,7 +390,12 @@ def test_a_challenge_without_an_authenticator_is_explained(
     refused = ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id)
     assert refused.status_code == 403
     assert "sca_enrolment_required" in alert(refused) and "no authenticator app" in alert(refused)
+    fix = f'<a href="/wallet/security?next=%2Fcheckout%2F{paying.id}">Set up an authenticator app</a>'
+    assert fix in refused.text  # the page that fixes it, which brings the customer back here
     assert kleline.payments.get(paying.id).status == "requires_confirmation"
+    enrol(kleline, ada)  # done on that page: the payment now asks for the code
+    assert ada_browser.post(f"/checkout/{paying.id}/confirm", method=card_id).status_code == 303
+    assert kleline.payments.get(paying.id).status == "requires_action"
 
 
 def test_a_card_declined_by_its_issuer_returns_to_the_shop_as_failed(
@@ -392,7 +405,7 @@ def test_a_card_declined_by_its_issuer_returns_to_the_shop_as_failed(
     paying = payment(kleline, merchant_id, 2000)
     ada_browser.sign_in(paying.id)
     failed = ada_browser.post(f"/checkout/{paying.id}/confirm", method=poor)
-    assert result_of(failed)[1]["status"] == ["failed"]
+    assert result_of(ada_browser, failed)[1]["status"] == ["failed"]
     assert kleline.payments.get(paying.id).failure_code == "insufficient_funds"
     page = ada_browser.get(f"/checkout/{paying.id}")
     assert "did not go through: there is not enough money to cover it" in page.text
@@ -471,7 +484,7 @@ def test_a_post_from_another_site_is_refused_even_with_a_stolen_token(
         data={"csrf_token": ada_browser.csrf, "method": "purse"},
         headers={"Origin": "http://testserver"},
     )
-    assert result_of(same_site)[1]["status"] == ["succeeded"]
+    assert result_of(ada_browser, same_site)[1]["status"] == ["succeeded"]
 
 
 def test_a_sign_in_form_without_its_token_is_refused(ada_browser: Visitor, ada: Customer) -> None:
@@ -605,7 +618,7 @@ def test_another_customer_cannot_act_on_a_payment_someone_else_is_paying_or_has_
         assert (still.status, still.customer_id, still.card_id) == ("requires_action", ada.id, ada_card)
 
         done = ada_browser.post(f"/checkout/{paying.id}/authenticate", sca_code=totp.at(clock.now))
-        assert result_of(done)[1]["status"] == ["succeeded"]
+        assert result_of(ada_browser, done)[1]["status"] == ["succeeded"]
         after = grace_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
         assert after.status_code == 409 and "payment_unexpected_state" in alert(after)
         assert "data-status" not in after.text and "45.00" not in after.text
@@ -724,3 +737,118 @@ def test_opening_a_wallet_and_signing_out_are_confirmed(
     assert "Your wallet is open. Welcome, Ada Lovelace!" in ada_browser.get(opened.headers["location"]).text
     out = ada_browser.post("/sign-out", next=f"/checkout/{paying.id}")
     assert "You are signed out." in ada_browser.get(out.headers["location"]).text
+
+
+# --- the way back to the shop, the confirmation, and the links from each refusal to its fix ---------------------
+
+RETURN = "https://shop.example/orders/42/done"
+
+
+def link(page_html: str, element_id: str) -> str:
+    """The address of the link ``element_id`` on a page (it must be there)."""
+    found = re.search(rf'<a [^>]*id="{element_id}" href="([^"]+)"', page_html)
+    assert found, page_html
+    return html.unescape(found.group(1))
+
+
+def test_each_open_step_offers_to_cancel_and_go_back_to_the_shop_leaving_the_payment_open(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    signed_out = ada_browser.get(f"/checkout/{paying.id}").text
+    back = link(signed_out, "cancel-link")
+    assert ">Cancel and return to Librairie Kléber</a>" in signed_out
+    parts = urlsplit(back)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == RETURN
+    assert parse_qs(parts.query) == {"lang": ["fr"], "payment_id": [paying.id], "status": ["requires_confirmation"]}
+    ada_browser.sign_in(paying.id)
+    assert link(ada_browser.get(f"/checkout/{paying.id}").text, "cancel-link") == back
+    assert kleline.payments.get(paying.id).status == "requires_confirmation"  # the customer may still come back
+
+
+def test_without_a_return_address_there_is_no_cancel_link(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str
+) -> None:
+    paying = payment(kleline, merchant_id, 1250, return_url=None)
+    assert 'id="cancel-link"' not in ada_browser.get(f"/checkout/{paying.id}").text
+
+
+def test_paying_shows_kleline_s_confirmation_with_the_receipt_then_the_way_to_the_shop(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 3000)
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    done = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert done.status_code == 303 and done.headers["location"] == f"/checkout/{paying.id}"
+    page = ada_browser.get(f"/checkout/{paying.id}").text
+    assert "You paid €12.50 to Librairie Kléber. Kleline has the payment and has told the shop." in page
+    assert 'data-status="succeeded">Paid</dd>' in page
+    assert f'<a href="/merchants/{merchant_id}">Librairie Kléber</a>' in page
+    assert link(page, "receipt-link") == f"/wallet/receipts/{paying.id}"
+    assert ">Continue to Librairie Kléber</a>" in page
+    query = parse_qs(urlsplit(link(page, "return-link")).query)
+    assert query == {"lang": ["fr"], "payment_id": [paying.id], "status": ["succeeded"]}
+    assert 'id="cancel-link"' not in page and 'action="/checkout/' not in page
+
+
+def test_an_authorisation_is_confirmed_and_its_receipt_promised_for_the_capture(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 3000)
+    paying = payment(kleline, merchant_id, 1250, capture_method="manual")
+    ada_browser.sign_in(paying.id)
+    ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    page = ada_browser.get(f"/checkout/{paying.id}").text
+    assert "€12.50 is reserved for Librairie Kléber." in page
+    assert 'id="receipt-link"' not in page and "once the shop takes the payment" in page
+    kleline.payments.capture(merchant_id, paying.id)
+    assert link(ada_browser.get(f"/checkout/{paying.id}").text, "receipt-link") == f"/wallet/receipts/{paying.id}"
+
+
+def test_without_a_return_address_the_confirmation_offers_the_shop_s_website(
+    kleline: Kleline, ada_browser: Visitor, ada: Customer
+) -> None:
+    merchant_id = shop(kleline)
+    kleline.merchants.describe(merchant_id, description="Books", website="https://librairie.example/")
+    fund(kleline, ada.id, card(kleline, ada.id), 3000)
+    paying = payment(kleline, merchant_id, 500, return_url=None)
+    ada_browser.sign_in(paying.id)
+    ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    page = ada_browser.get(f"/checkout/{paying.id}").text
+    assert link(page, "return-link") == "https://librairie.example/" and ">Go to Librairie Kléber</a>" in page
+
+
+def test_a_purse_too_short_links_to_the_top_up_page_and_back(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 1000)
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    choose = ada_browser.get(f"/checkout/{paying.id}").text
+    top_up = f'<a href="/wallet/top-up?next=%2Fcheckout%2F{paying.id}">Top up your purse</a>'
+    assert "(not enough for this payment)" in choose and top_up in choose
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    assert refused.status_code == 402 and "insufficient_funds" in alert(refused)
+    assert f'<p class="next-step notice">What to do next: {top_up}</p>' in refused.text
+    assert refused.text.count(top_up) == 2  # after the error summary, and beside the purse
+
+
+def test_a_refusal_with_nothing_to_fix_elsewhere_links_nowhere(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    refused = ada_browser.post(f"/checkout/{paying.id}/confirm")
+    assert refused.status_code == 400 and 'class="next-step' not in refused.text
+
+
+def test_the_confirmation_is_in_french(kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer) -> None:
+    fund(kleline, ada.id, card(kleline, ada.id), 3000)
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.get("/language?lang=fr&next=/sign-in")
+    ada_browser.sign_in(paying.id)
+    ada_browser.post(f"/checkout/{paying.id}/confirm", method="purse")
+    page = ada_browser.get(f"/checkout/{paying.id}").text
+    assert "Vous avez payé 12,50\u00a0€ à Librairie Kléber." in page
+    assert ">Voir votre reçu</a>" in page and ">Continuer vers Librairie Kléber</a>" in page

@@ -34,11 +34,12 @@ from kleline.clock import system_clock
 from kleline.config import load_settings
 from kleline.demo import Addresses, DemoData, banner, seed, shop_directory, start_shop
 from kleline.demo.bank import DemoBank
-from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURSE_TARGET, SHOP_EMAIL
+from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURCHASES, PURSE_TARGET, SHOP_EMAIL
 from kleline.demo.launch import beside_the_demo
 from kleline.events.signature import HEADER, sign
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.errors import InvalidMerchantKey
+from kleline.money import Money
 from kleline.worker.runner import Worker
 
 from .http import bearer
@@ -148,7 +149,8 @@ def test_seeding_makes_malls_merchants_and_funded_customers(kleline: Kleline) ->
     assert [customer.email for customer in data.customers] == [email for _, email, _ in CUSTOMERS]
     for customer, (_, _, numbers) in zip(data.customers, CUSTOMERS, strict=True):
         assert [card.last4 for card in customer.cards] == [number[-4:] for number in numbers]
-        assert customer.purse == PURSE_TARGET
+        spent = sum(p.amount for p in PURCHASES if p.customer == customer.email and p.method == "purse")
+        assert customer.purse == Money(PURSE_TARGET.minor - spent, "EUR")  # funded, then a few purchases
         assert customer.totp_secret  # enrolled by this run, so shown
         assert kleline.customers.get(customer.id).kyc_level == "verified"
     assert "3155" in [card.last4 for card in data.customers[0].cards]  # the card that asks for authentication
@@ -157,6 +159,21 @@ def test_seeding_makes_malls_merchants_and_funded_customers(kleline: Kleline) ->
     assert kleline.merchants.authenticate(data.shop.secret_key) == data.shop.merchant_id
     assert data.shop.webhook_url == "http://127.0.0.1:8001/webhooks/kleline"
     assert data.shop.webhook_secret.startswith("whsec_")
+    assert trial_balance(kleline.db).balanced
+
+
+def test_the_demo_malls_show_what_each_shop_sells_its_siret_and_link_to_the_demo_shop(kleline: Kleline) -> None:
+    data = seed(kleline, shop_url="http://127.0.0.1:8001")
+    for merchant, spec in zip(data.merchants, MERCHANTS, strict=True):
+        assert (merchant.description, merchant.website) == (spec.description, "http://127.0.0.1:8001/")
+        assert merchant.siret is not None and merchant.approved_at is not None
+    alice = data.customers[0]
+    history = kleline.payments.purse_movements(alice.id, limit=10)
+    assert len(history) >= 2  # the top-up and the purse purchase
+    payments, _more = kleline.payments.list(merchant_id=data.merchants[1].id, limit=10)  # Librairie Kléber
+    assert [(p.customer_id, p.amount_captured, p.amount_refunded) for p in payments] == [(alice.id, 1290, 390)]
+    moved = seed(kleline, shop_url="http://127.0.0.1:9001")  # the shop on another port: the links follow it
+    assert {merchant.website for merchant in moved.merchants} == {"http://127.0.0.1:9001/"}
     assert trial_balance(kleline.db).balanced
 
 
@@ -171,7 +188,7 @@ def test_seeding_again_finds_everything_and_renews_only_the_shop_secrets(kleline
     assert len(kleline.merchants.list()) == len(MERCHANTS)
     for before, after in zip(first.customers, again.customers, strict=True):
         assert [card.id for card in after.cards] == [card.id for card in before.cards]
-        assert after.purse == PURSE_TARGET  # funded once, not topped up again
+        assert after.purse == before.purse  # funded once, not topped up again; the purchases made once
         assert after.totp_secret is None  # shown by the first run only
     assert [mall.merchant_ids for mall in again.malls] == [mall.merchant_ids for mall in first.malls]
     # The shop gets a new key and a new endpoint (their secrets are shown once); the old ones stop working.
@@ -192,7 +209,14 @@ def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> 
 
     text = "\n".join(banner(data, addresses, shop_running=True))
 
-    for expected in ["http://127.0.0.1:8001", "http://127.0.0.1:8000/docs", data.operator_key, PASSWORD]:
+    for expected in [
+        "http://127.0.0.1:8001",
+        "http://127.0.0.1:8000/docs",
+        "http://127.0.0.1:8000/malls",
+        "sign in at http://127.0.0.1:8000/sign-in as a demo customer",
+        data.operator_key,
+        PASSWORD,
+    ]:
         assert expected in text
     for customer in data.customers:
         assert customer.email in text and str(customer.totp_secret) in text

@@ -94,7 +94,8 @@ def test_every_link_and_asset_of_the_home_page_and_the_docs_is_served_by_kleline
                 continue
             queue.append(_on_this_server(address, final).split("#")[0])
     paths = {urlsplit(url).path for url in seen}
-    expected = {"/sign-up", "/sign-in", "/v1/malls", "/docs", "/redoc", "/openapi.json", "/static/kleline.css"}
+    expected = {"/sign-up", "/sign-in", "/malls", "/v1/malls", "/docs", "/redoc", "/openapi.json"}
+    expected.add("/static/kleline.css")
     assert expected <= paths
     assert {"/assets/docs/swagger-ui-bundle.js", "/assets/docs/swagger-ui.css", "/static/swagger-init.js"} <= paths
     assert "/assets/docs/redoc.standalone.js" in paths
@@ -113,9 +114,11 @@ def test_the_home_page_says_what_kleline_is_in_english(browser: TestClient) -> N
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert '<html lang="en">' in html
-    assert "<h1>Kleline: pay online shops from one wallet</h1>" in html
+    assert "<title>Kleline: pay online shops from one wallet · Kleline</title>" in html
+    assert '<h1 id="home-title">One wallet for every shop</h1>' in html
     assert "payment intermediary for online shopping" in html
-    assert '<a href="/sign-up">Open a wallet</a>' in html and '<a href="/v1/malls">The malls directory</a>' in html
+    assert '<a class="button-link" href="/sign-up">Open a wallet</a>' in html
+    assert '<a href="/v1/malls">The malls directory</a>' in html and '<a href="/malls">' in html
     assert "<code>POST /v1/merchants</code>" in html and "<code>POST /v1/payments</code>" in html
     assert 'hreflang="fr"' in html  # the switch to French
 
@@ -125,10 +128,11 @@ def test_the_home_page_is_in_french_for_a_french_browser(browser: TestClient) ->
     assert page.status_code == 200 and page.headers["content-language"] == "fr"
     html = page.text
     assert '<html lang="fr">' in html
-    assert "<h1>Kleline\u00a0: payez les boutiques en ligne depuis un seul portefeuille</h1>" in html
+    assert "<title>Kleline\u00a0: payez les boutiques en ligne depuis un seul portefeuille · Kleline</title>" in html
+    assert '<h1 id="home-title">Un seul portefeuille pour toutes les boutiques</h1>' in html
     assert "intermédiaire de paiement" in html and "Démarrage rapide pour un marchand" in html
-    assert '<a href="/sign-up">Ouvrir un portefeuille</a>' in html
-    for english in ("Open a wallet", "Developers", "Quick start", "payment intermediary"):
+    assert '<a class="button-link" href="/sign-up">Ouvrir un portefeuille</a>' in html
+    for english in ("Open a wallet", "Developers", "Quick start", "payment intermediary", "The malls", "commission of"):
         assert english not in html
 
 

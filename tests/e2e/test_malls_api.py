@@ -53,7 +53,9 @@ def test_a_slug_is_unique_and_well_formed(client: TestClient, operator: dict[str
 
 def test_the_public_directory_shows_only_active_merchants(client: TestClient, operator: dict[str, str]) -> None:
     mall = create_mall(client, operator, "Galerie du Bac", "galerie-du-bac")
-    shop = register(client, website="https://librairie-du-bac.fr", category="books")
+    shop = register(
+        client, website="https://librairie-du-bac.fr", category="books", description="Books, new and second-hand"
+    )
     added = client.post(f"/v1/malls/{mall['id']}/merchants", json={"merchant_id": shop["id"]}, headers=operator)
     assert added.status_code == 200, added.text
     assert added.json()["merchant_ids"] == [shop["id"]]  # the operator sees it, pending as it is
@@ -70,6 +72,7 @@ def test_the_public_directory_shows_only_active_merchants(client: TestClient, op
             "name": "Librairie du Bac SARL",
             "website": "https://librairie-du-bac.fr",
             "category": "books",
+            "description": "Books, new and second-hand",
             "status": "active",
         }
     ]

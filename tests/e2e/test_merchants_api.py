@@ -128,6 +128,8 @@ def test_a_given_bic_is_kept(client: TestClient) -> None:
         ({"email": "not an email"}, 400, "validation_error", "email"),
         ({"website": "ftp://librairie-du-bac.fr"}, 400, "validation_error", "website"),
         ({"category": "books & more"}, 400, "validation_error", "category"),
+        ({"description": "x" * 501}, 400, "validation_error", "description"),
+        ({"description": "Books\x00"}, 400, "validation_error", "description"),
         ({"name": "  "}, 400, "validation_error", "name"),
         ({"name": None}, 400, "validation_error", "name"),
         ({"iban": None}, 400, "validation_error", "iban"),
@@ -189,6 +191,51 @@ def test_approval_suspension_and_reactivation(client: TestClient, kleline: Kleli
         kleline.merchants.require_active(parties.merchant_id)
     assert client.post(f"{url}/approve", headers=operator).json()["status"] == "active"
     problem(client.post("/v1/merchants/mer_unknown/approve", headers=operator), 404, "not_found")
+
+
+def test_the_approval_date_is_the_first_approval_and_a_suspension_keeps_it(
+    client: TestClient, parties: Parties, clock: FakeClock
+) -> None:
+    operator = bearer(parties.operator)
+    url = f"/v1/merchants/{parties.merchant_id}"
+    assert client.get(url, headers=operator).json()["approved_at"] is None
+    clock.advance(days=2)
+    approved = client.post(f"{url}/approve", headers=operator).json()["approved_at"]
+    assert approved == "2026-01-17T09:30:00.000000Z"
+    clock.advance(days=30)
+    assert client.post(f"{url}/suspend", headers=operator).json()["approved_at"] == approved
+    clock.advance(days=1)
+    assert client.post(f"{url}/approve", headers=operator).json()["approved_at"] == approved
+    assert client.get(url, headers=bearer(parties.merchant)).json()["approved_at"] == approved
+
+
+# -- the shop's profile (what the malls show) ---------------------------------------------------------------------
+
+
+def test_a_shop_says_what_it_sells_at_registration_and_changes_it_later(client: TestClient, parties: Parties) -> None:
+    body = register(client, description="  Books,\n new and   second-hand ", email="livres@example.org")
+    assert body["description"] == "Books, new and second-hand"  # one line, as the malls' pages show it
+    url = f"/v1/merchants/{parties.merchant_id}"
+    changed = client.patch(url, json={"description": "Rare books"}, headers=bearer(parties.merchant))
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["description"], changed.json()["website"]) == ("Rare books", None)
+    changed = client.patch(url, json={"website": "https://rare.example"}, headers=bearer(parties.operator))
+    assert (changed.json()["description"], changed.json()["website"]) == ("Rare books", "https://rare.example")
+    cleared = client.patch(url, json={"description": None}, headers=bearer(parties.merchant)).json()
+    assert (cleared["description"], cleared["website"]) == (None, "https://rare.example")
+    for wrong, param in (({"website": "javascript:alert(1)"}, "website"), ({"description": "x" * 501}, "description")):
+        assert (
+            problem(client.patch(url, json=wrong, headers=bearer(parties.merchant)), 400, "validation_error")["param"]
+            == param
+        )
+    assert client.get(url, headers=bearer(parties.merchant)).json()["website"] == "https://rare.example"
+    for who, status, code in (
+        ("nobody", 401, "unauthorized"),
+        ("customer", 403, "forbidden"),
+        ("other_merchant", 404, "not_found"),
+    ):
+        problem(client.patch(url, json={"description": "Mine now"}, headers=parties.headers(who)), status, code)
+    assert client.get(url, headers=bearer(parties.merchant)).json()["description"] is None
 
 
 # -- keys ----------------------------------------------------------------------------------------------------------

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import pyotp
 from schwifty import IBAN
+from stdnum import luhn
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
 from kleline.operators.service import create_key
+from kleline.payments.model import PaymentRequest
 from kleline.wallet.customers import EmailTaken, purse_code
 from kleline.wallet.model import Card
 from kleline.wallet.strong_auth import AlreadyEnrolled
@@ -33,11 +35,13 @@ __all__ = [
     "MALLS",
     "MERCHANTS",
     "PASSWORD",
+    "PURCHASES",
     "PURSE_TARGET",
     "SHOP_EMAIL",
     "DemoCustomer",
     "DemoData",
     "DemoShop",
+    "Purchase",
     "SeedingFailed",
     "seed",
 ]
@@ -57,28 +61,92 @@ MALLS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class MerchantSpec:
-    """A demo merchant as it registers: name, contact, category, commission, and the malls (slugs) it joins."""
+    """A demo merchant as it registers: name, contact, category, commission, the malls (slugs) it joins, and what
+    it sells, as the malls' pages show it."""
 
     name: str
     email: str
     category: str
     fee_bps: int
     malls: tuple[str, ...]
+    description: str
 
 
 MERCHANTS: Final = (
-    MerchantSpec("La Boutique du Coin", SHOP_EMAIL, "grocery", 350, ("les-halles",)),
-    MerchantSpec("Librairie Kléber", "contact@librairie-kleber.example", "books", 320, ("passage-kleber",)),
-    MerchantSpec("Fromagerie Duval", "bonjour@fromagerie-duval.example", "grocery", 350, ("les-halles",)),
-    MerchantSpec("Atelier Vélo", "atelier@atelier-velo.example", "sports", 380, ("rive-gauche",)),
-    MerchantSpec("Disques Bleus", "vinyles@disques-bleus.example", "music", 400, ("passage-kleber", "rive-gauche")),
-    MerchantSpec("Papeterie Moreau", "papeterie@moreau.example", "stationery", 300, ("passage-kleber",)),
-    MerchantSpec("Thés et Merveilles", "the@merveilles.example", "grocery", 350, ("les-halles", "rive-gauche")),
-    MerchantSpec("Jouets Lefèvre", "jouets@lefevre.example", "toys", 360, ("rive-gauche",)),
-    MerchantSpec("Quincaillerie Roux", "quincaillerie@roux.example", "hardware", 340, ("les-halles",)),
-    MerchantSpec("Optique Garnier", "optique@garnier.example", "health", 390, ("passage-kleber",)),
-    MerchantSpec("Fleurs de Saison", "bouquets@fleurs-de-saison.example", "florist", 330, ("rive-gauche",)),
-    MerchantSpec("Cave Saint-Vincent", "cave@saint-vincent.example", "wine", 370, ("les-halles", "passage-kleber")),
+    MerchantSpec(
+        "La Boutique du Coin", SHOP_EMAIL, "grocery", 350, ("les-halles",), "Olive oil, cheese and kitchen linen"
+    ),
+    MerchantSpec(
+        "Librairie Kléber",
+        "contact@librairie-kleber.example",
+        "books",
+        320,
+        ("passage-kleber",),
+        "New and second-hand books, French and foreign literature",
+    ),
+    MerchantSpec(
+        "Fromagerie Duval",
+        "bonjour@fromagerie-duval.example",
+        "grocery",
+        350,
+        ("les-halles",),
+        "Farmhouse cheeses, cut to order",
+    ),
+    MerchantSpec(
+        "Atelier Vélo", "atelier@atelier-velo.example", "sports", 380, ("rive-gauche",), "Bicycle parts and repairs"
+    ),
+    MerchantSpec(
+        "Disques Bleus",
+        "vinyles@disques-bleus.example",
+        "music",
+        400,
+        ("passage-kleber", "rive-gauche"),
+        "Jazz and blues records, new and used",
+    ),
+    MerchantSpec(
+        "Papeterie Moreau",
+        "papeterie@moreau.example",
+        "stationery",
+        300,
+        ("passage-kleber",),
+        "Notebooks, fountain pens and ink",
+    ),
+    MerchantSpec(
+        "Thés et Merveilles",
+        "the@merveilles.example",
+        "grocery",
+        350,
+        ("les-halles", "rive-gauche"),
+        "Loose-leaf teas and teapots",
+    ),
+    MerchantSpec("Jouets Lefèvre", "jouets@lefevre.example", "toys", 360, ("rive-gauche",), "Wooden toys and games"),
+    MerchantSpec(
+        "Quincaillerie Roux",
+        "quincaillerie@roux.example",
+        "hardware",
+        340,
+        ("les-halles",),
+        "Tools, hardware and garden supplies",
+    ),
+    MerchantSpec(
+        "Optique Garnier", "optique@garnier.example", "health", 390, ("passage-kleber",), "Glasses and sunglasses"
+    ),
+    MerchantSpec(
+        "Fleurs de Saison",
+        "bouquets@fleurs-de-saison.example",
+        "florist",
+        330,
+        ("rive-gauche",),
+        "Seasonal bouquets, delivered in Paris",
+    ),
+    MerchantSpec(
+        "Cave Saint-Vincent",
+        "cave@saint-vincent.example",
+        "wine",
+        370,
+        ("les-halles", "passage-kleber"),
+        "Wines from independent growers",
+    ),
 )
 
 VISA: Final = "4242424242424242"
@@ -91,6 +159,30 @@ CUSTOMERS: Final = (
     ("Bruno Petit", "bruno@example.com", (MASTERCARD,)),
     ("Chloé Durand", "chloe@example.com", (VISA, MASTERCARD)),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """A past purchase of a demo customer, for the wallet's history: from the purse, or by the wallet's first card,
+    under the strong-authentication exemption; ``refunded``: what the merchant gave back of it."""
+
+    customer: str
+    merchant: str
+    description: str
+    amount: int
+    method: Literal["purse", "card"]
+    refunded: int = 0
+
+
+PURCHASES: Final = (
+    Purchase("alice@example.com", "bonjour@fromagerie-duval.example", "Comté and Morbier, 400 g", 1840, "purse"),
+    Purchase("alice@example.com", "contact@librairie-kleber.example", "Les Misérables, 2 vol.", 1290, "card", 390),
+    Purchase("bruno@example.com", "vinyles@disques-bleus.example", "Kind of Blue, vinyl LP", 2490, "purse"),
+    Purchase("chloe@example.com", "the@merveilles.example", "Sencha tea, 100 g", 1150, "purse"),
+    Purchase("chloe@example.com", "bouquets@fleurs-de-saison.example", "Bouquet of tulips", 2500, "card"),
+)
+"""Made once, when the customer is, after the purse's top-up (whose challenge starts the exemption afresh): their
+total per customer stays well under the exemption's cumulated limit, so the demo's first purchases need no code."""
 
 
 class SeedingFailed(KlelineError):
@@ -140,10 +232,11 @@ def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
     """Make whatever demo data is missing; the shop's webhooks go to ``{shop_url}/webhooks/kleline``. Kleline's own
     accounts need no seeding: every start opens them (``kleline.bootstrap.accounts``)."""
     made = _malls(kleline)
-    merchants = _merchants(kleline, {mall.slug: mall.id for mall in made})
+    merchants = _merchants(kleline, {mall.slug: mall.id for mall in made}, shop_url.rstrip("/") + "/")
     shop_merchant = next(merchant for merchant in merchants if merchant.email == SHOP_EMAIL)
     shop = _shop(kleline, shop_merchant, shop_url.rstrip("/") + "/webhooks/kleline")
-    customers = tuple(_customer(kleline, name, email, numbers) for name, email, numbers in CUSTOMERS)
+    by_email = {merchant.email: merchant.id for merchant in merchants}
+    customers = tuple(_customer(kleline, name, email, numbers, by_email) for name, email, numbers in CUSTOMERS)
     operator_key = create_key(kleline.db, "demo").secret
     malls = tuple(kleline.malls.get(mall.id) for mall in made)  # read again: now with their members
     return DemoData(malls, merchants, customers, shop, operator_key)
@@ -159,7 +252,18 @@ def _iban(number: int) -> str:
     return str(IBAN.generate("FR", bank_code="30004", account_code=f"{number:011d}"))
 
 
-def _merchants(kleline: Kleline, mall_ids: dict[str, str]) -> tuple[Merchant, ...]:
+def _siret(number: int) -> str:
+    """A valid SIRET for the ``number``-th demo merchant: a SIREN starting 000 (not one INSEE gives out), its
+    Luhn key, and an establishment number whose last digit makes the whole 14 digits pass Luhn too."""
+    siren = f"000{number:05d}"
+    siren += luhn.calc_check_digit(siren)
+    head = f"{siren}0001"
+    return head + luhn.calc_check_digit(head)
+
+
+def _merchants(kleline: Kleline, mall_ids: dict[str, str], shop_url: str) -> tuple[Merchant, ...]:
+    """The demo merchants, each with what it sells; their shop links all open the demo shop, the one shop that runs
+    (a demo's ``https://*.example`` address would open nothing)."""
     by_email = {merchant.email: merchant for merchant in kleline.merchants.list(limit=1000)}
     merchants = []
     for number, spec in enumerate(MERCHANTS, start=1):
@@ -170,11 +274,15 @@ def _merchants(kleline: Kleline, mall_ids: dict[str, str]) -> tuple[Merchant, ..
                 name=spec.name,
                 email=spec.email,
                 iban=_iban(number),
-                website=f"https://{spec.email.partition('@')[2]}",
+                siret=_siret(number),
+                website=shop_url,
                 category=spec.category,
                 mall_ids=malls,
                 fee_bps=spec.fee_bps,
+                description=spec.description,
             )
+        elif (merchant.description, merchant.website) != (spec.description, shop_url):
+            merchant = kleline.merchants.describe(merchant.id, description=spec.description, website=shop_url)
         for mall_id in malls:
             if mall_id not in merchant.mall_ids:
                 kleline.malls.add_merchant(mall_id, merchant.id)
@@ -197,7 +305,9 @@ def _shop(kleline: Kleline, merchant: Merchant, webhook_url: str) -> DemoShop:
     return DemoShop(merchant.id, merchant.name, key.secret, endpoint.url, secret)
 
 
-def _customer(kleline: Kleline, name: str, email: str, numbers: tuple[str, ...]) -> DemoCustomer:
+def _customer(
+    kleline: Kleline, name: str, email: str, numbers: tuple[str, ...], merchants: dict[str, str]
+) -> DemoCustomer:
     try:
         kleline.customers.sign_up(email, PASSWORD, name)
     except EmailTaken:
@@ -213,6 +323,7 @@ def _customer(kleline: Kleline, name: str, email: str, numbers: tuple[str, ...])
         pass  # made by an earlier run, which funded the purse and showed the secret
     if totp is not None:
         _fund(kleline, customer_id, cards[0], totp)
+        _purchases(kleline, customer_id, email, cards[0], merchants)
     purse = kleline.ledger.balance(purse_code(customer_id))
     return DemoCustomer(
         customer_id,
@@ -250,3 +361,17 @@ def _fund(kleline: Kleline, customer_id: str, card: Card, totp: pyotp.TOTP) -> N
         top_up = kleline.top_ups.top_up(customer_id, amount, card.id, challenge_id=top_up.challenge_id, sca_code=code)
     if top_up.status != "succeeded":
         raise SeedingFailed(f"the demo top-up of {customer_id} ended {top_up.status}: {top_up.failure_code}")
+
+
+def _purchases(kleline: Kleline, customer_id: str, email: str, card: Card, merchants: dict[str, str]) -> None:
+    """The customer's past purchases (``PURCHASES``), paid and, where given, partly refunded by the merchant."""
+    for number, purchase in enumerate((p for p in PURCHASES if p.customer == email), start=1):
+        merchant_id = merchants[purchase.merchant]
+        request = PaymentRequest(Money(purchase.amount, "EUR"), purchase.description, f"demo-{customer_id}-{number}")
+        created = kleline.payments.create(merchant_id, request)
+        card_id = card.id if purchase.method == "card" else None
+        paid = kleline.payments.confirm(created.id, customer_id, purchase.method, card_id)
+        if paid.status != "succeeded":
+            raise SeedingFailed(f"the demo purchase {paid.id} ended {paid.status}: {paid.failure_code}")
+        if purchase.refunded:
+            kleline.refunds.refund(merchant_id, paid.id, Money(purchase.refunded, "EUR"))

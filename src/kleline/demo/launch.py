@@ -120,7 +120,12 @@ def banner(
         ]
     else:
         lines.append("  (the demo shop is not running: examples/shop was not found)")
-    lines += ["", f"Demo customers (password '{data.customers[0].password}' for all):"]
+    lines += [
+        f"  Browse the malls at {kleline}/malls (every demo merchant's shop link opens the demo shop),",
+        f"  and sign in at {kleline}/sign-in as a demo customer to see the wallet, its history and receipts.",
+        "",
+        f"Demo customers (sign in with the email, password '{data.customers[0].password}' for all):",
+    ]
     for customer in data.customers:
         cards = ", ".join(f"{card.brand} ..{card.last4}" for card in customer.cards)
         lines.append(f"  {customer.email:<20} {customer.name:<14} purse {customer.purse}  cards: {cards}")
@@ -135,7 +140,7 @@ def banner(
         lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
     lines += [
         "",
-        f"Kleline:        {kleline}   API docs: {kleline}/docs   malls: {kleline}/v1/malls",
+        f"Kleline:        {kleline}   malls: {kleline}/malls   API docs: {kleline}/docs",
         f"Operator key:   {key}",
         f"  curl -H 'Authorization: Bearer {key}' {kleline}/v1/ledger/trial-balance",
         f"Shop merchant:  {data.shop.name} ({data.shop.merchant_id}), webhooks to {data.shop.webhook_url}",

@@ -29,6 +29,7 @@ __all__ = [
     "BankDetails",
     "bank_details",
     "check_category",
+    "check_description",
     "check_email",
     "check_fee_bps",
     "check_name",
@@ -48,6 +49,7 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_NAME = 200
 MAX_SLUG = 60
 MAX_URL = 2048
+MAX_DESCRIPTION = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,18 @@ def check_category(category: str | None) -> str | None:
             param="category",
         )
     return category
+
+
+def check_description(description: str | None) -> str | None:
+    """What a shop sells, in words: at most 500 characters once trimmed, on one line; None when blank."""
+    if description is None or not description.strip():
+        return None
+    description = " ".join(description.split())  # a line on a page: runs of spaces and line breaks read as one
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidMerchant(f"description: at most {MAX_DESCRIPTION} characters", param="description")
+    if any(not character.isprintable() for character in description):
+        raise InvalidMerchant("description: control characters are not allowed", param="description")
+    return description
 
 
 def check_siret(siret: str | None) -> str | None:

@@ -28,12 +28,12 @@ def _members(tx: RawTx, mall_ids: Sequence[str]) -> dict[str, list[MallMember]]:
         return members
     clause, params = in_list("m", mall_ids)
     rows = tx.fetchall(
-        "SELECT mm.mall_id, m.id, m.name, m.website, m.category, m.status FROM mall_merchants mm "
+        "SELECT mm.mall_id, m.id, m.name, m.website, m.category, m.status, m.description FROM mall_merchants mm "
         f"JOIN merchants m ON m.id = mm.merchant_id WHERE mm.mall_id IN {clause} ORDER BY m.name, m.id",
         params,
     )
     for row in rows:
-        members[str(row[0])].append(MallMember(row[1], row[2], row[3], row[4], row[5]))
+        members[str(row[0])].append(MallMember(row[1], row[2], row[3], row[4], row[5], row[6]))
     return members
 
 

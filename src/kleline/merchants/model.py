@@ -57,6 +57,10 @@ class Merchant:
     status: MerchantStatus
     mall_ids: tuple[str, ...]
     created_at: datetime
+    description: str | None = None
+    """What the shop sells, in a sentence, as the malls' pages show it."""
+    approved_at: datetime | None = None
+    """When an operator first approved it: since when Kleline knows it (None while it awaits approval)."""
 
     @property
     def is_active(self) -> bool:
@@ -92,6 +96,7 @@ class MallMember:
     website: str | None
     category: str | None
     status: str
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ class Merchants:
         category: str | None = None,
         mall_ids: Sequence[str] = (),
         fee_bps: int | None = None,
+        description: str | None = None,
     ) -> tuple[Merchant, str]:
         """Register a merchant (``pending``): the merchant and its first secret key, shown this once."""
         bank = checks.bank_details(iban, bic)
@@ -90,6 +91,7 @@ class Merchants:
             status="pending",
             mall_ids=tuple(sorted(malls)),
             created_at=self._clock(),
+            description=checks.check_description(description),
         )
         at = epoch_us(merchant.created_at)
         with self._db.transaction() as tx:
@@ -108,6 +110,22 @@ class Merchants:
         if merchant is None:
             raise UnknownMerchant(f"no merchant {merchant_id}")
         return merchant
+
+    def listed(self, merchant_id: str) -> Merchant:
+        """A merchant as the public may see it: only an active one (``UnknownMerchant``, 404, for a pending,
+        suspended or unknown id, so that the public pages reveal nothing of a shop that is not open)."""
+        merchant = self.get(merchant_id)
+        if not merchant.is_active:
+            raise UnknownMerchant(f"no merchant {merchant_id}")
+        return merchant
+
+    def describe(self, merchant_id: str, *, description: str | None, website: str | None) -> Merchant:
+        """Set what the shop sells and its website, as the malls' pages show them (None clears one)."""
+        checked = checks.check_description(description), checks.check_website(website)
+        with self._db.transaction() as tx:
+            if not store.set_profile(tx, merchant_id, *checked):
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+        return self.get(merchant_id)
 
     def list(
         self, *, limit: int = 100, starting_after: str | None = None, status: str | None = None
@@ -140,8 +158,10 @@ class Merchants:
             if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             target = self._check_transition(action, merchant)
-            store.set_status(tx, merchant_id, target, epoch_us(self._clock()))
-        return replace(merchant, status=target)
+            now = self._clock()
+            store.set_status(tx, merchant_id, target, epoch_us(now))
+        approved_at = merchant.approved_at or (now if target == "active" else None)
+        return replace(merchant, status=target, approved_at=approved_at)
 
     @staticmethod
     def _check_transition(action: Literal["approve", "suspend"], merchant: Merchant) -> MerchantStatus:

@@ -22,10 +22,11 @@ __all__ = [
     "mall_ids_of",
     "missing_malls",
     "revoke_key",
+    "set_profile",
     "set_status",
 ]
 
-_COLUMNS = "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at"
+_COLUMNS = "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at, description, approved_at"
 _QUALIFIED = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
 
 
@@ -49,6 +50,8 @@ def _merchant(row: Sequence[Any], mall_ids: Iterable[str]) -> Merchant:
         status=row[9],
         mall_ids=tuple(sorted(mall_ids)),
         created_at=from_epoch_us(int(row[10])),
+        description=row[11],
+        approved_at=None if row[12] is None else from_epoch_us(int(row[12])),
     )
 
 
@@ -56,7 +59,7 @@ def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
     """Record a new merchant."""
     tx.execute(
         f"INSERT INTO merchants ({_COLUMNS}, status_changed_at) VALUES (:id, :name, :email, :website, :category, "
-        ":siret, :iban, :bic, :fee, :status, :at, :at)",
+        ":siret, :iban, :bic, :fee, :status, :at, :description, NULL, :at)",
         {
             "id": merchant.id,
             "name": merchant.name,
@@ -68,6 +71,7 @@ def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
             "bic": merchant.bic,
             "fee": merchant.fee_bps,
             "status": merchant.status,
+            "description": merchant.description,
             "at": created_at,
         },
     )
@@ -145,11 +149,21 @@ def cursor_of(tx: RawTx, merchant_id: str) -> tuple[int, str] | None:
 
 def set_status(tx: RawTx, merchant_id: str, status: str, changed_at: int) -> None:
     """Move a merchant to ``status`` (the caller read it under ``find_merchant(for_update=True)`` and checked the
-    move is allowed)."""
+    move is allowed); the first move to ``active`` is its approval date, which later moves keep."""
     tx.execute(
-        "UPDATE merchants SET status = :status, status_changed_at = :at WHERE id = :id",
-        {"status": status, "at": changed_at, "id": merchant_id},
+        "UPDATE merchants SET status = :status, status_changed_at = :at, "
+        "approved_at = COALESCE(approved_at, :approved) WHERE id = :id",
+        {"status": status, "at": changed_at, "approved": changed_at if status == "active" else None, "id": merchant_id},
     )
+
+
+def set_profile(tx: RawTx, merchant_id: str, description: str | None, website: str | None) -> bool:
+    """Set what the shop sells and its website; False if there is no such merchant."""
+    cursor = tx.execute(
+        "UPDATE merchants SET description = :description, website = :website WHERE id = :id",
+        {"description": description, "website": website, "id": merchant_id},
+    )
+    return int(cursor.rowcount) == 1
 
 
 def insert_key(tx: RawTx, key: MerchantKey, key_hash: bytes, created_at: int) -> None:

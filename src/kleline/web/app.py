@@ -16,6 +16,7 @@ from kleline.web import (
     history,
     home,
     languages,
+    malls,
     passkey_sign_in,
     receipts,
     security,
@@ -38,6 +39,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(account.router)
     app.include_router(checkout.router)
     app.include_router(languages.router)
+    app.include_router(malls.router)
     app.include_router(wallet.router)
     app.include_router(wallet_forms.router)
     app.include_router(top_up.router)
@@ -60,6 +62,8 @@ def not_found_page(request: Request) -> Response | None:
     character in a path before any route runs), or None for a path that is not a page's."""
     if request.scope["path"].startswith("/checkout/"):
         return checkout.not_found_page(request)
+    if request.scope["path"].startswith(("/malls/", "/merchants/")):
+        return malls.not_found_page(request)
     return None
 
 

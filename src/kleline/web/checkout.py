@@ -7,10 +7,15 @@ answered with a redirect (post/redirect/get), so that reloading a page never sen
 - ``authenticate``: the code from the authenticator, to ``Payments.confirm`` again with it;
 - ``cards``: a new card for the wallet (verified at its issuer), to pay with.
 
-A payment that reaches an outcome (authorised, paid, failed) sends the customer back to the shop's ``return_url``
-with ``payment_id`` and ``status`` added to its query. A refusal that leaves the payment open (a wrong code, a purse
-that holds too little, a payment someone else is completing) is shown on the page with its code, and nothing is
-changed. The page reads services only; every rule (who may confirm, when a challenge is due) is theirs.
+A payment that reaches an outcome (authorised, paid, failed) comes back to this page, now Kleline's confirmation:
+the amount, the merchant, the outcome, the receipt once the money is taken, and a "continue to the shop" link to the
+shop's ``return_url`` with ``payment_id`` and ``status`` added to its query (the shop's contract: it reads the
+payment from the API either way). Until then, a "cancel and return" link takes the customer back to the same address
+with the payment's current status; the payment itself stays open (the API defines no cancel address, and only the
+merchant cancels a payment), so the customer may still come back and pay it. A refusal that leaves the payment open
+(a wrong code, a purse that holds too little, a payment someone else is completing) is shown on the page with its
+code and a link to the page that fixes it (top up the purse, set up an authenticator), and nothing is changed. The
+page reads services only; every rule (who may confirm, when a challenge is due) is theirs.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError, NotFound
+from kleline.merchants import Merchant
 from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
 from kleline.wallet.model import Customer
@@ -75,6 +81,11 @@ _PAGE_MESSAGES: Final = {
     "payment_unexpected_state": N_("This payment can no longer be confirmed from this page"),
     "sca_challenge_expired": N_("The code came too late: enter the code your app shows now"),
 }
+# The page that fixes a refusal, by its code: where to go, and the link's words.
+_FIXES: Final = {
+    "insufficient_funds": ("/wallet/top-up", N_("Top up your purse")),
+    "sca_enrolment_required": ("/wallet/security", N_("Set up an authenticator app")),
+}
 
 
 def with_result(return_url: str, payment_id: str, status: str) -> str:
@@ -87,6 +98,13 @@ def with_result(return_url: str, payment_id: str, status: str) -> str:
 
 def _page_path(payment_id: str) -> str:
     return f"/checkout/{payment_id}"
+
+
+def _fixes(errors: list[PageError], payment_id: str, language: Language) -> list[tuple[str, str]]:
+    """Links to the pages that fix the refusals shown (each once), which bring the customer back here after."""
+    back = urlencode({"next": _page_path(payment_id)})
+    codes = dict.fromkeys(error.code for error in errors if error.code in _FIXES)
+    return [(f"{_FIXES[code][0]}?{back}", language.gettext(_FIXES[code][1])) for code in codes]
 
 
 def _not_found(request: Request, visit: Visit | None) -> Response:
@@ -123,9 +141,9 @@ def _private(request: Request, visit: Visit, payment: Payment, errors: list[Page
     return render(request, "private_payment.html", context, status=status if errors else 403 if visit.customer else 200)
 
 
-def _merchant(kleline: Kleline, merchant_id: str) -> tuple[str, list[str]]:
+def _merchant(kleline: Kleline, merchant_id: str) -> tuple[Merchant, list[str]]:
     merchant = kleline.merchants.get(merchant_id)
-    return merchant.name, [mall.name for mall in kleline.malls.malls_of(merchant.id)]
+    return merchant, [mall.name for mall in kleline.malls.malls_of(merchant.id)]
 
 
 def _checkout(
@@ -144,19 +162,23 @@ def _checkout(
     stage = _stage(payment, visit)
     if stage == "private":
         return _private(request, visit, payment, (errors or []) + (card_errors or []), status)
-    merchant_name, malls = _merchant(kleline, payment.merchant_id)
+    merchant, malls = _merchant(kleline, payment.merchant_id)
+    merchant_name = merchant.name
     path = _page_path(payment.id)
-    _ = language_of(request).gettext
+    language = language_of(request)
+    _ = language.gettext
     if stage != "closed":
         title = _("Pay %(merchant)s")
     elif payment.customer_id is not None:
         title = _("Your payment to %(merchant)s")
     else:
         title = _("Payment to %(merchant)s")
+    shown = (errors or []) + (card_errors or [])
     context = page_context(
         visit,
         title % {"merchant": merchant_name},
-        errors=(errors or []) + (card_errors or []),
+        errors=shown,
+        fixes=_fixes(shown, payment.id, language),
         card_errors=card_errors or [],
         card_form=card_form or EMPTY_CARD_FORM,
         sign_out_next=path,
@@ -169,6 +191,9 @@ def _checkout(
         status_text=_(STATUS_TEXT[payment.status]) if payment.status in STATUS_TEXT else payment.status,
         failure_text=_(FAILURE_TEXT.get(payment.failure_code or "", _REFUSED)),
         return_link=with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
+        shop_link=merchant.website if merchant.is_active else None,
+        receipt_link=f"/wallet/receipts/{payment.id}" if _has_receipt(payment) else None,
+        merchant_link=f"/merchants/{merchant.id}" if merchant.is_active else None,
         flash=announcement(request, visit),
     )
     if stage == "choose" and visit.customer is not None:
@@ -178,6 +203,7 @@ def _checkout(
         context.update(
             purse_available=available,
             purse_enough=enough,
+            top_up_link="/wallet/top-up?" + urlencode({"next": path}),
             cards=cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
         )
@@ -197,6 +223,11 @@ def passkey_owner(visit: Visit) -> str:
     return visit.customer.id
 
 
+def _has_receipt(payment: Payment) -> bool:
+    """Whether Kleline has signed a receipt for the payment: once its money is taken (a capture issues it)."""
+    return payment.customer_id is not None and payment.amount_captured > 0
+
+
 def _purse_available(kleline: Kleline, customer_id: str) -> Money:
     purse = kleline.customers.purse(customer_id)
     return Money(kleline.ledger.balance(purse.code).available, purse.currency)
@@ -213,9 +244,8 @@ def _status_of(error: KlelineError) -> int:
 
 
 def _after(payment: Payment) -> Response:
-    """Where the customer goes once the payment moved: back to the shop when it has an outcome, else the page."""
-    if payment.status not in OPEN_STATUSES and payment.status != "processing" and payment.return_url:
-        return redirect(with_result(payment.return_url, payment.id, payment.status))
+    """Where the customer goes once the payment moved: this page, which shows its next step or, once it has an
+    outcome, Kleline's confirmation with the link back to the shop."""
     return redirect(_page_path(payment.id))
 
 

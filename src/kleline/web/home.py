@@ -1,7 +1,8 @@
 """The home page (``GET /``): what Kleline is and where to go from here, for a customer, a shop and a developer.
 
 It is the address the server's banner prints, so it must be a page, not a JSON 404. Every link on it is to this
-server (the pages, the public malls directory, the API's documentation), so that it works offline like the rest.
+server (the pages, the malls, the API's documentation), so that it works offline like the rest. A signed-in customer
+is offered their wallet; anyone else, to open one or sign in. The malls are listed as ``/malls`` lists them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.web.i18n import N_, language_of
+from kleline.web.malls import open_malls
 from kleline.web.rendering import render
 from kleline.web.visits import known_visit, page_context
 
@@ -26,4 +28,5 @@ _TITLE: Final = N_("Kleline: pay online shops from one wallet")
 def home(request: Request) -> Response:
     """The home page; a signed-in visitor is shown as signed in, but no session is opened for anyone else."""
     title = language_of(request).gettext(_TITLE)
-    return render(request, "home.html", page_context(known_visit(request), title, sign_out_next="/"))
+    context = page_context(known_visit(request), title, sign_out_next="/", malls=open_malls(request))
+    return render(request, "home.html", context)

@@ -38,6 +38,7 @@ class MemberOut(BaseModel):
     name: str
     website: str | None
     category: str | None
+    description: str | None = Field(description="what the shop sells, in a sentence")
     status: str
 
 
@@ -68,7 +69,14 @@ def mall_out(mall: Mall, *, operator: bool) -> MallOut:
         slug=shown.slug,
         merchant_ids=list(shown.merchant_ids),
         merchants=[
-            MemberOut(id=m.id, name=m.name, website=m.website, category=m.category, status=m.status)
+            MemberOut(
+                id=m.id,
+                name=m.name,
+                website=m.website,
+                category=m.category,
+                description=m.description,
+                status=m.status,
+            )
             for m in shown.members
         ],
         created_at=to_rfc3339(shown.created_at),

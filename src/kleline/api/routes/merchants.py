@@ -29,6 +29,12 @@ class MerchantIn(BaseModel):
     siret: str | None = Field(default=None, max_length=32, examples=["73282932000074"])
     website: str | None = Field(default=None, max_length=2048, examples=["https://librairie-du-bac.fr"])
     category: str | None = Field(default=None, max_length=40, examples=["books"])
+    description: str | None = Field(
+        default=None,
+        max_length=500,
+        description="what the shop sells, in a sentence, shown in the malls' directory",
+        examples=["New and second-hand books, French and foreign literature"],
+    )
     mall_ids: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
     fee_bps: StrictInt | None = Field(default=None, description="operators only: commission in basis points")
 
@@ -41,6 +47,7 @@ class MerchantOut(BaseModel):
     email: str
     website: str | None
     category: str | None
+    description: str | None
     siret: str | None
     iban: str
     iban_last4: str
@@ -49,6 +56,14 @@ class MerchantOut(BaseModel):
     status: Literal["pending", "active", "suspended"]
     mall_ids: list[str]
     created_at: str
+    approved_at: str | None = Field(description="when an operator first approved the merchant; null while pending")
+
+
+class ProfileIn(BaseModel):
+    """What the malls' pages show of a shop: a field left out is kept, a field set to null is cleared."""
+
+    description: str | None = Field(default=None, max_length=500, examples=["Cheeses from small farms, cut to order"])
+    website: str | None = Field(default=None, max_length=2048, examples=["https://fromagerie.example"])
 
 
 class RegisteredOut(MerchantOut):
@@ -94,6 +109,7 @@ def merchant_out(merchant: Merchant, *, full_iban: bool) -> MerchantOut:
         email=merchant.email,
         website=merchant.website,
         category=merchant.category,
+        description=merchant.description,
         siret=merchant.siret,
         iban=merchant.iban if full_iban else mask_iban(merchant.iban),
         iban_last4=merchant.iban[-4:],
@@ -102,6 +118,7 @@ def merchant_out(merchant: Merchant, *, full_iban: bool) -> MerchantOut:
         status=merchant.status,
         mall_ids=list(merchant.mall_ids),
         created_at=to_rfc3339(merchant.created_at),
+        approved_at=None if merchant.approved_at is None else to_rfc3339(merchant.approved_at),
     )
 
 
@@ -141,6 +158,7 @@ def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> Reg
         category=body.category,
         mall_ids=body.mall_ids,
         fee_bps=body.fee_bps,
+        description=body.description,
     )
     view = merchant_out(merchant, full_iban=operator)
     return RegisteredOut(**view.model_dump(), secret_key=secret)
@@ -166,6 +184,22 @@ def get_merchant(merchant_id: str, request: Request, caller: OperatorOrMerchant)
     """One merchant (an operator, or the merchant itself)."""
     _visible(caller, merchant_id)
     return merchant_out(kleline_of(request).merchants.get(merchant_id), full_iban=caller.is_operator)
+
+
+@router.patch("/{merchant_id}", response_model=MerchantOut)
+def update_profile(merchant_id: str, body: ProfileIn, request: Request, caller: OperatorOrMerchant) -> MerchantOut:
+    """Change what the malls' pages show of the shop, ``description`` and ``website`` (an operator, or the merchant
+    itself); a field left out is kept."""
+    _visible(caller, merchant_id)
+    merchants = kleline_of(request).merchants
+    current = merchants.get(merchant_id)
+    given = body.model_fields_set
+    updated = merchants.describe(
+        merchant_id,
+        description=body.description if "description" in given else current.description,
+        website=body.website if "website" in given else current.website,
+    )
+    return merchant_out(updated, full_iban=caller.is_operator)
 
 
 @router.post("/{merchant_id}/approve", response_model=MerchantOut)
