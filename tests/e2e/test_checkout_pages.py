@@ -513,6 +513,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/checkout/{payment_id}/cards",
         "/checkout/{payment_id}/confirm",
         "/checkout/{payment_id}/passkey",
+        "/receipts/verify",
         "/sign-in",
         "/sign-in/passkey",
         "/sign-in/passkey/finish",
