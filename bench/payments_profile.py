@@ -30,8 +30,9 @@ from bench.api_server import free_port
 from bench.http_load import Plan, run_round
 from bench.ledger_postgres import ADMIN_URL
 from bench.payments_shop import HOST, SCA, open_shop
+from bench.usage import cpu_of, database
 
-CUSTOMERS = 32
+CUSTOMERS = int(os.environ.get("KLELINE_PROFILE_CUSTOMERS", "32"))
 
 
 class ThreadProfiles:
@@ -148,9 +149,15 @@ def main(seconds: float, connections: int) -> None:
         run_round(plan)  # warm-up: caches, prepared statements
         time.sleep(11)  # idle backends flush their statistics within 10 s: the warm-up's before the reset
 
+        backends: list[int] = []
+        backend_cpu = 0.0
+
         def reset() -> None:
+            nonlocal backends, backend_cpu
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute("SELECT pg_stat_reset()")
+            backends = database(ADMIN_URL, name).backends
+            backend_cpu = sum(cpu_of(pid) for pid in backends)
             profiles.clear()
 
         print(f"serving in process {os.getpid()}", flush=True)
@@ -158,13 +165,15 @@ def main(seconds: float, connections: int) -> None:
         result = run_round(Plan(**{**plan.__dict__, "seconds": seconds}), before_go=reset)
         stats = profiles.stop() if profiles.profiles else None
         cpu = time.process_time() - began
+        backend_cpu = sum(cpu_of(pid) for pid in backends) - backend_cpu
         payments = max(1, result.succeeded_total)
         server.should_exit = True
         thread.join(timeout=30)
         time.sleep(1.5)  # the backends flush their statistics as they exit
         print(
             f"{payments} payments in {seconds:g} s over {connections} connections ({result.errors} errors); "
-            f"this process (server + profiler): {1e6 * cpu / payments:.0f} µs CPU per payment\n"
+            f"this process (server + profiler): {1e6 * cpu / payments:.0f} µs CPU per payment; PostgreSQL's "
+            f"backends: {1e6 * backend_cpu / payments:.0f} µs\n"
         )
         if stats is not None:
             print(_table(stats, "tottime", payments, 45))
