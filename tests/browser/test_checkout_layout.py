@@ -11,18 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from kleline.bootstrap import Kleline
 
 from ..e2e.checkout_world import PASSWORD, card, customer, enrol, fund, payment, shop
 from .conftest import LiveKleline
+from .layout_checks import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (360, 390, 1280)
-_AXE = Axe()
 
 
 def _sign_in(page: Page, url: str, email: str = "ada@example.org") -> None:
@@ -32,7 +31,7 @@ def _sign_in(page: Page, url: str, email: str = "ada@example.org") -> None:
     page.wait_for_url(url.split("?")[0] + "*")
 
 
-def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page], None]]]:
+def _states(kleline: Kleline, base: str) -> list[State]:
     """(name, first address, what to do there) for each state a shopper can meet."""
     merchant_id = shop(kleline, "Librairie Kléber et Fils, livres anciens", "Galerie marchande Kléber-Strasbourg")
     ada = customer(kleline, name="Adélaïde-Marguerite de Montmorency-Laval")
@@ -107,26 +106,5 @@ def test_no_page_state_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, request: pytest.FixtureRequest
 ) -> None:
     shots = os.environ.get("KLELINE_SCREENSHOTS")
-    problems: list[str] = []
-    for name, address, act in _states(live.kleline, live.url):
-        for width in WIDTHS:
-            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
-            try:
-                page = context.new_page()
-                page.set_default_timeout(15_000)
-                separator = "&" if "?" in address else "?"
-                page.goto(f"{live.url}{address}{separator}lang={lang}")
-                act(page)
-                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
-                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-                if scroll > inner:
-                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
-                if width == WIDTHS[0]:
-                    violations = _AXE.run(page).response["violations"]
-                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
-                if shots:
-                    Path(shots).mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(Path(shots) / f"{name}-{lang}-{width}.png"), full_page=True)
-            finally:
-                context.close()
-    assert problems == []
+    states = _states(live.kleline, live.url)
+    assert layout_problems(chromium, live.url, states, lang, WIDTHS, Path(shots) if shots else None) == []
