@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +45,12 @@ class LiveKleline:
     url: str
 
 
-@pytest.fixture
-def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
-    """Kleline served by uvicorn on 127.0.0.1, on a port the system picked."""
+@contextmanager
+def served(database_url: str, clock: FakeClock, host: str = "127.0.0.1") -> Iterator[LiveKleline]:
+    """Kleline served by uvicorn on 127.0.0.1, on a port the system picked, its public address naming ``host``
+    (``localhost`` for passkeys: browsers refuse them for an IP address)."""
     listener, url = loopback_listener()
+    url = url.replace("127.0.0.1", host)
     # A journey test signs in dozens of times within a minute from 127.0.0.1, far above a person's rate; the
     # per-client limits are tested on their own (tests/e2e/test_rate_limits_*.py).
     settings = load_settings(database_url=database_url, public_url=url, sign_in_rate=1000, sign_up_rate=1000)
@@ -57,6 +60,13 @@ def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
             yield LiveKleline(system, url)
     finally:
         system.close()  # the lifespan closed it already; closing twice is harmless
+
+
+@pytest.fixture
+def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
+    """Kleline served by uvicorn on 127.0.0.1, on a port the system picked."""
+    with served(database_url, clock) as system:
+        yield system
 
 
 @pytest.fixture(scope="session")

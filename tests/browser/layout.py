@@ -37,6 +37,7 @@ def layout_problems(
                 separator = "&" if "?" in address else "?"
                 page.goto(f"{base}{address}{separator}lang={lang}")
                 act(page)
+                page.wait_for_load_state()
                 assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
                 scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 if scroll > inner:

@@ -1,49 +1,36 @@
 """The security page and passkeys in Chromium, with its virtual authenticator (CDP ``WebAuthn``): a shopper adds a
 passkey, signs in with it, and confirms a payment above the exemption with it at checkout. Then every state of the
 security pages at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
-violation. Screenshots go to ``/tmp/shots/security`` (or ``KLELINE_SCREENSHOTS``), to look at."""
+violation. Set ``KLELINE_SCREENSHOTS`` to a directory to keep a screenshot of each state there, to look at."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, build
-from kleline.config import load_settings
+from kleline.bootstrap import Kleline
 
 from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD, card, customer, fund, payment, shop
-from ..e2e.live_server import loopback_listener, serving
 from ..soft_authenticator import SoftAuthenticator
-from .conftest import SHOP_ORIGIN, LiveKleline, Shop
+from .conftest import SHOP_ORIGIN, LiveKleline, Shop, served
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
 RETURN_URL = f"{SHOP_ORIGIN}/orders/42/done"
 WIDTHS = (360, 1280)
-_AXE = Axe()
 
 
 @pytest.fixture
 def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
     """Kleline served at http://localhost:PORT: browsers refuse passkeys for an IP address, not for localhost."""
-    listener, url = loopback_listener()
-    url = url.replace("127.0.0.1", "localhost")
-    settings = load_settings(database_url=database_url, public_url=url, sign_in_rate=1000, sign_up_rate=1000)
-    system = build(settings, clock=clock)
-    try:
-        with serving(create_app(system), listener):
-            yield LiveKleline(system, url)
-    finally:
-        system.close()
+    with served(database_url, clock, "localhost") as system:
+        yield system
 
 
 def authenticator(context: BrowserContext, page: Page) -> str:
@@ -95,7 +82,7 @@ def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemp
 
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.goto(f"{live.url}/sign-in?next=/wallet")
-    page.get_by_role("button", name="Sign in with a passkey").click()  # no email, no password
+    page.get_by_role("button", name="Use a passkey instead").click()  # no email, no password
     page.wait_for_url(f"{live.url}/wallet")
     expect(page.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
     assert kleline.passkeys.list(ada.id)[0].last_used_at is not None
@@ -114,7 +101,7 @@ def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemp
     assert kleline.passkeys.list(ada.id)[0].sign_count >= passkey.sign_count
 
 
-def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[tuple[str, str, Callable[[Page], None]]]:
+def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
     ada = customer(kleline, name="Adélaïde-Marguerite de Montmorency-Laval")
     fund(kleline, ada.id, card(kleline, ada.id), 2500)
     grace = customer(kleline, "grace@example.org", "Grace Hopper")
@@ -193,26 +180,4 @@ def _code(secret: str, clock: FakeClock) -> str:
 def test_no_security_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock
 ) -> None:
-    shots = Path(os.environ.get("KLELINE_SCREENSHOTS", "/tmp/shots/security"))
-    problems: list[str] = []
-    for name, address, act in _states(live.kleline, live.url, clock):
-        for width in WIDTHS:
-            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
-            try:
-                page = context.new_page()
-                page.set_default_timeout(15_000)
-                separator = "&" if "?" in address else "?"
-                page.goto(f"{live.url}{address}{separator}lang={lang}")
-                act(page)
-                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
-                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-                if scroll > inner:
-                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
-                if width == WIDTHS[0]:
-                    violations = _AXE.run(page).response["violations"]
-                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
-                shots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
-            finally:
-                context.close()
-    assert problems == []
+    assert layout_problems(chromium, live.url, _states(live.kleline, live.url, clock), lang, WIDTHS) == []

@@ -6,12 +6,9 @@ Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of eac
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from kleline.bootstrap import Kleline
@@ -19,11 +16,11 @@ from kleline.bootstrap import Kleline
 from ..e2e.checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, PASSWORD, card, customer, enrol, eur, fund
 from ..e2e.wallet_world import OTHER_IBAN, bank_account, in_debt
 from .conftest import LiveKleline
+from .layout import layout_problems
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (360, 1280)
-_AXE = Axe()
 LONG_NAME = "Adélaïde-Marguerite de Montmorency-Laval"
 
 
@@ -97,27 +94,4 @@ def _states(kleline: Kleline) -> list[tuple[str, str, Callable[[Page], None]]]:
 def test_no_wallet_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str
 ) -> None:
-    shots = os.environ.get("KLELINE_SCREENSHOTS")
-    problems: list[str] = []
-    for name, address, act in _states(live.kleline):
-        for width in WIDTHS:
-            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
-            try:
-                page = context.new_page()
-                page.set_default_timeout(15_000)
-                separator = "&" if "?" in address else "?"
-                page.goto(f"{live.url}{address}{separator}lang={lang}")
-                act(page)
-                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
-                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-                if scroll > inner:
-                    problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
-                if width == WIDTHS[0]:
-                    violations = _AXE.run(page).response["violations"]
-                    problems += [f"{name} {lang}: axe {v['id']}: {v['help']}" for v in violations]
-                if shots:
-                    Path(shots).mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(Path(shots) / f"{name}-{lang}-{width}.png"), full_page=True)
-            finally:
-                context.close()
-    assert problems == []
+    assert layout_problems(chromium, live.url, _states(live.kleline), lang, WIDTHS) == []

@@ -271,3 +271,22 @@ def test_a_payment_above_the_exemption_is_confirmed_with_a_passkey_at_checkout(
     paid = browser.post(f"/checkout/{paying.id}/passkey", ceremony_id=ceremony, credential=device.get(options))
     assert paid.status_code == 303 and "status=succeeded" in paid.headers["location"]
     assert kleline.payments.get(paying.id).status == "succeeded"
+
+
+def test_at_an_ip_address_the_pages_say_passkeys_are_unavailable_and_need_no_script(
+    database_url: str, clock: FakeClock
+) -> None:
+    system = build(load_settings(database_url=database_url, public_url="http://127.0.0.1:8000"), clock=clock)
+    try:
+        customer(system)
+        browser = Visitor(TestClient(create_app(system), follow_redirects=False, base_url="http://127.0.0.1:8000"))
+        page = browser.sign_in_to("/wallet/security")
+        assert "Passkeys work only when Kleline is reached at a secure address" in page.text
+        assert "script-src" not in page.headers["content-security-policy"] and "passkeys.js" not in page.text
+        browser.post("/sign-out", next="/sign-in")
+        browser.get("/sign-in")
+        offered = browser.post("/sign-in/passkey", next="/wallet")
+        assert "Passkeys work only when Kleline is reached at a secure address" in offered.text
+        assert "data-options" not in offered.text
+    finally:
+        system.close()

@@ -101,20 +101,8 @@ class Confirmations:
             if payment.status != "requires_action" or payment.challenge_id is None:
                 param = "sca_code" if sca_code is not None else "passkey"
                 raise ValidationError("no strong authentication is pending for this payment", param=param)
-            if passkey is not None:
-                self._auth.pass_challenge_with_passkey(
-                    customer_id,
-                    payment.challenge_id,
-                    passkey.ceremony_id,
-                    passkey.response_json,
-                    payment.amount,
-                    payment.merchant_id,
-                )
-            else:
-                assert sca_code is not None
-                self._auth.pass_challenge(
-                    customer_id, payment.challenge_id, sca_code, payment.amount, payment.merchant_id
-                )
+            proof: str | PasskeyProof = passkey if passkey is not None else str(sca_code)
+            self._auth.pass_proof(customer_id, payment.challenge_id, proof, payment.amount, payment.merchant_id)
             challenged = True
         if method == "purse":
             paid = self._pay_from_purse(payment, customer_id, challenged, merchant.name)

@@ -37,14 +37,7 @@ def insert_enrolment(tx: RawTx, customer_id: str, sealed: SealedCard, created_at
     tx.execute(
         "INSERT INTO sca_enrolments (customer_id, key_id, wrapped_key, nonce, ciphertext, created_at) "
         "VALUES (:customer, :key_id, :wrapped, :nonce, :ciphertext, :at)",
-        {
-            "customer": customer_id,
-            "key_id": sealed.key_id,
-            "wrapped": sealed.wrapped_key,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "at": created_at,
-        },
+        _sealed_params(customer_id, sealed, created_at),
     )
 
 
@@ -54,16 +47,20 @@ def replace_pending_enrolment(tx: RawTx, customer_id: str, sealed: SealedCard, c
         "UPDATE sca_enrolments SET key_id = :key_id, wrapped_key = :wrapped, nonce = :nonce, "
         "ciphertext = :ciphertext, created_at = :at WHERE customer_id = :customer AND confirmed_at IS NULL "
         "RETURNING customer_id",
-        {
-            "customer": customer_id,
-            "key_id": sealed.key_id,
-            "wrapped": sealed.wrapped_key,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "at": created_at,
-        },
+        _sealed_params(customer_id, sealed, created_at),
     )
     return bool(found)
+
+
+def _sealed_params(customer_id: str, sealed: SealedCard, created_at: int) -> dict[str, Any]:
+    return {
+        "customer": customer_id,
+        "key_id": sealed.key_id,
+        "wrapped": sealed.wrapped_key,
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "at": created_at,
+    }
 
 
 def enrolment_confirmed(tx: RawTx, customer_id: str) -> bool | None:

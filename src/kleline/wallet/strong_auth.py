@@ -20,6 +20,7 @@ from kleline.wallet import passkey_store, sca, sca_store
 from kleline.wallet.passkey import (
     Ceremony,
     PasskeyError,
+    PasskeyProof,
     PasskeyResponseInvalid,
     RelyingParty,
     credential_id_of,
@@ -166,6 +167,17 @@ class StrongAuth:
                 sca_store.confirm_enrolment(tx, customer_id, epoch_us(self._clock()))
         if result.error is not None:
             raise result.error
+
+    def pass_proof(
+        self, customer_id: str, challenge_id: str, proof: str | PasskeyProof, amount: Money, payee: str
+    ) -> None:
+        """Pass a challenge with either factor: a TOTP code (``str``) or a passkey's answer (``PasskeyProof``)."""
+        if isinstance(proof, PasskeyProof):
+            self.pass_challenge_with_passkey(
+                customer_id, challenge_id, proof.ceremony_id, proof.response_json, amount, payee
+            )
+        else:
+            self.pass_challenge(customer_id, challenge_id, proof, amount, payee)
 
     def pass_challenge_with_passkey(
         self, customer_id: str, challenge_id: str, ceremony_id: str, response_json: str, amount: Money, payee: str

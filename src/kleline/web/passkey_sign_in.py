@@ -22,6 +22,7 @@ from kleline.web.i18n import N_, language_of
 from kleline.web.paths import safe_next
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, render
+from kleline.web.security import passkeys_usable
 from kleline.web.visits import Form, Visit, page_context, post_visit, web_of
 
 __all__ = ["router"]
@@ -35,9 +36,10 @@ _REFUSED: Final = N_("This passkey did not sign you in: try again, or sign in wi
 def _page(request: Request, visit: Visit, next_url: str, errors: list[PageError], status: int) -> Response:
     language = language_of(request)
     offer = None
-    if not any(error.code == "rate_limited" for error in errors):
+    usable = passkeys_usable(request)
+    if usable and not any(error.code == "rate_limited" for error in errors):
         offer = web_of(request).kleline.passkeys.begin_sign_in()
-    context = page_context(visit, language.gettext(_TITLE), next=next_url, errors=errors, offer=offer)
+    context = page_context(visit, language.gettext(_TITLE), next=next_url, errors=errors, offer=offer, usable=usable)
     return allow_scripts(render(request, "sign_in_passkey.html", context, status=status))
 
 

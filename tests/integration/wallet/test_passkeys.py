@@ -9,7 +9,7 @@ import pytest
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.money import Money
-from kleline.wallet import sca_store
+from kleline.wallet import passkey_store, sca_store
 from kleline.wallet.passkey import (
     CeremonyExpired,
     CeremonyUnknown,
@@ -25,7 +25,7 @@ from kleline.wallet.strong_auth import EnrolmentRequired
 
 from ...conftest import FakeClock
 from ...e2e.checkout_world import card, customer, fund, payment, shop
-from ...soft_authenticator import SoftAuthenticator, b64url
+from ...soft_authenticator import SoftAuthenticator, b64url, unb64url
 
 ORIGIN = "http://127.0.0.1:8000"  # the default public_url
 
@@ -129,7 +129,7 @@ def test_registering_the_same_credential_twice_is_a_conflict(kleline: Kleline) -
     # challenge to the new ceremony's to reach the store's unique credential id.
     second = kleline.passkeys.begin_registration(ada.id)
     again = json.loads(response)
-    data = json.loads(bytes(__import__("base64").urlsafe_b64decode(again["response"]["clientDataJSON"] + "==")))
+    data = json.loads(unb64url(again["response"]["clientDataJSON"]))
     data["challenge"] = json.loads(second.options_json)["challenge"]
     again["response"]["clientDataJSON"] = b64url(json.dumps(data).encode())
     with pytest.raises(PasskeyTaken):
@@ -169,7 +169,7 @@ def test_a_passkey_signature_made_for_another_amount_does_not_pass_and_counts_as
     assert offer is not None
     with kleline.db.transaction() as tx:
         challenge = sca_store.find_challenge(tx, challenge_id, customer_id)
-        ceremony = __import__("kleline.wallet.passkey_store", fromlist=["x"]).find_ceremony(tx, offer.ceremony_id)
+        ceremony = passkey_store.find_ceremony(tx, offer.ceremony_id)
     assert challenge is not None and ceremony is not None
     # What a man in the browser would have the authenticator sign: 1.00 EUR to the same shop.
     forged = b64url(bound_challenge(ceremony, challenge, Money(100, "EUR"), challenge.payee))
