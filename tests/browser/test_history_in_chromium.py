@@ -24,7 +24,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD, card, customer, eur, fund, payment, shop
 from ..e2e.live_server import loopback_listener, serving
 from .conftest import LiveKleline
-from .layout import layout_problems
+from .layout import layout_problems, on_one_backend
 
 pytestmark = pytest.mark.browser
 
@@ -166,6 +166,7 @@ def _states(live: LiveKleline, clock: FakeClock, tmp_path: Path) -> list[tuple[s
     ]
 
 
+@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_history_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, clock: FakeClock, tmp_path: Path, lang: str
