@@ -100,6 +100,22 @@ def test_an_authenticator_app_is_set_up_from_the_key_shown_once_and_confirmed_wi
     assert twice.status_code == 409 and "sca_already_enrolled" in alert(twice)
 
 
+def test_an_authenticator_set_up_from_a_checkouts_refusal_goes_back_to_the_checkout(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    customer(kleline)
+    back = "/checkout/pay_0123456789abcdef0123456789abcdef"
+    page = browser.sign_in_to(f"/wallet/security?next={back}")
+    assert f'name="next" value="{back}"' in page.text
+    shown = browser.post("/wallet/security/authenticator", next=back)
+    assert f'name="next" value="{back}"' in shown.text
+    secret = re.search(r'<p class="secret"><code>([A-Z2-7 ]+)</code>', shown.text)
+    assert secret is not None
+    code = pyotp.TOTP(secret.group(1).replace(" ", "")).at(clock.now)
+    done = browser.post("/wallet/security/authenticator/confirm", code=code, next=back)
+    assert (done.status_code, done.headers["location"]) == (303, back)
+
+
 def test_changing_the_password_reports_every_problem_at_once_then_ends_the_other_sessions(
     kleline: Kleline,
     app: FastAPI,

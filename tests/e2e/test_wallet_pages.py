@@ -411,3 +411,34 @@ def hidden(page: httpx.Response) -> dict[str, str]:
     found = re.search(r'name="challenge_id" value="([^"]+)"', page.text)
     assert found, page.text
     return {"form_key": form_key(page), "challenge_id": found.group(1)}
+
+
+def test_a_top_up_from_a_checkouts_refusal_goes_back_to_the_checkout_through_the_code_step(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ada = customer(kleline)
+    totp = enrol(kleline, ada)
+    card_id = card(kleline, ada.id)
+    back = "/checkout/pay_0123456789abcdef0123456789abcdef"
+    page = browser.sign_in_to(f"/wallet/top-up?next={back}")
+    assert f'name="next" value="{back}"' in page.text and f'href="{back}"' in page.text  # and a way back unpaid
+    challenged = browser.post("/wallet/top-up", amount="50", source=card_id, form_key=form_key(page), next=back)
+    step = challenged.headers["location"]
+    assert re.fullmatch(r"/wallet/top-up/top_\w+\?challenge=sca_\w+&next=%2Fcheckout%2Fpay_\w+", step)
+    page = browser.get(step)
+    assert f'name="next" value="{back}"' in page.text
+    code = totp.at(clock.now)
+    done = browser.post(step.split("?")[0] + "/authenticate", sca_code=code, next=back, **hidden(page))
+    assert (done.status_code, done.headers["location"]) == (303, back)
+    assert kleline.top_ups.standing(ada).balance == eur(5000)
+
+
+def test_a_next_address_of_another_site_is_ignored_and_the_top_up_ends_in_the_wallet(
+    kleline: Kleline, browser: Visitor
+) -> None:
+    ada = customer(kleline)
+    card_id = card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet/top-up?next=//evil.example/steal")
+    assert "evil.example" not in page.text
+    done = browser.post("/wallet/top-up", amount="10", source=card_id, form_key=form_key(page), next="//evil.example")
+    assert (done.status_code, done.headers["location"]) == (303, "/wallet")

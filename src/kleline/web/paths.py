@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["HOME", "safe_next"]
+__all__ = ["HOME", "return_path", "safe_next"]
 
 HOME: Final = "/sign-in"
 
@@ -20,3 +20,10 @@ def safe_next(value: str | None) -> str:
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         return HOME
     return value
+
+
+def return_path(value: str | None) -> str | None:
+    """Where to go back to once a wallet form is done, when the customer came from a page that sent them there (a
+    checkout's refusal links to the top-up or the security page with ``?next=``): a path on this site only, else
+    None (the form's own page)."""
+    return value if value and safe_next(value) == value else None

@@ -42,6 +42,7 @@ from kleline.web.flashes import (
     leave,
 )
 from kleline.web.i18n import N_, Language, language_of
+from kleline.web.paths import return_path
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
@@ -92,6 +93,7 @@ def _page(
     errors: list[PageError] | None = None,
     enrolment: Enrolment | None = None,
     passkey_name: str = "",
+    next_url: str | None = None,
     status: int = 200,
 ) -> Response:
     kleline = web_of(request).kleline
@@ -117,17 +119,19 @@ def _page(
         passkey_offer=offer,
         passkey_name=passkey_name,
         sign_ins=[(s, when(s.at, language)) for s in kleline.sign_ins.latest(customer.id, 10)],
+        next=next_url or "",
     )
     response = render(request, "security.html", context, status=status)
     return respond(request, visit, allow_scripts(response) if usable else response)
 
 
 @router.get(SECURITY)
-def security_page(request: Request) -> Response:
-    """The authenticator app, the passkeys, the password, and the latest sign-ins."""
+def security_page(request: Request, next: str | None = None) -> Response:
+    """The authenticator app, the passkeys, the password, and the latest sign-ins; with ``next``, the page to go
+    back to once the authenticator app is set up (a checkout that asked for one)."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
-    return _page(request, visit, visit.customer)
+    return _page(request, visit, visit.customer, next_url=return_path(next))
 
 
 @router.post(f"{SECURITY}/authenticator")
@@ -135,11 +139,13 @@ def start_enrolment(request: Request, form: Form) -> Response:
     """A new authenticator (or a fresh secret for one not confirmed yet): the page shows its secret, once."""
     visit, customer = signed_in_post(request, form, back=SECURITY)
     language = language_of(request)
+    next_url = return_path(form.get("next"))
     try:
         enrolment = web_of(request).kleline.strong_auth.enrol(customer.id, customer.email)
     except AlreadyEnrolled as error:
-        return _page(request, visit, customer, errors=[page_error(error, language=language)], status=409)
-    return _page(request, visit, customer, enrolment=enrolment)
+        errors = [page_error(error, language=language)]
+        return _page(request, visit, customer, errors=errors, next_url=next_url, status=409)
+    return _page(request, visit, customer, enrolment=enrolment, next_url=next_url)
 
 
 @router.post(f"{SECURITY}/authenticator/confirm")
@@ -147,17 +153,19 @@ def confirm_enrolment(request: Request, form: Form) -> Response:
     """Confirm the new authenticator with the code it shows now."""
     visit, customer = signed_in_post(request, form, back=SECURITY)
     language = language_of(request)
+    next_url = return_path(form.get("next"))
     code = "".join(form.get("code", "").split())
     if not (code.isascii() and code.isdigit() and len(code) == 6):
         wrong = PageError(
             language.gettext("Enter the 6-digit code from your authenticator app"), "validation_error", "code"
         )
-        return _page(request, visit, customer, errors=[wrong], status=400)
+        return _page(request, visit, customer, errors=[wrong], next_url=next_url, status=400)
     try:
         web_of(request).kleline.strong_auth.confirm_enrolment(customer.id, code)
     except KlelineError as error:
-        return _page(request, visit, customer, errors=[page_error(error, {"code": "code"}, language)], status=400)
-    return leave(request, redirect(SECURITY), AUTHENTICATOR_READY)
+        errors = [page_error(error, {"code": "code"}, language)]
+        return _page(request, visit, customer, errors=errors, next_url=next_url, status=400)
+    return leave(request, redirect(next_url or SECURITY), AUTHENTICATOR_READY)
 
 
 @router.post(f"{SECURITY}/passkeys")

@@ -30,6 +30,7 @@ from kleline.wallet.sca import ChallengeExpired
 from kleline.web.flashes import TOPPED_UP, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
+from kleline.web.paths import return_path
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
@@ -65,6 +66,7 @@ def _form_page(
     visit: Visit,
     customer: Customer,
     *,
+    next_url: str | None = None,
     amount: str = "",
     source: str | None = None,
     errors: list[PageError] | None = None,
@@ -88,17 +90,19 @@ def _form_page(
         amount=amount,
         source=source if source in ids else (ids[0] if len(ids) == 1 else None),
         form_key=new_form_key(),
+        next=next_url or "",
         flash=announcement(request, visit),
     )
     return render(request, "top_up.html", context, status=status)
 
 
 @router.get(_PATH)
-def top_up_page(request: Request, source: str | None = None) -> Response:
-    """The top-up form: how much, and from which card or bank account."""
+def top_up_page(request: Request, source: str | None = None, next: str | None = None) -> Response:
+    """The top-up form: how much, and from which card or bank account (and, with ``next``, where to go after)."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
-    return respond(request, visit, _form_page(request, visit, visit.customer, source=source))
+    page = _form_page(request, visit, visit.customer, source=source, next_url=return_path(next))
+    return respond(request, visit, page)
 
 
 def _start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> str:
@@ -128,19 +132,25 @@ def _refused(
     )
 
 
-def _outcome(request: Request, visit: Visit, customer: Customer, result: str, source: str) -> Response:
-    """Where a top-up's result leads: the wallet, its challenge, or the form with the card's decline."""
+def _outcome(
+    request: Request, visit: Visit, customer: Customer, result: str, source: str, next_url: str | None
+) -> Response:
+    """Where a top-up's result leads: the wallet (or ``next_url``), its challenge, or the form with the card's
+    decline."""
     kleline = web_of(request).kleline
     top_up_id, _, challenge_id = result.partition(" ")
     top_up = kleline.top_ups.get(customer.id, top_up_id)
     if top_up.status == "requires_action" and challenge_id:
-        return redirect(f"{_PATH}/{top_up.id}?{urlencode({'challenge': challenge_id})}")
+        query = {"challenge": challenge_id} | ({"next": next_url} if next_url else {})
+        return redirect(f"{_PATH}/{top_up.id}?{urlencode(query)}")
     if top_up.status == "failed":
-        return _declined(request, visit, customer, top_up, source)
-    return leave(request, redirect("/wallet"), TOPPED_UP, top_up.id)
+        return _declined(request, visit, customer, top_up, source, next_url)
+    return leave(request, redirect(next_url or "/wallet"), TOPPED_UP, top_up.id)
 
 
-def _declined(request: Request, visit: Visit, customer: Customer, top_up: TopUp, source: str) -> Response:
+def _declined(
+    request: Request, visit: Visit, customer: Customer, top_up: TopUp, source: str, next_url: str | None
+) -> Response:
     language = language_of(request)
     reason = _DECLINES.get(top_up.failure_code or "")
     message = language.gettext(N_("Your card's bank declined this top-up"))
@@ -150,7 +160,17 @@ def _declined(request: Request, visit: Visit, customer: Customer, top_up: TopUp,
     error = PageError(message, code, "source")
     amount = format_decimal(Decimal(top_up.amount.minor) / 100, format="#0.00", locale=language.locale)
     steps = next_steps("card_declined", language)
-    return _form_page(request, visit, customer, amount=amount, source=source, errors=[error], steps=steps, status=402)
+    return _form_page(
+        request,
+        visit,
+        customer,
+        next_url=next_url,
+        amount=amount,
+        source=source,
+        errors=[error],
+        steps=steps,
+        status=402,
+    )
 
 
 @router.post(_PATH)
@@ -161,6 +181,7 @@ def top_up(request: Request, form: Form) -> Response:
     _ = language.gettext
     kleline = web_of(request).kleline
     typed, source = form.get("amount", "").strip(), form.get("source", "")
+    next_url = return_path(form.get("next"))
     errors: list[PageError] = []
     amount = parse_amount(typed)
     if not typed:
@@ -176,16 +197,26 @@ def top_up(request: Request, form: Form) -> Response:
         errors.append(PageError(message, "validation_error", "source"))
         source = ""
     if errors or amount is None:
-        return _form_page(request, visit, customer, amount=typed, source=source, errors=errors, status=400)
+        return _form_page(
+            request, visit, customer, next_url=next_url, amount=typed, source=source, errors=errors, status=400
+        )
     try:
         result = once(request, customer.id, form, lambda: _start(kleline, customer.id, amount, source))
     except KlelineError as error:
         room = kleline.top_ups.standing(customer).top_up_room
         errors, steps, status = _refused(language, error, source, room)
         return _form_page(
-            request, visit, customer, amount=typed, source=source, errors=errors, steps=steps, status=status
+            request,
+            visit,
+            customer,
+            next_url=next_url,
+            amount=typed,
+            source=source,
+            errors=errors,
+            steps=steps,
+            status=status,
         )
-    return _outcome(request, visit, customer, result, source)
+    return _outcome(request, visit, customer, result, source, next_url)
 
 
 def _challenge_page(
@@ -195,6 +226,7 @@ def _challenge_page(
     top_up: TopUp,
     challenge_id: str,
     *,
+    next_url: str | None = None,
     errors: list[PageError] | None = None,
     status: int = 200,
 ) -> Response:
@@ -225,6 +257,7 @@ def _challenge_page(
         source_label=source_label,
         challenge_id=challenge_id,
         form_key=new_form_key(),
+        next=next_url or "",
     )
     return render(request, "top_up_challenge.html", context, status=status)
 
@@ -237,7 +270,7 @@ def _own_top_up(request: Request, visit: Visit, customer: Customer, top_up_id: s
 
 
 @router.get(_PATH + "/{top_up_id}")
-def challenge_page(request: Request, top_up_id: str, challenge: str = "") -> Response:
+def challenge_page(request: Request, top_up_id: str, challenge: str = "", next: str | None = None) -> Response:
     """The strong-authentication step of a top-up: the code from the customer's authenticator app."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
@@ -246,7 +279,8 @@ def challenge_page(request: Request, top_up_id: str, challenge: str = "") -> Res
         return respond(request, visit, found)
     if found.status != "requires_action" or not challenge:
         return redirect("/wallet" if found.status == "succeeded" else _PATH)
-    return respond(request, visit, _challenge_page(request, visit, visit.customer, found, challenge))
+    page = _challenge_page(request, visit, visit.customer, found, challenge, next_url=return_path(next))
+    return respond(request, visit, page)
 
 
 @router.post(_PATH + "/{top_up_id}/authenticate")
@@ -259,13 +293,16 @@ def authenticate(request: Request, top_up_id: str, form: Form) -> Response:
     if isinstance(found, Response):
         return found
     challenge_id = form.get("challenge_id", "")
+    next_url = return_path(form.get("next"))
     source = found.card_id or found.bank_account_id or ""
     code = "".join(form.get("sca_code", "").split())
     if not (code.isascii() and code.isdigit() and len(code) == 6):
         wrong = PageError(
             language.gettext("Enter the 6-digit code from your authenticator app"), "validation_error", "sca_code"
         )
-        return _challenge_page(request, visit, customer, found, challenge_id, errors=[wrong], status=400)
+        return _challenge_page(
+            request, visit, customer, found, challenge_id, next_url=next_url, errors=[wrong], status=400
+        )
     if found.status != "requires_action":
         return redirect(_PATH)
 
@@ -286,16 +323,29 @@ def authenticate(request: Request, top_up_id: str, form: Form) -> Response:
             fresh = _start(kleline, customer.id, found.amount, source)
         except KlelineError as error:
             errors, steps, status = _refused(language, error, source)
-            return _form_page(request, visit, customer, source=source, errors=errors, steps=steps, status=status)
+            return _form_page(
+                request,
+                visit,
+                customer,
+                next_url=next_url,
+                source=source,
+                errors=errors,
+                steps=steps,
+                status=status,
+            )
         fresh_id, _, fresh_challenge = fresh.partition(" ")
         refusal = wallet_refusal(expired, language)
         top = kleline.top_ups.get(customer.id, fresh_id)
         errors = [PageError(refusal.message, refusal.code, "sca_code")]
-        return _challenge_page(request, visit, customer, top, fresh_challenge, errors=errors, status=410)
+        return _challenge_page(
+            request, visit, customer, top, fresh_challenge, next_url=next_url, errors=errors, status=410
+        )
     except KlelineError as error:
         refusal = wallet_refusal(error, language, _FIELDS)
         field = "sca_code" if error.code.startswith("sca_") or refusal.field is None else refusal.field
         status = error.status if 400 <= error.status < 500 else 400
         errors = [PageError(refusal.message, refusal.code, field)]
-        return _challenge_page(request, visit, customer, found, challenge_id, errors=errors, status=status)
-    return _outcome(request, visit, customer, result, source)
+        return _challenge_page(
+            request, visit, customer, found, challenge_id, next_url=next_url, errors=errors, status=status
+        )
+    return _outcome(request, visit, customer, result, source, next_url)
