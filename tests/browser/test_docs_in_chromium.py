@@ -22,7 +22,11 @@ RENDERING = 30_000
 
 @pytest.mark.parametrize(
     ("path", "selector", "text"),
-    [("/docs", ".swagger-ui .info .title", "Kleline"), ("/redoc", "h1", "Kleline"), ("/", "h1", "Kleline")],
+    [
+        ("/docs", ".swagger-ui .info .title", "Kleline"),
+        ("/redoc", "h1", "Kleline"),
+        ("/", "h1", "One wallet for every shop"),
+    ],
 )
 def test_the_docs_and_the_home_page_render_offline_under_their_policy(
     live: LiveKleline, context: BrowserContext, path: str, selector: str, text: str
