@@ -93,6 +93,8 @@ def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemp
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     assert kleline.payments.get(paying.id).status == "requires_action"
     page.get_by_role("button", name="Confirm with a passkey and pay €45.00").click()
+    expect(page.locator("#confirmation")).to_contain_text("You paid €45.00")  # Kleline's confirmation, then the shop
+    page.get_by_role("link", name=re.compile(r"^Continue to ")).click()
 
     page.wait_for_url(re.compile(rf"^{re.escape(RETURN_URL)}\?"))
     assert "status=succeeded" in shop_site.returns[0]

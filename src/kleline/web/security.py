@@ -16,12 +16,11 @@ shows every problem at once, and words the refusals.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import segno
-from babel.dates import format_date, format_time
 from fastapi import APIRouter, Request
 from markupsafe import Markup
 from starlette.responses import Response
@@ -32,6 +31,7 @@ from kleline.wallet.model import Customer
 from kleline.wallet.passkey import check_name
 from kleline.wallet.sca import Enrolment
 from kleline.wallet.strong_auth import AlreadyEnrolled
+from kleline.web import history
 from kleline.web.flashes import (
     AUTHENTICATOR_READY,
     PASSKEY_ADDED,
@@ -57,9 +57,8 @@ _PASSWORD_FIELDS: Final = {"current_password": "current_password", "password": "
 
 
 def when(moment: datetime, language: Language) -> str:
-    """A date and time to the minute as the language writes it, in UTC ("6 Dec 2026, 09:30")."""
-    day = format_date(moment.astimezone(UTC), "medium", locale=language.locale)
-    return f"{day}, {format_time(moment, 'short', tzinfo=UTC, locale=language.locale)}"
+    """A date and time to the minute in Paris, as the activity and the receipts show them ("6 Dec 2026, 10:30")."""
+    return history.moment(language, moment)
 
 
 def secret_groups(secret: str) -> str:
