@@ -24,7 +24,7 @@ RETURN_URL = f"{SHOP_ORIGIN}/orders/42/done?lang=fr"
 def sign_in(page: Page, email: str = "ada@example.org") -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
 
 

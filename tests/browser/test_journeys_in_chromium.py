@@ -18,6 +18,7 @@ The direct-debit top-up, the repaid debt (test_wallet_in_chromium.py) and browsi
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from typing import Any
 
 import pyotp
 import pytest
+import segno
 from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 from typer.testing import CliRunner
 
@@ -164,6 +167,8 @@ class Keyboard:
         expect(control).to_be_visible()
         for _ in range(self.PRESSES):
             if self._focused(control):
+                outline = control.evaluate("element => getComputedStyle(element).outlineStyle")
+                assert outline not in ("none", ""), f"{control} has the focus but shows no focus ring"
                 return
             self.page.keyboard.press("Tab")
         raise AssertionError(f"{control} never got the focus with Tab")
@@ -200,6 +205,23 @@ class Keyboard:
 
 
 Hands = Mouse | Keyboard
+
+
+def _modules(uri: str) -> list[list[bool]]:
+    """The dark modules of the QR code an app reads ``uri`` from (with segno's quiet zone of 4 modules)."""
+    return [[bool(bit) for bit in row] for row in segno.make(uri, error="m").matrix_iter(border=4)]
+
+
+def _qr_modules(svg: Locator) -> list[list[bool]]:
+    """The dark modules of the QR code as the browser draws it: the centre of each module of the picture, as a
+    camera would sample it (its size in modules is the SVG's width at 5 pixels a module, quiet zone included)."""
+    size = int(float(svg.get_attribute("width") or "0") / 5)
+    picture = Image.open(io.BytesIO(svg.screenshot())).convert("L")
+    step_x, step_y = picture.width / size, picture.height / size
+    return [
+        [picture.getpixel((int((x + 0.5) * step_x), int((y + 0.5) * step_y))) < 128 for x in range(size)]  # type: ignore[operator]
+        for y in range(size)
+    ]
 
 
 def _code(totp: pyotp.TOTP, clock: FakeClock) -> str:
@@ -331,6 +353,8 @@ def test_a_shopper_opens_a_wallet_sets_up_an_app_tops_up_pays_the_demo_shop_and_
         expect(page.locator(".qr svg")).to_be_visible()
         secret = page.locator(".secret").inner_text().replace(" ", "")
         totp = pyotp.TOTP(secret)  # what the app does with the key it scanned
+        uri = totp.provisioning_uri(name="ada@example.org", issuer_name="Kleline")
+        assert _qr_modules(page.locator(".qr svg")) == _modules(uri), "the QR code does not carry the key shown"
         look(page, "security-enrolling")
         hands.fill(page.locator("#code"), str(totp.at(clock.now)))
         hands.press(page.locator("form[action='/wallet/security/authenticator/confirm'] button[type=submit]"))

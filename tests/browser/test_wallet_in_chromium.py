@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 def sign_in(page: Page, email: str = "ada@example.org") -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_a_shopper_opens_a_wallet_adds_a_card_and_tops_up_with_the_code_then_by_direct_debit(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -198,6 +199,26 @@ def test_the_recent_sign_ins_show_when_how_and_the_browser_family_only(
     assert "curl" in listed and "in an app (API)" in listed
     assert "130.0" not in listed and "Gecko" not in listed  # never the whole user agent
     assert listed.index("Firefox") < listed.index("curl")  # newest first
+    paris = clock.now.astimezone(ZoneInfo("Europe/Paris"))
+    assert f"{paris.day} Jan {paris.year}, {paris:%H:%M}" in listed  # in Paris, as the activity and receipts
+    assert "UTC" not in listed
+
+
+def test_no_passkey_is_offered_where_browsers_refuse_them(database_url: str, clock: FakeClock) -> None:
+    """At an IP address (the default public URL, make demo's), a passkey cannot work: neither the sign-in page nor the
+    checkout's sign-in offers one; at a host name they do."""
+    paying_id = ""
+    for public_url, offered in (("http://127.0.0.1:8000", False), (PUBLIC_URL, True)):
+        system = build(load_settings(database_url=database_url, public_url=public_url), clock=clock)
+        try:
+            paying_id = paying_id or payment(system, shop(system), 1000).id
+            client = TestClient(create_app(system), follow_redirects=False, base_url=public_url)
+            for path in ("/sign-in?next=/wallet", f"/checkout/{paying_id}"):
+                page = client.get(path)
+                assert page.status_code == 200
+                assert ('action="/sign-in/passkey"' in page.text) is offered, (public_url, path)
+        finally:
+            system.close()
 
 
 def test_a_passkey_is_added_listed_used_to_sign_in_and_removed_by_its_owner_only(

@@ -29,6 +29,7 @@ from kleline.web.i18n import N_, language_of
 from kleline.web.paths import HOME, safe_next
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import redirect, render
+from kleline.web.security import passkeys_usable
 from kleline.web.visits import Form, Visit, page_context, page_visit, post_visit, respond, web_of
 
 __all__ = ["HOME", "router", "safe_next", "signed_in"]
@@ -74,6 +75,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
     visit = page_visit(request)
     title = language_of(request).gettext(_SIGN_IN_TITLE)
     context = page_context(visit, title, next=safe_next(next), email="", flash=announcement(request, visit))
+    context.update(passkey_sign_in=passkeys_usable(request))
     return respond(request, visit, render(request, "sign_in.html", context))
 
 
@@ -102,6 +104,7 @@ def sign_in(request: Request, form: Form) -> Response:
         else:
             return _signed_in(request, visit, customer_id, next_url)
     context = page_context(visit, _(_SIGN_IN_TITLE), next=next_url, email=email, errors=errors)
+    context.update(passkey_sign_in=passkeys_usable(request))
     status = refusal.status if isinstance(refusal, RateLimited) else 400
     return _with_retry_after(render(request, "sign_in.html", context, status=status), refusal)
 

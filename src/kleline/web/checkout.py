@@ -39,6 +39,7 @@ from kleline.web.flashes import CARD_ADDED, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, redirect, render
+from kleline.web.security import passkeys_usable
 from kleline.web.visits import (
     Answered,
     Form,
@@ -137,7 +138,7 @@ def _private(request: Request, visit: Visit, payment: Payment, errors: list[Page
     _ = language_of(request).gettext
     path = _page_path(payment.id)
     context = page_context(visit, _("This payment is not in your wallet"), errors=errors, next=path, email="")
-    context.update(sign_out_next=path)
+    context.update(sign_out_next=path, passkey_sign_in=passkeys_usable(request))
     return render(request, "private_payment.html", context, status=status if errors else 403 if visit.customer else 200)
 
 
@@ -208,11 +209,12 @@ def _checkout(
             selected=selected or ("purse" if enough or not cards else cards[0].id),
         )
     passkey = None
-    if stage == "authenticate" and visit.customer is not None and payment.challenge_id is not None:
+    usable = passkeys_usable(request)  # browsers refuse passkeys at an IP address or over plain HTTP
+    if usable and stage == "authenticate" and visit.customer is not None and payment.challenge_id is not None:
         # Passkeys where enrolled: a ceremony bound to this payment's challenge (its amount and payee).
         passkey = kleline.passkeys.begin_payment(visit.customer.id, payment.challenge_id)
     totp = passkey is None or kleline.strong_auth.enrolment(passkey_owner(visit)) != "none"
-    context.update(passkey_offer=passkey, totp_enrolled=totp)
+    context.update(passkey_offer=passkey, totp_enrolled=totp, passkey_sign_in=usable)
     response = render(request, "checkout.html", context, status=status)
     return allow_scripts(response) if passkey is not None else response
 
