@@ -26,7 +26,7 @@ import pytest
 
 from kleline.demo import BankDidNotStart, BankProcess
 from kleline.demo.bank import forget_stale_state, is_fresh, state_directory
-from kleline.demo.data import PASSWORD
+from kleline.demo.data import CUSTOMERS, PASSWORD, PURCHASES
 
 from .http import bearer
 
@@ -34,6 +34,15 @@ READY_SECONDS = 180.0
 MASTERCARD = "5555555555554444"  # Bruno's card, which funded his purse (100 EUR) and nothing else
 VISA = "4242424242424242"  # Alice's and Chloé's first card, which funded both purses
 OPENING = Decimal("100000.00")  # every sandbox test card's opening balance
+
+
+def _past_card_purchases(number: str) -> Decimal:
+    """What the demo's past purchases took from the card ``number`` (each paid by its customer's first card), net of
+    the refunds, in euros."""
+    first_cards = {email: numbers[0] for _name, email, numbers in CUSTOMERS}
+    cents = sum(p.amount - p.refunded for p in PURCHASES if p.method == "card" and first_cards[p.customer] == number)
+    return Decimal(cents) / 100
+
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the demo's children in /proc")
 
@@ -202,9 +211,11 @@ def test_a_card_payment_at_the_demo_goes_through_its_bank_which_keeps_its_state_
     with demo(tmp_path, database_url) as first:
         assert first.bank_url.startswith("iso8583://127.0.0.1:")
         (bank_pid,) = first.children("bank serve")
-        # The seeding's top-ups went through this bank: 100 EUR from the Mastercard, 2 x 100 EUR from the Visa.
+        # The seeding's top-ups went through this bank: 100 EUR from the Mastercard, 2 x 100 EUR from the Visa; and
+        # the past purchases paid by card.
+        assert _past_card_purchases(MASTERCARD) == 0
         assert _card(first.bank_http, MASTERCARD) == {"posted": OPENING - 100, "held": 0, "available": OPENING - 100}
-        assert _card(first.bank_http, VISA)["posted"] == OPENING - 200
+        assert _card(first.bank_http, VISA)["posted"] == OPENING - 200 - _past_card_purchases(VISA)
 
         payment = _pay_by_card(first, "bruno@example.com", MASTERCARD[-4:])
 
@@ -219,7 +230,7 @@ def test_a_card_payment_at_the_demo_goes_through_its_bank_which_keeps_its_state_
     # Started again on the same database, the bank replays its state: the same balances, nothing topped up again.
     with demo(tmp_path, database_url) as again:
         assert _card(again.bank_http, MASTERCARD)["posted"] == OPENING - Decimal("108.90")
-        assert _card(again.bank_http, VISA)["posted"] == OPENING - 200
+        assert _card(again.bank_http, VISA)["posted"] == OPENING - 200 - _past_card_purchases(VISA)
         (bank_pid,) = again.children("bank serve")
         (shop_pid,) = again.children("demo_shop")
         again.process.kill()  # no chance to stop anything: the kernel tells the bank and the shop

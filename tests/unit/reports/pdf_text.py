@@ -8,7 +8,9 @@ import zlib
 
 __all__ = ["pdf_text"]
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# A stream's bytes are read by its /Length, not up to "endstream": deflated data may itself end in a carriage return,
+# which a pattern would take for the line break before "endstream" (a truncated stream, now and then).
+_STREAM = re.compile(rb"/Length (\d+)\b[^>]*>>\s*stream\r?\n", re.S)
 _SHOWN = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj")
 
 
@@ -16,7 +18,7 @@ def pdf_text(pdf: bytes) -> str:
     """The text a PDF shows, read from its page streams: one line per text operator (core fonts, Windows-1252)."""
     lines = []
     for stream in _STREAM.finditer(pdf):
-        content = zlib.decompress(stream.group(1))
+        content = zlib.decompress(pdf[stream.end() : stream.end() + int(stream.group(1))])
         for shown in _SHOWN.finditer(content):
             raw = re.sub(rb"\\(.)", rb"\1", shown.group(1))
             lines.append(raw.decode("cp1252"))
