@@ -10,7 +10,8 @@
 Journey 1 runs with the mouse (English at 1280 px, French at 360 px) and with the keyboard alone (Tab, Enter, Space
 and typing, never a click; French at 1280 px: the phone-width keyboard run flaked on Space opening the file chooser
 under load, so the phone width is left to the mouse runs): on every Kleline page visited nothing overflows the
-viewport sideways and axe finds no violation. Screenshots of each page go to ``/tmp/shots/journey`` (or ``KLELINE_SCREENSHOTS``).
+viewport sideways and axe finds no violation. Screenshots of each page go to ``/tmp/shots/journey`` (or
+``KLELINE_SCREENSHOTS``).
 
 The direct-debit top-up, the repaid debt (test_wallet_in_chromium.py) and browsing a mall to a shop
 (test_malls_in_chromium.py) have journeys of their own.
