@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from babel import Locale
 from babel.numbers import format_currency
 from iso4217 import Currency
 
@@ -162,7 +163,13 @@ class Money:
 
     def format(self, locale: str = "en_GB") -> str:
         """Format for people, per locale: ``Money(1250, "EUR").format("fr_FR") == "12,50\\xa0€"``."""
-        return str(format_currency(self.to_decimal(), self.currency, locale=locale))
+        return str(format_currency(self.to_decimal(), self.currency, locale=_locale(locale)))
 
     def __str__(self) -> str:
         return f"{self.to_decimal():f} {self.currency}"
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(identifier: str) -> Locale:
+    """Babel's locale data for ``identifier``, parsed once: a page formats a dozen amounts in the same locale."""
+    return Locale.parse(identifier)

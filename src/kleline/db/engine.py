@@ -92,6 +92,7 @@ class RawTx:
         self._sql = db.sql
         self._pending: list[tuple[str, Any]] = []
         self._savepoints = 0
+        self._reading = False  # PostgreSQL: a read-only transaction, run as autocommit statements
 
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """Run one statement and return the cursor (fetch from it)."""
@@ -163,21 +164,26 @@ class RawTx:
             for statement, params in pending:
                 self._cursor.execute(statement, params)
 
-    def _begin(self) -> None:
-        """On PostgreSQL (autocommit connections), the BEGIN waits for the first statement."""
-        self._pending = [("BEGIN", ())]
+    def _begin(self, *, write: bool = True) -> None:
+        """On PostgreSQL (autocommit connections), the BEGIN waits for the first statement; a read-only transaction
+        sends none at all (see ``Database.transaction``)."""
+        self._reading = not write
+        self._pending = [] if self._reading else [("BEGIN", ())]
         self._savepoints = 0
 
     def _commit(self) -> None:
         if not self.is_postgres:
             self.connection.commit()
+        elif self._reading:
+            if self._pending:
+                self._send_pending(None)
         elif len(self._pending) == 1 and self._pending[0][0] == "BEGIN":
             self._pending = []  # nothing was ever asked: there is nothing to commit
         else:
             self._send_pending(("COMMIT", ()))
 
     def _rollback(self) -> None:
-        begun = not (self.is_postgres and self._pending and self._pending[0][0] == "BEGIN")
+        begun = not (self.is_postgres and (self._reading or (self._pending and self._pending[0][0] == "BEGIN")))
         self._pending = []
         if begun:
             _rollback(self.connection)
@@ -228,7 +234,14 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
-        """A raw transaction: committed when the block ends, rolled back if it raises."""
+        """A raw transaction: committed when the block ends, rolled back if it raises.
+
+        ``write=False`` promises that the block only reads. On PostgreSQL such a block sends no BEGIN and no COMMIT:
+        its statements run in autocommit mode, which at READ COMMITTED sees exactly what they would see inside a
+        transaction (each statement takes its own snapshot either way) and saves the COMMIT's round trip. A page
+        of the wallet makes half a dozen such reads. On SQLite it is a deferred ``BEGIN``: one snapshot for the
+        block, and no wait on the writers' lock.
+        """
         locked = write and self.dialect == "sqlite"
         if locked and not self._write_lock.acquire(timeout=_SQLITE_WRITE_WAIT):
             raise DatabaseBusy("the database stayed locked by other writers; retry shortly", retry_after=1)
@@ -242,7 +255,7 @@ class Database:
             if self.dialect == "sqlite":
                 tx.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             else:
-                tx._begin()
+                tx._begin(write=write)
             yield tx
             tx._commit()
         except BaseException as error:

@@ -51,6 +51,7 @@ def _build_environment(language: Language) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        auto_reload=False,  # the templates are the package's files: no need to stat them at every page
     )
     env.policies["ext.i18n.trimmed"] = True  # a message's line breaks and indentation are not part of it
     # Added by the i18n extension, hence unknown to mypy; newstyle: placeholders are escaped and checked.
