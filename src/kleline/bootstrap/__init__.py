@@ -42,6 +42,7 @@ from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
 from kleline.reports import Issuer, Reports
+from kleline.reports.overview import Overview
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
@@ -118,6 +119,8 @@ class Kleline:
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
+    # Built after settlement, whose payouts it reads: the dashboard's overview of a merchant's sales and balance.
+    overview: Overview = field(init=False)
 
     def close(self) -> None:
         """Release the database connections and the card network's."""
@@ -257,6 +260,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
         ),
     )
+    kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(
         db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes

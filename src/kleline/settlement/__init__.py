@@ -14,13 +14,14 @@ from kleline.settlement.errors import (
     UnknownPayout,
     UnknownSettlementRun,
 )
-from kleline.settlement.model import Creditor, Payout, PayoutStatus, SettlementRun, payout_id
+from kleline.settlement.model import Creditor, Payout, PayoutOutlook, PayoutStatus, SettlementRun, payout_id
 from kleline.settlement.service import Settlement
 
 __all__ = [
     "Creditor",
     "NoSettlementFile",
     "Payout",
+    "PayoutOutlook",
     "PayoutStateConflict",
     "PayoutStatus",
     "Settlement",

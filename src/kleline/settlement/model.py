@@ -35,6 +35,7 @@ __all__ = [
     "RUN_STATUSES",
     "Creditor",
     "Payout",
+    "PayoutOutlook",
     "PayoutStatus",
     "RunStatus",
     "SettlementRun",
@@ -121,3 +122,19 @@ class SettlementRun:
     def has_file(self) -> bool:
         """True when the run is complete and paid someone (a run that paid nobody has no file)."""
         return self.status == "complete" and self.payout_count > 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutOutlook:
+    """What a merchant can expect from settlement: the next run's payout of its available balance, and the last
+    payout sent and not yet seen paid.
+
+    A run pays the whole available balance of the moment it runs, once it reaches the minimum: ``next_on`` is the
+    day of the run expected to pay it (today's, unless today's run is over; tomorrow's then), ``next_amount`` the
+    balance now, which sales and refunds until then change; both say nothing is due (None, 0) under the minimum."""
+
+    currency: str
+    minimum: int
+    next_amount: int
+    next_on: date | None
+    in_transit: Payout | None

@@ -34,7 +34,7 @@ from kleline.settlement.errors import (
     UnknownPayout,
     UnknownSettlementRun,
 )
-from kleline.settlement.model import PAYOUT_STATUSES, Payout, SettlementRun
+from kleline.settlement.model import PAYOUT_STATUSES, Payout, PayoutOutlook, SettlementRun
 from kleline.settlement.postings import paid_entry, returned_entry
 from kleline.settlement.runs import Runs, Step
 from kleline.settlement.views import payout_json
@@ -180,6 +180,21 @@ class Settlement:
                 tx, merchant_id=merchant_id, run_id=run_id, status=status, limit=limit + 1, after=after
             )
         return found[:limit], len(found) > limit
+
+    def payout_outlook(self, merchant_id: str, available: int) -> PayoutOutlook:
+        """What ``merchant_id`` can expect from settlement, its balance now being ``available``: the next run's
+        payout (none under the minimum) and its last payout still in transit."""
+        today = self._clock().date()
+        with self._db.transaction(write=False) as tx:
+            sent = store.list_payouts(
+                tx, merchant_id=merchant_id, run_id=None, status="in_transit", limit=1, after=None
+            )
+            run = store.find_run_for_period(tx, today, self.currency)
+        if available < self.minimum:
+            return PayoutOutlook(self.currency, self.minimum, 0, None, sent[0] if sent else None)
+        # A run under way may still pay this merchant; once complete, the next one is tomorrow's.
+        on = today + timedelta(days=1) if run is not None and run.status == "complete" else today
+        return PayoutOutlook(self.currency, self.minimum, available, on, sent[0] if sent else None)
 
     # --- statement lines (reconciliation) ---------------------------------------------------------------------
 

@@ -1,0 +1,178 @@
+"""The overview's SQL: a merchant's sales by UTC day, summed in the database from its balance account's postings,
+and the rollup of closed days (``merchant_day_totals``) that spares reading a year of postings at every visit.
+
+Each posting is classified as the statements classify it (``reports.model.classify``): on an entry whose metadata
+names a ``refund`` and that lowers the balance, a refund; else, on one naming a ``payment`` that raises it, a
+payment; anything else (a payout, an adjustment) is not a sale. The commission is the same entry's posting on
+Kleline's commission account. A refund paid entirely out of the commission never touches the merchant's balance
+(``zero net``): it is read from the refunds table, as the statements read it.
+
+Scanning from a watermark: the postings of a day are found by the balance account's index (``account_id, id``)
+from the largest posting id of the days that ended more than a day before it (``last_posting`` of their rows).
+Posting ids grow in the order rows are inserted, and an entry is inserted within its own short transaction right
+after it is dated, so that every posting dated on a day has a larger id than every posting dated over a day
+earlier: the live scan reads the postings of a day or two, however long the account's history. (The same
+assumption, that nothing commits long after it is dated, is what lets a statement close
+``reports.service.CLOSING_GRACE`` after its month.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kleline.db.engine import RawTx
+from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
+from kleline.reports.store import AccountInfo
+
+__all__ = ["Books", "Stored", "close_days", "read"]
+
+_TABLE: Final = "merchant_day_totals"
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """Where a merchant's sales are booked: its balance account and Kleline's commission account (-1: none yet)."""
+
+    merchant_id: str
+    account: AccountInfo
+    commission_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One read of the overview: the closed days of the daily series (``recent``, by day number), the months before
+    it (``months``, by ``YYYYMM``: their closed days' totals and how many days were summed), and the open days read
+    live (``live``, by day number)."""
+
+    recent: dict[int, Totals]
+    months: dict[int, tuple[Totals, int]]
+    live: dict[int, Totals]
+
+
+def _has_text(tx: RawTx, key: str) -> str:
+    """SQL true when the entry's metadata holds a non-empty string under ``key`` (``classify``'s ``_text``)."""
+    if tx.is_postgres:
+        data = "CAST(e.metadata AS jsonb)"
+        return f"(jsonb_typeof({data} -> '{key}') = 'string' AND {data} ->> '{key}' <> '')"
+    return f"(json_type(e.metadata, '$.{key}') = 'text' AND json_extract(e.metadata, '$.{key}') <> '')"
+
+
+def _per_day(tx: RawTx, side: str) -> str:
+    """Per day of ``[:start, :end)``: gross, refunds, commission charged and returned, and the largest posting id,
+    from the postings on ``:account`` after the watermark of the days before ``:bound``."""
+    move = "p.amount" if side == "D" else "-p.amount"  # the balance's change on its normal side
+    refund, payment = _has_text(tx, "refund"), _has_text(tx, "payment")
+    # Each posting is classified once: the fence (a no-op LIMIT or OFFSET) keeps either planner from merging this
+    # query into the sums, which would evaluate the commission's subquery once per sum. ``+c.account_id`` keeps
+    # SQLite off the commission account's index (every capture's posting is in it) and on the entry's.
+    fence = "OFFSET 0" if tx.is_postgres else "LIMIT -1"
+    classified = (
+        f"SELECT e.posted_at / {DAY_US} AS day, p.id AS posting, {move} AS move, "
+        "  -COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
+        "             WHERE c.entry_id = p.entry_id AND +c.account_id = :commission), 0) AS earned, "
+        f"  CASE WHEN {refund} AND {move} < 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
+        "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+        "WHERE p.account_id = :account "
+        f"  AND p.id > (SELECT COALESCE(MAX(last_posting), 0) FROM {_TABLE} "
+        "              WHERE merchant_id = :merchant AND day < :bound) "
+        f"  AND e.posted_at >= :start AND e.posted_at < :end {fence}"
+    )
+    return (
+        "SELECT day, SUM(CASE WHEN kind = 'p' THEN move + earned ELSE 0 END), "
+        "  -SUM(CASE WHEN kind = 'r' THEN move + earned ELSE 0 END), "
+        "  SUM(CASE WHEN kind = 'p' THEN earned ELSE 0 END), -SUM(CASE WHEN kind = 'r' THEN earned ELSE 0 END), "
+        f"  MAX(posting) FROM ({classified}) t GROUP BY day"
+    )
+
+
+# Found through ix_refunds_zero_net, which holds only these refunds.
+_ZERO_NET: Final = (
+    f"SELECT e.posted_at / {DAY_US}, 0, SUM(r.amount), 0, SUM(r.fee_returned), 0 "
+    "FROM refunds r JOIN ledger_entries e ON e.id = r.id "
+    "WHERE r.merchant_id = :merchant AND r.fee_returned = r.amount AND r.status = 'succeeded' "
+    f"  AND e.posted_at >= :start AND e.posted_at < :end GROUP BY e.posted_at / {DAY_US}"
+)
+
+
+def _totals(row: Sequence[Any], first: int) -> Totals:
+    """The four sums of ``row`` from its column ``first`` on."""
+    return Totals(int(row[first]), int(row[first + 1]), int(row[first + 2]), int(row[first + 3]))
+
+
+def _params(books: Books, first_day: int, end_day: int) -> dict[str, Any]:
+    """The parameters of a scan of the days ``[first_day, end_day)``."""
+    return {
+        "merchant": books.merchant_id,
+        "account": books.account.id,
+        "commission": books.commission_id,
+        "start": first_day * DAY_US,
+        "end": end_day * DAY_US,
+        "bound": first_day - 1,
+    }
+
+
+def read(tx: RawTx, books: Books, *, window: int, recent: int, open_from: int, today: int) -> Stored:
+    """In one statement: the stored days from ``window`` to ``open_from`` (the months before ``recent`` summed),
+    and the days from ``open_from`` to ``today`` summed live from the books (all as day numbers)."""
+    rows = tx.fetchall(
+        "SELECT 0, day, gross, refunds, commission_charged, commission_returned, 1 "
+        f"FROM {_TABLE} WHERE merchant_id = :merchant AND day >= :recent AND day < :open "
+        "UNION ALL "
+        "SELECT 1, month, SUM(gross), SUM(refunds), SUM(commission_charged), SUM(commission_returned), COUNT(*) "
+        f"FROM {_TABLE} WHERE merchant_id = :merchant AND day >= :window AND day < :recent GROUP BY month "
+        "UNION ALL "
+        f"SELECT 2, t.* FROM ({_per_day(tx, books.account.normal_side)}) t "
+        "UNION ALL "
+        f"SELECT 3, z.* FROM ({_ZERO_NET}) z",
+        {**_params(books, open_from, today + 1), "window": window, "recent": recent, "open": open_from},
+    )
+    stored = Stored({}, {}, {})
+    for row in rows:
+        kind, key, totals = int(row[0]), int(row[1]), _totals(row, 2)
+        if kind == 0:
+            stored.recent[key] = totals
+        elif kind == 1:
+            stored.months[key] = (totals, int(row[6]))
+        else:
+            stored.live[key] = stored.live.get(key, Totals()) + totals
+    return stored
+
+
+def close_days(tx: RawTx, books: Books, days: Sequence[int], computed_at: int) -> None:
+    """Sum the closed ``days`` (day numbers) from the books and keep them; a day another visit kept meanwhile
+    keeps its row (the same figures: a closed day never changes)."""
+    if not days:
+        return
+    first, last = min(days), max(days)
+    params = _params(books, first, last + 1)
+    found: dict[int, tuple[Totals, int | None]] = {}
+    for row in tx.fetchall(_per_day(tx, books.account.normal_side), params):
+        found[int(row[0])] = (_totals(row, 1), int(row[5]))
+    for row in tx.fetchall(_ZERO_NET, params):
+        totals, last_posting = found.get(int(row[0]), (Totals(), None))
+        found[int(row[0])] = (totals + _totals(row, 1), last_posting)
+    rows = []
+    for day in sorted(set(days)):
+        totals, last_posting = found.get(day, (Totals(), None))
+        rows.append(
+            {
+                "merchant": books.merchant_id,
+                "day": day,
+                "month": month_key(from_day_number(day)),
+                "currency": books.account.currency,
+                "gross": totals.gross,
+                "refunds": totals.refunds,
+                "charged": totals.commission_charged,
+                "returned": totals.commission_returned,
+                "last_posting": last_posting,
+                "at": computed_at,
+            }
+        )
+    tx.executemany(
+        f"INSERT INTO {_TABLE} (merchant_id, day, month, currency, gross, refunds, commission_charged, "
+        "commission_returned, last_posting, computed_at) VALUES (:merchant, :day, :month, :currency, :gross, "
+        ":refunds, :charged, :returned, :last_posting, :at) ON CONFLICT (merchant_id, day) DO NOTHING",
+        rows,
+    )
