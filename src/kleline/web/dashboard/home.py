@@ -1,20 +1,23 @@
-"""The dashboard's landing page (``/dashboard``): the shop, where its application stands, and the signed-in user's
-role. The pages of sales, payouts and statements come with their own issue; the navigation links only to pages
-that exist."""
+"""The dashboard's landing page (``/dashboard``), its overview: once the shop is approved, its sales today and this
+month, its balance and payouts, the charts of 30 days and 12 months (``dashboard.overview``); then where its
+application stands, and the signed-in user's role. Every role sees it. The pages of sales, payouts and statements
+come with their own issue; the navigation links only to pages that exist."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.money import Money
+from kleline.web.dashboard.overview import overview_context
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
 from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
 from kleline.web.i18n import N_, language_of
 from kleline.web.rendering import render
 from kleline.web.security import when
+from kleline.web.visits import web_of
 
 __all__ = ["router"]
 
@@ -30,6 +33,10 @@ def dashboard_page(request: Request) -> Response:
     assert visit.user is not None and visit.merchant is not None
     language = language_of(request)
     merchant = visit.merchant
+    # A shop awaiting approval has sold nothing, and has no balance yet: its page says where its application stands.
+    figures: dict[str, Any] = {"overview": False}
+    if merchant.status != "pending":
+        figures = {"overview": True, **overview_context(language, web_of(request).kleline.overview.of(merchant.id))}
     context = dashboard_context(
         visit,
         language.gettext(_TITLE),
@@ -42,5 +49,6 @@ def dashboard_page(request: Request) -> Response:
         refund_limit=(
             language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
         ),
+        **figures,
     )
     return respond(request, visit, render(request, "dashboard/home.html", context))
