@@ -7,13 +7,15 @@ payment; anything else (a payout, an adjustment) is not a sale. The commission i
 Kleline's commission account. A refund paid entirely out of the commission never touches the merchant's balance
 (``zero net``): it is read from the refunds table, as the statements read it.
 
-Scanning from a watermark: the postings of a day are found by the balance account's index (``account_id, id``)
-from the largest posting id of the days that ended more than a day before it (``last_posting`` of their rows).
-Posting ids grow in the order rows are inserted, and an entry is inserted within its own short transaction right
-after it is dated, so that every posting dated on a day has a larger id than every posting dated over a day
-earlier: the live scan reads the postings of a day or two, however long the account's history. (The same
-assumption, that nothing commits long after it is dated, is what lets a statement close
-``reports.service.CLOSING_GRACE`` after its month.)
+Postings are found by the balance account's index (``account_id, id``), from a posting id: the open days' postings
+all come after the **watermark**, the largest id of the days that ended more than a day before them (their rows'
+``last_posting``). Posting ids grow in the order rows are inserted, and an entry is dated in its own short
+transaction right before its postings are inserted, so that every posting dated on a day has a larger id than any
+posting dated over a day earlier: a scan from the watermark reads a day or two of postings, however long the
+account's history. (The assumption that nothing commits long after it is dated is the one that lets a statement
+close ``reports.service.CLOSING_GRACE`` after its month; a day's margin also covers clocks of several servers that
+disagree by far less than a day.) Every id a query starts from is computed beforehand and passed as a parameter, so
+that PostgreSQL plans each scan knowing how few rows lie beyond it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from kleline.db.engine import RawTx
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
 from kleline.reports.store import AccountInfo
 
-__all__ = ["Books", "Stored", "close_days", "read"]
+__all__ = ["Books", "Stored", "close_days", "read", "settle", "tail", "watermark"]
 
 _TABLE: Final = "merchant_day_totals"
 
@@ -42,13 +44,13 @@ class Books:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """One read of the overview: the closed days of the daily series (``recent``, by day number), the months before
-    it (``months``, by ``YYYYMM``: their closed days' totals and how many days were summed), and the open days read
-    live (``live``, by day number)."""
+    """The closed days kept for an overview: those of the daily series (``recent``, by day number), those before
+    it by month (``months``, by ``YYYYMM``: their totals and how many days were summed), and the open days'
+    watermark."""
 
     recent: dict[int, Totals]
     months: dict[int, tuple[Totals, int]]
-    live: dict[int, Totals]
+    watermark: int
 
 
 def _has_text(tx: RawTx, key: str) -> str:
@@ -59,9 +61,9 @@ def _has_text(tx: RawTx, key: str) -> str:
     return f"(json_type(e.metadata, '$.{key}') = 'text' AND json_extract(e.metadata, '$.{key}') <> '')"
 
 
-def _per_day(tx: RawTx, side: str) -> str:
+def _per_day(tx: RawTx, side: str, *, upto: bool) -> str:
     """Per day of ``[:start, :end)``: gross, refunds, commission charged and returned, and the largest posting id,
-    from the postings on ``:account`` after the watermark of the days before ``:bound``."""
+    from the postings on ``:account`` after ``:after`` (and up to ``:upto`` with ``upto``)."""
     move = "p.amount" if side == "D" else "-p.amount"  # the balance's change on its normal side
     refund, payment = _has_text(tx, "refund"), _has_text(tx, "payment")
     # Each posting is classified once: the fence (a no-op LIMIT or OFFSET) keeps either planner from merging this
@@ -74,9 +76,7 @@ def _per_day(tx: RawTx, side: str) -> str:
         "             WHERE c.entry_id = p.entry_id AND +c.account_id = :commission), 0) AS earned, "
         f"  CASE WHEN {refund} AND {move} < 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
         "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
-        "WHERE p.account_id = :account "
-        f"  AND p.id > (SELECT COALESCE(MAX(last_posting), 0) FROM {_TABLE} "
-        "              WHERE merchant_id = :merchant AND day < :bound) "
+        f"WHERE p.account_id = :account AND p.id > :after{' AND p.id <= :upto' if upto else ''} "
         f"  AND e.posted_at >= :start AND e.posted_at < :end {fence}"
     )
     return (
@@ -94,6 +94,10 @@ _ZERO_NET: Final = (
     "WHERE r.merchant_id = :merchant AND r.fee_returned = r.amount AND r.status = 'succeeded' "
     f"  AND e.posted_at >= :start AND e.posted_at < :end GROUP BY e.posted_at / {DAY_US}"
 )
+# The largest posting of the days before ``:bound``; 0 when none is kept yet.
+_WATERMARK: Final = (
+    f"SELECT COALESCE(MAX(last_posting), 0) FROM {_TABLE} WHERE merchant_id = :merchant AND day < :bound"
+)
 
 
 def _totals(row: Sequence[Any], first: int) -> Totals:
@@ -101,21 +105,26 @@ def _totals(row: Sequence[Any], first: int) -> Totals:
     return Totals(int(row[first]), int(row[first + 1]), int(row[first + 2]), int(row[first + 3]))
 
 
-def _params(books: Books, first_day: int, end_day: int) -> dict[str, Any]:
-    """The parameters of a scan of the days ``[first_day, end_day)``."""
+def _params(books: Books, first_day: int, end_day: int, after: int) -> dict[str, Any]:
+    """The parameters of a scan of the days ``[first_day, end_day)`` from the posting after ``after``."""
     return {
         "merchant": books.merchant_id,
         "account": books.account.id,
         "commission": books.commission_id,
         "start": first_day * DAY_US,
         "end": end_day * DAY_US,
-        "bound": first_day - 1,
+        "after": after,
     }
 
 
-def read(tx: RawTx, books: Books, *, window: int, recent: int, open_from: int, today: int) -> Stored:
-    """In one statement: the stored days from ``window`` to ``open_from`` (the months before ``recent`` summed),
-    and the days from ``open_from`` to ``today`` summed live from the books (all as day numbers)."""
+def watermark(tx: RawTx, merchant_id: str, first_day: int) -> int:
+    """The id the postings of ``first_day`` (a day number) and after all come after."""
+    return int(tx.fetchone(_WATERMARK, {"merchant": merchant_id, "bound": first_day - 1})[0])
+
+
+def read(tx: RawTx, merchant_id: str, *, window: int, recent: int, open_from: int) -> Stored:
+    """In one statement: the days kept from ``window`` to ``open_from`` (the months before ``recent`` summed) and
+    the watermark of the days from ``open_from`` (all days as day numbers)."""
     rows = tx.fetchall(
         "SELECT 0, day, gross, refunds, commission_charged, commission_returned, 1 "
         f"FROM {_TABLE} WHERE merchant_id = :merchant AND day >= :recent AND day < :open "
@@ -123,21 +132,52 @@ def read(tx: RawTx, books: Books, *, window: int, recent: int, open_from: int, t
         "SELECT 1, month, SUM(gross), SUM(refunds), SUM(commission_charged), SUM(commission_returned), COUNT(*) "
         f"FROM {_TABLE} WHERE merchant_id = :merchant AND day >= :window AND day < :recent GROUP BY month "
         "UNION ALL "
-        f"SELECT 2, t.* FROM ({_per_day(tx, books.account.normal_side)}) t "
-        "UNION ALL "
-        f"SELECT 3, z.* FROM ({_ZERO_NET}) z",
-        {**_params(books, open_from, today + 1), "window": window, "recent": recent, "open": open_from},
+        f"SELECT 2, 0, 0, 0, 0, 0, ({_WATERMARK})",
+        {"merchant": merchant_id, "window": window, "recent": recent, "open": open_from, "bound": open_from - 1},
     )
-    stored = Stored({}, {}, {})
+    stored = Stored({}, {}, 0)
     for row in rows:
-        kind, key, totals = int(row[0]), int(row[1]), _totals(row, 2)
+        kind, key = int(row[0]), int(row[1])
         if kind == 0:
-            stored.recent[key] = totals
+            stored.recent[key] = _totals(row, 2)
         elif kind == 1:
-            stored.months[key] = (totals, int(row[6]))
+            stored.months[key] = (_totals(row, 2), int(row[6]))
         else:
-            stored.live[key] = stored.live.get(key, Totals()) + totals
+            stored = Stored(stored.recent, stored.months, int(row[6]))
     return stored
+
+
+def tail(tx: RawTx, books: Books, *, open_from: int, today: int, after: int) -> dict[int, Totals]:
+    """In one statement: the open days' sales of the postings after ``after``, and of their refunds paid out of the
+    commission (by day number)."""
+    rows = tx.fetchall(
+        f"{_per_day(tx, books.account.normal_side, upto=False)} UNION ALL {_ZERO_NET}",
+        _params(books, open_from, today + 1, after),
+    )
+    found: dict[int, Totals] = {}
+    for row in rows:
+        found[int(row[0])] = found.get(int(row[0]), Totals()) + _totals(row, 1)
+    return found
+
+
+def settle(
+    tx: RawTx, books: Books, *, open_from: int, today: int, after: int, before: int
+) -> tuple[int, dict[int, Totals]]:
+    """The open days' postings that can no longer be joined by one with a smaller id: the largest id of those dated
+    before ``before`` (epoch us) at least twice the statements' grace ago, every posting up to it having committed
+    by now, and the open days' sales of the postings from ``after`` to it (zero-net refunds left out: ``tail``
+    always reads them). A later read needs only the postings after that id."""
+    row = tx.fetchone(
+        "SELECT MAX(p.id) FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+        "WHERE p.account_id = :account AND p.id > :after AND e.posted_at < :before",
+        {"account": books.account.id, "after": after, "before": before},
+    )
+    upto = after if row is None or row[0] is None else int(row[0])
+    if upto == after:
+        return after, {}
+    params = {**_params(books, open_from, today + 1, after), "upto": upto}
+    rows = tx.fetchall(_per_day(tx, books.account.normal_side, upto=True), params)
+    return upto, {int(r[0]): _totals(r, 1) for r in rows}
 
 
 def close_days(tx: RawTx, books: Books, days: Sequence[int], computed_at: int) -> None:
@@ -146,9 +186,9 @@ def close_days(tx: RawTx, books: Books, days: Sequence[int], computed_at: int) -
     if not days:
         return
     first, last = min(days), max(days)
-    params = _params(books, first, last + 1)
+    params = _params(books, first, last + 1, watermark(tx, books.merchant_id, first))
     found: dict[int, tuple[Totals, int | None]] = {}
-    for row in tx.fetchall(_per_day(tx, books.account.normal_side), params):
+    for row in tx.fetchall(_per_day(tx, books.account.normal_side, upto=False), params):
         found[int(row[0])] = (_totals(row, 1), int(row[5]))
     for row in tx.fetchall(_ZERO_NET, params):
         totals, last_posting = found.get(int(row[0]), (Totals(), None))

@@ -16,6 +16,7 @@ Standard library only (plus ``reports.model``'s ``Month`` and ``settlement``'s `
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -130,20 +131,31 @@ class Frame:
     @property
     def months(self) -> tuple[Month, ...]:
         """The monthly series' months, oldest first."""
-        months = [Month.of(self.now)]
-        for _ in range(MONTHS - 1):
-            months.append(months[-1].previous())
-        return tuple(reversed(months))
+        return _calendar(self.today)[2]
 
     @property
     def days(self) -> tuple[date, ...]:
         """The daily series' days, oldest first."""
-        return tuple(self.recent + timedelta(days=n) for n in range(DAILY_DAYS))
+        return _calendar(self.today)[0]
 
-    def closed_days(self, since: date) -> list[date]:
-        """The closed days of the frame from ``since`` on (the days before an account opened need no totals)."""
-        first = max(self.window, since)
-        return [first + timedelta(days=n) for n in range((self.open - first).days)]
+    @property
+    def day_keys(self) -> tuple[tuple[int, int], ...]:
+        """Each day of the daily series' number and month (``YYYYMM``), oldest first."""
+        return _calendar(self.today)[1]
+
+
+_Calendar = tuple[tuple[date, ...], tuple[tuple[int, int], ...], tuple[Month, ...]]
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(today: date) -> _Calendar:
+    """The series of the overviews of ``today`` (days, their numbers and months, months): worked out once a day,
+    not at every visit."""
+    days = tuple(today - timedelta(days=DAILY_DAYS - 1 - n) for n in range(DAILY_DAYS))
+    months = [Month(today.year, today.month)]
+    for _ in range(MONTHS - 1):
+        months.append(months[-1].previous())
+    return days, tuple((day_number(day), month_key(day)) for day in days), tuple(reversed(months))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,27 @@
 """A merchant's overview: today's and this month's sales, its balance, the next payout, 30 days and 12 months.
 
 The sales come from the books as the statements read them (``reports.day_totals``), so that a month here is its
-statement to the cent. A visit reads, in one statement, the closed days kept in ``merchant_day_totals`` and the open
-days (today, and yesterday for a few minutes after midnight) summed live; the first visit after a day closes keeps
-that day first (a write of one row, once per merchant and day; the first visit ever keeps up to a year's days).
-The balance is the ledger's, the pending amount the payments', the payouts settlement's: each service answers
-for its own figure.
+statement to the cent: the closed days from ``merchant_day_totals``, the open days (today, and yesterday for a few
+minutes after midnight) from the ledger's postings. The first visit after a day closes keeps that day (one row, once
+per merchant and day; the first visit ever keeps up to a year's days).
+
+What cannot change is read once and kept by the process (for ``KEPT_FOR``, or until a day closes): the closed days,
+which are final, and the open days' **settled** postings, those no posting with a smaller id can still join (every
+posting up to the last one dated ``2 x CLOSING_GRACE`` ago has committed). Each visit then reads one statement of
+its own, the postings after the settled ones: a few minutes of sales, not a day's, and still every posting
+committed before the visit. Nothing is kept that a new posting could change.
+
+The balance is the ledger's, the pending amount the payments', the payouts settlement's: each service answers for
+its own figure.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import defaultdict
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database
@@ -29,6 +38,41 @@ from kleline.settlement import Settlement
 __all__ = ["Overview"]
 
 _CACHED_ACCOUNTS = 10_000
+KEPT_FOR = 2 * CLOSING_GRACE
+"""How long a process uses what it keeps of a merchant's days before it reads them again (the postings after the
+settled ones, read at every visit, are then at most this much sales)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What a process keeps of a merchant's overview while the open days start at ``open_from``, until ``until``:
+    its closed days (final), and the open days' sales of the postings up to ``upto``, all committed when summed
+    (``day_totals.settle``)."""
+
+    open_from: int
+    closed: Stored
+    upto: int
+    settled: dict[int, Totals]
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """A frame's days as day numbers."""
+
+    window: int
+    recent: int
+    open_from: int
+    today: int
+
+    @classmethod
+    def of(cls, frame: Frame) -> _Bounds:
+        return cls(day_number(frame.window), day_number(frame.recent), day_number(frame.open), day_number(frame.today))
+
+    @property
+    def closed(self) -> dict[str, int]:
+        """``day_totals.read``'s bounds."""
+        return {"window": self.window, "recent": self.recent, "open_from": self.open_from}
 
 
 class Overview:
@@ -44,21 +88,21 @@ class Overview:
         self._clock = clock
         # An account never changes once opened: each merchant's is looked up once per process.
         self._books: dict[str, Books] = {}
+        self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
 
     def of(self, merchant_id: str) -> SalesOverview:
         """The overview of ``merchant_id`` now (all zeros for a merchant not yet approved: nothing has moved)."""
         frame = Frame.at(self._clock(), CLOSING_GRACE)
         books = self._books_of(merchant_id)
-        if books is None:
-            stored, currency = Stored({}, {}, {}), BALANCE_CURRENCY
-        else:
-            stored, currency = self._sales(books, frame), books.account.currency
+        closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
+        if books is not None:
+            (closed, live), currency = self._sales(books, frame), books.account.currency
         try:
             available = self._ledger.balance(balance_account(merchant_id)).available
         except UnknownAccount:
             available = 0
-        days, months = _series(frame, stored)
+        days, months = _series(frame, closed, live)
         return SalesOverview(
             merchant_id=merchant_id,
             currency=currency,
@@ -72,23 +116,41 @@ class Overview:
             months=months,
         )
 
-    def _sales(self, books: Books, frame: Frame) -> Stored:
-        """The frame's stored and live days, after keeping the closed days not kept yet."""
-        bounds = {
-            "window": day_number(frame.window),
-            "recent": day_number(frame.recent),
-            "open_from": day_number(frame.open),
-            "today": day_number(frame.today),
-        }
+    def _sales(self, books: Books, frame: Frame) -> tuple[Stored, dict[int, Totals]]:
+        """The frame's closed days and its open days' sales: what the process keeps of them, and the postings
+        after it."""
+        bounds = _Bounds.of(frame)
+        kept = self._kept.get(books.merchant_id)
+        if kept is None or kept.open_from != bounds.open_from or frame.now >= kept.until:
+            kept = self._keep(books, frame, bounds)
         with self._db.transaction(write=False) as tx:
-            stored = day_totals.read(tx, books, **bounds)
-        missing = _missing(frame, stored, _opened(books))
-        if not missing:
-            return stored
-        with self._db.transaction() as tx:
-            day_totals.close_days(tx, books, missing, epoch_us(self._clock()))
+            recent = day_totals.tail(tx, books, open_from=bounds.open_from, today=bounds.today, after=kept.upto)
+        live = dict(kept.settled)
+        for day, totals in recent.items():
+            live[day] = live.get(day, Totals()) + totals
+        return kept.closed, live
+
+    def _keep(self, books: Books, frame: Frame, bounds: _Bounds) -> _Kept:
+        """Keep the closed days not kept yet; read them back, and sum the open days' settled postings."""
         with self._db.transaction(write=False) as tx:
-            return day_totals.read(tx, books, **bounds)
+            closed = day_totals.read(tx, books.merchant_id, **bounds.closed)
+        missing = _missing(frame, closed, _opened(books))
+        if missing:
+            with self._db.transaction() as tx:
+                day_totals.close_days(tx, books, missing, epoch_us(self._clock()))
+            with self._db.transaction(write=False) as tx:
+                closed = day_totals.read(tx, books.merchant_id, **bounds.closed)
+        before = epoch_us(frame.now - 2 * CLOSING_GRACE)
+        with self._db.transaction(write=False) as tx:
+            upto, settled = day_totals.settle(
+                tx, books, open_from=bounds.open_from, today=bounds.today, after=closed.watermark, before=before
+            )
+        kept = _Kept(bounds.open_from, closed, upto, settled, frame.now + KEPT_FOR)
+        with self._lock:
+            if len(self._kept) >= _CACHED_ACCOUNTS:
+                self._kept.clear()
+            self._kept[books.merchant_id] = kept
+        return kept
 
     def _books_of(self, merchant_id: str) -> Books | None:
         """The merchant's balance account and the commission account, or None before its approval."""
@@ -116,29 +178,46 @@ def _opened(books: Books) -> date:
 
 def _missing(frame: Frame, stored: Stored, opened: date) -> list[int]:
     """The closed days of the frame not kept yet (all those of a month short of a day), as day numbers."""
-    expected: dict[int, list[int]] = defaultdict(list)
-    missing: list[int] = []
-    for day in frame.closed_days(opened):
-        number = day_number(day)
-        if day < frame.recent:
-            expected[month_key(day)].append(number)
-        elif number not in stored.recent:
-            missing.append(number)
-    for month, numbers in expected.items():
-        if stored.months.get(month, (Totals(), 0))[1] != len(numbers):
-            missing.extend(numbers)
+    months, recent = _expected(frame.window, frame.recent, frame.open, opened)
+    if all(stored.months.get(month, (Totals(), 0))[1] >= len(days) for month, days in months) and all(
+        day in stored.recent for day in recent
+    ):
+        return []
+    missing = [day for day in recent if day not in stored.recent]
+    for month, days in months:
+        if stored.months.get(month, (Totals(), 0))[1] < len(days):
+            missing.extend(days)
     return missing
 
 
-def _series(frame: Frame, stored: Stored) -> tuple[tuple[DayFigure, ...], tuple[MonthFigure, ...]]:
-    """The daily and monthly series of the frame from what was read."""
-    days = tuple(
-        DayFigure(day, stored.recent.get(day_number(day)) or stored.live.get(day_number(day)) or Totals())
-        for day in frame.days
-    )
-    by_month: dict[int, Totals] = {month: totals for month, (totals, _) in stored.months.items()}
-    for figure in days:
-        key = month_key(figure.day)
-        by_month[key] = by_month.get(key, Totals()) + figure.totals
-    months = tuple(MonthFigure(month, by_month.get(month.year * 100 + month.month, Totals())) for month in frame.months)
-    return days, months
+@functools.lru_cache(maxsize=4096)
+def _expected(
+    window: date, recent: date, open_from: date, opened: date
+) -> tuple[tuple[tuple[int, tuple[int, ...]], ...], tuple[int, ...]]:
+    """The closed days a frame needs kept, since ``opened``: by month before ``recent``, then one by one (day
+    numbers). The same for every visit of a day: worked out once."""
+    months: dict[int, list[int]] = defaultdict(list)
+    days: list[int] = []
+    first = max(window, opened)
+    for n in range((open_from - first).days):
+        day = first + timedelta(days=n)
+        if day < recent:
+            months[month_key(day)].append(day_number(day))
+        else:
+            days.append(day_number(day))
+    return tuple((month, tuple(numbers)) for month, numbers in months.items()), tuple(days)
+
+
+def _series(
+    frame: Frame, closed: Stored, live: dict[int, Totals]
+) -> tuple[tuple[DayFigure, ...], tuple[MonthFigure, ...]]:
+    """The daily and monthly series of the frame from its closed days and its open days' sales."""
+    zero = Totals()
+    by_month: dict[int, Totals] = {month: totals for month, (totals, _) in closed.months.items()}
+    days = []
+    for day, (number, month) in zip(frame.days, frame.day_keys, strict=True):
+        totals = closed.recent.get(number) or live.get(number) or zero
+        days.append(DayFigure(day, totals))
+        by_month[month] = by_month.get(month, zero) + totals
+    months = tuple(MonthFigure(m, by_month.get(m.year * 100 + m.month, zero)) for m in frame.months)
+    return tuple(days), months

@@ -186,15 +186,12 @@ class Settlement:
         payout (none under the minimum) and its last payout still in transit."""
         today = self._clock().date()
         with self._db.transaction(write=False) as tx:
-            sent = store.list_payouts(
-                tx, merchant_id=merchant_id, run_id=None, status="in_transit", limit=1, after=None
-            )
-            run = store.find_run_for_period(tx, today, self.currency)
+            run, sent = store.outlook(tx, merchant_id, today, self.currency)
         if available < self.minimum:
-            return PayoutOutlook(self.currency, self.minimum, 0, None, sent[0] if sent else None)
+            return PayoutOutlook(self.currency, self.minimum, 0, None, sent)
         # A run under way may still pay this merchant; once complete, the next one is tomorrow's.
-        on = today + timedelta(days=1) if run is not None and run.status == "complete" else today
-        return PayoutOutlook(self.currency, self.minimum, available, on, sent[0] if sent else None)
+        on = today + timedelta(days=1) if run == "complete" else today
+        return PayoutOutlook(self.currency, self.minimum, available, on, sent)
 
     # --- statement lines (reconciliation) ---------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ __all__ = [
     "insert_run",
     "list_payouts",
     "list_runs",
+    "outlook",
     "paid_merchants",
     "run_file",
     "run_payouts",
@@ -309,3 +310,16 @@ def list_payouts(
         f"SELECT {_PAYOUT_COLUMNS} FROM payouts {clause}ORDER BY created_at DESC, id DESC LIMIT :limit", params
     )
     return [_payout(row) for row in rows]
+
+
+def outlook(tx: RawTx, merchant_id: str, period: date, currency: str) -> tuple[str | None, Payout | None]:
+    """In one statement: the status of ``period``'s run (None before it started) and the merchant's newest payout in
+    transit (None when all were paid)."""
+    row = tx.fetchone(
+        "SELECT r.status, p.* FROM (SELECT 1 AS one) o "
+        "LEFT JOIN (SELECT status FROM settlement_runs WHERE period = :period AND currency = :currency) r ON 1 = 1 "
+        f"LEFT JOIN (SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE merchant_id = :merchant AND status = 'in_transit' "
+        "  ORDER BY created_at DESC, id DESC LIMIT 1) p ON 1 = 1",
+        {"period": period.isoformat(), "currency": currency, "merchant": merchant_id},
+    )
+    return row[0], None if row[1] is None else _payout(row[1:])

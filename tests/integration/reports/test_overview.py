@@ -16,6 +16,7 @@ from kleline.merchants.model import balance_account
 from kleline.payments.model import PaymentRequest
 from kleline.reports import MerchantStatement, Month
 from kleline.reports.figures import SalesOverview, Totals, day_number
+from kleline.reports.overview import Overview
 
 from ...conftest import FakeClock
 from ..payments.conftest import IBAN, eur, merchant, shopper
@@ -126,10 +127,14 @@ def test_closed_days_are_kept_once_and_the_open_ones_read_live(kleline: Kleline,
     assert after.today == Totals(0, 4000, 0, 160)
     assert after.this_month == _as_statement(kleline.reports.statement(shop, "2026-01"))
 
-    # The kept days are a cache of the books: forgotten, they are kept again with the same figures.
+    # The kept days are a cache of the books: forgotten, they are kept again with the same figures (by another
+    # process, which has not read them yet).
+    kept = _kept(kleline, shop)
     with kleline.db.transaction() as tx:
         tx.execute("DELETE FROM merchant_day_totals")
     assert kleline.overview.of(shop) == after
+    other_process = Overview(kleline.db, kleline.ledger, kleline.payments, kleline.settlement, clock=clock)
+    assert other_process.of(shop) == after and _kept(kleline, shop) == kept
 
 
 def _with_time(overview: SalesOverview, now: datetime) -> SalesOverview:
@@ -181,3 +186,27 @@ def test_a_merchant_awaiting_approval_has_an_empty_overview(kleline: Kleline) ->
     assert overview.days[-1].day == date(2026, 1, 15) and day_number(overview.days[0].day) == day_number(
         date(2025, 12, 17)
     )
+
+
+def test_todays_sales_read_in_two_parts_add_up_to_the_statement(kleline: Kleline, clock: FakeClock) -> None:
+    """Today's postings older than twice the grace are summed once and remembered; those after them are read at each
+    visit: sales before, between and after the sums agree with a fresh reader and with the statement."""
+    clock.now = datetime(2026, 1, 15, 8, 0, tzinfo=UTC)
+    shop = merchant(kleline, fee_bps=400)
+    ada = shopper(kleline, purse=1_000_000).id
+    first = pay(kleline, shop, ada, 1250)
+    clock.now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    pay(kleline, shop, ada, 2000)
+    clock.now = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+    assert kleline.overview.of(shop).today == Totals(3250, 0, 130, 0)  # both settled, summed once
+    pay(kleline, shop, ada, 999)
+    clock.advance(minutes=1)
+    kleline.refunds.refund(shop, first, eur(250))
+    remembered = kleline.overview.of(shop)
+    assert remembered.today == Totals(4249, 250, 170, 10)
+    assert remembered.today == _as_statement(kleline.reports.statement(shop, "2026-01"))
+    fresh = Overview(kleline.db, kleline.ledger, kleline.payments, kleline.settlement, clock=clock)
+    assert fresh.of(shop) == remembered
+    clock.advance(minutes=20)  # the remembered sums are summed again, further
+    pay(kleline, shop, ada, 1)
+    assert kleline.overview.of(shop).today == Totals(4250, 250, 170, 10) == fresh.of(shop).today

@@ -5,13 +5,13 @@ come with their own issue; the navigation links only to pages that exist."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.money import Money
-from kleline.web.dashboard.overview import overview_context
+from kleline.web.dashboard.overview import overview_html
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
 from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
 from kleline.web.i18n import N_, language_of
@@ -34,9 +34,9 @@ def dashboard_page(request: Request) -> Response:
     language = language_of(request)
     merchant = visit.merchant
     # A shop awaiting approval has sold nothing, and has no balance yet: its page says where its application stands.
-    figures: dict[str, Any] = {"overview": False}
+    overview = None
     if merchant.status != "pending":
-        figures = {"overview": True, **overview_context(language, web_of(request).kleline.overview.of(merchant.id))}
+        overview = overview_html(language, web_of(request).kleline.overview.of(merchant.id))
     context = dashboard_context(
         visit,
         language.gettext(_TITLE),
@@ -49,6 +49,6 @@ def dashboard_page(request: Request) -> Response:
         refund_limit=(
             language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
         ),
-        **figures,
+        overview=overview,
     )
     return respond(request, visit, render(request, "dashboard/home.html", context))

@@ -3,24 +3,31 @@ and the charts of 30 days and 12 months with their figures as tables.
 
 Every figure is the overview service's (``kleline.reports.overview``); this module only formats it in the page's
 language (amounts with Babel from integer minor units, days and months in UTC as on the statements).
+
+The overview is the page's larger part (two tables of 42 lines, some sixty amounts): drawn, it is kept by the
+process for the same figures in the same language (``overview_html``), so that a merchant who comes back to an
+overview nothing changed since reads it without its being drawn again. The figures are the cache's key, all of them
+(their time to the minute, as the page shows it): an overview whose figures changed is always drawn anew.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton
+from markupsafe import Markup
 
 from kleline.money import Money
 from kleline.reports.figures import SalesOverview, Totals
 from kleline.web.dashboard.charts import CHART_SIZE, chart_url, points
-from kleline.web.history import amount, month_name
+from kleline.web.history import month_name
 from kleline.web.i18n import Language
+from kleline.web.rendering import environment_for
 
-__all__ = ["Figures", "Line", "overview_context"]
+__all__ = ["Figures", "Line", "overview_context", "overview_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +60,15 @@ def _recent_day(locale: str, day: date) -> str:
     return str(format_skeleton("MMMEd", day, locale=locale))
 
 
+@functools.lru_cache(maxsize=16384)
+def _money(locale: str, minor: int, currency: str) -> str:
+    """An amount as ``locale`` writes it: a page shows some fifty, most of them met on the visit before."""
+    return Money(minor, currency).format(locale)
+
+
 def _figures(language: Language, currency: str, totals: Totals) -> Figures:
     def money(minor: int) -> str:
-        return amount(language, Money(minor, currency))
+        return _money(language.locale, minor, currency)
 
     return Figures(money(totals.gross), money(totals.refunds), money(totals.commission), money(totals.net))
 
@@ -65,7 +78,7 @@ def overview_context(language: Language, overview: SalesOverview) -> dict[str, A
     currency = overview.currency
 
     def money(minor: int) -> str:
-        return amount(language, Money(minor, currency))
+        return _money(language.locale, minor, currency)
 
     payouts = overview.payouts
     this_month = overview.months[-1].month
@@ -80,7 +93,7 @@ def overview_context(language: Language, overview: SalesOverview) -> dict[str, A
         "next_payout": money(payouts.next_amount) if payouts.next_on else None,
         "next_payout_on": _day(language.locale, payouts.next_on) if payouts.next_on else None,
         "next_payout_today": payouts.next_on == overview.as_of.date(),
-        "payout_minimum": amount(language, Money(payouts.minimum, payouts.currency)),
+        "payout_minimum": _money(language.locale, payouts.minimum, payouts.currency),
         "in_transit": money(payouts.in_transit.amount.minor) if payouts.in_transit else None,
         "in_transit_on": _day(language.locale, payouts.in_transit.created_at.date()) if payouts.in_transit else None,
         "daily_chart": chart_url("daily", language, currency, daily),
@@ -97,3 +110,14 @@ def overview_context(language: Language, overview: SalesOverview) -> dict[str, A
             for f in reversed(overview.months)
         ],
     }
+
+
+def overview_html(language: Language, overview: SalesOverview) -> Markup:
+    """``dashboard/_overview.html`` drawn for ``overview`` in ``language`` (kept for the same figures)."""
+    return _drawn(language, replace(overview, as_of=overview.as_of.replace(second=0, microsecond=0)))
+
+
+@functools.lru_cache(maxsize=512)
+def _drawn(language: Language, overview: SalesOverview) -> Markup:
+    template = environment_for(language).get_template("dashboard/_overview.html")
+    return Markup(template.render(overview_context(language, overview)))  # escaped by the template
