@@ -97,7 +97,6 @@ class Payments:
         return customer_activity(
             self._db,
             self._ledger,
-            self._merchants,
             customer_id,
             limit=limit,
             after=after,
