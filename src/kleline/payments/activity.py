@@ -4,7 +4,9 @@ Two sources, merged: the purse's movements come from the ledger (top-ups, purse 
 direct debits returned, debts repaid), each with the balance after it; card payments do not touch the purse, so
 they come from the payments (those authorised or captured) with their refunds. A page takes ``limit`` of each
 source before the cursor, merges them by time and keeps the newest ``limit``; the cursor remembers where each
-source stopped (``ActivityCursor``), so that paging on never repeats nor skips an item.
+source stopped (``ActivityCursor``), so that paging on never repeats nor skips an item. Both sources, and the
+payment and shop behind each line, are read in one statement (``activity_store``): the history shows a page of it,
+and the wallet's overview its first lines on every visit.
 
 Each payment names its merchant, what was bought and what has been refunded of it so far; each refund names the
 payment it gives back (and when it was made), so that a page can show a refund beside its payment. A receipt
