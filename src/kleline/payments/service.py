@@ -31,6 +31,7 @@ from kleline.payments.capture import Captures, OwnAccounts
 from kleline.payments.checks import check_request
 from kleline.payments.confirm import Confirmations
 from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.purchases import Purchase, customer_purchase
 from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
 from kleline.receipts.service import Receipts
@@ -97,13 +98,17 @@ class Payments:
         return customer_activity(
             self._db,
             self._ledger,
-            self._merchants,
             customer_id,
             limit=limit,
             after=after,
             since=since,
             until=until,
         )
+
+    def purchase(self, customer_id: str, payment_id: str) -> Purchase | None:
+        """The customer's payment as their receipts show it: what was bought, and its refunds (None if it is not
+        theirs; see ``payments.purchases``)."""
+        return customer_purchase(self._db, customer_id, payment_id)
 
     def create(
         self, merchant_id: str, request: PaymentRequest, *, tx: RawTx | None = None, merchant: Merchant | None = None
