@@ -7,7 +7,6 @@ everything and moves nothing. Another party's payment is answered ``404``, exact
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,7 +23,6 @@ from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.views import payment_json, refund_json
-from kleline.wallet.passkey import PasskeyProof
 
 router = APIRouter(tags=["payments"])
 
@@ -233,9 +231,7 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     replayed = claimed_apart(request)
     if replayed is not None:
         return replayed
-    passkey = None
-    if body.passkey is not None:
-        passkey = PasskeyProof(body.passkey.ceremony_id, json.dumps(body.passkey.credential))
+    passkey = body.passkey.proof() if body.passkey is not None else None
     payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )
