@@ -19,6 +19,8 @@ __all__ = [
     "insert_refund",
     "list_payments",
     "list_refunds",
+    "PAYMENT_COLUMNS",
+    "payment_from_row",
     "load_payment",
     "load_refund",
     "save_payment",
@@ -30,6 +32,10 @@ _COLUMNS = (
     "amount_refunded, fee_bps, description, reference, capture_method, return_url, failure_code, created_at, "
     "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at"
 )
+
+
+PAYMENT_COLUMNS = _COLUMNS
+"""The columns ``payment_from_row`` reads, in its order (for queries written elsewhere: ``payments.search_store``)."""
 
 
 def _optional_time(value: Any) -> Any:
@@ -62,6 +68,11 @@ def _payment(row: Sequence[Any], checkout_base: str) -> Payment:
         authorized_at=_optional_time(row[21]),
         expires_at=_optional_time(row[22]),
     )
+
+
+def payment_from_row(row: Sequence[Any], checkout_base: str) -> Payment:
+    """A payment from a row of ``PAYMENT_COLUMNS``."""
+    return _payment(row, checkout_base)
 
 
 def _params(payment: Payment) -> dict[str, Any]:
