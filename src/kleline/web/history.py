@@ -77,11 +77,6 @@ def _clock(code: str, hour: int, minute: int) -> str:
     return str(format_time(time(hour, minute), "short", locale=_locale(code)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _amount(code: str, minor: int, currency: str) -> str:
-    return Money(minor, currency).format(code)
-
-
 def moment(language: Language, at: datetime) -> str:
     """A date and time in Paris, as ``language`` writes them (``6 Dec 2026, 14:05``; ``6 déc. 2026, 14:05``)."""
     local = at.astimezone(PARIS)
@@ -98,7 +93,7 @@ def day(language: Language, at: datetime) -> str:
 
 def amount(language: Language, money: Money) -> str:
     """An amount as ``language`` writes it (``language.money``, remembered)."""
-    return _amount(language.locale, money.minor, money.currency)
+    return language.money(money)
 
 
 @functools.lru_cache(maxsize=1024)
