@@ -54,7 +54,14 @@ from kleline.merchants import UnknownMerchant
 from kleline.money import check_minor
 from kleline.wallet.customers import InvalidCustomer, hash_password, normalise_email, password_problems
 
-__all__ = ["INVITATION_PATH", "MAX_REFUND_LIMIT", "MerchantUsers", "NewInvitation", "acceptance_problems"]
+__all__ = [
+    "INVITATION_PATH",
+    "MAX_REFUND_LIMIT",
+    "MerchantUsers",
+    "NewInvitation",
+    "acceptance_problems",
+    "invitation_problems",
+]
 
 INVITATION_PATH: Final = "/dashboard/invitations/"
 MAX_REFUND_LIMIT: Final = 100_000_000
@@ -81,6 +88,18 @@ def acceptance_problems(name: str, password: str) -> list[KlelineError]:
     if not 1 <= len(name.strip()) <= 200:
         problems.append(InvalidMerchantUser("name: give 1 to 200 characters", param="name"))
     problems.extend(password_problems(password))
+    return problems
+
+
+def invitation_problems(email: str, role: str, refund_limit: int | None) -> list[KlelineError]:
+    """Every rule an invitation breaks (email, role, refund limit), all of them, for a form to show together; empty
+    when it may be made (the address may still belong to the team already)."""
+    problems: list[KlelineError] = []
+    for check in (lambda: _check_email(email), lambda: _check_refund_limit(_check_role(role), refund_limit)):
+        try:
+            check()
+        except InvalidMerchantUser as refused:
+            problems.append(refused)
     return problems
 
 
