@@ -76,6 +76,11 @@ class NewInvitation:
     invitation: Invitation
     url: str = field(repr=False)
 
+    @property
+    def token(self) -> str:
+        """The link's secret part (its last path segment)."""
+        return self.url.rsplit("/", 1)[1]
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
