@@ -381,3 +381,14 @@ def test_the_dashboard_speaks_french(kleline: Kleline, browser: DashboardVisitor
     assert '<html lang="fr">' in page.text and "Connectez-vous au tableau de bord de votre boutique" in page.text
     home = browser.sign_in_dashboard("acc@example.org")
     assert "En attente d’approbation" in home.text and "Comptable" in home.text
+
+
+def test_over_https_the_dashboards_cookie_is_host_prefixed_and_secure(database_url: str, clock: FakeClock) -> None:
+    system = build(load_settings(database_url=database_url, public_url="https://pay.kleline.example"), clock=clock)
+    try:
+        with TestClient(create_app(system), base_url="https://pay.kleline.example") as client:
+            cookie = client.get("/dashboard/sign-in").headers["set-cookie"]
+    finally:
+        system.close()
+    assert cookie.startswith("__Host-kleline_dashboard=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
