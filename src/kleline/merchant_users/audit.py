@@ -4,6 +4,10 @@ A record is written in the transaction of the action it describes (``record``), 
 without its record, nor a record without its action. Who is the user (None: an operator, at the command line); where
 from is the client's address as the server saw it. The trail is append-only: nothing here updates or deletes it.
 
+Refused sign-ins are not recorded: an unknown address belongs to no merchant, and recording only the known ones
+would cost them a write the others do not make (the sign-in's answer must take the same time for both); the
+lockout counts them instead.
+
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,

@@ -171,3 +171,14 @@ def test_rotating_master_keys_rewraps_the_users_secrets(team: Team) -> None:
         tx.execute("UPDATE merchant_users SET totp_key_id = 'old' WHERE id = :id", {"id": ada.id})
     with pytest.raises(KlelineError):
         team.sign_in.rotate_keys()  # 'old' is not configured: named, never guessed
+
+
+def test_a_code_for_a_session_that_ended_meanwhile_signs_nobody_in(team: Team) -> None:
+    ada = team.member("ada@example.org")
+    totp = team.with_authenticator(ada)
+    pending = team.sign_in.check_password(None, "ada@example.org", PASSWORD)
+    team.sign_in.sign_out(pending)
+    with pytest.raises(SignInStepMissing):
+        team.sign_in.pass_second_factor(pending, totp.at(team.clock.now))
+    with team.db.transaction(write=False) as tx:
+        assert tx.fetchone("SELECT COUNT(*) FROM merchant_sessions")[0] == 0
