@@ -35,6 +35,9 @@ PREFIXES = frozenset(
         "pk",  # a customer's passkey (a WebAuthn credential)
         "wac",  # a WebAuthn ceremony (registration, sign-in or payment)
         "si",  # a sign-in, as the customer's security page lists them
+        "mu",  # a merchant user: a person who signs in to a merchant's dashboard
+        "inv",  # an invitation to join a merchant's dashboard
+        "aud",  # a record of a merchant's audit trail
     }
 )
 

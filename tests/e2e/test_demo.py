@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -42,6 +43,7 @@ from kleline.merchants.errors import InvalidMerchantKey
 from kleline.money import Money
 from kleline.worker.runner import Worker
 
+from .dashboard_world import DashboardVisitor
 from .http import bearer
 from .live_server import loopback_listener, serving
 
@@ -446,3 +448,30 @@ def test_a_redelivered_event_is_applied_once(shop: Shop, client: TestClient, kle
 
     kinds = [kind for _, kind in shop.order().webhooks]
     assert kinds == ["payment.authorized", "payment.succeeded"]
+
+
+def test_the_demo_shops_owner_signs_in_to_the_dashboard_with_the_printed_password_and_secret(kleline: Kleline) -> None:
+    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    data = seed(kleline, shop_url=addresses.shop)
+    owner = data.owner
+    assert owner is not None and owner.totp_secret is not None
+    text = "\n".join(banner(data, addresses, shop_running=True))
+    for expected in ("http://127.0.0.1:8000/dashboard/sign-in", owner.email, PASSWORD, owner.totp_secret):
+        assert expected in text
+
+    with TestClient(create_app(kleline), follow_redirects=False) as client:
+        visitor = DashboardVisitor(client)
+        visitor.get("/dashboard/sign-in")
+        answer = visitor.post("/dashboard/sign-in", email=owner.email, password=owner.password, next="/dashboard")
+        assert answer.headers["location"].startswith("/dashboard/sign-in/code")
+        visitor.get(answer.headers["location"])
+        done = visitor.post("/dashboard/sign-in/code", code=pyotp.TOTP(owner.totp_secret).now(), next="/dashboard")
+        assert (done.status_code, done.headers["location"]) == (303, "/dashboard")
+        home = visitor.get("/dashboard")
+        assert home.status_code == 200 and "La Boutique du Coin" in home.text and "Owner" in home.text
+
+    again = seed(kleline, shop_url=addresses.shop)
+    assert again.owner is not None and again.owner.totp_secret is None
+    assert "Its authenticator secret was shown by the first run" in "\n".join(
+        banner(again, addresses, shop_running=True)
+    )

@@ -32,6 +32,7 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
+from kleline.merchant_users import MerchantSignIn, MerchantUsers
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -112,6 +113,8 @@ class Kleline:
     rate_limits: RateLimits
     passkeys: Passkeys
     sign_ins: SignIns
+    merchant_users: MerchantUsers
+    merchant_sign_in: MerchantSignIn
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -244,6 +247,15 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         rate_limits=RateLimits(db, rate_limits(settings), clock=clock),
         passkeys=Passkeys(db, relying_party, clock=clock),
         sign_ins=SignIns(db, clock=clock),
+        merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
+        merchant_sign_in=MerchantSignIn(
+            db,
+            keys.master_keys,
+            clock=clock,
+            session_ttl=timedelta(minutes=settings.web_session_minutes),
+            lockout_failures=settings.sign_in_lockout_failures,
+            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        ),
     )
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(

@@ -1,18 +1,22 @@
-"""Merchants and malls from the operator's desk: the approval queue, suspension, secret keys, galleries."""
+"""Merchants and malls from the operator's desk: the approval queue, suspension, secret keys, invitations to a
+merchant's dashboard, galleries."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, kleline_for_command
+from kleline.cli.common import console, fail, kleline_for_command
 
 __all__ = ["malls_app", "merchants_app"]
 
-merchants_app = typer.Typer(help="Merchants: approval, suspension, secret keys.", no_args_is_help=True)
+merchants_app = typer.Typer(
+    help="Merchants: approval, suspension, secret keys, invitations to the dashboard.", no_args_is_help=True
+)
 malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=True)
 
 
@@ -56,6 +60,29 @@ def merchants_create_key(merchant_id: Annotated[str, typer.Argument(help="mercha
     with kleline_for_command() as kleline:
         key = kleline.merchants.create_key(merchant_id)
     typer.echo(key.secret)
+
+
+@merchants_app.command("invite")
+def merchants_invite(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    email: Annotated[str, typer.Argument(help="the person's email address")],
+    role: Annotated[str, typer.Option(help="owner, accountant or support")],
+    refund_limit: Annotated[
+        str | None, typer.Option(help="support only: what it may refund per payment, in euros (e.g. 50.00)")
+    ] = None,
+) -> None:
+    """Invite a person to the merchant's dashboard and print the invitation link (single use, valid 72 hours)."""
+    from kleline.money import Money
+
+    limit = None
+    if refund_limit is not None:
+        try:
+            limit = Money.parse(refund_limit, "EUR").minor
+        except ValueError:
+            raise fail(f"--refund-limit: an amount in euros, such as 50.00, not {escape(refund_limit)!r}") from None
+    with kleline_for_command() as kleline:
+        invited = kleline.merchant_users.invite(merchant_id, email, role, limit)
+    typer.echo(invited.url)
 
 
 @malls_app.command("create")

@@ -149,6 +149,7 @@ def banner(
         )
     else:
         lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
+    lines += _owner_lines(data, kleline)
     lines += [
         "",
         f"Kleline:        {kleline}   malls: {kleline}/malls   API docs: {kleline}/docs",
@@ -170,6 +171,26 @@ def _names_a_host(url: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def _owner_lines(data: DemoData, kleline: str) -> list[str]:
+    """How the demo shop's owner signs in to its dashboard."""
+    owner = data.owner
+    if owner is None:
+        return []
+    lines = [
+        "",
+        f"Shop dashboard: sign in at {kleline}/dashboard/sign-in as {owner.email}, password '{owner.password}'",
+        f"  ({owner.name}, owner of {data.shop.name})",
+    ]
+    if owner.totp_secret:
+        lines += [
+            f"  authenticator secret {owner.totp_secret} (shown once); a code:",
+            f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{owner.totp_secret}').now())\"",
+        ]
+    else:
+        lines.append("  Its authenticator secret was shown by the first run (delete demo.db to start afresh).")
+    return lines
 
 
 def _banner(

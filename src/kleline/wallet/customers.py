@@ -47,6 +47,8 @@ __all__ = [
     "REFUSED_SIGN_IN",
     "SignInLocked",
     "WrongPassword",
+    "hash_password",
+    "password_matches",
     "password_problems",
     "purse_code",
     "sign_up_problems",
@@ -303,6 +305,17 @@ class Customers:
                 raise InvalidCustomer(f"no customer {customer_id_or_email}", param="customer")
             store.set_kyc_level(tx, row.customer.id, "verified")
         return self.get(row.customer.id)
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of a password, with the customers' parameters (merchant users' passwords use them too)."""
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from (False for a malformed hash too): one argon2
+    verification, the cost every refused sign-in pays."""
+    return _verify(password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:

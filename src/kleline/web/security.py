@@ -47,7 +47,7 @@ from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
 
-__all__ = ["SECURITY", "passkeys_usable", "router", "secret_groups", "when"]
+__all__ = ["SECURITY", "passkeys_usable", "qr_code", "router", "secret_groups", "when"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +73,8 @@ def passkeys_usable(request: Request) -> bool:
     return not is_address and (rp.origin.startswith("https://") or rp.id == "localhost")
 
 
-def _qr_code(enrolment: Enrolment, language: Language) -> Markup:
+def qr_code(enrolment: Enrolment, language: Language) -> Markup:
+    """The enrolment's URI as a QR code, in SVG drawn on the server, titled for screen readers."""
     title = language.gettext("QR code to scan with your authenticator app")
     svg = segno.make(enrolment.provisioning_uri, error="m").svg_inline(scale=5, svgclass="qr-code", title=title)
     # segno writes the SVG from the URI alone (escaped attributes, a path): markup we made, not user input.
@@ -108,7 +109,7 @@ def _page(
         flash=announcement(request, visit),
         authenticator=kleline.strong_auth.enrolment(customer.id),
         enrolment=enrolment,
-        qr_code=_qr_code(enrolment, language) if enrolment else None,
+        qr_code=qr_code(enrolment, language) if enrolment else None,
         secret=secret_groups(enrolment.secret) if enrolment else "",
         passkeys=[
             (p, when(p.created_at, language), when(p.last_used_at, language) if p.last_used_at else "")

@@ -89,3 +89,36 @@ def test_an_operator_creates_a_mall_and_fills_it(runner: CliRunner, kleline: Kle
     taken = run(runner, "malls", "create", "Other", "galerie-du-bac")
     assert taken.exit_code == 1 and "another mall is already at 'galerie-du-bac'" in taken.output
     assert run(runner, "malls", "add-merchant", "mall_unknown", merchant_id).exit_code == 1
+
+
+def test_an_operator_invites_a_person_to_a_merchants_dashboard(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    result = run(runner, "merchants", "invite", merchant_id, "Ada@Example.org", "--role", "owner")
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert link.startswith(f"{kleline.settings.public_url.rstrip('/')}/dashboard/invitations/")
+    invitation = kleline.merchant_users.invitation(link.rsplit("/", 1)[1])
+    assert (invitation.merchant_id, invitation.email, invitation.role) == (merchant_id, "ada@example.org", "owner")
+    assert invitation.invited_by is None  # an operator's
+
+    support = run(
+        runner, "merchants", "invite", merchant_id, "help@example.org", "--role", "support", "--refund-limit", "50"
+    )
+    assert support.exit_code == 0, support.output
+    assert kleline.merchant_users.invitation(support.output.strip().rsplit("/", 1)[1]).refund_limit == 5000
+
+
+def test_an_invitation_the_cli_cannot_make_is_told_in_one_line(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    for args, said in (
+        (("mer_unknown", "ada@example.org", "--role", "owner"), "no merchant mer_unknown"),
+        ((merchant_id, "ada@example.org", "--role", "boss"), "role: one of owner, accountant, support"),
+        ((merchant_id, "not-an-address", "--role", "owner"), "email"),
+        ((merchant_id, "ada@example.org", "--role", "support", "--refund-limit", "12.345"), "--refund-limit"),
+        ((merchant_id, "ada@example.org", "--role", "owner", "--refund-limit", "10"), "only a support user"),
+    ):
+        result = run(runner, "merchants", "invite", *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert said in result.output, (args, result.output)
+    missing = run(runner, "merchants", "invite", merchant_id, "ada@example.org")
+    assert missing.exit_code == 2 and "--role" in missing.output

@@ -1,0 +1,180 @@
+"""Merchant users as plain values, and the rules that need nothing but the standard library (and ``Money``).
+
+Roles and what each may do are one table, ``PERMISSIONS``, read through ``can(role, action)``; every page and
+service asks it, none keeps its own list::
+
+    action        owner  accountant  support
+    read            x        x          x      the dashboard's pages, the list of users
+    statements      x        x                 monthly statements and invoices
+    exports         x        x                 CSV, FEC exports
+    refund          x                   x      support: up to its refund limit per payment (``may_refund``)
+    invite          x                          invite a person
+    manage_users    x                          change a role or a refund limit, remove a user, withdraw an invitation
+    keys            x                          API keys and webhook endpoints
+    settings        x                          bank account, public profile
+    activity        x                          the audit trail
+
+A merchant always keeps an owner: the last one can be neither removed nor demoted (``team_change_refusal``).
+
+Signing in takes two steps, the password and then the second factor (``step_after_password``): a user with a
+confirmed authenticator gives a code; an owner without one must set one up before reaching the dashboard; the
+other roles, without one, are signed in by their password alone. A sensitive act (a refund, a new API key) asks for
+the second factor again once the last one is older than ``REAUTHENTICATION`` (``needs_second_factor_again``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Final, Literal, get_args
+
+from kleline.money import Money
+
+__all__ = [
+    "ACTIONS",
+    "INVITATION_LIFETIME",
+    "PERMISSIONS",
+    "REAUTHENTICATION",
+    "REFUND_LIMIT_CURRENCY",
+    "ROLES",
+    "Action",
+    "AuditRecord",
+    "Invitation",
+    "InvitationState",
+    "MerchantUser",
+    "Role",
+    "SignInStep",
+    "can",
+    "invitation_state",
+    "may_refund",
+    "needs_second_factor_again",
+    "step_after_password",
+    "team_change_refusal",
+]
+
+Role = Literal["owner", "accountant", "support"]
+Action = Literal["read", "statements", "exports", "refund", "invite", "manage_users", "keys", "settings", "activity"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
+
+PERMISSIONS: Final[Mapping[str, frozenset[Action]]] = MappingProxyType(
+    {
+        "owner": frozenset(ACTIONS),
+        "accountant": frozenset({"read", "statements", "exports"}),
+        "support": frozenset({"read", "refund"}),
+    }
+)
+
+INVITATION_LIFETIME: Final = timedelta(hours=72)
+REAUTHENTICATION: Final = timedelta(minutes=15)
+REFUND_LIMIT_CURRENCY: Final = "EUR"
+
+SignInStep = Literal["code", "enrol", "done"]
+InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
+
+
+def can(role: str, action: str) -> bool:
+    """Whether ``role`` may do ``action`` (False for a role that is not one); an unknown action is a programming
+    error (``ValueError``), never a silent refusal."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+    return action in PERMISSIONS.get(role, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantUser:
+    """A person of a merchant; ``refund_limit`` (EUR minor units) only for ``support``; ``authenticator`` says
+    whether a second factor is set up and confirmed."""
+
+    id: str
+    merchant_id: str
+    email: str
+    name: str
+    role: Role
+    refund_limit: int | None
+    authenticator: bool
+    created_at: datetime
+    removed_at: datetime | None = None
+
+    def can(self, action: Action) -> bool:
+        """Whether this user's role allows ``action``."""
+        return can(self.role, action)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A link to join ``merchant_id`` as ``role``; its token is shown once, when it is made, and stored hashed."""
+
+    id: str
+    merchant_id: str
+    email: str
+    role: Role
+    refund_limit: int | None
+    invited_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One action of a person on a merchant's dashboard: who (``user_id``; None for an operator), when, what, on
+    which object, with which details, from which address."""
+
+    id: str
+    merchant_id: str
+    user_id: str | None
+    at: datetime
+    action: str
+    object_id: str | None
+    detail: Mapping[str, object]
+    address: str | None
+    user_name: str | None = None
+    user_email: str | None = None
+
+
+def invitation_state(invitation: Invitation, now: datetime) -> InvitationState:
+    """Where an invitation stands: accepted, withdrawn, expired (72 hours after it was made) or still pending."""
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
+    if now >= invitation.expires_at:
+        return "expired"
+    return "pending"
+
+
+def may_refund(role: str, refund_limit: int | None, amount: Money) -> bool:
+    """Whether a user may refund ``amount`` of a payment: an owner any amount, a support user up to its refund limit
+    (in EUR: an amount in another currency is refused, limits are never converted), no other role."""
+    if not can(role, "refund"):
+        return False
+    if role == "owner":
+        return True
+    return amount.currency == REFUND_LIMIT_CURRENCY and 0 < amount.minor <= (refund_limit or 0)
+
+
+def step_after_password(role: str, has_authenticator: bool) -> SignInStep:
+    """What a sign-in asks once the password is right: a code, setting up an authenticator (mandatory for an
+    owner), or nothing more."""
+    if has_authenticator:
+        return "code"
+    return "enrol" if role == "owner" else "done"
+
+
+def needs_second_factor_again(second_factor_at: datetime | None, now: datetime) -> bool:
+    """Whether a sensitive act must ask for the second factor again: none was given in this session, or the last
+    one is older than ``REAUTHENTICATION``."""
+    return second_factor_at is None or now - second_factor_at > REAUTHENTICATION
+
+
+def team_change_refusal(owners: int, current_role: str, new_role: str | None) -> str | None:
+    """Why a change of a user's role (``new_role``; None: the user is removed) is refused, or None: the merchant's
+    only owner can be neither removed nor demoted, or nobody would be left to manage the merchant."""
+    leaves_the_owners = current_role == "owner" and new_role != "owner"
+    if leaves_the_owners and owners <= 1:
+        return "the merchant's last owner can be neither removed nor given another role: make someone else owner first"
+    return None

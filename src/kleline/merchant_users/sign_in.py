@@ -1,0 +1,336 @@
+"""Signing in to a merchant's dashboard: the password, then the second factor, in a session of the dashboard's own.
+
+The password is checked exactly as a customer's is (``kleline.wallet.customers.Customers.check_password``): the
+same argon2 parameters, the same lockout (``lockout_failures`` wrong passwords in a row lock sign-in for
+``lockout``) taken by one conditional UPDATE before the password is even checked, and the same work and the same
+sentence (``REFUSED_SIGN_IN``) for a malformed or unknown address, a wrong password and a locked user. The rate
+limit per client is the interfaces' (``kleline.ratelimit``, scope ``sign_in``), as for customers.
+
+A session (``DashboardSession``) moves through three stages, and a new token is minted at each step up, so that no
+token planted or seen before a step outlives it:
+
+    anonymous ──password──▶ second_factor ──code, or a new authenticator confirmed──▶ signed_in
+        └──────password (a user who needs no second factor: not an owner, none set up)─────▶ signed_in
+
+The second-factor stage lasts ``SECOND_FACTOR_WINDOW`` at most. What it asks (``next_step``) follows
+``model.step_after_password``: a code from a confirmed authenticator, or, for an owner without one, setting one up
+(its secret shown once, sealed at rest as the customers' are, under a purpose of its own). Wrong codes count on the
+user's guard; the fifth in a row locks the user's sign-in for the lockout period and ends its sessions
+(``second_factor``). A signed-in session remembers when its second factor was last given: ``needs_second_factor_again``
+tells a sensitive page to ask for it again (``confirm_again``) once it is older than 15 minutes.
+
+Every step that signs a person in or out, or sets up an authenticator, is written to the merchant's audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Final, Literal, cast
+
+from kleline.clock import Clock, epoch_us
+from kleline.db.engine import Database, RawTx
+from kleline.errors import KlelineError
+from kleline.merchant_users import audit, session_store, store
+from kleline.merchant_users.errors import SignInStepMissing
+from kleline.merchant_users.model import MerchantUser, SignInStep, needs_second_factor_again, step_after_password
+from kleline.merchant_users.second_factor import PURPOSE, check_code, normalise_code
+from kleline.wallet import sca
+from kleline.wallet.customers import (
+    REFUSED_SIGN_IN,
+    AuthenticationFailed,
+    InvalidCustomer,
+    SignInLocked,
+    hash_password,
+    normalise_email,
+    password_matches,
+)
+from kleline.wallet.sca import Enrolment
+from kleline.wallet.strong_auth import AlreadyEnrolled, EnrolmentCodeInvalid
+from kleline.wallet.vault import MasterKeys, open_bytes, rewrap, seal_bytes
+
+__all__ = ["SECOND_FACTOR_WINDOW", "DashboardSession", "MerchantSignIn", "Stage"]
+
+Stage = Literal["anonymous", "second_factor", "signed_in"]
+SECOND_FACTOR_WINDOW: Final = timedelta(minutes=10)
+# Verified against when the address is unknown, so that an unknown address costs as much time as a wrong password.
+_TIMING_HASH: Final = hash_password("kleline-dashboard-timing-equaliser")
+_NOBODY: Final = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSession:
+    """A live dashboard session: ``token`` is the cookie's value (never stored), ``csrf_token`` its forms' hidden
+    field; ``user`` is set from the second-factor stage on."""
+
+    token: str = field(repr=False)
+    csrf_token: str = field(repr=False)
+    stage: Stage
+    user: MerchantUser | None
+    second_factor_at: datetime | None
+    expires_at: datetime
+
+    @property
+    def signed_in(self) -> bool:
+        """True once both steps are done (or the only one the user needs)."""
+        return self.stage == "signed_in" and self.user is not None
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class MerchantSignIn:
+    """The dashboard's sessions, its two sign-in steps, and its authenticators."""
+
+    def __init__(
+        self,
+        db: Database,
+        master_keys: MasterKeys,
+        *,
+        clock: Clock,
+        session_ttl: timedelta,
+        lockout_failures: int = 10,
+        lockout: timedelta = timedelta(minutes=30),
+    ) -> None:
+        self._db = db
+        self._keys = master_keys
+        self._clock = clock
+        self.session_ttl = session_ttl
+        self._lockout_failures = lockout_failures
+        self._lockout = lockout
+
+    # Sessions ------------------------------------------------------------------------------------------------------
+
+    def start(self) -> DashboardSession:
+        """A new anonymous session (its form token lets the visitor sign in); expired sessions are purged."""
+        with self._db.transaction() as tx:
+            session_store.purge_expired(tx, epoch_us(self._clock()))
+            return self._insert(tx, None, "anonymous", None)
+
+    def find(self, token: str) -> DashboardSession | None:
+        """The live session behind a cookie's token, with its user, or None (unknown, ended, expired, or its user
+        removed since)."""
+        if not token or len(token) > 200:
+            return None
+        with self._db.transaction(write=False) as tx:
+            found = session_store.find_session(tx, _digest(token), epoch_us(self._clock()))
+        if found is None or (found.stage != "anonymous" and found.user is None):
+            return None
+        stage = cast(Stage, found.stage)
+        return DashboardSession(token, found.csrf_secret, stage, found.user, found.second_factor_at, found.expires_at)
+
+    def sign_out(self, session: DashboardSession, address: str | None = None) -> None:
+        """End the session (recorded when someone was signed in)."""
+        with self._db.transaction() as tx:
+            ended = session_store.delete_session(tx, _digest(session.token))
+            if ended and session.user is not None and session.stage == "signed_in":
+                user = session.user
+                audit.record(tx, user.merchant_id, user.id, "signed_out", self._now_us(), address=address)
+
+    def needs_second_factor_again(self, session: DashboardSession) -> bool:
+        """Whether a sensitive act in this session must ask for the second factor again (none given in it, or the
+        last one more than 15 minutes ago)."""
+        return needs_second_factor_again(session.second_factor_at, self._clock())
+
+    # The first step: the password ----------------------------------------------------------------------------------
+
+    def check_password(
+        self, previous: DashboardSession | None, email: str, password: str, address: str | None = None
+    ) -> DashboardSession:
+        """A new session in place of ``previous`` once the password is right: at the second-factor stage, or
+        signed in when the user needs none. ``AuthenticationFailed`` (one sentence, the same work) otherwise."""
+        now = self._clock()
+        try:
+            email = normalise_email(email.strip())
+        except InvalidCustomer:
+            email = ""
+        with self._db.transaction(write=False) as tx:
+            found = store.find_user_by_email(tx, email) if email else None
+        with self._db.transaction() as tx:
+            allowed = store.take_sign_in_attempt(
+                tx,
+                found[0].id if found else _NOBODY,
+                self._lockout_failures,
+                epoch_us(now),
+                epoch_us(now + self._lockout),
+            )
+        matches = password_matches(found[1] if found is not None and allowed else _TIMING_HASH, password)
+        if found is None:
+            raise AuthenticationFailed(REFUSED_SIGN_IN)
+        if not allowed:
+            raise SignInLocked(REFUSED_SIGN_IN)
+        if not matches:
+            raise AuthenticationFailed(REFUSED_SIGN_IN)
+        user = found[0]
+        with self._db.transaction() as tx:
+            store.reset_failed_sign_ins(tx, user.id)
+            if previous is not None:
+                session_store.delete_session(tx, _digest(previous.token))
+            if step_after_password(user.role, user.authenticator) == "done":
+                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), address=address)
+                return self._insert(tx, user, "signed_in", None)
+            return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
+
+    def next_step(self, session: DashboardSession) -> SignInStep:
+        """What the session still needs: a code, a new authenticator (an owner without one), or nothing."""
+        if session.stage == "signed_in":
+            return "done"
+        if session.user is None:
+            raise SignInStepMissing("sign in with your email and password first")
+        step = step_after_password(session.user.role, session.user.authenticator)
+        return "code" if step == "done" else step  # a second-factor stage always asks for something
+
+    # The second step: the code -------------------------------------------------------------------------------------
+
+    def pass_second_factor(self, session: DashboardSession, code: str, address: str | None = None) -> DashboardSession:
+        """Sign the session in with a code from the user's authenticator: a new, signed-in session in its place. A
+        wrong code is counted (committed) and refused; the fifth in a row locks the user out and ends the session."""
+        user = self._awaiting(session, "code")
+        now = self._clock()
+        with self._db.transaction() as tx:
+            outcome = self._check(tx, user, code, now)
+            if outcome is None:
+                if not session_store.delete_session(tx, _digest(session.token)):
+                    raise SignInStepMissing("the session ended meanwhile: sign in again")
+                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), address=address)
+                signed_in = self._insert(tx, user, "signed_in", now)
+        if outcome is not None:
+            raise outcome
+        return signed_in
+
+    def confirm_again(self, session: DashboardSession, code: str, address: str | None = None) -> DashboardSession:
+        """Give the second factor again in a signed-in session (before a sensitive act): the session then counts
+        it as given now."""
+        if not session.signed_in or session.user is None or not session.user.authenticator:
+            raise SignInStepMissing("this session has no authenticator to confirm with")
+        user = session.user
+        now = self._clock()
+        with self._db.transaction() as tx:
+            outcome = self._check(tx, user, code, now)
+            if outcome is None:
+                if not session_store.set_second_factor_at(tx, _digest(session.token), epoch_us(now)):
+                    raise SignInStepMissing("the session ended meanwhile: sign in again")
+                audit.record(tx, user.merchant_id, user.id, "second_factor_confirmed", epoch_us(now), address=address)
+        if outcome is not None:
+            raise outcome
+        return replace(session, second_factor_at=now)
+
+    def _check(self, tx: RawTx, user: MerchantUser, code: str, now: datetime) -> KlelineError | None:
+        """Check ``code`` under the user's row lock and store the guard; the refusal to raise after the commit."""
+        found = store.find_authenticator(tx, user.id)
+        if found is None or found.sealed is None or not found.confirmed:
+            return SignInStepMissing("no authenticator is set up for this user")
+        secret = open_bytes(found.sealed, self._keys, PURPOSE).decode("ascii")
+        checked = check_code(secret, code, now, found.guard)
+        store.save_guard(tx, user.id, checked.guard)
+        if checked.blocked:
+            store.lock_out(tx, user.id, epoch_us(now + self._lockout))
+        return checked.error
+
+    # Setting up an authenticator -----------------------------------------------------------------------------------
+
+    def enrol(self, session: DashboardSession) -> Enrolment:
+        """A new authenticator for the session's user (an owner signing in without one, or a signed-in user who
+        has none): its secret and URI are shown once, the secret stored sealed."""
+        if session.stage == "signed_in" and session.user is not None:
+            user = session.user
+        else:
+            user = self._awaiting(session, "enrol")
+        return self.set_up_authenticator(user.id, user.email)
+
+    def set_up_authenticator(self, user_id: str, account_name: str) -> Enrolment:
+        """A new TOTP secret for the user, replacing one no code confirmed yet; ``AlreadyEnrolled`` if confirmed."""
+        enrolment = sca.enrol(account_name)
+        sealed = seal_bytes(enrolment.secret.encode("ascii"), self._keys, PURPOSE)
+        with self._db.transaction() as tx:
+            if not store.save_pending_authenticator(tx, user_id, sealed, self._now_us()):
+                raise AlreadyEnrolled("an authenticator is already set up for this user")
+        return enrolment
+
+    def confirm_enrolment(self, session: DashboardSession, code: str, address: str | None = None) -> DashboardSession:
+        """Confirm the new authenticator with the code it shows now; a session at the second-factor stage is then
+        signed in (a new session in its place), a signed-in one counts the code as its second factor."""
+        user = session.user
+        if user is None or (session.stage != "signed_in" and self.next_step(session) != "enrol"):
+            raise SignInStepMissing("sign in with your email and password first")
+        now = self._clock()
+        with self._db.transaction() as tx:
+            self._confirm(tx, user.id, code, now)
+            at = epoch_us(now)
+            audit.record(tx, user.merchant_id, user.id, "authenticator_set_up", at, address=address)
+            if not session_store.delete_session(tx, _digest(session.token)):
+                raise SignInStepMissing("the session ended meanwhile: sign in again")
+            if session.stage != "signed_in":
+                audit.record(tx, user.merchant_id, user.id, "signed_in", at, address=address)
+            return self._insert(tx, replace(user, authenticator=True), "signed_in", now)
+
+    def confirm_authenticator(self, user_id: str, code: str) -> None:
+        """Confirm a user's new authenticator with a code, outside any session (the demo, an operator's tools)."""
+        with self._db.transaction() as tx:
+            self._confirm(tx, user_id, code, self._clock())
+
+    def _confirm(self, tx: RawTx, user_id: str, code: str, now: datetime) -> None:
+        found = store.find_authenticator(tx, user_id)
+        if found is None or found.sealed is None or found.confirmed:
+            raise EnrolmentCodeInvalid("no new authenticator to confirm: set one up first", param="code")
+        secret = open_bytes(found.sealed, self._keys, PURPOSE).decode("ascii")
+        step = sca.code_matches(secret, normalise_code(code), now)
+        if step is None:
+            raise EnrolmentCodeInvalid("this is not the code the authenticator shows now", param="code")
+        store.confirm_authenticator(tx, user_id, epoch_us(now))
+        store.save_guard(tx, user_id, sca.AuthGuard(0, step))
+
+    def rotate_keys(self, batch: int = 100) -> int:
+        """Re-wrap every sealed secret under the active master key, in batches (resumable); how many moved."""
+        moved = 0
+        while True:
+            with self._db.transaction() as tx:
+                due = store.authenticators_not_under(tx, self._keys.active_id, batch)
+                for user_id, sealed in due:
+                    store.save_rewrapped(tx, user_id, sealed.key_id, rewrap(sealed, self._keys))
+            moved += len(due)
+            if len(due) < batch:
+                return moved
+
+    # Helpers -------------------------------------------------------------------------------------------------------
+
+    def _awaiting(self, session: DashboardSession, step: SignInStep) -> MerchantUser:
+        if session.stage != "second_factor" or session.user is None or self.next_step(session) != step:
+            raise SignInStepMissing("sign in with your email and password first")
+        return session.user
+
+    def _now_us(self) -> int:
+        return epoch_us(self._clock())
+
+    def _insert(
+        self,
+        tx: RawTx,
+        user: MerchantUser | None,
+        stage: Stage,
+        second_factor_at: datetime | None,
+        *,
+        ttl: timedelta | None = None,
+    ) -> DashboardSession:
+        now = self._clock()
+        session = DashboardSession(
+            secrets.token_urlsafe(32),
+            secrets.token_urlsafe(32),
+            stage,
+            user,
+            second_factor_at,
+            now + min(ttl or self.session_ttl, self.session_ttl),
+        )
+        session_store.insert_session(
+            tx,
+            _digest(session.token),
+            None if user is None else user.id,
+            stage,
+            session.csrf_token,
+            None if second_factor_at is None else epoch_us(second_factor_at),
+            epoch_us(now),
+            epoch_us(session.expires_at),
+        )
+        return session

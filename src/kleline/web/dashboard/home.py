@@ -1,0 +1,46 @@
+"""The dashboard's landing page (``/dashboard``): the shop, where its application stands, and the signed-in user's
+role. The pages of sales, payouts and statements come with their own issue; the navigation links only to pages
+that exist."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from kleline.money import Money
+from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
+from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
+from kleline.web.i18n import N_, language_of
+from kleline.web.rendering import render
+from kleline.web.security import when
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_TITLE: Final = N_("Dashboard")
+
+
+@router.get(DASHBOARD)
+def dashboard_page(request: Request) -> Response:
+    """The shop's name and status, and who is signed in with which role."""
+    visit = signed_in_merchant_user(request)
+    assert visit.user is not None and visit.merchant is not None
+    language = language_of(request)
+    merchant = visit.merchant
+    context = dashboard_context(
+        visit,
+        language.gettext(_TITLE),
+        section="home",
+        flash=note_of(request, signed_in=True),
+        status_name=language.gettext(STATUS_NAMES[merchant.status]),
+        approved_on=when(merchant.approved_at, language) if merchant.approved_at else "",
+        role_name=language.gettext(ROLE_NAMES[visit.user.role]),
+        role_duties=language.gettext(ROLE_DUTIES[visit.user.role]),
+        refund_limit=(
+            language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
+        ),
+    )
+    return respond(request, visit, render(request, "dashboard/home.html", context))

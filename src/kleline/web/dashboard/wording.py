@@ -1,0 +1,139 @@
+"""How the dashboard words things: its people's refusals, roles, audit actions, and its one-time notes.
+
+Refusals the shopper's pages already word (a wrong email or password, a wrong code with the attempts left, too many
+attempts) keep that wording (``kleline.web.refusals.page_error``), so that both kinds of people read the same
+sentence; the dashboard's own codes, and the few that must speak of an account rather than a wallet, are worded
+here, in every language (the services' English sentences name roles and ids for developers).
+
+The one-time notes follow ``kleline.web.flashes``: a post answers with a redirect and leaves the note's kind in the
+short-lived cookie, never text, and the next dashboard page words it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kleline.errors import KlelineError
+from kleline.merchant_users import InvitationUnusable
+from kleline.wallet.sca import CodeInvalid
+from kleline.web.i18n import ENGLISH, N_, Language, language_of
+from kleline.web.refusals import PageError, page_error
+from kleline.web.sessions import FLASH_COOKIE
+from kleline.web.visits import web_of
+
+__all__ = [
+    "ACTION_NAMES",
+    "NOTES",
+    "ROLE_NAMES",
+    "STATUS_NAMES",
+    "ROLE_DUTIES",
+    "dashboard_error",
+    "invitation_problem",
+    "leave_note",
+    "note_of",
+]
+
+ROLE_NAMES: Final = {
+    "owner": N_("Owner"),
+    "accountant": N_("Accountant"),
+    "support": N_("Support"),
+}
+ROLE_DUTIES: Final = {
+    "owner": N_("everything: sales, refunds, statements, keys, settings, and the team"),
+    "accountant": N_("sales, statements and exports, read only"),
+    "support": N_("sales, and refunds up to a limit an owner sets"),
+}
+STATUS_NAMES: Final = {
+    "pending": N_("Awaiting approval"),
+    "active": N_("Active"),
+    "suspended": N_("Suspended"),
+}
+ACTION_NAMES: Final = {
+    "signed_in": N_("Signed in"),
+    "signed_out": N_("Signed out"),
+    "second_factor_confirmed": N_("Confirmed it was them with a code"),
+    "authenticator_set_up": N_("Set up an authenticator app"),
+    "invitation_created": N_("Invited a person"),
+    "invitation_withdrawn": N_("Withdrew an invitation"),
+    "invitation_accepted": N_("Accepted an invitation"),
+    "user_role_changed": N_("Changed a user's role"),
+    "user_removed": N_("Removed a user"),
+}
+
+_MESSAGES: Final[dict[tuple[str, str | None], str]] = {
+    ("permission_denied", None): N_("Your role in this shop does not allow this. Ask an owner."),
+    ("last_owner", None): N_(
+        "The shop's last owner can be neither removed nor given another role: make someone else owner first"
+    ),
+    ("already_a_member", None): N_("This email address already has a Kleline dashboard account"),
+    ("not_found", None): N_("There is no such person or invitation in your team"),
+    ("sign_in_required", None): N_("Your sign-in has expired: sign in again"),
+    ("sca_blocked", None): N_("Too many wrong codes: signing in is locked for a while. Try again later"),
+    ("sca_already_enrolled", None): N_("An authenticator app is already set up for your account"),
+    ("validation_error", "name"): N_("Enter your name (1 to 200 characters)"),
+    ("validation_error", "email"): N_("Enter a valid email address, such as name@example.org"),
+    ("validation_error", "role"): N_("Choose a role: owner, accountant or support"),
+    ("validation_error", "refund_limit"): N_(
+        "Enter a refund limit in euros from 0 to 1,000,000, only for the support role (for example 50.00)"
+    ),
+}
+_INVITATIONS: Final = {
+    "unknown": N_("This invitation link does not work: check that it was copied whole, or ask for a new one."),
+    "accepted": N_("This invitation was already accepted: sign in with its email address and your password."),
+    "withdrawn": N_("This invitation was withdrawn by the shop: ask an owner for a new one."),
+    "expired": N_("This invitation has expired (they last 72 hours): ask an owner for a new one."),
+}
+
+
+def dashboard_error(
+    error: KlelineError, fields: Mapping[str, str] | None = None, language: Language = ENGLISH
+) -> PageError:
+    """A service's refusal as a dashboard page shows it, in ``language``; ``fields`` maps a ``param`` to the form's
+    input."""
+    field = fields.get(error.param) if (fields is not None and error.param is not None) else None
+    if isinstance(error, InvitationUnusable):
+        return PageError(language.gettext(_INVITATIONS[error.reason]), error.code, field)
+    if not isinstance(error, CodeInvalid):
+        wording = _MESSAGES.get((error.code, error.param)) or _MESSAGES.get((error.code, None))
+        if wording is not None:
+            return PageError(language.gettext(wording), error.code, field)
+    return page_error(error, fields, language)
+
+
+def invitation_problem(error: InvitationUnusable, language: Language) -> str:
+    """Why an invitation link does not work, in ``language``."""
+    return language.gettext(_INVITATIONS[error.reason])
+
+
+NOTES: Final = {
+    "dashboard_signed_out": N_("You are signed out of the dashboard."),
+    "dashboard_account_ready": N_("Your account is ready: sign in with your email address and the password you chose."),
+    "dashboard_authenticator_ready": N_("Your authenticator app is set up: its codes now confirm it is you."),
+    "dashboard_role_changed": N_("The role was changed."),
+    "dashboard_user_removed": N_("The person was removed from the team: their sessions have ended."),
+    "dashboard_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+}
+
+
+def leave_note(request: Request, response: Response, kind: str) -> Response:
+    """Have the next dashboard page confirm ``kind`` (one of ``NOTES``); ``response`` is the redirect to it."""
+    assert kind in NOTES
+    web_of(request).cookies.flash(response, kind)
+    return response
+
+
+def note_of(request: Request, *, signed_in: bool) -> str | None:
+    """The note the page shows this visit, in its language, or None; the sign-out's only to a signed-out visitor,
+    the others only to a signed-in one (except the account's, shown on the sign-in page)."""
+    kind = request.cookies.get(FLASH_COOKIE, "")
+    if kind not in NOTES or request.method != "GET":
+        return None
+    if kind in ("dashboard_signed_out", "dashboard_account_ready") and signed_in:
+        return None
+    if kind not in ("dashboard_signed_out", "dashboard_account_ready") and not signed_in:
+        return None
+    return language_of(request).gettext(NOTES[kind])
