@@ -1,5 +1,6 @@
 """Every state of the wallet's pages (overview, add a card, add a bank account, top-up, its code step, refusals, not
-found) at phone widths and wide, in French and English: nothing overflows sideways, and axe finds no violation.
+found, the questions before removing a card or a bank account) at phone widths and wide, in French and English:
+nothing overflows sideways, and axe finds no violation.
 
 Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
 """
@@ -38,7 +39,7 @@ def _states(kleline: Kleline) -> list[tuple[str, str, Callable[[Page], None]]]:
     card(kleline, ada.id, MASTERCARD)
     declining = card(kleline, ada.id, ISSUER_INSUFFICIENT_FUNDS)
     in_debt(kleline, ada.id, spent=1500)
-    bank_account(kleline, ada.id, OTHER_IBAN)
+    other = bank_account(kleline, ada.id, OTHER_IBAN)
     fund(kleline, ada.id, card_id, 1000)
     enrol(kleline, ada)
     customer(kleline, "grace@example.org", "Grace Hopper")
@@ -86,6 +87,8 @@ def _states(kleline: Kleline) -> list[tuple[str, str, Callable[[Page], None]]]:
         ("add-card-errors", "/wallet/cards/new", card_errors),
         ("add-bank-account", "/wallet/bank-accounts/new", signed_in),
         ("add-bank-account-errors", "/wallet/bank-accounts/new", bank_errors),
+        ("remove-card", f"/wallet/cards/{card_id}/remove", signed_in),
+        ("remove-bank-account", f"/wallet/bank-accounts/{other.id}/remove", signed_in),
         ("not-found", "/wallet/top-up/top_unknown?challenge=sca_x", signed_in),
     ]
 

@@ -206,20 +206,23 @@ def test_seeding_again_finds_everything_and_renews_only_the_shop_secrets(kleline
 
 
 def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> None:
-    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    addresses = Addresses.on_this_machine("127.0.0.1", 8000, 8001)
     data = seed(kleline, shop_url=addresses.shop)
 
     text = "\n".join(banner(data, addresses, shop_running=True))
 
     for expected in [
         "http://127.0.0.1:8001",
-        "http://127.0.0.1:8000/docs",
-        "http://127.0.0.1:8000/malls",
-        "sign in at http://127.0.0.1:8000/sign-in as a demo customer",
+        "http://localhost:8000/docs",
+        "http://localhost:8000/malls",
+        "sign in at http://localhost:8000/sign-in as a demo customer",
+        "Add a passkey at http://localhost:8000/wallet/security",
         data.operator_key,
         PASSWORD,
     ]:
         assert expected in text
+    elsewhere = Addresses.on_this_machine("192.0.2.10", 8000, 8001)  # an IP address: no passkey to offer
+    assert "passkey" not in "\n".join(banner(data, elsewhere, shop_running=True))
     for customer in data.customers:
         assert customer.email in text and str(customer.totp_secret) in text
     again = "\n".join(banner(seed(kleline, shop_url=addresses.shop), addresses, shop_running=True))
@@ -289,10 +292,13 @@ def test_the_shop_process_gets_its_secrets_but_none_of_klelines_settings(
 @pytest.mark.parametrize(
     ("host", "kleline_url"),
     [
-        ("127.0.0.1", "http://127.0.0.1:8000"),
-        ("0.0.0.0", "http://127.0.0.1:8000"),
-        ("::", "http://127.0.0.1:8000"),
-        ("::1", "http://[::1]:8000"),
+        # On loopback (or every address), at localhost: browsers refuse passkeys for an IP address.
+        ("127.0.0.1", "http://localhost:8000"),
+        ("localhost", "http://localhost:8000"),
+        ("0.0.0.0", "http://localhost:8000"),
+        ("::", "http://localhost:8000"),
+        ("::1", "http://[::1]:8000"),  # IPv6 only: localhost may name 127.0.0.1 alone
+        ("192.0.2.10", "http://192.0.2.10:8000"),
         ("kleline.localhost", "http://kleline.localhost:8000"),
     ],
 )
@@ -326,9 +332,12 @@ def test_kleline_demo_serves_kleline_and_the_shop_until_sigterm_then_stops_both(
                 bought = browser.post("/orders", data={"sku": "comte"})
                 assert bought.status_code == 303, bought.text
                 checkout = bought.headers["location"]
-                assert checkout.startswith(f"http://127.0.0.1:{port}/checkout/pay_")
+                # At localhost, where passkeys work: Kleline's public address, its passkeys' relying party.
+                assert checkout.startswith(f"http://localhost:{port}/checkout/pay_")
                 page = httpx.get(checkout, timeout=10)
                 assert page.status_code == 200 and "La Boutique du Coin" in page.text
+                sign_in = httpx.get(f"http://localhost:{port}/sign-in", timeout=10)
+                assert 'action="/sign-in/passkey"' in sign_in.text  # offered: the address names a host
             demo.send_signal(signal.SIGTERM)
             assert demo.wait(30) == 128 + signal.SIGTERM
             with pytest.raises(httpx.TransportError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -12,9 +13,23 @@ from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
+from kleline.db.engine import RawTx
+from kleline.payments.model import Payment
+from kleline.wallet.model import Customer
 
 from ..conftest import FakeClock
-from .checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, VISA, card, customer, enrol, eur, fund
+from .checkout_world import (
+    ISSUER_INSUFFICIENT_FUNDS,
+    MASTERCARD,
+    VISA,
+    card,
+    customer,
+    enrol,
+    eur,
+    fund,
+    payment,
+    shop,
+)
 from .page_visitor import Visitor, alert
 from .wallet_world import OTHER_IBAN, bank_account, in_debt
 
@@ -81,60 +96,270 @@ def test_the_overview_in_french_formats_amounts_and_months_for_france(kleline: K
     assert "Rechargé en janvier 2026" in page.text
 
 
-def test_a_customer_removes_a_card_of_their_own_but_never_another_customers(kleline: Kleline, browser: Visitor) -> None:
+# --- the overview's recent movements: the history's newest lines ------------------------------------------------
+
+
+def _recent(page: httpx.Response) -> list[str]:
+    """The overview's recent movements, as text, in order."""
+    found = re.search(r'<section class="panel" aria-labelledby="recent-title">.*?</section>', page.text, re.S)
+    assert found, page.text
+    return [
+        re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
+        for item in re.findall(r'<li class="activity-line".*?</li>', found.group(0), re.S)
+    ]
+
+
+def _lines(page: httpx.Response) -> list[str]:
+    """Every activity line of a page, as text, in order."""
+    found = re.findall(r'<li class="activity-line".*?</li>', page.text, re.S)
+    return [re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", item)).strip() for item in found]
+
+
+def _paid(kleline: Kleline, who: Customer, merchant_id: str, minor: int, card_id: str | None = None) -> Payment:
+    created = payment(kleline, merchant_id, minor)
+    done = kleline.payments.confirm(created.id, who.id, "card" if card_id else "purse", card_id=card_id)
+    assert done.status == "succeeded", done
+    return done
+
+
+def _six_movements(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
+    """Ada tops up 30 EUR, pays at two shops from her purse and by card, and is refunded part of one payment."""
+    kleber, bakery = shop(kleline), shop(kleline, "Boulangerie du Marché", "Galerie du Marché")
+    ada = customer(kleline)
+    visa = card(kleline, ada.id)
+    fund(kleline, ada.id, visa, 3000)
+    ids: dict[str, str] = {}
+    for name, merchant, minor, by_card in (
+        ("books", kleber, 1250, None),
+        ("bread", bakery, 900, visa),
+        ("cake", bakery, 400, None),
+        ("map", kleber, 300, visa),
+    ):
+        clock.advance(minutes=1)
+        ids[name] = _paid(kleline, ada, merchant, minor, by_card).id
+    clock.advance(minutes=1)
+    ids["refund"] = kleline.refunds.refund(kleber, ids["books"], eur(500)).id
+    ids["ada"] = ada.id
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    fund(kleline, grace.id, card(kleline, grace.id, MASTERCARD), 2345)
+    return ids
+
+
+def test_the_overview_shows_the_five_newest_movements_as_the_history_does_each_with_its_receipt(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ids = _six_movements(kleline, clock)
+    page = browser.sign_in_to("/wallet")
+    recent = _recent(page)
+    assert len(recent) == 5
+    assert recent == _lines(browser.get("/wallet/activity"))[:5]  # the history's first lines, word for word
+    assert recent[0].startswith("Librairie Kléber") and "Refund to your purse" in recent[0] and "€5.00" in recent[0]
+    assert "Refund of your payment of 15 Jan 2026" in recent[0]
+    assert "-€3.00" in recent[1] and "Paid by card" in recent[1]
+    assert recent[2].startswith("Boulangerie du Marché") and "-€4.00" in recent[2] and "Purse: €13.50" in recent[2]
+    assert "Les Misérables, 2 vol." in recent[4] and "Refunded so far: €5.00" in recent[4]
+    assert not any("Top-up" in line for line in recent)  # the sixth, oldest movement is left to the history
+    for receipt in (ids["refund"], ids["map"], ids["cake"], ids["bread"], ids["books"]):
+        assert f'href="/wallet/receipts/{receipt}"' in page.text
+    assert '<a href="/wallet/activity">See all activity</a>' in page.text
+    assert "23.45" not in page.text  # Grace's top-up
+
+
+def test_the_overviews_movements_in_french(kleline: Kleline, browser: Visitor, clock: FakeClock) -> None:
+    _six_movements(kleline, clock)
+    page = browser.sign_in_to("/wallet?lang=fr")
+    assert "Activité récente" in page.text and "Voir toute l’activité" in page.text
+    recent = _recent(page)
+    assert "Remboursement sur votre porte-monnaie" in recent[0] and "5,00\u00a0€" in recent[0]
+
+
+def test_an_overview_without_movements_says_where_they_will_appear(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet")
+    assert _recent(page) == []
+    assert "Nothing yet: your top-ups and payments will appear here." in page.text
+    assert "See all activity" not in page.text
+    assert "Rien pour l’instant" in browser.get("/wallet?lang=fr").text
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> list[str]:
+    """The statements ``run`` sends to the database."""
+    sent: list[str] = []
+    execute = RawTx.execute
+
+    def counted(tx: RawTx, sql: str, params: Any = ()) -> Any:
+        sent.append(sql)
+        return execute(tx, sql, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RawTx, "execute", counted)
+        run()
+    return sent
+
+
+def test_the_overviews_movements_cost_one_statement_however_many_shops_they_name(
+    kleline: Kleline, browser: Visitor, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = _six_movements(kleline, clock)["ada"]
+    browser.sign_in_to("/wallet")  # the first visit reads what stays known (the purse's account)
+    assert len(_statements(monkeypatch, lambda: kleline.payments.activity(ada, limit=5))) == 1
+    busy = _statements(monkeypatch, lambda: browser.get("/wallet"))
+    customer(kleline, "bob@example.org", "Bob")
+    with TestClient(create_app(kleline), follow_redirects=False) as client:
+        bobs = Visitor(client)
+        bobs.sign_in_to("/wallet", email="bob@example.org")
+        empty = _statements(monkeypatch, lambda: bobs.get("/wallet"))
+    assert len(busy) == len(empty), (busy, empty)  # nothing per line, per payment or per shop
+
+
+# --- removing a card or a bank account: a page asks first, its form removes ----------------------------------------
+
+
+def test_the_overviews_remove_buttons_lead_to_the_pages_that_ask_first(kleline: Kleline, browser: Visitor) -> None:
     ada = customer(kleline)
     own = card(kleline, ada.id)
-    grace = customer(kleline, "grace@example.org", "Grace Hopper")
-    graces = card(kleline, grace.id, MASTERCARD)
+    account = bank_account(kleline, ada.id)
+    page = browser.sign_in_to("/wallet")
+    assert f'href="/wallet/cards/{own}/remove"' in page.text
+    assert f'href="/wallet/bank-accounts/{account.id}/remove"' in page.text
+    assert 'action="/wallet/cards/' not in page.text and 'action="/wallet/bank-accounts/' not in page.text
+
+
+def test_removing_a_card_asks_first_then_removes_it(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    own = card(kleline, ada.id)
     browser.sign_in_to("/wallet")
 
-    refused = browser.post(f"/wallet/cards/{graces}/remove")
-    assert refused.status_code == 404
-    assert "There is no such card, bank account or top-up in your wallet." in refused.text
-    assert "4444" not in refused.text
-    assert [c.id for c in kleline.cards.list(grace.id)] == [graces]
-    assert browser.post("/wallet/cards/card_unknown/remove").status_code == 404
+    asking = browser.get(f"/wallet/cards/{own}/remove")
+    assert asking.status_code == 200
+    assert "<title>Remove this card? · Kleline</title>" in asking.text
+    assert figure(asking, "removed-card") == "Visa card ending 4242"
+    assert figure(asking, "removed-card-expiry") == "12/2030"
+    assert "can no longer pay for a purchase or top up your purse" in asking.text
+    assert f'<form method="post" action="/wallet/cards/{own}/remove"' in asking.text
+    assert 'name="csrf_token"' in asking.text and '<a href="/wallet">Keep it</a>' in asking.text
+    assert [c.id for c in kleline.cards.list(ada.id)] == [own]  # asking removes nothing
 
     removed = browser.post(f"/wallet/cards/{own}/remove")
     assert (removed.status_code, removed.headers["location"]) == (303, "/wallet")
     page = browser.get("/wallet")
     assert "The card was removed from your wallet." in page.text
     assert "No card yet." in page.text and kleline.cards.list(ada.id) == []
+    assert browser.get(f"/wallet/cards/{own}/remove").status_code == 404  # gone: nothing left to ask about
 
 
-def test_a_form_without_its_token_changes_nothing(kleline: Kleline, browser: Visitor) -> None:
-    ada = customer(kleline)
-    own = card(kleline, ada.id)
-    browser.sign_in_to("/wallet")
-    assert browser.post(f"/wallet/cards/{own}/remove", csrf="forged").status_code == 403
-    assert len(kleline.cards.list(ada.id)) == 1
-
-
-def test_a_customer_revokes_a_mandate_of_their_own_but_never_another_customers(
+def test_another_customers_card_or_an_unknown_one_is_not_found_asked_or_removed(
     kleline: Kleline, browser: Visitor
 ) -> None:
+    customer(kleline)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces = card(kleline, grace.id, MASTERCARD)
+    browser.sign_in_to("/wallet")
+    for card_id in (graces, "card_unknown"):
+        asked = browser.get(f"/wallet/cards/{card_id}/remove")
+        assert asked.status_code == 404
+        assert "There is no such card, bank account or top-up in your wallet." in asked.text
+        assert "4444" not in asked.text and "Mastercard" not in asked.text
+        refused = browser.post(f"/wallet/cards/{card_id}/remove")
+        assert refused.status_code == 404
+        assert "There is no such card, bank account or top-up in your wallet." in refused.text
+    assert [c.id for c in kleline.cards.list(grace.id)] == [graces]
+
+
+def test_removing_a_bank_account_asks_first_and_says_its_mandate_is_revoked(kleline: Kleline, browser: Visitor) -> None:
     ada = customer(kleline)
     own = bank_account(kleline, ada.id)
-    grace = customer(kleline, "grace@example.org", "Grace Hopper")
-    graces = bank_account(kleline, grace.id, OTHER_IBAN)
     browser.sign_in_to("/wallet")
 
-    refused = browser.post(f"/wallet/bank-accounts/{graces.id}/remove")
-    assert refused.status_code == 404 and "3000" not in refused.text
-    assert [a.id for a in kleline.collections.bank_accounts.list(grace.id)] == [graces.id]
+    asking = browser.get(f"/wallet/bank-accounts/{own.id}/remove")
+    assert asking.status_code == 200
+    assert "<title>Remove this bank account? · Kleline</title>" in asking.text
+    assert figure(asking, "removed-account") == "FR76\u00a0••••\u00a00189"
+    assert figure(asking, "removed-mandate") == own.mandate_id
+    assert "15 January 2026" in asking.text
+    assert "revokes its direct debit mandate" in asking.text
+    assert "future top-ups by direct debit from it stop" in asking.text
+    assert f'<form method="post" action="/wallet/bank-accounts/{own.id}/remove"' in asking.text
+    assert '<a href="/wallet">Keep it</a>' in asking.text
+    assert "3000 6000 0112 3456 7890" not in asking.text and own.iban not in asking.text  # masked
+    assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
 
-    kleline.collections.top_ups.top_up(ada.id, eur(1000), own.id)  # a collection waits for the next run
-    pending = browser.post(f"/wallet/bank-accounts/{own.id}/remove")
-    assert pending.status_code == 409
-    assert "collections_pending" in alert(pending) and "once they are sent" in alert(pending)
-
-    kleline.collections.runs.run()
-    browser.get("/wallet")
     revoked = browser.post(f"/wallet/bank-accounts/{own.id}/remove")
     assert (revoked.status_code, revoked.headers["location"]) == (303, "/wallet")
     page = browser.get("/wallet")
     assert "The bank account was removed and its direct debit mandate revoked." in page.text
     assert kleline.collections.bank_accounts.list(ada.id) == []
+
+
+def test_a_bank_account_with_direct_debits_waiting_is_kept_and_the_page_that_asked_says_why(
+    kleline: Kleline, browser: Visitor
+) -> None:
+    ada = customer(kleline)
+    own = bank_account(kleline, ada.id)
+    kleline.collections.top_ups.top_up(ada.id, eur(1000), own.id)  # a collection waits for the next run
+    browser.sign_in_to("/wallet")
+    browser.get(f"/wallet/bank-accounts/{own.id}/remove")
+
+    pending = browser.post(f"/wallet/bank-accounts/{own.id}/remove")
+    assert pending.status_code == 409
+    summary = alert(pending)
+    assert "collections_pending" in summary and "once they are sent" in summary
+    assert 'tabindex="-1" autofocus>' in summary  # the refusal takes the focus, not the question
+    assert "<title>Error: Remove this bank account? · Kleline</title>" in pending.text
+    assert figure(pending, "removed-mandate") == own.mandate_id
+    assert '<a href="/wallet">Keep it</a>' in pending.text
+    assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
+
+    kleline.collections.runs.run()
+    revoked = browser.post(f"/wallet/bank-accounts/{own.id}/remove")  # again from the same page, once sent
+    assert (revoked.status_code, revoked.headers["location"]) == (303, "/wallet")
+    assert kleline.collections.bank_accounts.list(ada.id) == []
+
+
+def test_another_customers_bank_account_is_not_found_asked_or_removed(kleline: Kleline, browser: Visitor) -> None:
+    customer(kleline)
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    graces = bank_account(kleline, grace.id, OTHER_IBAN)
+    browser.sign_in_to("/wallet")
+    for account_id in (graces.id, "ba_unknown"):
+        asked = browser.get(f"/wallet/bank-accounts/{account_id}/remove")
+        assert asked.status_code == 404
+        assert "There is no such card, bank account or top-up in your wallet." in asked.text
+        assert "3000" not in asked.text and graces.mandate_id not in asked.text
+        refused = browser.post(f"/wallet/bank-accounts/{account_id}/remove")
+        assert refused.status_code == 404 and "3000" not in refused.text
+    assert [a.id for a in kleline.collections.bank_accounts.list(grace.id)] == [graces.id]
+
+
+def test_a_removal_without_its_token_changes_nothing(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    own = card(kleline, ada.id)
+    account = bank_account(kleline, ada.id)
+    browser.sign_in_to("/wallet")
+    for path in (f"/wallet/cards/{own}/remove", f"/wallet/bank-accounts/{account.id}/remove"):
+        assert browser.get(path).status_code == 200
+        forged = browser.post(path, csrf="forged")
+        assert forged.status_code == 403, path
+        assert "security token is missing or out of date" in forged.text
+        assert f'href="{path}"' in forged.text  # back to the page that asks
+    assert len(kleline.cards.list(ada.id)) == 1
+    assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
+
+
+def test_the_pages_that_ask_before_a_removal_speak_french(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    own = card(kleline, ada.id)
+    account = bank_account(kleline, ada.id)
+    browser.sign_in_to("/wallet?lang=fr")
+    asking = html.unescape(browser.get(f"/wallet/cards/{own}/remove").text)
+    assert '<h1 id="removal-title" tabindex="-1" autofocus>Retirer cette carte\u202f?</h1>' in asking
+    assert "Carte Visa se terminant par 4242" in asking and ">Retirer</button>" in asking
+    assert '<a href="/wallet">La garder</a>' in asking
+    asking = html.unescape(browser.get(f"/wallet/bank-accounts/{account.id}/remove").text)
+    assert "Retirer ce compte bancaire\u202f?" in asking and "Référence du mandat" in asking
+    assert "Mandat signé le" in asking and "15 janvier 2026" in asking
+    assert "révoque son mandat de prélèvement" in asking and '<a href="/wallet">Le garder</a>' in asking
 
 
 def test_a_debt_is_repaid_from_the_purse_once_whatever_the_clicks(kleline: Kleline, browser: Visitor) -> None:
@@ -388,7 +613,8 @@ def test_a_direct_debit_while_in_debt_is_refused_with_the_way_to_repay(kleline: 
 
 
 def test_every_wallet_page_sends_a_signed_out_visitor_to_sign_in(kleline: Kleline, browser: Visitor) -> None:
-    for path in ("/wallet/top-up", "/wallet/cards/new", "/wallet/bank-accounts/new", "/wallet/top-up/top_x"):
+    paths = ("/wallet/top-up", "/wallet/cards/new", "/wallet/bank-accounts/new", "/wallet/top-up/top_x")
+    for path in (*paths, "/wallet/cards/card_x/remove", "/wallet/bank-accounts/ba_x/remove"):
         response = browser.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/sign-in?next=")
 

@@ -1,9 +1,12 @@
 """The shopper's wallet as pages (``/wallet`` and below): only its owner may see them, once signed in.
 
 Every page here calls the same services as the API's ``/v1/wallet`` routes; what a page shows is what the API would
-answer, worded for a person. The overview (``/wallet``) shows the purse against its limits, the cards, the bank
-accounts with their mandates and any debt, and takes the forms that act on them: remove a card, remove a bank
-account (which revokes its mandate), repay the debt from the purse. Adding a card or a bank account is
+answer, worded for a person. The overview (``/wallet``) shows the purse against its limits, its newest movements
+(the history's first lines, from the same service, in one query), the cards, the bank accounts with their mandates
+and any debt, and takes the forms that act on them: remove a card, remove a bank account (which revokes its
+mandate), repay the debt from the purse. Removing asks first, without JavaScript: the overview's button leads to a
+page (``/wallet/cards/{id}/remove``, ``/wallet/bank-accounts/{id}/remove``) that says what will go and what removing
+it does, whose form posts to the same address. Adding a card or a bank account is
 ``kleline.web.wallet_forms``; topping up, ``kleline.web.top_up``.
 """
 
@@ -15,10 +18,11 @@ from babel.dates import format_date
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kleline.collections import UnknownBankAccount
+from kleline.collections import BankAccount, UnknownBankAccount
 from kleline.errors import KlelineError, NotFound
-from kleline.wallet.model import Customer
+from kleline.wallet.model import Card, Customer
 from kleline.web.flashes import BANK_ACCOUNT_REMOVED, CARD_REMOVED, DEBT_REPAID, announcement, leave
+from kleline.web.history import line
 from kleline.web.i18n import N_, language_of
 from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
@@ -31,6 +35,8 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _TITLE: Final = N_("Your wallet")
+RECENT: Final = 5
+"""How many of the newest movements the overview shows."""
 _STATUS: Final = {"purse_empty": 409, "nothing_owed": 409, "collections_pending": 409}
 
 
@@ -58,6 +64,7 @@ def _overview(
         cards=kleline.cards.list(customer.id),
         bank_accounts=kleline.collections.bank_accounts.list(customer.id),
         debt=kleline.collections.debts.owed(customer.id),
+        recent=[line(language, item) for item in kleline.payments.activity(customer.id, limit=RECENT).items],
         form_key=new_form_key(),
         flash=announcement(request, visit),
     )
@@ -67,16 +74,67 @@ def _overview(
 
 @router.get("/wallet")
 def wallet_page(request: Request) -> Response:
-    """The purse against its limits, the cards, the bank accounts and their mandates, and any debt."""
+    """The purse against its limits, its newest movements, the cards, the bank accounts and their mandates, and any
+    debt."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
     return respond(request, visit, _overview(request, visit, visit.customer))
 
 
+def _removal(
+    request: Request,
+    visit: Visit,
+    title: str,
+    template: str,
+    *,
+    errors: list[PageError] | None = None,
+    status: int = 200,
+    **shown: Any,
+) -> Response:
+    """The page that asks before removing a card or a bank account (``shown``), with the refusal of a removal
+    tried from it, if any."""
+    language = language_of(request)
+    context = page_context(
+        visit, language.gettext(title), section="wallet", errors=errors or [], focus_errors=True, **shown
+    )
+    context["long_date"] = lambda moment: format_date(moment, "long", locale=language.locale)
+    return render(request, template, context, status=status)
+
+
+def _card_removal(request: Request, visit: Visit, card: Card) -> Response:
+    return _removal(request, visit, N_("Remove this card?"), "wallet_remove_card.html", card=card)
+
+
+def _bank_account_removal(
+    request: Request,
+    visit: Visit,
+    account: BankAccount,
+    *,
+    errors: list[PageError] | None = None,
+    status: int = 200,
+) -> Response:
+    title = N_("Remove this bank account?")
+    return _removal(
+        request, visit, title, "wallet_remove_bank_account.html", errors=errors, status=status, account=account
+    )
+
+
+@router.get("/wallet/cards/{card_id}/remove")
+def remove_card_page(request: Request, card_id: str) -> Response:
+    """Ask before removing a card: which card, and what removing it does; another customer's card is not found."""
+    visit = signed_in_visit(request)
+    assert visit.customer is not None
+    try:
+        card = web_of(request).kleline.cards.get(visit.customer.id, card_id)
+    except NotFound:
+        return respond(request, visit, not_found(request, visit))
+    return respond(request, visit, _card_removal(request, visit, card))
+
+
 @router.post("/wallet/cards/{card_id}/remove")
 def remove_card(request: Request, card_id: str, form: Form) -> Response:
     """Remove one of the customer's cards; another customer's card is not found, as an unknown one."""
-    visit, customer = signed_in_post(request, form, back="/wallet")
+    visit, customer = signed_in_post(request, form, back=f"/wallet/cards/{card_id}/remove")
     try:
         web_of(request).kleline.cards.remove(customer.id, card_id)
     except NotFound:
@@ -84,19 +142,38 @@ def remove_card(request: Request, card_id: str, form: Form) -> Response:
     return leave(request, redirect("/wallet"), CARD_REMOVED)
 
 
+@router.get("/wallet/bank-accounts/{bank_account_id}/remove")
+def remove_bank_account_page(request: Request, bank_account_id: str) -> Response:
+    """Ask before removing a bank account: which account, and that its mandate is revoked with it."""
+    visit = signed_in_visit(request)
+    assert visit.customer is not None
+    try:
+        account = web_of(request).kleline.collections.bank_accounts.get(visit.customer.id, bank_account_id)
+    except UnknownBankAccount:
+        return respond(request, visit, not_found(request, visit))
+    return respond(request, visit, _bank_account_removal(request, visit, account))
+
+
 @router.post("/wallet/bank-accounts/{bank_account_id}/remove")
 def remove_bank_account(request: Request, bank_account_id: str, form: Form) -> Response:
-    """Remove one of the customer's bank accounts, which revokes its direct debit mandate."""
-    visit, customer = signed_in_post(request, form, back="/wallet")
+    """Remove one of the customer's bank accounts, which revokes its direct debit mandate; a refusal (collections
+    still waiting to be sent) is explained on the page that asked."""
+    visit, customer = signed_in_post(request, form, back=f"/wallet/bank-accounts/{bank_account_id}/remove")
     language = language_of(request)
+    accounts = web_of(request).kleline.collections.bank_accounts
     try:
-        web_of(request).kleline.collections.bank_accounts.remove(customer.id, bank_account_id)
+        accounts.remove(customer.id, bank_account_id)
     except UnknownBankAccount:
         return not_found(request, visit)
     except KlelineError as error:
         refusal = wallet_refusal(error, language)
         status = _STATUS.get(error.code, 400)
-        return _overview(request, visit, customer, errors=[PageError(refusal.message, refusal.code)], status=status)
+        try:
+            account = accounts.get(customer.id, bank_account_id)
+        except UnknownBankAccount:  # removed by another tab in between
+            return not_found(request, visit)
+        errors = [PageError(refusal.message, refusal.code)]
+        return _bank_account_removal(request, visit, account, errors=errors, status=status)
     return leave(request, redirect("/wallet"), BANK_ACCOUNT_REMOVED)
 
 
