@@ -184,7 +184,10 @@ def test_another_shops_keys_endpoints_and_deliveries_are_not_found(kleline: Klel
     mine, _ = kleline.webhook_endpoints.create(shop, _CLOSED)
     page = browser.get("/dashboard/developers")
     assert their_key.id not in page.text and their_endpoint.id not in page.text
-    for path in (f"/dashboard/developers/keys/{their_key.id}/revoke", f"/dashboard/developers/webhooks/{their_endpoint.id}"):
+    for path in (
+        f"/dashboard/developers/keys/{their_key.id}/revoke",
+        f"/dashboard/developers/webhooks/{their_endpoint.id}",
+    ):
         answer = browser.get(path)
         assert answer.status_code == 404, path
         assert "There is no such key, endpoint or delivery in your shop" in answer.text

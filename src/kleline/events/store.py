@@ -360,7 +360,14 @@ def insert_test_event(tx: RawTx, event: Event, endpoint_id: str) -> str:
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, event_seq, object_id, status, "
         "next_attempt_at, created_at, scheduled_at) "
         "VALUES (:id, :event, :endpoint, :seq, :object, 'pending', :at, :at, :at)",
-        {"id": delivery_id, "event": event.id, "endpoint": endpoint_id, "seq": seq, "object": event.object_id, "at": at},
+        {
+            "id": delivery_id,
+            "event": event.id,
+            "endpoint": endpoint_id,
+            "seq": seq,
+            "object": event.object_id,
+            "at": at,
+        },
     )
     return delivery_id
 

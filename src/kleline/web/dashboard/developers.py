@@ -189,9 +189,7 @@ def create_key(request: Request, form: Form) -> Response:
         new = kleline.merchants.create_key(_merchant_id(visit))
     except KlelineError as error:
         return _page(request, visit, errors=[_error(error, language, "key-label")], typed=typed, status=error.status)
-    kleline.merchant_users.record(
-        visit.actor, "api_key_created", new.key.id, {"label": label, "last4": new.key.last4}
-    )
+    kleline.merchant_users.record(visit.actor, "api_key_created", new.key.id, {"label": label, "last4": new.key.last4})
     return _page(request, visit, new_key=(new.key, label, new.secret))
 
 
