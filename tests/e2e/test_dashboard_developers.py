@@ -88,12 +88,14 @@ def test_a_new_key_asks_for_a_code_once_the_last_is_older_than_15_minutes(klelin
     clock.advance(minutes=16)
     asked = browser.post("/dashboard/developers/keys", label="CI")
     assert asked.status_code == 303
-    assert asked.headers["location"] == "/dashboard/confirm?next=%2Fdashboard%2Fdevelopers"
+    assert asked.headers["location"] == "/dashboard/confirm?next=%2Fdashboard%2Fdevelopers%3Flabel%3DCI"
     assert len(kleline.merchants.keys(shop)) == keys_before
     browser.get(asked.headers["location"])
-    confirmed = browser.post("/dashboard/confirm", code=browser.totp.at(clock.now), next="/dashboard/developers")
-    assert confirmed.headers["location"] == "/dashboard/developers"
-    browser.get("/dashboard/developers")
+    confirmed = browser.post(
+        "/dashboard/confirm", code=browser.totp.at(clock.now), next="/dashboard/developers?label=CI"
+    )
+    assert confirmed.headers["location"] == "/dashboard/developers?label=CI"
+    assert 'value="CI"' in browser.get(confirmed.headers["location"]).text
     made = browser.post("/dashboard/developers/keys", label="CI")
     assert made.status_code == 200 and _KEY.search(made.text)
 

@@ -15,6 +15,7 @@ back from there for the list. When a key was last used is not recorded by Klelin
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -165,9 +166,10 @@ def _page(
 
 
 @router.get(DEVELOPERS)
-def developers_page(request: Request) -> Response:
-    """The shop's API keys and webhook endpoints, with the forms that add them."""
-    return _page(request, _visit(request))
+def developers_page(request: Request, label: str = "") -> Response:
+    """The shop's API keys and webhook endpoints, with the forms that add them (``label``: the new key's, as typed
+    before the second factor was asked again)."""
+    return _page(request, _visit(request), typed={"label": label[:_LABEL_LENGTH], "url": ""})
 
 
 # API keys --------------------------------------------------------------------------------------------------------
@@ -177,9 +179,10 @@ def developers_page(request: Request) -> Response:
 def create_key(request: Request, form: Form) -> Response:
     """A new API key, its secret shown in this answer only; the second factor first if the last is old."""
     visit = _post(request, form, DEVELOPERS)
-    require_recent_second_factor(request, visit, DEVELOPERS)
-    language = language_of(request)
     label = " ".join(form.get("label", "").split())
+    # Once the code is given, the form comes back with the label typed (not a secret), to be sent again.
+    require_recent_second_factor(request, visit, f"{DEVELOPERS}?{urlencode({'label': label})}" if label else DEVELOPERS)
+    language = language_of(request)
     typed = {"label": label, "url": ""}
     if len(label) > _LABEL_LENGTH:
         error = _error(_InvalidLabel("label: at most 100 characters", param="label"), language, "key-label")
