@@ -287,6 +287,9 @@ def _endpoint_page(
                 when(delivery.created_at, language),
                 language.gettext(_STATUSES[delivery.status]),
                 _attempts(delivery, language),
+                when(delivery.next_attempt_at, language)
+                if delivery.status == "pending" and delivery.next_attempt_at and delivery.attempts
+                else "",
             )
             for delivery, event_type in deliveries
         ],
