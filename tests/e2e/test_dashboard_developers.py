@@ -78,6 +78,9 @@ def test_an_owner_creates_a_key_sees_it_once_and_revokes_it(kleline: Kleline, cl
     assert (done.status_code, done.headers["location"]) == (303, "/dashboard/developers")
     assert "The API key was revoked" in browser.get("/dashboard/developers").text
     assert next(k for k in kleline.merchants.keys(shop) if k.id == key.id).revoked_at is not None
+    trail = browser.get("/dashboard/settings/activity").text
+    assert "Created an API key" in trail and "Revoked an API key" in trail
+    assert f"sk_…{secret[-4:]} (Production server)" in trail
 
 
 def test_a_new_key_asks_for_a_code_once_the_last_is_older_than_15_minutes(kleline: Kleline, clock: FakeClock) -> None:
@@ -148,7 +151,7 @@ def test_webhook_endpoints_added_tried_disabled_enabled_and_given_a_new_secret(
     ):
         assert action in actions
     trail = browser.get("/dashboard/settings/activity").text
-    assert "Added a webhook endpoint" in trail and "Sent a test event" in trail
+    assert "Added a webhook endpoint" in trail and "Sent a test event" in trail and _CLOSED in trail
 
 
 @pytest.mark.parametrize("role", ["accountant", "support"])
