@@ -11,7 +11,9 @@ lockout counts them instead.
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
-    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed
+    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
+    api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
+    webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ ACTIONS: Final = (
     "invitation_accepted",
     "user_role_changed",
     "user_removed",
+    "api_key_created",
+    "api_key_revoked",
+    "webhook_endpoint_added",
+    "webhook_endpoint_disabled",
+    "webhook_endpoint_enabled",
+    "webhook_secret_rotated",
+    "webhook_test_sent",
+    "webhook_delivery_resent",
 )
 
 _ADDRESS_LENGTH: Final = 64

@@ -319,6 +319,12 @@ class MerchantUsers:
         with self._db.transaction() as tx:
             self._record(tx, actor.user.merchant_id, actor, action, object_id, detail or {})
 
+    def recorded(self, actor: Actor, action: str, object_ids: builtins.list[str]) -> dict[str, dict[str, object]]:
+        """What the merchant's trail recorded of ``action`` on each of ``object_ids`` (such as the label an API key
+        was given when it was made): the actor's own merchant's records only."""
+        with self._db.transaction(write=False) as tx:
+            return store.audit_details(tx, actor.user.merchant_id, action, object_ids)
+
     # Helpers -------------------------------------------------------------------------------------------------------
 
     @staticmethod

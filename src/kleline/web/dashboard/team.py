@@ -242,6 +242,11 @@ def _described(record: AuditRecord, language: Language) -> str:
         return _("%(email)s: from %(old)s to %(new)s") % {"email": email, "old": role("from"), "new": role("to")}
     if record.action == "user_removed":
         return email
+    if record.action.startswith("api_key_") and detail.get("last4"):  # the developers section's
+        label = f" ({detail['label']})" if detail.get("label") else ""
+        return f"sk_…{detail['last4']}{label}"
+    if record.action.startswith("webhook_endpoint_") or record.action == "webhook_secret_rotated":
+        return str(detail.get("url") or record.object_id or "")
     return record.object_id or ""
 
 
