@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import httpx2 as httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
@@ -48,6 +49,17 @@ class OwnerVisitor(DashboardVisitor):
     owner: MerchantUser
     totp: pyotp.TOTP
 
+    def form_key(self, action: str) -> str:
+        """The send-once key of the developers page's form posting to ``action``, as a fresh page shows it."""
+        page = self.get("/dashboard/developers").text
+        found = re.search(rf'action="{re.escape(action)}".*?name="form_key" value="([^"]+)"', page, re.S)
+        assert found, page
+        return found.group(1)
+
+    def send(self, action: str, **fields: str) -> httpx.Response:
+        """Fill and send the developers page's form posting to ``action``, as a person does, once."""
+        return self.post(action, form_key=self.form_key(action), **fields)
+
 
 def _owner(kleline: Kleline, clock: FakeClock, shop: str, email: str = "owner@example.org") -> OwnerVisitor:
     owner = member(kleline, shop, email)
@@ -63,7 +75,7 @@ def test_an_owner_creates_a_key_sees_it_once_and_revokes_it(kleline: Kleline, cl
     browser = _owner(kleline, clock, shop)
     page = browser.get("/dashboard/developers")
     assert page.status_code == 200 and "API keys" in page.text and 'href="/dashboard/developers"' in page.text
-    made = browser.post("/dashboard/developers/keys", label="Production server")
+    made = browser.send("/dashboard/developers/keys", label="Production server")
     assert made.status_code == 200, made.text
     found = _KEY.search(made.text)
     assert found, made.text
@@ -89,7 +101,7 @@ def test_a_new_key_asks_for_a_code_once_the_last_is_older_than_15_minutes(klelin
     browser.get("/dashboard/developers")
     keys_before = len(kleline.merchants.keys(shop))
     clock.advance(minutes=16)
-    asked = browser.post("/dashboard/developers/keys", label="CI")
+    asked = browser.send("/dashboard/developers/keys", label="CI")
     assert asked.status_code == 303
     assert asked.headers["location"] == "/dashboard/confirm?next=%2Fdashboard%2Fdevelopers%3Flabel%3DCI"
     assert len(kleline.merchants.keys(shop)) == keys_before
@@ -99,7 +111,7 @@ def test_a_new_key_asks_for_a_code_once_the_last_is_older_than_15_minutes(klelin
     )
     assert confirmed.headers["location"] == "/dashboard/developers?label=CI"
     assert 'value="CI"' in browser.get(confirmed.headers["location"]).text
-    made = browser.post("/dashboard/developers/keys", label="CI")
+    made = browser.send("/dashboard/developers/keys", label="CI")
     assert made.status_code == 200 and _KEY.search(made.text)
 
 
@@ -109,10 +121,10 @@ def test_webhook_endpoints_added_tried_disabled_enabled_and_given_a_new_secret(
     shop = merchant(kleline)
     browser = _owner(kleline, clock, shop)
     browser.get("/dashboard/developers")
-    wrong = browser.post("/dashboard/developers/webhooks", url="ftp://shop.example/hooks")
+    wrong = browser.send("/dashboard/developers/webhooks", url="ftp://shop.example/hooks")
     assert wrong.status_code == 400
     assert "whose server is on the public internet" in alert(wrong) and 'value="ftp://shop.example/hooks"' in wrong.text
-    added = browser.post("/dashboard/developers/webhooks", url=_CLOSED)
+    added = browser.send("/dashboard/developers/webhooks", url=_CLOSED)
     assert added.status_code == 200, added.text
     found = _SECRET.search(added.text)
     assert found
@@ -216,10 +228,10 @@ def test_a_suspended_shop_is_told_why_it_gets_no_new_key_or_endpoint(kleline: Kl
     page = browser.get("/dashboard/developers")
     assert "Your shop is suspended" in page.text
     keys_before = len(kleline.merchants.keys(shop))
-    refused = browser.post("/dashboard/developers/keys", label="New")
+    refused = browser.send("/dashboard/developers/keys", label="New")
     assert refused.status_code == 403 and "Your shop is suspended: it can get no new API key" in alert(refused)
     assert 'value="New"' in refused.text
-    refused = browser.post("/dashboard/developers/webhooks", url=_CLOSED)
+    refused = browser.send("/dashboard/developers/webhooks", url=_CLOSED)
     assert refused.status_code == 403 and "Your shop is suspended" in alert(refused)
     assert len(kleline.merchants.keys(shop)) == keys_before and kleline.webhook_endpoints.list(shop) == []
 
@@ -229,3 +241,28 @@ def test_the_developers_section_speaks_french(kleline: Kleline, clock: FakeClock
     browser = _owner(kleline, clock, shop)
     page = browser.get("/dashboard/developers?lang=fr")
     assert page.status_code == 200 and "Clés d’API" in page.text and "Ajouter le point de réception" in page.text
+
+
+def test_a_key_or_endpoint_form_sent_twice_makes_one_and_shows_its_secret_once(
+    kleline: Kleline, clock: FakeClock
+) -> None:
+    shop = merchant(kleline)
+    browser = _owner(kleline, clock, shop)
+    keys_before = len(kleline.merchants.keys(shop))
+    key_form = browser.form_key("/dashboard/developers/keys")
+    made = browser.post("/dashboard/developers/keys", form_key=key_form, label="Till")
+    found = _KEY.search(made.text)
+    assert made.status_code == 200 and found, made.text
+    again = browser.post("/dashboard/developers/keys", form_key=key_form, label="Till")  # a reload of the answer
+    assert (again.status_code, again.headers["location"]) == (303, "/dashboard/developers")
+    told = browser.get("/dashboard/developers").text
+    assert "That form was already sent" in told and found.group(1) not in told
+    assert len(kleline.merchants.keys(shop)) == keys_before + 1
+    endpoint_form = browser.form_key("/dashboard/developers/webhooks")
+    assert endpoint_form != browser.form_key("/dashboard/developers/keys")
+    added = browser.post("/dashboard/developers/webhooks", form_key=endpoint_form, url=_CLOSED)
+    assert added.status_code == 200, added.text
+    twice = browser.post("/dashboard/developers/webhooks", form_key=endpoint_form, url=_CLOSED)
+    assert twice.status_code == 303 and twice.headers["location"].startswith("/dashboard/developers/webhooks/")
+    assert len(kleline.webhook_endpoints.list(shop, limit=100)) == 1
+    assert "That form was already sent" in browser.get(twice.headers["location"]).text

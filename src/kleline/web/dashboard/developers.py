@@ -35,6 +35,7 @@ from kleline.web.dashboard.visits import (
 )
 from kleline.web.dashboard.wording import dashboard_error, leave_note, note_of
 from kleline.web.i18n import N_, Language, language_of
+from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.security import when
@@ -161,6 +162,7 @@ def _page(
         new_endpoint=new_endpoint,
         suspended=visit.merchant is not None and visit.merchant.status == "suspended",
         typed=typed or {"label": "", "url": ""},
+        form_keys={"key": new_form_key(), "endpoint": new_form_key()},  # each form is sent once, apart
     )
     return respond(request, visit, render(request, "dashboard/developers.html", context, status=status))
 
@@ -170,6 +172,11 @@ def developers_page(request: Request, label: str = "") -> Response:
     """The shop's API keys and webhook endpoints, with the forms that add them (``label``: the new key's, as typed
     before the second factor was asked again)."""
     return _page(request, _visit(request), typed={"label": label[:_LABEL_LENGTH], "url": ""})
+
+
+def _scope(visit: DashboardVisit) -> str:
+    """Whose forms a form key belongs to (``kleline.web.once``): the signed-in person's, apart from customers'."""
+    return f"dashboard:{visit.actor.user.id}"
 
 
 # API keys --------------------------------------------------------------------------------------------------------
@@ -188,12 +195,23 @@ def create_key(request: Request, form: Form) -> Response:
         error = _error(_InvalidLabel("label: at most 100 characters", param="label"), language, "key-label")
         return _page(request, visit, errors=[error], typed=typed, status=400)
     kleline = web_of(request).kleline
-    try:
+    made: list[Any] = []
+
+    def make() -> str:
         new = kleline.merchants.create_key(_merchant_id(visit))
+        kleline.merchant_users.record(
+            visit.actor, "api_key_created", new.key.id, {"label": label, "last4": new.key.last4}
+        )
+        made.append(new)
+        return new.key.id
+
+    try:
+        once(request, _scope(visit), form, make)
     except KlelineError as error:
         return _page(request, visit, errors=[_error(error, language, "key-label")], typed=typed, status=error.status)
-    kleline.merchant_users.record(visit.actor, "api_key_created", new.key.id, {"label": label, "last4": new.key.last4})
-    return _page(request, visit, new_key=(new.key, label, new.secret))
+    if not made:  # the same form sent again (a reload, a double click): one key, its secret shown once
+        return leave_note(request, redirect(DEVELOPERS), "dashboard_key_already_created")
+    return _page(request, visit, new_key=(made[0].key, label, made[0].secret))
 
 
 @router.get(KEYS + "/{key_id}/revoke")
@@ -238,15 +256,24 @@ def add_endpoint(request: Request, form: Form) -> Response:
     url = form.get("url", "").strip()
     typed = {"label": "", "url": url}
     kleline = web_of(request).kleline
-    try:
+    made: list[tuple[WebhookEndpoint, str]] = []
+
+    def add() -> str:
         if len(url) > 2048:
             raise InvalidWebhookUrl("url: at most 2048 characters")
         endpoint, secret = kleline.webhook_endpoints.create(_merchant_id(visit), url)
+        kleline.merchant_users.record(visit.actor, "webhook_endpoint_added", endpoint.id, {"url": endpoint.url})
+        made.append((endpoint, secret))
+        return endpoint.id
+
+    try:
+        added = once(request, _scope(visit), form, add)
     except KlelineError as error:
         page_error = _error(error, language, "endpoint-url")
         return _page(request, visit, errors=[page_error], typed=typed, status=error.status)
-    kleline.merchant_users.record(visit.actor, "webhook_endpoint_added", endpoint.id, {"url": endpoint.url})
-    return _page(request, visit, new_endpoint=(endpoint, secret))
+    if not made:  # the same form sent again: one endpoint, its secret shown once
+        return leave_note(request, redirect(f"{WEBHOOKS}/{added}"), "dashboard_endpoint_already_added")
+    return _page(request, visit, new_endpoint=made[0])
 
 
 def _attempts(delivery: Delivery, language: Language) -> list[tuple[int, str, str, str]]:

@@ -124,6 +124,14 @@ NOTES: Final = {
     "dashboard_role_changed": N_("The role was changed."),
     "dashboard_user_removed": N_("The person was removed from the team: their sessions have ended."),
     "dashboard_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+    "dashboard_key_already_created": N_(
+        "That form was already sent: its key was created then, and its secret shown that once. If you did not "
+        "keep it, revoke the key and create another."
+    ),
+    "dashboard_endpoint_already_added": N_(
+        "That form was already sent: the endpoint was added then, and its signing secret shown that once. If you "
+        "did not keep it, make a new signing secret below."
+    ),
     "dashboard_key_revoked": N_("The API key was revoked: requests signed with it are now refused."),
     "dashboard_endpoint_disabled": N_("The endpoint was disabled: nothing is sent to it until you enable it again."),
     "dashboard_endpoint_enabled": N_("The endpoint was enabled: the next events are sent to it."),
