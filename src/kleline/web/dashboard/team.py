@@ -242,6 +242,8 @@ def _described(record: AuditRecord, language: Language) -> str:
         return _("%(email)s: from %(old)s to %(new)s") % {"email": email, "old": role("from"), "new": role("to")}
     if record.action == "user_removed":
         return email
+    if record.action == "statement_downloaded":
+        return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
     return record.object_id or ""
 
 

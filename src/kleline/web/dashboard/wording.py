@@ -62,6 +62,7 @@ ACTION_NAMES: Final = {
     "invitation_accepted": N_("Accepted an invitation"),
     "user_role_changed": N_("Changed a user's role"),
     "user_removed": N_("Removed a user"),
+    "statement_downloaded": N_("Downloaded a statement"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
