@@ -104,7 +104,13 @@ def payouts_world(kleline: Kleline, clock: FakeClock) -> Payouts:
     clock.advance(hours=8, minutes=30)
     day3 = _settle(kleline)
     return Payouts(
-        shop, secret, other, other_secret, (first, second, third, fourth), (day1[shop], day2[shop], day3[shop]), day1[other]
+        shop,
+        secret,
+        other,
+        other_secret,
+        (first, second, third, fourth),
+        (day1[shop], day2[shop], day3[shop]),
+        day1[other],
     )
 
 

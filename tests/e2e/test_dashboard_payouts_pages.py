@@ -131,7 +131,11 @@ def test_another_shops_payout_is_a_404_page(
     app: FastAPI, world: Payouts, owners: dict[str, pyotp.TOTP], clock: FakeClock
 ) -> None:
     visitor = signed_in(app, "fromager@example.org", owners, clock)
-    for path in (f"/dashboard/payouts/{world.payouts[0]}", "/dashboard/payouts/po_nothing", "/dashboard/payouts/" + "x" * 60):
+    for path in (
+        f"/dashboard/payouts/{world.payouts[0]}",
+        "/dashboard/payouts/po_nothing",
+        "/dashboard/payouts/" + "x" * 60,
+    ):
         answer = visitor.get(path)
         assert answer.status_code == 404, path
         assert "Your shop has no such payout." in answer.text and "Librairie" not in answer.text
@@ -205,7 +209,11 @@ def test_refused_downloads_say_why_in_words(
     assert "The commission invoice for February 2026 is issued once the month is over" in text_of(open_month.text)
     nothing = signed_in(app, "fromager@example.org", owners, clock).get("/dashboard/statements/2025-12/pdf")
     assert nothing.status_code == 409 and "There is no commission invoice for December 2025" in text_of(nothing.text)
-    for path in ("/dashboard/statements/2026-13/fec", "/dashboard/statements/2026-03/json", "/dashboard/statements/2026-01/xlsx"):
+    for path in (
+        "/dashboard/statements/2026-13/fec",
+        "/dashboard/statements/2026-03/json",
+        "/dashboard/statements/2026-01/xlsx",
+    ):
         answer = visitor.get(path)
         assert answer.status_code == 404 and "There is no such statement." in answer.text, path
     french = visitor.get("/dashboard/statements/2026-02/pdf?lang=fr")

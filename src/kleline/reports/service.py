@@ -173,7 +173,7 @@ class Reports:
             account = store.find_account(tx, balance_account(payout.merchant_id))
             window = None
             if account is not None:
-                window = store.payout_window(tx, account.id, payout.merchant_id, sent_entry_id(payout.id))
+                window = store.payout_window(tx, account.id, payout.merchant_id, payout.id, sent_entry_id)
             if account is None or window is None:  # never sent from this balance: nothing it covers
                 return PayoutContents((), None, 0, 0, payout.amount.minor, None)
             previous, until = window

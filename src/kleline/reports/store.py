@@ -7,7 +7,7 @@ on SQLite's WAL), so that its opening balance, movements and closing balance com
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,24 +131,28 @@ Place = tuple[int, int]
 """Where a posting stands in an account's history: when its entry was posted (epoch us), then its number."""
 
 
-def payout_window(tx: RawTx, account_id: int, merchant_id: str, sent_entry: str) -> tuple[Place | None, Place] | None:
-    """Where the merchant's previous payout left its balance (None: it never had one) and where the payout whose
-    sending entry is ``sent_entry`` took it; None when that entry did not move this account."""
+def payout_window(
+    tx: RawTx, account_id: int, merchant_id: str, payout_id: str, sent_entry: Callable[[str], str]
+) -> tuple[Place | None, Place] | None:
+    """Where the merchant's previous payout left its balance (None: it never had one) and where ``payout_id`` took
+    it; None when that payout did not move this account. ``sent_entry`` names the entry that sends a payout."""
+    suffix = sent_entry("")  # the same for every payout: its id, then this
+    assert sent_entry(payout_id) == payout_id + suffix
     row = tx.fetchone(
         "SELECT e.posted_at, p.id FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id "
         "WHERE e.id = :entry AND p.account_id = :account",
-        {"entry": sent_entry, "account": account_id},
+        {"entry": sent_entry(payout_id), "account": account_id},
     )
     if row is None:
         return None
     until = (int(row[0]), int(row[1]))
     previous = tx.fetchone(
         "SELECT e.posted_at, p.id FROM payouts o "
-        "JOIN ledger_entries e ON e.id = o.id || ':sent' "  # settlement.postings.sent_entry_id, in SQL
+        "JOIN ledger_entries e ON e.id = o.id || :suffix "
         "JOIN ledger_postings p ON p.entry_id = e.id AND p.account_id = :account "
         "WHERE o.merchant_id = :merchant AND (e.posted_at < :at OR (e.posted_at = :at AND p.id < :posting)) "
         "ORDER BY e.posted_at DESC, p.id DESC LIMIT 1",
-        {"account": account_id, "merchant": merchant_id, "at": until[0], "posting": until[1]},
+        {"account": account_id, "merchant": merchant_id, "at": until[0], "posting": until[1], "suffix": suffix},
     )
     return (None if previous is None else (int(previous[0]), int(previous[1]))), until
 
