@@ -220,3 +220,18 @@ def test_refused_downloads_say_why_in_words(
     assert french.status_code == 409 and "février 2026" in french.text
     trail = text_of(visitor.get("/dashboard/settings/activity").text)
     assert "Downloaded a statement" not in trail  # a refused download is not one
+
+
+def test_statements_are_shown_a_year_a_page(
+    app: FastAPI, world: Payouts, owners: dict[str, pyotp.TOTP], clock: FakeClock
+) -> None:
+    clock.now = datetime(2027, 2, 10, 9, 0, tzinfo=UTC)
+    visitor = signed_in(app, "accountant@example.org", owners, clock)
+    this_year = text_of(visitor.get("/dashboard/statements").text)
+    assert "February 2027" in this_year and "January 2027" in this_year and "December 2026" not in this_year
+    last_year = visitor.get("/dashboard/statements?year=2026")
+    assert 'href="/dashboard/statements?year=2026" aria-current="page"' in last_year.text
+    words = text_of(last_year.text)
+    assert words.index("December 2026") < words.index("January 2026") and "January 2027" not in words
+    assert 'href="/dashboard/statements?year=2027"' in last_year.text
+    assert "February 2027" in text_of(visitor.get("/dashboard/statements?year=1999").text)  # none: the newest
