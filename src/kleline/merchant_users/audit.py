@@ -14,6 +14,7 @@ The actions recorded so far (``ACTIONS``); pages that come later add theirs, rec
     invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
     api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
     webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
+    statement_downloaded
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ ACTIONS: Final = (
     "webhook_secret_rotated",
     "webhook_test_sent",
     "webhook_delivery_resent",
+    "statement_downloaded",
 )
 
 _ADDRESS_LENGTH: Final = 64

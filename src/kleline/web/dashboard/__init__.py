@@ -11,7 +11,7 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import developers, home, invitations, sign_in, team
+from kleline.web.dashboard import developers, home, invitations, payouts, sign_in, statements, team
 
 __all__ = ["routers"]
 
@@ -21,5 +21,7 @@ routers: tuple[APIRouter, ...] = (
     home.router,
     team.router,
     developers.router,
+    payouts.router,
+    statements.router,
 )
 """The dashboard's routes, for ``kleline.web.app.install``."""

@@ -247,6 +247,8 @@ def _described(record: AuditRecord, language: Language) -> str:
         return f"sk_…{detail['last4']}{label}"
     if record.action.startswith("webhook_endpoint_") or record.action == "webhook_secret_rotated":
         return str(detail.get("url") or record.object_id or "")
+    if record.action == "statement_downloaded":
+        return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
     return record.object_id or ""
 
 

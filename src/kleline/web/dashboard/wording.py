@@ -70,6 +70,7 @@ ACTION_NAMES: Final = {
     "webhook_secret_rotated": N_("Gave a webhook endpoint a new signing secret"),
     "webhook_test_sent": N_("Sent a test event"),
     "webhook_delivery_resent": N_("Sent an event again"),
+    "statement_downloaded": N_("Downloaded a statement"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
