@@ -7,7 +7,8 @@ from is the client's address as the server saw it. The trail is append-only: not
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
-    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed
+    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
+    payment_captured, payment_canceled, refund_created, payments_exported
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ ACTIONS: Final = (
     "invitation_accepted",
     "user_role_changed",
     "user_removed",
+    "payment_captured",
+    "payment_canceled",
+    "refund_created",
+    "payments_exported",
 )
 
 _ADDRESS_LENGTH: Final = 64

@@ -11,9 +11,9 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import home, invitations, sign_in, team
+from kleline.web.dashboard import home, invitations, payments, sign_in, team
 
 __all__ = ["routers"]
 
-routers: tuple[APIRouter, ...] = (sign_in.router, invitations.router, home.router, team.router)
+routers: tuple[APIRouter, ...] = (sign_in.router, invitations.router, home.router, team.router, payments.router)
 """The dashboard's routes, for ``kleline.web.app.install``."""

@@ -62,6 +62,10 @@ ACTION_NAMES: Final = {
     "invitation_accepted": N_("Accepted an invitation"),
     "user_role_changed": N_("Changed a user's role"),
     "user_removed": N_("Removed a user"),
+    "payment_captured": N_("Captured a payment"),
+    "payment_canceled": N_("Canceled a payment"),
+    "refund_created": N_("Refunded a payment"),
+    "payments_exported": N_("Exported payments as CSV"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
