@@ -77,7 +77,6 @@ EVENT_NAMES: Final = {
     "payment.failed": N_("Payment failed"),
     "payment.canceled": N_("Canceled"),
     "payment.expired": N_("Authorisation expired"),
-    "payment.refunded": N_("Refund recorded on the payment"),
     "refund.succeeded": N_("Refund made"),
     "refund.pending": N_("Refund sent to the card's bank"),
     "refund.failed": N_("Refund failed"),
@@ -140,6 +139,13 @@ class Line:
     refunded: str
 
 
+def _status_name(payment: Payment) -> str:
+    """The payment's state as the shop reads it: a paid payment given back says how much of it was."""
+    if payment.status == "succeeded" and payment.amount_refunded:
+        return N_("Refunded") if payment.refundable == 0 else N_("Partially refunded")
+    return STATUS_NAMES.get(payment.status, payment.status)
+
+
 def _line(payment: Payment, language: Language) -> Line:
     refunded = ""
     if payment.amount_refunded:
@@ -148,7 +154,7 @@ def _line(payment: Payment, language: Language) -> Line:
     return Line(
         payment,
         history.amount(language, payment.amount),
-        language.gettext(STATUS_NAMES.get(payment.status, payment.status)),
+        language.gettext(_status_name(payment)),
         language.gettext(METHOD_NAMES[payment.method]) if payment.method in METHOD_NAMES else "",
         history.moment(language, payment.created_at),
         to_rfc3339(payment.created_at),
@@ -311,6 +317,8 @@ def _timeline(payment: Payment, events: list[Event], language: Language) -> list
     created = language.gettext(N_("Created, %(amount)s")) % {"amount": history.amount(language, payment.amount)}
     steps = [Step(created, history.moment(language, payment.created_at), to_rfc3339(payment.created_at), "")]
     for event in events:
+        if event.type == "payment.refunded":  # the refund's own event says it, with its amount
+            continue
         title = language.gettext(EVENT_NAMES[event.type]) if event.type in EVENT_NAMES else event.type
         detail = ""
         if event.type.startswith("refund.") and isinstance(event.data.get("amount"), int):
@@ -363,6 +371,7 @@ def _payment_page(
         payment=payment,
         line=_line(payment, language),
         captured=history.amount(language, Money(payment.amount_captured, payment.currency)),
+        refunded=history.amount(language, Money(payment.amount_refunded, payment.currency)),
         fee=history.amount(language, Money(payment.fee, payment.currency)),
         net=history.amount(language, Money(payment.net, payment.currency)),
         expires=history.moment(language, payment.expires_at) if payment.expires_at else "",
