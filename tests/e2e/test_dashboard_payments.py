@@ -51,9 +51,7 @@ def visitor(app: FastAPI) -> DashboardVisitor:
     return DashboardVisitor(TestClient(app, follow_redirects=False))
 
 
-def paid(
-    kleline: Kleline, who: Customer, shop: str, minor: int, reference: str, *, manual: bool = False
-) -> Payment:
+def paid(kleline: Kleline, who: Customer, shop: str, minor: int, reference: str, *, manual: bool = False) -> Payment:
     """A payment of ``minor`` cents the customer made from the purse (authorised only when ``manual``)."""
     request = PaymentRequest(eur(minor), f"Order {reference}", reference, "manual" if manual else "automatic")
     created = kleline.payments.create(shop, request)
@@ -123,9 +121,7 @@ def test_the_list_shows_the_shops_payments_newest_first_searched_and_filtered(wo
     assert 'href="/dashboard/payments/export.csv"' in page.text
     assert 'aria-current="page">Payments</a>' in page.text
 
-    assert [line.split(" ")[0] for line in _lines(browser.get("/dashboard/payments?q=order-b").text)] == [
-        "ORDER-BOOK"
-    ]
+    assert [line.split(" ")[0] for line in _lines(browser.get("/dashboard/payments?q=order-b").text)] == ["ORDER-BOOK"]
     assert [line.split(" ")[0] for line in _lines(browser.get("/dashboard/payments?q=12,50").text)] == ["order-pen"]
     assert [line.split(" ")[0] for line in _lines(browser.get(f"/dashboard/payments?q={world.book.id}").text)] == [
         "ORDER-BOOK"
@@ -247,7 +243,11 @@ def test_an_owner_refunds_part_of_a_payment_after_a_fresh_code_once_however_ofte
     assert asked.headers["location"].startswith("/dashboard/confirm?next=")
     assert world.kleline.refunds.list(payment_id=world.book.id) == []
     browser.get(asked.headers["location"])
-    back = browser.post("/dashboard/confirm", code=world.totp.at(world.clock.now), next=f"/dashboard/payments/{world.book.id}?amount=10%2C50")
+    back = browser.post(
+        "/dashboard/confirm",
+        code=world.totp.at(world.clock.now),
+        next=f"/dashboard/payments/{world.book.id}?amount=10%2C50",
+    )
     assert back.headers["location"] == f"/dashboard/payments/{world.book.id}?amount=10%2C50"
     key = _FORM_KEY.search(browser.get(back.headers["location"]).text)
     assert key is not None

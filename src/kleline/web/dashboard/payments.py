@@ -542,4 +542,3 @@ def refund(request: Request, payment_id: str, form: Form) -> Response:
     made = kleline.refunds.get(refund_id)
     done = {"succeeded": "refunded", "pending": "refund_pending"}.get(made.status, "refund_failed")
     return redirect(f"{back}?done={done}")
-
