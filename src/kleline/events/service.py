@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+from collections.abc import Sequence
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database
@@ -46,6 +47,12 @@ class Events:
                     raise EventNotFound(f"no event {starting_after}", param="starting_after")
                 before = found[0]
             return store.list_events(tx, merchant_id, limit=limit, before_seq=before, type=type)
+
+    def of_objects(self, merchant_id: str, object_ids: Sequence[str], *, limit: int = 100) -> builtins.list[Event]:
+        """The merchant's events about any of ``object_ids`` (a payment and its refunds: its timeline), oldest
+        first; another merchant's objects have none."""
+        with self._db.transaction(write=False) as tx:
+            return store.object_events(tx, merchant_id, object_ids, limit=limit)
 
     def deliveries(self, merchant_id: str, event_id: str) -> builtins.list[Delivery]:
         """Every delivery of one of the merchant's events, oldest first, each with its attempts."""

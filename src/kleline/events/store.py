@@ -29,6 +29,7 @@ __all__ = [
     "list_deliveries",
     "list_endpoints",
     "list_events",
+    "object_events",
     "lock_merchant_endpoints",
     "mark_deleted",
     "record_attempt",
@@ -76,6 +77,20 @@ def list_events(tx: RawTx, merchant_id: str, *, limit: int, before_seq: int | No
         sql += " AND seq < :before"
         params["before"] = before_seq
     return [_event(row) for row in tx.fetchall(sql + " ORDER BY seq DESC LIMIT :limit", params)]
+
+
+def object_events(tx: RawTx, merchant_id: str, object_ids: Sequence[str], *, limit: int) -> list[Event]:
+    """The merchant's events about any of ``object_ids`` (a payment and its refunds), oldest first, ``limit`` at
+    most."""
+    if not object_ids:
+        return []
+    names = {f"object_{index}": object_id for index, object_id in enumerate(object_ids)}
+    listed = ", ".join(f":{name}" for name in names)
+    sql = (
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE merchant_id = :merchant AND object_id IN ({listed})"
+        " ORDER BY seq LIMIT :limit"
+    )
+    return [_event(row) for row in tx.fetchall(sql, {"merchant": merchant_id, "limit": limit, **names})]
 
 
 # -- endpoints --

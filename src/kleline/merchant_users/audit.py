@@ -15,6 +15,7 @@ The actions recorded so far (``ACTIONS``); pages that come later add theirs, rec
     api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
     webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
     statement_downloaded
+    payment_captured, payment_canceled, refund_created, payments_exported
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ ACTIONS: Final = (
     "webhook_test_sent",
     "webhook_delivery_resent",
     "statement_downloaded",
+    "payment_captured",
+    "payment_canceled",
+    "refund_created",
+    "payments_exported",
 )
 
 _ADDRESS_LENGTH: Final = 64

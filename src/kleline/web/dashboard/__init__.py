@@ -11,7 +11,7 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import developers, home, invitations, payouts, sign_in, statements, team
+from kleline.web.dashboard import developers, home, invitations, payments, payouts, sign_in, statements, team
 
 __all__ = ["routers"]
 
@@ -20,6 +20,7 @@ routers: tuple[APIRouter, ...] = (
     invitations.router,
     home.router,
     team.router,
+    payments.router,
     developers.router,
     payouts.router,
     statements.router,

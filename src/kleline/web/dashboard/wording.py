@@ -71,6 +71,10 @@ ACTION_NAMES: Final = {
     "webhook_test_sent": N_("Sent a test event"),
     "webhook_delivery_resent": N_("Sent an event again"),
     "statement_downloaded": N_("Downloaded a statement"),
+    "payment_captured": N_("Captured a payment"),
+    "payment_canceled": N_("Canceled a payment"),
+    "refund_created": N_("Refunded a payment"),
+    "payments_exported": N_("Exported payments as CSV"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
