@@ -6,7 +6,17 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import dashboard, iso8583, ledger_postgres, ledger_sqlite, pages, payments_api, settlement, wallet
+from bench import (
+    dashboard_overview,
+    dashboard_payments,
+    iso8583,
+    ledger_postgres,
+    ledger_sqlite,
+    pages,
+    payments_api,
+    settlement,
+    wallet,
+)
 from bench.common import Report
 
 BENCHES: dict[str, Callable[[Report], None]] = {
@@ -19,7 +29,8 @@ BENCHES: dict[str, Callable[[Report], None]] = {
     "iso8583": iso8583.run,
     "settlement": settlement.run,
     "pages": pages.run,
-    "dashboard": dashboard.run,
+    "dashboard-payments": dashboard_payments.run,
+    "dashboard-overview": dashboard_overview.run,
 }
 
 PARTS = {"payments-postgres", "payments-sqlite"}  # halves of "payments", run alone by name only

@@ -10,11 +10,13 @@ cookie (signed in over HTTP through the sign-in form, as a person does), asking 
 The world: ``HISTORIES`` customers, each with a card and a history of 200 movements made through the services,
 as the API makes them: a top-up by card, purse payments, card payments and refunds of some of the purse payments
 (the history merges the purse's ledger movements with the card payments, and names each one's merchant). The
-history page shows the newest 25 of them (a page); the wallet page shows whatever ``/wallet`` renders now.
+history page shows the newest 25 of them (a page); the wallet page, the purse, its limits, the cards, the bank
+accounts and the newest 5 movements (the same service as the history's, in one statement).
 
 Workloads:
 - ``GET /health/live``, a static ``{"status": "ok"}`` without the database: the server's floor;
-- ``GET /wallet``, signed in: the session, the customer, then the page's own reads and its rendering;
+- ``GET /wallet``, signed in: the session, the customer, then the page's own reads (its newest movements among
+  them) and its rendering;
 - ``GET /wallet/activity``, signed in: the same, then a page of the history (ledger and payments) rendered;
 - for scale, ``GET /receipts/verify``, signed in: the session and the customer read, a small page rendered with the
   site's layout and no data of its own: the floor of any signed-in page, below which no page of the wallet goes.
@@ -132,7 +134,12 @@ def run(report: Report) -> None:
         cookies = tuple(_signed_in(server.port, email) for email in emails)
         base = Plan("page", HOST, server.port, CONNECTIONS, SECONDS, cookies=cookies)
         live = Workload("GET /health/live (trivial JSON endpoint)", "requests/s", server, replace(base, kind="live"))
-        wallet = Workload("GET /wallet (signed in)", "pages/s", server, replace(base, path="/wallet"))
+        wallet = Workload(
+            "GET /wallet (signed in, 5 recent movements)",
+            "pages/s",
+            server,
+            replace(base, path="/wallet", marker=b'class="activity-line"'),
+        )
         history = Workload(
             f"GET /wallet/activity ({MOVEMENTS} movements)",
             "pages/s",

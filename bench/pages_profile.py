@@ -13,22 +13,18 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import threading
 import time
 
 import psycopg
 
-from bench.api_server import free_port
 from bench.http_load import Plan, run_round
 from bench.ledger_postgres import ADMIN_URL
 from bench.pages import _signed_in, _world
-from bench.payments_profile import ThreadProfiles, _table
+from bench.payments_profile import _table, serve_profiled
 from bench.payments_shop import HOST
 
 
 def main(path: str, seconds: float, connections: int) -> None:
-    import uvicorn
-
     name = f"kleline_profile_{secrets.token_hex(4)}"
     url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
@@ -36,22 +32,7 @@ def main(path: str, seconds: float, connections: int) -> None:
     try:
         emails = _world(url)
         os.environ.update(KLELINE_DATABASE_URL=url)
-        port = free_port(HOST)
-        config = uvicorn.Config(
-            "kleline.api.main:app_from_environment",
-            factory=True,
-            host=HOST,
-            port=port,
-            access_log=False,
-            log_level="warning",
-        )
-        server = uvicorn.Server(config)
-        profiles = ThreadProfiles()
-        profiles.start()
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+        server, thread, port, profiles = serve_profiled()
         cookies = tuple(_signed_in(port, email) for email in emails)
         plan = Plan("page", HOST, port, connections, 2.0, cookies=cookies, path=path)
         run_round(plan)  # warm-up
@@ -67,8 +48,8 @@ def main(path: str, seconds: float, connections: int) -> None:
             f"{pages} pages of {path} in {seconds:g} s over {connections} connections ({result.errors} errors); "
             f"this process (server + profiler): {1e6 * cpu / pages:.0f} µs CPU per page\n"
         )
-        print(_table(stats, "tottime", pages, 45))
-        print(_table(stats, "cumtime", pages, 90))
+        print(_table(stats, "tottime", pages, 45, "page"))
+        print(_table(stats, "cumtime", pages, 90, "page"))
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

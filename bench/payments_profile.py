@@ -71,8 +71,8 @@ class ThreadProfiles:
         return stats
 
 
-def _table(stats: pstats.Stats, key: str, payments: int, rows: int) -> str:
-    """The top ``rows`` functions by ``key`` ("tottime" or "cumtime"), in µs per payment."""
+def _table(stats: pstats.Stats, key: str, payments: int, rows: int, unit: str = "payment") -> str:
+    """The top ``rows`` functions by ``key`` ("tottime" or "cumtime"), in µs per ``unit`` (``payments`` of them)."""
     entries = []
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     for (path, line, name), (_cc, calls, tottime, cumtime, _callers) in raw.items():
@@ -80,7 +80,7 @@ def _table(stats: pstats.Stats, key: str, payments: int, rows: int) -> str:
         entries.append((value, calls, path, line, name))
     entries.sort(reverse=True)
     out = io.StringIO()
-    out.write(f"{'µs/payment':>11} {'calls/pay':>9}  function ({key})\n")
+    out.write(f"{'µs/' + unit:>11} {'calls/' + unit[:4]:>9}  function ({key})\n")
     for value, calls, path, line, name in entries[:rows]:
         short = path.split("site-packages/")[-1].split("/src/")[-1]
         out.write(f"{1e6 * value / payments:>11.1f} {calls / payments:>9.1f}  {short}:{line}({name})\n")
@@ -113,9 +113,31 @@ def _database_side(url: str, payments: int) -> str:
     return out.getvalue()
 
 
-def main(seconds: float, connections: int) -> None:
+def serve_profiled() -> tuple[Any, threading.Thread, int, ThreadProfiles]:
+    """Kleline served in this process from the environment's settings (one uvicorn worker, access logs off, as
+    ``bench.api_server`` serves it), every thread of it profiled: the server, its thread, its port, the profiles."""
     import uvicorn
 
+    port = free_port(HOST)
+    config = uvicorn.Config(
+        "kleline.api.main:app_from_environment",
+        factory=True,
+        host=HOST,
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    profiles = ThreadProfiles()
+    profiles.start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread, port, profiles
+
+
+def main(seconds: float, connections: int) -> None:
     name = f"kleline_profile_{secrets.token_hex(4)}"
     base = ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
@@ -129,22 +151,7 @@ def main(seconds: float, connections: int) -> None:
             KLELINE_SCA_CUMULATIVE_LIMIT=str(SCA["sca_cumulative_limit"]),
             KLELINE_SCA_MAX_PAYMENTS=str(SCA["sca_max_payments"]),
         )
-        port = free_port(HOST)
-        config = uvicorn.Config(
-            "kleline.api.main:app_from_environment",
-            factory=True,
-            host=HOST,
-            port=port,
-            access_log=False,
-            log_level="warning",
-        )
-        server = uvicorn.Server(config)
-        profiles = ThreadProfiles()
-        profiles.start()
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+        server, thread, port, profiles = serve_profiled()
         plan = Plan("purse", HOST, port, connections, 2.0, shop.merchant_key, shop.customer_tokens, shop.payment_id)
         run_round(plan)  # warm-up: caches, prepared statements
         time.sleep(11)  # idle backends flush their statistics within 10 s: the warm-up's before the reset

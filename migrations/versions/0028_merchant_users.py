@@ -23,7 +23,7 @@ merchant's audit trail.
 Times are epoch microseconds, as everywhere else.
 
 Revision ID: 0028
-Revises: 0027
+Revises: 0029
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0027"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,8 @@
 """The history pages in Chromium: a shopper finds a payment in their activity, opens its receipt, downloads the
-signed file, and the public verify page says it is valid (and that an altered copy is altered). Then every page
-of the group at phone and desk widths, in French and English: nothing overflows sideways, axe finds no violation.
+signed file, and the public verify page says it is valid (and that an altered copy is altered); from the wallet's
+overview, the newest movements lead to their receipts, a refund's to its payment's and back. Then every page of the
+group (the overview with its movements too) at phone and desk widths, in French and English: nothing overflows
+sideways, axe finds no violation.
 
 Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
 """
@@ -132,6 +134,37 @@ def test_a_shopper_finds_a_payment_downloads_its_receipt_and_the_verify_page_say
         context.close()
 
 
+def test_the_overviews_newest_movements_lead_to_their_receipts_and_a_refund_to_its_payment(
+    live: LiveKleline, chromium: Browser, clock: FakeClock
+) -> None:
+    ids = _history(live.kleline, clock)
+    context = chromium.new_context(locale="en-GB")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live.url}/wallet")
+        _sign_in(page)
+        page.wait_for_url(f"{live.url}/wallet")
+        recent = page.locator(".recent .activity-line")
+        expect(recent).to_have_count(5)
+        expect(recent.nth(0)).to_contain_text("Pending")  # the authorised card payment, newest
+        expect(recent.nth(1)).to_contain_text("Refund of your payment of")
+        recent.nth(1).locator(f"a[href='/wallet/receipts/{ids['refund']}']").click()
+        expect(page.locator("h1")).to_have_text("Receipt of a refund")
+        expect(page.locator(".receipt-description")).to_contain_text("Les Misérables, édition intégrale illustrée")
+        page.get_by_role("link", name="Refund of your payment of €45.90").click()
+        expect(page.locator("h1")).to_have_text("Receipt of a payment")
+        expect(page.locator(".receipt-amount")).to_have_text("€45.90")
+        page.get_by_role("link", name="€15.00 refunded on").click()
+        expect(page).to_have_url(f"{live.url}/wallet/receipts/{ids['refund']}")
+        page.get_by_role("link", name="Overview").click()
+        page.get_by_role("link", name="See all activity").click()
+        expect(page).to_have_url(f"{live.url}/wallet/activity")
+        expect(page.locator(".activity-line")).to_have_count(25)
+    finally:
+        context.close()
+
+
 def _states(live: LiveKleline, clock: FakeClock, tmp_path: Path) -> list[tuple[str, str, Callable[[Page], None]]]:
     ids = _history(live.kleline, clock)
     signed = tmp_path / "receipt.json"
@@ -153,6 +186,7 @@ def _states(live: LiveKleline, clock: FakeClock, tmp_path: Path) -> list[tuple[s
         return act
 
     return [
+        ("overview", "/wallet", _sign_in),
         ("activity", "/wallet/activity", _sign_in),
         ("activity-month", "/wallet/activity?month=2026-01", _sign_in),
         ("activity-bad-month", "/wallet/activity?month=2026-13", _sign_in),

@@ -1,7 +1,8 @@
 """The security page and passkeys in Chromium, with its virtual authenticator (CDP ``WebAuthn``): a shopper adds a
-passkey, signs in with it, and confirms a payment above the exemption with it at checkout. Then every state of the
-security pages at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
-violation. Set ``KLELINE_SCREENSHOTS`` to a directory to keep a screenshot of each state there, to look at."""
+passkey, signs in with it, and confirms a payment above the exemption with it at checkout; another tops up 50 EUR
+with one. Then every state of the security pages (and of the passkey steps of checkout and top-up) at phone width
+and wide, in French and English: nothing overflows sideways, and axe finds no violation. Set
+``KLELINE_SCREENSHOTS`` to a directory to keep a screenshot of each state there, to look at."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from kleline.bootstrap import Kleline
 
 from ..conftest import FakeClock
-from ..e2e.checkout_world import PASSWORD, card, customer, fund, payment, shop
+from ..e2e.checkout_world import PASSWORD, card, customer, eur, fund, payment, shop
 from ..soft_authenticator import SoftAuthenticator
 from .conftest import SHOP_ORIGIN, LiveKleline, Shop, served
 from .layout import State, layout_problems, on_one_backend
@@ -103,6 +104,47 @@ def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemp
     assert kleline.passkeys.list(ada.id)[0].sign_count >= passkey.sign_count
 
 
+def test_a_shopper_tops_up_50_eur_with_a_passkey_after_a_refusal_of_the_device(
+    live: LiveKleline, context: BrowserContext, page: Page
+) -> None:
+    kleline = live.kleline
+    ada = customer(kleline)
+    card(kleline, ada.id)  # no authenticator app: the passkey is the wallet's only strong factor
+    device = authenticator(context, page)
+
+    page.goto(f"{live.url}/wallet/security")
+    sign_in_with_password(page)
+    page.wait_for_url(f"{live.url}/wallet/security")
+    page.get_by_label("Name of the new passkey").fill("Ada's laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status").filter(has_text="Your passkey “Ada's laptop” was added")).to_be_visible()
+
+    page.get_by_role("navigation", name="Your wallet").get_by_role("link", name="Top up").click()
+    page.get_by_label("Amount in euros").fill("50")  # above the 30 EUR exemption
+    expect(page.get_by_label(re.compile(r"^Visa card ending 4242"))).to_be_checked()
+    page.get_by_role("button", name="Top up", exact=True).click()
+    expect(page.get_by_role("heading", name="Confirm your top-up")).to_be_visible()
+    expect(page.get_by_text("Confirming with a passkey needs JavaScript")).to_be_hidden()  # the script runs
+    expect(page.get_by_label("Code from your authenticator app")).to_have_count(0)  # no app: no code form
+    confirm = page.get_by_role("button", name="Confirm with a passkey and add €50.00")
+
+    # The person's finger is not recognised: the device refuses, the page says so and nothing is sent.
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": device, "isUserVerified": False})
+    confirm.click()
+    expect(page.get_by_role("status").filter(has_text="No passkey was used")).to_be_visible()
+    expect(confirm).to_be_enabled()
+    assert kleline.top_ups.standing(ada).balance.minor == 0
+
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": device, "isUserVerified": True})
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("€50.00 was added to your purse from your card.")
+    expect(page.locator("#balance")).to_have_text("€50.00")
+    assert kleline.top_ups.standing(ada).balance.minor == 5000
+    assert kleline.passkeys.list(ada.id)[0].last_used_at is not None
+
+
 def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
     ada = customer(kleline, name="Adélaïde-Marguerite de Montmorency-Laval")
     fund(kleline, ada.id, card(kleline, ada.id), 2500)
@@ -159,6 +201,14 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
         page.goto(f"{base}/checkout/{challenged.id}")
         page.wait_for_selector("form[data-passkey]")
 
+    graces_card = card(kleline, grace.id, "5555555555554444")
+
+    def top_up_passkey(page: Page) -> None:
+        full(page)  # Grace's passkeys and app: both ways are offered
+        asked = kleline.top_ups.top_up(grace.id, eur(4000), graces_card)
+        page.goto(f"{base}/wallet/top-up/{asked.id}?challenge={asked.challenge_id}")
+        page.wait_for_selector("form[data-passkey]")
+
     def passkey_sign_in(page: Page) -> None:
         page.locator("form[action='/sign-in/passkey'] button").click()
         page.wait_for_selector("h1")
@@ -171,6 +221,7 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
         ("sign-in", "/sign-in?next=/wallet", lambda page: None),
         ("sign-in-passkey", "/sign-in?next=/wallet", passkey_sign_in),
         ("checkout-passkey", "/wallet/security", checkout_passkey),
+        ("top-up-passkey", "/wallet/security", top_up_passkey),
     ]
 
 

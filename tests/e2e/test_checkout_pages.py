@@ -532,6 +532,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/wallet/security/sign-out-everywhere",
         "/wallet/top-up",
         "/wallet/top-up/{top_up_id}/authenticate",
+        "/wallet/top-up/{top_up_id}/passkey",
     ]
     fund(kleline, ada.id, card(kleline, ada.id), 2000)
     paying = payment(kleline, merchant_id, 500)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -42,6 +43,7 @@ from kleline.merchants.errors import InvalidMerchantKey
 from kleline.money import Money
 from kleline.worker.runner import Worker
 
+from .dashboard_world import DashboardVisitor
 from .http import bearer
 from .live_server import loopback_listener, serving
 
@@ -204,20 +206,23 @@ def test_seeding_again_finds_everything_and_renews_only_the_shop_secrets(kleline
 
 
 def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> None:
-    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    addresses = Addresses.on_this_machine("127.0.0.1", 8000, 8001)
     data = seed(kleline, shop_url=addresses.shop)
 
     text = "\n".join(banner(data, addresses, shop_running=True))
 
     for expected in [
         "http://127.0.0.1:8001",
-        "http://127.0.0.1:8000/docs",
-        "http://127.0.0.1:8000/malls",
-        "sign in at http://127.0.0.1:8000/sign-in as a demo customer",
+        "http://localhost:8000/docs",
+        "http://localhost:8000/malls",
+        "sign in at http://localhost:8000/sign-in as a demo customer",
+        "Add a passkey at http://localhost:8000/wallet/security",
         data.operator_key,
         PASSWORD,
     ]:
         assert expected in text
+    elsewhere = Addresses.on_this_machine("192.0.2.10", 8000, 8001)  # an IP address: no passkey to offer
+    assert "passkey" not in "\n".join(banner(data, elsewhere, shop_running=True))
     for customer in data.customers:
         assert customer.email in text and str(customer.totp_secret) in text
     again = "\n".join(banner(seed(kleline, shop_url=addresses.shop), addresses, shop_running=True))
@@ -287,10 +292,13 @@ def test_the_shop_process_gets_its_secrets_but_none_of_klelines_settings(
 @pytest.mark.parametrize(
     ("host", "kleline_url"),
     [
-        ("127.0.0.1", "http://127.0.0.1:8000"),
-        ("0.0.0.0", "http://127.0.0.1:8000"),
-        ("::", "http://127.0.0.1:8000"),
-        ("::1", "http://[::1]:8000"),
+        # On loopback (or every address), at localhost: browsers refuse passkeys for an IP address.
+        ("127.0.0.1", "http://localhost:8000"),
+        ("localhost", "http://localhost:8000"),
+        ("0.0.0.0", "http://localhost:8000"),
+        ("::", "http://localhost:8000"),
+        ("::1", "http://[::1]:8000"),  # IPv6 only: localhost may name 127.0.0.1 alone
+        ("192.0.2.10", "http://192.0.2.10:8000"),
         ("kleline.localhost", "http://kleline.localhost:8000"),
     ],
 )
@@ -324,9 +332,12 @@ def test_kleline_demo_serves_kleline_and_the_shop_until_sigterm_then_stops_both(
                 bought = browser.post("/orders", data={"sku": "comte"})
                 assert bought.status_code == 303, bought.text
                 checkout = bought.headers["location"]
-                assert checkout.startswith(f"http://127.0.0.1:{port}/checkout/pay_")
+                # At localhost, where passkeys work: Kleline's public address, its passkeys' relying party.
+                assert checkout.startswith(f"http://localhost:{port}/checkout/pay_")
                 page = httpx.get(checkout, timeout=10)
                 assert page.status_code == 200 and "La Boutique du Coin" in page.text
+                sign_in = httpx.get(f"http://localhost:{port}/sign-in", timeout=10)
+                assert 'action="/sign-in/passkey"' in sign_in.text  # offered: the address names a host
             demo.send_signal(signal.SIGTERM)
             assert demo.wait(30) == 128 + signal.SIGTERM
             with pytest.raises(httpx.TransportError):
@@ -437,3 +448,30 @@ def test_a_redelivered_event_is_applied_once(shop: Shop, client: TestClient, kle
 
     kinds = [kind for _, kind in shop.order().webhooks]
     assert kinds == ["payment.authorized", "payment.succeeded"]
+
+
+def test_the_demo_shops_owner_signs_in_to_the_dashboard_with_the_printed_password_and_secret(kleline: Kleline) -> None:
+    addresses = Addresses(kleline="http://127.0.0.1:8000", shop="http://127.0.0.1:8001")
+    data = seed(kleline, shop_url=addresses.shop)
+    owner = data.owner
+    assert owner is not None and owner.totp_secret is not None
+    text = "\n".join(banner(data, addresses, shop_running=True))
+    for expected in ("http://127.0.0.1:8000/dashboard/sign-in", owner.email, PASSWORD, owner.totp_secret):
+        assert expected in text
+
+    with TestClient(create_app(kleline), follow_redirects=False) as client:
+        visitor = DashboardVisitor(client)
+        visitor.get("/dashboard/sign-in")
+        answer = visitor.post("/dashboard/sign-in", email=owner.email, password=owner.password, next="/dashboard")
+        assert answer.headers["location"].startswith("/dashboard/sign-in/code")
+        visitor.get(answer.headers["location"])
+        done = visitor.post("/dashboard/sign-in/code", code=pyotp.TOTP(owner.totp_secret).now(), next="/dashboard")
+        assert (done.status_code, done.headers["location"]) == (303, "/dashboard")
+        home = visitor.get("/dashboard")
+        assert home.status_code == 200 and "La Boutique du Coin" in home.text and "Owner" in home.text
+
+    again = seed(kleline, shop_url=addresses.shop)
+    assert again.owner is not None and again.owner.totp_secret is None
+    assert "Its authenticator secret was shown by the first run" in "\n".join(
+        banner(again, addresses, shop_running=True)
+    )

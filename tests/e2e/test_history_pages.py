@@ -73,7 +73,7 @@ def older_link(page: str) -> str | None:
 @pytest.fixture
 def world(kleline: Kleline, clock: FakeClock) -> dict[str, object]:
     """Ada tops up 50 EUR, pays 12.50 from her purse, 9.00 by card, and is refunded 5.00 of the purse payment;
-    Grace, another customer, pays too."""
+    Grace, another customer, pays too, and is refunded part of it."""
     merchant = shop(kleline)
     ada = customer(kleline)
     visa = card(kleline, ada.id)
@@ -88,7 +88,16 @@ def world(kleline: Kleline, clock: FakeClock) -> dict[str, object]:
     graces_card = card(kleline, grace.id, MASTERCARD)
     fund(kleline, grace.id, graces_card, 7700)
     graces = paid(kleline, grace, merchant, 4321)
-    return {"merchant": merchant, "ada": ada, "purse": from_purse, "card": by_card, "refund": refund, "grace": graces}
+    graces_refund = kleline.refunds.refund(merchant, graces.id, eur(1000))
+    return {
+        "merchant": merchant,
+        "ada": ada,
+        "purse": from_purse,
+        "card": by_card,
+        "refund": refund,
+        "grace": graces,
+        "grace_refund": graces_refund,
+    }
 
 
 # --- the activity page --------------------------------------------------------------------------------------------
@@ -304,24 +313,102 @@ def test_a_receipt_reads_as_a_person_reads_it_and_downloads_as_the_signed_file(
 
 
 def test_a_refund_has_its_receipt_too_in_french(browser: Visitor, world: dict[str, object]) -> None:
-    refund = world["refund"]
+    refund, from_purse = world["refund"], world["purse"]
     page = browser.sign_in_to(f"/wallet/receipts/{refund.id}?lang=fr")  # type: ignore[attr-defined]
     assert page.status_code == 200
     assert "Reçu d’un remboursement" in page.text and "5,00\xa0€" in page.text and "15 janv. 2026" in page.text
+    assert (
+        f'<a href="/wallet/receipts/{from_purse.id}">'  # type: ignore[attr-defined]
+        "Remboursement de votre paiement de 12,50\xa0€ du 15 janv. 2026</a>"
+    ) in page.text
+    assert "Ce que vous avez acheté chez Librairie Kléber\xa0: Les Misérables, 2 vol." in page.text
+    payments = browser.get(f"/wallet/receipts/{from_purse.id}?lang=fr")  # type: ignore[attr-defined]
+    assert "Remboursements de ce paiement" in payments.text and "5,00\xa0€ remboursés le 15 janv. 2026" in payments.text
 
 
-@pytest.mark.parametrize("whose", ["another customer's", "no one's", "unpaid"])
+def test_a_payments_receipt_shows_what_was_bought_and_links_to_the_receipt_of_each_refund(
+    kleline: Kleline, browser: Visitor, world: dict[str, object], clock: FakeClock
+) -> None:
+    from_purse, refund = world["purse"], world["refund"]
+    assert isinstance(from_purse, Payment)
+    clock.advance(days=2)
+    second = kleline.refunds.refund(str(world["merchant"]), from_purse.id, eur(250))
+    page = browser.sign_in_to(f"/wallet/receipts/{from_purse.id}")
+    assert "What you bought from Librairie Kléber: Les Misérables, 2 vol." in page.text
+    assert '<dd class="receipt-merchant">Librairie Kléber</dd>' in page.text
+    refunds = re.search(r'<ul class="receipt-refunds">(.*?)</ul>', page.text, re.S)
+    assert refunds is not None
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', refunds.group(1)) == [
+        (f"/wallet/receipts/{refund.id}", "€5.00 refunded on 15 Jan 2026"),  # type: ignore[attr-defined]
+        (f"/wallet/receipts/{second.id}", "€2.50 refunded on 17 Jan 2026"),
+    ]
+    assert "Refund of your payment" not in page.text
+    # ... and each refund's receipt leads back to the payment's.
+    for each in (refund.id, second.id):  # type: ignore[attr-defined]
+        back = browser.get(f"/wallet/receipts/{each}")
+        assert back.status_code == 200 and "<h1>Receipt of a refund</h1>" in back.text
+        assert (
+            f'<a href="/wallet/receipts/{from_purse.id}">Refund of your payment of €12.50 on 15 Jan 2026</a>'
+        ) in back.text
+        assert "What you bought from Librairie Kléber: Les Misérables, 2 vol." in back.text
+        assert "Refunds of this payment" not in back.text
+
+
+def test_a_payment_without_refunds_or_description_shows_neither(
+    kleline: Kleline, browser: Visitor, world: dict[str, object]
+) -> None:
+    by_card = world["card"]
+    page = browser.sign_in_to(f"/wallet/receipts/{by_card.id}")  # type: ignore[attr-defined]
+    assert page.status_code == 200 and "What you bought" in page.text
+    assert "Refunds of this payment" not in page.text and 'class="receipt-refunds"' not in page.text
+    plain = payment(kleline, str(world["merchant"]), 300, description=None)
+    kleline.payments.confirm(plain.id, world["ada"].id, "purse")  # type: ignore[attr-defined]
+    page = browser.get(f"/wallet/receipts/{plain.id}")
+    assert page.status_code == 200 and "€3.00" in page.text
+    assert "What you bought" not in page.text and "Refunds of this payment" not in page.text
+
+
+def test_what_was_bought_is_shown_as_the_merchant_wrote_it_never_as_markup(
+    kleline: Kleline, browser: Visitor, world: dict[str, object]
+) -> None:
+    described = '<script>alert("gotcha")</script> <b>Tom & Jerry</b> <a href="https://evil.example">mug</a>'
+    made = payment(kleline, str(world["merchant"]), 700, description=described)
+    done = kleline.payments.confirm(made.id, world["ada"].id, "purse")  # type: ignore[attr-defined]
+    refund = kleline.refunds.refund(str(world["merchant"]), done.id, eur(100))
+    browser.sign_in_to("/wallet")
+    for object_id in (done.id, refund.id):
+        page = browser.get(f"/wallet/receipts/{object_id}")
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text and "<b>Tom" not in page.text and 'evil.example">' not in page.text
+        assert (
+            "What you bought from Librairie Kléber: &lt;script&gt;alert(&#34;gotcha&#34;)&lt;/script&gt; "
+            "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt; &lt;a href=&#34;https://evil.example&#34;&gt;mug&lt;/a&gt;"
+        ) in page.text
+    overview = browser.get("/wallet")
+    assert "<script>alert" not in overview.text and "&lt;script&gt;alert(&#34;gotcha&#34;)" in overview.text
+
+
+@pytest.mark.parametrize("whose", ["another customer's", "another customer's refund", "no one's", "unpaid"])
 def test_another_customers_receipt_or_none_gets_the_same_not_found_page(
     kleline: Kleline, browser: Visitor, world: dict[str, object], whose: str
 ) -> None:
     unpaid = payment(kleline, str(world["merchant"]), 700)
-    object_id = {"another customer's": world["grace"].id, "no one's": "pay_nope", "unpaid": unpaid.id}[whose]  # type: ignore[attr-defined]
+    object_id = {
+        "another customer's": world["grace"].id,  # type: ignore[attr-defined]
+        "another customer's refund": world["grace_refund"].id,  # type: ignore[attr-defined]
+        "no one's": "pay_nope",
+        "unpaid": unpaid.id,
+    }[whose]
     browser.sign_in_to("/wallet")
     for path in (f"/wallet/receipts/{object_id}", f"/wallet/receipts/{object_id}/download"):
         page = browser.get(path)
         assert page.status_code == 404
         assert "<h1>No receipt here</h1>" in page.text
-        assert "43.21" not in page.text and "Grace" not in page.text
+        assert "43.21" not in page.text and "10.00" not in page.text and "Grace" not in page.text
+    graces = world["grace"]
+    assert isinstance(graces, Payment) and graces.customer_id is not None
+    assert kleline.payments.purchase(world["ada"].id, graces.id) is None  # type: ignore[attr-defined]
+    assert kleline.payments.purchase(graces.customer_id, graces.id) is not None  # read for its own customer only
 
 
 # --- checking a receipt file --------------------------------------------------------------------------------------

@@ -85,3 +85,50 @@ def test_a_payment_above_the_exemption_is_confirmed_with_a_passkey(kleline: Klel
     paid = client.post(f"/v1/payments/{paying.id}/confirm", json=body, headers=ada)
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "succeeded"
+
+
+def test_a_top_up_above_the_exemption_is_made_with_a_passkey_once_per_idempotency_key(
+    kleline: Kleline, client: TestClient
+) -> None:
+    ada_customer = customer(kleline)
+    card_id = card(kleline, ada_customer.id)
+    ada = token(client, "ada@example.org")
+    device = SoftAuthenticator(ORIGIN)
+    register(client, ada, device, "Phone")
+    body: dict[str, object] = {"amount": 5000, "currency": "EUR", "card_id": card_id}
+
+    asked = client.post("/v1/wallet/top-ups", json=body, headers=ada)
+    assert asked.status_code == 201 and asked.json()["status"] == "requires_action", asked.text
+    challenge_id = asked.json()["next_action"]["challenge_id"]
+
+    def answer(origin: str | None = None) -> dict[str, object]:
+        ceremony = client.post("/v1/wallet/passkeys/assertions", json={"challenge_id": challenge_id}, headers=ada)
+        assert ceremony.status_code == 201, ceremony.text
+        credential = json.loads(device.get(json.dumps(ceremony.json()["options"]), origin=origin))
+        return {"ceremony_id": ceremony.json()["ceremony_id"], "credential": credential}
+
+    alone = client.post("/v1/wallet/top-ups", json=body | {"passkey": answer()}, headers=ada)
+    assert problem(alone, 400, "validation_error")["param"] == "challenge_id"  # a passkey answers a challenge
+    forged = body | {"challenge_id": challenge_id, "passkey": answer("https://evil.example")}
+    refused = problem(client.post("/v1/wallet/top-ups", json=forged, headers=ada), 400, "passkey_response_invalid")
+    assert refused["param"] == "credential"
+
+    passed = body | {"challenge_id": challenge_id, "passkey": answer()}
+    once = ada | {"Idempotency-Key": "top-up-50-with-a-passkey"}
+    done = client.post("/v1/wallet/top-ups", json=passed, headers=once)
+    assert done.status_code == 201, done.text
+    assert (done.json()["status"], done.json()["amount"], done.json()["next_action"]) == ("succeeded", 5000, None)
+    again = client.post("/v1/wallet/top-ups", json=passed, headers=once)
+    assert (again.status_code, again.json()) == (201, done.json())  # the first answer, not a second top-up
+    problem(client.post("/v1/wallet/top-ups", json=passed, headers=ada), 404, "passkey_ceremony_not_found")
+    assert client.get("/v1/wallet", headers=ada).json()["purse"]["balance"] == 5000
+
+
+def test_the_top_up_schema_documents_the_passkey_answer(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schema = document["components"]["schemas"]["TopUpIn"]
+    assert "passkey" in schema["properties"] and "/v1/wallet/passkeys/assertions" in schema["description"]
+    responses = document["paths"]["/v1/wallet/top-ups"]["post"]["responses"]
+    assert "passkey_response_invalid" in responses["400"]["description"]
+    assert "passkey_ceremony_not_found" in responses["404"]["description"]
+    assert "passkey_ceremony_expired" in responses["410"]["description"]

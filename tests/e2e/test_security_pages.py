@@ -205,7 +205,7 @@ def test_the_recent_sign_ins_show_when_how_and_the_browser_family_only(
 
 
 def test_no_passkey_is_offered_where_browsers_refuse_them(database_url: str, clock: FakeClock) -> None:
-    """At an IP address (the default public URL, make demo's), a passkey cannot work: neither the sign-in page nor the
+    """At an IP address (the default public URL), a passkey cannot work: neither the sign-in page nor the
     checkout's sign-in offers one; at a host name they do."""
     paying_id = ""
     for public_url, offered in (("http://127.0.0.1:8000", False), (PUBLIC_URL, True)):

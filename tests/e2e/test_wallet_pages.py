@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -12,9 +13,23 @@ from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
+from kleline.db.engine import RawTx
+from kleline.payments.model import Payment
+from kleline.wallet.model import Customer
 
 from ..conftest import FakeClock
-from .checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, VISA, card, customer, enrol, eur, fund
+from .checkout_world import (
+    ISSUER_INSUFFICIENT_FUNDS,
+    MASTERCARD,
+    VISA,
+    card,
+    customer,
+    enrol,
+    eur,
+    fund,
+    payment,
+    shop,
+)
 from .page_visitor import Visitor, alert
 from .wallet_world import OTHER_IBAN, bank_account, in_debt
 
@@ -79,6 +94,123 @@ def test_the_overview_in_french_formats_amounts_and_months_for_france(kleline: K
     page = browser.sign_in_to("/wallet?lang=fr")
     assert figure(page, "balance") == "25,00\u00a0€"
     assert "Rechargé en janvier 2026" in page.text
+
+
+# --- the overview's recent movements: the history's newest lines ------------------------------------------------
+
+
+def _recent(page: httpx.Response) -> list[str]:
+    """The overview's recent movements, as text, in order."""
+    found = re.search(r'<section class="panel" aria-labelledby="recent-title">.*?</section>', page.text, re.S)
+    assert found, page.text
+    return [
+        re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", item)).strip()
+        for item in re.findall(r'<li class="activity-line".*?</li>', found.group(0), re.S)
+    ]
+
+
+def _lines(page: httpx.Response) -> list[str]:
+    """Every activity line of a page, as text, in order."""
+    found = re.findall(r'<li class="activity-line".*?</li>', page.text, re.S)
+    return [re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", item)).strip() for item in found]
+
+
+def _paid(kleline: Kleline, who: Customer, merchant_id: str, minor: int, card_id: str | None = None) -> Payment:
+    created = payment(kleline, merchant_id, minor)
+    done = kleline.payments.confirm(created.id, who.id, "card" if card_id else "purse", card_id=card_id)
+    assert done.status == "succeeded", done
+    return done
+
+
+def _six_movements(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
+    """Ada tops up 30 EUR, pays at two shops from her purse and by card, and is refunded part of one payment."""
+    kleber, bakery = shop(kleline), shop(kleline, "Boulangerie du Marché", "Galerie du Marché")
+    ada = customer(kleline)
+    visa = card(kleline, ada.id)
+    fund(kleline, ada.id, visa, 3000)
+    ids: dict[str, str] = {}
+    for name, merchant, minor, by_card in (
+        ("books", kleber, 1250, None),
+        ("bread", bakery, 900, visa),
+        ("cake", bakery, 400, None),
+        ("map", kleber, 300, visa),
+    ):
+        clock.advance(minutes=1)
+        ids[name] = _paid(kleline, ada, merchant, minor, by_card).id
+    clock.advance(minutes=1)
+    ids["refund"] = kleline.refunds.refund(kleber, ids["books"], eur(500)).id
+    ids["ada"] = ada.id
+    grace = customer(kleline, "grace@example.org", "Grace Hopper")
+    fund(kleline, grace.id, card(kleline, grace.id, MASTERCARD), 2345)
+    return ids
+
+
+def test_the_overview_shows_the_five_newest_movements_as_the_history_does_each_with_its_receipt(
+    kleline: Kleline, browser: Visitor, clock: FakeClock
+) -> None:
+    ids = _six_movements(kleline, clock)
+    page = browser.sign_in_to("/wallet")
+    recent = _recent(page)
+    assert len(recent) == 5
+    assert recent == _lines(browser.get("/wallet/activity"))[:5]  # the history's first lines, word for word
+    assert recent[0].startswith("Librairie Kléber") and "Refund to your purse" in recent[0] and "€5.00" in recent[0]
+    assert "Refund of your payment of 15 Jan 2026" in recent[0]
+    assert "-€3.00" in recent[1] and "Paid by card" in recent[1]
+    assert recent[2].startswith("Boulangerie du Marché") and "-€4.00" in recent[2] and "Purse: €13.50" in recent[2]
+    assert "Les Misérables, 2 vol." in recent[4] and "Refunded so far: €5.00" in recent[4]
+    assert not any("Top-up" in line for line in recent)  # the sixth, oldest movement is left to the history
+    for receipt in (ids["refund"], ids["map"], ids["cake"], ids["bread"], ids["books"]):
+        assert f'href="/wallet/receipts/{receipt}"' in page.text
+    assert '<a href="/wallet/activity">See all activity</a>' in page.text
+    assert "23.45" not in page.text  # Grace's top-up
+
+
+def test_the_overviews_movements_in_french(kleline: Kleline, browser: Visitor, clock: FakeClock) -> None:
+    _six_movements(kleline, clock)
+    page = browser.sign_in_to("/wallet?lang=fr")
+    assert "Activité récente" in page.text and "Voir toute l’activité" in page.text
+    recent = _recent(page)
+    assert "Remboursement sur votre porte-monnaie" in recent[0] and "5,00\u00a0€" in recent[0]
+
+
+def test_an_overview_without_movements_says_where_they_will_appear(kleline: Kleline, browser: Visitor) -> None:
+    ada = customer(kleline)
+    card(kleline, ada.id)
+    page = browser.sign_in_to("/wallet")
+    assert _recent(page) == []
+    assert "Nothing yet: your top-ups and payments will appear here." in page.text
+    assert "See all activity" not in page.text
+    assert "Rien pour l’instant" in browser.get("/wallet?lang=fr").text
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> list[str]:
+    """The statements ``run`` sends to the database."""
+    sent: list[str] = []
+    execute = RawTx.execute
+
+    def counted(tx: RawTx, sql: str, params: Any = ()) -> Any:
+        sent.append(sql)
+        return execute(tx, sql, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RawTx, "execute", counted)
+        run()
+    return sent
+
+
+def test_the_overviews_movements_cost_one_statement_however_many_shops_they_name(
+    kleline: Kleline, browser: Visitor, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = _six_movements(kleline, clock)["ada"]
+    browser.sign_in_to("/wallet")  # the first visit reads what stays known (the purse's account)
+    assert len(_statements(monkeypatch, lambda: kleline.payments.activity(ada, limit=5))) == 1
+    busy = _statements(monkeypatch, lambda: browser.get("/wallet"))
+    customer(kleline, "bob@example.org", "Bob")
+    with TestClient(create_app(kleline), follow_redirects=False) as client:
+        bobs = Visitor(client)
+        bobs.sign_in_to("/wallet", email="bob@example.org")
+        empty = _statements(monkeypatch, lambda: bobs.get("/wallet"))
+    assert len(busy) == len(empty), (busy, empty)  # nothing per line, per payment or per shop
 
 
 # --- removing a card or a bank account: a page asks first, its form removes ----------------------------------------

@@ -22,6 +22,7 @@ from kleline.api.routes import (
     malls,
     merchants,
     passkeys,
+    payment_search,
     payments,
     receipts,
     receivables,
@@ -63,6 +64,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     # Payments first: a request is matched against the routers in this order, each router's routes one by one, and
     # a payment's two requests are the hot path (no other router's path overlaps theirs, so the order changes no
     # match; it saves walking some 70 routes per request).
+    app.include_router(payment_search.router)  # before payments: /v1/payments/export.csv is not a payment id
     app.include_router(payments.router)
     app.include_router(customers.router)
     app.include_router(wallet.router)

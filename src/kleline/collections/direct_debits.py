@@ -32,8 +32,9 @@ from kleline.wallet import sca_store, top_up_store
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, check_top_up, month_start
 from kleline.wallet.model import TopUp
+from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.strong_auth import StrongAuth
-from kleline.wallet.top_ups import TOP_UP_PAYEE
+from kleline.wallet.top_ups import TOP_UP_PAYEE, pass_top_up_challenge
 
 __all__ = ["DirectDebitTopUp", "DirectDebitTopUps"]
 
@@ -74,8 +75,10 @@ class DirectDebitTopUps:
         *,
         challenge_id: str | None = None,
         sca_code: str | None = None,
+        passkey: PasskeyProof | None = None,
     ) -> DirectDebitTopUp:
-        """Credit the purse with ``amount`` now and owe a collection of it from the bank account."""
+        """Credit the purse with ``amount`` now and owe a collection of it from the bank account (after a
+        ``requires_action``: its ``challenge_id`` with the authenticator's ``sca_code`` or a ``passkey``'s answer)."""
         if amount.currency != PURSE_CURRENCY:
             raise ValidationError(f"the purse holds {PURSE_CURRENCY}, not {amount.currency}", param="currency")
         if amount.minor <= 0:
@@ -86,11 +89,7 @@ class DirectDebitTopUps:
         # A first look, so that a customer in debt is told before passing (and spending) a challenge; the check
         # that counts is the one under the customer's lock in ``_credit``.
         self._refuse_if_owing(customer_id)
-        challenged = challenge_id is not None
-        if challenge_id is not None:
-            if not sca_code:
-                raise ValidationError("send the code from your authenticator with the challenge", param="sca_code")
-            self._auth.pass_challenge(customer_id, challenge_id, sca_code, amount, TOP_UP_PAYEE)
+        challenged = pass_top_up_challenge(self._auth, customer_id, amount, challenge_id, sca_code, passkey)
         self._open_accounts(customer_id)
         now = self._clock()
         top_up = TopUp(new_id("top"), customer_id, None, amount, "pending", None, now, None, bank_account_id)

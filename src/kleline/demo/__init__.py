@@ -6,7 +6,7 @@ This layer sits above the interfaces it starts and below the command line that c
 """
 
 from kleline.demo.bank import BankDidNotStart, BankProcess, DemoBank
-from kleline.demo.data import DemoCustomer, DemoData, DemoShop, SeedingFailed, seed
+from kleline.demo.data import DemoCustomer, DemoData, DemoOwner, DemoShop, SeedingFailed, seed
 from kleline.demo.launch import Addresses, banner, run, shop_directory, start_shop
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "DemoBank",
     "DemoCustomer",
     "DemoData",
+    "DemoOwner",
     "DemoShop",
     "SeedingFailed",
     "banner",

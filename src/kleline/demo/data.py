@@ -2,18 +2,21 @@
 funded purses, made through Kleline's own services exactly as the API would make them.
 
 Seeding is idempotent: everything is found again by its slug or email, and only what is missing is made, so that
-``make demo`` can be run again on the same database. Two things are new on every run because Kleline shows their
-secrets only once: the demo shop's secret key (its older keys are revoked) and its webhook endpoint (the old one is
-deleted), both handed to the shop process. A customer's purse is funded once, when the customer is made, from a
-card through the real top-up service: the top-up is above the strong-authentication threshold, so the customer gets
-an authenticator (TOTP) whose code the seeding computes, as the customer's phone would. Passing that challenge also
-starts the customer's exemption counters afresh, so that the first purchases in the demo need no code.
+``make demo`` can be run again on the same database. The demo shop has an owner on its dashboard (``OWNER_EMAIL``,
+the demo password, and an authenticator app whose secret the first run prints). Two things are new on every run
+because Kleline shows their secrets only once: the demo shop's secret key (its older keys are revoked) and its
+webhook endpoint (the old one is deleted), both handed to the shop process. A customer's purse is funded once, when
+the customer is made, from a card through the real top-up service: the top-up is above the strong-authentication
+threshold, so the customer gets an authenticator (TOTP) whose code the seeding computes, as the customer's phone
+would. Passing that challenge also starts the customer's exemption counters afresh, so that the first purchases in
+the demo need no code.
 """
 
 from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Final, Literal
 
 import pyotp
@@ -22,6 +25,7 @@ from stdnum import luhn
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
+from kleline.merchant_users import AlreadyAMember
 from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
 from kleline.operators.service import create_key
@@ -34,12 +38,15 @@ __all__ = [
     "CUSTOMERS",
     "MALLS",
     "MERCHANTS",
+    "OWNER_EMAIL",
+    "OWNER_NAME",
     "PASSWORD",
     "PURCHASES",
     "PURSE_TARGET",
     "SHOP_EMAIL",
     "DemoCustomer",
     "DemoData",
+    "DemoOwner",
     "DemoShop",
     "Purchase",
     "SeedingFailed",
@@ -51,6 +58,9 @@ PASSWORD: Final = "kleline-demo-password"
 PURSE_TARGET: Final = Money(10_000, "EUR")
 """What each demo purse is topped up to."""
 SHOP_EMAIL: Final = "orders@boutique-du-coin.example"
+OWNER_EMAIL: Final = "owner@boutique-du-coin.example"
+"""The demo shop's owner, who signs in to its dashboard with the demo password and an authenticator app."""
+OWNER_NAME: Final = "Camille Martin"
 
 MALLS: Final = (
     ("Les Halles numériques", "les-halles"),
@@ -218,6 +228,17 @@ class DemoShop:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoOwner:
+    """The demo shop's owner on its dashboard: how to sign in, and the authenticator's secret when this run set it
+    up (it is shown once, like every TOTP secret)."""
+
+    email: str
+    name: str
+    password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     """Everything the demo made or found, and the keys to use it."""
 
@@ -226,6 +247,7 @@ class DemoData:
     customers: tuple[DemoCustomer, ...]
     shop: DemoShop
     operator_key: str = field(repr=False)
+    owner: DemoOwner | None = None
 
 
 def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
@@ -237,9 +259,10 @@ def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
     shop = _shop(kleline, shop_merchant, shop_url.rstrip("/") + "/webhooks/kleline")
     by_email = {merchant.email: merchant.id for merchant in merchants}
     customers = tuple(_customer(kleline, name, email, numbers, by_email) for name, email, numbers in CUSTOMERS)
+    owner = _owner(kleline, shop_merchant.id)
     operator_key = create_key(kleline.db, "demo").secret
     malls = tuple(kleline.malls.get(mall.id) for mall in made)  # read again: now with their members
-    return DemoData(malls, merchants, customers, shop, operator_key)
+    return DemoData(malls, merchants, customers, shop, operator_key, owner)
 
 
 def _malls(kleline: Kleline) -> builtins.list[Mall]:
@@ -303,6 +326,21 @@ def _shop(kleline: Kleline, merchant: Merchant, webhook_url: str) -> DemoShop:
         endpoints.delete(merchant.id, endpoint.id)
     endpoint, secret = endpoints.create(merchant.id, webhook_url)
     return DemoShop(merchant.id, merchant.name, key.secret, endpoint.url, secret)
+
+
+def _owner(kleline: Kleline, merchant_id: str) -> DemoOwner:
+    """The demo shop's owner, invited and accepted as a person would, with a confirmed authenticator app."""
+    try:
+        invited = kleline.merchant_users.invite(merchant_id, OWNER_EMAIL, "owner")
+    except AlreadyAMember:
+        return DemoOwner(OWNER_EMAIL, OWNER_NAME, PASSWORD)  # made by an earlier run, which showed the secret
+    user = kleline.merchant_users.accept(invited.token, OWNER_NAME, PASSWORD)
+    secret = kleline.merchant_sign_in.set_up_authenticator(user.id, user.email).secret
+    # Confirmed with the code the app showed a time step ago: the one it shows now, which the person types to sign in
+    # right after the banner, must not be refused as one already used.
+    earlier = pyotp.TOTP(secret).at(kleline.clock() - timedelta(seconds=30))
+    kleline.merchant_sign_in.confirm_authenticator(user.id, earlier)
+    return DemoOwner(OWNER_EMAIL, OWNER_NAME, PASSWORD, secret)
 
 
 def _customer(

@@ -9,6 +9,7 @@ server; the worker and the shop are stopped after it, and the bank last, once no
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import shlex
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 STARTUP_SECONDS = 30.0
 
 
+# Kleline listening on one of these is reached at http://localhost:PORT: IPv4 loopback, or every address (IPv6's
+# wildcard takes IPv4 too, as Linux binds it by default). An IPv6-only ``::1`` keeps its literal: ``localhost`` may
+# name 127.0.0.1 alone (it does in many containers).
+_LOCALHOST = frozenset({"127.0.0.1", "0.0.0.0", "::", "localhost"})
+
+
 @dataclass(frozen=True, slots=True)
 class Addresses:
     """Where Kleline and the shop listen, as a browser on this machine reaches them."""
@@ -49,9 +57,10 @@ class Addresses:
 
     @classmethod
     def on_this_machine(cls, host: str, port: int, shop_port: int) -> Addresses:
-        """Kleline listening on ``host``:``port`` (a wildcard address is reached on loopback), the shop on
-        loopback at ``shop_port``."""
-        browser_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        """Kleline listening on ``host``:``port``, the shop on loopback at ``shop_port``. Kleline on loopback (or on
+        every address) is named ``localhost``, not 127.0.0.1: browsers refuse passkeys (WebAuthn) for an IP address,
+        and the demo's public address, its passkeys' relying party, is this one."""
+        browser_host = "localhost" if host in _LOCALHOST else host
         if ":" in browser_host:
             browser_host = f"[{browser_host}]"  # an IPv6 literal, as a URL writes it
         return cls(kleline=f"http://{browser_host}:{port}", shop=f"http://127.0.0.1:{shop_port}")
@@ -111,6 +120,7 @@ def banner(
     """Where to click, and the keys and passwords of the demo (plain text, one line each, to be copied); ``bank``:
     where its card traffic goes; ``database_url``: the demo's database, for commands run in other terminals."""
     kleline, key = addresses.kleline, data.operator_key
+    passkeys = _names_a_host(kleline)
     lines = ["", "Kleline demo is ready."]
     if shop_running:
         lines += [
@@ -123,6 +133,7 @@ def banner(
     lines += [
         f"  Browse the malls at {kleline}/malls (every demo merchant's shop link opens the demo shop),",
         f"  and sign in at {kleline}/sign-in as a demo customer to see the wallet, its history and receipts.",
+        *([f"  Add a passkey at {kleline}/wallet/security, then sign in, pay and top up with it."] if passkeys else []),
         "",
         f"Demo customers (sign in with the email, password '{data.customers[0].password}' for all):",
     ]
@@ -138,6 +149,7 @@ def banner(
         )
     else:
         lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
+    lines += _owner_lines(data, kleline)
     lines += [
         "",
         f"Kleline:        {kleline}   malls: {kleline}/malls   API docs: {kleline}/docs",
@@ -149,6 +161,35 @@ def banner(
         f"Demo data:      {len(data.malls)} malls, {len(data.merchants)} merchants, {len(data.customers)} customers",
         "Stop everything with Ctrl-C.",
     ]
+    return lines
+
+
+def _names_a_host(url: str) -> bool:
+    """Whether ``url`` names a host rather than an IP address: browsers allow passkeys only there."""
+    try:
+        ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return True
+    return False
+
+
+def _owner_lines(data: DemoData, kleline: str) -> list[str]:
+    """How the demo shop's owner signs in to its dashboard."""
+    owner = data.owner
+    if owner is None:
+        return []
+    lines = [
+        "",
+        f"Shop dashboard: sign in at {kleline}/dashboard/sign-in as {owner.email}, password '{owner.password}'",
+        f"  ({owner.name}, owner of {data.shop.name})",
+    ]
+    if owner.totp_secret:
+        lines += [
+            f"  authenticator secret {owner.totp_secret} (shown once); a code:",
+            f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{owner.totp_secret}').now())\"",
+        ]
+    else:
+        lines.append("  Its authenticator secret was shown by the first run (delete demo.db to start afresh).")
     return lines
 
 

@@ -100,6 +100,46 @@ class WebhookEndpoints:
         log.info("webhook endpoint %s registered by %s", endpoint.id, merchant_id)
         return endpoint, secret
 
+    def disable(self, merchant_id: str, endpoint_id: str, reason: str = "disabled by the merchant") -> WebhookEndpoint:
+        """Stop sending to an endpoint (its pending deliveries are canceled) until it is enabled again."""
+        at = epoch_us(self._clock())
+        with self._db.transaction() as tx:
+            endpoint = store.find_endpoint(tx, merchant_id, endpoint_id)
+            if endpoint is None:
+                raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+            if store.disable_endpoint(tx, endpoint_id, reason, at):
+                store.cancel_pending(tx, endpoint_id, at)
+            found = store.find_endpoint(tx, merchant_id, endpoint_id)
+        log.info("webhook endpoint %s disabled by %s", endpoint_id, merchant_id)
+        assert found is not None
+        return found
+
+    def enable(self, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
+        """Send to a disabled endpoint again, from the next event on (a suspended merchant may not:
+        ``MerchantNotActive``)."""
+        if self._admit is not None:
+            self._admit(merchant_id)
+        with self._db.transaction() as tx:
+            if not store.enable_endpoint(tx, merchant_id, endpoint_id):
+                raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+            found = store.find_endpoint(tx, merchant_id, endpoint_id)
+        log.info("webhook endpoint %s enabled by %s", endpoint_id, merchant_id)
+        assert found is not None
+        return found
+
+    def rotate_secret(self, merchant_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+        """Give an endpoint a new signing secret (``whsec_...``), returned this once; the old one signs nothing
+        more, so deliveries from now on are signed with the new one."""
+        secret = SECRET_PREFIX + secrets.token_hex(32)
+        sealed = self._box.seal(secret.encode("ascii"))
+        with self._db.transaction() as tx:
+            if not store.save_secret(tx, merchant_id, endpoint_id, sealed):
+                raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+            found = store.find_endpoint(tx, merchant_id, endpoint_id)
+        log.info("webhook endpoint %s secret rotated by %s", endpoint_id, merchant_id)
+        assert found is not None
+        return found, secret
+
     def get(self, merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
         """One of the merchant's endpoints; ``EndpointNotFound`` for an unknown, deleted or another's."""
         with self._db.transaction(write=False) as tx:

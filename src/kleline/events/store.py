@@ -18,18 +18,24 @@ __all__ = [
     "claim_due",
     "count_live_endpoints",
     "disable_endpoint",
+    "enable_endpoint",
+    "endpoint_deliveries",
     "endpoints_not_under",
+    "event_of_delivery",
     "find_endpoint",
     "find_event",
     "insert_endpoint",
+    "insert_test_event",
     "list_deliveries",
     "list_endpoints",
     "list_events",
+    "object_events",
     "lock_merchant_endpoints",
     "mark_deleted",
     "record_attempt",
     "reschedule",
     "save_rewrapped",
+    "save_secret",
     "sealed_secret",
 ]
 
@@ -71,6 +77,20 @@ def list_events(tx: RawTx, merchant_id: str, *, limit: int, before_seq: int | No
         sql += " AND seq < :before"
         params["before"] = before_seq
     return [_event(row) for row in tx.fetchall(sql + " ORDER BY seq DESC LIMIT :limit", params)]
+
+
+def object_events(tx: RawTx, merchant_id: str, object_ids: Sequence[str], *, limit: int) -> list[Event]:
+    """The merchant's events about any of ``object_ids`` (a payment and its refunds), oldest first, ``limit`` at
+    most."""
+    if not object_ids:
+        return []
+    names = {f"object_{index}": object_id for index, object_id in enumerate(object_ids)}
+    listed = ", ".join(f":{name}" for name in names)
+    sql = (
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE merchant_id = :merchant AND object_id IN ({listed})"
+        " ORDER BY seq LIMIT :limit"
+    )
+    return [_event(row) for row in tx.fetchall(sql, {"merchant": merchant_id, "limit": limit, **names})]
 
 
 # -- endpoints --
@@ -191,6 +211,33 @@ def disable_endpoint(tx: RawTx, endpoint_id: str, reason: str, at: int) -> bool:
     return int(cursor.rowcount) == 1
 
 
+def enable_endpoint(tx: RawTx, merchant_id: str, endpoint_id: str) -> bool:
+    """Enable the merchant's live endpoint again (its disabling reason forgotten); False when there is none."""
+    cursor = tx.execute(
+        "UPDATE webhook_endpoints SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL "
+        "WHERE id = :id AND merchant_id = :merchant AND deleted_at IS NULL",
+        {"id": endpoint_id, "merchant": merchant_id},
+    )
+    return int(cursor.rowcount) == 1
+
+
+def save_secret(tx: RawTx, merchant_id: str, endpoint_id: str, sealed: SealedSecret) -> bool:
+    """Replace the merchant's live endpoint's sealed secret; False when there is no such endpoint."""
+    cursor = tx.execute(
+        "UPDATE webhook_endpoints SET key_id = :key_id, wrapped_key = :wrapped, nonce = :nonce, "
+        "ciphertext = :ciphertext WHERE id = :id AND merchant_id = :merchant AND deleted_at IS NULL",
+        {
+            "key_id": sealed.key_id,
+            "wrapped": sealed.wrapped_key,
+            "nonce": sealed.nonce,
+            "ciphertext": sealed.ciphertext,
+            "id": endpoint_id,
+            "merchant": merchant_id,
+        },
+    )
+    return int(cursor.rowcount) == 1
+
+
 # -- deliveries --
 
 
@@ -212,14 +259,43 @@ def list_deliveries(tx: RawTx, event_id: str) -> list[Delivery]:
         "WHERE d.event_id = :event ORDER BY d.created_at, d.id",
         {"event": event_id},
     )
+    return _with_attempts(tx, rows)
+
+
+def endpoint_deliveries(tx: RawTx, endpoint_id: str, limit: int) -> list[tuple[Delivery, str]]:
+    """An endpoint's newest ``limit`` deliveries, newest first, each with its attempts and its event's type."""
+    rows = tx.fetchall(
+        "SELECT d.id, d.event_id, d.endpoint_id, w.url, d.status, d.next_attempt_at, d.created_at, d.finished_at, "
+        "e.type FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
+        "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = :endpoint "
+        "ORDER BY d.created_at DESC, d.id DESC LIMIT :limit",
+        {"endpoint": endpoint_id, "limit": limit},
+    )
+    return list(zip(_with_attempts(tx, rows), [str(r[8]) for r in rows], strict=True))
+
+
+def event_of_delivery(tx: RawTx, merchant_id: str, delivery_id: str) -> str | None:
+    """The event id of one of the merchant's deliveries, or None (unknown, or another merchant's)."""
+    row = tx.fetchone(
+        "SELECT d.event_id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+        "WHERE d.id = :id AND e.merchant_id = :merchant",
+        {"id": delivery_id, "merchant": merchant_id},
+    )
+    return None if row is None else str(row[0])
+
+
+def _with_attempts(tx: RawTx, rows: Sequence[Sequence[Any]]) -> list[Delivery]:
+    """Deliveries read from ``rows`` (id, event, endpoint, url, status, next, created, finished), with attempts."""
     attempts: dict[str, list[Attempt]] = {}
-    for a in tx.fetchall(
-        "SELECT a.delivery_id, a.number, a.attempted_at, a.status_code, a.error, a.duration_us "
-        "FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
-        "WHERE d.event_id = :event ORDER BY a.delivery_id, a.number",
-        {"event": event_id},
-    ):
-        attempts.setdefault(a[0], []).append(Attempt(a[1], from_epoch_us(a[2]), a[3], a[4], int(a[5])))
+    ids = [r[0] for r in rows]
+    if ids:
+        marks = ", ".join(f":d{n}" for n in range(len(ids)))
+        for a in tx.fetchall(
+            "SELECT delivery_id, number, attempted_at, status_code, error, duration_us FROM webhook_attempts "
+            f"WHERE delivery_id IN ({marks}) ORDER BY delivery_id, number",
+            {f"d{n}": delivery_id for n, delivery_id in enumerate(ids)},
+        ):
+            attempts.setdefault(a[0], []).append(Attempt(a[1], from_epoch_us(a[2]), a[3], a[4], int(a[5])))
     return [
         Delivery(
             r[0],
@@ -277,6 +353,38 @@ def reschedule(tx: RawTx, event: Event, seq: int, at: int) -> list[str]:
         )
         scheduled.append(delivery_id)
     return scheduled
+
+
+def insert_test_event(tx: RawTx, event: Event, endpoint_id: str) -> str:
+    """Record ``event`` owed to one endpoint only (a test the merchant asked for); the delivery's id."""
+    at = epoch_us(event.created_at)
+    seq = tx.fetchone(
+        "INSERT INTO events (id, merchant_id, type, object_id, data, created_at) "
+        "VALUES (:id, :merchant, :type, :object, :data, :at) RETURNING seq",
+        {
+            "id": event.id,
+            "merchant": event.merchant_id,
+            "type": event.type,
+            "object": event.object_id,
+            "data": json.dumps(event.data, separators=(",", ":")),
+            "at": at,
+        },
+    )[0]
+    delivery_id = new_id("wd")
+    tx.execute(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, event_seq, object_id, status, "
+        "next_attempt_at, created_at, scheduled_at) "
+        "VALUES (:id, :event, :endpoint, :seq, :object, 'pending', :at, :at, :at)",
+        {
+            "id": delivery_id,
+            "event": event.id,
+            "endpoint": endpoint_id,
+            "seq": seq,
+            "object": event.object_id,
+            "at": at,
+        },
+    )
+    return delivery_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from kleline.ledger.model import (
     credit,
     debit,
 )
-from kleline.ledger.service import HistoryLine, Ledger
+from kleline.ledger.service import HistoryLine, HistoryQuery, Ledger
 
 __all__ = [
     "Account",
@@ -41,6 +41,7 @@ __all__ = [
     "EntryConflict",
     "EntryRequest",
     "HistoryLine",
+    "HistoryQuery",
     "Hold",
     "HoldCommitTooLarge",
     "HoldNotPending",

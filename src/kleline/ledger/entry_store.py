@@ -30,11 +30,12 @@ __all__ = [
     "append_entry",
     "dump_metadata",
     "ensure_chains",
-    "history",
+    "history_statement",
     "load_entries",
     "lock_chain",
     "post_entry",
     "posting_rows",
+    "running_lines",
 ]
 
 
@@ -258,40 +259,51 @@ def load_entries(tx: RawTx, entry_ids: Sequence[str]) -> dict[str, Entry]:
     }
 
 
-def history(
-    tx: RawTx,
+def history_statement(
     account_id: int,
     limit: int,
     before: int | None,
     since: int | None = None,
     until: int | None = None,
-) -> list[tuple[Any, ...]]:
-    """An account's postings, newest first, with the running sum of postings after each one and the entry's
-    metadata (JSON); only those posted in [``since``, ``until``) (epoch microseconds) when given."""
+) -> tuple[str, dict[str, object]]:
+    """The statement of a page of an account's postings, newest first, and its parameters (named ``history_...``,
+    so that a caller may run it inside a statement of its own): ``id, entry_id, amount, posted_at, description,
+    metadata, newest``, where ``newest`` is the running sum of the account's postings up to the page's newest one
+    (``running_lines`` turns it into each line's); only those posted in [``since``, ``until``) (epoch
+    microseconds) when given."""
     where = [
         condition
         for condition, value in (
-            ("p.id < :before", before),
-            ("e.posted_at >= :since", since),
-            ("e.posted_at < :until", until),
+            ("p.id < :history_before", before),
+            ("e.posted_at >= :history_since", since),
+            ("e.posted_at < :history_until", until),
         )
         if value is not None
     ]
     # One statement (one snapshot): the page's postings joined to their entries, and the running sum at the newest
     # of them (a sum over the account's postings index); each older line's follows by subtracting, so that neither
     # the join nor a window runs over the account's whole history.
-    rows = tx.fetchall(
-        "WITH page AS ("
+    sql = (
+        "WITH history_page AS ("
         "  SELECT p.id, p.entry_id, p.amount, e.posted_at, e.description, e.metadata"
         "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id"
-        f"  WHERE p.account_id = :id{''.join(' AND ' + condition for condition in where)}"
-        "  ORDER BY p.id DESC LIMIT :limit"
+        f"  WHERE p.account_id = :history_account{''.join(' AND ' + condition for condition in where)}"
+        "  ORDER BY p.id DESC LIMIT :history_limit"
         ") SELECT id, entry_id, amount, posted_at, description, metadata,"
         "  (SELECT COALESCE(SUM(q.amount), 0) FROM ledger_postings q"
-        "   WHERE q.account_id = :id AND q.id <= (SELECT MAX(id) FROM page)) AS newest"
-        " FROM page ORDER BY id DESC",
-        {"id": account_id, "before": before, "since": since, "until": until, "limit": limit},
+        "   WHERE q.account_id = :history_account AND q.id <= (SELECT MAX(id) FROM history_page)) AS newest"
+        " FROM history_page ORDER BY id DESC"
     )
+    params: dict[str, object] = {"history_account": account_id, "history_limit": limit}
+    for name, value in (("history_before", before), ("history_since", since), ("history_until", until)):
+        if value is not None:
+            params[name] = value
+    return sql, params
+
+
+def running_lines(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """The rows of ``history_statement`` (newest first) as (posting id, entry id, amount, posted at, description,
+    running sum after it, metadata)."""
     lines: list[tuple[Any, ...]] = []
     running = int(rows[0][6]) if rows else 0
     for posting_id, entry_id, amount, posted_at, description, metadata, _ in rows:

@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
@@ -36,7 +37,7 @@ from kleline.ledger.model import (
     normal_delta,
 )
 
-__all__ = ["HistoryLine", "Ledger"]
+__all__ = ["HistoryLine", "HistoryQuery", "Ledger"]
 
 _READ_CHUNK = 1000  # ids per IN list: far below both backends' limits on bound parameters
 
@@ -55,6 +56,34 @@ class HistoryLine:
     description: str
     metadata: Metadata = field(default_factory=dict)
     """The entry's metadata (which payment, refund, merchant it books), for views that name them."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A page of an account's history as one statement, for a view that reads more beside it to run in a statement
+    of its own (``WITH purse AS (<sql>) SELECT ...``): one round trip where it would take several.
+
+    ``sql`` selects ``id, entry_id, amount, posted_at, description, metadata, newest``, newest first; its parameters
+    (``params``) are all named ``history_...``; ``lines`` reads those rows back, in that order and shape."""
+
+    sql: str
+    params: dict[str, object]
+    side: NormalSide
+
+    def lines(self, rows: Sequence[Sequence[Any]]) -> list[HistoryLine]:
+        """The movements that ``rows`` of ``sql`` describe, newest first, each with the balance after it."""
+        return [
+            HistoryLine(
+                int(seq),
+                entry_id,
+                from_epoch_us(int(at)),
+                normal_delta(self.side, int(amount)),
+                normal_delta(self.side, int(run)),
+                d,
+                json.loads(meta) if meta else {},
+            )
+            for seq, entry_id, amount, at, d, run, meta in store.running_lines(rows)
+        ]
 
 
 class Ledger:
@@ -153,26 +182,26 @@ class Ledger:
         """An account's movements, newest first, each with the balance after it; only those posted from ``since``
         (included) to ``until`` (excluded) when given. With ``tx``, read in the caller's transaction (a page that
         reads more beside them)."""
-        row = self._accounts.resolve([code])[code]
-        side = row.account.normal_side
-        window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
+        query = self.history_query(code, limit=limit, before=before, since=since, until=until)
         if tx is not None:
-            lines = store.history(tx, row.id, limit, before, *window)
-        else:
-            with self.db.transaction(write=False) as own:
-                lines = store.history(own, row.id, limit, before, *window)
-        return [
-            HistoryLine(
-                int(seq),
-                entry_id,
-                from_epoch_us(int(at)),
-                normal_delta(side, int(amount)),
-                normal_delta(side, int(run)),
-                d,
-                json.loads(meta) if meta else {},
-            )
-            for seq, entry_id, amount, at, d, run, meta in lines
-        ]
+            return query.lines(tx.fetchall(query.sql, query.params))
+        with self.db.transaction(write=False) as own:
+            return query.lines(own.fetchall(query.sql, query.params))
+
+    def history_query(
+        self,
+        code: str,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> HistoryQuery:
+        """The statement ``history`` runs, for a caller to run inside a statement of its own (see ``HistoryQuery``)."""
+        row = self._accounts.resolve([code])[code]
+        window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
+        sql, params = store.history_statement(row.id, limit, before, *window)
+        return HistoryQuery(sql, params, row.account.normal_side)
 
     # --- entries ----------------------------------------------------------------------------------------------
 

@@ -40,11 +40,12 @@ from kleline.ledger.entry_store import (
     append_entry,
     dump_metadata,
     ensure_chains,
-    history,
+    history_statement,
     load_entries,
     lock_chain,
     post_entry,
     posting_rows,
+    running_lines,
 )
 from kleline.ledger.hold_store import close_hold, dump_postings, expired_holds, find_hold, insert_hold
 
@@ -71,7 +72,7 @@ __all__ = [
     "find_account",
     "find_accounts",
     "find_hold",
-    "history",
+    "history_statement",
     "insert_account",
     "insert_accounts",
     "insert_hold",
@@ -83,4 +84,5 @@ __all__ = [
     "posting_rows",
     "read_balance",
     "read_balances",
+    "running_lines",
 ]

@@ -41,7 +41,7 @@ from kleline.merchant_users.model import (
     needs_second_factor_again,
 )
 from kleline.merchant_users.sign_in import DashboardSession, MerchantSignIn
-from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance_problems
+from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance_problems, invitation_problems
 
 __all__ = [
     "ACTIONS",
@@ -67,6 +67,7 @@ __all__ = [
     "UnknownMerchantUser",
     "acceptance_problems",
     "can",
+    "invitation_problems",
     "may_refund",
     "needs_second_factor_again",
 ]

@@ -4,10 +4,18 @@ A record is written in the transaction of the action it describes (``record``), 
 without its record, nor a record without its action. Who is the user (None: an operator, at the command line); where
 from is the client's address as the server saw it. The trail is append-only: nothing here updates or deletes it.
 
+Refused sign-ins are not recorded: an unknown address belongs to no merchant, and recording only the known ones
+would cost them a write the others do not make (the sign-in's answer must take the same time for both); the
+lockout counts them instead.
+
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
-    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed
+    invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
+    api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
+    webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
+    statement_downloaded
+    payment_captured, payment_canceled, refund_created, payments_exported
 """
 
 from __future__ import annotations
@@ -33,6 +41,19 @@ ACTIONS: Final = (
     "invitation_accepted",
     "user_role_changed",
     "user_removed",
+    "api_key_created",
+    "api_key_revoked",
+    "webhook_endpoint_added",
+    "webhook_endpoint_disabled",
+    "webhook_endpoint_enabled",
+    "webhook_secret_rotated",
+    "webhook_test_sent",
+    "webhook_delivery_resent",
+    "statement_downloaded",
+    "payment_captured",
+    "payment_canceled",
+    "refund_created",
+    "payments_exported",
 )
 
 _ADDRESS_LENGTH: Final = 64

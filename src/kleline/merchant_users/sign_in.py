@@ -193,7 +193,8 @@ class MerchantSignIn:
         with self._db.transaction() as tx:
             outcome = self._check(tx, user, code, now)
             if outcome is None:
-                session_store.delete_session(tx, _digest(session.token))
+                if not session_store.delete_session(tx, _digest(session.token)):
+                    raise SignInStepMissing("the session ended meanwhile: sign in again")
                 audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), address=address)
                 signed_in = self._insert(tx, user, "signed_in", now)
         if outcome is not None:
@@ -260,7 +261,8 @@ class MerchantSignIn:
             self._confirm(tx, user.id, code, now)
             at = epoch_us(now)
             audit.record(tx, user.merchant_id, user.id, "authenticator_set_up", at, address=address)
-            session_store.delete_session(tx, _digest(session.token))
+            if not session_store.delete_session(tx, _digest(session.token)):
+                raise SignInStepMissing("the session ended meanwhile: sign in again")
             if session.stage != "signed_in":
                 audit.record(tx, user.merchant_id, user.id, "signed_in", at, address=address)
             return self._insert(tx, replace(user, authenticator=True), "signed_in", now)

@@ -415,3 +415,18 @@ def audit_page(tx: RawTx, merchant_id: str, limit: int, before: tuple[int, str] 
         )
         for r in rows
     ]
+
+
+def audit_details(tx: RawTx, merchant_id: str, action: str, object_ids: list[str]) -> dict[str, dict[str, object]]:
+    """The details of the merchant's records of ``action`` on each of ``object_ids`` (the newest when several)."""
+    if not object_ids:
+        return {}
+    marks = ", ".join(f":o{n}" for n in range(len(object_ids)))
+    params: dict[str, object] = {"merchant": merchant_id, "action": action}
+    params.update({f"o{n}": object_id for n, object_id in enumerate(object_ids)})
+    rows = tx.fetchall(
+        "SELECT object_id, detail FROM merchant_audit WHERE merchant_id = :merchant AND action = :action "
+        f"AND object_id IN ({marks}) ORDER BY at, id",
+        params,
+    )
+    return {str(r[0]): json.loads(r[1]) if r[1] else {} for r in rows}

@@ -54,7 +54,14 @@ from kleline.merchants import UnknownMerchant
 from kleline.money import check_minor
 from kleline.wallet.customers import InvalidCustomer, hash_password, normalise_email, password_problems
 
-__all__ = ["INVITATION_PATH", "MAX_REFUND_LIMIT", "MerchantUsers", "NewInvitation", "acceptance_problems"]
+__all__ = [
+    "INVITATION_PATH",
+    "MAX_REFUND_LIMIT",
+    "MerchantUsers",
+    "NewInvitation",
+    "acceptance_problems",
+    "invitation_problems",
+]
 
 INVITATION_PATH: Final = "/dashboard/invitations/"
 MAX_REFUND_LIMIT: Final = 100_000_000
@@ -69,6 +76,11 @@ class NewInvitation:
     invitation: Invitation
     url: str = field(repr=False)
 
+    @property
+    def token(self) -> str:
+        """The link's secret part (its last path segment)."""
+        return self.url.rsplit("/", 1)[1]
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
@@ -81,6 +93,18 @@ def acceptance_problems(name: str, password: str) -> list[KlelineError]:
     if not 1 <= len(name.strip()) <= 200:
         problems.append(InvalidMerchantUser("name: give 1 to 200 characters", param="name"))
     problems.extend(password_problems(password))
+    return problems
+
+
+def invitation_problems(email: str, role: str, refund_limit: int | None) -> list[KlelineError]:
+    """Every rule an invitation breaks (email, role, refund limit), all of them, for a form to show together; empty
+    when it may be made (the address may still belong to the team already)."""
+    problems: list[KlelineError] = []
+    for check in (lambda: _check_email(email), lambda: _check_refund_limit(_check_role(role), refund_limit)):
+        try:
+            check()
+        except InvalidMerchantUser as refused:
+            problems.append(refused)
     return problems
 
 
@@ -294,6 +318,12 @@ class MerchantUsers:
         service does not record it in the action's own transaction)."""
         with self._db.transaction() as tx:
             self._record(tx, actor.user.merchant_id, actor, action, object_id, detail or {})
+
+    def recorded(self, actor: Actor, action: str, object_ids: builtins.list[str]) -> dict[str, dict[str, object]]:
+        """What the merchant's trail recorded of ``action`` on each of ``object_ids`` (such as the label an API key
+        was given when it was made): the actor's own merchant's records only."""
+        with self._db.transaction(write=False) as tx:
+            return store.audit_details(tx, actor.user.merchant_id, action, object_ids)
 
     # Helpers -------------------------------------------------------------------------------------------------------
 

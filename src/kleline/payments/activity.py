@@ -4,7 +4,9 @@ Two sources, merged: the purse's movements come from the ledger (top-ups, purse 
 direct debits returned, debts repaid), each with the balance after it; card payments do not touch the purse, so
 they come from the payments (those authorised or captured) with their refunds. A page takes ``limit`` of each
 source before the cursor, merges them by time and keeps the newest ``limit``; the cursor remembers where each
-source stopped (``ActivityCursor``), so that paging on never repeats nor skips an item.
+source stopped (``ActivityCursor``), so that paging on never repeats nor skips an item. Both sources, and the
+payment and shop behind each line, are read in one statement (``activity_store``): the history shows a page of it,
+and the wallet's overview its first lines on every visit.
 
 Each payment names its merchant, what was bought and what has been refunded of it so far; each refund names the
 payment it gives back (and when it was made), so that a page can show a refund beside its payment. A receipt
@@ -21,10 +23,8 @@ from typing import Any, Final, Literal, TypeVar
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import Database
 from kleline.ledger import HistoryLine, Ledger
-from kleline.merchants import Merchants
 from kleline.money import Money
-from kleline.payments import store
-from kleline.payments.store import PaymentSummary
+from kleline.payments.activity_store import CardRow, PaymentSummary, activity_rows
 from kleline.wallet.customers import purse_code
 
 __all__ = ["Activity", "ActivityCursor", "ActivityKind", "ActivityPage", "customer_activity"]
@@ -122,20 +122,11 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-_CardRow = tuple[str, int, str, str, Money]  # kind, epoch µs, id, payment id, amount (store.card_activity)
-
-
 class _Describer:
-    """Turns a page's raw lines into ``Activity``, naming each payment's merchant (read once per merchant)."""
+    """Turns a page's raw lines into ``Activity``, with the payment (and its shop) each one names."""
 
-    def __init__(self, merchants: Merchants, payments: dict[str, PaymentSummary], currency: str) -> None:
-        self._merchants, self._payments, self._currency = merchants, payments, currency
-        self._names: dict[str, str] = {}
-
-    def _name(self, merchant_id: str) -> str:
-        if merchant_id not in self._names:
-            self._names[merchant_id] = self._merchants.get(merchant_id).name
-        return self._names[merchant_id]
+    def __init__(self, payments: dict[str, PaymentSummary], currency: str) -> None:
+        self._payments, self._currency = payments, currency
 
     def purse(self, line: HistoryLine) -> Activity:
         """A movement of the purse."""
@@ -155,7 +146,7 @@ class _Describer:
             ledger_description=line.description,
         )
 
-    def card(self, row: _CardRow) -> Activity:
+    def card(self, row: CardRow) -> Activity:
         """A card payment (money out) or its refund (money back)."""
         kind, at, object_id, payment_id, amount = row
         refund = kind == "refund"
@@ -190,7 +181,7 @@ class _Describer:
             at,
             amount,
             merchant_id,
-            self._name(merchant_id),
+            payment.merchant_name,
             payment_id,
             refund_id,
             description=payment.description,
@@ -212,7 +203,6 @@ def _next_before(taken: list[T], fetched: int, limit: int, previous: T | None, d
 def customer_activity(
     db: Database,
     ledger: Ledger,
-    merchants: Merchants,
     customer_id: str,
     *,
     limit: int,
@@ -221,33 +211,34 @@ def customer_activity(
     until: datetime | None = None,
 ) -> ActivityPage:
     """A page of the customer's activity, newest first: ``limit`` items after ``after``, posted or paid from
-    ``since`` (included) to ``until`` (excluded) when given."""
+    ``since`` (included) to ``until`` (excluded) when given. One statement reads it all (``activity_store``)."""
     after = after or ActivityCursor()
     code = purse_code(customer_id)
     currency = ledger.account(code).currency
-    window = (None if since is None else epoch_us(since), None if until is None else epoch_us(until))
-    with db.transaction(write=False) as tx:  # one transaction (one connection from the pool) for both sources
-        purse: list[HistoryLine] = []
-        if after.purse_before != 0:
-            purse = ledger.history(code, limit=limit + 1, before=after.purse_before, since=since, until=until, tx=tx)
-        cards: list[_CardRow] = []
-        if after.card_before != _DONE:
-            cards = store.card_activity(
-                tx, customer_id, limit=limit + 1, before=after.card_before, since=window[0], until=window[1]
-            )
-        # Merged on their times alone; only the page's lines become Activity. The sort is stable, and each
-        # source is already newest first.
-        merged: list[tuple[int, HistoryLine | _CardRow]] = [
-            *((epoch_us(line.posted_at), line) for line in purse),
-            *((row[1], row) for row in cards),
-        ]
-        merged.sort(key=lambda entry: entry[0], reverse=True)
-        page = [source for _, source in merged[:limit]]
-        payment_ids = [
-            _text(source.metadata.get("payment")) if isinstance(source, HistoryLine) else source[3] for source in page
-        ]
-        payments = store.payment_summaries(tx, [payment_id for payment_id in payment_ids if payment_id])
-    describe = _Describer(merchants, payments, currency)
+    query = None
+    if after.purse_before != 0:
+        query = ledger.history_query(code, limit=limit + 1, before=after.purse_before, since=since, until=until)
+    with db.transaction(write=False) as tx:
+        rows = activity_rows(
+            tx,
+            customer_id,
+            query,
+            cards=after.card_before != _DONE,
+            limit=limit + 1,
+            card_before=after.card_before,
+            since=None if since is None else epoch_us(since),
+            until=None if until is None else epoch_us(until),
+        )
+    purse = [] if query is None else query.lines(rows.purse)
+    cards = rows.cards
+    # Merged on their times alone. The sort is stable, and each source is already newest first.
+    merged: list[tuple[int, HistoryLine | CardRow]] = [
+        *((epoch_us(line.posted_at), line) for line in purse),
+        *((row[1], row) for row in cards),
+    ]
+    merged.sort(key=lambda entry: entry[0], reverse=True)
+    page = [source for _, source in merged[:limit]]
+    describe = _Describer(rows.payments, currency)
     items = [describe.purse(source) if isinstance(source, HistoryLine) else describe.card(source) for source in page]
     if len(merged) <= limit:
         return ActivityPage(items, None)

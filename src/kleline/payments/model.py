@@ -34,6 +34,7 @@ __all__ = [
     "PaymentRequest",
     "Refund",
     "RefundSplit",
+    "STATUSES",
     "commission",
     "refund_split",
 ]
@@ -44,6 +45,17 @@ CAPTURE_METHODS: Final = ("automatic", "manual")
 METHODS: Final = ("purse", "card")
 OPEN_STATUSES: Final = ("requires_confirmation", "requires_action")
 """A payment in these states is still waiting for its customer."""
+STATUSES: Final = (
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "authorized",
+    "succeeded",
+    "canceled",
+    "failed",
+    "expired",
+)
+"""Every state of the machine above (the database's ``ck_payments_status`` holds the same list)."""
 
 
 def commission(captured: int, refunded: int, fee_bps: int) -> int:

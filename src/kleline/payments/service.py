@@ -15,10 +15,13 @@ own docstrings say how.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from kleline.banks import BankNetwork
+from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
+from kleline.errors import ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Ledger
 from kleline.merchants.model import Merchant
@@ -31,8 +34,11 @@ from kleline.payments.capture import Captures, OwnAccounts
 from kleline.payments.checks import check_request
 from kleline.payments.confirm import Confirmations
 from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.purchases import Purchase, customer_purchase
 from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
+from kleline.payments.search import MAX_PAGE, PageCursor, PaymentPage, PaymentSearch
+from kleline.payments.search_store import search_page, search_payments
 from kleline.receipts.service import Receipts
 from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.strong_auth import StrongAuth
@@ -97,13 +103,17 @@ class Payments:
         return customer_activity(
             self._db,
             self._ledger,
-            self._merchants,
             customer_id,
             limit=limit,
             after=after,
             since=since,
             until=until,
         )
+
+    def purchase(self, customer_id: str, payment_id: str) -> Purchase | None:
+        """The customer's payment as their receipts show it: what was bought, and its refunds (None if it is not
+        theirs; see ``payments.purchases``)."""
+        return customer_purchase(self._db, customer_id, payment_id)
 
     def create(
         self, merchant_id: str, request: PaymentRequest, *, tx: RawTx | None = None, merchant: Merchant | None = None
@@ -165,6 +175,30 @@ class Payments:
                 after=after,
             )
         return found[:limit], len(found) > limit
+
+    def search(
+        self, merchant_id: str, search: PaymentSearch, *, limit: int = 20, cursor: PageCursor | None = None
+    ) -> PaymentPage:
+        """A page of the merchant's own payments that ``search`` matches, newest first, with the cursors of the
+        pages after and before it (see ``payments.search``); ``limit`` is 1 to ``MAX_PAGE``."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit: from 1 to {MAX_PAGE}", param="limit")
+        with self._db.transaction(write=False) as tx:
+            return search_page(tx, self.book.checkout_base, merchant_id, search, limit=limit, cursor=cursor)
+
+    def search_all(self, merchant_id: str, search: PaymentSearch, *, chunk: int = 500) -> Iterator[Payment]:
+        """Every payment of the merchant's that ``search`` matches, newest first (an export), read ``chunk`` at a
+        time by their keys, each chunk in a read transaction of its own: the payments are never all in memory, and
+        no connection waits on a slow reader. Payments created after the first chunk was read are not included; a
+        payment's state is the one its chunk read."""
+        key: tuple[int, str] | None = None
+        while True:
+            with self._db.transaction(write=False) as tx:
+                found = search_payments(tx, self.book.checkout_base, merchant_id, search, limit=chunk, key=key)
+            yield from found
+            if len(found) < chunk:
+                return
+            key = (epoch_us(found[-1].created_at), found[-1].id)
 
     def pending_balance(self, merchant_id: str) -> int:
         """What the merchant's authorised, not yet captured, payments add up to."""

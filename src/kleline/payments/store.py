@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
@@ -13,7 +12,6 @@ from kleline.payments.model import Payment, Refund
 
 __all__ = [
     "authorized_total",
-    "card_activity",
     "card_capture_settlement",
     "card_refund_settlement",
     "due_authorizations",
@@ -21,9 +19,9 @@ __all__ = [
     "insert_refund",
     "list_payments",
     "list_refunds",
-    "payment_summaries",
+    "PAYMENT_COLUMNS",
+    "payment_from_row",
     "load_payment",
-    "PaymentSummary",
     "load_refund",
     "save_payment",
     "stalled_payments",
@@ -34,6 +32,10 @@ _COLUMNS = (
     "amount_refunded, fee_bps, description, reference, capture_method, return_url, failure_code, created_at, "
     "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at"
 )
+
+
+PAYMENT_COLUMNS = _COLUMNS
+"""The columns ``payment_from_row`` reads, in its order (for queries written elsewhere: ``payments.search_store``)."""
 
 
 def _optional_time(value: Any) -> Any:
@@ -66,6 +68,11 @@ def _payment(row: Sequence[Any], checkout_base: str) -> Payment:
         authorized_at=_optional_time(row[21]),
         expires_at=_optional_time(row[22]),
     )
+
+
+def payment_from_row(row: Sequence[Any], checkout_base: str) -> Payment:
+    """A payment from a row of ``PAYMENT_COLUMNS``."""
+    return _payment(row, checkout_base)
 
 
 def _params(payment: Payment) -> dict[str, Any]:
@@ -268,74 +275,3 @@ def card_refund_settlement(tx: RawTx, refund_id: str) -> tuple[str, Money, str] 
         {"id": refund_id},
     )
     return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentSummary:
-    """What a customer's history says of a payment: whose, what for, how much of it was refunded, when paid."""
-
-    merchant_id: str
-    description: str | None
-    currency: str
-    amount_refunded: int
-    status: str
-    paid_at: int  # epoch µs: when it was authorised, or created if it never was
-
-
-def payment_summaries(tx: RawTx, payment_ids: Sequence[str]) -> dict[str, PaymentSummary]:
-    """The summaries of the payments ``payment_ids`` (those that exist), in one query."""
-    unique = list(dict.fromkeys(payment_ids))
-    if not unique:
-        return {}
-    params: dict[str, object]
-    if tx.is_postgres:  # one array parameter rather than a list to rewrite and bind
-        condition, params = "id = ANY(:ids)", {"ids": unique}
-    else:
-        params = {f"id{i}": payment_id for i, payment_id in enumerate(unique)}
-        condition = f"id IN ({', '.join(f':{name}' for name in params)})"
-    rows = tx.fetchall(
-        "SELECT id, merchant_id, description, currency, amount_refunded, status, "
-        f"COALESCE(authorized_at, created_at) FROM payments WHERE {condition}",
-        params,
-    )
-    return {str(r[0]): PaymentSummary(str(r[1]), r[2], str(r[3]), int(r[4]), str(r[5]), int(r[6])) for r in rows}
-
-
-# A customer's card payments (when they were authorised) that took or hold money, and their refunds.
-_CARD_ACTIVITY = (
-    "SELECT kind, at, id, payment_id, amount, currency FROM ("
-    "  SELECT 'payment' AS kind, COALESCE(authorized_at, created_at) AS at, id, id AS payment_id,"
-    "         CASE WHEN amount_captured > 0 THEN amount_captured ELSE amount_authorized END AS amount, currency"
-    "  FROM payments WHERE customer_id = :customer AND method = 'card' AND status IN ('authorized', 'succeeded')"
-    "  UNION ALL"
-    "  SELECT 'refund', r.created_at, r.id, r.payment_id, r.amount, r.currency"
-    "  FROM refunds r JOIN payments p ON p.id = r.payment_id"
-    "  WHERE p.customer_id = :customer AND p.method = 'card' AND r.status = 'succeeded'"
-    ") a {where}ORDER BY at DESC, id DESC LIMIT :limit"
-)
-
-
-def card_activity(
-    tx: RawTx,
-    customer_id: str,
-    *,
-    limit: int,
-    before: tuple[int, str] | None,
-    since: int | None,
-    until: int | None,
-) -> list[tuple[str, int, str, str, Money]]:
-    """A customer's card payments and their refunds, newest first: (kind, epoch µs, id, payment id, amount), those
-    before ``before`` (epoch µs, id) and in [``since``, ``until``) when given."""
-    where: list[str] = []
-    params: dict[str, object] = {"customer": customer_id, "limit": limit}
-    if before is not None:
-        where.append("(at < :before_at OR (at = :before_at AND id < :before_id))")
-        params["before_at"], params["before_id"] = before
-    if since is not None:
-        where.append("at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append("at < :until")
-        params["until"] = until
-    rows = tx.fetchall(_CARD_ACTIVITY.format(where=f"WHERE {' AND '.join(where)} " if where else ""), params)
-    return [(str(r[0]), int(r[1]), str(r[2]), str(r[3]), Money(int(r[4]), str(r[5]))) for r in rows]

@@ -15,6 +15,7 @@ from kleline.reports.errors import (
     UnknownFormat,
 )
 from kleline.reports.model import Invoice, Issuer, MerchantStatement, Month, Movement, StatementParty
+from kleline.reports.payouts import PayoutContents
 from kleline.reports.service import FORMATS, Document, Reports, StatementFormat
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Month",
     "Movement",
     "NothingToInvoice",
+    "PayoutContents",
     "ReportError",
     "Reports",
     "StatementFormat",

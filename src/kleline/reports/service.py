@@ -34,9 +34,21 @@ from kleline.reports.errors import (
     StatementPeriodOpen,
     UnknownFormat,
 )
-from kleline.reports.model import Issuer, MerchantStatement, Month, Movement, MovementKind, StatementParty, classify
+from kleline.reports.model import (
+    Classified,
+    Issuer,
+    MerchantStatement,
+    Month,
+    Movement,
+    MovementKind,
+    StatementParty,
+    classify,
+)
+from kleline.reports.payouts import PayoutContents, parse_cursor, write_cursor
 from kleline.reports.store import PaymentInfo
 from kleline.reports.views import statement_json_bytes
+from kleline.settlement import Payout
+from kleline.settlement.postings import sent_entry_id
 
 __all__ = ["FORMATS", "Document", "Reports", "StatementFormat"]
 
@@ -142,6 +154,63 @@ class Reports:
         _, content = numbering.issue(self._db, statement, self._clock, render)
         return content
 
+    def statement_months(self, merchant_id: str) -> list[tuple[Month, bool]]:
+        """Every month the merchant has statements for, newest first: from the month it joined to the current one,
+        each with whether it is closed (its statement final, its invoice issuable)."""
+        merchant = self._merchants.get(merchant_id)
+        now = self._clock()
+        month, first, months = Month.of(now), Month.of(merchant.created_at), []
+        while month >= first:
+            months.append((month, now >= month.end + CLOSING_GRACE))
+            month = month.previous()
+        return months
+
+    def payout_contents(self, payout: Payout, *, limit: int = 50, cursor: str | None = None) -> PayoutContents:
+        """The movements of the merchant's balance that ``payout`` paid out (``reports.payouts``): a page of
+        ``limit``, after ``cursor`` (the page before's ``next_cursor``), with the totals of them all."""
+        with self._db.transaction(write=False) as tx:
+            store.snapshot(tx)
+            account = store.find_account(tx, balance_account(payout.merchant_id))
+            window = None
+            if account is not None:
+                window = store.payout_window(tx, account.id, payout.merchant_id, payout.id, sent_entry_id)
+            if account is None or window is None:  # never sent from this balance: nothing it covers
+                return PayoutContents((), None, 0, 0, payout.amount.minor, None)
+            previous, until = window
+            start = parse_cursor(cursor)
+            if start is None or (previous is not None and start < previous):
+                start = previous
+            count, total = store.window_totals(tx, account.id, previous, until)
+            commission = store.find_account(tx, COMMISSION_ACCOUNT)
+            commission_id = None if commission is None else commission.id
+            rows = store.window_movements(tx, account.id, commission_id, start, until, limit + 1)
+            side = NormalSide(account.normal_side)
+            classified = [(row, _classified(row, side)) for row in rows[:limit]]
+            details = store.payment_details(tx, [c.payment_id for _, c in classified if c.payment_id])
+        movements = []
+        for row, what in classified:
+            info = details.get(what.payment_id) if what.payment_id else None
+            movement = _movement(row.entry_id, what.object_id, what.kind, row.posted_at, row.description, info)
+            movements.append(
+                replace(
+                    movement,
+                    payment_id=what.payment_id,
+                    gross=what.gross,
+                    commission=what.commission,
+                    net=what.gross + what.commission,
+                )
+            )
+        last = rows[limit - 1] if len(rows) > limit else None
+        net = normal_delta(side, total)
+        return PayoutContents(
+            movements=tuple(movements),
+            next_cursor=None if last is None else write_cursor(last.posted_at, last.posting_id),
+            count=count,
+            net=net,
+            carried=payout.amount.minor - net,
+            since=None if previous is None else from_epoch_us(previous[0]),
+        )
+
     def export_beancount(self, out: TextIO) -> ExportSummary:
         """Write Kleline's whole ledger to ``out`` as a beancount file that ``bean-check`` accepts."""
         return write_beancount(self._db, out)
@@ -154,6 +223,11 @@ class Reports:
             return Month.parse(month)
         except ValueError as error:
             raise InvalidMonth(f"month: {error}") from None
+
+
+def _classified(row: store.MovementRow, side: NormalSide) -> Classified:
+    # The commission account is credit-normal: Kleline earns on a credit, a negative posting.
+    return classify(row.entry_id, row.metadata, normal_delta(side, row.amount), -row.commission, row.only_bank)
 
 
 def _period_open(period: Month) -> StatementPeriodOpen:
@@ -180,11 +254,7 @@ def _read(tx: RawTx, merchant_id: str, period: Month) -> tuple[str, int, int, li
     closing = normal_delta(side, store.balance_before(tx, account.id, end))
     rows = store.movements(tx, account.id, None if commission is None else commission.id, start, end)
     zero_net = store.zero_net_refunds(tx, merchant_id, start, end)
-    # The commission account is credit-normal: Kleline earns on a credit, a negative posting.
-    classified = [
-        (row, classify(row.entry_id, row.metadata, normal_delta(side, row.amount), -row.commission, row.only_bank))
-        for row in rows
-    ]
+    classified = [(row, _classified(row, side)) for row in rows]
     payment_ids = [c.payment_id for _, c in classified if c.payment_id] + [r.payment_id for r in zero_net]
     details = store.payment_details(tx, payment_ids)
     lines: list[_Line] = []

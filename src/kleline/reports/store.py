@@ -7,7 +7,7 @@ on SQLite's WAL), so that its opening balance, movements and closing balance com
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,9 @@ __all__ = [
     "find_account",
     "iter_entries",
     "movements",
+    "payout_window",
+    "window_movements",
+    "window_totals",
     "payment_details",
     "snapshot",
     "stored_balances",
@@ -96,24 +99,95 @@ class MovementRow:
     only_bank: bool
 
 
-def movements(tx: RawTx, account_id: int, commission_id: int | None, start: int, end: int) -> list[MovementRow]:
-    """The account's postings in entries posted in ``[start, end)``, in the order they were posted."""
-    commission = -1 if commission_id is None else commission_id  # no commission account yet: match nothing
-    rows = tx.fetchall(
-        "SELECT p.id, p.entry_id, e.posted_at, e.description, e.metadata, p.amount, "
-        "  COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
-        "            WHERE c.entry_id = p.entry_id AND c.account_id = :commission), 0), "
-        "  (SELECT COUNT(*) FROM ledger_postings o JOIN ledger_accounts a ON a.id = o.account_id "
-        "   WHERE o.entry_id = p.entry_id AND o.account_id <> p.account_id AND a.code NOT LIKE 'bank:%') "
-        "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
-        "WHERE p.account_id = :account AND e.posted_at >= :start AND e.posted_at < :end "
-        "ORDER BY e.posted_at, p.id",
-        {"account": account_id, "commission": commission, "start": start, "end": end},
-    )
+_MOVEMENTS = (
+    "SELECT p.id, p.entry_id, e.posted_at, e.description, e.metadata, p.amount, "
+    "  COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
+    "            WHERE c.entry_id = p.entry_id AND c.account_id = :commission), 0), "
+    "  (SELECT COUNT(*) FROM ledger_postings o JOIN ledger_accounts a ON a.id = o.account_id "
+    "   WHERE o.entry_id = p.entry_id AND o.account_id <> p.account_id AND a.code NOT LIKE 'bank:%') "
+    "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+)
+
+
+def _movement_rows(rows: Sequence[Sequence[Any]]) -> list[MovementRow]:
     return [
         MovementRow(int(r[0]), r[1], int(r[2]), r[3], json.loads(r[4]), int(r[5]), int(r[6]), int(r[7]) == 0)
         for r in rows
     ]
+
+
+def movements(tx: RawTx, account_id: int, commission_id: int | None, start: int, end: int) -> list[MovementRow]:
+    """The account's postings in entries posted in ``[start, end)``, in the order they were posted."""
+    commission = -1 if commission_id is None else commission_id  # no commission account yet: match nothing
+    rows = tx.fetchall(
+        f"{_MOVEMENTS}WHERE p.account_id = :account AND e.posted_at >= :start AND e.posted_at < :end "
+        "ORDER BY e.posted_at, p.id",
+        {"account": account_id, "commission": commission, "start": start, "end": end},
+    )
+    return _movement_rows(rows)
+
+
+Place = tuple[int, int]
+"""Where a posting stands in an account's history: when its entry was posted (epoch us), then its number."""
+
+
+def payout_window(
+    tx: RawTx, account_id: int, merchant_id: str, payout_id: str, sent_entry: Callable[[str], str]
+) -> tuple[Place | None, Place] | None:
+    """Where the merchant's previous payout left its balance (None: it never had one) and where ``payout_id`` took
+    it; None when that payout did not move this account. ``sent_entry`` names the entry that sends a payout."""
+    suffix = sent_entry("")  # the same for every payout: its id, then this
+    assert sent_entry(payout_id) == payout_id + suffix
+    row = tx.fetchone(
+        "SELECT e.posted_at, p.id FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id "
+        "WHERE e.id = :entry AND p.account_id = :account",
+        {"entry": sent_entry(payout_id), "account": account_id},
+    )
+    if row is None:
+        return None
+    until = (int(row[0]), int(row[1]))
+    previous = tx.fetchone(
+        "SELECT e.posted_at, p.id FROM payouts o "
+        "JOIN ledger_entries e ON e.id = o.id || :suffix "
+        "JOIN ledger_postings p ON p.entry_id = e.id AND p.account_id = :account "
+        "WHERE o.merchant_id = :merchant AND (e.posted_at < :at OR (e.posted_at = :at AND p.id < :posting)) "
+        "ORDER BY e.posted_at DESC, p.id DESC LIMIT 1",
+        {"account": account_id, "merchant": merchant_id, "at": until[0], "posting": until[1], "suffix": suffix},
+    )
+    return (None if previous is None else (int(previous[0]), int(previous[1]))), until
+
+
+def _window(after: Place | None, until: Place) -> tuple[str, dict[str, int]]:
+    where = "p.account_id = :account AND (e.posted_at < :until_at OR (e.posted_at = :until_at AND p.id < :until_id))"
+    params = {"until_at": until[0], "until_id": until[1]}
+    if after is not None:
+        where += " AND (e.posted_at > :after_at OR (e.posted_at = :after_at AND p.id > :after_id))"
+        params.update(after_at=after[0], after_id=after[1])
+    return where, params
+
+
+def window_movements(
+    tx: RawTx, account_id: int, commission_id: int | None, after: Place | None, until: Place, limit: int
+) -> list[MovementRow]:
+    """The account's postings strictly between ``after`` and ``until``, in the order they were posted, ``limit``
+    at most."""
+    where, params = _window(after, until)
+    rows = tx.fetchall(
+        f"{_MOVEMENTS}WHERE {where} ORDER BY e.posted_at, p.id LIMIT :limit",
+        {"account": account_id, "commission": -1 if commission_id is None else commission_id, "limit": limit, **params},
+    )
+    return _movement_rows(rows)
+
+
+def window_totals(tx: RawTx, account_id: int, after: Place | None, until: Place) -> tuple[int, int]:
+    """How many postings the account has strictly between ``after`` and ``until``, and their signed sum."""
+    where, params = _window(after, until)
+    row = tx.fetchone(
+        "SELECT COUNT(*), COALESCE(SUM(p.amount), 0) FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+        f"WHERE {where}",
+        {"account": account_id, **params},
+    )
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True, slots=True)

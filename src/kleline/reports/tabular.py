@@ -17,7 +17,14 @@ from kleline.clock import to_rfc3339
 from kleline.money import Money
 from kleline.reports.model import MerchantStatement
 
-__all__ = ["INVOICE_COLUMNS", "MOVEMENT_COLUMNS", "SUMMARY_COLUMNS", "decimal_text", "statement_csv"]
+__all__ = [
+    "INVOICE_COLUMNS",
+    "MOVEMENT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "decimal_text",
+    "spreadsheet_text",
+    "statement_csv",
+]
 
 MOVEMENT_COLUMNS: Final = (
     "posted_at",
@@ -42,8 +49,9 @@ def decimal_text(minor: int, currency: str) -> str:
     return f"{Money(minor, currency).to_decimal():f}"
 
 
-def _text(value: str | None) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets: a quote makes it plain text.
+def spreadsheet_text(value: str | None) -> str:
+    """Text someone wrote, as a CSV cell no spreadsheet runs: one starting with = + - @ (or a tab or a carriage
+    return) would be read as a formula, so it gets a leading apostrophe, which makes it plain text."""
     if not value:
         return ""
     return "'" + value if value.startswith(_FORMULA_START) else value
@@ -62,8 +70,8 @@ def statement_csv(statement: MerchantStatement) -> bytes:
                 m.kind,
                 m.object_id,
                 m.payment_id or "",
-                _text(m.reference),
-                _text(m.description),
+                spreadsheet_text(m.reference),
+                spreadsheet_text(m.description),
                 decimal_text(m.gross, currency),
                 decimal_text(m.commission, currency),
                 decimal_text(m.net, currency),

@@ -11,17 +11,22 @@ from kleline.merchants.model import balance_account
 from kleline.sepa.model import OwnAccount
 from kleline.settlement.model import Payout
 
-__all__ = ["paid_entry", "returned_entry", "sent_entry"]
+__all__ = ["paid_entry", "returned_entry", "sent_entry", "sent_entry_id"]
 
 
 def _metadata(payout: Payout) -> dict[str, str]:
     return {"payout": payout.id, "merchant": payout.merchant_id, "settlement_run": payout.settlement_run_id}
 
 
+def sent_entry_id(payout_id: str) -> str:
+    """The id of the entry that sent the payout out of the merchant's balance."""
+    return f"{payout_id}:sent"
+
+
 def sent_entry(payout: Payout, bank: OwnAccount) -> EntryRequest:
     """The run sends the payout: merchant balance Dr / bank in-transit Cr."""
     return EntryRequest(
-        f"{payout.id}:sent",
+        sent_entry_id(payout.id),
         (debit(balance_account(payout.merchant_id), payout.amount), credit(bank.in_transit_code, payout.amount)),
         "payout sent",
         _metadata(payout),

@@ -152,8 +152,9 @@ class Passkeys:
         return passkey.customer_id
 
     def begin_payment(self, customer_id: str, challenge_id: str) -> Offer | None:
-        """A ceremony to pass the customer's open challenge ``challenge_id`` with a passkey, the options binding
-        its amount and payee; None when the customer has no passkey, or the challenge is not open any more."""
+        """A ceremony to pass the customer's open challenge ``challenge_id`` (a payment's, or a top-up's, whose payee
+        is the purse) with a passkey, the options binding its amount and payee; None when the customer has no
+        passkey, or the challenge is not open any more."""
         now = self._clock()
         with self._db.transaction() as tx:
             challenge = sca_store.find_challenge(tx, challenge_id, customer_id)

@@ -1,5 +1,8 @@
 """Topping up the purse from a registered card: limits, strong authentication, the issuer, then the books.
 
+0. A challenge answered (``challenge_id`` with a TOTP code, or with a passkey's answer to a ceremony of that
+   challenge) is passed first, bound to the amount and to the purse as payee (``TOP_UP_PAYEE``), exactly as a
+   payment's is (``StrongAuth.pass_proof``): a code or a signature made for another amount does not pass.
 1. Under the customer's row lock: the purse's limits (ceiling and monthly top-ups, counting top-ups still under
    way) and, unless a challenge was just passed, the exemption decision. Either refusal writes nothing but the
    challenge the customer must pass.
@@ -42,14 +45,40 @@ from kleline.wallet.cards import parse_card_number
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, check_top_up, month_start
 from kleline.wallet.model import Customer, TopUp
+from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.standing import PurseStanding, purse_standing
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_up_recovery import TopUpRecovery
 
-__all__ = ["CardSource", "TOP_UP_PAYEE", "TopUps"]
+__all__ = ["CardSource", "TOP_UP_PAYEE", "TopUps", "pass_top_up_challenge"]
 
 TOP_UP_PAYEE = "kleline:purse"
 """The payee a top-up's challenge is bound to: the customer's own purse at Kleline."""
+
+
+def pass_top_up_challenge(
+    auth: StrongAuth,
+    customer_id: str,
+    amount: Money,
+    challenge_id: str | None,
+    sca_code: str | None,
+    passkey: PasskeyProof | None,
+) -> bool:
+    """Pass the top-up's challenge ``challenge_id``, if one is answered, with the code or the passkey's answer, bound
+    to ``amount`` and the purse (a refusal raises, with the same codes as a payment's); whether one was passed."""
+    if challenge_id is None:
+        if passkey is not None:
+            raise ValidationError("a passkey's answer passes a challenge: send its challenge_id", param="challenge_id")
+        return False
+    if passkey is not None and sca_code:
+        raise ValidationError("send a code from your authenticator or a passkey's answer, not both", param="passkey")
+    proof: str | PasskeyProof | None = passkey if passkey is not None else sca_code
+    if not proof:
+        raise ValidationError(
+            "send the code from your authenticator (or a passkey's answer) with the challenge", param="sca_code"
+        )
+    auth.pass_proof(customer_id, challenge_id, proof, amount, TOP_UP_PAYEE)
+    return True
 
 
 class CardSource(Protocol):
@@ -91,18 +120,16 @@ class TopUps:
         *,
         challenge_id: str | None = None,
         sca_code: str | None = None,
+        passkey: PasskeyProof | None = None,
     ) -> TopUp:
-        """Credit the purse with ``amount`` taken from the card, within limits and strong authentication."""
+        """Credit the purse with ``amount`` taken from the card, within limits and strong authentication (after a
+        ``requires_action``: its ``challenge_id`` with the authenticator's ``sca_code`` or a ``passkey``'s answer)."""
         if amount.currency != PURSE_CURRENCY:
             raise ValidationError(f"the purse holds {PURSE_CURRENCY}, not {amount.currency}", param="currency")
         if amount.minor <= 0:
             raise ValidationError("amount must be a positive number of cents", param="amount")
         card = self._cards.card_details(customer_id, card_id)
-        challenged = challenge_id is not None
-        if challenge_id is not None:
-            if not sca_code:
-                raise ValidationError("send the code from your authenticator with the challenge", param="sca_code")
-            self._auth.pass_challenge(customer_id, challenge_id, sca_code, amount, TOP_UP_PAYEE)
+        challenged = pass_top_up_challenge(self._auth, customer_id, amount, challenge_id, sca_code, passkey)
         top_up = TopUp(new_id("top"), customer_id, card_id, amount, "pending", None, self._clock())
         if not self._reserve(top_up, challenged):
             challenge = self._auth.issue(customer_id, amount, TOP_UP_PAYEE)

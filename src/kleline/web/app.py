@@ -22,6 +22,7 @@ from kleline.web import (
     receipts,
     security,
     top_up,
+    top_up_challenge,
     wallet,
     wallet_forms,
 )
@@ -44,6 +45,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(wallet.router)
     app.include_router(wallet_forms.router)
     app.include_router(top_up.router)
+    app.include_router(top_up_challenge.router)
     app.include_router(history.router)
     app.include_router(receipts.router)
     app.include_router(security.router)

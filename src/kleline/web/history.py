@@ -34,7 +34,7 @@ from kleline.web.refusals import PageError
 from kleline.web.rendering import render, secure_headers
 from kleline.web.visits import Visit, page_context, respond, signed_in_visit, web_of
 
-__all__ = ["PARIS", "PER_PAGE", "month_name", "moment", "router"]
+__all__ = ["PARIS", "PER_PAGE", "Line", "amount", "day", "line", "month_name", "moment", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,11 +77,6 @@ def _clock(code: str, hour: int, minute: int) -> str:
     return str(format_time(time(hour, minute), "short", locale=_locale(code)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _amount(code: str, minor: int, currency: str) -> str:
-    return Money(minor, currency).format(code)
-
-
 def moment(language: Language, at: datetime) -> str:
     """A date and time in Paris, as ``language`` writes them (``6 Dec 2026, 14:05``; ``6 déc. 2026, 14:05``)."""
     local = at.astimezone(PARIS)
@@ -98,7 +93,7 @@ def day(language: Language, at: datetime) -> str:
 
 def amount(language: Language, money: Money) -> str:
     """An amount as ``language`` writes it (``language.money``, remembered)."""
-    return _amount(language.locale, money.minor, money.currency)
+    return language.money(money)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -157,7 +152,8 @@ class Line:
     balance: str  # the purse's balance after it, or ""
 
 
-def _line(language: Language, item: Activity) -> Line:
+def line(language: Language, item: Activity) -> Line:
+    """``item`` worded for a person, as the history and the wallet's overview show it."""
     text = language.gettext
     title = item.merchant_name or text(_KIND_TITLES.get(item.kind, _KIND_TITLES["other"]))
     how = text(_METHODS[(item.kind, item.method)]) if (item.kind, item.method) in _METHODS else ""
@@ -238,7 +234,7 @@ def activity_page(request: Request) -> Response:
     older = ""
     if not errors:
         page = asked.page(request, PER_PAGE, cursor)
-        lines = [_line(language, item) for item in page.items]
+        lines = [line(language, item) for item in page.items]
         older = "" if page.next is None else page.next.encode()
     context = page_context(
         visit,

@@ -23,6 +23,7 @@ the visitor chose.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from dataclasses import dataclass, field
@@ -85,11 +86,18 @@ class Language:
 
     def money(self, amount: Money) -> str:
         """An amount as people of this language write it (``12,50 €`` in French, ``€12.50`` in English)."""
-        return amount.format(self.locale)
+        return _formatted(self.locale, amount.minor, amount.currency)
 
     def time(self, moment: datetime) -> str:
         """The time of day of an aware ``moment``, in UTC, as this language writes it."""
         return str(format_time(moment, "short", tzinfo=UTC, locale=self.locale))
+
+
+# Babel formats an amount in some 15 µs; a page shows a dozen, most of them met before (the same prices, the same
+# balances), so each is formatted once per process.
+@functools.lru_cache(maxsize=4096)
+def _formatted(locale: str, minor: int, currency: str) -> str:
+    return Money(minor, currency).format(locale)
 
 
 def catalog_path(code: str) -> str:

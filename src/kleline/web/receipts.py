@@ -3,7 +3,10 @@ signed JSON file that ``kleline receipt verify`` checks, and the public page whe
 (``/receipts/verify``) against Kleline's published keys.
 
 A customer sees only the receipts of their own payments and refunds: any other id, whether it exists or not, gets
-the same not-found page, as the API answers 404 to a party who is not the receipt's.
+the same not-found page, as the API answers 404 to a party who is not the receipt's. Beside what the receipt
+attests, their page shows what the signed document does not hold (``Payments.purchase``): what was bought, as the
+merchant described it; on a refund's receipt, the payment it gives back, linked to that payment's receipt; on a
+payment's, the refunds of it, each linked to its own receipt.
 
 The check is ``kleline.receipts.verify`` against ``Receipts.public_keys`` (what ``GET /v1/keys`` publishes), and
 its four outcomes are worded for a person: valid, altered (the signature does not match what the file says),
@@ -20,6 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import NotFound
+from kleline.payments.purchases import Purchase
 from kleline.receipts import (
     BadSignature,
     MalformedReceipt,
@@ -31,7 +35,7 @@ from kleline.receipts import (
     verify,
 )
 from kleline.wallet.model import Customer
-from kleline.web.history import moment
+from kleline.web.history import amount, day, moment
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import render, secure_headers
@@ -84,6 +88,44 @@ def _shown(language: Language, document: dict[str, Any], receipt: Receipt, activ
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RefundShown:
+    """A refund of the payment, worded, and the id of its receipt."""
+
+    refund_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bought:
+    """What a customer's receipt page shows beside the receipt: what was bought, and the receipts it leads to."""
+
+    description: str | None
+    refund_of: str  # of a refund: the payment it gives back, worded ("" for a payment's receipt)
+    refunds: list[RefundShown]  # of a payment: its refunds, oldest first
+
+
+def _bought(language: Language, receipt: Receipt, purchase: Purchase | None) -> Bought:
+    if purchase is None:  # a receipt's payment is always its customer's; should it not be, show the receipt alone
+        return Bought(None, "", [])
+    text = language.gettext
+    if receipt.kind == "refund":
+        refund_of = text(N_("Refund of your payment of %(amount)s on %(date)s")) % {
+            "amount": amount(language, purchase.amount),
+            "date": day(language, purchase.paid_at),
+        }
+        return Bought(purchase.description, refund_of, [])
+    refunds = [
+        RefundShown(
+            refund.refund_id,
+            text(N_("%(amount)s refunded on %(date)s"))
+            % {"amount": amount(language, refund.amount), "date": day(language, refund.at)},
+        )
+        for refund in purchase.refunds
+    ]
+    return Bought(purchase.description, "", refunds)
+
+
 def _own(request: Request, visit: Visit, customer: Customer, object_id: str) -> SignedReceipt:
     """The receipt of ``object_id`` if it is ``customer``'s; else ``Answered`` with the not-found page."""
     try:
@@ -104,13 +146,20 @@ def receipt_page(request: Request, object_id: str) -> Response:
     assert visit.customer is not None
     signed = _own(request, visit, visit.customer, object_id)
     language = language_of(request)
-    keys = web_of(request).kleline.receipts.public_keys()
+    kleline = web_of(request).kleline
+    keys = kleline.receipts.public_keys()
     document = signed.to_json()
     active = any(key.key_id == signed.signature.key_id and key.active for key in keys)
     receipt = signed.receipt
+    bought = _bought(language, receipt, kleline.payments.purchase(visit.customer.id, receipt.payment_id))
     title = language.gettext(N_("Receipt of a payment") if receipt.kind == "payment" else N_("Receipt of a refund"))
     context = page_context(
-        visit, title, section="activity", shown=_shown(language, document, receipt, active), object_id=object_id
+        visit,
+        title,
+        section="activity",
+        shown=_shown(language, document, receipt, active),
+        bought=bought,
+        object_id=object_id,
     )
     return respond(request, visit, render(request, "receipt.html", context))
 

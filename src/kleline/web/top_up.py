@@ -4,9 +4,10 @@ its bank accounts, through the same services as ``POST /v1/wallet/top-ups``.
 The form is sent once (``kleline.web.once``), then:
 - the top-up succeeded: to the wallet, which confirms it;
 - the card's bank declined it: the form again, saying why and what to do (another card, a direct debit);
-- strong authentication is due: to the top-up's own page (``/wallet/top-up/{id}?challenge=...``), which asks for the
-  code of the customer's authenticator app and passes the challenge with it (the challenge is bound to the amount
-  and to the purse as payee, and is the customer's own: another customer's is not found);
+- strong authentication is due: to the top-up's own page (``/wallet/top-up/{id}?challenge=...``, in
+  ``kleline.web.top_up_challenge``), which passes the challenge with a passkey or the authenticator app's code (the
+  challenge is bound to the amount and to the purse as payee, and is the customer's own: another customer's is not
+  found);
 - a refusal (the limits, a debt outstanding, no authenticator app yet): the form again, with the way out.
 """
 
@@ -22,11 +23,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.errors import KlelineError, NotFound
+from kleline.errors import KlelineError
 from kleline.money import Money
 from kleline.wallet.customers import PURSE_CURRENCY
 from kleline.wallet.model import Customer, TopUp
-from kleline.wallet.sca import ChallengeExpired
 from kleline.web.flashes import TOPPED_UP, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
@@ -34,13 +34,13 @@ from kleline.web.paths import return_path
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
-from kleline.web.wallet_refusals import NextStep, because, next_steps, not_found, wallet_refusal
+from kleline.web.wallet_refusals import NextStep, because, next_steps, wallet_refusal
 
-__all__ = ["router"]
+__all__ = ["FIELDS", "PATH", "form_page", "outcome", "refused", "router", "start"]
 
 router = APIRouter(include_in_schema=False)
 
-_PATH: Final = "/wallet/top-up"
+PATH: Final = "/wallet/top-up"
 _AMOUNT: Final = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
 _DECLINES: Final = {
     "insufficient_funds": N_("your card's account does not hold enough"),
@@ -48,7 +48,7 @@ _DECLINES: Final = {
     "do_not_honor": N_("the bank gave no reason"),
     "issuer_unavailable": N_("the card's bank did not answer"),
 }
-_FIELDS: Final = {"amount": "amount", "card_id": "source", "bank_account_id": "source", "sca_code": "sca_code"}
+FIELDS: Final = {"amount": "amount", "card_id": "source", "bank_account_id": "source", "sca_code": "sca_code"}
 
 
 def parse_amount(text: str) -> Money | None:
@@ -61,7 +61,7 @@ def parse_amount(text: str) -> Money | None:
     return Money(int(found.group(1)) * 100 + int(cents), PURSE_CURRENCY)
 
 
-def _form_page(
+def form_page(
     request: Request,
     visit: Visit,
     customer: Customer,
@@ -73,6 +73,7 @@ def _form_page(
     steps: list[NextStep] | None = None,
     status: int = 200,
 ) -> Response:
+    """The top-up form, with what was typed, the refusals and their way out."""
     kleline = web_of(request).kleline
     cards = kleline.cards.list(customer.id)
     accounts = kleline.collections.bank_accounts.list(customer.id)
@@ -96,16 +97,16 @@ def _form_page(
     return render(request, "top_up.html", context, status=status)
 
 
-@router.get(_PATH)
+@router.get(PATH)
 def top_up_page(request: Request, source: str | None = None, next: str | None = None) -> Response:
     """The top-up form: how much, and from which card or bank account (and, with ``next``, where to go after)."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
-    page = _form_page(request, visit, visit.customer, source=source, next_url=return_path(next))
+    page = form_page(request, visit, visit.customer, source=source, next_url=return_path(next))
     return respond(request, visit, page)
 
 
-def _start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> str:
+def start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> str:
     """Start the top-up; ``"top_... sca_..."`` when a challenge must be passed, else its id."""
     if source.startswith("ba_"):
         top_up = kleline.collections.top_ups.top_up(customer_id, amount, source).top_up
@@ -114,11 +115,11 @@ def _start(kleline: Kleline, customer_id: str, amount: Money, source: str) -> st
     return f"{top_up.id} {top_up.challenge_id}" if top_up.challenge_id else top_up.id
 
 
-def _refused(
+def refused(
     language: Language, error: KlelineError, source: str, standing_room: Money | None = None
 ) -> tuple[list[PageError], list[NextStep], int]:
     """A refused top-up as the form shows it: the error next to its field, the way out, the status."""
-    refusal = wallet_refusal(error, language, _FIELDS)
+    refusal = wallet_refusal(error, language, FIELDS)
     message = refusal.message
     if error.code == "limit_exceeded" and standing_room is not None:
         room = language.gettext(N_("you can top up at most %(amount)s now")) % {"amount": language.money(standing_room)}
@@ -132,7 +133,7 @@ def _refused(
     )
 
 
-def _outcome(
+def outcome(
     request: Request, visit: Visit, customer: Customer, result: str, source: str, next_url: str | None
 ) -> Response:
     """Where a top-up's result leads: the wallet (or ``next_url``), its challenge, or the form with the card's
@@ -142,7 +143,7 @@ def _outcome(
     top_up = kleline.top_ups.get(customer.id, top_up_id)
     if top_up.status == "requires_action" and challenge_id:
         query = {"challenge": challenge_id} | ({"next": next_url} if next_url else {})
-        return redirect(f"{_PATH}/{top_up.id}?{urlencode(query)}")
+        return redirect(f"{PATH}/{top_up.id}?{urlencode(query)}")
     if top_up.status == "failed":
         return _declined(request, visit, customer, top_up, source, next_url)
     return leave(request, redirect(next_url or "/wallet"), TOPPED_UP, top_up.id)
@@ -160,7 +161,7 @@ def _declined(
     error = PageError(message, code, "source")
     amount = format_decimal(Decimal(top_up.amount.minor) / 100, format="#0.00", locale=language.locale)
     steps = next_steps("card_declined", language)
-    return _form_page(
+    return form_page(
         request,
         visit,
         customer,
@@ -173,10 +174,10 @@ def _declined(
     )
 
 
-@router.post(_PATH)
+@router.post(PATH)
 def top_up(request: Request, form: Form) -> Response:
     """Top up from the chosen source; every problem with the form is shown at once."""
-    visit, customer = signed_in_post(request, form, back=_PATH)
+    visit, customer = signed_in_post(request, form, back=PATH)
     language = language_of(request)
     _ = language.gettext
     kleline = web_of(request).kleline
@@ -197,15 +198,15 @@ def top_up(request: Request, form: Form) -> Response:
         errors.append(PageError(message, "validation_error", "source"))
         source = ""
     if errors or amount is None:
-        return _form_page(
+        return form_page(
             request, visit, customer, next_url=next_url, amount=typed, source=source, errors=errors, status=400
         )
     try:
-        result = once(request, customer.id, form, lambda: _start(kleline, customer.id, amount, source))
+        result = once(request, customer.id, form, lambda: start(kleline, customer.id, amount, source))
     except KlelineError as error:
         room = kleline.top_ups.standing(customer).top_up_room
-        errors, steps, status = _refused(language, error, source, room)
-        return _form_page(
+        errors, steps, status = refused(language, error, source, room)
+        return form_page(
             request,
             visit,
             customer,
@@ -216,136 +217,4 @@ def top_up(request: Request, form: Form) -> Response:
             steps=steps,
             status=status,
         )
-    return _outcome(request, visit, customer, result, source, next_url)
-
-
-def _challenge_page(
-    request: Request,
-    visit: Visit,
-    customer: Customer,
-    top_up: TopUp,
-    challenge_id: str,
-    *,
-    next_url: str | None = None,
-    errors: list[PageError] | None = None,
-    status: int = 200,
-) -> Response:
-    kleline = web_of(request).kleline
-    source_label = ""
-    if top_up.card_id is not None:
-        try:
-            card = kleline.cards.get(customer.id, top_up.card_id)
-            source_label = language_of(request).gettext("%(brand)s card ending %(last4)s") % {
-                "brand": card.brand.capitalize(),
-                "last4": card.last4,
-            }
-        except NotFound:
-            source_label = ""
-    elif top_up.bank_account_id is not None:
-        try:
-            account = kleline.collections.bank_accounts.get(customer.id, top_up.bank_account_id)
-            shown = f"{account.masked_iban[:4]}\u00a0••••\u00a0{account.masked_iban[-4:]}"
-            source_label = language_of(request).gettext("Direct debit from %(iban)s") % {"iban": shown}
-        except NotFound:
-            source_label = ""
-    context = page_context(
-        visit,
-        language_of(request).gettext(N_("Confirm your top-up")),
-        section="top-up",
-        errors=errors or [],
-        top_up=top_up,
-        source_label=source_label,
-        challenge_id=challenge_id,
-        form_key=new_form_key(),
-        next=next_url or "",
-    )
-    return render(request, "top_up_challenge.html", context, status=status)
-
-
-def _own_top_up(request: Request, visit: Visit, customer: Customer, top_up_id: str) -> TopUp | Response:
-    try:
-        return web_of(request).kleline.top_ups.get(customer.id, top_up_id)
-    except NotFound:
-        return not_found(request, visit)
-
-
-@router.get(_PATH + "/{top_up_id}")
-def challenge_page(request: Request, top_up_id: str, challenge: str = "", next: str | None = None) -> Response:
-    """The strong-authentication step of a top-up: the code from the customer's authenticator app."""
-    visit = signed_in_visit(request)
-    assert visit.customer is not None
-    found = _own_top_up(request, visit, visit.customer, top_up_id)
-    if isinstance(found, Response):
-        return respond(request, visit, found)
-    if found.status != "requires_action" or not challenge:
-        return redirect("/wallet" if found.status == "succeeded" else _PATH)
-    page = _challenge_page(request, visit, visit.customer, found, challenge, next_url=return_path(next))
-    return respond(request, visit, page)
-
-
-@router.post(_PATH + "/{top_up_id}/authenticate")
-def authenticate(request: Request, top_up_id: str, form: Form) -> Response:
-    """Pass the top-up's challenge with the code, and top up (once, however often the form is sent)."""
-    visit, customer = signed_in_post(request, form, back=_PATH)
-    language = language_of(request)
-    kleline = web_of(request).kleline
-    found = _own_top_up(request, visit, customer, top_up_id)
-    if isinstance(found, Response):
-        return found
-    challenge_id = form.get("challenge_id", "")
-    next_url = return_path(form.get("next"))
-    source = found.card_id or found.bank_account_id or ""
-    code = "".join(form.get("sca_code", "").split())
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
-        wrong = PageError(
-            language.gettext("Enter the 6-digit code from your authenticator app"), "validation_error", "sca_code"
-        )
-        return _challenge_page(
-            request, visit, customer, found, challenge_id, next_url=next_url, errors=[wrong], status=400
-        )
-    if found.status != "requires_action":
-        return redirect(_PATH)
-
-    def run() -> str:
-        if found.bank_account_id is not None:
-            done = kleline.collections.top_ups.top_up(
-                customer.id, found.amount, found.bank_account_id, challenge_id=challenge_id, sca_code=code
-            )
-            return done.top_up.id
-        return kleline.top_ups.top_up(customer.id, found.amount, source, challenge_id=challenge_id, sca_code=code).id
-
-    sent = {name: value for name, value in form.items() if name != "sca_code"}  # a retry may type a fresher code
-    try:
-        result = once(request, customer.id, sent, run)
-    except ChallengeExpired as expired:
-        # The challenge lapsed: a fresh one at once (a new top-up of the same amount), so the next code passes.
-        try:
-            fresh = _start(kleline, customer.id, found.amount, source)
-        except KlelineError as error:
-            errors, steps, status = _refused(language, error, source)
-            return _form_page(
-                request,
-                visit,
-                customer,
-                next_url=next_url,
-                source=source,
-                errors=errors,
-                steps=steps,
-                status=status,
-            )
-        fresh_id, _, fresh_challenge = fresh.partition(" ")
-        refusal = wallet_refusal(expired, language)
-        top = kleline.top_ups.get(customer.id, fresh_id)
-        errors = [PageError(refusal.message, refusal.code, "sca_code")]
-        return _challenge_page(
-            request, visit, customer, top, fresh_challenge, next_url=next_url, errors=errors, status=410
-        )
-    except KlelineError as error:
-        refusal = wallet_refusal(error, language, _FIELDS)
-        field = "sca_code" if error.code.startswith("sca_") or refusal.field is None else refusal.field
-        status = error.status if 400 <= error.status < 500 else 400
-        errors = [PageError(refusal.message, refusal.code, field)]
-        return _challenge_page(
-            request, visit, customer, found, challenge_id, next_url=next_url, errors=errors, status=status
-        )
-    return _outcome(request, visit, customer, result, source, next_url)
+    return outcome(request, visit, customer, result, source, next_url)

@@ -1,11 +1,12 @@
 """The shopper's wallet as pages (``/wallet`` and below): only its owner may see them, once signed in.
 
 Every page here calls the same services as the API's ``/v1/wallet`` routes; what a page shows is what the API would
-answer, worded for a person. The overview (``/wallet``) shows the purse against its limits, the cards, the bank
-accounts with their mandates and any debt, and takes the forms that act on them: remove a card, remove a bank
-account (which revokes its mandate), repay the debt from the purse. Removing asks first, without JavaScript: the
-overview's button leads to a page (``/wallet/cards/{id}/remove``, ``/wallet/bank-accounts/{id}/remove``) that says
-what will go and what removing it does, whose form posts to the same address. Adding a card or a bank account is
+answer, worded for a person. The overview (``/wallet``) shows the purse against its limits, its newest movements
+(the history's first lines, from the same service, in one query), the cards, the bank accounts with their mandates
+and any debt, and takes the forms that act on them: remove a card, remove a bank account (which revokes its
+mandate), repay the debt from the purse. Removing asks first, without JavaScript: the overview's button leads to a
+page (``/wallet/cards/{id}/remove``, ``/wallet/bank-accounts/{id}/remove``) that says what will go and what removing
+it does, whose form posts to the same address. Adding a card or a bank account is
 ``kleline.web.wallet_forms``; topping up, ``kleline.web.top_up``.
 """
 
@@ -21,6 +22,7 @@ from kleline.collections import BankAccount, UnknownBankAccount
 from kleline.errors import KlelineError, NotFound
 from kleline.wallet.model import Card, Customer
 from kleline.web.flashes import BANK_ACCOUNT_REMOVED, CARD_REMOVED, DEBT_REPAID, announcement, leave
+from kleline.web.history import line
 from kleline.web.i18n import N_, language_of
 from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
@@ -33,6 +35,8 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _TITLE: Final = N_("Your wallet")
+RECENT: Final = 5
+"""How many of the newest movements the overview shows."""
 _STATUS: Final = {"purse_empty": 409, "nothing_owed": 409, "collections_pending": 409}
 
 
@@ -60,6 +64,7 @@ def _overview(
         cards=kleline.cards.list(customer.id),
         bank_accounts=kleline.collections.bank_accounts.list(customer.id),
         debt=kleline.collections.debts.owed(customer.id),
+        recent=[line(language, item) for item in kleline.payments.activity(customer.id, limit=RECENT).items],
         form_key=new_form_key(),
         flash=announcement(request, visit),
     )
@@ -69,7 +74,8 @@ def _overview(
 
 @router.get("/wallet")
 def wallet_page(request: Request) -> Response:
-    """The purse against its limits, the cards, the bank accounts and their mandates, and any debt."""
+    """The purse against its limits, its newest movements, the cards, the bank accounts and their mandates, and any
+    debt."""
     visit = signed_in_visit(request)
     assert visit.customer is not None
     return respond(request, visit, _overview(request, visit, visit.customer))

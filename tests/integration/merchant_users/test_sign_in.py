@@ -9,11 +9,12 @@ from datetime import timedelta
 import pyotp
 import pytest
 
-from kleline.errors import KlelineError
-from kleline.merchant_users import SignInStepMissing
+from kleline.config import DEVELOPMENT_MASTER_KEYS
+from kleline.merchant_users import MerchantSignIn, SignInStepMissing
 from kleline.wallet.customers import REFUSED_SIGN_IN, AuthenticationFailed, SignInLocked
 from kleline.wallet.sca import AuthenticationBlocked, CodeInvalid
 from kleline.wallet.strong_auth import AlreadyEnrolled, EnrolmentCodeInvalid
+from kleline.wallet.vault import MasterKeys, generate_master_key
 
 from .conftest import PASSWORD, Team, actor
 
@@ -165,9 +166,27 @@ def test_sessions_expire(team: Team) -> None:
 
 def test_rotating_master_keys_rewraps_the_users_secrets(team: Team) -> None:
     ada = team.member("ada@example.org")
-    team.with_authenticator(ada)
+    totp = team.with_authenticator(ada)
     assert team.sign_in.rotate_keys() == 0  # already under the active key
-    with team.db.transaction() as tx:
-        tx.execute("UPDATE merchant_users SET totp_key_id = 'old' WHERE id = :id", {"id": ada.id})
-    with pytest.raises(KlelineError):
-        team.sign_in.rotate_keys()  # 'old' is not configured: named, never guessed
+    rotated = MerchantSignIn(
+        team.db,
+        MasterKeys.parse(f"{generate_master_key('k2')},{DEVELOPMENT_MASTER_KEYS}"),
+        clock=team.clock,
+        session_ttl=timedelta(hours=1),
+    )
+    assert rotated.rotate_keys() == 1 and rotated.rotate_keys() == 0
+    with team.db.transaction(write=False) as tx:
+        assert tx.fetchone("SELECT totp_key_id FROM merchant_users WHERE id = :id", {"id": ada.id})[0] == "k2"
+    pending = rotated.check_password(None, "ada@example.org", PASSWORD)
+    assert rotated.pass_second_factor(pending, totp.at(team.clock.now)).signed_in  # the secret opens under k2
+
+
+def test_a_code_for_a_session_that_ended_meanwhile_signs_nobody_in(team: Team) -> None:
+    ada = team.member("ada@example.org")
+    totp = team.with_authenticator(ada)
+    pending = team.sign_in.check_password(None, "ada@example.org", PASSWORD)
+    team.sign_in.sign_out(pending)
+    with pytest.raises(SignInStepMissing):
+        team.sign_in.pass_second_factor(pending, totp.at(team.clock.now))
+    with team.db.transaction(write=False) as tx:
+        assert tx.fetchone("SELECT COUNT(*) FROM merchant_sessions")[0] == 0

@@ -191,6 +191,7 @@ def test_one_merchants_people_never_reach_anothers(team: Team) -> None:
 
 def test_an_owner_withdraws_an_invitation(team: Team) -> None:
     owner = team.member("owner@example.org")
+    team.clock.advance(seconds=1)
     invited = team.users.invite(team.shop, "ada@example.org", "accountant", by=actor(owner))
     team.clock.advance(seconds=1)
     team.users.withdraw(actor(owner), invited.invitation.id)

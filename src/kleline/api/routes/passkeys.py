@@ -1,5 +1,6 @@
 """Passkeys of the signed-in customer's wallet (WebAuthn): register, list, remove, and the options to pass a
-payment's strong-authentication challenge with one (``POST /v1/payments/{id}/confirm`` with ``passkey``).
+payment's or a top-up's strong-authentication challenge with one (``POST /v1/payments/{id}/confirm`` or
+``POST /v1/wallet/top-ups`` with ``passkey``).
 
 A ceremony's ``options`` are the JSON a browser gives ``PublicKeyCredential.parseCreationOptionsFromJSON`` (or
 ``parseRequestOptionsFromJSON``); the answer to send back is the credential's ``toJSON()``. The relying party is
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from kleline.api.auth import CustomerId, kleline_of
 from kleline.clock import to_rfc3339
-from kleline.wallet.passkey import Offer, Passkey, UnknownChallengeOffer
+from kleline.wallet.passkey import Offer, Passkey, PasskeyProof, UnknownChallengeOffer
 
 __all__ = ["PasskeyAnswer", "router"]
 
@@ -37,6 +38,10 @@ class PasskeyAnswer(BaseModel):
     ceremony_id: str = Field(min_length=1, max_length=40)
     credential: dict[str, Any] = Field(description="the PublicKeyCredential's toJSON()")
 
+    def proof(self) -> PasskeyProof:
+        """The answer as the services check it."""
+        return PasskeyProof(self.ceremony_id, json.dumps(self.credential))
+
 
 class NewPasskey(PasskeyAnswer):
     """A registration's answer, and the name the customer gives the passkey."""
@@ -45,7 +50,7 @@ class NewPasskey(PasskeyAnswer):
 
 
 class AssertionIn(BaseModel):
-    """The payment's challenge (``next_action.challenge_id``) to pass with a passkey."""
+    """The payment's or the top-up's challenge (``next_action.challenge_id``) to pass with a passkey."""
 
     challenge_id: str = Field(min_length=1, max_length=40)
 
@@ -128,8 +133,9 @@ def remove_passkey(passkey_id: str, request: Request, customer_id: CustomerId) -
     responses={404: {"description": "``sca_challenge_not_found``: no open challenge of this wallet, or no passkey"}},
 )
 def begin_assertion(body: AssertionIn, request: Request, customer_id: CustomerId) -> CeremonyOut:
-    """The options for ``navigator.credentials.get`` to pass a payment's challenge: the bytes to sign are bound to
-    the challenge's amount and payee. Answer with ``POST /v1/payments/{id}/confirm`` and ``passkey``."""
+    """The options for ``navigator.credentials.get`` to pass a payment's or a top-up's challenge: the bytes to sign
+    are bound to the challenge's amount and payee. Answer with ``passkey``: to ``POST /v1/payments/{id}/confirm``
+    for a payment, to ``POST /v1/wallet/top-ups`` (the same top-up again, with its ``challenge_id``) for a top-up."""
     offer = kleline_of(request).passkeys.begin_payment(customer_id, body.challenge_id)
     if offer is None:
         raise UnknownChallengeOffer(

@@ -7,7 +7,6 @@ everything and moves nothing. Another party's payment is answered ``404``, exact
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,15 +15,16 @@ from pydantic import BaseModel, Field, StrictInt
 from kleline.api.auth import Credentials, MerchantId, Party, customer_token, kleline_of, merchant_secret
 from kleline.api.fields import CurrencyCode
 from kleline.api.routes.passkeys import PasskeyAnswer
+from kleline.api.routes.payment_search import SEARCH_ERRORS, SearchQuery
 from kleline.api.unit_of_work import SlowPath, claimed_apart, in_one_transaction
 from kleline.db.engine import RawTx
-from kleline.errors import NotFound
+from kleline.errors import NotFound, ValidationError
 from kleline.ledger import UnknownAccount
 from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
+from kleline.payments.search import MAX_PAGE, PageCursor
 from kleline.payments.views import payment_json, refund_json
-from kleline.wallet.passkey import PasskeyProof
 
 router = APIRouter(tags=["payments"])
 
@@ -100,10 +100,15 @@ class PaymentOut(BaseModel):
 
 
 class PaymentList(BaseModel):
-    """A page of payments, newest first."""
+    """A page of payments, newest first. ``has_more``: more payments lie beyond this page the way it was asked for
+    (older ones; newer ones for a ``previous_cursor``). A merchant's page names the pages after and before it
+    (``next_cursor``, ``previous_cursor``: pass one as ``cursor``), null where there is none (always for other
+    callers, who page with ``starting_after``)."""
 
     data: list[PaymentOut]
     has_more: bool
+    next_cursor: str | None
+    previous_cursor: str | None
 
 
 class RefundOut(BaseModel):
@@ -175,24 +180,66 @@ def create_payment(body: PaymentIn, request: Request, credentials: Credentials) 
     return in_one_transaction(request, 201, PaymentOut, create)
 
 
-@router.get("/v1/payments", response_model=PaymentList)
+@router.get(
+    "/v1/payments",
+    response_model=PaymentList,
+    responses={
+        400: {
+            "description": SEARCH_ERRORS + "; a `cursor` this API did not give, or given with `starting_after`; "
+            "a filter or `cursor` sent with a key other than a merchant's"
+        }
+    },
+)
 def list_payments(
     request: Request,
     party: Party,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=40)] = None,
+    asked: SearchQuery,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    starting_after: Annotated[
+        str | None, Query(max_length=40, description="the id of the last payment of the previous page")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="a page's `next_cursor` (the page after it) or `previous_cursor` (the page before it); "
+            "merchant keys",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """The caller's payments, newest first: a merchant's own, a customer's own, or all for an operator."""
+    """The caller's payments, newest first: a merchant's own, a customer's own, or all for an operator.
+
+    A merchant may filter them (by status, method, creation day or instant, amount) and search them (``q``: a
+    payment id, the beginning of its reference, an amount), and page on both ways with the answer's
+    ``next_cursor`` and ``previous_cursor``; ``starting_after`` (an id) still pages on."""
     payments = kleline_of(request).payments
+    if party.kind == "merchant":
+        if cursor is not None and starting_after is not None:
+            raise ValidationError("cursor: give cursor or starting_after, not both", param="cursor")
+        at = None
+        if cursor is not None:
+            at = PageCursor.parse(cursor)
+        elif starting_after is not None:
+            at = PageCursor.after(_visible(request, party, starting_after))
+        page = payments.search(party.id, asked.search, limit=limit, cursor=at)
+        return {
+            "data": [_out(p) for p in page.payments],
+            "has_more": page.has_more,
+            "next_cursor": None if page.next is None else page.next.encode(),
+            "previous_cursor": None if page.previous is None else page.previous.encode(),
+        }
+    refused = asked.named or ("cursor" if cursor is not None else None)
+    if refused is not None:
+        raise ValidationError(f"{refused}: filters and cursors are for merchant keys", param=refused)
     if starting_after is not None:
         _visible(request, party, starting_after)
     found, more = payments.list(
-        merchant_id=party.id if party.kind == "merchant" else None,
+        merchant_id=None,
         customer_id=party.id if party.kind == "customer" else None,
         limit=limit,
         after=starting_after,
     )
-    return {"data": [_out(p) for p in found], "has_more": more}
+    return {"data": [_out(p) for p in found], "has_more": more, "next_cursor": None, "previous_cursor": None}
 
 
 @router.get("/v1/payments/{payment_id}", response_model=PaymentOut)
@@ -233,9 +280,7 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     replayed = claimed_apart(request)
     if replayed is not None:
         return replayed
-    passkey = None
-    if body.passkey is not None:
-        passkey = PasskeyProof(body.passkey.ceremony_id, json.dumps(body.passkey.credential))
+    passkey = body.passkey.proof() if body.passkey is not None else None
     payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictInt
 from kleline.api.auth import CustomerId, kleline_of
 from kleline.api.fields import CurrencyCode
 from kleline.api.movements import MovementList, purse_movement_page
+from kleline.api.routes.passkeys import PasskeyAnswer
 from kleline.clock import to_rfc3339
 from kleline.errors import ValidationError
 from kleline.money import Money
@@ -21,8 +22,9 @@ router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 
 class TopUpIn(BaseModel):
     """A top-up: an amount in cents from a registered card (``card_id``) or by direct debit of a registered bank
-    account (``bank_account_id``), exactly one of the two; with ``challenge_id`` and ``sca_code`` after a
-    ``requires_action`` answer."""
+    account (``bank_account_id``), exactly one of the two. After a ``requires_action`` answer, send the same top-up
+    again with its ``challenge_id`` and either ``sca_code`` (the authenticator app's code) or ``passkey`` (a passkey's
+    answer to the ceremony of ``POST /v1/wallet/passkeys/assertions`` for that challenge)."""
 
     amount: StrictInt = Field(gt=0, le=10**12, examples=[2500])
     currency: CurrencyCode
@@ -36,10 +38,16 @@ class TopUpIn(BaseModel):
     )
     challenge_id: str | None = Field(default=None, max_length=40)
     sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    passkey: PasskeyAnswer | None = Field(
+        default=None,
+        description="instead of sca_code: a passkey's answer to a ceremony of this challenge_id, whose signed bytes "
+        "bind the amount and the purse",
+    )
 
 
 class NextAction(BaseModel):
-    """What the customer must do before asking again: pass the challenge with a code from their authenticator."""
+    """What the customer must do before asking again: pass the challenge with a code from their authenticator, or
+    with a passkey (``POST /v1/wallet/passkeys/assertions`` gives the ceremony)."""
 
     type: Literal["sca"] = "sca"
     challenge_id: str
@@ -87,25 +95,52 @@ def top_up_out(top_up: TopUp, collection_id: str | None = None) -> TopUpOut:
     status_code=201,
     response_model=TopUpOut,
     responses={
-        410: {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"},
+        400: {
+            "description": "`validation_error` (`param` names the field), or `passkey_response_invalid`: the "
+            "passkey's answer does not verify (made for another amount, another site, or not by this wallet's passkey)"
+        },
+        403: {
+            "description": "`forbidden`: not a customer's token; `sca_code_invalid`: the code is wrong; `sca_blocked`: "
+            "too many failed attempts; `passkey_sign_count_regressed`: the passkey's counter did not move forward, "
+            "as a copied one's would; `sca_enrolment_required`: no authenticator app or passkey to pass a challenge"
+        },
+        404: {
+            "description": "`not_found`: no such card or bank account in this wallet; `sca_challenge_not_found`: no "
+            "such challenge; `passkey_ceremony_not_found`: no such passkey ceremony, or it was used already"
+        },
+        409: {
+            "description": "`idempotency_key_reused` or `idempotency_request_in_progress`; `sca_challenge_used` or "
+            "`sca_challenge_mismatch`: the challenge was passed already, or is for another amount"
+        },
+        410: {
+            "description": "`sca_challenge_expired`: the strong-authentication challenge is over, start again; "
+            "`passkey_ceremony_expired`: the passkey ceremony began five minutes ago or more"
+        },
         422: {"description": "`limit_exceeded`: the top-up would pass the wallet's limits for its KYC level"},
     },
 )
 def create_top_up(body: TopUpIn, request: Request, customer_id: CustomerId) -> TopUpOut:
     """Top up the purse from a registered card or by direct debit of a registered bank account: ``succeeded``,
-    ``failed`` with a ``failure_code``, or ``requires_action`` with a challenge to pass."""
+    ``failed`` with a ``failure_code``, or ``requires_action`` with a challenge to pass (then the same top-up again
+    with ``challenge_id`` and ``sca_code`` or ``passkey``)."""
     amount = Money(body.amount, body.currency)
+    passkey = body.passkey.proof() if body.passkey is not None else None
     if body.bank_account_id is not None:
         if body.card_id is not None:
             raise ValidationError("give card_id or bank_account_id, not both", param="bank_account_id")
         debited = kleline_of(request).collections.top_ups.top_up(
-            customer_id, amount, body.bank_account_id, challenge_id=body.challenge_id, sca_code=body.sca_code
+            customer_id,
+            amount,
+            body.bank_account_id,
+            challenge_id=body.challenge_id,
+            sca_code=body.sca_code,
+            passkey=passkey,
         )
         return top_up_out(debited.top_up, None if debited.collection is None else debited.collection.id)
     if body.card_id is None:
         raise ValidationError("give card_id (a card) or bank_account_id (a direct debit)", param="card_id")
     top_up = kleline_of(request).top_ups.top_up(
-        customer_id, amount, body.card_id, challenge_id=body.challenge_id, sca_code=body.sca_code
+        customer_id, amount, body.card_id, challenge_id=body.challenge_id, sca_code=body.sca_code, passkey=passkey
     )
     return top_up_out(top_up)
 

@@ -11,9 +11,19 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import charts, home, invitations, sign_in, team
+from kleline.web.dashboard import charts, developers, home, invitations, payments, payouts, sign_in, statements, team
 
 __all__ = ["routers"]
 
-routers: tuple[APIRouter, ...] = (sign_in.router, invitations.router, home.router, charts.router, team.router)
+routers: tuple[APIRouter, ...] = (
+    sign_in.router,
+    invitations.router,
+    home.router,
+    charts.router,
+    team.router,
+    payments.router,
+    developers.router,
+    payouts.router,
+    statements.router,
+)
 """The dashboard's routes, for ``kleline.web.app.install``."""

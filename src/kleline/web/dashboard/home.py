@@ -1,7 +1,6 @@
 """The dashboard's landing page (``/dashboard``), its overview: once the shop is approved, its sales today and this
 month, its balance and payouts, the charts of 30 days and 12 months (``dashboard.overview``); then where its
-application stands, and the signed-in user's role. Every role sees it. The pages of sales, payouts and statements
-come with their own issue; the navigation links only to pages that exist."""
+application stands, and the signed-in user's role. Every role sees it."""
 
 from __future__ import annotations
 

@@ -20,7 +20,14 @@ from starlette.responses import Response
 
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.errors import KlelineError, NotFound
-from kleline.merchant_users import ROLES, AuditRecord, InvalidMerchantUser, NewInvitation, NotAllowed
+from kleline.merchant_users import (
+    ROLES,
+    AuditRecord,
+    InvalidMerchantUser,
+    NewInvitation,
+    NotAllowed,
+    invitation_problems,
+)
 from kleline.money import Money
 from kleline.web.dashboard.visits import (
     DashboardVisit,
@@ -127,18 +134,28 @@ def invite(request: Request, form: Form) -> Response:
     email, role, limit_text = form.get("email", "").strip(), form.get("role", ""), form.get("refund_limit", "")
     typed = {"email": email, "role": role, "refund_limit": limit_text}
     fields = {"email": "invite-email", "role": "invite-role", "refund_limit": "invite-refund_limit"}
+    problems: list[KlelineError] = []
+    limit = None
     try:
         limit = _refund_limit(role, limit_text)
+    except InvalidMerchantUser as refused_limit:
+        problems.append(refused_limit)
+    problems = invitation_problems(email, role, limit) + problems  # every problem at once, in the form's order
+    if not problems:
         assert visit.merchant is not None
-        invited = web_of(request).kleline.merchant_users.invite(visit.merchant.id, email, role, limit, by=visit.actor)
-    except KlelineError as error:
-        page = _refusal(request, visit, error)
-        if page is not None:
-            raise page from None
-        status = 409 if error.code == "already_a_member" else 400
-        return _users_page(
-            request, visit, errors=[dashboard_error(error, fields, language)], typed=typed, status=status
-        )
+        try:
+            invited = web_of(request).kleline.merchant_users.invite(
+                visit.merchant.id, email, role, limit, by=visit.actor
+            )
+        except KlelineError as error:
+            page = _refusal(request, visit, error)
+            if page is not None:
+                raise page from None
+            problems.append(error)
+    if problems:
+        status = 409 if problems[0].code == "already_a_member" else 400
+        errors = [dashboard_error(problem, fields, language) for problem in problems]
+        return _users_page(request, visit, errors=errors, typed=typed, status=status)
     return _users_page(request, visit, invited=invited)
 
 
@@ -225,6 +242,13 @@ def _described(record: AuditRecord, language: Language) -> str:
         return _("%(email)s: from %(old)s to %(new)s") % {"email": email, "old": role("from"), "new": role("to")}
     if record.action == "user_removed":
         return email
+    if record.action.startswith("api_key_") and detail.get("last4"):  # the developers section's
+        label = f" ({detail['label']})" if detail.get("label") else ""
+        return f"sk_…{detail['last4']}{label}"
+    if record.action.startswith("webhook_endpoint_") or record.action == "webhook_secret_rotated":
+        return str(detail.get("url") or record.object_id or "")
+    if record.action == "statement_downloaded":
+        return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
     return record.object_id or ""
 
 

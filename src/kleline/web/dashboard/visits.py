@@ -203,6 +203,7 @@ def dashboard_context(visit: DashboardVisit | None, title: str, **context: Any) 
         "merchant_user": user,
         "merchant": visit.merchant if visit is not None else None,
         "may_read_activity": visit is not None and visit.can("activity"),
+        "may_manage_keys": visit is not None and visit.can("keys"),
         "csrf_token": visit.csrf_token if visit is not None else "",
         "errors": [],
         "flash": None,

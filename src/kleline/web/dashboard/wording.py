@@ -62,6 +62,19 @@ ACTION_NAMES: Final = {
     "invitation_accepted": N_("Accepted an invitation"),
     "user_role_changed": N_("Changed a user's role"),
     "user_removed": N_("Removed a user"),
+    "api_key_created": N_("Created an API key"),
+    "api_key_revoked": N_("Revoked an API key"),
+    "webhook_endpoint_added": N_("Added a webhook endpoint"),
+    "webhook_endpoint_disabled": N_("Disabled a webhook endpoint"),
+    "webhook_endpoint_enabled": N_("Enabled a webhook endpoint"),
+    "webhook_secret_rotated": N_("Gave a webhook endpoint a new signing secret"),
+    "webhook_test_sent": N_("Sent a test event"),
+    "webhook_delivery_resent": N_("Sent an event again"),
+    "statement_downloaded": N_("Downloaded a statement"),
+    "payment_captured": N_("Captured a payment"),
+    "payment_canceled": N_("Canceled a payment"),
+    "refund_created": N_("Refunded a payment"),
+    "payments_exported": N_("Exported payments as CSV"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
@@ -116,6 +129,19 @@ NOTES: Final = {
     "dashboard_role_changed": N_("The role was changed."),
     "dashboard_user_removed": N_("The person was removed from the team: their sessions have ended."),
     "dashboard_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+    "dashboard_key_already_created": N_(
+        "That form was already sent: its key was created then, and its secret shown that once. If you did not "
+        "keep it, revoke the key and create another."
+    ),
+    "dashboard_endpoint_already_added": N_(
+        "That form was already sent: the endpoint was added then, and its signing secret shown that once. If you "
+        "did not keep it, make a new signing secret below."
+    ),
+    "dashboard_key_revoked": N_("The API key was revoked: requests signed with it are now refused."),
+    "dashboard_endpoint_disabled": N_("The endpoint was disabled: nothing is sent to it until you enable it again."),
+    "dashboard_endpoint_enabled": N_("The endpoint was enabled: the next events are sent to it."),
+    "dashboard_test_sent": N_("A test event is on its way: its delivery appears below within a minute."),
+    "dashboard_event_resent": N_("The event will be sent again within a minute, to every enabled endpoint."),
 }
 
 

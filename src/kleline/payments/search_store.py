@@ -1,0 +1,176 @@
+"""The SQL of a merchant's payment search (``payments.search``), every query restricted to the merchant.
+
+Each query is shaped for an index of migration 0029, so that a merchant with 100,000 payments gets a page without
+reading them all:
+
+- a page, with or without filters: ``ix_payments_merchant_created`` (merchant_id, created_at DESC, id DESC), walked
+  in the page's order from the cursor's (created_at, id), the filters checked on the way, stopping at the page's end;
+- a search text: its readings ORed, each one indexed (PostgreSQL combines them in a bitmap), then the few payments
+  found sorted: the id by the primary key, the reference's beginning by ``ix_payments_merchant_reference``
+  (merchant_id, lower(reference)), an amount by ``ix_payments_merchant_amount`` (merchant_id, amount).
+
+References are compared lower-cased in A-Z only and byte by byte: SQLite's ``lower`` and binary collation do so, and
+PostgreSQL does the same under the C collation (``lower(reference COLLATE "C")``), whatever the database's own; so
+both backends find the same payments, and a prefix ``p`` is the index range [p, the successor of p).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from kleline.clock import epoch_us
+from kleline.db.engine import RawTx
+from kleline.payments.model import Payment
+from kleline.payments.search import PageCursor, PaymentPage, PaymentSearch, text_terms
+from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
+
+__all__ = ["customers_sharing_email", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
+
+_LAST_CODE_POINT = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def customers_sharing_email(tx: RawTx, merchant_id: str, email: str) -> tuple[str, ...]:
+    """The customers whose email is ``email`` and who consented to share it with the merchant ``merchant_id``.
+
+    A hook that matches no one today: customers cannot yet consent to share their email with a merchant (a later
+    issue brings consent). When they can, this reads the consents, and the search box finds those customers'
+    payments by their email; a customer who has not consented is never found by it."""
+    del tx, merchant_id, email
+    return ()
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The least string above every string that begins with ``prefix``, in code point order (which is UTF-8 byte
+    order), or None when there is none (a prefix of U+10FFFF only)."""
+    kept = list(prefix)
+    while kept:
+        following = ord(kept.pop()) + 1
+        if following <= _LAST_CODE_POINT:
+            if following in _SURROGATES:  # not characters: UTF-8 cannot hold them
+                following = _SURROGATES.stop
+            return "".join(kept) + chr(following)
+    return None
+
+
+def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:
+    names = [f"{name}{i}" for i in range(len(values))]
+    params.update(zip(names, values, strict=True))
+    return f"{column} IN ({', '.join(':' + n for n in names)})"
+
+
+def _text_condition(tx: RawTx, merchant_id: str, text: str, params: dict[str, object]) -> str:
+    terms = text_terms(text)
+    reference = 'lower(reference COLLATE "C")' if tx.is_postgres else "lower(reference)"
+    readings = ["id = :q_id", f"({reference} >= :q_from AND {reference} < :q_to)"]
+    params["q_id"], params["q_from"] = terms.payment_id, terms.reference_prefix
+    upper = prefix_successor(terms.reference_prefix)
+    if upper is None:
+        readings[1] = f"{reference} >= :q_from"
+    else:
+        params["q_to"] = upper
+    for i, amount in enumerate(terms.amounts):
+        readings.append(f"(amount = :q_amount{i} AND currency = :q_currency{i})")
+        params[f"q_amount{i}"], params[f"q_currency{i}"] = amount.minor, amount.currency
+    if terms.email is not None:
+        customers = customers_sharing_email(tx, merchant_id, terms.email)
+        if customers:
+            readings.append(_one_of("customer_id", customers, "q_customer", params))
+    return f"({' OR '.join(readings)})"
+
+
+def _conditions(
+    tx: RawTx, merchant_id: str, search: PaymentSearch, key: tuple[int, str] | None, newer: bool
+) -> tuple[str, dict[str, object]]:
+    where = ["merchant_id = :merchant"]
+    params: dict[str, object] = {"merchant": merchant_id}
+    if search.statuses:
+        where.append(_one_of("status", sorted(search.statuses), "status", params))
+    if search.methods:
+        where.append(_one_of("method", sorted(search.methods), "method", params))
+    if search.since is not None:
+        where.append("created_at >= :since")
+        params["since"] = epoch_us(search.since)
+    if search.until is not None:
+        where.append("created_at < :until")
+        params["until"] = epoch_us(search.until)
+    if search.amounts:
+        amounts = []
+        for i, amount in enumerate(search.amounts):
+            amounts.append(f"(amount = :amount{i} AND currency = :currency{i})")
+            params[f"amount{i}"], params[f"currency{i}"] = amount.minor, amount.currency
+        where.append(f"({' OR '.join(amounts)})")
+    if search.text is not None:
+        where.append(_text_condition(tx, merchant_id, search.text, params))
+    if key is not None:
+        where.append(f"(created_at, id) {'>' if newer else '<'} (:key_at, :key_id)")
+        params["key_at"], params["key_id"] = key
+    return " AND ".join(where), params
+
+
+def search_payments(
+    tx: RawTx,
+    checkout_base: str,
+    merchant_id: str,
+    search: PaymentSearch,
+    *,
+    limit: int,
+    key: tuple[int, str] | None = None,
+    newer: bool = False,
+) -> list[Payment]:
+    """Up to ``limit`` of the merchant's payments that ``search`` matches, beyond ``key`` (created_at, id): older
+    than it, newest first; or, when ``newer``, newer than it, oldest first (the nearest to ``key`` first)."""
+    where, params = _conditions(tx, merchant_id, search, key, newer)
+    order = "ASC" if newer else "DESC"
+    params["limit"] = limit
+    rows = tx.fetchall(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT :limit",
+        params,
+    )
+    return [payment_from_row(row, checkout_base) for row in rows]
+
+
+def payments_beyond(tx: RawTx, merchant_id: str, search: PaymentSearch, key: tuple[int, str], *, newer: bool) -> bool:
+    """Whether any payment ``search`` matches lies beyond ``key``: newer than it when ``newer``, else older."""
+    where, params = _conditions(tx, merchant_id, search, key, newer)
+    # Ordered as a page would be, the nearest to ``key`` first, so that the look-up walks the index from ``key``
+    # (unordered, a planner expecting many matches may read the table from its start and find few).
+    order = "ASC" if newer else "DESC"
+    sql = f"SELECT 1 FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT 1"
+    return tx.fetchone(sql, params) is not None
+
+
+def search_page(
+    tx: RawTx, checkout_base: str, merchant_id: str, search: PaymentSearch, *, limit: int, cursor: PageCursor | None
+) -> PaymentPage:
+    """A page of ``limit`` of the merchant's payments that ``search`` matches, newest first: the first page, the
+    page after a ``next`` cursor, or the page before a ``previous`` one. Going back up to the newest payments gives
+    the first page whole (even when fewer than ``limit`` payments were left above the cursor); an empty page after
+    a cursor has no ``previous`` cursor (start again from the first page)."""
+    if cursor is None or cursor.direction == "next":
+        return _older(tx, checkout_base, merchant_id, search, limit, None if cursor is None else cursor.key)
+    newer = search_payments(tx, checkout_base, merchant_id, search, limit=limit + 1, key=cursor.key, newer=True)
+    if len(newer) <= limit:
+        return replace(_older(tx, checkout_base, merchant_id, search, limit, None), has_more=False)
+    page = newer[:limit][::-1]
+    last = PageCursor.after(page[-1])
+    beyond = payments_beyond(tx, merchant_id, search, last.key, newer=False)
+    return PaymentPage(page, last if beyond else None, PageCursor.before(page[0]), has_more=True)
+
+
+def _older(
+    tx: RawTx,
+    checkout_base: str,
+    merchant_id: str,
+    search: PaymentSearch,
+    limit: int,
+    key: tuple[int, str] | None,
+) -> PaymentPage:
+    found = search_payments(tx, checkout_base, merchant_id, search, limit=limit + 1, key=key)
+    page, more = found[:limit], len(found) > limit
+    previous = None
+    if key is not None and page:  # a first page has nothing before it; another may, if payments lie above it
+        first = PageCursor.before(page[0])
+        previous = first if payments_beyond(tx, merchant_id, search, first.key, newer=True) else None
+    return PaymentPage(page, PageCursor.after(page[-1]) if more else None, previous, has_more=more)
