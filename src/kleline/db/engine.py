@@ -96,6 +96,9 @@ class RawTx:
 
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """Run one statement and return the cursor (fetch from it)."""
+        if self._reading and sql.startswith("SET TRANSACTION"):
+            # Autocommit statements: the setting would end with this statement, silently (use ``snapshot=True``).
+            raise RuntimeError("a read-only block runs no transaction to set: open it with snapshot=True")
         if self._pending:
             self._send_pending((self._sql(sql), params))
         else:
@@ -164,11 +167,14 @@ class RawTx:
             for statement, params in pending:
                 self._cursor.execute(statement, params)
 
-    def _begin(self, *, write: bool = True) -> None:
+    def _begin(self, *, write: bool = True, snapshot: bool = False) -> None:
         """On PostgreSQL (autocommit connections), the BEGIN waits for the first statement; a read-only transaction
-        sends none at all (see ``Database.transaction``)."""
-        self._reading = not write
-        self._pending = [] if self._reading else [("BEGIN", ())]
+        sends none at all, unless it reads a snapshot (see ``Database.transaction``)."""
+        self._reading = not write and not snapshot
+        if self._reading:
+            self._pending = []
+        else:
+            self._pending = [("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN", ())]
         self._savepoints = 0
 
     def _commit(self) -> None:
@@ -177,13 +183,15 @@ class RawTx:
         elif self._reading:
             if self._pending:
                 self._send_pending(None)
-        elif len(self._pending) == 1 and self._pending[0][0] == "BEGIN":
+        elif len(self._pending) == 1 and self._pending[0][0].startswith("BEGIN"):
             self._pending = []  # nothing was ever asked: there is nothing to commit
         else:
             self._send_pending(("COMMIT", ()))
 
     def _rollback(self) -> None:
-        begun = not (self.is_postgres and (self._reading or (self._pending and self._pending[0][0] == "BEGIN")))
+        begun = not (
+            self.is_postgres and (self._reading or (self._pending and self._pending[0][0].startswith("BEGIN")))
+        )
         self._pending = []
         if begun:
             _rollback(self.connection)
@@ -233,7 +241,7 @@ class Database:
         return _to_pyformat(statement) if self.is_postgres else statement
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[RawTx]:
+    def transaction(self, *, write: bool = True, snapshot: bool = False) -> Iterator[RawTx]:
         """A raw transaction: committed when the block ends, rolled back if it raises.
 
         ``write=False`` promises that the block only reads. On PostgreSQL such a block sends no BEGIN and no COMMIT:
@@ -241,7 +249,13 @@ class Database:
         transaction (each statement takes its own snapshot either way) and saves the COMMIT's round trip. A page
         of the wallet makes half a dozen such reads. On SQLite it is a deferred ``BEGIN``: one snapshot for the
         block, and no wait on the writers' lock.
+
+        ``snapshot=True`` (reads only) is for a block whose statements must all see one state of the database (a
+        statement whose movements must lead from its opening to its closing balance, the ledger's audit): on
+        PostgreSQL a real transaction, ``REPEATABLE READ READ ONLY``; on SQLite the read transaction already is one.
         """
+        if snapshot and write:
+            raise ValueError("a snapshot is for reading: pass write=False")
         locked = write and self.dialect == "sqlite"
         if locked and not self._write_lock.acquire(timeout=_SQLITE_WRITE_WAIT):
             raise DatabaseBusy("the database stayed locked by other writers; retry shortly", retry_after=1)
@@ -255,7 +269,7 @@ class Database:
             if self.dialect == "sqlite":
                 tx.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             else:
-                tx._begin(write=write)
+                tx._begin(write=write, snapshot=snapshot)
             yield tx
             tx._commit()
         except BaseException as error:

@@ -87,9 +87,7 @@ def trial_balance(db: Database) -> TrialBalance:
 def verify(db: Database) -> VerifyReport:
     """Recompute every chain, entry hash and balance; report each discrepancy by entry or account."""
     report = VerifyReport()
-    with db.transaction(write=False) as tx:
-        if db.is_postgres:
-            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with db.transaction(write=False, snapshot=True) as tx:
         accounts = {row.id: row.account for row in store.list_accounts(tx)}
         codes = {account_id: account.code for account_id, account in accounts.items()}
         heads = audit_store.chain_heads(tx)

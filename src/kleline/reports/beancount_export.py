@@ -122,8 +122,7 @@ def _day(epoch: int) -> date:
 def write_beancount(db: Database, out: TextIO) -> ExportSummary:
     """Write every account, entry and stored balance of the books to ``out``."""
     entries = 0
-    with db.transaction(write=False) as tx:
-        store.snapshot(tx)
+    with db.transaction(write=False, snapshot=True) as tx:
         accounts = store.all_accounts(tx)
         names = account_names(accounts)
         by_id = {a.id: names[a.code] for a in accounts}

@@ -89,8 +89,7 @@ class Reports:
             raise InvalidMonth(f"{period} has not begun yet")
         merchant = self._merchants.get(merchant_id)
         party = StatementParty(merchant.id, merchant.name, merchant.email, merchant.siret)
-        with self._db.transaction(write=False) as tx:
-            store.snapshot(tx)
+        with self._db.transaction(write=False, snapshot=True) as tx:
             found = _read(tx, merchant_id, period)
             issued = numbering.find(tx, merchant_id, period)
         if found is None:  # not approved yet: its balance account has never existed, nothing ever moved
@@ -168,8 +167,7 @@ class Reports:
     def payout_contents(self, payout: Payout, *, limit: int = 50, cursor: str | None = None) -> PayoutContents:
         """The movements of the merchant's balance that ``payout`` paid out (``reports.payouts``): a page of
         ``limit``, after ``cursor`` (the page before's ``next_cursor``), with the totals of them all."""
-        with self._db.transaction(write=False) as tx:
-            store.snapshot(tx)
+        with self._db.transaction(write=False, snapshot=True) as tx:
             account = store.find_account(tx, balance_account(payout.merchant_id))
             window = None
             if account is not None:

@@ -29,18 +29,11 @@ __all__ = [
     "window_movements",
     "window_totals",
     "payment_details",
-    "snapshot",
     "stored_balances",
     "zero_net_refunds",
 ]
 
 _IN_CHUNK = 500  # ids per IN (...) list: well under both backends' parameter limits
-
-
-def snapshot(tx: RawTx) -> None:
-    """Make every read of ``tx`` see one state of the books (PostgreSQL; SQLite's read transaction already does)."""
-    if tx.is_postgres:
-        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 @dataclass(frozen=True, slots=True)
