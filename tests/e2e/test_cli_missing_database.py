@@ -44,6 +44,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "merchants approve": ("mer_1",),
     "merchants suspend": ("mer_1",),
     "merchants create-key": ("mer_1",),
+    "merchants invite": ("mer_1", "ada@example.org", "--role", "accountant"),
     "malls create": ("A mall", "a-mall"),
     "malls add-merchant": ("mall_1", "mer_1"),
     "payments expire": (),
