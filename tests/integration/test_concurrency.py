@@ -104,9 +104,7 @@ def test_bank_of_8_accounts_every_snapshot_read_sums_to_the_total(ledger: Ledger
 
     def reader() -> None:
         while not stop.is_set():
-            with ledger.db.transaction(write=False) as tx:
-                if ledger.db.is_postgres:
-                    tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            with ledger.db.transaction(write=False, snapshot=True) as tx:
                 rows = tx.fetchall(
                     "SELECT a.code, SUM(b.balance) FROM ledger_balances b JOIN ledger_accounts a "
                     "ON a.id = b.account_id WHERE a.code LIKE 'customer:acct%' GROUP BY a.code"
