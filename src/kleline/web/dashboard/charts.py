@@ -19,6 +19,7 @@ import hashlib
 import re
 import sys
 from datetime import date
+from decimal import Decimal
 from typing import Final, Literal
 
 import pygal
@@ -28,6 +29,7 @@ from fastapi import APIRouter, Request
 from pygal.style import Style
 from starlette.responses import Response
 
+from kleline.money import currency_exponent
 from kleline.reports.figures import SalesOverview
 from kleline.reports.model import Month
 from kleline.web.dashboard.visits import signed_in_merchant_user
@@ -128,9 +130,12 @@ def _drawn(language: Language, currency: str, bars: tuple[Point, ...]) -> bytes:
     return _SCRIPT.sub(b"", svg)
 
 
-def _compact(locale: str, currency: str, minor: float) -> str:
-    """An axis' amount, short (``€1.2K``, ``1,2 k€``): the tables give them to the cent."""
-    return str(format_compact_currency(minor / 100, currency, locale=locale, fraction_digits=1))
+def _compact(locale: str, currency: str, tick: float) -> str:
+    """An axis' amount, short (``€1.2K``, ``1,2 k€``): the tables give them to the cent. ``tick`` is where pygal
+    labels its axis (a float of its own, in minor units): taken to the nearest minor unit, then scaled by the
+    currency's exponent (not divided by 100 as a float: a yen has no cents)."""
+    major = Decimal(round(tick)).scaleb(-currency_exponent(currency))
+    return str(format_compact_currency(major, currency, locale=locale, fraction_digits=1))
 
 
 def _chart(request: Request, chart: Chart) -> Response:
