@@ -337,21 +337,7 @@ def reschedule(tx: RawTx, event: Event, seq: int, at: int) -> list[str]:
             )
             scheduled.append(row[0])
             continue
-        delivery_id = new_id("wd")
-        tx.execute(
-            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, event_seq, object_id, status, "
-            "next_attempt_at, created_at, scheduled_at) "
-            "VALUES (:id, :event, :endpoint, :seq, :object, 'pending', :at, :at, :at)",
-            {
-                "id": delivery_id,
-                "event": event.id,
-                "endpoint": endpoint_id,
-                "seq": seq,
-                "object": event.object_id,
-                "at": at,
-            },
-        )
-        scheduled.append(delivery_id)
+        scheduled.append(_insert_delivery(tx, event, endpoint_id, seq, at))
     return scheduled
 
 
@@ -370,6 +356,11 @@ def insert_test_event(tx: RawTx, event: Event, endpoint_id: str) -> str:
             "at": at,
         },
     )[0]
+    return _insert_delivery(tx, event, endpoint_id, seq, at)
+
+
+def _insert_delivery(tx: RawTx, event: Event, endpoint_id: str, seq: int, at: int) -> str:
+    """A pending delivery of ``event`` to ``endpoint_id``, due at ``at``; its id."""
     delivery_id = new_id("wd")
     tx.execute(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, event_seq, object_id, status, "
