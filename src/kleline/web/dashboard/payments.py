@@ -15,6 +15,7 @@ the user's own scope), and the audit trail (``MerchantUsers.record``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -457,43 +458,48 @@ def _refusal_page(
     return _payment_page(request, visit, payment, errors=[page_error], refund_amount=typed, status=error.status)
 
 
-@router.post(PAYMENTS + "/{payment_id}/capture")
-def capture(request: Request, payment_id: str, form: Form) -> Response:
-    """Capture an authorised payment in full."""
+def _on_authorisation(
+    request: Request, payment_id: str, form: dict[str, str], act: Callable[[str, str], dict[str, Any]], done: str
+) -> Response:
+    """Capture or cancel (``act``, which returns the audit's detail) an authorised payment of the shop's, then show
+    it with ``done``'s note; a payment no longer authorised (another tab, a second click) is shown as it stands."""
     back = f"{PAYMENTS}/{payment_id}"
     visit = signed_in_merchant_post(request, form, back=back)
     require(request, visit, "refund")
     assert visit.merchant is not None
     payment = _own_payment(request, visit, payment_id)
-    if payment.status != "authorized":  # done already (another tab, a second click): the page shows where it stands
+    if payment.status != "authorized":
         return redirect(back)
-    kleline = web_of(request).kleline
     try:
-        captured = kleline.payments.capture(visit.merchant.id, payment.id)
+        detail = act(visit.merchant.id, payment.id)
     except KlelineError as error:
         return _refusal_page(request, visit, payment_id, error)
-    detail = {"amount": captured.amount_captured, "currency": captured.currency}
-    kleline.merchant_users.record(visit.actor, "payment_captured", payment.id, detail)
-    return redirect(f"{back}?done=captured")
+    web_of(request).kleline.merchant_users.record(visit.actor, f"payment_{done}", payment.id, detail)
+    return redirect(f"{back}?done={done}")
+
+
+@router.post(PAYMENTS + "/{payment_id}/capture")
+def capture(request: Request, payment_id: str, form: Form) -> Response:
+    """Capture an authorised payment in full."""
+    payments = web_of(request).kleline.payments
+
+    def act(merchant_id: str, paid: str) -> dict[str, Any]:
+        captured = payments.capture(merchant_id, paid)
+        return {"amount": captured.amount_captured, "currency": captured.currency}
+
+    return _on_authorisation(request, payment_id, form, act, "captured")
 
 
 @router.post(PAYMENTS + "/{payment_id}/cancel")
 def cancel(request: Request, payment_id: str, form: Form) -> Response:
     """Cancel an authorised payment: the authorisation is released."""
-    back = f"{PAYMENTS}/{payment_id}"
-    visit = signed_in_merchant_post(request, form, back=back)
-    require(request, visit, "refund")
-    assert visit.merchant is not None
-    payment = _own_payment(request, visit, payment_id)
-    if payment.status != "authorized":  # done already (another tab, a second click): the page shows where it stands
-        return redirect(back)
-    kleline = web_of(request).kleline
-    try:
-        kleline.payments.cancel(visit.merchant.id, payment.id)
-    except KlelineError as error:
-        return _refusal_page(request, visit, payment_id, error)
-    kleline.merchant_users.record(visit.actor, "payment_canceled", payment.id, {})
-    return redirect(f"{back}?done=canceled")
+    payments = web_of(request).kleline.payments
+
+    def act(merchant_id: str, paid: str) -> dict[str, Any]:
+        payments.cancel(merchant_id, paid)
+        return {}
+
+    return _on_authorisation(request, payment_id, form, act, "canceled")
 
 
 def _refund_amount(payment: Payment, typed: str) -> Money:
