@@ -30,6 +30,7 @@ __all__ = [
     "list_endpoints",
     "list_events",
     "object_events",
+    "object_events_query",
     "lock_merchant_endpoints",
     "mark_deleted",
     "record_attempt",
@@ -81,16 +82,28 @@ def list_events(tx: RawTx, merchant_id: str, *, limit: int, before_seq: int | No
 
 def object_events(tx: RawTx, merchant_id: str, object_ids: Sequence[str], *, limit: int) -> list[Event]:
     """The merchant's events about any of ``object_ids`` (a payment and its refunds), oldest first, ``limit`` at
-    most."""
+    most (past it, the last objects' latest events are the ones left out)."""
     if not object_ids:
         return []
+    sql, params = object_events_query(merchant_id, object_ids, limit=limit)
+    rows = sorted(tx.fetchall(sql, params), key=lambda row: int(row[0]))
+    return [_event(row[1:]) for row in rows]
+
+
+def object_events_query(merchant_id: str, object_ids: Sequence[str], *, limit: int) -> tuple[str, dict[str, object]]:
+    """The statement of ``object_events`` and its parameters.
+
+    It is ordered by object, then ``seq``, the order of ``ix_events_merchant_object`` (merchant, object, seq), and
+    sorted by ``seq`` afterwards: ordered by ``seq`` alone, both backends' planners prefer walking the merchant's
+    every event in ``ix_events_merchant_seq`` (no sort needed) over the few rows of the objects' own index ranges,
+    which on a merchant with 100,000 events is a scan of them all."""
     names = {f"object_{index}": object_id for index, object_id in enumerate(object_ids)}
     listed = ", ".join(f":{name}" for name in names)
     sql = (
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE merchant_id = :merchant AND object_id IN ({listed})"
-        " ORDER BY seq LIMIT :limit"
+        f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE merchant_id = :merchant AND object_id IN ({listed})"
+        " ORDER BY object_id, seq LIMIT :limit"
     )
-    return [_event(row) for row in tx.fetchall(sql, {"merchant": merchant_id, "limit": limit, **names})]
+    return sql, {"merchant": merchant_id, "limit": limit, **names}
 
 
 # -- endpoints --
