@@ -8,6 +8,7 @@ service asks it, none keeps its own list::
     statements      x        x                 monthly statements and invoices
     exports         x        x                 CSV, FEC exports
     refund          x                   x      support: up to its refund limit per payment (``may_refund``)
+    capture         x                          capture or cancel an authorised payment (all of it: no limit applies)
     invite          x                          invite a person
     manage_users    x                          change a role or a refund limit, remove a user, withdraw an invitation
     keys            x                          API keys and webhook endpoints
@@ -55,7 +56,9 @@ __all__ = [
 ]
 
 Role = Literal["owner", "accountant", "support"]
-Action = Literal["read", "statements", "exports", "refund", "invite", "manage_users", "keys", "settings", "activity"]
+Action = Literal[
+    "read", "statements", "exports", "refund", "capture", "invite", "manage_users", "keys", "settings", "activity"
+]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 

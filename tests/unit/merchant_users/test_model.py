@@ -34,6 +34,7 @@ EXPECTED = {
     "statements": (True, True, False),
     "exports": (True, True, False),
     "refund": (True, False, True),
+    "capture": (True, False, False),
     "invite": (True, False, False),
     "manage_users": (True, False, False),
     "keys": (True, False, False),

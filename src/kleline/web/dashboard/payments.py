@@ -44,7 +44,7 @@ from kleline.web.dashboard.visits import (
     signed_in_merchant_post,
     signed_in_merchant_user,
 )
-from kleline.web.dashboard.wording import dashboard_error
+from kleline.web.dashboard.wording import dashboard_error, leave_note, note_of
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
@@ -358,7 +358,6 @@ def _payment_page(
     refunds = kleline.refunds.list(payment_id=payment.id, limit=100)
     events = kleline.events.of_objects(payment.merchant_id, [payment.id, *(refund.id for refund in refunds)])
     receipts = _receipt_ids(request, [payment.id, *(refund.id for refund in refunds if refund.status == "succeeded")])
-    may_move = visit.can("refund")
     refundable = Money(payment.refundable, payment.currency)
     limit = None
     if visit.user.role == "support":
@@ -388,8 +387,8 @@ def _payment_page(
         ],
         timeline=_timeline(payment, events, language),
         receipts=receipts,
-        may_capture=may_move and payment.status == "authorized",
-        may_refund=may_move and payment.status == "succeeded" and payment.refundable > 0,
+        may_capture=visit.can("capture") and payment.status == "authorized",
+        may_refund=visit.can("refund") and payment.status == "succeeded" and payment.refundable > 0,
         refundable=history.amount(language, refundable),
         refund_amount=refund_amount if refund_amount is not None else _major(payment.refundable, payment.currency),
         refund_limit=limit,
@@ -404,24 +403,13 @@ def _major(minor: int, currency: str) -> str:
     return decimal_text(minor, currency)
 
 
-_NOTES: Final = {
-    "refunded": N_("The refund is made: the customer has the money back."),
-    "refund_pending": N_("The refund was sent to the card's bank: it shows here once the bank confirms it."),
-    "refund_failed": N_(
-        "The refund could not be made: your shop's balance does not cover it. Nothing left your balance."
-    ),
-    "captured": N_("The payment is captured: the money is yours, less the commission."),
-    "canceled": N_("The payment is canceled: the authorisation was released to the customer."),
-}
-
-
 @router.get(PAYMENTS + "/{payment_id}")
-def payment_page(request: Request, payment_id: str, done: str | None = None, amount: str | None = None) -> Response:
+def payment_page(request: Request, payment_id: str, amount: str | None = None) -> Response:
     """One payment: its figures, timeline, receipts and refunds, and the acts the role allows on it."""
     visit = signed_in_merchant_user(request)
     require(request, visit, "read")
     payment = _own_payment(request, visit, payment_id)
-    flash = language_of(request).gettext(_NOTES[done]) if done in _NOTES else None
+    flash = note_of(request, signed_in=True)
     typed = amount[:20] if amount is not None else None
     if typed is not None and flash is None and visit.can("refund") and payment.status == "succeeded":
         # Back from the second factor asked before a refund: the amount typed is kept, the refund is one click away.
@@ -465,7 +453,7 @@ def _on_authorisation(
     it with ``done``'s note; a payment no longer authorised (another tab, a second click) is shown as it stands."""
     back = f"{PAYMENTS}/{payment_id}"
     visit = signed_in_merchant_post(request, form, back=back)
-    require(request, visit, "refund")
+    require(request, visit, "capture")
     assert visit.merchant is not None
     payment = _own_payment(request, visit, payment_id)
     if payment.status != "authorized":
@@ -475,7 +463,7 @@ def _on_authorisation(
     except KlelineError as error:
         return _refusal_page(request, visit, payment_id, error)
     web_of(request).kleline.merchant_users.record(visit.actor, f"payment_{done}", payment.id, detail)
-    return redirect(f"{back}?done={done}")
+    return leave_note(request, redirect(back), f"dashboard_{done}")
 
 
 @router.post(PAYMENTS + "/{payment_id}/capture")
@@ -550,4 +538,4 @@ def refund(request: Request, payment_id: str, form: Form) -> Response:
         return _refusal_page(request, visit, payment_id, error, typed)
     made = kleline.refunds.get(refund_id)
     done = {"succeeded": "refunded", "pending": "refund_pending"}.get(made.status, "refund_failed")
-    return redirect(f"{back}?done={done}")
+    return leave_note(request, redirect(back), f"dashboard_{done}")

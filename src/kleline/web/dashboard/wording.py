@@ -142,6 +142,14 @@ NOTES: Final = {
     "dashboard_endpoint_enabled": N_("The endpoint was enabled: the next events are sent to it."),
     "dashboard_test_sent": N_("A test event is on its way: its delivery appears below within a minute."),
     "dashboard_event_resent": N_("The event will be sent again within a minute, to every enabled endpoint."),
+    # The payment's page (kleline.web.dashboard.payments).
+    "dashboard_refunded": N_("The refund is made: the customer has the money back."),
+    "dashboard_refund_pending": N_("The refund was sent to the card's bank: it shows here once the bank confirms it."),
+    "dashboard_refund_failed": N_(
+        "The refund could not be made: your shop's balance does not cover it. Nothing left your balance."
+    ),
+    "dashboard_captured": N_("The payment is captured: the money is yours, less the commission."),
+    "dashboard_canceled": N_("The payment is canceled: the authorisation was released to the customer."),
 }
 
 
