@@ -1,11 +1,13 @@
-"""Where a shopper page's CPU goes: the worker's Python profile while one page is asked for under load.
+"""Where a shopper's or a merchant's page's CPU goes: the worker's Python profile while one page is under load.
 
 ``python -m bench.pages_profile [PATH] [SECONDS] [CONNECTIONS]`` (``PYTHONPATH=src``, defaults ``/wallet``, 10, 8)
-migrates a fresh PostgreSQL database, makes the pages bench's world (customers with 200 movements each), serves
-Kleline in this process (one uvicorn worker, access logs off) with a ``cProfile`` profiler in every thread
-(``bench.payments_profile.ThreadProfiles``), signs the customers in through the form, and asks for ``PATH`` for
-``SECONDS``. Printed: the top functions by own and by cumulative time, in µs per page (cProfile inflates small
-Python calls: read it for the shares, not the absolute figures). The database is dropped afterwards.
+migrates a fresh PostgreSQL database, makes the pages bench's world (customers with 200 movements each) or, for a
+path under ``/dashboard``, the dashboard payments bench's (one merchant with ``KLELINE_BENCH_DASHBOARD_PAYMENTS``
+payments and owners with an authenticator app), serves Kleline in this process (one uvicorn worker, access logs
+off) with a ``cProfile`` profiler in every thread (``bench.payments_profile.ThreadProfiles``), signs the people in
+through the forms, and asks for ``PATH`` for ``SECONDS``. Printed: the top functions by own and by cumulative time,
+in µs per page (cProfile inflates small Python calls, and counts every resumption of a template's generator as a
+call: read it for the shares, not the absolute figures). The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 
 import psycopg
 
+from bench import dashboard_payments
 from bench.http_load import Plan, run_round
 from bench.ledger_postgres import ADMIN_URL
 from bench.pages import _signed_in, _world
@@ -30,10 +33,14 @@ def main(path: str, seconds: float, connections: int) -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        emails = _world(url)
+        dashboard = path.startswith("/dashboard")
+        people = dashboard_payments._world(url)[0] if dashboard else [(email, None) for email in _world(url)]
         os.environ.update(KLELINE_DATABASE_URL=url)
         server, thread, port, profiles = serve_profiled()
-        cookies = tuple(_signed_in(port, email) for email in emails)
+        cookies = tuple(
+            dashboard_payments._signed_in(port, email, app) if app is not None else _signed_in(port, email)
+            for email, app in people
+        )
         plan = Plan("page", HOST, port, connections, 2.0, cookies=cookies, path=path)
         run_round(plan)  # warm-up
         profiles.clear()
