@@ -40,6 +40,10 @@ TEST_POOL_SIZE = 2
 ADMIN_NAME = "kleline-tests-admin"  # creating, dropping and counting databases: not counted
 os.environ.setdefault("KLELINE_DB_POOL_SIZE", str(TEST_POOL_SIZE))
 # libpq names every connection of this session (and of its child processes) after it, so that they can be counted.
+# Under pytest-xdist each worker is a session of its own, counting only its own connections: it names them itself
+# rather than inherit the name its parent (the controller) set.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PGAPPNAME"] = f"kleline-tests-{os.getpid()}"
 APPLICATION_NAME = os.environ.setdefault("PGAPPNAME", f"kleline-tests-{os.getpid()}")
 
 

@@ -243,6 +243,7 @@ def test_signing_is_deterministic_and_keys_are_independent(keys: SigningKeys) ->
         ("k1:" + base64.b64encode(b"x" * 31).decode(), "32 bytes, got 31"),
         (f"{K1},", "no key id"),
     ],
+    ids=["empty", "blank", "no id", "bad id", "twice", "not base64", "31 bytes", "trailing comma"],  # K1 is random
 )
 def test_a_malformed_key_configuration_is_refused(text: str, message: str) -> None:
     with pytest.raises(InvalidSigningKeyConfig, match=message):
