@@ -209,8 +209,8 @@ class BankAccountChanges:
     def list(
         self, merchant_id: str, *, status: str | None = None, limit: int = 20, starting_after: str | None = None
     ) -> builtins.list[BankAccountChange]:
-        """The merchant's changes, newest first (``limit`` of them, up to 100), of ``status`` if given, after the
-        change ``starting_after`` if given."""
+        """The merchant's changes, newest first, of ``status`` if given, after the change ``starting_after`` if
+        given: ``limit`` of them, up to 101 (a page of 100 and one more, which tells a list there is more)."""
         if status is not None and status not in STATUSES:
             raise InvalidBankChange(f"status: one of {', '.join(STATUSES)}", param="status")
         with self._db.transaction(write=False) as tx:
