@@ -23,8 +23,8 @@ from .dashboard_world import DashboardVisitor, authenticator, member, merchant
 from .page_visitor import alert
 
 NEW_IBAN = "DE89370400440532013000"
-SHOWN_NEW = "DE•• •••• 3000"
-SHOWN_OLD = "FR•• •••• 2606"
+SHOWN_NEW = "DE••\u00a0••••\u00a03000"
+SHOWN_OLD = "FR••\u00a0••••\u00a02606"
 OLD_IBAN = "FR1420041010050500013M02606"
 _FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
 
@@ -187,11 +187,11 @@ def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline,
     clock.advance(minutes=1)
     kleline.bank_account_changes.approve(shop, newer.id, by="operator key 1")
     overview = ada.get("/dashboard").text
-    assert "New bank account approved" in overview and "NL•• •••• 4300" in overview
-    assert "Payouts go to</dt>\n    <dd>NL•• •••• 4300" in ada.get("/dashboard/settings").text
+    assert "New bank account approved" in overview and "NL••\u00a0••••\u00a04300" in overview
+    assert "Payouts go to</dt>\n    <dd>NL••\u00a0••••\u00a04300" in ada.get("/dashboard/settings").text
     trail = ada.get("/dashboard/settings/activity").text
-    assert "Approved the new bank account: NL•• •••• 4300" in trail and "A Kleline operator" in trail
-    assert "Rejected the new bank account: DE•• •••• 3000: The account&#39;s holder is not your company." in trail
+    assert "Approved the new bank account: NL••\u00a0••••\u00a04300" in trail and "A Kleline operator" in trail
+    assert f"Rejected the new bank account: {SHOWN_NEW}: The account&#39;s holder is not your company." in trail
 
     clock.advance(days=14)
     ada.sign_in_dashboard("ada@example.org", ada.totp, at=clock.now)

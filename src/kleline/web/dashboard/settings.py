@@ -88,8 +88,9 @@ class BankChangeNotice:
 
 
 def shown_iban(iban: str) -> str:
-    """An IBAN as pages show it to anyone but the owner typing it: its country and last four characters."""
-    return f"{iban[:2]}•• •••• {iban[-4:]}"
+    """An IBAN as pages show it to anyone but the owner typing it: its country and last four characters (kept on
+    one line)."""
+    return f"{iban[:2]}••\u00a0••••\u00a0{iban[-4:]}"
 
 
 def _grouped(iban: str) -> str:

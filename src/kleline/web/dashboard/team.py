@@ -29,6 +29,7 @@ from kleline.merchant_users import (
     invitation_problems,
 )
 from kleline.money import Money
+from kleline.web.dashboard.settings import shown_iban
 from kleline.web.dashboard.visits import (
     DashboardVisit,
     dashboard_context,
@@ -249,7 +250,7 @@ def _described(record: AuditRecord, language: Language) -> str:
         return str(detail.get("url") or record.object_id or "")
     if record.action.startswith("bank_account_"):  # the settings' (the IBAN is recorded masked)
         iban = str(detail.get("iban") or "")
-        shown = f"{iban[:2]}•• •••• {iban[-4:]}" if len(iban) > 6 else iban
+        shown = shown_iban(iban) if len(iban) > 6 else iban
         return f"{shown}: {detail['reason']}" if detail.get("reason") else shown
     if record.action == "profile_changed":
         return str(detail.get("website") or "")
