@@ -38,6 +38,7 @@ PREFIXES = frozenset(
         "mu",  # a merchant user: a person who signs in to a merchant's dashboard
         "inv",  # an invitation to join a merchant's dashboard
         "aud",  # a record of a merchant's audit trail
+        "bac",  # a change of a merchant's bank account, pending until an operator approves it
     }
 )
 

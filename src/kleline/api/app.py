@@ -12,6 +12,7 @@ from kleline import __version__
 from kleline.api import boundary, idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
+    bank_account_changes,
     bank_accounts,
     bank_statements,
     cards,
@@ -77,6 +78,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(receipts.router)
     app.include_router(merchants.router)
+    app.include_router(bank_account_changes.router)
     app.include_router(malls.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events.router)

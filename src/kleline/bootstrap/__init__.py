@@ -32,7 +32,7 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
-from kleline.merchant_users import MerchantSignIn, MerchantUsers
+from kleline.merchant_users import BankAccountChanges, MerchantSignIn, MerchantUsers
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -116,6 +116,7 @@ class Kleline:
     sign_ins: SignIns
     merchant_users: MerchantUsers
     merchant_sign_in: MerchantSignIn
+    bank_account_changes: BankAccountChanges
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -259,6 +260,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             lockout_failures=settings.sign_in_lockout_failures,
             lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
         ),
+        bank_account_changes=BankAccountChanges(db, clock=clock),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)

@@ -1,5 +1,5 @@
 """Merchants and malls from the operator's desk: the approval queue, suspension, secret keys, invitations to a
-merchant's dashboard, galleries."""
+merchant's dashboard, changes of bank account to check, galleries."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from kleline.cli.common import console, fail, kleline_for_command
 __all__ = ["malls_app", "merchants_app"]
 
 merchants_app = typer.Typer(
-    help="Merchants: approval, suspension, secret keys, invitations to the dashboard.", no_args_is_help=True
+    help="Merchants: approval, suspension, secret keys, invitations to the dashboard, bank account changes.",
+    no_args_is_help=True,
 )
 malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=True)
 
@@ -83,6 +84,62 @@ def merchants_invite(
     with kleline_for_command() as kleline:
         invited = kleline.merchant_users.invite(merchant_id, email, role, limit)
     typer.echo(invited.url)
+
+
+_BY_CLI = "command line"
+
+
+@merchants_app.command("bank-changes")
+def merchants_bank_changes(
+    merchant_id: Annotated[
+        str | None, typer.Argument(help="merchant id (mer_...); without it, every merchant's pending change")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="with a merchant: only this status (pending, approved, rejected, withdrawn)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="at most this many")] = 100,
+) -> None:
+    """List bank account changes to check: every merchant's pending one, oldest first, or one merchant's, newest
+    first. The new IBAN is shown in full, to be checked."""
+    with kleline_for_command() as kleline:
+        changes = kleline.bank_account_changes
+        if merchant_id is None:
+            if status is not None and status != "pending":
+                raise fail("--status: name a merchant to list its changes other than the pending ones")
+            found = changes.queue(limit=limit)
+        else:
+            found = changes.list(merchant_id, status=status, limit=limit)[:limit]
+    table = Table("id", "merchant", "status", "new IBAN", "BIC", "asked by", "asked", "decision", title="Bank changes")
+    for change in found:
+        decision = change.reason or change.decided_by or ""
+        when = change.requested_at.strftime("%Y-%m-%d %H:%M")
+        asked_by = change.requested_by_name or change.requested_by
+        row = (change.id, change.merchant_id, change.status, change.iban, change.bic, asked_by, when, decision)
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
+
+
+@merchants_app.command("approve-bank-change")
+def merchants_approve_bank_change(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    change_id: Annotated[str, typer.Argument(help="the change's id (bac_...), of that merchant")],
+) -> None:
+    """Approve a merchant's new bank account once checked: its next payouts go there (earlier ones keep theirs)."""
+    with kleline_for_command() as kleline:
+        change = kleline.bank_account_changes.approve(merchant_id, change_id, by=_BY_CLI)
+    typer.echo(f"{change.id} is {change.status}: {change.merchant_id} is now paid into {change.iban} ({change.bic})")
+
+
+@merchants_app.command("reject-bank-change")
+def merchants_reject_bank_change(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    change_id: Annotated[str, typer.Argument(help="the change's id (bac_...), of that merchant")],
+    reason: Annotated[str, typer.Option(help="why, in a sentence the merchant's owners will read")],
+) -> None:
+    """Reject a merchant's new bank account, saying why: it keeps its account."""
+    with kleline_for_command() as kleline:
+        change = kleline.bank_account_changes.reject(merchant_id, change_id, reason, by=_BY_CLI)
+    typer.echo(f"{change.id} is {change.status}: {change.merchant_id} keeps its account")
 
 
 @malls_app.command("create")

@@ -12,18 +12,32 @@ Public surface:
 - ``MerchantUsers`` (``team``): invite, accept, list, change roles, remove, withdraw, read and append the trail;
 - ``MerchantSignIn`` (``sign_in``): the dashboard's sessions (``DashboardSession``), password then second factor,
   authenticators, re-authentication;
+- ``BankAccountChanges`` (``bank_changes``): a new bank account asked for by an owner, approved or rejected by an
+  operator, announced to every owner;
 - ``Actor`` (``audit``): who acts, and from where;
 - the errors of ``errors``.
 """
 
 from kleline.merchant_users.audit import Actor
+from kleline.merchant_users.bank_changes import (
+    BANK_CHANGE_EVENTS,
+    BankAccountChanges,
+    BankAccountState,
+    bank_change_problems,
+    change_json,
+    check_reason,
+)
 from kleline.merchant_users.errors import (
     AlreadyAMember,
+    BankChangeDecided,
+    BankChangePending,
+    InvalidBankChange,
     InvalidMerchantUser,
     InvitationUnusable,
     LastOwner,
     NotAllowed,
     SignInStepMissing,
+    UnknownBankChange,
     UnknownMerchantUser,
 )
 from kleline.merchant_users.model import (
@@ -33,6 +47,8 @@ from kleline.merchant_users.model import (
     ROLES,
     Action,
     AuditRecord,
+    BankAccountChange,
+    BankChangeStatus,
     Invitation,
     MerchantUser,
     Role,
@@ -45,6 +61,7 @@ from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance
 
 __all__ = [
     "ACTIONS",
+    "BANK_CHANGE_EVENTS",
     "PERMISSIONS",
     "REAUTHENTICATION",
     "ROLES",
@@ -52,7 +69,14 @@ __all__ = [
     "Actor",
     "AlreadyAMember",
     "AuditRecord",
+    "BankAccountChange",
+    "BankAccountChanges",
+    "BankAccountState",
+    "BankChangeDecided",
+    "BankChangePending",
+    "BankChangeStatus",
     "DashboardSession",
+    "InvalidBankChange",
     "InvalidMerchantUser",
     "Invitation",
     "InvitationUnusable",
@@ -64,9 +88,13 @@ __all__ = [
     "NotAllowed",
     "Role",
     "SignInStepMissing",
+    "UnknownBankChange",
     "UnknownMerchantUser",
     "acceptance_problems",
+    "bank_change_problems",
     "can",
+    "change_json",
+    "check_reason",
     "invitation_problems",
     "may_refund",
     "needs_second_factor_again",

@@ -16,6 +16,8 @@ The actions recorded so far (``ACTIONS``); pages that come later add theirs, rec
     webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
     statement_downloaded
     payment_captured, payment_canceled, refund_created, payments_exported
+    bank_account_change_requested, bank_account_change_withdrawn, bank_account_changed (an operator approved it),
+    bank_account_change_rejected (an operator rejected it), profile_changed
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ ACTIONS: Final = (
     "payment_canceled",
     "refund_created",
     "payments_exported",
+    "bank_account_change_requested",
+    "bank_account_change_withdrawn",
+    "bank_account_changed",
+    "bank_account_change_rejected",
+    "profile_changed",
 )
 
 _ADDRESS_LENGTH: Final = 64

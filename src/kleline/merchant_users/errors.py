@@ -7,10 +7,14 @@ are refused in the same words. The rest::
 
     KlelineError
      ├── ValidationError ── InvalidMerchantUser     email, name, password, role or refund limit refused
+     │                 └─── InvalidBankChange       the new account is the current one, or a rejection has no reason
      ├── NotFound ───────── UnknownMerchantUser     no such user (or invitation) at this merchant
+     │                 ├─── UnknownBankChange       no such bank account change at this merchant
      │                 └─── InvitationUnusable      an invitation link unknown, used, withdrawn or expired
      ├── Conflict ───────── AlreadyAMember          the address already has a dashboard account
-     │                 └─── LastOwner               the last owner can be neither removed nor demoted
+     │                 ├─── LastOwner               the last owner can be neither removed nor demoted
+     │                 ├─── BankChangePending       a bank account change is already waiting for an operator
+     │                 └─── BankChangeDecided       the change was decided otherwise already
      ├── NotAllowed                                 403: the user's role does not allow this
      └── SignInStepMissing                          401: the session is not at the step this asks for
 """
@@ -23,11 +27,15 @@ from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 
 __all__ = [
     "AlreadyAMember",
+    "BankChangeDecided",
+    "BankChangePending",
+    "InvalidBankChange",
     "InvalidMerchantUser",
     "InvitationUnusable",
     "LastOwner",
     "NotAllowed",
     "SignInStepMissing",
+    "UnknownBankChange",
     "UnknownMerchantUser",
 ]
 
@@ -76,3 +84,42 @@ class SignInStepMissing(KlelineError):
 
     code = "sign_in_required"
     status = 401
+
+
+class InvalidBankChange(ValidationError):
+    """A bank account change's request or decision breaks a rule (the account is already the merchant's, a
+    rejection gives no reason)."""
+
+
+class UnknownBankChange(NotFound):
+    """No such bank account change at this merchant (another merchant's is not found either)."""
+
+
+class BankChangePending(Conflict):
+    """The merchant already has a bank account change waiting for an operator: it must be decided or withdrawn
+    before another is asked for."""
+
+    code = "bank_account_change_pending"
+
+    def __init__(self, detail: str, *, change_id: str) -> None:
+        super().__init__(detail)
+        self.change_id = change_id
+
+    def extensions(self) -> dict[str, object]:
+        """The pending change's id, so that a client can look at it."""
+        return {"change_id": self.change_id}
+
+
+class BankChangeDecided(Conflict):
+    """The bank account change was already decided otherwise (approving a rejected one, rejecting an approved one,
+    withdrawing either)."""
+
+    code = "bank_account_change_decided"
+
+    def __init__(self, detail: str, *, status: str) -> None:
+        super().__init__(detail)
+        self.status_now = status
+
+    def extensions(self) -> dict[str, object]:
+        """Where the change stands, so that a client can tell what happened without another call."""
+        return {"change_status": self.status_now}

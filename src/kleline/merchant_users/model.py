@@ -1,4 +1,5 @@
-"""Merchant users as plain values, and the rules that need nothing but the standard library (and ``Money``).
+"""Merchant users as plain values, and the rules that need nothing but the standard library (and ``Money``,
+``mask_iban``).
 
 Roles and what each may do are one table, ``PERMISSIONS``, read through ``can(role, action)``; every page and
 service asks it, none keeps its own list::
@@ -19,8 +20,16 @@ A merchant always keeps an owner: the last one can be neither removed nor demote
 
 Signing in takes two steps, the password and then the second factor (``step_after_password``): a user with a
 confirmed authenticator gives a code; an owner without one must set one up before reaching the dashboard; the
-other roles, without one, are signed in by their password alone. A sensitive act (a refund, a new API key) asks for
-the second factor again once the last one is older than ``REAUTHENTICATION`` (``needs_second_factor_again``).
+other roles, without one, are signed in by their password alone. A sensitive act (a refund, a new API key, a new bank
+account) asks for the second factor again once the last one is older than ``REAUTHENTICATION``
+(``needs_second_factor_again``).
+
+A new bank account is a ``BankAccountChange``: an owner asks for it, and it only takes effect once an operator
+re-checks and approves it (``pending`` → ``approved``, or ``rejected`` with a reason; an owner may withdraw it while
+it is pending). A merchant has one pending change at a time: a second request is refused (``BankChangePending``)
+rather than replacing the first, so that the account every owner was told of, and the operator is checking, is the
+one that is decided; a mistaken request is withdrawn first. Owners are told of a change while it is pending and for
+``ANNOUNCED_FOR`` after its decision (``is_announced``).
 """
 
 from __future__ import annotations
@@ -31,10 +40,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
+from kleline.merchants.model import mask_iban
 from kleline.money import Money
 
 __all__ = [
     "ACTIONS",
+    "ANNOUNCED_FOR",
     "INVITATION_LIFETIME",
     "PERMISSIONS",
     "REAUTHENTICATION",
@@ -42,13 +53,17 @@ __all__ = [
     "ROLES",
     "Action",
     "AuditRecord",
+    "BankAccountChange",
+    "BankChangeStatus",
     "Invitation",
     "InvitationState",
     "MerchantUser",
     "Role",
     "SignInStep",
     "can",
+    "decision_refusal",
     "invitation_state",
+    "is_announced",
     "may_refund",
     "needs_second_factor_again",
     "step_after_password",
@@ -74,7 +89,11 @@ INVITATION_LIFETIME: Final = timedelta(hours=72)
 REAUTHENTICATION: Final = timedelta(minutes=15)
 REFUND_LIMIT_CURRENCY: Final = "EUR"
 
+ANNOUNCED_FOR: Final = timedelta(days=14)
+"""How long owners' pages still tell of a bank account change once it is decided."""
+
 SignInStep = Literal["code", "enrol", "done"]
+BankChangeStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
 
 
@@ -137,6 +156,54 @@ class AuditRecord:
     address: str | None
     user_name: str | None = None
     user_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccountChange:
+    """A request to pay the merchant's payouts into another account: ``iban`` and ``bic`` as checked, who asked
+    (``requested_by``, an owner's user id) and when; where it stands, when and by whom it was decided (an operator
+    key or the command line, as text), why it was rejected, and, once approved, the account it replaced.
+
+    ``iban`` is the full number: the interfaces mask it (``masked_iban``), except in the answer to the owner who
+    typed it and to operators, who check it."""
+
+    id: str
+    merchant_id: str
+    iban: str
+    bic: str
+    status: BankChangeStatus
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    previous_iban: str | None = None
+    previous_bic: str | None = None
+    requested_by_name: str | None = None
+
+    @property
+    def masked_iban(self) -> str:
+        """The IBAN with all but its country code and last four characters starred."""
+        return mask_iban(self.iban)
+
+    @property
+    def masked_previous_iban(self) -> str | None:
+        """The replaced account's IBAN, masked (None until approved)."""
+        return None if self.previous_iban is None else mask_iban(self.previous_iban)
+
+
+def decision_refusal(status: str, decision: Literal["approved", "rejected", "withdrawn"]) -> str | None:
+    """Why a change in ``status`` cannot be ``decision`` now, or None when it can (from ``pending``) or already was
+    (the same decision again changes nothing, so that a retried call is harmless)."""
+    if status in ("pending", decision):
+        return None
+    return f"this bank account change is already {status}: it can no longer be {decision}"
+
+
+def is_announced(change: BankAccountChange, now: datetime) -> bool:
+    """Whether owners' pages still tell of ``change``: while it is pending, and for ``ANNOUNCED_FOR`` after its
+    decision."""
+    return change.decided_at is None or now - change.decided_at < ANNOUNCED_FOR
 
 
 def invitation_state(invitation: Invitation, now: datetime) -> InvitationState:

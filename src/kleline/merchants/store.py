@@ -22,6 +22,7 @@ __all__ = [
     "mall_ids_of",
     "missing_malls",
     "revoke_key",
+    "set_bank_details",
     "set_profile",
     "set_status",
 ]
@@ -162,6 +163,15 @@ def set_profile(tx: RawTx, merchant_id: str, description: str | None, website: s
     cursor = tx.execute(
         "UPDATE merchants SET description = :description, website = :website WHERE id = :id",
         {"description": description, "website": website, "id": merchant_id},
+    )
+    return int(cursor.rowcount) == 1
+
+
+def set_bank_details(tx: RawTx, merchant_id: str, iban: str, bic: str) -> bool:
+    """Pay the merchant's next payouts into another account (checked, and approved by an operator, by the caller);
+    False if there is no such merchant. Payouts already made keep the account they recorded."""
+    cursor = tx.execute(
+        "UPDATE merchants SET iban = :iban, bic = :bic WHERE id = :id", {"iban": iban, "bic": bic, "id": merchant_id}
     )
     return int(cursor.rowcount) == 1
 

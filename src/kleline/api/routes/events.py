@@ -106,7 +106,10 @@ def list_events(
     ] = None,
 ) -> EventList:
     """The merchant's events, newest first: ``payment.authorized``, ``payment.succeeded``, ``payment.failed``,
-    ``payment.canceled``, ``payment.expired``, ``refund.succeeded``, ``refund.failed``."""
+    ``payment.canceled``, ``payment.expired``, ``refund.succeeded``, ``refund.failed``; a change of its bank account
+    asked for by an owner, ``merchant.bank_account.change_requested``, then ``merchant.bank_account.changed`` (an
+    operator approved it), ``merchant.bank_account.change_rejected`` or ``merchant.bank_account.change_withdrawn``
+    (their ``data``: the change, its IBAN masked)."""
     events = kleline_of(request).events.list(merchant_id, limit=limit + 1, starting_after=starting_after, type=type)
     return EventList(data=[event_out(e) for e in events[:limit]], has_more=len(events) > limit)
 

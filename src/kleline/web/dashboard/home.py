@@ -1,6 +1,7 @@
 """The dashboard's landing page (``/dashboard``), its overview: once the shop is approved, its sales today and this
 month, its balance and payouts, the charts of 30 days and 12 months (``dashboard.overview``); then where its
-application stands, and the signed-in user's role. Every role sees it."""
+application stands, and the signed-in user's role. Every role sees it; owners also see, first, a change of the
+shop's bank account waiting for Kleline's check (or decided in the past 14 days: ``dashboard.settings``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from kleline.money import Money
 from kleline.web.dashboard.overview import overview_html
+from kleline.web.dashboard.settings import bank_change_notice
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
 from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
 from kleline.web.i18n import N_, language_of
@@ -49,5 +51,6 @@ def dashboard_page(request: Request) -> Response:
             language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
         ),
         overview=overview,
+        bank_change=bank_change_notice(request, visit),
     )
     return respond(request, visit, render(request, "dashboard/home.html", context))

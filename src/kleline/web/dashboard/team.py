@@ -29,6 +29,7 @@ from kleline.merchant_users import (
     invitation_problems,
 )
 from kleline.money import Money
+from kleline.web.dashboard.settings import shown_iban
 from kleline.web.dashboard.visits import (
     DashboardVisit,
     dashboard_context,
@@ -247,6 +248,12 @@ def _described(record: AuditRecord, language: Language) -> str:
         return f"sk_…{detail['last4']}{label}"
     if record.action.startswith("webhook_endpoint_") or record.action == "webhook_secret_rotated":
         return str(detail.get("url") or record.object_id or "")
+    if record.action.startswith("bank_account_"):  # the settings' (the IBAN is recorded masked)
+        iban = str(detail.get("iban") or "")
+        shown = shown_iban(iban) if len(iban) > 6 else iban
+        return f"{shown}: {detail['reason']}" if detail.get("reason") else shown
+    if record.action == "profile_changed":
+        return str(detail.get("website") or "")
     if record.action == "statement_downloaded":
         return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
     return record.object_id or ""

@@ -75,6 +75,11 @@ ACTION_NAMES: Final = {
     "payment_canceled": N_("Canceled a payment"),
     "refund_created": N_("Refunded a payment"),
     "payments_exported": N_("Exported payments as CSV"),
+    "bank_account_change_requested": N_("Asked for a new bank account"),
+    "bank_account_change_withdrawn": N_("Withdrew a bank account change"),
+    "bank_account_changed": N_("Approved the new bank account"),
+    "bank_account_change_rejected": N_("Rejected the new bank account"),
+    "profile_changed": N_("Changed the shop's public profile"),
 }
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
@@ -150,6 +155,8 @@ NOTES: Final = {
     ),
     "dashboard_captured": N_("The payment is captured: the money is yours, less the commission."),
     "dashboard_canceled": N_("The payment is canceled: the authorisation was released to the customer."),
+    "dashboard_bank_change_withdrawn": N_("The bank account change was withdrawn: your shop keeps its account."),
+    "dashboard_profile_saved": N_("Your shop's public profile was saved: the malls' pages show it now."),
 }
 
 
