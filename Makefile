@@ -28,8 +28,11 @@ postgres:
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# Two workers (pytest-xdist): the tests spend much of their time waiting on PostgreSQL and Chromium, and each worker
+# holds its own few database connections and one browser, so the server stays lightly used.
+TEST_WORKERS ?= 2
 test: $(STAMP) postgres chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
