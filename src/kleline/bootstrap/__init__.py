@@ -32,7 +32,7 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
-from kleline.merchant_users import MerchantSignIn, MerchantUsers
+from kleline.merchant_users import MerchantJoining, MerchantSignIn, MerchantUsers
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -116,6 +116,7 @@ class Kleline:
     sign_ins: SignIns
     merchant_users: MerchantUsers
     merchant_sign_in: MerchantSignIn
+    merchant_joining: MerchantJoining
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -183,6 +184,14 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock, relying_party=relying_party)
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
     merchants = Merchants(db, ledger, clock=clock)
+    merchant_sign_in = MerchantSignIn(
+        db,
+        keys.master_keys,
+        clock=clock,
+        session_ttl=timedelta(minutes=settings.web_session_minutes),
+        lockout_failures=settings.sign_in_lockout_failures,
+        lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+    )
     webhook_endpoints = WebhookEndpoints(
         db,
         WebhookSecretBox(keys.master_keys),
@@ -251,14 +260,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         passkeys=Passkeys(db, relying_party, clock=clock),
         sign_ins=SignIns(db, clock=clock),
         merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
-        merchant_sign_in=MerchantSignIn(
-            db,
-            keys.master_keys,
-            clock=clock,
-            session_ttl=timedelta(minutes=settings.web_session_minutes),
-            lockout_failures=settings.sign_in_lockout_failures,
-            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
-        ),
+        merchant_sign_in=merchant_sign_in,
+        merchant_joining=MerchantJoining(db, merchants, merchant_sign_in),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)

@@ -12,6 +12,7 @@ Public surface:
 - ``MerchantUsers`` (``team``): invite, accept, list, change roles, remove, withdraw, read and append the trail;
 - ``MerchantSignIn`` (``sign_in``): the dashboard's sessions (``DashboardSession``), password then second factor,
   authenticators, re-authentication;
+- ``MerchantJoining`` (``joining``): the join form's use case, a shop's application and its first owner at once;
 - ``Actor`` (``audit``): who acts, and from where;
 - the errors of ``errors``.
 """
@@ -26,6 +27,7 @@ from kleline.merchant_users.errors import (
     SignInStepMissing,
     UnknownMerchantUser,
 )
+from kleline.merchant_users.joining import JOINING_REQUIRES, Joined, MerchantJoining
 from kleline.merchant_users.model import (
     ACTIONS,
     PERMISSIONS,
@@ -45,6 +47,7 @@ from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance
 
 __all__ = [
     "ACTIONS",
+    "JOINING_REQUIRES",
     "PERMISSIONS",
     "REAUTHENTICATION",
     "ROLES",
@@ -56,7 +59,9 @@ __all__ = [
     "InvalidMerchantUser",
     "Invitation",
     "InvitationUnusable",
+    "Joined",
     "LastOwner",
+    "MerchantJoining",
     "MerchantSignIn",
     "MerchantUser",
     "MerchantUsers",

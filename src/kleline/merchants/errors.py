@@ -4,9 +4,10 @@ KlelineError
  ├── ValidationError ──── InvalidMerchant       validation_error: a field is missing, malformed or out of range
  │                    ├── InvalidIban           the IBAN's structure, check digits or national key is wrong
  │                    ├── InvalidBic            the BIC is malformed, does not fit the IBAN, or cannot be derived
- │                    └── InvalidSiret          the SIRET's length or Luhn check is wrong
+ │                    ├── InvalidSiret          the SIRET's length or Luhn check is wrong
+ │                    └── InvalidVatNumber      the VAT number is malformed, or not the SIRET's company's
  ├── NotFound ─────────── UnknownMerchant, UnknownMall, UnknownKey
- ├── Conflict ─────────── StatusConflict        approve or suspend from a status that does not allow it
+ ├── Conflict ─────────── StatusConflict        approve, suspend or refuse from a status that does not allow it
  │                    └── SlugTaken             another mall already has this slug
  ├── MerchantNotActive                          403: a pending or suspended merchant asked to take a payment
  └── InvalidMerchantKey                         401: the secret key is unknown, revoked or not a merchant's
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidMerchant",
     "InvalidMerchantKey",
     "InvalidSiret",
+    "InvalidVatNumber",
     "MerchantNotActive",
     "SlugTaken",
     "StatusConflict",
@@ -53,6 +55,13 @@ class InvalidSiret(ValidationError):
     code = "invalid_siret"
 
 
+class InvalidVatNumber(ValidationError):
+    """The intra-community VAT number has no EU country code, the wrong length or check digits, or (a French one)
+    belongs to another company than the SIRET's."""
+
+    code = "invalid_vat_number"
+
+
 class UnknownMerchant(NotFound):
     """No such merchant, or not one the caller may see."""
 
@@ -66,7 +75,8 @@ class UnknownKey(NotFound):
 
 
 class StatusConflict(Conflict):
-    """The merchant's status does not allow this action (suspending a pending merchant, approving an active one)."""
+    """The merchant's status does not allow this action (suspending a pending merchant, approving an active one,
+    refusing one that is not pending)."""
 
     code = "invalid_status_transition"
 
@@ -86,7 +96,7 @@ class SlugTaken(Conflict):
 
 
 class MerchantNotActive(KlelineError):
-    """The merchant is pending approval or suspended, and so cannot take payments."""
+    """The merchant is pending approval, refused or suspended, and so cannot take payments."""
 
     code = "merchant_not_active"
     status = 403

@@ -51,8 +51,10 @@ STATUS_NAMES: Final = {
     "pending": N_("Awaiting approval"),
     "active": N_("Active"),
     "suspended": N_("Suspended"),
+    "refused": N_("Refused"),
 }
 ACTION_NAMES: Final = {
+    "merchant_joined": N_("Sent the shop's application to join Kleline"),
     "signed_in": N_("Signed in"),
     "signed_out": N_("Signed out"),
     "second_factor_confirmed": N_("Confirmed it was them with a code"),
