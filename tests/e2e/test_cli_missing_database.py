@@ -43,6 +43,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "merchants list": (),
     "merchants approve": ("mer_1",),
     "merchants suspend": ("mer_1",),
+    "merchants refuse": ("mer_1", "--reason", "No Kbis extract"),
     "merchants create-key": ("mer_1",),
     "merchants invite": ("mer_1", "ada@example.org", "--role", "accountant"),
     "malls create": ("A mall", "a-mall"),
