@@ -161,6 +161,7 @@ def check_vat_number(vat_number: str | None, siret: str | None = None) -> str | 
                 f"vat_number: {compact} is the VAT number of SIREN {siren}, but the SIRET is of SIREN {of_siret} "
                 f"(whose VAT number is {expected})",
                 param="vat_number",
+                siret_vat_number=expected,
             )
     return compact
 

@@ -57,9 +57,17 @@ class InvalidSiret(ValidationError):
 
 class InvalidVatNumber(ValidationError):
     """The intra-community VAT number has no EU country code, the wrong length or check digits, or (a French one)
-    belongs to another company than the SIRET's."""
+    belongs to another company than the SIRET's: then ``siret_vat_number`` is the one the SIRET's company has."""
 
     code = "invalid_vat_number"
+
+    def __init__(self, detail: str, *, param: str | None = "vat_number", siret_vat_number: str | None = None) -> None:
+        super().__init__(detail, param=param)
+        self.siret_vat_number = siret_vat_number
+
+    def extensions(self) -> dict[str, object]:
+        """The SIRET's company's VAT number, when the one given is another company's."""
+        return {} if self.siret_vat_number is None else {"siret_vat_number": self.siret_vat_number}
 
 
 class UnknownMerchant(NotFound):
@@ -96,10 +104,19 @@ class SlugTaken(Conflict):
 
 
 class MerchantNotActive(KlelineError):
-    """The merchant is pending approval, refused or suspended, and so cannot take payments."""
+    """The merchant is pending approval, refused or suspended, and so cannot take payments; ``merchant_status``
+    says which."""
 
     code = "merchant_not_active"
     status = 403
+
+    def __init__(self, detail: str, *, merchant_status: str | None = None) -> None:
+        super().__init__(detail)
+        self.merchant_status = merchant_status
+
+    def extensions(self) -> dict[str, object]:
+        """The merchant's status, so that a client can tell a pending shop from a refused or suspended one."""
+        return {} if self.merchant_status is None else {"merchant_status": self.merchant_status}
 
 
 class InvalidMerchantKey(KlelineError):

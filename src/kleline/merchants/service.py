@@ -316,11 +316,13 @@ class Merchants:
 
 def _refuse_if_suspended(merchant: Merchant, doing: str) -> None:
     if merchant.status in ("suspended", "refused"):
-        raise MerchantNotActive(f"merchant {merchant.id} is {merchant.status}: it cannot {doing}")
+        raise MerchantNotActive(
+            f"merchant {merchant.id} is {merchant.status}: it cannot {doing}", merchant_status=merchant.status
+        )
 
 
 def _active(merchant: Merchant, doing: str) -> Merchant:
     if not merchant.is_active:
         reason = {"pending": "awaits approval", "refused": "was refused"}.get(merchant.status, "is suspended")
-        raise MerchantNotActive(f"merchant {merchant.id} {reason}: it cannot {doing}")
+        raise MerchantNotActive(f"merchant {merchant.id} {reason}: it cannot {doing}", merchant_status=merchant.status)
     return merchant

@@ -11,7 +11,18 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import charts, developers, home, invitations, payments, payouts, sign_in, statements, team
+from kleline.web.dashboard import (
+    charts,
+    developers,
+    home,
+    invitations,
+    join,
+    payments,
+    payouts,
+    sign_in,
+    statements,
+    team,
+)
 
 __all__ = ["routers"]
 
@@ -25,5 +36,6 @@ routers: tuple[APIRouter, ...] = (
     developers.router,
     payouts.router,
     statements.router,
+    join.router,
 )
 """The dashboard's routes, for ``kleline.web.app.install``."""
