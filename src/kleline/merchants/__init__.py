@@ -34,6 +34,7 @@ from kleline.merchants.model import (
     balance_account,
     mask_iban,
 )
+from kleline.merchants.phone import format_phone
 from kleline.merchants.service import Merchants
 
 __all__ = [
@@ -63,5 +64,6 @@ __all__ = [
     "UnknownMall",
     "UnknownMerchant",
     "balance_account",
+    "format_phone",
     "mask_iban",
 ]

@@ -22,7 +22,7 @@ from typing import Final
 
 from kleline.merchants.errors import InvalidMerchant
 
-__all__ = ["check_phone"]
+__all__ = ["check_phone", "format_phone"]
 
 _SEPARATORS: Final = re.compile(r"[\s.()\-]")
 _INTERNATIONAL: Final = re.compile(r"\+[1-9][0-9]{7,14}")
@@ -54,3 +54,11 @@ def check_phone(phone: str | None, *, param: str = "contact_phone") -> str | Non
             f"{param}: an international number has 8 to 15 digits, the country code first, {_EXAMPLE}", param=param
         )
     return typed
+
+
+def format_phone(phone: str) -> str:
+    """A kept number as people read it: a French one in pairs (``+33 1 23 45 67 89``), any other as kept."""
+    if _FRENCH_INTERNATIONAL.fullmatch(phone):
+        rest = phone[4:]
+        return f"+33 {phone[3]} " + " ".join(rest[i : i + 2] for i in range(0, len(rest), 2))
+    return phone

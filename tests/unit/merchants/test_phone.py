@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kleline.merchants.errors import InvalidMerchant
-from kleline.merchants.phone import check_phone
+from kleline.merchants.phone import check_phone, format_phone
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,8 @@ def test_another_number_is_refused_and_says_why(typed: str, reason: str) -> None
     with pytest.raises(InvalidMerchant, match=reason) as refused:
         check_phone(typed)
     assert (refused.value.code, refused.value.param) == ("validation_error", "contact_phone")
+
+
+def test_a_french_number_reads_in_pairs_and_another_as_kept() -> None:
+    assert format_phone("+33123456789") == "+33 1 23 45 67 89"
+    assert format_phone("+49301234567") == "+49301234567"

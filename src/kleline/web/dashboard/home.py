@@ -14,7 +14,7 @@ from typing import Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kleline.merchants import Merchant, mask_iban
+from kleline.merchants import Merchant, format_phone, mask_iban
 from kleline.money import Money
 from kleline.web.dashboard.overview import overview_html
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
@@ -76,7 +76,7 @@ def _application(request: Request, language: Language, merchant: Merchant) -> li
         (_("BIC"), merchant.bic),
         (_("Contact"), merchant.contact_name),
         (_("Email address"), merchant.email),
-        (_("Telephone"), merchant.contact_phone),
+        (_("Telephone"), format_phone(merchant.contact_phone) if merchant.contact_phone else None),
         (_("Website"), merchant.website),
         (_("What kind of shop"), _(category) if category else merchant.category),
         (_("What it sells"), merchant.description),
