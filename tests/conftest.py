@@ -45,6 +45,9 @@ os.environ.setdefault("KLELINE_DB_POOL_SIZE", str(TEST_POOL_SIZE))
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["PGAPPNAME"] = f"kleline-tests-{os.getpid()}"
 APPLICATION_NAME = os.environ.setdefault("PGAPPNAME", f"kleline-tests-{os.getpid()}")
+# The CLI's tables (Rich) are as wide as the terminal, or 80 columns where there is none (a pytest-xdist worker):
+# one width everywhere, wide enough that an id is never folded across two lines.
+os.environ.setdefault("COLUMNS", "200")
 
 
 def _pg_reachable() -> str | None:

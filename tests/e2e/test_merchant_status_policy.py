@@ -6,6 +6,7 @@
 - suspended: no new money (payments, captures, a customer's confirmation of its payment) and nothing new to act with
   (keys, webhook endpoints); what protects customers or winds down stays open (cancel, refund, revoking keys,
   deleting endpoints, redelivering past events), and its balance is still paid out.
+- refused (an application an operator turned down): as pending, without new keys or webhook endpoints.
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ class Shop:
 
 def _shop(world: World, status: str) -> Shop:
     client = world.client
-    if status == "pending":
+    if status in ("pending", "refused"):
         created = client.post("/v1/merchants", json={"name": "Atelier Neuf", "email": "new@example.fr", "iban": IBAN})
         assert created.status_code == 201, created.text
+        if status == "refused":
+            url = f"/v1/merchants/{created.json()['id']}/refuse"
+            refused = client.post(url, json={"reason": "No Kbis extract"}, headers=world.operator)
+            assert refused.status_code == 200, refused.text
         # Nothing to act on yet: a pending merchant never had a payment, a second key, an endpoint or an event.
         names = ("capture", "cancel", "refund", "confirm", "revoke_key", "delete_endpoint", "redeliver")
         return Shop(created.json()["id"], bearer(created.json()["secret_key"]), dict.fromkeys(names, MISSING))
@@ -95,21 +100,21 @@ WRITES: dict[str, Write] = {
 REFUSED = (403, "merchant_not_active")
 NOT_FOUND = (404, "not_found")
 
-# write: (active, pending, suspended); an int is a success status, a tuple the problem's (status, code).
+# write: (active, pending, suspended, refused); an int is a success status, a tuple the problem's (status, code).
 EXPECTED: dict[str, tuple[int | tuple[int, str], ...]] = {
-    "create payment": (201, REFUSED, REFUSED),
-    "capture": (200, REFUSED, REFUSED),
-    "cancel": (200, NOT_FOUND, 200),
-    "refund": (201, NOT_FOUND, 201),
-    "customer confirms": (200, NOT_FOUND, REFUSED),
-    "create key": (201, 201, REFUSED),
-    "operator creates key": (201, 201, REFUSED),
-    "revoke key": (204, NOT_FOUND, 204),
-    "create webhook endpoint": (201, 201, REFUSED),
-    "delete webhook endpoint": (204, NOT_FOUND, 204),
-    "redeliver event": (202, NOT_FOUND, 202),
+    "create payment": (201, REFUSED, REFUSED, REFUSED),
+    "capture": (200, REFUSED, REFUSED, REFUSED),
+    "cancel": (200, NOT_FOUND, 200, NOT_FOUND),
+    "refund": (201, NOT_FOUND, 201, NOT_FOUND),
+    "customer confirms": (200, NOT_FOUND, REFUSED, NOT_FOUND),
+    "create key": (201, 201, REFUSED, REFUSED),
+    "operator creates key": (201, 201, REFUSED, REFUSED),
+    "revoke key": (204, NOT_FOUND, 204, NOT_FOUND),
+    "create webhook endpoint": (201, 201, REFUSED, REFUSED),
+    "delete webhook endpoint": (204, NOT_FOUND, 204, NOT_FOUND),
+    "redeliver event": (202, NOT_FOUND, 202, NOT_FOUND),
 }
-STATUSES = ("active", "pending", "suspended")
+STATUSES = ("active", "pending", "suspended", "refused")
 
 
 def test_the_table_names_every_merchant_write() -> None:
@@ -131,6 +136,7 @@ def test_each_merchant_write_is_allowed_or_refused_by_the_merchants_status(
         body = problem(response, *expected)
         if expected == REFUSED:
             assert status in body["detail"] or "approval" in body["detail"]
+            assert body["merchant_status"] == status
 
 
 def test_a_suspended_merchants_refused_writes_change_nothing(client: TestClient, kleline: Kleline) -> None:

@@ -32,7 +32,7 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
-from kleline.merchant_users import BankAccountChanges, MerchantSignIn, MerchantUsers
+from kleline.merchant_users import BankAccountChanges, MerchantJoining, MerchantSignIn, MerchantUsers
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -117,6 +117,7 @@ class Kleline:
     merchant_users: MerchantUsers
     merchant_sign_in: MerchantSignIn
     bank_account_changes: BankAccountChanges
+    merchant_joining: MerchantJoining
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -184,6 +185,14 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     strong_auth = StrongAuth(db, keys.master_keys, exemptions, clock=clock, relying_party=relying_party)
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
     merchants = Merchants(db, ledger, clock=clock)
+    merchant_sign_in = MerchantSignIn(
+        db,
+        keys.master_keys,
+        clock=clock,
+        session_ttl=timedelta(minutes=settings.web_session_minutes),
+        lockout_failures=settings.sign_in_lockout_failures,
+        lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+    )
     webhook_endpoints = WebhookEndpoints(
         db,
         WebhookSecretBox(keys.master_keys),
@@ -252,14 +261,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         passkeys=Passkeys(db, relying_party, clock=clock),
         sign_ins=SignIns(db, clock=clock),
         merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
-        merchant_sign_in=MerchantSignIn(
-            db,
-            keys.master_keys,
-            clock=clock,
-            session_ttl=timedelta(minutes=settings.web_session_minutes),
-            lockout_failures=settings.sign_in_lockout_failures,
-            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
-        ),
+        merchant_sign_in=merchant_sign_in,
+        merchant_joining=MerchantJoining(db, merchants, merchant_sign_in),
         bank_account_changes=BankAccountChanges(db, clock=clock),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)

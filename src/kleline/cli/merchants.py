@@ -1,5 +1,5 @@
-"""Merchants and malls from the operator's desk: the approval queue, suspension, secret keys, invitations to a
-merchant's dashboard, changes of bank account to check, galleries."""
+"""Merchants and malls from the operator's desk: the approval queue (approve or refuse, saying why), suspension,
+secret keys, invitations to a merchant's dashboard, changes of bank account to check, galleries."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from kleline.cli.common import console, fail, kleline_for_command
+from kleline.merchants import Merchant
 
 __all__ = ["malls_app", "merchants_app"]
 
 merchants_app = typer.Typer(
-    help="Merchants: approval, suspension, secret keys, invitations to the dashboard, bank account changes.",
+    help="Merchants: approval, refusal, suspension, secret keys, invitations to the dashboard, bank account changes.",
     no_args_is_help=True,
 )
 malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=True)
@@ -23,36 +24,53 @@ malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=T
 
 @merchants_app.command("list")
 def merchants_list(
-    status: Annotated[str | None, typer.Option(help="only this status: pending, active or suspended")] = None,
+    status: Annotated[str | None, typer.Option(help="only this status: pending, active, suspended or refused")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many, newest first")] = 100,
 ) -> None:
     """List merchants, newest first (``--status pending`` is the queue awaiting approval)."""
     with kleline_for_command() as kleline:
         merchants = kleline.merchants.list(limit=limit, status=status)
-    table = Table("id", "name", "status", "fee (bps)", "email", "created", title="Merchants")
+    table = Table("id", "name", "status", "fee (bps)", "email", "created", "reason", title="Merchants")
     for merchant in merchants:
         row = (merchant.id, merchant.name, merchant.status, str(merchant.fee_bps), merchant.email)
-        table.add_row(*(Text(cell) for cell in row), merchant.created_at.strftime("%Y-%m-%d %H:%M"))
+        created = merchant.created_at.strftime("%Y-%m-%d %H:%M")
+        table.add_row(*(Text(cell) for cell in row), created, Text(merchant.status_reason or ""))
     console.print(table)
 
 
-def _merchant_status(action: str, merchant_id: str) -> None:
-    with kleline_for_command() as kleline:
-        merchants = kleline.merchants
-        merchant = merchants.approve(merchant_id) if action == "approve" else merchants.suspend(merchant_id)
+def _moved(merchant: Merchant) -> None:
     typer.echo(f"{merchant.id} ({merchant.name}) is now {merchant.status}")
 
 
 @merchants_app.command("approve")
 def merchants_approve(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
-    """Approve a pending merchant, or reactivate a suspended one: it may take payments."""
-    _merchant_status("approve", merchant_id)
+    """Approve a pending merchant, or reactivate a suspended or refused one: it may take payments."""
+    with kleline_for_command() as kleline:
+        _moved(kleline.merchants.approve(merchant_id))
 
 
 @merchants_app.command("suspend")
-def merchants_suspend(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
+def merchants_suspend(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    reason: Annotated[
+        str | None, typer.Option(help="why, in words the merchant reads on its dashboard (at most 500 characters)")
+    ] = None,
+) -> None:
     """Suspend an active merchant: it can no longer take payments."""
-    _merchant_status("suspend", merchant_id)
+    with kleline_for_command() as kleline:
+        _moved(kleline.merchants.suspend(merchant_id, reason))
+
+
+@merchants_app.command("refuse")
+def merchants_refuse(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    reason: Annotated[
+        str, typer.Option(help="why, in words the merchant reads on its dashboard (at most 500 characters)")
+    ],
+) -> None:
+    """Refuse a pending merchant's application, saying why: it may take no payment."""
+    with kleline_for_command() as kleline:
+        _moved(kleline.merchants.refuse(merchant_id, reason))
 
 
 @merchants_app.command("create-key")

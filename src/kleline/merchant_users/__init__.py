@@ -14,6 +14,7 @@ Public surface:
   authenticators, re-authentication;
 - ``BankAccountChanges`` (``bank_changes``): a new bank account asked for by an owner, approved or rejected by an
   operator, announced to every owner;
+- ``MerchantJoining`` (``joining``): the join form's use case, a shop's application and its first owner at once;
 - ``Actor`` (``audit``): who acts, and from where;
 - the errors of ``errors``.
 """
@@ -40,6 +41,7 @@ from kleline.merchant_users.errors import (
     UnknownBankChange,
     UnknownMerchantUser,
 )
+from kleline.merchant_users.joining import JOINING_REQUIRES, Joined, MerchantJoining
 from kleline.merchant_users.model import (
     ACTIONS,
     PERMISSIONS,
@@ -62,6 +64,7 @@ from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance
 __all__ = [
     "ACTIONS",
     "BANK_CHANGE_EVENTS",
+    "JOINING_REQUIRES",
     "PERMISSIONS",
     "REAUTHENTICATION",
     "ROLES",
@@ -80,7 +83,9 @@ __all__ = [
     "InvalidMerchantUser",
     "Invitation",
     "InvitationUnusable",
+    "Joined",
     "LastOwner",
+    "MerchantJoining",
     "MerchantSignIn",
     "MerchantUser",
     "MerchantUsers",

@@ -10,6 +10,7 @@ lockout counts them instead.
 
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
+    merchant_joined (the shop's application, by its first owner, from the join form),
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
     invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
     api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
@@ -34,6 +35,7 @@ from kleline.merchant_users.model import MerchantUser
 __all__ = ["ACTIONS", "Actor", "record"]
 
 ACTIONS: Final = (
+    "merchant_joined",
     "signed_in",
     "signed_out",
     "second_factor_confirmed",

@@ -174,6 +174,15 @@ class MerchantSignIn:
                 return self._insert(tx, user, "signed_in", None)
             return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
 
+    def open_for_new_owner(self, tx: RawTx, user: MerchantUser, previous: DashboardSession | None) -> DashboardSession:
+        """The session of an owner who has just joined, in place of ``previous``, at the second-factor stage (it
+        must set up an authenticator), written in ``tx``: the transaction that made the user with the password it
+        just chose, which counts as its first step. For ``MerchantJoining`` only: no other caller has just made a
+        user from a password it was given."""
+        if previous is not None:
+            session_store.delete_session(tx, _digest(previous.token))
+        return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
+
     def next_step(self, session: DashboardSession) -> SignInStep:
         """What the session still needs: a code, a new authenticator (an owner without one), or nothing."""
         if session.stage == "signed_in":

@@ -10,6 +10,7 @@ from kleline.merchants.errors import (
     InvalidMerchant,
     InvalidMerchantKey,
     InvalidSiret,
+    InvalidVatNumber,
     MerchantNotActive,
     SlugTaken,
     StatusConflict,
@@ -19,9 +20,11 @@ from kleline.merchants.errors import (
 )
 from kleline.merchants.malls import Malls
 from kleline.merchants.model import (
+    CATEGORIES,
     DEFAULT_FEE_BPS,
     MAX_FEE_BPS,
     MIN_FEE_BPS,
+    Application,
     Mall,
     MallMember,
     Merchant,
@@ -31,17 +34,21 @@ from kleline.merchants.model import (
     balance_account,
     mask_iban,
 )
+from kleline.merchants.phone import format_phone
 from kleline.merchants.service import Merchants
 
 __all__ = [
+    "CATEGORIES",
     "DEFAULT_FEE_BPS",
     "MAX_FEE_BPS",
     "MIN_FEE_BPS",
+    "Application",
     "InvalidBic",
     "InvalidIban",
     "InvalidMerchant",
     "InvalidMerchantKey",
     "InvalidSiret",
+    "InvalidVatNumber",
     "Mall",
     "MallMember",
     "Malls",
@@ -57,5 +64,6 @@ __all__ = [
     "UnknownMall",
     "UnknownMerchant",
     "balance_account",
+    "format_phone",
     "mask_iban",
 ]

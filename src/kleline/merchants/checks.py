@@ -1,4 +1,5 @@
-"""The checks a merchant's registration passes: bank details (schwifty), SIRET (python-stdnum), email, website.
+"""The checks a merchant's registration passes: bank details (schwifty), SIRET and VAT number (python-stdnum),
+email, website, and an operator's reason for a refusal or a suspension.
 
 Bank details are checked as far as the registries allow, because a payout to a wrong account is slow and costly
 to recover: the IBAN's structure and ISO 7064 check digits, its national key where schwifty knows the algorithm
@@ -6,6 +7,11 @@ to recover: the IBAN's structure and ISO 7064 check digits, its national key whe
 not given is derived from the IBAN's bank code; one that is given must be well formed and belong to the IBAN's
 country (or a territory that uses that country's IBANs, such as Guadeloupe for France): a bank's BIC does not
 change country. Each check names the field it refuses in ``param``.
+
+A VAT number is an EU intra-community number with its country code (``stdnum.eu.vat``: format and check digits of
+each member state; VIES, the EU's online register, is not asked: Kleline checks offline, and an operator before
+approval). A French one embeds its company's SIREN, which is also the first 9 digits of the SIRET: when both are
+given they must name the same company (``stdnum.fr.tva.to_siren``, ``stdnum.fr.siret.to_siren``).
 """
 
 from __future__ import annotations
@@ -19,22 +25,29 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from schwifty import BIC, IBAN
 from schwifty.exceptions import NationalChecksumNotVerified, SchwiftyException
+from stdnum.eu import vat as stdnum_vat
+from stdnum.exceptions import InvalidComponent
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
+from stdnum.fr import tva as stdnum_tva
 
-from kleline.merchants.errors import InvalidBic, InvalidIban, InvalidMerchant, InvalidSiret
-from kleline.merchants.model import MAX_FEE_BPS, MIN_FEE_BPS
+from kleline.errors import ValidationError
+from kleline.merchants.errors import InvalidBic, InvalidIban, InvalidMerchant, InvalidSiret, InvalidVatNumber
+from kleline.merchants.model import MAX_FEE_BPS, MAX_REASON, MIN_FEE_BPS
 
 __all__ = [
     "BankDetails",
     "bank_details",
+    "bank_problems",
     "check_category",
     "check_description",
     "check_email",
     "check_fee_bps",
     "check_name",
+    "check_reason",
     "check_siret",
     "check_slug",
+    "check_vat_number",
     "check_website",
 ]
 
@@ -126,6 +139,48 @@ def check_siret(siret: str | None) -> str | None:
         raise InvalidSiret(f"siret: {str(error).lower().rstrip('.')}", param="siret") from None
 
 
+def check_vat_number(vat_number: str | None, siret: str | None = None) -> str | None:
+    """An EU VAT number in compact upper-case form with its country code (``FR40303265045``), or None when blank;
+    a French one must be the company's of ``siret`` when that is a valid SIRET."""
+    if vat_number is None or not vat_number.strip():
+        return None
+    try:
+        compact = str(stdnum_vat.validate(vat_number)).upper()
+    except InvalidComponent:
+        raise InvalidVatNumber(
+            "vat_number: start with the country code of an EU member state, such as FR40303265045", param="vat_number"
+        ) from None
+    except StdnumError as error:
+        raise InvalidVatNumber(f"vat_number: {str(error).lower().rstrip('.')}", param="vat_number") from None
+    if compact.startswith("FR") and siret is not None and stdnum_siret.is_valid(siret):
+        siret = str(stdnum_siret.compact(siret))
+        siren, of_siret = str(stdnum_tva.to_siren(compact[2:])), str(stdnum_siret.to_siren(siret))
+        if siren != of_siret:
+            expected = "FR" + str(stdnum_siret.to_tva(siret))
+            raise InvalidVatNumber(
+                f"vat_number: {compact} is the VAT number of SIREN {siren}, but the SIRET is of SIREN {of_siret} "
+                f"(whose VAT number is {expected})",
+                param="vat_number",
+                siret_vat_number=expected,
+            )
+    return compact
+
+
+def check_reason(reason: str | None, *, required: bool) -> str | None:
+    """An operator's reason for a refusal or a suspension, as the merchant will read it: 1 to 500 characters on one
+    line once trimmed; None when blank and not ``required``."""
+    if reason is None or not reason.strip():
+        if required:
+            raise InvalidMerchant("reason: say why, in words the merchant will read", param="reason")
+        return None
+    reason = " ".join(reason.split())
+    if len(reason) > MAX_REASON:
+        raise InvalidMerchant(f"reason: at most {MAX_REASON} characters", param="reason")
+    if any(not character.isprintable() for character in reason):
+        raise InvalidMerchant("reason: control characters are not allowed", param="reason")
+    return reason
+
+
 def check_fee_bps(fee_bps: int) -> int:
     """A commission rate within 300 to 400 basis points."""
     if isinstance(fee_bps, bool) or not isinstance(fee_bps, int) or not MIN_FEE_BPS <= fee_bps <= MAX_FEE_BPS:
@@ -172,6 +227,24 @@ def _bic(text: str) -> BIC:
 def _reason(error: SchwiftyException) -> str:
     message = str(error) or type(error).__name__
     return message[0].lower() + message[1:]
+
+
+def bank_problems(iban_text: str, bic_text: str | None) -> list[ValidationError]:
+    """Every problem of an IBAN and its BIC, for a form to show together: the IBAN's, and the BIC's on its own when
+    the IBAN is refused (a BIC is checked against its IBAN only once that one is right)."""
+    try:
+        bank_details(iban_text, bic_text)
+    except InvalidIban as refused:
+        problems: list[ValidationError] = [refused]
+        if bic_text is not None and bic_text.strip():
+            try:
+                _bic(bic_text)
+            except InvalidBic as bic_refused:
+                problems.append(bic_refused)
+        return problems
+    except InvalidBic as refused:
+        return [refused]
+    return []
 
 
 def bank_details(iban_text: str, bic_text: str | None) -> BankDetails:

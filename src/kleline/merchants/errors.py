@@ -4,9 +4,10 @@ KlelineError
  ├── ValidationError ──── InvalidMerchant       validation_error: a field is missing, malformed or out of range
  │                    ├── InvalidIban           the IBAN's structure, check digits or national key is wrong
  │                    ├── InvalidBic            the BIC is malformed, does not fit the IBAN, or cannot be derived
- │                    └── InvalidSiret          the SIRET's length or Luhn check is wrong
+ │                    ├── InvalidSiret          the SIRET's length or Luhn check is wrong
+ │                    └── InvalidVatNumber      the VAT number is malformed, or not the SIRET's company's
  ├── NotFound ─────────── UnknownMerchant, UnknownMall, UnknownKey
- ├── Conflict ─────────── StatusConflict        approve or suspend from a status that does not allow it
+ ├── Conflict ─────────── StatusConflict        approve, suspend or refuse from a status that does not allow it
  │                    └── SlugTaken             another mall already has this slug
  ├── MerchantNotActive                          403: a pending or suspended merchant asked to take a payment
  └── InvalidMerchantKey                         401: the secret key is unknown, revoked or not a merchant's
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidMerchant",
     "InvalidMerchantKey",
     "InvalidSiret",
+    "InvalidVatNumber",
     "MerchantNotActive",
     "SlugTaken",
     "StatusConflict",
@@ -53,6 +55,21 @@ class InvalidSiret(ValidationError):
     code = "invalid_siret"
 
 
+class InvalidVatNumber(ValidationError):
+    """The intra-community VAT number has no EU country code, the wrong length or check digits, or (a French one)
+    belongs to another company than the SIRET's: then ``siret_vat_number`` is the one the SIRET's company has."""
+
+    code = "invalid_vat_number"
+
+    def __init__(self, detail: str, *, param: str | None = "vat_number", siret_vat_number: str | None = None) -> None:
+        super().__init__(detail, param=param)
+        self.siret_vat_number = siret_vat_number
+
+    def extensions(self) -> dict[str, object]:
+        """The SIRET's company's VAT number, when the one given is another company's."""
+        return {} if self.siret_vat_number is None else {"siret_vat_number": self.siret_vat_number}
+
+
 class UnknownMerchant(NotFound):
     """No such merchant, or not one the caller may see."""
 
@@ -66,7 +83,8 @@ class UnknownKey(NotFound):
 
 
 class StatusConflict(Conflict):
-    """The merchant's status does not allow this action (suspending a pending merchant, approving an active one)."""
+    """The merchant's status does not allow this action (suspending a pending merchant, approving an active one,
+    refusing one that is not pending)."""
 
     code = "invalid_status_transition"
 
@@ -86,10 +104,19 @@ class SlugTaken(Conflict):
 
 
 class MerchantNotActive(KlelineError):
-    """The merchant is pending approval or suspended, and so cannot take payments."""
+    """The merchant is pending approval, refused or suspended, and so cannot take payments; ``merchant_status``
+    says which."""
 
     code = "merchant_not_active"
     status = 403
+
+    def __init__(self, detail: str, *, merchant_status: str | None = None) -> None:
+        super().__init__(detail)
+        self.merchant_status = merchant_status
+
+    def extensions(self) -> dict[str, object]:
+        """The merchant's status, so that a client can tell a pending shop from a refused or suspended one."""
+        return {} if self.merchant_status is None else {"merchant_status": self.merchant_status}
 
 
 class InvalidMerchantKey(KlelineError):

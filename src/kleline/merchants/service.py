@@ -1,10 +1,14 @@
-"""Merchants' use cases: registration, approval and suspension, secret keys, and the checks payments rely on.
+"""Merchants' use cases: registration, approval, refusal and suspension, secret keys, and the checks payments rely on.
 
-Anyone may register a shop; it starts ``pending`` with a first secret key, so that it can read its own data and
-prepare its integration, but ``require_active`` refuses it payments until an operator approves it. Approval opens
-the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status changes, so that
-an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random bits) are stored
-as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every request.
+Anyone may register a shop through the API; it starts ``pending`` with a first secret key, so that it can read its
+own data and prepare its integration, but ``require_active`` refuses it payments until an operator approves it (or
+refuses it, saying why). Registration is split for the use cases that record more in the same transaction (the
+join form records the shop's first owner with it): ``new_merchant`` checks, ``record_application`` writes.
+
+Approval opens the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status
+changes, so that an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random
+bits) are stored as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every
+request.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal, get_args
+from typing import get_args
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
+from kleline.errors import KlelineError
 from kleline.ids import new_id
 from kleline.ledger import Ledger, NormalSide
 from kleline.merchants import checks, store
+from kleline.merchants.application import MAX_MALLS, check_application
 from kleline.merchants.errors import (
     InvalidMerchant,
     InvalidMerchantKey,
@@ -31,11 +37,12 @@ from kleline.merchants.errors import (
 )
 from kleline.merchants.model import (
     BALANCE_CURRENCY,
-    DEFAULT_FEE_BPS,
+    Application,
     Merchant,
     MerchantKey,
     MerchantStatus,
     NewKey,
+    StatusAction,
     balance_account,
     next_status,
 )
@@ -44,7 +51,6 @@ __all__ = ["KEY_PREFIX", "MAX_MALLS", "STATUSES", "Merchants"]
 
 STATUSES = get_args(MerchantStatus)
 KEY_PREFIX = "sk_"
-MAX_MALLS = 20
 
 
 def _digest(secret: str) -> bytes:
@@ -72,36 +78,86 @@ class Merchants:
         mall_ids: Sequence[str] = (),
         fee_bps: int | None = None,
         description: str | None = None,
+        vat_number: str | None = None,
+        contact_name: str | None = None,
+        contact_phone: str | None = None,
     ) -> tuple[Merchant, str]:
-        """Register a merchant (``pending``): the merchant and its first secret key, shown this once."""
-        bank = checks.bank_details(iban, bic)
-        malls = tuple(dict.fromkeys(mall_ids))  # keep the order given, drop repeats
-        if len(malls) > MAX_MALLS:
-            raise InvalidMerchant(f"mall_ids: at most {MAX_MALLS} malls", param="mall_ids")
-        merchant = Merchant(
-            id=new_id("mer"),
-            name=checks.check_name(name),
-            email=checks.check_email(email),
-            website=checks.check_website(website),
-            category=checks.check_category(category),
-            siret=checks.check_siret(siret),
-            iban=bank.iban,
-            bic=bank.bic,
-            fee_bps=DEFAULT_FEE_BPS if fee_bps is None else checks.check_fee_bps(fee_bps),
-            status="pending",
-            mall_ids=tuple(sorted(malls)),
-            created_at=self._clock(),
-            description=checks.check_description(description),
+        """Register a merchant (``pending``): the merchant and its first secret key, shown this once. The first
+        problem of the application is raised (``application_problems`` lists them all)."""
+        application = Application(
+            name=name,
+            email=email,
+            iban=iban,
+            bic=bic,
+            siret=siret,
+            vat_number=vat_number,
+            website=website,
+            category=category,
+            description=description,
+            mall_ids=tuple(mall_ids),
+            fee_bps=fee_bps,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
         )
-        at = epoch_us(merchant.created_at)
+        merchant = self.new_merchant(application)
         with self._db.transaction() as tx:
-            missing = store.missing_malls(tx, malls)
-            if missing:
-                raise InvalidMerchant(f"mall_ids: no mall {', '.join(missing)}", param="mall_ids")
-            store.insert_merchant(tx, merchant, at)
-            store.insert_memberships(tx, merchant.id, malls, at)
+            self.record_application(tx, merchant)
             secret = self._insert_key(tx, merchant.id).secret
         return merchant, secret
+
+    def application_problems(
+        self, application: Application, *, required: frozenset[str] = frozenset()
+    ) -> builtins.list[KlelineError]:
+        """Every problem of an application, in the order of its fields (malls that do not exist among them), for a
+        form to show together; empty when it may be recorded."""
+        checked, problems = check_application(application, required)
+        found: builtins.list[KlelineError] = list(problems)
+        malls = tuple(dict.fromkeys(application.mall_ids)) if checked is None else checked.mall_ids
+        if malls and not any(problem.param == "mall_ids" for problem in problems):
+            with self._db.transaction(write=False) as tx:
+                missing = store.missing_malls(tx, malls)
+            if missing:
+                found.append(InvalidMerchant(f"mall_ids: no mall {', '.join(missing)}", param="mall_ids"))
+        return found
+
+    def new_merchant(self, application: Application, *, required: frozenset[str] = frozenset()) -> Merchant:
+        """The pending merchant an application makes, not yet recorded (``record_application``); its first problem
+        raised otherwise."""
+        checked, problems = check_application(application, required)
+        if checked is None:
+            raise problems[0]
+        now = self._clock()
+        return Merchant(
+            id=new_id("mer"),
+            name=checked.name,
+            email=checked.email,
+            website=checked.website,
+            category=checked.category,
+            siret=checked.siret,
+            iban=checked.iban,
+            bic=checked.bic,
+            fee_bps=checked.fee_bps,
+            status="pending",
+            mall_ids=tuple(sorted(checked.mall_ids)),
+            created_at=now,
+            description=checked.description,
+            vat_number=checked.vat_number,
+            contact_name=checked.contact_name,
+            contact_phone=checked.contact_phone,
+            status_changed_at=now,
+        )
+
+    @staticmethod
+    def record_application(tx: RawTx, merchant: Merchant) -> None:
+        """Record a merchant ``new_merchant`` made, with its malls, in the caller's transaction (so that a use case
+        that makes more, such as its first user, keeps all or nothing); ``InvalidMerchant`` if a mall does not
+        exist. No secret key is made here: the caller decides whether one is, and where it is shown."""
+        missing = store.missing_malls(tx, merchant.mall_ids)
+        if missing:
+            raise InvalidMerchant(f"mall_ids: no mall {', '.join(missing)}", param="mall_ids")
+        at = epoch_us(merchant.created_at)
+        store.insert_merchant(tx, merchant, at)
+        store.insert_memberships(tx, merchant.id, merchant.mall_ids, at)
 
     def get(self, merchant_id: str) -> Merchant:
         """A merchant by id; ``UnknownMerchant`` (404, ``not_found``) when there is none."""
@@ -142,36 +198,42 @@ class Merchants:
             return store.list_merchants(tx, limit=limit, starting_after=cursor, status=status)
 
     def approve(self, merchant_id: str) -> Merchant:
-        """Make a pending or suspended merchant active, opening its balance account first."""
+        """Make a pending, suspended or refused merchant active, opening its balance account first; the reason of a
+        refusal or suspension goes."""
         # Checked before the account opens (no account for a refused approval), and again under the row's lock.
         self._check_transition("approve", self.get(merchant_id))
         self._ledger.open_account(balance_account(merchant_id), BALANCE_CURRENCY, NormalSide.CREDIT, floor=0)
-        return self._move("approve", merchant_id)
+        return self._move("approve", merchant_id, None)
 
-    def suspend(self, merchant_id: str) -> Merchant:
-        """Stop an active merchant from taking payments (its balance stays, to be paid out)."""
-        return self._move("suspend", merchant_id)
+    def suspend(self, merchant_id: str, reason: str | None = None) -> Merchant:
+        """Stop an active merchant from taking payments (its balance stays, to be paid out); ``reason``, if given,
+        is what the merchant reads on its dashboard."""
+        return self._move("suspend", merchant_id, checks.check_reason(reason, required=False))
 
-    def _move(self, action: Literal["approve", "suspend"], merchant_id: str) -> Merchant:
+    def refuse(self, merchant_id: str, reason: str) -> Merchant:
+        """Refuse a pending merchant's application, saying why (the merchant reads ``reason`` on its dashboard)."""
+        return self._move("refuse", merchant_id, checks.check_reason(reason, required=True))
+
+    def _move(self, action: StatusAction, merchant_id: str, reason: str | None) -> Merchant:
         with self._db.transaction() as tx:
             merchant = store.find_merchant(tx, merchant_id, for_update=True)
             if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             target = self._check_transition(action, merchant)
             now = self._clock()
-            store.set_status(tx, merchant_id, target, epoch_us(now))
+            store.set_status(tx, merchant_id, target, epoch_us(now), reason)
         approved_at = merchant.approved_at or (now if target == "active" else None)
-        return replace(merchant, status=target, approved_at=approved_at)
+        return replace(merchant, status=target, approved_at=approved_at, status_reason=reason, status_changed_at=now)
 
     @staticmethod
-    def _check_transition(action: Literal["approve", "suspend"], merchant: Merchant) -> MerchantStatus:
+    def _check_transition(action: StatusAction, merchant: Merchant) -> MerchantStatus:
         target = next_status(action, merchant.status)
         if target is None:
-            allowed = (
-                "a pending or suspended merchant can be approved"
-                if action == "approve"
-                else "an active merchant can be suspended"
-            )
+            allowed = {
+                "approve": "a pending, suspended or refused merchant can be approved",
+                "suspend": "an active merchant can be suspended",
+                "refuse": "a pending merchant can be refused",
+            }[action]
             raise StatusConflict(
                 f"merchant {merchant.id} is {merchant.status}: only {allowed}",
                 status=merchant.status,
@@ -205,8 +267,8 @@ class Merchants:
         return _active(merchant, doing)
 
     def require_not_suspended(self, merchant_id: str, doing: str) -> Merchant:
-        """The merchant, unless it is suspended (``MerchantNotActive``, 403): what a pending merchant may do to
-        prepare its integration (keys, webhook endpoints), a suspended one may not start anew."""
+        """The merchant, unless it is suspended or refused (``MerchantNotActive``, 403): what a pending merchant may
+        do to prepare its integration (keys, webhook endpoints), a suspended or refused one may not start anew."""
         merchant = self.get(merchant_id)
         _refuse_if_suspended(merchant, doing)
         return merchant
@@ -253,12 +315,14 @@ class Merchants:
 
 
 def _refuse_if_suspended(merchant: Merchant, doing: str) -> None:
-    if merchant.status == "suspended":
-        raise MerchantNotActive(f"merchant {merchant.id} is suspended: it cannot {doing}")
+    if merchant.status in ("suspended", "refused"):
+        raise MerchantNotActive(
+            f"merchant {merchant.id} is {merchant.status}: it cannot {doing}", merchant_status=merchant.status
+        )
 
 
 def _active(merchant: Merchant, doing: str) -> Merchant:
     if not merchant.is_active:
-        reason = "awaits approval" if merchant.status == "pending" else "is suspended"
-        raise MerchantNotActive(f"merchant {merchant.id} {reason}: it cannot {doing}")
+        reason = {"pending": "awaits approval", "refused": "was refused"}.get(merchant.status, "is suspended")
+        raise MerchantNotActive(f"merchant {merchant.id} {reason}: it cannot {doing}", merchant_status=merchant.status)
     return merchant

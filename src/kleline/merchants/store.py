@@ -27,7 +27,10 @@ __all__ = [
     "set_status",
 ]
 
-_COLUMNS = "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at, description, approved_at"
+_COLUMNS = (
+    "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at, description, approved_at, "
+    "vat_number, contact_name, contact_phone, status_reason, status_changed_at"
+)
 _QUALIFIED = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
 
 
@@ -53,14 +56,19 @@ def _merchant(row: Sequence[Any], mall_ids: Iterable[str]) -> Merchant:
         created_at=from_epoch_us(int(row[10])),
         description=row[11],
         approved_at=None if row[12] is None else from_epoch_us(int(row[12])),
+        vat_number=row[13],
+        contact_name=row[14],
+        contact_phone=row[15],
+        status_reason=row[16],
+        status_changed_at=from_epoch_us(int(row[17])),
     )
 
 
 def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
     """Record a new merchant."""
     tx.execute(
-        f"INSERT INTO merchants ({_COLUMNS}, status_changed_at) VALUES (:id, :name, :email, :website, :category, "
-        ":siret, :iban, :bic, :fee, :status, :at, :description, NULL, :at)",
+        f"INSERT INTO merchants ({_COLUMNS}) VALUES (:id, :name, :email, :website, :category, :siret, :iban, :bic, "
+        ":fee, :status, :at, :description, NULL, :vat, :contact_name, :contact_phone, NULL, :at)",
         {
             "id": merchant.id,
             "name": merchant.name,
@@ -73,6 +81,9 @@ def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
             "fee": merchant.fee_bps,
             "status": merchant.status,
             "description": merchant.description,
+            "vat": merchant.vat_number,
+            "contact_name": merchant.contact_name,
+            "contact_phone": merchant.contact_phone,
             "at": created_at,
         },
     )
@@ -148,13 +159,19 @@ def cursor_of(tx: RawTx, merchant_id: str) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def set_status(tx: RawTx, merchant_id: str, status: str, changed_at: int) -> None:
-    """Move a merchant to ``status`` (the caller read it under ``find_merchant(for_update=True)`` and checked the
-    move is allowed); the first move to ``active`` is its approval date, which later moves keep."""
+def set_status(tx: RawTx, merchant_id: str, status: str, changed_at: int, reason: str | None = None) -> None:
+    """Move a merchant to ``status`` with its ``reason`` (the caller read it under ``find_merchant(for_update=True)``
+    and checked the move is allowed); the first move to ``active`` is its approval date, which later moves keep."""
     tx.execute(
-        "UPDATE merchants SET status = :status, status_changed_at = :at, "
+        "UPDATE merchants SET status = :status, status_reason = :reason, status_changed_at = :at, "
         "approved_at = COALESCE(approved_at, :approved) WHERE id = :id",
-        {"status": status, "at": changed_at, "approved": changed_at if status == "active" else None, "id": merchant_id},
+        {
+            "status": status,
+            "reason": reason,
+            "at": changed_at,
+            "approved": changed_at if status == "active" else None,
+            "id": merchant_id,
+        },
     )
 
 

@@ -122,3 +122,34 @@ def test_an_invitation_the_cli_cannot_make_is_told_in_one_line(runner: CliRunner
         assert said in result.output, (args, result.output)
     missing = run(runner, "merchants", "invite", merchant_id, "ada@example.org")
     assert missing.exit_code == 2 and "--role" in missing.output
+
+
+def test_an_operator_refuses_an_application_saying_why(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    missing = run(runner, "merchants", "refuse", merchant_id)
+    assert missing.exit_code == 2 and "--reason" in missing.output  # a refusal always says why
+    blank = run(runner, "merchants", "refuse", merchant_id, "--reason", "  ")
+    assert blank.exit_code == 1 and "reason" in blank.output
+    assert kleline.merchants.get(merchant_id).status == "pending"
+    refused = run(runner, "merchants", "refuse", merchant_id, "--reason", "No Kbis [extract] sent")
+    assert refused.exit_code == 0, refused.output
+    assert refused.output.strip() == f"{merchant_id} (Librairie [du] Bac) is now refused"
+    merchant = kleline.merchants.get(merchant_id)
+    assert (merchant.status, merchant.status_reason) == ("refused", "No Kbis [extract] sent")
+    listed = run(runner, "merchants", "list", "--status", "refused")
+    assert merchant_id in listed.output and "No Kbis [extract] sent" in listed.output
+    again = run(runner, "merchants", "refuse", merchant_id, "--reason", "Still no Kbis")
+    assert again.exit_code == 1 and "only a pending merchant can be refused" in again.output
+    assert run(runner, "merchants", "refuse", "mer_unknown", "--reason", "No").exit_code == 1
+
+
+def test_an_operator_suspends_a_merchant_with_or_without_a_reason(runner: CliRunner, kleline: Kleline) -> None:
+    merchant_id = register(kleline)
+    run(runner, "merchants", "approve", merchant_id)
+    suspended = run(runner, "merchants", "suspend", merchant_id, "--reason", "Unusual refund rate")
+    assert suspended.exit_code == 0, suspended.output
+    assert kleline.merchants.get(merchant_id).status_reason == "Unusual refund rate"
+    run(runner, "merchants", "approve", merchant_id)
+    assert kleline.merchants.get(merchant_id).status_reason is None
+    assert run(runner, "merchants", "suspend", merchant_id).exit_code == 0
+    assert kleline.merchants.get(merchant_id).status_reason is None

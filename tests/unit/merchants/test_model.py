@@ -14,13 +14,19 @@ from kleline.merchants.model import Mall, MallMember, balance_account, mask_iban
     [
         ("approve", "pending", "active"),
         ("approve", "suspended", "active"),
+        ("approve", "refused", "active"),
         ("approve", "active", None),
         ("suspend", "active", "suspended"),
         ("suspend", "pending", None),
         ("suspend", "suspended", None),
+        ("suspend", "refused", None),
+        ("refuse", "pending", "refused"),
+        ("refuse", "active", None),
+        ("refuse", "suspended", None),
+        ("refuse", "refused", None),
     ],
 )
-def test_only_approval_of_pending_or_suspended_and_suspension_of_active_are_allowed(
+def test_approval_of_any_but_active_suspension_of_active_and_refusal_of_pending_only_are_allowed(
     action: str, status: str, expected: str | None
 ) -> None:
     assert next_status(action, status) == expected  # type: ignore[arg-type]

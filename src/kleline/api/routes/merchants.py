@@ -1,4 +1,4 @@
-"""Merchants: self-registration, approval and suspension by operators, and secret keys.
+"""Merchants: self-registration, approval, refusal and suspension by operators, and secret keys.
 
 Who sees what: an operator sees every merchant in full; a merchant sees itself, with its IBAN masked (a leaked
 key must not also leak bank details), and another merchant's id is answered 404, as if it did not exist.
@@ -19,14 +19,31 @@ router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
 
 class MerchantIn(BaseModel):
-    """A shop's registration; IBAN, BIC and SIRET are checked, and the BIC is derived from the IBAN when omitted.
-    Only an operator may set ``fee_bps`` (300 to 400; 350 by default)."""
+    """A shop's registration; IBAN, BIC, SIRET and VAT number are checked, and the BIC is derived from the IBAN when
+    omitted. Only an operator may set ``fee_bps`` (300 to 400; 350 by default)."""
 
     name: str = Field(max_length=200, description="legal name", examples=["Librairie du Bac SARL"])
     email: str = Field(max_length=320, examples=["contact@librairie-du-bac.fr"])
     iban: str = Field(max_length=64, examples=["FR1420041010050500013M02606"])
     bic: str | None = Field(default=None, max_length=20, examples=["PSSTFRPPPAR"])
     siret: str | None = Field(default=None, max_length=32, examples=["73282932000074"])
+    vat_number: str | None = Field(
+        default=None,
+        max_length=32,
+        description="intra-community VAT number with its country code (`invalid_vat_number` when malformed, or, "
+        "for a French one, not the SIRET's company's)",
+        examples=["FR44732829320"],
+    )
+    contact_name: str | None = Field(
+        default=None, max_length=200, description="the person Kleline calls about the shop", examples=["Ada Martin"]
+    )
+    contact_phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="their telephone number with its country code (a French one may be written 01 23 45 67 89); "
+        "kept in E.164 form",
+        examples=["+33 1 23 45 67 89"],
+    )
     website: str | None = Field(default=None, max_length=2048, examples=["https://librairie-du-bac.fr"])
     category: str | None = Field(default=None, max_length=40, examples=["books"])
     description: str | None = Field(
@@ -49,14 +66,34 @@ class MerchantOut(BaseModel):
     category: str | None
     description: str | None
     siret: str | None
+    vat_number: str | None
+    contact_name: str | None
+    contact_phone: str | None = Field(description="E.164, such as +33123456789")
     iban: str
     iban_last4: str
     bic: str
     fee_bps: int
-    status: Literal["pending", "active", "suspended"]
+    status: Literal["pending", "active", "suspended", "refused"]
+    status_reason: str | None = Field(
+        description="why an operator refused or suspended the merchant, as the merchant reads it; null otherwise"
+    )
     mall_ids: list[str]
     created_at: str
     approved_at: str | None = Field(description="when an operator first approved the merchant; null while pending")
+
+
+class RefusalIn(BaseModel):
+    """Why the application is refused, in words the merchant will read on its dashboard."""
+
+    reason: str = Field(
+        max_length=500, examples=["The SIRET belongs to a company that ceased trading: send us your new one"]
+    )
+
+
+class SuspensionIn(BaseModel):
+    """Why the merchant is suspended, in words it will read on its dashboard (optional)."""
+
+    reason: str | None = Field(default=None, max_length=500, examples=["Unusual refund rate: we are looking into it"])
 
 
 class ProfileIn(BaseModel):
@@ -111,11 +148,15 @@ def merchant_out(merchant: Merchant, *, full_iban: bool) -> MerchantOut:
         category=merchant.category,
         description=merchant.description,
         siret=merchant.siret,
+        vat_number=merchant.vat_number,
+        contact_name=merchant.contact_name,
+        contact_phone=merchant.contact_phone,
         iban=merchant.iban if full_iban else mask_iban(merchant.iban),
         iban_last4=merchant.iban[-4:],
         bic=merchant.bic,
         fee_bps=merchant.fee_bps,
         status=merchant.status,
+        status_reason=merchant.status_reason,
         mall_ids=list(merchant.mall_ids),
         created_at=to_rfc3339(merchant.created_at),
         approved_at=None if merchant.approved_at is None else to_rfc3339(merchant.approved_at),
@@ -159,6 +200,9 @@ def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> Reg
         mall_ids=body.mall_ids,
         fee_bps=body.fee_bps,
         description=body.description,
+        vat_number=body.vat_number,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
     )
     view = merchant_out(merchant, full_iban=operator)
     return RegisteredOut(**view.model_dump(), secret_key=secret)
@@ -170,7 +214,7 @@ def list_merchants(
     _operator: OperatorId,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="id of the last merchant seen")] = None,
-    status: Annotated[Literal["pending", "active", "suspended"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "active", "suspended", "refused"] | None, Query()] = None,
 ) -> MerchantList:
     """Every merchant, newest first (operators); ``status=pending`` is the queue awaiting approval."""
     merchants = kleline_of(request).merchants.list(limit=limit + 1, starting_after=starting_after, status=status)
@@ -202,16 +246,31 @@ def update_profile(merchant_id: str, body: ProfileIn, request: Request, caller: 
     return merchant_out(updated, full_iban=caller.is_operator)
 
 
-@router.post("/{merchant_id}/approve", response_model=MerchantOut)
+_TRANSITION = (
+    "`invalid_status_transition`: the merchant's status does not allow this (`merchant_status` says which it is)"
+)
+
+
+@router.post("/{merchant_id}/approve", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
 def approve(merchant_id: str, request: Request, _operator: OperatorId) -> MerchantOut:
-    """Make a pending (or suspended) merchant active: it may take payments, and its balance account opens."""
+    """Make a pending (or suspended, or refused) merchant active: it may take payments, and its balance account
+    opens; a refusal's or suspension's reason goes."""
     return merchant_out(kleline_of(request).merchants.approve(merchant_id), full_iban=True)
 
 
-@router.post("/{merchant_id}/suspend", response_model=MerchantOut)
-def suspend(merchant_id: str, request: Request, _operator: OperatorId) -> MerchantOut:
-    """Stop an active merchant from taking payments; approving it again reactivates it."""
-    return merchant_out(kleline_of(request).merchants.suspend(merchant_id), full_iban=True)
+@router.post("/{merchant_id}/suspend", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
+def suspend(merchant_id: str, request: Request, _operator: OperatorId, body: SuspensionIn | None = None) -> MerchantOut:
+    """Stop an active merchant from taking payments, with a ``reason`` it reads on its dashboard (optional; the
+    body may be left out); approving it again reactivates it."""
+    reason = None if body is None else body.reason
+    return merchant_out(kleline_of(request).merchants.suspend(merchant_id, reason), full_iban=True)
+
+
+@router.post("/{merchant_id}/refuse", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
+def refuse(merchant_id: str, body: RefusalIn, request: Request, _operator: OperatorId) -> MerchantOut:
+    """Refuse a pending merchant's application, saying why: the merchant reads ``reason`` on its dashboard and may
+    take no payment. An operator who reconsiders approves it later."""
+    return merchant_out(kleline_of(request).merchants.refuse(merchant_id, body.reason), full_iban=True)
 
 
 @router.post("/{merchant_id}/keys", status_code=201, response_model=NewKeyOut)

@@ -16,6 +16,7 @@ from kleline.web.dashboard import (
     developers,
     home,
     invitations,
+    join,
     payments,
     payouts,
     settings,
@@ -37,5 +38,6 @@ routers: tuple[APIRouter, ...] = (
     payouts.router,
     statements.router,
     settings.router,
+    join.router,
 )
 """The dashboard's routes, for ``kleline.web.app.install``."""

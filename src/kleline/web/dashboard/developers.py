@@ -5,7 +5,7 @@ The pages call the services the API calls (``Merchants.create_key``, ``keys``, `
 endpoint or delivery id in an address is the 404 page, as an unknown one. Every act is recorded in the audit trail
 (``MerchantUsers.record``) once the service has done it. A secret (a new key's, an endpoint's signing secret) is
 shown in the answer to the post that made it, that once, never in a page one can reload. A new key asks for the
-second factor again when the last one is older than 15 minutes. A suspended merchant's refusal
+second factor again when the last one is older than 15 minutes. A suspended or refused merchant's refusal
 (``merchant_not_active``) is worded on the page, beside the form.
 
 The label typed for a new key is kept in the audit record of its creation (keys have no column for it), and read
@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError, NotFound
 from kleline.events.model import Delivery, InvalidWebhookUrl, WebhookEndpoint
-from kleline.merchants import MerchantKey
+from kleline.merchants import MerchantKey, MerchantNotActive
 from kleline.web.dashboard.visits import (
     DashboardVisit,
     dashboard_context,
@@ -66,6 +66,10 @@ _MESSAGES: Final[dict[str, str]] = {
     "invalid_label": N_("Enter a label of at most 100 characters, or leave it empty"),
     "not_found": N_("There is no such key, endpoint or delivery in your shop"),
 }
+_REFUSED: Final = N_(
+    "Kleline has refused your shop's application: it can get no new API key or webhook endpoint. Your dashboard's "
+    "overview says why."
+)
 _STATUSES: Final = {
     "pending": N_("Pending"),
     "delivered": N_("Delivered"),
@@ -80,6 +84,8 @@ class _InvalidLabel(KlelineError):
 
 
 def _error(error: KlelineError, language: Language, field: str | None = None) -> PageError:
+    if isinstance(error, MerchantNotActive) and error.merchant_status == "refused":
+        return PageError(language.gettext(_REFUSED), error.code, field)
     wording = _MESSAGES.get(error.code)
     if wording is not None:
         return PageError(language.gettext(wording), error.code, field)
@@ -161,6 +167,7 @@ def _page(
         new_key=new_key,
         new_endpoint=new_endpoint,
         suspended=visit.merchant is not None and visit.merchant.status == "suspended",
+        refused_shop=visit.merchant is not None and visit.merchant.status == "refused",
         typed=typed or {"label": "", "url": ""},
         form_keys={"key": new_form_key(), "endpoint": new_form_key()},  # each form is sent once, apart
     )

@@ -1,7 +1,12 @@
 """The dashboard's landing page (``/dashboard``), its overview: once the shop is approved, its sales today and this
 month, its balance and payouts, the charts of 30 days and 12 months (``dashboard.overview``); then where its
 application stands, and the signed-in user's role. Every role sees it; owners also see, first, a change of the
-shop's bank account waiting for Kleline's check (or decided in the past 14 days: ``dashboard.settings``)."""
+shop's bank account waiting for Kleline's check (or decided in the past 14 days: ``dashboard.settings``).
+
+A shop that is not active is told first where it stands: a pending application (sent on, what Kleline checks, what
+was sent), a refused one (why) or a suspension (why, and since when). A pending or refused shop has sold nothing and
+has no balance, so its page shows no figures; a suspended one keeps its figures below, since its balance is still
+paid out."""
 
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ from typing import Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from kleline.merchants import Merchant, format_phone, mask_iban
 from kleline.money import Money
 from kleline.web.dashboard.overview import overview_html
 from kleline.web.dashboard.settings import bank_change_notice
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
-from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
-from kleline.web.i18n import N_, language_of
+from kleline.web.dashboard.wording import CATEGORY_NAMES, ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
+from kleline.web.history import day
+from kleline.web.i18n import N_, Language, language_of
 from kleline.web.rendering import render
 from kleline.web.security import when
 from kleline.web.visits import web_of
@@ -34,9 +41,9 @@ def dashboard_page(request: Request) -> Response:
     assert visit.user is not None and visit.merchant is not None
     language = language_of(request)
     merchant = visit.merchant
-    # A shop awaiting approval has sold nothing, and has no balance yet: its page says where its application stands.
+    # A shop awaiting approval (or refused) has sold nothing, and has no balance: its page says where it stands.
     overview = None
-    if merchant.status != "pending":
+    if merchant.status in ("active", "suspended"):
         overview = overview_html(language, web_of(request).kleline.overview.of(merchant.id))
     context = dashboard_context(
         visit,
@@ -52,5 +59,30 @@ def dashboard_page(request: Request) -> Response:
         ),
         overview=overview,
         bank_change=bank_change_notice(request, visit),
+        sent_on=day(language, merchant.created_at),
+        changed_on=day(language, merchant.status_changed_at or merchant.created_at),
+        application=_application(request, language, merchant) if merchant.status in ("pending", "refused") else [],
     )
     return respond(request, visit, render(request, "dashboard/home.html", context))
+
+
+def _application(request: Request, language: Language, merchant: Merchant) -> list[tuple[str, str]]:
+    """What the shop sent, as the operator checks it (its IBAN masked, as the API shows it to the merchant)."""
+    _ = language.gettext
+    malls = [mall.name for mall in web_of(request).kleline.malls.malls_of(merchant.id)]
+    category = CATEGORY_NAMES.get(merchant.category or "")
+    facts = [
+        (_("Legal name"), merchant.name),
+        (_("SIRET"), merchant.siret),
+        (_("VAT number"), merchant.vat_number),
+        (_("IBAN"), mask_iban(merchant.iban)),
+        (_("BIC"), merchant.bic),
+        (_("Contact"), merchant.contact_name),
+        (_("Email address"), merchant.email),
+        (_("Telephone"), format_phone(merchant.contact_phone) if merchant.contact_phone else None),
+        (_("Website"), merchant.website),
+        (_("What kind of shop"), _(category) if category else merchant.category),
+        (_("What it sells"), merchant.description),
+        (_("Malls"), ", ".join(malls)),
+    ]
+    return [(label, value) for label, value in facts if value]

@@ -236,6 +236,8 @@ def _authenticator_page(
         secret=secret_groups(enrolment.secret) if enrolment else "",
         errors=errors or [],
         reauthenticating=action == CONFIRM_AUTHENTICATOR,
+        # The join form's note ("your application is sent") greets the new owner here.
+        flash=note_of(request, signed_in=False) if (action, enrolment, status) == (AUTHENTICATOR, None, 200) else None,
     )
     return respond(request, visit, render(request, "dashboard/authenticator.html", context, status=status))
 

@@ -27,6 +27,7 @@ from kleline.web.visits import web_of
 
 __all__ = [
     "ACTION_NAMES",
+    "CATEGORY_NAMES",
     "NOTES",
     "ROLE_NAMES",
     "STATUS_NAMES",
@@ -51,8 +52,26 @@ STATUS_NAMES: Final = {
     "pending": N_("Awaiting approval"),
     "active": N_("Active"),
     "suspended": N_("Suspended"),
+    "refused": N_("Refused"),
 }
+CATEGORY_NAMES: Final = {
+    "books": N_("Books"),
+    "clothing": N_("Clothing and shoes"),
+    "beauty": N_("Beauty and health"),
+    "electronics": N_("Electronics and computers"),
+    "grocery": N_("Food and drink"),
+    "hardware": N_("Tools and garden"),
+    "home": N_("Home and furniture"),
+    "music": N_("Music, films and games"),
+    "sports": N_("Sports and outdoors"),
+    "stationery": N_("Stationery and arts"),
+    "toys": N_("Toys and children"),
+    "services": N_("Services"),
+    "other": N_("Something else"),
+}
+"""The join form's categories (``kleline.merchants.CATEGORIES``) as people read them."""
 ACTION_NAMES: Final = {
+    "merchant_joined": N_("Sent the shop's application to join Kleline"),
     "signed_in": N_("Signed in"),
     "signed_out": N_("Signed out"),
     "second_factor_confirmed": N_("Confirmed it was them with a code"),
@@ -129,6 +148,10 @@ def invitation_problem(error: InvitationUnusable, language: Language) -> str:
 
 NOTES: Final = {
     "dashboard_signed_out": N_("You are signed out of the dashboard."),
+    "dashboard_application_sent": N_(
+        "Your shop's application is sent: Kleline will check it. Set up your authenticator app now to reach your "
+        "dashboard, where you will see where it stands."
+    ),
     "dashboard_account_ready": N_("Your account is ready: sign in with your email address and the password you chose."),
     "dashboard_authenticator_ready": N_("Your authenticator app is set up: its codes now confirm it is you."),
     "dashboard_role_changed": N_("The role was changed."),
@@ -169,12 +192,14 @@ def leave_note(request: Request, response: Response, kind: str) -> Response:
 
 def note_of(request: Request, *, signed_in: bool) -> str | None:
     """The note the page shows this visit, in its language, or None; the sign-out's only to a signed-out visitor,
-    the others only to a signed-in one (except the account's, shown on the sign-in page)."""
+    the others only to a signed-in one (except the account's, shown on the sign-in page, and the application's, on
+    the page where its owner sets up an authenticator)."""
     kind = request.cookies.get(FLASH_COOKIE, "")
     if kind not in NOTES or request.method != "GET":
         return None
-    if kind in ("dashboard_signed_out", "dashboard_account_ready") and signed_in:
+    signed_out_notes = ("dashboard_signed_out", "dashboard_account_ready", "dashboard_application_sent")
+    if kind in signed_out_notes and signed_in:
         return None
-    if kind not in ("dashboard_signed_out", "dashboard_account_ready") and not signed_in:
+    if kind not in signed_out_notes and not signed_in:
         return None
     return language_of(request).gettext(NOTES[kind])
