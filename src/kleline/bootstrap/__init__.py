@@ -32,7 +32,7 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
-from kleline.merchant_users import MerchantSignIn, MerchantUsers
+from kleline.merchant_users import MerchantPasskeys, MerchantSecurity, MerchantSignIn, MerchantUsers
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -116,6 +116,8 @@ class Kleline:
     sign_ins: SignIns
     merchant_users: MerchantUsers
     merchant_sign_in: MerchantSignIn
+    merchant_passkeys: MerchantPasskeys
+    merchant_security: MerchantSecurity
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -252,6 +254,17 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         sign_ins=SignIns(db, clock=clock),
         merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
         merchant_sign_in=MerchantSignIn(
+            db,
+            keys.master_keys,
+            clock=clock,
+            session_ttl=timedelta(minutes=settings.web_session_minutes),
+            lockout_failures=settings.sign_in_lockout_failures,
+            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        ),
+        merchant_passkeys=MerchantPasskeys(
+            db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
+        ),
+        merchant_security=MerchantSecurity(
             db,
             keys.master_keys,
             clock=clock,

@@ -12,6 +12,8 @@ Public surface:
 - ``MerchantUsers`` (``team``): invite, accept, list, change roles, remove, withdraw, read and append the trail;
 - ``MerchantSignIn`` (``sign_in``): the dashboard's sessions (``DashboardSession``), password then second factor,
   authenticators, re-authentication;
+- ``MerchantPasskeys`` (``passkeys``): a user's passkeys, and signing in or confirming it is them with one;
+- ``MerchantSecurity`` (``security``): a user's own authenticator app, password, sessions and last sign-ins;
 - ``Actor`` (``audit``): who acts, and from where;
 - the errors of ``errors``.
 """
@@ -22,7 +24,10 @@ from kleline.merchant_users.errors import (
     InvalidMerchantUser,
     InvitationUnusable,
     LastOwner,
+    LastSecondFactor,
+    NoAuthenticator,
     NotAllowed,
+    SecondFactorRequired,
     SignInStepMissing,
     UnknownMerchantUser,
 )
@@ -34,12 +39,16 @@ from kleline.merchant_users.model import (
     Action,
     AuditRecord,
     Invitation,
+    MerchantPasskey,
     MerchantUser,
     Role,
     can,
+    may_change_second_factors,
     may_refund,
     needs_second_factor_again,
 )
+from kleline.merchant_users.passkeys import MerchantPasskeys
+from kleline.merchant_users.security import MerchantSecurity, password_change_problems
 from kleline.merchant_users.sign_in import DashboardSession, MerchantSignIn
 from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance_problems, invitation_problems
 
@@ -57,17 +66,25 @@ __all__ = [
     "Invitation",
     "InvitationUnusable",
     "LastOwner",
+    "LastSecondFactor",
+    "MerchantPasskey",
+    "MerchantPasskeys",
+    "MerchantSecurity",
     "MerchantSignIn",
     "MerchantUser",
     "MerchantUsers",
     "NewInvitation",
+    "NoAuthenticator",
     "NotAllowed",
     "Role",
+    "SecondFactorRequired",
     "SignInStepMissing",
     "UnknownMerchantUser",
     "acceptance_problems",
     "can",
     "invitation_problems",
+    "may_change_second_factors",
     "may_refund",
     "needs_second_factor_again",
+    "password_change_problems",
 ]

@@ -11,6 +11,8 @@ lockout counts them instead.
 The actions recorded so far (``ACTIONS``); pages that come later add theirs, recorded the same way::
 
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
+    authenticator_replaced, authenticator_removed, passkey_added, passkey_removed, password_changed,
+    signed_out_everywhere,
     invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
     api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
     webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
@@ -36,6 +38,12 @@ ACTIONS: Final = (
     "signed_out",
     "second_factor_confirmed",
     "authenticator_set_up",
+    "authenticator_replaced",
+    "authenticator_removed",
+    "passkey_added",
+    "passkey_removed",
+    "password_changed",
+    "signed_out_everywhere",
     "invitation_created",
     "invitation_withdrawn",
     "invitation_accepted",

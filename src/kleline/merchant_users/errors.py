@@ -8,11 +8,17 @@ are refused in the same words. The rest::
     KlelineError
      ├── ValidationError ── InvalidMerchantUser     email, name, password, role or refund limit refused
      ├── NotFound ───────── UnknownMerchantUser     no such user (or invitation) at this merchant
-     │                 └─── InvitationUnusable      an invitation link unknown, used, withdrawn or expired
+     │                 ├─── InvitationUnusable      an invitation link unknown, used, withdrawn or expired
+     │                 └─── NoAuthenticator         no authenticator app to remove
      ├── Conflict ───────── AlreadyAMember          the address already has a dashboard account
-     │                 └─── LastOwner               the last owner can be neither removed nor demoted
+     │                 ├─── LastOwner               the last owner can be neither removed nor demoted
+     │                 └─── LastSecondFactor        an owner's last second factor cannot be removed
      ├── NotAllowed                                 403: the user's role does not allow this
+     ├── SecondFactorRequired                       403: give the second factor again before changing them
      └── SignInStepMissing                          401: the session is not at the step this asks for
+
+Passkeys are refused with the customers' passkey errors (``kleline.wallet.passkey``: ``PasskeyResponseInvalid``,
+``CeremonyUnknown``, ...), worded alike on every page.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ __all__ = [
     "InvalidMerchantUser",
     "InvitationUnusable",
     "LastOwner",
+    "LastSecondFactor",
+    "NoAuthenticator",
     "NotAllowed",
+    "SecondFactorRequired",
     "SignInStepMissing",
     "UnknownMerchantUser",
 ]
@@ -51,6 +60,12 @@ class InvitationUnusable(NotFound):
         self.reason = reason
 
 
+class NoAuthenticator(NotFound):
+    """The user has no authenticator app set up (to remove)."""
+
+    code = "authenticator_not_found"
+
+
 class AlreadyAMember(Conflict):
     """The email address already belongs to a dashboard user (of this merchant or, for an invitation being
     accepted, of any)."""
@@ -62,6 +77,20 @@ class LastOwner(Conflict):
     """The change would leave the merchant without an owner."""
 
     code = "last_owner"
+
+
+class LastSecondFactor(Conflict):
+    """The change would leave an owner without any second factor (authenticator app or passkey)."""
+
+    code = "last_second_factor"
+
+
+class SecondFactorRequired(KlelineError):
+    """A second factor is added, replaced or removed in a session whose last one is older than 15 minutes: give
+    it again first."""
+
+    code = "second_factor_required"
+    status = 403
 
 
 class NotAllowed(KlelineError):

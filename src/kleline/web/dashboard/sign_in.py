@@ -113,7 +113,7 @@ def _after_password(request: Request, visit: DashboardVisit, next_url: str) -> R
     """On from a session just made by the password: to its second-factor step, or where the user was going."""
     kleline = web_of(request).kleline
     step = kleline.merchant_sign_in.next_step(visit.session)
-    target = {"code": _with_next(CODE, next_url), "enrol": _with_next(AUTHENTICATOR, next_url)}.get(step, next_url)
+    target = {"verify": _with_next(CODE, next_url), "enrol": _with_next(AUTHENTICATOR, next_url)}.get(step, next_url)
     return set_session_cookie(request, redirect(target), visit.session)
 
 
@@ -184,7 +184,7 @@ def _code_page(
 def code_page(request: Request, next: str | None = None) -> Response:
     """The second step of a sign-in: the code the user's authenticator app shows."""
     next_url = dashboard_next(next)
-    return _code_page(request, _pending(request, "code", next_url), next_url, action=CODE)
+    return _code_page(request, _pending(request, "verify", next_url), next_url, action=CODE)
 
 
 @router.post(CODE)
