@@ -128,7 +128,7 @@ class MerchantPasskeys:
                 _lock(tx, user)  # one change of the user's second factors at a time: the count holds
                 if passkey_store.count_passkeys(tx, user.id) >= MAX_PASSKEYS:
                     raise ValidationError(
-                        f"a user holds at most {MAX_PASSKEYS} passkeys: remove one first", param="name"
+                        f"passkeys: a user holds at most {MAX_PASSKEYS}: remove one first", param="passkeys"
                     )
                 passkey_store.insert_passkey(tx, passkey)
                 detail = {"name": name}

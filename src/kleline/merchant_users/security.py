@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database
 from kleline.errors import KlelineError
 from kleline.merchant_users import audit, security_store, session_store, store
 from kleline.merchant_users.errors import InvalidMerchantUser, LastSecondFactor, NoAuthenticator, SignInStepMissing
-from kleline.merchant_users.model import AuditRecord, second_factor_removal_refusal
+from kleline.merchant_users.model import AuditRecord, may_change_second_factors, second_factor_removal_refusal
 from kleline.merchant_users.passkey_store import count_passkeys
 from kleline.merchant_users.second_factor import PURPOSE, normalise_code
 from kleline.merchant_users.sessions import DashboardSession, check_fresh_second_factor, digest, open_session
@@ -40,7 +40,15 @@ from kleline.wallet.sca import Enrolment
 from kleline.wallet.strong_auth import EnrolmentCodeInvalid
 from kleline.wallet.vault import MasterKeys, open_bytes, seal_bytes
 
-__all__ = ["REPLACEMENT_WINDOW", "SIGN_INS_SHOWN", "MerchantSecurity", "password_change_problems"]
+__all__ = [
+    "REPLACEMENT_WINDOW",
+    "SIGN_INS_SHOWN",
+    "AuthenticatorState",
+    "MerchantSecurity",
+    "password_change_problems",
+]
+
+AuthenticatorState = Literal["none", "pending", "confirmed", "replacing"]
 
 REPLACEMENT_WINDOW: Final = timedelta(minutes=10)
 """How long a new authenticator app may take to be confirmed in place of the old one."""
@@ -53,7 +61,7 @@ def password_change_problems(current: str, new: str, again: str) -> list[Kleline
     problems: list[KlelineError] = []
     if not current:
         problems.append(InvalidMerchantUser("current_password: enter your current password", param="current_password"))
-    problems.extend(password_problems(new, "new_password"))
+    problems.extend(password_problems(new))
     if new != again:
         problems.append(
             InvalidMerchantUser("new_password_again: the two new passwords differ", param="new_password_again")
@@ -152,11 +160,27 @@ class MerchantSecurity:
                 tx, user.merchant_id, user.id, "authenticator_removed", epoch_us(self._clock()), address=address
             )
 
-    def replacement_pending(self, user_id: str) -> bool:
-        """Whether a new authenticator app is being set up in place of the user's confirmed one (still in time)."""
+    def authenticator_state(self, user_id: str) -> AuthenticatorState:
+        """Where the user's authenticator app stands: ``none``; ``pending`` (set up, no code accepted yet);
+        ``confirmed``; or ``replacing`` (confirmed, and a new one waiting for its first code, still in time)."""
         with self._db.transaction(write=False) as tx:
-            found = security_store.find_replacement(tx, user_id)
-        return found is not None and self._clock() < _at(found[1]) + REPLACEMENT_WINDOW
+            found = store.find_authenticator(tx, user_id)
+            replacing = security_store.find_replacement(tx, user_id)
+        if found is None or found.sealed is None:
+            return "none"
+        if not found.confirmed:
+            return "pending"
+        if replacing is not None and self._clock() < _at(replacing[1]) + REPLACEMENT_WINDOW:
+            return "replacing"
+        return "confirmed"
+
+    def may_change_second_factors(self, session: DashboardSession) -> bool:
+        """Whether this session may add, replace or remove a second factor now (``SecondFactorRequired`` otherwise):
+        its user has none yet, or gave one less than 15 minutes ago."""
+        user = session.user
+        return user is not None and may_change_second_factors(
+            user.has_second_factor, session.second_factor_at, self._clock()
+        )
 
     # The password and the sessions ------------------------------------------------------------------------------
 

@@ -11,12 +11,25 @@ API key, ``require_recent_second_factor``; its template extends ``dashboard/_lay
 
 from fastapi import APIRouter
 
-from kleline.web.dashboard import charts, developers, home, invitations, payments, payouts, sign_in, statements, team
+from kleline.web.dashboard import (
+    charts,
+    developers,
+    home,
+    invitations,
+    passkeys,
+    payments,
+    payouts,
+    security,
+    sign_in,
+    statements,
+    team,
+)
 
 __all__ = ["routers"]
 
 routers: tuple[APIRouter, ...] = (
     sign_in.router,
+    passkeys.router,
     invitations.router,
     home.router,
     charts.router,
@@ -25,5 +38,6 @@ routers: tuple[APIRouter, ...] = (
     developers.router,
     payouts.router,
     statements.router,
+    security.router,
 )
 """The dashboard's routes, for ``kleline.web.app.install``."""
