@@ -6,7 +6,10 @@ factor; an owner's last second factor kept."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pyotp
 import pytest
@@ -205,3 +208,31 @@ def test_an_owners_last_second_factor_stays_the_other_roles_may_remove_theirs(
     [adas] = team.passkeys.list(ada.id)
     team.passkeys.remove(ada_session, adas.id)  # her last: an accountant may sign in with the password alone
     assert team.sign_in.next_step(team.sign_in.check_password(None, "ada@example.org", PASSWORD)) == "done"
+
+
+def test_an_owner_removing_both_second_factors_at_once_keeps_one(team: Team) -> None:
+    owners = [team.member(f"owner{n}@example.org") for n in range(6)]
+    removals: list[Callable[[], object]] = []
+    for owner in owners:  # each with an authenticator app and a passkey, removed at the same moment
+        session = team.with_passkey(
+            team.signed_in(owner.email, team.with_authenticator(owner)), SoftAuthenticator(PUBLIC_URL)
+        )
+        [passkey] = team.passkeys.list(owner.id)
+        removals.append(partial(team.passkeys.remove, session, passkey.id))
+        removals.append(partial(team.security.remove_authenticator, session))
+    start = threading.Barrier(len(removals))
+
+    def remove(what: Callable[[], object]) -> str:
+        start.wait()
+        try:
+            what()
+        except LastSecondFactor as refused:
+            return refused.code
+        return "removed"
+
+    with ThreadPoolExecutor(len(removals)) as pool:
+        outcomes = list(pool.map(remove, removals))
+    assert sorted(outcomes) == ["last_second_factor"] * 6 + ["removed"] * 6  # each user's row lock: one at a time
+    for owner in owners:
+        app = 1 if team.security.authenticator_state(owner.id) == "confirmed" else 0
+        assert len(team.passkeys.list(owner.id)) + app == 1, owner.email
