@@ -362,3 +362,26 @@ def test_the_security_page_speaks_french(kleline: Kleline, browser: DashboardVis
     page = browser.get(f"{SECURITY}?lang=fr")
     assert '<html lang="fr">' in page.text and "<h1>Sécurité</h1>" in page.text
     assert "Application d’authentification" in page.text and "Avec le mot de passe seul" in page.text
+
+
+def test_a_second_step_posted_without_a_password_first_goes_back_to_the_sign_in(browser: DashboardVisitor) -> None:
+    browser.get("/dashboard/sign-in")  # an anonymous session: its forms' token, no user
+    for path, fields in (
+        ("/dashboard/sign-in/code", {"code": "12 34"}),
+        ("/dashboard/sign-in/passkey", {"ceremony_id": "wac_0", "credential": "{}"}),
+        ("/dashboard/sign-in/authenticator/passkey", {"name": "Laptop", "ceremony_id": "wac_0", "credential": "{}"}),
+    ):
+        answer = browser.post(path, next="/dashboard", **fields)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/dashboard/sign-in?next=%2Fdashboard"), path
+
+
+def test_a_user_with_an_app_asked_to_set_one_up_by_hand_is_told_it_has_one(
+    kleline: Kleline, browser: DashboardVisitor, clock: FakeClock
+) -> None:
+    owner = member(kleline, merchant(kleline), "owner@example.org")
+    totp = authenticator(kleline, owner, clock)
+    browser.sign_in_dashboard("owner@example.org", totp, at=clock.now)
+    clock.advance(minutes=16)
+    answer = browser.post("/dashboard/confirm/authenticator", next="/dashboard")
+    assert answer.status_code == 409 and "sca_already_enrolled" in alert(answer)
+    assert 'data-passkey="create"' not in answer.text  # a second factor is not added without a fresh one

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.merchant_users import SecondFactorRequired, SignInStepMissing
 from kleline.ratelimit import SIGN_IN as SIGN_IN_SCOPE
 from kleline.ratelimit import RateLimited
 from kleline.wallet.sca import AuthenticationBlocked, Enrolment
@@ -191,7 +192,8 @@ def second_factor_page(
     a passkey, a code, or both, as the user has them."""
     language = language_of(request)
     user = visit.session.user
-    assert user is not None, "a second factor is asked of a known user"
+    if user is None:  # signed out meanwhile (or never signed in): the sign-in starts again
+        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
     offer = None
     if user.passkey and passkeys_usable(request) and not isinstance(error, RateLimited):
         offer = web_of(request).kleline.merchant_passkeys.begin_verification(visit.session)
@@ -214,7 +216,7 @@ def second_factor_page(
 
 @router.get(CODE)
 def code_page(request: Request, next: str | None = None) -> Response:
-    """The second step of a sign-in: the code the user's authenticator app shows."""
+    """The second step of a sign-in: a passkey, or the code the user's authenticator app shows."""
     next_url = dashboard_next(next)
     return second_factor_page(request, _pending(request, "verify", next_url), next_url, action=CODE)
 
@@ -264,7 +266,10 @@ def set_up_page(
     language = language_of(request)
     offer = None
     if enrolment is None and passkeys_usable(request):
-        offer = web_of(request).kleline.merchant_passkeys.begin_registration(visit.session)
+        try:
+            offer = web_of(request).kleline.merchant_passkeys.begin_registration(visit.session)
+        except (SecondFactorRequired, SignInStepMissing):  # a user with a second factor already: none offered
+            offer = None
     context: dict[str, Any] = dashboard_context(
         visit,
         language.gettext(_ENROL_TITLE),
