@@ -5,7 +5,7 @@
   object ids and wants them oldest first; each id is one range of the index, already in ``seq`` order.
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0034"
-down_revision = "0032"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 

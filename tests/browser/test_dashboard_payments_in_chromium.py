@@ -83,7 +83,7 @@ def test_an_owner_searches_a_payment_opens_it_and_refunds_part_of_it_with_a_code
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(rf"/dashboard/payments/{book.id}\?amount=10.50"))
     expect(page.get_by_label("Amount to refund, in euros")).to_have_value("10.50")
-    expect(page.get_by_role("status")).to_contain_text("Code accepted")
+    expect(page.get_by_role("status")).to_contain_text("It is you: check the amount")
     page.get_by_role("button", name="Refund the customer").click()
     page.wait_for_url(re.compile(rf"/dashboard/payments/{book.id}$"))
     expect(page.get_by_role("status")).to_contain_text("The refund is made")

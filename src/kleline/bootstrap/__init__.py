@@ -32,7 +32,14 @@ from kleline.events.model import RetryPolicy
 from kleline.events.service import Events
 from kleline.idempotency import Idempotency
 from kleline.ledger import Ledger
-from kleline.merchant_users import BankAccountChanges, MerchantJoining, MerchantSignIn, MerchantUsers
+from kleline.merchant_users import (
+    BankAccountChanges,
+    MerchantJoining,
+    MerchantPasskeys,
+    MerchantSecurity,
+    MerchantSignIn,
+    MerchantUsers,
+)
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
@@ -118,6 +125,8 @@ class Kleline:
     merchant_sign_in: MerchantSignIn
     bank_account_changes: BankAccountChanges
     merchant_joining: MerchantJoining
+    merchant_passkeys: MerchantPasskeys
+    merchant_security: MerchantSecurity
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -264,6 +273,17 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         merchant_sign_in=merchant_sign_in,
         merchant_joining=MerchantJoining(db, merchants, merchant_sign_in),
         bank_account_changes=BankAccountChanges(db, clock=clock),
+        merchant_passkeys=MerchantPasskeys(
+            db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
+        ),
+        merchant_security=MerchantSecurity(
+            db,
+            keys.master_keys,
+            clock=clock,
+            session_ttl=timedelta(minutes=settings.web_session_minutes),
+            lockout_failures=settings.sign_in_lockout_failures,
+            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        ),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)

@@ -15,6 +15,8 @@ Public surface:
 - ``BankAccountChanges`` (``bank_changes``): a new bank account asked for by an owner, approved or rejected by an
   operator, announced to every owner;
 - ``MerchantJoining`` (``joining``): the join form's use case, a shop's application and its first owner at once;
+- ``MerchantPasskeys`` (``passkeys``): a user's passkeys, and signing in or confirming it is them with one;
+- ``MerchantSecurity`` (``security``): a user's own authenticator app, password, sessions and last sign-ins;
 - ``Actor`` (``audit``): who acts, and from where;
 - the errors of ``errors``.
 """
@@ -36,7 +38,10 @@ from kleline.merchant_users.errors import (
     InvalidMerchantUser,
     InvitationUnusable,
     LastOwner,
+    LastSecondFactor,
+    NoAuthenticator,
     NotAllowed,
+    SecondFactorRequired,
     SignInStepMissing,
     UnknownBankChange,
     UnknownMerchantUser,
@@ -52,12 +57,16 @@ from kleline.merchant_users.model import (
     BankAccountChange,
     BankChangeStatus,
     Invitation,
+    MerchantPasskey,
     MerchantUser,
     Role,
     can,
+    may_change_second_factors,
     may_refund,
     needs_second_factor_again,
 )
+from kleline.merchant_users.passkeys import MerchantPasskeys
+from kleline.merchant_users.security import MerchantSecurity, password_change_problems
 from kleline.merchant_users.sign_in import DashboardSession, MerchantSignIn
 from kleline.merchant_users.team import MerchantUsers, NewInvitation, acceptance_problems, invitation_problems
 
@@ -86,12 +95,18 @@ __all__ = [
     "Joined",
     "LastOwner",
     "MerchantJoining",
+    "LastSecondFactor",
+    "MerchantPasskey",
+    "MerchantPasskeys",
+    "MerchantSecurity",
     "MerchantSignIn",
     "MerchantUser",
     "MerchantUsers",
     "NewInvitation",
+    "NoAuthenticator",
     "NotAllowed",
     "Role",
+    "SecondFactorRequired",
     "SignInStepMissing",
     "UnknownBankChange",
     "UnknownMerchantUser",
@@ -101,6 +116,8 @@ __all__ = [
     "change_json",
     "check_reason",
     "invitation_problems",
+    "may_change_second_factors",
     "may_refund",
     "needs_second_factor_again",
+    "password_change_problems",
 ]

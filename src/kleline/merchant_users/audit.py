@@ -12,6 +12,8 @@ The actions recorded so far (``ACTIONS``); pages that come later add theirs, rec
 
     merchant_joined (the shop's application, by its first owner, from the join form),
     signed_in, signed_out, second_factor_confirmed, authenticator_set_up,
+    authenticator_replaced, authenticator_removed, passkey_added, passkey_removed, password_changed,
+    signed_out_everywhere,
     invitation_created, invitation_withdrawn, invitation_accepted, user_role_changed, user_removed,
     api_key_created, api_key_revoked, webhook_endpoint_added, webhook_endpoint_disabled, webhook_endpoint_enabled,
     webhook_secret_rotated, webhook_test_sent, webhook_delivery_resent
@@ -40,6 +42,12 @@ ACTIONS: Final = (
     "signed_out",
     "second_factor_confirmed",
     "authenticator_set_up",
+    "authenticator_replaced",
+    "authenticator_removed",
+    "passkey_added",
+    "passkey_removed",
+    "password_changed",
+    "signed_out_everywhere",
     "invitation_created",
     "invitation_withdrawn",
     "invitation_accepted",

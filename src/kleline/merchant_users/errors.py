@@ -10,13 +10,19 @@ are refused in the same words. The rest::
      │                 └─── InvalidBankChange       the new account is the current one, or a rejection has no reason
      ├── NotFound ───────── UnknownMerchantUser     no such user (or invitation) at this merchant
      │                 ├─── UnknownBankChange       no such bank account change at this merchant
-     │                 └─── InvitationUnusable      an invitation link unknown, used, withdrawn or expired
+     │                 ├─── InvitationUnusable      an invitation link unknown, used, withdrawn or expired
+     │                 └─── NoAuthenticator         no authenticator app to remove
      ├── Conflict ───────── AlreadyAMember          the address already has a dashboard account
      │                 ├─── LastOwner               the last owner can be neither removed nor demoted
+     │                 ├─── LastSecondFactor        an owner's last second factor cannot be removed
      │                 ├─── BankChangePending       a bank account change is already waiting for an operator
      │                 └─── BankChangeDecided       the change was decided otherwise already
      ├── NotAllowed                                 403: the user's role does not allow this
+     ├── SecondFactorRequired                       403: give the second factor again before changing them
      └── SignInStepMissing                          401: the session is not at the step this asks for
+
+Passkeys are refused with the customers' passkey errors (``kleline.wallet.passkey``: ``PasskeyResponseInvalid``,
+``CeremonyUnknown``, ...), worded alike on every page.
 """
 
 from __future__ import annotations
@@ -33,7 +39,10 @@ __all__ = [
     "InvalidMerchantUser",
     "InvitationUnusable",
     "LastOwner",
+    "LastSecondFactor",
+    "NoAuthenticator",
     "NotAllowed",
+    "SecondFactorRequired",
     "SignInStepMissing",
     "UnknownBankChange",
     "UnknownMerchantUser",
@@ -59,6 +68,12 @@ class InvitationUnusable(NotFound):
         self.reason = reason
 
 
+class NoAuthenticator(NotFound):
+    """The user has no authenticator app set up (to remove)."""
+
+    code = "authenticator_not_found"
+
+
 class AlreadyAMember(Conflict):
     """The email address already belongs to a dashboard user (of this merchant or, for an invitation being
     accepted, of any)."""
@@ -70,6 +85,20 @@ class LastOwner(Conflict):
     """The change would leave the merchant without an owner."""
 
     code = "last_owner"
+
+
+class LastSecondFactor(Conflict):
+    """The change would leave an owner without any second factor (authenticator app or passkey)."""
+
+    code = "last_second_factor"
+
+
+class SecondFactorRequired(KlelineError):
+    """A second factor is added, replaced or removed in a session whose last one is older than 15 minutes: give
+    it again first."""
+
+    code = "second_factor_required"
+    status = 403
 
 
 class NotAllowed(KlelineError):

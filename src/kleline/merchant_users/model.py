@@ -18,11 +18,13 @@ service asks it, none keeps its own list::
 
 A merchant always keeps an owner: the last one can be neither removed nor demoted (``team_change_refusal``).
 
-Signing in takes two steps, the password and then the second factor (``step_after_password``): a user with a
-confirmed authenticator gives a code; an owner without one must set one up before reaching the dashboard; the
-other roles, without one, are signed in by their password alone. A sensitive act (a refund, a new API key, a new bank
-account) asks for the second factor again once the last one is older than ``REAUTHENTICATION``
-(``needs_second_factor_again``).
+Signing in takes two steps, the password and then the second factor (``step_after_password``). A second factor is
+an authenticator app (a confirmed TOTP secret) or a passkey, or both: a user with one gives it (a code, or the
+passkey); an owner without any must set one up before reaching the dashboard; the other roles, without one, are
+signed in by their password alone. A sensitive act (a refund, a new API key, a new bank account) asks for the second
+factor again once the last one is older than ``REAUTHENTICATION`` (``needs_second_factor_again``), and so does a
+change of the second factors themselves, unless the user has none yet (``may_change_second_factors``). An owner
+keeps at least one (``second_factor_removal_refusal``).
 
 A new bank account is a ``BankAccountChange``: an owner asks for it, and it only takes effect once an operator
 re-checks and approves it (``pending`` → ``approved``, or ``rejected`` with a reason; an owner may withdraw it while
@@ -35,7 +37,7 @@ one that is decided; a mistaken request is withdrawn first. Owners are told of a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final, Literal, get_args
@@ -55,17 +57,22 @@ __all__ = [
     "AuditRecord",
     "BankAccountChange",
     "BankChangeStatus",
+    "CeremonyPurpose",
     "Invitation",
     "InvitationState",
+    "MerchantPasskey",
     "MerchantUser",
+    "PasskeyCeremony",
     "Role",
     "SignInStep",
     "can",
     "decision_refusal",
     "invitation_state",
     "is_announced",
+    "may_change_second_factors",
     "may_refund",
     "needs_second_factor_again",
+    "second_factor_removal_refusal",
     "step_after_password",
     "team_change_refusal",
 ]
@@ -92,9 +99,10 @@ REFUND_LIMIT_CURRENCY: Final = "EUR"
 ANNOUNCED_FOR: Final = timedelta(days=14)
 """How long owners' pages still tell of a bank account change once it is decided."""
 
-SignInStep = Literal["code", "enrol", "done"]
+SignInStep = Literal["verify", "enrol", "done"]
 BankChangeStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
+CeremonyPurpose = Literal["register", "sign_in", "confirm"]
 
 
 def can(role: str, action: str) -> bool:
@@ -108,7 +116,7 @@ def can(role: str, action: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class MerchantUser:
     """A person of a merchant; ``refund_limit`` (EUR minor units) only for ``support``; ``authenticator`` says
-    whether a second factor is set up and confirmed."""
+    whether an authenticator app is set up and confirmed, ``passkey`` whether it has at least one passkey."""
 
     id: str
     merchant_id: str
@@ -119,10 +127,56 @@ class MerchantUser:
     authenticator: bool
     created_at: datetime
     removed_at: datetime | None = None
+    passkey: bool = False
 
     def can(self, action: Action) -> bool:
         """Whether this user's role allows ``action``."""
         return can(self.role, action)
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether the user has a second factor: a confirmed authenticator app or a passkey."""
+        return self.authenticator or self.passkey
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantPasskey:
+    """A merchant user's registered WebAuthn credential (a ``kleline.wallet.passkey.Credential``): ``credential_id``
+    and ``public_key`` as the authenticator gave them, the signature counter last seen, the name the user chose."""
+
+    id: str
+    user_id: str
+    credential_id: bytes = field(repr=False)
+    public_key: bytes = field(repr=False)
+    sign_count: int
+    name: str
+    transports: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+    @property
+    def user_handle(self) -> bytes:
+        """The WebAuthn user handle it was made for: its user's id (nothing personal: the handle is not secret)."""
+        return user_handle_of(self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyCeremony:
+    """One challenge (``nonce``) for a merchant user's authenticator: to register a passkey, to pass the sign-in's
+    second step, or to confirm it is them before a sensitive act; used once, until ``expires_at``."""
+
+    id: str
+    purpose: CeremonyPurpose
+    user_id: str
+    nonce: bytes = field(repr=False)
+    created_at: datetime
+    expires_at: datetime
+    used: bool = False
+
+
+def user_handle_of(user_id: str) -> bytes:
+    """The WebAuthn user handle of a merchant user: its id (``mu_...``, never a customer's ``cus_...``)."""
+    return user_id.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +281,11 @@ def may_refund(role: str, refund_limit: int | None, amount: Money) -> bool:
     return amount.currency == REFUND_LIMIT_CURRENCY and 0 < amount.minor <= (refund_limit or 0)
 
 
-def step_after_password(role: str, has_authenticator: bool) -> SignInStep:
-    """What a sign-in asks once the password is right: a code, setting up an authenticator (mandatory for an
-    owner), or nothing more."""
-    if has_authenticator:
-        return "code"
+def step_after_password(role: str, has_second_factor: bool) -> SignInStep:
+    """What a sign-in asks once the password is right: to verify a second factor (a code or a passkey), to set one
+    up (mandatory for an owner), or nothing more."""
+    if has_second_factor:
+        return "verify"
     return "enrol" if role == "owner" else "done"
 
 
@@ -239,6 +293,24 @@ def needs_second_factor_again(second_factor_at: datetime | None, now: datetime) 
     """Whether a sensitive act must ask for the second factor again: none was given in this session, or the last
     one is older than ``REAUTHENTICATION``."""
     return second_factor_at is None or now - second_factor_at > REAUTHENTICATION
+
+
+def may_change_second_factors(has_second_factor: bool, second_factor_at: datetime | None, now: datetime) -> bool:
+    """Whether a session may add, replace or remove a second factor: the user has none yet (there is nothing to
+    prove with), or gave one less than ``REAUTHENTICATION`` ago. Otherwise whoever took over a session left open
+    could swap in a factor of their own, or take the owner's away."""
+    return not has_second_factor or not needs_second_factor_again(second_factor_at, now)
+
+
+def second_factor_removal_refusal(role: str, factors_left: int) -> str | None:
+    """Why removing a second factor is refused, or None: an owner keeps at least one (``factors_left``: how many the
+    user would still have, its authenticator app and passkeys counted)."""
+    if role == "owner" and factors_left < 1:
+        return (
+            "an owner keeps at least one second factor: add a passkey or an authenticator app before removing "
+            "the last one"
+        )
+    return None
 
 
 def team_change_refusal(owners: int, current_role: str, new_role: str | None) -> str | None:

@@ -13,30 +13,32 @@ token planted or seen before a step outlives it:
         └──────password (a user who needs no second factor: not an owner, none set up)─────▶ signed_in
 
 The second-factor stage lasts ``SECOND_FACTOR_WINDOW`` at most. What it asks (``next_step``) follows
-``model.step_after_password``: a code from a confirmed authenticator, or, for an owner without one, setting one up
-(its secret shown once, sealed at rest as the customers' are, under a purpose of its own). Wrong codes count on the
-user's guard; the fifth in a row locks the user's sign-in for the lockout period and ends its sessions
+``model.step_after_password``: to verify a second factor the user has (a code from a confirmed authenticator here;
+a passkey in ``passkeys.MerchantPasskeys``), or, for an owner without any, setting one up (an authenticator, its
+secret shown once, sealed at rest as the customers' are, under a purpose of its own; or a passkey). Wrong codes
+count on the user's guard; the fifth in a row locks the user's sign-in for the lockout period and ends its sessions
 (``second_factor``). A signed-in session remembers when its second factor was last given: ``needs_second_factor_again``
 tells a sensitive page to ask for it again (``confirm_again``) once it is older than 15 minutes.
 
-Every step that signs a person in or out, or sets up an authenticator, is written to the merchant's audit trail.
+Every step that signs a person in or out, or sets up an authenticator, is written to the merchant's audit trail; a
+sign-in's record says how (``detail.method``: ``password`` alone, ``authenticator`` or ``passkey``), for the security
+page's list of the user's last sign-ins.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
 from kleline.errors import KlelineError
-from kleline.merchant_users import audit, session_store, store
+from kleline.merchant_users import audit, security_store, session_store, store
 from kleline.merchant_users.errors import SignInStepMissing
 from kleline.merchant_users.model import MerchantUser, SignInStep, needs_second_factor_again, step_after_password
 from kleline.merchant_users.second_factor import PURPOSE, check_code, normalise_code
+from kleline.merchant_users.sessions import SECOND_FACTOR_WINDOW, DashboardSession, Stage, digest, open_session
 from kleline.wallet import sca
 from kleline.wallet.customers import (
     REFUSED_SIGN_IN,
@@ -53,33 +55,9 @@ from kleline.wallet.vault import MasterKeys, open_bytes, rewrap, seal_bytes
 
 __all__ = ["SECOND_FACTOR_WINDOW", "DashboardSession", "MerchantSignIn", "Stage"]
 
-Stage = Literal["anonymous", "second_factor", "signed_in"]
-SECOND_FACTOR_WINDOW: Final = timedelta(minutes=10)
 # Verified against when the address is unknown, so that an unknown address costs as much time as a wrong password.
 _TIMING_HASH: Final = hash_password("kleline-dashboard-timing-equaliser")
 _NOBODY: Final = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DashboardSession:
-    """A live dashboard session: ``token`` is the cookie's value (never stored), ``csrf_token`` its forms' hidden
-    field; ``user`` is set from the second-factor stage on."""
-
-    token: str = field(repr=False)
-    csrf_token: str = field(repr=False)
-    stage: Stage
-    user: MerchantUser | None
-    second_factor_at: datetime | None
-    expires_at: datetime
-
-    @property
-    def signed_in(self) -> bool:
-        """True once both steps are done (or the only one the user needs)."""
-        return self.stage == "signed_in" and self.user is not None
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 class MerchantSignIn:
@@ -116,7 +94,7 @@ class MerchantSignIn:
         if not token or len(token) > 200:
             return None
         with self._db.transaction(write=False) as tx:
-            found = session_store.find_session(tx, _digest(token), epoch_us(self._clock()))
+            found = session_store.find_session(tx, digest(token), epoch_us(self._clock()))
         if found is None or (found.stage != "anonymous" and found.user is None):
             return None
         stage = cast(Stage, found.stage)
@@ -125,7 +103,7 @@ class MerchantSignIn:
     def sign_out(self, session: DashboardSession, address: str | None = None) -> None:
         """End the session (recorded when someone was signed in)."""
         with self._db.transaction() as tx:
-            ended = session_store.delete_session(tx, _digest(session.token))
+            ended = session_store.delete_session(tx, digest(session.token))
             if ended and session.user is not None and session.stage == "signed_in":
                 user = session.user
                 audit.record(tx, user.merchant_id, user.id, "signed_out", self._now_us(), address=address)
@@ -168,9 +146,10 @@ class MerchantSignIn:
         with self._db.transaction() as tx:
             store.reset_failed_sign_ins(tx, user.id)
             if previous is not None:
-                session_store.delete_session(tx, _digest(previous.token))
-            if step_after_password(user.role, user.authenticator) == "done":
-                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), address=address)
+                session_store.delete_session(tx, digest(previous.token))
+            if step_after_password(user.role, user.has_second_factor) == "done":
+                detail = {"method": "password"}
+                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), detail=detail, address=address)
                 return self._insert(tx, user, "signed_in", None)
             return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
 
@@ -180,31 +159,33 @@ class MerchantSignIn:
         just chose, which counts as its first step. For ``MerchantJoining`` only: no other caller has just made a
         user from a password it was given."""
         if previous is not None:
-            session_store.delete_session(tx, _digest(previous.token))
+            session_store.delete_session(tx, digest(previous.token))
         return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
 
     def next_step(self, session: DashboardSession) -> SignInStep:
-        """What the session still needs: a code, a new authenticator (an owner without one), or nothing."""
+        """What the session still needs: a second factor verified (a code or a passkey), a new one set up (an owner
+        without any), or nothing."""
         if session.stage == "signed_in":
             return "done"
         if session.user is None:
             raise SignInStepMissing("sign in with your email and password first")
-        step = step_after_password(session.user.role, session.user.authenticator)
-        return "code" if step == "done" else step  # a second-factor stage always asks for something
+        step = step_after_password(session.user.role, session.user.has_second_factor)
+        return "verify" if step == "done" else step  # a second-factor stage always asks for something
 
     # The second step: the code -------------------------------------------------------------------------------------
 
     def pass_second_factor(self, session: DashboardSession, code: str, address: str | None = None) -> DashboardSession:
         """Sign the session in with a code from the user's authenticator: a new, signed-in session in its place. A
         wrong code is counted (committed) and refused; the fifth in a row locks the user out and ends the session."""
-        user = self._awaiting(session, "code")
+        user = self._awaiting(session, "verify")
         now = self._clock()
         with self._db.transaction() as tx:
             outcome = self._check(tx, user, code, now)
             if outcome is None:
-                if not session_store.delete_session(tx, _digest(session.token)):
+                if not session_store.delete_session(tx, digest(session.token)):
                     raise SignInStepMissing("the session ended meanwhile: sign in again")
-                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), address=address)
+                detail = {"method": "authenticator"}
+                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), detail=detail, address=address)
                 signed_in = self._insert(tx, user, "signed_in", now)
         if outcome is not None:
             raise outcome
@@ -220,9 +201,12 @@ class MerchantSignIn:
         with self._db.transaction() as tx:
             outcome = self._check(tx, user, code, now)
             if outcome is None:
-                if not session_store.set_second_factor_at(tx, _digest(session.token), epoch_us(now)):
+                if not session_store.set_second_factor_at(tx, digest(session.token), epoch_us(now)):
                     raise SignInStepMissing("the session ended meanwhile: sign in again")
-                audit.record(tx, user.merchant_id, user.id, "second_factor_confirmed", epoch_us(now), address=address)
+                audit.record(
+                    tx, user.merchant_id, user.id, "second_factor_confirmed", epoch_us(now),
+                    detail={"method": "authenticator"}, address=address,
+                )  # fmt: skip
         if outcome is not None:
             raise outcome
         return replace(session, second_factor_at=now)
@@ -270,10 +254,11 @@ class MerchantSignIn:
             self._confirm(tx, user.id, code, now)
             at = epoch_us(now)
             audit.record(tx, user.merchant_id, user.id, "authenticator_set_up", at, address=address)
-            if not session_store.delete_session(tx, _digest(session.token)):
+            if not session_store.delete_session(tx, digest(session.token)):
                 raise SignInStepMissing("the session ended meanwhile: sign in again")
             if session.stage != "signed_in":
-                audit.record(tx, user.merchant_id, user.id, "signed_in", at, address=address)
+                detail = {"method": "authenticator"}
+                audit.record(tx, user.merchant_id, user.id, "signed_in", at, detail=detail, address=address)
             return self._insert(tx, replace(user, authenticator=True), "signed_in", now)
 
     def confirm_authenticator(self, user_id: str, code: str) -> None:
@@ -293,16 +278,22 @@ class MerchantSignIn:
         store.save_guard(tx, user_id, sca.AuthGuard(0, step))
 
     def rotate_keys(self, batch: int = 100) -> int:
-        """Re-wrap every sealed secret under the active master key, in batches (resumable); how many moved."""
+        """Re-wrap every sealed secret (and every replacement being set up) under the active master key, in batches
+        (resumable); how many moved."""
         moved = 0
-        while True:
-            with self._db.transaction() as tx:
-                due = store.authenticators_not_under(tx, self._keys.active_id, batch)
-                for user_id, sealed in due:
-                    store.save_rewrapped(tx, user_id, sealed.key_id, rewrap(sealed, self._keys))
-            moved += len(due)
-            if len(due) < batch:
-                return moved
+        for find, save in (
+            (store.authenticators_not_under, store.save_rewrapped),
+            (security_store.replacements_not_under, security_store.save_rewrapped_replacement),
+        ):
+            while True:
+                with self._db.transaction() as tx:
+                    due = find(tx, self._keys.active_id, batch)
+                    for user_id, sealed in due:
+                        save(tx, user_id, sealed.key_id, rewrap(sealed, self._keys))
+                moved += len(due)
+                if len(due) < batch:
+                    break
+        return moved
 
     # Helpers -------------------------------------------------------------------------------------------------------
 
@@ -323,23 +314,5 @@ class MerchantSignIn:
         *,
         ttl: timedelta | None = None,
     ) -> DashboardSession:
-        now = self._clock()
-        session = DashboardSession(
-            secrets.token_urlsafe(32),
-            secrets.token_urlsafe(32),
-            stage,
-            user,
-            second_factor_at,
-            now + min(ttl or self.session_ttl, self.session_ttl),
-        )
-        session_store.insert_session(
-            tx,
-            _digest(session.token),
-            None if user is None else user.id,
-            stage,
-            session.csrf_token,
-            None if second_factor_at is None else epoch_us(second_factor_at),
-            epoch_us(now),
-            epoch_us(session.expires_at),
-        )
-        return session
+        lasts = min(ttl or self.session_ttl, self.session_ttl)
+        return open_session(tx, user, stage, second_factor_at, self._clock(), lasts)

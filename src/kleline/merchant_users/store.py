@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 USER_COLUMNS = (
-    "u.id, u.merchant_id, u.email, u.name, u.role, u.refund_limit, u.totp_confirmed_at, u.created_at, u.removed_at"
+    "u.id, u.merchant_id, u.email, u.name, u.role, u.refund_limit, u.totp_confirmed_at, u.created_at, u.removed_at, "
+    "EXISTS (SELECT 1 FROM merchant_passkeys p WHERE p.user_id = u.id)"
 )
 _INVITATION_COLUMNS = (
     "id, merchant_id, email, role, refund_limit, invited_by, created_at, expires_at, accepted_at, withdrawn_at"
@@ -66,6 +67,7 @@ def user_from_row(row: Sequence[Any]) -> MerchantUser:
         authenticator=row[6] is not None,
         created_at=from_epoch_us(int(row[7])),
         removed_at=None if row[8] is None else from_epoch_us(int(row[8])),
+        passkey=bool(row[9]),
     )
 
 
@@ -121,7 +123,7 @@ def find_user_by_email(tx: RawTx, email: str) -> tuple[MerchantUser, str] | None
         f"SELECT {USER_COLUMNS}, u.password_hash FROM merchant_users u WHERE u.email = :email AND u.removed_at IS NULL",
         {"email": email},
     )
-    return None if row is None else (user_from_row(row), str(row[9]))
+    return None if row is None else (user_from_row(row), str(row[-1]))
 
 
 def list_users(tx: RawTx, merchant_id: str) -> list[MerchantUser]:

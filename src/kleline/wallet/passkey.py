@@ -1,6 +1,9 @@
 """Passkeys (WebAuthn): a second strong-authentication factor beside the TOTP app, for signing in and for paying.
 
-Plain values and functions over the ``webauthn`` package, with no database (``wallet.passkeys`` keeps the state):
+Plain values and functions over the ``webauthn`` package, with no database (``wallet.passkeys`` keeps the state).
+The WebAuthn functions (``registration_options``, ``authentication_options``, ``verify_registration``,
+``verify_assertion``) know nothing of whose passkey it is: they take the challenge's bytes and a ``Credential`` (a
+customer's ``Passkey`` here; a merchant user's in ``kleline.merchant_users``, which holds its people to the same rules).
 
 - A **ceremony** is one challenge the browser hands to an authenticator: to register a passkey, to sign in, or to
   pass a payment's strong-authentication challenge. It holds 32 random bytes, is used once and lives five minutes.
@@ -20,9 +23,9 @@ Refusals::
      └── PasskeyError
           ├── PasskeyResponseInvalid   malformed, or it does not verify (origin, challenge, signature, user verified)
           ├── SignCountRegressed       the counter did not move forward: perhaps a cloned authenticator
-          ├── CeremonyUnknown          no such ceremony for this customer, or it was used already
+          ├── CeremonyUnknown          no such ceremony for this person, or it was used already
           ├── CeremonyExpired          five minutes or more after it began
-          ├── PasskeyUnknown           no such passkey in this wallet
+          ├── PasskeyUnknown           no such passkey of this person (in this wallet, or of this merchant user)
           ├── PasskeyTaken             this authenticator's credential is already registered
           └── PasskeyNameInvalid       a name of 1 to 64 printable characters is needed
 """
@@ -32,9 +35,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 from webauthn import (
@@ -62,6 +66,7 @@ __all__ = [
     "Ceremony",
     "CeremonyExpired",
     "CeremonyUnknown",
+    "Credential",
     "NewCredential",
     "Offer",
     "Passkey",
@@ -116,7 +121,7 @@ class SignCountRegressed(PasskeyError):
 
 
 class CeremonyUnknown(PasskeyError, NotFound):
-    """No such ceremony for this customer and purpose, or it was used already."""
+    """No such ceremony for this person and purpose, or it was used already."""
 
     code = "passkey_ceremony_not_found"
 
@@ -129,13 +134,13 @@ class CeremonyExpired(PasskeyError):
 
 
 class PasskeyUnknown(PasskeyError, NotFound):
-    """No such passkey in this wallet (another customer's is unknown too: nothing revealed)."""
+    """No such passkey of this person (another person's is unknown too: nothing revealed)."""
 
     code = "passkey_not_found"
 
 
 class PasskeyTaken(PasskeyError, Conflict):
-    """This authenticator's credential is already registered (in this wallet or another)."""
+    """This authenticator's credential is already registered (for this person or another)."""
 
     code = "passkey_already_registered"
 
@@ -169,9 +174,29 @@ class RelyingParty:
         return cls(parts.hostname, f"{parts.scheme}://{parts.netloc}")
 
 
+class Credential(Protocol):
+    """What the WebAuthn functions read of a registered credential, whoever holds it: its id and public key as the
+    authenticator gave them, the signature counter last seen, its transports, and the user handle it was made for."""
+
+    @property
+    def credential_id(self) -> bytes: ...
+
+    @property
+    def public_key(self) -> bytes: ...
+
+    @property
+    def sign_count(self) -> int: ...
+
+    @property
+    def transports(self) -> tuple[str, ...]: ...
+
+    @property
+    def user_handle(self) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Passkey:
-    """A registered credential; ``credential_id`` and ``public_key`` as the authenticator gave them."""
+    """A customer's registered credential; ``credential_id`` and ``public_key`` as the authenticator gave them."""
 
     id: str
     customer_id: str
@@ -182,6 +207,11 @@ class Passkey:
     transports: tuple[str, ...]
     created_at: datetime
     last_used_at: datetime | None = None
+
+    @property
+    def user_handle(self) -> bytes:
+        """The WebAuthn user handle it was made for: its customer's."""
+        return user_handle_of(self.customer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,25 +297,30 @@ def check_name(name: str) -> str:
 
 def registration_options(
     rp: RelyingParty,
-    ceremony: Ceremony,
+    challenge: bytes,
     user_handle: bytes,
     user_name: str,
     display_name: str,
-    existing: list[Passkey],
+    existing: Sequence[Credential],
+    *,
+    discoverable: bool = True,
 ) -> str:
-    """The options of ``navigator.credentials.create``, as JSON: a discoverable credential (it can sign in
-    without an email typed), user verification required, no attestation, the wallet's other passkeys excluded."""
+    """The options of ``navigator.credentials.create`` over ``challenge`` (a registration ceremony's nonce), as
+    JSON: user verification required, no attestation, the person's other passkeys excluded. ``discoverable``: a
+    credential that can sign in without an email typed (a customer's); otherwise one that is only ever asked for by
+    its id, after the password (a merchant user's second factor), which then stays out of the choosers of the
+    sign-ins it cannot serve."""
     options = generate_registration_options(
         rp_id=rp.id,
         rp_name=rp.name,
         user_id=user_handle,
         user_name=user_name,
         user_display_name=display_name,
-        challenge=expected_challenge(ceremony),
+        challenge=challenge,
         timeout=_TIMEOUT_MS,
         authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED,
-            require_resident_key=True,
+            resident_key=ResidentKeyRequirement.REQUIRED if discoverable else ResidentKeyRequirement.DISCOURAGED,
+            require_resident_key=discoverable,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
         exclude_credentials=[_descriptor(passkey) for passkey in existing],
@@ -293,7 +328,7 @@ def registration_options(
     return str(options_to_json(options))
 
 
-def authentication_options(rp: RelyingParty, challenge: bytes, allowed: list[Passkey]) -> str:
+def authentication_options(rp: RelyingParty, challenge: bytes, allowed: Sequence[Credential]) -> str:
     """The options of ``navigator.credentials.get``, as JSON; ``allowed`` empty lets the person pick any of their
     passkeys for this site (signing in without an email)."""
     options = generate_authentication_options(
@@ -306,14 +341,15 @@ def authentication_options(rp: RelyingParty, challenge: bytes, allowed: list[Pas
     return str(options_to_json(options))
 
 
-def verify_registration(rp: RelyingParty, ceremony: Ceremony, response_json: str) -> NewCredential:
-    """The credential of a ``navigator.credentials.create`` response, once it verifies for ``ceremony``."""
+def verify_registration(rp: RelyingParty, challenge: bytes, response_json: str) -> NewCredential:
+    """The credential of a ``navigator.credentials.create`` response, once it verifies over ``challenge`` (the
+    registration ceremony's nonce)."""
     _check_size(response_json)
     try:
         credential = parse_registration_credential_json(response_json)
         verified = verify_registration_response(
             credential=credential,
-            expected_challenge=expected_challenge(ceremony),
+            expected_challenge=challenge,
             expected_rp_id=rp.id,
             expected_origin=rp.origin,
             require_user_verification=True,
@@ -337,7 +373,7 @@ def credential_id_of(response_json: str) -> bytes:
         raise PasskeyResponseInvalid(f"the passkey's response is malformed: {error}", param="credential") from None
 
 
-def verify_assertion(rp: RelyingParty, challenge: bytes, passkey: Passkey, response_json: str) -> int:
+def verify_assertion(rp: RelyingParty, challenge: bytes, passkey: Credential, response_json: str) -> int:
     """The new signature counter of a ``navigator.credentials.get`` response made by ``passkey`` over
     ``challenge``; ``PasskeyResponseInvalid`` unless it verifies, ``SignCountRegressed`` if the counter did not
     move forward."""
@@ -347,7 +383,7 @@ def verify_assertion(rp: RelyingParty, challenge: bytes, passkey: Passkey, respo
         if bytes(credential.raw_id) != passkey.credential_id:
             raise ValueError("the response is from another credential")
         handle = credential.response.user_handle
-        if handle is not None and handle != user_handle_of(passkey.customer_id):
+        if handle is not None and handle != passkey.user_handle:
             raise ValueError("the response names another user")
         # The counter is judged below, once the signature is known to be genuine: 0 keeps the library's check off.
         verified = verify_authentication_response(
@@ -375,7 +411,7 @@ def user_handle_of(customer_id: str) -> bytes:
     return customer_id.encode("ascii")
 
 
-def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+def _descriptor(passkey: Credential) -> PublicKeyCredentialDescriptor:
     transports = [AuthenticatorTransport(t) for t in passkey.transports if t in _TRANSPORTS]
     return PublicKeyCredentialDescriptor(id=passkey.credential_id, transports=transports or None)
 

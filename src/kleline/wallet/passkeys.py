@@ -84,7 +84,12 @@ class Passkeys:
             existing = passkey_store.list_passkeys(tx, customer_id)
             ceremony = self._begin(tx, "register", customer_id, None)
         options = registration_options(
-            self.relying_party, ceremony, user_handle_of(customer_id), row.customer.email, row.customer.name, existing
+            self.relying_party,
+            expected_challenge(ceremony),
+            user_handle_of(customer_id),
+            row.customer.email,
+            row.customer.name,
+            existing,
         )
         return Offer(ceremony.id, options)
 
@@ -93,7 +98,7 @@ class Passkeys:
         name = check_name(name)
         with self._db.transaction() as tx:
             ceremony = spend_ceremony(tx, ceremony_id, "register", customer_id, epoch_us(self._clock()))
-        credential = verify_registration(self.relying_party, ceremony, response_json)
+        credential = verify_registration(self.relying_party, expected_challenge(ceremony), response_json)
         passkey = Passkey(
             new_id("pk"),
             customer_id,

@@ -88,7 +88,7 @@ def test_a_user_with_an_authenticator_gives_a_code_that_is_accepted_only_once(te
     grace = team.member("grace@example.org", "support", refund_limit=1000)
     totp = team.with_authenticator(grace)
     pending = team.sign_in.check_password(None, "grace@example.org", PASSWORD)
-    assert team.sign_in.next_step(pending) == "code"
+    assert team.sign_in.next_step(pending) == "verify"
     with pytest.raises(CodeInvalid) as wrong:
         team.sign_in.pass_second_factor(pending, "000000" if totp.at(team.clock.now) != "000000" else "111111")
     assert wrong.value.attempts_left == 4

@@ -1,8 +1,9 @@
 """The merchant users' pure rules: the permission table, refunds up to a limit, the last owner, the sign-in steps,
-re-authentication, an invitation's life, and a code's check against the guard."""
+re-authentication and the changes of second factors, an invitation's life, and a code's check against the guard."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -15,10 +16,14 @@ from kleline.merchant_users.model import (
     REAUTHENTICATION,
     ROLES,
     Invitation,
+    MerchantPasskey,
+    MerchantUser,
     can,
     invitation_state,
+    may_change_second_factors,
     may_refund,
     needs_second_factor_again,
+    second_factor_removal_refusal,
     step_after_password,
     team_change_refusal,
 )
@@ -92,12 +97,35 @@ def test_the_last_owner_can_be_neither_removed_nor_demoted() -> None:
     assert team_change_refusal(1, "accountant", "owner") is None
 
 
-def test_after_the_password_a_code_an_authenticator_for_an_owner_or_nothing() -> None:
-    assert step_after_password("owner", True) == "code"
-    assert step_after_password("support", True) == "code"
+def test_after_the_password_a_second_factor_a_new_one_for_an_owner_or_nothing() -> None:
+    assert step_after_password("owner", True) == "verify"
+    assert step_after_password("support", True) == "verify"
     assert step_after_password("owner", False) == "enrol"
     assert step_after_password("accountant", False) == "done"
     assert step_after_password("support", False) == "done"
+
+
+def test_a_second_factor_is_an_authenticator_app_or_a_passkey() -> None:
+    user = MerchantUser("mu_1", "mer_1", "ada@example.org", "Ada", "owner", None, False, NOW)
+    assert not user.has_second_factor
+    assert replace(user, authenticator=True).has_second_factor
+    assert replace(user, passkey=True).has_second_factor
+    key = MerchantPasskey("pk_1", "mu_1", b"credential", b"key", 0, "YubiKey", ("usb",), NOW)
+    assert key.user_handle == b"mu_1"  # the user's id, never a customer's: the two kinds of passkey never mix
+
+
+def test_second_factors_change_after_a_fresh_one_unless_there_is_none_yet() -> None:
+    assert may_change_second_factors(False, None, NOW)  # nothing to prove with: the first one is added freely
+    assert not may_change_second_factors(True, None, NOW)
+    assert may_change_second_factors(True, NOW - timedelta(minutes=15), NOW)
+    assert not may_change_second_factors(True, NOW - timedelta(minutes=15, seconds=1), NOW)
+
+
+def test_an_owner_keeps_a_second_factor_the_other_roles_may_remove_their_last() -> None:
+    assert second_factor_removal_refusal("owner", 0) is not None
+    assert second_factor_removal_refusal("owner", 1) is None
+    assert second_factor_removal_refusal("accountant", 0) is None
+    assert second_factor_removal_refusal("support", 0) is None
 
 
 def test_a_second_factor_older_than_fifteen_minutes_is_asked_again() -> None:

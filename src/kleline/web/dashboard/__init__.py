@@ -17,8 +17,10 @@ from kleline.web.dashboard import (
     home,
     invitations,
     join,
+    passkeys,
     payments,
     payouts,
+    security,
     settings,
     sign_in,
     statements,
@@ -29,6 +31,7 @@ __all__ = ["routers"]
 
 routers: tuple[APIRouter, ...] = (
     sign_in.router,
+    passkeys.router,
     invitations.router,
     home.router,
     charts.router,
@@ -39,5 +42,6 @@ routers: tuple[APIRouter, ...] = (
     statements.router,
     settings.router,
     join.router,
+    security.router,
 )
 """The dashboard's routes, for ``kleline.web.app.install``."""

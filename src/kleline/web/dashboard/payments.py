@@ -413,7 +413,7 @@ def payment_page(request: Request, payment_id: str, amount: str | None = None) -
     typed = amount[:20] if amount is not None else None
     if typed is not None and flash is None and visit.can("refund") and payment.status == "succeeded":
         # Back from the second factor asked before a refund: the amount typed is kept, the refund is one click away.
-        flash = language_of(request).gettext(N_("Code accepted: check the amount, then refund the customer."))
+        flash = language_of(request).gettext(N_("It is you: check the amount, then refund the customer."))
     return _payment_page(request, visit, payment, refund_amount=typed, flash=flash)
 
 

@@ -39,7 +39,14 @@ from kleline.web.dashboard.visits import (
     signed_in_merchant_post,
     signed_in_merchant_user,
 )
-from kleline.web.dashboard.wording import ACTION_NAMES, ROLE_NAMES, dashboard_error, leave_note, note_of
+from kleline.web.dashboard.wording import (
+    ACTION_NAMES,
+    ROLE_NAMES,
+    SIGN_IN_METHODS,
+    dashboard_error,
+    leave_note,
+    note_of,
+)
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
@@ -256,6 +263,10 @@ def _described(record: AuditRecord, language: Language) -> str:
         return str(detail.get("website") or "")
     if record.action == "statement_downloaded":
         return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
+    if record.action in ("passkey_added", "passkey_removed"):  # the security page's
+        return str(detail.get("name") or "")
+    if record.action in ("signed_in", "second_factor_confirmed") and detail.get("method") in SIGN_IN_METHODS:
+        return _(SIGN_IN_METHODS[str(detail["method"])])
     return record.object_id or ""
 
 

@@ -63,7 +63,7 @@ SIGN_IN: Final = "/dashboard/sign-in"
 CONFIRM: Final = "/dashboard/confirm"
 SECURE_COOKIE: Final = "__Host-kleline_dashboard"
 PLAIN_COOKIE: Final = "kleline_dashboard"
-_STEPS: Final = {"code": "/dashboard/sign-in/code", "enrol": "/dashboard/sign-in/authenticator"}
+_STEPS: Final = {"verify": "/dashboard/sign-in/code", "enrol": "/dashboard/sign-in/authenticator"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ __all__ = [
     "ROLE_NAMES",
     "STATUS_NAMES",
     "ROLE_DUTIES",
+    "SIGN_IN_METHODS",
     "dashboard_error",
     "invitation_problem",
     "leave_note",
@@ -74,8 +75,14 @@ ACTION_NAMES: Final = {
     "merchant_joined": N_("Sent the shop's application to join Kleline"),
     "signed_in": N_("Signed in"),
     "signed_out": N_("Signed out"),
-    "second_factor_confirmed": N_("Confirmed it was them with a code"),
+    "second_factor_confirmed": N_("Confirmed it was them"),
     "authenticator_set_up": N_("Set up an authenticator app"),
+    "authenticator_replaced": N_("Replaced their authenticator app"),
+    "authenticator_removed": N_("Removed their authenticator app"),
+    "passkey_added": N_("Added a passkey"),
+    "passkey_removed": N_("Removed a passkey"),
+    "password_changed": N_("Changed their password"),
+    "signed_out_everywhere": N_("Signed out everywhere"),
     "invitation_created": N_("Invited a person"),
     "invitation_withdrawn": N_("Withdrew an invitation"),
     "invitation_accepted": N_("Accepted an invitation"),
@@ -101,6 +108,13 @@ ACTION_NAMES: Final = {
     "profile_changed": N_("Changed the shop's public profile"),
 }
 
+SIGN_IN_METHODS: Final = {
+    "password": N_("with the password alone"),
+    "authenticator": N_("with a code from the authenticator app"),
+    "passkey": N_("with a passkey"),
+}
+"""How a person signed in or confirmed it was them (the audit trail's ``detail.method``)."""
+
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("permission_denied", None): N_("Your role in this shop does not allow this. Ask an owner."),
     ("last_owner", None): N_(
@@ -111,6 +125,17 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("sign_in_required", None): N_("Your sign-in has expired: sign in again"),
     ("sca_blocked", None): N_("Too many wrong codes: signing in is locked for a while. Try again later"),
     ("sca_already_enrolled", None): N_("An authenticator app is already set up for your account"),
+    # The security page (kleline.web.dashboard.security) and the passkeys' posts.
+    ("last_second_factor", None): N_(
+        "As an owner, you keep at least one way to confirm it is you: add a passkey or an authenticator app before "
+        "removing this one"
+    ),
+    ("second_factor_required", None): N_("Confirm it is you first: your last confirmation was over 15 minutes ago"),
+    ("passkey_not_found", None): N_("There is no such passkey in your account"),
+    ("authenticator_not_found", None): N_("No authenticator app is set up for your account"),
+    ("validation_error", "passkeys"): N_("Your account holds 10 passkeys, the most it may: remove one first"),
+    ("validation_error", "current_password"): N_("Enter your current password"),
+    ("validation_error", "new_password_again"): N_("The two new passwords differ: type the same one twice"),
     ("validation_error", "name"): N_("Enter your name (1 to 200 characters)"),
     ("validation_error", "email"): N_("Enter a valid email address, such as name@example.org"),
     ("validation_error", "role"): N_("Choose a role: owner, accountant or support"),
@@ -154,6 +179,13 @@ NOTES: Final = {
     ),
     "dashboard_account_ready": N_("Your account is ready: sign in with your email address and the password you chose."),
     "dashboard_authenticator_ready": N_("Your authenticator app is set up: its codes now confirm it is you."),
+    "dashboard_authenticator_replaced": N_("Your new authenticator app is set up: the old one's codes no longer work."),
+    "dashboard_authenticator_removed": N_("Your authenticator app was removed: its codes no longer work."),
+    "dashboard_passkey_ready": N_("Your passkey is added: it now confirms it is you."),
+    "dashboard_passkey_added": N_("Your passkey was added."),
+    "dashboard_passkey_removed": N_("The passkey was removed: it no longer signs you in."),
+    "dashboard_password_changed": N_("Your password was changed: your other sessions have ended."),
+    "dashboard_signed_out_everywhere": N_("You are signed out everywhere: sign in again to go on."),
     "dashboard_role_changed": N_("The role was changed."),
     "dashboard_user_removed": N_("The person was removed from the team: their sessions have ended."),
     "dashboard_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
@@ -183,6 +215,11 @@ NOTES: Final = {
 }
 
 
+_SIGNED_OUT_NOTES: Final = frozenset(
+    {"dashboard_signed_out", "dashboard_account_ready", "dashboard_signed_out_everywhere", "dashboard_application_sent"}
+)
+
+
 def leave_note(request: Request, response: Response, kind: str) -> Response:
     """Have the next dashboard page confirm ``kind`` (one of ``NOTES``); ``response`` is the redirect to it."""
     assert kind in NOTES
@@ -197,9 +234,6 @@ def note_of(request: Request, *, signed_in: bool) -> str | None:
     kind = request.cookies.get(FLASH_COOKIE, "")
     if kind not in NOTES or request.method != "GET":
         return None
-    signed_out_notes = ("dashboard_signed_out", "dashboard_account_ready", "dashboard_application_sent")
-    if kind in signed_out_notes and signed_in:
-        return None
-    if kind not in signed_out_notes and not signed_in:
+    if (kind in _SIGNED_OUT_NOTES) == signed_in:
         return None
     return language_of(request).gettext(NOTES[kind])

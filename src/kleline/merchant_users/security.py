@@ -1,0 +1,248 @@
+"""A merchant user's own security, as its security page offers it to every role: the authenticator app (set up,
+replaced, removed), the password, signing out everywhere, and the last sign-ins.
+
+- **Authenticator app.** A user without a confirmed app sets one up as at sign-in (a secret shown once, sealed at
+  rest, confirmed by a first code). A user with one *replaces* it: the new secret waits beside the confirmed one
+  (``totp_next_*``, ten minutes at most) until a code from the new app is accepted, and only then takes its place,
+  so that a replacement left half-way locks nobody out and lets nobody in. Removing the app is refused to an owner
+  without a passkey (``LastSecondFactor``: an owner keeps a second factor).
+- **Fresh second factor.** Setting up, replacing or removing a second factor (and adding or removing a passkey, in
+  ``passkeys``) asks for a second factor given less than 15 minutes ago, unless the user has none yet
+  (``model.may_change_second_factors``; ``SecondFactorRequired`` otherwise).
+- **Password.** Changing it asks for the current one, checked as a sign-in is (a wrong one counts toward the
+  lockout: a session left open must not become a way to guess it), and the customers' rules for the new one. Every
+  session of the user ends, wherever its cookie was copied to; the browser that changed it gets a new session.
+- **Signing out everywhere** ends every session of the user, this one too.
+- **Last sign-ins** are the user's ``signed_in`` records of the merchant's audit trail: when, from which address,
+  and how (the password alone, an authenticator app's code, or a passkey).
+
+Every change is written to the merchant's audit trail in its own transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from kleline.clock import Clock, epoch_us, from_epoch_us
+from kleline.db.engine import Database
+from kleline.errors import KlelineError
+from kleline.merchant_users import audit, security_store, session_store, store
+from kleline.merchant_users.errors import InvalidMerchantUser, LastSecondFactor, NoAuthenticator, SignInStepMissing
+from kleline.merchant_users.model import AuditRecord, may_change_second_factors, second_factor_removal_refusal
+from kleline.merchant_users.passkey_store import count_passkeys
+from kleline.merchant_users.second_factor import PURPOSE, normalise_code
+from kleline.merchant_users.sessions import DashboardSession, check_fresh_second_factor, digest, open_session
+from kleline.wallet import sca
+from kleline.wallet.customers import WrongPassword, hash_password, password_matches, password_problems
+from kleline.wallet.sca import Enrolment
+from kleline.wallet.strong_auth import EnrolmentCodeInvalid
+from kleline.wallet.vault import MasterKeys, open_bytes, seal_bytes
+
+__all__ = [
+    "REPLACEMENT_WINDOW",
+    "SIGN_INS_SHOWN",
+    "AuthenticatorState",
+    "MerchantSecurity",
+    "password_change_problems",
+]
+
+AuthenticatorState = Literal["none", "pending", "confirmed", "replacing"]
+
+REPLACEMENT_WINDOW: Final = timedelta(minutes=10)
+"""How long a new authenticator app may take to be confirmed in place of the old one."""
+SIGN_INS_SHOWN: Final = 10
+
+
+def password_change_problems(current: str, new: str, again: str) -> list[KlelineError]:
+    """Every rule a password change breaks that needs no database (the current one missing, the new one's length,
+    the two new ones differing), all of them, for a form to show together; the current one is checked on its own."""
+    problems: list[KlelineError] = []
+    if not current:
+        problems.append(InvalidMerchantUser("current_password: enter your current password", param="current_password"))
+    problems.extend(password_problems(new))
+    if new != again:
+        problems.append(
+            InvalidMerchantUser("new_password_again: the two new passwords differ", param="new_password_again")
+        )
+    return problems
+
+
+class MerchantSecurity:
+    """A merchant user's authenticator app, password, sessions and last sign-ins."""
+
+    def __init__(
+        self,
+        db: Database,
+        master_keys: MasterKeys,
+        *,
+        clock: Clock,
+        session_ttl: timedelta,
+        lockout_failures: int = 10,
+        lockout: timedelta = timedelta(minutes=30),
+    ) -> None:
+        self._db = db
+        self._keys = master_keys
+        self._clock = clock
+        self._session_ttl = session_ttl
+        self._lockout_failures = lockout_failures
+        self._lockout = lockout
+
+    # The authenticator app ---------------------------------------------------------------------------------------
+
+    def start_authenticator(self, session: DashboardSession) -> Enrolment:
+        """A new authenticator app for the session's user, its secret and URI to show once: the user's first, or
+        one to replace the confirmed app once a code from it is accepted (``confirm_authenticator``)."""
+        user = check_fresh_second_factor(session, self._clock())
+        enrolment = sca.enrol(user.email)
+        sealed = seal_bytes(enrolment.secret.encode("ascii"), self._keys, PURPOSE)
+        at = epoch_us(self._clock())
+        with self._db.transaction() as tx:
+            found = store.find_authenticator(tx, user.id)  # the user's row, locked
+            if found is None:
+                raise SignInStepMissing("this user no longer belongs to the merchant")
+            if found.confirmed:
+                security_store.save_replacement(tx, user.id, sealed, at)
+            else:
+                store.save_pending_authenticator(tx, user.id, sealed, at)
+        return enrolment
+
+    def confirm_authenticator(
+        self, session: DashboardSession, code: str, address: str | None = None
+    ) -> DashboardSession:
+        """Confirm the app ``start_authenticator`` made with the code it shows now: it becomes the user's (in place
+        of the old one, if any), and counts as the session's second factor, given now."""
+        user = session.user
+        if not session.signed_in or user is None:
+            raise SignInStepMissing("sign in first")
+        now = self._clock()
+        with self._db.transaction() as tx:
+            found = store.find_authenticator(tx, user.id)
+            replacing = security_store.find_replacement(tx, user.id) if found is not None and found.confirmed else None
+            if found is None or (replacing is None and (found.confirmed or found.sealed is None)):
+                raise EnrolmentCodeInvalid("no new authenticator to confirm: set one up first", param="code")
+            if replacing is not None and now >= _at(replacing[1]) + REPLACEMENT_WINDOW:
+                raise EnrolmentCodeInvalid("the new authenticator was not confirmed in time: start again", param="code")
+            sealed = replacing[0] if replacing is not None else found.sealed
+            assert sealed is not None
+            step = sca.code_matches(open_bytes(sealed, self._keys, PURPOSE).decode("ascii"), normalise_code(code), now)
+            if step is None:
+                raise EnrolmentCodeInvalid("this is not the code the authenticator shows now", param="code")
+            at = epoch_us(now)
+            if replacing is not None:
+                security_store.adopt_replacement(tx, user.id, at, step)
+            else:
+                store.confirm_authenticator(tx, user.id, at)
+                store.save_guard(tx, user.id, sca.AuthGuard(0, step))
+            action = "authenticator_replaced" if replacing is not None else "authenticator_set_up"
+            audit.record(tx, user.merchant_id, user.id, action, at, address=address)
+            if not session_store.set_second_factor_at(tx, digest(session.token), at):
+                raise SignInStepMissing("the session ended meanwhile: sign in again")
+        return replace(session, user=replace(user, authenticator=True), second_factor_at=now)
+
+    def remove_authenticator(self, session: DashboardSession, address: str | None = None) -> None:
+        """Remove the user's authenticator app (and any replacement being set up); an owner without a passkey keeps
+        it (``LastSecondFactor``)."""
+        user = check_fresh_second_factor(session, self._clock())
+        with self._db.transaction() as tx:
+            found = store.find_authenticator(tx, user.id)  # the user's row, locked
+            current = store.find_user(tx, user.id, user.merchant_id)
+            if found is None or current is None:
+                raise SignInStepMissing("this user no longer belongs to the merchant")
+            if not found.confirmed:
+                raise NoAuthenticator("no authenticator app is set up for this user")
+            refusal = second_factor_removal_refusal(current.role, count_passkeys(tx, user.id))
+            if refusal is not None:
+                raise LastSecondFactor(refusal)
+            security_store.clear_authenticator(tx, user.id)
+            audit.record(
+                tx, user.merchant_id, user.id, "authenticator_removed", epoch_us(self._clock()), address=address
+            )
+
+    def authenticator_state(self, user_id: str) -> AuthenticatorState:
+        """Where the user's authenticator app stands: ``none``; ``pending`` (set up, no code accepted yet);
+        ``confirmed``; or ``replacing`` (confirmed, and a new one waiting for its first code, still in time)."""
+        with self._db.transaction(write=False) as tx:
+            found = store.find_authenticator(tx, user_id)
+            replacing = security_store.find_replacement(tx, user_id)
+        if found is None or found.sealed is None:
+            return "none"
+        if not found.confirmed:
+            return "pending"
+        if replacing is not None and self._clock() < _at(replacing[1]) + REPLACEMENT_WINDOW:
+            return "replacing"
+        return "confirmed"
+
+    def may_change_second_factors(self, session: DashboardSession) -> bool:
+        """Whether this session may add, replace or remove a second factor now (``SecondFactorRequired`` otherwise):
+        its user has none yet, or gave one less than 15 minutes ago."""
+        user = session.user
+        return user is not None and may_change_second_factors(
+            user.has_second_factor, session.second_factor_at, self._clock()
+        )
+
+    # The password and the sessions ------------------------------------------------------------------------------
+
+    def check_current_password(self, session: DashboardSession, current: str) -> None:
+        """``WrongPassword`` unless ``current`` is the user's password; a wrong one counts toward the lockout, as a
+        sign-in does."""
+        user = session.user
+        if not session.signed_in or user is None:
+            raise SignInStepMissing("sign in first")
+        now = self._clock()
+        with self._db.transaction(write=False) as tx:
+            found = security_store.password_hash(tx, user.id)
+        if found is None:
+            raise SignInStepMissing("this user no longer belongs to the merchant")
+        with self._db.transaction() as tx:
+            allowed = store.take_sign_in_attempt(
+                tx, user.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
+            )
+        if not (allowed and password_matches(found, current)):
+            raise WrongPassword(
+                "the current password is wrong, or too many failed attempts: try again later", param="current_password"
+            )
+        with self._db.transaction() as tx:
+            store.reset_failed_sign_ins(tx, user.id)
+
+    def change_password(
+        self, session: DashboardSession, current: str, new: str, again: str, address: str | None = None
+    ) -> DashboardSession:
+        """Replace the user's password once ``current`` is checked: every session of the user ends, and the one
+        returned (signed in, its second factor as it was) replaces this one."""
+        problems = password_change_problems(current, new, again)
+        if problems:
+            raise problems[0]
+        self.check_current_password(session, current)
+        user = session.user
+        assert user is not None
+        new_hash = hash_password(new)  # slow on purpose: before the transaction, not inside it
+        now = self._clock()
+        with self._db.transaction() as tx:
+            if store.find_user(tx, user.id, user.merchant_id) is None:
+                raise SignInStepMissing("this user no longer belongs to the merchant")
+            security_store.set_password_hash(tx, user.id, new_hash)
+            store.end_sessions_of(tx, user.id)
+            audit.record(tx, user.merchant_id, user.id, "password_changed", epoch_us(now), address=address)
+            return open_session(tx, user, "signed_in", session.second_factor_at, now, self._session_ttl)
+
+    def sign_out_everywhere(self, session: DashboardSession, address: str | None = None) -> None:
+        """End every session of the user, on every browser, this one included."""
+        user = session.user
+        if not session.signed_in or user is None:
+            raise SignInStepMissing("sign in first")
+        with self._db.transaction() as tx:
+            store.end_sessions_of(tx, user.id)
+            audit.record(
+                tx, user.merchant_id, user.id, "signed_out_everywhere", epoch_us(self._clock()), address=address
+            )
+
+    def sign_ins(self, user_id: str, limit: int = SIGN_INS_SHOWN) -> list[AuditRecord]:
+        """The user's last sign-ins, newest first: when, from which address, how (``detail["method"]``)."""
+        with self._db.transaction(write=False) as tx:
+            return security_store.sign_ins_of(tx, user_id, min(max(limit, 1), 50))
+
+
+def _at(epoch: int) -> datetime:
+    return from_epoch_us(epoch)

@@ -1,0 +1,99 @@
+"""A dashboard session as the services hand it out, and the one way a new one is made (``open_session``).
+
+Every step up of a sign-in (the password, the second factor, a new second factor set up, a new password) ends the
+session it started from and opens a new one with a new token, so that no token planted or seen before the step
+outlives it. The sign-in's steps (``sign_in``), the passkeys' (``passkeys``) and the security page's (``security``)
+all open theirs here. A cookie's token is never stored: only its SHA-256 digest (``digest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from kleline.clock import epoch_us
+from kleline.db.engine import RawTx
+from kleline.merchant_users import session_store
+from kleline.merchant_users.errors import SecondFactorRequired, SignInStepMissing
+from kleline.merchant_users.model import MerchantUser, may_change_second_factors
+
+__all__ = [
+    "SECOND_FACTOR_WINDOW",
+    "DashboardSession",
+    "Stage",
+    "check_fresh_second_factor",
+    "digest",
+    "open_session",
+    "signed_in_user",
+]
+
+Stage = Literal["anonymous", "second_factor", "signed_in"]
+SECOND_FACTOR_WINDOW: Final = timedelta(minutes=10)
+"""How long a session waits at the second-factor stage, after the password."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSession:
+    """A live dashboard session: ``token`` is the cookie's value (never stored), ``csrf_token`` its forms' hidden
+    field; ``user`` is set from the second-factor stage on."""
+
+    token: str = field(repr=False)
+    csrf_token: str = field(repr=False)
+    stage: Stage
+    user: MerchantUser | None
+    second_factor_at: datetime | None
+    expires_at: datetime
+
+    @property
+    def signed_in(self) -> bool:
+        """True once both steps are done (or the only one the user needs)."""
+        return self.stage == "signed_in" and self.user is not None
+
+
+def digest(token: str) -> bytes:
+    """What is stored of a session's token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def open_session(
+    tx: RawTx,
+    user: MerchantUser | None,
+    stage: Stage,
+    second_factor_at: datetime | None,
+    now: datetime,
+    ttl: timedelta,
+) -> DashboardSession:
+    """Record a new session with fresh tokens, valid ``ttl`` from ``now``."""
+    session = DashboardSession(
+        secrets.token_urlsafe(32), secrets.token_urlsafe(32), stage, user, second_factor_at, now + ttl
+    )
+    session_store.insert_session(
+        tx,
+        digest(session.token),
+        None if user is None else user.id,
+        stage,
+        session.csrf_token,
+        None if second_factor_at is None else epoch_us(second_factor_at),
+        epoch_us(now),
+        epoch_us(session.expires_at),
+    )
+    return session
+
+
+def signed_in_user(session: DashboardSession) -> MerchantUser:
+    """The user of a signed-in session; ``SignInStepMissing`` for any other."""
+    if not session.signed_in or session.user is None:
+        raise SignInStepMissing("sign in first")
+    return session.user
+
+
+def check_fresh_second_factor(session: DashboardSession, now: datetime) -> MerchantUser:
+    """The user of a signed-in session that may change its second factors now (``model.may_change_second_factors``);
+    ``SecondFactorRequired`` when it must give one again first."""
+    user = signed_in_user(session)
+    if not may_change_second_factors(user.has_second_factor, session.second_factor_at, now):
+        raise SecondFactorRequired("confirm it is you with your second factor first: the last was over 15 minutes ago")
+    return user
