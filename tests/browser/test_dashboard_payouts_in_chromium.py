@@ -78,7 +78,8 @@ def test_an_owner_follows_a_payout_to_its_payments_and_downloads_the_months_fec_
         assert saved.read_bytes() == expected.content, fmt
     assert saved.read_bytes().startswith(b"%PDF-")
 
-    page.get_by_role("link", name="Activity").click()
+    page.get_by_role("navigation", name="Your shop").get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name="Activity").click()
     expect(page.locator(".items")).to_contain_text("Downloaded a statement: 2026-01, FEC")
     expect(page.locator(".items")).to_contain_text("Downloaded a statement: 2026-01, PDF")
 

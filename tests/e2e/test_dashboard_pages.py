@@ -107,7 +107,10 @@ def test_an_invited_owner_chooses_a_password_sets_up_an_authenticator_and_reache
     assert home.status_code == 200
     assert "<h1>Librairie Kléber</h1>" in home.text and "Active" in home.text and "Owner" in home.text
     assert "Your authenticator app is set up" in home.text
-    assert 'href="/dashboard/settings/activity"' in home.text  # an owner's sections
+    assert 'href="/dashboard/settings"' in home.text  # an owner's sections: the settings, and from there the trail
+    settings = browser.get("/dashboard/settings")
+    assert 'href="/dashboard/settings/activity"' in settings.text
+    assert 'href="/dashboard/settings/users"' in settings.text
 
 
 def test_a_user_with_an_authenticator_gives_a_code_after_the_password(
@@ -198,6 +201,7 @@ def test_an_accountant_reads_but_may_not_invite_manage_or_read_the_trail(
     member(kleline, shop, "acc@example.org", "accountant")
     home = browser.sign_in_dashboard("acc@example.org")
     assert "Accountant" in home.text and 'href="/dashboard/settings/activity"' not in home.text
+    assert 'href="/dashboard/settings"' not in home.text and 'href="/dashboard/settings/users"' in home.text
     users = browser.get("/dashboard/settings/users")
     assert users.status_code == 200 and "owner@example.org" in users.text
     assert "Invite a person" not in users.text and "/role" not in users.text and "/remove" not in users.text

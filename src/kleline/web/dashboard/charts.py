@@ -121,6 +121,10 @@ def _drawn(language: Language, currency: str, bars: tuple[Point, ...]) -> bytes:
         include_x_axis=True,
         no_prefix=True,
     )
+    if not any(gross or net for _, gross, net in bars):
+        # Nothing sold yet: an axis from nothing to 10 in the currency, rather than the guides pygal draws around
+        # zero (0.01, 0.01, 0, 0...).
+        chart.range = (0, 10 * 10 ** currency_exponent(currency))
     chart.x_labels = [label for label, _, _ in bars]
     chart.add(language.gettext(_SERIES[0]), [gross for _, gross, _ in bars])
     chart.add(language.gettext(_SERIES[1]), [net for _, _, net in bars])

@@ -28,7 +28,9 @@ from kleline.merchant_users import (
     NotAllowed,
     invitation_problems,
 )
+from kleline.merchant_users.model import REFUND_LIMIT_CURRENCY
 from kleline.money import Money
+from kleline.reports.tabular import decimal_text
 from kleline.web.dashboard.settings import shown_iban
 from kleline.web.dashboard.visits import (
     DashboardVisit,
@@ -94,7 +96,15 @@ def _users_page(
         section="users",
         flash=note_of(request, signed_in=True) if status == 200 and invited is None else None,
         errors=errors or [],
-        users=[(user, _limit(user.refund_limit, language) if user.role == "support" else "") for user in users],
+        users=[
+            (
+                user,
+                _limit(user.refund_limit, language) if user.role == "support" else "",
+                # The limit as its field shows it (12.50): exact, from the cents, never through a float.
+                decimal_text(user.refund_limit, REFUND_LIMIT_CURRENCY) if user.refund_limit is not None else "",
+            )
+            for user in users
+        ],
         invitations=[
             (invitation, language.gettext(ROLE_NAMES[invitation.role]), when(invitation.expires_at, language))
             for invitation in invitations
