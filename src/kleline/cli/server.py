@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from kleline.cli.common import console, fail, open_kleline, prepare, safe_url
 from kleline.cli.serving import HEALTHCHECK_TIMEOUT
@@ -74,9 +74,15 @@ def _shown(settings: Settings, name: str) -> str:
 def show_config() -> None:
     """List every KLELINE_* setting, its value here and what it is for."""
     settings = load_settings()
-    table = Table("variable", "value", "meaning")
-    for name, field in Settings.model_fields.items():
-        table.add_row(f"KLELINE_{name.upper()}", _shown(settings, name), field.description or "")
+    rows = [
+        (f"KLELINE_{name.upper()}", _shown(settings, name), field.description or "")
+        for name, field in Settings.model_fields.items()
+    ]
+    # A value is copied as it is: it keeps its whole width (up to half the terminal's) and the meaning wraps instead.
+    widest = min(max(len(value) for _, value, _ in rows), console.width // 2)
+    table = Table(Column("variable", no_wrap=True), Column("value", min_width=widest, overflow="fold"), "meaning")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
