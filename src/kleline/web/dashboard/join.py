@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError
 from kleline.merchants import CATEGORIES, Application, InvalidVatNumber
+from kleline.merchants.model import APPLICATION_FIELDS
 from kleline.ratelimit import SIGN_UP, RateLimited
 from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD
 from kleline.web.dashboard.visits import (
@@ -51,19 +52,8 @@ JOIN: Final = "/join"
 _AUTHENTICATOR: Final = "/dashboard/sign-in/authenticator"
 _TITLE: Final = N_("Sell with Kleline")
 _MALL_FIELD: Final = "mall:"
-_TEXT_FIELDS: Final = (
-    "name",
-    "siret",
-    "vat_number",
-    "iban",
-    "bic",
-    "contact_name",
-    "email",
-    "contact_phone",
-    "website",
-    "category",
-    "description",
-)
+# The application's fields a person types: its malls are boxes to tick, and its commission is the operator's.
+_TEXT_FIELDS: Final = tuple(name for name in APPLICATION_FIELDS if name not in ("mall_ids", "fee_bps"))
 _LONGEST: Final = 2048  # no field of the form is longer (a website's address); more is cut, then refused by its check
 
 # Every refusal in the page's words, English included (the services' sentences name fields for developers).
