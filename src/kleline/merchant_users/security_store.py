@@ -15,9 +15,7 @@ __all__ = [
     "clear_authenticator",
     "find_replacement",
     "password_hash",
-    "replacements_not_under",
     "save_replacement",
-    "save_rewrapped_replacement",
     "set_password_hash",
     "sign_ins_of",
 ]
@@ -84,26 +82,6 @@ def clear_authenticator(tx: RawTx, user_id: str) -> None:
         "totp_last_step = NULL, totp_next_key_id = NULL, totp_next_wrapped_key = NULL, totp_next_nonce = NULL, "
         "totp_next_ciphertext = NULL, totp_next_at = NULL WHERE id = :id",
         {"id": user_id},
-    )
-
-
-def replacements_not_under(tx: RawTx, key_id: str, limit: int) -> list[tuple[str, SealedCard]]:
-    """Up to ``limit`` users whose replacement secret is wrapped under another master key than ``key_id``."""
-    rows = tx.fetchall(
-        "SELECT id, totp_next_key_id, totp_next_wrapped_key, totp_next_nonce, totp_next_ciphertext "
-        "FROM merchant_users WHERE totp_next_key_id IS NOT NULL AND totp_next_key_id <> :key_id ORDER BY id "
-        "LIMIT :limit",
-        {"key_id": key_id, "limit": limit},
-    )
-    return [(r[0], SealedCard(r[1], bytes(r[2]), bytes(r[3]), bytes(r[4]))) for r in rows]
-
-
-def save_rewrapped_replacement(tx: RawTx, user_id: str, old_key_id: str, sealed: SealedCard) -> None:
-    """Store a re-wrapped replacement secret, unless it changed meanwhile."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_next_key_id = :key_id, totp_next_wrapped_key = :wrapped WHERE id = :id "
-        "AND totp_next_key_id = :old",
-        {"key_id": sealed.key_id, "wrapped": sealed.wrapped_key, "id": user_id, "old": old_key_id},
     )
 
 

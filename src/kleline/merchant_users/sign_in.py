@@ -34,7 +34,7 @@ from typing import Final, cast
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
 from kleline.errors import KlelineError
-from kleline.merchant_users import audit, security_store, session_store, store
+from kleline.merchant_users import audit, session_store, store
 from kleline.merchant_users.errors import SignInStepMissing
 from kleline.merchant_users.model import MerchantUser, SignInStep, needs_second_factor_again, step_after_password
 from kleline.merchant_users.second_factor import PURPOSE, check_code, normalise_code
@@ -281,15 +281,13 @@ class MerchantSignIn:
         """Re-wrap every sealed secret (and every replacement being set up) under the active master key, in batches
         (resumable); how many moved."""
         moved = 0
-        for find, save in (
-            (store.authenticators_not_under, store.save_rewrapped),
-            (security_store.replacements_not_under, security_store.save_rewrapped_replacement),
-        ):
+        slots: tuple[store.SecretSlot, ...] = ("current", "replacement")
+        for slot in slots:
             while True:
                 with self._db.transaction() as tx:
-                    due = find(tx, self._keys.active_id, batch)
+                    due = store.authenticators_not_under(tx, self._keys.active_id, batch, slot)
                     for user_id, sealed in due:
-                        save(tx, user_id, sealed.key_id, rewrap(sealed, self._keys))
+                        store.save_rewrapped(tx, user_id, sealed.key_id, rewrap(sealed, self._keys), slot)
                 moved += len(due)
                 if len(due) < batch:
                     break

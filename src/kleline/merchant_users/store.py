@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Final, Literal, cast
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
@@ -14,6 +14,7 @@ from kleline.wallet.sca import AuthGuard
 from kleline.wallet.vault import SealedCard
 
 __all__ = [
+    "SecretSlot",
     "USER_COLUMNS",
     "Authenticator",
     "accept_invitation",
@@ -259,21 +260,31 @@ def save_guard(tx: RawTx, user_id: str, guard: AuthGuard) -> None:
     )
 
 
-def authenticators_not_under(tx: RawTx, key_id: str, limit: int) -> list[tuple[str, SealedCard]]:
-    """Up to ``limit`` users whose secret is wrapped under another master key than ``key_id``."""
+SecretSlot = Literal["current", "replacement"]
+_SLOT_COLUMNS: Final[dict[str, str]] = {"current": "totp", "replacement": "totp_next"}
+"""Where a user's sealed authenticator secret lives: the confirmed app's columns (``totp_*``), or those of a
+replacement being set up (``totp_next_*``), which key rotation re-wraps alike."""
+
+
+def authenticators_not_under(
+    tx: RawTx, key_id: str, limit: int, slot: SecretSlot = "current"
+) -> list[tuple[str, SealedCard]]:
+    """Up to ``limit`` users whose secret in ``slot`` is wrapped under another master key than ``key_id``."""
+    c = _SLOT_COLUMNS[slot]
     rows = tx.fetchall(
-        "SELECT id, totp_key_id, totp_wrapped_key, totp_nonce, totp_ciphertext FROM merchant_users "
-        "WHERE totp_key_id IS NOT NULL AND totp_key_id <> :key_id ORDER BY id LIMIT :limit",
+        f"SELECT id, {c}_key_id, {c}_wrapped_key, {c}_nonce, {c}_ciphertext FROM merchant_users "
+        f"WHERE {c}_key_id IS NOT NULL AND {c}_key_id <> :key_id ORDER BY id LIMIT :limit",
         {"key_id": key_id, "limit": limit},
     )
     return [(r[0], SealedCard(r[1], bytes(r[2]), bytes(r[3]), bytes(r[4]))) for r in rows]
 
 
-def save_rewrapped(tx: RawTx, user_id: str, old_key_id: str, sealed: SealedCard) -> None:
-    """Store a re-wrapped secret, unless a concurrent rotation already moved it."""
+def save_rewrapped(tx: RawTx, user_id: str, old_key_id: str, sealed: SealedCard, slot: SecretSlot = "current") -> None:
+    """Store a re-wrapped secret in ``slot``, unless a concurrent rotation (or a change of it) moved it already."""
+    c = _SLOT_COLUMNS[slot]
     tx.execute(
-        "UPDATE merchant_users SET totp_key_id = :key_id, totp_wrapped_key = :wrapped WHERE id = :id "
-        "AND totp_key_id = :old",
+        f"UPDATE merchant_users SET {c}_key_id = :key_id, {c}_wrapped_key = :wrapped WHERE id = :id "
+        f"AND {c}_key_id = :old",
         {"key_id": sealed.key_id, "wrapped": sealed.wrapped_key, "id": user_id, "old": old_key_id},
     )
 
