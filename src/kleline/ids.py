@@ -39,6 +39,10 @@ PREFIXES = frozenset(
         "inv",  # an invitation to join a merchant's dashboard
         "aud",  # a record of a merchant's audit trail
         "bac",  # a change of a merchant's bank account, pending until an operator approves it
+        "st",  # a staff user: a person of Kleline's who signs in to the operator console
+        "sti",  # an invitation to join Kleline's staff
+        "sae",  # a record of the staff audit trail
+        "prop",  # a proposal awaiting a second staff member's approval (four eyes)
     }
 )
 
