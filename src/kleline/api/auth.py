@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -10,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
-from kleline.operators.service import InvalidKey, authenticate
+from kleline.operators.service import InvalidKey, authenticate, authenticate_actor
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = [
     "AnyParty",
@@ -30,6 +33,7 @@ __all__ = [
     "require_merchant",
     "require_operator",
     "require_operator_or_merchant",
+    "require_power",
     "require_party",
     "customer_token",
     "merchant_secret",
@@ -67,6 +71,21 @@ def require_operator(request: Request, credentials: Credentials) -> int:
     if token.startswith(("sk_", "ct_")):
         raise Forbidden("this call is for operators")
     return authenticate(kleline_of(request).db, token)
+
+
+def require_power(power: Power) -> Callable[[Request, HTTPAuthorizationCredentials | None], StaffActor]:
+    """A dependency: the operator key as an actor whose role grants ``power``; 401 without a valid key, 403 for
+    another kind of key or a role without that power (checked before the route runs: nothing is written)."""
+
+    def operator_with_power(request: Request, credentials: Credentials) -> StaffActor:
+        token = _bearer(credentials)
+        if token.startswith(("sk_", "ct_")):
+            raise Forbidden("this call is for operators")
+        actor = authenticate_actor(kleline_of(request).db, token, request.client.host if request.client else None)
+        actor.require(power)
+        return actor
+
+    return operator_with_power
 
 
 def customer_token(credentials: HTTPAuthorizationCredentials | None) -> str:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from kleline.clock import Clock, system_clock
 from kleline.db.engine import Database
 from kleline.errors import KlelineError
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Role
 
-__all__ = ["InvalidKey", "OperatorKey", "authenticate", "create_key", "revoke_key"]
+__all__ = ["InvalidKey", "OperatorKey", "authenticate", "authenticate_actor", "create_key", "revoke_key"]
 
 PREFIX = "op_"
 
@@ -33,21 +35,23 @@ class OperatorKey:
     id: int
     label: str
     secret: str
+    role: Role | None = None
 
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def create_key(db: Database, label: str, *, clock: Clock = system_clock) -> OperatorKey:
-    """A new operator key; its secret is returned here and never again."""
+def create_key(db: Database, label: str, *, role: Role | None = None, clock: Clock = system_clock) -> OperatorKey:
+    """A new operator key acting in ``role`` (None: every power); its secret is returned here and never again."""
     secret = PREFIX + secrets.token_urlsafe(32)
     with db.transaction() as tx:
         row = tx.fetchone(
-            "INSERT INTO operator_keys (key_hash, label, created_at) VALUES (:hash, :label, :at) RETURNING id",
-            {"hash": _digest(secret), "label": label, "at": clock().isoformat()},
+            "INSERT INTO operator_keys (key_hash, label, created_at, role) VALUES (:hash, :label, :at, :role)"
+            " RETURNING id",
+            {"hash": _digest(secret), "label": label, "at": clock().isoformat(), "role": role.value if role else None},
         )
-    return OperatorKey(int(row[0]), label, secret)
+    return OperatorKey(int(row[0]), label, secret, role)
 
 
 def authenticate(db: Database, secret: str) -> int:
@@ -61,6 +65,20 @@ def authenticate(db: Database, secret: str) -> int:
     if row is None:
         raise InvalidKey("unknown or revoked operator key")
     return int(row[0])
+
+
+def authenticate_actor(db: Database, secret: str, address: str | None = None) -> StaffActor:
+    """The live operator key ``secret`` as an actor (its number and role); ``InvalidKey`` otherwise."""
+    if not secret.startswith(PREFIX):
+        raise InvalidKey("not an operator key")
+    with db.transaction(write=False) as tx:
+        row = tx.fetchone(
+            "SELECT id, role FROM operator_keys WHERE key_hash = :hash AND revoked_at IS NULL",
+            {"hash": _digest(secret)},
+        )
+    if row is None:
+        raise InvalidKey("unknown or revoked operator key")
+    return StaffActor("key", str(row[0]), Role(row[1]) if row[1] else None, address)
 
 
 def revoke_key(db: Database, key_id: int, *, clock: Clock = system_clock) -> bool:
