@@ -34,16 +34,21 @@ def layout_problems(
     shots = os.environ.get("KLELINE_SCREENSHOTS")
     problems: list[str] = []
     for name, address, act in states:
-        for width in widths:
-            context = chromium.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
-            try:
-                page = context.new_page()
-                page.set_default_timeout(15_000)
-                separator = "&" if "?" in address else "?"
-                page.goto(f"{base}{address}{separator}lang={lang}")
-                act(page)
-                page.wait_for_load_state()
-                assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
+        # One browser context per state: it is opened at the first width, acted on once, then resized to each other
+        # width (media queries apply again on resize), rather than signed in and acted on again at every width.
+        context = chromium.new_context(viewport={"width": widths[0], "height": 800}, locale="en-GB")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            separator = "&" if "?" in address else "?"
+            page.goto(f"{base}{address}{separator}lang={lang}")
+            act(page)
+            page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == lang, (name, page.url)
+            for width in widths:
+                if width != widths[0]:
+                    page.set_viewport_size({"width": width, "height": 800})
+                    page.evaluate("new Promise(resolve => requestAnimationFrame(() => resolve(null)))")
                 scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 if scroll > inner:
                     problems.append(f"{name} {lang} {width}px: scrollWidth {scroll} > innerWidth {inner}")
@@ -53,6 +58,6 @@ def layout_problems(
                 if shots:
                     Path(shots).mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(Path(shots) / f"{name}-{lang}-{width}.png"), full_page=True)
-            finally:
-                context.close()
+        finally:
+            context.close()
     return problems
