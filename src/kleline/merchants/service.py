@@ -46,6 +46,7 @@ from kleline.merchants.model import (
     balance_account,
     next_status,
 )
+from kleline.merchants.review import ApplicationReview, review
 
 __all__ = ["KEY_PREFIX", "MAX_MALLS", "STATUSES", "Merchants"]
 
@@ -166,6 +167,15 @@ class Merchants:
         if merchant is None:
             raise UnknownMerchant(f"no merchant {merchant_id}")
         return merchant
+
+    def review(self, merchant_id: str) -> ApplicationReview:
+        """``merchant_id``'s application as compliance reviews it: each check again, and merchants sharing its IBAN
+        or SIRET; ``UnknownMerchant`` when there is none."""
+        with self._db.transaction(write=False) as tx:
+            merchant = store.find_merchant(tx, merchant_id)
+            if merchant is None:
+                raise UnknownMerchant(f"no merchant {merchant_id}")
+            return review(tx, merchant)
 
     def listed(self, merchant_id: str) -> Merchant:
         """A merchant as the public may see it: only an active one (``UnknownMerchant``, 404, for a pending,

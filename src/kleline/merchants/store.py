@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
@@ -20,6 +20,7 @@ __all__ = [
     "list_keys",
     "list_merchants",
     "mall_ids_of",
+    "merchants_sharing",
     "missing_malls",
     "revoke_key",
     "set_bank_details",
@@ -148,6 +149,17 @@ def list_merchants(
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     rows = tx.fetchall(
         f"SELECT {_COLUMNS} FROM merchants{condition} ORDER BY created_at DESC, id DESC LIMIT :limit", params
+    )
+    malls = mall_ids_of(tx, [str(row[0]) for row in rows])
+    return [_merchant(row, malls[str(row[0])]) for row in rows]
+
+
+def merchants_sharing(tx: RawTx, column: Literal["iban", "siret"], value: str, except_id: str) -> list[Merchant]:
+    """The other merchants whose ``column`` is ``value``, oldest first (a scan: merchants number in the thousands,
+    and this runs once per review, not per payment)."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM merchants WHERE {column} = :value AND id <> :id ORDER BY created_at, id",
+        {"value": value, "id": except_id},
     )
     malls = mall_ids_of(tx, [str(row[0]) for row in rows])
     return [_merchant(row, malls[str(row[0])]) for row in rows]
