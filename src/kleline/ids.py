@@ -43,6 +43,7 @@ PREFIXES = frozenset(
         "sti",  # an invitation to join Kleline's staff
         "sae",  # a record of the staff audit trail
         "prop",  # a proposal awaiting a second staff member's approval (four eyes)
+        "ic",  # a run of the integrity check (the books' chains and balances, and the staff audit trail)
     }
 )
 
