@@ -21,6 +21,7 @@ from kleline.api.routes import (
     events,
     ledger,
     malls,
+    merchant_reviews,
     merchants,
     passkeys,
     payment_search,
@@ -78,6 +79,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(receipts.router)
     app.include_router(merchants.router)
+    app.include_router(merchant_reviews.router)
     app.include_router(bank_account_changes.router)
     app.include_router(malls.router)
     app.include_router(webhook_endpoints.router)

@@ -23,10 +23,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 
-from kleline.api.auth import require_customer, require_merchant, require_operator, require_operator_or_merchant
+from kleline.api.auth import (
+    require_customer,
+    require_merchant,
+    require_operator,
+    require_operator_or_merchant,
+    require_power,
+)
 from kleline.api.problems import MEDIA_TYPE, TYPE_BASE
 from kleline.api.routing import api_routes
 from kleline.idempotency import HEADER
+from kleline.staff.roles import Power
 
 __all__ = ["PROBLEM_SCHEMA", "describe_problems", "install"]
 
@@ -35,8 +42,10 @@ Document = dict[str, Any]
 _SCHEMA_REF = "#/components/schemas/Problem"
 _RESPONSES = "#/components/responses/"
 # Dependencies that refuse a valid key of the wrong kind with 403 (optional_operator and require_party take any).
+# An operator route guarded by a power also refuses a role without it with 403.
 _ONE_KIND: frozenset[Callable[..., Any]] = frozenset(
     {require_operator, require_customer, require_merchant, require_operator_or_merchant}
+    | {require_power(power) for power in Power}
 )
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
 CURSOR = "starting_after"  # every list pages on the id of the last object seen, which must exist
@@ -67,7 +76,8 @@ _SHARED: dict[str, str] = {
     "BadRequest": "`validation_error` (`param` names the field, parameter or header; a control character in "
     "any of them is one), or another rule the input breaks",
     "Unauthorized": "`unauthorized`: no valid key or token (the answer carries `WWW-Authenticate: Bearer`)",
-    "Forbidden": "`forbidden`: a valid key of a kind that may not make this call",
+    "Forbidden": "`forbidden`: a valid key of a kind that may not make this call, or an operator whose role does "
+    "not grant the power it needs",
     "NotFound": "`not_found`: no such object, or one the caller may not see (the answer does not say which)",
     "Conflict": "`idempotency_key_reused` or `idempotency_request_in_progress` (with `Retry-After`), or the request "
     "clashes with what is already recorded",
