@@ -47,7 +47,7 @@ def password_change_problems(current: str, new: str, again: str) -> list[Kleline
     problems: list[KlelineError] = []
     if not current:
         problems.append(InvalidStaffUser("current_password: enter your current password", param="current_password"))
-    problems.extend(password_problems(new, param="new_password"))
+    problems.extend(password_problems(new))
     if new != again:
         problems.append(
             InvalidStaffUser("new_password_again: the two new passwords differ", param="new_password_again")

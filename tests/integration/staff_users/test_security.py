@@ -60,7 +60,7 @@ def test_the_password_is_changed_once_the_current_one_is_given_and_other_session
     elsewhere = staff.signed_in("ada@example.org", totp)
     assert [p.param for p in password_change_problems("", "short", "other")] == [
         "current_password",
-        "new_password",
+        "password",
         "new_password_again",
     ]
     with pytest.raises(WrongPassword):
