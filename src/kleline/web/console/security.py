@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.ratelimit import RateLimited
 from kleline.staff.audit import AuditRecord
 from kleline.staff_users import password_change_problems
 from kleline.wallet.customers import WrongPassword
@@ -110,9 +111,9 @@ def start_replacement(request: Request, form: Form) -> Response:
     except AuthenticationBlocked as blocked:
         return locked_out_page(request, SECURITY, blocked)
     except KlelineError as error:
-        errors = [console_error(error, {"code": "current_code"}, language_of(request))]
-        errors = [PageError(e.message, e.code, e.field or "current_code") for e in errors]
-        return _page(request, visit, errors=errors, status=error.status if error.status >= 400 else 400)
+        shown = console_error(error, language=language_of(request))
+        status = error.status if isinstance(error, RateLimited) else 400
+        return _page(request, visit, errors=[PageError(shown.message, shown.code, "current_code")], status=status)
     return _page(request, visit, enrolment=enrolment)
 
 
