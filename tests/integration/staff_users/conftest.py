@@ -60,7 +60,7 @@ class Staff:
 
     def actions(self, **filters: str) -> list[str]:
         """The staff audit trail's actions matching ``filters``, oldest first."""
-        page = search(self.db, AuditFilters(**filters), limit=200)  # type: ignore[arg-type]
+        page = search(self.db, AuditFilters(**filters), limit=200)
         return [record.action for record in reversed(page.records)]
 
 
