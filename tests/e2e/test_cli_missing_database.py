@@ -53,6 +53,9 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "malls add-merchant": ("mall_1", "mer_1"),
     "payments expire": (),
     "receivables write-off": ("cus_1",),
+    "staff create": ("ada@example.org", "--role", "admin"),
+    "staff list": (),
+    "staff disable": ("ada@example.org",),
 }
 
 

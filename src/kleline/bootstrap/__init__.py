@@ -52,6 +52,7 @@ from kleline.reports import Issuer, Reports
 from kleline.reports.overview import Overview
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
+from kleline.staff_users import StaffSecurity, StaffSignIn, StaffTeam
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
 from kleline.wallet.passkey import RelyingParty
@@ -127,6 +128,9 @@ class Kleline:
     merchant_joining: MerchantJoining
     merchant_passkeys: MerchantPasskeys
     merchant_security: MerchantSecurity
+    staff_sign_in: StaffSignIn
+    staff_team: StaffTeam
+    staff_security: StaffSecurity
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -195,6 +199,14 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     top_ups = TopUps(db, ledger, bank, cards, strong_auth, limits, clock=clock)
     merchants = Merchants(db, ledger, clock=clock)
     merchant_sign_in = MerchantSignIn(
+        db,
+        keys.master_keys,
+        clock=clock,
+        session_ttl=timedelta(minutes=settings.web_session_minutes),
+        lockout_failures=settings.sign_in_lockout_failures,
+        lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+    )
+    staff_sign_in = StaffSignIn(
         db,
         keys.master_keys,
         clock=clock,
@@ -283,6 +295,13 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             session_ttl=timedelta(minutes=settings.web_session_minutes),
             lockout_failures=settings.sign_in_lockout_failures,
             lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        ),
+        staff_sign_in=staff_sign_in,
+        staff_team=StaffTeam(
+            db, clock=clock, public_url=settings.public_url, session_ttl=timedelta(minutes=settings.web_session_minutes)
+        ),
+        staff_security=StaffSecurity(
+            db, staff_sign_in, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
         ),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)

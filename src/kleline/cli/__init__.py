@@ -1,5 +1,6 @@
-"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, ledger audit, vault keys,
-config; each area's commands live in their own module, registered here in the order ``kleline --help`` lists them."""
+"""The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, staff, ledger audit, vault
+keys, config; each area's commands live in their own module, registered here in the order ``kleline --help`` lists
+them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kleline.cli.reconciliation import bank_import
 from kleline.cli.reports import ledger_export, statements
 from kleline.cli.server import db_app, demo, serve, show_config, worker
 from kleline.cli.settlement import settle
+from kleline.cli.staff import staff_app
 from kleline.cli.wallets import customers_app, keys_app
 
 __all__ = ["app", "main", "settings_problems"]
@@ -46,6 +48,7 @@ app.add_typer(malls_app, name="malls")
 app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
 app.add_typer(receivables_app, name="receivables")
+app.add_typer(staff_app, name="staff")
 
 
 def main() -> None:

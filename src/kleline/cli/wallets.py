@@ -35,7 +35,11 @@ def keys_rotate() -> None:
     kleline = open_kleline()
     try:
         cards = kleline.cards.rotate_keys()
-        secrets = kleline.strong_auth.rotate_keys() + kleline.merchant_sign_in.rotate_keys()
+        secrets = (
+            kleline.strong_auth.rotate_keys()
+            + kleline.merchant_sign_in.rotate_keys()
+            + kleline.staff_sign_in.rotate_keys()
+        )
         webhook_secrets = kleline.webhook_endpoints.rotate_keys()
         active = kleline.cards.active_key_id
     except KlelineError as error:

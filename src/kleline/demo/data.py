@@ -3,7 +3,9 @@ funded purses, made through Kleline's own services exactly as the API would make
 
 Seeding is idempotent: everything is found again by its slug or email, and only what is missing is made, so that
 ``make demo`` can be run again on the same database. The demo shop has an owner on its dashboard (``OWNER_EMAIL``,
-the demo password, and an authenticator app whose secret the first run prints). Two things are new on every run
+the demo password, and an authenticator app whose secret the first run prints), and Kleline's console has one staff
+user per role (``STAFF``), made as a person would be (invited from the command line, accepted, an authenticator app
+confirmed), with the same password and secrets printed the same way. Two things are new on every run
 because Kleline shows their secrets only once: the demo shop's secret key (its older keys are revoked) and its
 webhook endpoint (the old one is deleted), both handed to the shop process. A customer's purse is funded once, when
 the customer is made, from a card through the real top-up service: the top-up is above the strong-authentication
@@ -30,6 +32,9 @@ from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
 from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
+from kleline.staff.actor import command_line
+from kleline.staff.roles import Role
+from kleline.staff_users import AlreadyStaff
 from kleline.wallet.customers import EmailTaken, purse_code
 from kleline.wallet.model import Card
 from kleline.wallet.strong_auth import AlreadyEnrolled
@@ -44,10 +49,12 @@ __all__ = [
     "PURCHASES",
     "PURSE_TARGET",
     "SHOP_EMAIL",
+    "STAFF",
     "DemoCustomer",
     "DemoData",
     "DemoOwner",
     "DemoShop",
+    "DemoStaff",
     "Purchase",
     "SeedingFailed",
     "seed",
@@ -61,6 +68,14 @@ SHOP_EMAIL: Final = "orders@boutique-du-coin.example"
 OWNER_EMAIL: Final = "owner@boutique-du-coin.example"
 """The demo shop's owner, who signs in to its dashboard with the demo password and an authenticator app."""
 OWNER_NAME: Final = "Camille Martin"
+STAFF: Final = (
+    ("admin@kleline.example", Role.ADMIN),
+    ("compliance@kleline.example", Role.COMPLIANCE),
+    ("finance@kleline.example", Role.FINANCE),
+    ("support@kleline.example", Role.SUPPORT),
+)
+"""Kleline's demo staff, one person per role, who sign in to the console with the demo password and an authenticator
+app."""
 
 MALLS: Final = (
     ("Les Halles numériques", "les-halles"),
@@ -239,6 +254,17 @@ class DemoOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoStaff:
+    """A person of Kleline's demo staff: how to sign in to the console, and the authenticator's secret when this run
+    set it up (it is shown once, like every TOTP secret)."""
+
+    email: str
+    role: Role
+    password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     """Everything the demo made or found, and the keys to use it."""
 
@@ -248,6 +274,7 @@ class DemoData:
     shop: DemoShop
     operator_key: str = field(repr=False)
     owner: DemoOwner | None = None
+    staff: tuple[DemoStaff, ...] = ()
 
 
 def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
@@ -260,9 +287,10 @@ def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
     by_email = {merchant.email: merchant.id for merchant in merchants}
     customers = tuple(_customer(kleline, name, email, numbers, by_email) for name, email, numbers in CUSTOMERS)
     owner = _owner(kleline, shop_merchant.id)
+    staff = tuple(_staff_member(kleline, email, role) for email, role in STAFF)
     operator_key = create_key(kleline.db, "demo").secret
     malls = tuple(kleline.malls.get(mall.id) for mall in made)  # read again: now with their members
-    return DemoData(malls, merchants, customers, shop, operator_key, owner)
+    return DemoData(malls, merchants, customers, shop, operator_key, owner, staff)
 
 
 def _malls(kleline: Kleline) -> builtins.list[Mall]:
@@ -341,6 +369,22 @@ def _owner(kleline: Kleline, merchant_id: str) -> DemoOwner:
     earlier = pyotp.TOTP(secret).at(kleline.clock() - timedelta(seconds=30))
     kleline.merchant_sign_in.confirm_authenticator(user.id, earlier)
     return DemoOwner(OWNER_EMAIL, OWNER_NAME, PASSWORD, secret)
+
+
+def _staff_member(kleline: Kleline, email: str, role: Role) -> DemoStaff:
+    """A person of the demo staff, invited from the command line and accepted as a person would, with a confirmed
+    authenticator app; every step is in the staff audit trail."""
+    try:
+        invited = kleline.staff_team.invite(email, role, by=command_line())
+    except AlreadyStaff:
+        return DemoStaff(email, role, PASSWORD)  # made by an earlier run, which showed the secret
+    session = kleline.staff_team.accept(invited.token, PASSWORD)
+    assert session.user is not None
+    secret = kleline.staff_sign_in.set_up_authenticator(session.user.id, email).secret
+    # Confirmed with the code of a time step ago, as the owner's is: the code shown now is the one typed to sign in.
+    earlier = pyotp.TOTP(secret).at(kleline.clock() - timedelta(seconds=30))
+    kleline.staff_sign_in.confirm_authenticator(session.user.id, earlier, by=command_line())
+    return DemoStaff(email, role, PASSWORD, secret)
 
 
 def _customer(

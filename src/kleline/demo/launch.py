@@ -150,6 +150,7 @@ def banner(
     else:
         lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
     lines += _owner_lines(data, kleline)
+    lines += _staff_lines(data, kleline)
     lines += [
         "",
         f"Kleline:        {kleline}   malls: {kleline}/malls   API docs: {kleline}/docs",
@@ -190,6 +191,21 @@ def _owner_lines(data: DemoData, kleline: str) -> list[str]:
         ]
     else:
         lines.append("  Its authenticator secret was shown by the first run (delete demo.db to start afresh).")
+    return lines
+
+
+def _staff_lines(data: DemoData, kleline: str) -> list[str]:
+    """How Kleline's demo staff sign in to the console, one person per role."""
+    if not data.staff:
+        return []
+    lines = ["", f"Console: sign in at {kleline}/console/sign-in, password '{data.staff[0].password}' for all:"]
+    for person in data.staff:
+        secret = f"authenticator secret {person.totp_secret} (shown once)" if person.totp_secret else ""
+        lines.append(f"  {person.email:<28} {person.role.value:<11} {secret}".rstrip())
+    if any(person.totp_secret for person in data.staff):
+        lines.append("  A code: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"")
+    else:
+        lines.append("  Their authenticator secrets were shown by the first run (delete demo.db to start afresh).")
     return lines
 
 

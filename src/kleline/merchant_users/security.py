@@ -22,23 +22,23 @@ Every change is written to the merchant's audit trail in its own transaction.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Final, Literal
+from datetime import timedelta
+from typing import Final
 
-from kleline.clock import Clock, epoch_us, from_epoch_us
+from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database
 from kleline.errors import KlelineError
+from kleline.identity import authenticator_store, passwords
+from kleline.identity.authenticators import REPLACEMENT_WINDOW, AuthenticatorApps, AuthenticatorState
 from kleline.merchant_users import audit, security_store, session_store, store
 from kleline.merchant_users.errors import InvalidMerchantUser, LastSecondFactor, NoAuthenticator, SignInStepMissing
 from kleline.merchant_users.model import AuditRecord, may_change_second_factors, second_factor_removal_refusal
 from kleline.merchant_users.passkey_store import count_passkeys
-from kleline.merchant_users.second_factor import PURPOSE, normalise_code
+from kleline.merchant_users.second_factor import PURPOSE
 from kleline.merchant_users.sessions import DashboardSession, check_fresh_second_factor, digest, open_session
-from kleline.wallet import sca
-from kleline.wallet.customers import WrongPassword, hash_password, password_matches, password_problems
+from kleline.wallet.customers import WrongPassword, hash_password, password_problems
 from kleline.wallet.sca import Enrolment
-from kleline.wallet.strong_auth import EnrolmentCodeInvalid
-from kleline.wallet.vault import MasterKeys, open_bytes, seal_bytes
+from kleline.wallet.vault import MasterKeys
 
 __all__ = [
     "REPLACEMENT_WINDOW",
@@ -48,10 +48,6 @@ __all__ = [
     "password_change_problems",
 ]
 
-AuthenticatorState = Literal["none", "pending", "confirmed", "replacing"]
-
-REPLACEMENT_WINDOW: Final = timedelta(minutes=10)
-"""How long a new authenticator app may take to be confirmed in place of the old one."""
 SIGN_INS_SHOWN: Final = 10
 
 
@@ -83,7 +79,7 @@ class MerchantSecurity:
         lockout: timedelta = timedelta(minutes=30),
     ) -> None:
         self._db = db
-        self._keys = master_keys
+        self._apps = AuthenticatorApps(store.DIRECTORY, master_keys, PURPOSE)
         self._clock = clock
         self._session_ttl = session_ttl
         self._lockout_failures = lockout_failures
@@ -95,17 +91,10 @@ class MerchantSecurity:
         """A new authenticator app for the session's user, its secret and URI to show once: the user's first, or
         one to replace the confirmed app once a code from it is accepted (``confirm_authenticator``)."""
         user = check_fresh_second_factor(session, self._clock())
-        enrolment = sca.enrol(user.email)
-        sealed = seal_bytes(enrolment.secret.encode("ascii"), self._keys, PURPOSE)
-        at = epoch_us(self._clock())
+        enrolment, sealed = self._apps.new_secret(user.email)
         with self._db.transaction() as tx:
-            found = store.find_authenticator(tx, user.id)  # the user's row, locked
-            if found is None:
+            if not self._apps.start(tx, user.id, sealed, self._clock()):  # the user's row, locked
                 raise SignInStepMissing("this user no longer belongs to the merchant")
-            if found.confirmed:
-                security_store.save_replacement(tx, user.id, sealed, at)
-            else:
-                store.save_pending_authenticator(tx, user.id, sealed, at)
         return enrolment
 
     def confirm_authenticator(
@@ -118,24 +107,9 @@ class MerchantSecurity:
             raise SignInStepMissing("sign in first")
         now = self._clock()
         with self._db.transaction() as tx:
-            found = store.find_authenticator(tx, user.id)
-            replacing = security_store.find_replacement(tx, user.id) if found is not None and found.confirmed else None
-            if found is None or (replacing is None and (found.confirmed or found.sealed is None)):
-                raise EnrolmentCodeInvalid("no new authenticator to confirm: set one up first", param="code")
-            if replacing is not None and now >= _at(replacing[1]) + REPLACEMENT_WINDOW:
-                raise EnrolmentCodeInvalid("the new authenticator was not confirmed in time: start again", param="code")
-            sealed = replacing[0] if replacing is not None else found.sealed
-            assert sealed is not None
-            step = sca.code_matches(open_bytes(sealed, self._keys, PURPOSE).decode("ascii"), normalise_code(code), now)
-            if step is None:
-                raise EnrolmentCodeInvalid("this is not the code the authenticator shows now", param="code")
+            replaced = self._apps.confirm_new(tx, user.id, code, now)
             at = epoch_us(now)
-            if replacing is not None:
-                security_store.adopt_replacement(tx, user.id, at, step)
-            else:
-                store.confirm_authenticator(tx, user.id, at)
-                store.save_guard(tx, user.id, sca.AuthGuard(0, step))
-            action = "authenticator_replaced" if replacing is not None else "authenticator_set_up"
+            action = "authenticator_replaced" if replaced else "authenticator_set_up"
             audit.record(tx, user.merchant_id, user.id, action, at, address=address)
             if not session_store.set_second_factor_at(tx, digest(session.token), at):
                 raise SignInStepMissing("the session ended meanwhile: sign in again")
@@ -155,7 +129,7 @@ class MerchantSecurity:
             refusal = second_factor_removal_refusal(current.role, count_passkeys(tx, user.id))
             if refusal is not None:
                 raise LastSecondFactor(refusal)
-            security_store.clear_authenticator(tx, user.id)
+            authenticator_store.clear_authenticator(tx, store.DIRECTORY, user.id)
             audit.record(
                 tx, user.merchant_id, user.id, "authenticator_removed", epoch_us(self._clock()), address=address
             )
@@ -164,15 +138,7 @@ class MerchantSecurity:
         """Where the user's authenticator app stands: ``none``; ``pending`` (set up, no code accepted yet);
         ``confirmed``; or ``replacing`` (confirmed, and a new one waiting for its first code, still in time)."""
         with self._db.transaction(write=False) as tx:
-            found = store.find_authenticator(tx, user_id)
-            replacing = security_store.find_replacement(tx, user_id)
-        if found is None or found.sealed is None:
-            return "none"
-        if not found.confirmed:
-            return "pending"
-        if replacing is not None and self._clock() < _at(replacing[1]) + REPLACEMENT_WINDOW:
-            return "replacing"
-        return "confirmed"
+            return self._apps.state(tx, user_id, self._clock())
 
     def may_change_second_factors(self, session: DashboardSession) -> bool:
         """Whether this session may add, replace or remove a second factor now (``SecondFactorRequired`` otherwise):
@@ -195,16 +161,20 @@ class MerchantSecurity:
             found = security_store.password_hash(tx, user.id)
         if found is None:
             raise SignInStepMissing("this user no longer belongs to the merchant")
-        with self._db.transaction() as tx:
-            allowed = store.take_sign_in_attempt(
-                tx, user.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
-            )
-        if not (allowed and password_matches(found, current)):
+        matches = passwords.current_password_matches(
+            self._db,
+            store.DIRECTORY,
+            user.id,
+            found,
+            current,
+            now=now,
+            failures=self._lockout_failures,
+            lockout_for=self._lockout,
+        )
+        if not matches:
             raise WrongPassword(
                 "the current password is wrong, or too many failed attempts: try again later", param="current_password"
             )
-        with self._db.transaction() as tx:
-            store.reset_failed_sign_ins(tx, user.id)
 
     def change_password(
         self, session: DashboardSession, current: str, new: str, again: str, address: str | None = None
@@ -242,7 +212,3 @@ class MerchantSecurity:
         """The user's last sign-ins, newest first: when, from which address, how (``detail["method"]``)."""
         with self._db.transaction(write=False) as tx:
             return security_store.sign_ins_of(tx, user_id, min(max(limit, 1), 50))
-
-
-def _at(epoch: int) -> datetime:
-    return from_epoch_us(epoch)

@@ -1,5 +1,5 @@
-"""The SQL of a merchant user's own security: its password hash, an authenticator app being set up in place of a
-confirmed one (``totp_next_*``), removing the app, and its last sign-ins as the audit trail recorded them."""
+"""The SQL of a merchant user's own security: its password hash, and its last sign-ins as the audit trail recorded
+them (its authenticator app's is every kind of back-office person's: ``kleline.identity.authenticator_store``)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,8 @@ import json
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.merchant_users.model import AuditRecord
-from kleline.wallet.vault import SealedCard
 
-__all__ = [
-    "adopt_replacement",
-    "clear_authenticator",
-    "find_replacement",
-    "password_hash",
-    "save_replacement",
-    "set_password_hash",
-    "sign_ins_of",
-]
+__all__ = ["password_hash", "set_password_hash", "sign_ins_of"]
 
 
 def password_hash(tx: RawTx, user_id: str) -> str | None:
@@ -30,59 +21,6 @@ def password_hash(tx: RawTx, user_id: str) -> str | None:
 def set_password_hash(tx: RawTx, user_id: str, new_hash: str) -> None:
     """Record a user's new password hash."""
     tx.execute("UPDATE merchant_users SET password_hash = :hash WHERE id = :id", {"hash": new_hash, "id": user_id})
-
-
-def find_replacement(tx: RawTx, user_id: str) -> tuple[SealedCard, int] | None:
-    """The sealed secret of the authenticator being set up in place of the user's confirmed one, and when it was
-    made; None if there is none."""
-    row = tx.fetchone(
-        "SELECT totp_next_key_id, totp_next_wrapped_key, totp_next_nonce, totp_next_ciphertext, totp_next_at "
-        "FROM merchant_users WHERE id = :id AND totp_next_key_id IS NOT NULL",
-        {"id": user_id},
-    )
-    if row is None:
-        return None
-    return SealedCard(row[0], bytes(row[1]), bytes(row[2]), bytes(row[3])), int(row[4])
-
-
-def save_replacement(tx: RawTx, user_id: str, sealed: SealedCard, at: int) -> None:
-    """Keep a new secret beside the confirmed one, until a code from it is accepted (it replaces any earlier one)."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_next_key_id = :key_id, totp_next_wrapped_key = :wrapped, "
-        "totp_next_nonce = :nonce, totp_next_ciphertext = :ciphertext, totp_next_at = :at WHERE id = :id",
-        {
-            "key_id": sealed.key_id,
-            "wrapped": sealed.wrapped_key,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "at": at,
-            "id": user_id,
-        },
-    )
-
-
-def adopt_replacement(tx: RawTx, user_id: str, confirmed_at: int, accepted_step: int) -> None:
-    """The new secret becomes the user's authenticator, confirmed at ``confirmed_at`` by the code of time step
-    ``accepted_step`` (which cannot be used again); the old secret is gone."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_key_id = totp_next_key_id, totp_wrapped_key = totp_next_wrapped_key, "
-        "totp_nonce = totp_next_nonce, totp_ciphertext = totp_next_ciphertext, totp_enrolled_at = totp_next_at, "
-        "totp_confirmed_at = :at, totp_failures = 0, totp_last_step = :step, totp_next_key_id = NULL, "
-        "totp_next_wrapped_key = NULL, totp_next_nonce = NULL, totp_next_ciphertext = NULL, totp_next_at = NULL "
-        "WHERE id = :id AND totp_next_key_id IS NOT NULL",
-        {"at": confirmed_at, "step": accepted_step, "id": user_id},
-    )
-
-
-def clear_authenticator(tx: RawTx, user_id: str) -> None:
-    """Forget the user's authenticator app: its secret, any replacement being set up, and its guard."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_key_id = NULL, totp_wrapped_key = NULL, totp_nonce = NULL, "
-        "totp_ciphertext = NULL, totp_enrolled_at = NULL, totp_confirmed_at = NULL, totp_failures = 0, "
-        "totp_last_step = NULL, totp_next_key_id = NULL, totp_next_wrapped_key = NULL, totp_next_nonce = NULL, "
-        "totp_next_ciphertext = NULL, totp_next_at = NULL WHERE id = :id",
-        {"id": user_id},
-    )
 
 
 def sign_ins_of(tx: RawTx, user_id: str, limit: int) -> list[AuditRecord]:

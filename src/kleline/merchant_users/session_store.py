@@ -1,26 +1,23 @@
-"""The dashboard sessions' SQL (``merchant_sessions``): a digest of the cookie's token, the stage, the user."""
+"""The dashboard sessions' SQL (``merchant_sessions``): a digest of the cookie's token, the stage, the user; the
+statements every kind of back-office person's sessions share (``kleline.identity.session_store``), on this table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
 
-from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
+from kleline.identity import session_store as shared
 from kleline.merchant_users.model import MerchantUser
-from kleline.merchant_users.store import USER_COLUMNS, user_from_row
+from kleline.merchant_users.store import DIRECTORY, USER_COLUMNS, user_from_row
 
 __all__ = [
     "StoredSession",
     "delete_session",
     "find_session",
-    "insert_session",
     "purge_expired",
     "set_second_factor_at",
 ]
-
-_PURGE_BATCH: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,66 +32,25 @@ class StoredSession:
     user: MerchantUser | None
 
 
-def insert_session(
-    tx: RawTx,
-    id_hash: bytes,
-    user_id: str | None,
-    stage: str,
-    csrf_secret: str,
-    second_factor_at: int | None,
-    created_at: int,
-    expires_at: int,
-) -> None:
-    """Record a new session."""
-    tx.execute(
-        "INSERT INTO merchant_sessions (id_hash, user_id, stage, csrf_secret, second_factor_at, created_at, "
-        "expires_at) VALUES (:hash, :user, :stage, :csrf, :factor, :created, :expires)",
-        {
-            "hash": id_hash,
-            "user": user_id,
-            "stage": stage,
-            "csrf": csrf_secret,
-            "factor": second_factor_at,
-            "created": created_at,
-            "expires": expires_at,
-        },
-    )
-
-
 def find_session(tx: RawTx, id_hash: bytes, now: int) -> StoredSession | None:
     """A live session and its user (None when anonymous, or when the user was removed meanwhile), in one query."""
-    row = tx.fetchone(
-        f"SELECT s.stage, s.csrf_secret, s.second_factor_at, s.expires_at, {USER_COLUMNS} "
-        "FROM merchant_sessions s LEFT JOIN merchant_users u ON u.id = s.user_id AND u.removed_at IS NULL "
-        "WHERE s.id_hash = :hash AND s.expires_at > :now",
-        {"hash": id_hash, "now": now},
-    )
-    if row is None:
+    found = shared.find_session(tx, DIRECTORY, id_hash, now, USER_COLUMNS)
+    if found is None:
         return None
-    user = None if row[4] is None else user_from_row(row[4:])
-    second_factor_at = None if row[2] is None else from_epoch_us(int(row[2]))
-    return StoredSession(str(row[0]), str(row[1]), second_factor_at, from_epoch_us(int(row[3])), user)
+    user = None if found.user_row is None else user_from_row(found.user_row)
+    return StoredSession(found.stage, found.csrf_secret, found.second_factor_at, found.expires_at, user)
 
 
 def set_second_factor_at(tx: RawTx, id_hash: bytes, at: int) -> bool:
     """Record a second factor just given in a signed-in session; False if the session is gone."""
-    cursor = tx.execute(
-        "UPDATE merchant_sessions SET second_factor_at = :at WHERE id_hash = :hash AND stage = 'signed_in'",
-        {"at": at, "hash": id_hash},
-    )
-    return bool(cursor.rowcount == 1)
+    return shared.set_second_factor_at(tx, DIRECTORY, id_hash, at)
 
 
 def delete_session(tx: RawTx, id_hash: bytes) -> bool:
     """End a session; False if there was none."""
-    cursor = tx.execute("DELETE FROM merchant_sessions WHERE id_hash = :hash", {"hash": id_hash})
-    return bool(cursor.rowcount == 1)
+    return shared.delete_session(tx, DIRECTORY, id_hash)
 
 
 def purge_expired(tx: RawTx, now: int) -> None:
     """Forget a bounded batch of expired sessions (each new session does: no sweep job, no long delete)."""
-    tx.execute(
-        "DELETE FROM merchant_sessions WHERE id_hash IN "
-        "(SELECT id_hash FROM merchant_sessions WHERE expires_at <= :now LIMIT :batch)",
-        {"now": now, "batch": _PURGE_BATCH},
-    )
+    shared.purge_expired(tx, DIRECTORY, now)

@@ -3,22 +3,22 @@
 Every step up of a sign-in (the password, the second factor, a new second factor set up, a new password) ends the
 session it started from and opens a new one with a new token, so that no token planted or seen before the step
 outlives it. The sign-in's steps (``sign_in``), the passkeys' (``passkeys``) and the security page's (``security``)
-all open theirs here. A cookie's token is never stored: only its SHA-256 digest (``digest``).
+all open theirs here, through the one opener every kind of back-office person's sessions share
+(``kleline.identity.sessions``). A cookie's token is never stored: only its SHA-256 digest (``digest``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
-from kleline.merchant_users import session_store
+from kleline.identity import sessions as shared
+from kleline.identity.sessions import digest
 from kleline.merchant_users.errors import SecondFactorRequired, SignInStepMissing
 from kleline.merchant_users.model import MerchantUser, may_change_second_factors
+from kleline.merchant_users.store import DIRECTORY
 
 __all__ = [
     "SECOND_FACTOR_WINDOW",
@@ -53,11 +53,6 @@ class DashboardSession:
         return self.stage == "signed_in" and self.user is not None
 
 
-def digest(token: str) -> bytes:
-    """What is stored of a session's token."""
-    return hashlib.sha256(token.encode()).digest()
-
-
 def open_session(
     tx: RawTx,
     user: MerchantUser | None,
@@ -67,20 +62,8 @@ def open_session(
     ttl: timedelta,
 ) -> DashboardSession:
     """Record a new session with fresh tokens, valid ``ttl`` from ``now``."""
-    session = DashboardSession(
-        secrets.token_urlsafe(32), secrets.token_urlsafe(32), stage, user, second_factor_at, now + ttl
-    )
-    session_store.insert_session(
-        tx,
-        digest(session.token),
-        None if user is None else user.id,
-        stage,
-        session.csrf_token,
-        None if second_factor_at is None else epoch_us(second_factor_at),
-        epoch_us(now),
-        epoch_us(session.expires_at),
-    )
-    return session
+    made = shared.open_session(tx, DIRECTORY, None if user is None else user.id, stage, second_factor_at, now, ttl)
+    return DashboardSession(made.token, made.csrf_token, stage, user, second_factor_at, made.expires_at)
 
 
 def signed_in_user(session: DashboardSession) -> MerchantUser:

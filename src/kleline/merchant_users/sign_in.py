@@ -29,35 +29,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import cast
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
 from kleline.errors import KlelineError
+from kleline.identity import passwords
+from kleline.identity.authenticators import AuthenticatorApps
 from kleline.merchant_users import audit, session_store, store
 from kleline.merchant_users.errors import SignInStepMissing
 from kleline.merchant_users.model import MerchantUser, SignInStep, needs_second_factor_again, step_after_password
-from kleline.merchant_users.second_factor import PURPOSE, check_code, normalise_code
+from kleline.merchant_users.second_factor import PURPOSE
 from kleline.merchant_users.sessions import SECOND_FACTOR_WINDOW, DashboardSession, Stage, digest, open_session
-from kleline.wallet import sca
-from kleline.wallet.customers import (
-    REFUSED_SIGN_IN,
-    AuthenticationFailed,
-    InvalidCustomer,
-    SignInLocked,
-    hash_password,
-    normalise_email,
-    password_matches,
-)
+from kleline.wallet.customers import InvalidCustomer, normalise_email
 from kleline.wallet.sca import Enrolment
-from kleline.wallet.strong_auth import AlreadyEnrolled, EnrolmentCodeInvalid
-from kleline.wallet.vault import MasterKeys, open_bytes, rewrap, seal_bytes
+from kleline.wallet.strong_auth import AlreadyEnrolled
+from kleline.wallet.vault import MasterKeys
 
 __all__ = ["SECOND_FACTOR_WINDOW", "DashboardSession", "MerchantSignIn", "Stage"]
-
-# Verified against when the address is unknown, so that an unknown address costs as much time as a wrong password.
-_TIMING_HASH: Final = hash_password("kleline-dashboard-timing-equaliser")
-_NOBODY: Final = ""
 
 
 class MerchantSignIn:
@@ -74,7 +63,7 @@ class MerchantSignIn:
         lockout: timedelta = timedelta(minutes=30),
     ) -> None:
         self._db = db
-        self._keys = master_keys
+        self._apps = AuthenticatorApps(store.DIRECTORY, master_keys, PURPOSE)
         self._clock = clock
         self.session_ttl = session_ttl
         self._lockout_failures = lockout_failures
@@ -127,21 +116,16 @@ class MerchantSignIn:
             email = ""
         with self._db.transaction(write=False) as tx:
             found = store.find_user_by_email(tx, email) if email else None
-        with self._db.transaction() as tx:
-            allowed = store.take_sign_in_attempt(
-                tx,
-                found[0].id if found else _NOBODY,
-                self._lockout_failures,
-                epoch_us(now),
-                epoch_us(now + self._lockout),
-            )
-        matches = password_matches(found[1] if found is not None and allowed else _TIMING_HASH, password)
-        if found is None:
-            raise AuthenticationFailed(REFUSED_SIGN_IN)
-        if not allowed:
-            raise SignInLocked(REFUSED_SIGN_IN)
-        if not matches:
-            raise AuthenticationFailed(REFUSED_SIGN_IN)
+        passwords.check_password(
+            self._db,
+            store.DIRECTORY,
+            (found[0].id, found[1]) if found is not None else None,
+            password,
+            now=now,
+            failures=self._lockout_failures,
+            lockout_for=self._lockout,
+        )
+        assert found is not None  # check_password refuses an address that is nobody's
         user = found[0]
         with self._db.transaction() as tx:
             store.reset_failed_sign_ins(tx, user.id)
@@ -213,14 +197,9 @@ class MerchantSignIn:
 
     def _check(self, tx: RawTx, user: MerchantUser, code: str, now: datetime) -> KlelineError | None:
         """Check ``code`` under the user's row lock and store the guard; the refusal to raise after the commit."""
-        found = store.find_authenticator(tx, user.id)
-        if found is None or found.sealed is None or not found.confirmed:
+        checked = self._apps.check(tx, user.id, code, now, now + self._lockout)
+        if checked is None:
             return SignInStepMissing("no authenticator is set up for this user")
-        secret = open_bytes(found.sealed, self._keys, PURPOSE).decode("ascii")
-        checked = check_code(secret, code, now, found.guard)
-        store.save_guard(tx, user.id, checked.guard)
-        if checked.blocked:
-            store.lock_out(tx, user.id, epoch_us(now + self._lockout))
         return checked.error
 
     # Setting up an authenticator -----------------------------------------------------------------------------------
@@ -236,10 +215,9 @@ class MerchantSignIn:
 
     def set_up_authenticator(self, user_id: str, account_name: str) -> Enrolment:
         """A new TOTP secret for the user, replacing one no code confirmed yet; ``AlreadyEnrolled`` if confirmed."""
-        enrolment = sca.enrol(account_name)
-        sealed = seal_bytes(enrolment.secret.encode("ascii"), self._keys, PURPOSE)
+        enrolment, sealed = self._apps.new_secret(account_name)
         with self._db.transaction() as tx:
-            if not store.save_pending_authenticator(tx, user_id, sealed, self._now_us()):
+            if not self._apps.save_first(tx, user_id, sealed, self._clock()):
                 raise AlreadyEnrolled("an authenticator is already set up for this user")
         return enrolment
 
@@ -267,31 +245,12 @@ class MerchantSignIn:
             self._confirm(tx, user_id, code, self._clock())
 
     def _confirm(self, tx: RawTx, user_id: str, code: str, now: datetime) -> None:
-        found = store.find_authenticator(tx, user_id)
-        if found is None or found.sealed is None or found.confirmed:
-            raise EnrolmentCodeInvalid("no new authenticator to confirm: set one up first", param="code")
-        secret = open_bytes(found.sealed, self._keys, PURPOSE).decode("ascii")
-        step = sca.code_matches(secret, normalise_code(code), now)
-        if step is None:
-            raise EnrolmentCodeInvalid("this is not the code the authenticator shows now", param="code")
-        store.confirm_authenticator(tx, user_id, epoch_us(now))
-        store.save_guard(tx, user_id, sca.AuthGuard(0, step))
+        self._apps.confirm_first(tx, user_id, code, now)
 
     def rotate_keys(self, batch: int = 100) -> int:
         """Re-wrap every sealed secret (and every replacement being set up) under the active master key, in batches
         (resumable); how many moved."""
-        moved = 0
-        slots: tuple[store.SecretSlot, ...] = ("current", "replacement")
-        for slot in slots:
-            while True:
-                with self._db.transaction() as tx:
-                    due = store.authenticators_not_under(tx, self._keys.active_id, batch, slot)
-                    for user_id, sealed in due:
-                        store.save_rewrapped(tx, user_id, sealed.key_id, rewrap(sealed, self._keys), slot)
-                moved += len(due)
-                if len(due) < batch:
-                    break
-        return moved
+        return self._apps.rotate_keys(self._db, batch)
 
     # Helpers -------------------------------------------------------------------------------------------------------
 

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
+from kleline.identity import authenticator_store, lockout
+from kleline.identity.authenticator_store import Authenticator
+from kleline.identity.directory import Directory
 from kleline.merchant_users.model import AuditRecord, Invitation, MerchantUser, Role
-from kleline.wallet.sca import AuthGuard
-from kleline.wallet.vault import SealedCard
 
 __all__ = [
-    "SecretSlot",
+    "DIRECTORY",
     "USER_COLUMNS",
     "Authenticator",
     "accept_invitation",
     "audit_page",
-    "authenticators_not_under",
-    "confirm_authenticator",
     "count_owners",
     "end_sessions_of",
     "find_authenticator",
@@ -32,20 +30,18 @@ __all__ = [
     "insert_invitation",
     "insert_user",
     "list_users",
-    "lock_out",
     "lock_team",
     "pending_invitations",
     "remove_user",
     "reset_failed_sign_ins",
-    "save_guard",
-    "save_pending_authenticator",
-    "save_rewrapped",
     "set_role",
-    "take_sign_in_attempt",
     "user_from_row",
     "withdraw_invitation",
     "withdraw_pending_for",
 ]
+
+DIRECTORY: Final = Directory("merchant_users", "removed_at", "merchant_sessions")
+"""The merchant users' tables, for the SQL every kind of back-office person shares (``kleline.identity``)."""
 
 USER_COLUMNS = (
     "u.id, u.merchant_id, u.email, u.name, u.role, u.refund_limit, u.totp_confirmed_at, u.created_at, u.removed_at, "
@@ -169,124 +165,21 @@ def remove_user(tx: RawTx, user_id: str, at: int) -> None:
 
 def end_sessions_of(tx: RawTx, user_id: str) -> None:
     """End every dashboard session of a user, wherever its cookie was copied to."""
-    tx.execute("DELETE FROM merchant_sessions WHERE user_id = :user", {"user": user_id})
-
-
-def take_sign_in_attempt(tx: RawTx, user_id: str, limit: int, now: int, lock_until: int) -> bool:
-    """Count an attempt as a failure before its password is checked; False when sign-in is locked (the customers'
-    ``kleline.wallet.store.take_sign_in_attempt``, on this table: see its docstring)."""
-    cursor = tx.execute(
-        "UPDATE merchant_users SET "
-        "locked_until = CASE WHEN failed_sign_ins + 1 >= :limit THEN :until ELSE NULL END, "
-        "failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= :limit THEN 0 ELSE failed_sign_ins + 1 END "
-        "WHERE id = :id AND removed_at IS NULL AND (locked_until IS NULL OR locked_until <= :now)",
-        {"limit": limit, "until": lock_until, "id": user_id, "now": now},
-    )
-    return bool(cursor.rowcount == 1)
+    lockout.end_sessions_of(tx, DIRECTORY, user_id)
 
 
 def reset_failed_sign_ins(tx: RawTx, user_id: str) -> None:
     """A right password: the count of failures starts again, and the lock its own attempt may have set goes."""
-    tx.execute("UPDATE merchant_users SET failed_sign_ins = 0, locked_until = NULL WHERE id = :id", {"id": user_id})
-
-
-def lock_out(tx: RawTx, user_id: str, until: int) -> None:
-    """Refuse the user's sign-ins until ``until`` (too many wrong codes), and end its sessions."""
-    tx.execute(
-        "UPDATE merchant_users SET locked_until = :until, failed_sign_ins = 0 WHERE id = :id",
-        {"until": until, "id": user_id},
-    )
-    end_sessions_of(tx, user_id)
+    lockout.reset_failed_sign_ins(tx, DIRECTORY, user_id)
 
 
 # The second factor -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Authenticator:
-    """A user's sealed TOTP secret (None: none set up), whether a code confirmed it, and its guard."""
-
-    sealed: SealedCard | None
-    confirmed: bool
-    guard: AuthGuard
-
-
 def find_authenticator(tx: RawTx, user_id: str) -> Authenticator | None:
-    """The user's authenticator state, its row locked for this transaction (PostgreSQL); None: no such user."""
-    lock = " FOR UPDATE" if tx.is_postgres else ""
-    row = tx.fetchone(
-        "SELECT totp_key_id, totp_wrapped_key, totp_nonce, totp_ciphertext, totp_confirmed_at, totp_failures, "
-        f"totp_last_step FROM merchant_users WHERE id = :id AND removed_at IS NULL{lock}",
-        {"id": user_id},
-    )
-    if row is None:
-        return None
-    sealed = None if row[0] is None else SealedCard(row[0], bytes(row[1]), bytes(row[2]), bytes(row[3]))
-    guard = AuthGuard(int(row[5]), None if row[6] is None else int(row[6]))
-    return Authenticator(sealed, row[4] is not None, guard)
-
-
-def save_pending_authenticator(tx: RawTx, user_id: str, sealed: SealedCard, at: int) -> bool:
-    """Put a new secret in place of the user's unconfirmed one (or none); False when one is confirmed already."""
-    cursor = tx.execute(
-        "UPDATE merchant_users SET totp_key_id = :key_id, totp_wrapped_key = :wrapped, totp_nonce = :nonce, "
-        "totp_ciphertext = :ciphertext, totp_enrolled_at = :at, totp_failures = 0, totp_last_step = NULL "
-        "WHERE id = :id AND totp_confirmed_at IS NULL",
-        {
-            "key_id": sealed.key_id,
-            "wrapped": sealed.wrapped_key,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "at": at,
-            "id": user_id,
-        },
-    )
-    return bool(cursor.rowcount == 1)
-
-
-def confirm_authenticator(tx: RawTx, user_id: str, at: int) -> None:
-    """Record that a code from the user's authenticator was accepted (the first time only)."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_confirmed_at = :at WHERE id = :id AND totp_confirmed_at IS NULL",
-        {"at": at, "id": user_id},
-    )
-
-
-def save_guard(tx: RawTx, user_id: str, guard: AuthGuard) -> None:
-    """Record the user's consecutive wrong codes and last accepted time step."""
-    tx.execute(
-        "UPDATE merchant_users SET totp_failures = :failures, totp_last_step = :step WHERE id = :id",
-        {"failures": guard.consecutive_failures, "step": guard.last_accepted_step, "id": user_id},
-    )
-
-
-SecretSlot = Literal["current", "replacement"]
-_SLOT_COLUMNS: Final[dict[str, str]] = {"current": "totp", "replacement": "totp_next"}
-"""Where a user's sealed authenticator secret lives: the confirmed app's columns (``totp_*``), or those of a
-replacement being set up (``totp_next_*``), which key rotation re-wraps alike."""
-
-
-def authenticators_not_under(
-    tx: RawTx, key_id: str, limit: int, slot: SecretSlot = "current"
-) -> list[tuple[str, SealedCard]]:
-    """Up to ``limit`` users whose secret in ``slot`` is wrapped under another master key than ``key_id``."""
-    c = _SLOT_COLUMNS[slot]
-    rows = tx.fetchall(
-        f"SELECT id, {c}_key_id, {c}_wrapped_key, {c}_nonce, {c}_ciphertext FROM merchant_users "
-        f"WHERE {c}_key_id IS NOT NULL AND {c}_key_id <> :key_id ORDER BY id LIMIT :limit",
-        {"key_id": key_id, "limit": limit},
-    )
-    return [(r[0], SealedCard(r[1], bytes(r[2]), bytes(r[3]), bytes(r[4]))) for r in rows]
-
-
-def save_rewrapped(tx: RawTx, user_id: str, old_key_id: str, sealed: SealedCard, slot: SecretSlot = "current") -> None:
-    """Store a re-wrapped secret in ``slot``, unless a concurrent rotation (or a change of it) moved it already."""
-    c = _SLOT_COLUMNS[slot]
-    tx.execute(
-        f"UPDATE merchant_users SET {c}_key_id = :key_id, {c}_wrapped_key = :wrapped WHERE id = :id "
-        f"AND {c}_key_id = :old",
-        {"key_id": sealed.key_id, "wrapped": sealed.wrapped_key, "id": user_id, "old": old_key_id},
-    )
+    """The user's authenticator state, its row locked for this transaction (PostgreSQL); None: no such user
+    (``kleline.identity.authenticator_store``, on this table)."""
+    return authenticator_store.find_authenticator(tx, DIRECTORY, user_id)
 
 
 # Invitations -------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Mount the pages on the application: the checkout, sign-in, wallet-opening and language-switch routes, the
-merchant's dashboard, and their stylesheet."""
+merchant's dashboard, Kleline's operator console, and their stylesheet."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from kleline.bootstrap import Kleline
 from kleline.web import (
     account,
     checkout,
+    console,
     dashboard,
     docs,
     history,
@@ -51,6 +52,8 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(security.router)
     app.include_router(passkey_sign_in.router)
     for router in dashboard.routers:
+        app.include_router(router)
+    for router in console.routers:
         app.include_router(router)
     app.mount("/static", docs.SecureStaticFiles(packages=[("kleline.web", "static")]), name="static")
     app.include_router(home.router)

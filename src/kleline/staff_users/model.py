@@ -1,0 +1,103 @@
+"""Staff users as plain values, and the rules that need nothing but the standard library and the roles.
+
+What a role may do is ``kleline.staff.roles`` (one table of powers); a staff user acts as a ``StaffActor`` of kind
+``staff`` (``StaffUser.actor``), checked against a power and recorded in the staff audit trail under that name.
+
+Signing in takes two steps, always: the password, then the second factor, mandatory for every staff user
+(``step_after_password``): a person without a confirmed authenticator app (just invited, or whose app was never
+confirmed) sets one up before anything else.
+
+The staff always keeps an admin: the last active one can be neither disabled nor given another role
+(``admin_change_refusal``), whoever asks (an admin, or the command line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Role
+
+__all__ = [
+    "INVITATION_LIFETIME",
+    "InvitationState",
+    "SignInStep",
+    "StaffInvitation",
+    "StaffStatus",
+    "StaffUser",
+    "admin_change_refusal",
+    "invitation_state",
+    "step_after_password",
+]
+
+INVITATION_LIFETIME: Final = timedelta(hours=72)
+"""How long an invitation link works (once)."""
+
+StaffStatus = Literal["active", "disabled"]
+SignInStep = Literal["verify", "enrol", "done"]
+InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffUser:
+    """A person of Kleline's staff: ``authenticator`` says whether its authenticator app is set up and confirmed;
+    ``disabled_at`` when it was disabled (it can no longer sign in; its row stays for the audit trail)."""
+
+    id: str
+    email: str
+    role: Role
+    authenticator: bool
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    @property
+    def status(self) -> StaffStatus:
+        """``active``, or ``disabled`` for good."""
+        return "active" if self.disabled_at is None else "disabled"
+
+    def actor(self, address: str | None) -> StaffActor:
+        """This person acting in the console, from ``address``."""
+        return StaffActor("staff", self.id, self.role, address)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffInvitation:
+    """A link to join the staff as ``role``; its token is shown once, when it is made, and stored hashed.
+    ``invited_by`` is the inviting actor's label (``staff st_...``, ``cli name``)."""
+
+    id: str
+    email: str
+    role: Role
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+
+def invitation_state(invitation: StaffInvitation, now: datetime) -> InvitationState:
+    """Where an invitation stands: accepted, withdrawn, expired (``INVITATION_LIFETIME`` after it was made) or still
+    pending."""
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
+    if now >= invitation.expires_at:
+        return "expired"
+    return "pending"
+
+
+def step_after_password(has_authenticator: bool) -> SignInStep:
+    """What a sign-in asks once the password is right: a code from the authenticator app, or (none confirmed yet)
+    setting one up. Never nothing: the second factor is mandatory for staff."""
+    return "verify" if has_authenticator else "enrol"
+
+
+def admin_change_refusal(active_admins: int, current_role: Role, new_role: Role | None) -> str | None:
+    """Why changing a staff user's role to ``new_role`` (None: disabling it) is refused, or None: the last active
+    admin can be neither disabled nor demoted, or nobody would be left to manage the staff."""
+    if current_role == Role.ADMIN and new_role != Role.ADMIN and active_admins <= 1:
+        return "the staff's last admin can be neither disabled nor given another role: make someone else admin first"
+    return None

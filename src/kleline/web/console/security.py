@@ -1,0 +1,166 @@
+"""A staff user's own security page (``/console/security``), for every role: the authenticator app (replaced, never
+removed: the second factor is mandatory for staff), the password, signing out everywhere, the last sign-ins.
+
+As the dashboard's security page: every form posts to its own address and answers with a redirect and a one-time
+note, except the start of a replacement app, whose answer shows the new secret once (a QR code drawn on the server,
+in SVG, and the key as text). Starting a replacement asks for a code from the current app. The services decide
+everything (``StaffSecurity``) and write the staff audit trail; the page reads forms, shows every problem at once,
+and words the refusals. A password or a code is never shown back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from kleline.errors import KlelineError
+from kleline.ratelimit import RateLimited
+from kleline.staff.audit import AuditRecord
+from kleline.staff_users import password_change_problems
+from kleline.wallet.customers import WrongPassword
+from kleline.wallet.sca import AuthenticationBlocked, Enrolment
+from kleline.web.console.sign_in import code_problem, locked_out_page, rate_limit
+from kleline.web.console.visits import (
+    SIGN_IN,
+    ConsoleVisit,
+    StaffVisit,
+    clear_session_cookie,
+    client_address,
+    console_context,
+    respond,
+    set_session_cookie,
+    signed_in_staff_post,
+)
+from kleline.web.console.wording import console_error, leave_note, note_of
+from kleline.web.i18n import N_, Language, language_of
+from kleline.web.refusals import PageError
+from kleline.web.rendering import redirect, render
+from kleline.web.security import qr_code, secret_groups, when
+from kleline.web.visits import Form, web_of
+
+__all__ = ["SECURITY", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+SECURITY: Final = "/console/security"
+_TITLE: Final = N_("Security")
+_PASSWORD_FIELDS: Final = {
+    "current_password": "current_password",
+    "new_password": "new_password",
+    "password": "new_password",
+    "new_password_again": "new_password_again",
+}
+
+
+def _sign_ins(records: list[AuditRecord], language: Language) -> list[tuple[str, str]]:
+    """Each sign-in as the page lists it: when, from which address."""
+    return [(when(record.at, language), record.address or "") for record in records]
+
+
+def _page(
+    request: Request,
+    visit: ConsoleVisit,
+    *,
+    errors: list[PageError] | None = None,
+    enrolment: Enrolment | None = None,
+    status: int = 200,
+) -> Response:
+    security = web_of(request).kleline.staff_security
+    language = language_of(request)
+    user = visit.user
+    assert user is not None
+    context: dict[str, Any] = console_context(
+        visit,
+        language.gettext(_TITLE),
+        section="security",
+        errors=errors or [],
+        flash=note_of(request, signed_in=True) if status == 200 and enrolment is None else None,
+        authenticator=security.authenticator_state(user.id),
+        enrolment=enrolment,
+        qr_code=qr_code(enrolment, language) if enrolment else None,
+        secret=secret_groups(enrolment.secret) if enrolment else "",
+        sign_ins=_sign_ins(security.sign_ins(user.id), language),
+    )
+    return respond(request, visit, render(request, "console/security.html", context, status=status))
+
+
+@router.get(SECURITY)
+def security_page(request: Request, visit: StaffVisit) -> Response:
+    """The person's authenticator app, password, sessions and last sign-ins."""
+    return _page(request, visit)
+
+
+def _post(request: Request, form: dict[str, str]) -> ConsoleVisit:
+    return signed_in_staff_post(request, form, back=SECURITY)
+
+
+@router.post(f"{SECURITY}/authenticator")
+def start_replacement(request: Request, form: Form) -> Response:
+    """A new authenticator app in place of the current one, once a code from the current one is accepted: the page
+    shows the new app's secret, this once."""
+    visit = _post(request, form)
+    problem = code_problem(request, form.get("current_code", ""))
+    if problem is not None:
+        return _page(request, visit, errors=[PageError(problem.message, problem.code, "current_code")], status=400)
+    try:
+        rate_limit(request)
+        enrolment = web_of(request).kleline.staff_security.start_replacement(visit.session, form["current_code"])
+    except AuthenticationBlocked as blocked:
+        return locked_out_page(request, SECURITY, blocked)
+    except KlelineError as error:
+        shown = console_error(error, language=language_of(request))
+        status = error.status if isinstance(error, RateLimited) else 400
+        return _page(request, visit, errors=[PageError(shown.message, shown.code, "current_code")], status=status)
+    return _page(request, visit, enrolment=enrolment)
+
+
+@router.post(f"{SECURITY}/authenticator/confirm")
+def confirm_replacement(request: Request, form: Form) -> Response:
+    """Confirm the new app with the code it shows now: it replaces the old one."""
+    visit = _post(request, form)
+    problem = code_problem(request, form.get("code", ""))
+    if problem is not None:
+        return _page(request, visit, errors=[problem], status=400)
+    try:
+        web_of(request).kleline.staff_security.confirm_replacement(visit.session, form["code"], client_address(request))
+    except KlelineError as error:
+        return _page(request, visit, errors=[console_error(error, {"code": "code"}, language_of(request))], status=400)
+    return leave_note(request, redirect(SECURITY), "console_authenticator_replaced")
+
+
+@router.post(f"{SECURITY}/password")
+def change_password(request: Request, form: Form) -> Response:
+    """Change the password (the current one asked for): every other session ends; this browser goes on in a new
+    one. Every problem is shown at once, and no password is shown back."""
+    visit = _post(request, form)
+    language = language_of(request)
+    security = web_of(request).kleline.staff_security
+    current, new, again = (form.get(name, "") for name in ("current_password", "new_password", "new_password_again"))
+    problems: list[KlelineError] = list(password_change_problems(current, new, again))
+    if problems and current:  # checked even when the new one is refused, so that every problem shows at once
+        try:
+            security.check_current_password(visit.session, current)
+        except WrongPassword as wrong:
+            problems.insert(0, wrong)
+    if not problems:
+        try:
+            session = security.change_password(visit.session, current, new, again, client_address(request))
+        except KlelineError as error:  # a wrong current password, or a lockout that began meanwhile
+            problems.append(error)
+        else:
+            response = set_session_cookie(request, redirect(SECURITY), session)
+            return leave_note(request, response, "console_password_changed")
+    errors = [console_error(problem, _PASSWORD_FIELDS, language) for problem in problems]
+    return _page(request, visit, errors=errors, status=400)
+
+
+@router.post(f"{SECURITY}/sign-out-everywhere")
+def sign_out_everywhere(request: Request, form: Form) -> Response:
+    """End every session of the person, this browser's too: on to the sign-in page."""
+    visit = _post(request, form)
+    web_of(request).kleline.staff_security.sign_out_everywhere(visit.session, client_address(request))
+    response = clear_session_cookie(request, redirect(f"{SIGN_IN}?{urlencode({'next': SECURITY})}"))
+    return leave_note(request, response, "console_signed_out_everywhere")

@@ -1,0 +1,67 @@
+"""A small world for the console's tests (pages and browser): staff people invited from the command line and accepted
+with ``PASSWORD``, their authenticator apps as a phone's app computes codes, and a visitor that signs in to the
+console."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import httpx2 as httpx
+import pyotp
+
+from kleline.bootstrap import Kleline
+from kleline.staff.actor import StaffActor, command_line
+from kleline.staff.roles import Role
+from kleline.staff_users import StaffUser
+
+from ..conftest import FakeClock
+from .checkout_world import PASSWORD
+from .page_visitor import Visitor
+
+__all__ = ["PASSWORD", "ConsoleVisitor", "invitation_path", "staff_member"]
+
+
+def invitation_path(url: str) -> str:
+    """The path of an invitation link (the test client has its own host)."""
+    found = re.search(r"/console/invitations/[A-Za-z0-9_-]+", url)
+    assert found, url
+    return found.group(0)
+
+
+def staff_member(
+    kleline: Kleline, email: str, role: Role, clock: FakeClock, *, by: StaffActor | None = None
+) -> tuple[StaffUser, pyotp.TOTP]:
+    """A person of the staff with ``role``, invited (from the command line unless ``by``), accepted with
+    ``PASSWORD``, with a confirmed authenticator app; the clock moves on to the next time step."""
+    invited = kleline.staff_team.invite(email, role, by=by or command_line())
+    session = kleline.staff_team.accept(invited.token, PASSWORD)
+    assert session.user is not None
+    totp = pyotp.TOTP(kleline.staff_sign_in.set_up_authenticator(session.user.id, email).secret)
+    kleline.staff_sign_in.confirm_authenticator(session.user.id, totp.at(clock.now), by=command_line())
+    clock.advance(seconds=30)
+    return kleline.staff_team.get(session.user.id), totp
+
+
+class ConsoleVisitor(Visitor):
+    """A browser without JavaScript on the console's pages."""
+
+    def sign_in_console(
+        self, email: str, totp: pyotp.TOTP, at: datetime, *, next_path: str = "/console"
+    ) -> httpx.Response:
+        """Sign in with ``PASSWORD`` and a code from ``totp`` at ``at``, and open ``next_path``."""
+        self.get("/console/sign-in")
+        answer = self.post("/console/sign-in", email=email, password=PASSWORD, next=next_path)
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith("/console/sign-in/code"), answer.headers["location"]
+        self.get(answer.headers["location"])
+        answer = self.post("/console/sign-in/code", code=totp.at(at), next=next_path)
+        assert (answer.status_code, answer.headers["location"]) == (303, next_path), answer.text
+        return self.get(next_path)
+
+
+def secret_on(page: httpx.Response) -> pyotp.TOTP:
+    """The authenticator's secret a page shows, as an app reads it."""
+    found = re.search(r'<p class="secret"><code>([A-Z2-7 ]+)</code>', page.text)
+    assert found, page.text
+    return pyotp.TOTP(found.group(1).replace(" ", ""))
