@@ -20,6 +20,7 @@ from kleline.money import Money
 from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.sepa import BankStatement, Direction, StatementLine, write_statement
+from kleline.staff.roles import Role
 
 from ..integration.helpers import book_snapshot
 from .http import bearer, problem
@@ -166,18 +167,30 @@ def test_an_operator_works_the_suspense_queue(world: World) -> None:
     problem(
         world.client.post(url, json={"dismiss": True, "note": "?"}, headers=world.operator), 400, "invalid_resolution"
     )
-    resolved = world.client.post(
+    proposed = world.client.post(
         url, json={"account_code": "kleline:bank-interest", "note": "January interest"}, headers=world.operator
     )
+    assert proposed.status_code == 202, proposed.text
+    proposal = proposed.json()
+    assert (proposal["kind"], proposal["status"], proposal["subject"]) == (
+        "suspense_resolution",
+        "pending",
+        {"type": "suspense_item", "id": interest["id"]},
+    )
+    assert world.client.get(f"/v1/suspense-items/{interest['id']}", headers=world.operator).json()["status"] == "open"
+    problem(world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator), 409, "proposal_pending")
+    approve = f"/v1/proposals/{proposal['id']}/approve"
+    problem(world.client.post(approve, headers=world.operator), 403, "same_approver")
+    second = bearer(create_key(world.kleline.db, "second", role=Role.FINANCE).secret)
+    approved = world.client.post(approve, headers=second)
 
-    assert resolved.status_code == 200, resolved.text
-    item = resolved.json()
+    assert approved.status_code == 200, approved.text
+    item = world.client.get(f"/v1/suspense-items/{interest['id']}", headers=world.operator).json()
     assert item["status"] == "resolved"
     assert item["resolution"]["type"] == "account" and item["resolution"]["note"] == "January interest"
-    assert item["resolution"]["resolved_by"].startswith("op:")
+    assert item["resolution"]["resolved_by"] == proposal["id"]
+    assert approved.json()["result"]["entry_id"] == item["resolution"]["entry_id"]
     assert world.kleline.ledger.balance("kleline:bank-interest").posted == 321
-    again = world.client.post(url, json={"account_code": "kleline:bank-interest"}, headers=world.operator)
-    assert again.json() == item
     problem(
         world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator),
         409,
