@@ -178,7 +178,11 @@ def test_an_operator_works_the_suspense_queue(world: World) -> None:
         {"type": "suspense_item", "id": interest["id"]},
     )
     assert world.client.get(f"/v1/suspense-items/{interest['id']}", headers=world.operator).json()["status"] == "open"
-    problem(world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator), 409, "proposal_pending")
+    problem(
+        world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator),
+        409,
+        "proposal_pending",
+    )
     approve = f"/v1/proposals/{proposal['id']}/approve"
     problem(world.client.post(approve, headers=world.operator), 403, "same_approver")
     second = bearer(create_key(world.kleline.db, "second", role=Role.FINANCE).secret)

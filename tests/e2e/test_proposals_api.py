@@ -37,7 +37,9 @@ def test_a_rate_proposed_with_one_key_applies_when_another_key_approves_it(
 ) -> None:
     shop = merchant(kleline)
     carol, dave, finance = key(kleline, Role.COMPLIANCE), key(kleline, Role.COMPLIANCE), key(kleline, Role.FINANCE)
-    problem(client.post(f"/v1/merchants/{shop}/commission-rate", json={"fee_bps": 380}, headers=finance), 403, "forbidden")
+    problem(
+        client.post(f"/v1/merchants/{shop}/commission-rate", json={"fee_bps": 380}, headers=finance), 403, "forbidden"
+    )
     for refused in (299, 401, "380", 380.0):
         answer = client.post(f"/v1/merchants/{shop}/commission-rate", json={"fee_bps": refused}, headers=carol)
         assert problem(answer, 400, "validation_error")["param"] == "fee_bps"
@@ -88,7 +90,9 @@ def test_a_rate_proposed_with_one_key_applies_when_another_key_approves_it(
     assert actions == ["proposal.proposed", "merchant.commission_rate_changed", "proposal.approved"]
 
 
-def test_the_proposer_withdraws_and_another_operator_rejects_with_a_reason(client: TestClient, kleline: Kleline) -> None:
+def test_the_proposer_withdraws_and_another_operator_rejects_with_a_reason(
+    client: TestClient, kleline: Kleline
+) -> None:
     shop = merchant(kleline)
     carol, dave, support = key(kleline, Role.COMPLIANCE), key(kleline, Role.COMPLIANCE), key(kleline, Role.SUPPORT)
     first = propose_rate(client, carol, shop)

@@ -1,6 +1,6 @@
 """Clearing a customer's debt over HTTP: the operator takes a repayment from the purse or proposes a write-off that a
-second operator approves, the customer repays from its own purse; each answer says what is still owed, a retry with the same Idempotency-Key
-clears once, a refusal writes nothing, and once nothing is owed direct debits work again."""
+second operator approves, the customer repays from its own purse; each answer says what is still owed, a retry with
+the same Idempotency-Key clears once, a refusal writes nothing, and once nothing is owed direct debits work again."""
 
 from __future__ import annotations
 

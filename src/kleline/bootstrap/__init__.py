@@ -43,9 +43,9 @@ from kleline.merchant_users import (
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
-from kleline.proposals import Proposals, acts
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
+from kleline.proposals import Proposals, acts
 from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue

@@ -13,8 +13,8 @@ from kleline.cli.collections import collect, receivables_app
 from kleline.cli.common import errors
 from kleline.cli.housekeeping import idempotency_app, payments_app
 from kleline.cli.merchants import malls_app, merchants_app
-from kleline.cli.receipts import receipt_app
 from kleline.cli.proposals import proposals_app
+from kleline.cli.receipts import receipt_app
 from kleline.cli.reconciliation import bank_import, bank_resolve
 from kleline.cli.reports import ledger_export, statements
 from kleline.cli.server import db_app, demo, serve, show_config, worker

@@ -44,9 +44,7 @@ def describe(proposal: Proposal) -> str:
         note = f" ({p['note']})" if p.get("note") else ""
         return f"resolve suspense item {proposal.subject_id} ({held}) {where}{note}"
     if proposal.kind == "commission_rate":
-        return (
-            f"change {proposal.subject_id}'s commission from {p['previous_fee_bps']} to {p['fee_bps']} basis points"
-        )
+        return f"change {proposal.subject_id}'s commission from {p['previous_fee_bps']} to {p['fee_bps']} basis points"
     return f"pay {proposal.subject_id} into {p['iban']} ({p['bic']}), as its change {p['change_id']} asks"
 
 
@@ -79,9 +77,9 @@ def proposals_list(
 ) -> None:
     """List proposals, newest first: those waiting for a second person by default."""
     with kleline_for_command() as kleline:
-        found = kleline.proposals.list(
-            status=None if every else status, kind=kind, subject_id=subject, limit=limit
-        )[:limit]
+        found = kleline.proposals.list(status=None if every else status, kind=kind, subject_id=subject, limit=limit)[
+            :limit
+        ]
     table = Table("id", "status", "kind", "what", "proposed", "by (proposer / decider)", "reason", title="Proposals")
     for proposal in found:
         when = proposal.proposed_at.strftime("%Y-%m-%d %H:%M")

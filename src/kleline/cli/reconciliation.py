@@ -107,8 +107,10 @@ def bank_resolve(
     named = [(name, value) for name, value in {**given, "account": account}.items() if value is not None]
     if len(named) + int(dismiss) != 1:
         raise fail("name exactly one of --payout, --collection, --payment, --top-up, --refund, --account, or --dismiss")
-    request = ResolutionRequest("dismissed", None, note) if dismiss else ResolutionRequest(
-        _TARGETS[named[0][0]], named[0][1], note
+    request = (
+        ResolutionRequest("dismissed", None, note)
+        if dismiss
+        else ResolutionRequest(_TARGETS[named[0][0]], named[0][1], note)
     )
     with kleline_for_command() as kleline:
         proposal = kleline.proposals.propose_suspense_resolution(command_line(), item, request)

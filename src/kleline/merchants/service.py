@@ -230,7 +230,9 @@ class Merchants:
                 status=merchant.status,
             )
         if merchant.fee_bps == fee_bps:
-            raise InvalidMerchant(f"fee_bps: the merchant's commission is {fee_bps} basis points already", param="fee_bps")
+            raise InvalidMerchant(
+                f"fee_bps: the merchant's commission is {fee_bps} basis points already", param="fee_bps"
+            )
         return merchant
 
     def set_commission_rate_in(self, tx: RawTx, merchant_id: str, fee_bps: int, *, previous: int) -> Merchant:

@@ -111,7 +111,12 @@ class WriteOff:
             result,
             "receivable.written_off",
             {"owed": owed, "currency": amount.currency},
-            {"owed": done.outstanding.minor, "currency": amount.currency, "written_off": amount.minor, "entry": done.id},
+            {
+                "owed": done.outstanding.minor,
+                "currency": amount.currency,
+                "written_off": amount.minor,
+                "entry": done.id,
+            },
         )
 
     def shown(self, parameters: Mapping[str, Any]) -> Document:

@@ -244,7 +244,9 @@ class Proposals:
         assert proposal.decided_at is not None
         after = {"status": proposal.status, "kind": proposal.kind.value, "subject_id": proposal.subject_id, **detail}
         at = proposal.decided_at
-        audit.record(tx, actor, f"proposal.{proposal.status}", SUBJECT, proposal.id, at=at, before=_PENDING, after=after)
+        audit.record(
+            tx, actor, f"proposal.{proposal.status}", SUBJECT, proposal.id, at=at, before=_PENDING, after=after
+        )
 
     # Reading -------------------------------------------------------------------------------------------------------
 
@@ -307,4 +309,3 @@ def _refuse_if_pending(tx: RawTx, kind: ProposalKind, subject_id: str) -> None:
             " it must be decided or withdrawn before another is made",
             proposal_id=pending.id,
         )
-

@@ -184,7 +184,11 @@ class SuspenseQueue:
             f"{item.id}:released",
             release_from_suspense(self._own, item.line),
             "bank statement line released from suspense",
-            {"suspense_item": item.id, "statement_line": item.line_id, plan.counterpart.target.value: plan.counterpart.id},
+            {
+                "suspense_item": item.id,
+                "statement_line": item.line_id,
+                plan.counterpart.target.value: plan.counterpart.id,
+            },
         )
         self._ledger.post_in(tx, release)
         return self._counterparts.confirm_in(tx, plan, item.line, line_ref=item.line_id), plan.action

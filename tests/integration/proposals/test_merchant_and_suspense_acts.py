@@ -61,7 +61,11 @@ def test_a_suspense_resolution_applies_once_a_second_person_approves_it(kleline:
     item = kleline.suspense.get(item_id)
     assert item.status == "resolved" and item.resolution is not None
     assert (item.resolution.kind, item.resolution.resolved_by) == ("account", proposal.id)
-    assert approved.result == {"entry_id": item.resolution.entry_id, "type": "account", "target": "kleline:other-income"}
+    assert approved.result == {
+        "entry_id": item.resolution.entry_id,
+        "type": "account",
+        "target": "kleline:other-income",
+    }
     entry = kleline.ledger.entry(item.resolution.entry_id or "")
     assert sum(p.amount for p in entry.postings) == 0 and len(entry.postings) == 2
     assert (balance(kleline, SUSPENSE), balance(kleline, "kleline:other-income")) == (0, 321)
@@ -90,7 +94,9 @@ def test_a_suspense_item_resolved_meanwhile_fails_the_proposal_and_posts_nothing
         ALICE, item_id, ResolutionRequest("account", "kleline:other-income")
     )
     with pytest.raises(ProposalPending):
-        kleline.proposals.propose_suspense_resolution(BOB, item_id, ResolutionRequest("account", "kleline:bank-charges"))
+        kleline.proposals.propose_suspense_resolution(
+            BOB, item_id, ResolutionRequest("account", "kleline:bank-charges")
+        )
     # Resolved by the service behind the proposal's back (what a migration or a repair script could do).
     kleline.suspense.resolve(item_id, ResolutionRequest("account", "kleline:bank-charges"), resolved_by="repair")
 

@@ -152,7 +152,12 @@ def test_a_debt_that_changed_since_the_proposal_fails_it_and_nothing_is_written_
     assert failed.value.extensions() == {"proposal_id": proposal.id, "cause": "debt_changed"}
     assert "owed 15.00 EUR when the write-off was proposed and owes 10.00 EUR now" in failed.value.detail
     stale = kleline.proposals.get(proposal.id)
-    assert (stale.status, stale.failure_code, stale.decided_by, stale.result) == ("failed", "debt_changed", kept(BOB), None)
+    assert (stale.status, stale.failure_code, stale.decided_by, stale.result) == (
+        "failed",
+        "debt_changed",
+        kept(BOB),
+        None,
+    )
     assert stale.reason is not None and "owes 10.00 EUR now" in stale.reason
     assert (balance(kleline, receivable_code(ada)), balance(kleline, BAD_DEBT_ACCOUNT)) == (1000, 0)
     assert [r.action for r in trail(kleline)] == ["proposal.proposed", "proposal.failed"]

@@ -1,9 +1,9 @@
 """Bank statements and the suspense queue: operators import camt.053 statements and resolve what did not match.
 
 Every call here is an operator's (API.md): a merchant key or a customer token is answered 403. A manual resolution
-of a suspense item takes two operators (``kleline.api.routes.proposals``): the first proposes it, a second approves. An import is a raw
-XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with what it did, or
-``200`` with the first result when the same statement was imported before (nothing changes).
+of a suspense item takes two operators (``kleline.api.routes.proposals``): the first proposes it, a second approves.
+An import is a raw XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with
+what it did, or ``200`` with the first result when the same statement was imported before (nothing changes).
 """
 
 from __future__ import annotations
@@ -269,9 +269,7 @@ def get_suspense_item(item_id: str, request: Request, _operator: OperatorId) -> 
     return suspense_item_json(kleline_of(request).suspense.get(item_id))
 
 
-@router.post(
-    "/suspense-items/{item_id}/resolve", status_code=202, response_model=ProposalOut, responses=PROPOSED
-)
+@router.post("/suspense-items/{item_id}/resolve", status_code=202, response_model=ProposalOut, responses=PROPOSED)
 def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: Resolver) -> ProposalOut:
     """Propose where a held line belongs (four eyes): nothing moves until a second operator approves the proposal
     (``POST /v1/proposals/{id}/approve``); its money then leaves suspense for that object or account, and the item's
