@@ -242,3 +242,51 @@ def test_kleline_bank_import_reconciles_a_file_and_says_when_it_was_imported_bef
     assert refused.exit_code == 1 and "not a camt.053 statement" in refused.output
     missing = runner.invoke(app, ["bank", "import", str(tmp_path / "nowhere.xml")])
     assert missing.exit_code == 2 and "cannot read" in missing.output
+
+
+def test_kleline_bank_resolve_proposes_and_another_user_approves_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    monkeypatch.setenv("LOGNAME", "alice")
+    kleline = build(load_settings())
+    try:
+        open_system_accounts(kleline)
+        kleline.ledger.open_account("kleline:bank-interest", "EUR", NormalSide.CREDIT)
+        iban = kleline.own_account.iban
+    finally:
+        kleline.close()
+    path = tmp_path / "statement.xml"
+    path.write_bytes(document(iban, line("NTRY-1", 321, None)))
+    runner = CliRunner()
+    assert runner.invoke(app, ["bank", "import", str(path)]).exit_code == 0
+    kleline = build(load_settings())
+    try:
+        (item,) = kleline.suspense.items()[0]
+    finally:
+        kleline.close()
+
+    two = runner.invoke(app, ["bank", "resolve", item.id, "--account", "kleline:bank-interest", "--dismiss"])
+    assert two.exit_code == 1 and "name exactly one of" in two.output
+    proposed = runner.invoke(
+        app, ["bank", "resolve", item.id, "--account", "kleline:bank-interest", "--note", "January interest"]
+    )
+    assert proposed.exit_code == 0, proposed.output
+    assert (
+        f"resolve suspense item {item.id} (3.21 EUR credit) to account kleline:bank-interest (January interest)"
+        in proposed.output
+    )
+    proposal = proposed.output.split(":", 1)[0]
+    monkeypatch.setenv("LOGNAME", "bob")
+    approved = runner.invoke(app, ["proposals", "approve", proposal])
+    assert approved.exit_code == 0, approved.output
+
+    kleline = build(load_settings())
+    try:
+        resolved = kleline.suspense.get(item.id)
+        assert resolved.status == "resolved" and resolved.resolution is not None
+        assert resolved.resolution.resolved_by == proposal
+        assert kleline.ledger.balance("kleline:bank-interest").posted == 321
+    finally:
+        kleline.close()

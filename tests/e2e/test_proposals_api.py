@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from kleline.bootstrap import Kleline
+from kleline.cli import app as cli
 from kleline.merchants import store as merchant_store
 from kleline.operators.service import create_key
 from kleline.staff.audit import AuditFilters, search
@@ -194,3 +196,31 @@ def test_the_openapi_document_describes_the_decisions(client: TestClient) -> Non
         assert "application/problem+json" in operation["responses"]["403"]["content"]
     approve = paths["/v1/proposals/{proposal_id}/approve"]["post"]["responses"]
     assert "same_approver" in approve["403"]["description"] and "proposal_failed" in approve["409"]["description"]
+
+
+def test_a_commission_rate_from_the_command_line_takes_a_second_system_user(
+    kleline: Kleline, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    for variable in ("USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LOGNAME", "alice")
+    runner = CliRunner()
+
+    refused = runner.invoke(cli, ["merchants", "set-commission-rate", shop, "401"])
+    assert refused.exit_code == 1 and "300 to 400 basis points" in refused.output
+    proposed = runner.invoke(cli, ["merchants", "set-commission-rate", shop, "380"])
+    assert proposed.exit_code == 0, proposed.output
+    assert f"proposed to change {shop}'s commission from 350 to 380 basis points" in proposed.output
+    proposal = proposed.output.split(":", 1)[0]
+    assert kleline.merchants.get(shop).fee_bps == 350
+    own = runner.invoke(cli, ["proposals", "approve", proposal])
+    assert own.exit_code == 1 and "a second person must approve it" in own.output
+    monkeypatch.setenv("LOGNAME", "bob")
+    approved = runner.invoke(cli, ["proposals", "approve", proposal])
+    assert approved.exit_code == 0, approved.output
+    assert kleline.merchants.get(shop).fee_bps == 380
+    listed = runner.invoke(cli, ["proposals", "list", "--status", "approved", "--kind", "commission_rate"])
+    assert proposal in listed.output and "cli alice / cli bob" in listed.output
