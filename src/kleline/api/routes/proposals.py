@@ -143,7 +143,10 @@ _DECIDING: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=ProposalList)
+_READING: dict[int | str, dict[str, Any]] = {403: {"description": "`forbidden`: a merchant key or a customer token"}}
+
+
+@router.get("", response_model=ProposalList, responses=_READING)
 def list_proposals(
     request: Request,
     _actor: Reader,
@@ -162,7 +165,7 @@ def list_proposals(
     return ProposalList(data=[proposal_out(p) for p in found[:limit]], has_more=len(found) > limit)
 
 
-@router.get("/{proposal_id}", response_model=ProposalOut)
+@router.get("/{proposal_id}", response_model=ProposalOut, responses=_READING)
 def get_proposal(proposal_id: str, request: Request, _actor: Reader) -> ProposalOut:
     """One proposal."""
     return proposal_out(kleline_of(request).proposals.get(proposal_id))
