@@ -1,7 +1,8 @@
 """The dashboard's settings in Chromium, on one backend: an owner asks for a new bank account, withdraws it and saves
 the shop's public profile with the keyboard alone; then each state of the settings (a change waiting, its IBAN shown
-once in full, a rejection, the forms' errors, the overview's notice, a change one person at Kleline approved) at phone width and wide, in French and English:
-nothing overflows sideways, and axe finds no violation.
+once in full, a rejection, the forms' errors, the overview's notice; the change waiting is one that one person at
+Kleline approved) at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
+violation.
 
 Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
 """

@@ -1,7 +1,8 @@
 """The dashboard's settings over HTTP, without JavaScript (both backends): a new bank account asked for with a fresh
 code, its IBAN in full only in the answer to its post, told to every owner (and no one else) until it is decided,
-withdrawn, approved by two operators (the first approval said until the second) or rejected by one; one pending change at a time; the public profile with every problem
-at once, on the malls' pages once saved; only owners; another shop's change a 404; every act in the audit trail."""
+withdrawn, approved by two operators (the first approval told until the second) or rejected by one; one pending
+change at a time; the public profile with every problem at once, on the malls' pages once saved; only owners; another
+shop's change a 404; every act in the audit trail."""
 
 from __future__ import annotations
 
@@ -173,7 +174,9 @@ def test_an_owner_withdraws_the_change_and_another_shops_change_is_not_found(
     assert "Withdrew a bank account change" in ada.get("/dashboard/settings/activity").text
 
 
-def test_owners_are_told_of_kleline_s_decision_for_14_days_and_of_the_first_approval_until_the_second(kleline: Kleline, clock: FakeClock) -> None:
+def test_owners_are_told_of_the_first_approval_until_the_second_and_of_the_decision_for_14_days(
+    kleline: Kleline, clock: FakeClock
+) -> None:
     shop = merchant(kleline)
     ada = _person(kleline, clock, shop, "ada@example.org")
     ada.ask(NEW_IBAN)

@@ -3,13 +3,13 @@ and the change waiting for Kleline's check, its public profile in the malls' dir
 the activity.
 
 A new bank account is asked for on a page of its own (``/dashboard/settings/bank-account``) that asks for the second
-factor again when the last one is older than 15 minutes, before the form is shown, and again when it is sent (a
-form left open too long then comes back empty: the IBAN is never carried in an address, where logs and the history
-would keep it). The request goes to ``BankAccountChanges.request``: it takes effect only once two people at Kleline
-approve it (four eyes: one proposes the approval, ``kleline.proposals``, a second approves it), and the notice says
-when the first has. The answer to the post shows the IBAN typed in full, to the owner who typed it, that once; every other page shows
-it masked (country and last four). The form is sent once whatever the clicks (``kleline.web.once``). While a change
-is pending, every owner sees it on the overview and here, and may withdraw it; a decision stays shown for 14 days
+factor again when the last one is older than 15 minutes, before the form is shown, and again when it is sent (a form
+left open too long then comes back empty: the IBAN is never carried in an address, where logs and the history would keep
+it). The request goes to ``BankAccountChanges.request``: it takes effect only once two people at Kleline approve it
+(four eyes: one proposes the approval, ``kleline.proposals``, a second approves it), and the notice says when the first
+has. The answer to the post shows the IBAN typed in full, to the owner who typed it, that once; every other page shows
+it masked (country and last four). The form is sent once whatever the clicks (``kleline.web.once``). While a change is
+pending, every owner sees it on the overview and here, and may withdraw it; a decision stays shown for 14 days
 (``kleline.merchant_users.model.is_announced``).
 
 The public profile (what the shop sells, its website) is set through ``Merchants.describe``, the service of the
