@@ -5,8 +5,10 @@ while it is owed the customer gets no new direct debit. A payment institution cl
 
 - *repayment*: customer purse Dr / receivable Cr, what the purse has available, up to the debt (or the amount
   asked, never more than either);
-- *write-off*: ``kleline:bad-debt`` Dr / receivable Cr, Kleline's loss on the debt it gives up collecting, decided by
-  an operator.
+- *write-off*: ``kleline:bad-debt`` Dr / receivable Cr, Kleline's loss on the debt it gives up collecting, proposed
+  by one operator and approved by a second (four eyes, ``kleline.proposals``: ``plan_write_off_in`` when proposed,
+  ``write_off_in`` in the approval's transaction, refused with ``DebtChanged`` if the debt is no longer the one the
+  proposal was made on).
 
 Each is one balanced entry, posted under the customer's row lock: the lock a return takes before it books a debt and
 a direct-debit top-up before it checks for one. The debt read under that lock is the debt the entry clears, so two

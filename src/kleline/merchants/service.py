@@ -5,6 +5,10 @@ own data and prepare its integration, but ``require_active`` refuses it payments
 refuses it, saying why). Registration is split for the use cases that record more in the same transaction (the
 join form records the shop's first owner with it): ``new_merchant`` checks, ``record_application`` writes.
 
+A commission rate changes by four eyes (``kleline.proposals``): ``check_commission_rate_in`` when one operator
+proposes it, ``set_commission_rate_in`` in the transaction of a second one's approval; payments keep the rate they
+were made at.
+
 Approval opens the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status
 changes, so that an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random
 bits) are stored as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every
