@@ -10,6 +10,7 @@ import pytest
 
 from kleline.bootstrap import Kleline
 from kleline.collections import BAD_DEBT_ACCOUNT, AmountExceedsDebt, NothingOwed, receivable_code
+from kleline.db.engine import INTEGRITY_ERRORS
 from kleline.ledger.audit import trial_balance
 from kleline.proposals import (
     NotProposer,
@@ -193,3 +194,22 @@ def test_two_approvals_at_once_write_off_once(kleline: Kleline) -> None:
     assert (balance(kleline, receivable_code(ada)), balance(kleline, BAD_DEBT_ACCOUNT)) == (0, 1500)
     assert [r.action for r in trail(kleline)] == ["proposal.proposed", "receivable.written_off", "proposal.approved"]
     assert trial_balance(kleline.db).balanced and verify(kleline.db).ok
+
+
+def test_the_database_itself_refuses_an_approval_by_the_proposer(kleline: Kleline) -> None:
+    ada, _ = in_debt(kleline, 1500)
+    proposal = kleline.proposals.propose_write_off(ALICE, ada)
+    with pytest.raises(INTEGRITY_ERRORS), kleline.db.transaction() as tx:
+        tx.execute(
+            "UPDATE proposals SET status = 'approved', decided_by_kind = 'key', decided_by_id = '1', decided_at = 1 "
+            "WHERE id = :id",
+            {"id": proposal.id},
+        )
+    assert kleline.proposals.get(proposal.id).status == "pending"
+    with pytest.raises(INTEGRITY_ERRORS), kleline.db.transaction() as tx:  # a second pending one, behind the service
+        tx.execute(
+            "INSERT INTO proposals (id, kind, subject_type, subject_id, parameters, status, proposed_by_kind, "
+            "proposed_by_id, proposed_at) VALUES ('prop_x', 'write_off', 'customer', :subject, '{}', 'pending', 'key', "
+            "'2', 1)",
+            {"subject": ada},
+        )
