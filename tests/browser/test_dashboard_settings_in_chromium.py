@@ -1,7 +1,8 @@
 """The dashboard's settings in Chromium, on one backend: an owner asks for a new bank account, withdraws it and saves
 the shop's public profile with the keyboard alone; then each state of the settings (a change waiting, its IBAN shown
-once in full, a rejection, the forms' errors, the overview's notice) at phone width and wide, in French and English:
-nothing overflows sideways, and axe finds no violation.
+once in full, a rejection, the forms' errors, the overview's notice; the change waiting is one that one person at
+Kleline approved) at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
+violation.
 
 Set ``KLELINE_SCREENSHOTS`` to a directory to keep a full-page screenshot of each state there, to look at.
 """
@@ -16,6 +17,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from kleline.bootstrap import Kleline
 from kleline.merchant_users import Actor, MerchantUser
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
@@ -88,7 +91,8 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     mall = kleline.malls.create("Galerie du Faubourg Saint-Honoré et des Passages Couverts", "faubourg")
     kleline.malls.add_merchant(mall.id, waiting)
     asker, _ = _owner(kleline, clock, waiting, "montmorency@example.org", "Adélaïde de Montmorency-Laval")
-    changes.request(Actor(asker), NEW_IBAN)
+    asked = changes.request(Actor(asker), NEW_IBAN)
+    kleline.proposals.propose_bank_account(StaffActor("key", "1", Role.COMPLIANCE), waiting, asked.id)  # checked once
     _, waiting_totp = _owner(kleline, clock, waiting, "owner-a@example.org", "Ada Lovelace")
     sending = merchant(kleline, "Fromagerie Duval")
     sender, sending_totp = _owner(kleline, clock, sending, "owner-b@example.org", "Grace Hopper")

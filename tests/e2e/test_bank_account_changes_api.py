@@ -1,6 +1,7 @@
 """A merchant's bank account changes over HTTP, the operator's side: the list (the full IBAN, to check it), approval
-and rejection (idempotent, problem documents when refused), operators only, one merchant's id never reaching
-another's change; the merchant's webhooks' events, with the IBAN masked. And the same from the command line."""
+by two operators (one proposes, a second approves the proposal) and rejection (idempotent, problem documents when
+refused), operators only, one merchant's id never reaching another's change; the merchant's webhooks' events, with
+the IBAN masked. And the same from the command line."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
 from kleline.merchant_users import Actor, BankAccountChange, MerchantUser
+from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
 from .dashboard_world import member, merchant
@@ -56,16 +58,25 @@ def test_an_operator_reads_the_pending_change_in_full_and_approves_it_once(
 
     clock.advance(minutes=10)
     path = f"/v1/merchants/{shop}/bank-account-changes/{change.id}/approve"
-    approved = client.post(path, headers=bearer(key) | {"Idempotency-Key": "approve-1"})
-    assert approved.status_code == 200, approved.text
-    body = approved.json()
-    assert (body["status"], body["decided_by"], body["previous_iban"]) == ("approved", "operator key 1", OLD_IBAN)
-    assert client.get(f"/v1/merchants/{shop}", headers=bearer(key)).json()["iban"] == NEW_IBAN
+    proposed = client.post(path, headers=bearer(key) | {"Idempotency-Key": "approve-1"})
+    assert proposed.status_code == 202, proposed.text
+    proposal = proposed.json()
+    assert (proposal["kind"], proposal["status"], proposal["subject"]["id"]) == ("bank_account", "pending", shop)
+    assert proposal["parameters"] == {"change_id": change.id, "iban": NEW_IBAN, "bic": "COBADEFFXXX"}
     replayed = client.post(path, headers=bearer(key) | {"Idempotency-Key": "approve-1"})
-    assert replayed.json() == body and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == proposal and replayed.headers["Idempotent-Replayed"] == "true"
+    problem(client.post(path, headers=bearer(key)), 409, "proposal_pending")
+    assert _changes(client, key, shop, "?status=pending")["data"][0]["id"] == change.id  # one pair of eyes so far
+    assert client.get(f"/v1/merchants/{shop}", headers=bearer(key)).json()["iban"] == OLD_IBAN
+
     clock.advance(minutes=10)
-    again = client.post(path, headers=bearer(key))  # no key: the decision stands, nothing changes
-    assert (again.status_code, again.json()) == (200, body)
+    second = create_key(kleline.db, "second").secret
+    approved = client.post(f"/v1/proposals/{proposal['id']}/approve", headers=bearer(second))
+    assert approved.status_code == 200, approved.text
+    body = client.get(f"/v1/merchants/{shop}/bank-account-changes/{change.id}", headers=bearer(key)).json()
+    assert (body["status"], body["decided_by"], body["previous_iban"]) == ("approved", "key 2", OLD_IBAN)
+    assert client.get(f"/v1/merchants/{shop}", headers=bearer(key)).json()["iban"] == NEW_IBAN
+    problem(client.post(path, headers=bearer(key)), 409, "bank_account_change_decided")
     late = client.post(
         f"/v1/merchants/{shop}/bank-account-changes/{change.id}/reject", json={"reason": "no"}, headers=bearer(key)
     )
@@ -160,8 +171,10 @@ def test_the_openapi_document_describes_the_decisions_and_their_refusals(client:
     paths = client.get("/openapi.json").json()["paths"]
     approve = paths["/v1/merchants/{merchant_id}/bank-account-changes/{change_id}/approve"]["post"]
     reject = paths["/v1/merchants/{merchant_id}/bank-account-changes/{change_id}/reject"]["post"]
+    assert {"202", "401", "403", "404", "409"} <= approve["responses"].keys()
+    assert {"200", "401", "403", "404", "409"} <= reject["responses"].keys()
+    assert approve["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProposalOut")
     for operation in (approve, reject):
-        assert {"200", "401", "403", "404", "409"} <= operation["responses"].keys()
         assert "bank_account_change_decided" in operation["responses"]["409"]["description"]
         assert "application/problem+json" in operation["responses"]["409"]["content"]
     assert "400" in reject["responses"] and "requestBody" in reject
@@ -173,13 +186,13 @@ def runner(monkeypatch: pytest.MonkeyPatch, database_url: str) -> CliRunner:
     """Plain output, wide enough that Rich does not wrap table rows, on the test's database."""
     monkeypatch.setenv("COLUMNS", "240")
     monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
-    for variable in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+    for variable in ("FORCE_COLOR", "TTY_COMPATIBLE", "USER", "LNAME", "USERNAME"):
         monkeypatch.delenv(variable, raising=False)
     return CliRunner()
 
 
-def test_an_operator_lists_approves_and_rejects_from_the_command_line(
-    runner: CliRunner, kleline: Kleline, clock: FakeClock
+def test_operators_list_approve_and_reject_from_the_command_line(
+    runner: CliRunner, kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop, other = merchant(kleline), merchant(kleline, "Fromagerie")
     mine = _asked(kleline, member(kleline, shop, "owner@example.org"))
@@ -193,10 +206,18 @@ def test_an_operator_lists_approves_and_rejects_from_the_command_line(
 
     crossed = runner.invoke(cli, ["merchants", "approve-bank-change", shop, theirs.id])
     assert crossed.exit_code == 1 and "no bank account change" in crossed.output
-    approved = runner.invoke(cli, ["merchants", "approve-bank-change", shop, mine.id])
+    monkeypatch.setenv("LOGNAME", "alice")
+    proposed = runner.invoke(cli, ["merchants", "approve-bank-change", shop, mine.id])
+    assert proposed.exit_code == 0, proposed.output
+    proposal = proposed.output.split(":", 1)[0]
+    assert f"proposed to pay {shop} into {NEW_IBAN} (COBADEFFXXX), as its change {mine.id} asks" in proposed.output
+    assert kleline.merchants.get(shop).iban == OLD_IBAN
+    assert runner.invoke(cli, ["proposals", "approve", proposal]).exit_code == 1  # alice proposed it
+    monkeypatch.setenv("LOGNAME", "bob")
+    approved = runner.invoke(cli, ["proposals", "approve", proposal])
     assert approved.exit_code == 0, approved.output
-    assert approved.output.strip() == f"{mine.id} is approved: {shop} is now paid into {NEW_IBAN} (COBADEFFXXX)"
     assert kleline.merchants.get(shop).iban == NEW_IBAN
+    assert kleline.bank_account_changes.get(shop, mine.id).decided_by == "cli bob"
 
     no_reason = runner.invoke(cli, ["merchants", "reject-bank-change", other, theirs.id])
     assert no_reason.exit_code == 2 and "--reason" in no_reason.output

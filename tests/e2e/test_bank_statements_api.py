@@ -20,6 +20,7 @@ from kleline.money import Money
 from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.sepa import BankStatement, Direction, StatementLine, write_statement
+from kleline.staff.roles import Role
 
 from ..integration.helpers import book_snapshot
 from .http import bearer, problem
@@ -166,18 +167,34 @@ def test_an_operator_works_the_suspense_queue(world: World) -> None:
     problem(
         world.client.post(url, json={"dismiss": True, "note": "?"}, headers=world.operator), 400, "invalid_resolution"
     )
-    resolved = world.client.post(
+    proposed = world.client.post(
         url, json={"account_code": "kleline:bank-interest", "note": "January interest"}, headers=world.operator
     )
+    assert proposed.status_code == 202, proposed.text
+    proposal = proposed.json()
+    assert (proposal["kind"], proposal["status"], proposal["subject"]) == (
+        "suspense_resolution",
+        "pending",
+        {"type": "suspense_item", "id": interest["id"]},
+    )
+    assert world.client.get(f"/v1/suspense-items/{interest['id']}", headers=world.operator).json()["status"] == "open"
+    problem(
+        world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator),
+        409,
+        "proposal_pending",
+    )
+    approve = f"/v1/proposals/{proposal['id']}/approve"
+    problem(world.client.post(approve, headers=world.operator), 403, "same_approver")
+    second = bearer(create_key(world.kleline.db, "second", role=Role.FINANCE).secret)
+    approved = world.client.post(approve, headers=second)
 
-    assert resolved.status_code == 200, resolved.text
-    item = resolved.json()
+    assert approved.status_code == 200, approved.text
+    item = world.client.get(f"/v1/suspense-items/{interest['id']}", headers=world.operator).json()
     assert item["status"] == "resolved"
     assert item["resolution"]["type"] == "account" and item["resolution"]["note"] == "January interest"
-    assert item["resolution"]["resolved_by"].startswith("op:")
+    assert item["resolution"]["resolved_by"] == proposal["id"]
+    assert approved.json()["result"]["entry_id"] == item["resolution"]["entry_id"]
     assert world.kleline.ledger.balance("kleline:bank-interest").posted == 321
-    again = world.client.post(url, json={"account_code": "kleline:bank-interest"}, headers=world.operator)
-    assert again.json() == item
     problem(
         world.client.post(url, json={"account_code": "kleline:commission"}, headers=world.operator),
         409,
@@ -225,3 +242,51 @@ def test_kleline_bank_import_reconciles_a_file_and_says_when_it_was_imported_bef
     assert refused.exit_code == 1 and "not a camt.053 statement" in refused.output
     missing = runner.invoke(app, ["bank", "import", str(tmp_path / "nowhere.xml")])
     assert missing.exit_code == 2 and "cannot read" in missing.output
+
+
+def test_kleline_bank_resolve_proposes_and_another_user_approves_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    monkeypatch.setenv("LOGNAME", "alice")
+    kleline = build(load_settings())
+    try:
+        open_system_accounts(kleline)
+        kleline.ledger.open_account("kleline:bank-interest", "EUR", NormalSide.CREDIT)
+        iban = kleline.own_account.iban
+    finally:
+        kleline.close()
+    path = tmp_path / "statement.xml"
+    path.write_bytes(document(iban, line("NTRY-1", 321, None)))
+    runner = CliRunner()
+    assert runner.invoke(app, ["bank", "import", str(path)]).exit_code == 0
+    kleline = build(load_settings())
+    try:
+        (item,) = kleline.suspense.items()[0]
+    finally:
+        kleline.close()
+
+    two = runner.invoke(app, ["bank", "resolve", item.id, "--account", "kleline:bank-interest", "--dismiss"])
+    assert two.exit_code == 1 and "name exactly one of" in two.output
+    proposed = runner.invoke(
+        app, ["bank", "resolve", item.id, "--account", "kleline:bank-interest", "--note", "January interest"]
+    )
+    assert proposed.exit_code == 0, proposed.output
+    assert (
+        f"resolve suspense item {item.id} (3.21 EUR credit) to account kleline:bank-interest (January interest)"
+        in proposed.output
+    )
+    proposal = proposed.output.split(":", 1)[0]
+    monkeypatch.setenv("LOGNAME", "bob")
+    approved = runner.invoke(app, ["proposals", "approve", proposal])
+    assert approved.exit_code == 0, approved.output
+
+    kleline = build(load_settings())
+    try:
+        resolved = kleline.suspense.get(item.id)
+        assert resolved.status == "resolved" and resolved.resolution is not None
+        assert resolved.resolution.resolved_by == proposal
+        assert kleline.ledger.balance("kleline:bank-interest").posted == 321
+    finally:
+        kleline.close()

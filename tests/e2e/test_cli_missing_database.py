@@ -36,6 +36,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "settle": (),
     "collect": (),
     "bank import": ("statement.xml",),
+    "bank resolve": ("si_1", "--dismiss", "--note", "Sent back to the payer"),
     "operator create-key": (),
     "customers verify": ("alice@example.com",),
     "keys rotate": (),
@@ -49,6 +50,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "merchants bank-changes": (),
     "merchants approve-bank-change": ("mer_1", "bac_1"),
     "merchants reject-bank-change": ("mer_1", "bac_1", "--reason", "The account holder is not the shop"),
+    "merchants set-commission-rate": ("mer_1", "380"),
     "malls create": ("A mall", "a-mall"),
     "malls add-merchant": ("mall_1", "mer_1"),
     "payments expire": (),
@@ -56,6 +58,11 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "staff create": ("ada@example.org", "--role", "admin"),
     "staff list": (),
     "staff disable": ("ada@example.org",),
+    "proposals list": (),
+    "proposals show": ("prop_1",),
+    "proposals approve": ("prop_1",),
+    "proposals reject": ("prop_1", "--reason", "Not this month"),
+    "proposals withdraw": ("prop_1",),
 }
 
 

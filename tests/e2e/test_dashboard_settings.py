@@ -1,7 +1,8 @@
 """The dashboard's settings over HTTP, without JavaScript (both backends): a new bank account asked for with a fresh
 code, its IBAN in full only in the answer to its post, told to every owner (and no one else) until it is decided,
-withdrawn, approved or rejected by an operator; one pending change at a time; the public profile with every problem
-at once, on the malls' pages once saved; only owners; another shop's change a 404; every act in the audit trail."""
+withdrawn, approved by two operators (the first approval told until the second) or rejected by one; one pending
+change at a time; the public profile with every problem at once, on the malls' pages once saved; only owners; another
+shop's change a 404; every act in the audit trail."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 from kleline.merchant_users import MerchantUser
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from .dashboard_world import DashboardVisitor, authenticator, member, merchant
@@ -27,6 +30,8 @@ SHOWN_NEW = "DE••\u00a0••••\u00a03000"
 SHOWN_OLD = "FR••\u00a0••••\u00a02606"
 OLD_IBAN = "FR1420041010050500013M02606"
 _FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+COMPLIANCE_1 = StaffActor("key", "1", Role.COMPLIANCE)
+COMPLIANCE_2 = StaffActor("key", "2", Role.COMPLIANCE)
 
 
 @pytest.fixture
@@ -169,7 +174,9 @@ def test_an_owner_withdraws_the_change_and_another_shops_change_is_not_found(
     assert "Withdrew a bank account change" in ada.get("/dashboard/settings/activity").text
 
 
-def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline, clock: FakeClock) -> None:
+def test_owners_are_told_of_the_first_approval_until_the_second_and_of_the_decision_for_14_days(
+    kleline: Kleline, clock: FakeClock
+) -> None:
     shop = merchant(kleline)
     ada = _person(kleline, clock, shop, "ada@example.org")
     ada.ask(NEW_IBAN)
@@ -185,7 +192,15 @@ def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline,
     ada.ask("NL91ABNA0417164300")
     [newer, _] = kleline.bank_account_changes.list(shop)
     clock.advance(minutes=1)
-    kleline.bank_account_changes.approve(shop, newer.id, by="operator key 1")
+    proposal = kleline.proposals.propose_bank_account(COMPLIANCE_1, shop, newer.id)
+    for page in (ada.get("/dashboard").text, ada.get("/dashboard/settings").text):  # pending until a second approval
+        assert "A new bank account is waiting for Kleline" in page and "two people at Kleline" in page
+        assert "One person at Kleline has checked it; it now waits for a second person" in page
+    assert "New bank account approved" not in ada.get("/dashboard").text
+    french = ada.get("/dashboard/settings?lang=fr").text
+    assert "Une personne de Kleline l’a vérifié\u00a0; il attend maintenant l’approbation" in french
+    ada.get("/dashboard/settings?lang=en")  # the language sticks: back to English
+    kleline.proposals.approve(COMPLIANCE_2, proposal.id)
     overview = ada.get("/dashboard").text
     assert "New bank account approved" in overview and "NL••\u00a0••••\u00a04300" in overview
     assert "Payouts go to</dt>\n    <dd>NL••\u00a0••••\u00a04300" in ada.get("/dashboard/settings").text

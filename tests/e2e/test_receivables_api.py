@@ -1,6 +1,6 @@
-"""Clearing a customer's debt over HTTP: the operator takes a repayment from the purse or writes the debt off, the
-customer repays from its own purse; each answer says what is still owed, a retry with the same Idempotency-Key
-clears once, a refusal writes nothing, and once nothing is owed direct debits work again."""
+"""Clearing a customer's debt over HTTP: the operator takes a repayment from the purse or proposes a write-off that a
+second operator approves, the customer repays from its own purse; each answer says what is still owed, a retry with
+the same Idempotency-Key clears once, a refusal writes nothing, and once nothing is owed direct debits work again."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from kleline.bootstrap import Kleline
 from kleline.collections import BAD_DEBT_ACCOUNT, receivable_code
 from kleline.ledger.audit import trial_balance
+from kleline.operators.service import create_key
 from kleline.wallet.customers import purse_code
 
-from .http import problem
+from .http import bearer, problem
 from .test_collections_api import World
 
 
@@ -82,17 +83,29 @@ def test_an_operator_takes_a_repayment_from_the_purse_once_whatever_the_retries(
     assert (owed(world), world.purse()) == (500, 0)
 
 
-def test_an_operator_writes_the_debt_off_and_direct_debits_work_again(world: World) -> None:
+def test_one_operator_proposes_a_write_off_a_second_approves_it_and_direct_debits_work_again(world: World) -> None:
     account_id = in_debt(world, 1500)
+    second = bearer(create_key(world.kleline.db, "second operator").secret)
     path = f"/v1/receivables/{world.customer_id}/write-offs"
-    part = world.client.post(path, json={"amount": 400, "currency": "EUR"}, headers=world.operator)
-    assert part.status_code == 201, part.text
-    assert (part.json()["kind"], part.json()["amount"], part.json()["outstanding"]) == ("write_off", 400, 1100)
+
+    def written_off(body: dict[str, Any] | None = None) -> dict[str, Any]:
+        proposed = world.client.post(path, json=body, headers=world.operator)
+        assert proposed.status_code == 202, proposed.text
+        assert owed(world) == proposed.json()["parameters"]["owed"]  # nothing moves on a proposal
+        own = world.client.post(f"/v1/proposals/{proposed.json()['id']}/approve", headers=world.operator)
+        problem(own, 403, "same_approver")
+        approved = world.client.post(f"/v1/proposals/{proposed.json()['id']}/approve", headers=second)
+        assert approved.status_code == 200, approved.text
+        result: dict[str, Any] = approved.json()["result"]
+        return result
+
+    part = written_off({"amount": 400, "currency": "EUR"})
+    assert (part["amount"], part["outstanding"]) == (400, 1100)
     listed = world.client.get("/v1/receivables", headers=world.operator).json()["data"]
     assert [(r["customer_id"], r["amount"]) for r in listed] == [(world.customer_id, 1100)]
     problem(world.client.post(path, json={"amount": 1101}, headers=world.operator), 400, "amount_exceeds_debt")
-    rest = world.client.post(path, headers=world.operator)
-    assert (rest.json()["amount"], rest.json()["outstanding"]) == (1100, 0)
+    rest = written_off()
+    assert (rest["amount"], rest["outstanding"]) == (1100, 0)
     assert world.client.get("/v1/receivables", headers=world.operator).json()["data"] == []
     assert world.kleline.ledger.balance(BAD_DEBT_ACCOUNT).posted == 1500
     problem(world.client.post(path, headers=world.operator), 409, "nothing_owed")

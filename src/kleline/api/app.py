@@ -17,6 +17,7 @@ from kleline.api.routes import (
     bank_statements,
     cards,
     collections,
+    commission_rates,
     customers,
     events,
     ledger,
@@ -26,6 +27,7 @@ from kleline.api.routes import (
     passkeys,
     payment_search,
     payments,
+    proposals,
     receipts,
     receivables,
     settlement,
@@ -81,6 +83,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(merchants.router)
     app.include_router(merchant_reviews.router)
     app.include_router(bank_account_changes.router)
+    app.include_router(commission_rates.router)
+    app.include_router(proposals.router)
     app.include_router(malls.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events.router)

@@ -45,6 +45,7 @@ from kleline.money import Money
 from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
+from kleline.proposals import Proposals, acts
 from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
@@ -134,6 +135,8 @@ class Kleline:
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
+    # Built last, over the services whose acts take two people (four eyes).
+    proposals: Proposals = field(init=False)
     # Built after settlement, whose payouts it reads: the dashboard's overview of a merchant's sales and balance.
     overview: Overview = field(init=False)
 
@@ -310,6 +313,8 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes
     )
     kleline.suspense = SuspenseQueue(db, ledger, account, counterparts, clock=clock)
+    four_eyes = acts(kleline.collections, kleline.suspense, merchants, kleline.bank_account_changes)
+    kleline.proposals = Proposals(db, four_eyes, clock=clock)
     return kleline
 
 

@@ -14,8 +14,9 @@ from kleline.cli.collections import collect, receivables_app
 from kleline.cli.common import errors
 from kleline.cli.housekeeping import idempotency_app, payments_app
 from kleline.cli.merchants import malls_app, merchants_app
+from kleline.cli.proposals import proposals_app
 from kleline.cli.receipts import receipt_app
-from kleline.cli.reconciliation import bank_import
+from kleline.cli.reconciliation import bank_import, bank_resolve
 from kleline.cli.reports import ledger_export, statements
 from kleline.cli.server import db_app, demo, serve, show_config, worker
 from kleline.cli.settlement import settle
@@ -35,6 +36,7 @@ ledger_app.command("export")(ledger_export)
 app.command("settle")(settle)
 app.command("collect")(collect)
 bank_app.command("import")(bank_import)
+bank_app.command("resolve")(bank_resolve)
 
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
@@ -49,6 +51,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(bank_app, name="bank")
 app.add_typer(receivables_app, name="receivables")
 app.add_typer(staff_app, name="staff")
+app.add_typer(proposals_app, name="proposals")
 
 
 def main() -> None:

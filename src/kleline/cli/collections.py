@@ -1,5 +1,6 @@
 """``kleline collect``: the operator's direct debit collection run from the command line, and its pain.008 file;
-``kleline receivables write-off``: giving up a debt a returned direct debit left."""
+``kleline receivables write-off``: proposing to give up a debt a returned direct debit left (a second person
+approves it: ``kleline proposals``)."""
 
 from __future__ import annotations
 
@@ -51,11 +52,14 @@ def write_off(
         int | None, typer.Option(min=1, help="cents to write off; the whole debt by default", show_default=False)
     ] = None,
 ) -> None:
-    """Write a customer's debt off to Kleline's loss account (kleline:bad-debt); once nothing is owed, the customer
-    may top up by direct debit again."""
+    """Propose to write a customer's debt off to Kleline's loss account (kleline:bad-debt): it is done once someone
+    else approves it (kleline proposals approve); then the customer may top up by direct debit again."""
+    from kleline.cli.proposals import announce
     from kleline.money import Money
+    from kleline.staff.actor import command_line
     from kleline.wallet.customers import PURSE_CURRENCY
 
+    asked = None if amount is None else Money(amount, PURSE_CURRENCY)
     with kleline_for_command() as kleline:
-        done = kleline.collections.debts.write_off(customer, None if amount is None else Money(amount, PURSE_CURRENCY))
-    typer.echo(f"{done.id}: {done.amount} written off for {done.customer_id}; still owed: {done.outstanding}")
+        proposal = kleline.proposals.propose_write_off(command_line(), customer, asked)
+    announce(proposal)

@@ -1,5 +1,6 @@
 """Merchants and malls from the operator's desk: the approval queue (approve or refuse, saying why), suspension,
-secret keys, invitations to a merchant's dashboard, changes of bank account to check, galleries."""
+secret keys, invitations to a merchant's dashboard, changes of bank account to check and commission rates (both
+proposed here and approved by a second person: ``kleline proposals``), galleries."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from kleline.merchants import Merchant
 __all__ = ["malls_app", "merchants_app"]
 
 merchants_app = typer.Typer(
-    help="Merchants: approval, refusal, suspension, secret keys, invitations to the dashboard, bank account changes.",
+    help="Merchants: approval, refusal, suspension, secret keys, invitations to the dashboard, bank account changes, "
+    "commission rates.",
     no_args_is_help=True,
 )
 malls_app = typer.Typer(help="Malls: galleries of merchants.", no_args_is_help=True)
@@ -142,10 +144,29 @@ def merchants_approve_bank_change(
     merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
     change_id: Annotated[str, typer.Argument(help="the change's id (bac_...), of that merchant")],
 ) -> None:
-    """Approve a merchant's new bank account once checked: its next payouts go there (earlier ones keep theirs)."""
+    """Propose to approve a merchant's new bank account once checked: once someone else approves the proposal
+    (kleline proposals approve), its next payouts go there (earlier ones keep theirs)."""
+    from kleline.cli.proposals import announce
+    from kleline.staff.actor import command_line
+
     with kleline_for_command() as kleline:
-        change = kleline.bank_account_changes.approve(merchant_id, change_id, by=_BY_CLI)
-    typer.echo(f"{change.id} is {change.status}: {change.merchant_id} is now paid into {change.iban} ({change.bic})")
+        proposal = kleline.proposals.propose_bank_account(command_line(), merchant_id, change_id)
+    announce(proposal)
+
+
+@merchants_app.command("set-commission-rate")
+def merchants_set_commission_rate(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    fee_bps: Annotated[int, typer.Argument(help="Kleline's commission in basis points, 300 to 400 (350 = 3.5 %)")],
+) -> None:
+    """Propose a new commission rate for an active merchant: once someone else approves the proposal (kleline
+    proposals approve), its next payments take it (earlier ones keep theirs)."""
+    from kleline.cli.proposals import announce
+    from kleline.staff.actor import command_line
+
+    with kleline_for_command() as kleline:
+        proposal = kleline.proposals.propose_commission_rate(command_line(), merchant_id, fee_bps)
+    announce(proposal)
 
 
 @merchants_app.command("reject-bank-change")

@@ -1,4 +1,6 @@
-"""``kleline bank import FILE``: reconcile a camt.053 statement from the operator's desk, as the API does."""
+"""``kleline bank import FILE``: reconcile a camt.053 statement from the operator's desk, as the API does;
+``kleline bank resolve ITEM``: propose where a line held in suspense belongs (a second person approves it:
+``kleline proposals``)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from kleline.cli.common import console, fail, kleline_for_command
 if TYPE_CHECKING:
     from kleline.reconciliation import ImportResult
 
-__all__ = ["bank_import"]
+__all__ = ["bank_import", "bank_resolve"]
 
 
 def bank_import(
@@ -72,3 +74,44 @@ def _print(result: ImportResult) -> None:
         console.print(f"already imported, nothing changed: {summary}")
     else:
         console.print(f"[green]imported[/]: {summary}")
+
+
+_TARGETS = {
+    "payout": "payout",
+    "collection": "collection",
+    "payment": "card_payment",
+    "top_up": "card_top_up",
+    "refund": "card_refund",
+    "account": "account",
+}
+
+
+def bank_resolve(
+    item: Annotated[str, typer.Argument(help="the suspense item (si_...)")],
+    payout: Annotated[str | None, typer.Option(help="the payout (po_...) the line pays or returns")] = None,
+    collection: Annotated[str | None, typer.Option(help="the collection the line collects or returns")] = None,
+    payment: Annotated[str | None, typer.Option(help="the card payment (pay_...) the network settled")] = None,
+    top_up: Annotated[str | None, typer.Option(help="the card top-up (top_...) the network settled")] = None,
+    refund: Annotated[str | None, typer.Option(help="the card refund (re_...) the network charged")] = None,
+    account: Annotated[str | None, typer.Option(help="an account of the books, e.g. kleline:bank-charges")] = None,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="for a line that posted nothing (give a --note)")] = False,
+    note: Annotated[str | None, typer.Option(help="why, for whoever reads the item later")] = None,
+) -> None:
+    """Propose where a statement line held in suspense belongs (exactly one object or account, or --dismiss): its
+    money leaves suspense once someone else approves the proposal (kleline proposals approve)."""
+    from kleline.cli.proposals import announce
+    from kleline.reconciliation import ResolutionRequest
+    from kleline.staff.actor import command_line
+
+    given = {"payout": payout, "collection": collection, "payment": payment, "top_up": top_up, "refund": refund}
+    named = [(name, value) for name, value in {**given, "account": account}.items() if value is not None]
+    if len(named) + int(dismiss) != 1:
+        raise fail("name exactly one of --payout, --collection, --payment, --top-up, --refund, --account, or --dismiss")
+    request = (
+        ResolutionRequest("dismissed", None, note)
+        if dismiss
+        else ResolutionRequest(_TARGETS[named[0][0]], named[0][1], note)
+    )
+    with kleline_for_command() as kleline:
+        proposal = kleline.proposals.propose_suspense_resolution(command_line(), item, request)
+    announce(proposal)

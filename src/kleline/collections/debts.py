@@ -5,8 +5,10 @@ while it is owed the customer gets no new direct debit. A payment institution cl
 
 - *repayment*: customer purse Dr / receivable Cr, what the purse has available, up to the debt (or the amount
   asked, never more than either);
-- *write-off*: ``kleline:bad-debt`` Dr / receivable Cr, Kleline's loss on the debt it gives up collecting, decided by
-  an operator.
+- *write-off*: ``kleline:bad-debt`` Dr / receivable Cr, Kleline's loss on the debt it gives up collecting, proposed
+  by one operator and approved by a second (four eyes, ``kleline.proposals``: ``plan_write_off_in`` when proposed,
+  ``write_off_in`` in the approval's transaction, refused with ``DebtChanged`` if the debt is no longer the one the
+  proposal was made on).
 
 Each is one balanced entry, posted under the customer's row lock: the lock a return takes before it books a debt and
 a direct-debit top-up before it checks for one. The debt read under that lock is the debt the entry clears, so two
@@ -21,12 +23,13 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from kleline.collections.errors import AmountExceedsDebt, NothingOwed, PurseEmpty
+from kleline.collections.errors import AmountExceedsDebt, DebtChanged, NothingOwed, PurseEmpty
 from kleline.collections.model import BAD_DEBT_ACCOUNT, ReceivableSettlement, receivable_code
 from kleline.db.engine import Database, RawTx
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import EntryRequest, InsufficientFunds, Ledger, NormalSide, UnknownAccount, credit, debit
+from kleline.ledger.model import Metadata
 from kleline.money import Money
 from kleline.wallet import sca_store
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
@@ -82,16 +85,52 @@ class Debts:
     def write_off(
         self, customer_id: str, amount: Money | None = None, *, operator_id: int | None = None
     ) -> ReceivableSettlement:
-        """Move ``amount`` (by default the whole debt) from the receivable to Kleline's loss account; the operator
-        who decided it is recorded with the entry."""
+        """Move ``amount`` (by default the whole debt) from the receivable to Kleline's loss account, in a transaction
+        of its own; the operator who decided it is recorded with the entry. The interfaces do not call this: a
+        write-off is a proposal that a second operator approves (``kleline.proposals``), with ``write_off_in``."""
         _check(amount)
-        if self._owed(customer_id) > 0:  # a refusal leaves no trace, not even an account; the lock decides below
-            self._open_loss_account()
-        metadata = {} if operator_id is None else {"operator": operator_id}
+        self.prepare_write_off(customer_id)
+        metadata: Metadata = {} if operator_id is None else {"operator": operator_id}
         with self._db.transaction() as tx:
-            owed = self._lock(tx, customer_id)
-            take = _within(amount, owed, default=owed)
-            return self._clear(tx, customer_id, "write_off", BAD_DEBT_ACCOUNT, take, owed, metadata)
+            return self.write_off_in(tx, customer_id, amount, metadata=metadata)
+
+    def prepare_write_off(self, customer_id: str) -> None:
+        """Open ``kleline:bad-debt`` if the customer owes something and the database predates the account: before
+        the transaction that writes the debt off (an account opens in a transaction of its own, which must not wait
+        on the caller's). A customer who owes nothing leaves no trace, not even an account."""
+        if self._owed(customer_id) > 0:  # the customer's lock decides, in the write-off's transaction
+            self._open_loss_account()
+
+    def plan_write_off_in(self, tx: RawTx, customer_id: str, amount: Money | None = None) -> tuple[Money, Money]:
+        """What writing ``amount`` (by default the whole debt) off would clear now, and the debt it would clear it
+        from, read under the customer's lock in the caller's transaction: the checks of a write-off (``NotFound``,
+        ``NothingOwed``, ``AmountExceedsDebt``), without writing it."""
+        _check(amount)
+        debt = self._lock(tx, customer_id)
+        return Money(_within(amount, debt, default=debt), PURSE_CURRENCY), Money(debt, PURSE_CURRENCY)
+
+    def write_off_in(
+        self,
+        tx: RawTx,
+        customer_id: str,
+        amount: Money | None = None,
+        *,
+        owed: int | None = None,
+        metadata: Metadata | None = None,
+    ) -> ReceivableSettlement:
+        """Write ``amount`` (by default the whole debt) off in the caller's transaction, under the customer's lock
+        (``prepare_write_off`` first); with ``owed``, only if the debt is still exactly that many cents
+        (``DebtChanged`` otherwise: the write-off was decided on that debt). ``metadata`` goes with the entry."""
+        _check(amount)
+        debt = self._lock(tx, customer_id)
+        if owed is not None and debt != owed:
+            raise DebtChanged(
+                f"the customer owed {Money(owed, PURSE_CURRENCY)} when the write-off was proposed and owes "
+                f"{Money(debt, PURSE_CURRENCY)} now",
+                param="amount",
+            )
+        take = _within(amount, debt, default=debt)
+        return self._clear(tx, customer_id, "write_off", BAD_DEBT_ACCOUNT, take, debt, metadata or {})
 
     def _lock(self, tx: RawTx, customer_id: str) -> int:
         """Lock the customer's row and read the debt; ``NotFound`` for no customer, ``NothingOwed`` for no debt."""
@@ -110,7 +149,7 @@ class Debts:
         source: str,
         take: int,
         owed: int,
-        metadata: dict[str, int],
+        metadata: Metadata,
     ) -> ReceivableSettlement:
         amount = Money(take, PURSE_CURRENCY)
         outstanding = Money(owed - take, PURSE_CURRENCY)

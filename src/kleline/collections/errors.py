@@ -15,6 +15,7 @@ KlelineError
  │                    ├── CollectionNotSubmitted   a statement line names a collection never sent to the bank
  │                    ├── CollectionAlreadySettled the collection was already confirmed or returned by another line
  │                    ├── NothingOwed              a repayment or write-off for a customer who owes nothing
+ │                    ├── DebtChanged              a write-off approved for a debt that has changed since
  │                    └── PurseEmpty               a repayment from a purse with nothing available
  └── ReceivableOutstanding                         422: a returned collection left a debt: no more direct debits
 """
@@ -30,6 +31,7 @@ __all__ = [
     "CollectionNotSubmitted",
     "CollectionRunOpen",
     "CollectionsPending",
+    "DebtChanged",
     "InvalidBankAccount",
     "MandateRequired",
     "NoCollectionFile",
@@ -111,6 +113,12 @@ class NothingOwed(Conflict):
     """The customer owes nothing (never did, or the debt is already cleared): there is nothing to repay or write off."""
 
     code = "nothing_owed"
+
+
+class DebtChanged(Conflict):
+    """A write-off decided on a debt of one amount finds another (a repayment or a new return came in between)."""
+
+    code = "debt_changed"
 
 
 class PurseEmpty(Conflict):

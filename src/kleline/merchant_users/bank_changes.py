@@ -5,9 +5,11 @@ who took over one owner's account would do first. So a new IBAN never takes effe
 
 1. an owner asks for it (``request``: the second factor given in the last 15 minutes, which the dashboard checks;
    the IBAN and BIC checked as a registration's are, ``kleline.merchants.checks``); the change is ``pending``;
-2. an operator re-checks it and ``approve``s it (the merchant's ``iban`` and ``bic`` take the new values: settlement
-   reads them when it makes a run's payouts, and each payout records the account it was sent to, so payouts made
-   before keep the old one) or ``reject``s it with a reason; an owner may ``withdraw`` it while it is pending.
+2. an operator re-checks it and proposes to approve it, and a second operator approves that proposal (four eyes,
+   ``kleline.proposals``, which calls ``approve_in``): the merchant's ``iban`` and ``bic`` take the new values
+   (settlement reads them when it makes a run's payouts, and each payout records the account it was sent to, so
+   payouts made before keep the old one); or an operator ``reject``s it with a reason (one operator is enough to
+   keep things as they are); an owner may ``withdraw`` it while it is pending.
 
 A merchant has one pending change at a time: a second request is refused (``BankChangePending``), not merged into
 the first, so that what every owner was told of, and what the operator is checking, is what gets decided.
@@ -230,18 +232,40 @@ class BankAccountChanges:
             return changes.queue(tx, min(max(limit, 1), 1000))
 
     def approve(self, merchant_id: str, change_id: str, *, by: str) -> BankAccountChange:
-        """Make the change take effect: the merchant's next payouts go to the new account. ``by`` names the operator
-        for the trail (its key, or the command line)."""
+        """Make the change take effect, in a transaction of its own: the merchant's next payouts go to the new
+        account. ``by`` names the operator for the trail. The interfaces do not call this: an operator's approval is
+        a proposal that a second one approves (``kleline.proposals``), which applies it with ``approve_in``."""
         with self._db.transaction() as tx:
-            _lock(tx, merchant_id, None)
-            merchant = merchant_store.find_merchant(tx, merchant_id)
-            assert merchant is not None  # locked just now
-            previous = (merchant.iban, merchant.bic)
-            change, moved = self._decide(tx, merchant_id, change_id, "approved", by=by, previous=previous)
-            if moved:
-                merchant_store.set_bank_details(tx, merchant_id, change.iban, change.bic)
-                detail = {"previous_iban": change.masked_previous_iban, "by": by}
-                self._announce(tx, change, "approved", None, detail)
+            return self._approve(tx, merchant_id, change_id, by=by, strict=False)
+
+    def pending_in(self, tx: RawTx, merchant_id: str, change_id: str) -> BankAccountChange:
+        """The merchant's change, if it is still pending (``UnknownBankChange``, ``BankChangeDecided`` otherwise), read
+        in the caller's transaction: what a proposal to approve it checks."""
+        _merchant_exists(tx, merchant_id)
+        change = changes.find_change(tx, merchant_id, change_id)
+        if change is None:
+            raise UnknownBankChange(f"merchant {merchant_id} has no bank account change {change_id}")
+        if change.status != "pending":
+            raise BankChangeDecided(f"bank account change {change_id} is {change.status} already", status=change.status)
+        return change
+
+    def approve_in(self, tx: RawTx, merchant_id: str, change_id: str, *, by: str) -> BankAccountChange:
+        """Make the pending change take effect in the caller's transaction (under the merchant's lock); a change
+        decided already, even approved, is refused (``BankChangeDecided``): the caller decided on a pending one."""
+        return self._approve(tx, merchant_id, change_id, by=by, strict=True)
+
+    def _approve(self, tx: RawTx, merchant_id: str, change_id: str, *, by: str, strict: bool) -> BankAccountChange:
+        _lock(tx, merchant_id, None)
+        merchant = merchant_store.find_merchant(tx, merchant_id)
+        assert merchant is not None  # locked just now
+        previous = (merchant.iban, merchant.bic)
+        if strict:
+            self.pending_in(tx, merchant_id, change_id)
+        change, moved = self._decide(tx, merchant_id, change_id, "approved", by=by, previous=previous)
+        if moved:
+            merchant_store.set_bank_details(tx, merchant_id, change.iban, change.bic)
+            detail = {"previous_iban": change.masked_previous_iban, "by": by}
+            self._announce(tx, change, "approved", None, detail)
         return change
 
     def reject(self, merchant_id: str, change_id: str, reason: str, *, by: str) -> BankAccountChange:

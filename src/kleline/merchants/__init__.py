@@ -5,6 +5,7 @@ Public surface: ``Merchants`` and ``Malls`` (the use cases), the values of ``mer
 """
 
 from kleline.merchants.errors import (
+    CommissionRateChanged,
     InvalidBic,
     InvalidIban,
     InvalidMerchant,
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_FEE_BPS",
     "MIN_FEE_BPS",
     "Application",
+    "CommissionRateChanged",
     "InvalidBic",
     "InvalidIban",
     "InvalidMerchant",

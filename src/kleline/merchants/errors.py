@@ -8,6 +8,7 @@ KlelineError
  │                    └── InvalidVatNumber      the VAT number is malformed, or not the SIRET's company's
  ├── NotFound ─────────── UnknownMerchant, UnknownMall, UnknownKey
  ├── Conflict ─────────── StatusConflict        approve, suspend or refuse from a status that does not allow it
+ │                    ├── CommissionRateChanged the rate changed since a change of it was decided
  │                    └── SlugTaken             another mall already has this slug
  ├── MerchantNotActive                          403: a pending or suspended merchant asked to take a payment
  └── InvalidMerchantKey                         401: the secret key is unknown, revoked or not a merchant's
@@ -18,6 +19,7 @@ from __future__ import annotations
 from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 
 __all__ = [
+    "CommissionRateChanged",
     "InvalidBic",
     "InvalidIban",
     "InvalidMerchant",
@@ -95,6 +97,12 @@ class StatusConflict(Conflict):
     def extensions(self) -> dict[str, object]:
         """The merchant's current status, so that a client can tell what happened without another call."""
         return {"merchant_status": self.status_now}
+
+
+class CommissionRateChanged(Conflict):
+    """A change of a merchant's commission rate was decided from one rate and finds another."""
+
+    code = "commission_rate_changed"
 
 
 class SlugTaken(Conflict):

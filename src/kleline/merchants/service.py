@@ -5,6 +5,10 @@ own data and prepare its integration, but ``require_active`` refuses it payments
 refuses it, saying why). Registration is split for the use cases that record more in the same transaction (the
 join form records the shop's first owner with it): ``new_merchant`` checks, ``record_application`` writes.
 
+A commission rate changes by four eyes (``kleline.proposals``): ``check_commission_rate_in`` when one operator
+proposes it, ``set_commission_rate_in`` in the transaction of a second one's approval; payments keep the rate they
+were made at.
+
 Approval opens the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status
 changes, so that an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random
 bits) are stored as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every
@@ -28,6 +32,7 @@ from kleline.ledger import Ledger, NormalSide
 from kleline.merchants import checks, store
 from kleline.merchants.application import MAX_MALLS, check_application
 from kleline.merchants.errors import (
+    CommissionRateChanged,
     InvalidMerchant,
     InvalidMerchantKey,
     MerchantNotActive,
@@ -223,6 +228,42 @@ class Merchants:
     def refuse(self, merchant_id: str, reason: str) -> Merchant:
         """Refuse a pending merchant's application, saying why (the merchant reads ``reason`` on its dashboard)."""
         return self._move("refuse", merchant_id, checks.check_reason(reason, required=True))
+
+    def check_commission_rate_in(self, tx: RawTx, merchant_id: str, fee_bps: int) -> Merchant:
+        """The merchant, if its commission rate may become ``fee_bps`` (300 to 400 basis points, another rate than
+        its own, an active or suspended merchant); the refusal otherwise. Read in the caller's transaction, writes
+        nothing: what a proposal to change the rate checks."""
+        checks.check_fee_bps(fee_bps)
+        merchant = store.find_merchant(tx, merchant_id)
+        if merchant is None:
+            raise UnknownMerchant(f"no merchant {merchant_id}")
+        if merchant.status not in ("active", "suspended"):
+            raise StatusConflict(
+                f"merchant {merchant_id} is {merchant.status}: only an active or suspended merchant's commission rate "
+                "changes (a new merchant's is set when it is registered)",
+                status=merchant.status,
+            )
+        if merchant.fee_bps == fee_bps:
+            raise InvalidMerchant(
+                f"fee_bps: the merchant's commission is {fee_bps} basis points already", param="fee_bps"
+            )
+        return merchant
+
+    def set_commission_rate_in(self, tx: RawTx, merchant_id: str, fee_bps: int, *, previous: int) -> Merchant:
+        """Take ``fee_bps`` on the merchant's next payments, in the caller's transaction under the merchant's row lock,
+        if its rate is still ``previous`` (``CommissionRateChanged`` otherwise: the change was decided from that rate).
+        Payments made before keep the rate they recorded. The interfaces reach this through a proposal that a second
+        operator approves (``kleline.proposals``)."""
+        store.find_merchant(tx, merchant_id, for_update=True)
+        merchant = self.check_commission_rate_in(tx, merchant_id, fee_bps)
+        if merchant.fee_bps != previous:
+            raise CommissionRateChanged(
+                f"merchant {merchant_id}'s commission was {previous} basis points when the change was proposed and is "
+                f"{merchant.fee_bps} now",
+                param="fee_bps",
+            )
+        store.set_fee(tx, merchant_id, fee_bps)
+        return replace(merchant, fee_bps=fee_bps)
 
     def _move(self, action: StatusAction, merchant_id: str, reason: str | None) -> Merchant:
         with self._db.transaction() as tx:

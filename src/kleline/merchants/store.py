@@ -24,6 +24,7 @@ __all__ = [
     "missing_malls",
     "revoke_key",
     "set_bank_details",
+    "set_fee",
     "set_profile",
     "set_status",
 ]
@@ -202,6 +203,13 @@ def set_bank_details(tx: RawTx, merchant_id: str, iban: str, bic: str) -> bool:
     cursor = tx.execute(
         "UPDATE merchants SET iban = :iban, bic = :bic WHERE id = :id", {"iban": iban, "bic": bic, "id": merchant_id}
     )
+    return int(cursor.rowcount) == 1
+
+
+def set_fee(tx: RawTx, merchant_id: str, fee_bps: int) -> bool:
+    """Take Kleline's commission at ``fee_bps`` on the merchant's next payments (checked, and approved by a second
+    operator, by the caller); False if there is no such merchant. Payments already made keep the rate they recorded."""
+    cursor = tx.execute("UPDATE merchants SET fee_bps = :fee WHERE id = :id", {"fee": fee_bps, "id": merchant_id})
     return int(cursor.rowcount) == 1
 
 

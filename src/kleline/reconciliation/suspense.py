@@ -11,6 +11,10 @@ An operator resolves it in one of three ways, in one transaction under the item'
 - **dismissed**, with a note: only for a line that posted nothing (another currency, no money).
 
 Resolving again the same way returns the item unchanged; resolving a resolved item another way is refused.
+
+A manual resolution is a four-eyes act: one operator proposes it and a second approves it (``kleline.proposals``),
+which checks it with ``check_in`` when it is proposed and applies it with ``resolve_in`` in the approval's own
+transaction.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from kleline.reconciliation.errors import (
     SuspenseItemNotFound,
     SuspenseItemResolved,
 )
-from kleline.reconciliation.model import Action, Resolution, Suspend, SuspenseItem, Target, decide
+from kleline.reconciliation.model import Action, Match, Resolution, Suspend, SuspenseItem, Target, decide
 from kleline.reconciliation.postings import SUSPENSE_ACCOUNT, out_of_suspense, release_from_suspense
 from kleline.sepa.model import OwnAccount
 
@@ -89,7 +93,9 @@ class SuspenseQueue:
             return _found(suspense_store.load_suspense_item(tx, item_id), item_id)
 
     def resolve(self, item_id: str, request: ResolutionRequest, *, resolved_by: str | None = None) -> SuspenseItem:
-        """Move a held line's money to where ``request`` says it belongs, and close the item."""
+        """Move a held line's money to where ``request`` says it belongs, and close the item, in a transaction of its
+        own. The interfaces do not call this: an operator's resolution is a proposal that a second one approves
+        (``kleline.proposals``), which resolves with ``resolve_in``."""
         for attempt in range(_ATTEMPTS):
             try:
                 return self._resolve(item_id, request, resolved_by)
@@ -100,21 +106,44 @@ class SuspenseQueue:
                     raise
         raise AssertionError("unreachable")
 
+    def check_in(self, tx: RawTx, item_id: str, request: ResolutionRequest) -> SuspenseItem:
+        """The open item, if ``request`` could resolve it now; otherwise the error ``resolve_in`` would raise
+        (resolved already, a target that does not fit...). Writes nothing: what a proposal checks before a second
+        operator is asked to approve it."""
+        item = _found(suspense_store.load_suspense_item(tx, item_id), item_id)
+        _refuse_if_resolved(item)
+        self._plan(tx, item, request)
+        return item
+
+    def resolve_in(self, tx: RawTx, item_id: str, request: ResolutionRequest, *, resolved_by: str) -> SuspenseItem:
+        """Resolve the open item as ``request`` says, in the caller's transaction (under the item's row lock); an item
+        resolved already, in whatever way, is refused (``SuspenseItemResolved``): the caller decided on the item as
+        it was. A concurrent import that settled the same object raises a driver integrity error: the caller's
+        transaction must roll back, and may try again (it then gets the refusal with its reason)."""
+        item = _found(suspense_store.load_suspense_item(tx, item_id, lock=True), item_id)
+        _refuse_if_resolved(item)
+        return self._apply(tx, item, request, resolved_by)
+
     def _resolve(self, item_id: str, request: ResolutionRequest, resolved_by: str | None) -> SuspenseItem:
         with self._db.transaction() as tx:
             item = _found(suspense_store.load_suspense_item(tx, item_id, lock=True), item_id)
             if item.resolution is not None:
                 if (item.resolution.kind, item.resolution.target) == (request.kind, request.target):
                     return item
-                done = " ".join(part for part in (item.resolution.kind, item.resolution.target) if part)
-                raise SuspenseItemResolved(f"suspense item {item_id} was already resolved ({done})", param="id")
-            entry_id, action = self._post(tx, item, request)
-            resolution = Resolution(request.kind, request.target, entry_id, request.note, self._clock(), resolved_by)
-            suspense_store.resolve_suspense_item(tx, item.id, resolution, action)
-            return _found(suspense_store.load_suspense_item(tx, item.id), item.id)
+                _refuse_if_resolved(item)
+            return self._apply(tx, item, request, resolved_by)
 
-    def _post(self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest) -> tuple[str | None, Action | None]:
-        """Post the resolving entries; the id of the last one, and what it did to its object."""
+    def _apply(
+        self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest, resolved_by: str | None
+    ) -> SuspenseItem:
+        entry_id, action = self._post(tx, item, request, self._plan(tx, item, request))
+        resolution = Resolution(request.kind, request.target, entry_id, request.note, self._clock(), resolved_by)
+        suspense_store.resolve_suspense_item(tx, item.id, resolution, action)
+        return _found(suspense_store.load_suspense_item(tx, item.id), item.id)
+
+    def _plan(self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest) -> Match | Account | None:
+        """Check that ``request`` can resolve ``item`` (raising why not): the match to post for an object, the
+        account for an account, None for a dismissal."""
         line = item.line
         if request.kind == DISMISSED:
             if item.entry_id is not None:
@@ -125,7 +154,7 @@ class SuspenseQueue:
                 )
             if not request.note or not request.note.strip():
                 raise InvalidResolution("say in a note why the line is dismissed", param="note")
-            return None, None
+            return None
         if item.entry_id is None:
             raise ResolutionRefused(
                 f"nothing was posted for this line ({item.reason.value}: {item.detail}); dismiss it with a note",
@@ -133,7 +162,7 @@ class SuspenseQueue:
             )
         assert request.target is not None  # ResolutionRequest checks it
         if request.kind == ACCOUNT:
-            return self._to_account(tx, item, request.target), None
+            return self._account(item, request.target)
         target = Target(request.kind)
         counterpart = self._counterparts.by_id(tx, target, request.target)
         if counterpart is None:
@@ -141,16 +170,30 @@ class SuspenseQueue:
         decision = decide(line, counterpart, line.amount.currency)
         if isinstance(decision, Suspend):
             raise ResolutionRefused(f"{decision.reason.value}: {decision.detail}", param=f"{target.value}_id")
+        return decision
+
+    def _post(
+        self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest, plan: Match | Account | None
+    ) -> tuple[str | None, Action | None]:
+        """Post the resolving entries ``plan`` calls for; the id of the last one, and what it did to its object."""
+        if plan is None:
+            return None, None
+        if isinstance(plan, Account):
+            return self._to_account(tx, item, plan.code), None
         release = EntryRequest(
             f"{item.id}:released",
-            release_from_suspense(self._own, line),
+            release_from_suspense(self._own, item.line),
             "bank statement line released from suspense",
-            {"suspense_item": item.id, "statement_line": item.line_id, target.value: counterpart.id},
+            {
+                "suspense_item": item.id,
+                "statement_line": item.line_id,
+                plan.counterpart.target.value: plan.counterpart.id,
+            },
         )
         self._ledger.post_in(tx, release)
-        return self._counterparts.confirm_in(tx, decision, line, line_ref=item.line_id), decision.action
+        return self._counterparts.confirm_in(tx, plan, item.line, line_ref=item.line_id), plan.action
 
-    def _to_account(self, tx: RawTx, item: SuspenseItem, code: str) -> str:
+    def _account(self, item: SuspenseItem, code: str) -> Account:
         if code in (SUSPENSE_ACCOUNT, self._own.safeguarding_code):
             raise ResolutionRefused(
                 f"the line's money cannot go to {code}: the bank movement happened, name where it belongs",
@@ -162,6 +205,9 @@ class SuspenseQueue:
                 f"account {code} is kept in {account.currency}, the line is in {item.line.amount.currency}",
                 param="account_code",
             )
+        return Account(code)
+
+    def _to_account(self, tx: RawTx, item: SuspenseItem, code: str) -> str:
         request = EntryRequest(
             f"{item.id}:resolved",
             out_of_suspense(item.line, code),
@@ -169,6 +215,19 @@ class SuspenseQueue:
             {"suspense_item": item.id, "statement_line": item.line_id},
         )
         return self._ledger.post_in(tx, request).id
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A resolution's account, checked: it exists, is not suspense nor safeguarding, and keeps the line's currency."""
+
+    code: str
+
+
+def _refuse_if_resolved(item: SuspenseItem) -> None:
+    if item.resolution is not None:
+        done = " ".join(part for part in (item.resolution.kind, item.resolution.target) if part)
+        raise SuspenseItemResolved(f"suspense item {item.id} was already resolved ({done})", param="id")
 
 
 def _found(item: SuspenseItem | None, item_id: str) -> SuspenseItem:

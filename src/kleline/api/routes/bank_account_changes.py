@@ -2,8 +2,10 @@
 and the operator's decision once the new account is re-checked (``kleline.merchant_users.bank_changes``).
 
 Operators only, who read the full IBAN (they must, to check it). A change is reached through its merchant: another
-merchant's change id is a 404, as an unknown one. A decision is idempotent: approving an approved change (or rejecting
-a rejected one) answers it as it stands and changes nothing; the opposite decision is a ``409``
+merchant's change id is a 404, as an unknown one. Approving takes two operators (four eyes,
+``kleline.api.routes.proposals``): ``approve`` proposes it (``202``, the change stays ``pending``), and a second
+operator approves the proposal. A rejection keeps things as they are and takes one: rejecting a rejected change
+answers it as it stands and changes nothing; rejecting one decided otherwise is a ``409``
 ``bank_account_change_decided`` with the change's ``change_status``. ``Idempotency-Key`` is taken as on every
 ``POST``.
 """
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from kleline.api.auth import OperatorId, kleline_of
+from kleline.api.auth import OperatorId, kleline_of, require_power
+from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.clock import to_rfc3339
 from kleline.merchant_users import BankAccountChange
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["router"]
 
@@ -31,6 +36,17 @@ _DECIDED: dict[int | str, dict[str, object]] = {
         "`change_status` says how), or `idempotency_key_reused`"
     },
 }
+
+
+_PROPOSED: dict[int | str, dict[str, object]] = {
+    **PROPOSED,
+    409: {
+        "description": "`proposal_pending`: an approval of this merchant's change already waits for a second "
+        "operator; `bank_account_change_decided`: the change was decided already (its `change_status` says how); or "
+        "`idempotency_key_reused`"
+    },
+}
+Decider = Annotated[StaffActor, Depends(require_power(Power.DECIDE_MERCHANTS))]
 
 
 class BankAccountChangeOut(BaseModel):
@@ -116,13 +132,14 @@ def get_change(merchant_id: str, change_id: str, request: Request, _operator_key
     return change_out(kleline_of(request).bank_account_changes.get(merchant_id, change_id))
 
 
-@router.post(_CHANGE + "/approve", response_model=BankAccountChangeOut, responses=_DECIDED)
-def approve(merchant_id: str, change_id: str, request: Request, operator_key: OperatorId) -> BankAccountChangeOut:
-    """Approve the new account once checked: the merchant's next payouts go to it (payouts already made keep the
-    account they were sent to). The merchant's owners are told (dashboard, trail) and its webhooks get
-    ``merchant.bank_account.changed``."""
-    changes = kleline_of(request).bank_account_changes
-    return change_out(changes.approve(merchant_id, change_id, by=_operator(operator_key)))
+@router.post(_CHANGE + "/approve", status_code=202, response_model=ProposalOut, responses=_PROPOSED)
+def approve(merchant_id: str, change_id: str, request: Request, operator: Decider) -> ProposalOut:
+    """Propose to approve the new account once checked (four eyes): the change stays ``pending`` until a second
+    operator approves the proposal (``POST /v1/proposals/{id}/approve``). Then the merchant's next payouts go to it
+    (payouts already made keep the account they were sent to), the merchant's owners are told (dashboard, trail) and
+    its webhooks get ``merchant.bank_account.changed``. A change decided already is ``409
+    bank_account_change_decided``."""
+    return proposal_out(kleline_of(request).proposals.propose_bank_account(operator, merchant_id, change_id))
 
 
 @router.post(_CHANGE + "/reject", response_model=BankAccountChangeOut, responses=_DECIDED)

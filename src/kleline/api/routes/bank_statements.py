@@ -1,26 +1,32 @@
 """Bank statements and the suspense queue: operators import camt.053 statements and resolve what did not match.
 
-Every call here is an operator's (API.md): a merchant key or a customer token is answered 403. An import is a raw
-XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with what it did, or
-``200`` with the first result when the same statement was imported before (nothing changes).
+Every call here is an operator's (API.md): a merchant key or a customer token is answered 403. A manual resolution
+of a suspense item takes two operators (``kleline.api.routes.proposals``): the first proposes it, a second approves.
+An import is a raw XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with
+what it did, or ``200`` with the first result when the same statement was imported before (nothing changes).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from kleline.api.auth import OperatorId, kleline_of
+from kleline.api.auth import OperatorId, kleline_of, require_power
+from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.errors import KlelineError
 from kleline.reconciliation import ResolutionRequest, StatementTooLarge, Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.reconciliation.views import import_json, statement_json, suspense_item_json
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 router = APIRouter(prefix="/v1", tags=["reconciliation"])
+
+Resolver = Annotated[StaffActor, Depends(require_power(Power.RESOLVE_SUSPENSE))]
 
 _XML_TYPES = ("application/xml", "text/xml")
 
@@ -263,9 +269,10 @@ def get_suspense_item(item_id: str, request: Request, _operator: OperatorId) -> 
     return suspense_item_json(kleline_of(request).suspense.get(item_id))
 
 
-@router.post("/suspense-items/{item_id}/resolve", response_model=SuspenseItemOut)
-def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: OperatorId) -> dict[str, Any]:
-    """Say where a held line belongs: its money leaves suspense for that object or account (idempotent: the same
-    resolution again answers the item as it is)."""
-    item = kleline_of(request).suspense.resolve(item_id, body.request(), resolved_by=f"op:{operator}")
-    return suspense_item_json(item)
+@router.post("/suspense-items/{item_id}/resolve", status_code=202, response_model=ProposalOut, responses=PROPOSED)
+def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: Resolver) -> ProposalOut:
+    """Propose where a held line belongs (four eyes): nothing moves until a second operator approves the proposal
+    (``POST /v1/proposals/{id}/approve``); its money then leaves suspense for that object or account, and the item's
+    ``resolved_by`` is the proposal. A resolution that could not apply now (the item resolved already, an object
+    that does not fit the line, an unknown account) is refused at once, as the approval would refuse it."""
+    return proposal_out(kleline_of(request).proposals.propose_suspense_resolution(operator, item_id, body.request()))

@@ -1,5 +1,6 @@
 """What customers owe after direct debits came back unpaid, and clearing it: operators list the debts, take a
-repayment from a customer's purse or write a debt off; a customer repays its own debt from its purse.
+repayment from a customer's purse or propose to write a debt off (a second operator approves it: four eyes,
+``kleline.api.routes.proposals``); a customer repays its own debt from its purse.
 
 Every clearing is a ``POST`` and so idempotent on ``Idempotency-Key`` (``api.idempotency``: a retry replays the first
 answer). A refusal (nothing owed, an empty purse, more than owed) is a problem document and writes nothing.
@@ -10,19 +11,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
-from kleline.api.auth import CustomerId, OperatorId, kleline_of
+from kleline.api.auth import CustomerId, OperatorId, kleline_of, require_power
 from kleline.api.fields import CurrencyCode
+from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.clock import to_rfc3339
 from kleline.collections import ReceivableSettlement
 from kleline.collections.debts import check_debt_currency
 from kleline.money import Money
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["collections"])
+
+Collector = Annotated[StaffActor, Depends(require_power(Power.MANAGE_RECEIVABLES))]
 
 
 class ReceivableOut(BaseModel):
@@ -123,12 +129,16 @@ def repay(customer_id: str, request: Request, _operator: OperatorId, body: Clear
     return clearing_out(kleline_of(request).collections.debts.repay(customer_id, _amount(body)))
 
 
-@router.post("/v1/receivables/{customer_id}/write-offs", status_code=201, response_model=ClearingOut)
-def write_off(customer_id: str, request: Request, operator: OperatorId, body: ClearingIn | None = None) -> ClearingOut:
-    """Write the customer's debt off to Kleline's loss account (``kleline:bad-debt`` Dr / receivable Cr), recording
-    the operator: ``409 nothing_owed`` when it owes nothing, ``400 amount_exceeds_debt`` above the debt."""
-    debts = kleline_of(request).collections.debts
-    return clearing_out(debts.write_off(customer_id, _amount(body), operator_id=operator))
+@router.post(
+    "/v1/receivables/{customer_id}/write-offs", status_code=202, response_model=ProposalOut, responses=PROPOSED
+)
+def write_off(customer_id: str, request: Request, operator: Collector, body: ClearingIn | None = None) -> ProposalOut:
+    """Propose to write the customer's debt off to Kleline's loss account (four eyes): nothing moves until a second
+    operator approves the proposal (``POST /v1/proposals/{id}/approve``), which posts ``kleline:bad-debt`` Dr /
+    receivable Cr then. The proposal fixes the amount and the debt it is taken from (the whole debt, as owed now, by
+    default): if the debt changes before the approval, the approval fails (``debt_changed``). ``409 nothing_owed``
+    when the customer owes nothing, ``400 amount_exceeds_debt`` above the debt."""
+    return proposal_out(kleline_of(request).proposals.propose_write_off(operator, customer_id, _amount(body)))
 
 
 @router.post("/v1/wallet/repayments", status_code=201, response_model=ClearingOut, tags=["wallet"])

@@ -3,12 +3,13 @@ and the change waiting for Kleline's check, its public profile in the malls' dir
 the activity.
 
 A new bank account is asked for on a page of its own (``/dashboard/settings/bank-account``) that asks for the second
-factor again when the last one is older than 15 minutes, before the form is shown, and again when it is sent (a
-form left open too long then comes back empty: the IBAN is never carried in an address, where logs and the history
-would keep it). The request goes to ``BankAccountChanges.request``: it takes effect only once an operator approves
-it. The answer to the post shows the IBAN typed in full, to the owner who typed it, that once; every other page shows
-it masked (country and last four). The form is sent once whatever the clicks (``kleline.web.once``). While a change
-is pending, every owner sees it on the overview and here, and may withdraw it; a decision stays shown for 14 days
+factor again when the last one is older than 15 minutes, before the form is shown, and again when it is sent (a form
+left open too long then comes back empty: the IBAN is never carried in an address, where logs and the history would keep
+it). The request goes to ``BankAccountChanges.request``: it takes effect only once two people at Kleline approve it
+(four eyes: one proposes the approval, ``kleline.proposals``, a second approves it), and the notice says when the first
+has. The answer to the post shows the IBAN typed in full, to the owner who typed it, that once; every other page shows
+it masked (country and last four). The form is sent once whatever the clicks (``kleline.web.once``). While a change is
+pending, every owner sees it on the overview and here, and may withdraw it; a decision stays shown for 14 days
 (``kleline.merchant_users.model.is_announced``).
 
 The public profile (what the shop sells, its website) is set through ``Merchants.describe``, the service of the
@@ -27,6 +28,7 @@ from starlette.responses import Response
 from kleline.errors import KlelineError, NotFound
 from kleline.merchant_users import BankAccountChange, NotAllowed, bank_change_problems
 from kleline.merchants.checks import MAX_DESCRIPTION, check_description, check_website
+from kleline.proposals import ProposalKind
 from kleline.web.dashboard.visits import (
     DashboardVisit,
     dashboard_context,
@@ -85,6 +87,7 @@ class BankChangeNotice:
     asked_by: str
     asked_on: str
     decided_on: str
+    checked_once: bool = False  # pending, one person at Kleline proposed to approve it: a second must approve it
 
 
 def shown_iban(iban: str) -> str:
@@ -97,7 +100,7 @@ def _grouped(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-def _notice(change: BankAccountChange | None, language: Language) -> BankChangeNotice | None:
+def _notice(request: Request, change: BankAccountChange | None, language: Language) -> BankChangeNotice | None:
     if change is None:
         return None
     return BankChangeNotice(
@@ -106,7 +109,17 @@ def _notice(change: BankAccountChange | None, language: Language) -> BankChangeN
         change.requested_by_name or "",
         when(change.requested_at, language),
         when(change.decided_at, language) if change.decided_at else "",
+        _checked_once(request, change),
     )
+
+
+def _checked_once(request: Request, change: BankAccountChange) -> bool:
+    """True when the pending change is one operator's proposal away from taking effect (four eyes: a second person
+    at Kleline must approve it)."""
+    if change.status != "pending":
+        return False
+    proposal = web_of(request).kleline.proposals.pending(ProposalKind.BANK_ACCOUNT, change.merchant_id)
+    return proposal is not None and proposal.parameters.get("change_id") == change.id
 
 
 def bank_change_notice(request: Request, visit: DashboardVisit) -> BankChangeNotice | None:
@@ -114,7 +127,7 @@ def bank_change_notice(request: Request, visit: DashboardVisit) -> BankChangeNot
     if not visit.can("settings"):
         return None
     change = web_of(request).kleline.bank_account_changes.announcement(visit.actor)
-    return _notice(change, language_of(request))
+    return _notice(request, change, language_of(request))
 
 
 def _error(error: KlelineError, fields: dict[str, str], language: Language) -> PageError:
@@ -172,8 +185,8 @@ def _page(
         flash=note_of(request, signed_in=True) if status == 200 and submitted is None else None,
         errors=errors or [],
         current_iban=shown_iban(merchant.iban),
-        pending=_notice(state.pending, language),
-        decided=_notice(state.last_decided, language),
+        pending=_notice(request, state.pending, language),
+        decided=_notice(request, state.last_decided, language),
         submitted=submitted,
         submitted_iban=_grouped(submitted.iban) if submitted else "",
         profile=profile or {"description": merchant.description or "", "website": merchant.website or ""},
@@ -209,7 +222,7 @@ def _bank_form(
         section="settings",
         errors=errors or [],
         current_iban=shown_iban(visit.merchant.iban),
-        pending=_notice(pending, language),
+        pending=_notice(request, pending, language),
         typed=typed or {"iban": "", "bic": ""},
         form_key=new_form_key(),
     )

@@ -1,0 +1,53 @@
+"""A merchant's commission rate, changed by two operators (four eyes, ``kleline.api.routes.proposals``): one proposes
+the new rate here, a second approves the proposal, and the merchant's next payments take it (payments made before keep
+the rate they were made at). Operators whose role decides merchants only; ``Idempotency-Key`` as on every ``POST``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, StrictInt
+
+from kleline.api.auth import kleline_of, require_power
+from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
+from kleline.merchants import MAX_FEE_BPS, MIN_FEE_BPS
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["merchants"])
+
+Decider = Annotated[StaffActor, Depends(require_power(Power.DECIDE_MERCHANTS))]
+
+
+class CommissionRateIn(BaseModel):
+    """The commission Kleline is to take on the merchant's next payments, in basis points (350 = 3.5 %)."""
+
+    fee_bps: StrictInt = Field(ge=MIN_FEE_BPS, le=MAX_FEE_BPS, examples=[380])
+
+
+@router.post(
+    "/v1/merchants/{merchant_id}/commission-rate",
+    status_code=202,
+    response_model=ProposalOut,
+    responses={
+        **PROPOSED,
+        409: {
+            "description": "`proposal_pending`: a change of this merchant's rate already waits for a second "
+            "operator; `invalid_status_transition`: the merchant is neither active nor suspended; or "
+            "`idempotency_key_reused`"
+        },
+    },
+)
+def propose_commission_rate(
+    merchant_id: str, body: CommissionRateIn, request: Request, operator: Decider
+) -> ProposalOut:
+    """Propose a new commission rate for an active (or suspended) merchant: nothing changes until a second operator
+    approves the proposal (``POST /v1/proposals/{id}/approve``). The proposal names the rate it replaces; if that rate
+    changed before the approval, the approval fails (``commission_rate_changed``). The same rate as now is ``400
+    validation_error``."""
+    proposals = kleline_of(request).proposals
+    return proposal_out(proposals.propose_commission_rate(operator, merchant_id, body.fee_bps))
