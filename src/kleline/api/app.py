@@ -28,6 +28,8 @@ from kleline.api.routes import (
     receipts,
     receivables,
     settlement,
+    staff_lookup,
+    staff_reports,
     statements,
     top_ups,
     wallet,
@@ -85,6 +87,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(bank_statements.router)
     app.include_router(settlement.router)
     app.include_router(statements.router)
+    app.include_router(staff_reports.router)
+    app.include_router(staff_lookup.router)
     pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])

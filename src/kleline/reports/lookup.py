@@ -26,7 +26,7 @@ from kleline.payments.service import Payments
 from kleline.wallet.customers import Customers, purse_code
 from kleline.wallet.model import Card, Customer
 from kleline.wallet.registered_cards import RegisteredCards
-from kleline.wallet.strong_auth import StrongAuth
+from kleline.wallet.strong_auth import EnrolmentState, StrongAuth
 
 __all__ = ["LATEST", "CustomerSummary", "Lookup", "MerchantSummary"]
 
@@ -42,7 +42,7 @@ class CustomerSummary:
     customer: Customer
     purse: Balance | None
     cards: tuple[Card, ...]
-    authenticator: str
+    authenticator: EnrolmentState
     payments: tuple[Payment, ...]
     more_payments: bool
     merchant_names: dict[str, str]

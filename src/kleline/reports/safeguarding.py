@@ -145,10 +145,10 @@ class Safeguarding:
         lines: dict[str, list[SafeguardingLine]] = defaultdict(list)
         debits: dict[str, int] = defaultdict(int)
         for row in rows:
-            kind = row.group if row.group in GROUPS else _kind(row.group)
+            kind, code = (row.group, GROUPS[row.group]) if row.group in GROUPS else (_kind(row.group), row.group)
             signed = row.balance if row.normal_side == "D" else -row.balance  # debit positive
             debits[row.currency] += signed
-            lines[row.currency].append(SafeguardingLine(kind, row.group, row.accounts, row.balance, -signed))
+            lines[row.currency].append(SafeguardingLine(kind, code, row.accounts, row.balance, -signed))
         currencies = []
         for currency in sorted(lines):
             found = lines[currency]
