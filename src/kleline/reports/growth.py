@@ -219,26 +219,28 @@ def _assemble(
         if month < _key(since.previous() if since > _FIRST else since):
             customers, merchants = customers + new_customers, merchants + new_merchants
     previous: GrowthMonth | None = None
+    before: dict[str, Sales] = {}
     months: list[GrowthMonth] = []
     month = since.previous() if since > _FIRST else since  # the month before gives the first one's growth
     while month <= to:
-        new_customers, new_merchants = counts.get(_key(month), [0, 0])
+        key = _key(month)
+        new_customers, new_merchants = counts.get(key, [0, 0])
         customers, merchants = customers + new_customers, merchants + new_merchants
         end = month_bounds(month)[1]
         active = merchants - sum(1 for at in suspensions if at < end)
-        payments = sum(sales.get((_key(month), c), Sales()).payments for c in currencies)
         lines = []
         for currency in currencies:
-            figures = sales.get((_key(month), currency), Sales())
-            before = previous.currency(currency).sales if previous else Sales()
+            figures = sales.get((key, currency), Sales())
+            last = before.get(currency)
             lines.append(
                 CurrencyMonth(
                     currency,
                     figures,
-                    growth_rate(figures.gross, before.gross) if previous else None,
-                    growth_rate(figures.commission, before.commission) if previous else None,
+                    None if last is None else growth_rate(figures.gross, last.gross),
+                    None if last is None else growth_rate(figures.commission, last.commission),
                 )
             )
+        payments = sum(line.sales.payments for line in lines)
         current = GrowthMonth(
             month=month,
             complete=now >= end + CLOSING_GRACE,
@@ -256,6 +258,7 @@ def _assemble(
         if month >= since:
             months.append(current)
         previous, month = current, month.next()
+        before = {line.currency: line.sales for line in lines}
     return GrowthReport(since, to, now, currencies, tuple(months))
 
 

@@ -78,6 +78,7 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def month_bounds(month: Month) -> tuple[datetime, datetime]:
     """The first instant of a month of Paris and of the month after, in UTC."""
     return day_start(month.first_day), day_start(month.next().first_day)
@@ -89,6 +90,7 @@ def day_of_hour(hour: int) -> int:
     return day_number(paris_day(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)))
 
 
+@functools.lru_cache(maxsize=65_536)
 def month_of_day(number: int) -> int:
     """The month (``YYYYMM``) of a day number."""
     return month_key(from_day_number(number))
@@ -101,6 +103,7 @@ def growth_rate(current: int, previous: int) -> Fraction | None:
     return Fraction(current - previous, previous)
 
 
+@functools.lru_cache(maxsize=4096)
 def percent(rate: Fraction) -> str:
     """``rate`` as a percentage with one decimal (``Fraction(1, 8)`` is ``12.5``), half away from zero."""
     exact = Decimal(rate.numerator * 100) / Decimal(rate.denominator)

@@ -72,9 +72,9 @@ class Live:
     suspended: list[int]
 
 
-def _sales(tx: RawTx, *, upto: bool, end: bool) -> str:
-    """Per UTC hour and currency, the sales of the postings after ``:after`` (and up to ``:upto``) dated from
-    ``:start`` (and before ``:end``): 8 columns, the hour first and the largest posting id last."""
+def _sales(tx: RawTx, where: str) -> str:
+    """Per UTC hour and currency, the sales of the postings ``p`` (of entries ``e``) that ``where`` keeps: 8
+    columns, the hour first and the largest posting id last."""
     refund = has_text(tx, "refund")
     # Each posting is classified once: the fence (a no-op OFFSET or LIMIT) keeps either planner from merging this
     # query into the sums, which would evaluate the classification once per sum.
@@ -83,9 +83,7 @@ def _sales(tx: RawTx, *, upto: bool, end: bool) -> str:
         f"SELECT e.posted_at / {HOUR_US} AS hour, p.id AS posting, p.currency AS currency, p.amount AS amount, "
         "  CASE WHEN p.account_id = :commission THEN 1 ELSE 0 END AS fee, "
         f"  CASE WHEN e.id LIKE :capture THEN 'c' WHEN {refund} THEN 'r' ELSE 'o' END AS kind "
-        "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
-        f"WHERE p.id > :after{' AND p.id <= :upto' if upto else ''} AND e.posted_at >= :start"
-        f"{' AND e.posted_at < :end' if end else ''} {fence}"
+        f"FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id WHERE {where} {fence}"
     )
     return (
         "SELECT hour, currency, "
@@ -110,9 +108,10 @@ def sales_by_hour(
     """The sales of the postings after ``after`` (and up to ``upto``) dated in ``[start, end)`` (epoch us), by UTC
     hour and currency; ``commission`` is the commission account's id (-1: none yet)."""
     params = {"commission": commission, "capture": _CAPTURE, "after": after, "start": start, "end": end}
+    where = "p.id > :after AND e.posted_at >= :start AND e.posted_at < :end"
     if upto is not None:
-        params["upto"] = upto
-    return [_hour_sales(row) for row in tx.fetchall(_sales(tx, upto=upto is not None, end=True), params)]
+        where, params["upto"] = f"{where} AND p.id <= :upto", upto
+    return [_hour_sales(row) for row in tx.fetchall(_sales(tx, where), params)]
 
 
 _COUNTS: Final = (
@@ -216,20 +215,27 @@ def settled_upto(tx: RawTx, after: int, before: int) -> int:
 
 def live(tx: RawTx, *, commission: int, after: int, start: int) -> Live:
     """In one statement: the sales of the postings after ``after`` dated from ``start`` (epoch us), the customers
-    and merchants new since ``start``, by UTC hour, and the suspensions of the merchants suspended now."""
+    and merchants new since ``start``, by UTC hour, and the suspensions of the merchants suspended now.
+
+    The two bounds are written into the statement, not passed as parameters: they move only when the process
+    reads what it keeps again (every few minutes), so the statement's text stays the same meanwhile and PostgreSQL
+    plans it once per connection (a prepared statement without a bound to guess). With them as parameters it would
+    plan the union anew at every report, for ten times what running it costs; a plan made for any bound would read
+    the whole journal."""
+    after, start = int(after), int(start)  # integers the caller computed: nothing else goes into the text
     zeros = ", ".join(["0"] * 6)  # the columns of the sales' figures and largest posting
     rows = tx.fetchall(
-        f"SELECT 's', t.* FROM ({_sales(tx, upto=False, end=False)}) t "
+        f"SELECT 's', t.* FROM ({_sales(tx, f'p.id > {after} AND e.posted_at >= {start}')}) t "
         "UNION ALL "
-        f"SELECT 'c', created_at / {HOUR_US}, '', COUNT(*), {zeros} FROM customers WHERE created_at >= :start "
+        f"SELECT 'c', created_at / {HOUR_US}, '', COUNT(*), {zeros} FROM customers WHERE created_at >= {start} "
         f"GROUP BY created_at / {HOUR_US} "
         "UNION ALL "
-        f"SELECT 'm', approved_at / {HOUR_US}, '', COUNT(*), {zeros} FROM merchants WHERE approved_at >= :start "
+        f"SELECT 'm', approved_at / {HOUR_US}, '', COUNT(*), {zeros} FROM merchants WHERE approved_at >= {start} "
         f"GROUP BY approved_at / {HOUR_US} "
         "UNION ALL "
         f"SELECT 'x', status_changed_at, '', 0, {zeros} FROM merchants "
         "WHERE status = 'suspended' AND approved_at IS NOT NULL",
-        {"commission": commission, "capture": _CAPTURE, "after": after, "start": start},
+        {"commission": commission, "capture": _CAPTURE},
     )
     found = Live([], Counts({}, {}), [])
     for row in rows:

@@ -10,6 +10,7 @@ formula.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from fractions import Fraction
@@ -87,8 +88,7 @@ def _month_json(month: GrowthMonth, target: Fraction) -> dict[str, Any]:
     }
 
 
-def growth_json(report: GrowthReport) -> dict[str, Any]:
-    """The report as JSON values, oldest month first."""
+def _head(report: GrowthReport) -> dict[str, Any]:
     return {
         "object": "growth_report",
         "from": str(report.first),
@@ -97,13 +97,25 @@ def growth_json(report: GrowthReport) -> dict[str, Any]:
         "as_of": to_rfc3339(report.as_of),
         "currencies": list(report.currencies),
         "target_growth": rate_json(report.target, report.target),
-        "months": [_month_json(month, report.target) for month in report.months],
     }
 
 
+def growth_json(report: GrowthReport) -> dict[str, Any]:
+    """The report as JSON values, oldest month first."""
+    return {**_head(report), "months": [_month_json(month, report.target) for month in report.months]}
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_bytes(month: GrowthMonth, target: Fraction) -> bytes:
+    """A month as JSON text: a closed month's never changes, so each is written once per process."""
+    return json.dumps(_month_json(month, target), separators=(",", ":")).encode()
+
+
 def growth_json_bytes(report: GrowthReport) -> bytes:
-    """The report as UTF-8 JSON bytes."""
-    return json.dumps(growth_json(report), separators=(",", ":")).encode()
+    """The report as UTF-8 JSON bytes (``growth_json``'s)."""
+    head = json.dumps(_head(report), separators=(",", ":")).encode()
+    months = b",".join(_month_bytes(month, report.target) for month in report.months)
+    return head[:-1] + b',"months":[' + months + b"]}"
 
 
 def _percent(rate: Fraction | None) -> str:
