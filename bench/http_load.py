@@ -237,9 +237,7 @@ def _page(plan: Plan, connection: Connection, tally: RoundResult, index: int) ->
     # The headers a browser sends for a page: its session and language cookies, what it accepts.
     cookie = f"Cookie: {plan.cookies[index % len(plan.cookies)]}\r\n" if plan.cookies else ""
     key = f"Authorization: Bearer {plan.bearer}\r\n" if plan.bearer else ""
-    headers = (
-        f"{cookie}{key}Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-GB,en;q=0.9\r\n"
-    ).encode()
+    headers = (f"{cookie}{key}Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-GB,en;q=0.9\r\n").encode()
 
     def step() -> bool:
         status, body = connection.request("GET", plan.path, headers)

@@ -65,7 +65,7 @@ def world(kleline: Kleline, client: TestClient, clock: FakeClock) -> World:
     twice in December and once in January (one refunded in part), and a key for each staff role."""
     clock.now = datetime(2025, 12, 10, 10, 0, tzinfo=UTC)
     registered, secret = kleline.merchants.register(
-        name="=HYPERLINK(\"http://evil\")", email="evil@example.fr", iban=IBAN, siret="73282932000074"
+        name='=HYPERLINK("http://evil")', email="evil@example.fr", iban=IBAN, siret="73282932000074"
     )
     shop = kleline.merchants.approve(registered.id).id
     ada = shopper(kleline, purse=100_000, email="ada.lovelace@example.org")
@@ -107,7 +107,11 @@ def test_support_reads_the_growth_report(client: TestClient, world: World) -> No
     assert january["payments"]["growth"] == {"ratio": "-1/2", "percent": "-50.0", "meets_target": False}
     assert january["sales"]["EUR"]["volume"] == 1500 and january["sales"]["EUR"]["refunded"] == 1000
     assert january["sales"]["EUR"]["commission"] == 53 - 35  # 53 on 1500, 35 returned by the refund
-    assert january["customers"] == {"new": 0, "total": 1, "growth": {"ratio": "0/1", "percent": "0.0", "meets_target": False}}
+    assert january["customers"] == {
+        "new": 0,
+        "total": 1,
+        "growth": {"ratio": "0/1", "percent": "0.0", "meets_target": False},
+    }
     assert january["merchants"]["active"] == 1
     default = client.get("/v1/reports/growth", headers=world.support).json()
     assert (default["from"], default["to"], len(default["months"])) == ("2025-02", "2026-01", 12)
@@ -126,7 +130,9 @@ def test_the_csv_is_an_export_and_safe_in_a_spreadsheet(client: TestClient, worl
     problem(client.get("/v1/reports/growth.csv", headers=world.support), 403, "forbidden")
     response = client.get(asked, headers=world.finance)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    assert response.content == client.get("/v1/reports/growth.csv?from=2025-12&to=2026-01", headers=world.finance).content
+    assert (
+        response.content == client.get("/v1/reports/growth.csv?from=2025-12&to=2026-01", headers=world.finance).content
+    )
     rows = list(csv.reader(io.StringIO(response.text)))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 3
     line = dict(zip(CSV_COLUMNS, rows[2], strict=True))

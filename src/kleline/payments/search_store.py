@@ -28,6 +28,7 @@ from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
 
 __all__ = ["customers_sharing_email", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
 
+
 def customers_sharing_email(tx: RawTx, merchant_id: str, email: str) -> tuple[str, ...]:
     """The customers whose email is ``email`` and who consented to share it with the merchant ``merchant_id``.
 

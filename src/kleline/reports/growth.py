@@ -99,7 +99,10 @@ class Growth:
             kept = self._keep(now, open_from)
         with self._db.transaction(write=False) as tx:
             live = growth_store.live(
-                tx, commission=self._commission_id(), after=kept.upto, start=epoch_us(day_start(from_day_number(open_from)))
+                tx,
+                commission=self._commission_id(),
+                after=kept.upto,
+                start=epoch_us(day_start(from_day_number(open_from))),
             )
         counts = {month: list(pair) for month, pair in kept.counts.items()}
         for index, by_hour in enumerate((live.counts.customers, live.counts.merchants)):
@@ -215,8 +218,8 @@ def _assemble(
     currencies = tuple(sorted({currency for (month, currency) in sales if _key(since) <= month <= _key(to)}))
     currencies = currencies or (PURSE_CURRENCY,)
     customers = merchants = 0
-    for month, (new_customers, new_merchants) in counts.items():
-        if month < _key(since.previous() if since > _FIRST else since):
+    for key, (new_customers, new_merchants) in counts.items():
+        if key < _key(since.previous() if since > _FIRST else since):
             customers, merchants = customers + new_customers, merchants + new_merchants
     previous: GrowthMonth | None = None
     before: dict[str, Sales] = {}

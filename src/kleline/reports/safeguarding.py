@@ -39,7 +39,14 @@ from kleline.reports import store
 from kleline.sepa.model import OwnAccount
 from kleline.wallet.customers import purse_code
 
-__all__ = ["GROUPS", "SUSPENSE_ACCOUNT", "CurrencySafeguarding", "Safeguarding", "SafeguardingLine", "SafeguardingReport"]
+__all__ = [
+    "GROUPS",
+    "SUSPENSE_ACCOUNT",
+    "CurrencySafeguarding",
+    "Safeguarding",
+    "SafeguardingLine",
+    "SafeguardingReport",
+]
 
 # Accounts kept one per party are summed by their code's pattern (``%`` for the party's id).
 GROUPS: Final = {

@@ -83,7 +83,10 @@ def growth_charts(report: GrowthReport, language: Language) -> tuple[GrowthChart
             labels,
             names,
             _MERCHANTS,
-            ((_ACTIVE, tuple(m.active_merchants for m in months)), (_NEW_MERCHANTS, tuple(m.new_merchants for m in months))),
+            (
+                (_ACTIVE, tuple(m.active_merchants for m in months)),
+                (_NEW_MERCHANTS, tuple(m.new_merchants for m in months)),
+            ),
         ),
         _counts(
             "customers",
@@ -91,7 +94,10 @@ def growth_charts(report: GrowthReport, language: Language) -> tuple[GrowthChart
             labels,
             names,
             _CUSTOMERS,
-            ((_CUSTOMERS, tuple(m.customers for m in months)), (_NEW_CUSTOMERS, tuple(m.new_customers for m in months))),
+            (
+                (_CUSTOMERS, tuple(m.customers for m in months)),
+                (_NEW_CUSTOMERS, tuple(m.new_customers for m in months)),
+            ),
         ),
         _counts(
             "payments",
@@ -207,6 +213,5 @@ def _rate(locale: str, rate: Fraction | None) -> str:
 @functools.cache
 def _percent_pattern(locale: str) -> str:
     """The language's percentage pattern with one decimal (``#,##0.0%``, ``#,##0.0 %``)."""
-    pattern = Locale.parse(locale).percent_formats[None].pattern
+    pattern = str(Locale.parse(locale).percent_formats[None].pattern)
     return pattern.replace("0", "0.0", 1) if "." not in pattern else pattern
-

@@ -192,11 +192,14 @@ def test_a_report_without_anything_has_zeros_in_the_books_currency(kleline: Klel
 
 @pytest.mark.parametrize(
     ("first", "last", "param"),
-    [("2025-13", "2026-01", "from"), ("2025-01", "2026-02", "to"), ("2026-01", "2025-12", "from"), ("2015-01", None, "from")],
+    [
+        ("2025-13", "2026-01", "from"),
+        ("2025-01", "2026-02", "to"),
+        ("2026-01", "2025-12", "from"),
+        ("2015-01", None, "from"),
+    ],
 )
-def test_a_range_that_cannot_be_reported_is_refused(
-    kleline: Kleline, first: str, last: str | None, param: str
-) -> None:
+def test_a_range_that_cannot_be_reported_is_refused(kleline: Kleline, first: str, last: str | None, param: str) -> None:
     with pytest.raises(InvalidMonth) as refused:
         kleline.growth.report(first, last)
     assert refused.value.param == param

@@ -197,7 +197,9 @@ class SafeguardingOut(BaseModel):
 
 
 def _line(line: SafeguardingLine) -> BalanceLineOut:
-    return BalanceLineOut(kind=line.kind, code=line.code, accounts=line.accounts, balance=line.balance, effect=line.effect)
+    return BalanceLineOut(
+        kind=line.kind, code=line.code, accounts=line.accounts, balance=line.balance, effect=line.effect
+    )
 
 
 @router.get("/v1/safeguarding", response_model=SafeguardingOut)
