@@ -16,6 +16,7 @@ from kleline.api.routes.cards import CardOut, card_out
 from kleline.api.routes.customers import CustomerOut, customer_out
 from kleline.api.routes.merchants import MerchantOut, merchant_out
 from kleline.api.routes.payments import PaymentOut
+from kleline.api.routes.staff_reports import forbidden
 from kleline.api.routes.wallet import PurseOut
 from kleline.clock import to_rfc3339
 from kleline.ledger import Balance
@@ -28,6 +29,7 @@ from kleline.wallet.customers import SEARCH_LIMIT
 router = APIRouter(tags=["staff lookup"])
 
 Reader = Annotated[StaffActor, Depends(require_power(Power.READ))]
+READ_FORBIDDEN = forbidden("the `read` power")
 
 
 class CustomerList(BaseModel):
@@ -102,7 +104,7 @@ def _balance(balance: Balance) -> BalanceOut:
     return BalanceOut(currency=balance.currency, balance=balance.posted, held=balance.held, available=balance.available)
 
 
-@router.get("/v1/customers", response_model=CustomerList)
+@router.get("/v1/customers", response_model=CustomerList, responses=READ_FORBIDDEN)
 def search_customers(
     request: Request,
     _actor: Reader,
@@ -121,7 +123,7 @@ def search_customers(
     return CustomerList(data=[customer_out(customer) for customer in found], has_more=more)
 
 
-@router.get("/v1/customers/{customer_id}", response_model=CustomerSummaryOut)
+@router.get("/v1/customers/{customer_id}", response_model=CustomerSummaryOut, responses=READ_FORBIDDEN)
 def get_customer(customer_id: str, request: Request, _actor: Reader) -> CustomerSummaryOut:
     """A customer's wallet: purse, cards (masked), verification level, second factor, latest payments."""
     summary = kleline_of(request).lookup.customer(customer_id)
@@ -140,7 +142,7 @@ def get_customer(customer_id: str, request: Request, _actor: Reader) -> Customer
     )
 
 
-@router.get("/v1/merchants/{merchant_id}/summary", response_model=MerchantSummaryOut)
+@router.get("/v1/merchants/{merchant_id}/summary", response_model=MerchantSummaryOut, responses=READ_FORBIDDEN)
 def get_merchant_summary(merchant_id: str, request: Request, _actor: Reader) -> MerchantSummaryOut:
     """A merchant's profile, balance, latest payments and people."""
     summary = kleline_of(request).lookup.merchant(merchant_id)

@@ -96,7 +96,19 @@ class GrowthOut(BaseModel):
 
 
 _MONTH_QUERY = "a month of Paris, YYYY-MM"
+
+
+def forbidden(needs: str) -> dict[int | str, dict[str, Any]]:
+    """The ``403`` of an operator route that ``needs`` a power (``"the `read` power"``)."""
+    return {
+        403: {
+            "description": f"`forbidden`: a merchant's or a customer's key, or an operator key whose role lacks {needs}"
+        }
+    }
+
+
 _GROWTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    **forbidden("the `read` power (or, for CSV, the `export` power)"),
     400: {
         "description": "`validation_error`, `param` naming `from` or `to`: not a month written YYYY-MM, a month "
         "that has not begun, a range that ends before it begins or spans more than 120 months"
@@ -111,6 +123,7 @@ _CSV: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
     **_GROWTH_ERRORS,
+    **forbidden("the `export` power"),
 }
 
 
@@ -202,7 +215,7 @@ def _line(line: SafeguardingLine) -> BalanceLineOut:
     )
 
 
-@router.get("/v1/safeguarding", response_model=SafeguardingOut)
+@router.get("/v1/safeguarding", response_model=SafeguardingOut, responses=forbidden("the `read` power"))
 def get_safeguarding(request: Request, _actor: Reader) -> SafeguardingOut:
     """The safeguarding report, from one snapshot of the books."""
     report = kleline_of(request).safeguarding.report()
