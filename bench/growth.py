@@ -6,16 +6,17 @@ generator (``bench.http_load``) is a process of its own with keep-alive connecti
 key in the finance role. ``PAGE`` and ``MARKER`` name what is measured: when the console's growth page exists, it
 replaces the API call there (and its staff session, the key: ``Plan.cookies`` instead of ``Plan.bearer``).
 
-The world: the demo's data set (a dozen shops, customers with cards and purses) scaled to a year of the seed's
-10 % a month: ``MERCHANTS`` merchants and ``CUSTOMERS`` customers at the year's end, each count growing 10 % a month
-(a third of them there at its start), and ``PAYMENTS`` card payments over the ``DAYS`` days, each day's count
-growing as fast, of 5 to 150 EUR at 3.5 % to a merchant and from a customer both there that day, one in twenty
-partly refunded three days later. Merchants are registered and approved through their service (on the day they
-join); customers and payments are written in bulk: customers as rows (one password hash for all: Argon2 would
-take minutes), each day's captures and refunds through the ledger's batch (``Ledger.post_batch_in``: balanced,
-chained, balances updated, as every entry) in the same transaction as their payment and refund rows
-(``bench.dashboard_overview._day``). The set-up then checks that the books balance and that the report's payments
-are the journal's captures, month by month.
+The world: the demo's network (shops, customers paying them) scaled to a year of the seed's 10 % a month:
+``MERCHANTS`` merchants and ``CUSTOMERS`` customers at the year's end, each count growing 10 % a month (about a third
+of them there at its start), and ``PAYMENTS`` card payments over the ``DAYS`` days, each day's count growing as fast,
+of 5 to 150 EUR at 3.5 % to a merchant and from a customer both there that day, one in twenty partly refunded three
+days later. Merchants are registered and approved through their service (on the day they join); customers and
+payments are written in bulk: customers as rows (one password hash for all: Argon2 would take minutes; no purse is
+opened, as ``Customers.purse`` allows, and no card row made: the report reads neither), each day's captures and
+refunds through the ledger's batch (``Ledger.post_batch_in``: balanced, chained, balances updated, as every entry)
+in the same transaction as their payment and refund rows (``bench.dashboard_overview._day``), a week's days in one
+transaction. The set-up then checks that the books balance and that the report's payments are the journal's
+captures, month by month.
 
 Before the rounds, the first report is timed alone: it keeps the closed days of the year (one row per day) once.
 
