@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bench import (
     dashboard_overview,
     dashboard_payments,
+    growth,
     iso8583,
     ledger_postgres,
     ledger_sqlite,
@@ -31,6 +32,7 @@ BENCHES: dict[str, Callable[[Report], None]] = {
     "pages": pages.run,
     "dashboard-payments": dashboard_payments.run,
     "dashboard-overview": dashboard_overview.run,
+    "growth": growth.run,
 }
 
 PARTS = {"payments-postgres", "payments-sqlite"}  # halves of "payments", run alone by name only

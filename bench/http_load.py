@@ -16,7 +16,8 @@ Workloads (chosen by ``Plan.kind``):
   then ``POST /v1/payments/{id}/confirm`` ``{"method": "purse"}`` with a customer's token, each with an
   ``Idempotency-Key``. It counts as completed when the confirmation answers ``succeeded``;
 - ``page``: ``GET`` of a page (``Plan.path``) with a signed-in customer's session cookie (each connection its own
-  customer's, in turn), as a browser asks for it; it counts when the page answers 200 with ``Plan.marker`` in it.
+  customer's, in turn), as a browser asks for it, or with ``Plan.bearer`` as its key (an operator's report); it
+  counts when the page answers 200 with ``Plan.marker`` in it.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class Plan:
     amounts: tuple[int, int] = (100, 500)
     path: str = ""  # the page ``page`` asks for
     cookies: tuple[str, ...] = ()  # ``page``: one ``Cookie`` header value per customer
+    bearer: str = ""  # ``page``: a key sent as ``Authorization: Bearer`` (with or without cookies)
     marker: bytes = b"</html>"  # ``page``: what a complete answer holds
 
 
@@ -230,13 +232,12 @@ def _purse(plan: Plan, connection: Connection, tally: RoundResult, index: int) -
 
 
 def _page(plan: Plan, connection: Connection, tally: RoundResult, index: int) -> Callable[[], bool]:
-    if not plan.cookies:
-        raise ValueError("a page workload needs the customers' session cookies")
+    if not plan.cookies and not plan.bearer:
+        raise ValueError("a page workload needs the customers' session cookies or a key")
     # The headers a browser sends for a page: its session and language cookies, what it accepts.
-    headers = (
-        f"Cookie: {plan.cookies[index % len(plan.cookies)]}\r\n"
-        "Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-GB,en;q=0.9\r\n"
-    ).encode()
+    cookie = f"Cookie: {plan.cookies[index % len(plan.cookies)]}\r\n" if plan.cookies else ""
+    key = f"Authorization: Bearer {plan.bearer}\r\n" if plan.bearer else ""
+    headers = (f"{cookie}{key}Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-GB,en;q=0.9\r\n").encode()
 
     def step() -> bool:
         status, body = connection.request("GET", plan.path, headers)

@@ -7,7 +7,7 @@ audit trail's record count, whether each part was intact, and the problems found
 count in full). Rows are only ever added.
 
 Revision ID: 0040
-Revises: 0037
+Revises: 0039
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0040"
-down_revision = "0037"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 

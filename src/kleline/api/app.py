@@ -31,6 +31,8 @@ from kleline.api.routes import (
     receipts,
     receivables,
     settlement,
+    staff_lookup,
+    staff_reports,
     statements,
     top_ups,
     wallet,
@@ -91,6 +93,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(bank_statements.router)
     app.include_router(settlement.router)
     app.include_router(statements.router)
+    app.include_router(staff_reports.router)
+    app.include_router(staff_lookup.router)
     pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])

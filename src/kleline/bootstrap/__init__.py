@@ -50,7 +50,10 @@ from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
 from kleline.reconciliation import Counterparts, Reconciliation, SuspenseQueue
 from kleline.reports import Issuer, Reports
+from kleline.reports.growth import Growth
+from kleline.reports.lookup import Lookup
 from kleline.reports.overview import Overview
+from kleline.reports.safeguarding import Safeguarding
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
 from kleline.staff_users import StaffSecurity, StaffSignIn, StaffTeam
@@ -139,6 +142,10 @@ class Kleline:
     proposals: Proposals = field(init=False)
     # Built after settlement, whose payouts it reads: the dashboard's overview of a merchant's sales and balance.
     overview: Overview = field(init=False)
+    # Read models of Kleline's staff: its growth, safeguarding, and one customer's or merchant's summary.
+    growth: Growth = field(init=False)
+    safeguarding: Safeguarding = field(init=False)
+    lookup: Lookup = field(init=False)
 
     def close(self) -> None:
         """Release the database connections and the card network's."""
@@ -308,6 +315,9 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         ),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
+    kleline.growth = Growth(db, clock=clock)
+    kleline.safeguarding = Safeguarding(db, clock=clock)
+    kleline.lookup = Lookup(db, ledger, customers, cards, strong_auth, merchants, payments)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(
         db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes

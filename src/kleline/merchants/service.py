@@ -26,6 +26,7 @@ from typing import get_args
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
+from kleline.db.prefixes import ascii_lower
 from kleline.errors import KlelineError
 from kleline.ids import new_id
 from kleline.ledger import Ledger, NormalSide
@@ -53,10 +54,12 @@ from kleline.merchants.model import (
 )
 from kleline.merchants.review import ApplicationReview, review
 
-__all__ = ["KEY_PREFIX", "MAX_MALLS", "STATUSES", "Merchants"]
+__all__ = ["KEY_PREFIX", "MAX_MALLS", "SEARCH_LIMIT", "STATUSES", "Merchants"]
 
 STATUSES = get_args(MerchantStatus)
 KEY_PREFIX = "sk_"
+SEARCH_LIMIT = 100
+"""The longest search text Kleline's staff may look merchants up by."""
 
 
 def _digest(secret: str) -> bytes:
@@ -211,6 +214,24 @@ class Merchants:
                 if cursor is None:
                     raise InvalidMerchant(f"starting_after: no merchant {starting_after}", param="starting_after")
             return store.list_merchants(tx, limit=limit, starting_after=cursor, status=status)
+
+    def search(self, query: str, *, limit: int = 20) -> tuple[builtins.list[Merchant], bool]:
+        """Merchants for Kleline's staff, by name: those whose name holds ``query`` (in either case), or whose id,
+        SIRET (spaces ignored) or email begins with it; up to ``limit``, and whether there were more."""
+        text = query.strip()
+        if not 1 <= len(text) <= SEARCH_LIMIT:
+            raise InvalidMerchant(f"query: give 1 to {SEARCH_LIMIT} characters", param="query")
+        digits = text.replace(" ", "")
+        with self._db.transaction(write=False) as tx:
+            found = store.search_merchants(
+                tx,
+                contains=ascii_lower(text),
+                id_prefix=text if text.startswith("mer_") else None,
+                siret_prefix=digits if digits.isdigit() else None,
+                email_prefix=text.lower(),
+                limit=limit + 1,
+            )
+        return found[:limit], len(found) > limit
 
     def approve(self, merchant_id: str) -> Merchant:
         """Make a pending, suspended or refused merchant active, opening its balance account first; the reason of a

@@ -23,6 +23,7 @@ __all__ = [
     "merchants_sharing",
     "missing_malls",
     "revoke_key",
+    "search_merchants",
     "set_bank_details",
     "set_fee",
     "set_profile",
@@ -161,6 +162,31 @@ def merchants_sharing(tx: RawTx, column: Literal["iban", "siret"], value: str, e
     rows = tx.fetchall(
         f"SELECT {_COLUMNS} FROM merchants WHERE {column} = :value AND id <> :id ORDER BY created_at, id",
         {"value": value, "id": except_id},
+    )
+    malls = mall_ids_of(tx, [str(row[0]) for row in rows])
+    return [_merchant(row, malls[str(row[0])]) for row in rows]
+
+
+def _like(text: str) -> str:
+    """``text`` inside a LIKE pattern, its wildcards and the escape character escaped (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_merchants(
+    tx: RawTx, *, contains: str, id_prefix: str | None, siret_prefix: str | None, email_prefix: str | None, limit: int
+) -> list[Merchant]:
+    """Up to ``limit`` merchants, by name, whose name holds ``contains`` (compare it lower-cased in A-Z, as the
+    name is), or whose id, SIRET or email begins with the prefix given. Merchants are a few thousand at most: one
+    pass over them, no index needed."""
+    name = 'lower(name COLLATE "C")' if tx.is_postgres else "lower(name)"
+    readings = [f"{name} LIKE :contains ESCAPE '\\'"]
+    params: dict[str, object] = {"contains": f"%{_like(contains)}%", "limit": limit}
+    for column, prefix in (("id", id_prefix), ("siret", siret_prefix), ("email", email_prefix)):
+        if prefix is not None:
+            readings.append(f"{column} LIKE :{column} ESCAPE '\\'")
+            params[column] = f"{_like(prefix)}%"
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM merchants WHERE {' OR '.join(readings)} ORDER BY {name}, id LIMIT :limit", params
     )
     malls = mall_ids_of(tx, [str(row[0]) for row in rows])
     return [_merchant(row, malls[str(row[0])]) for row in rows]

@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
 from kleline.clock import epoch_us
+from kleline.db.prefixes import ascii_lower
 from kleline.errors import ValidationError
 from kleline.money import Money, currency_exponent
 from kleline.payments.checks import SUPPORTED_CURRENCIES
@@ -67,7 +68,6 @@ _INSTANT: Final = re.compile(
 )
 _TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{8,120}$")
 _CURSOR: Final = re.compile(r"^([np])(0|[1-9][0-9]{0,17})~([a-z]{2,8}_[A-Za-z0-9_-]{1,64})$")
-_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +152,6 @@ class PaymentPage:
     next: PageCursor | None
     previous: PageCursor | None
     has_more: bool
-
-
-def ascii_lower(text: str) -> str:
-    """``text`` with A-Z lower-cased and every other character kept: how both databases compare references
-    (SQLite's ``lower`` and PostgreSQL's under the C collation change A-Z only)."""
-    return text.translate(_ASCII_LOWER)
 
 
 def amount_minor(text: str, currency: str) -> int | None:

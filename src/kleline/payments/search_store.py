@@ -21,14 +21,12 @@ from dataclasses import replace
 
 from kleline.clock import epoch_us
 from kleline.db.engine import RawTx
+from kleline.db.prefixes import prefix_successor
 from kleline.payments.model import Payment
 from kleline.payments.search import PageCursor, PaymentPage, PaymentSearch, text_terms
 from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
 
 __all__ = ["customers_sharing_email", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
-
-_LAST_CODE_POINT = 0x10FFFF
-_SURROGATES = range(0xD800, 0xE000)
 
 
 def customers_sharing_email(tx: RawTx, merchant_id: str, email: str) -> tuple[str, ...]:
@@ -39,19 +37,6 @@ def customers_sharing_email(tx: RawTx, merchant_id: str, email: str) -> tuple[st
     payments by their email; a customer who has not consented is never found by it."""
     del tx, merchant_id, email
     return ()
-
-
-def prefix_successor(prefix: str) -> str | None:
-    """The least string above every string that begins with ``prefix``, in code point order (which is UTF-8 byte
-    order), or None when there is none (a prefix of U+10FFFF only)."""
-    kept = list(prefix)
-    while kept:
-        following = ord(kept.pop()) + 1
-        if following <= _LAST_CODE_POINT:
-            if following in _SURROGATES:  # not characters: UTF-8 cannot hold them
-                following = _SURROGATES.stop
-            return "".join(kept) + chr(following)
-    return None
 
 
 def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from kleline.db.engine import RawTx
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
-from kleline.reports.store import AccountInfo
+from kleline.reports.store import AccountInfo, has_text
 
 __all__ = ["Books", "Stored", "close_days", "read", "settle", "tail", "watermark"]
 
@@ -53,19 +53,11 @@ class Stored:
     watermark: int
 
 
-def _has_text(tx: RawTx, key: str) -> str:
-    """SQL true when the entry's metadata holds a non-empty string under ``key`` (``classify``'s ``_text``)."""
-    if tx.is_postgres:
-        data = "CAST(e.metadata AS jsonb)"
-        return f"(jsonb_typeof({data} -> '{key}') = 'string' AND {data} ->> '{key}' <> '')"
-    return f"(json_type(e.metadata, '$.{key}') = 'text' AND json_extract(e.metadata, '$.{key}') <> '')"
-
-
 def _per_day(tx: RawTx, side: str, *, upto: bool) -> str:
     """Per day of ``[:start, :end)``: gross, refunds, commission charged and returned, and the largest posting id,
     from the postings on ``:account`` after ``:after`` (and up to ``:upto`` with ``upto``)."""
     move = "p.amount" if side == "D" else "-p.amount"  # the balance's change on its normal side
-    refund, payment = _has_text(tx, "refund"), _has_text(tx, "payment")
+    refund, payment = has_text(tx, "refund"), has_text(tx, "payment")
     # Each posting is classified once: the fence (a no-op LIMIT or OFFSET) keeps either planner from merging this
     # query into the sums, which would evaluate the commission's subquery once per sum. ``+c.account_id`` keeps
     # SQLite off the commission account's index (every capture's posting is in it) and on the entry's.

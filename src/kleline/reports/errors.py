@@ -35,8 +35,8 @@ class InvalidMonth(ReportError):
     code = "validation_error"
     status = 400
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, param="month")
+    def __init__(self, detail: str, param: str = "month") -> None:
+        super().__init__(detail, param=param)
 
 
 class UnknownFormat(ReportError):

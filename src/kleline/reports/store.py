@@ -15,14 +15,17 @@ from kleline.db.engine import RawTx
 
 __all__ = [
     "AccountInfo",
+    "GroupBalance",
     "EntryLegs",
     "MovementRow",
     "PaymentInfo",
     "ZeroNetRefund",
     "account_first_use",
     "all_accounts",
+    "balances_by_group",
     "balance_before",
     "find_account",
+    "has_text",
     "iter_entries",
     "movements",
     "payout_window",
@@ -45,6 +48,15 @@ class AccountInfo:
     currency: str
     normal_side: str
     created_at: int
+
+
+def has_text(tx: RawTx, key: str) -> str:
+    """SQL true when the metadata of the entry ``e`` holds a non-empty string under ``key`` (as ``reports.model``'s
+    ``classify`` reads it)."""
+    if tx.is_postgres:
+        data = "CAST(e.metadata AS jsonb)"
+        return f"(jsonb_typeof({data} -> '{key}') = 'string' AND {data} ->> '{key}' <> '')"
+    return f"(json_type(e.metadata, '$.{key}') = 'text' AND json_extract(e.metadata, '$.{key}') <> '')"
 
 
 _ACCOUNT = "SELECT id, code, currency, normal_side, created_at FROM ledger_accounts"
@@ -288,3 +300,33 @@ def iter_entries(tx: RawTx, page: int = 2000) -> Iterator[EntryLegs]:
         assert current is not None
         yield EntryLegs(current[0], int(current[1]), current[2], json.loads(current[3]), tuple(legs))
         after = (int(current[1]), current[0])
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBalance:
+    """The accounts of one currency and normal side whose code matches one of the groups' patterns (``group`` is
+    the group's name), or one account on its own (``group`` is its code): how many, and their balance summed on
+    their normal side."""
+
+    currency: str
+    group: str
+    normal_side: str
+    accounts: int
+    balance: int
+
+
+def balances_by_group(tx: RawTx, groups: dict[str, str]) -> list[GroupBalance]:
+    """Every account's stored balance, those whose code matches a pattern of ``groups`` (name: ``LIKE`` pattern)
+    summed by group, the others one by one; in one statement."""
+    names = {f"g{n}": name for n, name in enumerate(groups)}
+    cases = " ".join(f"WHEN a.code LIKE :p{n} THEN :g{n}" for n in range(len(groups)))
+    params: dict[str, Any] = {**names, **{f"p{n}": pattern for n, pattern in enumerate(groups.values())}}
+    rows = tx.fetchall(
+        "SELECT currency, grp, normal_side, COUNT(*), COALESCE(SUM(balance), 0) FROM ("
+        f"  SELECT a.currency, CASE {cases} ELSE a.code END AS grp, a.normal_side, "
+        "    (SELECT SUM(b.balance) FROM ledger_balances b WHERE b.account_id = a.id) AS balance "
+        "  FROM ledger_accounts a) t "
+        "GROUP BY currency, grp, normal_side ORDER BY currency, grp",
+        params,
+    )
+    return [GroupBalance(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]

@@ -31,6 +31,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.db.prefixes import ascii_lower
 from kleline.errors import Conflict, KlelineError, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Account, Ledger, NormalSide, UnknownAccount
@@ -45,6 +46,7 @@ __all__ = [
     "EmailTaken",
     "InvalidCustomer",
     "REFUSED_SIGN_IN",
+    "SEARCH_LIMIT",
     "SignInLocked",
     "WrongPassword",
     "hash_password",
@@ -58,6 +60,8 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 TOKEN_PREFIX = "ct_"
 PURSE_CURRENCY = "EUR"
+SEARCH_LIMIT = 100
+"""The longest search text Kleline's staff may look customers up by."""
 
 # Argon2id with the library's defaults, which follow RFC 9106's recommended profile: not lowered for speed.
 _hasher = PasswordHasher()
@@ -182,6 +186,33 @@ class Customers:
             raise EmailTaken("a wallet already exists for this email", param="email") from None
         self._ledger.open_account(purse_code(customer.id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
         return customer
+
+    def find(self, customer_id: str) -> Customer | None:
+        """A customer by id, or None (for Kleline's staff, who are answered ``not_found`` rather than refused)."""
+        with self._db.transaction(write=False) as tx:
+            row = store.find_customer(tx, customer_id)
+        return None if row is None else row.customer
+
+    def search(self, query: str, *, limit: int = 20) -> tuple[list[Customer], bool]:
+        """Customers for Kleline's staff: by the beginning of their id (``cus_...``), of their email address (a
+        query with an ``@``), or else of their name or email; each reading one range of an index. Up to ``limit``,
+        name matches first, and whether there were more."""
+        text = query.strip()
+        if not 1 <= len(text) <= SEARCH_LIMIT:
+            raise ValidationError(f"query: give 1 to {SEARCH_LIMIT} characters", param="query")
+        if text.startswith("cus_"):
+            readings = [("id", text)]
+        elif "@" in text:
+            readings = [("email", text.lower())]
+        else:
+            readings = [("name", ascii_lower(text)), ("email", text.lower())]
+        found: dict[str, Customer] = {}
+        with self._db.transaction(write=False) as tx:
+            for field, prefix in readings:
+                for customer in store.customers_by_prefix(tx, field, prefix, limit + 1):
+                    found.setdefault(customer.id, customer)
+        matches = list(found.values())
+        return matches[:limit], len(matches) > limit
 
     def purse(self, customer_id: str) -> Account:
         """The customer's purse account (opened here if a crash came between sign-up and its opening)."""

@@ -8,9 +8,10 @@ from typing import Any
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
+from kleline.db.prefixes import prefix_successor
 from kleline.wallet.model import Customer
 
-__all__ = ["CustomerRow"]
+__all__ = ["CustomerRow", "customers_by_prefix"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +126,26 @@ def end_every_session(tx: RawTx, customer_id: str, now: int) -> None:
         {"now": now, "customer": customer_id},
     )
     tx.execute("DELETE FROM web_sessions WHERE customer_id = :customer", {"customer": customer_id})
+
+
+def _prefix_key(tx: RawTx, field: str) -> str:
+    """The indexed form of ``field`` a prefix is a range of (migration 0039): the id and the email as they are, the
+    name lower-cased in A-Z; byte by byte (PostgreSQL's C collation, SQLite's binary one)."""
+    if field == "name":
+        return 'lower(name COLLATE "C")' if tx.is_postgres else "lower(name)"
+    return f'({field} COLLATE "C")' if tx.is_postgres else field
+
+
+def customers_by_prefix(tx: RawTx, field: str, prefix: str, limit: int) -> list[Customer]:
+    """Up to ``limit`` customers whose ``field`` (``id``, ``email`` or ``name``, the latter compared lower-cased
+    in A-Z: pass ``prefix`` so) begins with ``prefix``, in the order of that field; one range of an index."""
+    if field not in ("id", "email", "name"):
+        raise ValueError(f"customers are not searched by {field}")
+    key = _prefix_key(tx, field)
+    upper = prefix_successor(prefix)
+    condition = f"{key} >= :low" + ("" if upper is None else f" AND {key} < :high")
+    rows = tx.fetchall(
+        f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE {condition} ORDER BY {key}, id LIMIT :limit",
+        {"low": prefix, "high": upper, "limit": limit},
+    )
+    return [_customer_row(row).customer for row in rows]

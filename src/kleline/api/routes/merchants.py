@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, StrictInt
 
 from kleline.api.auth import Caller, Forbidden, MaybeOperator, OperatorId, OperatorOrMerchant, kleline_of
 from kleline.clock import to_rfc3339
+from kleline.errors import ValidationError
 from kleline.merchants import Merchant, MerchantKey, UnknownMerchant, mask_iban
+from kleline.merchants.service import SEARCH_LIMIT
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
@@ -215,8 +217,23 @@ def list_merchants(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="id of the last merchant seen")] = None,
     status: Annotated[Literal["pending", "active", "suspended", "refused"] | None, Query()] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=SEARCH_LIMIT,
+            description="search instead: merchants whose name holds it (in either case), or whose id, SIRET or email "
+            "begins with it, by name (one page: without `starting_after` or `status`)",
+        ),
+    ] = None,
 ) -> MerchantList:
-    """Every merchant, newest first (operators); ``status=pending`` is the queue awaiting approval."""
+    """Every merchant, newest first (operators); ``status=pending`` is the queue awaiting approval; ``query``
+    searches them."""
+    if query is not None:
+        if starting_after is not None or status is not None:
+            raise ValidationError("query: a search is one page, without starting_after or status", param="query")
+        found, more = kleline_of(request).merchants.search(query, limit=limit)
+        return MerchantList(data=[merchant_out(m, full_iban=True) for m in found], has_more=more)
     merchants = kleline_of(request).merchants.list(limit=limit + 1, starting_after=starting_after, status=status)
     return MerchantList(
         data=[merchant_out(m, full_iban=True) for m in merchants[:limit]], has_more=len(merchants) > limit

@@ -16,55 +16,27 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
-import sys
 from datetime import date
-from decimal import Decimal
 from typing import Final, Literal
 
-import pygal
 from babel.dates import format_skeleton
-from babel.numbers import format_compact_currency
 from fastapi import APIRouter, Request
-from pygal.style import Style
 from starlette.responses import Response
 
 from kleline.money import currency_exponent
 from kleline.reports.figures import SalesOverview
 from kleline.reports.model import Month
+from kleline.web.charting import CHART_SIZE, SVG_CSP, bar_chart, compact_money
 from kleline.web.dashboard.visits import signed_in_merchant_user
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.visits import web_of
 
 __all__ = ["CHART_SIZE", "Chart", "chart_url", "points", "router"]
 
-# pygal adds an import hook for its map plugins (which Kleline never uses) that lacks ``find_spec``: from then on,
-# every import that fails (a library probing for an optional one) warns, which the tests turn into an error.
-sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
-
 router = APIRouter(include_in_schema=False)
 
 Chart = Literal["daily", "monthly"]
-CHART_SIZE: Final = (640, 320)
-"""The charts' drawing size in CSS pixels (the page scales them to its width)."""
-_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
-_STYLE: Final = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1b1f24",
-    foreground_strong="#1b1f24",
-    foreground_subtle="#4b5563",
-    colors=("#1d4ed8", "#1a7f37"),  # the pages' accent and their green: both 4.5:1 or more on white
-    font_family='system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    value_font_size=12,
-    tooltip_font_size=12,
-    transition="none",
-)
 _SERIES: Final = (N_("Gross sales"), N_("Net"))
-_SCRIPT: Final = re.compile(rb"<script[^>]*>.*?</script>", re.S)
 
 Point = tuple[str, int, int]
 """A bar's label, gross and net (minor units)."""
@@ -101,45 +73,16 @@ def chart_url(chart: Chart, language: Language, currency: str, bars: tuple[Point
 @functools.lru_cache(maxsize=256)
 def _drawn(language: Language, currency: str, bars: tuple[Point, ...]) -> bytes:
     """The SVG of ``bars`` in ``language`` (the last charts drawn are kept: drawing one takes milliseconds)."""
-    width, height = CHART_SIZE
-    chart = pygal.Bar(
-        js=[],  # pygal's tooltips script: the pages run none
-        width=width,
-        height=height,
-        style=_STYLE,
-        disable_xml_declaration=False,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=2,
-        show_minor_x_labels=len(bars) <= 12,
-        x_labels_major_every=1 if len(bars) <= 12 else 5,
-        truncate_label=-1,
-        margin=12,
-        max_scale=8,  # about eight guides up the axis, not sixteen
-        spacing=8,
-        value_formatter=functools.partial(_compact, language.locale, currency),
-        print_values=False,
-        include_x_axis=True,
-        no_prefix=True,
+    return bar_chart(
+        [label for label, _, _ in bars],
+        [
+            (language.gettext(_SERIES[0]), [gross for _, gross, _ in bars]),
+            (language.gettext(_SERIES[1]), [net for _, _, net in bars]),
+        ],
+        functools.partial(compact_money, language.locale, currency),
+        # Nothing sold yet: an axis from nothing to 10 in the currency.
+        empty_range=(0, 10 * 10 ** currency_exponent(currency)),
     )
-    if not any(gross or net for _, gross, net in bars):
-        # Nothing sold yet: an axis from nothing to 10 in the currency, rather than the guides pygal draws around
-        # zero (0.01, 0.01, 0, 0...).
-        chart.range = (0, 10 * 10 ** currency_exponent(currency))
-    chart.x_labels = [label for label, _, _ in bars]
-    chart.add(language.gettext(_SERIES[0]), [gross for _, gross, _ in bars])
-    chart.add(language.gettext(_SERIES[1]), [net for _, _, net in bars])
-    svg: bytes = chart.render()
-    # pygal writes its configuration for its script even without the script: no script runs in an image, and the
-    # policy forbids any, but none is sent either. (XML text escapes "<": the element cannot end before its end.)
-    return _SCRIPT.sub(b"", svg)
-
-
-def _compact(locale: str, currency: str, tick: float) -> str:
-    """An axis' amount, short (``€1.2K``, ``1,2 k€``): the tables give them to the cent. ``tick`` is where pygal
-    labels its axis (a float of its own, in minor units): taken to the nearest minor unit, then scaled by the
-    currency's exponent (not divided by 100 as a float: a yen has no cents)."""
-    major = Decimal(round(tick)).scaleb(-currency_exponent(currency))
-    return str(format_compact_currency(major, currency, locale=locale, fraction_digits=1))
 
 
 def _chart(request: Request, chart: Chart) -> Response:
@@ -153,7 +96,7 @@ def _chart(request: Request, chart: Chart) -> Response:
         _drawn(language, overview.currency, bars),
         media_type="image/svg+xml",
         headers={
-            "Content-Security-Policy": _CSP,
+            "Content-Security-Policy": SVG_CSP,
             "X-Content-Type-Options": "nosniff",
             # Named by its figures, the same address always shows the same chart: the browser may keep it. An
             # address whose figures changed since the page was drawn gets today's chart, kept by nobody.

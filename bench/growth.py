@@ -1,0 +1,253 @@
+"""Kleline's growth report under load: ``GET /v1/reports/growth`` for twelve months over a year of data beside the
+trivial endpoint of the same server, rounds alternating; the figures are medians of the rounds.
+
+Server: ``kleline serve --workers 2`` (``bench.api_server``) on a fresh, migrated PostgreSQL database; the load
+generator (``bench.http_load``) is a process of its own with keep-alive connections, each asking with an operator
+key in the finance role. ``PAGE`` and ``MARKER`` name what is measured: when the console's growth page exists, it
+replaces the API call there (and its staff session, the key: ``Plan.cookies`` instead of ``Plan.bearer``).
+
+The world: the demo's network (shops, customers paying them) scaled to a year of the seed's 10 % a month:
+``MERCHANTS`` merchants and ``CUSTOMERS`` customers at the year's end, each count growing 10 % a month (about a third
+of them there at its start), and ``PAYMENTS`` card payments over the ``DAYS`` days, each day's count growing as fast,
+of 5 to 150 EUR at 3.5 % to a merchant and from a customer both there that day, one in twenty partly refunded three
+days later. Merchants are registered and approved through their service (on the day they join); customers and
+payments are written in bulk: customers as rows (one password hash for all: Argon2 would take minutes; no purse is
+opened, as ``Customers.purse`` allows, and no card row made: the report reads neither), each day's captures and
+refunds through the ledger's batch (``Ledger.post_batch_in``: balanced, chained, balances updated, as every entry)
+in the same transaction as their payment and refund rows (``bench.dashboard_overview._day``), a week's days in one
+transaction. The set-up then checks that the books balance and that the report's payments are the journal's
+captures, month by month.
+
+Before the rounds, the first report is timed alone: it keeps the closed days of the year (one row per day) once.
+
+Target: ``growth-page``, the report's rate over the trivial endpoint's, goal 0.2x.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import os
+import random
+import time
+from contextlib import ExitStack
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import psycopg
+
+from bench import usage
+from bench.common import Report, section
+from bench.dashboard_overview import _Clock, _day, _payment
+from bench.http_load import Plan
+from bench.ledger_postgres import ADMIN_URL, SECONDS
+from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_shop import HOST, IBAN
+from kleline.bootstrap import Kleline, build
+from kleline.clock import epoch_us
+from kleline.config import load_settings
+from kleline.db.engine import Database
+from kleline.db.migrate import upgrade
+from kleline.ids import new_id
+from kleline.ledger.audit import trial_balance
+from kleline.operators.service import create_key
+from kleline.payments.model import Payment
+from kleline.payments.postings import capture_entry_id
+from kleline.reports.growth_figures import GrowthReport, month_bounds, paris_month
+from kleline.staff.roles import Role
+from kleline.wallet.customers import hash_password
+
+__all__ = ["run"]
+
+CONNECTIONS = int(os.environ.get("KLELINE_BENCH_CONNECTIONS", "16"))
+PAYMENTS = int(os.environ.get("KLELINE_BENCH_GROWTH_PAYMENTS", "100000"))
+MERCHANTS = 100
+CUSTOMERS = 30_000
+DAYS = 365
+MONTHLY: Final = 1.1  # the seed's growth
+REFUND_EVERY = 20
+CARD = "card_bench"  # the payments' card: a payment names its card, the books only its network
+PAGE: Final = "/v1/reports/growth?from={first}&to={last}"
+"""What is measured: twelve months of the growth report (the console's page will take its place)."""
+MARKER: Final = b'"object":"growth_report"'
+"""What a complete answer holds."""
+_MONTH_DAYS: Final = 365.25 / 12
+
+
+def _joined(total: int, days: int) -> list[float]:
+    """When each of ``total`` members joined, in days from the start: a third there at the start, then the count
+    growing 10 % a month to ``total`` after ``days`` days."""
+    months = days / _MONTH_DAYS
+    there = math.ceil(total / MONTHLY**months)
+    later = [months - math.log(total / k, MONTHLY) for k in range(there + 1, total + 1)]
+    return [0.0] * there + [month * _MONTH_DAYS for month in later]
+
+
+def _per_day(total: int, days: int) -> list[int]:
+    """``total`` spread over ``days`` days, each day's share growing 10 % a month."""
+    weights = [MONTHLY ** (day / _MONTH_DAYS) for day in range(days)]
+    shares = [int(total * w / sum(weights)) for w in weights]
+    shares[-1] += total - sum(shares)
+    return shares
+
+
+def _customers(kleline: Kleline, start: datetime) -> list[tuple[float, str]]:
+    """``CUSTOMERS`` customers as rows, on the days they join; (joined, id) each."""
+    password = hash_password("correct horse battery staple")
+    joined = [(when, new_id("cus")) for when in _joined(CUSTOMERS, DAYS)]
+    rows = [
+        {
+            "id": customer,
+            "email": f"customer{n}@bench.example",
+            "name": f"Customer {n}",
+            "hash": password,
+            "at": epoch_us(start + timedelta(days=when)),
+        }
+        for n, (when, customer) in enumerate(joined)
+    ]
+    with kleline.db.transaction() as tx:
+        tx.executemany(
+            "INSERT INTO customers (id, email, name, password_hash, kyc_level, created_at) "
+            "VALUES (:id, :email, :name, :hash, 'unverified', :at)",
+            rows,
+        )
+    return joined
+
+
+def _merchants(kleline: Kleline, clock: _Clock, start: datetime) -> list[tuple[float, str]]:
+    """``MERCHANTS`` merchants registered and approved through their service, on the days they join."""
+    joined = []
+    for n, when in enumerate(_joined(MERCHANTS, DAYS)):
+        clock.now = start + timedelta(days=when)
+        merchant, _ = kleline.merchants.register(name=f"Boutique {n}", email=f"shop{n}@bench.example", iban=IBAN)
+        joined.append((when, kleline.merchants.approve(merchant.id).id))
+    return joined
+
+
+def _among(members: list[tuple[float, str]], day: int) -> list[str]:
+    """The members who joined by the end of ``day`` (``members`` in the order they joined)."""
+    return [member for _, member in members[: bisect.bisect_left(members, (day + 1.0, ""))]]
+
+
+def _sales(kleline: Kleline, clock: _Clock, start: datetime, url: str) -> None:
+    """The year's payments, a day at a time (a week's days in one transaction), some refunded three days later."""
+    began = time.perf_counter()
+    customers = _customers(kleline, start)
+    merchants = _merchants(kleline, clock, start)
+    print(f"  {CUSTOMERS:,} customers and {MERCHANTS} merchants in {time.perf_counter() - began:.0f} s", flush=True)
+    draw = random.Random(13)
+    waiting: list[tuple[Payment, int]] = []
+    counts = _per_day(PAYMENTS, DAYS)
+    for week in range(0, DAYS, 7):
+        if week in (7, 28, 91):
+            _analyse(url)  # the server runs without autovacuum: plan the batches' reads on statistics
+        with kleline.db.transaction() as tx:
+            for day in range(week, min(week + 7, DAYS)):
+                clock.now = start + timedelta(days=day, hours=12)
+                shops, buyers = _among(merchants, day), _among(customers, day)
+                made = [
+                    _payment(
+                        draw.choice(shops), draw.choice(buyers), CARD, draw.randint(500, 15_000), clock.now, "succeeded"
+                    )
+                    for _ in range(counts[day])
+                ]
+                due = [(p, amount) for p, amount in waiting if p.created_at <= clock.now - timedelta(days=3)]
+                waiting = [w for w in waiting if w not in due] + [
+                    (p, p.amount.minor // draw.choice((2, 3, 4))) for p in made[::REFUND_EVERY]
+                ]
+                _day(kleline, tx, made, due)
+
+
+def _analyse(url: str) -> None:
+    """Gather the planner's statistics, as autovacuum would after such a load."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("ANALYZE")
+
+
+def _months(now: datetime) -> tuple[str, str]:
+    """The twelve months of Paris to ``now``'s."""
+    last = first = paris_month(now)
+    for _ in range(11):
+        first = first.previous()
+    return str(first), str(last)
+
+
+def _check(kleline: Kleline, report: GrowthReport) -> None:
+    """The report's payments are the journal's captures, month by month (counted here without the rollup)."""
+    with kleline.db.transaction(write=False) as tx:
+        for month in report.months:
+            start, end = (epoch_us(moment) for moment in month_bounds(month.month))
+            row = tx.fetchone(
+                "SELECT COUNT(*) FROM ledger_entries WHERE id LIKE :capture AND posted_at >= :s AND posted_at < :e",
+                {"capture": "%" + capture_entry_id(""), "s": start, "e": end},
+            )
+            assert int(row[0]) == month.payments, (month.month, int(row[0]), month.payments)
+
+
+def _world(url: str) -> tuple[str, tuple[str, str]]:
+    """Migrate ``url``, then the year; an operator key, and the months to report."""
+    db = Database(url)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    end = datetime.now(UTC) - timedelta(minutes=10)
+    start = end - timedelta(days=DAYS - 1, hours=12)
+    clock = _Clock(start)
+    kleline = build(load_settings(database_url=url), clock=clock)
+    try:
+        began = time.perf_counter()
+        _sales(kleline, clock, start, url)
+        took = time.perf_counter() - began
+        print(
+            f"  set-up: {MERCHANTS} merchants, {CUSTOMERS:,} customers, {PAYMENTS:,} payments over {DAYS} days "
+            f"in {took:.0f} s",
+            flush=True,
+        )
+        assert trial_balance(kleline.db).balanced, "the set-up left unbalanced books"
+        _analyse(url)
+        clock.now = datetime.now(UTC)
+        months = _months(clock.now)
+        began = time.perf_counter()
+        report = kleline.growth.report(*months)
+        print(f"  first report (the year's closed days kept): {time.perf_counter() - began:.2f} s", flush=True)
+        _check(kleline, report)
+        print(
+            f"  {months[0]} to {months[1]}: {sum(m.payments for m in report.months):,} payments, "
+            f"{report.months[-1].active_merchants} merchants and {report.months[-1].customers:,} customers at the "
+            "end, each month's payments the journal's captures",
+            flush=True,
+        )
+        return create_key(kleline.db, "growth bench", role=Role.FINANCE).secret, months
+    finally:
+        kleline.close()
+
+
+def run(report: Report) -> None:
+    """The growth report over a year against ``/health/live`` on PostgreSQL, 2 workers."""
+    section(
+        f"Growth report over HTTP, PostgreSQL: GET {PAGE.split('?')[0]} (twelve months of a year with "
+        f"{PAYMENTS:,} payments) vs GET /health/live, {WORKERS} workers, {CONNECTIONS} keep-alive connections, "
+        f"{os.cpu_count()} cores"
+    )
+    busy = usage.busy_share(1.0)
+    if busy > 0.1:
+        print(f"  warning: the machine was {100 * busy:.0f}% busy before the run: other work skews these figures")
+    with ExitStack() as stack:
+        name, url = stack.enter_context(_postgres_database("kleline_bench_growth"))
+        key, (first, last) = _world(url)
+        side = functools.partial(usage.database, ADMIN_URL, name)
+        server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))
+        path = PAGE.format(first=first, last=last)
+        base = Plan("page", HOST, server.port, CONNECTIONS, SECONDS, path=path, marker=MARKER, bearer=key)
+        live = Workload("GET /health/live (trivial JSON endpoint)", "requests/s", server, replace(base, kind="live"))
+        growth = Workload(f"GET {PAGE.split('?')[0]} (12 months)", "requests/s", server, base)
+        _rounds([live, growth])
+        trivial = _describe(live, report, "PostgreSQL")
+        rate = _describe(growth, report, "PostgreSQL")
+        p99 = sorted(m.latency(0.99) for m in growth.rounds)[len(growth.rounds) // 2] / 1000
+        report.ratio(f"growth-page vs /health/live (p99 {p99:.0f} ms at {CONNECTIONS} connections)", rate, trivial)
+        report.ratio("growth-page", rate, trivial, goal=0.2)
+        print(f"  worker restarts during the rounds: {server.restarts()}", flush=True)
