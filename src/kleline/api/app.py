@@ -12,6 +12,7 @@ from kleline import __version__
 from kleline.api import boundary, idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
+    audit_events,
     bank_account_changes,
     bank_accounts,
     bank_statements,
@@ -22,6 +23,7 @@ from kleline.api.routes import (
     ledger,
     malls,
     merchants,
+    operator_keys,
     passkeys,
     payment_search,
     payments,
@@ -85,6 +87,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(bank_statements.router)
     app.include_router(settlement.router)
     app.include_router(statements.router)
+    app.include_router(audit_events.router)
+    app.include_router(operator_keys.router)
     pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])

@@ -10,7 +10,9 @@ An operator resolves it in one of three ways, in one transaction under the item'
   account, in the line's currency;
 - **dismissed**, with a note: only for a line that posted nothing (another currency, no money).
 
-Resolving again the same way returns the item unchanged; resolving a resolved item another way is refused.
+Resolving again the same way returns the item unchanged; resolving a resolved item another way is refused. A
+resolution names the ``StaffActor`` who decided it (its role must resolve suspense) and is recorded in the staff audit
+trail in its transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from kleline.reconciliation.errors import (
 from kleline.reconciliation.model import Action, Resolution, Suspend, SuspenseItem, Target, decide
 from kleline.reconciliation.postings import SUSPENSE_ACCOUNT, out_of_suspense, release_from_suspense
 from kleline.sepa.model import OwnAccount
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["ACCOUNT", "DISMISSED", "RESOLUTION_KINDS", "ResolutionRequest", "SuspenseQueue"]
 
@@ -88,11 +93,15 @@ class SuspenseQueue:
         with self._db.transaction(write=False) as tx:
             return _found(suspense_store.load_suspense_item(tx, item_id), item_id)
 
-    def resolve(self, item_id: str, request: ResolutionRequest, *, resolved_by: str | None = None) -> SuspenseItem:
-        """Move a held line's money to where ``request`` says it belongs, and close the item."""
+    def resolve(
+        self, item_id: str, request: ResolutionRequest, *, actor: StaffActor, resolved_by: str | None = None
+    ) -> SuspenseItem:
+        """Move a held line's money to where ``request`` says it belongs, and close the item; ``actor``'s role must
+        resolve suspense (``resolved_by``, shown with the resolution, names it as its caller wishes)."""
+        actor.require(Power.RESOLVE_SUSPENSE)
         for attempt in range(_ATTEMPTS):
             try:
-                return self._resolve(item_id, request, resolved_by)
+                return self._resolve(item_id, request, resolved_by, actor)
             except INTEGRITY_ERRORS:
                 # An import settled the same card capture (its entry id is the capture's) while this resolution
                 # ran; looking again finds it settled and refuses with a reason.
@@ -100,7 +109,9 @@ class SuspenseQueue:
                     raise
         raise AssertionError("unreachable")
 
-    def _resolve(self, item_id: str, request: ResolutionRequest, resolved_by: str | None) -> SuspenseItem:
+    def _resolve(
+        self, item_id: str, request: ResolutionRequest, resolved_by: str | None, actor: StaffActor
+    ) -> SuspenseItem:
         with self._db.transaction() as tx:
             item = _found(suspense_store.load_suspense_item(tx, item_id, lock=True), item_id)
             if item.resolution is not None:
@@ -111,6 +122,16 @@ class SuspenseQueue:
             entry_id, action = self._post(tx, item, request)
             resolution = Resolution(request.kind, request.target, entry_id, request.note, self._clock(), resolved_by)
             suspense_store.resolve_suspense_item(tx, item.id, resolution, action)
+            audit.record(
+                tx,
+                actor,
+                "suspense_item_resolved",
+                "suspense_item",
+                item.id,
+                at=resolution.resolved_at,
+                before={"status": "open", "reason": item.reason.value},
+                after={"status": "resolved", "kind": request.kind, "target": request.target, "entry_id": entry_id},
+            )
             return _found(suspense_store.load_suspense_item(tx, item.id), item.id)
 
     def _post(self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest) -> tuple[str | None, Action | None]:

@@ -1,12 +1,13 @@
 """Bank statements and the suspense queue: operators import camt.053 statements and resolve what did not match.
 
-Every call here is an operator's (API.md): a merchant key or a customer token is answered 403. An import is a raw
-XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with what it did, or
-``200`` with the first result when the same statement was imported before (nothing changes).
-"""
+Every call here is an operator's (API.md): a merchant key or a customer token is answered 403, and so is an operator key
+whose role lacks the power (``run_money`` to import, ``resolve_suspense`` to resolve, ``read`` to read). An import is a
+raw XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with what it did, or
+``200`` with the first result when the same statement was imported before (nothing changes)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from kleline.api.auth import OperatorId, kleline_of
+from kleline.api.auth import MoneyRunner, ReadingOperator, SuspenseResolver, kleline_of
 from kleline.errors import KlelineError
 from kleline.reconciliation import ResolutionRequest, StatementTooLarge, Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
@@ -215,19 +216,19 @@ async def _xml_body(request: Request, limit: int) -> bytes:
     responses={200: {"model": ImportOut, "description": "imported before: the first result, nothing changed"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
-async def import_statement(request: Request, _operator: OperatorId) -> JSONResponse:
+async def import_statement(request: Request, operator: MoneyRunner) -> JSONResponse:
     """Import a camt.053 document of Kleline's safeguarding account (any version 001.02 to 001.14): each booked
     line is matched to the payout, collection, card settlement or card refund it names, or held in suspense."""
     reconciliation = kleline_of(request).reconciliation
     xml = await _xml_body(request, reconciliation.max_bytes)
-    result = await run_in_threadpool(reconciliation.import_document, xml)
+    result = await run_in_threadpool(partial(reconciliation.import_document, xml, actor=operator))
     return JSONResponse(import_json(result), status_code=200 if result.replayed else 201)
 
 
 @router.get("/bank-statements", response_model=StatementList)
 def list_statements(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
@@ -237,7 +238,7 @@ def list_statements(
 
 
 @router.get("/bank-statements/{statement_id}", response_model=StatementOut)
-def get_statement(statement_id: str, request: Request, _operator: OperatorId) -> dict[str, Any]:
+def get_statement(statement_id: str, request: Request, _operator: ReadingOperator) -> dict[str, Any]:
     """One imported statement with each line's outcome."""
     return statement_json(kleline_of(request).reconciliation.statement(statement_id))
 
@@ -245,7 +246,7 @@ def get_statement(statement_id: str, request: Request, _operator: OperatorId) ->
 @router.get("/suspense-items", response_model=SuspenseItemList)
 def list_suspense_items(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
@@ -258,14 +259,17 @@ def list_suspense_items(
 
 
 @router.get("/suspense-items/{item_id}", response_model=SuspenseItemOut)
-def get_suspense_item(item_id: str, request: Request, _operator: OperatorId) -> dict[str, Any]:
+def get_suspense_item(item_id: str, request: Request, _operator: ReadingOperator) -> dict[str, Any]:
     """One suspense item."""
     return suspense_item_json(kleline_of(request).suspense.get(item_id))
 
 
 @router.post("/suspense-items/{item_id}/resolve", response_model=SuspenseItemOut)
-def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: OperatorId) -> dict[str, Any]:
+def resolve_suspense_item(
+    item_id: str, body: ResolveIn, request: Request, operator: SuspenseResolver
+) -> dict[str, Any]:
     """Say where a held line belongs: its money leaves suspense for that object or account (idempotent: the same
     resolution again answers the item as it is)."""
-    item = kleline_of(request).suspense.resolve(item_id, body.request(), resolved_by=f"op:{operator}")
+    suspense = kleline_of(request).suspense
+    item = suspense.resolve(item_id, body.request(), actor=operator, resolved_by=f"op:{operator.id}")
     return suspense_item_json(item)

@@ -1,5 +1,6 @@
 """What customers owe after direct debits came back unpaid, and clearing it: operators list the debts, take a
-repayment from a customer's purse or write a debt off; a customer repays its own debt from its purse.
+repayment from a customer's purse or write a debt off (operators whose role manages receivables; recorded in the staff
+audit trail); a customer repays its own debt from its purse.
 
 Every clearing is a ``POST`` and so idempotent on ``Idempotency-Key`` (``api.idempotency``: a retry replays the first
 answer). A refusal (nothing owed, an empty purse, more than owed) is a problem document and writes nothing.
@@ -13,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
-from kleline.api.auth import CustomerId, OperatorId, kleline_of
+from kleline.api.auth import CustomerId, ReadingOperator, ReceivablesManager, kleline_of
 from kleline.api.fields import CurrencyCode
 from kleline.clock import to_rfc3339
 from kleline.collections import ReceivableSettlement
@@ -94,7 +95,7 @@ def clearing_out(done: ReceivableSettlement) -> ClearingOut:
 @router.get("/v1/receivables", response_model=ReceivableList)
 def list_receivables(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="the last customer id seen")] = None,
 ) -> ReceivableList:
@@ -116,19 +117,23 @@ def list_receivables(
 
 
 @router.post("/v1/receivables/{customer_id}/repayments", status_code=201, response_model=ClearingOut)
-def repay(customer_id: str, request: Request, _operator: OperatorId, body: ClearingIn | None = None) -> ClearingOut:
+def repay(
+    customer_id: str, request: Request, operator: ReceivablesManager, body: ClearingIn | None = None
+) -> ClearingOut:
     """Repay the customer's debt from its purse (purse Dr / receivable Cr): ``409 nothing_owed`` when it owes
     nothing, ``409 purse_empty`` when the purse has nothing available, ``402 insufficient_funds`` when it has less
     than the ``amount`` asked, ``400 amount_exceeds_debt`` above the debt; a refusal writes nothing."""
-    return clearing_out(kleline_of(request).collections.debts.repay(customer_id, _amount(body)))
+    return clearing_out(kleline_of(request).collections.debts.repay(customer_id, _amount(body), actor=operator))
 
 
 @router.post("/v1/receivables/{customer_id}/write-offs", status_code=201, response_model=ClearingOut)
-def write_off(customer_id: str, request: Request, operator: OperatorId, body: ClearingIn | None = None) -> ClearingOut:
+def write_off(
+    customer_id: str, request: Request, operator: ReceivablesManager, body: ClearingIn | None = None
+) -> ClearingOut:
     """Write the customer's debt off to Kleline's loss account (``kleline:bad-debt`` Dr / receivable Cr), recording
     the operator: ``409 nothing_owed`` when it owes nothing, ``400 amount_exceeds_debt`` above the debt."""
     debts = kleline_of(request).collections.debts
-    return clearing_out(debts.write_off(customer_id, _amount(body), operator_id=operator))
+    return clearing_out(debts.write_off(customer_id, _amount(body), actor=operator))
 
 
 @router.post("/v1/wallet/repayments", status_code=201, response_model=ClearingOut, tags=["wallet"])
