@@ -15,6 +15,7 @@ from kleline.cli import app as cli
 from kleline.merchant_users import Actor, BankAccountChange, MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .dashboard_world import member, merchant
 from .http import bearer, problem
 from .test_merchants_api import customer_token, operator_key
@@ -77,7 +78,7 @@ def test_a_rejection_names_its_reason_and_the_merchant_is_told_with_the_iban_mas
     client: TestClient, kleline: Kleline, clock: FakeClock
 ) -> None:
     registered, secret = kleline.merchants.register(name="Librairie", email="shop@example.fr", iban=OLD_IBAN)
-    shop = kleline.merchants.approve(registered.id).id
+    shop = kleline.merchants.approve(registered.id, actor=OPERATOR).id
     change = _asked(kleline, member(kleline, shop, "owner@example.org"))
     key = operator_key(kleline)
     path = f"/v1/merchants/{shop}/bank-account-changes/{change.id}/reject"

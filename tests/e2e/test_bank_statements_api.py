@@ -17,11 +17,11 @@ from kleline.cli import app
 from kleline.config import load_settings
 from kleline.ledger import NormalSide
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.sepa import BankStatement, Direction, StatementLine, write_statement
 
 from ..integration.helpers import book_snapshot
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 MERCHANT_IBAN = "FR1420041010050500013M02606"
@@ -54,7 +54,7 @@ class World:
         self.client = client
         self.kleline = kleline
         open_system_accounts(kleline)
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         created = client.post(
             "/v1/merchants",
             json={"name": "Librairie Kléber", "email": "shop@example.fr", "iban": MERCHANT_IBAN, "fee_bps": 350},

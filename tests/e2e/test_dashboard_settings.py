@@ -19,6 +19,7 @@ from kleline.config import load_settings
 from kleline.merchant_users import MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .dashboard_world import DashboardVisitor, authenticator, member, merchant
 from .page_visitor import alert
 
@@ -175,7 +176,9 @@ def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline,
     ada.ask(NEW_IBAN)
     [change] = kleline.bank_account_changes.list(shop)
     clock.advance(minutes=5)
-    kleline.bank_account_changes.reject(shop, change.id, "The account's holder is not your company.", by="cli")
+    kleline.bank_account_changes.reject(
+        shop, change.id, "The account's holder is not your company.", by="cli", actor=OPERATOR
+    )
     overview = ada.get("/dashboard").text
     assert "Bank account change rejected" in overview and "The account&#39;s holder is not your company." in overview
     settings = ada.get("/dashboard/settings").text
@@ -185,7 +188,7 @@ def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline,
     ada.ask("NL91ABNA0417164300")
     [newer, _] = kleline.bank_account_changes.list(shop)
     clock.advance(minutes=1)
-    kleline.bank_account_changes.approve(shop, newer.id, by="operator key 1")
+    kleline.bank_account_changes.approve(shop, newer.id, by="operator key 1", actor=OPERATOR)
     overview = ada.get("/dashboard").text
     assert "New bank account approved" in overview and "NL••\u00a0••••\u00a04300" in overview
     assert "Payouts go to</dt>\n    <dd>NL••\u00a0••••\u00a04300" in ada.get("/dashboard/settings").text
@@ -202,9 +205,9 @@ def test_owners_are_told_of_the_operators_decision_for_14_days(kleline: Kleline,
 def test_the_public_profile_shows_every_problem_at_once_and_reaches_the_malls_pages(
     kleline: Kleline, clock: FakeClock
 ) -> None:
-    mall = kleline.malls.create("Rue du Bac", "rue-du-bac")
+    mall = kleline.malls.create("Rue du Bac", "rue-du-bac", actor=OPERATOR)
     shop = merchant(kleline)
-    kleline.malls.add_merchant(mall.id, shop)
+    kleline.malls.add_merchant(mall.id, shop, actor=OPERATOR)
     ada = _person(kleline, clock, shop, "ada@example.org")
     page = ada.get("/dashboard/settings")
     assert f'href="/malls/{mall.id}">Rue du Bac</a>' in page.text

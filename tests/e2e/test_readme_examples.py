@@ -27,7 +27,8 @@ from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
-from kleline.operators.service import create_key
+
+from ..operator_keys import operator_key
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 KLELINE = "http://127.0.0.1:8000"
@@ -147,7 +148,7 @@ def replay(client: TestClient, kleline: Kleline, cwd: Path) -> Iterator[tuple[Ex
     """Run the README's examples in order: each example, with the status and the JSON of its answer."""
     variables = {
         "KLELINE": KLELINE,
-        "OPERATOR_KEY": create_key(kleline.db, "readme").secret,
+        "OPERATOR_KEY": operator_key(kleline.db),
         "SAFEGUARDING_IBAN": kleline.settings.safeguarding_iban,
     }
     for example in examples(README.read_text(encoding="utf-8")):

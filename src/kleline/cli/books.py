@@ -86,6 +86,12 @@ def ledger_verify() -> None:
     with kleline_for_command() as kleline:
         report = verify(kleline.db)
         trail = audit.verify(kleline.db)
+    if report.ok:
+        console.print(
+            f"[green]ok[/]: {report.entries} entries in {report.chains} chains and {report.accounts} accounts verified"
+        )
+    for problem in report.problems:
+        errors.print(f"[red]✗[/] {problem}", highlight=False)
     if trail.ok:
         console.print(f"[green]ok[/]: the staff audit trail's {trail.records} records verified", highlight=False)
     else:
@@ -93,16 +99,10 @@ def ledger_verify() -> None:
             f"[red]✗[/] the staff audit trail has {len(trail.problems)} problem(s): kleline audit verify names them",
             highlight=False,
         )
-    if report.ok:
-        console.print(
-            f"[green]ok[/]: {report.entries} entries in {report.chains} chains and {report.accounts} accounts verified"
-        )
-        if not trail.ok:
-            raise fail("the books check out, but the staff audit trail does not")
-        return
-    for problem in report.problems:
-        errors.print(f"[red]✗[/] {problem}", highlight=False)
-    raise fail(f"{len(report.problems)} problem(s) found in {report.entries} entries")
+    if not report.ok:
+        raise fail(f"{len(report.problems)} problem(s) found in {report.entries} entries")
+    if not trail.ok:
+        raise fail("the books check out, but the staff audit trail does not")
 
 
 @ledger_app.command("trial-balance")
