@@ -18,9 +18,9 @@ from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import authenticate_actor, list_keys
+from kleline.receipts import generate_signing_key
 from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
-from kleline.receipts import generate_signing_key
 from kleline.wallet.vault import generate_master_key
 
 from ..conftest import BACKENDS, create_database_url, drop_database
