@@ -21,6 +21,7 @@ from kleline.errors import NotFound, ValidationError
 from kleline.ledger import Entry, InsufficientFunds
 from kleline.ledger.audit import trial_balance, verify
 from kleline.money import Money
+from kleline.staff.audit import AuditFilters, search
 from kleline.wallet.customers import purse_code
 
 from ...operator_keys import OPERATOR
@@ -115,6 +116,12 @@ def test_an_operator_writes_the_debt_off_to_kleline_s_loss_account(kleline: Klel
     entry = kleline.ledger.entry(part.id)
     assert legs(entry) == {(BAD_DEBT_ACCOUNT, 400), (receivable_code(ada), -400)}
     assert (entry.metadata["customer"], entry.metadata["operator"]) == (ada, "cli tests")
+    (record,) = search(kleline.db, AuditFilters(subject_id=ada)).records
+    assert (record.action, record.before, record.after) == (
+        "receivable_written_off",
+        {"owed": 1500, "currency": "EUR"},
+        {"owed": 1100, "currency": "EUR", "entry_id": part.id},
+    )
     with pytest.raises(AmountExceedsDebt):
         kleline.collections.debts.write_off(ada, eur(1101), actor=OPERATOR)
     rest = kleline.collections.debts.write_off(ada, actor=OPERATOR)

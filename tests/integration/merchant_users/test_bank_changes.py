@@ -21,6 +21,9 @@ from kleline.merchant_users import (
     bank_change_problems,
 )
 from kleline.merchants import InvalidBic, InvalidIban, UnknownMerchant
+from kleline.staff.actor import RoleForbids, StaffActor
+from kleline.staff.audit import AuditFilters, search
+from kleline.staff.roles import Role
 
 from ...operator_keys import OPERATOR
 from .conftest import IBAN, Team, actor
@@ -86,9 +89,19 @@ def test_an_owner_asks_for_a_new_account_which_takes_effect_only_once_an_operato
         "decided_at": "2026-01-15T11:30:01.000000Z",
         "reason": None,
     }
+    (decided,) = search(team.db, AuditFilters(subject_type="merchant", action="bank_account_change_approved")).records
+    assert (decided.action, decided.actor_kind, decided.actor_id) == ("bank_account_change_approved", "cli", "tests")
+    assert decided.before == {"change_id": change.id, "status": "pending"}
+    assert decided.after == {
+        "change_id": change.id,
+        "status": "approved",
+        "iban_last4": "3000",
+        "previous_iban_last4": "2606",
+    }
     with team.db.transaction(write=False) as tx:  # the full number is in no event and no record
         stored = [row[0] for row in tx.fetchall("SELECT data FROM events")]
         stored += [row[0] for row in tx.fetchall("SELECT detail FROM merchant_audit")]
+        stored += [f"{row[0]} {row[1]}" for row in tx.fetchall("SELECT before, after FROM staff_audit")]
     assert not any(NEW_IBAN in text or IBAN in text for text in stored)
 
 
@@ -136,6 +149,11 @@ def test_a_decision_repeated_changes_nothing_and_the_opposite_one_is_refused(
         changes.withdraw(actor(owner), change.id)
     assert [kind for kind, _ in _events(team.db, team, team.shop)].count(BANK_CHANGE_EVENTS["approved"]) == 1
     assert [r.action for r in team.users.activity(actor(owner))].count("bank_account_changed") == 1
+    decisions = search(team.db, AuditFilters(subject_id=team.shop, action="bank_account_change_approved"))
+    assert len(decisions.records) == 1
+    finance = StaffActor("key", "3", Role.FINANCE)
+    with pytest.raises(RoleForbids):
+        changes.reject(team.shop, change.id, "too late", by="operator key 3", actor=finance)
 
 
 def test_one_pending_change_at_a_time_a_second_request_is_refused_until_the_first_is_withdrawn(

@@ -17,6 +17,7 @@ from kleline.reconciliation import (
     SuspenseReason,
 )
 from kleline.sepa import StatementLine
+from kleline.staff.audit import AuditFilters, search
 
 from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot
@@ -159,6 +160,17 @@ def test_an_unexplained_credit_is_resolved_to_an_account_in_its_currency(kleline
     assert balance(kleline, SUSPENSE) == 0
     assert balance(kleline, "kleline:other-income") == 1_234
     balanced(kleline)
+    (record,) = search(kleline.db, AuditFilters(action="suspense_item_resolved")).records  # the refusals left none
+    assert (record.subject_type, record.subject_id, record.actor_kind) == ("suspense_item", item.id, "cli")
+    assert record.before == {"status": "open", "reason": item.reason.value}
+    assert record.after == {
+        "status": "resolved",
+        "kind": "account",
+        "target": "kleline:other-income",
+        "entry_id": f"{item.id}:resolved",
+    }
+    kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:other-income"), actor=OPERATOR)
+    assert len(search(kleline.db, AuditFilters(action="suspense_item_resolved")).records) == 1  # the same again
 
 
 def test_a_line_in_another_currency_posts_nothing_and_can_only_be_dismissed_with_a_note(kleline: Kleline) -> None:
