@@ -175,3 +175,24 @@ def test_the_command_line_lists_the_trail_and_its_check_fails_after_a_row_is_edi
     ledger = runner.invoke(app, ["ledger", "verify"])
     assert ledger.exit_code == 1
     assert "kleline audit verify" in ledger.output
+
+
+def test_a_download_is_recorded_and_a_read_is_not(client: TestClient, staff: Staff) -> None:
+    merchant = register(client)["id"]
+    assert client.get("/v1/ledger/export", headers=staff(Role.SUPPORT)).status_code == 403
+    assert client.get("/v1/ledger/trial-balance", headers=staff(Role.SUPPORT)).status_code == 200
+    month = f"/v1/merchant-statements/2026-01?merchant_id={merchant}"
+    assert client.get(month, headers=staff(Role.SUPPORT)).status_code == 200  # JSON: a read
+    assert client.get(f"{month}&format=csv", headers=staff(Role.SUPPORT)).status_code == 403
+    assert trail(client, staff, action="export_downloaded") == []
+
+    exported = client.get("/v1/ledger/export", headers=staff(Role.FINANCE))
+    assert exported.status_code == 200, exported.text
+    statement = client.get(f"{month}&format=csv", headers=staff(Role.FINANCE))
+    assert statement.status_code == 200, statement.text
+
+    csv, books = trail(client, staff, action="export_downloaded")
+    assert (books["subject_type"], books["subject_id"], books["role"]) == ("ledger", None, "finance")
+    assert books["after"]["format"] == "beancount" and books["after"]["entries"] >= 0
+    assert (csv["subject_type"], csv["subject_id"]) == ("merchant", merchant)
+    assert csv["after"] == {"format": "csv", "month": "2026-01", "bytes": len(statement.content)}
