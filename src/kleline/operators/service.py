@@ -28,7 +28,6 @@ __all__ = [
     "KeyInfo",
     "OperatorKey",
     "UnknownOperatorKey",
-    "authenticate",
     "authenticate_actor",
     "create_key",
     "legacy_keys",
@@ -96,11 +95,6 @@ def create_key(db: Database, label: str, *, role: Role, actor: StaffActor, clock
         after = {"label": label, "role": role.value}
         audit.record(tx, actor, "operator_key_created", "operator_key", str(key_id), at=now, after=after)
     return OperatorKey(key_id, label, secret, role, now)
-
-
-def authenticate(db: Database, secret: str) -> int:
-    """The id of the live operator key ``secret``; ``InvalidKey`` otherwise."""
-    return int(authenticate_actor(db, secret).id)
 
 
 def authenticate_actor(db: Database, secret: str, address: str | None = None) -> StaffActor:
