@@ -67,6 +67,7 @@ from kleline.payments.model import Payment, refund_split
 from kleline.payments.postings import refund_postings
 from kleline.reports import Month
 from kleline.reports.figures import Totals
+from kleline.staff.actor import command_line
 
 __all__ = ["run"]
 
@@ -212,7 +213,8 @@ def _sales(kleline: Kleline, clock: _Clock, merchant_id: str, end: datetime) -> 
         clock.now = end - timedelta(days=DAYS - 1 - day)
         if day == DAYS - 1:
             clock.now -= timedelta(minutes=5)
-            run = kleline.settlement.run()  # pays the balance out: a payout in transit, the rest of today to come
+            # Pays the balance out: a payout in transit, the rest of today to come.
+            run = kleline.settlement.run(actor=command_line())
             assert run.payout_count == 1, run
             clock.now = end
         made = [
@@ -238,7 +240,7 @@ def _owners(kleline: Kleline, merchant_id: str, label: str) -> tuple[tuple[str, 
     owners = []
     for index in range(OWNERS):
         email = f"owner{index}-{label}@bench.example"
-        invited = kleline.merchant_users.invite(merchant_id, email, "owner")
+        invited = kleline.merchant_users.invite(merchant_id, email, "owner", by=command_line())
         token = urlsplit(invited.url).path.rsplit("/", 1)[1]
         user = kleline.merchant_users.accept(token, f"Owner {index}", PASSWORD)
         totp = pyotp.TOTP(kleline.merchant_sign_in.set_up_authenticator(user.id, email).secret)
@@ -260,13 +262,13 @@ def _world(url: str) -> tuple[_Shop, _Shop]:
     kleline = build(load_settings(database_url=url), clock=clock)
     try:
         merchant, _ = kleline.merchants.register(name="Librairie du Banc d'Essai", email="big@bench.example", iban=IBAN)
-        merchant_id = kleline.merchants.approve(merchant.id).id
+        merchant_id = kleline.merchants.approve(merchant.id, actor=command_line()).id
         began = time.perf_counter()
         _sales(kleline, clock, merchant_id, end)
         print(f"  set-up: {PAYMENTS:,} payments over {DAYS} days in {time.perf_counter() - began:.0f} s", flush=True)
         clock.now = datetime.now(UTC)
         empty, _ = kleline.merchants.register(name="Atelier Vide", email="empty@bench.example", iban=IBAN)
-        empty_id = kleline.merchants.approve(empty.id).id
+        empty_id = kleline.merchants.approve(empty.id, actor=command_line()).id
         big = _Shop(merchant_id, _owners(kleline, merchant_id, "big"))
         shops = (big, _Shop(empty_id, _owners(kleline, empty_id, "empty")))
         assert trial_balance(kleline.db).balanced, "the set-up left unbalanced books"

@@ -41,6 +41,7 @@ from kleline.db.migrate import upgrade
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 from kleline.payments.search import PageCursor
+from kleline.staff.actor import command_line
 
 CONNECTIONS = int(os.environ.get("KLELINE_BENCH_CONNECTIONS", "16"))
 PAYMENTS = int(os.environ.get("KLELINE_BENCH_DASHBOARD_PAYMENTS", "100000"))
@@ -63,7 +64,7 @@ def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
         registered, _ = kleline.merchants.register(
             name="Librairie du Banc d'Essai", email="shop@bench.example", iban=IBAN
         )
-        merchant = kleline.merchants.approve(registered.id)
+        merchant = kleline.merchants.approve(registered.id, actor=command_line())
         began = time.perf_counter()
         for start in range(0, PAYMENTS, BATCH):
             with kleline.db.transaction() as tx:
@@ -83,7 +84,7 @@ def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
         owners = []
         for index in range(USERS):
             email = f"owner{index}@bench.example"
-            invited = kleline.merchant_users.invite(merchant.id, email, "owner")
+            invited = kleline.merchant_users.invite(merchant.id, email, "owner", by=command_line())
             user = kleline.merchant_users.accept(invited.url.rsplit("/", 1)[1], f"Owner {index}", PASSWORD)
             totp = pyotp.TOTP(kleline.merchant_sign_in.set_up_authenticator(user.id, email).secret)
             kleline.merchant_sign_in.confirm_authenticator(user.id, totp.now())

@@ -49,6 +49,7 @@ from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
+from kleline.staff.actor import command_line
 
 CONNECTIONS = int(os.environ.get("KLELINE_BENCH_CONNECTIONS", "16"))
 HISTORIES = 8  # customers, each one browser (connections take them in turn)
@@ -99,7 +100,7 @@ def _world(url: str) -> list[str]:
     try:
         shop = "Librairie du Banc d'Essai"
         merchant, _ = kleline.merchants.register(name=shop, email="shop@bench.example", iban=IBAN)
-        kleline.merchants.approve(merchant.id)
+        kleline.merchants.approve(merchant.id, actor=command_line())
         with ThreadPoolExecutor(max_workers=4) as pool:
             return list(pool.map(functools.partial(_history, kleline, merchant.id), range(HISTORIES)))
     finally:

@@ -19,6 +19,8 @@ from kleline.merchants.model import balance_account
 from kleline.money import Money
 from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest, commission
+from kleline.staff.actor import command_line
+from kleline.staff.roles import Role
 from kleline.wallet.customers import purse_code
 
 __all__ = ["CUSTOMERS", "HOST", "PURSE", "SCA", "Shop", "check", "open_shop"]
@@ -47,9 +49,9 @@ def _populate(kleline: Kleline, customers: int) -> Shop:
     """An operator, an approved merchant with its key, and ``customers`` signed-in customers with funded purses."""
     open_system_accounts(kleline)
     kleline.ledger.open_account(FUNDING_ACCOUNT, "EUR", NormalSide.DEBIT)
-    operator = create_key(kleline.db, "bench").secret
+    operator = create_key(kleline.db, "bench", role=Role.SUPPORT, actor=command_line()).secret
     merchant, key = kleline.merchants.register(name="Bench Boutique", email="shop@bench.example", iban=IBAN)
-    kleline.merchants.approve(merchant.id)
+    kleline.merchants.approve(merchant.id, actor=command_line())
 
     def customer(index: int) -> str:
         email = f"shopper{index}@bench.example"

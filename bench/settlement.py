@@ -57,6 +57,7 @@ from kleline.money import Money
 from kleline.sepa import CreditTransfer, write_credit_transfers
 from kleline.settlement import Settlement
 from kleline.settlement.model import remittance
+from kleline.staff.actor import command_line
 
 MERCHANTS = int(os.environ.get("KLELINE_BENCH_MERCHANTS", "10000"))
 BATCH = 500
@@ -150,7 +151,7 @@ def _settle(kleline: Kleline, period: date) -> None:
     settlement = Settlement(
         kleline.db, kleline.ledger, kleline.own_account, clock=kleline.clock, minimum=1000, batch_size=BATCH
     )
-    run = settlement.run(period)
+    run = settlement.run(period, actor=command_line())
     assert run.status == "complete" and run.payout_count == MERCHANTS, run
 
 

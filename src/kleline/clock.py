@@ -1,13 +1,22 @@
-"""The one place that reads the time, so that tests can move it (holds expire, tokens age)."""
+"""The one place that reads the time, so that tests can move it (holds expire, tokens age), and that reads the
+instants people type (``instant_bound``: a day or an RFC 3339 instant with its offset)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
+
+from kleline.errors import ValidationError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_INSTANT: Final = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
-__all__ = ["Clock", "epoch_us", "from_epoch_us", "system_clock", "to_rfc3339"]
+__all__ = ["Clock", "epoch_us", "from_epoch_us", "instant_bound", "system_clock", "to_rfc3339"]
 
 Clock = Callable[[], datetime]
 
@@ -33,3 +42,31 @@ def epoch_us(moment: datetime) -> int:
 def from_epoch_us(value: int) -> datetime:
     """The inverse of ``epoch_us``."""
     return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+
+
+def instant_bound(text: str, param: str, *, end: bool) -> datetime | None:
+    """The bound a day or an instant sets: the day's first instant (``end``: the next day's), or the instant
+    itself (``end``: the microsecond after it); None past the last day a datetime can hold."""
+    if _DAY.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{param}: {text!r} is not a day", param=param) from None
+        if end and day == date.max:
+            return None
+        return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=UTC)
+    if not _INSTANT.match(text):
+        raise ValidationError(
+            f"{param}: {text!r} is neither a day (2026-01-15) nor an instant with its offset (2026-01-15T09:30:00Z)",
+            param=param,
+        )
+    try:
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T")).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError(f"{param}: {text!r} is not an instant", param=param) from None
+    if end:
+        try:
+            return moment + timedelta(microseconds=1)
+        except OverflowError:
+            return None
+    return moment

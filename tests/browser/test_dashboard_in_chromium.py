@@ -16,6 +16,7 @@ from kleline.bootstrap import Kleline
 
 from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
+from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .layout import State, layout_problems, on_one_backend
 
@@ -35,7 +36,7 @@ def test_an_invited_owner_joins_sets_up_an_authenticator_signs_in_with_a_code_an
 ) -> None:
     kleline = live.kleline
     shop = merchant(kleline)
-    invited = kleline.merchant_users.invite(shop, "ada@example.org", "owner")
+    invited = kleline.merchant_users.invite(shop, "ada@example.org", "owner", by=OPERATOR)
 
     page.goto(invited.url)
     expect(page.get_by_role("heading", name="Join your shop's dashboard")).to_be_visible()
@@ -90,8 +91,8 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     member(kleline, shop, "grace.hopper@example.org", "support", name="Grace Hopper", refund_limit=12_500)
     member(kleline, shop, "acc@example.org", "accountant", name="Alan Turing")
     member(kleline, shop, "new.owner@example.org", name="Nouvelle Propriétaire")  # no authenticator yet
-    kleline.merchant_users.invite(shop, "katherine.johnson@example.org", "support", 5000)
-    pending = kleline.merchant_users.invite(shop, "dorothy.vaughan@example.org", "accountant")
+    kleline.merchant_users.invite(shop, "katherine.johnson@example.org", "support", 5000, by=OPERATOR)
+    pending = kleline.merchant_users.invite(shop, "dorothy.vaughan@example.org", "accountant", by=OPERATOR)
 
     def sign_in(page: Page, email: str = "adelaide.montmorency-laval@example.org") -> None:
         page.locator("#email").fill(email)

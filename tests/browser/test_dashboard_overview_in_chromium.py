@@ -24,6 +24,7 @@ from kleline.payments.postings import COMMISSION_ACCOUNT
 
 from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, eur
+from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .layout import State, layout_problems, on_one_backend
 
@@ -34,7 +35,7 @@ CARDS = "card:visa:receivable"
 
 
 def _member(kleline: Kleline, merchant_id: str, email: str, role: str) -> MerchantUser:
-    invited = kleline.merchant_users.invite(merchant_id, email, role)
+    invited = kleline.merchant_users.invite(merchant_id, email, role, by=OPERATOR)
     return kleline.merchant_users.accept(urlsplit(invited.url).path.rsplit("/", 1)[1], "Adélaïde Laval", PASSWORD)
 
 
@@ -62,7 +63,7 @@ def _shop_with_sales(kleline: Kleline, clock: FakeClock) -> tuple[str, pyotp.TOT
     now = clock.now
     clock.now = now - timedelta(days=400)
     registered, _ = kleline.merchants.register(name="Librairie du Grand Large", email="shop@example.fr", iban=IBAN)
-    merchant_id = kleline.merchants.approve(registered.id).id
+    merchant_id = kleline.merchants.approve(registered.id, actor=OPERATOR).id
     kleline.ledger.open_account(CARDS, "EUR", NormalSide.DEBIT)
     for number in reversed(range(40)):  # in the order of time, as the books are written
         clock.now = now - timedelta(days=10 * number, hours=1)

@@ -22,6 +22,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
+from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .layout import State, layout_problems, on_one_backend
 
@@ -88,8 +89,8 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     kleline = live.kleline
     changes = kleline.bank_account_changes
     waiting = merchant(kleline, LONG_SHOP)
-    mall = kleline.malls.create("Galerie du Faubourg Saint-Honoré et des Passages Couverts", "faubourg")
-    kleline.malls.add_merchant(mall.id, waiting)
+    mall = kleline.malls.create("Galerie du Faubourg Saint-Honoré et des Passages Couverts", "faubourg", actor=OPERATOR)
+    kleline.malls.add_merchant(mall.id, waiting, actor=OPERATOR)
     asker, _ = _owner(kleline, clock, waiting, "montmorency@example.org", "Adélaïde de Montmorency-Laval")
     asked = changes.request(Actor(asker), NEW_IBAN)
     kleline.proposals.propose_bank_account(StaffActor("key", "1", Role.COMPLIANCE), waiting, asked.id)  # checked once
@@ -105,6 +106,7 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
         "Le titulaire du compte n'est pas la société ; envoyez un RIB au nom de la boutique, avec son Kbis de moins "
         "de trois mois.",
         by="operator key 1",
+        actor=OPERATOR,
     )
 
     def signed_in(email: str, totp: pyotp.TOTP, then: Callable[[Page], None] | None) -> Callable[[Page], None]:

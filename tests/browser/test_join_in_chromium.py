@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD
+from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .layout import on_one_backend
 
@@ -56,8 +57,8 @@ def test_a_shop_joins_by_keyboard_on_a_phone_after_an_all_errors_submission(
     live: LiveKleline, chromium: Browser, clock: FakeClock, lang: str
 ) -> None:
     kleline = live.kleline
-    kleline.malls.create("Passage Kléber", "passage-kleber")
-    galerie = kleline.malls.create("Les Halles numériques", "les-halles")
+    kleline.malls.create("Passage Kléber", "passage-kleber", actor=OPERATOR)
+    galerie = kleline.malls.create("Les Halles numériques", "les-halles", actor=OPERATOR)
     context = chromium.new_context(viewport={"width": 360, "height": 800}, locale="fr-FR" if lang == "fr" else "en-GB")
     try:
         page = context.new_page()
@@ -133,7 +134,9 @@ def test_a_shop_joins_by_keyboard_on_a_phone_after_an_all_errors_submission(
             (galerie.id,),
             "+33123456789",
         )
-        kleline.merchants.refuse(merchant.id, "Le SIRET appartient à une société radiée : envoyez-nous le nouveau.")
+        kleline.merchants.refuse(
+            merchant.id, "Le SIRET appartient à une société radiée : envoyez-nous le nouveau.", actor=OPERATOR
+        )
         page.reload()
         expect(page.locator(".reason")).to_be_visible()
         _check(page, "dashboard-refused", lang)

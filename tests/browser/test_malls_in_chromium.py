@@ -25,6 +25,7 @@ from kleline.merchants.model import Mall
 from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, card, customer, fund, payment
 from ..e2e.live_server import loopback_listener, serving
+from ..operator_keys import OPERATOR
 from .conftest import SHOP_ORIGIN, LiveKleline, Shop
 from .layout import State, layout_problems, on_one_backend
 
@@ -45,13 +46,13 @@ def open_shop(kleline: Kleline, mall: Mall, name: str, email: str, description: 
         description=description,
         mall_ids=[mall.id],
     )
-    return kleline.merchants.approve(merchant.id).id
+    return kleline.merchants.approve(merchant.id, actor=OPERATOR).id
 
 
 def mall_world(kleline: Kleline) -> dict[str, str]:
     """Two malls: Passage Kléber with a bookshop and a record shop, the Halles with a cheese shop."""
-    passage = kleline.malls.create("Passage Kléber", "passage-kleber")
-    halles = kleline.malls.create("Les Halles numériques", "les-halles")
+    passage = kleline.malls.create("Passage Kléber", "passage-kleber", actor=OPERATOR)
+    halles = kleline.malls.create("Les Halles numériques", "les-halles", actor=OPERATOR)
     books = open_shop(
         kleline,
         passage,

@@ -21,6 +21,7 @@ from kleline.web.i18n import Language, chosen
 
 from ..e2e.checkout_world import PASSWORD, card, customer, eur
 from ..e2e.wallet_world import bank_account
+from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .layout import on_one_backend
 
@@ -169,7 +170,7 @@ def test_a_shopper_removes_a_card_and_a_bank_account_with_the_keyboard_once_aske
         you.look("remove-bank-account-refused")
         assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
 
-        kleline.collections.runs.run()  # the direct debit is sent: the account may go
+        kleline.collections.runs.run(actor=OPERATOR)  # the direct debit is sent: the account may go
         you.tab_to(page.get_by_role("button", name=you.t("Remove"), exact=True))
         you.enter()
         expect(page).to_have_url(f"{live.url}/wallet")

@@ -12,6 +12,8 @@ from kleline.money import Money
 from kleline.payments.model import CaptureMethod, Payment, PaymentRequest
 from kleline.wallet.model import Customer
 
+from ..operator_keys import OPERATOR
+
 IBAN = "FR1420041010050500013M02606"
 PASSWORD = "correct horse battery staple"
 VISA = "4242424242424242"
@@ -27,9 +29,9 @@ def eur(minor: int) -> Money:
 
 def shop(kleline: Kleline, name: str = "Librairie Kléber", mall: str = "Galerie Kléber") -> str:
     """An approved merchant, in a mall; its id."""
-    gallery = kleline.malls.create(mall, mall.lower().replace(" ", "-").replace("é", "e"))
+    gallery = kleline.malls.create(mall, mall.lower().replace(" ", "-").replace("é", "e"), actor=OPERATOR)
     merchant, _ = kleline.merchants.register(name=name, email="shop@example.fr", iban=IBAN, mall_ids=[gallery.id])
-    return kleline.merchants.approve(merchant.id).id
+    return kleline.merchants.approve(merchant.id, actor=OPERATOR).id
 
 
 def customer(kleline: Kleline, email: str = "ada@example.org", name: str = "Ada Lovelace") -> Customer:

@@ -14,6 +14,7 @@ from kleline.bootstrap import Kleline
 from kleline.merchant_users import MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import IBAN, PASSWORD
 from .page_visitor import Visitor
 
@@ -32,7 +33,7 @@ __all__ = [
 def merchant(kleline: Kleline, name: str = "Librairie Kléber", *, approved: bool = True) -> str:
     """A merchant (approved unless told otherwise); its id."""
     registered, _ = kleline.merchants.register(name=name, email="shop@example.fr", iban=IBAN)
-    return kleline.merchants.approve(registered.id).id if approved else registered.id
+    return kleline.merchants.approve(registered.id, actor=OPERATOR).id if approved else registered.id
 
 
 def invitation_path(url: str) -> str:
@@ -50,7 +51,7 @@ def member(
     refund_limit: int | None = None,
 ) -> MerchantUser:
     """A person of the merchant, invited by an operator and accepted with ``PASSWORD``."""
-    invited = kleline.merchant_users.invite(merchant_id, email, role, refund_limit)
+    invited = kleline.merchant_users.invite(merchant_id, email, role, refund_limit, by=OPERATOR)
     token = invitation_path(invited.url).rsplit("/", 1)[1]
     return kleline.merchant_users.accept(token, name or email.split("@")[0].title(), PASSWORD)
 

@@ -16,6 +16,7 @@ from kleline.payments.model import PaymentRequest
 from kleline.wallet.customers import purse_code
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import IBAN, PASSWORD
 from .dashboard_world import authenticator, member
 
@@ -44,13 +45,13 @@ class Payouts:
 
 def _shop(kleline: Kleline, name: str, iban: str) -> tuple[str, str]:
     registered, secret = kleline.merchants.register(name=name, email="shop@example.fr", iban=iban, fee_bps=350)
-    kleline.merchants.approve(registered.id)
+    kleline.merchants.approve(registered.id, actor=OPERATOR)
     return registered.id, secret
 
 
 def _settle(kleline: Kleline) -> dict[str, str]:
     """Run today's settlement; each merchant's payout id."""
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
     return {payout.merchant_id: payout.id for payout in kleline.settlement.run_payouts(run.id)}
 
 

@@ -11,7 +11,10 @@ from kleline.bootstrap import Kleline
 from kleline.ledger import EntryRequest, HoldRequest, NormalSide, credit, debit
 from kleline.money import Money
 from kleline.operators.service import create_key, revoke_key
+from kleline.staff.roles import Role
 
+from ..operator_keys import OPERATOR
+from ..operator_keys import operator_key as new_operator_key
 from .http import bearer
 from .http import problem as assert_problem
 
@@ -25,7 +28,7 @@ MERCHANT = "merchant:mer_1:balance"
 @pytest.fixture
 def operator_key(kleline: Kleline) -> str:
     """A live operator key."""
-    return create_key(kleline.db, "test").secret
+    return new_operator_key(kleline.db)
 
 
 def open_chart(kleline: Kleline) -> None:
@@ -115,9 +118,9 @@ def test_trial_balance_with_an_unknown_operator_key_is_refused(client: TestClien
 
 
 def test_trial_balance_with_a_revoked_key_is_refused(client: TestClient, kleline: Kleline) -> None:
-    key = create_key(kleline.db, "soon revoked")
+    key = create_key(kleline.db, "soon revoked", role=Role.SUPPORT, actor=OPERATOR)
     assert client.get("/v1/ledger/trial-balance", headers=bearer(key.secret)).status_code == 200
-    assert revoke_key(kleline.db, key.id)
+    assert revoke_key(kleline.db, key.id, actor=OPERATOR).revoked_at is not None
     assert_problem(client.get("/v1/ledger/trial-balance", headers=bearer(key.secret)), 401, "unauthorized")
 
 

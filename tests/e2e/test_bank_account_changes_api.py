@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
 from kleline.merchant_users import Actor, BankAccountChange, MerchantUser
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
+from ..operator_keys import operator_key as role_key
 from .dashboard_world import member, merchant
 from .http import bearer, problem
 from .test_merchants_api import customer_token, operator_key
@@ -70,7 +71,7 @@ def test_an_operator_reads_the_pending_change_in_full_and_approves_it_once(
     assert client.get(f"/v1/merchants/{shop}", headers=bearer(key)).json()["iban"] == OLD_IBAN
 
     clock.advance(minutes=10)
-    second = create_key(kleline.db, "second").secret
+    second = role_key(kleline.db, None, "second")
     approved = client.post(f"/v1/proposals/{proposal['id']}/approve", headers=bearer(second))
     assert approved.status_code == 200, approved.text
     body = client.get(f"/v1/merchants/{shop}/bank-account-changes/{change.id}", headers=bearer(key)).json()
@@ -88,7 +89,7 @@ def test_a_rejection_names_its_reason_and_the_merchant_is_told_with_the_iban_mas
     client: TestClient, kleline: Kleline, clock: FakeClock
 ) -> None:
     registered, secret = kleline.merchants.register(name="Librairie", email="shop@example.fr", iban=OLD_IBAN)
-    shop = kleline.merchants.approve(registered.id).id
+    shop = kleline.merchants.approve(registered.id, actor=OPERATOR).id
     change = _asked(kleline, member(kleline, shop, "owner@example.org"))
     key = operator_key(kleline)
     path = f"/v1/merchants/{shop}/bank-account-changes/{change.id}/reject"

@@ -22,11 +22,11 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.config import load_settings
 from kleline.ledger.audit import trial_balance
-from kleline.operators.service import create_key
 from kleline.worker.sweeps import retry_reversals
 
 from ..bank_serve import KLELINE, VISA, Bank, bank_serve
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer
 
 SHOP_IBAN = "FR1420041010050500013M02606"
@@ -55,7 +55,7 @@ class Story:
     def __init__(self, client: TestClient, kleline: Kleline) -> None:
         self.client = client
         self.kleline = kleline
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         created = self.call("post", "/v1/merchants", self.operator, 201, json=_shop())
         self.shop_id = created["id"]
         self.call("post", f"/v1/merchants/{self.shop_id}/approve", self.operator, 200)

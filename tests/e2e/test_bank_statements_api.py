@@ -17,12 +17,12 @@ from kleline.cli import app
 from kleline.config import load_settings
 from kleline.ledger import NormalSide
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.sepa import BankStatement, Direction, StatementLine, write_statement
 from kleline.staff.roles import Role
 
 from ..integration.helpers import book_snapshot
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 MERCHANT_IBAN = "FR1420041010050500013M02606"
@@ -55,7 +55,7 @@ class World:
         self.client = client
         self.kleline = kleline
         open_system_accounts(kleline)
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         created = client.post(
             "/v1/merchants",
             json={"name": "Librairie Kléber", "email": "shop@example.fr", "iban": MERCHANT_IBAN, "fee_bps": 350},
@@ -185,7 +185,7 @@ def test_an_operator_works_the_suspense_queue(world: World) -> None:
     )
     approve = f"/v1/proposals/{proposal['id']}/approve"
     problem(world.client.post(approve, headers=world.operator), 403, "same_approver")
-    second = bearer(create_key(world.kleline.db, "second", role=Role.FINANCE).secret)
+    second = bearer(operator_key(world.kleline.db, Role.FINANCE, "second"))
     approved = world.client.post(approve, headers=second)
 
     assert approved.status_code == 200, approved.text

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer, problem
 from .live_server import loopback_listener, serving
 
@@ -90,7 +90,7 @@ def test_a_body_without_a_length_that_goes_past_the_bound_of_a_route_reading_it_
 ) -> None:
     # The statement route reads its body itself, through the door's counting receive (no Content-Length here:
     # the TestClient sends the body in one piece, the door counts it as it goes).
-    operator = bearer(create_key(kleline.db, "test").secret)
+    operator = bearer(operator_key(kleline.db))
     chunks = (b"<" * CHUNK for _ in range(5))
     headers = {**operator, "Content-Type": "application/xml", "Transfer-Encoding": "chunked"}
     response = client.post("/v1/bank-statements", content=chunks, headers=headers)
@@ -145,7 +145,7 @@ def test_a_chunked_body_streamed_to_a_real_server_is_cut_off_with_a_413_once_pas
     kleline: Kleline, path: str, content_type: str, first: bytes, auth: bool
 ) -> None:
     listener, url = loopback_listener()
-    authorization = f"Authorization: Bearer {create_key(kleline.db, 'test').secret}\r\n" if auth else ""
+    authorization = f"Authorization: Bearer {operator_key(kleline.db)}\r\n" if auth else ""
     head = (
         f"POST {path} HTTP/1.1\r\nHost: kleline\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n"
         f"Idempotency-Key: stream-1\r\n{authorization}\r\n"

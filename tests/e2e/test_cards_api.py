@@ -23,12 +23,12 @@ from kleline.cli import app as cli
 from kleline.config import load_settings
 from kleline.db.engine import Database
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.wallet import card_store
 from kleline.wallet.registered_cards import CardNotFound, RegisteredCards
 from kleline.wallet.vault import MasterKeys, UnknownKeyId, generate_master_key
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -309,7 +309,7 @@ def test_two_requests_racing_to_register_the_same_card_store_it_once(
 
 def test_cards_need_a_customer_token(client: TestClient, kleline: Kleline) -> None:
     problem(client.post("/v1/wallet/cards", json=card_body()), 401, "unauthorized")
-    operator = bearer(create_key(kleline.db, "test").secret)
+    operator = bearer(operator_key(kleline.db))
     problem(client.post("/v1/wallet/cards", json=card_body(), headers=operator), 403, "forbidden")
     problem(client.get("/v1/wallet/cards", headers=operator), 403, "forbidden")
     assert card_rows(kleline.db) == 0

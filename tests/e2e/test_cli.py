@@ -17,11 +17,14 @@ from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.money import Money
-from kleline.operators.service import authenticate
+from kleline.operators.service import authenticate_actor, list_keys
 from kleline.receipts import generate_signing_key
+from kleline.staff.audit import AuditFilters, search
+from kleline.staff.roles import Role
 from kleline.wallet.vault import generate_master_key
 
 from ..conftest import BACKENDS, create_database_url, drop_database
+from ..operator_keys import operator_key
 
 CARDS = "card:visa:receivable"
 PURSE = "customer:cus_1:purse"
@@ -121,8 +124,8 @@ def test_db_upgrade_migrates_an_empty_database(runner: CliRunner, empty_database
 # --- operator keys ------------------------------------------------------------------------------------------------
 
 
-def test_operator_create_key_prints_one_key_that_authenticates(runner: CliRunner, cli_database: str) -> None:
-    result = run(runner, "operator", "create-key", "--label", "ops team")
+def test_operator_create_key_prints_one_key_that_acts_in_its_role(runner: CliRunner, cli_database: str) -> None:
+    result = run(runner, "operator", "create-key", "--label", "ops team", "--role", "Finance")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 1
@@ -130,19 +133,58 @@ def test_operator_create_key_prints_one_key_that_authenticates(runner: CliRunner
     assert secret.startswith("op_")
     db = Database(cli_database)
     try:
-        key_id = authenticate(db, secret)
+        actor = authenticate_actor(db, secret)
         with db.transaction(write=False) as tx:
-            (label,) = tx.fetchone("SELECT label FROM operator_keys WHERE id = :id", {"id": key_id})
-        assert label == "ops team"
+            (label,) = tx.fetchone("SELECT label FROM operator_keys WHERE id = :id", {"id": int(actor.id)})
+        assert (label, actor.role) == ("ops team", Role.FINANCE)
+        (made,) = search(db, AuditFilters(action="operator_key_created")).records
+        assert (made.actor_kind, made.role, made.subject_id) == ("cli", None, actor.id)
+        assert made.after == {"label": "ops team", "role": "finance"}
     finally:
         db.dispose()
 
 
 def test_operator_create_key_prints_a_new_key_each_time(runner: CliRunner, cli_database: str) -> None:
-    first = run(runner, "operator", "create-key")
-    second = run(runner, "operator", "create-key")
+    first = run(runner, "operator", "create-key", "--role", "support")
+    second = run(runner, "operator", "create-key", "--role", "support")
     assert first.exit_code == second.exit_code == 0
     assert first.output.strip() != second.output.strip()
+
+
+@pytest.mark.parametrize("role", [(), ("--role", "auditor")])
+def test_operator_create_key_wants_a_role_and_names_them(
+    runner: CliRunner, cli_database: str, role: tuple[str, ...]
+) -> None:
+    result = run(runner, "operator", "create-key", *role)
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "admin, compliance, finance, support" in message
+    assert "op_" not in result.output
+
+
+def test_operator_keys_are_listed_and_revoked_and_config_names_those_without_a_role(
+    runner: CliRunner, cli_database: str
+) -> None:
+    db = Database(cli_database)
+    try:
+        operator_key(db, None, "from before roles")
+        kept = operator_key(db, Role.ADMIN, "admin robot")
+        assert "1 operator key made before roles keep every power" in " ".join(run(runner, "config").output.split())
+        listing = run(runner, "operator", "list-keys")
+        assert listing.exit_code == 0, listing.output
+        assert "from before roles" in listing.output and "every power" in listing.output
+        (legacy,) = [str(key.id) for key in list_keys(db) if key.role is None]
+        revoked = run(runner, "operator", "revoke-key", legacy)
+        assert revoked.exit_code == 0, revoked.output
+        assert "made before roles" not in run(runner, "config").output
+        assert "from before roles" not in run(runner, "operator", "list-keys").output
+        assert run(runner, "operator", "revoke-key", legacy).exit_code == 1  # no live key with that number
+        assert authenticate_actor(db, kept).role == Role.ADMIN
+        (revocation,) = search(db, AuditFilters(action="operator_key_revoked")).records
+        assert (revocation.actor_kind, revocation.subject_id) == ("cli", legacy)
+        assert revocation.actor_id != "tests"  # the command line's own user, not the tests' helper
+    finally:
+        db.dispose()
 
 
 # --- ledger verify ------------------------------------------------------------------------------------------------
@@ -211,7 +253,9 @@ def test_config_lists_the_database_url(runner: CliRunner, cli_database: str) -> 
 # --- schema out of date -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("ledger", "verify"), ("ledger", "trial-balance"), ("operator", "create-key")])
+@pytest.mark.parametrize(
+    "command", [("ledger", "verify"), ("ledger", "trial-balance"), ("operator", "create-key", "--role", "admin")]
+)
 def test_a_database_at_an_older_schema_is_refused_with_a_readable_message(
     runner: CliRunner, empty_database_url: str, command: tuple[str, ...]
 ) -> None:
@@ -324,7 +368,7 @@ def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, m
     monkeypatch.setenv("KLELINE_MASTER_KEYS", generate_master_key("k1"))
     monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", _own_fingerprint_key())
     monkeypatch.setenv("KLELINE_RECEIPT_SIGNING_KEYS", generate_signing_key("r1"))
-    result = run(runner, "operator", "create-key")
+    result = run(runner, "operator", "create-key", "--role", "support")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("op_")
 

@@ -17,7 +17,7 @@ from kleline.cli import app
 
 # Commands that make the database they are pointed at (they migrate it).
 MAKE_A_DATABASE = {"serve", "demo", "db upgrade"}
-# Commands that never open Kleline's database.
+# Commands that never need Kleline's database (``config`` reads it for a warning when it is there, and never makes it).
 NO_DATABASE = {
     "config",
     "keys generate",
@@ -37,7 +37,11 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "collect": (),
     "bank import": ("statement.xml",),
     "bank resolve": ("si_1", "--dismiss", "--note", "Sent back to the payer"),
-    "operator create-key": (),
+    "operator create-key": ("--role", "finance"),
+    "operator list-keys": (),
+    "operator revoke-key": ("1",),
+    "audit verify": (),
+    "audit list": ("--role", "finance", "--from", "2026-01-01"),
     "customers verify": ("alice@example.com",),
     "keys rotate": (),
     "idempotency sweep": (),

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from kleline.bootstrap import Kleline, open_system_accounts
 from kleline.ledger.audit import trial_balance
-from kleline.operators.service import create_key
 from kleline.sepa import read_direct_debits, validate_pain
 
+from ..operator_keys import OPERATOR, operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -27,7 +27,7 @@ class World:
         self.client = client
         self.kleline = kleline
         open_system_accounts(kleline)
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         self.customer_id, self.customer = self.sign_up("ada@example.org")
 
     def sign_up(self, email: str) -> tuple[str, dict[str, str]]:
@@ -191,7 +191,7 @@ def test_the_operator_runs_the_collection_and_fetches_a_valid_pain_008_file(worl
 def test_fetching_the_file_of_an_open_run_is_a_conflict_and_does_not_finish_it(world: World) -> None:
     account = world.add_account()
     world.top_up(2500, account["id"])
-    interrupted = world.kleline.collections.runs.start()  # a crash left the run open, its file unwritten
+    interrupted = world.kleline.collections.runs.start(actor=OPERATOR)  # a crash left the run open, its file unwritten
     path = f"/v1/collection-runs/{interrupted.id}"
     opened = world.client.get(path, headers=world.operator).json()
     assert (opened["status"], opened["file_url"], opened["completed_at"]) == ("open", None, None)

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
-from kleline.operators.service import create_key
 
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -28,7 +28,7 @@ _PARAMETER = re.compile(r"\{[^}]+\}")
 
 @pytest.fixture
 def operator(kleline: Kleline) -> dict[str, str]:
-    return bearer(create_key(kleline.db, "test").secret)
+    return bearer(operator_key(kleline.db))
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -122,7 +122,7 @@ def test_logout_revokes_the_token_presented_and_only_it(client: TestClient) -> N
 def test_the_wallet_needs_a_customer_token(client: TestClient, kleline: Kleline) -> None:
     problem(client.get("/v1/wallet"), 401, "unauthorized")
     problem(client.get("/v1/wallet", headers=bearer("ct_forged")), 401, "invalid_credentials")
-    operator = create_key(kleline.db, "test").secret
+    operator = operator_key(kleline.db)
     problem(client.get("/v1/wallet", headers=bearer(operator)), 403, "forbidden")
     sign_up(client)
     token = sign_in(client).json()["token"]

@@ -19,6 +19,7 @@ from kleline.config import load_settings
 from kleline.merchant_users import Actor, MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .dashboard_world import DashboardVisitor, authenticator, member, merchant
 from .page_visitor import alert
 
@@ -224,7 +225,7 @@ def test_another_shops_keys_endpoints_and_deliveries_are_not_found(kleline: Klel
 def test_a_suspended_shop_is_told_why_it_gets_no_new_key_or_endpoint(kleline: Kleline, clock: FakeClock) -> None:
     shop = merchant(kleline)
     browser = _owner(kleline, clock, shop)
-    kleline.merchants.suspend(shop)
+    kleline.merchants.suspend(shop, actor=OPERATOR)
     page = browser.get("/dashboard/developers")
     assert "Your shop is suspended" in page.text
     keys_before = len(kleline.merchants.keys(shop))

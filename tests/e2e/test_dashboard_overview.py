@@ -20,6 +20,7 @@ from kleline.config import load_settings
 from kleline.merchant_users import MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import IBAN, PASSWORD, card, customer, eur, fund, payment, shop
 from .page_visitor import Visitor
 
@@ -45,7 +46,7 @@ def browser(kleline: Kleline) -> Iterator[Visitor]:
 
 def member(kleline: Kleline, merchant_id: str, email: str, role: str = "owner") -> MerchantUser:
     """A person of the merchant, invited by an operator, who accepted with ``PASSWORD``."""
-    invited = kleline.merchant_users.invite(merchant_id, email, role, 5000 if role == "support" else None)
+    invited = kleline.merchant_users.invite(merchant_id, email, role, 5000 if role == "support" else None, by=OPERATOR)
     token = urlsplit(invited.url).path.rsplit("/", 1)[1]
     return kleline.merchant_users.accept(token, email.split("@")[0].title(), PASSWORD)
 

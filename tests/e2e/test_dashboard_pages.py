@@ -18,6 +18,7 @@ from kleline.config import load_settings
 from kleline.merchant_users import Actor, MerchantUser
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import customer
 from .dashboard_world import (
     PASSWORD,
@@ -72,7 +73,7 @@ def test_an_invited_owner_chooses_a_password_sets_up_an_authenticator_and_reache
     kleline: Kleline, browser: DashboardVisitor, clock: FakeClock
 ) -> None:
     shop = merchant(kleline)
-    path = invitation_path(kleline.merchant_users.invite(shop, "ada@example.org", "owner").url)
+    path = invitation_path(kleline.merchant_users.invite(shop, "ada@example.org", "owner", by=OPERATOR).url)
     page = browser.get(path)
     assert page.status_code == 200
     assert "Librairie Kléber" in page.text and "ada@example.org" in page.text and "Owner" in page.text
@@ -298,7 +299,7 @@ def test_one_shops_people_never_reach_anothers(kleline: Kleline, browser: Dashbo
     owner = member(kleline, shop, "owner@example.org")
     totp = authenticator(kleline, owner, clock)
     theirs = member(kleline, other, "theirs@example.org", "support", name="Their Support")
-    their_invitation = kleline.merchant_users.invite(other, "future@example.org", "accountant").invitation
+    their_invitation = kleline.merchant_users.invite(other, "future@example.org", "accountant", by=OPERATOR).invitation
     browser.sign_in_dashboard("owner@example.org", totp, at=clock.now)
     users = browser.get("/dashboard/settings/users")
     assert "Their Support" not in users.text and "future@example.org" not in users.text
@@ -372,7 +373,7 @@ def test_forms_without_their_token_are_refused_and_signing_out_ends_the_session(
 def test_a_link_that_no_longer_works_says_why(kleline: Kleline, browser: DashboardVisitor, clock: FakeClock) -> None:
     shop = merchant(kleline)
     assert "check that it was copied whole" in browser.get("/dashboard/invitations/not-a-token").text
-    path = invitation_path(kleline.merchant_users.invite(shop, "ada@example.org", "owner").url)
+    path = invitation_path(kleline.merchant_users.invite(shop, "ada@example.org", "owner", by=OPERATOR).url)
     clock.advance(hours=72)
     expired = browser.get(path)
     assert expired.status_code == 404 and "This invitation has expired" in expired.text

@@ -22,6 +22,7 @@ from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .dashboard_world import DashboardVisitor, authenticator, member, merchant
 from .page_visitor import alert
 
@@ -182,7 +183,9 @@ def test_owners_are_told_of_the_first_approval_until_the_second_and_of_the_decis
     ada.ask(NEW_IBAN)
     [change] = kleline.bank_account_changes.list(shop)
     clock.advance(minutes=5)
-    kleline.bank_account_changes.reject(shop, change.id, "The account's holder is not your company.", by="cli")
+    kleline.bank_account_changes.reject(
+        shop, change.id, "The account's holder is not your company.", by="cli", actor=OPERATOR
+    )
     overview = ada.get("/dashboard").text
     assert "Bank account change rejected" in overview and "The account&#39;s holder is not your company." in overview
     settings = ada.get("/dashboard/settings").text
@@ -217,9 +220,9 @@ def test_owners_are_told_of_the_first_approval_until_the_second_and_of_the_decis
 def test_the_public_profile_shows_every_problem_at_once_and_reaches_the_malls_pages(
     kleline: Kleline, clock: FakeClock
 ) -> None:
-    mall = kleline.malls.create("Rue du Bac", "rue-du-bac")
+    mall = kleline.malls.create("Rue du Bac", "rue-du-bac", actor=OPERATOR)
     shop = merchant(kleline)
-    kleline.malls.add_merchant(mall.id, shop)
+    kleline.malls.add_merchant(mall.id, shop, actor=OPERATOR)
     ada = _person(kleline, clock, shop, "ada@example.org")
     page = ada.get("/dashboard/settings")
     assert f'href="/malls/{mall.id}">Rue du Bac</a>' in page.text

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from kleline.bootstrap import Kleline
 from kleline.events.outbox import record
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -56,7 +56,7 @@ def parties(client: TestClient, kleline: Kleline) -> Parties:
     response = client.post("/v1/customers", json={"email": "ada@example.org", "password": PASSWORD, "name": "Ada"})
     assert response.status_code == 201, response.text
     token = client.post("/v1/auth/token", json={"email": "ada@example.org", "password": PASSWORD}).json()["token"]
-    return Parties(create_key(kleline.db, "test").secret, mine.id, mine_key, theirs.id, theirs_key, token)
+    return Parties(operator_key(kleline.db), mine.id, mine_key, theirs.id, theirs_key, token)
 
 
 def create_endpoint(client: TestClient, key: str, url: str = PUBLIC_URL) -> dict[str, Any]:

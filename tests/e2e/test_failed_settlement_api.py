@@ -11,10 +11,10 @@ from kleline.bootstrap.accounts import ensure_system_accounts
 from kleline.ledger import EntryRequest, credit, debit
 from kleline.merchants.model import balance_account
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
 
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 # Kleline's account at another bank than the one its books were opened for: no bank:BNPAFRPP:... accounts exist.
@@ -26,7 +26,7 @@ def test_a_run_stopped_by_a_missing_account_is_a_server_side_problem_then_resume
     client: TestClient, kleline: Kleline
 ) -> None:
     kleline.settlement = Settlement(kleline.db, kleline.ledger, ELSEWHERE, clock=kleline.clock, minimum=1000)
-    operator = bearer(create_key(kleline.db, "test").secret)
+    operator = bearer(operator_key(kleline.db))
     created = client.post(
         "/v1/merchants", json={"name": "Librairie", "email": "a@example.fr", "iban": IBAN}, headers=operator
     )

@@ -22,9 +22,9 @@ from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
 from kleline.clock import system_clock
 from kleline.ledger.audit import trial_balance
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 PASSWORD = "correct horse battery staple"
@@ -226,7 +226,7 @@ def test_a_refused_sign_in_is_not_kept_so_the_key_works_once_the_wallet_exists(
 def test_a_key_of_the_wrong_kind_is_refused_every_time_and_nothing_is_kept(
     client: TestClient, kleline: Kleline
 ) -> None:
-    operator = bearer(create_key(kleline.db, "test").secret)
+    operator = bearer(operator_key(kleline.db))
     body = {"amount": 1000, "currency": "EUR", "card_id": "card_1"}
     for _ in range(2):
         refused = client.post("/v1/wallet/top-ups", json=body, headers=keyed("k", operator))

@@ -21,6 +21,7 @@ from kleline.merchants import Mall
 
 from ..conftest import FakeClock
 from ..integration.helpers import count_rows
+from ..operator_keys import OPERATOR
 from .dashboard_world import PASSWORD, DashboardVisitor, member, secret_on
 from .page_visitor import alert
 
@@ -66,7 +67,9 @@ def browser(app: FastAPI) -> DashboardVisitor:
 
 @pytest.fixture
 def malls(kleline: Kleline) -> tuple[Mall, Mall]:
-    return kleline.malls.create("Passage Kléber", "passage-kleber"), kleline.malls.create("Les Halles", "les-halles")
+    return kleline.malls.create("Passage Kléber", "passage-kleber", actor=OPERATOR), kleline.malls.create(
+        "Les Halles", "les-halles", actor=OPERATOR
+    )
 
 
 def _counts(kleline: Kleline) -> list[int]:
@@ -228,7 +231,7 @@ def test_a_refused_shop_reads_why_and_gets_no_new_key(
     totp = _enrol(browser, clock, _join(browser))
     [merchant] = kleline.merchants.list(status="pending")
     clock.advance(minutes=16)  # the session lives on; its second factor is now too old for a new key
-    kleline.merchants.refuse(merchant.id, "The SIRET belongs to a company that ceased <trading>")
+    kleline.merchants.refuse(merchant.id, "The SIRET belongs to a company that ceased <trading>", actor=OPERATOR)
     home = browser.get("/dashboard")
     assert "Refused" in home.text and "Refused on" in home.text
     assert "The SIRET belongs to a company that ceased &lt;trading&gt;" in home.text
@@ -244,7 +247,7 @@ def test_a_refused_shop_reads_why_and_gets_no_new_key(
     assert made.status_code == 403 and "merchant_not_active" in alert(made)
     assert "refused your shop&#39;s application: it can get no new API key" in alert(made)
     assert count_rows(kleline.db, "merchant_keys") == 0
-    kleline.merchants.approve(merchant.id)  # an operator who reconsiders
+    kleline.merchants.approve(merchant.id, actor=OPERATOR)  # an operator who reconsiders
     assert "Your shop takes payments with Kleline" in browser.get("/dashboard").text
 
 
@@ -253,15 +256,15 @@ def test_a_suspended_shop_reads_why_and_keeps_its_figures(
 ) -> None:
     _enrol(browser, clock, _join(browser))
     [merchant] = kleline.merchants.list(status="pending")
-    kleline.merchants.approve(merchant.id)
-    kleline.merchants.suspend(merchant.id, "Unusual refund rate: we are looking into it")
+    kleline.merchants.approve(merchant.id, actor=OPERATOR)
+    kleline.merchants.suspend(merchant.id, "Unusual refund rate: we are looking into it", actor=OPERATOR)
     home = browser.get("/dashboard")
     assert "Your shop is suspended" in home.text and "Suspended since" in home.text
     assert "Unusual refund rate: we are looking into it" in home.text
     assert "Balance" in home.text  # its balance is still paid out
     assert "Your shop is suspended: it takes no new payment" in browser.get("/dashboard/payouts").text
-    kleline.merchants.approve(merchant.id)
-    kleline.merchants.suspend(merchant.id)
+    kleline.merchants.approve(merchant.id, actor=OPERATOR)
+    kleline.merchants.suspend(merchant.id, actor=OPERATOR)
     assert "Contact Kleline to know why" in browser.get("/dashboard").text
 
 

@@ -13,6 +13,7 @@ from kleline.bootstrap import Kleline
 from kleline.merchants.model import Mall
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import IBAN, customer
 from .page_visitor import Visitor
 
@@ -30,17 +31,17 @@ def merchant(kleline: Kleline, name: str, mall: Mall, *, status: str = "active",
     email = name.lower().replace(" ", ".").replace("é", "e") + "@shop.example"
     made, _ = kleline.merchants.register(name=name, email=email, iban=IBAN, mall_ids=[mall.id], **fields)
     if status != "pending":
-        kleline.merchants.approve(made.id)
+        kleline.merchants.approve(made.id, actor=OPERATOR)
     if status == "suspended":
-        kleline.merchants.suspend(made.id)
+        kleline.merchants.suspend(made.id, actor=OPERATOR)
     return made.id
 
 
 @pytest.fixture
 def kleber(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
     """Passage Kléber with an open bookshop, a pending and a suspended shop; the Halles, with an open cheese shop."""
-    passage = kleline.malls.create("Passage Kléber", "passage-kleber")
-    halles = kleline.malls.create("Les Halles", "les-halles")
+    passage = kleline.malls.create("Passage Kléber", "passage-kleber", actor=OPERATOR)
+    halles = kleline.malls.create("Les Halles", "les-halles", actor=OPERATOR)
     books = merchant(
         kleline,
         "Librairie Kléber SARL",
@@ -51,7 +52,7 @@ def kleber(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
     )
     clock.advance(days=3)
     cheese = merchant(kleline, "Fromagerie Duval", halles, description="Cheeses from small farms")
-    kleline.malls.add_merchant(halles.id, books)
+    kleline.malls.add_merchant(halles.id, books, actor=OPERATOR)
     pending = merchant(kleline, "Opening Soon", passage, status="pending", description="Not yet")
     suspended = merchant(kleline, "Shut Down", passage, status="suspended", website="https://shut.example")
     return {

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kleline.bootstrap import Kleline
-from kleline.operators.service import create_key
 
 from ..integration.helpers import count_rows
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 IBAN = "FR1420041010050500013M02606"
@@ -34,7 +34,7 @@ def register(client: TestClient, **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def operator(kleline: Kleline) -> dict[str, str]:
-    return bearer(create_key(kleline.db, "test").secret)
+    return bearer(operator_key(kleline.db))
 
 
 def test_a_shop_registers_its_vat_number_and_contact(client: TestClient, operator: dict[str, str]) -> None:

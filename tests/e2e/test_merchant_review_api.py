@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kleline.bootstrap import Kleline
-from kleline.operators.service import create_key
 from kleline.staff.roles import Role
 
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 IBAN = "FR1420041010050500013M02606"
@@ -37,7 +37,7 @@ def test_an_operator_reads_the_review_with_the_merchant_sharing_its_account(
 ) -> None:
     first = register(client, "Librairie du Bac")
     second = register(client, "Le Bac à Livres")
-    operator = bearer(create_key(kleline.db, "review", role=role).secret)
+    operator = bearer(operator_key(kleline.db, role, "review"))
     response = client.get(f"/v1/merchants/{second['id']}/review", headers=operator)
     assert response.status_code == 200, response.text
     review = response.json()
@@ -55,5 +55,5 @@ def test_a_merchant_key_is_refused_and_an_unknown_merchant_is_not_found(client: 
     shop = register(client, "Librairie du Bac")
     refused = client.get(f"/v1/merchants/{shop['id']}/review", headers=bearer(shop["secret_key"]))
     assert problem(refused, 403, "forbidden")
-    operator = bearer(create_key(kleline.db, "review", role=Role.SUPPORT).secret)
+    operator = bearer(operator_key(kleline.db, Role.SUPPORT, "review"))
     assert problem(client.get("/v1/merchants/mer_unknown/review", headers=operator), 404, "not_found")

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from kleline.bootstrap import Kleline
 from kleline.ledger import NormalSide
 from kleline.merchants import MerchantNotActive
-from kleline.operators.service import create_key
 
 from ..conftest import FakeClock
 from ..integration.helpers import count_rows
+from ..operator_keys import operator_key as new_operator_key
 from .http import bearer, problem
 
 LA_BANQUE_POSTALE = "FR1420041010050500013M02606"
@@ -37,7 +37,7 @@ def register(client: TestClient, headers: dict[str, str] | None = None, **fields
 
 
 def operator_key(kleline: Kleline) -> str:
-    return create_key(kleline.db, "test").secret
+    return new_operator_key(kleline.db)
 
 
 def customer_token(client: TestClient, email: str = "ada@example.org") -> str:

@@ -35,9 +35,9 @@ from schemathesis.schemas import APIOperation, BaseSchema
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
-from kleline.operators.service import create_key
 
 from ..conftest import BACKENDS, FakeClock, MigratedTemplates, drop_database
+from ..operator_keys import operator_key
 from .http import bearer
 from .openapi_checks import CHECKS
 
@@ -121,7 +121,7 @@ def credentials(served: Served, who: str) -> dict[str, str]:
     """The headers of one kind of caller, with credentials made afresh for each test."""
     if who == "nobody":
         return {}
-    operator = create_key(served.kleline.db, "fuzz").secret
+    operator = operator_key(served.kleline.db)
     if who == "merchant":
         return bearer(_merchant_key(served.client, operator))
     if who == "customer":

@@ -16,10 +16,10 @@ from kleline.bootstrap import Kleline, open_system_accounts
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.wallet.customers import purse_code
 
 from ..integration.helpers import book_snapshot
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 IBAN = "FR1420041010050500013M02606"
@@ -34,7 +34,7 @@ class World:
         self.kleline = kleline
         open_system_accounts(kleline)
         kleline.ledger.open_account("card:visa:receivable", "EUR", NormalSide.DEBIT)
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         self.shop_id, self.shop = self.merchant("Librairie Kléber", 350)
         self.other_id, self.other = self.merchant("Fromagerie Vaubourg", 400)
         signed_up = client.post("/v1/customers", json={"email": "ada@example.org", "password": PASSWORD, "name": "A"})

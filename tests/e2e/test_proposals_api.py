@@ -14,17 +14,17 @@ from typer.testing import CliRunner
 from kleline.bootstrap import Kleline
 from kleline.cli import app as cli
 from kleline.merchants import store as merchant_store
-from kleline.operators.service import create_key
 from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
+from ..operator_keys import operator_key
 from .dashboard_world import merchant
 from .http import bearer, problem
 
 
 def key(kleline: Kleline, role: Role | None) -> dict[str, str]:
-    return bearer(create_key(kleline.db, f"{role} key", role=role).secret)
+    return bearer(operator_key(kleline.db, role, f"{role} key"))
 
 
 def propose_rate(client: TestClient, headers: dict[str, str], shop: str, fee_bps: int = 380) -> dict[str, Any]:

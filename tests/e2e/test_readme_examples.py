@@ -27,7 +27,9 @@ from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline
-from kleline.operators.service import create_key
+from kleline.staff.roles import Role
+
+from ..operator_keys import operator_key
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 KLELINE = "http://127.0.0.1:8000"
@@ -147,7 +149,8 @@ def replay(client: TestClient, kleline: Kleline, cwd: Path) -> Iterator[tuple[Ex
     """Run the README's examples in order: each example, with the status and the JSON of its answer."""
     variables = {
         "KLELINE": KLELINE,
-        "OPERATOR_KEY": create_key(kleline.db, "readme").secret,
+        "COMPLIANCE_KEY": operator_key(kleline.db, Role.COMPLIANCE),
+        "FINANCE_KEY": operator_key(kleline.db, Role.FINANCE),
         "SAFEGUARDING_IBAN": kleline.settings.safeguarding_iban,
     }
     for example in examples(README.read_text(encoding="utf-8")):

@@ -18,10 +18,10 @@ from kleline.bootstrap import Kleline
 from kleline.cli import app
 from kleline.config import DEVELOPMENT_RECEIPT_SIGNING_KEYS
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.receipts import PublicKeys, SignedReceipt, SigningKeys, generate_signing_key, verify
 from kleline.wallet.vault import generate_master_key
 
+from ..operator_keys import operator_key
 from ..unit.receipts.test_model import a_receipt
 from .http import bearer, problem
 
@@ -95,7 +95,7 @@ def parties(client: TestClient, kleline: Kleline) -> dict[str, Any]:
     signed = issue(kleline, merchant_id=merchant_id, customer_id=customer_id)
     return {
         "signed": signed,
-        "operator": create_key(kleline.db, "test").secret,
+        "operator": operator_key(kleline.db),
         "merchant": merchant_secret,
         "other merchant": other_secret,
         "customer": customer,

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from kleline.bootstrap import Kleline
 from kleline.collections import BAD_DEBT_ACCOUNT, receivable_code
 from kleline.ledger.audit import trial_balance
-from kleline.operators.service import create_key
 from kleline.wallet.customers import purse_code
 
+from ..operator_keys import operator_key
 from .http import bearer, problem
 from .test_collections_api import World
 
@@ -85,7 +85,7 @@ def test_an_operator_takes_a_repayment_from_the_purse_once_whatever_the_retries(
 
 def test_one_operator_proposes_a_write_off_a_second_approves_it_and_direct_debits_work_again(world: World) -> None:
     account_id = in_debt(world, 1500)
-    second = bearer(create_key(world.kleline.db, "second operator").secret)
+    second = bearer(operator_key(world.kleline.db, None, "second operator"))
     path = f"/v1/receivables/{world.customer_id}/write-offs"
 
     def written_off(body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from kleline.config import load_settings
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 
+from ..operator_keys import OPERATOR
+
 
 @pytest.fixture
 def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
@@ -34,10 +36,10 @@ def customer_in_debt(database_url: str) -> str:
         collection = kleline.collections.top_ups.top_up(ada, Money(2000, "EUR"), account.id).collection
         assert collection is not None
         shop, _ = kleline.merchants.register(name="Le Comptoir", email="shop@example.fr", iban="DE89370400440532013000")
-        kleline.merchants.approve(shop.id)
+        kleline.merchants.approve(shop.id, actor=OPERATOR)
         payment = kleline.payments.create(shop.id, PaymentRequest(Money(1500, "EUR")))
         assert kleline.payments.confirm(payment.id, ada, "purse").status == "succeeded"
-        kleline.collections.runs.run()
+        kleline.collections.runs.run(actor=OPERATOR)
         with kleline.db.transaction() as tx:
             found = kleline.collections.collection_by_end_to_end(tx, collection.id)
             assert found is not None

@@ -18,13 +18,13 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 from kleline.ledger import NormalSide
-from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.reports.growth_views import CSV_COLUMNS
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..integration.payments.conftest import IBAN, eur, shopper
+from ..operator_keys import operator_key
 from .http import bearer, problem
 
 NO_CHALLENGE = {"sca_single_limit": 10**9, "sca_cumulative_limit": 10**12, "sca_max_payments": 10**9}
@@ -83,7 +83,7 @@ def world(kleline: Kleline, client: TestClient, clock: FakeClock) -> World:
     ).json()["token"]
 
     def key(role: Role) -> dict[str, str]:
-        return bearer(create_key(kleline.db, role.value, role=role).secret)
+        return bearer(operator_key(kleline.db, role, role.value))
 
     return World(shop, secret, ada.id, token, key(Role.SUPPORT), key(Role.FINANCE), key(Role.COMPLIANCE))
 

@@ -17,13 +17,13 @@ from kleline.cli import app
 from kleline.config import load_settings
 from kleline.ledger import EntryRequest, NormalSide, credit, debit
 from kleline.money import Money
-from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest
 from kleline.reports import Month
 from kleline.wallet.customers import purse_code
 
 from ..conftest import FakeClock
 from ..integration.helpers import book_snapshot
+from ..operator_keys import OPERATOR, operator_key
 from .http import bearer, problem
 
 IBAN = "FR1420041010050500013M02606"
@@ -42,7 +42,7 @@ class Shop:
     def __init__(self, client: TestClient, kleline: Kleline) -> None:
         open_system_accounts(kleline)
         kleline.ledger.open_account("card:visa:receivable", "EUR", NormalSide.DEBIT)
-        self.operator = bearer(create_key(kleline.db, "test").secret)
+        self.operator = bearer(operator_key(kleline.db))
         self.shop_id, self.shop = self._merchant(kleline, "Librairie Kléber")
         self.other_id, self.other = self._merchant(kleline, "Fromagerie Vaubourg")
         customer = kleline.customers.sign_up("ada@example.org", PASSWORD, "Ada")
@@ -62,7 +62,7 @@ class Shop:
     @staticmethod
     def _merchant(kleline: Kleline, name: str) -> tuple[str, dict[str, str]]:
         merchant, secret = kleline.merchants.register(name=name, email="shop@example.fr", iban=IBAN, fee_bps=350)
-        kleline.merchants.approve(merchant.id)
+        kleline.merchants.approve(merchant.id, actor=OPERATOR)
         return merchant.id, bearer(secret)
 
 
@@ -172,7 +172,7 @@ def test_the_command_line_writes_statements_and_the_books(
         open_system_accounts(kleline)
         kleline.ledger.open_account("card:visa:receivable", "EUR", NormalSide.DEBIT)
         merchant, _ = kleline.merchants.register(name="Librairie Kléber", email="s@example.fr", iban=IBAN)
-        kleline.merchants.approve(merchant.id)
+        kleline.merchants.approve(merchant.id, actor=OPERATOR)
         customer = kleline.customers.sign_up("ada@example.org", PASSWORD, "Ada")
         kleline.ledger.post(
             EntryRequest(

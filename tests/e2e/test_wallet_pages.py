@@ -18,6 +18,7 @@ from kleline.payments.model import Payment
 from kleline.wallet.model import Customer
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
 from .checkout_world import (
     ISSUER_INSUFFICIENT_FUNDS,
     MASTERCARD,
@@ -311,7 +312,7 @@ def test_a_bank_account_with_direct_debits_waiting_is_kept_and_the_page_that_ask
     assert '<a href="/wallet">Keep it</a>' in pending.text
     assert len(kleline.collections.bank_accounts.list(ada.id)) == 1
 
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     revoked = browser.post(f"/wallet/bank-accounts/{own.id}/remove")  # again from the same page, once sent
     assert (revoked.status_code, revoked.headers["location"]) == (303, "/wallet")
     assert kleline.collections.bank_accounts.list(ada.id) == []

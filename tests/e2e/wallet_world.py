@@ -6,6 +6,7 @@ from __future__ import annotations
 from kleline.bootstrap import Kleline
 from kleline.collections import BankAccount
 
+from ..operator_keys import OPERATOR
 from .checkout_world import eur, payment, shop
 
 CUSTOMER_IBAN = "FR7630006000011234567890189"
@@ -23,7 +24,7 @@ def in_debt(kleline: Kleline, customer_id: str, *, spent: int = 1500, merchant_i
     account = bank_account(kleline, customer_id)
     debited = kleline.collections.top_ups.top_up(customer_id, eur(2000), account.id)
     assert debited.collection is not None, debited
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     paying = payment(kleline, merchant_id or shop(kleline), spent, return_url=None)
     assert kleline.payments.confirm(paying.id, customer_id, "purse", None).status == "succeeded"
     with kleline.db.transaction() as tx:  # what reconciliation does with the statement's return line

@@ -12,6 +12,7 @@ from kleline import __version__
 from kleline.api import boundary, idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
+    audit_events,
     bank_account_changes,
     bank_accounts,
     bank_statements,
@@ -24,6 +25,7 @@ from kleline.api.routes import (
     malls,
     merchant_reviews,
     merchants,
+    operator_keys,
     passkeys,
     payment_search,
     payments,
@@ -95,6 +97,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(statements.router)
     app.include_router(staff_reports.router)
     app.include_router(staff_lookup.router)
+    app.include_router(audit_events.router)
+    app.include_router(operator_keys.router)
     pages.install(app, kleline)
 
     @app.get("/health", tags=["operations"])

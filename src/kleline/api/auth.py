@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
-from kleline.operators.service import InvalidKey, authenticate, authenticate_actor
+from kleline.operators.service import InvalidKey, authenticate_actor
 from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Power
 
@@ -22,22 +22,30 @@ __all__ = [
     "Caller",
     "Credentials",
     "CustomerId",
+    "CustomerVerifier",
+    "Exporter",
     "Forbidden",
     "MaybeOperator",
+    "MerchantDecider",
     "MerchantId",
-    "OperatorId",
+    "MoneyRunner",
     "OperatorOrMerchant",
     "Party",
+    "ReadingOperator",
+    "ReceivablesManager",
+    "SettingsManager",
+    "StaffManager",
+    "SuspenseResolver",
+    "customer_token",
     "kleline_of",
+    "merchant_secret",
     "optional_operator",
+    "power_of",
     "require_customer",
     "require_merchant",
-    "require_operator",
     "require_operator_or_merchant",
-    "require_power",
     "require_party",
-    "customer_token",
-    "merchant_secret",
+    "require_power",
 ]
 
 
@@ -66,12 +74,9 @@ def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials.strip()
 
 
-def require_operator(request: Request, credentials: Credentials) -> int:
-    """The operator key's id; 401 without a valid key, 403 for another kind of key."""
-    token = _bearer(credentials)
-    if token.startswith(("sk_", "ct_")):
-        raise Forbidden("this call is for operators")
-    return authenticate(kleline_of(request).db, token)
+def _operator(request: Request, token: str) -> StaffActor:
+    """The live operator key ``token`` as an actor, with the caller's address (401 for a dead key)."""
+    return authenticate_actor(kleline_of(request).db, token, request.client.host if request.client else None)
 
 
 @cache
@@ -84,11 +89,18 @@ def require_power(power: Power) -> Callable[[Request, HTTPAuthorizationCredentia
         token = _bearer(credentials)
         if token.startswith(("sk_", "ct_")):
             raise Forbidden("this call is for operators")
-        actor = authenticate_actor(kleline_of(request).db, token, request.client.host if request.client else None)
+        actor = _operator(request, token)
         actor.require(power)
         return actor
 
+    operator_with_power.power = power  # type: ignore[attr-defined]  # read by power_of (OpenAPI, tests)
     return operator_with_power
+
+
+def power_of(dependency: Callable[..., object]) -> Power | None:
+    """The power a ``require_power`` dependency checks; None for any other callable."""
+    power = getattr(dependency, "power", None)
+    return power if isinstance(power, Power) else None
 
 
 def customer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -121,14 +133,21 @@ def require_merchant(request: Request, credentials: Credentials) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who made a call that operators and merchants may both make: ``merchant_id`` is None for an operator."""
+    """Who made a call that operators and merchants may both make: ``merchant_id`` is None for an operator, whose
+    key is then ``actor`` (its role checked for ``Power.READ`` already; a write checks its own power)."""
 
     merchant_id: str | None
+    actor: StaffActor | None = None
 
     @property
     def is_operator(self) -> bool:
         """True for an operator key."""
         return self.merchant_id is None
+
+    def require(self, power: Power) -> None:
+        """Refuse (403 ``forbidden``) an operator whose role lacks ``power``; a merchant acts for itself."""
+        if self.actor is not None:
+            self.actor.require(power)
 
     def may_act_for(self, merchant_id: str) -> bool:
         """True for an operator, or for the merchant itself (another merchant is answered 404: reveal nothing)."""
@@ -136,22 +155,26 @@ class Caller:
 
 
 def require_operator_or_merchant(request: Request, credentials: Credentials) -> Caller:
-    """An operator or a merchant; 401 without a valid key, 403 for a customer token."""
+    """An operator whose role may read, or a merchant; 401 without a valid key, 403 for a customer token or a role
+    without ``Power.READ``."""
     token = _bearer(credentials)
     if token.startswith("ct_"):
         raise Forbidden("this call is for operators and merchants")
     if token.startswith("sk_"):
         return Caller(kleline_of(request).merchants.authenticate(token))
-    authenticate(kleline_of(request).db, token)
-    return Caller(None)
+    actor = _operator(request, token)
+    actor.require(Power.READ)
+    return Caller(None, actor)
 
 
 @dataclass(frozen=True, slots=True)
 class AnyParty:
-    """Any authenticated caller: ``kind`` says which key it used, ``id`` whose it is (the operator key's id)."""
+    """Any authenticated caller: ``kind`` says which key it used, ``id`` whose it is (the operator key's id, and
+    ``actor`` the key acting in its role)."""
 
     kind: Literal["operator", "merchant", "customer"]
     id: str
+    actor: StaffActor | None = None
 
     def is_party_to(self, merchant_id: str, customer_id: str | None) -> bool:
         """True for an operator, or for the merchant or the customer of an object (anyone else is answered 404)."""
@@ -163,7 +186,8 @@ class AnyParty:
 
 
 def require_party(request: Request, credentials: Credentials) -> AnyParty:
-    """Whoever calls, by the kind of key; 401 without a valid key or token."""
+    """Whoever calls, by the kind of key; 401 without a valid key or token. The routes that take any party only
+    read, so an operator's role must grant ``Power.READ`` (403 otherwise)."""
     token = _bearer(credentials)
     kleline = kleline_of(request)
     if token.startswith("sk_"):
@@ -171,16 +195,18 @@ def require_party(request: Request, credentials: Credentials) -> AnyParty:
     if token.startswith("ct_"):
         return AnyParty("customer", kleline.customers.authenticate(token))
     if token.startswith("op_"):
-        return AnyParty("operator", str(authenticate(kleline.db, token)))
+        actor = _operator(request, token)
+        actor.require(Power.READ)
+        return AnyParty("operator", actor.id, actor)
     raise InvalidKey("send Authorization: Bearer <key> (an operator, merchant or customer key)")
 
 
-def optional_operator(request: Request, credentials: Credentials) -> bool:
-    """True for a valid operator key (401 for a dead one); anyone else, with or without a key, is the public."""
+def optional_operator(request: Request, credentials: Credentials) -> StaffActor | None:
+    """The operator behind a valid ``op_`` key (401 for a dead one), to be checked for the power its act needs;
+    None for anyone else, with or without a key: the public."""
     if credentials is None or not credentials.credentials.strip().startswith("op_"):
-        return False
-    authenticate(kleline_of(request).db, credentials.credentials.strip())
-    return True
+        return None
+    return _operator(request, credentials.credentials.strip())
 
 
 def bearer_token(credentials: Credentials) -> str:
@@ -188,10 +214,19 @@ def bearer_token(credentials: Credentials) -> str:
     return _bearer(credentials)
 
 
-OperatorId = Annotated[int, Depends(require_operator)]
+# The operator acting in a role that grants one power: one alias per power, for the routes' signatures.
+ReadingOperator = Annotated[StaffActor, Depends(require_power(Power.READ))]
+StaffManager = Annotated[StaffActor, Depends(require_power(Power.MANAGE_STAFF))]
+SettingsManager = Annotated[StaffActor, Depends(require_power(Power.MANAGE_SETTINGS))]
+MerchantDecider = Annotated[StaffActor, Depends(require_power(Power.DECIDE_MERCHANTS))]
+CustomerVerifier = Annotated[StaffActor, Depends(require_power(Power.VERIFY_CUSTOMERS))]
+MoneyRunner = Annotated[StaffActor, Depends(require_power(Power.RUN_MONEY))]
+SuspenseResolver = Annotated[StaffActor, Depends(require_power(Power.RESOLVE_SUSPENSE))]
+ReceivablesManager = Annotated[StaffActor, Depends(require_power(Power.MANAGE_RECEIVABLES))]
+Exporter = Annotated[StaffActor, Depends(require_power(Power.EXPORT))]
 CustomerId = Annotated[str, Depends(require_customer)]
 MerchantId = Annotated[str, Depends(require_merchant)]
 OperatorOrMerchant = Annotated[Caller, Depends(require_operator_or_merchant)]
-MaybeOperator = Annotated[bool, Depends(optional_operator)]
+MaybeOperator = Annotated[StaffActor | None, Depends(optional_operator)]
 BearerToken = Annotated[str, Depends(bearer_token)]
 Party = Annotated[AnyParty, Depends(require_party)]

@@ -11,7 +11,9 @@ error responses once the document is generated:
   ``404`` where its path (or a list's ``starting_after`` cursor) names an object, ``409`` where it takes an
   ``Idempotency-Key``, ``413`` where it takes a body (``kleline.api.boundary`` bounds it);
 - an error a route declares itself (its ``responses=``) keeps its description and gets the problem body;
-- ``default`` names the problem body for any other error (a ``402`` decline, a ``500``).
+- ``default`` names the problem body for any other error (a ``402`` decline, a ``500``);
+- an operation only an operator whose role grants a power may call (``api.auth.require_power``) says which, in
+  ``x-kleline-power`` and in a sentence of its description, with the roles that have it.
 """
 
 from __future__ import annotations
@@ -23,17 +25,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 
-from kleline.api.auth import (
-    require_customer,
-    require_merchant,
-    require_operator,
-    require_operator_or_merchant,
-    require_power,
-)
+from kleline.api.auth import power_of, require_customer, require_merchant, require_operator_or_merchant
 from kleline.api.problems import MEDIA_TYPE, TYPE_BASE
 from kleline.api.routing import api_routes
 from kleline.idempotency import HEADER
-from kleline.staff.roles import Power
+from kleline.staff.roles import ROLE_POWERS, Power
 
 __all__ = ["PROBLEM_SCHEMA", "describe_problems", "install"]
 
@@ -41,12 +37,9 @@ Document = dict[str, Any]
 
 _SCHEMA_REF = "#/components/schemas/Problem"
 _RESPONSES = "#/components/responses/"
-# Dependencies that refuse a valid key of the wrong kind with 403 (optional_operator and require_party take any).
-# An operator route guarded by a power also refuses a role without it with 403.
-_ONE_KIND: frozenset[Callable[..., Any]] = frozenset(
-    {require_operator, require_customer, require_merchant, require_operator_or_merchant}
-    | {require_power(power) for power in Power}
-)
+# Dependencies that refuse a valid key of the wrong kind with 403 (optional_operator and require_party take any), as
+# do require_power's (each made for its power: power_of finds them).
+_ONE_KIND: frozenset[Callable[..., Any]] = frozenset({require_customer, require_merchant, require_operator_or_merchant})
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
 CURSOR = "starting_after"  # every list pages on the id of the last object seen, which must exist
 
@@ -76,8 +69,8 @@ _SHARED: dict[str, str] = {
     "BadRequest": "`validation_error` (`param` names the field, parameter or header; a control character in "
     "any of them is one), or another rule the input breaks",
     "Unauthorized": "`unauthorized`: no valid key or token (the answer carries `WWW-Authenticate: Bearer`)",
-    "Forbidden": "`forbidden`: a valid key of a kind that may not make this call, or an operator whose role does "
-    "not grant the power it needs",
+    "Forbidden": "`forbidden`: a valid key of a kind that may not make this call, or an operator key whose role "
+    "lacks the power it needs",
     "NotFound": "`not_found`: no such object, or one the caller may not see (the answer does not say which)",
     "Conflict": "`idempotency_key_reused` or `idempotency_request_in_progress` (with `Retry-After`), or the request "
     "clashes with what is already recorded",
@@ -101,9 +94,34 @@ def _one_kind_operations(app: FastAPI) -> set[tuple[str, str]]:
     """``(path, method)`` of every operation that only one kind of key (or operators and merchants) may call."""
     found: set[tuple[str, str]] = set()
     for path, route in api_routes(app):
-        if any(call in _ONE_KIND for call in _calls(route.dependant)):
+        if any(call in _ONE_KIND or power_of(call) is not None for call in _calls(route.dependant)):
             found.update((path, method.lower()) for method in route.methods or ())
     return found
+
+
+def _powers(app: FastAPI) -> dict[tuple[str, str], Power]:
+    """``(path, method)`` of every operation an operator needs a power for, and that power."""
+    found: dict[tuple[str, str], Power] = {}
+    for path, route in api_routes(app):
+        for call in _calls(route.dependant):
+            power = power_of(call)
+            if power is not None:
+                found.update(((path, method.lower()), power) for method in route.methods or ())
+    return found
+
+
+def describe_powers(document: Document, powers: dict[tuple[str, str], Power]) -> Document:
+    """``document`` with each operator operation's power named (changed in place, and returned)."""
+    for (path, method), power in powers.items():
+        operation = document.get("paths", {}).get(path, {}).get(method)
+        if not isinstance(operation, dict):
+            continue
+        roles = [role.value for role, granted in ROLE_POWERS.items() if power in granted]
+        operation["x-kleline-power"] = power.value
+        sentence = f"Operator keys need the `{power.value}` power (roles: {', '.join(roles)})."
+        description = operation.get("description", "").rstrip()
+        operation["description"] = f"{description}\n\n{sentence}" if description else sentence
+    return document
 
 
 def _names_an_object(parameter: Document) -> bool:
@@ -177,7 +195,8 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> Document:
         if not cached:
-            cached.append(describe_problems(generate(), _one_kind_operations(app)))
+            document = describe_problems(generate(), _one_kind_operations(app))
+            cached.append(describe_powers(document, _powers(app)))
         return cached[0]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,6 +1,6 @@
 """The ``kleline`` command line (Typer + Rich): serve, demo, migrations, operator keys, staff, ledger audit, vault
-keys, config; each area's commands live in their own module, registered here in the order ``kleline --help`` lists
-them."""
+keys, config, the staff audit trail, proposals; each area's commands live in their own module, registered here in the
+order ``kleline --help`` lists them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
+from kleline.cli.audit import audit_app
 from kleline.cli.bank import bank_app
 from kleline.cli.books import ledger_app, operator_app
 from kleline.cli.collections import collect, receivables_app
@@ -41,6 +42,7 @@ bank_app.command("resolve")(bank_resolve)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
 app.add_typer(customers_app, name="customers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(receipt_app, name="receipt")

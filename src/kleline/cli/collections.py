@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kleline.cli.common import kleline_for_command
+from kleline.staff.actor import command_line
 
 __all__ = ["collect", "receivables_app"]
 
@@ -28,10 +29,16 @@ def collect(
     """Send every direct debit not yet sent, in one SEPA pain.008 file. If a crash interrupted the previous run,
     that run is finished and printed instead (its collections were already taken): write its file, then run
     again for anything newer."""
+    from kleline.staff.audit import record_download
+
+    actor = command_line()
     with kleline_for_command() as kleline:
         runs = kleline.collections.runs
-        done = runs.finish(run) if run is not None else runs.run()
+        done = runs.finish(run, actor=actor) if run is not None else runs.run(actor=actor)
         file = runs.file(done.id) if done.has_file else None
+        if out is not None and file is not None:
+            details = {"format": "pain.008", "bytes": len(file)}
+            record_download(kleline.db, actor, "collection_run", done.id, at=kleline.clock(), details=details)
     typer.echo(
         f"{done.id}: {done.collection_count} collection(s), {done.total}, to be collected on "
         f"{done.collection_date.isoformat()}"

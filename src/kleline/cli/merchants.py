@@ -1,6 +1,7 @@
 """Merchants and malls from the operator's desk: the approval queue (approve or refuse, saying why), suspension,
 secret keys, invitations to a merchant's dashboard, changes of bank account to check and commission rates (both
-proposed here and approved by a second person: ``kleline proposals``), galleries."""
+proposed here and approved by a second person: ``kleline proposals``), galleries. Every act is the command line's
+(``kleline.staff.actor.command_line``), recorded in the staff audit trail."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from kleline.cli.common import console, fail, kleline_for_command
 from kleline.merchants import Merchant
+from kleline.staff.actor import command_line
 
 __all__ = ["malls_app", "merchants_app"]
 
@@ -48,7 +50,7 @@ def _moved(merchant: Merchant) -> None:
 def merchants_approve(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
     """Approve a pending merchant, or reactivate a suspended or refused one: it may take payments."""
     with kleline_for_command() as kleline:
-        _moved(kleline.merchants.approve(merchant_id))
+        _moved(kleline.merchants.approve(merchant_id, actor=command_line()))
 
 
 @merchants_app.command("suspend")
@@ -60,7 +62,7 @@ def merchants_suspend(
 ) -> None:
     """Suspend an active merchant: it can no longer take payments."""
     with kleline_for_command() as kleline:
-        _moved(kleline.merchants.suspend(merchant_id, reason))
+        _moved(kleline.merchants.suspend(merchant_id, reason, actor=command_line()))
 
 
 @merchants_app.command("refuse")
@@ -72,14 +74,14 @@ def merchants_refuse(
 ) -> None:
     """Refuse a pending merchant's application, saying why: it may take no payment."""
     with kleline_for_command() as kleline:
-        _moved(kleline.merchants.refuse(merchant_id, reason))
+        _moved(kleline.merchants.refuse(merchant_id, reason, actor=command_line()))
 
 
 @merchants_app.command("create-key")
 def merchants_create_key(merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")]) -> None:
     """Create a secret key for a merchant and print it (it is shown only this once)."""
     with kleline_for_command() as kleline:
-        key = kleline.merchants.create_key(merchant_id)
+        key = kleline.merchants.create_key(merchant_id, actor=command_line())
     typer.echo(key.secret)
 
 
@@ -102,7 +104,7 @@ def merchants_invite(
         except ValueError:
             raise fail(f"--refund-limit: an amount in euros, such as 50.00, not {escape(refund_limit)!r}") from None
     with kleline_for_command() as kleline:
-        invited = kleline.merchant_users.invite(merchant_id, email, role, limit)
+        invited = kleline.merchant_users.invite(merchant_id, email, role, limit, by=command_line())
     typer.echo(invited.url)
 
 
@@ -177,7 +179,7 @@ def merchants_reject_bank_change(
 ) -> None:
     """Reject a merchant's new bank account, saying why: it keeps its account."""
     with kleline_for_command() as kleline:
-        change = kleline.bank_account_changes.reject(merchant_id, change_id, reason, by=_BY_CLI)
+        change = kleline.bank_account_changes.reject(merchant_id, change_id, reason, by=_BY_CLI, actor=command_line())
     typer.echo(f"{change.id} is {change.status}: {change.merchant_id} keeps its account")
 
 
@@ -188,7 +190,7 @@ def malls_create(
 ) -> None:
     """Open an empty mall and print its id."""
     with kleline_for_command() as kleline:
-        mall = kleline.malls.create(name, slug)
+        mall = kleline.malls.create(name, slug, actor=command_line())
     typer.echo(mall.id)
 
 
@@ -199,5 +201,5 @@ def malls_add_merchant(
 ) -> None:
     """Place a merchant in a mall."""
     with kleline_for_command() as kleline:
-        mall = kleline.malls.add_merchant(mall_id, merchant_id)
+        mall = kleline.malls.add_merchant(mall_id, merchant_id, actor=command_line())
     typer.echo(f"{mall.name} ({mall.slug}) now has {len(mall.members)} merchant(s)")

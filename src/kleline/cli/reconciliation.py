@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kleline.cli.common import console, fail, kleline_for_command
+from kleline.staff.actor import command_line
 
 if TYPE_CHECKING:
     from kleline.reconciliation import ImportResult
@@ -39,7 +40,7 @@ def bank_import(
             xml = file.read_bytes()
         except OSError as error:
             raise fail(escape(f"cannot read {file}: {error.strerror or error}"), 2) from None
-        result = kleline.reconciliation.import_document(xml)
+        result = kleline.reconciliation.import_document(xml, actor=command_line())
     if as_json:
         typer.echo(json.dumps(import_json(result), indent=2))
         return

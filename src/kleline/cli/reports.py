@@ -1,4 +1,5 @@
-"""Statements and exports from the command line: a merchant's month as a file, the books as beancount."""
+"""Statements and exports from the command line: a merchant's month as a file, the books as beancount. Each is a
+download, recorded in the staff audit trail (``export_downloaded``) before the file is written."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 from kleline.cli.common import errors, fail, kleline_for_command
+from kleline.staff.actor import command_line
 
 __all__ = ["ledger_export", "statements"]
 
@@ -54,10 +56,13 @@ def statements(
 ) -> None:
     """Write a merchant's statement for one month: movements, turnover, refunds, commission, payouts, balances."""
     from kleline.reports import Month
+    from kleline.staff.audit import record_download
 
     with kleline_for_command() as kleline:
         period = month if month is not None else str(Month.of(kleline.clock()).previous())
         document = kleline.reports.statement_document(merchant_id, period, format.value)
+        details = {"format": format.value, "month": period, "bytes": len(document.content)}
+        record_download(kleline.db, command_line(), "merchant", merchant_id, at=kleline.clock(), details=details)
     _write(document.content, out)
 
 
@@ -66,7 +71,12 @@ def ledger_export(
     out: Annotated[Path | None, typer.Option("--out", help="the file to write; standard output by default")] = None,
 ) -> None:
     """Export the whole ledger (every account, entry and balance) as a file that bean-check accepts."""
+    from kleline.staff.audit import record_download
+
     with kleline_for_command() as kleline:
+        record_download(
+            kleline.db, command_line(), "ledger", None, at=kleline.clock(), details={"format": format.value}
+        )
         if out is None:
             summary = kleline.reports.export_beancount(sys.stdout)
         else:

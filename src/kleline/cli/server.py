@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from kleline.cli.common import console, fail, open_kleline, prepare, safe_url
+from kleline.cli.common import console, fail, missing_sqlite_file, open_kleline, prepare, safe_url
 from kleline.cli.serving import HEALTHCHECK_TIMEOUT
 from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
 from kleline.errors import KlelineError
@@ -84,6 +84,33 @@ def show_config() -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    legacy = _legacy_keys(settings)
+    if legacy:
+        console.print(
+            f"[yellow]warning:[/] {legacy} operator key{'s' if legacy > 1 else ''} made before roles keep every power;"
+            " revoke them (kleline operator list-keys, kleline operator revoke-key ID) and create keys with --role",
+            highlight=False,
+        )
+
+
+def _legacy_keys(settings: Settings) -> int:
+    """How many live operator keys have no role, if the database can be read; 0 when it cannot (``config`` lists
+    the settings, which must not depend on the database being there: nothing is created or migrated here)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kleline.db.engine import Database
+    from kleline.operators.service import legacy_keys
+
+    if missing_sqlite_file(settings.database_url) is not None:
+        return 0
+    try:
+        db = Database(settings.database_url)
+        try:
+            return legacy_keys(db)
+        finally:
+            db.dispose()
+    except (ValueError, SQLAlchemyError):
+        return 0  # unreachable, or a schema from before roles: nothing to say about keys here
 
 
 def worker(

@@ -1,4 +1,5 @@
-"""``kleline settle``: the operator's settlement run from the command line, and its pain.001 file."""
+"""``kleline settle``: the operator's settlement run from the command line, and its pain.001 file (the run and the
+file written are recorded in the staff audit trail)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kleline.cli.common import kleline_for_command
+from kleline.staff.actor import command_line
 
 __all__ = ["settle"]
 
@@ -39,11 +41,16 @@ def settle(
     period. Running the same period again prints the same run (finishing it first if it was interrupted); a past
     day that nobody settled is refused, since a run pays the balances of the day it starts."""
     from kleline.money import Money
+    from kleline.staff.audit import record_download
 
     day = _period(period)
+    actor = command_line()
     with kleline_for_command() as kleline:
-        run = kleline.settlement.run(day)
+        run = kleline.settlement.run(day, actor=actor)
         file = kleline.settlement.run_file(run.id) if run.has_file else None
+        if out is not None and file is not None:
+            details = {"format": "pain.001", "bytes": len(file)}
+            record_download(kleline.db, actor, "settlement_run", run.id, at=kleline.clock(), details=details)
     total = Money(run.total, run.currency)
     typer.echo(f"{run.id} settled {run.period.isoformat()}: {run.payout_count} payout(s), {total}")
     if out is not None:

@@ -8,6 +8,7 @@ import typer
 
 from kleline.cli.common import console, fail, open_kleline
 from kleline.errors import KlelineError
+from kleline.staff.actor import command_line
 
 __all__ = ["customers_app", "keys_app"]
 
@@ -20,7 +21,7 @@ def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (
     """Raise a customer to the verified level (identity checked), which lifts the purse's limits."""
     kleline = open_kleline()
     try:
-        verified = kleline.customers.verify(customer)
+        verified = kleline.customers.verify(customer, actor=command_line())
     except KlelineError as error:
         raise fail(error.detail) from None
     finally:
@@ -32,6 +33,8 @@ def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (
 def keys_rotate() -> None:
     """Re-wrap every sealed record (cards, authenticator and webhook secrets) under the active (first) master key;
     resumable, run it after adding a key and before dropping an old one."""
+    from kleline.staff.audit import record_alone
+
     kleline = open_kleline()
     try:
         cards = kleline.cards.rotate_keys()
@@ -42,6 +45,9 @@ def keys_rotate() -> None:
         )
         webhook_secrets = kleline.webhook_endpoints.rotate_keys()
         active = kleline.cards.active_key_id
+        # Many transactions (resumable): recorded once done, with what was re-wrapped under which key id.
+        done = {"active_key_id": active, "cards": cards, "secrets": secrets, "webhook_secrets": webhook_secrets}
+        record_alone(kleline.db, command_line(), "vault_keys_rotated", "vault", None, at=kleline.clock(), after=done)
     except KlelineError as error:
         raise fail(error.detail) from None
     finally:

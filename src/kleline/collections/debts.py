@@ -15,6 +15,10 @@ a direct-debit top-up before it checks for one. The debt read under that lock is
 clearings at once cannot both clear the whole of it (the receivable, an asset, has no floor to stop them), and the
 purse read is what the purse has (its floor would refuse an overdraft anyway). A refusal writes nothing.
 
+An operator's clearing (a write-off, or a repayment it takes) names the ``StaffActor``: its role must manage
+receivables, and the act is recorded in the staff audit trail in the transaction that posts the entry. A customer
+repaying its own debt is no staff act.
+
 Entry ids are fresh (``ent_...``): retrying a request safely is the API's ``Idempotency-Key``, which replays the first
 answer instead of running it again.
 """
@@ -31,6 +35,9 @@ from kleline.ids import new_id
 from kleline.ledger import EntryRequest, InsufficientFunds, Ledger, NormalSide, UnknownAccount, credit, debit
 from kleline.ledger.model import Metadata
 from kleline.money import Money
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 from kleline.wallet import sca_store
 from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 
@@ -51,10 +58,14 @@ class Debts:
         """What the customer owes since a direct debit came back unpaid (zero when nothing is)."""
         return Money(max(self._owed(customer_id), 0), PURSE_CURRENCY)
 
-    def repay(self, customer_id: str, amount: Money | None = None) -> ReceivableSettlement:
+    def repay(
+        self, customer_id: str, amount: Money | None = None, *, actor: StaffActor | None = None
+    ) -> ReceivableSettlement:
         """Move ``amount`` (by default as much as the purse has available, up to the debt) from the purse to the
         receivable; ``PurseEmpty`` when the purse has nothing available, ``InsufficientFunds`` when it has less
-        than the ``amount`` asked."""
+        than the ``amount`` asked. ``actor``: the operator who takes it (recorded), None for the customer."""
+        if actor is not None:
+            actor.require(Power.MANAGE_RECEIVABLES)
         _check(amount)
         for attempt in range(_REPAY_ATTEMPTS):
             try:
@@ -74,25 +85,13 @@ class Debts:
                             f"{Money(take, PURSE_CURRENCY)} asked",
                             account=purse_code(customer_id),
                         )
-                    return self._clear(tx, customer_id, "repayment", purse_code(customer_id), take, owed, {})
+                    return self._clear(tx, customer_id, "repayment", purse_code(customer_id), take, owed, actor)
             except InsufficientFunds:
                 # Only a purse spent by a writer that skips the customer's lock gets here (the floor refused the
                 # entry): read again and take what is left, unless a given amount was asked for.
                 if amount is not None or attempt == _REPAY_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def write_off(
-        self, customer_id: str, amount: Money | None = None, *, operator_id: int | None = None
-    ) -> ReceivableSettlement:
-        """Move ``amount`` (by default the whole debt) from the receivable to Kleline's loss account, in a transaction
-        of its own; the operator who decided it is recorded with the entry. The interfaces do not call this: a
-        write-off is a proposal that a second operator approves (``kleline.proposals``), with ``write_off_in``."""
-        _check(amount)
-        self.prepare_write_off(customer_id)
-        metadata: Metadata = {} if operator_id is None else {"operator": operator_id}
-        with self._db.transaction() as tx:
-            return self.write_off_in(tx, customer_id, amount, metadata=metadata)
 
     def prepare_write_off(self, customer_id: str) -> None:
         """Open ``kleline:bad-debt`` if the customer owes something and the database predates the account: before
@@ -130,7 +129,21 @@ class Debts:
                 param="amount",
             )
         take = _within(amount, debt, default=debt)
-        return self._clear(tx, customer_id, "write_off", BAD_DEBT_ACCOUNT, take, debt, metadata or {})
+        return self._clear(tx, customer_id, "write_off", BAD_DEBT_ACCOUNT, take, debt, None, metadata)
+
+    def write_off(self, customer_id: str, amount: Money | None = None, *, actor: StaffActor) -> ReceivableSettlement:
+        """Move ``amount`` (by default the whole debt) from the receivable to Kleline's loss account by one operator
+        alone; the operator (``actor``, whose role must manage receivables) is named in the entry and recorded. The
+        interfaces do not call this: a write-off is a proposal that a second operator approves
+        (``kleline.proposals``), which applies it with ``write_off_in``."""
+        actor.require(Power.MANAGE_RECEIVABLES)
+        _check(amount)
+        if self._owed(customer_id) > 0:  # a refusal leaves no trace, not even an account; the lock decides below
+            self._open_loss_account()
+        with self._db.transaction() as tx:
+            owed = self._lock(tx, customer_id)
+            take = _within(amount, owed, default=owed)
+            return self._clear(tx, customer_id, "write_off", BAD_DEBT_ACCOUNT, take, owed, actor)
 
     def _lock(self, tx: RawTx, customer_id: str) -> int:
         """Lock the customer's row and read the debt; ``NotFound`` for no customer, ``NothingOwed`` for no debt."""
@@ -149,19 +162,34 @@ class Debts:
         source: str,
         take: int,
         owed: int,
-        metadata: Metadata,
+        actor: StaffActor | None,
+        metadata: Metadata | None = None,
     ) -> ReceivableSettlement:
         amount = Money(take, PURSE_CURRENCY)
         outstanding = Money(owed - take, PURSE_CURRENCY)
+        described: dict[str, str | int] = {"customer": customer_id, "kind": kind, "outstanding": outstanding.minor}
+        if actor is not None:
+            described["operator"] = actor.label
         entry = self._ledger.post_in(
             tx,
             EntryRequest(
                 new_id("ent"),
                 (debit(source, amount), credit(receivable_code(customer_id), amount)),
                 _DESCRIPTIONS[kind],
-                {"customer": customer_id, "kind": kind, "outstanding": outstanding.minor, **metadata},
+                {**described, **(metadata or {})},
             ),
         )
+        if actor is not None:
+            audit.record(
+                tx,
+                actor,
+                "receivable_written_off" if kind == "write_off" else "receivable_repaid",
+                "customer",
+                customer_id,
+                at=entry.posted_at,
+                before={"owed": owed, "currency": PURSE_CURRENCY},
+                after={"owed": outstanding.minor, "currency": PURSE_CURRENCY, "entry_id": entry.id},
+            )
         return ReceivableSettlement(entry.id, customer_id, kind, amount, outstanding, entry.posted_at)
 
     def _owed(self, customer_id: str) -> int:

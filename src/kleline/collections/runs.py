@@ -14,6 +14,10 @@ A crash between the two leaves the run open with its collections; the next ``run
 it, before anything new is taken, so the operator gets the file that was never handed over. Reading a run or its
 file never finishes it. A run that finds
 nothing to collect is completed at once, with no file.
+
+Starting a run, or finishing one a crash left open, is an operator's act: it takes the ``StaffActor``, whose role must
+run money, and records it in the staff audit trail in the transaction that takes the collections (or completes the
+run), once per act.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from kleline.collections.model import REMITTANCE, CollectionRun, RunStatus, coll
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.ids import new_id
 from kleline.sepa import DirectDebit, OwnAccount, sepa_reference, write_direct_debits
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 from kleline.wallet.customers import PURSE_CURRENCY
 
 __all__ = ["CollectionRuns"]
@@ -42,26 +49,33 @@ class CollectionRuns:
         self._own = own_account
         self._clock = clock
 
-    def run(self) -> CollectionRun:
+    def run(self, *, actor: StaffActor) -> CollectionRun:
         """Finish the run a crash interrupted, if any; otherwise start a run with every pending collection and
         finish it. Either way the run returned is complete, with its file if it collects anything."""
-        return self.finish(self.start().id)
+        actor.require(Power.RUN_MONEY)
+        run, started = self._open(actor)
+        return self.finish(run.id, actor=None if started else actor)  # a run started here is recorded already
 
-    def start(self) -> CollectionRun:
-        """The open run (a crash left it unfinished), or a new one holding every pending collection."""
+    def start(self, *, actor: StaffActor) -> CollectionRun:
+        """The open run (a crash left it unfinished), or a new one holding every pending collection (recorded)."""
+        actor.require(Power.RUN_MONEY)
+        return self._open(actor)[0]
+
+    def _open(self, actor: StaffActor) -> tuple[CollectionRun, bool]:
+        """The open run, or a new one; and whether it was started here."""
         for _ in range(_START_ATTEMPTS):
             try:
                 with self._db.transaction() as tx:
                     found = run_store.find_open_run(tx)
                     if found is not None:
-                        return found
-                    run_id = self._take_pending(tx)
+                        return found, False
+                    run_id = self._take_pending(tx, actor)
             except INTEGRITY_ERRORS:
                 continue  # another process opened a run meanwhile: take that one (or start anew once it is done)
-            return self.get(run_id)
+            return self.get(run_id), True
         raise RuntimeError("could not open a collection run: another one kept opening meanwhile")
 
-    def _take_pending(self, tx: RawTx) -> str:
+    def _take_pending(self, tx: RawTx, actor: StaffActor) -> str:
         now = self._clock()
         run_id = new_id("cr")
         run_store.insert_run(tx, run_id, collection_date_after(now), PURSE_CURRENCY, epoch_us(now))
@@ -75,11 +89,17 @@ class CollectionRuns:
             sequences.append((collection.id, "FRST" if first else "RCUR"))
         run_store.submit_collections(tx, run_id, sequences, epoch_us(now))
         run_store.mark_first_runs(tx, run_id, list(first_uses))
-        run_store.set_totals(tx, run_id, len(pending), sum(c.amount for c in pending))
+        total = sum(c.amount for c in pending)
+        run_store.set_totals(tx, run_id, len(pending), total)
+        after = {"collection_count": len(pending), "total": total, "currency": PURSE_CURRENCY}
+        audit.record(tx, actor, "collection_run_started", "collection_run", run_id, at=now, after=after)
         return run_id
 
-    def finish(self, run_id: str) -> CollectionRun:
-        """Write the open run's file and complete it; a complete run is returned as it is."""
+    def finish(self, run_id: str, *, actor: StaffActor | None) -> CollectionRun:
+        """Write the open run's file and complete it; a complete run is returned as it is. ``actor``, an operator
+        finishing a run a crash left open, is recorded when it completes it (None: the act was recorded already)."""
+        if actor is not None:
+            actor.require(Power.RUN_MONEY)
         run = self.get(run_id)
         if run.status is RunStatus.COMPLETE:
             return run
@@ -108,8 +128,11 @@ class CollectionRuns:
                 collection_date=run.collection_date,
             )
         with self._db.transaction() as tx:
+            now = self._clock()
             # False when a concurrent finish stored the file first: the run is complete either way.
-            run_store.complete_run(tx, run_id, file, epoch_us(self._clock()))
+            if run_store.complete_run(tx, run_id, file, epoch_us(now)) and actor is not None:
+                after = {"status": "complete", "collection_count": run.collection_count}
+                audit.record(tx, actor, "collection_run_finished", "collection_run", run_id, at=now, after=after)
         return self.get(run_id)
 
     def get(self, run_id: str) -> CollectionRun:

@@ -30,9 +30,9 @@ from kleline.errors import KlelineError
 from kleline.merchant_users import AlreadyAMember
 from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
-from kleline.operators.service import create_key
+from kleline.operators.service import create_key, list_keys, revoke_key
 from kleline.payments.model import PaymentRequest
-from kleline.staff.actor import command_line
+from kleline.staff.actor import StaffActor, command_line
 from kleline.staff.roles import Role
 from kleline.staff_users import AlreadyStaff
 from kleline.wallet.customers import EmailTaken, purse_code
@@ -60,6 +60,8 @@ __all__ = [
     "seed",
 ]
 
+ACTOR: Final = StaffActor("cli", "demo", None, "local")
+"""Who seeds the demo: the command line, under the demo's name, in the staff audit trail."""
 PASSWORD: Final = "kleline-demo-password"
 """Every demo customer's password (public: this is demo data)."""
 PURSE_TARGET: Final = Money(10_000, "EUR")
@@ -272,7 +274,13 @@ class DemoData:
     merchants: tuple[Merchant, ...]
     customers: tuple[DemoCustomer, ...]
     shop: DemoShop
-    operator_key: str = field(repr=False)
+    operator_keys: dict[Role, str] = field(repr=False)
+
+    @property
+    def operator_key(self) -> str:
+        """The key the demo's examples use: an operator who reads everything (support)."""
+        return self.operator_keys[Role.SUPPORT]
+
     owner: DemoOwner | None = None
     staff: tuple[DemoStaff, ...] = ()
 
@@ -288,14 +296,27 @@ def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
     customers = tuple(_customer(kleline, name, email, numbers, by_email) for name, email, numbers in CUSTOMERS)
     owner = _owner(kleline, shop_merchant.id)
     staff = tuple(_staff_member(kleline, email, role) for email, role in STAFF)
-    operator_key = create_key(kleline.db, "demo").secret
+    operator_keys = _operator_keys(kleline)
     malls = tuple(kleline.malls.get(mall.id) for mall in made)  # read again: now with their members
-    return DemoData(malls, merchants, customers, shop, operator_key, owner, staff)
+    return DemoData(malls, merchants, customers, shop, operator_keys, owner, staff)
+
+
+def _operator_keys(kleline: Kleline) -> dict[Role, str]:
+    """A fresh operator key per role (secrets cannot be read back), the previous run's revoked: the demo acts as the
+    command line, so each is in the staff audit trail."""
+    labels = {f"demo {role.value}": role for role in Role}
+    for key in list_keys(kleline.db):
+        if key.label in labels or key.label == "demo":  # "demo": the one key of the demos before roles
+            revoke_key(kleline.db, key.id, actor=ACTOR, clock=kleline.clock)
+    return {
+        role: create_key(kleline.db, label, role=role, actor=ACTOR, clock=kleline.clock).secret
+        for label, role in labels.items()
+    }
 
 
 def _malls(kleline: Kleline) -> builtins.list[Mall]:
     existing = {mall.slug: mall for mall in kleline.malls.list(limit=1000)}
-    return [existing.get(slug) or kleline.malls.create(name, slug) for name, slug in MALLS]
+    return [existing.get(slug) or kleline.malls.create(name, slug, actor=ACTOR) for name, slug in MALLS]
 
 
 def _iban(number: int) -> str:
@@ -331,24 +352,27 @@ def _merchants(kleline: Kleline, mall_ids: dict[str, str], shop_url: str) -> tup
                 mall_ids=malls,
                 fee_bps=spec.fee_bps,
                 description=spec.description,
+                actor=ACTOR,
             )
         elif (merchant.description, merchant.website) != (spec.description, shop_url):
-            merchant = kleline.merchants.describe(merchant.id, description=spec.description, website=shop_url)
+            merchant = kleline.merchants.describe(
+                merchant.id, description=spec.description, website=shop_url, actor=ACTOR
+            )
         for mall_id in malls:
             if mall_id not in merchant.mall_ids:
-                kleline.malls.add_merchant(mall_id, merchant.id)
+                kleline.malls.add_merchant(mall_id, merchant.id, actor=ACTOR)
         if not merchant.is_active:
-            kleline.merchants.approve(merchant.id)
+            kleline.merchants.approve(merchant.id, actor=ACTOR)
         merchants.append(kleline.merchants.get(merchant.id))
     return tuple(merchants)
 
 
 def _shop(kleline: Kleline, merchant: Merchant, webhook_url: str) -> DemoShop:
     """A fresh secret key and webhook endpoint for the shop process (their secrets cannot be read back)."""
-    key = kleline.merchants.create_key(merchant.id)
+    key = kleline.merchants.create_key(merchant.id, actor=ACTOR)
     for old in kleline.merchants.keys(merchant.id):
         if old.id != key.key.id and old.revoked_at is None:
-            kleline.merchants.revoke_key(merchant.id, old.id)
+            kleline.merchants.revoke_key(merchant.id, old.id, actor=ACTOR)
     endpoints = kleline.webhook_endpoints
     for endpoint in endpoints.list(merchant.id, limit=100):
         endpoints.delete(merchant.id, endpoint.id)
@@ -359,7 +383,7 @@ def _shop(kleline: Kleline, merchant: Merchant, webhook_url: str) -> DemoShop:
 def _owner(kleline: Kleline, merchant_id: str) -> DemoOwner:
     """The demo shop's owner, invited and accepted as a person would, with a confirmed authenticator app."""
     try:
-        invited = kleline.merchant_users.invite(merchant_id, OWNER_EMAIL, "owner")
+        invited = kleline.merchant_users.invite(merchant_id, OWNER_EMAIL, "owner", by=ACTOR)
     except AlreadyAMember:
         return DemoOwner(OWNER_EMAIL, OWNER_NAME, PASSWORD)  # made by an earlier run, which showed the secret
     user = kleline.merchant_users.accept(invited.token, OWNER_NAME, PASSWORD)
@@ -396,7 +420,7 @@ def _customer(
         pass  # made by an earlier run
     # Verified: higher purse limits than an unverified wallet. ``verify`` finds the customer by email, so that an
     # earlier run's customer is found without signing in (which would leave an API token behind).
-    customer_id = kleline.customers.verify(email).id
+    customer_id = kleline.customers.verify(email, actor=ACTOR).id
     cards = _cards(kleline, customer_id, name, numbers)
     totp = None
     try:

@@ -20,11 +20,12 @@ nothing. The events (``BANK_CHANGE_EVENTS``) carry the change with its IBAN mask
 is only in the answer to the owner who typed it, and to operators, who must read it to check it.
 
 Who may: ``request``, ``withdraw`` and the owners' reads take an ``Actor`` whose role allows ``settings`` (owners),
-re-read under the lock; ``approve``, ``reject`` and the operator's reads take the merchant's id and an operator's
-name for the trail (``by``). Either way a change is reached through its merchant: another merchant's change id is
-``UnknownBankChange``, as an unknown one. A decision repeated (approving an approved change) answers the change as it
-stands and changes nothing, so that a retried call is harmless; the opposite decision is ``BankChangeDecided``.
-"""
+re-read under the lock; ``approve``, ``reject`` and the operator's reads take the merchant's id and an operator's name
+for the trail (``by``); a decision also takes the ``StaffActor`` (its role must decide merchants), recorded in the staff
+audit trail with the IBANs' last four characters only. Either way a change is reached through its merchant: another
+merchant's change id is ``UnknownBankChange``, as an unknown one. A decision repeated (approving an approved change)
+answers the change as it stands and changes nothing, so that a retried call is harmless; the opposite decision is
+``BankChangeDecided``."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ from kleline.merchant_users.model import BankAccountChange, BankChangeStatus, de
 from kleline.merchants import InvalidIban, UnknownMerchant
 from kleline.merchants import store as merchant_store
 from kleline.merchants.checks import BankDetails, bank_details
+from kleline.staff import audit as staff_audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = [
     "BANK_CHANGE_EVENTS",
@@ -231,12 +235,15 @@ class BankAccountChanges:
         with self._db.transaction(write=False) as tx:
             return changes.queue(tx, min(max(limit, 1), 1000))
 
-    def approve(self, merchant_id: str, change_id: str, *, by: str) -> BankAccountChange:
-        """Make the change take effect, in a transaction of its own: the merchant's next payouts go to the new
-        account. ``by`` names the operator for the trail. The interfaces do not call this: an operator's approval is
-        a proposal that a second one approves (``kleline.proposals``), which applies it with ``approve_in``."""
+    def approve(self, merchant_id: str, change_id: str, *, by: str, actor: StaffActor) -> BankAccountChange:
+        """Make the change take effect by one operator alone, in a transaction of its own: the merchant's next
+        payouts go to the new account. ``by`` names the operator for the merchant's trail; ``actor``'s role must
+        decide merchants, and the decision goes to the staff audit trail. The interfaces do not call this: an
+        operator's approval is a proposal that a second one approves (``kleline.proposals``), which applies it with
+        ``approve_in``."""
+        actor.require(Power.DECIDE_MERCHANTS)
         with self._db.transaction() as tx:
-            return self._approve(tx, merchant_id, change_id, by=by, strict=False)
+            return self._approve(tx, merchant_id, change_id, by=by, strict=False, actor=actor)
 
     def pending_in(self, tx: RawTx, merchant_id: str, change_id: str) -> BankAccountChange:
         """The merchant's change, if it is still pending (``UnknownBankChange``, ``BankChangeDecided`` otherwise), read
@@ -251,10 +258,13 @@ class BankAccountChanges:
 
     def approve_in(self, tx: RawTx, merchant_id: str, change_id: str, *, by: str) -> BankAccountChange:
         """Make the pending change take effect in the caller's transaction (under the merchant's lock); a change
-        decided already, even approved, is refused (``BankChangeDecided``): the caller decided on a pending one."""
-        return self._approve(tx, merchant_id, change_id, by=by, strict=True)
+        decided already, even approved, is refused (``BankChangeDecided``): the caller decided on a pending one, and
+        records the decision in the staff audit trail itself."""
+        return self._approve(tx, merchant_id, change_id, by=by, strict=True, actor=None)
 
-    def _approve(self, tx: RawTx, merchant_id: str, change_id: str, *, by: str, strict: bool) -> BankAccountChange:
+    def _approve(
+        self, tx: RawTx, merchant_id: str, change_id: str, *, by: str, strict: bool, actor: StaffActor | None
+    ) -> BankAccountChange:
         _lock(tx, merchant_id, None)
         merchant = merchant_store.find_merchant(tx, merchant_id)
         assert merchant is not None  # locked just now
@@ -266,17 +276,40 @@ class BankAccountChanges:
             merchant_store.set_bank_details(tx, merchant_id, change.iban, change.bic)
             detail = {"previous_iban": change.masked_previous_iban, "by": by}
             self._announce(tx, change, "approved", None, detail)
+            if actor is not None:
+                self._record(tx, actor, change, "bank_account_change_approved")
         return change
 
-    def reject(self, merchant_id: str, change_id: str, reason: str, *, by: str) -> BankAccountChange:
-        """Refuse the change, saying why (the owners read the reason): the merchant keeps its account."""
+    def reject(self, merchant_id: str, change_id: str, reason: str, *, by: str, actor: StaffActor) -> BankAccountChange:
+        """Refuse the change, saying why (the owners read the reason): the merchant keeps its account. ``actor``'s
+        role must decide merchants."""
+        actor.require(Power.DECIDE_MERCHANTS)
         checked = check_reason(reason)
         with self._db.transaction() as tx:
             _lock(tx, merchant_id, None)
             change, moved = self._decide(tx, merchant_id, change_id, "rejected", by=by, reason=checked)
             if moved:
                 self._announce(tx, change, "rejected", None, {"reason": change.reason, "by": by})
+                self._record(tx, actor, change, "bank_account_change_rejected")
         return change
+
+    def _record(self, tx: RawTx, actor: StaffActor, change: BankAccountChange, action: str) -> None:
+        """The operator's decision in the staff audit trail (last write of ``tx``): the accounts' last four only."""
+        staff_audit.record(
+            tx,
+            actor,
+            action,
+            "merchant",
+            change.merchant_id,
+            at=self._clock(),
+            before={"change_id": change.id, "status": "pending"},
+            after={
+                "change_id": change.id,
+                "status": change.status,
+                "iban_last4": change.iban[-4:],
+                "previous_iban_last4": None if change.previous_iban is None else change.previous_iban[-4:],
+            },
+        )
 
     # Helpers -------------------------------------------------------------------------------------------------------
 

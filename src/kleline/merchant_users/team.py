@@ -52,6 +52,9 @@ from kleline.merchant_users.model import (
 )
 from kleline.merchants import UnknownMerchant
 from kleline.money import check_minor
+from kleline.staff import audit as staff_audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 from kleline.wallet.customers import InvalidCustomer, hash_password, normalise_email, password_problems
 
 __all__ = [
@@ -152,10 +155,14 @@ class MerchantUsers:
         role: str,
         refund_limit: int | None = None,
         *,
-        by: Actor | None = None,
+        by: Actor | StaffActor,
     ) -> NewInvitation:
         """A single-use link for ``email`` to join ``merchant_id`` as ``role``, valid 72 hours; ``by`` must be an
-        owner of the merchant (None: an operator, at the command line)."""
+        owner of the merchant, or an operator whose role decides merchants (recorded in the staff audit trail)."""
+        operator = by if isinstance(by, StaffActor) else None
+        if operator is not None:
+            operator.require(Power.DECIDE_MERCHANTS)
+        owner = by if isinstance(by, Actor) else None
         checked_role = _check_role(role)
         limit = _check_refund_limit(checked_role, refund_limit)
         address = _check_email(email)
@@ -167,18 +174,21 @@ class MerchantUsers:
             email=address,
             role=checked_role,
             refund_limit=limit,
-            invited_by=None if by is None else by.user.id,
+            invited_by=None if owner is None else owner.user.id,
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
         with self._db.transaction() as tx:
-            self._team(tx, merchant_id, by, "invite")
+            self._team(tx, merchant_id, owner, "invite")
             if any(user.email == address for user in store.list_users(tx, merchant_id)):
                 raise AlreadyAMember(f"{address} is already a user of this merchant", param="email")
             store.withdraw_pending_for(tx, merchant_id, address, epoch_us(now))
             store.insert_invitation(tx, invitation, _digest(token), epoch_us(now), epoch_us(invitation.expires_at))
             detail = {"email": address, "role": checked_role, "refund_limit": limit}
-            self._record(tx, merchant_id, by, "invitation_created", invitation.id, detail)
+            self._record(tx, merchant_id, owner, "invitation_created", invitation.id, detail)
+            if operator is not None:  # no email in the staff trail: it is kept for ever, personal data is not
+                after = {"invitation_id": invitation.id, "role": checked_role}
+                staff_audit.record(tx, operator, "merchant_user_invited", "merchant", merchant_id, at=now, after=after)
         return NewInvitation(invitation, f"{self._public_url}{INVITATION_PATH}{token}")
 
     def invitation(self, token: str) -> Invitation:

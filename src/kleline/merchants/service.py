@@ -9,6 +9,10 @@ A commission rate changes by four eyes (``kleline.proposals``): ``check_commissi
 proposes it, ``set_commission_rate_in`` in the transaction of a second one's approval; payments keep the rate they
 were made at.
 
+Every operator act here takes the ``StaffActor`` who does it: its role is checked for the act's power before anything
+is written, and the act is recorded in the staff audit trail in its own transaction (``kleline.staff.audit``). A
+merchant acting for itself (its own keys, its profile) passes no actor and leaves no staff record.
+
 Approval opens the merchant's balance in the ledger (``merchant:<id>:balance``, EUR, floor 0) before the status
 changes, so that an active merchant always has somewhere for its money to go. Secret keys (``sk_...``, 256 random
 bits) are stored as SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every
@@ -53,6 +57,9 @@ from kleline.merchants.model import (
     next_status,
 )
 from kleline.merchants.review import ApplicationReview, review
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["KEY_PREFIX", "MAX_MALLS", "SEARCH_LIMIT", "STATUSES", "Merchants"]
 
@@ -90,9 +97,13 @@ class Merchants:
         vat_number: str | None = None,
         contact_name: str | None = None,
         contact_phone: str | None = None,
+        actor: StaffActor | None = None,
     ) -> tuple[Merchant, str]:
         """Register a merchant (``pending``): the merchant and its first secret key, shown this once. The first
-        problem of the application is raised (``application_problems`` lists them all)."""
+        problem of the application is raised (``application_problems`` lists them all). An operator (``actor``)
+        registering one is recorded; only one whose role decides merchants may set ``fee_bps``."""
+        if actor is not None and fee_bps is not None:
+            actor.require(Power.DECIDE_MERCHANTS)
         application = Application(
             name=name,
             email=email,
@@ -112,6 +123,11 @@ class Merchants:
         with self._db.transaction() as tx:
             self.record_application(tx, merchant)
             secret = self._insert_key(tx, merchant.id).secret
+            if actor is not None:
+                after = {"status": merchant.status, "fee_bps": merchant.fee_bps, "iban_last4": merchant.iban[-4:]}
+                audit.record(
+                    tx, actor, "merchant_registered", "merchant", merchant.id, at=merchant.created_at, after=after
+                )
         return merchant, secret
 
     def application_problems(
@@ -193,12 +209,34 @@ class Merchants:
             raise UnknownMerchant(f"no merchant {merchant_id}")
         return merchant
 
-    def describe(self, merchant_id: str, *, description: str | None, website: str | None) -> Merchant:
-        """Set what the shop sells and its website, as the malls' pages show them (None clears one)."""
+    def describe(
+        self,
+        merchant_id: str,
+        *,
+        description: str | None,
+        website: str | None,
+        actor: StaffActor | None = None,
+    ) -> Merchant:
+        """Set what the shop sells and its website, as the malls' pages show them (None clears one): the merchant
+        itself, or an operator (``actor``) whose role manages settings, recorded."""
+        if actor is not None:
+            actor.require(Power.MANAGE_SETTINGS)
         checked = checks.check_description(description), checks.check_website(website)
         with self._db.transaction() as tx:
-            if not store.set_profile(tx, merchant_id, *checked):
+            before = store.find_merchant(tx, merchant_id, for_update=actor is not None)
+            if before is None or not store.set_profile(tx, merchant_id, *checked):
                 raise UnknownMerchant(f"no merchant {merchant_id}")
+            if actor is not None:
+                audit.record(
+                    tx,
+                    actor,
+                    "merchant_profile_changed",
+                    "merchant",
+                    merchant_id,
+                    at=self._clock(),
+                    before={"description": before.description, "website": before.website},
+                    after={"description": checked[0], "website": checked[1]},
+                )
         return self.get(merchant_id)
 
     def list(
@@ -233,22 +271,26 @@ class Merchants:
             )
         return found[:limit], len(found) > limit
 
-    def approve(self, merchant_id: str) -> Merchant:
+    def approve(self, merchant_id: str, *, actor: StaffActor) -> Merchant:
         """Make a pending, suspended or refused merchant active, opening its balance account first; the reason of a
-        refusal or suspension goes."""
+        refusal or suspension goes. ``actor``'s role must decide merchants; the act is recorded."""
+        actor.require(Power.DECIDE_MERCHANTS)
         # Checked before the account opens (no account for a refused approval), and again under the row's lock.
         self._check_transition("approve", self.get(merchant_id))
         self._ledger.open_account(balance_account(merchant_id), BALANCE_CURRENCY, NormalSide.CREDIT, floor=0)
-        return self._move("approve", merchant_id, None)
+        return self._move("approve", merchant_id, None, actor)
 
-    def suspend(self, merchant_id: str, reason: str | None = None) -> Merchant:
+    def suspend(self, merchant_id: str, reason: str | None = None, *, actor: StaffActor) -> Merchant:
         """Stop an active merchant from taking payments (its balance stays, to be paid out); ``reason``, if given,
-        is what the merchant reads on its dashboard."""
-        return self._move("suspend", merchant_id, checks.check_reason(reason, required=False))
+        is what the merchant reads on its dashboard. ``actor``'s role must decide merchants; the act is recorded."""
+        actor.require(Power.DECIDE_MERCHANTS)
+        return self._move("suspend", merchant_id, checks.check_reason(reason, required=False), actor)
 
-    def refuse(self, merchant_id: str, reason: str) -> Merchant:
-        """Refuse a pending merchant's application, saying why (the merchant reads ``reason`` on its dashboard)."""
-        return self._move("refuse", merchant_id, checks.check_reason(reason, required=True))
+    def refuse(self, merchant_id: str, reason: str, *, actor: StaffActor) -> Merchant:
+        """Refuse a pending merchant's application, saying why (the merchant reads ``reason`` on its dashboard).
+        ``actor``'s role must decide merchants; the act is recorded."""
+        actor.require(Power.DECIDE_MERCHANTS)
+        return self._move("refuse", merchant_id, checks.check_reason(reason, required=True), actor)
 
     def check_commission_rate_in(self, tx: RawTx, merchant_id: str, fee_bps: int) -> Merchant:
         """The merchant, if its commission rate may become ``fee_bps`` (300 to 400 basis points, another rate than
@@ -286,7 +328,7 @@ class Merchants:
         store.set_fee(tx, merchant_id, fee_bps)
         return replace(merchant, fee_bps=fee_bps)
 
-    def _move(self, action: StatusAction, merchant_id: str, reason: str | None) -> Merchant:
+    def _move(self, action: StatusAction, merchant_id: str, reason: str | None, actor: StaffActor) -> Merchant:
         with self._db.transaction() as tx:
             merchant = store.find_merchant(tx, merchant_id, for_update=True)
             if merchant is None:
@@ -294,6 +336,16 @@ class Merchants:
             target = self._check_transition(action, merchant)
             now = self._clock()
             store.set_status(tx, merchant_id, target, epoch_us(now), reason)
+            audit.record(
+                tx,
+                actor,
+                _recorded_as(action, merchant.status),
+                "merchant",
+                merchant_id,
+                at=now,
+                before={"status": merchant.status, "status_reason": merchant.status_reason},
+                after={"status": target, "status_reason": reason},
+            )
         approved_at = merchant.approved_at or (now if target == "active" else None)
         return replace(merchant, status=target, approved_at=approved_at, status_reason=reason, status_changed_at=now)
 
@@ -345,15 +397,24 @@ class Merchants:
         _refuse_if_suspended(merchant, doing)
         return merchant
 
-    def create_key(self, merchant_id: str) -> NewKey:
+    def create_key(self, merchant_id: str, *, actor: StaffActor | None = None) -> NewKey:
         """A new secret key for the merchant; its secret is returned here and never again. A suspended merchant
-        gets none (``MerchantNotActive``), whoever asks: its live keys still read, refund and revoke."""
+        gets none (``MerchantNotActive``), whoever asks: its live keys still read, refund and revoke. An operator
+        (``actor``) must decide merchants, and is recorded (the key's id, never its secret)."""
+        if actor is not None:
+            actor.require(Power.DECIDE_MERCHANTS)
         with self._db.transaction() as tx:
             merchant = store.find_merchant(tx, merchant_id)
             if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             _refuse_if_suspended(merchant, "get new keys")
-            return self._insert_key(tx, merchant_id)
+            new = self._insert_key(tx, merchant_id)
+            if actor is not None:
+                after = {"key_id": new.key.id}
+                audit.record(
+                    tx, actor, "merchant_key_created", "merchant", merchant_id, at=new.key.created_at, after=after
+                )
+            return new
 
     def _insert_key(self, tx: RawTx, merchant_id: str) -> NewKey:
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -369,11 +430,19 @@ class Merchants:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             return store.list_keys(tx, merchant_id)
 
-    def revoke_key(self, merchant_id: str, key_id: str) -> None:
-        """Revoke one of the merchant's keys: it no longer authenticates anything (revoking twice is harmless)."""
+    def revoke_key(self, merchant_id: str, key_id: str, *, actor: StaffActor | None = None) -> None:
+        """Revoke one of the merchant's keys: it no longer authenticates anything (revoking twice is harmless). An
+        operator (``actor``) must decide merchants, and is recorded."""
+        if actor is not None:
+            actor.require(Power.DECIDE_MERCHANTS)
         with self._db.transaction() as tx:
-            if not store.revoke_key(tx, merchant_id, key_id, epoch_us(self._clock())):
+            now = self._clock()
+            if not store.revoke_key(tx, merchant_id, key_id, epoch_us(now)):
                 raise UnknownKey(f"merchant {merchant_id} has no key {key_id}")
+            if actor is not None:
+                audit.record(
+                    tx, actor, "merchant_key_revoked", "merchant", merchant_id, at=now, after={"key_id": key_id}
+                )
 
     def authenticate(self, secret: str) -> str:
         """The merchant id behind a live secret key; ``InvalidMerchantKey`` (401) otherwise."""
@@ -384,6 +453,13 @@ class Merchants:
         if merchant_id is None:
             raise InvalidMerchantKey("unknown or revoked secret key")
         return merchant_id
+
+
+def _recorded_as(action: StatusAction, status: MerchantStatus) -> str:
+    """The audit trail's name of a status change: approving a suspended merchant reactivates it."""
+    if action == "approve":
+        return "merchant_reactivated" if status == "suspended" else "merchant_approved"
+    return "merchant_suspended" if action == "suspend" else "merchant_refused"
 
 
 def _refuse_if_suspended(merchant: Merchant, doing: str) -> None:

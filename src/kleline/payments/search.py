@@ -27,11 +27,11 @@ import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
-from kleline.clock import epoch_us
+from kleline.clock import epoch_us, instant_bound
 from kleline.db.prefixes import ascii_lower
 from kleline.errors import ValidationError
 from kleline.money import Money, currency_exponent
@@ -62,10 +62,6 @@ TEXT_LIMIT: Final = 200
 Direction = Literal["next", "previous"]
 
 _AMOUNT: Final = re.compile(r"^([0-9]{1,13})(?:[.,]([0-9]{0,12}))?$")
-_DAY: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_INSTANT: Final = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
-)
 _TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{8,120}$")
 _CURSOR: Final = re.compile(r"^([np])(0|[1-9][0-9]{0,17})~([a-z]{2,8}_[A-Za-z0-9_-]{1,64})$")
 
@@ -193,39 +189,11 @@ def text_terms(text: str) -> TextTerms:
     return TextTerms(text, ascii_lower(text), _amounts(text), text if "@" in text else None)
 
 
-def _instant(text: str, param: str, *, end: bool) -> datetime | None:
-    """The bound a day or an instant sets: the day's first instant (``end``: the next day's), or the instant
-    itself (``end``: the microsecond after it); None past the last day a datetime can hold."""
-    if _DAY.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(f"{param}: {text!r} is not a day", param=param) from None
-        if end and day == date.max:
-            return None
-        return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=UTC)
-    if not _INSTANT.match(text):
-        raise ValidationError(
-            f"{param}: {text!r} is neither a day (2026-01-15) nor an instant with its offset (2026-01-15T09:30:00Z)",
-            param=param,
-        )
-    try:
-        moment = datetime.fromisoformat(text.upper().replace(" ", "T")).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValidationError(f"{param}: {text!r} is not an instant", param=param) from None
-    if end:
-        try:
-            return moment + timedelta(microseconds=1)
-        except OverflowError:
-            return None
-    return moment
-
-
 def created_range(created_from: str | None, created_to: str | None) -> tuple[datetime | None, datetime | None]:
     """The instants [since, until) from ``created_from`` to ``created_to``, both included (see the module's
     docstring); a range that ends before it begins is a ``ValidationError`` on ``created_to``."""
-    since = None if created_from is None else _instant(created_from.strip(), "created_from", end=False)
-    until = None if created_to is None else _instant(created_to.strip(), "created_to", end=True)
+    since = None if created_from is None else instant_bound(created_from.strip(), "created_from", end=False)
+    until = None if created_to is None else instant_bound(created_to.strip(), "created_to", end=True)
     if since is not None and until is not None and until <= since:
         raise ValidationError(f"created_to ({created_to}) is before created_from ({created_from})", param="created_to")
     return since, until

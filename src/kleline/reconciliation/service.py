@@ -10,6 +10,9 @@
    ``reconciliation.finish_interrupted`` sweep finishes it from the stored document (``finish_interrupted``).
 3. A statement's import is ``importing`` until its last line is booked, then ``complete`` (``completed_at``).
 
+An import is an operator's act (``actor``, whose role must run money): it is recorded in the staff audit trail in the
+transaction that records the statements (2.), so a replay of a complete import, which writes nothing, records nothing.
+
 The same statement imported again (same content) changes nothing and answers the first result. A booking that
 reappears in a later, overlapping statement (same bank entry reference, same content) is a *duplicate*: recorded,
 never posted. The same entry reference with other content is held in suspense (``reference_reused``).
@@ -40,6 +43,9 @@ from kleline.reconciliation.identity import content_hash, statement_key
 from kleline.reconciliation.model import ImportResult, StatementImport
 from kleline.reconciliation.postings import SUSPENSE_ACCOUNT
 from kleline.sepa import DEFAULT_MAX_BYTES, BankStatement, MalformedStatement, OwnAccount, read_statements
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 from kleline.wallet.customers import PURSE_CURRENCY
 
 __all__ = ["Reconciliation"]
@@ -74,8 +80,10 @@ class Reconciliation:
         # (as a crash would) and check that importing again, or the worker, finishes it with every line posted once.
         self._on_line = on_line
 
-    def import_document(self, xml: bytes) -> ImportResult:
-        """Reconcile every statement of a camt.053 document; a document imported before answers what it did then."""
+    def import_document(self, xml: bytes, *, actor: StaffActor) -> ImportResult:
+        """Reconcile every statement of a camt.053 document; a document imported before answers what it did then.
+        ``actor``'s role must run money."""
+        actor.require(Power.RUN_MONEY)
         if len(xml) > self.max_bytes:
             raise StatementTooLarge(f"the document is {len(xml)} bytes; an import takes at most {self.max_bytes}")
         statements = read_statements(xml, max_bytes=self.max_bytes)
@@ -100,7 +108,7 @@ class Reconciliation:
         if replayed:  # a complete import never changes: answer it without a write (nor compressing the file)
             return ImportResult(tuple(self.statement(key) for key in planned), True)
         currency = self._books_currency()
-        completed = self._begin(planned, Document.of(xml))
+        completed = self._begin(planned, Document.of(xml), actor)
         for key, (statement, _) in planned.items():
             if not completed[key]:
                 self._book(key, statement, currency)
@@ -169,9 +177,11 @@ class Reconciliation:
             self._ledger.open_account(SUSPENSE_ACCOUNT, currency, NormalSide.CREDIT)
         return currency
 
-    def _begin(self, planned: dict[str, tuple[BankStatement, str]], document: Document) -> dict[str, bool]:
-        """Record the document's statements that are not, with the document, in one transaction; whether each one's
-        import was already complete."""
+    def _begin(
+        self, planned: dict[str, tuple[BankStatement, str]], document: Document, actor: StaffActor
+    ) -> dict[str, bool]:
+        """Record the document's statements that are not, with the document and ``actor``'s audit record, in one
+        transaction; whether each one's import was already complete."""
         for _ in range(_ATTEMPTS):
             completed: dict[str, bool] = {}
             try:
@@ -187,6 +197,13 @@ class Reconciliation:
                         if not completed[key]:
                             # A statement recorded before documents were kept gets this one, to be finished from.
                             document_store.attach_document(tx, key, document, now)
+                    keys = list(planned)
+                    after = {
+                        "statements": keys,
+                        "lines": sum(len(statement.lines) for statement, _ in planned.values()),
+                    }
+                    at = self._clock()
+                    audit.record(tx, actor, "bank_statement_imported", "bank_statement", keys[0], at=at, after=after)
                 return completed
             except INTEGRITY_ERRORS:
                 continue  # a concurrent import of the same statement recorded it first: read it

@@ -14,7 +14,8 @@ Resolving again the same way returns the item unchanged; resolving a resolved it
 
 A manual resolution is a four-eyes act: one operator proposes it and a second approves it (``kleline.proposals``),
 which checks it with ``check_in`` when it is proposed and applies it with ``resolve_in`` in the approval's own
-transaction.
+transaction. A resolution names the ``StaffActor`` who decided it (its role must resolve suspense) and is recorded in
+the staff audit trail in its transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from kleline.reconciliation.errors import (
 from kleline.reconciliation.model import Action, Match, Resolution, Suspend, SuspenseItem, Target, decide
 from kleline.reconciliation.postings import SUSPENSE_ACCOUNT, out_of_suspense, release_from_suspense
 from kleline.sepa.model import OwnAccount
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["ACCOUNT", "DISMISSED", "RESOLUTION_KINDS", "ResolutionRequest", "SuspenseQueue"]
 
@@ -92,13 +96,17 @@ class SuspenseQueue:
         with self._db.transaction(write=False) as tx:
             return _found(suspense_store.load_suspense_item(tx, item_id), item_id)
 
-    def resolve(self, item_id: str, request: ResolutionRequest, *, resolved_by: str | None = None) -> SuspenseItem:
-        """Move a held line's money to where ``request`` says it belongs, and close the item, in a transaction of its
-        own. The interfaces do not call this: an operator's resolution is a proposal that a second one approves
-        (``kleline.proposals``), which resolves with ``resolve_in``."""
+    def resolve(
+        self, item_id: str, request: ResolutionRequest, *, actor: StaffActor, resolved_by: str | None = None
+    ) -> SuspenseItem:
+        """Move a held line's money to where ``request`` says it belongs, and close the item; ``actor``'s role must
+        resolve suspense (``resolved_by``, shown with the resolution, names it as its caller wishes). The interfaces
+        do not call this: an operator's resolution is a proposal that a second one approves (``kleline.proposals``),
+        which resolves with ``resolve_in``."""
+        actor.require(Power.RESOLVE_SUSPENSE)
         for attempt in range(_ATTEMPTS):
             try:
-                return self._resolve(item_id, request, resolved_by)
+                return self._resolve(item_id, request, resolved_by, actor)
             except INTEGRITY_ERRORS:
                 # An import settled the same card capture (its entry id is the capture's) while this resolution
                 # ran; looking again finds it settled and refuses with a reason.
@@ -124,14 +132,33 @@ class SuspenseQueue:
         _refuse_if_resolved(item)
         return self._apply(tx, item, request, resolved_by)
 
-    def _resolve(self, item_id: str, request: ResolutionRequest, resolved_by: str | None) -> SuspenseItem:
+    def _resolve(
+        self, item_id: str, request: ResolutionRequest, resolved_by: str | None, actor: StaffActor
+    ) -> SuspenseItem:
         with self._db.transaction() as tx:
             item = _found(suspense_store.load_suspense_item(tx, item_id, lock=True), item_id)
             if item.resolution is not None:
                 if (item.resolution.kind, item.resolution.target) == (request.kind, request.target):
                     return item
                 _refuse_if_resolved(item)
-            return self._apply(tx, item, request, resolved_by)
+            done = self._apply(tx, item, request, resolved_by)
+            assert done.resolution is not None  # resolved just now
+            audit.record(
+                tx,
+                actor,
+                "suspense_item_resolved",
+                "suspense_item",
+                item.id,
+                at=done.resolution.resolved_at,
+                before={"status": "open", "reason": item.reason.value},
+                after={
+                    "status": "resolved",
+                    "kind": request.kind,
+                    "target": request.target,
+                    "entry_id": done.resolution.entry_id,
+                },
+            )
+            return done
 
     def _apply(
         self, tx: RawTx, item: SuspenseItem, request: ResolutionRequest, resolved_by: str | None

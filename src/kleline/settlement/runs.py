@@ -39,6 +39,8 @@ from kleline.settlement import store
 from kleline.settlement.errors import SettlementRunFailed, SettlementRunIncomplete, UnknownSettlementRun
 from kleline.settlement.model import Creditor, Payout, SettlementRun, payout_id, remittance
 from kleline.settlement.postings import sent_entry
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
 
 __all__ = ["CREDITOR_NAME_LENGTH", "Runs", "Step"]
 
@@ -81,14 +83,20 @@ class Runs:
         self._batch_size = batch_size
         self._step = on_step or _nothing
 
-    def open(self, period: date) -> SettlementRun:
-        """The period's run: started now, or the one started before (complete, or to finish)."""
+    def open(self, period: date, actor: StaffActor, *, may_start: bool = True) -> SettlementRun | None:
+        """The period's run: started now (unless ``may_start`` is false), or the one started before (complete, or
+        to finish); None when there is none. ``actor`` starting it, or taking up a run to finish, is recorded in
+        the staff audit trail in this transaction; a complete run is only read."""
         now = self._clock()
         fresh = SettlementRun(new_id("sr"), period, self._currency, "running", 0, 0, now, None)
         with self._db.transaction() as tx:
-            store.insert_run(tx, fresh)
+            if may_start:
+                store.insert_run(tx, fresh)
             run = store.find_run_for_period(tx, period, self._currency)
-        assert run is not None  # inserted, or there already
+            if run is not None and run.status != "complete":
+                action = "settlement_run_started" if run.id == fresh.id else "settlement_run_resumed"
+                after = {"period": period.isoformat(), "currency": run.currency, "status": run.status}
+                audit.record(tx, actor, action, "settlement_run", run.id, at=now, after=after)
         return run
 
     def finish(self, run: SettlementRun) -> SettlementRun:

@@ -38,6 +38,8 @@ from kleline.settlement.model import PAYOUT_STATUSES, Payout, PayoutOutlook, Set
 from kleline.settlement.postings import paid_entry, returned_entry
 from kleline.settlement.runs import Runs, Step
 from kleline.settlement.views import payout_json
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 
 __all__ = ["Settlement"]
 
@@ -76,30 +78,28 @@ class Settlement:
 
     # --- runs -----------------------------------------------------------------------------------------------------
 
-    def run(self, period: date | None = None) -> SettlementRun:
+    def run(self, period: date | None = None, *, actor: StaffActor) -> SettlementRun:
         """Settle ``period`` (today, UTC, by default): pay every active merchant whose available balance reaches
         the minimum, in one pain.001 file. The same period again returns the same run, finishing it first if a
         crash interrupted it.
 
         A run pays the balances of the moment it runs, so a past period only names the run started that day: it
         returns (or finishes) that run, and a past period nobody settled is ``SettlementPeriodClosed`` rather than
-        today's money paid under another day's name. A future period is a ``ValidationError``."""
+        today's money paid under another day's name. A future period is a ``ValidationError``. ``actor``'s role
+        must run money; starting (or taking up) a run is recorded in the staff audit trail."""
+        actor.require(Power.RUN_MONEY)
         today = self._clock().date()
         period = today if period is None else period
         if period > today:
             raise ValidationError(f"period {period.isoformat()} is in the future (today is {today})", param="period")
-        if period < today:
-            # A run is never deleted, so a run found here is still there when finished: no race with a writer.
-            started = self.find_run(period)
-            if started is None:
-                raise SettlementPeriodClosed(
-                    f"period {period.isoformat()} was never settled and is over: a run pays the balances of the day"
-                    f" it starts, so settle today's period ({today.isoformat()}) instead",
-                    param="period",
-                )
-            run = started
-        else:
-            run = self._runs.open(period)
+        # A run is never deleted, so a run found for a past day is still there when finished: no race with a writer.
+        run = self._runs.open(period, actor, may_start=period == today)
+        if run is None:
+            raise SettlementPeriodClosed(
+                f"period {period.isoformat()} was never settled and is over: a run pays the balances of the day"
+                f" it starts, so settle today's period ({today.isoformat()}) instead",
+                param="period",
+            )
         return run if run.status == "complete" else self._runs.finish(run)
 
     def find_run(self, period: date) -> SettlementRun | None:

@@ -27,9 +27,23 @@ from kleline.staff import audit_store
 from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Role
 
-__all__ = ["AuditFilters", "AuditPage", "AuditRecord", "AuditReport", "record", "search", "verify"]
+__all__ = [
+    "EXPORT_DOWNLOADED",
+    "AuditFilters",
+    "AuditPage",
+    "AuditRecord",
+    "AuditReport",
+    "record",
+    "find",
+    "record_alone",
+    "record_download",
+    "search",
+    "verify",
+]
 
 GENESIS: Final = bytes(32)
+EXPORT_DOWNLOADED: Final = "export_downloaded"
+"""The one read that is recorded: a file of the books or of a run leaving Kleline (``record_download``)."""
 _ADDRESS_LENGTH: Final = 64
 _ID_LENGTH: Final = 80
 
@@ -148,6 +162,37 @@ def record(
     return _record(tuple(row[name] for name in _NAMES))
 
 
+def record_alone(
+    db: Database,
+    actor: StaffActor,
+    action: str,
+    subject_type: str,
+    subject_id: str | None,
+    *,
+    at: datetime,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record in a transaction of its own, for an act that has none to share: a download, or work done
+    in many transactions (re-wrapping the vault's keys), recorded once it is done."""
+    with db.transaction() as tx:
+        return record(tx, actor, action, subject_type, subject_id, at=at, before=before, after=after)
+
+
+def record_download(
+    db: Database,
+    actor: StaffActor,
+    subject_type: str,
+    subject_id: str | None,
+    *,
+    at: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Record that ``actor`` downloaded an export or a file (``export_downloaded``): reads are not recorded, but
+    what leaves Kleline as a file is. Call it before handing the file over."""
+    return record_alone(db, actor, EXPORT_DOWNLOADED, subject_type, subject_id, at=at, after=details)
+
+
 _NAMES: Final = (
     "seq",
     "id",
@@ -203,6 +248,13 @@ def search(db: Database, filters: AuditFilters, *, limit: int = 50, starting_aft
         }
         rows = audit_store.search(tx, wanted, before_seq=before_seq, limit=limit + 1)
     return AuditPage([_record(row) for row in rows[:limit]], len(rows) > limit)
+
+
+def find(db: Database, record_id: str) -> AuditRecord | None:
+    """The record ``record_id``, if there is one."""
+    with db.transaction(write=False) as tx:
+        row = audit_store.find(tx, record_id)
+    return None if row is None else _record(row)
 
 
 def verify(db: Database) -> AuditReport:

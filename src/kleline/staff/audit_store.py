@@ -7,7 +7,7 @@ from typing import Any
 
 from kleline.db.engine import RawTx
 
-__all__ = ["append", "head", "iter_rows", "lock_head", "search", "seq_of"]
+__all__ = ["append", "find", "head", "iter_rows", "lock_head", "search", "seq_of"]
 
 _COLUMNS = "seq, id, at, actor_kind, actor_id, role, action, subject_type, subject_id, before, after, address, hash"
 
@@ -50,6 +50,12 @@ def iter_rows(tx: RawTx, page: int = 2000) -> Iterator[tuple[Any, ...]]:
         if len(rows) < page:
             return
         after = int(rows[-1][0])
+
+
+def find(tx: RawTx, record_id: str) -> tuple[Any, ...] | None:
+    """The record ``record_id``'s row, if there is one."""
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM staff_audit WHERE id = :id", {"id": record_id})
+    return None if row is None else tuple(row)
 
 
 def seq_of(tx: RawTx, record_id: str) -> int | None:

@@ -35,6 +35,9 @@ from kleline.db.prefixes import ascii_lower
 from kleline.errors import Conflict, KlelineError, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Account, Ledger, NormalSide, UnknownAccount
+from kleline.staff import audit
+from kleline.staff.actor import StaffActor
+from kleline.staff.roles import Power
 from kleline.wallet import store
 from kleline.wallet.model import Customer
 
@@ -326,8 +329,10 @@ class Customers:
         with self._db.transaction() as tx:
             store.end_every_session(tx, customer_id, epoch_us(self._clock()))
 
-    def verify(self, customer_id_or_email: str) -> Customer:
-        """Raise a customer to the verified level (after identity checks done elsewhere)."""
+    def verify(self, customer_id_or_email: str, *, actor: StaffActor) -> Customer:
+        """Raise a customer to the verified level (after identity checks done elsewhere): ``actor``'s role must
+        verify customers, and the change is recorded in the staff audit trail."""
+        actor.require(Power.VERIFY_CUSTOMERS)
         with self._db.transaction() as tx:
             row = store.find_customer(tx, customer_id_or_email) or store.find_customer_by_email(
                 tx, customer_id_or_email.lower()
@@ -335,6 +340,16 @@ class Customers:
             if row is None:
                 raise InvalidCustomer(f"no customer {customer_id_or_email}", param="customer")
             store.set_kyc_level(tx, row.customer.id, "verified")
+            audit.record(
+                tx,
+                actor,
+                "customer_verified",
+                "customer",
+                row.customer.id,
+                at=self._clock(),
+                before={"kyc_level": row.customer.kyc_level},
+                after={"kyc_level": "verified"},
+            )
         return self.get(row.customer.id)
 
 

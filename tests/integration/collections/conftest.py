@@ -16,6 +16,7 @@ from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 
 PASSWORD = "correct horse battery staple"
 IBAN = "FR7630006000011234567890189"  # Crédit Agricole: the BIC is derived (AGRIFRPPXXX)
@@ -85,6 +86,6 @@ def returned(kleline: Kleline, collection_id: str, line_ref: str = "stmt-1:2", r
 def pay_from_purse(kleline: Kleline, customer_id: str, minor: int) -> None:
     """The customer spends ``minor`` cents of the purse at a shop (a real purse payment, captured at once)."""
     shop, _ = kleline.merchants.register(name="Librairie Kléber", email="shop@example.fr", iban=OTHER_IBAN)
-    kleline.merchants.approve(shop.id)
+    kleline.merchants.approve(shop.id, actor=OPERATOR)
     payment = kleline.payments.create(shop.id, PaymentRequest(eur(minor)))
     assert kleline.payments.confirm(payment.id, customer_id, "purse").status == "succeeded"

@@ -17,6 +17,7 @@ from kleline.errors import KlelineError
 from kleline.merchants.errors import InvalidBic, InvalidIban
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import IBAN, OTHER_IBAN, bank_account, customer, top_up
 
 
@@ -116,7 +117,7 @@ def test_an_account_with_collections_still_to_send_cannot_be_removed(kleline: Kl
     top_up(kleline, ada, account.id, 2000)
     with pytest.raises(CollectionsPending):
         kleline.collections.bank_accounts.remove(ada, account.id)
-    kleline.collections.runs.run()  # sent: the mandate has done its work for that collection
+    kleline.collections.runs.run(actor=OPERATOR)  # sent: the mandate has done its work for that collection
     kleline.collections.bank_accounts.remove(ada, account.id)
     assert kleline.collections.bank_accounts.list(ada) == []
     with pytest.raises(UnknownBankAccount):

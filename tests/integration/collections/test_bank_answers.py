@@ -22,6 +22,7 @@ from kleline.ledger.audit import trial_balance, verify
 from kleline.wallet.customers import purse_code
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import balance, bank_account, collected, customer, eur, pay_from_purse, returned, top_up
 
 
@@ -33,7 +34,7 @@ def sent(kleline: Kleline, minor: int, email: str = "ada@example.org") -> tuple[
     """A customer's direct-debit top-up of ``minor`` cents, sent in a run: (customer id, collection id)."""
     customer_id = customer(kleline, email)
     collection = top_up(kleline, customer_id, bank_account(kleline, customer_id).id, minor)
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     return customer_id, collection.id
 
 
@@ -95,7 +96,7 @@ def test_money_held_for_an_authorised_purse_payment_stays_held(kleline: Kleline)
 
     ada, collection_id = sent(kleline, 2500)
     shop, _ = kleline.merchants.register(name="Le Comptoir", email="shop@example.fr", iban="DE89370400440532013000")
-    kleline.merchants.approve(shop.id)
+    kleline.merchants.approve(shop.id, actor=OPERATOR)
     payment = kleline.payments.create(shop.id, PaymentRequest(eur(1000), capture_method="manual"))
     assert kleline.payments.confirm(payment.id, ada, "purse").status == "authorized"
     entry = returned(kleline, collection_id)  # returned before the statement ever showed it collected

@@ -15,6 +15,7 @@ from kleline.collections import ReceivableOutstanding, receivable_code
 from kleline.ledger.audit import trial_balance
 from kleline.wallet.customers import purse_code
 
+from ...operator_keys import OPERATOR
 from .conftest import balance, bank_account, customer, eur, pay_from_purse, top_up
 
 
@@ -25,7 +26,7 @@ def test_a_direct_debit_asked_while_a_return_is_being_booked_waits_for_it_and_is
     account = bank_account(kleline, ada)
     collection = top_up(kleline, ada, account.id, 2000)
     pay_from_purse(kleline, ada, 1500)
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     booked = threading.Event()
 
     def book_the_return() -> None:

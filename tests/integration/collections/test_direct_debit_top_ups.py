@@ -16,6 +16,7 @@ from kleline.wallet.limits import LimitExceeded
 from kleline.wallet.strong_auth import EnrolmentRequired
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import balance, bank_account, build_kleline, collected, customer, eur, pay_from_purse, returned, top_up
 
 
@@ -129,7 +130,7 @@ def test_a_return_the_purse_covers_leaves_no_debt_and_direct_debits_go_on(klelin
     ada = customer(kleline)
     account = bank_account(kleline, ada)
     first = top_up(kleline, ada, account.id, 2000)
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     collected(kleline, first.id)
     returned(kleline, first.id)
     assert balance(kleline, purse_code(ada)) == 0
@@ -143,7 +144,7 @@ def test_direct_debits_stop_while_a_shortfall_is_owed(kleline: Kleline) -> None:
     account = bank_account(kleline, ada)
     collection = top_up(kleline, ada, account.id, 2000)
     pay_from_purse(kleline, ada, 1500)
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     returned(kleline, collection.id)
     with pytest.raises(ReceivableOutstanding) as refused:
         kleline.collections.top_ups.top_up(ada, eur(1000), account.id)

@@ -21,8 +21,10 @@ from kleline.errors import NotFound, ValidationError
 from kleline.ledger import Entry, InsufficientFunds
 from kleline.ledger.audit import trial_balance, verify
 from kleline.money import Money
+from kleline.staff.audit import AuditFilters, search
 from kleline.wallet.customers import purse_code
 
+from ...operator_keys import OPERATOR
 from .conftest import balance, bank_account, customer, eur, pay_from_purse, returned, top_up
 
 
@@ -37,7 +39,7 @@ def in_debt(kleline: Kleline, owed: int = 1500) -> tuple[str, str]:
     account = bank_account(kleline, ada)
     collection = top_up(kleline, ada, account.id, 2000)
     pay_from_purse(kleline, ada, owed)
-    kleline.collections.runs.run()
+    kleline.collections.runs.run(actor=OPERATOR)
     returned(kleline, collection.id)
     assert (balance(kleline, receivable_code(ada)), balance(kleline, purse_code(ada))) == (owed, 0)
     return ada, account.id
@@ -109,14 +111,20 @@ def test_a_repayment_from_an_empty_purse_is_refused_and_writes_nothing(kleline: 
 
 def test_an_operator_writes_the_debt_off_to_kleline_s_loss_account(kleline: Kleline) -> None:
     ada, account_id = in_debt(kleline, 1500)
-    part = kleline.collections.debts.write_off(ada, eur(400), operator_id=7)
+    part = kleline.collections.debts.write_off(ada, eur(400), actor=OPERATOR)
     assert (part.kind, part.amount, part.outstanding) == ("write_off", eur(400), eur(1100))
     entry = kleline.ledger.entry(part.id)
     assert legs(entry) == {(BAD_DEBT_ACCOUNT, 400), (receivable_code(ada), -400)}
-    assert (entry.metadata["customer"], entry.metadata["operator"]) == (ada, 7)
+    assert (entry.metadata["customer"], entry.metadata["operator"]) == (ada, "cli tests")
+    (record,) = search(kleline.db, AuditFilters(subject_id=ada)).records
+    assert (record.action, record.before, record.after) == (
+        "receivable_written_off",
+        {"owed": 1500, "currency": "EUR"},
+        {"owed": 1100, "currency": "EUR", "entry_id": part.id},
+    )
     with pytest.raises(AmountExceedsDebt):
-        kleline.collections.debts.write_off(ada, eur(1101))
-    rest = kleline.collections.debts.write_off(ada)
+        kleline.collections.debts.write_off(ada, eur(1101), actor=OPERATOR)
+    rest = kleline.collections.debts.write_off(ada, actor=OPERATOR)
     assert (rest.amount, rest.outstanding) == (eur(1100), eur(0))
     assert balance(kleline, BAD_DEBT_ACCOUNT) == 1500
     unchanged(kleline, ada, owed=0, purse=0)
@@ -136,9 +144,9 @@ def test_a_customer_who_owes_nothing_has_nothing_to_clear(kleline: Kleline) -> N
             debts.repay(customer_id)
         assert (refused.value.status, refused.value.code) == (409, "nothing_owed")
         with pytest.raises(NothingOwed):
-            debts.write_off(customer_id)
+            debts.write_off(customer_id, actor=OPERATOR)
     with pytest.raises(NotFound):
-        debts.write_off("cus_unknown")
+        debts.write_off("cus_unknown", actor=OPERATOR)
     assert balance(kleline, receivable_code(ada)) == 0
     assert balance(kleline, purse_code(ada)) == 2000
 
@@ -152,7 +160,7 @@ def test_clearings_at_the_same_moment_never_clear_more_than_is_owed(kleline: Kle
 
     def clear(index: int) -> int:
         try:
-            done = debts.repay(ada) if index % 2 else debts.write_off(ada)
+            done = debts.repay(ada) if index % 2 else debts.write_off(ada, actor=OPERATOR)
         except (NothingOwed, PurseEmpty):
             return 0  # another clearing took it all first; anything else fails the test
         return done.amount.minor

@@ -19,6 +19,7 @@ from kleline.collections import (
 from kleline.sepa import read_direct_debits, validate_pain
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import IBAN, OTHER_IBAN, bank_account, build_kleline, customer, eur, top_up
 
 
@@ -28,7 +29,7 @@ def test_a_run_sends_every_pending_collection_in_one_valid_pain_008_file(kleline
     first = top_up(kleline, ada, adas.id, 2500)
     second = top_up(kleline, ada, adas.id, 1000)
     third = top_up(kleline, bob, bobs.id, 1234)
-    run = kleline.collections.runs.run()
+    run = kleline.collections.runs.run(actor=OPERATOR)
     assert run.id.startswith("cr_") and run.status is RunStatus.COMPLETE and run.has_file
     assert (run.collection_count, run.total) == (3, eur(4734))
     assert run.collection_date == date(2026, 1, 16)  # the next weekday after Thursday 15 January
@@ -56,9 +57,9 @@ def test_the_next_run_sends_only_what_came_after_and_the_mandate_is_recurring_by
     ada = customer(kleline)
     account = bank_account(kleline, ada)
     first = top_up(kleline, ada, account.id, 2500)
-    earlier = kleline.collections.runs.run()
+    earlier = kleline.collections.runs.run(actor=OPERATOR)
     later_collection = top_up(kleline, ada, account.id, 700)
-    later = kleline.collections.runs.run()
+    later = kleline.collections.runs.run(actor=OPERATOR)
     assert later.id != earlier.id and later.collection_count == 1
     _, debits = read_direct_debits(kleline.collections.runs.file(later.id))
     assert [(d.end_to_end_id, d.sequence) for d in debits] == [(later_collection.end_to_end_id, "RCUR")]
@@ -67,7 +68,7 @@ def test_the_next_run_sends_only_what_came_after_and_the_mandate_is_recurring_by
 
 
 def test_a_run_with_nothing_to_collect_is_complete_and_has_no_file(kleline: Kleline) -> None:
-    run = kleline.collections.runs.run()
+    run = kleline.collections.runs.run(actor=OPERATOR)
     assert (run.status, run.collection_count, run.has_file) == (RunStatus.COMPLETE, 0, False)
     with pytest.raises(NoCollectionFile):
         kleline.collections.runs.file(run.id)
@@ -79,14 +80,14 @@ def test_reading_an_open_runs_file_is_refused_and_leaves_the_run_open(kleline: K
     """Reading is safe: the file of a run a crash left open is not written by asking for it, only by running."""
     ada = customer(kleline)
     top_up(kleline, ada, bank_account(kleline, ada).id, 2500)
-    interrupted = kleline.collections.runs.start()  # the process dies before it writes the file
+    interrupted = kleline.collections.runs.start(actor=OPERATOR)  # the process dies before it writes the file
     with pytest.raises(CollectionRunOpen) as refused:
         kleline.collections.runs.file(interrupted.id)
     assert (refused.value.status, refused.value.code) == (409, "collection_run_open")
     assert "POST /v1/collection-runs" in refused.value.detail and "kleline collect" in refused.value.detail
     still = kleline.collections.runs.get(interrupted.id)
     assert (still.status, still.has_file, still.completed_at) == (RunStatus.OPEN, False, None)
-    finished = kleline.collections.runs.run()
+    finished = kleline.collections.runs.run(actor=OPERATOR)
     assert finished.id == interrupted.id and finished.status is RunStatus.COMPLETE
     assert validate_pain(kleline.collections.runs.file(finished.id)) == "pain.008.001.02"
 
@@ -94,9 +95,9 @@ def test_reading_an_open_runs_file_is_refused_and_leaves_the_run_open(kleline: K
 def test_runs_are_listed_newest_first_a_page_at_a_time(kleline: Kleline, clock: FakeClock) -> None:
     ada = customer(kleline)
     top_up(kleline, ada, bank_account(kleline, ada).id, 2500)
-    first = kleline.collections.runs.run()
+    first = kleline.collections.runs.run(actor=OPERATOR)
     clock.advance(days=1)
-    second = kleline.collections.runs.run()
+    second = kleline.collections.runs.run(actor=OPERATOR)
     assert (first.collection_count, second.collection_count) == (1, 0)
     assert kleline.collections.runs.list(limit=1) == ([second], True)
     assert kleline.collections.runs.list(limit=1, after=second.id) == ([first], False)
@@ -111,16 +112,16 @@ def test_a_run_interrupted_after_taking_its_collections_is_finished_by_the_next(
     ada = customer(before)
     account = bank_account(before, ada)
     taken = [top_up(before, ada, account.id, minor) for minor in (1000, 2000)]
-    interrupted = before.collections.runs.start()  # the process dies before it writes the file
+    interrupted = before.collections.runs.start(actor=OPERATOR)  # the process dies before it writes the file
     before.close()
     after = build_kleline(database_url, clock)
     try:
         newer = top_up(after, ada, account.id, 500)  # arrives while the interrupted run waits
-        finished = after.collections.runs.run()
+        finished = after.collections.runs.run(actor=OPERATOR)
         assert finished.id == interrupted.id and finished.status is RunStatus.COMPLETE
         _, debits = read_direct_debits(after.collections.runs.file(finished.id))
         assert sorted(d.end_to_end_id for d in debits) == sorted(c.end_to_end_id for c in taken)
-        following = after.collections.runs.run()
+        following = after.collections.runs.run(actor=OPERATOR)
         _, debits = read_direct_debits(after.collections.runs.file(following.id))
         assert [d.end_to_end_id for d in debits] == [newer.end_to_end_id]
         assert after.collections.list(status="pending")[0] == []
@@ -135,7 +136,7 @@ def test_concurrent_runs_put_each_collection_in_exactly_one_file(kleline: Klelin
         account = bank_account(kleline, customer_id)
         collections += [top_up(kleline, customer_id, account.id, 100 * (i + 1)) for i in range(3)]
     with ThreadPoolExecutor(6) as pool:
-        runs = list(pool.map(lambda _: kleline.collections.runs.run(), range(6)))
+        runs = list(pool.map(lambda _: kleline.collections.runs.run(actor=OPERATOR), range(6)))
     sent: list[str] = []
     for run in {run.id: run for run in runs}.values():
         assert run.status is RunStatus.COMPLETE

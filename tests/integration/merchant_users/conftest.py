@@ -27,6 +27,7 @@ from kleline.wallet.passkey import RelyingParty
 from kleline.wallet.vault import MasterKeys
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ...soft_authenticator import SoftAuthenticator
 
 IBAN = "FR1420041010050500013M02606"
@@ -52,7 +53,7 @@ class Team:
         self, email: str, role: str = "owner", *, merchant: str | None = None, refund_limit: int | None = None
     ) -> MerchantUser:
         """A user of ``merchant`` (the shop by default), invited by an operator and accepted."""
-        invited = self.users.invite(merchant or self.shop, email, role, refund_limit)
+        invited = self.users.invite(merchant or self.shop, email, role, refund_limit, by=OPERATOR)
         token = invited.url.rsplit("/", 1)[1]
         return self.users.accept(token, email.split("@")[0].title(), PASSWORD)
 

@@ -21,7 +21,11 @@ from kleline.merchant_users import (
     bank_change_problems,
 )
 from kleline.merchants import InvalidBic, InvalidIban, UnknownMerchant
+from kleline.staff.actor import RoleForbids, StaffActor
+from kleline.staff.audit import AuditFilters, search
+from kleline.staff.roles import Role
 
+from ...operator_keys import OPERATOR
 from .conftest import IBAN, Team, actor
 
 NEW_IBAN = "DE89370400440532013000"
@@ -51,7 +55,7 @@ def test_an_owner_asks_for_a_new_account_which_takes_effect_only_once_an_operato
     assert changes.announcement(actor(owner)) == change
 
     team.clock.advance(hours=2)
-    approved = changes.approve(team.shop, change.id, by="operator key 1")
+    approved = changes.approve(team.shop, change.id, by="operator key 1", actor=OPERATOR)
     assert (approved.status, approved.decided_at, approved.decided_by) == ("approved", team.clock.now, "operator key 1")
     assert (approved.previous_iban, approved.previous_bic) == (IBAN, "PSSTFRPP")
     merchant = team.merchants.get(team.shop)
@@ -85,9 +89,19 @@ def test_an_owner_asks_for_a_new_account_which_takes_effect_only_once_an_operato
         "decided_at": "2026-01-15T11:30:01.000000Z",
         "reason": None,
     }
+    (decided,) = search(team.db, AuditFilters(subject_type="merchant", action="bank_account_change_approved")).records
+    assert (decided.action, decided.actor_kind, decided.actor_id) == ("bank_account_change_approved", "cli", "tests")
+    assert decided.before == {"change_id": change.id, "status": "pending"}
+    assert decided.after == {
+        "change_id": change.id,
+        "status": "approved",
+        "iban_last4": "3000",
+        "previous_iban_last4": "2606",
+    }
     with team.db.transaction(write=False) as tx:  # the full number is in no event and no record
         stored = [row[0] for row in tx.fetchall("SELECT data FROM events")]
         stored += [row[0] for row in tx.fetchall("SELECT detail FROM merchant_audit")]
+        stored += [f"{row[0]} {row[1]}" for row in tx.fetchall("SELECT before, after FROM staff_audit")]
     assert not any(NEW_IBAN in text or IBAN in text for text in stored)
 
 
@@ -95,10 +109,12 @@ def test_a_rejection_gives_a_reason_and_the_merchant_keeps_its_account(team: Tea
     owner = team.member("owner@example.org")
     change = changes.request(actor(owner), NEW_IBAN)
     with pytest.raises(InvalidBankChange) as no_reason:
-        changes.reject(team.shop, change.id, "  \n ", by="command line")
+        changes.reject(team.shop, change.id, "  \n ", by="command line", actor=OPERATOR)
     assert no_reason.value.param == "reason"
     team.clock.advance(seconds=1)
-    rejected = changes.reject(team.shop, change.id, "The account holder's name\nis not the shop's.", by="command line")
+    rejected = changes.reject(
+        team.shop, change.id, "The account holder's name\nis not the shop's.", by="command line", actor=OPERATOR
+    )
     assert (rejected.status, rejected.reason) == ("rejected", "The account holder's name is not the shop's.")
     assert team.merchants.get(team.shop).iban == IBAN
     assert changes.state(actor(owner)).last_decided == rejected
@@ -121,16 +137,23 @@ def test_a_decision_repeated_changes_nothing_and_the_opposite_one_is_refused(
 ) -> None:
     owner = team.member("owner@example.org")
     change = changes.request(actor(owner), NEW_IBAN)
-    approved = changes.approve(team.shop, change.id, by="operator key 1")
+    approved = changes.approve(team.shop, change.id, by="operator key 1", actor=OPERATOR)
     team.clock.advance(minutes=5)
-    assert changes.approve(team.shop, change.id, by="operator key 2") == approved  # the first decision stands
+    assert (
+        changes.approve(team.shop, change.id, by="operator key 2", actor=OPERATOR) == approved
+    )  # the first decision stands
     with pytest.raises(BankChangeDecided) as refused:
-        changes.reject(team.shop, change.id, "too late", by="operator key 2")
+        changes.reject(team.shop, change.id, "too late", by="operator key 2", actor=OPERATOR)
     assert (refused.value.status, refused.value.extensions()) == (409, {"change_status": "approved"})
     with pytest.raises(BankChangeDecided):
         changes.withdraw(actor(owner), change.id)
     assert [kind for kind, _ in _events(team.db, team, team.shop)].count(BANK_CHANGE_EVENTS["approved"]) == 1
     assert [r.action for r in team.users.activity(actor(owner))].count("bank_account_changed") == 1
+    decisions = search(team.db, AuditFilters(subject_id=team.shop, action="bank_account_change_approved"))
+    assert len(decisions.records) == 1
+    finance = StaffActor("key", "3", Role.FINANCE)
+    with pytest.raises(RoleForbids):
+        changes.reject(team.shop, change.id, "too late", by="operator key 3", actor=finance)
 
 
 def test_one_pending_change_at_a_time_a_second_request_is_refused_until_the_first_is_withdrawn(
@@ -145,7 +168,7 @@ def test_one_pending_change_at_a_time_a_second_request_is_refused_until_the_firs
     assert (withdrawn.status, withdrawn.decided_by) == ("withdrawn", partner.id)
     assert changes.withdraw(actor(partner), first.id) == withdrawn
     with pytest.raises(BankChangeDecided):
-        changes.approve(team.shop, first.id, by="operator key 1")
+        changes.approve(team.shop, first.id, by="operator key 1", actor=OPERATOR)
     team.clock.advance(minutes=1)
     second = changes.request(actor(partner), OTHER_IBAN)
     assert changes.state(actor(owner)).pending == second
@@ -216,13 +239,15 @@ def test_another_merchants_change_is_not_found_from_either_side(team: Team, chan
     with pytest.raises(UnknownBankChange):
         changes.withdraw(actor(owner), theirs.id)
     with pytest.raises(UnknownBankChange):
-        changes.approve(team.shop, theirs.id, by="operator key 1")  # the merchant's id and the change's must agree
+        changes.approve(
+            team.shop, theirs.id, by="operator key 1", actor=OPERATOR
+        )  # the merchant's id and the change's must agree
     with pytest.raises(UnknownBankChange):
         changes.get(team.shop, theirs.id)
     with pytest.raises(UnknownBankChange):
         changes.list(team.shop, starting_after=theirs.id)
     with pytest.raises(UnknownMerchant):
-        changes.reject("mer_nobody", theirs.id, "no", by="operator key 1")
+        changes.reject("mer_nobody", theirs.id, "no", by="operator key 1", actor=OPERATOR)
     assert changes.state(actor(owner)).pending is None
     assert changes.get(team.other_shop, theirs.id).status == "pending"
 

@@ -12,6 +12,7 @@ from kleline.errors import KlelineError
 from kleline.merchant_users import AlreadyAMember, MerchantJoining
 from kleline.merchants import Application, Malls
 
+from ...operator_keys import OPERATOR
 from ..helpers import count_rows
 from .conftest import IBAN, PASSWORD, Team, actor
 
@@ -43,7 +44,7 @@ def _counts(team: Team) -> list[int]:
 def test_a_shop_joins_pending_with_its_owner_who_must_set_up_an_authenticator(
     team: Team, joining: MerchantJoining
 ) -> None:
-    mall = Malls(team.db, clock=team.clock).create("Passage Kléber", "passage-kleber")
+    mall = Malls(team.db, clock=team.clock).create("Passage Kléber", "passage-kleber", actor=OPERATOR)
     keys_before = count_rows(team.db, "merchant_keys")
     anonymous = team.sign_in.start()
     joined = joining.join(

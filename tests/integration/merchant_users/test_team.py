@@ -21,6 +21,7 @@ from kleline.merchant_users import (
 )
 from kleline.merchants import UnknownMerchant
 
+from ...operator_keys import OPERATOR
 from .conftest import PASSWORD, Team, actor
 
 
@@ -29,7 +30,7 @@ def token_of(url: str) -> str:
 
 
 def test_an_operator_invites_an_owner_who_accepts_with_a_name_and_a_password(team: Team) -> None:
-    invited = team.users.invite(team.shop, " Ada@Example.ORG ", "owner")
+    invited = team.users.invite(team.shop, " Ada@Example.ORG ", "owner", by=OPERATOR)
     assert invited.url.startswith("https://kleline.example/dashboard/invitations/")
     token = token_of(invited.url)
     assert len(token) >= 43 and invited.invitation.email == "ada@example.org"
@@ -56,7 +57,7 @@ def test_an_operator_invites_an_owner_who_accepts_with_a_name_and_a_password(tea
 
 
 def test_an_invitation_expires_after_72_hours(team: Team) -> None:
-    token = token_of(team.users.invite(team.shop, "ada@example.org", "accountant").url)
+    token = token_of(team.users.invite(team.shop, "ada@example.org", "accountant", by=OPERATOR).url)
     team.clock.advance(hours=72)
     with pytest.raises(InvitationUnusable) as expired:
         team.users.accept(token, "Ada", PASSWORD)
@@ -86,7 +87,7 @@ def test_only_an_owner_of_the_merchant_invites(team: Team) -> None:
     with pytest.raises(NotAllowed):
         team.users.invite(team.shop, "ada@example.org", "owner", by=actor(stranger))  # another merchant's owner
     with pytest.raises(UnknownMerchant):
-        team.users.invite("mer_unknown", "ada@example.org", "owner")
+        team.users.invite("mer_unknown", "ada@example.org", "owner", by=OPERATOR)
     with pytest.raises(AlreadyAMember):
         team.users.invite(team.shop, "ACCOUNTANT@example.org", "support", by=actor(owner))
     assert team.users.invitations(actor(owner)) == []
@@ -101,10 +102,10 @@ def test_roles_emails_and_refund_limits_are_checked(team: Team) -> None:
         ("support", 100_000_001, "refund_limit"),
     ):
         with pytest.raises(InvalidMerchantUser) as refused:
-            team.users.invite(team.shop, "ada@example.org", role, limit)
+            team.users.invite(team.shop, "ada@example.org", role, limit, by=OPERATOR)
         assert refused.value.param == param, (role, limit)
     with pytest.raises(InvalidMerchantUser) as malformed:
-        team.users.invite(team.shop, "not an address", "owner")
+        team.users.invite(team.shop, "not an address", "owner", by=OPERATOR)
     assert malformed.value.param == "email"
     support = team.member("support@example.org", "support")
     assert support.refund_limit == 0  # nothing may be refunded until an owner sets a limit
@@ -115,7 +116,7 @@ def test_accepting_reports_every_problem_and_refuses_an_address_that_has_an_acco
     problems = acceptance_problems(" ", "short")
     assert [p.param for p in problems] == ["name", "password"]
     team.member("ada@example.org", merchant=team.other_shop)
-    token = token_of(team.users.invite(team.shop, "ada@example.org", "owner").url)
+    token = token_of(team.users.invite(team.shop, "ada@example.org", "owner", by=OPERATOR).url)
     with pytest.raises(ValidationError) as short:
         team.users.accept(token, "Ada", "short")  # the customers' password rules
     assert short.value.param == "password"

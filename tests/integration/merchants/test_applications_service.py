@@ -22,6 +22,7 @@ from kleline.merchants import (
 )
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..helpers import count_rows
 
 IBAN = "FR1420041010050500013M02606"
@@ -85,7 +86,7 @@ def test_application_problems_lists_every_problem_and_unknown_malls(
     merchants: Merchants, db: Database, clock: FakeClock
 ) -> None:
     malls = Malls(db, clock=clock)
-    mall = malls.create("Galerie", "galerie")
+    mall = malls.create("Galerie", "galerie", actor=OPERATOR)
     application = Application(
         name="", email="shop@example.org", iban=IBAN, vat_number="FR4", mall_ids=(mall.id, "mall_nope")
     )
@@ -103,7 +104,7 @@ def test_application_problems_lists_every_problem_and_unknown_malls(
 def test_a_refused_merchant_reads_why_and_may_take_no_payment(merchants: Merchants, clock: FakeClock) -> None:
     merchant = register(merchants)
     clock.advance(hours=2)
-    refused = merchants.refuse(merchant.id, "  The SIRET belongs to a company\nthat ceased trading ")
+    refused = merchants.refuse(merchant.id, "  The SIRET belongs to a company\nthat ceased trading ", actor=OPERATOR)
     assert (refused.status, refused.status_reason) == ("refused", "The SIRET belongs to a company that ceased trading")
     assert refused.status_changed_at == clock.now and refused.approved_at is None
     assert merchants.get(merchant.id) == refused
@@ -120,25 +121,25 @@ def test_a_refusal_says_why_or_changes_nothing(merchants: Merchants) -> None:
     merchant = register(merchants)
     for reason in ("", "   ", "x" * 501):
         with pytest.raises(InvalidMerchant) as refused:
-            merchants.refuse(merchant.id, reason)
+            merchants.refuse(merchant.id, reason, actor=OPERATOR)
         assert refused.value.param == "reason"
     assert merchants.get(merchant.id).status == "pending"
 
 
 def test_only_a_pending_merchant_may_be_refused(merchants: Merchants) -> None:
     merchant = register(merchants)
-    merchants.approve(merchant.id)
+    merchants.approve(merchant.id, actor=OPERATOR)
     with pytest.raises(StatusConflict, match="only a pending merchant can be refused") as conflict:
-        merchants.refuse(merchant.id, "Too late")
+        merchants.refuse(merchant.id, "Too late", actor=OPERATOR)
     assert conflict.value.extensions() == {"merchant_status": "active"}
     with pytest.raises(UnknownMerchant):
-        merchants.refuse("mer_unknown", "No such shop")
+        merchants.refuse("mer_unknown", "No such shop", actor=OPERATOR)
 
 
 def test_an_operator_who_reconsiders_approves_a_refused_merchant_and_the_reason_goes(merchants: Merchants) -> None:
     merchant = register(merchants)
-    merchants.refuse(merchant.id, "Send us your Kbis extract")
-    approved = merchants.approve(merchant.id)
+    merchants.refuse(merchant.id, "Send us your Kbis extract", actor=OPERATOR)
+    approved = merchants.approve(merchant.id, actor=OPERATOR)
     assert (approved.status, approved.status_reason) == ("active", None)
     assert merchants.get(merchant.id).status_reason is None
     assert merchants.require_active(merchant.id).id == merchant.id
@@ -146,13 +147,13 @@ def test_an_operator_who_reconsiders_approves_a_refused_merchant_and_the_reason_
 
 def test_a_suspension_keeps_its_reason_until_the_merchant_is_approved_again(merchants: Merchants) -> None:
     merchant = register(merchants)
-    merchants.approve(merchant.id)
-    suspended = merchants.suspend(merchant.id, "Unusual refund rate: we are looking into it")
+    merchants.approve(merchant.id, actor=OPERATOR)
+    suspended = merchants.suspend(merchant.id, "Unusual refund rate: we are looking into it", actor=OPERATOR)
     assert (suspended.status, suspended.status_reason) == ("suspended", "Unusual refund rate: we are looking into it")
     assert merchants.get(merchant.id).status_reason == suspended.status_reason
-    assert merchants.approve(merchant.id).status_reason is None
-    assert merchants.suspend(merchant.id).status_reason is None  # a reason is optional on a suspension
-    merchants.approve(merchant.id)
+    assert merchants.approve(merchant.id, actor=OPERATOR).status_reason is None
+    assert merchants.suspend(merchant.id, actor=OPERATOR).status_reason is None  # a reason is optional on a suspension
+    merchants.approve(merchant.id, actor=OPERATOR)
     with pytest.raises(InvalidMerchant, match="at most 500"):
-        merchants.suspend(merchant.id, "x" * 501)
+        merchants.suspend(merchant.id, "x" * 501, actor=OPERATOR)
     assert merchants.get(merchant.id).status == "active"

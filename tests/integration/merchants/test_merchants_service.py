@@ -26,6 +26,7 @@ from kleline.merchants import (
 )
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..helpers import count_rows
 
 LA_BANQUE_POSTALE = "FR1420041010050500013M02606"
@@ -72,7 +73,7 @@ def test_approval_opens_the_balance_account_and_allows_payments(merchants: Merch
     merchant, _ = register(merchants)
     with pytest.raises(UnknownAccount):
         ledger.account(balance_account(merchant.id))
-    approved = merchants.approve(merchant.id)
+    approved = merchants.approve(merchant.id, actor=OPERATOR)
     assert approved.status == "active"
     account = ledger.account(f"merchant:{merchant.id}:balance")
     assert (account.currency, account.normal_side, account.floor) == ("EUR", NormalSide.CREDIT, 0)
@@ -81,12 +82,12 @@ def test_approval_opens_the_balance_account_and_allows_payments(merchants: Merch
 
 def test_a_suspended_merchant_may_not_take_payments_until_approved_again(merchants: Merchants, ledger: Ledger) -> None:
     merchant, secret = register(merchants)
-    merchants.approve(merchant.id)
-    assert merchants.suspend(merchant.id).status == "suspended"
+    merchants.approve(merchant.id, actor=OPERATOR)
+    assert merchants.suspend(merchant.id, actor=OPERATOR).status == "suspended"
     with pytest.raises(MerchantNotActive, match="suspended"):
         merchants.require_active(merchant.id)
     assert merchants.authenticate(secret) == merchant.id  # it may still read its own data
-    assert merchants.approve(merchant.id).status == "active"
+    assert merchants.approve(merchant.id, actor=OPERATOR).status == "active"
     assert merchants.require_active(merchant.id).status == "active"
     assert [a.code for a in ledger.accounts()] == [balance_account(merchant.id)]
 
@@ -100,9 +101,9 @@ def test_other_transitions_are_refused_and_say_the_status(
 ) -> None:
     merchant, _ = register(merchants)
     for step in steps:
-        getattr(merchants, step)(merchant.id)
+        getattr(merchants, step)(merchant.id, actor=OPERATOR)
     with pytest.raises(StatusConflict) as caught:
-        getattr(merchants, action)(merchant.id)
+        getattr(merchants, action)(merchant.id, actor=OPERATOR)
     assert (caught.value.status, caught.value.code) == (409, "invalid_status_transition")
     assert caught.value.extensions() == {"merchant_status": status}
     assert f"is {status}: only " in caught.value.detail and caught.value.detail.endswith(
@@ -121,7 +122,7 @@ def test_two_approvals_at_once_approve_once(merchants: Merchants) -> None:
     def approve() -> None:
         barrier.wait()
         try:
-            outcomes.append(merchants.approve(merchant.id).status)
+            outcomes.append(merchants.approve(merchant.id, actor=OPERATOR).status)
         except StatusConflict as error:
             outcomes.append(error.code)
 
@@ -136,7 +137,8 @@ def test_two_approvals_at_once_approve_once(merchants: Merchants) -> None:
 @pytest.mark.parametrize("call", ["get", "approve", "suspend", "create_key", "keys", "require_active"])
 def test_an_unknown_merchant_is_not_found(merchants: Merchants, call: str) -> None:
     with pytest.raises(UnknownMerchant) as caught:
-        getattr(merchants, call)("mer_unknown")
+        acting = {"actor": OPERATOR} if call in ("approve", "suspend") else {}
+        getattr(merchants, call)("mer_unknown", **acting)
     assert (caught.value.status, caught.value.code) == (404, "not_found")
 
 
@@ -184,8 +186,8 @@ def test_a_refused_registration_writes_nothing(merchants: Merchants, db: Databas
 
 
 def test_registration_places_the_merchant_in_its_malls(merchants: Merchants, malls: Malls) -> None:
-    first = malls.create("Galerie du Bac", "galerie-du-bac")
-    second = malls.create("Passage des Arts", "passage-des-arts")
+    first = malls.create("Galerie du Bac", "galerie-du-bac", actor=OPERATOR)
+    second = malls.create("Passage des Arts", "passage-des-arts", actor=OPERATOR)
     merchant, _ = register(merchants, mall_ids=[second.id, first.id, second.id])
     assert merchants.get(merchant.id).mall_ids == tuple(sorted([first.id, second.id]))
     assert [m.id for m in malls.malls_of(merchant.id)] == sorted([first.id, second.id])
@@ -203,7 +205,7 @@ def test_merchants_are_listed_newest_first_page_by_page(merchants: Merchants, cl
     for index in range(5):
         ids.append(register(merchants, name=f"Boutique {index}")[0].id)
         clock.advance(seconds=1)
-    merchants.approve(ids[1])
+    merchants.approve(ids[1], actor=OPERATOR)
     newest_first = list(reversed(ids))
     assert [m.id for m in merchants.list(limit=2)] == newest_first[:2]
     assert [m.id for m in merchants.list(limit=2, starting_after=newest_first[1])] == newest_first[2:4]

@@ -15,6 +15,7 @@ from kleline.money import Money
 from kleline.wallet.customers import purse_code
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 
 IBAN = "FR1420041010050500013M02606"
 
@@ -38,7 +39,7 @@ def eur(minor: int) -> Money:
 def merchant(kleline: Kleline, *, fee_bps: int = 350, name: str = "Librairie Kléber") -> str:
     """An approved merchant at ``fee_bps``."""
     registered, _ = kleline.merchants.register(name=name, email="shop@example.fr", iban=IBAN, fee_bps=fee_bps)
-    return kleline.merchants.approve(registered.id).id
+    return kleline.merchants.approve(registered.id, actor=OPERATOR).id
 
 
 @dataclass

@@ -21,6 +21,7 @@ from kleline.wallet.customers import purse_code
 from kleline.wallet.strong_auth import EnrolmentRequired
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import balance, eur, merchant, shopper
 
 VISA = "4242424242424242"
@@ -212,7 +213,7 @@ def test_a_refund_the_merchant_balance_cannot_cover_fails_and_releases_its_reser
 
 def test_a_suspended_merchant_cannot_take_payments(kleline: Kleline) -> None:
     shop = merchant(kleline)
-    kleline.merchants.suspend(shop)
+    kleline.merchants.suspend(shop, actor=OPERATOR)
     with pytest.raises(Exception) as refused:
         kleline.payments.create(shop, PaymentRequest(eur(1000)))
     assert getattr(refused.value, "code", None) == "merchant_not_active"

@@ -20,6 +20,7 @@ from kleline.sepa import BankStatement, Direction, StatementLine, write_statemen
 from kleline.settlement import Payout
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 
 VISA = "4242424242424242"
 MERCHANT_IBAN = "FR1420041010050500013M02606"
@@ -90,7 +91,7 @@ class World:
         registered, _ = kleline.merchants.register(
             name="Librairie Kléber", email="shop@example.fr", iban=MERCHANT_IBAN, fee_bps=350
         )
-        self.merchant = kleline.merchants.approve(registered.id).id
+        self.merchant = kleline.merchants.approve(registered.id, actor=OPERATOR).id
         self.customer = kleline.customers.sign_up("ada@example.org", "correct horse battery staple", "Ada").id
         self.card = kleline.cards.register(self.customer, VISA, 12, 2030, "123", "Ada Lovelace").id
         enrolment = kleline.strong_auth.enrol(self.customer, "ada@example.org")
@@ -136,7 +137,7 @@ class World:
     def payout(self, minor: int = 5_000) -> Payout:
         """A card payment of ``minor``, then today's settlement run: the merchant's payout, in transit."""
         self.card_payment(minor)
-        (payout,) = self.kleline.settlement.run_payouts(self.kleline.settlement.run().id)
+        (payout,) = self.kleline.settlement.run_payouts(self.kleline.settlement.run(actor=OPERATOR).id)
         return payout
 
     def collection(self, minor: int = 2_000, *, submit: bool = True) -> Collection:
@@ -154,7 +155,7 @@ class World:
             )
         assert done.collection is not None, done
         if submit:
-            collections.runs.run()
+            collections.runs.run(actor=OPERATOR)
         return collections.get(done.collection.id)
 
 

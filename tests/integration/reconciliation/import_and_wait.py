@@ -22,6 +22,8 @@ from kleline.bootstrap import build
 from kleline.config import load_settings
 from kleline.reconciliation import Counterparts, Reconciliation
 
+from ...operator_keys import OPERATOR
+
 
 def main(url: str, document: Path, stop: int, now: datetime) -> None:
     kleline = build(load_settings(database_url=url), clock=lambda: now)
@@ -37,7 +39,7 @@ def main(url: str, document: Path, stop: int, now: datetime) -> None:
     reconciliation = Reconciliation(
         kleline.db, kleline.ledger, kleline.own_account, counterparts, clock=lambda: now, on_line=after_line
     )
-    reconciliation.import_document(document.read_bytes())
+    reconciliation.import_document(document.read_bytes(), actor=OPERATOR)
     print("done", flush=True)
 
 

@@ -17,6 +17,7 @@ from kleline.reconciliation.identity import statement_key
 from kleline.settlement import Payout
 from kleline.worker.sweeps import STALLED_AFTER
 
+from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot, count_rows
 from .conftest import RECEIVABLE, SUSPENSE, World, balance, balanced, credit, debit, statement
 
@@ -75,7 +76,7 @@ def stopping(kleline: Kleline, after: int) -> Reconciliation:
 
 def interrupt(kleline: Kleline, document: bytes, after: int) -> None:
     with pytest.raises(Crash):
-        stopping(kleline, after).import_document(document)
+        stopping(kleline, after).import_document(document, actor=OPERATOR)
 
 
 def check_interrupted(kleline: Kleline, key: str, booked: int) -> None:
@@ -113,6 +114,6 @@ def check_settled_for_good(kleline: Kleline, told: Story) -> None:
     """A second sweep and a re-import change nothing."""
     before = rows(kleline)
     assert kleline.reconciliation.finish_interrupted(STALLED_AFTER) == []
-    again = kleline.reconciliation.import_document(told.document)
+    again = kleline.reconciliation.import_document(told.document, actor=OPERATOR)
     assert again.replayed
     assert rows(kleline) == before

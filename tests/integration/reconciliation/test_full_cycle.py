@@ -17,6 +17,7 @@ from kleline.reconciliation import LineStatus, Target
 from kleline.wallet.customers import purse_code
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import RECEIVABLE, SUSPENSE, World, balance, balanced
 
 
@@ -50,7 +51,7 @@ def test_purchase_capture_refund_top_ups_settlement_and_the_bank_statement_recon
     refund = world.refund(payment, 1_000)  # 35 commission back: the merchant is left with 3,860
     top_up_id, _ = world.card_top_up(2_000)
     collection = world.collection(2_500)
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
     (payout,) = kleline.settlement.run_payouts(run.id)
     assert payout.amount.minor == 3_860
     simulator.receive_file(kleline.settlement.run_file(run.id))
@@ -58,7 +59,7 @@ def test_purchase_capture_refund_top_ups_settlement_and_the_bank_statement_recon
     simulator.receive_file(kleline.collections.runs.file(collection.run_id))
 
     issued = simulator.close_statement(bank.iban)
-    result = kleline.reconciliation.import_document(issued.xml)
+    result = kleline.reconciliation.import_document(issued.xml, actor=OPERATOR)
 
     lines = result.statements[0].lines or ()
     assert {line.status for line in lines} == {LineStatus.MATCHED}, lines
@@ -81,5 +82,5 @@ def test_purchase_capture_refund_top_ups_settlement_and_the_bank_statement_recon
     opening, closing = issued.statement.opening_balance, issued.statement.closing_balance
     assert opening is not None and closing is not None
     assert balance(kleline, bank.safeguarding_code) == (closing - opening).minor == 140 + 4_500
-    assert kleline.reconciliation.import_document(issued.xml).replayed
+    assert kleline.reconciliation.import_document(issued.xml, actor=OPERATOR).replayed
     balanced(kleline)

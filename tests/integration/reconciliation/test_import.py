@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
@@ -20,6 +21,7 @@ from kleline.reconciliation import (
 )
 from kleline.sepa import MalformedStatement, read_statement, read_statements
 
+from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot, count_rows
 from .conftest import RECEIVABLE, SUSPENSE, World, balance, balanced, credit, debit, statement
 from .handmade import camt053_v08, entry
@@ -41,10 +43,10 @@ def test_importing_the_same_statement_twice_changes_nothing_and_answers_the_firs
 ) -> None:
     payment = world.card_payment(2_500)
     document = statement(kleline, credit("NTRY-1", 2_500, payment.authorization_id), credit("NTRY-2", 10, "X"))
-    first = kleline.reconciliation.import_document(document)
+    first = kleline.reconciliation.import_document(document, actor=OPERATOR)
     before = rows(kleline)
 
-    again = kleline.reconciliation.import_document(document)
+    again = kleline.reconciliation.import_document(document, actor=OPERATOR)
 
     assert rows(kleline) == before
     assert (again.replayed, first.replayed) == (True, False)
@@ -61,20 +63,20 @@ def test_the_same_statement_in_another_camt_version_is_recognised_as_the_same(kl
         closing="6.00",
     )
     assert read_statement(version_08) == read_statement(version_02)  # what the test rests on
-    kleline.reconciliation.import_document(version_02)
+    kleline.reconciliation.import_document(version_02, actor=OPERATOR)
     before = rows(kleline)
 
-    assert kleline.reconciliation.import_document(version_08).replayed
+    assert kleline.reconciliation.import_document(version_08, actor=OPERATOR).replayed
     assert rows(kleline) == before
 
 
 def test_a_statement_id_imported_before_with_other_content_is_refused_whole(kleline: Kleline) -> None:
-    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", 1_000, "REF-1")))
+    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", 1_000, "REF-1")), actor=OPERATOR)
     before = rows(kleline)
 
     with pytest.raises(StatementConflict) as refused:
         kleline.reconciliation.import_document(
-            statement(kleline, credit("NTRY-1", 1_000, "REF-1"), credit("NTRY-2", 5, "REF-2"))
+            statement(kleline, credit("NTRY-1", 1_000, "REF-1"), credit("NTRY-2", 5, "REF-2")), actor=OPERATOR
         )
 
     assert refused.value.status == 409
@@ -86,10 +88,10 @@ def test_a_booking_repeated_by_an_overlapping_statement_is_recorded_as_a_duplica
 ) -> None:
     payment = world.card_payment(2_500)
     shared = credit("NTRY-1", 2_500, payment.authorization_id)
-    kleline.reconciliation.import_document(statement(kleline, shared, statement_id="STMT-1"))
+    kleline.reconciliation.import_document(statement(kleline, shared, statement_id="STMT-1"), actor=OPERATOR)
 
     result = kleline.reconciliation.import_document(
-        statement(kleline, shared, credit("NTRY-2", 700, "X"), statement_id="STMT-2")
+        statement(kleline, shared, credit("NTRY-2", 700, "X"), statement_id="STMT-2"), actor=OPERATOR
     )
 
     (duplicate, other) = result.statements[0].lines or ()
@@ -104,10 +106,10 @@ def test_a_booking_repeated_by_an_overlapping_statement_is_recorded_as_a_duplica
 
 
 def test_an_entry_reference_seen_before_with_other_content_is_held_rather_than_dropped(kleline: Kleline) -> None:
-    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", 1_000, "REF-1")))
+    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", 1_000, "REF-1")), actor=OPERATOR)
 
     result = kleline.reconciliation.import_document(
-        statement(kleline, credit("NTRY-1", 1_500, "REF-1"), statement_id="STMT-2")
+        statement(kleline, credit("NTRY-1", 1_500, "REF-1"), statement_id="STMT-2"), actor=OPERATOR
     )
 
     (line,) = result.statements[0].lines or ()
@@ -131,7 +133,7 @@ def test_a_document_that_is_not_a_statement_is_refused_with_where_and_changes_no
     before = rows(kleline)
 
     with pytest.raises(MalformedStatement) as refused:
-        kleline.reconciliation.import_document(document)
+        kleline.reconciliation.import_document(document, actor=OPERATOR)
 
     assert expected in refused.value.detail
     assert (refused.value.status, refused.value.code) == (400, "malformed_statement")
@@ -144,7 +146,7 @@ def test_a_statement_breaking_its_schema_is_refused_naming_the_element(kleline: 
     before = rows(kleline)
 
     with pytest.raises(MalformedStatement) as refused:
-        kleline.reconciliation.import_document(broken)
+        kleline.reconciliation.import_document(broken, actor=OPERATOR)
 
     assert "CdtDbtInd" in (refused.value.path or "") + refused.value.detail
     assert refused.value.line is not None
@@ -156,7 +158,7 @@ def test_a_statement_of_another_account_is_refused_before_anything_is_written(kl
 
     with pytest.raises(UnknownBankAccount) as refused:
         kleline.reconciliation.import_document(
-            statement(kleline, credit("NTRY-1", 1_000, "REF-1"), iban="DE89370400440532013000")
+            statement(kleline, credit("NTRY-1", 1_000, "REF-1"), iban="DE89370400440532013000"), actor=OPERATOR
         )
 
     assert (refused.value.status, refused.value.code) == (400, "unknown_bank_account")
@@ -184,7 +186,7 @@ def test_hand_made_edge_cases_reconcile_as_a_bank_would_mean_them(kleline: Kleli
         ],
     )
 
-    result = kleline.reconciliation.import_document(document)
+    result = kleline.reconciliation.import_document(document, actor=OPERATOR)
 
     lines = result.statements[0].lines or ()
     assert [(line.line.entry_ref, line.status, line.target or line.reason) for line in lines] == [
@@ -210,7 +212,7 @@ def test_a_document_with_two_statements_imports_both(kleline: Kleline) -> None:
     )
     assert len(read_statements(two)) == 2
 
-    result = kleline.reconciliation.import_document(two)
+    result = kleline.reconciliation.import_document(two, actor=OPERATOR)
 
     assert [s.statement_id for s in result.statements] == ["STMT-1", "STMT-B"]
     assert result.unmatched == 2
@@ -234,12 +236,12 @@ def test_an_import_stopped_between_lines_is_finished_by_importing_again_each_lin
         kleline.db, kleline.ledger, kleline.own_account, counterparts, clock=kleline.clock, on_line=crash_after_second
     )
     with pytest.raises(Crash):
-        stopping.import_document(document)
+        stopping.import_document(document, actor=OPERATOR)
     (interrupted,) = kleline.reconciliation.statements()[0]
     assert (interrupted.completed_at, interrupted.matched) == (None, 2)
     assert balance(kleline, RECEIVABLE) == 2_005
 
-    result = kleline.reconciliation.import_document(document)
+    result = kleline.reconciliation.import_document(document, actor=OPERATOR)
 
     assert (result.replayed, result.matched, result.statements[0].completed_at is not None) == (False, 4, True)
     assert balance(kleline, RECEIVABLE) == 0
@@ -259,7 +261,7 @@ def test_concurrent_imports_of_the_same_statement_post_each_line_once(kleline: K
     )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: kleline.reconciliation.import_document(document), range(4)))
+        results = list(pool.map(lambda _: kleline.reconciliation.import_document(document, actor=OPERATOR), range(4)))
 
     assert {(r.matched, r.unmatched) for r in results} == {(4, 1)}
     assert count_rows(kleline.db, "bank_statement_lines") == 5
@@ -279,7 +281,7 @@ def test_concurrent_overlapping_statements_settle_a_shared_capture_once(kleline:
     ]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(kleline.reconciliation.import_document, documents))
+        list(pool.map(partial(kleline.reconciliation.import_document, actor=OPERATOR), documents))
 
     assert balance(kleline, RECEIVABLE) == 0
     # NTRY-1 is one booking (posted once, three duplicates); each OTHER-n settles the same capture again: held.

@@ -19,6 +19,7 @@ from kleline.worker.runner import Worker
 from kleline.worker.sweeps import STALLED_AFTER, SWEEPS
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..helpers import count_rows
 from .conftest import SUSPENSE, World, balance, balanced, credit, statement
 from .handmade import camt053_v08, entry
@@ -82,7 +83,7 @@ def test_an_import_killed_after_a_line_is_finished_by_the_sweep_each_line_booked
 
 def test_a_complete_import_is_never_touched_by_the_sweep(kleline: Kleline, world: World, clock: FakeClock) -> None:
     told = story(kleline, world)
-    kleline.reconciliation.import_document(told.document)
+    kleline.reconciliation.import_document(told.document, actor=OPERATOR)
     before = rows(kleline)
 
     clock.advance(days=3)
@@ -96,8 +97,8 @@ def test_a_complete_import_is_never_touched_by_the_sweep(kleline: Kleline, world
 def test_the_document_is_kept_once_as_received(kleline: Kleline, world: World, clock: FakeClock) -> None:
     told = story(kleline, world)
     interrupt(kleline, told.document, 1)
-    kleline.reconciliation.import_document(told.document)
-    kleline.reconciliation.import_document(told.document)
+    kleline.reconciliation.import_document(told.document, actor=OPERATOR)
+    kleline.reconciliation.import_document(told.document, actor=OPERATOR)
 
     with kleline.db.transaction(write=False) as tx:
         assert document(tx, told.key) == told.document
@@ -165,7 +166,9 @@ def test_a_damaged_document_is_logged_and_does_not_hold_up_the_others(
     assert finished == [statement_key(kleline.own_account.iban, "STMT-2")]
     assert f"bank statement {told.key} cannot be finished" in caplog.text
     assert kleline.reconciliation.statement(told.key).completed_at is None
-    assert kleline.reconciliation.import_document(told.document).matched == 4  # its file still finishes it
+    assert (
+        kleline.reconciliation.import_document(told.document, actor=OPERATOR).matched == 4
+    )  # its file still finishes it
 
 
 def test_the_worker_runs_the_statement_sweep(kleline: Kleline, world: World, clock: FakeClock) -> None:

@@ -14,6 +14,7 @@ from kleline.reconciliation import document_store
 from kleline.worker.sweeps import STALLED_AFTER
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import World
 from .interrupted import Crash, check_finished, check_interrupted, check_settled_for_good, interrupt, stopping, story
 
@@ -50,7 +51,7 @@ def test_a_worker_and_a_reimport_at_once_book_each_line_once(kleline: Kleline, w
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         swept = pool.submit(kleline.reconciliation.finish_interrupted, STALLED_AFTER)
-        imported = pool.submit(kleline.reconciliation.import_document, told.document)
+        imported = pool.submit(kleline.reconciliation.import_document, told.document, actor=OPERATOR)
         assert swept.result() in ([], [told.key])
         assert not imported.result().replayed or swept.result() == [told.key]
 

@@ -17,14 +17,18 @@ from kleline.reconciliation import (
     SuspenseReason,
 )
 from kleline.sepa import StatementLine
+from kleline.staff.audit import AuditFilters, search
 
+from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot
 from .conftest import RECEIVABLE, SUSPENSE, World, balance, balanced, credit, debit, statement
 
 
 def held(kleline: Kleline, *lines: StatementLine, statement_id: str = "STMT-1") -> list[tuple[SuspenseReason, str]]:
     """Import ``lines``; each line's suspense reason and detail (every line must be held)."""
-    result = kleline.reconciliation.import_document(statement(kleline, *lines, statement_id=statement_id))
+    result = kleline.reconciliation.import_document(
+        statement(kleline, *lines, statement_id=statement_id), actor=OPERATOR
+    )
     outcomes = result.statements[0].lines or ()
     assert all(outcome.status is LineStatus.SUSPENSE for outcome in outcomes), outcomes
     items = {item.line_id: item for item in kleline.suspense.items(limit=100)[0]}
@@ -78,7 +82,9 @@ def test_a_second_line_settling_what_was_already_settled_is_held_as_already_matc
     kleline: Kleline, world: World
 ) -> None:
     payment = world.card_payment(2_500)
-    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", 2_500, payment.authorization_id)))
+    kleline.reconciliation.import_document(
+        statement(kleline, credit("NTRY-1", 2_500, payment.authorization_id)), actor=OPERATOR
+    )
 
     reasons = held(kleline, credit("NTRY-9", 2_500, payment.authorization_id), statement_id="STMT-2")
 
@@ -89,7 +95,7 @@ def test_a_second_line_settling_what_was_already_settled_is_held_as_already_matc
     assert balance(kleline, SUSPENSE) == 2_500
     (item,) = kleline.suspense.items()[0]
     with pytest.raises(ResolutionRefused):
-        kleline.suspense.resolve(item.id, ResolutionRequest("card_payment", payment.id))
+        kleline.suspense.resolve(item.id, ResolutionRequest("card_payment", payment.id), actor=OPERATOR)
 
 
 def test_a_payout_whose_reference_the_bank_dropped_is_paid_when_the_operator_names_it(
@@ -101,7 +107,7 @@ def test_a_payout_whose_reference_the_bank_dropped_is_paid_when_the_operator_nam
     (item,) = kleline.suspense.items()[0]
 
     resolved = kleline.suspense.resolve(
-        item.id, ResolutionRequest("payout", payout.id, "bank lost the reference"), resolved_by="op:1"
+        item.id, ResolutionRequest("payout", payout.id, "bank lost the reference"), resolved_by="op:1", actor=OPERATOR
     )
 
     assert resolved.status == "resolved" and resolved.resolution is not None
@@ -119,10 +125,12 @@ def test_a_payout_whose_reference_the_bank_dropped_is_paid_when_the_operator_nam
     assert kleline.suspense.items(status="resolved")[0] == [resolved]
     # The same resolution again changes nothing; another one is refused.
     snapshot = book_snapshot(kleline.db)
-    assert kleline.suspense.resolve(item.id, ResolutionRequest("payout", payout.id, "again")) == resolved
+    assert (
+        kleline.suspense.resolve(item.id, ResolutionRequest("payout", payout.id, "again"), actor=OPERATOR) == resolved
+    )
     assert book_snapshot(kleline.db) == snapshot
     with pytest.raises(SuspenseItemResolved):
-        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:commission"))
+        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:commission"), actor=OPERATOR)
     balanced(kleline)
 
 
@@ -135,21 +143,34 @@ def test_an_unexplained_credit_is_resolved_to_an_account_in_its_currency(kleline
 
     for refused in (SUSPENSE, kleline.own_account.safeguarding_code, "kleline:usd-income"):
         with pytest.raises(ResolutionRefused):
-            kleline.suspense.resolve(item.id, ResolutionRequest("account", refused))
+            kleline.suspense.resolve(item.id, ResolutionRequest("account", refused), actor=OPERATOR)
     with pytest.raises(UnknownAccount):
-        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:nowhere"))
+        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:nowhere"), actor=OPERATOR)
     with pytest.raises(NotFound):
-        kleline.suspense.resolve(item.id, ResolutionRequest("payout", "po_unknown"))
+        kleline.suspense.resolve(item.id, ResolutionRequest("payout", "po_unknown"), actor=OPERATOR)
     with pytest.raises(InvalidResolution):
-        kleline.suspense.resolve(item.id, ResolutionRequest("dismissed", None, "it was interest"))
+        kleline.suspense.resolve(item.id, ResolutionRequest("dismissed", None, "it was interest"), actor=OPERATOR)
     assert book_snapshot(kleline.db) == snapshot
 
-    resolved = kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:other-income", "interest"))
+    resolved = kleline.suspense.resolve(
+        item.id, ResolutionRequest("account", "kleline:other-income", "interest"), actor=OPERATOR
+    )
 
     assert resolved.resolution is not None and resolved.resolution.entry_id == f"{item.id}:resolved"
     assert balance(kleline, SUSPENSE) == 0
     assert balance(kleline, "kleline:other-income") == 1_234
     balanced(kleline)
+    (record,) = search(kleline.db, AuditFilters(action="suspense_item_resolved")).records  # the refusals left none
+    assert (record.subject_type, record.subject_id, record.actor_kind) == ("suspense_item", item.id, "cli")
+    assert record.before == {"status": "open", "reason": item.reason.value}
+    assert record.after == {
+        "status": "resolved",
+        "kind": "account",
+        "target": "kleline:other-income",
+        "entry_id": f"{item.id}:resolved",
+    }
+    kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:other-income"), actor=OPERATOR)
+    assert len(search(kleline.db, AuditFilters(action="suspense_item_resolved")).records) == 1  # the same again
 
 
 def test_a_line_in_another_currency_posts_nothing_and_can_only_be_dismissed_with_a_note(kleline: Kleline) -> None:
@@ -161,11 +182,13 @@ def test_a_line_in_another_currency_posts_nothing_and_can_only_be_dismissed_with
     (item,) = kleline.suspense.items()[0]
     assert item.entry_id is None
     with pytest.raises(ResolutionRefused):
-        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:commission"))
+        kleline.suspense.resolve(item.id, ResolutionRequest("account", "kleline:commission"), actor=OPERATOR)
     with pytest.raises(InvalidResolution):
-        kleline.suspense.resolve(item.id, ResolutionRequest("dismissed", None, "  "))
+        kleline.suspense.resolve(item.id, ResolutionRequest("dismissed", None, "  "), actor=OPERATOR)
 
-    dismissed = kleline.suspense.resolve(item.id, ResolutionRequest("dismissed", None, "sent back to the payer"))
+    dismissed = kleline.suspense.resolve(
+        item.id, ResolutionRequest("dismissed", None, "sent back to the payer"), actor=OPERATOR
+    )
 
     assert dismissed.resolution is not None
     assert (dismissed.resolution.kind, dismissed.resolution.entry_id) == ("dismissed", None)
@@ -180,7 +203,7 @@ def test_resolution_requests_name_exactly_what_they_need(kleline: Kleline) -> No
     with pytest.raises(InvalidResolution):
         ResolutionRequest("merchant", "mer_1")
     with pytest.raises(SuspenseItemNotFound):
-        kleline.suspense.resolve("si_missing", ResolutionRequest("dismissed", None, "no"))
+        kleline.suspense.resolve("si_missing", ResolutionRequest("dismissed", None, "no"), actor=OPERATOR)
     with pytest.raises(SuspenseItemNotFound):
         kleline.suspense.get("si_missing")
 

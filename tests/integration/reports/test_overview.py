@@ -19,6 +19,7 @@ from kleline.reports.figures import SalesOverview, Totals, day_number
 from kleline.reports.overview import Overview
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..payments.conftest import IBAN, eur, merchant, shopper
 from .conftest import pay, send_payout
 
@@ -165,7 +166,7 @@ def test_balance_pending_and_the_next_payout(kleline: Kleline, clock: FakeClock)
     assert overview.payouts.next_amount == overview.available and overview.payouts.next_on == date(2026, 1, 15)
     assert overview.payouts.in_transit is None
 
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
     paid_out = kleline.overview.of(shop)
     assert paid_out.available == 0 and paid_out.payouts.next_on is None and paid_out.payouts.next_amount == 0
     assert paid_out.payouts.in_transit is not None and paid_out.payouts.in_transit.settlement_run_id == run.id

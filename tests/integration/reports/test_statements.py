@@ -12,6 +12,7 @@ from kleline.payments.model import PaymentRequest
 from kleline.reports import InvalidMonth, Month, StatementPeriodOpen, UnknownFormat
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..payments.conftest import IBAN, eur, merchant, shopper
 from .conftest import pay, pay_out_on_statement, return_payout, send_payout
 
@@ -157,7 +158,7 @@ def test_a_payout_of_the_settlement_run_is_named_on_the_statement(kleline: Kleli
     ada = shopper(kleline, purse=50_000)
     pay(kleline, shop, ada.id, 2500)
     clock.advance(days=1)
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
     (payout,) = kleline.settlement.run_payouts(run.id)
     statement = kleline.reports.statement(shop, "2026-01")
     assert [(m.kind, m.object_id, m.net) for m in statement.movements] == [

@@ -15,6 +15,7 @@ from kleline.merchants.model import balance_account
 from kleline.money import Money
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 
 TODAY = date(2026, 1, 15)
 CARDS = "card:visa:receivable"
@@ -45,7 +46,7 @@ def eur(minor: int) -> Money:
 def merchant(kleline: Kleline, name: str, *, iban: str = IBANS[0], approve: bool = True) -> str:
     """A registered merchant, approved unless told otherwise."""
     registered, _ = kleline.merchants.register(name=name, email="shop@example.fr", iban=iban)
-    return kleline.merchants.approve(registered.id).id if approve else registered.id
+    return kleline.merchants.approve(registered.id, actor=OPERATOR).id if approve else registered.id
 
 
 def fund(kleline: Kleline, merchant_id: str, minor: int, *, entry_id: str | None = None) -> None:

@@ -23,6 +23,8 @@ from kleline.ledger import Ledger
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
 
+from ...operator_keys import OPERATOR
+
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
@@ -48,7 +50,7 @@ def main(url: str, batch_size: int, stop: int, account: OwnAccount) -> None:
         batch_size=batch_size,
         on_step=step,
     )
-    settlement.run()
+    settlement.run(actor=OPERATOR)
     print("done", flush=True)
 
 

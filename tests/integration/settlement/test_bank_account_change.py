@@ -8,6 +8,7 @@ from kleline.merchant_users import Actor
 from kleline.sepa import read_credit_transfers
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import IBANS, fund, merchant
 
 
@@ -19,20 +20,20 @@ def test_payouts_go_to_the_new_account_only_after_its_approval_and_earlier_ones_
     kleline: Kleline, clock: FakeClock
 ) -> None:
     shop = merchant(kleline, "Librairie Kléber", iban=IBANS[0])
-    token = kleline.merchant_users.invite(shop, "owner@example.org", "owner").url.rsplit("/", 1)[1]
+    token = kleline.merchant_users.invite(shop, "owner@example.org", "owner", by=OPERATOR).url.rsplit("/", 1)[1]
     owner = kleline.merchant_users.accept(token, "Ada", "correct horse battery staple")
     fund(kleline, shop, 5_000, entry_id="day-1")
-    first = kleline.settlement.run()
+    first = kleline.settlement.run(actor=OPERATOR)
 
     change = kleline.bank_account_changes.request(Actor(owner), IBANS[1])
     clock.advance(days=1)
     fund(kleline, shop, 6_000, entry_id="day-2")
-    second = kleline.settlement.run()  # the change is still pending: the old account is paid
+    second = kleline.settlement.run(actor=OPERATOR)  # the change is still pending: the old account is paid
 
-    kleline.bank_account_changes.approve(shop, change.id, by="operator key 1")
+    kleline.bank_account_changes.approve(shop, change.id, by="operator key 1", actor=OPERATOR)
     clock.advance(days=1)
     fund(kleline, shop, 7_000, entry_id="day-3")
-    third = kleline.settlement.run()
+    third = kleline.settlement.run(actor=OPERATOR)
 
     assert [_transfers(kleline, run.id) for run in (first, second, third)] == [[IBANS[0]], [IBANS[0]], [IBANS[1]]]
     paid_to = {run.id: [p.creditor.iban for p in kleline.settlement.run_payouts(run.id)] for run in (first, third)}

@@ -25,6 +25,7 @@ from kleline.sepa import read_credit_transfers, sepa_reference
 from kleline.settlement import payout_id
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import IBANS, balance, balanced, fund, merchant
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -113,7 +114,7 @@ def test_a_run_killed_at_any_step_and_run_again_pays_every_merchant_once(
 
     assert stopped == steps(batch_size)[stop]
     check_consistent_meanwhile(kleline)
-    kleline.settlement.run()
+    kleline.settlement.run(actor=OPERATOR)
     check_paid_once(kleline, owed)
 
 
@@ -130,7 +131,7 @@ def test_a_run_killed_again_and_again_while_recovering_still_pays_every_merchant
 
     assert seen == ["paid", "paid", "paid", "complete"]
     assert len(kleline.settlement.list_payouts()[0]) == len(AMOUNTS)
-    kleline.settlement.run()
+    kleline.settlement.run(actor=OPERATOR)
     check_paid_once(kleline, owed)
 
 

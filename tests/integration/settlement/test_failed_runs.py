@@ -15,6 +15,7 @@ from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement, SettlementRunFailed
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from .conftest import IBANS, balance, balanced, fund, merchant
 
 # Kleline's account at another bank than the one the books were opened for: its bank:<bic>:... accounts do not exist.
@@ -32,7 +33,7 @@ def test_a_run_without_kleline_s_bank_accounts_fails_with_its_reason_and_pays_no
     fund(kleline, shop, 5000)
     settlement = settlement_at(kleline, clock, ELSEWHERE)
     with pytest.raises(SettlementRunFailed) as failed:
-        settlement.run()
+        settlement.run(actor=OPERATOR)
     assert (failed.value.code, failed.value.status) == ("configuration_error", 500)
     assert "bank:BNPAFRPP:in-transit" in failed.value.detail
     run = settlement.find_run(clock().date())
@@ -54,14 +55,14 @@ def test_a_failed_run_run_again_once_fixed_pays_each_merchant_once(kleline: Klel
         fund(kleline, shop, 2000 + n)
     settlement = settlement_at(kleline, clock, ELSEWHERE, batch_size=1)
     with pytest.raises(SettlementRunFailed):
-        settlement.run()
+        settlement.run(actor=OPERATOR)
     with pytest.raises(SettlementRunFailed):
-        settlement.run()  # still broken: failed again, nothing paid
+        settlement.run(actor=OPERATOR)  # still broken: failed again, nothing paid
     ensure_system_accounts(kleline.ledger, ELSEWHERE)  # the fault fixed
-    run = settlement.run()
+    run = settlement.run(actor=OPERATOR)
     assert (run.status, run.failure_reason, run.payout_count, run.total) == ("complete", None, 3, 6003)
     assert sorted(p.merchant_id for p in settlement.run_payouts(run.id)) == sorted(shops)
     assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
     assert balance(kleline, ELSEWHERE.in_transit_code) == -6003
-    assert settlement.run() == run  # the same period again: the same run, nobody paid twice
+    assert settlement.run(actor=OPERATOR) == run  # the same period again: the same run, nobody paid twice
     assert balanced(kleline)

@@ -15,6 +15,7 @@ from kleline.sepa import read_credit_transfers, sepa_reference, validate_pain
 from kleline.settlement import NoSettlementFile, Settlement, SettlementPeriodClosed, payout_id
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot
 from .conftest import IBANS, TODAY, balance, balanced, fund, merchant
 
@@ -29,7 +30,7 @@ def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_vali
     fund(kleline, librairie, 12_345)
     fund(kleline, fromagerie, 1_000)  # exactly the minimum: paid
 
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
 
     assert (run.period, run.status, run.payout_count, run.total) == (TODAY, "complete", 2, 13_345)
     assert balance(kleline, balance_account(librairie)) == 0
@@ -69,7 +70,7 @@ def test_merchants_below_the_minimum_or_pending_are_not_paid(kleline: Kleline) -
     fund(kleline, small, 999)
     empty = merchant(kleline, "Sans Ventes")
 
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
 
     assert (run.status, run.payout_count, run.total) == ("complete", 0, 0)
     assert balance(kleline, balance_account(small)) == 999
@@ -82,9 +83,9 @@ def test_merchants_below_the_minimum_or_pending_are_not_paid(kleline: Kleline) -
 def test_a_suspended_merchant_is_still_paid_what_it_earned(kleline: Kleline) -> None:
     suspended = merchant(kleline, "Suspendu")
     fund(kleline, suspended, 50_000)
-    kleline.merchants.suspend(suspended)
+    kleline.merchants.suspend(suspended, actor=OPERATOR)
 
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
 
     assert (run.status, run.payout_count, run.total) == ("complete", 1, 50_000)
     assert balance(kleline, balance_account(suspended)) == 0
@@ -95,12 +96,12 @@ def test_a_suspended_merchant_is_still_paid_what_it_earned(kleline: Kleline) -> 
 def test_the_same_period_again_is_the_same_run_and_pays_nobody_twice(kleline: Kleline, clock: FakeClock) -> None:
     shop = merchant(kleline, "Librairie Kléber")
     fund(kleline, shop, 5_000)
-    first = kleline.settlement.run()
+    first = kleline.settlement.run(actor=OPERATOR)
     file = kleline.settlement.run_file(first.id)
     fund(kleline, shop, 7_000)  # sold more the same day, after the run
     clock.advance(hours=3)
 
-    again = kleline.settlement.run(TODAY)
+    again = kleline.settlement.run(TODAY, actor=OPERATOR)
 
     assert again == first
     assert kleline.settlement.run_file(again.id) == file
@@ -108,7 +109,7 @@ def test_the_same_period_again_is_the_same_run_and_pays_nobody_twice(kleline: Kl
     assert len(kleline.settlement.list_payouts(merchant_id=shop)[0]) == 1
 
     clock.advance(days=1)
-    tomorrow = kleline.settlement.run()
+    tomorrow = kleline.settlement.run(actor=OPERATOR)
     assert tomorrow.id != first.id and tomorrow.period == TODAY + timedelta(days=1)
     assert (tomorrow.payout_count, tomorrow.total) == (1, 7_000)
     assert balance(kleline, balance_account(shop)) == 0
@@ -122,7 +123,7 @@ def test_a_future_period_is_refused_and_writes_nothing(kleline: Kleline) -> None
     before = book_snapshot(kleline.db)
 
     with pytest.raises(ValidationError) as refused:
-        kleline.settlement.run(TODAY + timedelta(days=1))
+        kleline.settlement.run(TODAY + timedelta(days=1), actor=OPERATOR)
 
     assert refused.value.param == "period"
     assert book_snapshot(kleline.db) == before
@@ -135,7 +136,7 @@ def test_a_past_period_that_never_ran_is_refused_and_writes_nothing(kleline: Kle
     before = book_snapshot(kleline.db)
 
     with pytest.raises(SettlementPeriodClosed) as refused:
-        kleline.settlement.run(date(2026, 1, 10))
+        kleline.settlement.run(date(2026, 1, 10), actor=OPERATOR)
 
     assert (refused.value.status, refused.value.code, refused.value.param) == (
         409,
@@ -151,11 +152,11 @@ def test_a_past_period_that_never_ran_is_refused_and_writes_nothing(kleline: Kle
 def test_a_past_period_returns_the_run_started_that_day(kleline: Kleline, clock: FakeClock) -> None:
     shop = merchant(kleline, "Librairie Kléber")
     fund(kleline, shop, 5_000)
-    first = kleline.settlement.run()
+    first = kleline.settlement.run(actor=OPERATOR)
     clock.advance(days=2)
     fund(kleline, shop, 7_000)  # sold since: the next run pays it, not the old period's
 
-    again = kleline.settlement.run(TODAY)
+    again = kleline.settlement.run(TODAY, actor=OPERATOR)
 
     assert again == first
     assert balance(kleline, balance_account(shop)) == 7_000
@@ -180,10 +181,10 @@ def test_a_past_period_interrupted_that_day_is_finished_on_a_later_day(kleline: 
         on_step=crash_after_first_batch,
     )
     with pytest.raises(KeyboardInterrupt):
-        crashing.run()
+        crashing.run(actor=OPERATOR)
     clock.advance(days=1)
 
-    finished = kleline.settlement.run(TODAY)
+    finished = kleline.settlement.run(TODAY, actor=OPERATOR)
 
     assert (finished.period, finished.status, finished.payout_count, finished.total) == (TODAY, "complete", 3, 6_000)
     assert all(balance(kleline, balance_account(shop)) == 0 for shop in shops)
@@ -196,7 +197,7 @@ def test_runs_in_small_batches_pay_everyone_once_in_merchant_order(kleline: Klel
         fund(kleline, shop, 1_000 + i)
     settlement = Settlement(kleline.db, kleline.ledger, kleline.own_account, clock=clock, minimum=1_000, batch_size=2)
 
-    run = settlement.run()
+    run = settlement.run(actor=OPERATOR)
 
     assert (run.payout_count, run.total) == (7, sum(1_000 + i for i in range(7)))
     _, transfers = read_credit_transfers(settlement.run_file(run.id))
@@ -209,7 +210,7 @@ def test_long_merchant_names_are_cut_to_what_sepa_banks_carry(kleline: Kleline) 
     shop = merchant(kleline, "Établissements " + "très " * 30 + "longs")
     fund(kleline, shop, 2_000)
 
-    run = kleline.settlement.run()
+    run = kleline.settlement.run(actor=OPERATOR)
 
     (payout,) = kleline.settlement.run_payouts(run.id)
     assert len(payout.creditor.name) <= 70
@@ -231,7 +232,7 @@ def test_two_processes_settling_the_same_period_at_once_pay_each_merchant_once(
 
     def settle(settlement: Settlement) -> None:
         start.wait()
-        results.append(settlement.run())
+        results.append(settlement.run(actor=OPERATOR))
 
     threads = [threading.Thread(target=settle, args=(runner,)) for runner in runners]
     for thread in threads:
@@ -253,10 +254,10 @@ def test_payouts_page_newest_first_and_filter_by_merchant_run_and_status(kleline
     a, b = merchant(kleline, "A"), merchant(kleline, "B")
     fund(kleline, a, 1_500)
     fund(kleline, b, 2_500)
-    first = kleline.settlement.run()
+    first = kleline.settlement.run(actor=OPERATOR)
     clock.advance(days=1)
     fund(kleline, a, 3_500, entry_id="fund-a-again")
-    second = kleline.settlement.run()
+    second = kleline.settlement.run(actor=OPERATOR)
 
     page, more = kleline.settlement.list_payouts(limit=2)
     assert more and page[0].settlement_run_id == second.id

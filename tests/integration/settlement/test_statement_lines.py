@@ -14,6 +14,7 @@ from kleline.bootstrap import Kleline
 from kleline.merchants.model import balance_account
 from kleline.settlement import Payout, PayoutStateConflict, UnknownPayout
 
+from ...operator_keys import OPERATOR
 from ..helpers import book_snapshot
 from .conftest import balance, balanced, fund, merchant
 
@@ -24,7 +25,7 @@ def sent_payout(kleline: Kleline, minor: int = 4_200) -> Payout:
     """A merchant paid out ``minor`` by today's run: its payout, in transit."""
     shop = merchant(kleline, "Librairie Kléber")
     fund(kleline, shop, minor)
-    (payout,) = kleline.settlement.run_payouts(kleline.settlement.run().id)
+    (payout,) = kleline.settlement.run_payouts(kleline.settlement.run(actor=OPERATOR).id)
     return payout
 
 

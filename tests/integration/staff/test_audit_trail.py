@@ -12,26 +12,10 @@ from kleline.staff.audit import AuditFilters, record, search, verify
 from kleline.staff.roles import Role
 
 from ...conftest import FakeClock
+from .attacker import edit_as_attacker
 
 FINANCE = StaffActor("staff", "st_finance", Role.FINANCE, "203.0.113.7")
 COMPLIANCE = StaffActor("key", "3", Role.COMPLIANCE)
-
-
-def _as_attacker(db: Database, statement: str) -> None:
-    """Run a statement with the trail's triggers out of the way, as someone with database access could."""
-    with db.transaction() as tx:
-        if db.is_postgres:
-            tx.execute("SET LOCAL session_replication_role = replica")
-            tx.execute(statement)
-        else:
-            triggers = tx.fetchall(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'staff_audit%'"
-            )
-            for name, _ in triggers:
-                tx.execute(f"DROP TRIGGER {name}")
-            tx.execute(statement)
-            for _, sql in triggers:
-                tx.execute(sql)
 
 
 @pytest.fixture
@@ -99,7 +83,7 @@ def test_the_head_only_moves_forward_one_record_at_a_time(trail: Database) -> No
 
 
 def test_an_edited_record_is_named(trail: Database) -> None:
-    _as_attacker(trail, 'UPDATE staff_audit SET after = \'{"status":"active","fee_bps":300}\' WHERE seq = 3')
+    edit_as_attacker(trail, 'UPDATE staff_audit SET after = \'{"status":"active","fee_bps":300}\' WHERE seq = 3')
     report = verify(trail)
     assert not report.ok
     assert len(report.problems) == 1
@@ -107,17 +91,17 @@ def test_an_edited_record_is_named(trail: Database) -> None:
 
 
 def test_an_edit_with_its_hash_recomputed_still_breaks_the_next_link(trail: Database) -> None:
-    _as_attacker(trail, "UPDATE staff_audit SET hash = (SELECT hash FROM staff_audit WHERE seq = 1) WHERE seq = 3")
+    edit_as_attacker(trail, "UPDATE staff_audit SET hash = (SELECT hash FROM staff_audit WHERE seq = 1) WHERE seq = 3")
     report = verify(trail)
     assert any("record 3" in p for p in report.problems)
     assert any("record 4" in p for p in report.problems)
 
 
 def test_a_deleted_record_leaves_a_gap(trail: Database) -> None:
-    _as_attacker(trail, "DELETE FROM staff_audit WHERE seq = 2")
+    edit_as_attacker(trail, "DELETE FROM staff_audit WHERE seq = 2")
     assert any("records 2 to 2 are missing" in p for p in verify(trail).problems)
 
 
 def test_a_cut_tail_no_longer_matches_the_head(trail: Database) -> None:
-    _as_attacker(trail, "DELETE FROM staff_audit WHERE seq = 5")
+    edit_as_attacker(trail, "DELETE FROM staff_audit WHERE seq = 5")
     assert any("the head says 5 records, the trail ends at 4" in p for p in verify(trail).problems)

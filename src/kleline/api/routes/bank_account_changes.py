@@ -1,11 +1,12 @@
 """A merchant's bank account changes, from the operator's side: the changes its owners asked for on the dashboard,
 and the operator's decision once the new account is re-checked (``kleline.merchant_users.bank_changes``).
 
-Operators only, who read the full IBAN (they must, to check it). A change is reached through its merchant: another
-merchant's change id is a 404, as an unknown one. Approving takes two operators (four eyes,
-``kleline.api.routes.proposals``): ``approve`` proposes it (``202``, the change stays ``pending``), and a second
-operator approves the proposal. A rejection keeps things as they are and takes one: rejecting a rejected change
-answers it as it stands and changes nothing; rejecting one decided otherwise is a ``409``
+Operators only, who read the full IBAN (they must, to check it): reading needs the ``read`` power, a decision
+``decide_merchants`` (recorded in the staff audit trail with the IBANs' last four characters only). A change is
+reached through its merchant: another merchant's change id is a 404, as an unknown one. Approving takes two
+operators (four eyes, ``kleline.api.routes.proposals``): ``approve`` proposes it (``202``, the change stays
+``pending``), and a second operator approves the proposal. A rejection keeps things as they are and takes one:
+rejecting a rejected change answers it as it stands and changes nothing; rejecting one decided otherwise is a ``409``
 ``bank_account_change_decided`` with the change's ``change_status``. ``Idempotency-Key`` is taken as on every
 ``POST``.
 """
@@ -14,15 +15,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from kleline.api.auth import OperatorId, kleline_of, require_power
+from kleline.api.auth import MerchantDecider, ReadingOperator, kleline_of
 from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.clock import to_rfc3339
 from kleline.merchant_users import BankAccountChange
 from kleline.staff.actor import StaffActor
-from kleline.staff.roles import Power
 
 __all__ = ["router"]
 
@@ -46,7 +46,6 @@ _PROPOSED: dict[int | str, dict[str, object]] = {
         "`idempotency_key_reused`"
     },
 }
-Decider = Annotated[StaffActor, Depends(require_power(Power.DECIDE_MERCHANTS))]
 
 
 class BankAccountChangeOut(BaseModel):
@@ -105,15 +104,15 @@ def change_out(change: BankAccountChange) -> BankAccountChangeOut:
     )
 
 
-def _operator(key_id: int) -> str:
-    return f"operator key {key_id}"
+def _operator(operator: StaffActor) -> str:
+    return f"operator key {operator.id}"
 
 
 @router.get("", response_model=BankAccountChangeList)
 def list_changes(
     merchant_id: str,
     request: Request,
-    _operator_key: OperatorId,
+    _operator_key: ReadingOperator,
     status: Annotated[Status | None, Query(description="only the changes in this state (`pending`: to check)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="id of the last change seen")] = None,
@@ -127,13 +126,15 @@ def list_changes(
 
 
 @router.get(_CHANGE, response_model=BankAccountChangeOut)
-def get_change(merchant_id: str, change_id: str, request: Request, _operator_key: OperatorId) -> BankAccountChangeOut:
+def get_change(
+    merchant_id: str, change_id: str, request: Request, _operator_key: ReadingOperator
+) -> BankAccountChangeOut:
     """One of the merchant's bank account changes."""
     return change_out(kleline_of(request).bank_account_changes.get(merchant_id, change_id))
 
 
 @router.post(_CHANGE + "/approve", status_code=202, response_model=ProposalOut, responses=_PROPOSED)
-def approve(merchant_id: str, change_id: str, request: Request, operator: Decider) -> ProposalOut:
+def approve(merchant_id: str, change_id: str, request: Request, operator: MerchantDecider) -> ProposalOut:
     """Propose to approve the new account once checked (four eyes): the change stays ``pending`` until a second
     operator approves the proposal (``POST /v1/proposals/{id}/approve``). Then the merchant's next payouts go to it
     (payouts already made keep the account they were sent to), the merchant's owners are told (dashboard, trail) and
@@ -144,9 +145,9 @@ def approve(merchant_id: str, change_id: str, request: Request, operator: Decide
 
 @router.post(_CHANGE + "/reject", response_model=BankAccountChangeOut, responses=_DECIDED)
 def reject(
-    merchant_id: str, change_id: str, body: RejectionIn, request: Request, operator_key: OperatorId
+    merchant_id: str, change_id: str, body: RejectionIn, request: Request, operator: MerchantDecider
 ) -> BankAccountChangeOut:
     """Reject the new account, saying why: the merchant keeps its account. The merchant's owners are told (dashboard,
     trail) and its webhooks get ``merchant.bank_account.change_rejected``."""
     changes = kleline_of(request).bank_account_changes
-    return change_out(changes.reject(merchant_id, change_id, body.reason, by=_operator(operator_key)))
+    return change_out(changes.reject(merchant_id, change_id, body.reason, by=_operator(operator), actor=operator))

@@ -1,32 +1,31 @@
 """Bank statements and the suspense queue: operators import camt.053 statements and resolve what did not match.
 
-Every call here is an operator's (API.md): a merchant key or a customer token is answered 403. A manual resolution
-of a suspense item takes two operators (``kleline.api.routes.proposals``): the first proposes it, a second approves.
-An import is a raw XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers ``201`` with
-what it did, or ``200`` with the first result when the same statement was imported before (nothing changes).
-"""
+Every call here is an operator's (API.md): a merchant key or a customer token is answered 403, and so is an operator key
+whose role lacks the power (``run_money`` to import, ``resolve_suspense`` to resolve, ``read`` to read). A manual
+resolution of a suspense item takes two operators (``kleline.api.routes.proposals``): the first proposes it, a second
+approves. An import is a raw XML body (``application/xml``), at most ``Reconciliation.max_bytes`` long; it answers
+``201`` with what it did, or ``200`` with the first result when the same statement was imported before (nothing
+changes)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from kleline.api.auth import OperatorId, kleline_of, require_power
+from kleline.api.auth import MoneyRunner, ReadingOperator, SuspenseResolver, kleline_of
 from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.errors import KlelineError
 from kleline.reconciliation import ResolutionRequest, StatementTooLarge, Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.reconciliation.views import import_json, statement_json, suspense_item_json
-from kleline.staff.actor import StaffActor
-from kleline.staff.roles import Power
 
 router = APIRouter(prefix="/v1", tags=["reconciliation"])
 
-Resolver = Annotated[StaffActor, Depends(require_power(Power.RESOLVE_SUSPENSE))]
 
 _XML_TYPES = ("application/xml", "text/xml")
 
@@ -221,19 +220,19 @@ async def _xml_body(request: Request, limit: int) -> bytes:
     responses={200: {"model": ImportOut, "description": "imported before: the first result, nothing changed"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
-async def import_statement(request: Request, _operator: OperatorId) -> JSONResponse:
+async def import_statement(request: Request, operator: MoneyRunner) -> JSONResponse:
     """Import a camt.053 document of Kleline's safeguarding account (any version 001.02 to 001.14): each booked
     line is matched to the payout, collection, card settlement or card refund it names, or held in suspense."""
     reconciliation = kleline_of(request).reconciliation
     xml = await _xml_body(request, reconciliation.max_bytes)
-    result = await run_in_threadpool(reconciliation.import_document, xml)
+    result = await run_in_threadpool(partial(reconciliation.import_document, xml, actor=operator))
     return JSONResponse(import_json(result), status_code=200 if result.replayed else 201)
 
 
 @router.get("/bank-statements", response_model=StatementList)
 def list_statements(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
@@ -243,7 +242,7 @@ def list_statements(
 
 
 @router.get("/bank-statements/{statement_id}", response_model=StatementOut)
-def get_statement(statement_id: str, request: Request, _operator: OperatorId) -> dict[str, Any]:
+def get_statement(statement_id: str, request: Request, _operator: ReadingOperator) -> dict[str, Any]:
     """One imported statement with each line's outcome."""
     return statement_json(kleline_of(request).reconciliation.statement(statement_id))
 
@@ -251,7 +250,7 @@ def get_statement(statement_id: str, request: Request, _operator: OperatorId) ->
 @router.get("/suspense-items", response_model=SuspenseItemList)
 def list_suspense_items(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
@@ -264,13 +263,13 @@ def list_suspense_items(
 
 
 @router.get("/suspense-items/{item_id}", response_model=SuspenseItemOut)
-def get_suspense_item(item_id: str, request: Request, _operator: OperatorId) -> dict[str, Any]:
+def get_suspense_item(item_id: str, request: Request, _operator: ReadingOperator) -> dict[str, Any]:
     """One suspense item."""
     return suspense_item_json(kleline_of(request).suspense.get(item_id))
 
 
 @router.post("/suspense-items/{item_id}/resolve", status_code=202, response_model=ProposalOut, responses=PROPOSED)
-def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: Resolver) -> ProposalOut:
+def resolve_suspense_item(item_id: str, body: ResolveIn, request: Request, operator: SuspenseResolver) -> ProposalOut:
     """Propose where a held line belongs (four eyes): nothing moves until a second operator approves the proposal
     (``POST /v1/proposals/{id}/approve``); its money then leaves suspense for that object or account, and the item's
     ``resolved_by`` is the proposal. A resolution that could not apply now (the item resolved already, an object

@@ -1,5 +1,7 @@
 """Direct debit collections from the operator's desk: collection runs and their pain.008 files, and the collections.
-Every call here is an operator's; the debts returned collections leave are ``routes.receivables``."""
+Every call here is an operator's (its role must grant ``run_money`` to start a run, ``export`` to fetch a file, the
+download then recorded in the staff audit trail, and ``read`` for the rest); the debts returned collections leave are
+``routes.receivables``."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from kleline.api.auth import OperatorId, kleline_of
+from kleline.api.auth import Exporter, MoneyRunner, ReadingOperator, kleline_of
 from kleline.clock import to_rfc3339
 from kleline.collections import Collection, CollectionRun
+from kleline.staff.audit import record_download
 
 __all__ = ["router"]
 
@@ -118,16 +121,16 @@ def run_out(run: CollectionRun) -> RunOut:
 
 
 @router.post("/v1/collection-runs", status_code=201, response_model=RunOut)
-def create_run(request: Request, _operator: OperatorId) -> RunOut:
+def create_run(request: Request, operator: MoneyRunner) -> RunOut:
     """Send every collection not yet sent, in one pain.008 file. If a crash interrupted the previous run, that run
     is finished and returned instead (its collections were already taken): fetch its file, then run again."""
-    return run_out(kleline_of(request).collections.runs.run())
+    return run_out(kleline_of(request).collections.runs.run(actor=operator))
 
 
 @router.get("/v1/collection-runs", response_model=RunList)
 def list_runs(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> RunList:
@@ -137,7 +140,7 @@ def list_runs(
 
 
 @router.get("/v1/collection-runs/{run_id}", response_model=RunOut)
-def get_run(run_id: str, request: Request, _operator: OperatorId) -> RunOut:
+def get_run(run_id: str, request: Request, _operator: ReadingOperator) -> RunOut:
     """One collection run."""
     return run_out(kleline_of(request).collections.runs.get(run_id))
 
@@ -150,10 +153,14 @@ def get_run(run_id: str, request: Request, _operator: OperatorId) -> RunOut:
         409: {"description": "collection_run_open: a crash left the run open; POST /v1/collection-runs finishes it"},
     },
 )
-def get_run_file(run_id: str, request: Request, _operator: OperatorId) -> Response:
+def get_run_file(run_id: str, request: Request, operator: Exporter) -> Response:
     """The run's pain.008 file, byte for byte as it was written (``404 no_file`` for a run that found nothing,
-    ``409 collection_run_open`` for a run a crash left open: this read does not finish it, a new run does)."""
-    file = kleline_of(request).collections.runs.file(run_id)
+    ``409 collection_run_open`` for a run a crash left open: this read does not finish it, a new run does). The
+    download is recorded in the staff audit trail."""
+    kleline = kleline_of(request)
+    file = kleline.collections.runs.file(run_id)
+    details = {"format": "pain.008", "bytes": len(file)}
+    record_download(kleline.db, operator, "collection_run", run_id, at=kleline.clock(), details=details)
     disposition = f'attachment; filename="{run_id}.xml"'
     return Response(file, media_type=PAIN_008, headers={"Content-Disposition": disposition})
 
@@ -161,7 +168,7 @@ def get_run_file(run_id: str, request: Request, _operator: OperatorId) -> Respon
 @router.get("/v1/collections", response_model=CollectionList)
 def list_collections(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     status: Annotated[Literal["pending", "submitted", "collected", "returned"] | None, Query()] = None,
     customer_id: Annotated[str | None, Query(max_length=40)] = None,
     collection_run_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -176,6 +183,6 @@ def list_collections(
 
 
 @router.get("/v1/collections/{collection_id}", response_model=CollectionOut)
-def get_collection(collection_id: str, request: Request, _operator: OperatorId) -> CollectionOut:
+def get_collection(collection_id: str, request: Request, _operator: ReadingOperator) -> CollectionOut:
     """One collection."""
     return collection_out(kleline_of(request).collections.get(collection_id))

@@ -1,4 +1,4 @@
-"""Operator views of the books: the trial balance and one account's balances and history."""
+"""Operator views of the books: the trial balance and one account's balances and history (any role that may read)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from kleline.api.auth import OperatorId, kleline_of
+from kleline.api.auth import ReadingOperator, kleline_of
 from kleline.api.movements import MovementList, movement_page
 from kleline.ledger.audit import trial_balance
 
@@ -41,7 +41,7 @@ class AccountOut(BaseModel):
 
 
 @router.get("/trial-balance", response_model=TrialBalanceOut)
-def get_trial_balance(request: Request, _operator: OperatorId) -> TrialBalanceOut:
+def get_trial_balance(request: Request, _operator: ReadingOperator) -> TrialBalanceOut:
     """Debits and credits per currency over every account; ``balanced`` is true when they agree."""
     result = trial_balance(kleline_of(request).db)
     return TrialBalanceOut(
@@ -51,7 +51,7 @@ def get_trial_balance(request: Request, _operator: OperatorId) -> TrialBalanceOu
 
 
 @router.get("/accounts/{code}", response_model=AccountOut)
-def get_account(code: str, request: Request, _operator: OperatorId) -> AccountOut:
+def get_account(code: str, request: Request, _operator: ReadingOperator) -> AccountOut:
     """Posted, held and available balances of one account."""
     ledger = kleline_of(request).ledger
     account = ledger.account(code)
@@ -71,7 +71,7 @@ def get_account(code: str, request: Request, _operator: OperatorId) -> AccountOu
 def list_movements(
     code: str,
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[
         int | None, Query(ge=1, description="the sequence of the last movement of the previous page")

@@ -2,6 +2,10 @@
 
 Who sees what: an operator sees every merchant in full; a merchant sees itself, with its IBAN masked (a leaked
 key must not also leak bank details), and another merchant's id is answered 404, as if it did not exist.
+
+An operator key acts in a role (``kleline.staff.roles``): reading needs ``read``; approving, refusing, suspending and
+a merchant's keys need ``decide_merchants``; its profile (what the malls show) ``manage_settings``. Each operator write
+is recorded in the staff audit trail with the act.
 """
 
 from __future__ import annotations
@@ -11,11 +15,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StrictInt
 
-from kleline.api.auth import Caller, Forbidden, MaybeOperator, OperatorId, OperatorOrMerchant, kleline_of
+from kleline.api.auth import (
+    Caller,
+    Forbidden,
+    MaybeOperator,
+    MerchantDecider,
+    OperatorOrMerchant,
+    ReadingOperator,
+    kleline_of,
+)
 from kleline.clock import to_rfc3339
 from kleline.errors import ValidationError
 from kleline.merchants import Merchant, MerchantKey, UnknownMerchant, mask_iban
 from kleline.merchants.service import SEARCH_LIMIT
+from kleline.staff.roles import Power
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
@@ -184,13 +197,15 @@ def _visible(caller: Caller, merchant_id: str) -> None:
     "",
     status_code=201,
     response_model=RegisteredOut,
-    responses={403: {"description": "`forbidden`: only an operator may set `fee_bps`"}},
+    responses={403: {"description": "`forbidden`: only an operator whose role decides merchants may set `fee_bps`"}},
 )
 def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> RegisteredOut:
     """Register a shop: anyone may (it waits, ``pending``, for an operator's approval); the answer carries its
-    first secret key, shown only here."""
-    if body.fee_bps is not None and not operator:
-        raise Forbidden("only an operator may set fee_bps", param="fee_bps")
+    first secret key, shown only here. An operator's registration is recorded in the staff audit trail."""
+    if body.fee_bps is not None:
+        if operator is None:
+            raise Forbidden("only an operator may set fee_bps", param="fee_bps")
+        operator.require(Power.DECIDE_MERCHANTS)
     merchant, secret = kleline_of(request).merchants.register(
         name=body.name,
         email=body.email,
@@ -205,15 +220,16 @@ def register(body: MerchantIn, request: Request, operator: MaybeOperator) -> Reg
         vat_number=body.vat_number,
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
+        actor=operator,
     )
-    view = merchant_out(merchant, full_iban=operator)
+    view = merchant_out(merchant, full_iban=operator is not None and operator.may(Power.READ))
     return RegisteredOut(**view.model_dump(), secret_key=secret)
 
 
 @router.get("", response_model=MerchantList)
 def list_merchants(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="id of the last merchant seen")] = None,
     status: Annotated[Literal["pending", "active", "suspended", "refused"] | None, Query()] = None,
@@ -249,8 +265,9 @@ def get_merchant(merchant_id: str, request: Request, caller: OperatorOrMerchant)
 
 @router.patch("/{merchant_id}", response_model=MerchantOut)
 def update_profile(merchant_id: str, body: ProfileIn, request: Request, caller: OperatorOrMerchant) -> MerchantOut:
-    """Change what the malls' pages show of the shop, ``description`` and ``website`` (an operator, or the merchant
-    itself); a field left out is kept."""
+    """Change what the malls' pages show of the shop, ``description`` and ``website`` (an operator whose role
+    manages settings, or the merchant itself); a field left out is kept."""
+    caller.require(Power.MANAGE_SETTINGS)
     _visible(caller, merchant_id)
     merchants = kleline_of(request).merchants
     current = merchants.get(merchant_id)
@@ -259,6 +276,7 @@ def update_profile(merchant_id: str, body: ProfileIn, request: Request, caller: 
         merchant_id,
         description=body.description if "description" in given else current.description,
         website=body.website if "website" in given else current.website,
+        actor=caller.actor,
     )
     return merchant_out(updated, full_iban=caller.is_operator)
 
@@ -269,32 +287,36 @@ _TRANSITION = (
 
 
 @router.post("/{merchant_id}/approve", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
-def approve(merchant_id: str, request: Request, _operator: OperatorId) -> MerchantOut:
+def approve(merchant_id: str, request: Request, operator: MerchantDecider) -> MerchantOut:
     """Make a pending (or suspended, or refused) merchant active: it may take payments, and its balance account
     opens; a refusal's or suspension's reason goes."""
-    return merchant_out(kleline_of(request).merchants.approve(merchant_id), full_iban=True)
+    return merchant_out(kleline_of(request).merchants.approve(merchant_id, actor=operator), full_iban=True)
 
 
 @router.post("/{merchant_id}/suspend", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
-def suspend(merchant_id: str, request: Request, _operator: OperatorId, body: SuspensionIn | None = None) -> MerchantOut:
+def suspend(
+    merchant_id: str, request: Request, operator: MerchantDecider, body: SuspensionIn | None = None
+) -> MerchantOut:
     """Stop an active merchant from taking payments, with a ``reason`` it reads on its dashboard (optional; the
     body may be left out); approving it again reactivates it."""
     reason = None if body is None else body.reason
-    return merchant_out(kleline_of(request).merchants.suspend(merchant_id, reason), full_iban=True)
+    return merchant_out(kleline_of(request).merchants.suspend(merchant_id, reason, actor=operator), full_iban=True)
 
 
 @router.post("/{merchant_id}/refuse", response_model=MerchantOut, responses={409: {"description": _TRANSITION}})
-def refuse(merchant_id: str, body: RefusalIn, request: Request, _operator: OperatorId) -> MerchantOut:
+def refuse(merchant_id: str, body: RefusalIn, request: Request, operator: MerchantDecider) -> MerchantOut:
     """Refuse a pending merchant's application, saying why: the merchant reads ``reason`` on its dashboard and may
     take no payment. An operator who reconsiders approves it later."""
-    return merchant_out(kleline_of(request).merchants.refuse(merchant_id, body.reason), full_iban=True)
+    return merchant_out(kleline_of(request).merchants.refuse(merchant_id, body.reason, actor=operator), full_iban=True)
 
 
 @router.post("/{merchant_id}/keys", status_code=201, response_model=NewKeyOut)
 def create_key(merchant_id: str, request: Request, caller: OperatorOrMerchant) -> NewKeyOut:
-    """A new secret key (an operator, or the merchant itself); the secret is shown only here."""
+    """A new secret key (an operator whose role decides merchants, or the merchant itself); the secret is shown
+    only here."""
+    caller.require(Power.DECIDE_MERCHANTS)
     _visible(caller, merchant_id)
-    new = kleline_of(request).merchants.create_key(merchant_id)
+    new = kleline_of(request).merchants.create_key(merchant_id, actor=caller.actor)
     return NewKeyOut(**key_out(new.key).model_dump(), secret_key=new.secret)
 
 
@@ -307,7 +329,9 @@ def list_keys(merchant_id: str, request: Request, caller: OperatorOrMerchant) ->
 
 @router.delete("/{merchant_id}/keys/{key_id}", status_code=204, response_class=Response)
 def revoke_key(merchant_id: str, key_id: str, request: Request, caller: OperatorOrMerchant) -> Response:
-    """Revoke a key: from now on it is answered 401."""
+    """Revoke a key (an operator whose role decides merchants, or the merchant itself): from now on it is answered
+    401."""
+    caller.require(Power.DECIDE_MERCHANTS)
     _visible(caller, merchant_id)
-    kleline_of(request).merchants.revoke_key(merchant_id, key_id)
+    kleline_of(request).merchants.revoke_key(merchant_id, key_id, actor=caller.actor)
     return Response(status_code=204)

@@ -1,6 +1,7 @@
 """What customers owe after direct debits came back unpaid, and clearing it: operators list the debts, take a
-repayment from a customer's purse or propose to write a debt off (a second operator approves it: four eyes,
-``kleline.api.routes.proposals``); a customer repays its own debt from its purse.
+repayment from a customer's purse or propose to write a debt off (operators whose role manages receivables; a second
+operator approves it: four eyes, ``kleline.api.routes.proposals``; recorded in the staff audit trail); a customer
+repays its own debt from its purse.
 
 Every clearing is a ``POST`` and so idempotent on ``Idempotency-Key`` (``api.idempotency``: a retry replays the first
 answer). A refusal (nothing owed, an empty purse, more than owed) is a problem document and writes nothing.
@@ -11,24 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictInt
 
-from kleline.api.auth import CustomerId, OperatorId, kleline_of, require_power
+from kleline.api.auth import CustomerId, ReadingOperator, ReceivablesManager, kleline_of
 from kleline.api.fields import CurrencyCode
 from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.clock import to_rfc3339
 from kleline.collections import ReceivableSettlement
 from kleline.collections.debts import check_debt_currency
 from kleline.money import Money
-from kleline.staff.actor import StaffActor
-from kleline.staff.roles import Power
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["collections"])
-
-Collector = Annotated[StaffActor, Depends(require_power(Power.MANAGE_RECEIVABLES))]
 
 
 class ReceivableOut(BaseModel):
@@ -100,7 +97,7 @@ def clearing_out(done: ReceivableSettlement) -> ClearingOut:
 @router.get("/v1/receivables", response_model=ReceivableList)
 def list_receivables(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40, description="the last customer id seen")] = None,
 ) -> ReceivableList:
@@ -122,17 +119,21 @@ def list_receivables(
 
 
 @router.post("/v1/receivables/{customer_id}/repayments", status_code=201, response_model=ClearingOut)
-def repay(customer_id: str, request: Request, _operator: OperatorId, body: ClearingIn | None = None) -> ClearingOut:
+def repay(
+    customer_id: str, request: Request, operator: ReceivablesManager, body: ClearingIn | None = None
+) -> ClearingOut:
     """Repay the customer's debt from its purse (purse Dr / receivable Cr): ``409 nothing_owed`` when it owes
     nothing, ``409 purse_empty`` when the purse has nothing available, ``402 insufficient_funds`` when it has less
     than the ``amount`` asked, ``400 amount_exceeds_debt`` above the debt; a refusal writes nothing."""
-    return clearing_out(kleline_of(request).collections.debts.repay(customer_id, _amount(body)))
+    return clearing_out(kleline_of(request).collections.debts.repay(customer_id, _amount(body), actor=operator))
 
 
 @router.post(
     "/v1/receivables/{customer_id}/write-offs", status_code=202, response_model=ProposalOut, responses=PROPOSED
 )
-def write_off(customer_id: str, request: Request, operator: Collector, body: ClearingIn | None = None) -> ProposalOut:
+def write_off(
+    customer_id: str, request: Request, operator: ReceivablesManager, body: ClearingIn | None = None
+) -> ProposalOut:
     """Propose to write the customer's debt off to Kleline's loss account (four eyes): nothing moves until a second
     operator approves the proposal (``POST /v1/proposals/{id}/approve``), which posts ``kleline:bad-debt`` Dr /
     receivable Cr then. The proposal fixes the amount and the debt it is taken from (the whole debt, as owed now, by

@@ -3,6 +3,8 @@
 Who may do what (API.md): an operator key starts runs, reads every run and file, and every payout (``?merchant_id=``
 narrows the list); a merchant key reads its own payouts only, and another merchant's payout is answered ``404``,
 exactly as one that does not exist. Runs are the operator's: a merchant sees its payouts, not the others' totals.
+An operator key's role must grant ``run_money`` to start a run, ``export`` to fetch its file (the download is
+recorded in the staff audit trail), ``read`` for the rest.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from kleline.api.auth import OperatorId, OperatorOrMerchant, kleline_of
+from kleline.api.auth import Exporter, MoneyRunner, OperatorOrMerchant, ReadingOperator, kleline_of
 from kleline.settlement import UnknownPayout
 from kleline.settlement.model import Payout, SettlementRun
 from kleline.settlement.views import payout_json, run_json
+from kleline.staff.audit import record_download
 
 router = APIRouter(tags=["settlement"])
 
@@ -103,7 +106,7 @@ def _run_out(request: Request, run: SettlementRun) -> dict[str, Any]:
         },
     },
 )
-def create_run(request: Request, response: Response, _operator: OperatorId, body: RunIn | None = None) -> Any:
+def create_run(request: Request, response: Response, operator: MoneyRunner, body: RunIn | None = None) -> Any:
     """Settle a period: pay every active or suspended merchant whose available balance reaches the minimum, in one
     pain.001 file. The same period again answers the same run (``200``), finishing it first if it was interrupted. A run
     pays the balances of the day it starts, so a past period that no run was started for is refused (``409``
@@ -111,7 +114,7 @@ def create_run(request: Request, response: Response, _operator: OperatorId, body
     settlement = kleline_of(request).settlement
     period = None if body is None else body.period
     earlier = settlement.find_run(period or kleline_of(request).clock().date())
-    run = settlement.run(period)
+    run = settlement.run(period, actor=operator)
     if earlier is not None:
         response.status_code = 200
     return _run_out(request, run)
@@ -120,7 +123,7 @@ def create_run(request: Request, response: Response, _operator: OperatorId, body
 @router.get("/v1/settlement-runs", response_model=RunList)
 def list_runs(
     request: Request,
-    _operator: OperatorId,
+    _operator: ReadingOperator,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
@@ -130,7 +133,7 @@ def list_runs(
 
 
 @router.get("/v1/settlement-runs/{run_id}", response_model=RunOut)
-def get_run(run_id: str, request: Request, _operator: OperatorId) -> dict[str, Any]:
+def get_run(run_id: str, request: Request, _operator: ReadingOperator) -> dict[str, Any]:
     """One settlement run with its payouts."""
     return _run_out(request, kleline_of(request).settlement.get_run(run_id))
 
@@ -140,9 +143,13 @@ def get_run(run_id: str, request: Request, _operator: OperatorId) -> dict[str, A
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}, "description": "the run's pain.001.001.03 file"}},
 )
-def get_run_file(run_id: str, request: Request, _operator: OperatorId) -> Response:
-    """The run's SEPA credit transfer file (pain.001.001.03), exactly as built when the run completed."""
-    file = kleline_of(request).settlement.run_file(run_id)
+def get_run_file(run_id: str, request: Request, operator: Exporter) -> Response:
+    """The run's SEPA credit transfer file (pain.001.001.03), exactly as built when the run completed; the download
+    is recorded in the staff audit trail."""
+    kleline = kleline_of(request)
+    file = kleline.settlement.run_file(run_id)
+    details = {"format": "pain.001", "bytes": len(file)}
+    record_download(kleline.db, operator, "settlement_run", run_id, at=kleline.clock(), details=details)
     disposition = f'attachment; filename="{run_id}.xml"'
     return Response(file, media_type="application/xml", headers={"Content-Disposition": disposition})
 

@@ -1,7 +1,9 @@
 """Merchants' monthly statements, and the operator's export of the whole books.
 
 A merchant reads its own statements; an operator reads any merchant's, naming it with ``merchant_id``. A merchant
-naming another merchant is answered ``404``, exactly as a merchant that does not exist.
+naming another merchant is answered ``404``, exactly as a merchant that does not exist. An operator reads a statement
+as JSON with the ``read`` power; a file (CSV, FEC, the PDF invoice) or the books' export is a download, which needs
+``export`` and is recorded in the staff audit trail.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from kleline.api.auth import OperatorId, OperatorOrMerchant, kleline_of
+from kleline.api.auth import Exporter, OperatorOrMerchant, kleline_of
 from kleline.errors import NotFound, ValidationError
+from kleline.staff.audit import record_download
+from kleline.staff.roles import Power
 
 router = APIRouter(tags=["statements"])
 
@@ -102,6 +106,8 @@ def get_merchant_statement(
     (``KL-2026-000001``); later requests return the same document. A month that is not over is refused with
     ``409 statement_period_open``, a month without commission with ``409 nothing_to_invoice``."""
     if caller.merchant_id is None:
+        if format != "json":
+            caller.require(Power.EXPORT)
         if merchant_id is None:
             raise ValidationError("merchant_id: operators name the merchant", param="merchant_id")
         whose = merchant_id
@@ -109,7 +115,11 @@ def get_merchant_statement(
         if merchant_id is not None and merchant_id != caller.merchant_id:
             raise NotFound(f"no merchant {merchant_id}", param="merchant_id")
         whose = caller.merchant_id
-    document = kleline_of(request).reports.statement_document(whose, month, format)
+    kleline = kleline_of(request)
+    document = kleline.reports.statement_document(whose, month, format)
+    if caller.actor is not None and format != "json":
+        details = {"format": format, "month": month, "bytes": len(document.content)}
+        record_download(kleline.db, caller.actor, "merchant", whose, at=kleline.clock(), details=details)
     disposition = "inline" if format == "json" else "attachment"
     return Response(
         document.content,
@@ -126,12 +136,16 @@ def get_merchant_statement(
 )
 def export_ledger(
     request: Request,
-    _operator: OperatorId,
+    operator: Exporter,
     format: Annotated[Literal["beancount"], Query(description="beancount (checked by bean-check)")] = "beancount",
 ) -> Response:
-    """Kleline's whole ledger as a beancount file: every account, every entry, every balance asserted."""
+    """Kleline's whole ledger as a beancount file: every account, every entry, every balance asserted. The download
+    is recorded in the staff audit trail."""
+    kleline = kleline_of(request)
     out = io.StringIO()
-    kleline_of(request).reports.export_beancount(out)
+    summary = kleline.reports.export_beancount(out)
+    details = {"format": format, "accounts": summary.accounts, "entries": summary.entries}
+    record_download(kleline.db, operator, "ledger", None, at=kleline.clock(), details=details)
     return Response(
         out.getvalue().encode(),
         media_type="text/plain; charset=utf-8",
