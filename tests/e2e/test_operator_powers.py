@@ -85,6 +85,15 @@ CALLS = [
     Call("POST", "/v1/merchants/{merchant_id}/refuse", MERCHANTS, "/v1/merchants/mer_nobody/refuse", {"reason": "No"}),
     Call("POST", "/v1/merchants/{merchant_id}/keys", MERCHANTS, "/v1/merchants/mer_nobody/keys"),
     Call("GET", "/v1/merchants/{merchant_id}/keys", READ, "/v1/merchants/mer_nobody/keys"),
+    Call("GET", "/v1/merchants/{merchant_id}/review", READ, "/v1/merchants/mer_nobody/review"),
+    Call("GET", "/v1/merchants/{merchant_id}/summary", READ, "/v1/merchants/mer_nobody/summary"),
+    Call(
+        "POST",
+        "/v1/merchants/{merchant_id}/commission-rate",
+        MERCHANTS,
+        "/v1/merchants/mer_nobody/commission-rate",
+        {"fee_bps": 330},
+    ),
     Call("DELETE", "/v1/merchants/{merchant_id}/keys/{key_id}", MERCHANTS, "/v1/merchants/mer_nobody/keys/key_1"),
     Call(
         "GET",
@@ -158,6 +167,20 @@ CALLS = [
     Call("GET", "/v1/receivables", READ),
     Call("POST", "/v1/receivables/{customer_id}/repayments", RECEIVABLES, "/v1/receivables/cus_nobody/repayments"),
     Call("POST", "/v1/receivables/{customer_id}/write-offs", RECEIVABLES, "/v1/receivables/cus_nobody/write-offs"),
+    # Four eyes: anyone reads proposals; deciding one needs its act's power, which the service checks (a role
+    # without it is refused there, with the proposal named: the route itself asks only to read).
+    Call("GET", "/v1/proposals", READ),
+    Call("GET", "/v1/proposals/{proposal_id}", READ, "/v1/proposals/prop_nobody"),
+    Call("POST", "/v1/proposals/{proposal_id}/approve", READ, "/v1/proposals/prop_nobody/approve"),
+    Call("POST", "/v1/proposals/{proposal_id}/reject", READ, "/v1/proposals/prop_nobody/reject", {"reason": "No"}),
+    Call("POST", "/v1/proposals/{proposal_id}/withdraw", READ, "/v1/proposals/prop_nobody/withdraw"),
+    # Figures and people, for the console.
+    Call("GET", "/v1/reports/growth", READ),
+    Call("GET", "/v1/reports/growth", EXPORT, "/v1/reports/growth?format=csv"),
+    Call("GET", "/v1/reports/growth.csv", EXPORT),
+    Call("GET", "/v1/safeguarding", READ),
+    Call("GET", "/v1/customers", READ, "/v1/customers?query=ada"),
+    Call("GET", "/v1/customers/{customer_id}", READ, "/v1/customers/cus_nobody"),
     # Staff.
     Call("POST", "/v1/operator-keys", STAFF, json={"label": "nightly settlement", "role": "finance"}),
     Call("GET", "/v1/operator-keys", STAFF),

@@ -24,7 +24,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..integration.payments.conftest import IBAN, eur, shopper
-from ..operator_keys import operator_key
+from ..operator_keys import OPERATOR, operator_key
 from .http import bearer, problem
 
 NO_CHALLENGE = {"sca_single_limit": 10**9, "sca_cumulative_limit": 10**12, "sca_max_payments": 10**9}
@@ -67,7 +67,7 @@ def world(kleline: Kleline, client: TestClient, clock: FakeClock) -> World:
     registered, secret = kleline.merchants.register(
         name='=HYPERLINK("http://evil")', email="evil@example.fr", iban=IBAN, siret="73282932000074"
     )
-    shop = kleline.merchants.approve(registered.id).id
+    shop = kleline.merchants.approve(registered.id, actor=OPERATOR).id
     ada = shopper(kleline, purse=100_000, email="ada.lovelace@example.org")
     kleline.cards.register(ada.id, VISA, 12, 2040, "123", "Ada Lovelace")
     first = kleline.payments.create(shop, PaymentRequest(eur(2000), description="Books"))

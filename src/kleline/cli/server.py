@@ -99,6 +99,7 @@ def _legacy_keys(settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from kleline.db.engine import Database
+    from kleline.errors import KlelineError
     from kleline.operators.service import legacy_keys
 
     if missing_sqlite_file(settings.database_url) is not None:
@@ -109,8 +110,8 @@ def _legacy_keys(settings: Settings) -> int:
             return legacy_keys(db)
         finally:
             db.dispose()
-    except (ValueError, SQLAlchemyError):
-        return 0  # unreachable, or a schema from before roles: nothing to say about keys here
+    except (ValueError, SQLAlchemyError, KlelineError):
+        return 0  # unreachable or busy, or a schema from before roles: nothing to say about keys here
 
 
 def worker(

@@ -13,6 +13,7 @@ from kleline.merchants import Merchant, Merchants, UnknownMerchant
 from kleline.merchants.model import mask_iban
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 
 IBAN = "FR1420041010050500013M02606"
 OTHER_IBAN = "DE89370400440532013000"
@@ -44,7 +45,7 @@ def test_a_clean_application_passes_every_check_and_says_what_it_found(merchants
 
 def test_another_merchant_with_the_same_iban_or_siret_is_named(merchants: Merchants) -> None:
     first = register(merchants, name="Librairie du Bac", siret=SIRET, vat_number=VAT_NUMBER)
-    merchants.refuse(first.id, "SIRET closed")
+    merchants.refuse(first.id, "SIRET closed", actor=OPERATOR)
     again = register(merchants, name="Le Bac à Livres", siret=SIRET, vat_number=VAT_NUMBER)
     unrelated = register(merchants, name="Autre boutique", iban=OTHER_IBAN)
     review = merchants.review(again.id)

@@ -20,6 +20,7 @@ from kleline.staff.actor import RoleForbids
 from kleline.staff.audit import verify
 
 from ...e2e.dashboard_world import member, merchant
+from ...operator_keys import OPERATOR
 from ..reconciliation.conftest import SUSPENSE, World, balance, balanced, credit, statement
 from .conftest import ALICE, BOB, CAROL, DAVE, kept, trail
 
@@ -29,7 +30,7 @@ OLD_IBAN = "FR1420041010050500013M02606"
 
 def held_credit(kleline: Kleline, minor: int = 321) -> str:
     """A credit the books cannot explain (no end-to-end id), held in suspense; its item's id."""
-    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", minor, None)))
+    kleline.reconciliation.import_document(statement(kleline, credit("NTRY-1", minor, None)), actor=OPERATOR)
     (item,) = kleline.suspense.items()[0]
     return item.id
 
@@ -98,7 +99,9 @@ def test_a_suspense_item_resolved_meanwhile_fails_the_proposal_and_posts_nothing
             BOB, item_id, ResolutionRequest("account", "kleline:bank-charges")
         )
     # Resolved by the service behind the proposal's back (what a migration or a repair script could do).
-    kleline.suspense.resolve(item_id, ResolutionRequest("account", "kleline:bank-charges"), resolved_by="repair")
+    kleline.suspense.resolve(
+        item_id, ResolutionRequest("account", "kleline:bank-charges"), actor=OPERATOR, resolved_by="repair"
+    )
 
     with pytest.raises(ProposalFailed) as failed:
         kleline.proposals.approve(BOB, proposal.id)

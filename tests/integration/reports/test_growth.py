@@ -18,6 +18,7 @@ from kleline.reports.growth import Growth
 from kleline.reports.growth_figures import GrowthReport, percent
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..payments.conftest import IBAN, eur, shopper
 from .conftest import pay, send_payout
 from .test_overview import NO_CHALLENGE
@@ -39,7 +40,7 @@ def _approved(kleline: Kleline, name: str, fee_bps: int) -> str:
     registered, _ = kleline.merchants.register(
         name=name, email=f"{name.lower()}@example.fr", iban=IBAN, fee_bps=fee_bps
     )
-    return kleline.merchants.approve(registered.id).id
+    return kleline.merchants.approve(registered.id, actor=OPERATOR).id
 
 
 def _story(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
@@ -65,7 +66,7 @@ def _story(kleline: Kleline, clock: FakeClock) -> dict[str, str]:
     clock.now = datetime(2026, 1, 8, 10, 0, tzinfo=UTC)
     shopper(kleline, email="carol@example.org")
     clock.now = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
-    kleline.merchants.suspend(atelier, "Unusual refunds")
+    kleline.merchants.suspend(atelier, "Unusual refunds", actor=OPERATOR)
     clock.now = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)
     pay(kleline, boutique, bob, 3000)  # fee 105
     clock.now = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)

@@ -10,6 +10,7 @@ from kleline.reconciliation import postings as reconciliation_postings
 from kleline.reports.safeguarding import SUSPENSE_ACCOUNT, SafeguardingLine
 
 from ...conftest import FakeClock
+from ...operator_keys import OPERATOR
 from ..payments.conftest import eur, merchant, shopper
 from .conftest import pay
 
@@ -23,7 +24,9 @@ def test_the_difference_is_explained_line_by_line(kleline: Kleline, clock: FakeC
     shop = merchant(kleline, fee_bps=350)
     ada = shopper(kleline, purse=10_000).id  # a top-up by card: card receivable Dr / purse Cr
     pay(kleline, shop, ada, 2000)  # purse Dr 2000; merchant Cr 1930; commission Cr 70
-    run = kleline.settlement.run()  # the merchant's 1930 sent: merchant Dr / in-transit Cr, not yet on a statement
+    run = kleline.settlement.run(
+        actor=OPERATOR
+    )  # the merchant's 1930 sent: merchant Dr / in-transit Cr, not yet on a statement
     assert run.payout_count == 1 and run.total == 1930
     kleline.ledger.post(  # the card network settles 6000 of the 10,000 top-up into the safeguarding account
         EntryRequest(
@@ -65,7 +68,7 @@ def test_the_bank_statement_closes_the_in_transit_line(kleline: Kleline, clock: 
     shop = merchant(kleline)
     ada = shopper(kleline, purse=3000).id
     pay(kleline, shop, ada, 3000)  # under the strong-authentication threshold: fee 105, the merchant's 2895
-    kleline.settlement.run()
+    kleline.settlement.run(actor=OPERATOR)
     kleline.ledger.post(
         EntryRequest(
             "settled", (debit(own.safeguarding_code, eur(3000)), credit("card:visa:receivable", eur(3000))), "x"
