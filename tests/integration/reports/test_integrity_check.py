@@ -1,5 +1,11 @@
 """The integrity check verifies the books and the staff audit trail together and keeps its result for the console."""
 
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kleline.cli import app
 from kleline.db.engine import Database
 from kleline.ledger import Ledger
 from kleline.reports.integrity import last_check, run_check
@@ -44,3 +50,19 @@ def test_an_edited_audit_record_fails_the_check_and_the_latest_result_says_so(db
     assert not second.ok and second.ledger_ok and not second.audit_ok
     assert second.problems == tuple(f"audit trail: {problem}" for problem in trail.problems)
     assert last_check(db) == second
+
+
+def test_kleline_ledger_verify_keeps_its_result_as_the_last_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLELINE_DATABASE_URL", f"sqlite:///{tmp_path / 'kleline.db'}")
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    db = Database(f"sqlite:///{tmp_path / 'kleline.db'}")
+    try:
+        check = last_check(db)
+    finally:
+        db.dispose()
+    assert check is not None and check.ok and check.run_by.startswith("cli ")
