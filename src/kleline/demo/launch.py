@@ -156,7 +156,7 @@ def banner(
         f"Kleline:        {kleline}   malls: {kleline}/malls   API docs: {kleline}/docs",
         f"Operator key:   {key}   (support: reads everything; shown once)",
         f"  curl -H 'Authorization: Bearer {key}' {kleline}/v1/ledger/trial-balance",
-        *(f"  {role.value + ' key:':<14}{secret}" for role, secret in data.operator_keys.items() if secret != key),
+        *(f"  {role.value + ' key:':<16}{secret}" for role, secret in data.operator_keys.items() if secret != key),
         f"Shop merchant:  {data.shop.name} ({data.shop.merchant_id}), webhooks to {data.shop.webhook_url}",
         *(bank.lines() if bank is not None else []),
         *(beside_the_demo(database_url, bank) if database_url is not None else []),
