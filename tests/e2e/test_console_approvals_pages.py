@@ -77,9 +77,10 @@ def test_compliance_sees_the_queue_oldest_first_and_approves_with_an_exact_rate_
     assert queue.status_code == 200 and "2 applications waiting" in queue.text
     assert queue.text.index("Boulangerie") < queue.text.index("Fromagerie")
     assert f'href="/console/approvals/{newer}"' in queue.text and "IBAN used by another merchant" in queue.text
+    assert "every check passed" not in queue.text  # neither gave a SIRET, and they share an IBAN
     page = browser.get(f"/console/approvals/{older}")
     assert 'action="/console/approvals/' + older + '/approve"' in page.text
-    assert f'<a href="/console/approvals/{newer}">{newer}</a>' in page.text
+    assert f'<a href="/console/approvals/{newer}">Fromagerie</a> (waiting for a decision, {newer})' in page.text
 
     wrong = browser.post(f"/console/approvals/{older}/approve", fee_rate="4.5")
     assert wrong.status_code == 400 and "from 3 to 4 %" in alert(wrong) and 'value="4.5"' in wrong.text

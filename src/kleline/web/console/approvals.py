@@ -94,16 +94,35 @@ def _reason_problem(reason: str, field: str, language: Language) -> PageError | 
     return None
 
 
-def _checks(review: ApplicationReview, language: Language) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": language.gettext(_CHECK_NAMES[check.name]),
-            "passed": check.passed,
-            "detail": check.detail,
-            "others": check.others,
-        }
-        for check in review.checks
-    ]
+_DETAILS: Final[Mapping[tuple[str, bool], str]] = {
+    ("same_iban", True): N_("No other merchant has this IBAN"),
+    ("same_iban", False): N_("Other merchants have this IBAN:"),
+    ("same_siret", True): N_("No other merchant has this SIRET"),
+    ("same_siret", False): N_("Other merchants have this SIRET:"),
+}
+_MISSING: Final[Mapping[str, str]] = {
+    "no SIRET given": N_("No SIRET given"),
+    "no VAT number given": N_("No VAT number given"),
+}
+
+
+def _checks(request: Request, review: ApplicationReview, language: Language) -> list[dict[str, Any]]:
+    """Each check as the page shows it: the duplicates' wording and the other merchants (name, id, status) are the
+    page's own, in its language; what the other checks found (an IBAN's bank, a SIRET's company) is the service's."""
+    merchants = web_of(request).kleline.merchants
+    shown = []
+    for check in review.checks:
+        wording = _DETAILS.get((check.name, check.passed)) or _MISSING.get(check.detail)
+        others = [merchants.get(other) for other in check.others]
+        shown.append(
+            {
+                "name": language.gettext(_CHECK_NAMES[check.name]),
+                "passed": check.passed,
+                "detail": language.gettext(wording) if wording else check.detail,
+                "others": [(o.id, o.name, language.gettext(_STATUS_NAMES[o.status])) for o in others],
+            }
+        )
+    return shown
 
 
 def _refusal(request: Request, visit: ConsoleVisit, error: KlelineError) -> Answered | None:
@@ -153,8 +172,8 @@ def queue(request: Request, visit: ReaderPage) -> Response:
             {
                 "merchant": merchant,
                 "since": when(merchant.created_at, language),
-                "clear": review.clear,
-                "checks": _checks(review, language),
+                "all_passed": review.clear,
+                "checks": _checks(request, review, language),
             }
         )
     context = console_context(
@@ -193,7 +212,7 @@ def _application_page(
         changed=when(merchant.status_changed_at, language) if merchant.status_changed_at else "",
         rate=percent(merchant.fee_bps),
         clear=review.clear,
-        checks=_checks(review, language),
+        checks=_checks(request, review, language),
         may_decide=visit.may(Power.DECIDE_MERCHANTS),
         first_approval=merchant.approved_at is None,
         typed={
