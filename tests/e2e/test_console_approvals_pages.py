@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
+from kleline.merchants.errors import InvalidMerchant, StatusConflict
 from kleline.staff.actor import command_line
 from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
@@ -189,3 +190,15 @@ def test_the_audit_trail_is_searched_by_its_filters_and_paged_by_fifty(
     second = browser.get(f"/console/audit?action=merchant_profile_changed&after={older}")
     assert second.text.count("<table") == 10 and "Version 0" in second.text and "Version 59" not in second.text
     assert "Older records" not in second.text and "Newest records" in second.text
+
+
+def test_a_rate_is_set_with_the_first_approval_only(kleline: Kleline, clock: FakeClock) -> None:
+    merchant_id = shop(kleline, clock, "Boulangerie")
+    with pytest.raises(InvalidMerchant):
+        kleline.merchants.approve(merchant_id, actor=command_line(), fee_bps=450)
+    assert kleline.merchants.approve(merchant_id, actor=command_line(), fee_bps=300).fee_bps == 300
+    kleline.merchants.suspend(merchant_id, "checks", actor=command_line())
+    with pytest.raises(StatusConflict):
+        kleline.merchants.approve(merchant_id, actor=command_line(), fee_bps=320)
+    merchant = kleline.merchants.get(merchant_id)
+    assert (merchant.status, merchant.fee_bps) == ("suspended", 300)

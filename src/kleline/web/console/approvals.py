@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -210,7 +211,7 @@ def _application_page(
         status_name=_(_STATUS_NAMES[merchant.status]),
         since=when(merchant.created_at, language),
         changed=when(merchant.status_changed_at, language) if merchant.status_changed_at else "",
-        rate=percent(merchant.fee_bps),
+        rate=format_decimal(Decimal(merchant.fee_bps) / 100, format="0.00", locale=language.locale),
         clear=review.clear,
         checks=_checks(request, review, language),
         may_decide=visit.may(Power.DECIDE_MERCHANTS),
