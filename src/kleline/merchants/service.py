@@ -271,14 +271,32 @@ class Merchants:
             )
         return found[:limit], len(found) > limit
 
-    def approve(self, merchant_id: str, *, actor: StaffActor) -> Merchant:
+    def approve(self, merchant_id: str, *, actor: StaffActor, fee_bps: int | None = None) -> Merchant:
         """Make a pending, suspended or refused merchant active, opening its balance account first; the reason of a
-        refusal or suspension goes. ``actor``'s role must decide merchants; the act is recorded."""
+        refusal or suspension goes. ``actor``'s role must decide merchants; the act is recorded.
+
+        ``fee_bps`` (300 to 400) sets the commission rate with a merchant's first approval, in the same transaction
+        and audit record: its first rate, not a change; a merchant approved before changes its rate only through a
+        proposal a second operator approves (``kleline.proposals``)."""
         actor.require(Power.DECIDE_MERCHANTS)
+        if fee_bps is not None:
+            checks.check_fee_bps(fee_bps)
         # Checked before the account opens (no account for a refused approval), and again under the row's lock.
-        self._check_transition("approve", self.get(merchant_id))
+        merchant = self.get(merchant_id)
+        self._check_transition("approve", merchant)
+        if fee_bps is not None:
+            self._check_first_approval(merchant)
         self._ledger.open_account(balance_account(merchant_id), BALANCE_CURRENCY, NormalSide.CREDIT, floor=0)
-        return self._move("approve", merchant_id, None, actor)
+        return self._move("approve", merchant_id, None, actor, fee_bps=fee_bps)
+
+    @staticmethod
+    def _check_first_approval(merchant: Merchant) -> None:
+        if merchant.approved_at is not None:
+            raise StatusConflict(
+                f"merchant {merchant.id} was approved before: its commission rate changes through a proposal that a "
+                "second operator approves",
+                status=merchant.status,
+            )
 
     def suspend(self, merchant_id: str, reason: str | None = None, *, actor: StaffActor) -> Merchant:
         """Stop an active merchant from taking payments (its balance stays, to be paid out); ``reason``, if given,
@@ -328,12 +346,26 @@ class Merchants:
         store.set_fee(tx, merchant_id, fee_bps)
         return replace(merchant, fee_bps=fee_bps)
 
-    def _move(self, action: StatusAction, merchant_id: str, reason: str | None, actor: StaffActor) -> Merchant:
+    def _move(
+        self,
+        action: StatusAction,
+        merchant_id: str,
+        reason: str | None,
+        actor: StaffActor,
+        *,
+        fee_bps: int | None = None,
+    ) -> Merchant:
         with self._db.transaction() as tx:
             merchant = store.find_merchant(tx, merchant_id, for_update=True)
             if merchant is None:
                 raise UnknownMerchant(f"no merchant {merchant_id}")
             target = self._check_transition(action, merchant)
+            before: dict[str, object] = {"status": merchant.status, "status_reason": merchant.status_reason}
+            after: dict[str, object] = {"status": target, "status_reason": reason}
+            if fee_bps is not None:
+                self._check_first_approval(merchant)
+                store.set_fee(tx, merchant_id, fee_bps)
+                before["fee_bps"], after["fee_bps"] = merchant.fee_bps, fee_bps
             now = self._clock()
             store.set_status(tx, merchant_id, target, epoch_us(now), reason)
             audit.record(
@@ -343,11 +375,14 @@ class Merchants:
                 "merchant",
                 merchant_id,
                 at=now,
-                before={"status": merchant.status, "status_reason": merchant.status_reason},
-                after={"status": target, "status_reason": reason},
+                before=before,
+                after=after,
             )
         approved_at = merchant.approved_at or (now if target == "active" else None)
-        return replace(merchant, status=target, approved_at=approved_at, status_reason=reason, status_changed_at=now)
+        fee = merchant.fee_bps if fee_bps is None else fee_bps
+        return replace(
+            merchant, status=target, approved_at=approved_at, status_reason=reason, status_changed_at=now, fee_bps=fee
+        )
 
     @staticmethod
     def _check_transition(action: StatusAction, merchant: Merchant) -> MerchantStatus:

@@ -40,6 +40,20 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.MANAGE_STAFF,
     ),
     Section(
+        "approvals",
+        "/console/approvals",
+        N_("Approvals"),
+        N_("Merchants' applications and their checks: approve, refuse, suspend"),
+        Power.READ,
+    ),
+    Section(
+        "audit",
+        "/console/audit",
+        N_("Audit trail"),
+        N_("Every act of the staff: who, in which role, what, before and after, when, from where"),
+        Power.READ,
+    ),
+    Section(
         "security",
         "/console/security",
         N_("Security"),

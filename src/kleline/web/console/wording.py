@@ -114,6 +114,10 @@ NOTES: Final = {
     "console_role_changed": N_("The role was changed: it counts from the person's next page."),
     "console_disabled": N_("The person was disabled: their sessions have ended and they can no longer sign in."),
     "console_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+    "console_merchant_approved": N_("The merchant was approved: it may take payments now."),
+    "console_merchant_refused": N_("The application was refused: the merchant reads the reason on its dashboard."),
+    "console_merchant_suspended": N_("The merchant was suspended: it takes no payment until reactivated."),
+    "console_merchant_reactivated": N_("The merchant was reactivated: it may take payments again."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
