@@ -40,6 +40,13 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.MANAGE_STAFF,
     ),
     Section(
+        "money",
+        "/console/money",
+        N_("Money"),
+        N_("Settlement runs, bank statements, the suspense queue and its proposals, safeguarding"),
+        Power.READ,
+    ),
+    Section(
         "security",
         "/console/security",
         N_("Security"),

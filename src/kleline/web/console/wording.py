@@ -114,6 +114,11 @@ NOTES: Final = {
     "console_role_changed": N_("The role was changed: it counts from the person's next page."),
     "console_disabled": N_("The person was disabled: their sessions have ended and they can no longer sign in."),
     "console_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+    "console_run_started": N_("Today's settlement run is done: its payouts and its file are below."),
+    "console_resolution_proposed": N_("Your resolution is proposed: it applies once a second person approves it."),
+    "console_proposal_approved": N_("The proposal is approved: its resolution applied."),
+    "console_proposal_rejected": N_("The proposal is rejected: it will never apply."),
+    "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 

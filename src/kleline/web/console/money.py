@@ -1,0 +1,258 @@
+"""The console's money pages (``/console/money``): settlement runs (start today's, see a run's payouts, download its
+pain.001 file), bank statement imports (upload a camt.053 document, see each line matched or held in suspense), the
+suspense queue (propose where a held line belongs), the proposals waiting for a second person, and the safeguarding
+report.
+
+Every page takes ``Power.READ``, so support reads them; each form is shown only to a role whose powers include its
+act, and its post checks that power again (a support user's post is the 403 page, nothing written): starting a run
+and importing a statement take ``RUN_MONEY``, the file's download ``EXPORT`` (recorded in the staff audit trail as
+the API records it), proposing or deciding a suspense resolution ``RESOLVE_SUSPENSE`` (the service checks it too, and
+refuses a proposer's own approval). A run is per day: a second post (a double click) answers the same run.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from kleline.errors import KlelineError, NotFound
+from kleline.money import Money
+from kleline.proposals import Proposal
+from kleline.reconciliation import ResolutionRequest, Target
+from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
+from kleline.staff.actor import RoleForbids
+from kleline.staff.audit import record_download
+from kleline.staff.roles import Power
+from kleline.web.console.visits import (
+    ConsoleVisit,
+    console_context,
+    console_form,
+    console_page,
+    refused,
+    require,
+    respond,
+    signed_in_staff,
+    signed_in_staff_post,
+)
+from kleline.web.console.wording import console_error, leave_note, note_of
+from kleline.web.i18n import N_, Language, language_of
+from kleline.web.refusals import PageError
+from kleline.web.rendering import redirect, render
+from kleline.web.security import when
+from kleline.web.uploads import TooLarge, read_upload
+from kleline.web.visits import Answered, Form, web_of
+
+__all__ = ["MONEY", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+MONEY: Final = "/console/money"
+RUNS: Final = f"{MONEY}/settlement-runs"
+STATEMENTS: Final = f"{MONEY}/statements"
+SUSPENSE: Final = f"{MONEY}/suspense"
+PROPOSALS: Final = f"{MONEY}/proposals"
+SAFEGUARDING: Final = f"{MONEY}/safeguarding"
+_UPLOAD_OVERHEAD: Final = 16 * 1024
+"""What a multipart body adds to the document (the boundaries, the headers, the form's token)."""
+
+Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
+RunForm = Annotated[ConsoleVisit, Depends(console_form(Power.RUN_MONEY, back=RUNS))]
+ResolveForm = Annotated[ConsoleVisit, Depends(console_form(Power.RESOLVE_SUSPENSE, back=SUSPENSE))]
+DecideForm = Annotated[ConsoleVisit, Depends(console_form(Power.RESOLVE_SUSPENSE, back=PROPOSALS))]
+
+_PAGES: Final = (
+    ("runs", RUNS, N_("Settlement runs")),
+    ("statements", STATEMENTS, N_("Bank statements")),
+    ("suspense", SUSPENSE, N_("Suspense queue")),
+    ("proposals", PROPOSALS, N_("Proposals")),
+    ("safeguarding", SAFEGUARDING, N_("Safeguarding")),
+)
+_STATUS: Final = {
+    "running": N_("running"),
+    "complete": N_("complete"),
+    "failed": N_("failed"),
+    "in_transit": N_("in transit"),
+    "paid": N_("paid"),
+    "matched": N_("matched"),
+    "suspense": N_("in suspense"),
+    "duplicate": N_("duplicate"),
+    "open": N_("open"),
+    "resolved": N_("resolved"),
+    "importing": N_("importing"),
+    "pending": N_("waiting for a second person"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+}
+_KINDS: Final = {
+    Target.PAYOUT.value: N_("a payout (its id)"),
+    Target.COLLECTION.value: N_("a direct debit collection (its id)"),
+    Target.CARD_PAYMENT.value: N_("a card payment the network settled (its id)"),
+    Target.CARD_TOP_UP.value: N_("a card top-up the network settled (its id)"),
+    Target.CARD_REFUND.value: N_("a card refund the network charged (its id)"),
+    ACCOUNT: N_("an account of the books (its code, such as kleline:bank-charges)"),
+    DISMISSED: N_("nothing: dismiss the line, which posted no money"),
+}
+_SAFEGUARDING_KINDS: Final = {
+    "safeguarding": N_("Safeguarding account"),
+    "purses": N_("Customers' purses"),
+    "merchant_balances": N_("Merchants' balances"),
+    "commission": N_("Kleline's commission"),
+    "suspense": N_("Suspense"),
+    "in_transit": N_("Payouts in transit"),
+    "card_receivables": N_("Card receivables"),
+    "customer_receivables": N_("Customers' receivables"),
+    "bad_debt": N_("Bad debt"),
+    "other": N_("Other accounts"),
+}
+
+
+def _status(language: Language, status: str) -> str:
+    return language.gettext(_STATUS.get(status, status))
+
+
+def _page(
+    request: Request,
+    visit: ConsoleVisit,
+    template: str,
+    title: str,
+    current: str,
+    *,
+    errors: list[PageError] | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    language = language_of(request)
+    _ = language.gettext
+    base = console_context(
+        visit,
+        _(title),
+        section="money",
+        errors=errors or [],
+        flash=note_of(request, signed_in=True) if status == 200 else None,
+        money_pages=[(key, path, _(name)) for key, path, name in _PAGES],
+        money_current=current,
+        **context,
+    )
+    return respond(request, visit, render(request, template, base, status=status))
+
+
+def _refusal(request: Request, visit: ConsoleVisit, error: KlelineError) -> Answered | None:
+    """A refusal that is a page of its own: not allowed (403), or unknown (404)."""
+    language = language_of(request)
+    if isinstance(error, RoleForbids):
+        return refused(request, visit, console_error(error, language=language).message)
+    if isinstance(error, NotFound) or error.status == 404:
+        return refused(request, visit, console_error(error, language=language).message, status=404)
+    return None
+
+
+def _error(request: Request, error: KlelineError, fields: dict[str, str] | None = None) -> PageError:
+    return console_error(error, fields, language_of(request))
+
+
+@router.get(MONEY)
+def money_home(visit: Reader) -> Response:
+    """The money section opens on its settlement runs."""
+    return redirect(RUNS)
+
+
+# Settlement runs
+
+
+def _runs_page(request: Request, visit: ConsoleVisit, *, errors: list[PageError] | None = None) -> Response:
+    language = language_of(request)
+    runs, more = web_of(request).kleline.settlement.list_runs(limit=50)
+    rows = [
+        {
+            "run": run,
+            "status": _status(language, run.status),
+            "total": language.money(Money(run.total, run.currency)),
+            "created": when(run.created_at, language),
+        }
+        for run in runs
+    ]
+    return _page(
+        request,
+        visit,
+        "console/money_runs.html",
+        N_("Settlement runs"),
+        "runs",
+        errors=errors,
+        status=409 if errors else 200,
+        runs=rows,
+        more=more,
+        may_run=visit.may(Power.RUN_MONEY),
+    )
+
+
+@router.get(RUNS)
+def runs_page(request: Request, visit: Reader) -> Response:
+    """The settlement runs, newest first, and (for a role that moves money) the form that starts today's."""
+    return _runs_page(request, visit)
+
+
+@router.post(RUNS)
+def start_run(request: Request, form: Form, visit: RunForm) -> Response:
+    """Start today's settlement run: a second post for the same day answers the same run (nothing more is paid)."""
+    try:
+        run = web_of(request).kleline.settlement.run(None, actor=visit.actor)
+    except KlelineError as error:
+        page = _refusal(request, visit, error)
+        if page is not None:
+            raise page from None
+        return _runs_page(request, visit, errors=[_error(request, error)])
+    return leave_note(request, redirect(f"{RUNS}/{run.id}"), "console_run_started")
+
+
+@router.get(RUNS + "/{run_id}")
+def run_page(request: Request, run_id: str, visit: Reader) -> Response:
+    """One settlement run: its figures, its payouts, and its file for a role that may export it."""
+    settlement = web_of(request).kleline.settlement
+    language = language_of(request)
+    try:
+        run = settlement.get_run(run_id)
+    except KlelineError as error:
+        page = _refusal(request, visit, error)
+        if page is not None:
+            raise page from None
+        raise
+    payouts = [
+        {"payout": payout, "amount": language.money(payout.amount), "status": _status(language, payout.status)}
+        for payout in settlement.run_payouts(run.id)
+    ]
+    return _page(
+        request,
+        visit,
+        "console/money_run.html",
+        N_("Settlement run"),
+        "runs",
+        run=run,
+        run_status=_status(language, run.status),
+        total=language.money(Money(run.total, run.currency)),
+        created=when(run.created_at, language),
+        payouts=payouts,
+        may_export=visit.may(Power.EXPORT),
+    )
+
+
+@router.get(RUNS + "/{run_id}/file")
+def run_file(
+    request: Request, run_id: str, visit: Annotated[ConsoleVisit, Depends(console_page(Power.EXPORT))]
+) -> Response:
+    """The run's pain.001 file, as built when it completed; the download is recorded in the staff audit trail."""
+    kleline = web_of(request).kleline
+    try:
+        file = kleline.settlement.run_file(run_id)
+    except KlelineError as error:
+        page = _refusal(request, visit, error)
+        if page is not None:
+            raise page from None
+        raise
+    details = {"format": "pain.001", "bytes": len(file)}
+    record_download(kleline.db, visit.actor, "settlement_run", run_id, at=kleline.clock(), details=details)
+    disposition = f'attachment; filename="{run_id}.xml"'
+    return Response(file, media_type="application/xml", headers={"Content-Disposition": disposition})

