@@ -83,3 +83,40 @@ def test_a_finance_user_starts_one_run_on_a_double_click_and_downloads_its_file(
     assert actions(kleline)[-1] == "export_downloaded"
     listing = finance.get("/console/money/settlement-runs")
     assert "1 payout, €48.25" in listing.text and "complete" in listing.text
+
+
+def upload(browser: ConsoleVisitor, document: bytes, csrf: str | None = None) -> object:
+    data = {"csrf_token": browser.csrf if csrf is None else csrf}
+    return browser.client.post(
+        "/console/money/statements", data=data, files={"statement": ("statement.xml", document, "application/xml")}
+    )
+
+
+def test_a_finance_user_imports_a_statement_and_sees_its_matched_and_held_lines(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    payout = World(kleline).payout(5_000)
+    document = statement(
+        kleline, debit("REF-1", payout.amount.minor, payout.end_to_end_id), credit("REF-2", 1_234, "NOBODY")
+    )
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    page = finance.get("/console/money/statements")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    empty = finance.client.post("/console/money/statements", data={"csrf_token": finance.csrf}, files={"x": ("", b"")})
+    assert empty.status_code == 400 and "Choose the camt.053 file" in empty.text
+    garbage = upload(finance, b"<not a statement/>")
+    assert garbage.status_code == 400 and 'aria-invalid="true"' in garbage.text
+    assert rows(kleline, "bank_statements") == 0
+    done = upload(finance, document)
+    assert done.status_code == 303, done.text
+    shown = finance.get(done.headers["location"])
+    text = html.unescape(shown.text)
+    assert "The statement is imported" in text
+    assert f"matched {payout.id}" in text
+    assert "€12.34 in" in text and "held because its reference names nothing in the books" in text
+    again = upload(finance, document)
+    assert again.headers["location"] == done.headers["location"]
+    assert "imported before: nothing changed" in finance.get(again.headers["location"]).text
+    assert "1 matched, 1 in suspense, 0 duplicates" in finance.get("/console/money/statements").text
+    too_large = upload(finance, b"<x>" + b" " * (kleline.reconciliation.max_bytes + 20_000) + b"</x>")
+    assert too_large.status_code == 413 and "too large" in too_large.text

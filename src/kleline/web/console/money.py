@@ -20,8 +20,7 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError, NotFound
 from kleline.money import Money
-from kleline.proposals import Proposal
-from kleline.reconciliation import ResolutionRequest, Target
+from kleline.reconciliation import Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.staff.actor import RoleForbids
 from kleline.staff.audit import record_download
@@ -87,6 +86,17 @@ _STATUS: Final = {
     "rejected": N_("rejected"),
     "withdrawn": N_("withdrawn"),
 }
+_REASONS: Final = {
+    "unknown_reference": N_("its reference names nothing in the books"),
+    "amount_mismatch": N_("the amount differs from what it names"),
+    "direction_mismatch": N_("the money moved the other way from what it names"),
+    "already_matched": N_("what it names was already matched by another line"),
+    "unexpected_return": N_("a return of something that cannot be returned"),
+    "other_currency": N_("another currency than the books': nothing was posted"),
+    "reference_reused": N_("the bank's reference was seen before with other content"),
+    "refused": N_("what it names could not be confirmed in its present state"),
+    "zero_amount": N_("it moves no money: nothing was posted"),
+}
 _KINDS: Final = {
     Target.PAYOUT.value: N_("a payout (its id)"),
     Target.COLLECTION.value: N_("a direct debit collection (its id)"),
@@ -96,7 +106,18 @@ _KINDS: Final = {
     ACCOUNT: N_("an account of the books (its code, such as kleline:bank-charges)"),
     DISMISSED: N_("nothing: dismiss the line, which posted no money"),
 }
-_SAFEGUARDING_KINDS: Final = {
+_SAFEGUARDING_REASONS: Final = {
+    "unknown_reference": N_("its reference names nothing in the books"),
+    "amount_mismatch": N_("the amount differs from what it names"),
+    "direction_mismatch": N_("the money moved the other way from what it names"),
+    "already_matched": N_("what it names was already matched by another line"),
+    "unexpected_return": N_("a return of something that cannot be returned"),
+    "other_currency": N_("another currency than the books': nothing was posted"),
+    "reference_reused": N_("the bank's reference was seen before with other content"),
+    "refused": N_("what it names could not be confirmed in its present state"),
+    "zero_amount": N_("it moves no money: nothing was posted"),
+}
+_KINDS: Final = {
     "safeguarding": N_("Safeguarding account"),
     "purses": N_("Customers' purses"),
     "merchant_balances": N_("Merchants' balances"),
@@ -112,6 +133,10 @@ _SAFEGUARDING_KINDS: Final = {
 
 def _status(language: Language, status: str) -> str:
     return language.gettext(_STATUS.get(status, status))
+
+
+def _reason(language: Language, reason: str | None) -> str:
+    return "" if reason is None else language.gettext(_REASONS.get(reason, reason))
 
 
 def _page(
@@ -256,3 +281,113 @@ def run_file(
     record_download(kleline.db, visit.actor, "settlement_run", run_id, at=kleline.clock(), details=details)
     disposition = f'attachment; filename="{run_id}.xml"'
     return Response(file, media_type="application/xml", headers={"Content-Disposition": disposition})
+
+
+# Bank statements
+
+
+def _statements_page(
+    request: Request, visit: ConsoleVisit, *, errors: list[PageError] | None = None, status: int = 200
+) -> Response:
+    language = language_of(request)
+    found, more = web_of(request).kleline.reconciliation.statements(limit=50)
+    rows = [
+        {
+            "statement": statement,
+            "imported": when(statement.imported_at, language),
+            "status": _status(language, "complete" if statement.completed_at is not None else "importing"),
+        }
+        for statement in found
+    ]
+    return _page(
+        request,
+        visit,
+        "console/money_statements.html",
+        N_("Bank statements"),
+        "statements",
+        errors=errors,
+        status=status,
+        statements=rows,
+        more=more,
+        may_import=visit.may(Power.RUN_MONEY),
+        limit_kb=web_of(request).kleline.reconciliation.max_bytes // 1024,
+    )
+
+
+@router.get(STATEMENTS)
+def statements_page(request: Request, visit: Reader) -> Response:
+    """The imported statements, newest first, and (for a role that moves money) the form that imports one."""
+    return _statements_page(request, visit)
+
+
+@router.post(STATEMENTS)
+async def import_statement(request: Request) -> Response:
+    """Import a camt.053 document sent with the form: its lines are matched or held in suspense; the same statement
+    again changes nothing. The role is checked before the body is read, the form's token once it is."""
+    visit = signed_in_staff(request)
+    require(request, visit, Power.RUN_MONEY)
+    reconciliation = web_of(request).kleline.reconciliation
+    _ = language_of(request).gettext
+    try:
+        upload = await read_upload(request, reconciliation.max_bytes + _UPLOAD_OVERHEAD)
+    except TooLarge:
+        message = _("The file is too large: a statement import takes at most %(size)s kB.") % {
+            "size": reconciliation.max_bytes // 1024
+        }
+        error = PageError(message, "statement_too_large", "statement-file")
+        return await run_in_threadpool(_statements_page, request, visit, errors=[error], status=413)
+    visit = signed_in_staff_post(request, upload.fields, back=STATEMENTS)
+    require(request, visit, Power.RUN_MONEY)
+    _name, document = upload.files.get("statement", ("", b""))
+    if not document:
+        error = PageError(_("Choose the camt.053 file of the statement to import"), "required", "statement-file")
+        return await run_in_threadpool(_statements_page, request, visit, errors=[error], status=400)
+    try:
+        result = await run_in_threadpool(reconciliation.import_document, document, actor=visit.actor)
+    except KlelineError as error:
+        page = _refusal(request, visit, error)
+        if page is not None:
+            raise page from None
+        problem = _error(request, error)
+        problem = PageError(problem.message, problem.code, "statement-file")
+        return await run_in_threadpool(_statements_page, request, visit, errors=[problem], status=400)
+    first = result.statements[0]
+    note = "console_statement_again" if result.replayed else "console_statement_imported"
+    return leave_note(request, redirect(f"{STATEMENTS}/{first.id}"), note)
+
+
+@router.get(STATEMENTS + "/{statement_id}")
+def statement_page(request: Request, statement_id: str, visit: Reader) -> Response:
+    """One imported statement: each line, and what it matched or why it is held in suspense."""
+    language = language_of(request)
+    try:
+        found = web_of(request).kleline.reconciliation.statement(statement_id)
+    except KlelineError as error:
+        page = _refusal(request, visit, error)
+        if page is not None:
+            raise page from None
+        raise
+    lines = [
+        {
+            "outcome": outcome,
+            "amount": language.money(outcome.line.amount),
+            "status": _status(language, outcome.status.value),
+            "reason": _reason(language, None if outcome.reason is None else outcome.reason.value),
+        }
+        for outcome in found.lines or ()
+    ]
+    matched = [line for line in lines if line["outcome"].status.value == "matched"]
+    held = [line for line in lines if line["outcome"].status.value != "matched"]
+    return _page(
+        request,
+        visit,
+        "console/money_statement.html",
+        N_("Bank statement"),
+        "statements",
+        statement=found,
+        imported=when(found.imported_at, language),
+        opening="" if found.opening_balance is None else language.money(found.opening_balance),
+        closing="" if found.closing_balance is None else language.money(found.closing_balance),
+        matched=matched,
+        held=held,
+    )

@@ -118,6 +118,8 @@ NOTES: Final = {
     "console_resolution_proposed": N_("Your resolution is proposed: it applies once a second person approves it."),
     "console_proposal_approved": N_("The proposal is approved: its resolution applied."),
     "console_proposal_rejected": N_("The proposal is rejected: it will never apply."),
+    "console_statement_imported": N_("The statement is imported: each line below is matched or held in suspense."),
+    "console_statement_again": N_("This statement was imported before: nothing changed."),
     "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
