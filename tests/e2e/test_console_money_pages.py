@@ -18,6 +18,7 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.config import load_settings
 from kleline.staff.audit import AuditFilters, search
+from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
@@ -120,3 +121,74 @@ def test_a_finance_user_imports_a_statement_and_sees_its_matched_and_held_lines(
     assert "1 matched, 1 in suspense, 0 duplicates" in finance.get("/console/money/statements").text
     too_large = upload(finance, b"<x>" + b" " * (kleline.reconciliation.max_bytes + 20_000) + b"</x>")
     assert too_large.status_code == 413 and "too large" in too_large.text
+
+
+def held_line(kleline: Kleline, world: World) -> tuple[str, str]:
+    """A payout whose statement line came with another reference: the line held in suspense, and the payout."""
+    payout = world.payout(5_000)
+    document = statement(kleline, debit("REF-9", payout.amount.minor, "SOMETHING-ELSE"))
+    kleline.reconciliation.import_document(document, actor=command_line())
+    (item,), _ = kleline.suspense.items(status="open")
+    return item.id, payout.id
+
+
+def test_a_suspense_resolution_is_proposed_by_one_finance_user_and_approved_by_a_second(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    item_id, payout_id = held_line(kleline, World(kleline))
+    first = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    queue = first.get("/console/money/suspense")
+    assert queue.status_code == 200 and f'action="/console/money/suspense/{item_id}/propose"' in queue.text
+    empty = first.post(f"/console/money/suspense/{item_id}/propose", kind="", target="", note="x" * 501)
+    assert empty.status_code == 400
+    assert "Choose where the line belongs" in empty.text and "at most 500 characters" in empty.text
+    assert "x" * 501 in empty.text  # kept
+    dismissed = first.post(f"/console/money/suspense/{item_id}/propose", kind="dismissed", target="po_x", note="")
+    assert dismissed.status_code == 400
+    assert "leave the id or code empty" in dismissed.text and "why the line is dismissed" in dismissed.text
+    proposed = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="ours")
+    assert proposed.status_code == 303 and proposed.headers["location"] == "/console/money/proposals"
+    assert kleline.suspense.get(item_id).status == "open"  # nothing moved yet
+    mine = first.get("/console/money/proposals")
+    assert "You proposed it: a second person must approve or reject it." in mine.text
+    proposal_id = kleline.proposals.list(status="pending")[0].id
+    assert f"/console/money/proposals/{proposal_id}/withdraw" in mine.text
+    assert f"/console/money/proposals/{proposal_id}/approve" not in mine.text
+    own = first.post(f"/console/money/proposals/{proposal_id}/approve")
+    assert own.status_code == 403 and "a second person must approve or reject it" in own.text
+    assert kleline.proposals.get(proposal_id).status == "pending"
+    second = signed_in(kleline, app, clock, "fin2@example.org", Role.FINANCE)
+    theirs = second.get("/console/money/proposals")
+    assert f"/console/money/proposals/{proposal_id}/approve" in theirs.text
+    no_reason = second.post(f"/console/money/proposals/{proposal_id}/reject", reason=" ")
+    assert no_reason.status_code == 400 and "Say why you reject it" in no_reason.text
+    approved = second.post(f"/console/money/proposals/{proposal_id}/approve")
+    assert approved.status_code == 303
+    assert "The proposal is approved" in second.get("/console/money/proposals").text
+    assert kleline.suspense.get(item_id).status == "resolved"
+    assert "Nothing is held in suspense." in second.get("/console/money/suspense").text
+
+
+def test_the_proposer_withdraws_and_a_second_person_rejects_with_a_reason(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    item_id, payout_id = held_line(kleline, World(kleline))
+    first = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    first.get("/console/money/suspense")
+    first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
+    again = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
+    assert again.status_code in (200, 409, 400) and again.status_code != 303
+    (proposal,) = kleline.proposals.list(status="pending")
+    first.get("/console/money/proposals")
+    assert first.post(f"/console/money/proposals/{proposal.id}/withdraw").status_code == 303
+    assert kleline.proposals.get(proposal.id).status == "withdrawn"
+    first.get("/console/money/suspense")
+    first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
+    (proposal,) = kleline.proposals.list(status="pending")
+    second = signed_in(kleline, app, clock, "fin2@example.org", Role.FINANCE)
+    second.get("/console/money/proposals")
+    assert second.post(f"/console/money/proposals/{proposal.id}/withdraw").status_code == 403
+    rejected = second.post(f"/console/money/proposals/{proposal.id}/reject", reason="Not ours")
+    assert rejected.status_code == 303
+    assert kleline.proposals.get(proposal.id).status == "rejected"
+    assert "Not ours" in second.get("/console/money/proposals").text

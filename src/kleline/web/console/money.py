@@ -20,7 +20,8 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError, NotFound
 from kleline.money import Money
-from kleline.reconciliation import Target
+from kleline.proposals import Proposal
+from kleline.reconciliation import ResolutionRequest, Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.staff.actor import RoleForbids
 from kleline.staff.audit import record_download
@@ -106,18 +107,7 @@ _KINDS: Final = {
     ACCOUNT: N_("an account of the books (its code, such as kleline:bank-charges)"),
     DISMISSED: N_("nothing: dismiss the line, which posted no money"),
 }
-_SAFEGUARDING_REASONS: Final = {
-    "unknown_reference": N_("its reference names nothing in the books"),
-    "amount_mismatch": N_("the amount differs from what it names"),
-    "direction_mismatch": N_("the money moved the other way from what it names"),
-    "already_matched": N_("what it names was already matched by another line"),
-    "unexpected_return": N_("a return of something that cannot be returned"),
-    "other_currency": N_("another currency than the books': nothing was posted"),
-    "reference_reused": N_("the bank's reference was seen before with other content"),
-    "refused": N_("what it names could not be confirmed in its present state"),
-    "zero_amount": N_("it moves no money: nothing was posted"),
-}
-_KINDS: Final = {
+_SAFEGUARDING_KINDS: Final = {
     "safeguarding": N_("Safeguarding account"),
     "purses": N_("Customers' purses"),
     "merchant_balances": N_("Merchants' balances"),
@@ -391,3 +381,225 @@ def statement_page(request: Request, statement_id: str, visit: Reader) -> Respon
         matched=matched,
         held=held,
     )
+
+
+# The suspense queue and its proposals
+
+_RESOLUTION_FIELDS: Final = ("kind", "target", "note")
+_DECISIONS: Final = {
+    "same_approver": N_(
+        "You proposed this resolution: a second person must approve or reject it. You may withdraw it instead."
+    ),
+    "not_proposer": N_("Only whoever proposed this resolution may withdraw it: approve or reject it instead."),
+    "proposal_pending": N_(
+        "A resolution of this line already waits for a second person: see the proposals, or withdraw yours first."
+    ),
+    "proposal_decided": N_("This proposal was decided already: it no longer waits for anyone."),
+}
+
+
+def _is_own(visit: ConsoleVisit, proposal: Proposal) -> bool:
+    actor = visit.actor
+    return (proposal.proposed_by.kind, proposal.proposed_by.id) == (actor.kind, actor.id)
+
+
+def _decision_error(request: Request, error: KlelineError, fields: dict[str, str] | None = None) -> PageError:
+    wording = _DECISIONS.get(error.code)
+    if wording is not None:
+        return PageError(language_of(request).gettext(wording), error.code, None)
+    return _error(request, error, fields)
+
+
+def _suspense_page(
+    request: Request,
+    visit: ConsoleVisit,
+    *,
+    errors: list[PageError] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    kleline = web_of(request).kleline
+    language = language_of(request)
+    items, more = kleline.suspense.items(status="open", limit=100)
+    pending = {p.subject_id: p for p in kleline.proposals.list(status="pending", kind="suspense_resolution", limit=101)}
+    rows = [
+        {
+            "item": item,
+            "amount": language.money(item.line.amount),
+            "reason": _reason(language, item.reason.value),
+            "created": when(item.created_at, language),
+            "proposal": pending.get(item.id),
+        }
+        for item in items
+    ]
+    return _page(
+        request,
+        visit,
+        "console/money_suspense.html",
+        N_("Suspense queue"),
+        "suspense",
+        errors=errors,
+        status=status,
+        items=rows,
+        more=more,
+        may_resolve=visit.may(Power.RESOLVE_SUSPENSE),
+        kinds=[(kind, language.gettext(label)) for kind, label in _KINDS.items()],
+        typed=typed or {"item": "", "kind": "", "target": "", "note": ""},
+    )
+
+
+@router.get(SUSPENSE)
+def suspense_page(request: Request, visit: Reader) -> Response:
+    """The open suspense items, oldest first, each with the form that proposes where it belongs."""
+    return _suspense_page(request, visit)
+
+
+def _resolution_problems(request: Request, item_id: str, kind: str, target: str, note: str) -> list[PageError]:
+    _ = language_of(request).gettext
+    problems = []
+    if kind not in _KINDS:
+        problems.append(PageError(_("Choose where the line belongs"), "validation_error", f"kind-{item_id}"))
+    elif kind != DISMISSED and not target:
+        problems.append(PageError(_("Enter the id or the account code it belongs to"), "required", f"target-{item_id}"))
+    elif kind == DISMISSED and target:
+        message = _("A dismissed line names nothing: leave the id or code empty")
+        problems.append(PageError(message, "validation_error", f"target-{item_id}"))
+    if len(target) > 120:
+        problems.append(PageError(_("The id or code is at most 120 characters"), "too_long", f"target-{item_id}"))
+    if len(note) > 500:
+        problems.append(PageError(_("The note is at most 500 characters"), "too_long", f"note-{item_id}"))
+    if kind == DISMISSED and not note:
+        problems.append(PageError(_("Say in the note why the line is dismissed"), "required", f"note-{item_id}"))
+    return problems
+
+
+@router.post(SUSPENSE + "/{item_id}/propose")
+def propose_resolution(request: Request, item_id: str, form: Form, visit: ResolveForm) -> Response:
+    """Propose where a held line belongs: nothing moves until a second person approves it."""
+    kind, target, note = (form.get(name, "").strip() for name in _RESOLUTION_FIELDS)
+    typed = {"item": item_id, "kind": kind, "target": target, "note": note}
+    problems = _resolution_problems(request, item_id, kind, target, note)
+    if not problems:
+        fields = {name: f"{name}-{item_id}" for name in _RESOLUTION_FIELDS}
+        fields.update({"account_code": f"target-{item_id}", "type": f"kind-{item_id}"})
+        try:
+            request_ = ResolutionRequest(kind, None if kind == DISMISSED else target, note or None)
+            web_of(request).kleline.proposals.propose_suspense_resolution(visit.actor, item_id, request_)
+        except KlelineError as error:
+            page = _refusal(request, visit, error)
+            if page is not None:
+                raise page from None
+            problems.append(_decision_error(request, error, fields))
+    if problems:
+        status = 409 if problems[0].code in {"proposal_pending", "suspense_item_resolved"} else 400
+        return _suspense_page(request, visit, errors=problems, typed=typed, status=status)
+    return leave_note(request, redirect(PROPOSALS), "console_resolution_proposed")
+
+
+def _proposals_page(
+    request: Request,
+    visit: ConsoleVisit,
+    *,
+    errors: list[PageError] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    kleline = web_of(request).kleline
+    language = language_of(request)
+    pending = kleline.proposals.list(status="pending", kind="suspense_resolution", limit=100)
+    decided = [p for p in kleline.proposals.list(kind="suspense_resolution", limit=20) if p.status != "pending"]
+    staff = kleline.staff_team
+
+    def who(proposal_actor: Any) -> str:
+        if proposal_actor is None:
+            return ""
+        if proposal_actor.kind == "staff":
+            try:
+                return staff.get(proposal_actor.id).email
+            except KlelineError:
+                return proposal_actor.id
+        return language.gettext(N_("operator key %(id)s")) % {"id": proposal_actor.id}
+
+    def row(proposal: Proposal) -> dict[str, Any]:
+        parameters = proposal.parameters
+        line = parameters.get("line") or {}
+        return {
+            "proposal": proposal,
+            "own": _is_own(visit, proposal),
+            "kind": language.gettext(_KINDS.get(str(parameters.get("type")), N_("unknown"))),
+            "target": parameters.get("target") or "",
+            "note": parameters.get("note") or "",
+            "amount": language.money(Money(int(line["amount"]), str(line["currency"]))) if "amount" in line else "",
+            "by": who(proposal.proposed_by),
+            "decided_by": who(proposal.decided_by),
+            "when": when(proposal.proposed_at, language),
+            "status": _status(language, str(proposal.status)),
+        }
+
+    return _page(
+        request,
+        visit,
+        "console/money_proposals.html",
+        N_("Proposals"),
+        "proposals",
+        errors=errors,
+        status=status,
+        pending=[row(p) for p in pending],
+        decided=[row(p) for p in decided],
+        may_decide=visit.may(Power.RESOLVE_SUSPENSE),
+        typed=typed or {"proposal": "", "reason": ""},
+    )
+
+
+@router.get(PROPOSALS)
+def proposals_page(request: Request, visit: Reader) -> Response:
+    """The suspense resolutions waiting for a second person, and the last ones decided."""
+    return _proposals_page(request, visit)
+
+
+def _decide(request: Request, visit: ConsoleVisit, proposal_id: str, act: str, reason: str = "") -> Response:
+    proposals = web_of(request).kleline.proposals
+    try:
+        if act == "approve":
+            proposals.approve(visit.actor, proposal_id)
+        elif act == "reject":
+            proposals.reject(visit.actor, proposal_id, reason)
+        else:
+            proposals.withdraw(visit.actor, proposal_id)
+    except KlelineError as error:
+        if error.code not in _DECISIONS:
+            page = _refusal(request, visit, error)
+            if page is not None:
+                raise page from None
+        problem = _decision_error(request, error, {"reason": f"reason-{proposal_id}"})
+        status = 403 if error.status == 403 else 409 if error.status == 409 else 400
+        typed = {"proposal": proposal_id, "reason": reason}
+        return _proposals_page(request, visit, errors=[problem], typed=typed, status=status)
+    notes = {"approve": "console_proposal_approved", "reject": "console_proposal_rejected"}
+    return leave_note(request, redirect(PROPOSALS), notes.get(act, "console_proposal_withdrawn"))
+
+
+@router.post(PROPOSALS + "/{proposal_id}/approve")
+def approve_proposal(request: Request, proposal_id: str, form: Form, visit: DecideForm) -> Response:
+    """Approve a resolution another person proposed: it applies now."""
+    return _decide(request, visit, proposal_id, "approve")
+
+
+@router.post(PROPOSALS + "/{proposal_id}/reject")
+def reject_proposal(request: Request, proposal_id: str, form: Form, visit: DecideForm) -> Response:
+    """Reject a resolution another person proposed, saying why: it never applies."""
+    reason = form.get("reason", "").strip()
+    if not reason:
+        _ = language_of(request).gettext
+        message = _("Say why you reject it: the proposer will read it")
+        error = PageError(message, "required", f"reason-{proposal_id}")
+        return _proposals_page(
+            request, visit, errors=[error], typed={"proposal": proposal_id, "reason": ""}, status=400
+        )
+    return _decide(request, visit, proposal_id, "reject", reason)
+
+
+@router.post(PROPOSALS + "/{proposal_id}/withdraw")
+def withdraw_proposal(request: Request, proposal_id: str, form: Form, visit: DecideForm) -> Response:
+    """Withdraw one's own proposal: it never applies."""
+    return _decide(request, visit, proposal_id, "withdraw")
