@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.config import load_settings
-from kleline.staff.audit import AuditFilters, search
 from kleline.staff.actor import command_line
+from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
@@ -192,3 +192,62 @@ def test_the_proposer_withdraws_and_a_second_person_rejects_with_a_reason(
     assert rejected.status_code == 303
     assert kleline.proposals.get(proposal.id).status == "rejected"
     assert "Not ours" in second.get("/console/money/proposals").text
+
+
+def test_the_safeguarding_report_explains_the_difference_line_by_line(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    World(kleline).card_payment(5_000)
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    page = finance.get("/console/money/safeguarding")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    (currency,) = kleline.safeguarding.report().currencies
+    assert '<h2 id="cur-EUR">EUR</h2>' in text
+    assert "Merchants' balances" in text and "€48.25" in text  # the merchant's balance
+    assert "Kleline's commission" in text and "€1.75" in text
+    assert currency.unexplained == 0 and "The books balance" in text
+
+
+def test_support_reads_the_money_pages_without_a_form_and_every_money_post_is_refused_with_nothing_written(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    world = World(kleline)
+    item_id, payout_id = held_line(kleline, world)
+    (run,), _ = kleline.settlement.list_runs()
+    (imported,), _ = kleline.reconciliation.statements()
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    finance.get("/console/money/suspense")
+    finance.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
+    (proposal,) = kleline.proposals.list(status="pending")
+    support = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT)
+    assert 'href="/console/money"' in support.get("/console").text
+    for path in (
+        "/console/money/settlement-runs",
+        f"/console/money/settlement-runs/{run.id}",
+        "/console/money/statements",
+        f"/console/money/statements/{imported.id}",
+        "/console/money/suspense",
+        "/console/money/proposals",
+        "/console/money/safeguarding",
+    ):
+        page = support.get(path)
+        assert page.status_code == 200, path
+        assert 'method="post" action="/console/money' not in page.text, path
+    assert support.get(f"/console/money/settlement-runs/{run.id}/file").status_code == 403
+    support.get("/console/money/proposals")
+    before = (actions(kleline), rows(kleline, "settlement_runs"), rows(kleline, "bank_statements"))
+    for path, fields in (
+        ("/console/money/settlement-runs", {}),
+        (f"/console/money/suspense/{item_id}/propose", {"kind": "dismissed", "note": "no"}),
+        (f"/console/money/proposals/{proposal.id}/approve", {}),
+        (f"/console/money/proposals/{proposal.id}/reject", {"reason": "no"}),
+        (f"/console/money/proposals/{proposal.id}/withdraw", {}),
+    ):
+        refused = support.post(path, **fields)
+        assert refused.status_code == 403, path
+        assert "Your role (Support) does not allow this" in refused.text, path
+    posted = upload(support, statement(kleline, credit("REF-X", 100, None), statement_id="STMT-X"))
+    assert posted.status_code == 403
+    assert (actions(kleline), rows(kleline, "settlement_runs"), rows(kleline, "bank_statements")) == before
+    assert kleline.proposals.get(proposal.id).status == "pending"

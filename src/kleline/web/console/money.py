@@ -603,3 +603,53 @@ def reject_proposal(request: Request, proposal_id: str, form: Form, visit: Decid
 def withdraw_proposal(request: Request, proposal_id: str, form: Form, visit: DecideForm) -> Response:
     """Withdraw one's own proposal: it never applies."""
     return _decide(request, visit, proposal_id, "withdraw")
+
+
+# Safeguarding
+
+
+@router.get(SAFEGUARDING)
+def safeguarding_page(request: Request, visit: Reader) -> Response:
+    """Per currency: what the safeguarding account holds against customers' purses and merchants' balances, and the
+    difference explained line by line, every figure a ledger balance from one snapshot of the books."""
+    language = language_of(request)
+    report = web_of(request).kleline.safeguarding.report()
+
+    def money(minor: int, currency: str) -> str:
+        return language.money(Money(minor, currency))
+
+    def lines(found: Any, currency: str, figure: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": language.gettext(_SAFEGUARDING_KINDS.get(line.kind, _SAFEGUARDING_KINDS["other"])),
+                "code": line.code,
+                "accounts": line.accounts,
+                "figure": money(getattr(line, figure), currency),
+            }
+            for line in found
+        ]
+
+    currencies = [
+        {
+            "currency": c.currency,
+            "safeguarded": money(c.safeguarded, c.currency),
+            "safeguarding": lines(c.safeguarding, c.currency, "balance"),
+            "owed": money(c.owed_total, c.currency),
+            "owed_lines": lines(c.owed, c.currency, "balance"),
+            "difference": money(c.difference, c.currency),
+            "explanation": lines(c.explanation, c.currency, "effect"),
+            "unexplained": money(c.unexplained, c.currency),
+            "unexplained_minor": c.unexplained,
+            "balanced": c.balanced,
+        }
+        for c in report.currencies
+    ]
+    return _page(
+        request,
+        visit,
+        "console/money_safeguarding.html",
+        N_("Safeguarding"),
+        "safeguarding",
+        as_of=when(report.as_of, language),
+        currencies=currencies,
+    )
