@@ -251,3 +251,15 @@ def test_support_reads_the_money_pages_without_a_form_and_every_money_post_is_re
     assert posted.status_code == 403
     assert (actions(kleline), rows(kleline, "settlement_runs"), rows(kleline, "bank_statements")) == before
     assert kleline.proposals.get(proposal.id).status == "pending"
+
+
+def test_the_money_pages_speak_french(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:
+    World(kleline).card_payment(5_000)
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    runs = html.unescape(finance.get("/console/money/settlement-runs?lang=fr").text)
+    assert "<h1>Cycles de règlement</h1>" in runs and "Lancer le cycle de règlement du jour" in runs
+    started = finance.post("/console/money/settlement-runs")
+    run = html.unescape(finance.get(started.headers["location"]).text)
+    assert "Le cycle de règlement du jour est fait\u00a0: ses virements" in run and "48,25\u00a0€" in run
+    queue = html.unescape(finance.get("/console/money/safeguarding").text)
+    assert "Soldes des marchands" in queue and "Les comptes sont équilibrés\u00a0:" in queue
