@@ -23,7 +23,7 @@ from kleline.money import Money
 from kleline.proposals import Proposal
 from kleline.reconciliation import ResolutionRequest, Target
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
-from kleline.staff.actor import RoleForbids
+from kleline.staff.actor import RoleForbids, StaffActor
 from kleline.staff.audit import record_download
 from kleline.staff.roles import Power
 from kleline.web.console.visits import (
@@ -106,6 +106,15 @@ _KINDS: Final = {
     Target.CARD_REFUND.value: N_("a card refund the network charged (its id)"),
     ACCOUNT: N_("an account of the books (its code, such as kleline:bank-charges)"),
     DISMISSED: N_("nothing: dismiss the line, which posted no money"),
+}
+_KIND_NAMES: Final = {
+    Target.PAYOUT.value: N_("To the payout"),
+    Target.COLLECTION.value: N_("To the collection"),
+    Target.CARD_PAYMENT.value: N_("To the card payment"),
+    Target.CARD_TOP_UP.value: N_("To the card top-up"),
+    Target.CARD_REFUND.value: N_("To the card refund"),
+    ACCOUNT: N_("To the account"),
+    DISMISSED: N_("Dismissed"),
 }
 _SAFEGUARDING_KINDS: Final = {
     "safeguarding": N_("Safeguarding account"),
@@ -357,7 +366,7 @@ def statement_page(request: Request, statement_id: str, visit: Reader) -> Respon
         if page is not None:
             raise page from None
         raise
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "outcome": outcome,
             "amount": language.money(outcome.line.amount),
@@ -510,12 +519,12 @@ def _proposals_page(
     decided = [p for p in kleline.proposals.list(kind="suspense_resolution", limit=20) if p.status != "pending"]
     staff = kleline.staff_team
 
-    def who(proposal_actor: Any) -> str:
+    def who(proposal_actor: StaffActor | None) -> str:
         if proposal_actor is None:
             return ""
         if proposal_actor.kind == "staff":
             try:
-                return staff.get(proposal_actor.id).email
+                return str(staff.get(proposal_actor.id).email)
             except KlelineError:
                 return proposal_actor.id
         return language.gettext(N_("operator key %(id)s")) % {"id": proposal_actor.id}
@@ -526,7 +535,7 @@ def _proposals_page(
         return {
             "proposal": proposal,
             "own": _is_own(visit, proposal),
-            "kind": language.gettext(_KINDS.get(str(parameters.get("type")), N_("unknown"))),
+            "kind": language.gettext(_KIND_NAMES.get(str(parameters.get("type")), N_("unknown"))),
             "target": parameters.get("target") or "",
             "note": parameters.get("note") or "",
             "amount": language.money(Money(int(line["amount"]), str(line["currency"]))) if "amount" in line else "",
