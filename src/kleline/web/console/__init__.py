@@ -17,7 +17,7 @@ every error at once, keyboard and 360 px usable, the same security headers and c
 
 from fastapi import APIRouter
 
-from kleline.web.console import approvals, audit_trail, home, invitations, security, sign_in, staff
+from kleline.web.console import approvals, audit_trail, home, invitations, money, security, sign_in, staff
 
 __all__ = ["routers"]
 
@@ -29,5 +29,6 @@ routers: tuple[APIRouter, ...] = (
     security.router,
     approvals.router,
     audit_trail.router,
+    money.router,
 )
 """The console's routes, for ``kleline.web.app.install``."""

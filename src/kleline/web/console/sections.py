@@ -54,6 +54,13 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.READ,
     ),
     Section(
+        "money",
+        "/console/money",
+        N_("Money"),
+        N_("Settlement runs, bank statements, the suspense queue and its proposals, safeguarding"),
+        Power.READ,
+    ),
+    Section(
         "security",
         "/console/security",
         N_("Security"),

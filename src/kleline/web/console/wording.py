@@ -118,6 +118,13 @@ NOTES: Final = {
     "console_merchant_refused": N_("The application was refused: the merchant reads the reason on its dashboard."),
     "console_merchant_suspended": N_("The merchant was suspended: it takes no payment until reactivated."),
     "console_merchant_reactivated": N_("The merchant was reactivated: it may take payments again."),
+    "console_run_started": N_("Today's settlement run is done: its payouts and its file are below."),
+    "console_resolution_proposed": N_("Your resolution is proposed: it applies once a second person approves it."),
+    "console_proposal_approved": N_("The proposal is approved: its resolution applied."),
+    "console_proposal_rejected": N_("The proposal is rejected: it will never apply."),
+    "console_statement_imported": N_("The statement is imported: each line below is matched or held in suspense."),
+    "console_statement_again": N_("This statement was imported before: nothing changed."),
+    "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
