@@ -11,7 +11,7 @@ merchant's: the largest posting id of the days that ended more than a day before
 dated in its own short transaction right before its postings are inserted, so every posting dated on a day has a
 larger id than any dated over a day earlier, and a scan from the watermark reads a day or two of the journal however
 long its history. Customers and merchants are found by the indexes on ``customers.created_at`` and
-``merchants.approved_at`` (migration 0039). Every bound is computed beforehand and passed as a parameter.
+``merchants.approved_at`` (migration 0038). Every bound is computed beforehand and passed as a parameter.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def end_every_session(tx: RawTx, customer_id: str, now: int) -> None:
 
 
 def _prefix_key(tx: RawTx, field: str) -> str:
-    """The indexed form of ``field`` a prefix is a range of (migration 0039): the id and the email as they are, the
+    """The indexed form of ``field`` a prefix is a range of (migration 0038): the id and the email as they are, the
     name lower-cased in A-Z; byte by byte (PostgreSQL's C collation, SQLite's binary one)."""
     if field == "name":
         return 'lower(name COLLATE "C")' if tx.is_postgres else "lower(name)"

@@ -6,8 +6,8 @@ console's button): when it started and ended, who ran it, the ledger's counts (e
 audit trail's record count, whether each part was intact, and the problems found (a JSON list, the first 200; the
 count in full). Rows are only ever added.
 
-Revision ID: 0040
-Revises: 0039
+Revision ID: 0039
+Revises: 0038
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0040"
-down_revision = "0039"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,7 @@
   unique index serves), so that a prefix is one range of the index whatever the database's collation, and both
   backends find the same customers.
 
-Revision ID: 0039
+Revision ID: 0038
 Revises: 0037
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0039"
+revision = "0038"
 down_revision = "0037"
 branch_labels = None
 depends_on = None
