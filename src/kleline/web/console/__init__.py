@@ -17,9 +17,16 @@ every error at once, keyboard and 360 px usable, the same security headers and c
 
 from fastapi import APIRouter
 
-from kleline.web.console import home, invitations, security, sign_in, staff
+from kleline.web.console import books, home, invitations, security, sign_in, staff
 
 __all__ = ["routers"]
 
-routers: tuple[APIRouter, ...] = (sign_in.router, invitations.router, home.router, staff.router, security.router)
+routers: tuple[APIRouter, ...] = (
+    sign_in.router,
+    invitations.router,
+    home.router,
+    staff.router,
+    security.router,
+    books.router,
+)
 """The console's routes, for ``kleline.web.app.install``."""

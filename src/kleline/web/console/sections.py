@@ -40,6 +40,13 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.MANAGE_STAFF,
     ),
     Section(
+        "books",
+        "/console/books",
+        N_("The books"),
+        N_("The trial balance, any account's movements, the integrity check, the exports"),
+        Power.READ,
+    ),
+    Section(
         "security",
         "/console/security",
         N_("Security"),

@@ -114,6 +114,7 @@ NOTES: Final = {
     "console_role_changed": N_("The role was changed: it counts from the person's next page."),
     "console_disabled": N_("The person was disabled: their sessions have ended and they can no longer sign in."),
     "console_invitation_withdrawn": N_("The invitation was withdrawn: its link no longer works."),
+    "console_integrity_checked": N_("The integrity check ran: its result is below."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
