@@ -40,6 +40,20 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.MANAGE_STAFF,
     ),
     Section(
+        "customers",
+        "/console/customers",
+        N_("Customers"),
+        N_("Find a customer: their purse, cards, verification level and payments"),
+        Power.READ,
+    ),
+    Section(
+        "merchants",
+        "/console/merchants",
+        N_("Merchants"),
+        N_("Find a merchant: their profile, balance, payments and people"),
+        Power.READ,
+    ),
+    Section(
         "books",
         "/console/books",
         N_("The books"),
