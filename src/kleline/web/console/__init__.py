@@ -17,7 +17,7 @@ every error at once, keyboard and 360 px usable, the same security headers and c
 
 from fastapi import APIRouter
 
-from kleline.web.console import books, home, invitations, people, security, sign_in, staff
+from kleline.web.console import books, growth, home, invitations, people, security, sign_in, staff
 
 __all__ = ["routers"]
 
@@ -29,5 +29,6 @@ routers: tuple[APIRouter, ...] = (
     security.router,
     books.router,
     people.router,
+    growth.router,
 )
 """The console's routes, for ``kleline.web.app.install``."""

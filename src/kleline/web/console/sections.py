@@ -61,6 +61,13 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.READ,
     ),
     Section(
+        "growth",
+        "/console/growth",
+        N_("Growth"),
+        N_("Merchants, customers, payments, volume and commission by month, beside the 10 % a month target"),
+        Power.READ,
+    ),
+    Section(
         "security",
         "/console/security",
         N_("Security"),
