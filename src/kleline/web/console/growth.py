@@ -11,6 +11,8 @@ today's chart, kept by nobody.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Final
 
@@ -19,12 +21,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
+from kleline.reports.growth_figures import GrowthReport
 from kleline.reports.growth_views import growth_csv
 from kleline.staff.roles import Power
 from kleline.web.charting import CHART_SIZE, SVG_CSP
 from kleline.web.console.visits import ConsoleVisit, console_context, console_page, refused, respond
 from kleline.web.growth_charts import GrowthChart, growth_charts
-from kleline.web.i18n import N_, language_of
+from kleline.web.i18n import N_, Language, language_of
 from kleline.web.rendering import render
 from kleline.web.visits import web_of
 
@@ -39,8 +42,26 @@ Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
 Exporter = Annotated[ConsoleVisit, Depends(console_page(Power.EXPORT))]
 
 
+_DRAWN: dict[tuple[str, GrowthReport], tuple[GrowthChart, ...]] = {}
+_KEPT: Final = 64
+_SOME_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _charts_of(report: GrowthReport, language: Language) -> tuple[GrowthChart, ...]:
+    """The report's charts and tables, kept by the process for the same figures in the same language (formatting
+    a year's tables costs milliseconds; the figures change a few times a day): the report's ``as_of``, which the
+    charts do not show, is left out of the key."""
+    key = (language.code, replace(report, as_of=_SOME_TIME))
+    charts = _DRAWN.get(key)
+    if charts is None:
+        if len(_DRAWN) >= _KEPT:
+            _DRAWN.clear()
+        charts = _DRAWN[key] = growth_charts(report, language)
+    return charts
+
+
 def _charts(request: Request) -> tuple[GrowthChart, ...]:
-    return growth_charts(web_of(request).kleline.growth.report(), language_of(request))
+    return _charts_of(web_of(request).kleline.growth.report(), language_of(request))
 
 
 @router.get(GROWTH)
@@ -48,7 +69,7 @@ def growth_page(request: Request, visit: Reader) -> Response:
     """The twelve months to this one: each chart and its table, the seed's target, the CSV link."""
     language = language_of(request)
     report = web_of(request).kleline.growth.report()
-    charts = growth_charts(report, language)
+    charts = _charts_of(report, language)
     target = format_percent(
         Decimal(report.target.numerator) / Decimal(report.target.denominator),
         locale=language.locale,
