@@ -45,6 +45,8 @@ _AUTHENTICATOR: Final = {
     "confirmed": N_("set up"),
 }
 
+_LEVELS: Final = {"unverified": N_("not verified"), "verified": N_("verified")}
+
 Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
 Query_ = Annotated[str, Query(max_length=SEARCH_LIMIT)]
 
@@ -105,11 +107,12 @@ def customer_page(request: Request, visit: Reader, customer_id: str) -> Response
         customer.name,
         section="customers",
         person=customer,
+        level=language.gettext(_LEVELS.get(customer.kyc_level, customer.kyc_level)),
         since=when(customer.created_at, language),
         purse=None if summary.purse is None else _balance(summary.purse, language),
         cards=[
             {
-                "brand": card.brand,
+                "brand": card.brand.capitalize(),
                 "number": f"{card.first6}******{card.last4}",
                 "expires": f"{card.exp_month:02d}/{card.exp_year}",
                 "holder": card.holder_name,
