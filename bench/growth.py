@@ -1,10 +1,12 @@
-"""Kleline's growth report under load: ``GET /v1/reports/growth`` for twelve months over a year of data beside the
-trivial endpoint of the same server, rounds alternating; the figures are medians of the rounds.
+"""Kleline's growth page under load: ``GET /console/growth`` (the twelve months to this one: the report, its charts
+drawn and its tables) over a year of data beside the trivial endpoint of the same server, rounds alternating; the
+figures are medians of the rounds.
 
 Server: ``kleline serve --workers 2`` (``bench.api_server``) on a fresh, migrated PostgreSQL database; the load
-generator (``bench.http_load``) is a process of its own with keep-alive connections, each asking with an operator
-key in the finance role. ``PAGE`` and ``MARKER`` name what is measured: when the console's growth page exists, it
-replaces the API call there (and its staff session, the key: ``Plan.cookies`` instead of ``Plan.bearer``).
+generator (``bench.http_load``) is a process of its own with keep-alive connections, each a browser of a staff user
+in the support role (the page needs only the ``read`` power), signed in over HTTP as a person does: the console's
+sign-in form, then the authenticator's code; ``PAGE`` and ``MARKER`` name what is measured. The charts' images are
+not asked for: a browser keeps them (their address names their figures) and the page draws them anyway.
 
 The world: the demo's network (shops, customers paying them) scaled to a year of the seed's 10 % a month:
 ``MERCHANTS`` merchants and ``CUSTOMERS`` customers at the year's end, each count growing 10 % a month (about a third
@@ -30,13 +32,16 @@ import functools
 import math
 import os
 import random
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+import httpx
 import psycopg
+import pyotp
 
 from bench import usage
 from bench.common import Report, section
@@ -52,10 +57,10 @@ from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
 from kleline.ids import new_id
 from kleline.ledger.audit import trial_balance
-from kleline.operators.service import create_key
 from kleline.payments.model import Payment
 from kleline.payments.postings import capture_entry_id
 from kleline.reports.growth_figures import GrowthReport, month_bounds, paris_month
+from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
 from kleline.wallet.customers import hash_password
 
@@ -69,10 +74,13 @@ DAYS = 365
 MONTHLY: Final = 1.1  # the seed's growth
 REFUND_EVERY = 20
 CARD = "card_bench"  # the payments' card: a payment names its card, the books only its network
-PAGE: Final = "/v1/reports/growth?from={first}&to={last}"
-"""What is measured: twelve months of the growth report (the console's page will take its place)."""
-MARKER: Final = b'"object":"growth_report"'
-"""What a complete answer holds."""
+PAGE: Final = "/console/growth"
+"""What is measured: the console's growth page, the twelve months to this one."""
+MARKER: Final = b'id="chart-growth"'
+"""What a complete answer holds (the last chart's section)."""
+STAFF_EMAIL: Final = "support@bench.example"
+STAFF_PASSWORD: Final = "correct horse battery staple, for the staff"
+_CSRF: Final = re.compile(r'name="csrf_token" value="([^"]+)"')
 _MONTH_DAYS: Final = 365.25 / 12
 
 
@@ -122,7 +130,7 @@ def _merchants(kleline: Kleline, clock: _Clock, start: datetime) -> list[tuple[f
     for n, when in enumerate(_joined(MERCHANTS, DAYS)):
         clock.now = start + timedelta(days=when)
         merchant, _ = kleline.merchants.register(name=f"Boutique {n}", email=f"shop{n}@bench.example", iban=IBAN)
-        joined.append((when, kleline.merchants.approve(merchant.id).id))
+        joined.append((when, kleline.merchants.approve(merchant.id, actor=command_line()).id))
     return joined
 
 
@@ -186,8 +194,8 @@ def _check(kleline: Kleline, report: GrowthReport) -> None:
             assert int(row[0]) == month.payments, (month.month, int(row[0]), month.payments)
 
 
-def _world(url: str) -> tuple[str, tuple[str, str]]:
-    """Migrate ``url``, then the year; an operator key, and the months to report."""
+def _world(url: str) -> tuple[pyotp.TOTP, tuple[str, str]]:
+    """Migrate ``url``, then the year; a support user's authenticator, and the months the page shows."""
     db = Database(url)
     try:
         upgrade(db)
@@ -220,15 +228,47 @@ def _world(url: str) -> tuple[str, tuple[str, str]]:
             "end, each month's payments the journal's captures",
             flush=True,
         )
-        return create_key(kleline.db, "growth bench", role=Role.FINANCE).secret, months
+        return _staff_user(kleline), months
     finally:
         kleline.close()
+
+
+def _staff_user(kleline: Kleline) -> pyotp.TOTP:
+    """A support user (invited from the command line, accepted, its authenticator confirmed): its authenticator."""
+    invited = kleline.staff_team.invite(STAFF_EMAIL, Role.SUPPORT, by=command_line())
+    session = kleline.staff_team.accept(invited.token, STAFF_PASSWORD)
+    assert session.user is not None
+    totp = pyotp.TOTP(kleline.staff_sign_in.set_up_authenticator(session.user.id, STAFF_EMAIL).secret)
+    kleline.staff_sign_in.confirm_authenticator(session.user.id, totp.now(), by=command_line())
+    return totp
+
+
+def _signed_in(port: int, totp: pyotp.TOTP) -> str:
+    """Sign in through the console's form and the code step, as a browser does; the ``Cookie`` header it then sends.
+    The code is the authenticator's next one (the set-up's confirmation used the current one, and a code is accepted
+    once; Kleline accepts one step ahead for a phone's drift)."""
+    with httpx.Client(base_url=f"http://{HOST}:{port}", follow_redirects=False) as client:
+        form = client.get("/console/sign-in")
+        token = _CSRF.search(form.text)
+        assert form.status_code == 200 and token, f"sign-in page: {form.status_code}"
+        fields = {"csrf_token": token.group(1), "email": STAFF_EMAIL, "password": STAFF_PASSWORD, "next": PAGE}
+        answer = client.post("/console/sign-in", data=fields)
+        assert answer.status_code == 303, f"sign-in: {answer.status_code} {answer.text[:300]}"
+        step = client.get(answer.headers["location"])
+        token = _CSRF.search(step.text)
+        assert step.status_code == 200 and token, f"code step: {step.status_code}"
+        code = totp.at(datetime.now(UTC) + timedelta(seconds=totp.interval))
+        answer = client.post("/console/sign-in/code", data={"csrf_token": token.group(1), "code": code, "next": PAGE})
+        assert answer.status_code == 303 and answer.headers["location"] == PAGE, answer.text[:300]
+        page = client.get(PAGE)
+        assert page.status_code == 200 and MARKER in page.content, f"growth page: {page.status_code}"
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def run(report: Report) -> None:
     """The growth report over a year against ``/health/live`` on PostgreSQL, 2 workers."""
     section(
-        f"Growth report over HTTP, PostgreSQL: GET {PAGE.split('?')[0]} (twelve months of a year with "
+        f"Growth page over HTTP, PostgreSQL: GET {PAGE} (twelve months of a year with "
         f"{PAYMENTS:,} payments) vs GET /health/live, {WORKERS} workers, {CONNECTIONS} keep-alive connections, "
         f"{os.cpu_count()} cores"
     )
@@ -237,13 +277,13 @@ def run(report: Report) -> None:
         print(f"  warning: the machine was {100 * busy:.0f}% busy before the run: other work skews these figures")
     with ExitStack() as stack:
         name, url = stack.enter_context(_postgres_database("kleline_bench_growth"))
-        key, (first, last) = _world(url)
+        totp, _ = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))
-        path = PAGE.format(first=first, last=last)
-        base = Plan("page", HOST, server.port, CONNECTIONS, SECONDS, path=path, marker=MARKER, bearer=key)
+        cookie = _signed_in(server.port, totp)
+        base = Plan("page", HOST, server.port, CONNECTIONS, SECONDS, path=PAGE, marker=MARKER, cookies=(cookie,))
         live = Workload("GET /health/live (trivial JSON endpoint)", "requests/s", server, replace(base, kind="live"))
-        growth = Workload(f"GET {PAGE.split('?')[0]} (12 months)", "requests/s", server, base)
+        growth = Workload(f"GET {PAGE} (12 months, charts and tables)", "pages/s", server, base)
         _rounds([live, growth])
         trivial = _describe(live, report, "PostgreSQL")
         rate = _describe(growth, report, "PostgreSQL")

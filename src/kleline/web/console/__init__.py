@@ -17,7 +17,19 @@ every error at once, keyboard and 360 px usable, the same security headers and c
 
 from fastapi import APIRouter
 
-from kleline.web.console import approvals, audit_trail, home, invitations, money, security, sign_in, staff
+from kleline.web.console import (
+    approvals,
+    audit_trail,
+    books,
+    growth,
+    home,
+    invitations,
+    money,
+    people,
+    security,
+    sign_in,
+    staff,
+)
 
 __all__ = ["routers"]
 
@@ -30,5 +42,8 @@ routers: tuple[APIRouter, ...] = (
     approvals.router,
     audit_trail.router,
     money.router,
+    books.router,
+    people.router,
+    growth.router,
 )
 """The console's routes, for ``kleline.web.app.install``."""

@@ -125,6 +125,7 @@ NOTES: Final = {
     "console_statement_imported": N_("The statement is imported: each line below is matched or held in suspense."),
     "console_statement_again": N_("This statement was imported before: nothing changed."),
     "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
+    "console_integrity_checked": N_("The integrity check ran: its result is below."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
