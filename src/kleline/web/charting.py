@@ -71,6 +71,9 @@ def style(colours: Sequence[str] = _COLOURS[:2]) -> Style:
     )
 
 
+_WHOLE_GUIDES = 8  # below this many, a count's axis has one guide per whole number
+
+
 def compact_money(locale: str, currency: str, tick: float) -> str:
     """An axis' amount, short (``€1.2K``, ``1,2 k€``): the tables give them to the cent. ``tick`` is where pygal
     labels its axis (a float of its own, in minor units): taken to the nearest minor unit, then scaled by the
@@ -130,12 +133,17 @@ def bar_chart(
     *,
     empty_range: tuple[int, int] | None = None,
     colours: Sequence[str] = _COLOURS[:2],
+    counts: bool = False,
 ) -> bytes:
     """Bars of each series over ``labels``, the axis written by ``formatter``; with nothing but zeros, the axis
-    spans ``empty_range`` rather than the guides pygal draws around zero (0.01, 0.01, 0, 0...)."""
+    spans ``empty_range`` rather than the guides pygal draws around zero (0.01, 0.01, 0, 0...). With ``counts``, a
+    small axis is labelled at each whole number: pygal's guides at 0.2, 0.4... would read "0, 0, 1, 1" once rounded."""
     chart = pygal.Bar(value_formatter=formatter, **_options(labels, colours))
-    if empty_range is not None and not any(value for _, values in series for value in values):
+    top = max((value for _, values in series for value in values if value is not None), default=0)
+    if empty_range is not None and not top:
         chart.range = empty_range
+    elif counts and 0 < top < _WHOLE_GUIDES:
+        chart.y_labels = list(range(int(top) + 1))
     return _rendered(chart, labels, series)
 
 

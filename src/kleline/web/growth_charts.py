@@ -174,7 +174,7 @@ def _growth(report: GrowthReport, language: Language, labels: tuple[str, ...], n
 def _bars(series: tuple[Series, ...], labels: tuple[str, ...], locale: str, currency: str | None) -> bytes:
     """Bars of counts, or of amounts in ``currency``; an axis to 10 (in the currency) while all are zero."""
     if currency is None:
-        return bar_chart(labels, series, functools.partial(compact_count, locale), empty_range=(0, 10))
+        return bar_chart(labels, series, functools.partial(compact_count, locale), empty_range=(0, 10), counts=True)
     formatter = functools.partial(compact_money, locale, currency)
     return bar_chart(labels, series, formatter, empty_range=(0, 10 * 10 ** currency_exponent(currency)))
 

@@ -3,6 +3,7 @@ units, rates from their exact fractions), in English and French, and each SVG is
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -76,3 +77,17 @@ def test_a_chart_is_named_by_its_figures() -> None:
 def test_a_long_report_names_its_months_with_their_years() -> None:
     charts = growth_charts(_report(24), ENGLISH)
     assert "Feb ’25" in charts[0].svg.decode() and b">Feb<" not in charts[0].svg and len(charts[0].rows) == 24
+
+
+def _y_labels(svg: bytes) -> list[str]:
+    axis = re.search(r'<g class="axis y[^"]*">(.*?)</g>\s*</g>', svg.decode(), re.S)
+    assert axis is not None
+    return re.findall(r"<text[^>]*>([^<]*)</text>", axis.group(1))
+
+
+def test_a_small_count_is_labelled_at_each_whole_number_not_at_rounded_fractions() -> None:
+    charts = {chart.name: chart for chart in growth_charts(_report(2), ENGLISH)}  # at most 3 active merchants
+    assert _y_labels(charts["merchants"].svg) == ["0", "1", "2", "3"]
+    many = {chart.name: chart for chart in growth_charts(_report(), ENGLISH)}  # up to 33: pygal's own guides
+    labels = _y_labels(many["merchants"].svg)
+    assert len(labels) == len(set(labels))
