@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import Depends
 from starlette.requests import Request
@@ -49,6 +49,7 @@ from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
 from kleline.web.i18n import N_, Language, language_of, remember, requested
 from kleline.web.paths import safe_next
 from kleline.web.rendering import forbidden, redirect, render
+from kleline.web.session_cookies import SessionCookie, client_address
 from kleline.web.sessions import FLASH_COOKIE, WebSession
 from kleline.web.visits import Answered, Form, web_of
 
@@ -108,33 +109,21 @@ class ConsoleVisit:
         return self.user is not None and self.actor.may(power)
 
 
-def client_address(request: Request) -> str | None:
-    """The client's address as the server saw it (behind a proxy: as ``KLELINE_FORWARDED_ALLOW_IPS`` allows)."""
-    return request.client.host if request.client else None
-
-
-def _cookie_name(request: Request) -> tuple[str, bool]:
-    secure = urlsplit(web_of(request).kleline.settings.public_url).scheme == "https"
-    return (SECURE_COOKIE, True) if secure else (PLAIN_COOKIE, False)
+_COOKIE: Final = SessionCookie(SECURE_COOKIE, PLAIN_COOKIE)
 
 
 def set_session_cookie(request: Request, response: Response, session: ConsoleSession) -> Response:
     """Give the browser ``session``'s token in the console's cookie."""
-    name, secure = _cookie_name(request)
-    max_age = int(web_of(request).kleline.staff_sign_in.session_ttl.total_seconds())
-    response.set_cookie(name, session.token, max_age=max_age, path="/", secure=secure, httponly=True, samesite="lax")
-    return response
+    return _COOKIE.give(request, response, session.token, web_of(request).kleline.staff_sign_in.session_ttl)
 
 
 def clear_session_cookie(request: Request, response: Response) -> Response:
     """Have the browser forget the console's cookie."""
-    name, secure = _cookie_name(request)
-    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="lax")
-    return response
+    return _COOKIE.forget(request, response)
 
 
 def _existing(request: Request) -> ConsoleSession | None:
-    token = request.cookies.get(_cookie_name(request)[0])
+    token = _COOKIE.token(request)
     return web_of(request).kleline.staff_sign_in.find(token) if token else None
 
 
@@ -236,7 +225,7 @@ def respond(request: Request, visit: ConsoleVisit | None, response: Response) ->
         set_session_cookie(request, response, visit.session)
     language = requested(request)
     if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
-        remember(response, language, secure=_cookie_name(request)[1])
+        remember(response, language, secure=_COOKIE.secure(request))
     if FLASH_COOKIE in request.cookies:
         web_of(request).cookies.clear_flash(response)
     return response
