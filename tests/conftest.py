@@ -12,6 +12,10 @@ The suite shares its PostgreSQL server with other work, so it keeps to a bounded
 ``Database`` of a test holds at most ``TEST_POOL_SIZE`` (twice that with nested reads), Kleline built from the
 settings too (``KLELINE_DB_POOL_SIZE``, inherited by the child processes), and the session's connections carry
 an ``application_name`` of their own, so that each test module's teardown checks that none is left open behind it.
+
+Passwords are hashed with argon2's cheapest parameters here (``CHEAP_PASSWORDS``): with RFC 9106's, the
+thousands of sign-ups and sign-ins took about half of the suite's time. Kleline's own processes started by a test
+(``kleline serve``, ``kleline demo``) keep the real ones, and a unit test checks that a fresh process uses them.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import Parameters, PasswordHasher, Type
 
 from kleline.db.engine import Database
 from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
+from kleline.wallet.password_hashing import use_hasher
 
 PG_ADMIN_URL = os.environ.get("KLELINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -48,6 +54,10 @@ APPLICATION_NAME = os.environ.setdefault("PGAPPNAME", f"kleline-tests-{os.getpid
 # The CLI's tables (Rich) are as wide as the terminal, or 80 columns where there is none (a pytest-xdist worker):
 # one width everywhere, wide enough that an id is never folded across two lines.
 os.environ.setdefault("COLUMNS", "200")
+CHEAP_PASSWORDS = Parameters(
+    type=Type.ID, version=19, salt_len=16, hash_len=16, time_cost=1, memory_cost=8, parallelism=1
+)
+use_hasher(PasswordHasher.from_parameters(CHEAP_PASSWORDS))
 
 
 def _pg_reachable() -> str | None:

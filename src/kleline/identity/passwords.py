@@ -15,14 +15,11 @@ from kleline.wallet.customers import (
     REFUSED_SIGN_IN,
     AuthenticationFailed,
     SignInLocked,
-    hash_password,
-    password_matches,
 )
+from kleline.wallet.password_hashing import password_matches, timing_equaliser
 
 __all__ = ["check_password", "current_password_matches"]
 
-# Verified against when the address is unknown, so that an unknown address costs as much time as a wrong password.
-_TIMING_HASH: Final = hash_password("kleline-back-office-timing-equaliser")
 _NOBODY: Final = ""
 
 
@@ -43,7 +40,7 @@ def check_password(
         allowed = lockout.take_sign_in_attempt(
             tx, d, found[0] if found else _NOBODY, failures, epoch_us(now), epoch_us(now + lockout_for)
         )
-    matches = password_matches(found[1] if found is not None and allowed else _TIMING_HASH, password)
+    matches = password_matches(found[1] if found is not None and allowed else timing_equaliser(), password)
     if found is None:
         raise AuthenticationFailed(REFUSED_SIGN_IN)
     if not allowed:

@@ -25,8 +25,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from kleline.clock import Clock, epoch_us
@@ -40,6 +38,7 @@ from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Power
 from kleline.wallet import store
 from kleline.wallet.model import Customer
+from kleline.wallet.password_hashing import hash_password, password_matches, timing_equaliser
 
 __all__ = [
     "AuthenticationFailed",
@@ -66,10 +65,6 @@ PURSE_CURRENCY = "EUR"
 SEARCH_LIMIT = 100
 """The longest search text Kleline's staff may look customers up by."""
 
-# Argon2id with the library's defaults, which follow RFC 9106's recommended profile: not lowered for speed.
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so that an unknown address costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("kleline-timing-equaliser")
 # The one sentence of every refused sign-in: an unknown email, a wrong password, a locked account.
 REFUSED_SIGN_IN = "wrong email or password, or too many failed sign-ins: check them, or try again later"
 # The customer id of the lockout's UPDATE for an address that holds no wallet: it matches no row, but costs the same.
@@ -184,7 +179,7 @@ class Customers:
         customer = Customer(new_id("cus"), email, name, "unverified", self._clock())
         try:
             with self._db.transaction() as tx:
-                store.insert_customer(tx, customer, _hasher.hash(password), epoch_us(customer.created_at))
+                store.insert_customer(tx, customer, hash_password(password), epoch_us(customer.created_at))
         except INTEGRITY_ERRORS:
             raise EmailTaken("a wallet already exists for this email", param="email") from None
         self._ledger.open_account(purse_code(customer.id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
@@ -264,7 +259,7 @@ class Customers:
                 epoch_us(now),
                 epoch_us(now + self._lockout),
             )
-        matches = _verify(row.password_hash if row is not None and allowed else _DUMMY_HASH, password)
+        matches = password_matches(row.password_hash if row is not None and allowed else timing_equaliser(), password)
         if row is None:
             raise AuthenticationFailed(REFUSED_SIGN_IN)
         if not allowed:
@@ -306,7 +301,7 @@ class Customers:
             allowed = store.take_sign_in_attempt(
                 tx, row.customer.id, self._lockout_failures, epoch_us(now), epoch_us(now + self._lockout)
             )
-        if not (allowed and _verify(row.password_hash, current)):
+        if not (allowed and password_matches(row.password_hash, current)):
             raise WrongPassword(
                 "the current password is wrong, or too many failed attempts: try again later", param="current_password"
             )
@@ -321,7 +316,7 @@ class Customers:
         if problems:
             raise problems[0]
         with self._db.transaction() as tx:
-            store.set_password_hash(tx, customer_id, _hasher.hash(new))
+            store.set_password_hash(tx, customer_id, hash_password(new))
             store.end_every_session(tx, customer_id, epoch_us(self._clock()))
 
     def sign_out_everywhere(self, customer_id: str) -> None:
@@ -351,21 +346,3 @@ class Customers:
                 after={"kyc_level": "verified"},
             )
         return self.get(row.customer.id)
-
-
-def hash_password(password: str) -> str:
-    """The argon2id hash of a password, with the customers' parameters (merchant users' passwords use them too)."""
-    return _hasher.hash(password)
-
-
-def password_matches(password_hash: str, password: str) -> bool:
-    """Whether ``password`` is the one ``password_hash`` was made from (False for a malformed hash too): one argon2
-    verification, the cost every refused sign-in pays."""
-    return _verify(password_hash, password)
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False

@@ -6,20 +6,22 @@ refusal verifies exactly one argon2 hash, the expensive step, and runs the locko
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from argon2 import PasswordHasher
 
 from kleline.bootstrap import Kleline
-from kleline.wallet import customers as customers_module
 from kleline.wallet.customers import REFUSED_SIGN_IN, AuthenticationFailed, SignInLocked
+from kleline.wallet.password_hashing import use_hasher
+
+from ...conftest import CHEAP_PASSWORDS
 
 PASSWORD = "correct horse battery staple"
 
 
 class CountingHasher(PasswordHasher):
-    """The real argon2 hasher, counting its verifications."""
+    """An argon2 hasher (with the suite's cheap parameters), counting its verifications."""
 
     verifications = 0
 
@@ -29,10 +31,13 @@ class CountingHasher(PasswordHasher):
 
 
 @pytest.fixture
-def verifications(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+def verifications() -> Iterator[Callable[[], int]]:
     CountingHasher.verifications = 0
-    monkeypatch.setattr(customers_module, "_hasher", CountingHasher())
-    return lambda: CountingHasher.verifications
+    previous = use_hasher(CountingHasher.from_parameters(CHEAP_PASSWORDS))
+    try:
+        yield lambda: CountingHasher.verifications
+    finally:
+        use_hasher(previous)
 
 
 def refusal(kleline: Kleline, email: str, password: str) -> AuthenticationFailed:
