@@ -16,6 +16,7 @@ the key steps are kept in ``/tmp/shots-journey`` (or ``KLELINE_SCREENSHOTS``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -340,20 +341,19 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
         (FINANCE_2, "finance", "suspense_item.resolved"),
     ]
     for email, role, action in expected:
-        listed = records.filter(has_text=action).filter(has_text=ids[email])
+        listed = records.filter(has_text=action).filter(has_text=f"{email} · {ids[email]}")
         expect(listed.first).to_contain_text(role, ignore_case=True)
 
     # Someone with the database's credentials edits a record: the check names it, in the console and the CLI.
-    edit_as_attacker(
-        kleline.db,
-        "UPDATE staff_audit SET role = 'admin' WHERE seq = (SELECT MIN(seq) FROM staff_audit WHERE role = 'finance')",
-    )
+    with kleline.db.transaction(write=False) as tx:
+        (edited,) = tx.fetchone("SELECT id FROM staff_audit WHERE action = 'settlement_run_started'", {})
+    edit_as_attacker(kleline.db, f"UPDATE staff_audit SET role = 'admin' WHERE id = '{edited}'")  # noqa: S608
     second.get_by_role("button", name="Check now").click()
     integrity = second.get_by_role("region", name="Integrity check")
     expect(integrity).to_contain_text("Problems found.")
-    expect(integrity).to_contain_text("audit trail")
+    expect(integrity).to_contain_text(re.compile(rf"audit trail: record \d+ \({edited}\) does not match its hash"))
     shot(second, "14-integrity-broken")
     monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
     verified = CliRunner().invoke(cli, ["audit", "verify"])
     assert verified.exit_code == 1, verified.output
-    assert "problem(s) found in the staff audit trail" in verified.output
+    assert edited in verified.output and "1 problem(s) found in the staff audit trail" in verified.output
