@@ -10,7 +10,7 @@ unknown kind or role) is named in the error summary with every other, the values
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from kleline.errors import KlelineError
 from kleline.staff.audit import AuditFilters, AuditRecord, search
 from kleline.staff.roles import Power, Role
 from kleline.web.console.visits import ConsoleVisit, console_context, console_page, respond
@@ -77,9 +78,23 @@ def _changes(record: AuditRecord) -> list[tuple[str, str, str]]:
     ]
 
 
-def _shown(record: AuditRecord, language: Language) -> dict[str, Any]:
+def _emails(request: Request, records: Sequence[AuditRecord]) -> dict[str, str]:
+    """The email address of each person of the staff who acted in ``records`` (by their ``st_`` id), so that the page
+    says who they are rather than only their id; one who no longer exists is left out."""
+    team = web_of(request).kleline.staff_team
+    emails: dict[str, str] = {}
+    for user_id in {record.actor_id for record in records if record.actor_kind == "staff"}:
+        try:
+            emails[user_id] = team.get(user_id).email
+        except KlelineError:
+            continue
+    return emails
+
+
+def _shown(record: AuditRecord, language: Language, emails: Mapping[str, str]) -> dict[str, Any]:
     return {
         "record": record,
+        "email": emails.get(record.actor_id, "") if record.actor_kind == "staff" else "",
         "kind": language.gettext(_KIND_NAMES[record.actor_kind]) if record.actor_kind in _KIND_NAMES else "",
         "role": language.gettext(ROLE_NAMES[record.role]) if record.role is not None else "",
         "when": when(record.at, language),
@@ -130,7 +145,8 @@ def audit_trail(request: Request, visit: ReaderPage) -> Response:
     next_page = ""
     if not errors:
         found = search(web_of(request).kleline.db, filters, limit=PER_PAGE, starting_after=after)
-        records = [_shown(record, language) for record in found.records]
+        emails = _emails(request, found.records)
+        records = [_shown(record, language, emails) for record in found.records]
         if found.has_more and found.records:
             kept = {field: value for field, value in typed.items() if value}
             next_page = f"{AUDIT}?{urlencode({**kept, 'after': found.records[-1].id})}"
