@@ -125,7 +125,11 @@ def test_the_money_lists_page_through_and_a_stale_page_shows_the_first(
     for path, count, item in (
         (RUNS, 26, "/console/money/collection-runs/"),
         ("/console/money/suspense", 27, "<li id="),
+        ("/console/money/statements", 1, "/console/money/statements/"),
     ):
+        if count <= 25:  # one page: no pager at all, and a stale address shows it
+            assert "First page" not in finance.get(f"{path}?after=st_gone").text
+            continue
         first = finance.get(path)
         assert first.text.count(item) == 25 and "First page" not in first.text
         older = re.search(rf'href="({re.escape(path)}\?after=[^"]+)" rel="next"', first.text)
@@ -136,6 +140,24 @@ def test_the_money_lists_page_through_and_a_stale_page_shows_the_first(
         stale = finance.get(f"{path}?after=nothing_like_an_id")
         assert stale.status_code == 200 and 'rel="next"' in stale.text and "First page" not in stale.text
     assert "Nothing is held in suspense." not in finance.get("/console/money/suspense").text
+
+
+def test_a_run_a_crash_left_open_has_no_file_yet_and_the_next_run_finishes_it(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    ada = customer(kleline)
+    top_up(kleline, ada, bank_account(kleline, ada).id, 2_000)
+    run = kleline.collections.runs.start(actor=command_line())  # taken, its file never written: a crash
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    page = html.unescape(finance.get(f"{RUNS}/{run.id}").text)
+    assert "interrupted: its file is not written yet" in page and f"{run.id}/file" not in page
+    file = finance.get(f"{RUNS}/{run.id}/file")
+    assert file.status_code == 409 and "start a collection run to finish it" in file.text
+    finance.get(RUNS)
+    finished = finance.post(RUNS)
+    assert finished.headers["location"] == f"{RUNS}/{run.id}"
+    assert finance.get(f"{RUNS}/{run.id}/file").status_code == 200
+    assert rows(kleline, "collection_runs") == 1
 
 
 def test_the_collection_and_receivable_pages_speak_french(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:

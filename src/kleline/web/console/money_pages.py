@@ -189,7 +189,8 @@ def paged(
     request: Request, path: str, fetch: Callable[[str | None], tuple[list[T], bool]], key: Callable[[T], str]
 ) -> Pager[T]:
     """The page of a list that the address's ``after`` (the last row's id on the page before) names, as the API's
-    ``starting_after``; a stale or edited ``after`` (an id the service does not know) shows the first page."""
+    ``starting_after``; a stale or edited ``after`` (an id the service does not know, or nothing after it) shows the
+    first page."""
     after = request.query_params.get("after") or None
     if after is not None and len(after) > 40:
         after = None
@@ -198,6 +199,8 @@ def paged(
     except KlelineError as error:
         if after is None or error.status not in (400, 404):
             raise
+        rows, more = [], False
+    if after is not None and not rows:  # an id some services ignore rather than refuse: nothing after it
         after = None
         rows, more = fetch(None)
     next_page = f"{path}?{urlencode({'after': key(rows[-1])})}" if more and rows else None
