@@ -1,7 +1,8 @@
 """The console's money pages in Chromium, in each of their states (settlement runs and a run, statements and an
 import, the suspense queue with its form open and refused, the proposals seen by the proposer and by a second
-person, the safeguarding report, a support user's read-only view), at phone width and wide, in French and English:
-nothing overflows sideways, and axe finds no violation. Set ``KLELINE_SCREENSHOTS`` to keep a screenshot of each."""
+person, the safeguarding report, the collection runs and a run, the receivables with the write-off form refused, a
+support user's read-only view), at phone width and wide, in French and English: nothing overflows sideways, and axe
+finds no violation. Set ``KLELINE_SCREENSHOTS`` to keep a screenshot of each."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from kleline.bootstrap import Kleline, open_system_accounts
+from kleline.payments.model import PaymentRequest
 from kleline.reconciliation import ResolutionRequest
 from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..e2e.console_world import staff_member
+from ..integration.collections.conftest import bank_account, customer, eur, returned, top_up
 from ..integration.reconciliation.conftest import World, credit, debit, statement
 from .conftest import LiveKleline
 from .layout import State, layout_problems, on_one_backend
@@ -25,6 +28,18 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (360, 1280)
 FINANCE = "adelaide-marguerite.de-montmorency-laval@direction-financiere.kleline.example"
+
+
+def _in_debt(kleline: Kleline, world: World) -> str:
+    """A customer tops up 20 EUR by direct debit, spends 15 EUR of it at the world's shop, and the debit comes back
+    unpaid."""
+    chloe = customer(kleline, "chloe@example.org")
+    collection = top_up(kleline, chloe, bank_account(kleline, chloe).id, 2_000)
+    payment = kleline.payments.create(world.merchant, PaymentRequest(eur(1_500)))
+    assert kleline.payments.confirm(payment.id, chloe, "purse").status == "succeeded"
+    kleline.collections.runs.run(actor=command_line())
+    returned(kleline, collection.id)
+    return chloe
 
 
 def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
@@ -44,6 +59,11 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     _, finance = staff_member(kleline, FINANCE, Role.FINANCE, clock)
     other_user, _ = staff_member(kleline, "second@kleline.example", Role.FINANCE, clock)
     _, support = staff_member(kleline, "support@kleline.example", Role.SUPPORT, clock)
+    debtor = _in_debt(kleline, world)
+    ben = customer(kleline, "ben@example.org")
+    top_up(kleline, ben, bank_account(kleline, ben).id, 2_500)
+    kleline.collections.runs.run(actor=command_line())
+    (collection_run, *_), _ = kleline.collections.runs.list()
     items, _ = kleline.suspense.items(status="open")
     kleline.proposals.propose_suspense_resolution(
         other_user.actor(None),
@@ -69,6 +89,13 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         page.locator("form[action='/console/money/statements'] button").click()
         page.wait_for_selector(".error-summary")
 
+    def write_off_errors(page: Page) -> None:
+        sign_in(page)
+        page.locator("details summary").first.click()
+        page.locator(f"#amount-{debtor}").fill("12,5x")
+        page.locator("form[action$='/write-offs'] button").first.click()
+        page.wait_for_selector(".error-summary")
+
     def reject_opened(page: Page) -> None:
         sign_in(page)
         page.locator("details summary").first.click()
@@ -84,6 +111,12 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         ("money-suspense-errors", f"{at}/console/money/suspense", suspense_errors),
         ("money-proposals", f"{at}/console/money/proposals", reject_opened),
         ("money-safeguarding", f"{at}/console/money/safeguarding", sign_in),
+        ("money-collection-runs", f"{at}/console/money/collection-runs", sign_in),
+        ("money-collection-run", f"{at}/console/money/collection-runs/{collection_run.id}", sign_in),
+        ("money-receivables", f"{at}/console/money/receivables", sign_in),
+        ("money-receivables-errors", f"{at}/console/money/receivables", write_off_errors),
+        ("money-collection-runs-support", f"{at}/console/money/collection-runs", as_support),
+        ("money-receivables-support", f"{at}/console/money/receivables", as_support),
         ("money-runs-support", f"{at}/console/money/settlement-runs", as_support),
         ("money-suspense-support", f"{at}/console/money/suspense", as_support),
     ]

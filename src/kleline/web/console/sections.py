@@ -57,7 +57,10 @@ SECTIONS: Final[tuple[Section, ...]] = (
         "money",
         "/console/money",
         N_("Money"),
-        N_("Settlement runs, bank statements, the suspense queue and its proposals, safeguarding"),
+        N_(
+            "Settlement runs, direct debit collection runs, bank statements, the suspense queue and its proposals, "
+            "customers' receivables, safeguarding"
+        ),
         Power.READ,
     ),
     Section(

@@ -72,6 +72,13 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("sign_in_required", None): N_("Your sign-in has expired: sign in again"),
     ("sca_blocked", None): N_("Too many wrong codes: signing in is locked for a while. Try again later"),
     ("sca_already_enrolled", None): N_("An authenticator app is already set up for your account"),
+    ("no_file", None): N_("This run found nothing to collect: it has no file"),
+    ("collection_run_open", None): N_(
+        "A crash interrupted this run before its file was written: start a collection run to finish it, then "
+        "download the file"
+    ),
+    ("nothing_owed", None): N_("This customer owes nothing now: there is no debt to write off"),
+    ("amount_exceeds_debt", None): N_("The amount is more than the customer owes: enter at most the debt"),
     ("validation_error", "email"): N_("Enter a valid email address, such as name@example.org"),
     ("validation_error", "role"): N_("Choose a role: admin, compliance, finance or support"),
     ("validation_error", "current_password"): N_("Enter your current password"),
@@ -125,6 +132,8 @@ NOTES: Final = {
     "console_statement_imported": N_("The statement is imported: each line below is matched or held in suspense."),
     "console_statement_again": N_("This statement was imported before: nothing changed."),
     "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
+    "console_collection_run_done": N_("The collection run is done: its collections and its file are below."),
+    "console_write_off_proposed": N_("The write-off is proposed: nothing moves until a second person approves it."),
     "console_integrity_checked": N_("The integrity check ran: its result is below."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
