@@ -76,6 +76,7 @@ def test_a_finance_user_starts_one_run_on_a_double_click_and_downloads_its_file(
     run = finance.get(first.headers["location"])
     assert run.status_code == 200 and "Today's settlement run is done" in html.unescape(run.text)
     assert "€48.25" in run.text  # €50 less the 3.5 % commission
+    assert "to Librairie Kléber" in html.unescape(run.text)  # the merchant by name, not only by id
     link = re.search(r'href="(/console/money/settlement-runs/[^"]+/file)"', run.text)
     assert link is not None
     file = finance.get(link.group(1))

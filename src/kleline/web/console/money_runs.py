@@ -105,8 +105,21 @@ def run_page(request: Request, run_id: str, visit: Reader) -> Response:
         if page is not None:
             raise page from None
         raise
+    merchants = web_of(request).kleline.merchants
+    names: dict[str, str] = {}  # a run pays each merchant once: one lookup per merchant
+
+    def name_of(merchant_id: str) -> str:
+        if merchant_id not in names:
+            names[merchant_id] = merchants.get(merchant_id).name
+        return names[merchant_id]
+
     payouts = [
-        {"payout": payout, "amount": language.money(payout.amount), "status": status_of(language, payout.status)}
+        {
+            "payout": payout,
+            "merchant": name_of(payout.merchant_id),
+            "amount": language.money(payout.amount),
+            "status": status_of(language, payout.status),
+        }
         for payout in settlement.run_payouts(run.id)
     ]
     return money_page(

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError
 from kleline.staff.roles import Power, Role
-from kleline.staff_users import StaffInvitationUnusable
+from kleline.staff_users import StaffInvitationUnusable, UnknownStaffUser
 from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
@@ -68,7 +68,7 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
         "The staff's last admin can be neither disabled nor given another role: make someone else admin first"
     ),
     ("staff_user_disabled", None): N_("This person is disabled already"),
-    ("not_found", None): N_("There is no such person or invitation on the staff"),
+    ("not_found", None): N_("There is nothing at this address: check the link, or go back to the list"),
     ("sign_in_required", None): N_("Your sign-in has expired: sign in again"),
     ("sca_blocked", None): N_("Too many wrong codes: signing in is locked for a while. Try again later"),
     ("sca_already_enrolled", None): N_("An authenticator app is already set up for your account"),
@@ -84,6 +84,7 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("validation_error", "current_password"): N_("Enter your current password"),
     ("validation_error", "new_password_again"): N_("The two new passwords differ: type the same one twice"),
 }
+_NO_SUCH_STAFF: Final = N_("There is no such person or invitation on the staff")
 _INVITATIONS: Final = {
     "unknown": N_("This invitation link does not work: check that it was copied whole, or ask an admin for a new one."),
     "accepted": N_("This invitation was already accepted: sign in with its email address and your password."),
@@ -100,6 +101,8 @@ def console_error(
     field = fields.get(error.param) if (fields is not None and error.param is not None) else None
     if isinstance(error, StaffInvitationUnusable):
         return PageError(language.gettext(_INVITATIONS[error.reason]), error.code, field)
+    if isinstance(error, UnknownStaffUser):
+        return PageError(language.gettext(_NO_SUCH_STAFF), error.code, field)
     if not isinstance(error, CodeInvalid):
         wording = _MESSAGES.get((error.code, error.param)) or _MESSAGES.get((error.code, None))
         if wording is not None:
