@@ -126,6 +126,8 @@ NOTES: Final = {
     "console_statement_again": N_("This statement was imported before: nothing changed."),
     "console_proposal_withdrawn": N_("Your proposal is withdrawn: it will never apply."),
     "console_integrity_checked": N_("The integrity check ran: its result is below."),
+    "console_rate_proposed": N_("The new commission rate is proposed: it applies once a second person approves it."),
+    "console_level_set": N_("The verification level is set: the audit trail keeps your reason."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
