@@ -162,7 +162,16 @@ def set_verification_level(request: Request, customer_id: str, form: Form, visit
     level, reason = form.get("level", "").strip(), form.get("reason", "").strip()
     typed = {"level": level, "reason": reason}
     fields = {"level": "level", "reason": "reason"}
-    problems = [console_error(error, fields, language) for error in level_problems(level, reason)]
+    wording = {
+        "level": N_("Choose the level: verified or not verified"),
+        "reason": N_("Say why, in at most 500 characters on one line: the audit trail keeps it"),
+    }
+    problems = [
+        PageError(language.gettext(wording[error.param]), error.code, fields[error.param])
+        if error.param in wording
+        else console_error(error, fields, language)
+        for error in level_problems(level, reason)
+    ]
     if not problems:
         try:
             web_of(request).kleline.customers.set_level(customer_id[:64], level, actor=visit.actor, reason=reason)
