@@ -54,7 +54,7 @@ PER_PAGE: Final = 50
 
 Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
 Decider = Annotated[ConsoleVisit, Depends(console_form(Power.READ, back=PROPOSALS))]
-Filter = Annotated[str, Query(max_length=40)]
+Filter = Annotated[str, Query(max_length=64)]
 
 KIND_NAMES: Final = {
     ProposalKind.WRITE_OFF.value: N_("Write-off"),
