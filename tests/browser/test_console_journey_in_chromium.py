@@ -259,14 +259,14 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
     finance.get_by_label("Note for the second person (why)").fill("Interest the bank credited: see its letter")
     shot(finance, "06-finance-proposing")
     finance.get_by_role("button", name="Propose").click()
-    finance.wait_for_url(f"{base}/console/money/proposals")
-    waiting = finance.get_by_role("region", name="Waiting for a second person")
+    finance.wait_for_url(f"{base}/console/proposals?kind=suspense_resolution")
+    waiting = finance.get_by_role("region", name="Proposals")
     expect(waiting).to_contain_text("You proposed it: a second person must approve or reject it.")
     expect(waiting.get_by_role("button", name="Approve")).to_have_count(0)
     shot(finance, "07-finance-own-proposal")
     (proposal,) = kleline.proposals.list(status="pending")
     (item,), _ = kleline.suspense.items(status="open")
-    assert forged_post(finance, f"/console/money/proposals/{proposal.id}/approve") == 403
+    assert forged_post(finance, f"/console/proposals/{proposal.id}/approve") == 403
     expect(finance.locator("main")).to_contain_text("a second person must approve or reject it")
     shot(finance, "08-finance-own-approval-refused")
     assert kleline.proposals.get(proposal.id).status == "pending"
@@ -281,7 +281,7 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
         "/console/money/statements",
         f"/console/money/statements/{imported.id}",
         "/console/money/suspense",
-        "/console/money/proposals",
+        "/console/proposals",
         "/console/money/safeguarding",
         "/console/books",
     ):
@@ -289,6 +289,7 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
         assert answer is not None and answer.status == 200, path
         expect(support.locator("form[method=post][action^='/console/money']")).to_have_count(0)
         expect(support.locator("form[method=post][action^='/console/books']")).to_have_count(0)
+        expect(support.locator("form[method=post][action^='/console/proposals']")).to_have_count(0)
     shot(support, "09-support-proposals")
     answer = support.goto(f"{base}/console/money/settlement-runs/{run.id}/file")
     assert answer is not None and answer.status == 403
@@ -298,12 +299,12 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
         ("/console/money/settlement-runs", {}, None),
         ("/console/money/statements", {}, document),
         (f"/console/money/suspense/{item.id}/propose", {"kind": "dismissed", "note": "no"}, None),
-        (f"/console/money/proposals/{proposal.id}/approve", {}, None),
-        (f"/console/money/proposals/{proposal.id}/reject", {"reason": "no"}, None),
-        (f"/console/money/proposals/{proposal.id}/withdraw", {}, None),
+        (f"/console/proposals/{proposal.id}/approve", {}, None),
+        (f"/console/proposals/{proposal.id}/reject", {"reason": "no"}, None),
+        (f"/console/proposals/{proposal.id}/withdraw", {}, None),
         ("/console/books/integrity-check", {}, None),
     ):
-        support.goto(f"{base}/console/money/proposals")
+        support.goto(f"{base}/console/proposals")
         assert forged_post(support, action, fields, file=file) == 403, action
         expect(support.get_by_role("heading", name="Not allowed")).to_be_visible()
         expect(support.locator("main")).to_contain_text("Your role (Support) does not allow this")
@@ -312,11 +313,11 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
     assert kleline.proposals.get(proposal.id).status == "pending"
 
     # Finance 2 approves: the line is resolved and the books balance.
-    second.goto(f"{base}/console/money/proposals")
-    second.get_by_role("region", name="Waiting for a second person").get_by_role("button", name="Approve").click()
+    second.goto(f"{base}/console/proposals")
+    second.get_by_role("region", name="Proposals").get_by_role("button", name="Approve").click()
     expect(second.get_by_role("status")).to_contain_text("The proposal is approved")
     shot(second, "11-second-approved")
-    second.get_by_role("link", name="Suspense queue", exact=True).click()
+    second.goto(f"{base}/console/money/suspense")
     expect(second.locator("main")).to_contain_text("Nothing is held in suspense.")
     second.get_by_role("link", name="Safeguarding", exact=True).click()
     expect(second.locator("main")).to_contain_text("The books balance")

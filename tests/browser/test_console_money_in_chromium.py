@@ -109,7 +109,7 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         ("money-statement", f"{at}/console/money/statements/{imported.id}", sign_in),
         ("money-suspense", f"{at}/console/money/suspense", sign_in),
         ("money-suspense-errors", f"{at}/console/money/suspense", suspense_errors),
-        ("money-proposals", f"{at}/console/money/proposals", reject_opened),
+        ("money-proposals", f"{at}/console/proposals?kind=suspense_resolution", reject_opened),
         ("money-safeguarding", f"{at}/console/money/safeguarding", sign_in),
         ("money-collection-runs", f"{at}/console/money/collection-runs", sign_in),
         ("money-collection-run", f"{at}/console/money/collection-runs/{collection_run.id}", sign_in),

@@ -148,24 +148,24 @@ def test_a_suspense_resolution_is_proposed_by_one_finance_user_and_approved_by_a
     assert dismissed.status_code == 400
     assert "leave the id or code empty" in dismissed.text and "why the line is dismissed" in dismissed.text
     proposed = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="ours")
-    assert proposed.status_code == 303 and proposed.headers["location"] == "/console/money/proposals"
+    assert proposed.status_code == 303 and proposed.headers["location"] == "/console/proposals?kind=suspense_resolution"
     assert kleline.suspense.get(item_id).status == "open"  # nothing moved yet
-    mine = first.get("/console/money/proposals")
+    mine = first.get("/console/proposals")
     assert "You proposed it: a second person must approve or reject it." in mine.text
     proposal_id = kleline.proposals.list(status="pending")[0].id
-    assert f"/console/money/proposals/{proposal_id}/withdraw" in mine.text
-    assert f"/console/money/proposals/{proposal_id}/approve" not in mine.text
-    own = first.post(f"/console/money/proposals/{proposal_id}/approve")
+    assert f"/console/proposals/{proposal_id}/withdraw" in mine.text
+    assert f"/console/proposals/{proposal_id}/approve" not in mine.text
+    own = first.post(f"/console/proposals/{proposal_id}/approve")
     assert own.status_code == 403 and "a second person must approve or reject it" in own.text
     assert kleline.proposals.get(proposal_id).status == "pending"
     second = signed_in(kleline, app, clock, "fin2@example.org", Role.FINANCE)
-    theirs = second.get("/console/money/proposals")
-    assert f"/console/money/proposals/{proposal_id}/approve" in theirs.text
-    no_reason = second.post(f"/console/money/proposals/{proposal_id}/reject", reason=" ")
+    theirs = second.get("/console/proposals")
+    assert f"/console/proposals/{proposal_id}/approve" in theirs.text
+    no_reason = second.post(f"/console/proposals/{proposal_id}/reject", reason=" ")
     assert no_reason.status_code == 400 and "Say why you reject it" in no_reason.text
-    approved = second.post(f"/console/money/proposals/{proposal_id}/approve")
+    approved = second.post(f"/console/proposals/{proposal_id}/approve")
     assert approved.status_code == 303
-    assert "The proposal is approved" in second.get("/console/money/proposals").text
+    assert "The proposal is approved" in second.get("/console/proposals").text
     assert kleline.suspense.get(item_id).status == "resolved"
     assert "Nothing is held in suspense." in second.get("/console/money/suspense").text
 
@@ -180,19 +180,19 @@ def test_the_proposer_withdraws_and_a_second_person_rejects_with_a_reason(
     again = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
     assert again.status_code in (200, 409, 400) and again.status_code != 303
     (proposal,) = kleline.proposals.list(status="pending")
-    first.get("/console/money/proposals")
-    assert first.post(f"/console/money/proposals/{proposal.id}/withdraw").status_code == 303
+    first.get("/console/proposals")
+    assert first.post(f"/console/proposals/{proposal.id}/withdraw").status_code == 303
     assert kleline.proposals.get(proposal.id).status == "withdrawn"
     first.get("/console/money/suspense")
     first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="")
     (proposal,) = kleline.proposals.list(status="pending")
     second = signed_in(kleline, app, clock, "fin2@example.org", Role.FINANCE)
-    second.get("/console/money/proposals")
-    assert second.post(f"/console/money/proposals/{proposal.id}/withdraw").status_code == 403
-    rejected = second.post(f"/console/money/proposals/{proposal.id}/reject", reason="Not ours")
+    second.get("/console/proposals")
+    assert second.post(f"/console/proposals/{proposal.id}/withdraw").status_code == 403
+    rejected = second.post(f"/console/proposals/{proposal.id}/reject", reason="Not ours")
     assert rejected.status_code == 303
     assert kleline.proposals.get(proposal.id).status == "rejected"
-    assert "Not ours" in second.get("/console/money/proposals").text
+    assert "Not ours" in second.get("/console/proposals?status=rejected").text
 
 
 def test_the_safeguarding_report_explains_the_difference_line_by_line(
@@ -229,21 +229,22 @@ def test_support_reads_the_money_pages_without_a_form_and_every_money_post_is_re
         "/console/money/statements",
         f"/console/money/statements/{imported.id}",
         "/console/money/suspense",
-        "/console/money/proposals",
+        "/console/proposals",
         "/console/money/safeguarding",
     ):
         page = support.get(path)
         assert page.status_code == 200, path
         assert 'method="post" action="/console/money' not in page.text, path
+        assert 'action="/console/proposals/' not in page.text, path
     assert support.get(f"/console/money/settlement-runs/{run.id}/file").status_code == 403
-    support.get("/console/money/proposals")
+    support.get("/console/proposals")
     before = (actions(kleline), rows(kleline, "settlement_runs"), rows(kleline, "bank_statements"))
     for path, fields in (
         ("/console/money/settlement-runs", {}),
         (f"/console/money/suspense/{item_id}/propose", {"kind": "dismissed", "note": "no"}),
-        (f"/console/money/proposals/{proposal.id}/approve", {}),
-        (f"/console/money/proposals/{proposal.id}/reject", {"reason": "no"}),
-        (f"/console/money/proposals/{proposal.id}/withdraw", {}),
+        (f"/console/proposals/{proposal.id}/approve", {}),
+        (f"/console/proposals/{proposal.id}/reject", {"reason": "no"}),
+        (f"/console/proposals/{proposal.id}/withdraw", {}),
     ):
         refused = support.post(path, **fields)
         assert refused.status_code == 403, path

@@ -181,6 +181,13 @@ CALLS = [
     Call("GET", "/v1/safeguarding", READ),
     Call("GET", "/v1/customers", READ, "/v1/customers?query=ada"),
     Call("GET", "/v1/customers/{customer_id}", READ, "/v1/customers/cus_nobody"),
+    Call(
+        "POST",
+        "/v1/customers/{customer_id}/verification-level",
+        Power.VERIFY_CUSTOMERS,
+        "/v1/customers/cus_nobody/verification-level",
+        json={"level": "verified", "reason": "Identity documents checked"},
+    ),
     # Staff.
     Call("POST", "/v1/operator-keys", STAFF, json={"label": "nightly settlement", "role": "finance"}),
     Call("GET", "/v1/operator-keys", STAFF),

@@ -19,6 +19,7 @@ from kleline.api.routes import (
     cards,
     collections,
     commission_rates,
+    customer_verification,
     customers,
     events,
     ledger,
@@ -97,6 +98,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(statements.router)
     app.include_router(staff_reports.router)
     app.include_router(staff_lookup.router)
+    app.include_router(customer_verification.router)
     app.include_router(audit_events.router)
     app.include_router(operator_keys.router)
     pages.install(app, kleline)

@@ -325,6 +325,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     kleline.suspense = SuspenseQueue(db, ledger, account, counterparts, clock=clock)
     four_eyes = acts(kleline.collections, kleline.suspense, merchants, kleline.bank_account_changes)
     kleline.proposals = Proposals(db, four_eyes, clock=clock)
+    kleline.bank_account_changes.when_closed(kleline.proposals.close_bank_account_in)
     return kleline
 
 

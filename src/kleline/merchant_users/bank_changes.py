@@ -30,7 +30,7 @@ answers the change as it stands and changes nothing, so that a retried call is h
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
@@ -84,6 +84,10 @@ _AUDIT_ACTIONS: Final = {
 STATUSES: Final[tuple[BankChangeStatus, ...]] = ("pending", "approved", "rejected", "withdrawn")
 MAX_REASON: Final = 500
 _MAX_LIST: Final = 100
+
+ClosedHook = Callable[[RawTx, str, str, StaffActor | None, str], object]
+"""Called in the transaction that withdraws or rejects a change: ``(tx, merchant_id, change_id, actor, why)``, the
+operator who rejected it as ``actor`` (None for an owner's withdrawal), ``why`` in words for the record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,17 @@ class BankAccountChanges:
     def __init__(self, db: Database, *, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._closed_hooks: builtins.list[ClosedHook] = []
+
+    def when_closed(self, hook: ClosedHook) -> None:
+        """Have ``hook`` run in the transaction that withdraws or rejects a change, after its own writes: the
+        proposals' service closes there the proposal to approve it, which the change's end leaves with nothing to
+        decide (it sits above this package, hence a hook that the composition root sets)."""
+        self._closed_hooks.append(hook)
+
+    def _closed(self, tx: RawTx, change: BankAccountChange, actor: StaffActor | None, why: str) -> None:
+        for hook in self._closed_hooks:
+            hook(tx, change.merchant_id, change.id, actor, why)
 
     # The owners' side ----------------------------------------------------------------------------------------------
 
@@ -186,6 +201,7 @@ class BankAccountChanges:
             change, moved = self._decide(tx, actor.user.merchant_id, change_id, "withdrawn", by=actor.user.id)
             if moved:
                 self._announce(tx, change, "withdrawn", actor, {})
+                self._closed(tx, change, None, "the merchant's owner withdrew the bank account change")
         return change
 
     def state(self, actor: Actor) -> BankAccountState:
@@ -290,6 +306,7 @@ class BankAccountChanges:
             change, moved = self._decide(tx, merchant_id, change_id, "rejected", by=by, reason=checked)
             if moved:
                 self._announce(tx, change, "rejected", None, {"reason": change.reason, "by": by})
+                self._closed(tx, change, actor, "an operator rejected the bank account change")
                 self._record(tx, actor, change, "bank_account_change_rejected")
         return change
 

@@ -211,6 +211,24 @@ class Proposals:
             self._record(tx, actor, withdrawn, {})
         return withdrawn
 
+    def close_bank_account_in(
+        self, tx: RawTx, merchant_id: str, change_id: str, actor: StaffActor | None, why: str
+    ) -> Proposal | None:
+        """Withdraw, in the caller's transaction, the pending proposal to approve the merchant's bank account change
+        ``change_id``, which its owner withdrew or an operator rejected (``why``): nothing is left to approve. The
+        decider is the operator who rejected the change, or else the proposer (on whose behalf it is withdrawn: the
+        reason says why). None when no such proposal waits."""
+        pending = store.pending(tx, ProposalKind.BANK_ACCOUNT, merchant_id)
+        if pending is None or pending.parameters.get("change_id") != change_id:
+            return None
+        proposal = _locked(tx, pending.id)
+        if proposal.status != "pending":
+            return None
+        decider = proposal.proposed_by if actor is None else actor
+        withdrawn = self._decide(tx, proposal, "withdrawn", decider, reason=why[:500])
+        self._record(tx, decider, withdrawn, {"reason": withdrawn.reason})
+        return withdrawn
+
     def _decide(
         self,
         tx: RawTx,

@@ -24,13 +24,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from email_validator import EmailNotValidError, validate_email
 
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
 from kleline.db.prefixes import ascii_lower
-from kleline.errors import Conflict, KlelineError, ValidationError
+from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Account, Ledger, NormalSide, UnknownAccount
 from kleline.staff import audit
@@ -47,11 +48,13 @@ __all__ = [
     "Customers",
     "EmailTaken",
     "InvalidCustomer",
+    "LEVELS",
     "REFUSED_SIGN_IN",
     "SEARCH_LIMIT",
     "SignInLocked",
     "WrongPassword",
     "hash_password",
+    "level_problems",
     "password_matches",
     "password_problems",
     "purse_code",
@@ -346,3 +349,49 @@ class Customers:
                 after={"kyc_level": "verified"},
             )
         return self.get(row.customer.id)
+
+    def set_level(self, customer_id: str, level: str, *, actor: StaffActor, reason: str) -> Customer:
+        """Set a customer's verification level (``verified`` or ``unverified``), saying why: ``actor``'s role must
+        verify customers; the change and its reason are recorded in the staff audit trail (before and after, as
+        ``verify`` does). The level the customer has already changes nothing and records nothing, so that a retried
+        call is harmless. Every problem with the level and the reason is named at once (``InvalidCustomer``)."""
+        actor.require(Power.VERIFY_CUSTOMERS)
+        reason = " ".join(reason.split())
+        problems = level_problems(level, reason)
+        if problems:
+            raise problems[0]
+        with self._db.transaction() as tx:
+            row = store.find_customer(tx, customer_id)
+            if row is None:
+                raise NotFound(f"no customer {customer_id}")
+            if row.customer.kyc_level == level:
+                return row.customer
+            store.set_kyc_level(tx, customer_id, level)
+            audit.record(
+                tx,
+                actor,
+                "customer_verified" if level == "verified" else "customer_unverified",
+                "customer",
+                customer_id,
+                at=self._clock(),
+                before={"kyc_level": row.customer.kyc_level},
+                after={"kyc_level": level, "reason": reason},
+            )
+        return self.get(customer_id)
+
+
+LEVELS: Final = ("unverified", "verified")
+MAX_LEVEL_REASON: Final = 500
+
+
+def level_problems(level: str, reason: str) -> list[KlelineError]:
+    """What is wrong with a new verification level and its reason, all of it, for a form to show."""
+    problems: list[KlelineError] = []
+    if level not in LEVELS:
+        problems.append(InvalidCustomer(f"level: one of {', '.join(LEVELS)}", param="level"))
+    reason = " ".join(reason.split())
+    if not 1 <= len(reason) <= MAX_LEVEL_REASON:
+        problems.append(InvalidCustomer(f"reason: say why in 1 to {MAX_LEVEL_REASON} characters", param="reason"))
+    elif any(not character.isprintable() for character in reason):
+        problems.append(InvalidCustomer("reason: control characters are not allowed", param="reason"))
+    return problems

@@ -14,7 +14,7 @@ from kleline.merchants import InvalidMerchant, StatusConflict
 from kleline.merchants import store as merchant_store
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
-from kleline.proposals import ProposalFailed, ProposalKind, ProposalPending, SameApprover
+from kleline.proposals import ProposalDecided, ProposalFailed, ProposalKind, ProposalPending, SameApprover
 from kleline.reconciliation import InvalidResolution, ResolutionRequest
 from kleline.staff.actor import RoleForbids
 from kleline.staff.audit import verify
@@ -190,19 +190,55 @@ def test_a_new_bank_account_takes_effect_once_a_second_operator_approves_it(klel
     assert verify(kleline.db).ok
 
 
-def test_a_bank_change_withdrawn_by_the_merchant_fails_the_proposal_and_the_account_stays(kleline: Kleline) -> None:
+def test_a_bank_change_withdrawn_by_the_merchant_withdraws_its_proposal_in_the_same_transaction(
+    kleline: Kleline,
+) -> None:
     shop = merchant(kleline)
     owner = member(kleline, shop, "owner@example.org")
     change = kleline.bank_account_changes.request(Actor(owner), NEW_IBAN)
     proposal = kleline.proposals.propose_bank_account(CAROL, shop, change.id)
     kleline.bank_account_changes.withdraw(Actor(owner), change.id)
-    with pytest.raises(ProposalFailed) as failed:
+    closed = kleline.proposals.get(proposal.id)
+    assert closed.decided_by is not None
+    assert (closed.status, closed.decided_by.id, closed.reason) == (
+        "withdrawn",
+        CAROL.id,
+        "the merchant's owner withdrew the bank account change",
+    )
+    assert kleline.proposals.pending(ProposalKind.BANK_ACCOUNT, shop) is None
+    with pytest.raises(ProposalDecided):
         kleline.proposals.approve(DAVE, proposal.id)
-    assert failed.value.cause == "bank_account_change_decided"
     assert kleline.merchants.get(shop).iban == OLD_IBAN
     assert kleline.bank_account_changes.get(shop, change.id).status == "withdrawn"
     with pytest.raises(BankChangeDecided):
         kleline.proposals.propose_bank_account(CAROL, shop, change.id)
+    kleline.bank_account_changes.withdraw(Actor(owner), change.id)  # again: nothing more happens
+    assert [r.action for r in trail(kleline)][-1] == "proposal.withdrawn"
+    assert len([r for r in trail(kleline) if r.action == "proposal.withdrawn"]) == 1
+    assert verify(kleline.db).ok
+
+
+def test_a_bank_change_an_operator_rejects_withdraws_its_proposal_under_that_operators_name(
+    kleline: Kleline,
+) -> None:
+    shop = merchant(kleline)
+    change = kleline.bank_account_changes.request(Actor(member(kleline, shop, "owner@example.org")), NEW_IBAN)
+    proposal = kleline.proposals.propose_bank_account(CAROL, shop, change.id)
+    kleline.bank_account_changes.reject(shop, change.id, "Not the shop's account", by="dave", actor=DAVE)
+    closed = kleline.proposals.get(proposal.id)
+    assert closed.decided_by is not None
+    assert (closed.status, closed.decided_by.id) == ("withdrawn", DAVE.id)
+    actions = [r.action for r in trail(kleline)]
+    assert actions[-2:] == ["proposal.withdrawn", "bank_account_change_rejected"]
+    assert verify(kleline.db).ok
+
+
+def test_a_bank_change_without_a_proposal_is_withdrawn_as_before(kleline: Kleline) -> None:
+    shop = merchant(kleline)
+    owner = member(kleline, shop, "owner@example.org")
+    first = kleline.bank_account_changes.request(Actor(owner), NEW_IBAN)
+    kleline.bank_account_changes.withdraw(Actor(owner), first.id)
+    assert kleline.proposals.list() == []
 
 
 def test_a_rate_and_an_account_of_one_merchant_are_proposed_side_by_side(kleline: Kleline) -> None:

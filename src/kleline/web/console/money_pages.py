@@ -31,7 +31,6 @@ __all__ = [
     "DECISIONS",
     "MONEY",
     "PER_PAGE",
-    "PROPOSALS",
     "RECEIVABLES",
     "RUNS",
     "SAFEGUARDING",
@@ -53,7 +52,6 @@ RUNS: Final = f"{MONEY}/settlement-runs"
 COLLECTION_RUNS: Final = f"{MONEY}/collection-runs"
 STATEMENTS: Final = f"{MONEY}/statements"
 SUSPENSE: Final = f"{MONEY}/suspense"
-PROPOSALS: Final = f"{MONEY}/proposals"
 RECEIVABLES: Final = f"{MONEY}/receivables"
 SAFEGUARDING: Final = f"{MONEY}/safeguarding"
 PER_PAGE: Final = 25
@@ -66,7 +64,6 @@ _PAGES: Final = (
     ("collections", COLLECTION_RUNS, N_("Collection runs")),
     ("statements", STATEMENTS, N_("Bank statements")),
     ("suspense", SUSPENSE, N_("Suspense queue")),
-    ("proposals", PROPOSALS, N_("Proposals")),
     ("receivables", RECEIVABLES, N_("Receivables")),
     ("safeguarding", SAFEGUARDING, N_("Safeguarding")),
 )

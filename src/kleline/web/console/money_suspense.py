@@ -1,6 +1,6 @@
 """The console's suspense queue (``/console/money/suspense``): the statement lines the books could not explain,
 oldest first, a page at a time, each with the form that proposes where it belongs (``RESOLVE_SUSPENSE``; the service
-checks it too). Nothing moves on a proposal: a second person approves it on the proposals page (``money``)."""
+checks it too). Nothing moves on a proposal: a second person approves it on the proposals page (``proposals``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.staff.roles import Power
 from kleline.web.console.money_pages import (
     PER_PAGE,
-    PROPOSALS,
     SUSPENSE,
     Reader,
     decision_error,
@@ -25,6 +24,7 @@ from kleline.web.console.money_pages import (
     paged,
     reason_of,
 )
+from kleline.web.console.proposals import PROPOSALS
 from kleline.web.console.visits import ConsoleVisit, console_form
 from kleline.web.console.wording import leave_note
 from kleline.web.i18n import N_, language_of
@@ -34,6 +34,8 @@ from kleline.web.security import when
 from kleline.web.visits import Form, web_of
 
 __all__ = ["router"]
+
+SUSPENSE_PROPOSALS: Final = f"{PROPOSALS}?kind=suspense_resolution"
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,4 +141,4 @@ def propose_resolution(request: Request, item_id: str, form: Form, visit: Resolv
     if problems:
         status = 409 if problems[0].code in {"proposal_pending", "suspense_item_resolved"} else 400
         return _suspense_page(request, visit, errors=problems, typed=typed, status=status)
-    return leave_note(request, redirect(PROPOSALS), "console_resolution_proposed")
+    return leave_note(request, redirect(SUSPENSE_PROPOSALS), "console_resolution_proposed")

@@ -4,33 +4,42 @@ that reads: a search box (the beginning of an id, an email address or a name), i
 profile (IBAN masked), status, commission, balance, latest payments and people.
 
 The pages read the same services as the API's staff look-ups (``customers.search``, ``merchants.search``,
-``lookup.customer``, ``lookup.merchant``); nothing here changes anything.
+``lookup.customer``, ``lookup.merchant``). Two forms act through the API's services, each shown only to a role with
+its power and checked again on its post (the 403 page otherwise, nothing written): a customer's verification level,
+with a reason kept in the staff audit trail (``customers.set_level``, ``verify_customers``), and a proposal of a new
+commission rate for a merchant, which a second person approves on the proposals page
+(``proposals.propose_commission_rate``, ``decide_merchants``). A merchant's page links to its pending proposals.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
 from babel.numbers import format_percent
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from kleline.errors import NotFound
+from kleline.errors import KlelineError, NotFound
 from kleline.ledger import Balance
-from kleline.merchants.model import mask_iban
+from kleline.merchants.model import MAX_FEE_BPS, MIN_FEE_BPS, mask_iban
 from kleline.money import Money
 from kleline.payments.model import Payment
+from kleline.proposals.model import ProposalKind
+from kleline.staff.actor import RoleForbids
 from kleline.staff.roles import Power
-from kleline.wallet.customers import SEARCH_LIMIT
-from kleline.web.console.visits import ConsoleVisit, console_context, console_page, refused, respond
+from kleline.wallet.customers import SEARCH_LIMIT, level_problems
+from kleline.web.console.proposals import proposals_of
+from kleline.web.console.visits import ConsoleVisit, console_context, console_form, console_page, refused, respond
+from kleline.web.console.wording import console_error, leave_note, note_of
 from kleline.web.dashboard.payments import STATUS_NAMES as PAYMENT_STATUS_NAMES
 from kleline.web.dashboard.wording import ROLE_NAMES as MERCHANT_ROLE_NAMES
 from kleline.web.dashboard.wording import STATUS_NAMES as MERCHANT_STATUS_NAMES
 from kleline.web.i18n import N_, Language, language_of
-from kleline.web.rendering import render
+from kleline.web.refusals import PageError
+from kleline.web.rendering import redirect, render
 from kleline.web.security import when
-from kleline.web.visits import web_of
+from kleline.web.visits import Form, web_of
 
 __all__ = ["CUSTOMERS", "MERCHANTS", "router"]
 
@@ -48,6 +57,8 @@ _AUTHENTICATOR: Final = {
 _LEVELS: Final = {"unverified": N_("not verified"), "verified": N_("verified")}
 
 Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
+Verifier = Annotated[ConsoleVisit, Depends(console_form(Power.VERIFY_CUSTOMERS, back=CUSTOMERS))]
+Decider = Annotated[ConsoleVisit, Depends(console_form(Power.DECIDE_MERCHANTS, back=MERCHANTS))]
 Query_ = Annotated[str, Query(max_length=SEARCH_LIMIT)]
 
 
@@ -93,9 +104,15 @@ def customers_page(request: Request, visit: Reader, q: Query_ = "") -> Response:
     return _search_page(request, visit, section="customers", title=title, query=query, results=results, more=more)
 
 
-@router.get(CUSTOMERS + "/{customer_id}")
-def customer_page(request: Request, visit: Reader, customer_id: str) -> Response:
-    """A customer's wallet: purse, cards (masked), verification level, second factor, latest payments."""
+def _customer_page(
+    request: Request,
+    visit: ConsoleVisit,
+    customer_id: str,
+    *,
+    errors: list[PageError] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     language = language_of(request)
     try:
         summary = web_of(request).kleline.lookup.customer(customer_id[:64])
@@ -106,8 +123,13 @@ def customer_page(request: Request, visit: Reader, customer_id: str) -> Response
         visit,
         customer.name,
         section="customers",
+        errors=errors or [],
+        flash=note_of(request, signed_in=True) if status == 200 else None,
         person=customer,
         level=language.gettext(_LEVELS.get(customer.kyc_level, customer.kyc_level)),
+        levels=[(value, language.gettext(name)) for value, name in _LEVELS.items()],
+        may_verify=visit.may(Power.VERIFY_CUSTOMERS),
+        typed=typed or {"level": "unverified" if customer.kyc_level == "verified" else "verified", "reason": ""},
         since=when(customer.created_at, language),
         purse=None if summary.purse is None else _balance(summary.purse, language),
         cards=[
@@ -123,7 +145,45 @@ def customer_page(request: Request, visit: Reader, customer_id: str) -> Response
         payments=_payments(summary.payments, summary.merchant_names, language),
         more_payments=summary.more_payments,
     )
-    return respond(request, visit, render(request, "console/customer.html", context))
+    return respond(request, visit, render(request, "console/customer.html", context, status=status))
+
+
+@router.get(CUSTOMERS + "/{customer_id}")
+def customer_page(request: Request, visit: Reader, customer_id: str) -> Response:
+    """A customer's wallet: purse, cards (masked), verification level, second factor, latest payments; the form
+    that sets the level, for a role that verifies customers."""
+    return _customer_page(request, visit, customer_id)
+
+
+@router.post(CUSTOMERS + "/{customer_id}/verification-level")
+def set_verification_level(request: Request, customer_id: str, form: Form, visit: Verifier) -> Response:
+    """Set the customer's verification level, saying why (kept in the staff audit trail)."""
+    language = language_of(request)
+    level, reason = form.get("level", "").strip(), form.get("reason", "").strip()
+    typed = {"level": level, "reason": reason}
+    fields = {"level": "level", "reason": "reason"}
+    wording = {
+        "level": N_("Choose the level: verified or not verified"),
+        "reason": N_("Say why, in at most 500 characters on one line: the audit trail keeps it"),
+    }
+    problems = [
+        PageError(language.gettext(wording[error.param]), error.code, fields[error.param])
+        if error.param in wording
+        else console_error(error, fields, language)
+        for error in level_problems(level, reason)
+    ]
+    if not problems:
+        try:
+            web_of(request).kleline.customers.set_level(customer_id[:64], level, actor=visit.actor, reason=reason)
+        except RoleForbids as error:
+            raise refused(request, visit, console_error(error, language=language).message) from None
+        except NotFound:
+            raise refused(request, visit, language.gettext(N_("No customer has this id.")), status=404) from None
+        except KlelineError as error:
+            problems.append(console_error(error, fields, language))
+    if problems:
+        return _customer_page(request, visit, customer_id, errors=problems, typed=typed, status=400)
+    return leave_note(request, redirect(f"{CUSTOMERS}/{customer_id}"), "console_level_set")
 
 
 @router.get(MERCHANTS)
@@ -144,9 +204,15 @@ def merchants_page(request: Request, visit: Reader, q: Query_ = "") -> Response:
     return _search_page(request, visit, section="merchants", title=title, query=query, results=results, more=more)
 
 
-@router.get(MERCHANTS + "/{merchant_id}")
-def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response:
-    """A merchant's profile (IBAN masked), status, commission, balance, latest payments and people."""
+def _merchant_page(
+    request: Request,
+    visit: ConsoleVisit,
+    merchant_id: str,
+    *,
+    errors: list[PageError] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     language = language_of(request)
     try:
         summary = web_of(request).kleline.lookup.merchant(merchant_id[:64])
@@ -154,16 +220,27 @@ def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response
         raise refused(request, visit, language.gettext(N_("No merchant has this id.")), status=404) from None
     merchant = summary.merchant
     currency = summary.balance.currency if summary.balance is not None else "EUR"
+    pending = proposals_of(request, ProposalKind.COMMISSION_RATE, merchant.id)
+    pending += proposals_of(request, ProposalKind.BANK_ACCOUNT, merchant.id)
     context: dict[str, Any] = console_context(
         visit,
         merchant.name,
         section="merchants",
+        errors=errors or [],
+        flash=note_of(request, signed_in=True) if status == 200 else None,
         shop=merchant,
         iban=mask_iban(merchant.iban),
         status=language.gettext(MERCHANT_STATUS_NAMES.get(merchant.status, merchant.status)),
-        commission=format_percent(
-            Decimal(merchant.fee_bps) / 10_000, locale=language.locale, decimal_quantization=False
-        ),
+        commission=_percent(merchant.fee_bps, language),
+        proposals=pending,
+        may_propose_rate=visit.may(Power.DECIDE_MERCHANTS) and merchant.status in ("active", "suspended"),
+        rate_hint=language.gettext(N_("From %(low)s to %(high)s, such as %(example)s"))
+        % {
+            "low": _percent(MIN_FEE_BPS, language),
+            "high": _percent(MAX_FEE_BPS, language),
+            "example": _number(380, language),
+        },
+        typed=typed or {"rate": ""},
         since=when(merchant.created_at, language),
         balance=None if summary.balance is None else _balance(summary.balance, language),
         pending=language.money(Money(summary.pending, currency)),
@@ -179,4 +256,68 @@ def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response
             for user in summary.users
         ],
     )
-    return respond(request, visit, render(request, "console/merchant.html", context))
+    return respond(request, visit, render(request, "console/merchant.html", context, status=status))
+
+
+def _percent(bps: int, language: Language) -> str:
+    return format_percent(Decimal(bps) / 10_000, locale=language.locale, decimal_quantization=False)
+
+
+def _number(bps: int, language: Language) -> str:
+    """A rate in percent as a clerk types it (3.8, or 3,8 in French)."""
+    return _percent(bps, language).replace("%", "").replace("\u00a0", "").replace("\u202f", "").strip()
+
+
+def _rate_bps(text: str) -> int | None:
+    """The basis points of a rate typed in percent (``3.8``, ``3,8``, ``3.8 %``), or None when it is not one."""
+    cleaned = text.replace("%", "").replace(",", ".").replace("\u00a0", "").replace("\u202f", "").strip()
+    try:
+        bps = Decimal(cleaned) * 100
+    except InvalidOperation:
+        return None
+    if not bps.is_finite() or bps != bps.to_integral_value():
+        return None
+    return int(bps)
+
+
+@router.get(MERCHANTS + "/{merchant_id}")
+def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response:
+    """A merchant's profile (IBAN masked), status, commission, balance, latest payments and people; its pending
+    proposals; the form that proposes a new commission rate, for a role that decides merchants."""
+    return _merchant_page(request, visit, merchant_id)
+
+
+@router.post(MERCHANTS + "/{merchant_id}/commission-rate")
+def propose_commission_rate(request: Request, merchant_id: str, form: Form, visit: Decider) -> Response:
+    """Propose a new commission rate: nothing changes until a second person approves it on the proposals page."""
+    language = language_of(request)
+    _ = language.gettext
+    typed = {"rate": form.get("rate", "").strip()[:20]}
+    bps = _rate_bps(typed["rate"])
+    problems: list[PageError] = []
+    if not typed["rate"]:
+        problems.append(PageError(_("Enter the new commission rate, in percent"), "required", "rate"))
+    elif bps is None or not MIN_FEE_BPS <= bps <= MAX_FEE_BPS:
+        message = _("Enter a rate from %(low)s to %(high)s, with at most two decimals, such as %(example)s") % {
+            "low": _percent(MIN_FEE_BPS, language),
+            "high": _percent(MAX_FEE_BPS, language),
+            "example": _number(380, language),
+        }
+        problems.append(PageError(message, "validation_error", "rate"))
+    else:
+        try:
+            web_of(request).kleline.proposals.propose_commission_rate(visit.actor, merchant_id[:64], bps)
+        except RoleForbids as error:
+            raise refused(request, visit, console_error(error, language=language).message) from None
+        except NotFound:
+            raise refused(request, visit, _("No merchant has this id."), status=404) from None
+        except KlelineError as error:
+            if error.code == "proposal_pending":
+                message = _("A change of this merchant’s rate already waits for a second person: see its proposal.")
+                problems.append(PageError(message, error.code, "rate"))
+            else:
+                problems.append(console_error(error, {"fee_bps": "rate"}, language))
+    if problems:
+        status = 409 if problems[0].code in {"proposal_pending", "invalid_status_transition"} else 400
+        return _merchant_page(request, visit, merchant_id, errors=problems, typed=typed, status=status)
+    return leave_note(request, redirect(f"{MERCHANTS}/{merchant_id}"), "console_rate_proposed")

@@ -64,6 +64,13 @@ SECTIONS: Final[tuple[Section, ...]] = (
         Power.READ,
     ),
     Section(
+        "proposals",
+        "/console/proposals",
+        N_("Proposals"),
+        N_("Write-offs, suspense resolutions, commission rates and bank accounts waiting for a second person"),
+        Power.READ,
+    ),
+    Section(
         "customers",
         "/console/customers",
         N_("Customers"),
