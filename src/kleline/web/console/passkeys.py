@@ -24,12 +24,18 @@ from kleline.errors import KlelineError
 from kleline.ratelimit import RateLimited
 from kleline.staff_users import ConsoleStepMissing, LastSecondFactor
 from kleline.web.console.security import SECURITY, security_page_for
-from kleline.web.console.sign_in import AUTHENTICATOR, CODE, code_page_for, rate_limit, set_up_page, with_next
+from kleline.web.console.sign_in import (
+    AUTHENTICATOR,
+    CODE,
+    code_page_for,
+    rate_limit,
+    second_step_post,
+    set_up_page,
+    with_next,
+)
 from kleline.web.console.visits import (
     SIGN_IN,
     client_address,
-    console_next,
-    console_post,
     respond,
     set_session_cookie,
     signed_in_staff_post,
@@ -50,12 +56,7 @@ _FIELDS: Final = {"name": "name", "credential": "name", "ceremony_id": "name", "
 @router.post(f"{SIGN_IN}/passkey")
 def pass_with_passkey(request: Request, form: Form) -> Response:
     """The sign-in's second step with a passkey: signed in, and on to ``next``."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(CODE, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.stage != "second_factor" or visit.session.user is None:
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, CODE)
     language = language_of(request)
     problems = passkey_problems(form, language, named=False)
     if problems:
@@ -78,12 +79,7 @@ def pass_with_passkey(request: Request, form: Form) -> Response:
 @router.post(f"{AUTHENTICATOR}/passkey")
 def register_at_sign_in(request: Request, form: Form) -> Response:
     """A new staff member without a second factor registers a passkey: signed in, and on to ``next``."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(AUTHENTICATOR, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.user is None:
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, AUTHENTICATOR)
     language = language_of(request)
     name = form.get("name", "")
     errors = passkey_problems(form, language, named=True)

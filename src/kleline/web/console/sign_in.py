@@ -52,6 +52,7 @@ __all__ = [
     "locked_out_page",
     "rate_limit",
     "router",
+    "second_step_post",
     "set_up_page",
     "with_next",
 ]
@@ -181,6 +182,18 @@ def _pending(request: Request, step: str, next_url: str) -> ConsoleVisit:
     return visit
 
 
+def second_step_post(request: Request, form: dict[str, str], page: str) -> tuple[ConsoleVisit, str]:
+    """The visit of a post of a second-factor step's ``page``, and its ``next``: ``Answered`` with a redirect to
+    ``next`` once signed in, or back to the start when the session was signed out meanwhile."""
+    next_url = console_next(form.get("next"))
+    visit = console_post(request, form, back=with_next(page, next_url))
+    if visit.user is not None:
+        raise Answered(redirect(next_url))
+    if visit.session.stage != "second_factor" or visit.session.user is None:
+        raise Answered(respond(request, visit, redirect(with_next(SIGN_IN, next_url))))
+    return visit, next_url
+
+
 # The second step: a code ---------------------------------------------------------------------------------------------
 
 
@@ -218,12 +231,7 @@ def code_page(request: Request, next: str | None = None) -> Response:
 @router.post(CODE)
 def pass_code(request: Request, form: Form) -> Response:
     """Check the code: signed in, and on to ``next``; a wrong code comes back with the attempts left."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(CODE, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.user is None:  # signed out meanwhile: the sign-in starts again
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, CODE)
     language = language_of(request)
     problem = code_problem(request, form.get("code", ""))
     if problem is not None:
@@ -298,12 +306,7 @@ def start_enrolment(request: Request, form: Form) -> Response:
 @router.post(f"{AUTHENTICATOR}/confirm")
 def confirm_enrolment(request: Request, form: Form) -> Response:
     """Confirm the new authenticator with the code it shows now: signed in, and on to ``next``."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(AUTHENTICATOR, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.user is None:
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, AUTHENTICATOR)
     problem = code_problem(request, form.get("code", ""))
     if problem is not None:
         return set_up_page(request, visit, next_url, errors=[problem], status=400)
