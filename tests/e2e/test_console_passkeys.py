@@ -1,5 +1,6 @@
 """The console's passkeys over HTTP on each backend, without JavaScript, their forms answered by a software
-authenticator as the page's script would: a new staff member's first second factor a passkey; a passkey added on
+authenticator as the page's script would: a new staff member's first second factor a passkey (an authenticator app
+set up beside it later); a passkey added on
 the security page, given at the sign-in's second step, never removed when it is the last second factor; each act in
 the staff audit trail."""
 
@@ -20,7 +21,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..soft_authenticator import SoftAuthenticator
-from .console_world import PASSWORD, ConsoleVisitor, invitation_path, staff_member
+from .console_world import PASSWORD, ConsoleVisitor, invitation_path, secret_on, staff_member
 from .page_visitor import alert
 from .test_dashboard_security import ceremony
 
@@ -91,12 +92,19 @@ def test_a_new_staff_member_sets_up_a_passkey_and_signs_in_with_it(
     [passkey] = kleline.staff_passkeys.list(passkey_user(kleline))
     last = browser.post(f"{SECURITY}/passkeys/{passkey.id}/remove")
     assert last.status_code == 409 and "This is your only second factor" in alert(last)
+    new_app = browser.post(f"{SECURITY}/authenticator/new")
+    assert new_app.status_code == 200
+    totp = secret_on(new_app)
+    confirmed = browser.post(f"{SECURITY}/authenticator/confirm", code=totp.at(clock.now))
+    assert (confirmed.status_code, confirmed.headers["location"]) == (303, SECURITY), confirmed.text
+    assert "Your authenticator app is set up" in browser.get(SECURITY).text
     assert actions(kleline, passkey.user_id) == [
         ("staff_invitation_accepted", None),
         ("staff_passkey_added", "Grace's key"),
         ("staff_signed_in", "passkey"),
         ("staff_signed_out", None),
         ("staff_signed_in", "passkey"),
+        ("staff_authenticator_set_up", None),
     ]
 
 
@@ -124,7 +132,7 @@ def test_a_passkey_is_added_beside_the_app_and_removed_while_the_sign_in_is_fres
     page = browser.get(SECURITY)
     assert 'data-passkey="create"' not in page.text and "sign in again" in page.text
     stale = browser.post(f"{SECURITY}/passkeys/{passkey.id}/remove")
-    assert stale.status_code == 403 and "To add or remove a passkey, sign in again" in alert(stale)
+    assert stale.status_code == 403 and "To change your second factors, sign in again" in alert(stale)
 
     browser.post("/console/sign-out")
     clock.advance(seconds=30)

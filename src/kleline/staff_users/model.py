@@ -22,6 +22,7 @@ from kleline.staff.roles import Role
 
 __all__ = [
     "INVITATION_LIFETIME",
+    "SECOND_FACTOR_FRESH",
     "InvitationState",
     "SignInStep",
     "StaffInvitation",
@@ -29,11 +30,16 @@ __all__ = [
     "StaffUser",
     "admin_change_refusal",
     "invitation_state",
+    "second_factor_fresh",
     "step_after_password",
 ]
 
 INVITATION_LIFETIME: Final = timedelta(hours=72)
 """How long an invitation link works (once)."""
+
+SECOND_FACTOR_FRESH: Final = timedelta(minutes=15)
+"""How recently a signed-in session's second factor must have been given to add a second factor or remove a
+passkey: whoever took over a console session left open must not swap in one of their own."""
 
 StaffStatus = Literal["active", "disabled"]
 SignInStep = Literal["verify", "enrol", "done"]
@@ -108,3 +114,9 @@ def admin_change_refusal(active_admins: int, current_role: Role, new_role: Role 
     if current_role == Role.ADMIN and new_role != Role.ADMIN and active_admins <= 1:
         return "the staff's last admin can be neither disabled nor given another role: make someone else admin first"
     return None
+
+
+def second_factor_fresh(second_factor_at: datetime | None, now: datetime) -> bool:
+    """Whether a session's second factor was given recently enough (``SECOND_FACTOR_FRESH``) to change the
+    person's second factors."""
+    return second_factor_at is not None and now < second_factor_at + SECOND_FACTOR_FRESH

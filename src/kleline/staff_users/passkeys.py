@@ -19,7 +19,6 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final
 
 from kleline.clock import Clock
 from kleline.db.engine import Database, RawTx
@@ -30,15 +29,12 @@ from kleline.identity.passkeys import Passkeys
 from kleline.staff import audit
 from kleline.staff_users import store
 from kleline.staff_users.errors import ConsoleStepMissing, LastSecondFactor, SecondFactorStale
-from kleline.staff_users.model import StaffUser, step_after_password
+from kleline.staff_users.model import StaffUser, second_factor_fresh, step_after_password
 from kleline.staff_users.sessions import ConsoleSession, digest, open_session, signed_in_user
 from kleline.staff_users.sign_in import SUBJECT
 from kleline.wallet.passkey import Offer, RelyingParty, check_name
 
-__all__ = ["SECOND_FACTOR_FRESH", "StaffPasskeys"]
-
-SECOND_FACTOR_FRESH: Final = timedelta(minutes=15)
-"""How recently a signed-in session's second factor must have been given to add or remove a passkey."""
+__all__ = ["StaffPasskeys"]
 
 
 class StaffPasskeys:
@@ -57,8 +53,7 @@ class StaffPasskeys:
 
     def may_change(self, session: ConsoleSession) -> bool:
         """Whether the session's second factor is fresh enough to add or remove a passkey."""
-        at = session.second_factor_at
-        return session.signed_in and at is not None and self._clock() < at + SECOND_FACTOR_FRESH
+        return session.signed_in and second_factor_fresh(session.second_factor_at, self._clock())
 
     # Registering, removing -----------------------------------------------------------------------------------------
 

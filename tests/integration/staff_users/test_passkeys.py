@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 
+import pyotp
 import pytest
 
 from kleline.staff.roles import Role
 from kleline.staff_users import ConsoleStepMissing, LastSecondFactor, SecondFactorStale
 from kleline.wallet.passkey import CeremonyUnknown, PasskeyResponseInvalid, PasskeyUnknown
+from kleline.wallet.strong_auth import AlreadyEnrolled
 
 from ...soft_authenticator import SoftAuthenticator, b64url
 from .conftest import ADDRESS, PASSWORD, Staff
@@ -112,3 +114,25 @@ def test_another_persons_passkey_is_refused(staff: Staff, device: SoftAuthentica
         staff.passkeys.pass_second_factor(pending, offer.ceremony_id, device.get(json.dumps(options)))
     assert staff.sign_in.find(pending.token) is not None  # still waiting at the second step
     assert staff.passkeys.list(ada.id)[0].last_used_at is None
+
+
+def test_a_person_whose_second_factor_is_a_passkey_may_set_up_an_app_beside_it(
+    staff: Staff, device: SoftAuthenticator
+) -> None:
+    pending = staff.invited("keys@kleline.example")
+    offer = staff.passkeys.begin_registration(pending)
+    passkey, session = staff.passkeys.register(pending, offer.ceremony_id, device.create(offer.options_json), "Key")
+    assert staff.security.authenticator_state(passkey.user_id) == "none"
+
+    enrolment = staff.security.start_authenticator(session)
+    totp = pyotp.TOTP(enrolment.secret)
+    session = staff.security.confirm_replacement(session, totp.at(staff.clock.now), ADDRESS)
+    assert staff.security.authenticator_state(passkey.user_id) == "confirmed"
+    assert staff.actions(actor_id=passkey.user_id)[-1] == "staff_authenticator_set_up"
+    with pytest.raises(AlreadyEnrolled):
+        staff.security.start_authenticator(session)
+    staff.passkeys.remove(session, passkey.id)  # the app is left: no longer the last second factor
+
+    staff.clock.advance(minutes=16)
+    with pytest.raises(SecondFactorStale):
+        staff.security.start_authenticator(session)

@@ -139,10 +139,24 @@ def start_replacement(request: Request, form: Form) -> Response:
     return security_page_for(request, visit, enrolment=enrolment)
 
 
+@router.post(f"{SECURITY}/authenticator/new")
+def start_authenticator(request: Request, form: Form) -> Response:
+    """A first authenticator app beside the person's passkeys: the page shows its secret, this once."""
+    visit = _post(request, form)
+    try:
+        enrolment = web_of(request).kleline.staff_security.start_authenticator(visit.session)
+    except KlelineError as error:
+        status = error.status if error.status >= 400 else 400
+        errors = [console_error(error, language=language_of(request))]
+        return security_page_for(request, visit, errors=errors, status=status)
+    return security_page_for(request, visit, enrolment=enrolment)
+
+
 @router.post(f"{SECURITY}/authenticator/confirm")
 def confirm_replacement(request: Request, form: Form) -> Response:
     """Confirm the new app with the code it shows now: it replaces the old one."""
     visit = _post(request, form)
+    replacing = visit.user is not None and visit.user.authenticator
     problem = code_problem(request, form.get("code", ""))
     if problem is not None:
         return security_page_for(request, visit, errors=[problem], status=400)
@@ -152,7 +166,8 @@ def confirm_replacement(request: Request, form: Form) -> Response:
         return security_page_for(
             request, visit, errors=[console_error(error, {"code": "code"}, language_of(request))], status=400
         )
-    return leave_note(request, redirect(SECURITY), "console_authenticator_replaced")
+    note = "console_authenticator_replaced" if replacing else "console_authenticator_ready"
+    return leave_note(request, redirect(SECURITY), note)
 
 
 @router.post(f"{SECURITY}/password")

@@ -72,7 +72,7 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
         "This is your only second factor: add another passkey or keep your authenticator app before removing it"
     ),
     ("second_factor_stale", None): N_(
-        "To add or remove a passkey, sign in again: your last sign-in was more than 15 minutes ago"
+        "To change your second factors, sign in again: your last sign-in was more than 15 minutes ago"
     ),
     ("validation_error", "passkeys"): N_("Your account holds 10 passkeys, the most it may: remove one first"),
     ("passkey_not_found", None): N_("This passkey is not one of yours, or was removed already"),
