@@ -6,22 +6,34 @@ phone width and wide, in French and English: nothing overflows sideways, and axe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kleline.bootstrap import Kleline
+from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..e2e.console_world import PASSWORD, invitation_path, staff_member
-from .conftest import LiveKleline
+from ..soft_authenticator import SoftAuthenticator
+from .conftest import LiveKleline, served
 from .layout import State, layout_problems, on_one_backend
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (360, 1280)
 LONG_EMAIL = "adelaide-marguerite.de-montmorency-laval@direction-des-operations.kleline.example"
+
+
+@pytest.fixture
+def live(database_url: str, clock: FakeClock) -> Iterator[LiveKleline]:
+    """Kleline served at http://localhost:PORT, so that the pages offer passkeys (browsers refuse them for an IP
+    address)."""
+    with served(database_url, clock, "localhost") as system:
+        yield system
 
 
 def password_step(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -123,6 +135,17 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
     unusable = team.invite("late@kleline.example", Role.FINANCE, by=by)
     team.withdraw(unusable.invitation.id, by=by)
     team.accept(team.invite("fresh@kleline.example", Role.SUPPORT, by=by).token, PASSWORD)  # no authenticator yet
+    device = SoftAuthenticator(base)
+    keyholder, keyholder_totp = staff_member(kleline, "keys@kleline.example", Role.COMPLIANCE, clock)
+    pending = kleline.staff_sign_in.check_password(None, keyholder.email, PASSWORD, "2001:db8:1234:5678::1")
+    signed_in = kleline.staff_sign_in.pass_second_factor(pending, keyholder_totp.at(clock.now), "2001:db8::1")
+    clock.advance(seconds=30)
+    for name in ("Téléphone d’Adélaïde (Pixel 8 Pro, boîtier bleu)", "YubiKey 5C NFC"):
+        offer = kleline.staff_passkeys.begin_registration(signed_in)
+        kleline.staff_passkeys.register(signed_in, offer.ceremony_id, device.create(offer.options_json), name)
+    only = team.accept(team.invite("only.keys@kleline.example", Role.FINANCE, by=command_line()).token, PASSWORD)
+    offer = kleline.staff_passkeys.begin_registration(only)
+    kleline.staff_passkeys.register(only, offer.ceremony_id, device.create(offer.options_json), "Clé de sécurité")
 
     def sign_in(page: Page, email: str = LONG_EMAIL, totp: pyotp.TOTP = admin) -> None:
         password_step(page, email)
@@ -172,6 +195,23 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
         page.locator("form[action='/console/security/password'] button").click()
         page.wait_for_selector(".error-summary")
 
+    def first_factor_choice(page: Page) -> None:
+        password_step(page, "fresh@kleline.example")
+        page.wait_for_selector("form[data-passkey]")
+
+    def passkey_step(page: Page, email: str = keyholder.email) -> None:
+        password_step(page, email)
+        page.wait_for_selector("form[data-passkey]")
+
+    def passkeys(page: Page) -> None:
+        sign_in(page, keyholder.email, keyholder_totp)
+
+    def passkeys_stale(page: Page) -> None:
+        passkeys(page)
+        clock.advance(minutes=16)
+        page.reload()
+        page.wait_for_selector("h1")
+
     def nothing(page: Page) -> None:
         page.wait_for_selector("h1")
 
@@ -193,6 +233,11 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
         ("console-security", security, sign_in),
         ("console-security-replacing", security, replacing),
         ("console-security-errors", security, password_errors),
+        ("console-first-factor-choice", "/console/sign-in", first_factor_choice),
+        ("console-passkey-step", "/console/sign-in", passkey_step),
+        ("console-passkey-only-step", "/console/sign-in", lambda page: passkey_step(page, "only.keys@kleline.example")),
+        ("console-security-passkeys", security, passkeys),
+        ("console-security-passkeys-stale", security, passkeys_stale),
         ("console-invitation", invitation_path(waiting.url), nothing),
         ("console-invitation-unusable", invitation_path(unusable.url), nothing),
     ]

@@ -56,7 +56,7 @@ from kleline.reports.overview import Overview
 from kleline.reports.safeguarding import Safeguarding
 from kleline.sepa.model import OwnAccount
 from kleline.settlement import Settlement
-from kleline.staff_users import StaffSecurity, StaffSignIn, StaffTeam
+from kleline.staff_users import StaffPasskeys, StaffSecurity, StaffSignIn, StaffTeam
 from kleline.wallet.customers import PURSE_CURRENCY, Customers
 from kleline.wallet.limits import LimitsPolicy, PurseLimits
 from kleline.wallet.passkey import RelyingParty
@@ -135,6 +135,7 @@ class Kleline:
     staff_sign_in: StaffSignIn
     staff_team: StaffTeam
     staff_security: StaffSecurity
+    staff_passkeys: StaffPasskeys
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -312,6 +313,9 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         ),
         staff_security=StaffSecurity(
             db, staff_sign_in, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
+        ),
+        staff_passkeys=StaffPasskeys(
+            db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
         ),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)

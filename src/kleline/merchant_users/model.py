@@ -37,11 +37,12 @@ one that is decided; a mistaken request is withdrawn first. Owners are told of a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
+from kleline.identity.passkey_model import CeremonyPurpose, Passkey, PasskeyCeremony
 from kleline.merchants.model import mask_iban
 from kleline.money import Money
 
@@ -102,7 +103,6 @@ ANNOUNCED_FOR: Final = timedelta(days=14)
 SignInStep = Literal["verify", "enrol", "done"]
 BankChangeStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
-CeremonyPurpose = Literal["register", "sign_in", "confirm"]
 
 
 def can(role: str, action: str) -> bool:
@@ -139,44 +139,8 @@ class MerchantUser:
         return self.authenticator or self.passkey
 
 
-@dataclass(frozen=True, slots=True)
-class MerchantPasskey:
-    """A merchant user's registered WebAuthn credential (a ``kleline.wallet.passkey.Credential``): ``credential_id``
-    and ``public_key`` as the authenticator gave them, the signature counter last seen, the name the user chose."""
-
-    id: str
-    user_id: str
-    credential_id: bytes = field(repr=False)
-    public_key: bytes = field(repr=False)
-    sign_count: int
-    name: str
-    transports: tuple[str, ...]
-    created_at: datetime
-    last_used_at: datetime | None = None
-
-    @property
-    def user_handle(self) -> bytes:
-        """The WebAuthn user handle it was made for: its user's id (nothing personal: the handle is not secret)."""
-        return user_handle_of(self.user_id)
-
-
-@dataclass(frozen=True, slots=True)
-class PasskeyCeremony:
-    """One challenge (``nonce``) for a merchant user's authenticator: to register a passkey, to pass the sign-in's
-    second step, or to confirm it is them before a sensitive act; used once, until ``expires_at``."""
-
-    id: str
-    purpose: CeremonyPurpose
-    user_id: str
-    nonce: bytes = field(repr=False)
-    created_at: datetime
-    expires_at: datetime
-    used: bool = False
-
-
-def user_handle_of(user_id: str) -> bytes:
-    """The WebAuthn user handle of a merchant user: its id (``mu_...``, never a customer's ``cus_...``)."""
-    return user_id.encode("ascii")
+MerchantPasskey = Passkey
+"""A merchant user's registered WebAuthn credential: a back-office person's (``kleline.identity.passkey_model``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,9 @@
 """A merchant user's passkeys: register, list and remove them, and give one as the second factor, at sign-in (its
 second step) or before a sensitive act (re-authentication).
 
-The WebAuthn rules are the customers' (``kleline.wallet.passkey``: user verification required, no attestation, the
-signature counter moving forward, the relying party Kleline's public address), applied to the dashboard's people:
-each ceremony is one user's, for one purpose (``register``, ``sign_in``, ``confirm``), single use, five minutes; it
-is spent (committed) before its response is verified, so that a response can be tried once whatever happens next.
-A merchant user's passkey is a second factor, asked for by its id after the password: it is registered as a
-credential that need not be discoverable, so that it stays out of the shoppers' passkey sign-in.
+The ceremonies and the credentials are every back-office person's (``kleline.identity.passkeys``, on the merchant
+users' tables): what is the dashboard's own is who may register or remove one, the sessions, and the merchant's
+audit trail.
 
 Adding or removing a passkey in a signed-in session asks for a second factor given less than 15 minutes ago
 (``model.may_change_second_factors``), and an owner's last second factor stays (``LastSecondFactor``). An owner who
@@ -17,24 +14,20 @@ signed in. Each change is written to the merchant's audit trail, with the sign-i
 from __future__ import annotations
 
 import builtins
-import secrets
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
-from kleline.errors import ValidationError
-from kleline.ids import new_id
-from kleline.merchant_users import audit, passkey_store, session_store, store
+from kleline.db.engine import Database, RawTx
+from kleline.identity.passkeys import Passkeys
+from kleline.merchant_users import audit, session_store, store
 from kleline.merchant_users.errors import LastSecondFactor, SignInStepMissing
 from kleline.merchant_users.model import (
     CeremonyPurpose,
     MerchantPasskey,
     MerchantUser,
-    PasskeyCeremony,
     second_factor_removal_refusal,
     step_after_password,
-    user_handle_of,
 )
 from kleline.merchant_users.sessions import (
     DashboardSession,
@@ -43,24 +36,7 @@ from kleline.merchant_users.sessions import (
     open_session,
     signed_in_user,
 )
-from kleline.wallet.passkey import (
-    CEREMONY_LIFETIME,
-    CeremonyExpired,
-    CeremonyUnknown,
-    Offer,
-    PasskeyResponseInvalid,
-    PasskeyTaken,
-    PasskeyUnknown,
-    RelyingParty,
-    SignCountRegressed,
-    authentication_options,
-    check_name,
-    credential_id_of,
-    registration_options,
-    verify_assertion,
-    verify_registration,
-)
-from kleline.wallet.passkeys import MAX_PASSKEYS
+from kleline.wallet.passkey import Offer, RelyingParty, check_name
 
 __all__ = ["MerchantPasskeys"]
 
@@ -71,6 +47,7 @@ class MerchantPasskeys:
     def __init__(self, db: Database, relying_party: RelyingParty, *, clock: Clock, session_ttl: timedelta) -> None:
         self._db = db
         self.relying_party = relying_party
+        self._passkeys = Passkeys(db, store.DIRECTORY, relying_party, clock)
         self._clock = clock
         self._session_ttl = session_ttl
 
@@ -78,27 +55,14 @@ class MerchantPasskeys:
 
     def list(self, user_id: str) -> builtins.list[MerchantPasskey]:
         """The user's passkeys, oldest first."""
-        with self._db.transaction(write=False) as tx:
-            return passkey_store.list_passkeys(tx, user_id)
+        return self._passkeys.list(user_id)
 
     def begin_registration(self, session: DashboardSession) -> Offer:
         """A ceremony to register a new passkey for the session's user, and its options for the browser: in a
         signed-in session whose second factor is fresh (or whose user has none yet), or for an owner signing in
         without any second factor."""
         user = self._registering(session)
-        with self._db.transaction() as tx:
-            existing = passkey_store.list_passkeys(tx, user.id)
-            ceremony = self._begin(tx, "register", user.id)
-        options = registration_options(
-            self.relying_party,
-            ceremony.nonce,
-            user_handle_of(user.id),
-            user.email,
-            user.name,
-            existing,
-            discoverable=False,
-        )
-        return Offer(ceremony.id, options)
+        return self._passkeys.offer_registration(user.id, user.email, user.name)
 
     def register(
         self, session: DashboardSession, ceremony_id: str, response_json: str, name: str, address: str | None = None
@@ -108,46 +72,28 @@ class MerchantPasskeys:
         the passkey is the user's first."""
         name = check_name(name)
         user = self._registering(session)
-        ceremony = self._spend(ceremony_id, "register", user.id)
-        credential = verify_registration(self.relying_party, ceremony.nonce, response_json)
         now = self._clock()
-        passkey = MerchantPasskey(
-            new_id("pk"),
-            user.id,
-            credential.credential_id,
-            credential.public_key,
-            credential.sign_count,
-            name,
-            credential.transports,
-            now,
-        )
+        passkey = self._passkeys.registered(ceremony_id, user.id, response_json, name, now)
         after = replace(user, passkey=True)
         at = epoch_us(now)
-        try:
-            with self._db.transaction() as tx:
-                _lock(tx, user)  # one change of the user's second factors at a time: the count holds
-                if passkey_store.count_passkeys(tx, user.id) >= MAX_PASSKEYS:
-                    raise ValidationError(
-                        f"passkeys: a user holds at most {MAX_PASSKEYS}: remove one first", param="passkeys"
-                    )
-                passkey_store.insert_passkey(tx, passkey)
-                detail = {"name": name}
-                audit.record(
-                    tx, user.merchant_id, user.id, "passkey_added", at, object_id=passkey.id, detail=detail,
-                    address=address,
-                )  # fmt: skip
-                if session.stage == "second_factor":  # an owner's first second factor, at sign-in
-                    if not session_store.delete_session(tx, digest(session.token)):
-                        raise SignInStepMissing("the session ended meanwhile: sign in again")
-                    detail = {"method": "passkey"}
-                    audit.record(tx, user.merchant_id, user.id, "signed_in", at, detail=detail, address=address)
-                    return passkey, open_session(tx, after, "signed_in", now, now, self._session_ttl)
-                if user.has_second_factor:
-                    return passkey, replace(session, user=after)
-                session_store.set_second_factor_at(tx, digest(session.token), at)
-                return passkey, replace(session, user=after, second_factor_at=now)
-        except INTEGRITY_ERRORS:
-            raise PasskeyTaken("this passkey is already registered", param="credential") from None
+        with self._db.transaction() as tx:
+            _lock(tx, user)  # one change of the user's second factors at a time: the count holds
+            self._passkeys.keep(tx, passkey)
+            detail = {"name": name}
+            audit.record(
+                tx, user.merchant_id, user.id, "passkey_added", at, object_id=passkey.id, detail=detail,
+                address=address,
+            )  # fmt: skip
+            if session.stage == "second_factor":  # an owner's first second factor, at sign-in
+                if not session_store.delete_session(tx, digest(session.token)):
+                    raise SignInStepMissing("the session ended meanwhile: sign in again")
+                detail = {"method": "passkey"}
+                audit.record(tx, user.merchant_id, user.id, "signed_in", at, detail=detail, address=address)
+                return passkey, open_session(tx, after, "signed_in", now, now, self._session_ttl)
+            if user.has_second_factor:
+                return passkey, replace(session, user=after)
+            session_store.set_second_factor_at(tx, digest(session.token), at)
+            return passkey, replace(session, user=after, second_factor_at=now)
 
     def remove(self, session: DashboardSession, passkey_id: str, address: str | None = None) -> MerchantPasskey:
         """Remove one of the user's passkeys (``PasskeyUnknown`` if it is not theirs, or gone already); an owner's
@@ -155,14 +101,12 @@ class MerchantPasskeys:
         user = check_fresh_second_factor(session, self._clock())
         with self._db.transaction() as tx:
             current, authenticator = _lock(tx, user)
-            passkey = passkey_store.find_passkey(tx, passkey_id, user.id)
-            if passkey is None:
-                raise PasskeyUnknown(f"no passkey {passkey_id} of this user", param="passkey_id")
-            left = passkey_store.count_passkeys(tx, user.id) - 1 + (1 if authenticator else 0)
+            passkey = self._passkeys.find(tx, user.id, passkey_id)
+            left = self._passkeys.count(tx, user.id) - 1 + (1 if authenticator else 0)
             refusal = second_factor_removal_refusal(current.role, left)
             if refusal is not None:
                 raise LastSecondFactor(refusal, param="passkey_id")
-            passkey_store.delete_passkey(tx, passkey.id, user.id)
+            self._passkeys.delete(tx, passkey)
             audit.record(
                 tx, user.merchant_id, user.id, "passkey_removed", epoch_us(self._clock()), object_id=passkey.id,
                 detail={"name": passkey.name}, address=address,
@@ -178,12 +122,7 @@ class MerchantPasskeys:
         user = session.user
         if user is None or session.stage not in ("second_factor", "signed_in"):
             raise SignInStepMissing("sign in with your email and password first")
-        with self._db.transaction() as tx:
-            passkeys = passkey_store.list_passkeys(tx, user.id)
-            if not passkeys:
-                return None
-            ceremony = self._begin(tx, purpose, user.id)
-        return Offer(ceremony.id, authentication_options(self.relying_party, ceremony.nonce, passkeys))
+        return self._passkeys.offer_verification(user.id, purpose)
 
     def pass_second_factor(
         self, session: DashboardSession, ceremony_id: str, response_json: str, address: str | None = None
@@ -191,10 +130,10 @@ class MerchantPasskeys:
         """Sign the session in with the passkey's answer to its sign-in ceremony: a new, signed-in session in its
         place. ``PasskeyResponseInvalid`` (or another passkey refusal) otherwise, the session still waiting."""
         user = self._awaiting(session)
-        ceremony = self._spend(ceremony_id, "sign_in", user.id)
+        ceremony = self._passkeys.spend(ceremony_id, "sign_in", user.id)
         now = self._clock()
         with self._db.transaction() as tx:
-            self._verify(tx, user, ceremony, response_json, now)
+            self._passkeys.verify(tx, user.id, ceremony, response_json, now)
             if not session_store.delete_session(tx, digest(session.token)):
                 raise SignInStepMissing("the session ended meanwhile: sign in again")
             detail = {"method": "passkey"}
@@ -207,10 +146,10 @@ class MerchantPasskeys:
         """Give a passkey again in a signed-in session (before a sensitive act): the session then counts its second
         factor as given now."""
         user = signed_in_user(session)
-        ceremony = self._spend(ceremony_id, "confirm", user.id)
+        ceremony = self._passkeys.spend(ceremony_id, "confirm", user.id)
         now = self._clock()
         with self._db.transaction() as tx:
-            self._verify(tx, user, ceremony, response_json, now)
+            self._passkeys.verify(tx, user.id, ceremony, response_json, now)
             if not session_store.set_second_factor_at(tx, digest(session.token), epoch_us(now)):
                 raise SignInStepMissing("the session ended meanwhile: sign in again")
             audit.record(
@@ -242,46 +181,6 @@ class MerchantPasskeys:
         if session.stage != "second_factor" or user is None or not user.passkey:
             raise SignInStepMissing("sign in with your email and password first")
         return user
-
-    def _begin(self, tx: RawTx, purpose: CeremonyPurpose, user_id: str) -> PasskeyCeremony:
-        now = self._clock()
-        passkey_store.purge_ceremonies(tx, epoch_us(now))
-        ceremony = PasskeyCeremony(
-            new_id("wac"), purpose, user_id, secrets.token_bytes(32), now, now + CEREMONY_LIFETIME
-        )
-        passkey_store.insert_ceremony(tx, ceremony)
-        return ceremony
-
-    def _spend(self, ceremony_id: str, purpose: CeremonyPurpose, user_id: str) -> PasskeyCeremony:
-        """Spend the user's ceremony of this purpose, in a transaction of its own, committed before its response is
-        verified: ``CeremonyUnknown`` if there is none (or it was spent), ``CeremonyExpired`` if too old."""
-        with self._db.transaction() as tx:
-            ceremony = passkey_store.find_ceremony(tx, ceremony_id, lock=True) if ceremony_id else None
-            if (
-                ceremony is None
-                or ceremony.purpose != purpose
-                or ceremony.user_id != user_id
-                or not passkey_store.mark_ceremony_used(tx, ceremony.id)
-            ):
-                raise CeremonyUnknown(
-                    "no such passkey ceremony, or it was used already: start again", param="ceremony_id"
-                )
-        if self._clock() >= ceremony.expires_at:
-            raise CeremonyExpired("the passkey ceremony expired: start again", param="ceremony_id")
-        return ceremony
-
-    def _verify(
-        self, tx: RawTx, user: MerchantUser, ceremony: PasskeyCeremony, response_json: str, now: datetime
-    ) -> None:
-        """Check a ``navigator.credentials.get`` response against the ceremony and the user's passkeys, and store the
-        passkey's new counter."""
-        credential_id = credential_id_of(response_json)
-        passkey = passkey_store.find_passkey_by_credential(tx, user.id, credential_id)
-        if passkey is None:
-            raise PasskeyResponseInvalid("this passkey is not one of this user's", param="credential")
-        count = verify_assertion(self.relying_party, ceremony.nonce, passkey, response_json)
-        if not passkey_store.record_use(tx, passkey, count, epoch_us(now)):
-            raise SignCountRegressed("the passkey was used at the same moment elsewhere", param="credential")
 
 
 def _lock(tx: RawTx, user: MerchantUser) -> tuple[MerchantUser, bool]:

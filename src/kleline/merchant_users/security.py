@@ -30,10 +30,10 @@ from kleline.db.engine import Database
 from kleline.errors import KlelineError
 from kleline.identity import authenticator_store, passwords
 from kleline.identity.authenticators import REPLACEMENT_WINDOW, AuthenticatorApps, AuthenticatorState
+from kleline.identity.passkey_store import count_passkeys
 from kleline.merchant_users import audit, security_store, session_store, store
 from kleline.merchant_users.errors import InvalidMerchantUser, LastSecondFactor, NoAuthenticator, SignInStepMissing
 from kleline.merchant_users.model import AuditRecord, may_change_second_factors, second_factor_removal_refusal
-from kleline.merchant_users.passkey_store import count_passkeys
 from kleline.merchant_users.second_factor import PURPOSE
 from kleline.merchant_users.sessions import DashboardSession, check_fresh_second_factor, digest, open_session
 from kleline.wallet.customers import WrongPassword, hash_password, password_problems
@@ -126,7 +126,7 @@ class MerchantSecurity:
                 raise SignInStepMissing("this user no longer belongs to the merchant")
             if not found.confirmed:
                 raise NoAuthenticator("no authenticator app is set up for this user")
-            refusal = second_factor_removal_refusal(current.role, count_passkeys(tx, user.id))
+            refusal = second_factor_removal_refusal(current.role, count_passkeys(tx, store.DIRECTORY, user.id))
             if refusal is not None:
                 raise LastSecondFactor(refusal)
             authenticator_store.clear_authenticator(tx, store.DIRECTORY, user.id)

@@ -40,7 +40,9 @@ __all__ = [
     "withdraw_pending_for",
 ]
 
-DIRECTORY: Final = Directory("merchant_users", "removed_at", "merchant_sessions")
+DIRECTORY: Final = Directory(
+    "merchant_users", "removed_at", "merchant_sessions", "merchant_passkeys", "merchant_passkey_ceremonies"
+)
 """The merchant users' tables, for the SQL every kind of back-office person shares (``kleline.identity``)."""
 
 USER_COLUMNS = (

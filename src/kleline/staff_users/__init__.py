@@ -16,8 +16,8 @@ Public surface:
 - ``StaffSecurity`` (``security``): a person's authenticator replaced, password, sessions and last sign-ins;
 - the errors of ``errors``.
 
-Passkeys are not offered to staff yet: the merchant users' passkey service is written against their own tables and
-audit trail, and reusing it would mean generalising it first (``kleline.identity`` holds what is shared so far).
+- ``StaffPasskeys`` (``passkeys``): a person's passkeys (on ``kleline.identity.passkeys``, shared with the merchant
+  users), registered as a first second factor or beside the app, and given at the sign-in's second step;
 """
 
 from kleline.staff_users.errors import (
@@ -25,11 +25,14 @@ from kleline.staff_users.errors import (
     ConsoleStepMissing,
     InvalidStaffUser,
     LastAdmin,
+    LastSecondFactor,
+    SecondFactorStale,
     StaffInvitationUnusable,
     StaffUserDisabled,
     UnknownStaffUser,
 )
 from kleline.staff_users.model import StaffInvitation, StaffUser, admin_change_refusal, step_after_password
+from kleline.staff_users.passkeys import StaffPasskeys
 from kleline.staff_users.security import StaffSecurity, password_change_problems
 from kleline.staff_users.sessions import ConsoleSession
 from kleline.staff_users.sign_in import StaffSignIn
@@ -41,9 +44,12 @@ __all__ = [
     "ConsoleStepMissing",
     "InvalidStaffUser",
     "LastAdmin",
+    "LastSecondFactor",
     "NewStaffInvitation",
     "StaffInvitation",
+    "SecondFactorStale",
     "StaffInvitationUnusable",
+    "StaffPasskeys",
     "StaffSecurity",
     "StaffSignIn",
     "StaffTeam",

@@ -11,7 +11,9 @@ one sentence for an unknown email, a wrong password or a locked account), wrong 
      │                 └─── StaffInvitationUnusable   an invitation link unknown, used, withdrawn or expired
      ├── Conflict ───────── AlreadyStaff              the address already belongs to an active staff user
      │                 ├─── LastAdmin                 the last active admin can be neither disabled nor demoted
-     │                 └─── StaffUserDisabled         the staff user is disabled already
+     │                 ├─── StaffUserDisabled         the staff user is disabled already
+     │                 └─── LastSecondFactor          a staff user's last second factor cannot be removed
+     ├── SecondFactorStale                            403: adding or removing a passkey wants a fresh second factor
      └── ConsoleStepMissing                           401: the session is not at the step this asks for
 """
 
@@ -26,6 +28,8 @@ __all__ = [
     "ConsoleStepMissing",
     "InvalidStaffUser",
     "LastAdmin",
+    "LastSecondFactor",
+    "SecondFactorStale",
     "StaffInvitationUnusable",
     "StaffUserDisabled",
     "UnknownStaffUser",
@@ -67,6 +71,20 @@ class StaffUserDisabled(Conflict):
     """The staff user is disabled already: nothing more can change it."""
 
     code = "staff_user_disabled"
+
+
+class LastSecondFactor(Conflict):
+    """The change would leave a staff user without a second factor (mandatory for staff)."""
+
+    code = "last_second_factor"
+
+
+class SecondFactorStale(KlelineError):
+    """Adding or removing a passkey wants a second factor given less than ``SECOND_FACTOR_FRESH`` ago: whoever took
+    over a console session left open must not swap in a passkey of their own."""
+
+    code = "second_factor_stale"
+    status = 403
 
 
 class ConsoleStepMissing(KlelineError):

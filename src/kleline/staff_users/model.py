@@ -4,8 +4,8 @@ What a role may do is ``kleline.staff.roles`` (one table of powers); a staff use
 ``staff`` (``StaffUser.actor``), checked against a power and recorded in the staff audit trail under that name.
 
 Signing in takes two steps, always: the password, then the second factor, mandatory for every staff user
-(``step_after_password``): a person without a confirmed authenticator app (just invited, or whose app was never
-confirmed) sets one up before anything else.
+(``step_after_password``): an authenticator app's code or a passkey; a person with neither (just invited, or whose
+app was never confirmed) sets one up (either) before anything else.
 
 The staff always keeps an admin: the last active one can be neither disabled nor given another role
 (``admin_change_refusal``), whoever asks (an admin, or the command line).
@@ -22,6 +22,7 @@ from kleline.staff.roles import Role
 
 __all__ = [
     "INVITATION_LIFETIME",
+    "SECOND_FACTOR_FRESH",
     "InvitationState",
     "SignInStep",
     "StaffInvitation",
@@ -29,11 +30,16 @@ __all__ = [
     "StaffUser",
     "admin_change_refusal",
     "invitation_state",
+    "second_factor_fresh",
     "step_after_password",
 ]
 
 INVITATION_LIFETIME: Final = timedelta(hours=72)
 """How long an invitation link works (once)."""
+
+SECOND_FACTOR_FRESH: Final = timedelta(minutes=15)
+"""How recently a signed-in session's second factor must have been given to add a second factor or remove a
+passkey: whoever took over a console session left open must not swap in one of their own."""
 
 StaffStatus = Literal["active", "disabled"]
 SignInStep = Literal["verify", "enrol", "done"]
@@ -42,8 +48,9 @@ InvitationState = Literal["pending", "accepted", "withdrawn", "expired"]
 
 @dataclass(frozen=True, slots=True)
 class StaffUser:
-    """A person of Kleline's staff: ``authenticator`` says whether its authenticator app is set up and confirmed;
-    ``disabled_at`` when it was disabled (it can no longer sign in; its row stays for the audit trail)."""
+    """A person of Kleline's staff: ``authenticator`` says whether its authenticator app is set up and confirmed,
+    ``passkey`` whether it has at least one passkey; ``disabled_at`` when it was disabled (it can no longer sign in;
+    its row stays for the audit trail)."""
 
     id: str
     email: str
@@ -51,6 +58,12 @@ class StaffUser:
     authenticator: bool
     created_at: datetime
     disabled_at: datetime | None = None
+    passkey: bool = False
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether the person has a second factor: a confirmed authenticator app or a passkey."""
+        return self.authenticator or self.passkey
 
     @property
     def status(self) -> StaffStatus:
@@ -89,10 +102,10 @@ def invitation_state(invitation: StaffInvitation, now: datetime) -> InvitationSt
     return "pending"
 
 
-def step_after_password(has_authenticator: bool) -> SignInStep:
-    """What a sign-in asks once the password is right: a code from the authenticator app, or (none confirmed yet)
-    setting one up. Never nothing: the second factor is mandatory for staff."""
-    return "verify" if has_authenticator else "enrol"
+def step_after_password(has_second_factor: bool) -> SignInStep:
+    """What a sign-in asks once the password is right: a second factor (an authenticator app's code or a passkey),
+    or (none yet) setting one up. Never nothing: the second factor is mandatory for staff."""
+    return "verify" if has_second_factor else "enrol"
 
 
 def admin_change_refusal(active_admins: int, current_role: Role, new_role: Role | None) -> str | None:
@@ -101,3 +114,9 @@ def admin_change_refusal(active_admins: int, current_role: Role, new_role: Role 
     if current_role == Role.ADMIN and new_role != Role.ADMIN and active_admins <= 1:
         return "the staff's last admin can be neither disabled nor given another role: make someone else admin first"
     return None
+
+
+def second_factor_fresh(second_factor_at: datetime | None, now: datetime) -> bool:
+    """Whether a session's second factor was given recently enough (``SECOND_FACTOR_FRESH``) to change the
+    person's second factors."""
+    return second_factor_at is not None and now < second_factor_at + SECOND_FACTOR_FRESH

@@ -1,7 +1,8 @@
 """A staff user's own security, as the console's security page offers it to every role: the authenticator app
 (replaced), the password, signing out everywhere, and the last sign-ins.
 
-- **Authenticator app.** Mandatory for staff, so never removed, only *replaced*: the form that starts a replacement
+- **Authenticator app.** Never removed, only *replaced* (a person whose second factor is a passkey may set one up
+  beside it, within ``SECOND_FACTOR_FRESH`` of a sign-in): the form that starts a replacement
   asks for a code from the current app (a wrong one counts as at sign-in: a session left open is no way to swap in
   someone else's app); the new secret then waits beside the confirmed one (``kleline.identity.authenticators``, ten
   minutes at most) until a code from the new app is accepted, and only then takes its place.
@@ -30,11 +31,13 @@ from kleline.identity.authenticators import AuthenticatorApps, AuthenticatorStat
 from kleline.staff import audit
 from kleline.staff.audit import AuditFilters, AuditRecord
 from kleline.staff_users import store
-from kleline.staff_users.errors import ConsoleStepMissing, InvalidStaffUser
+from kleline.staff_users.errors import ConsoleStepMissing, InvalidStaffUser, SecondFactorStale
+from kleline.staff_users.model import second_factor_fresh
 from kleline.staff_users.sessions import ConsoleSession, digest, open_session, signed_in_user
 from kleline.staff_users.sign_in import SUBJECT, StaffSignIn
 from kleline.wallet.customers import WrongPassword, hash_password, password_problems
 from kleline.wallet.sca import Enrolment
+from kleline.wallet.strong_auth import AlreadyEnrolled
 
 __all__ = ["SIGN_INS_SHOWN", "StaffSecurity", "password_change_problems"]
 
@@ -85,9 +88,23 @@ class StaffSecurity:
             raise checked.error
         return enrolment
 
+    def start_authenticator(self, session: ConsoleSession) -> Enrolment:
+        """A first authenticator app for a person whose second factor is a passkey (``AlreadyEnrolled`` once one is
+        confirmed): its secret and URI to show once, confirmed as a replacement is (``confirm_replacement``). The
+        session's second factor must be fresh (``SecondFactorStale``)."""
+        user = signed_in_user(session)
+        now = self._clock()
+        if not second_factor_fresh(session.second_factor_at, now):
+            raise SecondFactorStale("sign in again to set up an authenticator app: your second factor is not recent")
+        enrolment, sealed = self._apps.new_secret(user.email)
+        with self._db.transaction() as tx:
+            if not self._apps.save_first(tx, user.id, sealed, now):
+                raise AlreadyEnrolled("an authenticator is already set up for this person")
+        return enrolment
+
     def confirm_replacement(self, session: ConsoleSession, code: str, address: str | None = None) -> ConsoleSession:
-        """Confirm the new app with the code it shows now: it becomes the person's in place of the old one, and
-        counts as the session's second factor, given now."""
+        """Confirm the new app with the code it shows now: it becomes the person's (in place of the old one, if
+        any), and counts as the session's second factor, given now."""
         user = signed_in_user(session)
         now = self._clock()
         with self._db.transaction() as tx:

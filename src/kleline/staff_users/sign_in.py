@@ -10,11 +10,11 @@ A session (``ConsoleSession``) moves through three stages, a new token minted at
 
     anonymous ──password──▶ second_factor ──a code, or a new authenticator confirmed──▶ signed_in
 
-The second factor is mandatory for staff: a person whose authenticator is confirmed gives a code (``verify``); one
-without (just invited, or who left the set-up half-way) sets one up before anything else (``enrol``): its secret
-shown once and sealed at rest under a purpose of its own. The second-factor stage lasts ``SECOND_FACTOR_WINDOW`` at
-most. Wrong codes count on the person's guard; the fifth in a row locks its sign-in for the lockout period and ends
-its sessions.
+The second factor is mandatory for staff: a person with one gives it (``verify``: a code here, or a passkey in
+``kleline.staff_users.passkeys``); one with neither (just invited, or who left the set-up half-way) sets one up
+before anything else (``enrol``): an authenticator app here, its secret shown once and sealed at rest under a purpose
+of its own, or a passkey. The second-factor stage lasts ``SECOND_FACTOR_WINDOW`` at most. Wrong codes count on the
+person's guard; the fifth in a row locks its sign-in for the lockout period and ends its sessions.
 
 Every step that signs a person in or out, or sets up an authenticator, is written to the staff audit trail
 (``kleline.staff.audit``) in its own transaction, under the person as actor; a sign-in's record says how
@@ -144,7 +144,7 @@ class StaffSignIn:
             return "done"
         if session.user is None:
             raise ConsoleStepMissing("sign in with your email and password first")
-        return step_after_password(session.user.authenticator)
+        return step_after_password(session.user.has_second_factor)
 
     # The second step: a code ---------------------------------------------------------------------------------------
 

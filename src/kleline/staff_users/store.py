@@ -36,10 +36,15 @@ __all__ = [
     "withdraw_pending_for",
 ]
 
-DIRECTORY: Final = Directory("staff_users", "disabled_at", "staff_sessions")
+DIRECTORY: Final = Directory(
+    "staff_users", "disabled_at", "staff_sessions", "staff_passkeys", "staff_passkey_ceremonies"
+)
 """The staff users' tables, for the SQL every kind of back-office person shares (``kleline.identity``)."""
 
-USER_COLUMNS: Final = "u.id, u.email, u.role, u.totp_confirmed_at, u.created_at, u.disabled_at"
+USER_COLUMNS: Final = (
+    "u.id, u.email, u.role, u.totp_confirmed_at, u.created_at, u.disabled_at, "
+    "EXISTS (SELECT 1 FROM staff_passkeys p WHERE p.user_id = u.id)"
+)
 _INVITATION_COLUMNS: Final = "id, email, role, invited_by, created_at, expires_at, accepted_at, withdrawn_at"
 
 
@@ -52,6 +57,7 @@ def user_from_row(row: Sequence[Any]) -> StaffUser:
         authenticator=row[3] is not None,
         created_at=from_epoch_us(int(row[4])),
         disabled_at=None if row[5] is None else from_epoch_us(int(row[5])),
+        passkey=bool(row[6]),
     )
 
 

@@ -16,8 +16,9 @@ shows every problem at once, and words the refusals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import segno
@@ -47,7 +48,7 @@ from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
 
-__all__ = ["SECURITY", "passkeys_usable", "qr_code", "router", "secret_groups", "when"]
+__all__ = ["SECURITY", "passkey_rows", "passkeys_usable", "qr_code", "router", "secret_groups", "when"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,6 +60,27 @@ _PASSWORD_FIELDS: Final = {"current_password": "current_password", "password": "
 def when(moment: datetime, language: Language) -> str:
     """A date and time to the minute in Paris, as the activity and the receipts show them ("6 Dec 2026, 10:30")."""
     return history.moment(language, moment)
+
+
+class _Listed(Protocol):
+    """A passkey of any kind: a customer's, a merchant user's, a staff user's."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def last_used_at(self) -> datetime | None: ...
+
+
+_P = TypeVar("_P", bound=_Listed)
+
+
+def passkey_rows(passkeys: Sequence[_P], language: Language) -> list[tuple[_P, str, str]]:
+    """Each passkey as a security page lists it (``_passkey_list.html``): itself, when it was added, when it was
+    last used ("" for never)."""
+    return [
+        (p, when(p.created_at, language), when(p.last_used_at, language) if p.last_used_at else "") for p in passkeys
+    ]
 
 
 def secret_groups(secret: str) -> str:
@@ -111,10 +133,7 @@ def _page(
         enrolment=enrolment,
         qr_code=qr_code(enrolment, language) if enrolment else None,
         secret=secret_groups(enrolment.secret) if enrolment else "",
-        passkeys=[
-            (p, when(p.created_at, language), when(p.last_used_at, language) if p.last_used_at else "")
-            for p in passkeys
-        ],
+        passkeys=passkey_rows(passkeys, language),
         passkeys_usable=usable,
         passkey_offer=offer,
         passkey_name=passkey_name,

@@ -15,10 +15,12 @@ from kleline.db.engine import Database
 from kleline.staff.actor import StaffActor, command_line
 from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
-from kleline.staff_users import ConsoleSession, StaffSecurity, StaffSignIn, StaffTeam, StaffUser
+from kleline.staff_users import ConsoleSession, StaffPasskeys, StaffSecurity, StaffSignIn, StaffTeam, StaffUser
+from kleline.wallet.passkey import RelyingParty
 from kleline.wallet.vault import MasterKeys
 
 from ...conftest import FakeClock
+from ...soft_authenticator import SoftAuthenticator
 
 PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "https://kleline.example"
@@ -34,6 +36,7 @@ class Staff:
     team: StaffTeam
     sign_in: StaffSignIn
     security: StaffSecurity
+    passkeys: StaffPasskeys
 
     def invited(self, email: str, role: Role = Role.ADMIN, by: StaffActor | None = None) -> ConsoleSession:
         """A person invited (by the command line unless ``by``) who accepted: its first session, at the
@@ -75,4 +78,11 @@ def staff(db: Database, clock: FakeClock) -> Staff:
         StaffTeam(db, clock=clock, public_url=f"{PUBLIC_URL}/", session_ttl=hour),
         sign_in,
         StaffSecurity(db, sign_in, clock=clock, session_ttl=hour),
+        StaffPasskeys(db, RelyingParty.of(PUBLIC_URL), clock=clock, session_ttl=hour),
     )
+
+
+@pytest.fixture
+def device() -> SoftAuthenticator:
+    """A phone's passkeys, answering for Kleline's public address."""
+    return SoftAuthenticator(PUBLIC_URL)

@@ -27,6 +27,12 @@ def test_the_second_factor_is_always_asked_for_after_the_password() -> None:
     assert step_after_password(False) == "enrol"
 
 
+def test_an_authenticator_app_or_a_passkey_is_a_second_factor() -> None:
+    nothing = StaffUser("st_1", "a@example.org", Role.SUPPORT, False, NOW)
+    assert not nothing.has_second_factor
+    assert replace(nothing, passkey=True).has_second_factor and replace(nothing, authenticator=True).has_second_factor
+
+
 @pytest.mark.parametrize("new_role", [Role.COMPLIANCE, Role.FINANCE, Role.SUPPORT, None])
 def test_the_last_admin_can_be_neither_demoted_nor_disabled(new_role: Role | None) -> None:
     assert admin_change_refusal(1, Role.ADMIN, new_role) is not None
@@ -58,4 +64,6 @@ def test_a_staff_user_acts_in_its_role_from_its_address() -> None:
 @pytest.mark.parametrize("name", ["users; DROP TABLE x", "Users", "", "a b"])
 def test_a_directory_takes_only_plain_lower_case_names(name: str) -> None:
     with pytest.raises(ValueError):
-        Directory(name, "gone_at", "sessions")
+        Directory(name, "gone_at", "sessions", "passkeys", "ceremonies")
+    with pytest.raises(ValueError):
+        Directory("users", "gone_at", "sessions", name, "ceremonies")

@@ -1,5 +1,6 @@
 """Signing in to the console, as pages: the password, then the second factor, always: a code from the authenticator
-app, or, for a person who has none confirmed yet, setting one up; signing out.
+app or a passkey (the page offers those the person has), or, for a person who has neither yet, setting one up (an
+authenticator app or a passkey); signing out. The passkeys' posts are ``kleline.web.console.passkeys``'.
 
 The pages only read forms and word refusals; ``kleline.staff_users.StaffSignIn`` decides every step. The sign-in
 form has the dashboard's fields (``email``, ``password``) and its answers: one refusal, worded alike, for an unknown
@@ -39,11 +40,22 @@ from kleline.web.console.visits import (
 from kleline.web.console.wording import console_error, leave_note, note_of
 from kleline.web.i18n import N_, language_of
 from kleline.web.refusals import PageError
-from kleline.web.rendering import redirect, render
-from kleline.web.security import qr_code, secret_groups
+from kleline.web.rendering import allow_scripts, redirect, render
+from kleline.web.security import passkeys_usable, qr_code, secret_groups
 from kleline.web.visits import Answered, Form, web_of
 
-__all__ = ["AUTHENTICATOR", "CODE", "code_problem", "locked_out_page", "rate_limit", "router", "with_next"]
+__all__ = [
+    "AUTHENTICATOR",
+    "CODE",
+    "code_page_for",
+    "code_problem",
+    "locked_out_page",
+    "rate_limit",
+    "router",
+    "second_step_post",
+    "set_up_page",
+    "with_next",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +64,7 @@ AUTHENTICATOR: Final = STEPS["enrol"]
 _SIGN_IN_TITLE: Final = N_("Sign in to Kleline's console")
 _CODE_TITLE: Final = N_("Enter your code")
 _ENROL_TITLE: Final = N_("Secure your sign-in")
+_PASSKEY_TITLE: Final = N_("Use your passkey")
 _CODE_FIELDS: Final = {"code": "code"}
 
 
@@ -169,37 +182,60 @@ def _pending(request: Request, step: str, next_url: str) -> ConsoleVisit:
     return visit
 
 
+def second_step_post(request: Request, form: dict[str, str], page: str) -> tuple[ConsoleVisit, str]:
+    """The visit of a post of a second-factor step's ``page``, and its ``next``: ``Answered`` with a redirect to
+    ``next`` once signed in, or back to the start when the session was signed out meanwhile."""
+    next_url = console_next(form.get("next"))
+    visit = console_post(request, form, back=with_next(page, next_url))
+    if visit.user is not None:
+        raise Answered(redirect(next_url))
+    if visit.session.stage != "second_factor" or visit.session.user is None:
+        raise Answered(respond(request, visit, redirect(with_next(SIGN_IN, next_url))))
+    return visit, next_url
+
+
 # The second step: a code ---------------------------------------------------------------------------------------------
 
 
-def _code_page(
+def code_page_for(
     request: Request, visit: ConsoleVisit, next_url: str, *, errors: list[PageError] | None = None, status: int = 200,
     error: KlelineError | None = None,
 ) -> Response:  # fmt: skip
-    context = console_context(visit, language_of(request).gettext(_CODE_TITLE), next=next_url, errors=errors or [])
-    return _answer(respond(request, visit, render(request, "console/code.html", context, status=status)), error)
+    """The sign-in's second step: a passkey (a ceremony begun, where the person has one and the browser can use
+    it), a code, or both, as the person has them."""
+    user = visit.session.user
+    assert user is not None
+    offer = None
+    if user.passkey and passkeys_usable(request) and not isinstance(error, RateLimited):
+        offer = web_of(request).kleline.staff_passkeys.begin_sign_in(visit.session)
+    context = console_context(
+        visit,
+        language_of(request).gettext(_PASSKEY_TITLE if offer and not user.authenticator else _CODE_TITLE),
+        next=next_url,
+        errors=errors or [],
+        passkey_offer=offer,
+        passkey_action=f"{SIGN_IN}/passkey",
+        code_form=user.authenticator,
+    )
+    response = render(request, "console/code.html", context, status=status)
+    return _answer(respond(request, visit, allow_scripts(response) if offer else response), error)
 
 
 @router.get(CODE)
 def code_page(request: Request, next: str | None = None) -> Response:
     """The second step of a sign-in: the code the person's authenticator app shows."""
     next_url = console_next(next)
-    return _code_page(request, _pending(request, "verify", next_url), next_url)
+    return code_page_for(request, _pending(request, "verify", next_url), next_url)
 
 
 @router.post(CODE)
 def pass_code(request: Request, form: Form) -> Response:
     """Check the code: signed in, and on to ``next``; a wrong code comes back with the attempts left."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(CODE, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.user is None:  # signed out meanwhile: the sign-in starts again
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, CODE)
     language = language_of(request)
     problem = code_problem(request, form.get("code", ""))
     if problem is not None:
-        return _code_page(request, visit, next_url, errors=[problem], status=400)
+        return code_page_for(request, visit, next_url, errors=[problem], status=400)
     try:
         rate_limit(request)
         session = web_of(request).kleline.staff_sign_in.pass_second_factor(
@@ -209,18 +245,23 @@ def pass_code(request: Request, form: Form) -> Response:
         return locked_out_page(request, next_url, blocked)
     except KlelineError as error:
         errors = [console_error(error, _CODE_FIELDS, language)]
-        return _code_page(request, visit, next_url, errors=errors, status=_status_of(error), error=error)
+        return code_page_for(request, visit, next_url, errors=errors, status=_status_of(error), error=error)
     return set_session_cookie(request, redirect(next_url), session)
 
 
 # The second step: a first authenticator ----------------------------------------------------------------------------
 
 
-def _set_up_page(
+def set_up_page(
     request: Request, visit: ConsoleVisit, next_url: str, *, enrolment: Enrolment | None = None,
-    errors: list[PageError] | None = None, status: int = 200,
+    errors: list[PageError] | None = None, status: int = 200, passkey_name: str = "",
 ) -> Response:  # fmt: skip
+    """A first second factor to set up: an authenticator app (its secret shown once, in ``enrolment``) or a
+    passkey (a ceremony begun, where the browser can use one)."""
     language = language_of(request)
+    offer = None
+    if enrolment is None and passkeys_usable(request):
+        offer = web_of(request).kleline.staff_passkeys.begin_registration(visit.session)
     context: dict[str, Any] = console_context(
         visit,
         language.gettext(_ENROL_TITLE),
@@ -229,8 +270,12 @@ def _set_up_page(
         qr_code=qr_code(enrolment, language) if enrolment else None,
         secret=secret_groups(enrolment.secret) if enrolment else "",
         errors=errors or [],
+        passkey_offer=offer,
+        passkey_name=passkey_name,
+        passkey_create_action=f"{AUTHENTICATOR}/passkey",
     )
-    return respond(request, visit, render(request, "console/authenticator.html", context, status=status))
+    response = render(request, "console/authenticator.html", context, status=status)
+    return respond(request, visit, allow_scripts(response) if offer else response)
 
 
 @router.get(AUTHENTICATOR)
@@ -238,7 +283,7 @@ def authenticator_page(request: Request, next: str | None = None) -> Response:
     """A person without an authenticator app must set one up before anything else: why, and the button that
     starts."""
     next_url = console_next(next)
-    return _set_up_page(request, _pending(request, "enrol", next_url), next_url)
+    return set_up_page(request, _pending(request, "enrol", next_url), next_url)
 
 
 @router.post(AUTHENTICATOR)
@@ -254,28 +299,23 @@ def start_enrolment(request: Request, form: Form) -> Response:
         if visit.session.user is None:
             return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
         errors = [console_error(error, language=language_of(request))]
-        return _set_up_page(request, visit, next_url, errors=errors, status=409)
-    return _set_up_page(request, visit, next_url, enrolment=enrolment)
+        return set_up_page(request, visit, next_url, errors=errors, status=409)
+    return set_up_page(request, visit, next_url, enrolment=enrolment)
 
 
 @router.post(f"{AUTHENTICATOR}/confirm")
 def confirm_enrolment(request: Request, form: Form) -> Response:
     """Confirm the new authenticator with the code it shows now: signed in, and on to ``next``."""
-    next_url = console_next(form.get("next"))
-    visit = console_post(request, form, back=with_next(AUTHENTICATOR, next_url))
-    if visit.user is not None:
-        return redirect(next_url)
-    if visit.session.user is None:
-        return respond(request, visit, redirect(with_next(SIGN_IN, next_url)))
+    visit, next_url = second_step_post(request, form, AUTHENTICATOR)
     problem = code_problem(request, form.get("code", ""))
     if problem is not None:
-        return _set_up_page(request, visit, next_url, errors=[problem], status=400)
+        return set_up_page(request, visit, next_url, errors=[problem], status=400)
     try:
         session = web_of(request).kleline.staff_sign_in.confirm_enrolment(
             visit.session, form["code"], client_address(request)
         )
     except KlelineError as error:
         errors = [console_error(error, _CODE_FIELDS, language_of(request))]
-        return _set_up_page(request, visit, next_url, errors=errors, status=400)
+        return set_up_page(request, visit, next_url, errors=errors, status=400)
     response = set_session_cookie(request, redirect(next_url), session)
     return leave_note(request, response, "console_authenticator_ready")

@@ -68,6 +68,15 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
         "The staff's last admin can be neither disabled nor given another role: make someone else admin first"
     ),
     ("staff_user_disabled", None): N_("This person is disabled already"),
+    ("last_second_factor", None): N_(
+        "This is your only second factor: add another passkey or keep your authenticator app before removing it"
+    ),
+    ("second_factor_stale", None): N_(
+        "To change your second factors, sign in again: your last sign-in was more than 15 minutes ago"
+    ),
+    ("validation_error", "passkeys"): N_("Your account holds 10 passkeys, the most it may: remove one first"),
+    ("passkey_not_found", None): N_("This passkey is not one of yours, or was removed already"),
+    ("passkey_already_registered", None): N_("This passkey is already registered"),
     ("not_found", None): N_("There is nothing at this address: check the link, or go back to the list"),
     ("sign_in_required", None): N_("Your sign-in has expired: sign in again"),
     ("sca_blocked", None): N_("Too many wrong codes: signing in is locked for a while. Try again later"),
@@ -118,6 +127,9 @@ def invitation_problem(error: StaffInvitationUnusable, language: Language) -> st
 NOTES: Final = {
     "console_signed_out": N_("You are signed out of the console."),
     "console_authenticator_ready": N_("Your authenticator app is set up: its codes now confirm it is you."),
+    "console_passkey_ready": N_("Your passkey is set up: it now confirms it is you when you sign in."),
+    "console_passkey_added": N_("The passkey was added: you may use it the next time you sign in."),
+    "console_passkey_removed": N_("The passkey was removed: it no longer signs you in."),
     "console_authenticator_replaced": N_("Your new authenticator app is set up: the old one's codes no longer work."),
     "console_password_changed": N_("Your password was changed: your other sessions have ended."),
     "console_signed_out_everywhere": N_("You are signed out everywhere: sign in again to go on."),

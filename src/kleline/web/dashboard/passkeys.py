@@ -21,7 +21,6 @@ from starlette.responses import Response
 from kleline.errors import KlelineError
 from kleline.merchant_users import SignInStepMissing
 from kleline.ratelimit import RateLimited
-from kleline.wallet.passkey import check_name
 from kleline.web.dashboard.sign_in import (
     AUTHENTICATOR,
     CODE,
@@ -42,41 +41,24 @@ from kleline.web.dashboard.visits import (
     signed_in_merchant_post,
 )
 from kleline.web.dashboard.wording import dashboard_error, leave_note
-from kleline.web.i18n import N_, Language, language_of
+from kleline.web.i18n import Language, language_of
+from kleline.web.passkey_forms import passkey_problems, passkey_refused
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect
 from kleline.web.visits import Form, web_of
 
-__all__ = ["passkey_problems", "router"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_REFUSED: Final = N_("This passkey was not accepted: try again, or use another way to confirm it is you")
-_NO_SCRIPT: Final = N_("Your browser did not use a passkey: it needs JavaScript, and a passkey-capable device")
-_NAME: Final = N_("Give the passkey a name (1 to 64 characters), such as “My phone”")
 _FIELDS: Final = {"name": "name", "credential": "name", "ceremony_id": "name", "passkeys": "name"}
 
 
 def _refused(error: KlelineError, language: Language) -> PageError:
-    """A passkey that did not verify: one sentence whatever went wrong, its code beside it."""
+    """A passkey that did not verify: one sentence whatever went wrong (the rate limit's own)."""
     if isinstance(error, RateLimited):
         return dashboard_error(error, language=language)
-    code = error.code if error.code.startswith("passkey_") else "passkey_response_invalid"
-    return PageError(language.gettext(_REFUSED), code, None)
-
-
-def passkey_problems(form: dict[str, str], language: Language, *, named: bool) -> list[PageError]:
-    """What is missing from a passkey form, all at once: its name (``named``: a new passkey's), and the
-    authenticator's response (missing when the page's script did not run)."""
-    problems: list[PageError] = []
-    if named:
-        try:
-            check_name(form.get("name", ""))
-        except KlelineError as error:
-            problems.append(PageError(language.gettext(_NAME), error.code, "name"))
-    if not form.get("credential"):
-        problems.append(PageError(language.gettext(_NO_SCRIPT), "passkey_response_missing", "name" if named else None))
-    return problems
+    return passkey_refused(error, language)
 
 
 # The second factor given with a passkey ---------------------------------------------------------------------------

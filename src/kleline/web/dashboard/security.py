@@ -26,7 +26,6 @@ from kleline.merchant_users import LastSecondFactor, SecondFactorRequired, passw
 from kleline.merchant_users.model import AuditRecord
 from kleline.wallet.customers import WrongPassword
 from kleline.wallet.sca import Enrolment
-from kleline.web.dashboard.passkeys import passkey_problems
 from kleline.web.dashboard.visits import (
     CONFIRM,
     DASHBOARD,
@@ -42,9 +41,10 @@ from kleline.web.dashboard.visits import (
 )
 from kleline.web.dashboard.wording import SIGN_IN_METHODS, dashboard_error, leave_note, note_of
 from kleline.web.i18n import N_, Language, language_of
+from kleline.web.passkey_forms import passkey_problems
 from kleline.web.refusals import PageError
 from kleline.web.rendering import allow_scripts, redirect, render
-from kleline.web.security import passkeys_usable, qr_code, secret_groups, when
+from kleline.web.security import passkey_rows, passkeys_usable, qr_code, secret_groups, when
 from kleline.web.visits import Answered, Form, web_of
 
 __all__ = ["SECURITY", "router"]
@@ -106,10 +106,7 @@ def _page(
         enrolment=enrolment,
         qr_code=qr_code(enrolment, language) if enrolment else None,
         secret=secret_groups(enrolment.secret) if enrolment else "",
-        passkeys=[
-            (p, when(p.created_at, language), when(p.last_used_at, language) if p.last_used_at else "")
-            for p in passkeys
-        ],
+        passkeys=passkey_rows(passkeys, language),
         passkeys_usable=usable,
         passkey_offer=offer,
         passkey_name=passkey_name,

@@ -1,5 +1,6 @@
-"""Merchant users' passkeys' SQL: each user's credentials (``merchant_passkeys``) and the single-use ceremonies
-(``merchant_passkey_ceremonies``), as ``kleline.wallet.passkey_store`` keeps the customers'."""
+"""The SQL of a ``Directory``'s passkeys: each person's credentials (``d.passkeys``: ``merchant_passkeys``,
+``staff_passkeys``) and the single-use ceremonies (``d.ceremonies``), as ``kleline.wallet.passkey_store`` keeps the
+customers'."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, Final, cast
 
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx
-from kleline.merchant_users.model import CeremonyPurpose, MerchantPasskey, PasskeyCeremony
+from kleline.identity.directory import Directory
+from kleline.identity.passkey_model import CeremonyPurpose, Passkey, PasskeyCeremony
 
 __all__ = [
     "count_passkeys",
@@ -31,8 +33,8 @@ _CEREMONY_COLUMNS: Final = "id, purpose, user_id, nonce, created_at, expires_at,
 _PURGE_BATCH: Final = 100
 
 
-def _passkey(row: Sequence[Any]) -> MerchantPasskey:
-    return MerchantPasskey(
+def _passkey(row: Sequence[Any]) -> Passkey:
+    return Passkey(
         row[0],
         row[1],
         bytes(row[2]),
@@ -45,10 +47,10 @@ def _passkey(row: Sequence[Any]) -> MerchantPasskey:
     )
 
 
-def insert_passkey(tx: RawTx, passkey: MerchantPasskey) -> None:
+def insert_passkey(tx: RawTx, d: Directory, passkey: Passkey) -> None:
     """Record a new passkey (the credential id's unique key refuses one registered already)."""
     tx.execute(
-        f"INSERT INTO merchant_passkeys ({_PASSKEY_COLUMNS}) VALUES "
+        f"INSERT INTO {d.passkeys} ({_PASSKEY_COLUMNS}) VALUES "
         "(:id, :user, :credential, :key, :count, :name, :transports, :created, NULL)",
         {
             "id": passkey.id,
@@ -63,63 +65,63 @@ def insert_passkey(tx: RawTx, passkey: MerchantPasskey) -> None:
     )
 
 
-def list_passkeys(tx: RawTx, user_id: str) -> list[MerchantPasskey]:
+def list_passkeys(tx: RawTx, d: Directory, user_id: str) -> list[Passkey]:
     """A user's passkeys, oldest first."""
     rows = tx.fetchall(
-        f"SELECT {_PASSKEY_COLUMNS} FROM merchant_passkeys WHERE user_id = :user ORDER BY created_at, id",
+        f"SELECT {_PASSKEY_COLUMNS} FROM {d.passkeys} WHERE user_id = :user ORDER BY created_at, id",
         {"user": user_id},
     )
     return [_passkey(row) for row in rows]
 
 
-def count_passkeys(tx: RawTx, user_id: str) -> int:
+def count_passkeys(tx: RawTx, d: Directory, user_id: str) -> int:
     """How many passkeys a user has."""
-    row = tx.fetchone("SELECT COUNT(*) FROM merchant_passkeys WHERE user_id = :user", {"user": user_id})
+    row = tx.fetchone(f"SELECT COUNT(*) FROM {d.passkeys} WHERE user_id = :user", {"user": user_id})
     return int(row[0]) if row else 0
 
 
-def find_passkey(tx: RawTx, passkey_id: str, user_id: str) -> MerchantPasskey | None:
+def find_passkey(tx: RawTx, d: Directory, passkey_id: str, user_id: str) -> Passkey | None:
     """The user's passkey ``passkey_id`` (another user's is None: nothing revealed)."""
     row = tx.fetchone(
-        f"SELECT {_PASSKEY_COLUMNS} FROM merchant_passkeys WHERE id = :id AND user_id = :user",
+        f"SELECT {_PASSKEY_COLUMNS} FROM {d.passkeys} WHERE id = :id AND user_id = :user",
         {"id": passkey_id, "user": user_id},
     )
     return None if row is None else _passkey(row)
 
 
-def find_passkey_by_credential(tx: RawTx, user_id: str, credential_id: bytes) -> MerchantPasskey | None:
+def find_passkey_by_credential(tx: RawTx, d: Directory, user_id: str, credential_id: bytes) -> Passkey | None:
     """The user's passkey of an authenticator's credential id, or None (another user's too)."""
     row = tx.fetchone(
-        f"SELECT {_PASSKEY_COLUMNS} FROM merchant_passkeys WHERE credential_id = :credential AND user_id = :user",
+        f"SELECT {_PASSKEY_COLUMNS} FROM {d.passkeys} WHERE credential_id = :credential AND user_id = :user",
         {"credential": credential_id, "user": user_id},
     )
     return None if row is None else _passkey(row)
 
 
-def delete_passkey(tx: RawTx, passkey_id: str, user_id: str) -> bool:
+def delete_passkey(tx: RawTx, d: Directory, passkey_id: str, user_id: str) -> bool:
     """Remove the user's passkey; False if it has no such passkey."""
     found = tx.fetchall(
-        "DELETE FROM merchant_passkeys WHERE id = :id AND user_id = :user RETURNING id",
+        f"DELETE FROM {d.passkeys} WHERE id = :id AND user_id = :user RETURNING id",
         {"id": passkey_id, "user": user_id},
     )
     return bool(found)
 
 
-def record_use(tx: RawTx, passkey: MerchantPasskey, sign_count: int, at: int) -> bool:
+def record_use(tx: RawTx, d: Directory, passkey: Passkey, sign_count: int, at: int) -> bool:
     """Store the counter a verified response carried, unless a concurrent use stored one already (False: the same
     counter may not pass twice)."""
     found = tx.fetchall(
-        "UPDATE merchant_passkeys SET sign_count = :count, last_used_at = :at "
+        f"UPDATE {d.passkeys} SET sign_count = :count, last_used_at = :at "
         "WHERE id = :id AND sign_count = :old RETURNING id",
         {"count": sign_count, "at": at, "id": passkey.id, "old": passkey.sign_count},
     )
     return bool(found)
 
 
-def insert_ceremony(tx: RawTx, ceremony: PasskeyCeremony) -> None:
+def insert_ceremony(tx: RawTx, d: Directory, ceremony: PasskeyCeremony) -> None:
     """Record a new ceremony."""
     tx.execute(
-        f"INSERT INTO merchant_passkey_ceremonies ({_CEREMONY_COLUMNS}) VALUES "
+        f"INSERT INTO {d.ceremonies} ({_CEREMONY_COLUMNS}) VALUES "
         "(:id, :purpose, :user, :nonce, :created, :expires, :used)",
         {
             "id": ceremony.id,
@@ -133,12 +135,10 @@ def insert_ceremony(tx: RawTx, ceremony: PasskeyCeremony) -> None:
     )
 
 
-def find_ceremony(tx: RawTx, ceremony_id: str, *, lock: bool = False) -> PasskeyCeremony | None:
+def find_ceremony(tx: RawTx, d: Directory, ceremony_id: str, *, lock: bool = False) -> PasskeyCeremony | None:
     """A ceremony by id (locked for this transaction with ``lock`` on PostgreSQL), or None."""
     suffix = " FOR UPDATE" if lock and tx.is_postgres else ""
-    row = tx.fetchone(
-        f"SELECT {_CEREMONY_COLUMNS} FROM merchant_passkey_ceremonies WHERE id = :id{suffix}", {"id": ceremony_id}
-    )
+    row = tx.fetchone(f"SELECT {_CEREMONY_COLUMNS} FROM {d.ceremonies} WHERE id = :id{suffix}", {"id": ceremony_id})
     if row is None:
         return None
     return PasskeyCeremony(
@@ -152,19 +152,18 @@ def find_ceremony(tx: RawTx, ceremony_id: str, *, lock: bool = False) -> Passkey
     )
 
 
-def mark_ceremony_used(tx: RawTx, ceremony_id: str) -> bool:
+def mark_ceremony_used(tx: RawTx, d: Directory, ceremony_id: str) -> bool:
     """Spend a ceremony; False if it was spent already (by a concurrent request)."""
     found = tx.fetchall(
-        "UPDATE merchant_passkey_ceremonies SET used = :yes WHERE id = :id AND used = :no RETURNING id",
+        f"UPDATE {d.ceremonies} SET used = :yes WHERE id = :id AND used = :no RETURNING id",
         {"id": ceremony_id, "yes": True, "no": False},
     )
     return bool(found)
 
 
-def purge_ceremonies(tx: RawTx, now: int) -> None:
+def purge_ceremonies(tx: RawTx, d: Directory, now: int) -> None:
     """Delete a bounded batch of expired ceremonies, so the table stays small without a sweep job."""
     tx.execute(
-        "DELETE FROM merchant_passkey_ceremonies WHERE id IN "
-        "(SELECT id FROM merchant_passkey_ceremonies WHERE expires_at <= :now LIMIT :batch)",
+        f"DELETE FROM {d.ceremonies} WHERE id IN (SELECT id FROM {d.ceremonies} WHERE expires_at <= :now LIMIT :batch)",
         {"now": now, "batch": _PURGE_BATCH},
     )
