@@ -337,9 +337,9 @@ def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_a
         (FINANCE_1, "finance", "settlement_run_started"),
         (FINANCE_1, "finance", "export_downloaded"),
         (FINANCE_1, "finance", "bank_statement_imported"),
-        (FINANCE_1, "finance", "proposal.proposed"),
-        (FINANCE_2, "finance", "proposal.approved"),
-        (FINANCE_2, "finance", "suspense_item.resolved"),
+        (FINANCE_1, "finance", "proposal_made"),
+        (FINANCE_2, "finance", "proposal_approved"),
+        (FINANCE_2, "finance", "suspense_resolved"),
     ]
     for email, role, action in expected:
         listed = records.filter(has_text=action).filter(has_text=f"{email} · {ids[email]}")

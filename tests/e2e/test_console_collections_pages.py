@@ -90,7 +90,7 @@ def test_a_write_off_is_proposed_with_every_error_reported_and_nothing_moves_unt
     again = finance.post(action, amount="5")
     assert again.status_code == 409 and "already waits for a second person" in html.unescape(again.text)
     assert len(kleline.proposals.list(status="pending")) == 1
-    assert actions(kleline).count("proposal.proposed") == 1
+    assert actions(kleline).count("proposal_made") == 1
 
 
 def test_support_reads_the_collection_and_receivable_pages_and_its_posts_are_refused_with_nothing_written(

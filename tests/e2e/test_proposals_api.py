@@ -90,7 +90,7 @@ def test_a_rate_proposed_with_one_key_applies_when_another_key_approves_it(
     assert client.get(f"/v1/proposals/{proposal['id']}", headers=finance).json() == body
     records = reversed(search(kleline.db, AuditFilters(actor_kind="key"), limit=10).records)  # not the set-up's
     actions = [r.action for r in records]
-    assert actions == ["proposal.proposed", "merchant.commission_rate_changed", "proposal.approved"]
+    assert actions == ["proposal_made", "merchant_commission_rate_changed", "proposal_approved"]
 
 
 def test_the_proposer_withdraws_and_another_operator_rejects_with_a_reason(

@@ -109,7 +109,7 @@ class WriteOff:
         }
         return Applied(
             result,
-            "receivable.written_off",
+            "receivable_written_off",
             {"owed": owed, "currency": amount.currency},
             {
                 "owed": done.outstanding.minor,
@@ -147,7 +147,7 @@ class SuspenseResolution:
         item = self.suspense.resolve_in(tx, proposal.subject_id, request, resolved_by=proposal.id)
         entry_id = None if item.resolution is None else item.resolution.entry_id
         result = {"entry_id": entry_id, "type": request.kind, "target": request.target}
-        return Applied(result, "suspense_item.resolved", {"status": "open"}, {"status": "resolved", **result})
+        return Applied(result, "suspense_resolved", {"status": "open"}, {"status": "resolved", **result})
 
     def shown(self, parameters: Mapping[str, Any]) -> Document:
         return dict(parameters)
@@ -171,7 +171,7 @@ class CommissionRate:
         fee_bps, previous = int(proposal.parameters["fee_bps"]), int(proposal.parameters["previous_fee_bps"])
         self.merchants.set_commission_rate_in(tx, proposal.subject_id, fee_bps, previous=previous)
         result = {"fee_bps": fee_bps, "previous_fee_bps": previous}
-        return Applied(result, "merchant.commission_rate_changed", {"fee_bps": previous}, {"fee_bps": fee_bps})
+        return Applied(result, "merchant_commission_rate_changed", {"fee_bps": previous}, {"fee_bps": fee_bps})
 
     def shown(self, parameters: Mapping[str, Any]) -> Document:
         return dict(parameters)
@@ -202,7 +202,7 @@ class BankAccount:
         }
         before = {"iban": change.masked_previous_iban, "bic": change.previous_bic}
         after = {"iban": change.masked_iban, "bic": change.bic, "change_id": change.id}
-        return Applied(result, "merchant.bank_account_changed", before, after)
+        return Applied(result, "merchant_bank_account_changed", before, after)
 
     def shown(self, parameters: Mapping[str, Any]) -> Document:
         return {**parameters, "iban": mask_iban(str(parameters["iban"]))}

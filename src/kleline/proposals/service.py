@@ -122,7 +122,7 @@ class Proposals:
                     "subject_id": subject_id,
                     "parameters": act.shown(checked),
                 }
-                audit.record(tx, actor, "proposal.proposed", SUBJECT, proposal.id, at=proposal.proposed_at, after=after)
+                audit.record(tx, actor, "proposal_made", SUBJECT, proposal.id, at=proposal.proposed_at, after=after)
         except INTEGRITY_ERRORS:  # another proposal won the race for the one pending place
             with self._db.transaction(write=False) as tx:
                 _refuse_if_pending(tx, kind, subject_id)
@@ -263,7 +263,7 @@ class Proposals:
         after = {"status": proposal.status, "kind": proposal.kind.value, "subject_id": proposal.subject_id, **detail}
         at = proposal.decided_at
         audit.record(
-            tx, actor, f"proposal.{proposal.status}", SUBJECT, proposal.id, at=at, before=_PENDING, after=after
+            tx, actor, f"proposal_{proposal.status}", SUBJECT, proposal.id, at=at, before=_PENDING, after=after
         )
 
     # Reading -------------------------------------------------------------------------------------------------------

@@ -71,9 +71,9 @@ def test_a_suspense_resolution_applies_once_a_second_person_approves_it(kleline:
     assert sum(p.amount for p in entry.postings) == 0 and len(entry.postings) == 2
     assert (balance(kleline, SUSPENSE), balance(kleline, "kleline:other-income")) == (0, 321)
     assert [(r.action, r.actor_id) for r in trail(kleline)] == [
-        ("proposal.proposed", "1"),
-        ("suspense_item.resolved", "2"),
-        ("proposal.approved", "2"),
+        ("proposal_made", "1"),
+        ("suspense_resolved", "2"),
+        ("proposal_approved", "2"),
     ]
     balanced(kleline)
 
@@ -109,7 +109,7 @@ def test_a_suspense_item_resolved_meanwhile_fails_the_proposal_and_posts_nothing
     assert failed.value.cause == "suspense_item_resolved"
     assert kleline.proposals.get(proposal.id).status == "failed"
     assert (balance(kleline, "kleline:other-income"), balance(kleline, "kleline:bank-charges")) == (0, 321)
-    assert [r.action for r in trail(kleline)] == ["proposal.proposed", "proposal.failed"]
+    assert [r.action for r in trail(kleline)] == ["proposal_made", "proposal_failed"]
     balanced(kleline)
 
 
@@ -135,7 +135,7 @@ def test_a_commission_rate_change_takes_effect_on_the_next_payments_once_approve
     after = world.card_payment(10_000)
     assert after.fee == 380
     assert kleline.payments.get(before.id).fee == 350  # payments made before keep their rate
-    changed = trail(kleline, action="merchant.commission_rate_changed")[0]
+    changed = trail(kleline, action="merchant_commission_rate_changed")[0]
     assert (changed.subject_id, changed.before, changed.after) == (
         world.merchant,
         {"fee_bps": 350},
@@ -184,7 +184,7 @@ def test_a_new_bank_account_takes_effect_once_a_second_operator_approves_it(klel
         "previous_bic": "PSSTFRPP",
     }
     records = trail(kleline)
-    assert [r.action for r in records] == ["proposal.proposed", "merchant.bank_account_changed", "proposal.approved"]
+    assert [r.action for r in records] == ["proposal_made", "merchant_bank_account_changed", "proposal_approved"]
     assert NEW_IBAN not in str([(r.before, r.after) for r in records])  # the trail keeps IBANs masked
     assert records[0].after is not None and records[0].after["parameters"]["iban"] == "DE****************3000"
     assert verify(kleline.db).ok
@@ -213,8 +213,8 @@ def test_a_bank_change_withdrawn_by_the_merchant_withdraws_its_proposal_in_the_s
     with pytest.raises(BankChangeDecided):
         kleline.proposals.propose_bank_account(CAROL, shop, change.id)
     kleline.bank_account_changes.withdraw(Actor(owner), change.id)  # again: nothing more happens
-    assert [r.action for r in trail(kleline)][-1] == "proposal.withdrawn"
-    assert len([r for r in trail(kleline) if r.action == "proposal.withdrawn"]) == 1
+    assert [r.action for r in trail(kleline)][-1] == "proposal_withdrawn"
+    assert len([r for r in trail(kleline) if r.action == "proposal_withdrawn"]) == 1
     assert verify(kleline.db).ok
 
 
@@ -229,7 +229,7 @@ def test_a_bank_change_an_operator_rejects_withdraws_its_proposal_under_that_ope
     assert closed.decided_by is not None
     assert (closed.status, closed.decided_by.id) == ("withdrawn", DAVE.id)
     actions = [r.action for r in trail(kleline)]
-    assert actions[-2:] == ["proposal.withdrawn", "bank_account_change_rejected"]
+    assert actions[-2:] == ["proposal_withdrawn", "bank_account_change_rejected"]
     assert verify(kleline.db).ok
 
 

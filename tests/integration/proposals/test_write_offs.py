@@ -53,16 +53,16 @@ def test_a_write_off_proposed_by_one_and_approved_by_another_posts_one_balanced_
 
     steps = [(r.action, r.actor_id, r.subject_id) for r in trail(kleline)]
     assert steps == [
-        ("proposal.proposed", "1", proposal.id),
-        ("receivable.written_off", "2", ada),
-        ("proposal.approved", "2", proposal.id),
+        ("proposal_made", "1", proposal.id),
+        ("receivable_written_off", "2", ada),
+        ("proposal_approved", "2", proposal.id),
     ]
-    written_off = trail(kleline, action="receivable.written_off")[0]
+    written_off = trail(kleline, action="receivable_written_off")[0]
     assert (written_off.before, written_off.after) == (
         {"owed": 1500, "currency": "EUR"},
         {"owed": 1100, "currency": "EUR", "written_off": 400, "entry": entry.id, "proposal": proposal.id},
     )
-    assert trail(kleline, action="proposal.proposed")[0].address == "203.0.113.1"
+    assert trail(kleline, action="proposal_made")[0].address == "203.0.113.1"
     assert verify(kleline.db).ok
 
 
@@ -79,7 +79,7 @@ def test_the_proposer_cannot_approve_its_own_write_off_and_nothing_changes(kleli
         kleline.proposals.reject(ALICE, proposal.id, "changed my mind")
     assert kleline.proposals.get(proposal.id).status == "pending"
     assert balance(kleline, receivable_code(ada)) == 1500
-    assert [r.action for r in trail(kleline)] == ["proposal.proposed"]
+    assert [r.action for r in trail(kleline)] == ["proposal_made"]
 
 
 def test_the_approver_must_hold_the_power_and_so_must_the_proposer(kleline: Kleline) -> None:
@@ -117,12 +117,12 @@ def test_one_pending_write_off_per_customer_then_rejected_or_withdrawn(kleline: 
         kleline.proposals.withdraw(BOB, second.id)
     assert balance(kleline, receivable_code(ada)) == 1500
     assert [r.action for r in trail(kleline)] == [
-        "proposal.proposed",
-        "proposal.withdrawn",
-        "proposal.proposed",
-        "proposal.rejected",
+        "proposal_made",
+        "proposal_withdrawn",
+        "proposal_made",
+        "proposal_rejected",
     ]
-    assert trail(kleline, action="proposal.rejected")[0].after == {
+    assert trail(kleline, action="proposal_rejected")[0].after == {
         "status": "rejected",
         "kind": "write_off",
         "subject_id": ada,
@@ -161,7 +161,7 @@ def test_a_debt_that_changed_since_the_proposal_fails_it_and_nothing_is_written_
     )
     assert stale.reason is not None and "owes 10.00 EUR now" in stale.reason
     assert (balance(kleline, receivable_code(ada)), balance(kleline, BAD_DEBT_ACCOUNT)) == (1000, 0)
-    assert [r.action for r in trail(kleline)] == ["proposal.proposed", "proposal.failed"]
+    assert [r.action for r in trail(kleline)] == ["proposal_made", "proposal_failed"]
     with pytest.raises(ProposalDecided):
         kleline.proposals.approve(BOB, proposal.id)
     again = kleline.proposals.propose_write_off(ALICE, ada)  # no longer pending: a new one may be made
@@ -192,7 +192,7 @@ def test_two_approvals_at_once_write_off_once(kleline: Kleline) -> None:
 
     assert sorted(outcomes) == ["approved", "proposal_decided", "proposal_decided"]
     assert (balance(kleline, receivable_code(ada)), balance(kleline, BAD_DEBT_ACCOUNT)) == (0, 1500)
-    assert [r.action for r in trail(kleline)] == ["proposal.proposed", "receivable.written_off", "proposal.approved"]
+    assert [r.action for r in trail(kleline)] == ["proposal_made", "receivable_written_off", "proposal_approved"]
     assert trial_balance(kleline.db).balanced and verify(kleline.db).ok
 
 
