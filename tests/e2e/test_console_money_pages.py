@@ -152,6 +152,7 @@ def test_a_suspense_resolution_is_proposed_by_one_finance_user_and_approved_by_a
     assert kleline.suspense.get(item_id).status == "open"  # nothing moved yet
     mine = first.get("/console/proposals")
     assert "You proposed it: a second person must approve or reject it." in mine.text
+    assert "16 Jan 2026 · REF-9" in mine.text  # the held line as its statement shows it, not a si_ id
     proposal_id = kleline.proposals.list(status="pending")[0].id
     assert f"/console/proposals/{proposal_id}/withdraw" in mine.text
     assert f"/console/proposals/{proposal_id}/approve" not in mine.text

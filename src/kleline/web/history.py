@@ -34,7 +34,7 @@ from kleline.web.refusals import PageError
 from kleline.web.rendering import render, secure_headers
 from kleline.web.visits import Visit, page_context, respond, signed_in_visit, web_of
 
-__all__ = ["PARIS", "PER_PAGE", "Line", "amount", "day", "line", "month_name", "moment", "router"]
+__all__ = ["PARIS", "PER_PAGE", "Line", "amount", "calendar_day", "day", "line", "month_name", "moment", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,6 +89,11 @@ def moment(language: Language, at: datetime) -> str:
 def day(language: Language, at: datetime) -> str:
     """A date in Paris, as ``language`` writes it."""
     return _day(language.locale, at.astimezone(PARIS).date())
+
+
+def calendar_day(language: Language, on: date) -> str:
+    """A day without a time of day (a bank's booking day), as ``language`` writes it."""
+    return _day(language.locale, on)
 
 
 def amount(language: Language, money: Money) -> str:

@@ -38,6 +38,7 @@ from kleline.web.console.visits import (
     respond,
 )
 from kleline.web.console.wording import console_error, leave_note, note_of
+from kleline.web.history import calendar_day
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
@@ -117,6 +118,17 @@ def _name(request: Request, kind: ProposalKind, subject_id: str) -> str:
         return subject_id
 
 
+def _held_line(request: Request, item_id: str) -> str:
+    """A held line as a clerk finds it on the bank's statement: its day, who paid or was paid, and the bank's
+    reference (the suspense item's id where the item is unknown)."""
+    try:
+        line = web_of(request).kleline.suspense.get(item_id).line
+    except KlelineError:
+        return item_id
+    parts = [calendar_day(language_of(request), line.booking_date), line.counterparty_name, line.entry_ref]
+    return " · ".join(part for part in parts if part)
+
+
 def describe(request: Request, proposal: Proposal) -> dict[str, Any]:
     """What the proposal would do, as a clerk reads it: ``what`` (one sentence), ``subject`` (name, link) and
     ``note`` (a suspense resolution's)."""
@@ -168,7 +180,7 @@ def describe(request: Request, proposal: Proposal) -> dict[str, Any]:
             "amount": amount,
             "resolution": f"{resolution} {target}".strip(),
         }
-        subject = {"name": proposal.subject_id, "href": "/console/money/suspense"}
+        subject = {"name": _held_line(request, proposal.subject_id), "href": "/console/money/suspense"}
         note = str(p.get("note") or "")
     return {"what": what, "subject": subject, "note": note}
 
