@@ -34,6 +34,7 @@ __all__ = [
     "Visit",
     "WebState",
     "form_fields",
+    "keep_language_forget_note",
     "known_visit",
     "page_context",
     "page_visit",
@@ -166,11 +167,18 @@ def respond(request: Request, visit: Visit, response: Response) -> Response:
     web = web_of(request)
     if visit.new:
         web.cookies.set(response, visit.session, web.max_age)
+    return keep_language_forget_note(request, response, secure=web.cookies.secure)
+
+
+def keep_language_forget_note(request: Request, response: Response, *, secure: bool) -> Response:
+    """``response`` with the language's cookie when the address chose one (``?lang=``), so that the page's forms and
+    redirects keep it, and the one-time note forgotten once this page showed it: what every area's answer does
+    after its own session cookie."""
     language = requested(request)
     if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
-        remember(response, language, secure=web.cookies.secure)
+        remember(response, language, secure=secure)
     if FLASH_COOKIE in request.cookies:
-        web.cookies.clear_flash(response)  # shown once, by this page
+        web_of(request).cookies.clear_flash(response)
     return response
 
 

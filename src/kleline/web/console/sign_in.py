@@ -14,13 +14,11 @@ secret is shown once, as a QR code drawn on the server (SVG) and as text, in the
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
-from kleline.ratelimit import SIGN_IN as SIGN_IN_SCOPE
 from kleline.ratelimit import RateLimited
 from kleline.wallet.sca import AuthenticationBlocked, Enrolment
 from kleline.web.console.visits import (
@@ -42,6 +40,7 @@ from kleline.web.i18n import N_, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.security import passkeys_usable, qr_code, secret_groups
+from kleline.web.sign_in_steps import code_problem, rate_limit, refusal_status, with_next, with_retry_after
 from kleline.web.visits import Answered, Form, web_of
 
 __all__ = [
@@ -68,36 +67,6 @@ _PASSKEY_TITLE: Final = N_("Use your passkey")
 _CODE_FIELDS: Final = {"code": "code"}
 
 
-def with_next(path: str, next_url: str) -> str:
-    """``path`` with ``next`` in its query."""
-    return f"{path}?{urlencode({'next': next_url})}"
-
-
-def rate_limit(request: Request) -> None:
-    """Count a sign-in attempt (a password, a code) against the client's rate limit."""
-    web_of(request).kleline.rate_limits.take(SIGN_IN_SCOPE, client_address(request))
-
-
-def _status_of(error: KlelineError) -> int:
-    return error.status if isinstance(error, RateLimited) else 400
-
-
-def _answer(response: Response, error: KlelineError | None) -> Response:
-    """``response`` with ``Retry-After`` when the refusal was the rate limit's."""
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
-
-
-def code_problem(request: Request, code: str) -> PageError | None:
-    """Why a typed code cannot be one (six digits, spaces allowed), or None."""
-    digits = "".join(code.split())
-    if digits.isascii() and digits.isdigit() and len(digits) == 6:
-        return None
-    message = language_of(request).gettext("Enter the 6-digit code from your authenticator app")
-    return PageError(message, "validation_error", "code")
-
-
 # The password --------------------------------------------------------------------------------------------------------
 
 
@@ -108,7 +77,9 @@ def _sign_in_page(
     title = language_of(request).gettext(_SIGN_IN_TITLE)
     flash = note_of(request, signed_in=False) if status == 200 else None
     context = console_context(visit, title, next=next_url, email=email, errors=errors or [], flash=flash)
-    return _answer(respond(request, visit, render(request, "console/sign_in.html", context, status=status)), error)
+    return with_retry_after(
+        respond(request, visit, render(request, "console/sign_in.html", context, status=status)), error
+    )
 
 
 @router.get(SIGN_IN)
@@ -145,7 +116,7 @@ def sign_in(request: Request, form: Form) -> Response:
         else:
             step = sign_in_service.next_step(session)
             return set_session_cookie(request, redirect(with_next(STEPS[step], next_url)), session)
-    status = _status_of(refusal) if refusal is not None else 400
+    status = refusal_status(refusal) if refusal is not None else 400
     return _sign_in_page(request, visit, next_url, email=email, errors=errors, status=status, error=refusal)
 
 
@@ -218,7 +189,7 @@ def code_page_for(
         code_form=user.authenticator,
     )
     response = render(request, "console/code.html", context, status=status)
-    return _answer(respond(request, visit, allow_scripts(response) if offer else response), error)
+    return with_retry_after(respond(request, visit, allow_scripts(response) if offer else response), error)
 
 
 @router.get(CODE)
@@ -245,7 +216,7 @@ def pass_code(request: Request, form: Form) -> Response:
         return locked_out_page(request, next_url, blocked)
     except KlelineError as error:
         errors = [console_error(error, _CODE_FIELDS, language)]
-        return code_page_for(request, visit, next_url, errors=errors, status=_status_of(error), error=error)
+        return code_page_for(request, visit, next_url, errors=errors, status=refusal_status(error), error=error)
     return set_session_cookie(request, redirect(next_url), session)
 
 

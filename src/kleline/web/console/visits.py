@@ -45,13 +45,12 @@ from kleline.staff_users import ConsoleSession, StaffUser
 from kleline.web import csrf
 from kleline.web.console.sections import visible_sections
 from kleline.web.console.wording import POWER_NAMES, ROLE_NAMES
-from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
-from kleline.web.i18n import N_, Language, language_of, remember, requested
+from kleline.web.i18n import N_, Language, language_of
 from kleline.web.paths import safe_next
 from kleline.web.rendering import forbidden, redirect, render
 from kleline.web.session_cookies import SessionCookie, client_address
-from kleline.web.sessions import FLASH_COOKIE, WebSession
-from kleline.web.visits import Answered, Form, web_of
+from kleline.web.sessions import WebSession
+from kleline.web.visits import Answered, Form, keep_language_forget_note, web_of
 
 __all__ = [
     "CONSOLE",
@@ -223,12 +222,7 @@ def respond(request: Request, visit: ConsoleVisit | None, response: Response) ->
     chose one (``?lang=``), and the one-time note forgotten once shown."""
     if visit is not None and visit.new:
         set_session_cookie(request, response, visit.session)
-    language = requested(request)
-    if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
-        remember(response, language, secure=_COOKIE.secure(request))
-    if FLASH_COOKIE in request.cookies:
-        web_of(request).cookies.clear_flash(response)
-    return response
+    return keep_language_forget_note(request, response, secure=_COOKIE.secure(request))
 
 
 def refused(request: Request, visit: ConsoleVisit, message: str, *, status: int = 403) -> Answered:

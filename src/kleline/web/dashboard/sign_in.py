@@ -15,14 +15,12 @@ in the answer to the post that made it (as the shopper's security page does).
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
 from kleline.merchant_users import SecondFactorRequired, SignInStepMissing
-from kleline.ratelimit import SIGN_IN as SIGN_IN_SCOPE
 from kleline.ratelimit import RateLimited
 from kleline.wallet.sca import AuthenticationBlocked, Enrolment
 from kleline.web.dashboard.visits import (
@@ -46,6 +44,7 @@ from kleline.web.i18n import N_, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import allow_scripts, redirect, render
 from kleline.web.security import passkeys_usable, qr_code, secret_groups
+from kleline.web.sign_in_steps import code_problem, rate_limit, refusal_status, with_next, with_retry_after
 from kleline.web.visits import Answered, Form, web_of
 
 __all__ = [
@@ -72,34 +71,6 @@ _CONFIRM_TITLE: Final = N_("Confirm it is you")
 _CODE_FIELDS: Final = {"code": "code"}
 
 
-def with_next(path: str, next_url: str) -> str:
-    """``path`` with ``next`` in its query."""
-    return f"{path}?{urlencode({'next': next_url})}"
-
-
-def rate_limit(request: Request) -> None:
-    """Count a sign-in attempt (a password, a code, a passkey) against the client's rate limit."""
-    web_of(request).kleline.rate_limits.take(SIGN_IN_SCOPE, client_address(request))
-
-
-def _status_of(error: KlelineError) -> int:
-    return error.status if isinstance(error, RateLimited) else 400
-
-
-def _answer(response: Response, error: KlelineError | None) -> Response:
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
-
-
-def _code_problem(request: Request, code: str) -> PageError | None:
-    digits = "".join(code.split())
-    if digits.isascii() and digits.isdigit() and len(digits) == 6:
-        return None
-    message = language_of(request).gettext("Enter the 6-digit code from your authenticator app")
-    return PageError(message, "validation_error", "code")
-
-
 # The password --------------------------------------------------------------------------------------------------------
 
 
@@ -110,7 +81,9 @@ def _sign_in_page(
     title = language_of(request).gettext(_SIGN_IN_TITLE)
     flash = note_of(request, signed_in=False) if status == 200 else None
     context = dashboard_context(visit, title, next=next_url, email=email, errors=errors or [], flash=flash)
-    return _answer(respond(request, visit, render(request, "dashboard/sign_in.html", context, status=status)), error)
+    return with_retry_after(
+        respond(request, visit, render(request, "dashboard/sign_in.html", context, status=status)), error
+    )
 
 
 @router.get(SIGN_IN)
@@ -157,7 +130,7 @@ def sign_in(request: Request, form: Form) -> Response:
         else:
             signed = DashboardVisit(session, None, None, visit.address)
             return _after_password(request, signed, next_url)
-    status = _status_of(refusal) if refusal is not None else 400
+    status = refusal_status(refusal) if refusal is not None else 400
     return _sign_in_page(request, visit, next_url, email=email, errors=errors, status=status, error=refusal)
 
 
@@ -211,7 +184,7 @@ def second_factor_page(
         passkey_action=f"{SIGN_IN if action == CODE else CONFIRM}/passkey",
     )
     response = respond(request, visit, render(request, "dashboard/code.html", context, status=status))
-    return _answer(allow_scripts(response) if offer else response, error)
+    return with_retry_after(allow_scripts(response) if offer else response, error)
 
 
 @router.get(CODE)
@@ -229,7 +202,7 @@ def pass_code(request: Request, form: Form) -> Response:
     if visit.user is not None:
         return redirect(next_url)
     language = language_of(request)
-    problem = _code_problem(request, form.get("code", ""))
+    problem = code_problem(request, form.get("code", ""))
     if problem is not None:
         return second_factor_page(request, visit, next_url, action=CODE, errors=[problem], status=400)
     sign_in_service = web_of(request).kleline.merchant_sign_in
@@ -243,7 +216,7 @@ def pass_code(request: Request, form: Form) -> Response:
     except KlelineError as error:
         errors = [dashboard_error(error, _CODE_FIELDS, language)]
         return second_factor_page(
-            request, visit, next_url, action=CODE, errors=errors, status=_status_of(error), error=error
+            request, visit, next_url, action=CODE, errors=errors, status=refusal_status(error), error=error
         )
     return set_session_cookie(request, redirect(next_url), session)
 
@@ -307,7 +280,7 @@ def _enrol(request: Request, visit: DashboardVisit, next_url: str, action: str) 
 
 def _confirm_enrolment(request: Request, visit: DashboardVisit, form: dict[str, str], action: str) -> Response:
     next_url = dashboard_next(form.get("next"))
-    problem = _code_problem(request, form.get("code", ""))
+    problem = code_problem(request, form.get("code", ""))
     if problem is not None:
         return set_up_page(request, visit, next_url, action=action, errors=[problem], status=400)
     try:
@@ -361,7 +334,7 @@ def confirm_again(request: Request, form: Form) -> Response:
     next_url = dashboard_next(form.get("next"))
     visit = signed_in_merchant_post(request, form, back=with_next(CONFIRM, next_url))
     language = language_of(request)
-    problem = _code_problem(request, form.get("code", ""))
+    problem = code_problem(request, form.get("code", ""))
     if problem is not None:
         return second_factor_page(request, visit, next_url, action=CONFIRM, errors=[problem], status=400)
     try:
@@ -373,7 +346,7 @@ def confirm_again(request: Request, form: Form) -> Response:
     except KlelineError as error:
         errors = [dashboard_error(error, _CODE_FIELDS, language)]
         return second_factor_page(
-            request, visit, next_url, action=CONFIRM, errors=errors, status=_status_of(error), error=error
+            request, visit, next_url, action=CONFIRM, errors=errors, status=refusal_status(error), error=error
         )
     return redirect(next_url)
 

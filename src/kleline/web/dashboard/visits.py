@@ -32,13 +32,12 @@ from starlette.responses import Response
 from kleline.merchant_users import Action, Actor, DashboardSession, MerchantUser
 from kleline.merchants import Merchant
 from kleline.web import csrf
-from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
-from kleline.web.i18n import N_, language_of, remember, requested
+from kleline.web.i18n import N_, language_of
 from kleline.web.paths import safe_next
 from kleline.web.rendering import forbidden, redirect, render
 from kleline.web.session_cookies import SessionCookie, client_address
-from kleline.web.sessions import FLASH_COOKIE, WebSession
-from kleline.web.visits import Answered, web_of
+from kleline.web.sessions import WebSession
+from kleline.web.visits import Answered, keep_language_forget_note, web_of
 
 __all__ = [
     "CONFIRM",
@@ -206,12 +205,7 @@ def respond(request: Request, visit: DashboardVisit | None, response: Response) 
     chose one (``?lang=``), and the one-time note forgotten once shown."""
     if visit is not None and visit.new:
         set_session_cookie(request, response, visit.session)
-    language = requested(request)
-    if language is not None and request.cookies.get(LANGUAGE_COOKIE) != language.code:
-        remember(response, language, secure=_COOKIE.secure(request))
-    if FLASH_COOKIE in request.cookies:
-        web_of(request).cookies.clear_flash(response)
-    return response
+    return keep_language_forget_note(request, response, secure=_COOKIE.secure(request))
 
 
 def refused(request: Request, visit: DashboardVisit, message: str, *, status: int = 403) -> Answered:
