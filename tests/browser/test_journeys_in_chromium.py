@@ -215,10 +215,19 @@ class Keyboard:
         raise AssertionError(f"{radio} could not be chosen with the arrows")
 
     def upload(self, chooser: Locator, file: Path) -> None:
-        self.reach(chooser)
-        with self.page.expect_file_chooser() as opened:
-            self.page.keyboard.press("Space")
-        opened.value.set_files(file)
+        """Reach the file field and press Space to open the file chooser; on a loaded machine the first press can
+        come before the page takes keyboard activation, so a person presses again (three tries)."""
+        for attempt in range(3):
+            self.reach(chooser)
+            try:
+                with self.page.expect_file_chooser(timeout=5_000) as opened:
+                    self.page.keyboard.press("Space")
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+                continue
+            opened.value.set_files(file)
+            return
 
 
 Hands = Mouse | Keyboard
