@@ -9,16 +9,18 @@ from typing import Final
 
 from kleline.clock import epoch_us
 from kleline.db.engine import Database
+from kleline.errors import KlelineError, ValidationError
 from kleline.identity import lockout
 from kleline.identity.directory import Directory
 from kleline.wallet.customers import (
     REFUSED_SIGN_IN,
     AuthenticationFailed,
     SignInLocked,
+    password_problems,
 )
 from kleline.wallet.password_hashing import password_matches, timing_equaliser
 
-__all__ = ["check_password", "current_password_matches"]
+__all__ = ["check_password", "current_password_matches", "password_change_problems"]
 
 _NOBODY: Final = ""
 
@@ -69,3 +71,16 @@ def current_password_matches(
     with db.transaction() as tx:
         lockout.reset_failed_sign_ins(tx, d, user_id)
     return True
+
+
+def password_change_problems(current: str, new: str, again: str, invalid: type[ValidationError]) -> list[KlelineError]:
+    """Every rule a password change breaks that needs no database (the current one missing, the new one's length,
+    the two new ones differing), all of them, for a form to show together, as ``invalid`` errors (each kind of person
+    has its own); the current one is checked on its own."""
+    problems: list[KlelineError] = []
+    if not current:
+        problems.append(invalid("current_password: enter your current password", param="current_password"))
+    problems.extend(password_problems(new))
+    if new != again:
+        problems.append(invalid("new_password_again: the two new passwords differ", param="new_password_again"))
+    return problems

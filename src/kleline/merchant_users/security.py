@@ -36,7 +36,7 @@ from kleline.merchant_users.errors import InvalidMerchantUser, LastSecondFactor,
 from kleline.merchant_users.model import AuditRecord, may_change_second_factors, second_factor_removal_refusal
 from kleline.merchant_users.second_factor import PURPOSE
 from kleline.merchant_users.sessions import DashboardSession, check_fresh_second_factor, digest, open_session
-from kleline.wallet.customers import WrongPassword, hash_password, password_problems
+from kleline.wallet.customers import WrongPassword, hash_password
 from kleline.wallet.sca import Enrolment
 from kleline.wallet.vault import MasterKeys
 
@@ -52,17 +52,8 @@ SIGN_INS_SHOWN: Final = 10
 
 
 def password_change_problems(current: str, new: str, again: str) -> list[KlelineError]:
-    """Every rule a password change breaks that needs no database (the current one missing, the new one's length,
-    the two new ones differing), all of them, for a form to show together; the current one is checked on its own."""
-    problems: list[KlelineError] = []
-    if not current:
-        problems.append(InvalidMerchantUser("current_password: enter your current password", param="current_password"))
-    problems.extend(password_problems(new))
-    if new != again:
-        problems.append(
-            InvalidMerchantUser("new_password_again: the two new passwords differ", param="new_password_again")
-        )
-    return problems
+    """Every rule a password change breaks that needs no database, all at once (``kleline.identity.passwords``)."""
+    return passwords.password_change_problems(current, new, again, InvalidMerchantUser)
 
 
 class MerchantSecurity:

@@ -35,7 +35,7 @@ from kleline.staff_users.errors import ConsoleStepMissing, InvalidStaffUser, Sec
 from kleline.staff_users.model import second_factor_fresh
 from kleline.staff_users.sessions import ConsoleSession, digest, open_session, signed_in_user
 from kleline.staff_users.sign_in import SUBJECT, StaffSignIn
-from kleline.wallet.customers import WrongPassword, hash_password, password_problems
+from kleline.wallet.customers import WrongPassword, hash_password
 from kleline.wallet.sca import Enrolment
 from kleline.wallet.strong_auth import AlreadyEnrolled
 
@@ -45,17 +45,8 @@ SIGN_INS_SHOWN: Final = 10
 
 
 def password_change_problems(current: str, new: str, again: str) -> list[KlelineError]:
-    """Every rule a password change breaks that needs no database (the current one missing, the new one's length,
-    the two new ones differing), all of them, for a form to show together; the current one is checked on its own."""
-    problems: list[KlelineError] = []
-    if not current:
-        problems.append(InvalidStaffUser("current_password: enter your current password", param="current_password"))
-    problems.extend(password_problems(new))
-    if new != again:
-        problems.append(
-            InvalidStaffUser("new_password_again: the two new passwords differ", param="new_password_again")
-        )
-    return problems
+    """Every rule a password change breaks that needs no database, all at once (``kleline.identity.passwords``)."""
+    return passwords.password_change_problems(current, new, again, InvalidStaffUser)
 
 
 class StaffSecurity:
