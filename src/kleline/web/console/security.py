@@ -21,8 +21,8 @@ from kleline.errors import KlelineError
 from kleline.ratelimit import RateLimited
 from kleline.staff.audit import AuditRecord
 from kleline.staff_users import password_change_problems
-from kleline.wallet.customers import WrongPassword
 from kleline.wallet.sca import AuthenticationBlocked, Enrolment
+from kleline.web import password_change
 from kleline.web.console.sign_in import code_problem, locked_out_page, rate_limit
 from kleline.web.console.visits import (
     SIGN_IN,
@@ -175,24 +175,15 @@ def change_password(request: Request, form: Form) -> Response:
     """Change the password (the current one asked for): every other session ends; this browser goes on in a new
     one. Every problem is shown at once, and no password is shown back."""
     visit = _post(request, form)
-    language = language_of(request)
     security = web_of(request).kleline.staff_security
-    current, new, again = (form.get(name, "") for name in ("current_password", "new_password", "new_password_again"))
-    problems: list[KlelineError] = list(password_change_problems(current, new, again))
-    if problems and current:  # checked even when the new one is refused, so that every problem shows at once
-        try:
-            security.check_current_password(visit.session, current)
-        except WrongPassword as wrong:
-            problems.insert(0, wrong)
-    if not problems:
-        try:
-            session = security.change_password(visit.session, current, new, again, client_address(request))
-        except KlelineError as error:  # a wrong current password, or a lockout that began meanwhile
-            problems.append(error)
-        else:
-            response = set_session_cookie(request, redirect(SECURITY), session)
-            return leave_note(request, response, "console_password_changed")
-    errors = [console_error(problem, _PASSWORD_FIELDS, language) for problem in problems]
+    change = password_change.change_password(
+        security, password_change_problems, visit.session, form, client_address(request)
+    )
+    if change.renewed is not None:
+        return leave_note(
+            request, set_session_cookie(request, redirect(SECURITY), change.renewed), "console_password_changed"
+        )
+    errors = [console_error(problem, _PASSWORD_FIELDS, language_of(request)) for problem in change.problems]
     return security_page_for(request, visit, errors=errors, status=400)
 
 

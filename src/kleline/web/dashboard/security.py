@@ -24,8 +24,8 @@ from starlette.responses import Response
 from kleline.errors import KlelineError
 from kleline.merchant_users import LastSecondFactor, SecondFactorRequired, password_change_problems
 from kleline.merchant_users.model import AuditRecord
-from kleline.wallet.customers import WrongPassword
 from kleline.wallet.sca import Enrolment
+from kleline.web import password_change
 from kleline.web.dashboard.visits import (
     CONFIRM,
     DASHBOARD,
@@ -238,24 +238,15 @@ def change_password(request: Request, form: Form) -> Response:
     """Change the password (the current one asked for): every other session ends; this browser goes on in a new
     one. Every problem is shown at once, and no password is shown back."""
     visit = _post(request, form)
-    language = language_of(request)
     security = web_of(request).kleline.merchant_security
-    current, new, again = (form.get(name, "") for name in ("current_password", "new_password", "new_password_again"))
-    problems: list[KlelineError] = list(password_change_problems(current, new, again))
-    if problems and current:  # checked even when the new one is refused, so that every problem shows at once
-        try:
-            security.check_current_password(visit.session, current)
-        except WrongPassword as wrong:
-            problems.insert(0, wrong)
-    if not problems:
-        try:
-            session = security.change_password(visit.session, current, new, again, client_address(request))
-        except KlelineError as error:  # a wrong current password, or a lockout that began meanwhile
-            problems.append(error)
-        else:
-            response = set_session_cookie(request, redirect(SECURITY), session)
-            return leave_note(request, response, "dashboard_password_changed")
-    errors = [dashboard_error(problem, _PASSWORD_FIELDS, language) for problem in problems]
+    change = password_change.change_password(
+        security, password_change_problems, visit.session, form, client_address(request)
+    )
+    if change.renewed is not None:
+        return leave_note(
+            request, set_session_cookie(request, redirect(SECURITY), change.renewed), "dashboard_password_changed"
+        )
+    errors = [dashboard_error(problem, _PASSWORD_FIELDS, language_of(request)) for problem in change.problems]
     return _page(request, visit, errors=errors, status=400)
 
 
