@@ -9,6 +9,8 @@ from datetime import datetime
 
 import httpx2 as httpx
 import pyotp
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from kleline.bootstrap import Kleline
 from kleline.staff.actor import StaffActor, command_line
@@ -19,7 +21,9 @@ from ..conftest import FakeClock
 from .checkout_world import PASSWORD
 from .page_visitor import Visitor
 
-__all__ = ["PASSWORD", "ConsoleVisitor", "invitation_path", "staff_member"]
+__all__ = ["PASSWORD", "PUBLIC_URL", "ConsoleVisitor", "invitation_path", "signed_in", "staff_member"]
+
+PUBLIC_URL = "http://localhost:8000"  # a host name: browsers allow passkeys there, not at an IP address
 
 
 def invitation_path(url: str) -> str:
@@ -65,3 +69,15 @@ def secret_on(page: httpx.Response) -> pyotp.TOTP:
     found = re.search(r'<p class="secret"><code>([A-Z2-7 ]+)</code>', page.text)
     assert found, page.text
     return pyotp.TOTP(found.group(1).replace(" ", ""))
+
+
+def signed_in(
+    kleline: Kleline, app: FastAPI, clock: FakeClock, email: str, role: Role, next_path: str = "/console"
+) -> ConsoleVisitor:
+    """A new staff member ``email`` in ``role``, signed in to ``app`` (served at ``PUBLIC_URL``) and on
+    ``next_path``."""
+    _, totp = staff_member(kleline, email, role, clock)
+    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
+    answer = browser.sign_in_console(email, totp, clock.now, next_path=next_path)
+    assert answer.status_code == 200, answer.text
+    return browser

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
@@ -22,11 +21,9 @@ from kleline.staff.roles import Role
 from kleline.web.console.approvals import fee_bps_of
 
 from ..conftest import FakeClock
-from .console_world import ConsoleVisitor, staff_member
+from .console_world import PUBLIC_URL, signed_in
 from .dashboard_world import IBAN
 from .page_visitor import alert
-
-PUBLIC_URL = "http://localhost:8000"
 
 
 @pytest.fixture
@@ -42,13 +39,6 @@ def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
 @pytest.fixture
 def app(kleline: Kleline) -> FastAPI:
     return create_app(kleline)
-
-
-def signed_in(app: FastAPI, kleline: Kleline, clock: FakeClock, email: str, role: Role, path: str) -> ConsoleVisitor:
-    _, totp = staff_member(kleline, email, role, clock)
-    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
-    assert browser.sign_in_console(email, totp, clock.now, next_path=path).status_code == 200
-    return browser
 
 
 def shop(kleline: Kleline, clock: FakeClock, name: str, iban: str = IBAN) -> str:
@@ -73,7 +63,7 @@ def test_compliance_sees_the_queue_oldest_first_and_approves_with_an_exact_rate_
 ) -> None:
     older = shop(kleline, clock, "Boulangerie")
     newer = shop(kleline, clock, "Fromagerie")  # the same IBAN as the bakery
-    browser = signed_in(app, kleline, clock, "eve@example.org", Role.COMPLIANCE, "/console/approvals")
+    browser = signed_in(kleline, app, clock, "eve@example.org", Role.COMPLIANCE, "/console/approvals")
     queue = browser.get("/console/approvals")
     assert queue.status_code == 200 and "2 applications waiting" in queue.text
     assert queue.text.index("Boulangerie") < queue.text.index("Fromagerie")
@@ -103,7 +93,7 @@ def test_refusing_needs_a_reason_and_suspending_and_reactivating_are_recorded(
     kleline: Kleline, app: FastAPI, clock: FakeClock
 ) -> None:
     refused = shop(kleline, clock, "Quincaillerie")
-    browser = signed_in(app, kleline, clock, "eve@example.org", Role.COMPLIANCE, "/console/approvals")
+    browser = signed_in(kleline, app, clock, "eve@example.org", Role.COMPLIANCE, "/console/approvals")
     browser.get(f"/console/approvals/{refused}")
     empty = browser.post(f"/console/approvals/{refused}/refuse", reason="   ")
     assert empty.status_code == 400 and "Say why" in alert(empty)
@@ -137,7 +127,7 @@ def test_support_reads_the_queue_without_forms_and_its_posts_are_refused_with_no
     kleline: Kleline, app: FastAPI, clock: FakeClock
 ) -> None:
     pending = shop(kleline, clock, "Boulangerie")
-    browser = signed_in(app, kleline, clock, "sam@example.org", Role.SUPPORT, "/console/approvals")
+    browser = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT, "/console/approvals")
     queue = browser.get("/console/approvals")
     assert queue.status_code == 200 and "Boulangerie" in queue.text
     page = browser.get(f"/console/approvals/{pending}")
@@ -154,7 +144,7 @@ def test_support_reads_the_queue_without_forms_and_its_posts_are_refused_with_no
 
 def test_a_post_without_the_forms_token_changes_nothing(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:
     pending = shop(kleline, clock, "Boulangerie")
-    browser = signed_in(app, kleline, clock, "eve@example.org", Role.COMPLIANCE, f"/console/approvals/{pending}")
+    browser = signed_in(kleline, app, clock, "eve@example.org", Role.COMPLIANCE, f"/console/approvals/{pending}")
     assert browser.post(f"/console/approvals/{pending}/approve", csrf="forged", fee_rate="3.5").status_code == 403
     assert kleline.merchants.get(pending).status == "pending"
 
@@ -165,7 +155,7 @@ def test_the_audit_trail_is_searched_by_its_filters_and_paged_by_fifty(
     ids = [shop(kleline, clock, f"Shop{n}") for n in range(3)]
     for merchant_id in ids:
         kleline.merchants.approve(merchant_id, actor=command_line())
-    browser = signed_in(app, kleline, clock, "sam@example.org", Role.SUPPORT, "/console/audit")
+    browser = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT, "/console/audit")
     everything = browser.get("/console/audit")
     assert everything.status_code == 200 and '<form method="get"' in everything.text
     assert 'method="post"' not in everything.text.split("</header>")[-1]  # nothing to edit

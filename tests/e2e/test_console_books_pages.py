@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
@@ -20,9 +19,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from .checkout_world import card, customer, payment, shop
-from .console_world import ConsoleVisitor, staff_member
-
-PUBLIC_URL = "http://localhost:8000"
+from .console_world import PUBLIC_URL, signed_in
 
 
 @pytest.fixture
@@ -49,13 +46,6 @@ def merchant_id(kleline: Kleline) -> str:
     return merchant
 
 
-def signed_in(app: FastAPI, kleline: Kleline, clock: FakeClock, email: str, role: Role) -> ConsoleVisitor:
-    _, totp = staff_member(kleline, email, role, clock)
-    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
-    browser.sign_in_console(email, totp, clock.now)
-    return browser
-
-
 def actions(kleline: Kleline) -> list[str]:
     return [r.action for r in reversed(search(kleline.db, AuditFilters(), limit=200).records)]
 
@@ -63,7 +53,7 @@ def actions(kleline: Kleline) -> list[str]:
 def test_support_reads_the_trial_balance_and_an_accounts_movements(
     kleline: Kleline, app: FastAPI, clock: FakeClock, merchant_id: str
 ) -> None:
-    browser = signed_in(app, kleline, clock, "sam@example.org", Role.SUPPORT)
+    browser = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT)
     page = browser.get("/console/books")
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
@@ -83,7 +73,7 @@ def test_support_reads_the_trial_balance_and_an_accounts_movements(
 def test_support_may_neither_run_the_check_nor_download_an_export(
     kleline: Kleline, app: FastAPI, clock: FakeClock, merchant_id: str
 ) -> None:
-    browser = signed_in(app, kleline, clock, "sam@example.org", Role.SUPPORT)
+    browser = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT)
     browser.get("/console/books")
     before = actions(kleline)
     assert browser.post("/console/books/integrity-check").status_code == 403
@@ -96,7 +86,7 @@ def test_support_may_neither_run_the_check_nor_download_an_export(
 def test_finance_runs_the_integrity_check_and_sees_its_result(
     kleline: Kleline, app: FastAPI, clock: FakeClock, merchant_id: str
 ) -> None:
-    browser = signed_in(app, kleline, clock, "fay@example.org", Role.FINANCE)
+    browser = signed_in(kleline, app, clock, "fay@example.org", Role.FINANCE)
     page = browser.get("/console/books")
     assert "Check now" in page.text
     forged = browser.post("/console/books/integrity-check", csrf="forged")
@@ -115,7 +105,7 @@ def test_finance_runs_the_integrity_check_and_sees_its_result(
 def test_finance_downloads_the_exports_and_each_download_is_recorded(
     kleline: Kleline, app: FastAPI, clock: FakeClock, merchant_id: str
 ) -> None:
-    browser = signed_in(app, kleline, clock, "fay@example.org", Role.FINANCE)
+    browser = signed_in(kleline, app, clock, "fay@example.org", Role.FINANCE)
     beancount = browser.get("/console/books/export.beancount")
     assert beancount.status_code == 200 and "attachment" in beancount.headers["content-disposition"]
     assert "open" in beancount.text and "EUR" in beancount.text

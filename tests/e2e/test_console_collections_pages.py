@@ -20,7 +20,8 @@ from ..conftest import FakeClock
 from ..integration.collections.conftest import bank_account, customer, top_up
 from ..integration.collections.test_receivables import in_debt
 from ..integration.reconciliation.conftest import credit, statement
-from .test_console_money_pages import actions, app, kleline, rows, signed_in
+from .console_world import signed_in
+from .test_console_money_pages import actions, app, kleline, rows
 
 __all__ = ["app", "kleline"]  # the fixtures, shared with the money pages' tests
 

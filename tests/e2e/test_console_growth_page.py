@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
@@ -19,9 +18,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from .checkout_world import card, customer, payment, shop
-from .console_world import ConsoleVisitor, staff_member
-
-PUBLIC_URL = "http://localhost:8000"
+from .console_world import PUBLIC_URL, signed_in
 
 
 @pytest.fixture
@@ -42,17 +39,10 @@ def app(kleline: Kleline) -> FastAPI:
     return create_app(kleline)
 
 
-def signed_in(app: FastAPI, kleline: Kleline, clock: FakeClock, email: str, role: Role) -> ConsoleVisitor:
-    _, totp = staff_member(kleline, email, role, clock)
-    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
-    browser.sign_in_console(email, totp, clock.now)
-    return browser
-
-
 def test_support_reads_the_charts_and_their_tables_but_not_the_csv(
     kleline: Kleline, app: FastAPI, clock: FakeClock
 ) -> None:
-    browser = signed_in(app, kleline, clock, "sam@example.org", Role.SUPPORT)
+    browser = signed_in(kleline, app, clock, "sam@example.org", Role.SUPPORT)
     page = browser.get("/console/growth")
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
@@ -80,7 +70,7 @@ def test_support_reads_the_charts_and_their_tables_but_not_the_csv(
 
 
 def test_finance_downloads_the_growth_csv(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:
-    browser = signed_in(app, kleline, clock, "fay@example.org", Role.FINANCE)
+    browser = signed_in(kleline, app, clock, "fay@example.org", Role.FINANCE)
     assert 'href="/console/growth.csv"' in browser.get("/console/growth").text
     csv = browser.get("/console/growth.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build, open_system_accounts
@@ -23,9 +22,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..integration.reconciliation.conftest import World, credit, debit, statement
-from .console_world import ConsoleVisitor, staff_member
-
-PUBLIC_URL = "http://localhost:8000"
+from .console_world import PUBLIC_URL, ConsoleVisitor, signed_in
 
 
 @pytest.fixture
@@ -42,13 +39,6 @@ def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
 @pytest.fixture
 def app(kleline: Kleline) -> FastAPI:
     return create_app(kleline)
-
-
-def signed_in(kleline: Kleline, app: FastAPI, clock: FakeClock, email: str, role: Role) -> ConsoleVisitor:
-    _, totp = staff_member(kleline, email, role, clock)
-    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
-    browser.sign_in_console(email, totp, clock.now)
-    return browser
 
 
 def actions(kleline: Kleline) -> list[str]:

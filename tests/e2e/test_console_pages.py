@@ -21,11 +21,10 @@ from kleline.staff.audit import AuditFilters, search, verify
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
-from .console_world import PASSWORD, ConsoleVisitor, invitation_path, secret_on, staff_member
+from .console_world import PASSWORD, PUBLIC_URL, ConsoleVisitor, invitation_path, secret_on, staff_member
 from .dashboard_world import DashboardVisitor, authenticator, member, merchant, wrong_code
 from .page_visitor import alert
 
-PUBLIC_URL = "http://localhost:8000"
 NEW_PASSWORD = "a brand new passphrase, longer"
 
 

@@ -21,11 +21,10 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..soft_authenticator import SoftAuthenticator
-from .console_world import PASSWORD, ConsoleVisitor, invitation_path, secret_on, staff_member
+from .console_world import PASSWORD, PUBLIC_URL, ConsoleVisitor, invitation_path, secret_on, staff_member
 from .page_visitor import alert
 from .test_dashboard_security import ceremony
 
-PUBLIC_URL = "http://localhost:8000"  # a host name: browsers allow passkeys there, not at an IP address
 SECURITY = "/console/security"
 
 

@@ -19,9 +19,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from .checkout_world import IBAN, VISA, card, customer, payment, shop
-from .console_world import ConsoleVisitor, staff_member
-
-PUBLIC_URL = "http://localhost:8000"
+from .console_world import PUBLIC_URL, ConsoleVisitor, staff_member
 
 
 @pytest.fixture

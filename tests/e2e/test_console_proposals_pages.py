@@ -26,11 +26,10 @@ from kleline.web.console import proposals as proposals_page
 from ..conftest import FakeClock
 from ..integration.collections.test_receivables import in_debt
 from ..operator_keys import operator_key
-from .console_world import ConsoleVisitor, staff_member
+from .console_world import PUBLIC_URL, signed_in
 from .dashboard_world import member, merchant
 from .http import bearer
 
-PUBLIC_URL = "http://localhost:8000"
 NEW_IBAN = "DE89370400440532013000"
 KEY = StaffActor("key", "77", Role.COMPLIANCE)
 FINANCE_KEY = StaffActor("key", "78", Role.FINANCE)
@@ -50,13 +49,6 @@ def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
 @pytest.fixture
 def app(kleline: Kleline) -> FastAPI:
     return create_app(kleline)
-
-
-def signed_in(kleline: Kleline, app: FastAPI, clock: FakeClock, email: str, role: Role) -> ConsoleVisitor:
-    _, totp = staff_member(kleline, email, role, clock)
-    browser = ConsoleVisitor(TestClient(app, follow_redirects=False, base_url=PUBLIC_URL))
-    browser.sign_in_console(email, totp, clock.now)
-    return browser
 
 
 def actions(kleline: Kleline) -> list[str]:
