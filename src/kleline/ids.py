@@ -44,6 +44,9 @@ PREFIXES = frozenset(
         "sae",  # a record of the staff audit trail
         "prop",  # a proposal awaiting a second staff member's approval (four eyes)
         "ic",  # a run of the integrity check (the books' chains and balances, and the staff audit trail)
+        "cns",  # a grant or withdrawal in the consent ledger
+        "ofr",  # a merchant's offer to an audience
+        "arl",  # a noisy audience figure released to a merchant (it spends privacy budget)
     }
 )
 

@@ -45,6 +45,7 @@ from kleline.money import Money
 from kleline.payments.book import PaymentBook
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
+from kleline.privacy.consents import Consents
 from kleline.proposals import Proposals, acts
 from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
@@ -136,6 +137,7 @@ class Kleline:
     staff_team: StaffTeam
     staff_security: StaffSecurity
     staff_passkeys: StaffPasskeys
+    consents: Consents
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -317,6 +319,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         staff_passkeys=StaffPasskeys(
             db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
         ),
+        consents=Consents(db, clock=clock),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     kleline.growth = Growth(db, clock=clock)
