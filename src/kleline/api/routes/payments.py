@@ -25,6 +25,7 @@ from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.search import MAX_PAGE, PageCursor
 from kleline.payments.views import payment_json, refund_json
+from kleline.privacy.model import merchant_scope
 
 router = APIRouter(tags=["payments"])
 
@@ -48,6 +49,11 @@ class ConfirmIn(BaseModel):
     card_id: str | None = Field(default=None, max_length=40)
     sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     passkey: PasskeyAnswer | None = None
+    share_email: bool = Field(
+        default=False,
+        description="the customer agrees to share their email with this payment's merchant (a `share_email` "
+        "consent, granted with the purchase if it is authorised, withdrawable from the wallet at any time)",
+    )
 
 
 class CaptureIn(BaseModel):
@@ -264,6 +270,7 @@ def get_payment(payment_id: str, request: Request, party: Party) -> dict[str, An
     return _seen_by(request, party, _visible(request, party, payment_id))
 
 
+_PAID = ("authorized", "succeeded")  # a share_email box ticked with a purchase that did not go through grants nothing
 _SCA_EXPIRED = {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"}
 _CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused the capture"}
 
@@ -281,9 +288,14 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     if body.method == "purse" and body.sca_code is None and body.passkey is None:
         # One transaction: the token, the payment, its merchant and every write, with the key's claim and answer.
         def pay(tx: RawTx) -> dict[str, Any]:
-            paid = kleline.payments.confirm_from_purse_in(tx, payment_id, kleline.customers.authenticate(token, tx=tx))
+            customer_id = kleline.customers.authenticate(token, tx=tx)
+            paid = kleline.payments.confirm_from_purse_in(tx, payment_id, customer_id)
             if paid is None:
                 raise SlowPath  # a challenge is due, or the purse cannot cover it: the way below says which
+            if body.share_email and paid.status in _PAID:
+                kleline.consents.grant_in(
+                    tx, customer_id, "share_email", merchant_scope(paid.merchant_id), channel="api", language="en"
+                )
             return _out(paid)
 
         try:
@@ -300,6 +312,8 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )
+    if body.share_email and payment.status in _PAID:
+        kleline.consents.grant(customer_id, "share_email", merchant_scope(payment.merchant_id), channel="api")
     return _out(payment)
 
 
