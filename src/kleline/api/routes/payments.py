@@ -25,7 +25,7 @@ from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.search import MAX_PAGE, PageCursor
 from kleline.payments.views import payment_json, refund_json
-from kleline.privacy.model import merchant_scope
+from kleline.privacy.model import SHARING_STATUSES, merchant_scope
 
 router = APIRouter(tags=["payments"])
 
@@ -270,7 +270,6 @@ def get_payment(payment_id: str, request: Request, party: Party) -> dict[str, An
     return _seen_by(request, party, _visible(request, party, payment_id))
 
 
-_PAID = ("authorized", "succeeded")  # a share_email box ticked with a purchase that did not go through grants nothing
 _SCA_EXPIRED = {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"}
 _CAPTURE_REFUSED = {"description": "`capture_failed`: the card issuer refused the capture"}
 
@@ -292,7 +291,7 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
             paid = kleline.payments.confirm_from_purse_in(tx, payment_id, customer_id)
             if paid is None:
                 raise SlowPath  # a challenge is due, or the purse cannot cover it: the way below says which
-            if body.share_email and paid.status in _PAID:
+            if body.share_email and paid.status in SHARING_STATUSES:
                 kleline.consents.grant_in(
                     tx, customer_id, "share_email", merchant_scope(paid.merchant_id), channel="api", language="en"
                 )
@@ -312,7 +311,7 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )
-    if body.share_email and payment.status in _PAID:
+    if body.share_email and payment.status in SHARING_STATUSES:
         kleline.consents.grant(customer_id, "share_email", merchant_scope(payment.merchant_id), channel="api")
     return _out(payment)
 
