@@ -27,8 +27,8 @@ from kleline.config import load_settings
 from kleline.worker.runner import Worker
 
 from ..conftest import FakeClock
-from .checkout_world import PASSWORD, card, fund
 from ..operator_keys import OPERATOR
+from .checkout_world import PASSWORD, card, fund
 from .dashboard_world import IBAN, DashboardVisitor, member
 from .http import bearer
 from .webhook_receiver import Receiver, running_receiver

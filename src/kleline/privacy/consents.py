@@ -86,10 +86,11 @@ class Consents:
         )
         if unchanged or (current is None and not granting):
             return current or ConsentState(customer_id, purpose, scope, False, version, now)
-        if current is not None and now <= current.changed_at:
-            # One (purpose, scope)'s words keep their order in the history (ordered by time) even when the clock
-            # does not move between them (a double click, a test's frozen clock): each one is a microsecond later.
-            now = current.changed_at + timedelta(microseconds=1)
+        latest = consent_store.latest_change(tx, customer_id)
+        if latest is not None and now <= latest:
+            # The customer's words keep their order in the history (ordered by time) even when the clock does not
+            # move between them (two clicks in one microsecond, a test's frozen clock): each is a microsecond later.
+            now = latest + timedelta(microseconds=1)
         event = ConsentEvent(new_id("cns"), customer_id, purpose, scope, action, version, channel, now)
         consent_store.append_event(tx, event, epoch_us(now))
         return ConsentState(customer_id, purpose, scope, granting, version, now)
