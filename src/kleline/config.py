@@ -20,6 +20,7 @@ from schwifty.exceptions import SchwiftyException
 __all__ = [
     "DEVELOPMENT_FINGERPRINT_KEY",
     "DEVELOPMENT_MASTER_KEYS",
+    "DEVELOPMENT_PSEUDONYM_KEY",
     "DEVELOPMENT_RECEIPT_SIGNING_KEYS",
     "DEVELOPMENT_SAFEGUARDING_BIC",
     "DEVELOPMENT_SAFEGUARDING_IBAN",
@@ -34,6 +35,7 @@ __all__ = [
 # them as ``kleline.wallet.vault.DEVELOPMENT_*``) share one definition.
 DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5ISE="
 DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
+DEVELOPMENT_PSEUDONYM_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1wc2V1ZG9ueW0ta2V5ISE="
 DEVELOPMENT_RECEIPT_SIGNING_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1yZWNlaXB0LWtleSE="  # Ed25519 seed
 SANDBOX_BANK_URL: Final = "sandbox:"
 # Kleline's account at the simulated partner bank (kleline bank serve), and a SEPA creditor id of the test format.
@@ -95,6 +97,11 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_FINGERPRINT_KEY),
         description="key of the card fingerprints that spot a card registered twice, base64 of 32 bytes or more; "
         "never rotated (development key by default, refused in production)",
+    )
+    pseudonym_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
+        description="key of the per-merchant customer pseudonyms (cpn_...), base64 of 32 bytes or more; never "
+        "rotated, or every merchant sees new customers (development key by default, refused in production)",
     )
     bank_url: str = Field(
         SANDBOX_BANK_URL,

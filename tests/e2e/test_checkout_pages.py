@@ -524,6 +524,8 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/wallet/cards/new",
         "/wallet/cards/{card_id}/remove",
         "/wallet/debt/repay",
+        "/wallet/privacy/grant",
+        "/wallet/privacy/withdraw",
         "/wallet/security/authenticator",
         "/wallet/security/authenticator/confirm",
         "/wallet/security/passkeys",

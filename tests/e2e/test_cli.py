@@ -368,6 +368,7 @@ def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, m
     monkeypatch.setenv("KLELINE_MASTER_KEYS", generate_master_key("k1"))
     monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", _own_fingerprint_key())
     monkeypatch.setenv("KLELINE_RECEIPT_SIGNING_KEYS", generate_signing_key("r1"))
+    monkeypatch.setenv("KLELINE_PSEUDONYM_KEY", _own_fingerprint_key())
     result = run(runner, "operator", "create-key", "--role", "support")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("op_")

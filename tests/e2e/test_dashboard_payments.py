@@ -198,12 +198,15 @@ def test_a_payments_page_shows_its_figures_timeline_and_receipt(world: World) ->
     browser = world.signed_in()
     page = browser.get(f"/dashboard/payments/{world.book.id}")
     assert page.status_code == 200
-    assert "ORDER-BOOK" in page.text and "Order ORDER-BOOK" in page.text and world.ada.id in page.text
-    assert world.ada.email not in page.text  # the customer as the API shows it to merchants
+    assert "ORDER-BOOK" in page.text and "Order ORDER-BOOK" in page.text
+    # The customer as the API shows it to merchants: its pseudonym for this shop, never its own id or its email.
+    assert world.kleline.disclosure.pseudonym(world.book.merchant_id, world.ada.id) in page.text
+    assert world.ada.id not in page.text and world.ada.email not in page.text
+    assert "Email not shared" in page.text
     assert "Created, €42.00" in page.text and "Paid" in page.text
     assert f'href="/dashboard/payments/{world.book.id}/receipts/{world.book.id}"' in page.text
     receipt = browser.get(f"/dashboard/payments/{world.book.id}/receipts/{world.book.id}")
-    assert receipt.status_code == 200 and world.book.id in receipt.text
+    assert receipt.status_code == 200 and world.book.id in receipt.text and world.ada.id not in receipt.text
     assert 'name="amount"' in page.text and 'value="42.00"' in page.text
     assert browser.get(f"/dashboard/payments/{world.book.id}/receipts/{world.cheese.id}").status_code == 404
 

@@ -117,6 +117,9 @@ def test_a_purse_purchase_with_manual_capture_and_a_partial_refund(world: World)
     assert (refund.json()["status"], refund.json()["fee_returned"]) == ("succeeded", 18)  # 53 - round(35.0)
     payment = client.get(f"/v1/payments/{created['id']}", headers=world.shop).json()
     assert (payment["amount_refunded"], payment["fee"], payment["net"]) == (500, 35, 965)
+    # The merchant knows its customer by a pseudonym, never by the id the customer has at every merchant.
+    assert payment["customer_id"] == world.kleline.disclosure.pseudonym(payment["merchant_id"], world.customer_id)
+    assert payment["customer_id"].startswith("cpn_") and payment["customer_email"] is None
     too_much = client.post("/v1/refunds", json={"payment_id": created["id"], "amount": 1001}, headers=world.shop)
     assert problem(too_much, 400, "refund_exceeds_captured")["param"] == "amount"
     refunds = client.get(f"/v1/payments/{created['id']}/refunds", headers=world.shop).json()

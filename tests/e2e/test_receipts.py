@@ -39,6 +39,7 @@ def issue(kleline: Kleline, *, merchant_id: str, customer_id: str, object_id: st
             merchant_id=merchant_id,
             merchant_name="La Boutique [bold]",
             customer_id=customer_id,
+            customer_ref=kleline.disclosure.pseudonyms.of(merchant_id, customer_id),
             amount=Money(1250, "EUR"),
             commission=Money(44, "EUR"),
             issued_at=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
@@ -111,6 +112,7 @@ def test_the_operator_and_the_two_parties_get_the_signed_receipt(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body == parties["signed"].to_json()
+    assert body["customer"]["id"].startswith("cpn_")  # the document names no one the merchant could link
     assert verify(body, PublicKeys.from_json(client.get("/v1/keys").json())) == parties["signed"].receipt
 
 

@@ -19,6 +19,8 @@ from kleline.events.signature import SignatureMismatch, StaleSignature, verify
 from kleline.worker.runner import Worker
 
 from ..conftest import FakeClock
+from ..operator_keys import OPERATOR
+from .checkout_world import card, customer, fund, payment
 from .http import bearer, problem
 from .webhook_receiver import Receiver, running_receiver
 
@@ -223,3 +225,36 @@ def test_kleline_keys_rotate_rewraps_webhook_secrets(
         assert rotated.webhook_endpoints.secret(created["id"]) == created["secret"]
     finally:
         rotated.close()
+
+
+def test_a_webhook_carries_the_email_only_if_its_consent_lives_when_it_is_delivered(
+    client: TestClient, kleline: Kleline, merchant: tuple[str, str], receiver: Receiver, clock: FakeClock
+) -> None:
+    register(client, merchant[1], receiver)
+    kleline.merchants.approve(merchant[0], actor=OPERATOR)
+    ada = customer(kleline)
+    fund(kleline, ada.id, card(kleline, ada.id), 2000)
+    scope = f"merchant:{merchant[0]}"
+    kleline.consents.grant(ada.id, "share_email", scope, channel="checkout")
+    paying = payment(kleline, merchant[0], 1000, return_url=None)
+    assert kleline.payments.confirm(paying.id, ada.id, "purse", None).status == "succeeded"
+    stored = kleline.events.list(merchant[0], limit=10)
+    assert stored and all(e.data["customer_email"] is None for e in stored)  # never kept in the event
+    kleline.consents.withdraw(ada.id, "share_email", scope, channel="wallet")  # after the event, before delivery
+
+    Worker(kleline, sweeps=()).run_once()
+    pseudonym = kleline.disclosure.pseudonym(merchant[0], ada.id)
+    assert receiver.received and all(r.verified for r in receiver.received)
+    for delivered in receiver.received:
+        data = delivered.event["data"]
+        assert (data["customer_id"], data["customer_email"]) == (pseudonym, None)
+        assert ada.id not in delivered.body.decode() and ada.email not in delivered.body.decode()
+
+    kleline.consents.grant(ada.id, "share_email", scope, channel="wallet")
+    clock.advance(minutes=1)
+    event_id = receiver.received[-1].event["id"]
+    assert client.post(f"/v1/events/{event_id}/redeliver", headers=bearer(merchant[1])).status_code == 202
+    Worker(kleline, sweeps=()).run_once()
+    again = receiver.received[-1]
+    assert again.verified and again.event["id"] == event_id
+    assert (again.event["data"]["customer_id"], again.event["data"]["customer_email"]) == (pseudonym, ada.email)

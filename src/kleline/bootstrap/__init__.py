@@ -17,6 +17,7 @@ from kleline.bootstrap.settings import (
     check_bank_url,
     check_settings,
     own_account,
+    pseudonyms,
     receipt_signing_keys,
     vault_keys,
 )
@@ -43,6 +44,7 @@ from kleline.merchant_users import (
 from kleline.merchants import Malls, Merchants
 from kleline.money import Money
 from kleline.payments.book import PaymentBook
+from kleline.payments.disclosure import Disclosure
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
 from kleline.privacy.consents import Consents
@@ -138,6 +140,7 @@ class Kleline:
     staff_security: StaffSecurity
     staff_passkeys: StaffPasskeys
     consents: Consents
+    disclosure: Disclosure
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -162,6 +165,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
     signing_keys = receipt_signing_keys(settings)
+    customer_pseudonyms = pseudonyms(settings)
     check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds)
@@ -234,6 +238,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         allow_loopback=settings.webhooks_allow_loopback,
         admit=lambda merchant_id: merchants.require_not_suspended(merchant_id, "register webhook endpoints"),
     )
+    disclosure = Disclosure(db, customer_pseudonyms)
     webhooks = WebhookDeliverer(
         db,
         webhook_endpoints,
@@ -246,9 +251,10 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         timeout=settings.webhook_timeout_seconds,
         batch_size=settings.webhook_batch_size,
         concurrency=settings.webhook_concurrency,
+        data_view=disclosure.webhook_data,
     )
     receipts = Receipts(db, signing_keys)
-    book = PaymentBook(db, clock, settings.public_url)
+    book = PaymentBook(db, clock, settings.public_url, customer_pseudonyms)
     payments = Payments(
         book,
         ledger,
@@ -320,6 +326,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
             db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
         ),
         consents=Consents(db, clock=clock),
+        disclosure=disclosure,
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     kleline.growth = Growth(db, clock=clock)

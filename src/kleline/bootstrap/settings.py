@@ -22,6 +22,7 @@ from kleline.db.engine import Database
 from kleline.errors import KlelineError, ValidationError
 from kleline.events.model import SealedSecret
 from kleline.merchants.checks import bank_details
+from kleline.privacy.pseudonyms import Pseudonyms
 from kleline.receipts import InvalidSigningKeyConfig, SigningKeys
 from kleline.sepa.model import OwnAccount
 from kleline.wallet.vault import (
@@ -43,6 +44,7 @@ __all__ = [
     "check_bank_url",
     "check_settings",
     "own_account",
+    "pseudonyms",
     "receipt_signing_keys",
     "vault_keys",
 ]
@@ -81,6 +83,14 @@ def vault_keys(settings: Settings) -> VaultKeys:
     except InvalidKeyConfig as error:
         raise InvalidKeyConfig(f"KLELINE_FINGERPRINT_KEY: {error.detail}") from None
     return VaultKeys(master_keys, fingerprint_key)
+
+
+def pseudonyms(settings: Settings) -> Pseudonyms:
+    """The per-merchant pseudonyms' key, decoded and checked; the development key is refused outside development."""
+    try:
+        return Pseudonyms.from_config(settings.pseudonym_key.get_secret_value(), settings.env)
+    except InvalidKeyConfig as error:
+        raise InvalidKeyConfig(f"KLELINE_PSEUDONYM_KEY: {error.detail}") from None
 
 
 def receipt_signing_keys(settings: Settings) -> SigningKeys:
@@ -157,6 +167,7 @@ def check_settings(settings: Settings) -> None:
     """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
     vault_keys(settings)
     receipt_signing_keys(settings)
+    pseudonyms(settings)
     check_bank_url(settings)
     own_account(settings)
 

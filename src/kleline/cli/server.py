@@ -12,7 +12,13 @@ from rich.table import Column, Table
 
 from kleline.cli.common import console, fail, missing_sqlite_file, open_kleline, prepare, safe_url
 from kleline.cli.serving import HEALTHCHECK_TIMEOUT
-from kleline.config import DEVELOPMENT_FINGERPRINT_KEY, DEVELOPMENT_MASTER_KEYS, Settings, load_settings
+from kleline.config import (
+    DEVELOPMENT_FINGERPRINT_KEY,
+    DEVELOPMENT_MASTER_KEYS,
+    DEVELOPMENT_PSEUDONYM_KEY,
+    Settings,
+    load_settings,
+)
 from kleline.errors import KlelineError
 
 __all__ = ["db_app", "demo", "serve", "show_config", "worker"]
@@ -64,6 +70,8 @@ def _shown(settings: Settings, name: str) -> str:
         return (
             "(development key)" if settings.fingerprint_key.get_secret_value() == DEVELOPMENT_FINGERPRINT_KEY else "***"
         )
+    if name == "pseudonym_key":
+        return "(development key)" if settings.pseudonym_key.get_secret_value() == DEVELOPMENT_PSEUDONYM_KEY else "***"
     if name == "receipt_signing_keys":
         return _masked_keys(settings.receipt_signing_keys.get_secret_value())
     if name == "bank_url":

@@ -16,9 +16,11 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database
@@ -29,9 +31,14 @@ from kleline.events.model import InvalidWebhookUrl, RetryPolicy
 from kleline.events.signature import HEADER, sign
 from kleline.events.transport import HttpTransport, PostResult, Transport
 
-__all__ = ["DeliveryReport", "WebhookDeliverer"]
+__all__ = ["DataView", "DeliveryReport", "WebhookDeliverer"]
 
 log = logging.getLogger(__name__)
+
+DataView = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
+"""``(merchant_id, object_id, data) -> data`` as the merchant may see it at delivery: a customer's email is added
+only if the customer shares it at that moment (``payments.disclosure``, a service above this one, wired in by the
+composition root), never stored in the event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +75,10 @@ class WebhookDeliverer:
         timeout: float = 5.0,
         batch_size: int = 50,
         concurrency: int = 8,
+        data_view: DataView | None = None,
     ) -> None:
         self._db = db
+        self._data_view = data_view
         self._endpoints = endpoints
         self._clock = clock
         self.policy = policy or RetryPolicy()
@@ -109,7 +118,10 @@ class WebhookDeliverer:
 
     def _attempt(self, claimed: store.Claimed) -> DeliveryReport:
         event = claimed.event
-        body = json.dumps(event.payload(), separators=(",", ":")).encode("utf-8")
+        payload = event.payload()
+        if self._data_view is not None:
+            payload["data"] = self._data_view(event.merchant_id, event.object_id, event.data)
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         attempted_at = self._clock()
         started = time.monotonic()
         result = self._send(claimed, body, int(attempted_at.timestamp()))

@@ -14,7 +14,8 @@ from kleline.errors import NotFound
 from kleline.events import outbox
 from kleline.payments import store
 from kleline.payments.model import Payment
-from kleline.payments.views import payment_json
+from kleline.payments.views import merchant_payment_json
+from kleline.privacy.pseudonyms import Pseudonyms
 
 __all__ = ["PaymentBook"]
 
@@ -22,8 +23,9 @@ __all__ = ["PaymentBook"]
 class PaymentBook:
     """Loading payments and recording their changes with their events; shared by payments and refunds."""
 
-    def __init__(self, db: Database, clock: Clock, checkout_base: str) -> None:
+    def __init__(self, db: Database, clock: Clock, checkout_base: str, pseudonyms: Pseudonyms) -> None:
         self.db = db
+        self.pseudonyms = pseudonyms
         self.clock = clock
         self.checkout_base = checkout_base.rstrip("/")
 
@@ -62,7 +64,7 @@ class PaymentBook:
                 tx,
                 merchant_id=payment.merchant_id,
                 object_id=payment.id,
-                steps=((passed[1], payment_json(passed[0])), (event, payment_json(payment))),
+                steps=((passed[1], self._event_data(passed[0])), (event, self._event_data(payment))),
                 created_at=self.clock(),
             )
         elif event is not None:
@@ -78,9 +80,14 @@ class PaymentBook:
             type=event,
             merchant_id=payment.merchant_id,
             object_id=payment.id,
-            data=payment_json(payment),
+            data=self._event_data(payment),
             created_at=self.clock(),
         )
+
+    def _event_data(self, payment: Payment) -> dict[str, object]:
+        # The merchant's view without the email: an event is kept, and the email, whose consent may be withdrawn
+        # before delivery, is added only when the event is delivered or read (payments.disclosure).
+        return merchant_payment_json(payment, self.pseudonyms, None)
 
     def change(self, payment_id: str, update: Callable[[Payment], tuple[Payment, str | None] | None]) -> Payment:
         """Apply ``update`` to the locked payment; it returns the new payment and its event, or None to leave it."""

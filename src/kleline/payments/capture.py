@@ -40,6 +40,7 @@ from kleline.payments.book import PaymentBook
 from kleline.payments.checks import capture_amount
 from kleline.payments.errors import AuthorizationExpired, CaptureFailed, CaptureUnanswered, PaymentStateConflict
 from kleline.payments.model import OPEN_STATUSES, Payment, commission
+from kleline.privacy.pseudonyms import Pseudonyms
 from kleline.receipts.service import Receipts
 
 __all__ = ["DEFINITIVE_REFUSALS", "Captures", "OwnAccounts", "capture_request", "issue_receipt"]
@@ -171,7 +172,7 @@ class Captures:
             if current.status == "succeeded":
                 return current
             done = self._book.record(tx, current.with_status("succeeded", amount_captured=taken), "payment.succeeded")
-            issue_receipt(self._receipts, tx, done, merchant.name, self._clock())
+            issue_receipt(self._receipts, tx, done, merchant.name, self._clock(), self._book.pseudonyms)
             return done
 
     def cancel(self, merchant_id: str, payment_id: str) -> Payment:
@@ -243,8 +244,11 @@ def capture_request(payment: Payment, amount: int) -> EntryRequest:
     )
 
 
-def issue_receipt(receipts: Receipts, tx: RawTx, payment: Payment, merchant_name: str, issued_at: datetime) -> None:
-    """Sign the payment's receipt in the caller's transaction: the parties, what was captured, the commission."""
+def issue_receipt(
+    receipts: Receipts, tx: RawTx, payment: Payment, merchant_name: str, issued_at: datetime, pseudonyms: Pseudonyms
+) -> None:
+    """Sign the payment's receipt in the caller's transaction: the parties, what was captured, the commission. The
+    document names the customer by their pseudonym for the merchant, since the merchant may fetch it too."""
     assert payment.customer_id is not None
     receipts.issue(
         tx,
@@ -254,6 +258,7 @@ def issue_receipt(receipts: Receipts, tx: RawTx, payment: Payment, merchant_name
         merchant_id=payment.merchant_id,
         merchant_name=merchant_name,
         customer_id=payment.customer_id,
+        customer_ref=pseudonyms.of(payment.merchant_id, payment.customer_id),
         amount=Money(payment.amount_captured, payment.currency),
         commission=Money(commission(payment.amount_captured, 0, payment.fee_bps), payment.currency),
         issued_at=issued_at,

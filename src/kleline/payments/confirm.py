@@ -262,7 +262,7 @@ class Confirmations:
         self._ledger.post_in(tx, capture_request(authorized, amount))
         done = authorized.with_status("succeeded", amount_captured=amount)
         self._book.record(tx, done, "payment.succeeded", passed=(authorized, "payment.authorized"))
-        issue_receipt(self._receipts, tx, done, merchant_name, now)
+        issue_receipt(self._receipts, tx, done, merchant_name, now, self._book.pseudonyms)
         return done
 
     def _purse_hold(self, payment: Payment) -> HoldRequest:

@@ -89,6 +89,7 @@ class Refunds:
             merchant_id=payment.merchant_id,
             merchant_name=merchant_name,
             customer_id=payment.customer_id,
+            customer_ref=self._book.pseudonyms.of(payment.merchant_id, payment.customer_id),
             amount=refund.amount,
             commission=Money(refund.fee_returned, refund.amount.currency),
             issued_at=refund.created_at,

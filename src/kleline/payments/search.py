@@ -10,9 +10,8 @@ What a ``PaymentSearch`` matches (every filter optional, all of them together):
 - ``text``, the search box, which matches a payment if any of its readings does: the payment's id (exactly), the
   merchant's reference (its beginning; letters A-Z in either case, other characters as written), or an amount typed
   as people type one (``12.50``, ``12,50``, ``12``: read exactly with the currency's exponent, never as a float).
-  A text with ``@`` is also a customer's email: it will find the customer's payments once customers can consent to
-  share their email with a merchant (a later issue); until then that reading matches nothing
-  (``search_store.customers_sharing_email``).
+  A text with ``@`` is also a customer's email: it finds the payments of the customers who share their email with
+  this merchant now (a live ``share_email`` consent, ``privacy.sharing.customers_sharing_email``), and no one else's.
 
 Pages are newest first, ordered by (``created_at``, ``id``) so that two payments of the same microsecond keep one
 order. A ``PageCursor`` is the edge of a page, (``created_at``, ``id``), and the way on from it (``next``: older,

@@ -25,18 +25,9 @@ from kleline.db.prefixes import prefix_successor
 from kleline.payments.model import Payment
 from kleline.payments.search import PageCursor, PaymentPage, PaymentSearch, text_terms
 from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
+from kleline.privacy.sharing import customers_sharing_email
 
-__all__ = ["customers_sharing_email", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
-
-
-def customers_sharing_email(tx: RawTx, merchant_id: str, email: str) -> tuple[str, ...]:
-    """The customers whose email is ``email`` and who consented to share it with the merchant ``merchant_id``.
-
-    A hook that matches no one today: customers cannot yet consent to share their email with a merchant (a later
-    issue brings consent). When they can, this reads the consents, and the search box finds those customers'
-    payments by their email; a customer who has not consented is never found by it."""
-    del tx, merchant_id, email
-    return ()
+__all__ = ["payments_beyond", "prefix_successor", "search_page", "search_payments"]
 
 
 def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:

@@ -156,6 +156,12 @@ class Payments:
         """A payment, whoever asks (callers check who may see it)."""
         return self.book.get(payment_id)
 
+    def merchants_paid(self, customer_id: str) -> builtins.list[str]:
+        """The merchants the customer confirmed a payment to (ids, in a stable order): those the customer may choose
+        to share their email with, in the wallet."""
+        with self._db.transaction(write=False) as tx:
+            return store.merchants_paid_by(tx, customer_id)
+
     def list(
         self,
         *,

@@ -22,6 +22,7 @@ __all__ = [
     "PAYMENT_COLUMNS",
     "payment_from_row",
     "load_payment",
+    "merchants_paid_by",
     "load_refund",
     "save_payment",
     "stalled_payments",
@@ -275,3 +276,12 @@ def card_refund_settlement(tx: RawTx, refund_id: str) -> tuple[str, Money, str] 
         {"id": refund_id},
     )
     return None if row is None else (str(row[0]), Money(int(row[1]), row[2]), str(row[3]))
+
+
+def merchants_paid_by(tx: RawTx, customer_id: str) -> list[str]:
+    """The merchants a customer confirmed payments to, by id (``ix_payments_customer``)."""
+    rows = tx.fetchall(
+        "SELECT DISTINCT merchant_id FROM payments WHERE customer_id = :customer ORDER BY merchant_id",
+        {"customer": customer_id},
+    )
+    return [str(row[0]) for row in rows]

@@ -1,11 +1,17 @@
-"""The JSON shape of payments and refunds, one definition for the API's answers and the events' ``data``."""
+"""The JSON shape of payments and refunds, one definition for the API's answers and the events' ``data``.
+
+Two views of a payment's customer: the customer and Kleline's staff see the customer's own id (``cus_``); a merchant
+sees its pseudonym (``cpn_``, ``privacy.pseudonyms``) in ``customer_id`` and the email in ``customer_email`` only
+while the customer shares it with that merchant (null otherwise), never the id that would link it to other merchants.
+"""
 
 from __future__ import annotations
 
 from kleline.clock import to_rfc3339
 from kleline.payments.model import Payment, Refund
+from kleline.privacy.pseudonyms import Pseudonyms
 
-__all__ = ["payment_json", "refund_json"]
+__all__ = ["merchant_payment_json", "payment_json", "refund_json"]
 
 
 def payment_json(payment: Payment) -> dict[str, object]:
@@ -15,6 +21,7 @@ def payment_json(payment: Payment) -> dict[str, object]:
         "object": "payment",
         "merchant_id": payment.merchant_id,
         "customer_id": payment.customer_id,
+        "customer_email": None,
         "amount": payment.amount.minor,
         "currency": payment.amount.currency,
         "status": payment.status,
@@ -35,6 +42,17 @@ def payment_json(payment: Payment) -> dict[str, object]:
         "next_action": payment.next_action,
         "authorization_expires_at": None if payment.expires_at is None else to_rfc3339(payment.expires_at),
         "created_at": to_rfc3339(payment.created_at),
+    }
+
+
+def merchant_payment_json(payment: Payment, pseudonyms: Pseudonyms, email: str | None) -> dict[str, object]:
+    """A payment as its merchant sees it: the customer's pseudonym for that merchant, and ``email`` (to be given
+    only while the customer's ``share_email`` consent to the merchant lives)."""
+    customer = payment.customer_id
+    return {
+        **payment_json(payment),
+        "customer_id": None if customer is None else pseudonyms.of(payment.merchant_id, customer),
+        "customer_email": None if customer is None else email,
     }
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.privacy.model import ConsentEvent, ConsentState
 
-__all__ = ["append_event", "events_of", "is_live", "live_scopes", "state_of", "states_of"]
+__all__ = ["append_event", "events_of", "is_live", "latest_change", "live_scopes", "state_of", "states_of"]
 
 
 def append_event(tx: RawTx, event: ConsentEvent, at: int) -> None:
@@ -56,6 +57,14 @@ def state_of(tx: RawTx, customer_id: str, purpose: str, scope: str, *, for_updat
         {"customer": customer_id, "purpose": purpose, "scope": scope},
     )
     return None if row is None else _state(row)
+
+
+def latest_change(tx: RawTx, customer_id: str) -> datetime | None:
+    """When the customer last gave a word, on anything (the primary key's prefix), or None."""
+    row = tx.fetchone(
+        "SELECT max(changed_at) FROM consent_state WHERE customer_id = :customer", {"customer": customer_id}
+    )
+    return None if row is None or row[0] is None else from_epoch_us(int(row[0]))
 
 
 def states_of(tx: RawTx, customer_id: str) -> list[ConsentState]:

@@ -8,6 +8,8 @@ withdrawal of what was never granted appends nothing: a retried click is applied
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
 from kleline.ids import new_id
@@ -59,6 +61,11 @@ class Consents:
         with self._db.transaction(write=False) as tx:
             return consent_store.states_of(tx, customer_id)
 
+    def overview(self, customer_id: str) -> tuple[list[ConsentState], list[ConsentEvent]]:
+        """``states`` and ``history`` read together, in one transaction."""
+        with self._db.transaction(write=False) as tx:
+            return consent_store.states_of(tx, customer_id), consent_store.events_of(tx, customer_id)
+
     def history(self, customer_id: str) -> list[ConsentEvent]:
         """Every grant and withdrawal the customer made, oldest first."""
         with self._db.transaction(write=False) as tx:
@@ -79,6 +86,11 @@ class Consents:
         )
         if unchanged or (current is None and not granting):
             return current or ConsentState(customer_id, purpose, scope, False, version, now)
+        latest = consent_store.latest_change(tx, customer_id)
+        if latest is not None and now <= latest:
+            # The customer's words keep their order in the history (ordered by time) even when the clock does not
+            # move between them (two clicks in one microsecond, a test's frozen clock): each is a microsecond later.
+            now = latest + timedelta(microseconds=1)
         event = ConsentEvent(new_id("cns"), customer_id, purpose, scope, action, version, channel, now)
         consent_store.append_event(tx, event, epoch_us(now))
         return ConsentState(customer_id, purpose, scope, granting, version, now)

@@ -14,6 +14,7 @@ __all__ = [
     "ConsentState",
     "InvalidConsent",
     "PURPOSES",
+    "SHARING_STATUSES",
     "check_scope",
     "merchant_scope",
 ]
@@ -23,6 +24,9 @@ PURPOSES: Final = ("offers", "share_email", "audience_statistics")
 ``share_email``: one merchant (``merchant:<id>``) may see my email; ``audience_statistics`` (no scope): my purchases
 may count in audience estimates."""
 CHANNELS: Final = ("wallet", "checkout", "api", "offer")
+SHARING_STATUSES: Final = ("authorized", "succeeded", "requires_action")
+"""The payment statuses after which a "share my email" ticked at confirmation is granted: the purchase went through,
+or waits only for the customer's own code; a failed or refused one grants nothing."""
 """Where the customer gave their word: the wallet's pages, the checkout page, the API, or an answer to an offer."""
 
 

@@ -38,12 +38,15 @@ class Receipts:
         merchant_id: str,
         merchant_name: str,
         customer_id: str,
+        customer_ref: str,
         amount: Money,
         commission: Money,
         issued_at: datetime,
     ) -> SignedReceipt:
         """Sign and record the receipt of a payment (``object_id`` = ``payment_id``) or a refund, in ``tx``; the
-        receipt already recorded for ``object_id`` if there is one."""
+        receipt already recorded for ``object_id`` if there is one. The document names the customer as
+        ``customer_ref`` (their pseudonym for the merchant, who may fetch the receipt too); ``customer_id`` is kept
+        beside it, unsigned, to know whose receipt it is (``customer_of``)."""
         receipt = Receipt(
             receipt_id=new_id("rcpt"),
             kind=kind,
@@ -51,14 +54,14 @@ class Receipts:
             payment_id=payment_id,
             merchant_id=merchant_id,
             merchant_name=merchant_name,
-            customer_id=customer_id,
+            customer_id=customer_ref,
             amount=amount,
             commission=commission,
             issued_at=issued_at,
         )
         signed = self._keys.sign(receipt)
         # Insert first and read only on a conflict: the common case costs one statement.
-        if store.insert_receipt(tx, signed):
+        if store.insert_receipt(tx, signed, customer_id):
             return signed
         existing = store.find_receipt(tx, object_id)
         if existing is None:  # the conflicting row cannot vanish inside our transaction
@@ -72,6 +75,11 @@ class Receipts:
         if signed is None:
             raise NotFound(f"no receipt for {object_id}")
         return signed
+
+    def customer_of(self, object_id: str) -> str | None:
+        """The customer a receipt belongs to (their own id, which the document does not carry), or None."""
+        with self._db.transaction(write=False) as tx:
+            return store.receipt_customer(tx, object_id)
 
     def public_keys(self) -> PublicKeys:
         """The keys receipts verify against (``GET /v1/keys``), the active one first."""

@@ -10,12 +10,12 @@ from kleline.db.engine import RawTx
 from kleline.receipts.model import canonical_bytes, loads_strict, parse_receipt
 from kleline.receipts.signing import Signature, SignedReceipt
 
-__all__ = ["find_receipt", "insert_receipt"]
+__all__ = ["find_receipt", "insert_receipt", "receipt_customer"]
 
 _COLUMNS = "document, key_id, signature"
 
 
-def insert_receipt(tx: RawTx, signed: SignedReceipt) -> bool:
+def insert_receipt(tx: RawTx, signed: SignedReceipt, customer_id: str) -> bool:
     """Record a signed receipt unless its object already has one; True when this call recorded it."""
     receipt = signed.receipt
     cursor = tx.execute(
@@ -28,7 +28,7 @@ def insert_receipt(tx: RawTx, signed: SignedReceipt) -> bool:
             "kind": receipt.kind,
             "payment": receipt.payment_id,
             "merchant": receipt.merchant_id,
-            "customer": receipt.customer_id,
+            "customer": customer_id,
             "document": canonical_bytes(receipt.document()).decode("utf-8"),
             "key": signed.signature.key_id,
             "signature": signed.signature.value,
@@ -46,3 +46,9 @@ def find_receipt(tx: RawTx, object_id: str) -> SignedReceipt | None:
     """The receipt of a payment or refund, or None."""
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM receipts WHERE object_id = :id", {"id": object_id})
     return _signed(row) if row else None
+
+
+def receipt_customer(tx: RawTx, object_id: str) -> str | None:
+    """Whose receipt it is: the customer's own id (the document names them by a pseudonym), or None."""
+    row = tx.fetchone("SELECT customer_id FROM receipts WHERE object_id = :id", {"id": object_id})
+    return None if row is None else str(row[0])

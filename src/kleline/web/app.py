@@ -20,6 +20,7 @@ from kleline.web import (
     languages,
     malls,
     passkey_sign_in,
+    privacy,
     receipts,
     security,
     top_up,
@@ -50,6 +51,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(history.router)
     app.include_router(receipts.router)
     app.include_router(security.router)
+    app.include_router(privacy.router)
     app.include_router(passkey_sign_in.router)
     for router in dashboard.routers:
         app.include_router(router)

@@ -31,6 +31,7 @@ from kleline.errors import KlelineError, NotFound
 from kleline.merchants import Merchant
 from kleline.money import Money
 from kleline.payments.model import OPEN_STATUSES, Payment
+from kleline.privacy.model import SHARING_STATUSES, merchant_scope
 from kleline.wallet.model import Customer
 from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.sca import ChallengeExpired
@@ -156,9 +157,11 @@ def _checkout(
     card_errors: list[PageError] | None = None,
     card_form: dict[str, str] | None = None,
     selected: str | None = None,
+    share_email: bool = False,
     status: int = 200,
 ) -> Response:
-    """The checkout page of ``payment`` for this visit."""
+    """The checkout page of ``payment`` for this visit (``share_email``: the box stays ticked when the page comes
+    back with an error; it is never ticked otherwise)."""
     kleline = web_of(request).kleline
     stage = _stage(payment, visit)
     if stage == "private":
@@ -207,6 +210,7 @@ def _checkout(
             top_up_link="/wallet/top-up?" + urlencode({"next": path}),
             cards=cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
+            share_email=share_email,
         )
     passkey = None
     usable = passkeys_usable(request)  # browsers refuse passkeys at an IP address or over plain HTTP
@@ -287,6 +291,7 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
     if payment.status not in OPEN_STATUSES and payment.customer_id == customer.id:
         return _after(payment)  # confirmed already (a second click, a reload): on to the outcome
     choice = form.get("method", "")
+    sharing = form.get("share_email") == "yes"
     if choice == "purse":
         method, card_id = "purse", None
         if payment.status in OPEN_STATUSES and _purse_available(kleline, customer.id) < payment.amount:
@@ -296,18 +301,26 @@ def confirm(request: Request, payment_id: str, form: Form) -> Response:
                 "insufficient_funds",
                 "method",
             )
-            return _checkout(request, visit, payment, errors=[short], selected=choice, status=402)
+            return _checkout(request, visit, payment, errors=[short], selected=choice, share_email=sharing, status=402)
     elif choice.startswith("card_"):
         method, card_id = "card", choice
     else:
         missing = PageError(_("Choose how to pay: your purse or one of your cards"), "validation_error", "method")
-        return _checkout(request, visit, payment, errors=[missing], status=400)
+        return _checkout(request, visit, payment, errors=[missing], share_email=sharing, status=400)
     try:
         paid = kleline.payments.confirm(payment.id, customer.id, method, card_id)
     except KlelineError as error:
         current = kleline.payments.get(payment.id)
         refusal = _refusal(error, language, {"card_id": "method", "method": "method"})
-        return _checkout(request, visit, current, errors=[refusal], selected=choice, status=_status_of(error))
+        return _checkout(
+            request, visit, current, errors=[refusal], selected=choice, share_email=sharing, status=_status_of(error)
+        )
+    if sharing and paid.status in SHARING_STATUSES:
+        # The card's issuer was called between transactions (payments.confirm), so the consent takes its own, right
+        # after: the customer's word, given with a purchase that went through (or awaits only their code).
+        kleline.consents.grant(
+            customer.id, "share_email", merchant_scope(paid.merchant_id), channel="checkout", language=language.code
+        )
     return _after(paid)
 
 

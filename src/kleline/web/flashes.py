@@ -25,6 +25,8 @@ __all__ = [
     "BANK_ACCOUNT_REMOVED",
     "CARD_ADDED",
     "CARD_REMOVED",
+    "CONSENT_GRANTED",
+    "CONSENT_WITHDRAWN",
     "DEBT_REPAID",
     "PASSKEY_ADDED",
     "PASSKEY_REMOVED",
@@ -52,7 +54,12 @@ PASSKEY_ADDED: Final = "passkey_added"
 PASSKEY_REMOVED: Final = "passkey_removed"
 PASSWORD_CHANGED: Final = "password_changed"
 SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
-_SECURITY_NOTES: Final = {
+# The privacy page's notes (kleline.web.privacy).
+CONSENT_GRANTED: Final = "consent_granted"
+CONSENT_WITHDRAWN: Final = "consent_withdrawn"
+_PLAIN_NOTES: Final = {
+    CONSENT_GRANTED: N_("Your consent is recorded. You can withdraw it here at any time."),
+    CONSENT_WITHDRAWN: N_("Your consent is withdrawn: it no longer applies, from now on."),
     AUTHENTICATOR_READY: N_("Your authenticator app is set up: its codes now confirm your payments."),
     PASSKEY_REMOVED: N_("The passkey was removed from your wallet."),
     PASSWORD_CHANGED: N_("Your password was changed, and every other session of your wallet was signed out."),
@@ -71,6 +78,8 @@ _KINDS: Final = (
     PASSKEY_REMOVED,
     PASSWORD_CHANGED,
     SIGNED_OUT_EVERYWHERE,
+    CONSENT_GRANTED,
+    CONSENT_WITHDRAWN,
 )
 _NOTE: Final = re.compile(rf"({'|'.join(_KINDS)})(?::([A-Za-z0-9_]{{1,64}}))?")
 
@@ -97,8 +106,8 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
         )
     if customer is None:
         return None
-    if kind in _SECURITY_NOTES:
-        return _(_SECURITY_NOTES[kind])
+    if kind in _PLAIN_NOTES:
+        return _(_PLAIN_NOTES[kind])
     if kind == PASSKEY_ADDED:
         added = [p for p in web_of(request).kleline.passkeys.list(customer.id) if p.id == object_id]
         return (

@@ -132,7 +132,7 @@ def _own(request: Request, visit: Visit, customer: Customer, object_id: str) -> 
         signed = web_of(request).kleline.receipts.get(object_id)
     except NotFound:
         signed = None
-    if signed is None or signed.receipt.customer_id != customer.id:
+    if signed is None or web_of(request).kleline.receipts.customer_of(object_id) != customer.id:
         language = language_of(request)
         context = page_context(visit, language.gettext(N_("No receipt here")), section="activity")
         raise Answered(respond(request, visit, render(request, "receipt_missing.html", context, status=404)))

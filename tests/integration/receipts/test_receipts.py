@@ -28,6 +28,9 @@ K2 = generate_signing_key("k2")
 WHEN = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
+PSEUDONYM = "cpn_" + "a" * 32  # the customer as the merchant knows them (kleline.privacy.pseudonyms)
+
+
 def issue(
     receipts: Receipts, db: Database, object_id: str = "pay_1", amount: int = 1250, **changes: object
 ) -> SignedReceipt:
@@ -38,6 +41,7 @@ def issue(
         "merchant_id": "mer_1",
         "merchant_name": "Épicerie fine",
         "customer_id": "cus_1",
+        "customer_ref": PSEUDONYM,
         "amount": Money(amount, "EUR"),
         "commission": Money(amount * 350 // 10_000, "EUR"),
         "issued_at": WHEN,
@@ -93,6 +97,7 @@ def test_a_receipt_rolled_back_with_its_transaction_was_never_issued(receipts: R
             merchant_id="mer_1",
             merchant_name="Épicerie fine",
             customer_id="cus_1",
+            customer_ref=PSEUDONYM,
             amount=Money(1250, "EUR"),
             commission=Money(44, "EUR"),
             issued_at=WHEN,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from kleline.api.auth import MerchantId, kleline_of
 from kleline.clock import to_rfc3339
 from kleline.events.model import Delivery, Event
+from kleline.payments.disclosure import Disclosure
 
 __all__ = ["router"]
 
@@ -66,9 +67,11 @@ class DeliveryList(BaseModel):
     has_more: bool
 
 
-def event_out(event: Event) -> EventOut:
-    """The API view of an event."""
-    return EventOut(**event.payload())
+def event_out(event: Event, disclosure: Disclosure) -> EventOut:
+    """The API view of an event: a payment's customer as the merchant may see it now (``payments.disclosure``)."""
+    payload = event.payload()
+    payload["data"] = disclosure.webhook_data(event.merchant_id, event.object_id, event.data)
+    return EventOut(**payload)
 
 
 def delivery_out(delivery: Delivery) -> DeliveryOut:
@@ -110,14 +113,16 @@ def list_events(
     asked for by an owner, ``merchant.bank_account.change_requested``, then ``merchant.bank_account.changed`` (an
     operator approved it), ``merchant.bank_account.change_rejected`` or ``merchant.bank_account.change_withdrawn``
     (their ``data``: the change, its IBAN masked)."""
-    events = kleline_of(request).events.list(merchant_id, limit=limit + 1, starting_after=starting_after, type=type)
-    return EventList(data=[event_out(e) for e in events[:limit]], has_more=len(events) > limit)
+    kleline = kleline_of(request)
+    events = kleline.events.list(merchant_id, limit=limit + 1, starting_after=starting_after, type=type)
+    return EventList(data=[event_out(e, kleline.disclosure) for e in events[:limit]], has_more=len(events) > limit)
 
 
 @router.get("/{event_id}", response_model=EventOut, responses=_NOT_FOUND)
 def get_event(event_id: str, request: Request, merchant_id: MerchantId) -> EventOut:
     """One of the merchant's events; another merchant's is not found, like an unknown one."""
-    return event_out(kleline_of(request).events.get(merchant_id, event_id))
+    kleline = kleline_of(request)
+    return event_out(kleline.events.get(merchant_id, event_id), kleline.disclosure)
 
 
 @router.get("/{event_id}/deliveries", response_model=DeliveryList, responses=_NOT_FOUND)

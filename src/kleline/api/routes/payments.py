@@ -25,6 +25,7 @@ from kleline.money import Money
 from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.search import MAX_PAGE, PageCursor
 from kleline.payments.views import payment_json, refund_json
+from kleline.privacy.model import SHARING_STATUSES, merchant_scope
 
 router = APIRouter(tags=["payments"])
 
@@ -48,6 +49,11 @@ class ConfirmIn(BaseModel):
     card_id: str | None = Field(default=None, max_length=40)
     sca_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     passkey: PasskeyAnswer | None = None
+    share_email: bool = Field(
+        default=False,
+        description="the customer agrees to share their email with this payment's merchant (a `share_email` "
+        "consent, granted with the purchase if it is authorised, withdrawable from the wallet at any time)",
+    )
 
 
 class CaptureIn(BaseModel):
@@ -76,7 +82,14 @@ class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"]
     merchant_id: str
-    customer_id: str | None
+    customer_id: str | None = Field(
+        description="the customer: its own id (`cus_`) for the customer and operators; for the merchant, the "
+        "customer's pseudonym for that merchant (`cpn_`), stable across its payments and unrelated to other merchants'"
+    )
+    customer_email: str | None = Field(
+        description="the customer's email, for the merchant only while the customer shares it with that merchant "
+        "(a live `share_email` consent); null otherwise"
+    )
     amount: int
     currency: str
     status: str
@@ -145,6 +158,13 @@ def _out(payment: Payment) -> dict[str, Any]:
     return payment_json(payment)
 
 
+def _seen_by(request: Request, party: Party, payment: Payment) -> dict[str, Any]:
+    """The payment as the caller may see it: a merchant through ``payments.disclosure``, the others whole."""
+    if party.kind == "merchant":
+        return kleline_of(request).disclosure.payment(payment)
+    return _out(payment)
+
+
 def _visible(request: Request, party: Party, payment_id: str) -> Payment:
     payment = kleline_of(request).payments.get(payment_id)
     if not party.is_party_to(payment.merchant_id, payment.customer_id):
@@ -175,7 +195,9 @@ def create_payment(body: PaymentIn, request: Request, credentials: Credentials) 
 
     def create(tx: RawTx) -> dict[str, Any]:
         merchant = kleline.merchants.authenticate_active(tx, secret)
-        return _out(kleline.payments.create(merchant.id, payment_request, tx=tx, merchant=merchant))
+        return kleline.disclosure.payment(
+            kleline.payments.create(merchant.id, payment_request, tx=tx, merchant=merchant), tx=tx
+        )
 
     return in_one_transaction(request, 201, PaymentOut, create)
 
@@ -223,7 +245,7 @@ def list_payments(
             at = PageCursor.after(_visible(request, party, starting_after))
         page = payments.search(party.id, asked.search, limit=limit, cursor=at)
         return {
-            "data": [_out(p) for p in page.payments],
+            "data": kleline_of(request).disclosure.payments(page.payments),
             "has_more": page.has_more,
             "next_cursor": None if page.next is None else page.next.encode(),
             "previous_cursor": None if page.previous is None else page.previous.encode(),
@@ -245,7 +267,7 @@ def list_payments(
 @router.get("/v1/payments/{payment_id}", response_model=PaymentOut)
 def get_payment(payment_id: str, request: Request, party: Party) -> dict[str, Any]:
     """One payment, if it is the caller's."""
-    return _out(_visible(request, party, payment_id))
+    return _seen_by(request, party, _visible(request, party, payment_id))
 
 
 _SCA_EXPIRED = {"description": "`sca_challenge_expired`: the strong-authentication challenge is over; start again"}
@@ -265,9 +287,14 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     if body.method == "purse" and body.sca_code is None and body.passkey is None:
         # One transaction: the token, the payment, its merchant and every write, with the key's claim and answer.
         def pay(tx: RawTx) -> dict[str, Any]:
-            paid = kleline.payments.confirm_from_purse_in(tx, payment_id, kleline.customers.authenticate(token, tx=tx))
+            customer_id = kleline.customers.authenticate(token, tx=tx)
+            paid = kleline.payments.confirm_from_purse_in(tx, payment_id, customer_id)
             if paid is None:
                 raise SlowPath  # a challenge is due, or the purse cannot cover it: the way below says which
+            if body.share_email and paid.status in SHARING_STATUSES:
+                kleline.consents.grant_in(
+                    tx, customer_id, "share_email", merchant_scope(paid.merchant_id), channel="api", language="en"
+                )
             return _out(paid)
 
         try:
@@ -284,6 +311,8 @@ def confirm_payment(payment_id: str, body: ConfirmIn, request: Request, credenti
     payment = kleline.payments.confirm(
         payment_id, customer_id, body.method, card_id=body.card_id, sca_code=body.sca_code, passkey=passkey
     )
+    if body.share_email and payment.status in SHARING_STATUSES:
+        kleline.consents.grant(customer_id, "share_email", merchant_scope(payment.merchant_id), channel="api")
     return _out(payment)
 
 
@@ -303,13 +332,14 @@ def capture_payment(
     amount = None
     if body is not None and body.amount is not None:
         amount = Money(body.amount, kleline.payments.book.of_merchant(merchant_id, payment_id).currency)
-    return _out(kleline.payments.capture(merchant_id, payment_id, amount))
+    return kleline.disclosure.payment(kleline.payments.capture(merchant_id, payment_id, amount))
 
 
 @router.post("/v1/payments/{payment_id}/cancel", response_model=PaymentOut)
 def cancel_payment(payment_id: str, request: Request, merchant_id: MerchantId) -> dict[str, Any]:
     """Cancel a payment before capture; an authorisation is released."""
-    return _out(kleline_of(request).payments.cancel(merchant_id, payment_id))
+    kleline = kleline_of(request)
+    return kleline.disclosure.payment(kleline.payments.cancel(merchant_id, payment_id))
 
 
 @router.get("/v1/payments/{payment_id}/refunds", response_model=RefundList)

@@ -88,7 +88,8 @@ def get_receipt(object_id: str, request: Request, party: Party) -> ReceiptOut:
     """The signed receipt of a captured payment (``pay_...``) or a refund (``re_...``): for the operator, the
     receipt's merchant and its customer; anyone else gets 404, as if there were no receipt."""
     # The key is checked (401) before anything is looked up, so that an invalid key learns nothing of what exists.
-    signed = kleline_of(request).receipts.get(object_id)
-    if not party.is_party_to(signed.receipt.merchant_id, signed.receipt.customer_id):
+    receipts = kleline_of(request).receipts
+    signed = receipts.get(object_id)
+    if not party.is_party_to(signed.receipt.merchant_id, receipts.customer_of(object_id)):
         raise NotFound(f"no receipt for {object_id}")
     return ReceiptOut.model_validate(signed.to_json())

@@ -369,6 +369,8 @@ def _payment_page(
         errors=errors or [],
         flash=flash,
         payment=payment,
+        # The customer as this merchant may know them: its pseudonym, and the email while they share it.
+        customer=kleline.disclosure.payment(payment),
         line=_line(payment, language),
         captured=history.amount(language, Money(payment.amount_captured, payment.currency)),
         refunded=history.amount(language, Money(payment.amount_refunded, payment.currency)),
