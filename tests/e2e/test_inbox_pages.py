@@ -68,7 +68,10 @@ def test_an_offer_is_counted_unread_opened_and_answered_once(
     answered = browser.post(f"/wallet/inbox/{offer_id}", answer="share_email")
     assert answered.status_code == 303 and answered.headers["location"] == f"/wallet/inbox/{offer_id}"
     shown = browser.get(f"/wallet/inbox/{offer_id}")
-    assert "You shared your email address with Librairie Kléber" in shown.text and "<form method=\"post\" action=\"/wallet/inbox" not in shown.text
+    assert (
+        "You shared your email address with Librairie Kléber" in shown.text
+        and '<form method="post" action="/wallet/inbox' not in shown.text
+    )
     with kleline.db.transaction(write=False) as tx:
         assert consent_store.is_live(tx, ada.id, "share_email", f"merchant:{shop}")
 
