@@ -76,6 +76,8 @@ def test_an_owner_estimates_an_audience_and_sends_an_offer(
     listed = browser.get("/dashboard/offers")
     assert "Romans -10 %" in listed.text and "fewer than 50 customers" in listed.text
     assert len(kleline.offers.list(shop, limit=10)) == 1
+    activity = browser.get("/dashboard/settings/activity")
+    assert "Sent an offer: Romans -10 %" in activity.text and "Estimated an audience" in activity.text
 
     refused = browser.post("/dashboard/audiences")
     assert refused.status_code == 403 and "privacy budget for this month is spent" in alert(refused)

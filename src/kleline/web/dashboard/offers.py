@@ -206,8 +206,16 @@ def send_offer(request: Request, form: Form) -> Response:
         return _new_page(request, visit, typed, errors=_ordered(errors), status=400)
     merchant_id, user = visit.merchant.id, visit.user
     assert user is not None
+
+    def send() -> str:
+        sent = kleline.offers.send(merchant_id, draft)
+        kleline.merchant_users.record(
+            visit.actor, "offer_sent", sent.id, {"title": sent.title, **sent.audience.as_dict()}
+        )
+        return sent.id
+
     try:
-        once(request, user.id, form, lambda: kleline.offers.send(merchant_id, draft).id)
+        once(request, user.id, form, send)
     except KlelineError as error:
         return _new_page(request, visit, typed, errors=[_error(error, language)], status=error.status)
     return redirect(OFFERS)
@@ -266,8 +274,10 @@ def estimate(request: Request, form: Form) -> Response:
     audience, errors = _audience(form)
     if audience is None:
         return _audiences_page(request, visit, typed, errors=errors, status=400)
+    kleline = web_of(request).kleline
     try:
-        found = web_of(request).kleline.audiences.estimate(visit.merchant.id, audience)
+        found = kleline.audiences.estimate(visit.merchant.id, audience)
     except KlelineError as error:
         return _audiences_page(request, visit, typed, errors=[_error(error, language)], status=error.status)
+    kleline.merchant_users.record(visit.actor, "audience_estimated", found.id, audience.as_dict())
     return _audiences_page(request, visit, typed, estimate=found)
