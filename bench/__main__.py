@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from bench import (
+    audience,
     dashboard_overview,
     dashboard_payments,
     growth,
@@ -33,6 +34,7 @@ BENCHES: dict[str, Callable[[Report], None]] = {
     "dashboard-payments": dashboard_payments.run,
     "dashboard-overview": dashboard_overview.run,
     "growth": growth.run,
+    "audience": audience.run,
 }
 
 PARTS = {"payments-postgres", "payments-sqlite"}  # halves of "payments", run alone by name only

@@ -42,11 +42,26 @@ class Ceiling:
         return f"target {self.name}: {self.value:,.0f} {self.unit} (goal under {self.goal:g} {self.unit}) {verdict}"
 
 
+@dataclass(frozen=True)
+class Slowdown:
+    """A goal on how many times slower than its reference a figure may be (a time over a time): at most ``goal``."""
+
+    name: str
+    ratio: float
+    goal: float
+
+    def line(self) -> str:
+        verdict = "met" if self.ratio <= self.goal else "missed"
+        # Shown rounded up, so that a ratio just over its goal never reads as equal to it.
+        shown = math.ceil(self.ratio * 100) / 100
+        return f"target {self.name}: {shown:.2f}x (goal {self.goal:g}x) {verdict}"
+
+
 @dataclass
 class Report:
     """Figures printed as they come, targets printed last."""
 
-    targets: list[Target | Ceiling] = field(default_factory=list)
+    targets: list[Target | Ceiling | Slowdown] = field(default_factory=list)
 
     def figure(self, name: str, rounds: list[float], unit: str) -> float:
         value = statistics.median(rounds)

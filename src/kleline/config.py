@@ -226,6 +226,21 @@ class Settings(BaseSettings):
     payout_minimum: int = Field(
         1000, ge=1, description="smallest available balance (minor units) a settlement run pays out"
     )
+    # -- audiences and offers (issue 15) --
+    audience_epsilon_milli: int = Field(
+        500,
+        ge=10,
+        le=10_000,
+        description="differential privacy: epsilon of one audience estimate or offer reach, in thousandths "
+        "(discrete Laplace noise of scale 1/epsilon; 500 = 0.5)",
+    )
+    audience_monthly_budget_milli: int = Field(
+        10_000,
+        ge=10,
+        le=1_000_000,
+        description="a merchant's privacy budget per month (UTC), in thousandths of epsilon: once spent, estimates "
+        "and offers are refused until the next month",
+    )
     # -- checkout pages (issue 4) --
     web_session_minutes: int = Field(
         30, ge=1, le=24 * 60, description="lifetime of a checkout page session (sign-in included), in minutes"

@@ -12,6 +12,7 @@ from kleline import __version__
 from kleline.api import boundary, idempotency, openapi, problems
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
+    audiences,
     audit_events,
     bank_account_changes,
     bank_accounts,
@@ -40,6 +41,7 @@ from kleline.api.routes import (
     statements,
     top_ups,
     wallet,
+    wallet_offers,
     webhook_endpoints,
 )
 from kleline.bootstrap import Kleline
@@ -79,6 +81,8 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(wallet.router)
     app.include_router(consents.router)
+    app.include_router(wallet_offers.router)
+    app.include_router(audiences.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
     app.include_router(passkeys.router)

@@ -47,7 +47,10 @@ from kleline.payments.book import PaymentBook
 from kleline.payments.disclosure import Disclosure
 from kleline.payments.refunds import Refunds
 from kleline.payments.service import Payments
+from kleline.privacy.audience_model import PrivacyPolicy
+from kleline.privacy.audiences import Audiences
 from kleline.privacy.consents import Consents
+from kleline.privacy.offers import Inbox, Offers
 from kleline.proposals import Proposals, acts
 from kleline.ratelimit import SIGN_IN, SIGN_UP, Rate, RateLimits
 from kleline.receipts import Receipts
@@ -141,6 +144,9 @@ class Kleline:
     staff_passkeys: StaffPasskeys
     consents: Consents
     disclosure: Disclosure
+    audiences: Audiences
+    offers: Offers
+    inbox: Inbox
     # Built after the others, from settlement and collections (reconciliation confirms their payouts and debits).
     reconciliation: Reconciliation = field(init=False)
     suspense: SuspenseQueue = field(init=False)
@@ -265,6 +271,9 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         receipts,
         authorization_ttl=timedelta(hours=settings.authorization_ttl_hours),
     )
+    consents = Consents(db, clock=clock)
+    policy = PrivacyPolicy(settings.audience_epsilon_milli, settings.audience_monthly_budget_milli)
+    audiences = Audiences(db, clock=clock, policy=policy)
     kleline = Kleline(
         settings=settings,
         db=db,
@@ -325,8 +334,11 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         staff_passkeys=StaffPasskeys(
             db, relying_party, clock=clock, session_ttl=timedelta(minutes=settings.web_session_minutes)
         ),
-        consents=Consents(db, clock=clock),
+        consents=consents,
         disclosure=disclosure,
+        audiences=audiences,
+        offers=Offers(db, audiences, clock=clock),
+        inbox=Inbox(db, consents, clock=clock),
     )
     kleline.overview = Overview(db, ledger, kleline.payments, kleline.settlement, clock=clock)
     kleline.growth = Growth(db, clock=clock)

@@ -21,6 +21,7 @@ The actions recorded so far (``ACTIONS``); pages that come later add theirs, rec
     payment_captured, payment_canceled, refund_created, payments_exported
     bank_account_change_requested, bank_account_change_withdrawn, bank_account_changed (an operator approved it),
     bank_account_change_rejected (an operator rejected it), profile_changed
+    audience_estimated, offer_sent
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ ACTIONS: Final = (
     "bank_account_changed",
     "bank_account_change_rejected",
     "profile_changed",
+    "audience_estimated",
+    "offer_sent",
 )
 
 _ADDRESS_LENGTH: Final = 64

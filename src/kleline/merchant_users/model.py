@@ -15,6 +15,7 @@ service asks it, none keeps its own list::
     keys            x                          API keys and webhook endpoints
     settings        x                          bank account, public profile
     activity        x                          the audit trail
+    offers          x                          estimate audiences and send offers (spends the privacy budget)
 
 A merchant always keeps an owner: the last one can be neither removed nor demoted (``team_change_refusal``).
 
@@ -80,7 +81,17 @@ __all__ = [
 
 Role = Literal["owner", "accountant", "support"]
 Action = Literal[
-    "read", "statements", "exports", "refund", "capture", "invite", "manage_users", "keys", "settings", "activity"
+    "read",
+    "statements",
+    "exports",
+    "refund",
+    "capture",
+    "invite",
+    "manage_users",
+    "keys",
+    "settings",
+    "activity",
+    "offers",
 ]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)

@@ -17,6 +17,7 @@ from kleline.web import (
     docs,
     history,
     home,
+    inbox,
     languages,
     malls,
     passkey_sign_in,
@@ -49,6 +50,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(top_up.router)
     app.include_router(top_up_challenge.router)
     app.include_router(history.router)
+    app.include_router(inbox.router)
     app.include_router(receipts.router)
     app.include_router(security.router)
     app.include_router(privacy.router)

@@ -96,11 +96,23 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
     """Render ``template`` with ``context`` in ``request``'s language into a response with the pages' headers."""
     language = language_of(request)
     page = {**context, "lang": language.code, "language_links": _switch_links(request, language)}
+    page.setdefault("unread_offers", _unread_offers(request, context.get("customer")))
     body = environment_for(language).get_template(template).render(page)
     response = secure_headers(HTMLResponse(body, status_code=status))
     response.headers["Content-Language"] = language.code
     response.headers["Vary"] = "Accept-Language, Cookie"  # the same address reads differently per visitor
     return response
+
+
+def _unread_offers(request: Request, customer: Any) -> Any:
+    """The wallet's navigation's count of unread offers, read only if the page shows that navigation."""
+
+    def unread() -> int:
+        if customer is None:
+            return 0
+        return int(request.app.state.web.kleline.inbox.unread(customer.id))
+
+    return unread
 
 
 def allow_scripts(response: R) -> R:

@@ -45,6 +45,7 @@ EXPECTED = {
     "keys": (True, False, False),
     "settings": (True, False, False),
     "activity": (True, False, False),
+    "offers": (True, False, False),
 }
 
 

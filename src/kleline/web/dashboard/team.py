@@ -271,6 +271,8 @@ def _described(record: AuditRecord, language: Language) -> str:
         return f"{shown}: {detail['reason']}" if detail.get("reason") else shown
     if record.action == "profile_changed":
         return str(detail.get("website") or "")
+    if record.action == "offer_sent":  # the offers' (kleline.web.dashboard.offers)
+        return str(detail.get("title") or "")
     if record.action == "statement_downloaded":
         return f"{record.object_id}, {str(detail.get('format') or '').upper()}"
     if record.action in ("passkey_added", "passkey_removed"):  # the security page's

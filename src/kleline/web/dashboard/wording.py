@@ -106,6 +106,8 @@ ACTION_NAMES: Final = {
     "bank_account_changed": N_("Approved the new bank account"),
     "bank_account_change_rejected": N_("Rejected the new bank account"),
     "profile_changed": N_("Changed the shop's public profile"),
+    "audience_estimated": N_("Estimated an audience"),
+    "offer_sent": N_("Sent an offer"),
 }
 
 SIGN_IN_METHODS: Final = {
