@@ -87,5 +87,5 @@ def test_the_inbox_speaks_french_and_hides_others_offers(kleline: Kleline, clock
     browser.sign_in_to("/wallet", email="grace@example.org")
     assert browser.get(f"/wallet/inbox/{offer_id}").status_code == 404
     empty = browser.get("/wallet/inbox?lang=fr")
-    assert "Offres des commerçants" in empty.text and "Dix pour cent" not in empty.text
+    assert "Offres des marchands" in empty.text and "Dix pour cent" not in empty.text
     assert grace.id != ada.id
