@@ -17,6 +17,7 @@ from kleline.bootstrap.settings import (
     check_bank_url,
     check_settings,
     own_account,
+    personal_data_keys,
     receipt_signing_keys,
     vault_keys,
 )
@@ -161,6 +162,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     """Wire Kleline together; with ``migrate_if_empty`` an empty database gets the schema (the server does that)."""
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
+    personal_keys = personal_data_keys(settings)
     signing_keys = receipt_signing_keys(settings)
     check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
@@ -189,6 +191,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         token_ttl=timedelta(seconds=settings.customer_token_ttl_seconds),
         lockout_failures=settings.sign_in_lockout_failures,
         lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        keys=personal_keys,
     )
     limits = LimitsPolicy(
         unverified=PurseLimits(
@@ -292,7 +295,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         reports=Reports(db, merchants, Issuer(settings.safeguarding_name, settings.public_url), clock=clock),
         collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
         rate_limits=RateLimits(db, rate_limits(settings), clock=clock),
-        passkeys=Passkeys(db, relying_party, clock=clock),
+        passkeys=Passkeys(db, relying_party, clock=clock, keys=personal_keys),
         sign_ins=SignIns(db, clock=clock),
         merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
         merchant_sign_in=merchant_sign_in,

@@ -24,6 +24,7 @@ from kleline.events.model import SealedSecret
 from kleline.merchants.checks import bank_details
 from kleline.receipts import InvalidSigningKeyConfig, SigningKeys
 from kleline.sepa.model import OwnAccount
+from kleline.wallet.personal_data import PersonalDataKeys, index_key_from_config
 from kleline.wallet.vault import (
     InvalidKeyConfig,
     MasterKeys,
@@ -43,6 +44,7 @@ __all__ = [
     "check_bank_url",
     "check_settings",
     "own_account",
+    "personal_data_keys",
     "receipt_signing_keys",
     "vault_keys",
 ]
@@ -81,6 +83,16 @@ def vault_keys(settings: Settings) -> VaultKeys:
     except InvalidKeyConfig as error:
         raise InvalidKeyConfig(f"KLELINE_FINGERPRINT_KEY: {error.detail}") from None
     return VaultKeys(master_keys, fingerprint_key)
+
+
+def personal_data_keys(settings: Settings) -> PersonalDataKeys:
+    """The keys of customers' personal data: the vault's master keys wrap each customer's data key, and the index
+    key hashes their email and search prefixes; development keys are refused outside development."""
+    try:
+        index_key = index_key_from_config(settings.customer_index_key.get_secret_value(), settings.env)
+    except InvalidKeyConfig as error:
+        raise InvalidKeyConfig(f"KLELINE_CUSTOMER_INDEX_KEY: {error.detail}") from None
+    return PersonalDataKeys(vault_keys(settings).master_keys, index_key)
 
 
 def receipt_signing_keys(settings: Settings) -> SigningKeys:
@@ -156,6 +168,7 @@ def own_account(settings: Settings) -> OwnAccount:
 def check_settings(settings: Settings) -> None:
     """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
     vault_keys(settings)
+    personal_data_keys(settings)
     receipt_signing_keys(settings)
     check_bank_url(settings)
     own_account(settings)
