@@ -19,6 +19,7 @@ from kleline.api.routes import (
     cards,
     collections,
     commission_rates,
+    customer_rights,
     customer_verification,
     customers,
     events,
@@ -77,6 +78,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(payments.router)
     app.include_router(customers.router)
     app.include_router(wallet.router)
+    app.include_router(customer_rights.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
     app.include_router(passkeys.router)

@@ -24,6 +24,8 @@ from kleline.bootstrap.settings import (
 from kleline.clock import Clock, system_clock
 from kleline.collections import Collections
 from kleline.config import Settings, load_settings
+from kleline.customer_rights.erasure import Erasure
+from kleline.customer_rights.export import CustomerExport
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.errors import KlelineError
@@ -150,6 +152,9 @@ class Kleline:
     growth: Growth = field(init=False)
     safeguarding: Safeguarding = field(init=False)
     lookup: Lookup = field(init=False)
+    # The customer's rights (GDPR): export, and erasure by crypto-shredding.
+    erasure: Erasure = field(init=False)
+    customer_export: CustomerExport = field(init=False)
 
     def close(self) -> None:
         """Release the database connections and the card network's."""
@@ -328,6 +333,10 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     kleline.growth = Growth(db, clock=clock)
     kleline.safeguarding = Safeguarding(db, clock=clock)
     kleline.lookup = Lookup(db, ledger, customers, cards, strong_auth, merchants, payments)
+    kleline.erasure = Erasure(
+        db, customers, kleline.consents, clock=clock, retention_years=settings.erasure_retention_years
+    )
+    kleline.customer_export = CustomerExport(db, customers, payments, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(
         db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes
