@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from kleline.bootstrap import Kleline
+from kleline.cli import app as cli
 from kleline.ledger.audit import trial_balance, verify
+from kleline.worker.sweeps import SWEEPS
 
 from ..conftest import FakeClock
 from ..operator_keys import operator_key
@@ -229,3 +232,34 @@ def test_an_open_relationship_is_not_shredded_however_old(
     clock.advance(days=20 * 366)
     assert kleline.erasure.shred_due() == []
     assert kleline.customers.get(grace_id).email == EMAIL
+
+
+def test_the_command_line_and_the_worker_shred_whoever_is_due(
+    client: TestClient, kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grace_id, grace, _ = _grace(client, kleline)
+    call(client, "post", "/v1/wallet/erasure", grace, 200, json={"password": PASSWORD})
+    monkeypatch.setenv("KLELINE_DATABASE_URL", kleline.settings.database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    runner = CliRunner()
+    # Erased on the test clock's day (January 2026): five years have not passed on the system clock either.
+    listed = runner.invoke(cli, ["customers", "shred", "--dry-run"])
+    assert listed.exit_code == 0, listed.output
+    assert "0 customer(s) due for shredding" in listed.output
+    monkeypatch.setenv("KLELINE_ERASURE_RETENTION_YEARS", "0")
+    listed = runner.invoke(cli, ["customers", "shred", "--dry-run"])
+    assert grace_id in listed.output and "1 customer(s) due" in listed.output
+    assert kleline.customers.get(grace_id).email == EMAIL  # a dry run destroys nothing
+    shredded = runner.invoke(cli, ["customers", "shred"])
+    assert shredded.exit_code == 0 and "1 customer(s) shredded" in shredded.output, shredded.output
+    assert kleline.customers.get(grace_id).email == ""
+
+
+def test_the_worker_shreds_on_its_periodic_pass(client: TestClient, kleline: Kleline, clock: FakeClock) -> None:
+    grace_id, grace, _ = _grace(client, kleline)
+    call(client, "post", "/v1/wallet/erasure", grace, 200, json={"password": PASSWORD})
+    (sweep,) = [sweep for sweep in SWEEPS if sweep.name == "customer_rights.shred"]
+    assert sweep.run(kleline) == 0
+    clock.advance(days=5 * 366)
+    assert sweep.run(kleline) == 1
+    assert kleline.customers.get(grace_id).name == ""
