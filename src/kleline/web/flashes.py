@@ -32,6 +32,7 @@ __all__ = [
     "SIGNED_OUT",
     "SIGNED_OUT_EVERYWHERE",
     "TOPPED_UP",
+    "WALLET_ERASED",
     "WALLET_OPENED",
     "announcement",
     "leave",
@@ -52,6 +53,7 @@ PASSKEY_ADDED: Final = "passkey_added"
 PASSKEY_REMOVED: Final = "passkey_removed"
 PASSWORD_CHANGED: Final = "password_changed"
 SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
+WALLET_ERASED: Final = "wallet_erased"
 _SECURITY_NOTES: Final = {
     AUTHENTICATOR_READY: N_("Your authenticator app is set up: its codes now confirm your payments."),
     PASSKEY_REMOVED: N_("The passkey was removed from your wallet."),
@@ -71,6 +73,7 @@ _KINDS: Final = (
     PASSKEY_REMOVED,
     PASSWORD_CHANGED,
     SIGNED_OUT_EVERYWHERE,
+    WALLET_ERASED,
 )
 _NOTE: Final = re.compile(rf"({'|'.join(_KINDS)})(?::([A-Za-z0-9_]{{1,64}}))?")
 
@@ -94,6 +97,12 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
     if kind == SIGNED_OUT_EVERYWHERE:
         return (
             _("Your wallet is signed out everywhere: on every device, and for every app.") if customer is None else None
+        )
+    if kind == WALLET_ERASED:
+        return (
+            _("Your wallet is closed and you are signed out. Your data is locked away and will be destroyed.")
+            if customer is None
+            else None
         )
     if customer is None:
         return None
