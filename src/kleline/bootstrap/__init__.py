@@ -167,10 +167,10 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     """Wire Kleline together; with ``migrate_if_empty`` an empty database gets the schema (the server does that)."""
     settings = settings or load_settings()
     keys = vault_keys(settings)  # before the database: a refused key must not leave a migrated database behind
-    personal_keys = personal_data_keys(settings)
     signing_keys = receipt_signing_keys(settings)
     check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
+    personal_keys = personal_data_keys(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds)
     revision = current_revision(db)
     if revision is None and migrate_if_empty:

@@ -168,10 +168,10 @@ def own_account(settings: Settings) -> OwnAccount:
 def check_settings(settings: Settings) -> None:
     """Refuse unusable or unsafe settings (keys, bank, own account) before anything is opened or migrated."""
     vault_keys(settings)
-    personal_data_keys(settings)
     receipt_signing_keys(settings)
     check_bank_url(settings)
     own_account(settings)
+    personal_data_keys(settings)
 
 
 class WebhookSecretBox:

@@ -21,6 +21,7 @@ nothing of the others. It must stay secret: email addresses are guessable, an un
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -33,12 +34,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from kleline.config import DEVELOPMENT_CUSTOMER_INDEX_KEY, DEVELOPMENT_MASTER_KEYS
 from kleline.db.prefixes import ascii_lower
-from kleline.wallet.vault import (
-    InvalidKeyConfig,
-    MasterKeys,
-    VaultError,
-    fingerprint_key_from_config,
-)
+from kleline.wallet.vault import KEY_SIZE, InvalidKeyConfig, MasterKeys, VaultError
 
 __all__ = [
     "CustomerKey",
@@ -90,10 +86,16 @@ def development_keys() -> PersonalDataKeys:
 
 def index_key_from_config(text: str, env: str) -> bytes:
     """Decode the configured index key (base64, 32 bytes or more); the development key is refused outside it."""
-    key = fingerprint_key_from_config(text, "development")
-    development = fingerprint_key_from_config(DEVELOPMENT_CUSTOMER_INDEX_KEY, "development")
-    if env != "development" and hmac.compare_digest(key, development):
-        raise InvalidKeyConfig(f"the development customer index key is refused when env is {env!r}")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidKeyConfig("no customer index key configured: expected at least 32 bytes in standard base64")
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise InvalidKeyConfig("the customer index key is not valid standard base64") from None
+    if len(key) < KEY_SIZE:
+        raise InvalidKeyConfig(f"the customer index key must decode to at least {KEY_SIZE} bytes, got {len(key)}")
+    if env != "development" and hmac.compare_digest(key, base64.b64decode(DEVELOPMENT_CUSTOMER_INDEX_KEY)):
+        raise InvalidKeyConfig(f"the development customer index key is refused when env is {env!r}: configure your own")
     return key
 
 
