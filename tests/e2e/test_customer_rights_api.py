@@ -204,6 +204,9 @@ def test_after_erasure_and_shredding_nothing_personal_is_left_and_the_books_are_
         assert secret not in dump, secret
         assert secret.encode() not in files, secret
         assert secret not in logs, secret
+    # Nothing links the address to the old wallet any more: it may open a new one, a stranger to the first.
+    again = call(client, "post", "/v1/customers", {}, 201, json={"email": EMAIL, "password": PASSWORD, "name": NAME})
+    assert again["id"] != grace_id
 
 
 def test_an_erased_customer_cannot_export_nor_erase_twice_over(client: TestClient, kleline: Kleline) -> None:
