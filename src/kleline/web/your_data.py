@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from kleline.customer_rights.erasure import ErasureRefused
 from kleline.money import Money
-from kleline.wallet.customers import WrongPassword, purse_code
+from kleline.wallet.customers import WrongPassword
 from kleline.wallet.model import Customer
 from kleline.web.flashes import WALLET_ERASED, leave
 from kleline.web.i18n import N_, language_of
@@ -34,7 +34,7 @@ _TITLE: Final = N_("Your data")
 def _page(request: Request, visit: Visit, customer: Customer, errors: list[PageError], status: int = 200) -> Response:
     kleline = web_of(request).kleline
     language = language_of(request)
-    balance = kleline.ledger.balance(purse_code(customer.id))
+    balance = kleline.ledger.balance(kleline.customers.purse(customer.id).code)
     context = page_context(
         visit,
         language.gettext(_TITLE),
