@@ -166,6 +166,8 @@ def test_after_erasure_and_shredding_nothing_personal_is_left_and_the_books_are_
     before = _dump(kleline)
     assert HOLDER in before and IBAN in before
     assert EMAIL not in before and NAME not in before
+    files_before = _files(kleline)
+    assert not files_before or (HOLDER.encode() in files_before and EMAIL.encode() not in files_before)
 
     erased = call(client, "post", "/v1/wallet/erasure", grace, 200, json={"password": PASSWORD})
     assert erased["status"] == "restricted" and erased["shredding_after"].startswith("2031-01-15")

@@ -122,12 +122,13 @@ class Erasure:
         shredded: list[str] = []
         while batch := self.due(now=now):
             with self._db.transaction() as tx:
-                if not tx.is_postgres:
+                secure = None if tx.is_postgres else int(tx.fetchone("PRAGMA secure_delete")[0])
+                if secure is not None:
                     tx.execute("PRAGMA secure_delete = ON")  # freed space is overwritten, not left behind
                 for customer_id in batch:
                     store.shred(tx, customer_id, epoch_us(now))
-                if not tx.is_postgres:
-                    tx.execute("PRAGMA secure_delete = OFF")
+                if secure is not None:
+                    tx.execute(f"PRAGMA secure_delete = {secure}")  # as the connection had it (builds differ)
             shredded.extend(batch)
         if shredded:
             self._scrub()
