@@ -550,9 +550,13 @@ def test_cards_sealed_under_k1_still_open_after_rotating_to_k2_and_dropping_k1(
     assert rotated.exit_code == 0, rotated.output
     assert "re-wrapped 3 card record(s) and 0 authenticator secret(s) under master key k2" in rotated.output
     assert "re-wrapped 0 card record(s) and 0 authenticator secret(s) under master key k2" in again.output
+    # The customer's own data key (sealing the email and name) moves with the rest.
+    assert "re-wrapped 1 customer data key(s) under master key k2" in rotated.output
+    assert "re-wrapped 0 customer data key(s)" in again.output
     new = build(load_settings(database_url=database_url, master_keys=K2), clock=clock)
     try:
         assert _key_ids(new.db) == ["k2"] * 4
+        assert new.customers.get(owner).email == "ada@example.org"
         for card, number in zip([*cards[:2], newer], [VISA, MASTERCARD, "4000056655665556"], strict=True):
             details = new.cards.card_details(owner, card.id)
             assert (details.number, details.last4) == (number, number[-4:])

@@ -63,9 +63,16 @@ def keys_rotate() -> None:
             + kleline.staff_sign_in.rotate_keys()
         )
         webhook_secrets = kleline.webhook_endpoints.rotate_keys()
+        customer_keys = kleline.customers.rotate_keys()
         active = kleline.cards.active_key_id
         # Many transactions (resumable): recorded once done, with what was re-wrapped under which key id.
-        done = {"active_key_id": active, "cards": cards, "secrets": secrets, "webhook_secrets": webhook_secrets}
+        done = {
+            "active_key_id": active,
+            "cards": cards,
+            "secrets": secrets,
+            "webhook_secrets": webhook_secrets,
+            "customer_keys": customer_keys,
+        }
         record_alone(kleline.db, command_line(), "vault_keys_rotated", "vault", None, at=kleline.clock(), after=done)
     except KlelineError as error:
         raise fail(error.detail) from None
@@ -76,6 +83,7 @@ def keys_rotate() -> None:
         highlight=False,
     )
     console.print(f"re-wrapped {webhook_secrets} webhook endpoint secret(s) under master key [bold]{active}[/]")
+    console.print(f"re-wrapped {customer_keys} customer data key(s) under master key [bold]{active}[/]")
 
 
 @keys_app.command("generate")

@@ -43,7 +43,7 @@ from kleline.staff.roles import Power
 from kleline.wallet import store
 from kleline.wallet.model import Customer
 from kleline.wallet.password_hashing import hash_password, password_matches, timing_equaliser
-from kleline.wallet.personal_data import PersonalDataKeys, development_keys
+from kleline.wallet.personal_data import PersonalDataKeys, development_keys, rewrap_customer_key
 
 __all__ = [
     "AuthenticationFailed",
@@ -220,6 +220,20 @@ class Customers:
                     found.setdefault(customer.id, customer)
         matches = list(found.values())
         return matches[:limit], len(matches) > limit
+
+    def rotate_keys(self, batch: int = 500) -> int:
+        """Re-wrap every customer's data key not under the active master key, a batch per transaction (resumable);
+        how many moved. Nothing sealed under the data keys changes."""
+        active = self.keys.master_keys.active_id
+        moved = 0
+        while True:
+            with self._db.transaction() as tx:
+                found = store.customer_keys_to_rewrap(tx, active, batch)
+                for customer_id, key_id, wrapped in found:
+                    key = rewrap_customer_key(key_id, wrapped, self.keys)
+                    moved += store.replace_customer_key_wrapping(tx, customer_id, key_id, key.key_id, key.wrapped_key)
+            if len(found) < batch:
+                return moved
 
     def purse(self, customer_id: str) -> Account:
         """The customer's purse account (opened here if a crash came between sign-up and its opening)."""

@@ -45,6 +45,7 @@ __all__ = [
     "index_key_from_config",
     "new_customer_key",
     "open_field",
+    "rewrap_customer_key",
     "search_token",
     "search_tokens",
     "seal_field",
@@ -112,6 +113,14 @@ def unwrap_customer_key(key_id: str, wrapped_key: bytes, keys: PersonalDataKeys)
         return aes_key_unwrap(keys.master_keys.key(key_id), bytes(wrapped_key))
     except (InvalidUnwrap, ValueError, TypeError) as error:
         raise VaultError(f"a customer's data key under master key {key_id!r} does not unwrap") from error
+
+
+def rewrap_customer_key(key_id: str, wrapped_key: bytes, keys: PersonalDataKeys) -> CustomerKey:
+    """The customer's data key wrapped under the active master key (``kleline keys rotate``); the key is unchanged,
+    so nothing sealed under it needs sealing again."""
+    data_key = unwrap_customer_key(key_id, wrapped_key, keys)
+    master = keys.master_keys
+    return CustomerKey(data_key, master.active_id, aes_key_wrap(master.key(master.active_id), data_key))
 
 
 def _associated(customer_id: str, name: str) -> bytes:

@@ -94,6 +94,25 @@ def find_customer_by_email(tx: RawTx, email: str, keys: PersonalDataKeys) -> Cus
     return _customer_row(row, keys) if row else None
 
 
+def customer_keys_to_rewrap(tx: RawTx, active_key_id: str, limit: int) -> list[tuple[str, str, bytes]]:
+    """Up to ``limit`` customers' data keys (customer, key id, wrapped key) not under ``active_key_id``."""
+    rows = tx.fetchall(
+        "SELECT customer_id, key_id, wrapped_key FROM customer_keys WHERE key_id <> :active "
+        "ORDER BY customer_id LIMIT :limit",
+        {"active": active_key_id, "limit": limit},
+    )
+    return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
+
+def replace_customer_key_wrapping(tx: RawTx, customer_id: str, old_key_id: str, key_id: str, wrapped: bytes) -> bool:
+    """Store a re-wrapped data key, if it is still under ``old_key_id`` (a concurrent run may have won)."""
+    cursor = tx.execute(
+        "UPDATE customer_keys SET key_id = :key_id, wrapped_key = :wrapped WHERE customer_id = :id AND key_id = :old",
+        {"key_id": key_id, "wrapped": wrapped, "id": customer_id, "old": old_key_id},
+    )
+    return int(cursor.rowcount) == 1
+
+
 def take_sign_in_attempt(tx: RawTx, customer_id: str, limit: int, now: int, lock_until: int) -> bool:
     """Count an attempt as a failure *before* its password is checked; False when sign-in is locked.
 
