@@ -8,6 +8,7 @@
   The clear ``name`` column goes, and with it 0038's prefix indexes of names and emails.
 - ``customer_search_tokens``: the keyed hash of each prefix of a customer's email and name (up to 32 characters),
   which the staff's search looks up by equality; deleted at shredding.
+- ``cards.holder_sealed``: the name on each card, sealed under its customer's key (``holder_name`` is left empty).
 - ``customers.erased_at``: when the customer asked for erasure (the relationship ended: sign-in refused, data
   restricted); ``customers.shredded_at``: when the key was destroyed, once the retention period allowed it.
 
@@ -38,7 +39,13 @@ def _keys():  # type: ignore[no-untyped-def]
 
 
 def upgrade() -> None:
-    from kleline.wallet.personal_data import email_index, new_customer_key, seal_field, search_tokens
+    from kleline.wallet.personal_data import (
+        email_index,
+        new_customer_key,
+        seal_field,
+        search_tokens,
+        unwrap_customer_key,
+    )
 
     postgres = op.get_bind().dialect.name == "postgresql"
     op.create_table(
@@ -94,6 +101,24 @@ def upgrade() -> None:
                 sa.text("INSERT INTO customer_search_tokens (token, customer_id) VALUES (:token, :id)"),
                 [{"token": token, "id": customer_id} for token in sorted(tokens)],
             )
+    op.add_column("cards", sa.Column("holder_sealed", sa.LargeBinary, nullable=True))
+    if rows:
+        data_keys = {
+            customer_id: unwrap_customer_key(key_id, wrapped, keys.master_keys)
+            for customer_id, key_id, wrapped in bind.execute(
+                sa.text("SELECT customer_id, key_id, wrapped_key FROM customer_keys")
+            ).fetchall()
+        }
+        for card_id, customer_id, holder in bind.execute(
+            sa.text("SELECT id, customer_id, holder_name FROM cards")
+        ).fetchall():
+            bind.execute(
+                sa.text("UPDATE cards SET holder_sealed = :sealed, holder_name = '' WHERE id = :id"),
+                {
+                    "sealed": seal_field(data_keys[customer_id], customer_id, f"card_holder:{card_id}", holder),
+                    "id": card_id,
+                },
+            )
     op.execute("ALTER TABLE customers DROP COLUMN name")
 
 
@@ -115,13 +140,28 @@ def downgrade() -> None:
             if key_id is None:  # shredded: nothing to give back
                 email, name = f"erased+{customer_id}@invalid", ""
             else:
-                data_key = unwrap_customer_key(key_id, wrapped, keys)
+                data_key = unwrap_customer_key(key_id, wrapped, keys.master_keys)
                 email = open_field(data_key, customer_id, "email", email_sealed)
                 name = open_field(data_key, customer_id, "name", name_sealed)
             bind.execute(
                 sa.text("UPDATE customers SET email_index = :email, name = :name WHERE id = :id"),
                 {"email": email, "name": name, "id": customer_id},
             )
+    if rows:
+        opened = {}
+        for customer_id, key_id, wrapped in bind.execute(
+            sa.text("SELECT customer_id, key_id, wrapped_key FROM customer_keys")
+        ).fetchall():
+            opened[customer_id] = unwrap_customer_key(key_id, wrapped, keys.master_keys)
+        for card_id, customer_id, sealed in bind.execute(
+            sa.text("SELECT id, customer_id, holder_sealed FROM cards WHERE holder_sealed IS NOT NULL")
+        ).fetchall():
+            if customer_id in opened:
+                holder = open_field(opened[customer_id], customer_id, f"card_holder:{card_id}", sealed)
+                bind.execute(
+                    sa.text("UPDATE cards SET holder_name = :holder WHERE id = :id"), {"holder": holder, "id": card_id}
+                )
+    op.execute("ALTER TABLE cards DROP COLUMN holder_sealed")
     op.drop_index("ix_customers_erased", "customers")
     op.execute("ALTER TABLE customers RENAME COLUMN email_index TO email")
     for column in ("shredded_at", "erased_at", "name_sealed", "email_sealed"):

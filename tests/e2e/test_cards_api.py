@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from kleline.banks import Authorization, BankNetwork, Capture, CardDetails, CvcResult, Reversal
 from kleline.bootstrap import Kleline, build, vault_keys
 from kleline.cli import app as cli
-from kleline.config import load_settings
+from kleline.config import DEVELOPMENT_MASTER_KEYS, load_settings
 from kleline.db.engine import Database
 from kleline.money import Money
 from kleline.wallet import card_store
@@ -573,12 +573,13 @@ def test_cards_sealed_under_k1_still_open_after_rotating_to_k2_and_dropping_k1(
 def test_an_interrupted_rotation_keeps_its_finished_batches_and_resumes(
     kleline: Kleline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cards_over(kleline, kleline.bank, master_keys=K1)
+    # The customers' own data keys (holders' names) stay under the development key Kleline was built with.
+    cards_over(kleline, kleline.bank, master_keys=f"{K1},{DEVELOPMENT_MASTER_KEYS}")
     owner = kleline.customers.sign_up("ada@example.org", PASSWORD, "Ada Lovelace").id
     numbers = [VISA, MASTERCARD, REQUIRES_SCA, "4000056655665556", "5200828282828210"]
     for number in numbers:
         kleline.cards.register(owner, number, 12, 2030, "123", "Ada Lovelace")
-    cards_over(kleline, kleline.bank, master_keys=f"{K2},{K1}", batch=2)
+    cards_over(kleline, kleline.bank, master_keys=f"{K2},{K1},{DEVELOPMENT_MASTER_KEYS}", batch=2)
     replace_wrapping = card_store.replace_wrapping
     calls = 0
 
@@ -597,7 +598,7 @@ def test_an_interrupted_rotation_keeps_its_finished_batches_and_resumes(
     monkeypatch.setattr(card_store, "replace_wrapping", replace_wrapping)
     assert kleline.cards.rotate_keys() == 3
     assert _key_ids(kleline.db) == ["k2"] * 5
-    cards_over(kleline, kleline.bank, master_keys=K2)
+    cards_over(kleline, kleline.bank, master_keys=f"{K2},{DEVELOPMENT_MASTER_KEYS}")
     assert sorted(card.last4 for card in kleline.cards.list(owner)) == sorted(n[-4:] for n in numbers)
     for card in kleline.cards.list(owner):
         assert kleline.cards.card_details(owner, card.id).last4 == card.last4

@@ -161,13 +161,14 @@ def test_after_erasure_and_shredding_nothing_personal_is_left_and_the_books_are_
     grace_id, grace, _ = _grace(client, kleline)
     books = _books(kleline)
     assert books[0] and books[2]
-    # The scan finds what is there: a card's holder and an account's IBAN stay readable until shredding (they are
-    # restricted, not destroyed, during the retention period), while the email and name are sealed from the start.
+    # The scan finds what is there: a bank account's IBAN and holder stay readable until shredding (restricted, not
+    # destroyed, during the retention period; direct debits need them), while the email, the name and the card's
+    # holder are sealed under the customer's key from the start.
     before = _dump(kleline)
-    assert HOLDER in before and IBAN in before
+    assert IBAN in before and HOLDER in before
     assert EMAIL not in before and NAME not in before
     files_before = _files(kleline)
-    assert not files_before or (HOLDER.encode() in files_before and EMAIL.encode() not in files_before)
+    assert not files_before or (IBAN.encode() in files_before and EMAIL.encode() not in files_before)
 
     erased = call(client, "post", "/v1/wallet/erasure", grace, 200, json={"password": PASSWORD})
     assert erased["status"] == "restricted" and erased["shredding_after"].startswith("2031-01-15")

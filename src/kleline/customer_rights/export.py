@@ -21,6 +21,7 @@ from kleline.db.engine import Database
 from kleline.errors import Conflict, NotFound
 from kleline.payments.service import Payments
 from kleline.privacy import consent_store
+from kleline.wallet import card_store
 from kleline.wallet import store as wallet_store
 from kleline.wallet.customers import Customers, purse_code
 
@@ -80,7 +81,23 @@ class CustomerExport:
             if customer.erased_at is not None:
                 raise ExportRefused("this wallet was closed and its data is restricted: it can no longer be exported")
             posted, held = store.purse_balance(tx, purse_code(customer_id))
-            cards = [_times(card) for card in store.cards(tx, customer_id)]
+            cards = [
+                {
+                    "id": card.id,
+                    "brand": card.brand,
+                    "first6": card.first6,
+                    "last4": card.last4,
+                    "exp_month": card.exp_month,
+                    "exp_year": card.exp_year,
+                    "holder_name": card.holder_name,
+                    "created_at": _when(card.created_at),
+                }
+                for card in reversed(
+                    card_store.list_cards(
+                        tx, customer_id, self._customers.keys.master_keys, limit=None, after=None, removed=True
+                    )
+                )
+            ]
             accounts = []
             for account in store.bank_accounts(tx, customer_id):
                 account["iban"] = mask_iban(account["iban"])

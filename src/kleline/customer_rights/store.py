@@ -13,7 +13,6 @@ from kleline.db.engine import RawTx
 __all__ = [
     "bank_accounts",
     "begin_erasure",
-    "cards",
     "due_for_shredding",
     "end_relationship",
     "offers",
@@ -118,7 +117,8 @@ def shred(tx: RawTx, customer_id: str, now: int) -> None:
         {"mark": f"shredded:{customer_id}", "now": now, "id": customer_id},
     )
     tx.execute(
-        "UPDATE cards SET holder_name = :wiped, key_id = :wiped, wrapped_key = :none, nonce = :none, "
+        "UPDATE cards SET holder_name = :wiped, holder_sealed = NULL, key_id = :wiped, wrapped_key = :none, "
+        "nonce = :none, "
         "ciphertext = :none WHERE customer_id = :id",
         {"wiped": _WIPED, "none": b"", "id": customer_id},
     )
@@ -131,16 +131,6 @@ def shred(tx: RawTx, customer_id: str, now: int) -> None:
 
 
 # --- the export's reads --------------------------------------------------------------------------------------------
-
-
-def cards(tx: RawTx, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's cards, removed ones too, as they may be shown (never the number)."""
-    return _rows(
-        tx,
-        "SELECT id, brand, first6, last4, exp_month, exp_year, holder_name, created_at, deleted_at FROM cards "
-        "WHERE customer_id = :id ORDER BY created_at, id",
-        {"id": customer_id},
-    )
 
 
 def bank_accounts(tx: RawTx, customer_id: str) -> list[dict[str, Any]]:

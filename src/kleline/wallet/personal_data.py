@@ -107,10 +107,10 @@ def new_customer_key(keys: PersonalDataKeys) -> CustomerKey:
     return CustomerKey(data_key, master.active_id, aes_key_wrap(master.key(master.active_id), data_key))
 
 
-def unwrap_customer_key(key_id: str, wrapped_key: bytes, keys: PersonalDataKeys) -> bytes:
+def unwrap_customer_key(key_id: str, wrapped_key: bytes, master_keys: MasterKeys) -> bytes:
     """The customer's data key; ``VaultError`` if the record was altered or its master key replaced."""
     try:
-        return aes_key_unwrap(keys.master_keys.key(key_id), bytes(wrapped_key))
+        return aes_key_unwrap(master_keys.key(key_id), bytes(wrapped_key))
     except (InvalidUnwrap, ValueError, TypeError) as error:
         raise VaultError(f"a customer's data key under master key {key_id!r} does not unwrap") from error
 
@@ -118,7 +118,7 @@ def unwrap_customer_key(key_id: str, wrapped_key: bytes, keys: PersonalDataKeys)
 def rewrap_customer_key(key_id: str, wrapped_key: bytes, keys: PersonalDataKeys) -> CustomerKey:
     """The customer's data key wrapped under the active master key (``kleline keys rotate``); the key is unchanged,
     so nothing sealed under it needs sealing again."""
-    data_key = unwrap_customer_key(key_id, wrapped_key, keys)
+    data_key = unwrap_customer_key(key_id, wrapped_key, keys.master_keys)
     master = keys.master_keys
     return CustomerKey(data_key, master.active_id, aes_key_wrap(master.key(master.active_id), data_key))
 

@@ -44,7 +44,7 @@ def _customer_row(row: Sequence[Any], keys: PersonalDataKeys) -> CustomerRow:
     customer_id = str(row[0])
     email = name = ""
     if row[8] is not None and row[1] is not None:
-        data_key = unwrap_customer_key(str(row[8]), bytes(row[9]), keys)
+        data_key = unwrap_customer_key(str(row[8]), bytes(row[9]), keys.master_keys)
         email = open_field(data_key, customer_id, "email", row[1])
         name = open_field(data_key, customer_id, "name", row[2])
     erased_at = None if row[7] is None else from_epoch_us(int(row[7]))

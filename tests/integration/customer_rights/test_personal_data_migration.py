@@ -14,6 +14,7 @@ from kleline.clock import from_epoch_us
 from kleline.db.engine import Database
 from kleline.db.migrate import MIGRATIONS, upgrade
 from kleline.ledger import Ledger
+from kleline.wallet import card_store
 from kleline.wallet.customers import Customers, hash_password
 
 from ...conftest import BACKENDS, FakeClock, create_database_url, drop_database
@@ -21,6 +22,11 @@ from ...conftest import BACKENDS, FakeClock, create_database_url, drop_database
 _ROW = (
     "INSERT INTO customers (id, email, name, password_hash, kyc_level, created_at) "
     "VALUES (:id, :email, :name, :hash, 'unverified', 1767225600000000)"
+)
+_CARD = (
+    "INSERT INTO cards (id, customer_id, brand, first6, last4, exp_month, exp_year, holder_name, fingerprint, key_id, "
+    "wrapped_key, nonce, ciphertext, created_at) VALUES ('card_ada', 'cus_ada', 'visa', '424242', '4242', 12, 2030, "
+    "'Ada King', 'f', 'k', :b, :b, :b, 1767225600000000)"
 )
 PASSWORD = "correct horse battery staple"
 
@@ -38,6 +44,7 @@ def before_0042(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Data
                 ("cus_grace", "grace@example.org", "Grace Hopper"),
             ):
                 tx.execute(_ROW, {"id": customer_id, "email": email, "name": person, "hash": hash_password(PASSWORD)})
+            tx.execute(_CARD, {"b": b"\x00"})
         yield db
     finally:
         db.dispose()
@@ -64,6 +71,10 @@ def test_existing_customers_are_sealed_and_still_found(before_0042: Database, cl
     assert customers.check_password("Ada@Example.org", PASSWORD) == "cus_ada"
     assert [c.id for c in customers.search("gra")[0]] == ["cus_grace"]
     assert [c.id for c in customers.search("ADA@EX")[0]] == ["cus_ada"]
+    with before_0042.transaction(write=False) as tx:
+        (card,) = card_store.list_cards(tx, "cus_ada", customers.keys.master_keys, limit=None, after=None)
+        assert tx.fetchone("SELECT holder_name FROM cards")[0] == ""
+    assert card.holder_name == "Ada King"
 
 
 def test_the_way_back_opens_them_again(before_0042: Database) -> None:
@@ -75,3 +86,5 @@ def test_the_way_back_opens_them_again(before_0042: Database) -> None:
         ("cus_ada", "ada@example.org", "Ada Lovelace"),
         ("cus_grace", "grace@example.org", "Grace Hopper"),
     ]
+    with before_0042.transaction(write=False) as tx:
+        assert tx.fetchone("SELECT holder_name FROM cards")[0] == "Ada King"

@@ -26,7 +26,7 @@ def test_a_sealed_field_opens_under_its_customer_s_key_only() -> None:
     key = new_customer_key(KEYS)
     sealed = seal_field(key.key, "cus_1", "email", "ada@example.org")
     assert b"ada" not in sealed
-    assert unwrap_customer_key(key.key_id, key.wrapped_key, KEYS) == key.key
+    assert unwrap_customer_key(key.key_id, key.wrapped_key, KEYS.master_keys) == key.key
     assert open_field(key.key, "cus_1", "email", sealed) == "ada@example.org"
     for customer_id, field in (("cus_2", "email"), ("cus_1", "name")):
         with pytest.raises(VaultError):
@@ -41,7 +41,7 @@ def test_a_key_wrapped_under_another_master_key_does_not_unwrap() -> None:
     key = new_customer_key(KEYS)
     other = type(KEYS)(MasterKeys.parse(generate_master_key(key.key_id)), KEYS.index_key)
     with pytest.raises(VaultError):
-        unwrap_customer_key(key.key_id, key.wrapped_key, other)
+        unwrap_customer_key(key.key_id, key.wrapped_key, other.master_keys)
 
 
 def test_the_blind_index_is_stable_and_keyed() -> None:
