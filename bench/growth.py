@@ -62,7 +62,9 @@ from kleline.payments.postings import capture_entry_id
 from kleline.reports.growth_figures import GrowthReport, month_bounds, paris_month
 from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
+from kleline.wallet import store
 from kleline.wallet.customers import hash_password
+from kleline.wallet.model import Customer
 
 __all__ = ["run"]
 
@@ -105,22 +107,12 @@ def _customers(kleline: Kleline, start: datetime) -> list[tuple[float, str]]:
     """``CUSTOMERS`` customers as rows, on the days they join; (joined, id) each."""
     password = hash_password("correct horse battery staple")
     joined = [(when, new_id("cus")) for when in _joined(CUSTOMERS, DAYS)]
-    rows = [
-        {
-            "id": customer,
-            "email": f"customer{n}@bench.example",
-            "name": f"Customer {n}",
-            "hash": password,
-            "at": epoch_us(start + timedelta(days=when)),
-        }
-        for n, (when, customer) in enumerate(joined)
-    ]
+    # Through the store, which seals each customer's email and name under its own key (as sign-up does).
     with kleline.db.transaction() as tx:
-        tx.executemany(
-            "INSERT INTO customers (id, email, name, password_hash, kyc_level, created_at) "
-            "VALUES (:id, :email, :name, :hash, 'unverified', :at)",
-            rows,
-        )
+        for n, (when, customer) in enumerate(joined):
+            at = start + timedelta(days=when)
+            person = Customer(customer, f"customer{n}@bench.example", f"Customer {n}", "unverified", at)
+            store.insert_customer(tx, person, password, epoch_us(at), kleline.customers.keys)
     return joined
 
 

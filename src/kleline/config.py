@@ -18,6 +18,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 __all__ = [
+    "DEVELOPMENT_CUSTOMER_INDEX_KEY",
     "DEVELOPMENT_FINGERPRINT_KEY",
     "DEVELOPMENT_MASTER_KEYS",
     "DEVELOPMENT_PSEUDONYM_KEY",
@@ -36,6 +37,7 @@ __all__ = [
 DEVELOPMENT_MASTER_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1tYXN0ZXIta2V5ISE="
 DEVELOPMENT_FINGERPRINT_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1maW5nZXJwcmludCE="
 DEVELOPMENT_PSEUDONYM_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1wc2V1ZG9ueW0ta2V5ISE="
+DEVELOPMENT_CUSTOMER_INDEX_KEY: Final = "a2xlbGluZS1kZXZlbG9wbWVudC1jdXN0b21lci1pbmRleCE="
 DEVELOPMENT_RECEIPT_SIGNING_KEYS: Final = "dev1:a2xlbGluZS1kZXZlbG9wbWVudC1yZWNlaXB0LWtleSE="  # Ed25519 seed
 SANDBOX_BANK_URL: Final = "sandbox:"
 # Kleline's account at the simulated partner bank (kleline bank serve), and a SEPA creditor id of the test format.
@@ -102,6 +104,18 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
         description="key of the per-merchant customer pseudonyms (cpn_...), base64 of 32 bytes or more; never "
         "rotated, or every merchant sees new customers (development key by default, refused in production)",
+    )
+    customer_index_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_CUSTOMER_INDEX_KEY),
+        description="key of the customers' blind email index and search tokens (their personal data is sealed), "
+        "base64 of 32 bytes or more; never rotated (development key by default, refused in production)",
+    )
+    erasure_retention_years: int = Field(
+        5,
+        ge=0,
+        le=30,
+        description="years an erased customer's restricted data is kept for legal obligations (anti-money "
+        "laundering) after the relationship ends, before its key is destroyed",
     )
     bank_url: str = Field(
         SANDBOX_BANK_URL,

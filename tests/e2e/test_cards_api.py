@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from kleline.banks import Authorization, BankNetwork, Capture, CardDetails, CvcResult, Reversal
 from kleline.bootstrap import Kleline, build, vault_keys
 from kleline.cli import app as cli
-from kleline.config import load_settings
+from kleline.config import DEVELOPMENT_MASTER_KEYS, load_settings
 from kleline.db.engine import Database
 from kleline.money import Money
 from kleline.wallet import card_store
@@ -550,9 +550,13 @@ def test_cards_sealed_under_k1_still_open_after_rotating_to_k2_and_dropping_k1(
     assert rotated.exit_code == 0, rotated.output
     assert "re-wrapped 3 card record(s) and 0 authenticator secret(s) under master key k2" in rotated.output
     assert "re-wrapped 0 card record(s) and 0 authenticator secret(s) under master key k2" in again.output
+    # The customer's own data key (sealing the email and name) moves with the rest.
+    assert "re-wrapped 1 customer data key(s) under master key k2" in rotated.output
+    assert "re-wrapped 0 customer data key(s)" in again.output
     new = build(load_settings(database_url=database_url, master_keys=K2), clock=clock)
     try:
         assert _key_ids(new.db) == ["k2"] * 4
+        assert new.customers.get(owner).email == "ada@example.org"
         for card, number in zip([*cards[:2], newer], [VISA, MASTERCARD, "4000056655665556"], strict=True):
             details = new.cards.card_details(owner, card.id)
             assert (details.number, details.last4) == (number, number[-4:])
@@ -569,12 +573,13 @@ def test_cards_sealed_under_k1_still_open_after_rotating_to_k2_and_dropping_k1(
 def test_an_interrupted_rotation_keeps_its_finished_batches_and_resumes(
     kleline: Kleline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cards_over(kleline, kleline.bank, master_keys=K1)
+    # The customers' own data keys (holders' names) stay under the development key Kleline was built with.
+    cards_over(kleline, kleline.bank, master_keys=f"{K1},{DEVELOPMENT_MASTER_KEYS}")
     owner = kleline.customers.sign_up("ada@example.org", PASSWORD, "Ada Lovelace").id
     numbers = [VISA, MASTERCARD, REQUIRES_SCA, "4000056655665556", "5200828282828210"]
     for number in numbers:
         kleline.cards.register(owner, number, 12, 2030, "123", "Ada Lovelace")
-    cards_over(kleline, kleline.bank, master_keys=f"{K2},{K1}", batch=2)
+    cards_over(kleline, kleline.bank, master_keys=f"{K2},{K1},{DEVELOPMENT_MASTER_KEYS}", batch=2)
     replace_wrapping = card_store.replace_wrapping
     calls = 0
 
@@ -593,7 +598,7 @@ def test_an_interrupted_rotation_keeps_its_finished_batches_and_resumes(
     monkeypatch.setattr(card_store, "replace_wrapping", replace_wrapping)
     assert kleline.cards.rotate_keys() == 3
     assert _key_ids(kleline.db) == ["k2"] * 5
-    cards_over(kleline, kleline.bank, master_keys=K2)
+    cards_over(kleline, kleline.bank, master_keys=f"{K2},{DEVELOPMENT_MASTER_KEYS}")
     assert sorted(card.last4 for card in kleline.cards.list(owner)) == sorted(n[-4:] for n in numbers)
     for card in kleline.cards.list(owner):
         assert kleline.cards.card_details(owner, card.id).last4 == card.last4

@@ -523,6 +523,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/wallet/bank-accounts/{bank_account_id}/remove",
         "/wallet/cards/new",
         "/wallet/cards/{card_id}/remove",
+        "/wallet/data/erase",
         "/wallet/debt/repay",
         "/wallet/privacy/grant",
         "/wallet/privacy/withdraw",

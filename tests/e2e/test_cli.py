@@ -369,6 +369,7 @@ def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, m
     monkeypatch.setenv("KLELINE_FINGERPRINT_KEY", _own_fingerprint_key())
     monkeypatch.setenv("KLELINE_RECEIPT_SIGNING_KEYS", generate_signing_key("r1"))
     monkeypatch.setenv("KLELINE_PSEUDONYM_KEY", _own_fingerprint_key())
+    monkeypatch.setenv("KLELINE_CUSTOMER_INDEX_KEY", _own_fingerprint_key())
     result = run(runner, "operator", "create-key", "--role", "support")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("op_")
@@ -380,6 +381,7 @@ def test_production_accepts_its_own_keys(runner: CliRunner, cli_database: str, m
         ("KLELINE_BANK_URL", "tcp://kleline:s3cr3t@bank.example:8583", "KLELINE_BANK_URL: only 'sandbox:'", "s3cr3t"),
         ("KLELINE_MASTER_KEYS", "a2xlbGluZS1zZWNyZXQta2V5LWJ1dC1ub3QtYW4taWQ=", "KLELINE_MASTER_KEYS:", "a2xlbGlu"),
         ("KLELINE_FINGERPRINT_KEY", "dG9vIHNob3J0", "KLELINE_FINGERPRINT_KEY: ", "dG9vIHNob3J0"),
+        ("KLELINE_CUSTOMER_INDEX_KEY", "dG9vIHNob3J0", "KLELINE_CUSTOMER_INDEX_KEY: ", "dG9vIHNob3J0"),
     ],
 )
 def test_unusable_settings_are_refused_with_a_readable_message_that_repeats_no_secret(

@@ -21,6 +21,7 @@ from kleline.api.routes import (
     collections,
     commission_rates,
     consents,
+    customer_rights,
     customer_verification,
     customers,
     events,
@@ -83,6 +84,7 @@ def create_app(kleline: Kleline) -> FastAPI:
     app.include_router(consents.router)
     app.include_router(wallet_offers.router)
     app.include_router(audiences.router)
+    app.include_router(customer_rights.router)
     app.include_router(top_ups.router)
     app.include_router(cards.router)
     app.include_router(passkeys.router)

@@ -17,6 +17,7 @@ from kleline.bootstrap.settings import (
     check_bank_url,
     check_settings,
     own_account,
+    personal_data_keys,
     pseudonyms,
     receipt_signing_keys,
     vault_keys,
@@ -24,6 +25,8 @@ from kleline.bootstrap.settings import (
 from kleline.clock import Clock, system_clock
 from kleline.collections import Collections
 from kleline.config import Settings, load_settings
+from kleline.customer_rights.erasure import Erasure
+from kleline.customer_rights.export import CustomerExport
 from kleline.db.engine import Database
 from kleline.db.migrate import current_revision, head_revision, upgrade
 from kleline.errors import KlelineError
@@ -158,6 +161,9 @@ class Kleline:
     growth: Growth = field(init=False)
     safeguarding: Safeguarding = field(init=False)
     lookup: Lookup = field(init=False)
+    # The customer's rights (GDPR): export, and erasure by crypto-shredding.
+    erasure: Erasure = field(init=False)
+    customer_export: CustomerExport = field(init=False)
 
     def close(self) -> None:
         """Release the database connections and the card network's."""
@@ -174,6 +180,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     customer_pseudonyms = pseudonyms(settings)
     check_bank_url(settings)  # refuse a bad bank URL before the database is touched
     account = own_account(settings)
+    personal_keys = personal_data_keys(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds)
     revision = current_revision(db)
     if revision is None and migrate_if_empty:
@@ -199,6 +206,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         token_ttl=timedelta(seconds=settings.customer_token_ttl_seconds),
         lockout_failures=settings.sign_in_lockout_failures,
         lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        keys=personal_keys,
     )
     limits = LimitsPolicy(
         unverified=PurseLimits(
@@ -307,7 +315,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         reports=Reports(db, merchants, Issuer(settings.safeguarding_name, settings.public_url), clock=clock),
         collections=Collections(db, ledger, strong_auth, limits, account, clock=clock),
         rate_limits=RateLimits(db, rate_limits(settings), clock=clock),
-        passkeys=Passkeys(db, relying_party, clock=clock),
+        passkeys=Passkeys(db, relying_party, clock=clock, keys=personal_keys),
         sign_ins=SignIns(db, clock=clock),
         merchant_users=MerchantUsers(db, clock=clock, public_url=settings.public_url),
         merchant_sign_in=merchant_sign_in,
@@ -344,6 +352,10 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
     kleline.growth = Growth(db, clock=clock)
     kleline.safeguarding = Safeguarding(db, clock=clock)
     kleline.lookup = Lookup(db, ledger, customers, cards, strong_auth, merchants, payments)
+    kleline.erasure = Erasure(
+        db, customers, kleline.consents, clock=clock, retention_years=settings.erasure_retention_years
+    )
+    kleline.customer_export = CustomerExport(db, customers, payments, clock=clock)
     counterparts = Counterparts(ledger, account, kleline.settlement, kleline.collections)
     kleline.reconciliation = Reconciliation(
         db, ledger, account, counterparts, clock=clock, max_bytes=settings.max_statement_bytes

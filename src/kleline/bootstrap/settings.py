@@ -25,6 +25,7 @@ from kleline.merchants.checks import bank_details
 from kleline.privacy.pseudonyms import Pseudonyms
 from kleline.receipts import InvalidSigningKeyConfig, SigningKeys
 from kleline.sepa.model import OwnAccount
+from kleline.wallet.personal_data import PersonalDataKeys, index_key_from_config
 from kleline.wallet.vault import (
     InvalidKeyConfig,
     MasterKeys,
@@ -45,6 +46,7 @@ __all__ = [
     "check_settings",
     "own_account",
     "pseudonyms",
+    "personal_data_keys",
     "receipt_signing_keys",
     "vault_keys",
 ]
@@ -91,6 +93,16 @@ def pseudonyms(settings: Settings) -> Pseudonyms:
         return Pseudonyms.from_config(settings.pseudonym_key.get_secret_value(), settings.env)
     except InvalidKeyConfig as error:
         raise InvalidKeyConfig(f"KLELINE_PSEUDONYM_KEY: {error.detail}") from None
+
+
+def personal_data_keys(settings: Settings) -> PersonalDataKeys:
+    """The keys of customers' personal data: the vault's master keys wrap each customer's data key, and the index
+    key hashes their email and search prefixes; development keys are refused outside development."""
+    try:
+        index_key = index_key_from_config(settings.customer_index_key.get_secret_value(), settings.env)
+    except InvalidKeyConfig as error:
+        raise InvalidKeyConfig(f"KLELINE_CUSTOMER_INDEX_KEY: {error.detail}") from None
+    return PersonalDataKeys(vault_keys(settings).master_keys, index_key)
 
 
 def receipt_signing_keys(settings: Settings) -> SigningKeys:
@@ -170,6 +182,7 @@ def check_settings(settings: Settings) -> None:
     pseudonyms(settings)
     check_bank_url(settings)
     own_account(settings)
+    personal_data_keys(settings)
 
 
 class WebhookSecretBox:

@@ -13,6 +13,7 @@ from rich.table import Column, Table
 from kleline.cli.common import console, fail, missing_sqlite_file, open_kleline, prepare, safe_url
 from kleline.cli.serving import HEALTHCHECK_TIMEOUT
 from kleline.config import (
+    DEVELOPMENT_CUSTOMER_INDEX_KEY,
     DEVELOPMENT_FINGERPRINT_KEY,
     DEVELOPMENT_MASTER_KEYS,
     DEVELOPMENT_PSEUDONYM_KEY,
@@ -72,6 +73,9 @@ def _shown(settings: Settings, name: str) -> str:
         )
     if name == "pseudonym_key":
         return "(development key)" if settings.pseudonym_key.get_secret_value() == DEVELOPMENT_PSEUDONYM_KEY else "***"
+    if name == "customer_index_key":
+        development = settings.customer_index_key.get_secret_value() == DEVELOPMENT_CUSTOMER_INDEX_KEY
+        return "(development key)" if development else "***"
     if name == "receipt_signing_keys":
         return _masked_keys(settings.receipt_signing_keys.get_secret_value())
     if name == "bank_url":

@@ -29,6 +29,25 @@ def customers_verify(customer: Annotated[str, typer.Argument(help="customer id (
     console.print(f"{verified.id} ({verified.email}) is now [bold]{verified.kyc_level}[/]", highlight=False)
 
 
+@customers_app.command("shred")
+def customers_shred(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list who is due, destroy nothing")] = False,
+) -> None:
+    """Destroy the data keys of erased customers whose retention period (KLELINE_ERASURE_RETENTION_YEARS after the
+    relationship ended) has run out: their email and name can never be read again; the books keep their ids."""
+    kleline = open_kleline()
+    try:
+        ids = kleline.erasure.due(limit=10_000) if dry_run else kleline.erasure.shred_due()
+    except KlelineError as error:
+        raise fail(error.detail) from None
+    finally:
+        kleline.close()
+    for customer_id in ids:
+        console.print(customer_id, highlight=False)
+    verb = "due for shredding" if dry_run else "shredded"
+    console.print(f"{len(ids)} customer(s) {verb}", highlight=False)
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every sealed record (cards, authenticator and webhook secrets) under the active (first) master key;
@@ -44,9 +63,16 @@ def keys_rotate() -> None:
             + kleline.staff_sign_in.rotate_keys()
         )
         webhook_secrets = kleline.webhook_endpoints.rotate_keys()
+        customer_keys = kleline.customers.rotate_keys()
         active = kleline.cards.active_key_id
         # Many transactions (resumable): recorded once done, with what was re-wrapped under which key id.
-        done = {"active_key_id": active, "cards": cards, "secrets": secrets, "webhook_secrets": webhook_secrets}
+        done = {
+            "active_key_id": active,
+            "cards": cards,
+            "secrets": secrets,
+            "webhook_secrets": webhook_secrets,
+            "customer_keys": customer_keys,
+        }
         record_alone(kleline.db, command_line(), "vault_keys_rotated", "vault", None, at=kleline.clock(), after=done)
     except KlelineError as error:
         raise fail(error.detail) from None
@@ -57,6 +83,7 @@ def keys_rotate() -> None:
         highlight=False,
     )
     console.print(f"re-wrapped {webhook_secrets} webhook endpoint secret(s) under master key [bold]{active}[/]")
+    console.print(f"re-wrapped {customer_keys} customer data key(s) under master key [bold]{active}[/]")
 
 
 @keys_app.command("generate")

@@ -293,6 +293,16 @@ class Database:
         return self.transaction() if self.dialect == "sqlite" else self._autocommit_statement()
 
     @contextmanager
+    def outside_transaction(self) -> Iterator[RawTx]:
+        """A connection with no transaction open, for the statements that refuse one: PostgreSQL's ``VACUUM``,
+        SQLite's ``PRAGMA wal_checkpoint``. Each statement commits on its own; use nothing else here."""
+        tx = self._checkout(autocommit=True)
+        try:
+            yield tx
+        finally:
+            self._release(tx)
+
+    @contextmanager
     def _autocommit_statement(self) -> Iterator[RawTx]:
         tx = self._checkout(autocommit=True)
         try:

@@ -1,6 +1,8 @@
 """The SQL of registered cards: the ``cards`` table (migration 0004), over a raw transaction.
 
-A row holds what may be shown (brand, first six and last four digits, expiry, holder), the keyed fingerprint that
+A row holds what may be shown (brand, first six and last four digits, expiry), the holder's name sealed under the
+customer's data key (``kleline.wallet.personal_data``: it goes when the customer's key is shredded), the keyed
+fingerprint that
 spots the same card twice, and the sealed number (``key_id``, ``wrapped_key``, ``nonce``, ``ciphertext``). Nothing
 here sees a card number in clear. A removed card keeps its row with ``deleted_at`` set: payments and top-ups made
 with it still name it, and the unique index on (customer, fingerprint) covers live cards only, so the same card can
@@ -15,7 +17,8 @@ from typing import Any
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.wallet.model import Card
-from kleline.wallet.vault import SealedCard
+from kleline.wallet.personal_data import open_field, seal_field, unwrap_customer_key
+from kleline.wallet.vault import MasterKeys, SealedCard, VaultError
 
 __all__ = [
     "cards_to_rewrap",
@@ -28,10 +31,23 @@ __all__ = [
     "sealed_number",
 ]
 
-_CARD_COLUMNS = "id, customer_id, brand, first6, last4, exp_month, exp_year, holder_name, created_at"
+# The customer's wrapped data key comes with each card, in the same round trip, to open the holder's name.
+_CARD_COLUMNS = (
+    "c.id, c.customer_id, c.brand, c.first6, c.last4, c.exp_month, c.exp_year, c.holder_sealed, c.created_at, "
+    "k.key_id, k.wrapped_key"
+)
+_FROM = "FROM cards c LEFT JOIN customer_keys k ON k.customer_id = c.customer_id"
 
 
-def _card(row: Sequence[Any]) -> Card:
+def _holder_field(card_id: str) -> str:
+    return f"card_holder:{card_id}"
+
+
+def _card(row: Sequence[Any], keys: MasterKeys) -> Card:
+    holder = ""
+    if row[7] is not None and row[9] is not None:  # else shredded: nobody can read it any more
+        data_key = unwrap_customer_key(str(row[9]), bytes(row[10]), keys)
+        holder = open_field(data_key, str(row[1]), _holder_field(str(row[0])), bytes(row[7]))
     return Card(
         id=row[0],
         customer_id=row[1],
@@ -40,7 +56,7 @@ def _card(row: Sequence[Any]) -> Card:
         last4=row[4],
         exp_month=int(row[5]),
         exp_year=int(row[6]),
-        holder_name=row[7],
+        holder_name=holder,
         created_at=from_epoch_us(int(row[8])),
     )
 
@@ -50,12 +66,18 @@ def _sealed(row: Sequence[Any]) -> SealedCard:
     return SealedCard(str(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3]))
 
 
-def insert_card(tx: RawTx, card: Card, fingerprint: str, sealed: SealedCard) -> None:
-    """Record a new card (the partial unique index refuses a second live card with the same fingerprint)."""
+def insert_card(tx: RawTx, card: Card, fingerprint: str, sealed: SealedCard, keys: MasterKeys) -> None:
+    """Record a new card (the partial unique index refuses a second live card with the same fingerprint), its
+    holder's name sealed under the customer's data key."""
+    row = tx.fetchone("SELECT key_id, wrapped_key FROM customer_keys WHERE customer_id = :id", {"id": card.customer_id})
+    if row is None:
+        raise VaultError(f"customer {card.customer_id} has no data key (erased?): the card cannot be kept")
+    data_key = unwrap_customer_key(str(row[0]), bytes(row[1]), keys)
     tx.execute(
-        "INSERT INTO cards (id, customer_id, brand, first6, last4, exp_month, exp_year, holder_name, fingerprint, "
+        "INSERT INTO cards (id, customer_id, brand, first6, last4, exp_month, exp_year, holder_name, holder_sealed, "
+        "fingerprint, "
         "key_id, wrapped_key, nonce, ciphertext, created_at) "
-        "VALUES (:id, :customer, :brand, :first6, :last4, :exp_month, :exp_year, :holder, :fingerprint, "
+        "VALUES (:id, :customer, :brand, :first6, :last4, :exp_month, :exp_year, '', :holder, :fingerprint, "
         ":key_id, :wrapped_key, :nonce, :ciphertext, :at)",
         {
             "id": card.id,
@@ -65,7 +87,7 @@ def insert_card(tx: RawTx, card: Card, fingerprint: str, sealed: SealedCard) -> 
             "last4": card.last4,
             "exp_month": card.exp_month,
             "exp_year": card.exp_year,
-            "holder": card.holder_name,
+            "holder": seal_field(data_key, card.customer_id, _holder_field(card.id), card.holder_name),
             "fingerprint": fingerprint,
             "key_id": sealed.key_id,
             "wrapped_key": sealed.wrapped_key,
@@ -76,38 +98,45 @@ def insert_card(tx: RawTx, card: Card, fingerprint: str, sealed: SealedCard) -> 
     )
 
 
-def find_live_by_fingerprint(tx: RawTx, customer_id: str, fingerprint: str) -> Card | None:
+def find_live_by_fingerprint(tx: RawTx, customer_id: str, fingerprint: str, keys: MasterKeys) -> Card | None:
     """The customer's live card with this fingerprint, or None."""
     row = tx.fetchone(
-        f"SELECT {_CARD_COLUMNS} FROM cards "
-        "WHERE customer_id = :customer AND fingerprint = :fingerprint AND deleted_at IS NULL",
+        f"SELECT {_CARD_COLUMNS} {_FROM} "
+        "WHERE c.customer_id = :customer AND c.fingerprint = :fingerprint AND c.deleted_at IS NULL",
         {"customer": customer_id, "fingerprint": fingerprint},
     )
-    return _card(row) if row else None
+    return _card(row, keys) if row else None
 
 
-def find_card(tx: RawTx, customer_id: str, card_id: str, *, include_deleted: bool = False) -> Card | None:
+def find_card(
+    tx: RawTx, customer_id: str, card_id: str, keys: MasterKeys, *, include_deleted: bool = False
+) -> Card | None:
     """The customer's card ``card_id`` (live only, unless ``include_deleted``), or None; never another's card."""
-    live = "" if include_deleted else " AND deleted_at IS NULL"
+    live = "" if include_deleted else " AND c.deleted_at IS NULL"
     row = tx.fetchone(
-        f"SELECT {_CARD_COLUMNS} FROM cards WHERE id = :id AND customer_id = :customer{live}",
+        f"SELECT {_CARD_COLUMNS} {_FROM} WHERE c.id = :id AND c.customer_id = :customer{live}",
         {"id": card_id, "customer": customer_id},
     )
-    return _card(row) if row else None
+    return _card(row, keys) if row else None
 
 
-def list_cards(tx: RawTx, customer_id: str, *, limit: int | None, after: Card | None) -> list[Card]:
-    """The customer's live cards, newest first; after ``after`` (a page's last card) when given."""
-    sql = f"SELECT {_CARD_COLUMNS} FROM cards WHERE customer_id = :customer AND deleted_at IS NULL"
+def list_cards(
+    tx: RawTx, customer_id: str, keys: MasterKeys, *, limit: int | None, after: Card | None, removed: bool = False
+) -> list[Card]:
+    """The customer's live cards (and removed ones too with ``removed``), newest first; after ``after`` (a page's
+    last card) when given."""
+    sql = f"SELECT {_CARD_COLUMNS} {_FROM} WHERE c.customer_id = :customer"
+    if not removed:
+        sql += " AND c.deleted_at IS NULL"
     params: dict[str, Any] = {"customer": customer_id}
     if after is not None:
-        sql += " AND (created_at < :at OR (created_at = :at AND id < :after))"
+        sql += " AND (c.created_at < :at OR (c.created_at = :at AND c.id < :after))"
         params.update(at=epoch_us(after.created_at), after=after.id)
-    sql += " ORDER BY created_at DESC, id DESC"
+    sql += " ORDER BY c.created_at DESC, c.id DESC"
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return [_card(row) for row in tx.fetchall(sql, params)]
+    return [_card(row, keys) for row in tx.fetchall(sql, params)]
 
 
 def mark_deleted(tx: RawTx, customer_id: str, card_id: str, deleted_at: int) -> bool:
@@ -119,14 +148,14 @@ def mark_deleted(tx: RawTx, customer_id: str, card_id: str, deleted_at: int) -> 
     return int(cursor.rowcount) == 1
 
 
-def sealed_number(tx: RawTx, customer_id: str, card_id: str) -> tuple[Card, SealedCard] | None:
+def sealed_number(tx: RawTx, customer_id: str, card_id: str, keys: MasterKeys) -> tuple[Card, SealedCard] | None:
     """The customer's live card and its sealed number, or None."""
     row = tx.fetchone(
-        f"SELECT {_CARD_COLUMNS}, key_id, wrapped_key, nonce, ciphertext FROM cards "
-        "WHERE id = :id AND customer_id = :customer AND deleted_at IS NULL",
+        f"SELECT {_CARD_COLUMNS}, c.key_id, c.wrapped_key, c.nonce, c.ciphertext {_FROM} "
+        "WHERE c.id = :id AND c.customer_id = :customer AND c.deleted_at IS NULL",
         {"id": card_id, "customer": customer_id},
     )
-    return (_card(row), _sealed(row[9:])) if row else None
+    return (_card(row, keys), _sealed(row[11:])) if row else None
 
 
 def cards_to_rewrap(tx: RawTx, active_key_id: str, limit: int) -> list[tuple[str, SealedCard]]:

@@ -8,6 +8,9 @@ thirty minutes (both configurable); a success resets the count. Attempts per cli
 interfaces' rate limit (``kleline.ratelimit``). Tokens (``ct_...``, 256 random bits) are stored as
 SHA-256 digests: a slow hash protects guessable secrets, not random ones, and would slow every request.
 
+A customer's email and name are sealed under its own key (``kleline.wallet.personal_data``); an erased customer
+(``kleline.customer_rights.erasure``) is refused at sign-in exactly as an unknown address is.
+
 Every customer gets a EUR purse: a ledger account ``customer:<id>:purse`` with floor 0.
 
     KlelineError
@@ -40,6 +43,7 @@ from kleline.staff.roles import Power
 from kleline.wallet import store
 from kleline.wallet.model import Customer
 from kleline.wallet.password_hashing import hash_password, password_matches, timing_equaliser
+from kleline.wallet.personal_data import PersonalDataKeys, development_keys, rewrap_customer_key
 
 __all__ = [
     "AuthenticationFailed",
@@ -165,8 +169,10 @@ class Customers:
         token_ttl: timedelta = timedelta(hours=1),
         lockout_failures: int = 10,
         lockout: timedelta = timedelta(minutes=30),
+        keys: PersonalDataKeys | None = None,
     ) -> None:
         self._db = db
+        self.keys = keys or development_keys()
         self._ledger = ledger
         self._clock = clock
         self._token_ttl = token_ttl
@@ -182,7 +188,7 @@ class Customers:
         customer = Customer(new_id("cus"), email, name, "unverified", self._clock())
         try:
             with self._db.transaction() as tx:
-                store.insert_customer(tx, customer, hash_password(password), epoch_us(customer.created_at))
+                store.insert_customer(tx, customer, hash_password(password), epoch_us(customer.created_at), self.keys)
         except INTEGRITY_ERRORS:
             raise EmailTaken("a wallet already exists for this email", param="email") from None
         self._ledger.open_account(purse_code(customer.id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
@@ -191,7 +197,7 @@ class Customers:
     def find(self, customer_id: str) -> Customer | None:
         """A customer by id, or None (for Kleline's staff, who are answered ``not_found`` rather than refused)."""
         with self._db.transaction(write=False) as tx:
-            row = store.find_customer(tx, customer_id)
+            row = store.find_customer(tx, customer_id, self.keys)
         return None if row is None else row.customer
 
     def search(self, query: str, *, limit: int = 20) -> tuple[list[Customer], bool]:
@@ -210,10 +216,24 @@ class Customers:
         found: dict[str, Customer] = {}
         with self._db.transaction(write=False) as tx:
             for field, prefix in readings:
-                for customer in store.customers_by_prefix(tx, field, prefix, limit + 1):
+                for customer in store.customers_by_prefix(tx, field, prefix, limit + 1, self.keys):
                     found.setdefault(customer.id, customer)
         matches = list(found.values())
         return matches[:limit], len(matches) > limit
+
+    def rotate_keys(self, batch: int = 500) -> int:
+        """Re-wrap every customer's data key not under the active master key, a batch per transaction (resumable);
+        how many moved. Nothing sealed under the data keys changes."""
+        active = self.keys.master_keys.active_id
+        moved = 0
+        while True:
+            with self._db.transaction() as tx:
+                found = store.customer_keys_to_rewrap(tx, active, batch)
+                for customer_id, key_id, wrapped in found:
+                    key = rewrap_customer_key(key_id, wrapped, self.keys)
+                    moved += store.replace_customer_key_wrapping(tx, customer_id, key_id, key.key_id, key.wrapped_key)
+            if len(found) < batch:
+                return moved
 
     def purse(self, customer_id: str) -> Account:
         """The customer's purse account (opened here if a crash came between sign-up and its opening)."""
@@ -225,7 +245,7 @@ class Customers:
     def get(self, customer_id: str) -> Customer:
         """A customer by id."""
         with self._db.transaction(write=False) as tx:
-            row = store.find_customer(tx, customer_id)
+            row = store.find_customer(tx, customer_id, self.keys)
         if row is None:
             raise AuthenticationFailed("unknown customer")
         return row.customer
@@ -253,7 +273,9 @@ class Customers:
         except InvalidCustomer:
             email = ""
         with self._db.transaction(write=False) as tx:
-            row = store.find_customer_by_email(tx, email) if email else None
+            row = store.find_customer_by_email(tx, email, self.keys) if email else None
+        if row is not None and row.customer.erased_at is not None:
+            row = None  # an erased customer signs in no more: refused as an unknown address, with the same work
         with self._db.transaction() as tx:
             allowed = store.take_sign_in_attempt(
                 tx,
@@ -296,7 +318,7 @@ class Customers:
         """``WrongPassword`` unless ``current`` is the customer's password; a wrong one counts toward the lockout, as
         a sign-in does (a session left open must not become a way to guess the password)."""
         with self._db.transaction(write=False) as tx:
-            row = store.find_customer(tx, customer_id)
+            row = store.find_customer(tx, customer_id, self.keys)
         if row is None:
             raise AuthenticationFailed("unknown customer")
         now = self._clock()
@@ -332,8 +354,8 @@ class Customers:
         verify customers, and the change is recorded in the staff audit trail."""
         actor.require(Power.VERIFY_CUSTOMERS)
         with self._db.transaction() as tx:
-            row = store.find_customer(tx, customer_id_or_email) or store.find_customer_by_email(
-                tx, customer_id_or_email.lower()
+            row = store.find_customer(tx, customer_id_or_email, self.keys) or store.find_customer_by_email(
+                tx, customer_id_or_email.lower(), self.keys
             )
             if row is None:
                 raise InvalidCustomer(f"no customer {customer_id_or_email}", param="customer")
@@ -361,7 +383,7 @@ class Customers:
         if problems:
             raise problems[0]
         with self._db.transaction() as tx:
-            row = store.find_customer(tx, customer_id)
+            row = store.find_customer(tx, customer_id, self.keys)
             if row is None:
                 raise NotFound(f"no customer {customer_id}")
             if row.customer.kyc_level == level:

@@ -12,13 +12,17 @@ __all__ = ["Card", "Customer", "TopUp"]
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """A wallet holder; ``kyc_level`` is ``unverified`` or ``verified`` and sets the purse's limits."""
+    """A wallet holder; ``kyc_level`` is ``unverified`` or ``verified`` and sets the purse's limits.
+
+    ``erased_at``: when the customer asked for erasure (the relationship ended; the data is restricted until it is
+    shredded, and then ``email`` and ``name`` are empty: nobody can read them any more)."""
 
     id: str
     email: str
     name: str
     kyc_level: str
     created_at: datetime
+    erased_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from kleline.wallet.passkey import (
     verify_assertion,
     verify_registration,
 )
+from kleline.wallet.personal_data import PersonalDataKeys, development_keys
 from kleline.wallet.sca import Challenge
 
 __all__ = ["MAX_PASSKEYS", "Passkeys", "bound_challenge", "spend_ceremony"]
@@ -63,8 +64,11 @@ def spend_ceremony(tx: RawTx, ceremony_id: str, purpose: Purpose, customer_id: s
 class Passkeys:
     """Register, list, remove and sign in with passkeys; offer them for a payment's challenge."""
 
-    def __init__(self, db: Database, relying_party: RelyingParty, *, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, relying_party: RelyingParty, *, clock: Clock, keys: PersonalDataKeys | None = None
+    ) -> None:
         self._db = db
+        self._keys = keys or development_keys()
         self.relying_party = relying_party
         self._clock = clock
 
@@ -78,7 +82,7 @@ class Passkeys:
     def begin_registration(self, customer_id: str) -> Offer:
         """A ceremony to register a new passkey for the customer, and its options for the browser."""
         with self._db.transaction() as tx:
-            row = store.find_customer(tx, customer_id)
+            row = store.find_customer(tx, customer_id, self._keys)
             if row is None:
                 raise PasskeyUnknown("no such customer", param="customer_id")
             existing = passkey_store.list_passkeys(tx, customer_id)

@@ -172,7 +172,7 @@ class RegisteredCards:
         name = _holder_name(holder_name)
         card_fingerprint = fingerprint(card_number, self._fingerprint_key)
         with self._db.transaction(write=False) as tx:
-            if card_store.find_live_by_fingerprint(tx, customer_id, card_fingerprint) is not None:
+            if card_store.find_live_by_fingerprint(tx, customer_id, card_fingerprint, self._keys) is not None:
                 raise CardAlreadyRegistered("this card is already in your wallet", param="number")
 
         verification = self._bank.verify_card(CardDetails(card_number.digits, exp_month, exp_year, cvc))
@@ -195,11 +195,11 @@ class RegisteredCards:
         )
         try:
             with self._db.transaction() as tx:
-                card_store.insert_card(tx, card, card_fingerprint, seal(card_number, self._keys))
+                card_store.insert_card(tx, card, card_fingerprint, seal(card_number, self._keys), self._keys)
         except INTEGRITY_ERRORS:
             # A concurrent request registered the same card first; anything else is not ours to hide.
             with self._db.transaction(write=False) as tx:
-                if card_store.find_live_by_fingerprint(tx, customer_id, card_fingerprint) is None:
+                if card_store.find_live_by_fingerprint(tx, customer_id, card_fingerprint, self._keys) is None:
                     raise
             raise CardAlreadyRegistered("this card is already in your wallet", param="number") from None
         log.info("card %s registered for %s (%s ending %s)", card.id, customer_id, card.brand, card.last4)
@@ -230,15 +230,15 @@ class RegisteredCards:
         with self._db.transaction(write=False) as tx:
             after = None
             if starting_after is not None:
-                after = card_store.find_card(tx, customer_id, starting_after, include_deleted=True)
+                after = card_store.find_card(tx, customer_id, starting_after, self._keys, include_deleted=True)
                 if after is None:
                     raise CardNotFound(f"no card {starting_after} in this wallet", param="starting_after")
-            return card_store.list_cards(tx, customer_id, limit=limit, after=after)
+            return card_store.list_cards(tx, customer_id, self._keys, limit=limit, after=after)
 
     def get(self, customer_id: str, card_id: str) -> Card:
         """One live card of the customer; ``CardNotFound`` for an unknown, removed or another customer's card."""
         with self._db.transaction(write=False) as tx:
-            card = card_store.find_card(tx, customer_id, card_id)
+            card = card_store.find_card(tx, customer_id, card_id, self._keys)
         if card is None:
             raise CardNotFound(f"no card {card_id} in this wallet", param="card_id")
         return card
@@ -254,7 +254,7 @@ class RegisteredCards:
     def card_details(self, customer_id: str, card_id: str) -> CardDetails:
         """Open a live card's sealed number for a payment; no security code (it was never kept)."""
         with self._db.transaction(write=False) as tx:
-            found = card_store.sealed_number(tx, customer_id, card_id)
+            found = card_store.sealed_number(tx, customer_id, card_id, self._keys)
         if found is None:
             raise CardNotFound(f"no card {card_id} in this wallet", param="card_id")
         card, sealed = found

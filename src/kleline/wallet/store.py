@@ -1,15 +1,25 @@
-"""The wallet's SQL: customers and their tokens."""
+"""The wallet's SQL: customers (their personal data sealed, ``kleline.wallet.personal_data``) and their tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
-from kleline.db.prefixes import prefix_successor
+from kleline.db.prefixes import ascii_lower, prefix_successor
 from kleline.wallet.model import Customer
+from kleline.wallet.personal_data import (
+    PersonalDataKeys,
+    email_index,
+    new_customer_key,
+    open_field,
+    seal_field,
+    search_token,
+    search_tokens,
+    unwrap_customer_key,
+)
 
 __all__ = ["CustomerRow", "customers_by_prefix"]
 
@@ -23,40 +33,84 @@ class CustomerRow:
     locked_until: int | None
 
 
-_CUSTOMER_COLUMNS = "id, email, name, kyc_level, created_at, password_hash, locked_until"
+# One round trip reads a customer and its data key; a shredded customer has no key left, and no name or email.
+_CUSTOMER_COLUMNS = (
+    "c.id, c.email_sealed, c.name_sealed, c.kyc_level, c.created_at, c.password_hash, c.locked_until, c.erased_at, "
+    "k.key_id, k.wrapped_key FROM customers c LEFT JOIN customer_keys k ON k.customer_id = c.id"
+)
 
 
-def _customer_row(row: Sequence[Any]) -> CustomerRow:
-    customer = Customer(row[0], row[1], row[2], row[3], from_epoch_us(int(row[4])))
+def _customer_row(row: Sequence[Any], keys: PersonalDataKeys) -> CustomerRow:
+    customer_id = str(row[0])
+    email = name = ""
+    if row[8] is not None and row[1] is not None:
+        data_key = unwrap_customer_key(str(row[8]), bytes(row[9]), keys.master_keys)
+        email = open_field(data_key, customer_id, "email", row[1])
+        name = open_field(data_key, customer_id, "name", row[2])
+    erased_at = None if row[7] is None else from_epoch_us(int(row[7]))
+    customer = Customer(customer_id, email, name, row[3], from_epoch_us(int(row[4])), erased_at)
     return CustomerRow(customer, row[5], None if row[6] is None else int(row[6]))
 
 
-def insert_customer(tx: RawTx, customer: Customer, password_hash: str, created_at: int) -> None:
-    """Record a new customer (the email's unique key refuses a second wallet)."""
+def insert_customer(tx: RawTx, customer: Customer, password_hash: str, created_at: int, keys: PersonalDataKeys) -> None:
+    """Record a new customer under a fresh data key, with the blind index of its email (whose unique key refuses a
+    second wallet) and the tokens of the staff's search."""
+    key = new_customer_key(keys)
     tx.execute(
-        "INSERT INTO customers (id, email, name, password_hash, kyc_level, created_at) "
-        "VALUES (:id, :email, :name, :hash, :level, :at)",
+        "INSERT INTO customers (id, email_index, email_sealed, name_sealed, password_hash, kyc_level, created_at) "
+        "VALUES (:id, :index, :email, :name, :hash, :level, :at)",
         {
             "id": customer.id,
-            "email": customer.email,
-            "name": customer.name,
+            "index": email_index(customer.email, keys.index_key),
+            "email": seal_field(key.key, customer.id, "email", customer.email),
+            "name": seal_field(key.key, customer.id, "name", customer.name),
             "hash": password_hash,
             "level": customer.kyc_level,
             "at": created_at,
         },
     )
+    tx.execute(
+        "INSERT INTO customer_keys (customer_id, key_id, wrapped_key, created_at) VALUES (:id, :key_id, :wrapped, :at)",
+        {"id": customer.id, "key_id": key.key_id, "wrapped": key.wrapped_key, "at": created_at},
+    )
+    tokens = sorted(search_tokens(customer.email, customer.name, keys.index_key))
+    tx.executemany(
+        "INSERT INTO customer_search_tokens (token, customer_id) VALUES (:token, :id)",
+        [{"token": token, "id": customer.id} for token in tokens],
+    )
 
 
-def find_customer(tx: RawTx, customer_id: str) -> CustomerRow | None:
-    """A customer by id, or None."""
-    row = tx.fetchone(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id", {"id": customer_id})
-    return _customer_row(row) if row else None
+def find_customer(tx: RawTx, customer_id: str, keys: PersonalDataKeys) -> CustomerRow | None:
+    """A customer by id, its personal data opened, or None."""
+    row = tx.fetchone(f"SELECT {_CUSTOMER_COLUMNS} WHERE c.id = :id", {"id": customer_id})
+    return _customer_row(row, keys) if row else None
 
 
-def find_customer_by_email(tx: RawTx, email: str) -> CustomerRow | None:
-    """A customer by normalised email, or None."""
-    row = tx.fetchone(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE email = :email", {"email": email})
-    return _customer_row(row) if row else None
+def find_customer_by_email(tx: RawTx, email: str, keys: PersonalDataKeys) -> CustomerRow | None:
+    """A customer by normalised email (through its blind index), or None."""
+    row = tx.fetchone(
+        f"SELECT {_CUSTOMER_COLUMNS} WHERE c.email_index = :index", {"index": email_index(email, keys.index_key)}
+    )
+    return _customer_row(row, keys) if row else None
+
+
+def customer_keys_to_rewrap(tx: RawTx, active_key_id: str, limit: int) -> list[tuple[str, str, bytes]]:
+    """Up to ``limit`` customers' data keys (customer, key id, wrapped key) not under ``active_key_id``."""
+    rows = tx.fetchall(
+        "SELECT customer_id, key_id, wrapped_key FROM customer_keys WHERE key_id <> :active "
+        "ORDER BY customer_id LIMIT :limit",
+        {"active": active_key_id, "limit": limit},
+    )
+    return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
+
+def replace_customer_key_wrapping(tx: RawTx, customer_id: str, old_key_id: str, key_id: str, wrapped: bytes) -> bool:
+    """Store a re-wrapped data key, if it is still under ``old_key_id`` (a concurrent run may have won)."""
+    cursor = tx.execute(
+        "UPDATE customer_keys SET key_id = :key_id, wrapped_key = :wrapped WHERE customer_id = :id AND key_id = :old",
+        {"key_id": key_id, "wrapped": wrapped, "id": customer_id, "old": old_key_id},
+    )
+    return int(cursor.rowcount) == 1
 
 
 def take_sign_in_attempt(tx: RawTx, customer_id: str, limit: int, now: int, lock_until: int) -> bool:
@@ -128,24 +182,36 @@ def end_every_session(tx: RawTx, customer_id: str, now: int) -> None:
     tx.execute("DELETE FROM web_sessions WHERE customer_id = :customer", {"customer": customer_id})
 
 
-def _prefix_key(tx: RawTx, field: str) -> str:
-    """The indexed form of ``field`` a prefix is a range of (migration 0038): the id and the email as they are, the
-    name lower-cased in A-Z; byte by byte (PostgreSQL's C collation, SQLite's binary one)."""
-    if field == "name":
-        return 'lower(name COLLATE "C")' if tx.is_postgres else "lower(name)"
-    return f'({field} COLLATE "C")' if tx.is_postgres else field
+_SEARCH_SCAN: Final = 1000
+"""The most customers one search token is read for (a one-letter prefix of a large base): sorted after opening."""
 
 
-def customers_by_prefix(tx: RawTx, field: str, prefix: str, limit: int) -> list[Customer]:
+def customers_by_prefix(tx: RawTx, field: str, prefix: str, limit: int, keys: PersonalDataKeys) -> list[Customer]:
     """Up to ``limit`` customers whose ``field`` (``id``, ``email`` or ``name``, the latter compared lower-cased
-    in A-Z: pass ``prefix`` so) begins with ``prefix``, in the order of that field; one range of an index."""
-    if field not in ("id", "email", "name"):
+    in A-Z: pass ``prefix`` so) begins with ``prefix``, in the order of that field.
+
+    The id is a range of its index; an email or a name is sealed, so its prefix is looked up by its keyed hash
+    (``customer_search_tokens``), the matches opened, checked (a prefix longer than the hashed ones) and sorted."""
+    if field == "id":
+        upper = prefix_successor(prefix)
+        key = '(c.id COLLATE "C")' if tx.is_postgres else "c.id"
+        condition = f"{key} >= :low" + ("" if upper is None else f" AND {key} < :high")
+        rows = tx.fetchall(
+            f"SELECT {_CUSTOMER_COLUMNS} WHERE {condition} ORDER BY {key} LIMIT :limit",
+            {"low": prefix, "high": upper, "limit": limit},
+        )
+        return [_customer_row(row, keys).customer for row in rows]
+    if field not in ("email", "name"):
         raise ValueError(f"customers are not searched by {field}")
-    key = _prefix_key(tx, field)
-    upper = prefix_successor(prefix)
-    condition = f"{key} >= :low" + ("" if upper is None else f" AND {key} < :high")
     rows = tx.fetchall(
-        f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE {condition} ORDER BY {key}, id LIMIT :limit",
-        {"low": prefix, "high": upper, "limit": limit},
+        f"SELECT {_CUSTOMER_COLUMNS} JOIN customer_search_tokens t ON t.customer_id = c.id "
+        "WHERE t.token = :token ORDER BY c.id LIMIT :scan",
+        {"token": search_token(field, prefix, keys.index_key), "scan": _SEARCH_SCAN},
     )
-    return [_customer_row(row).customer for row in rows]
+    found = [_customer_row(row, keys).customer for row in rows]
+
+    def value(customer: Customer) -> str:
+        return customer.email.lower() if field == "email" else ascii_lower(customer.name)
+
+    matches = sorted((c for c in found if value(c).startswith(prefix)), key=lambda c: (value(c).encode(), c.id))
+    return matches[:limit]

@@ -28,6 +28,7 @@ from kleline.web import (
     top_up_challenge,
     wallet,
     wallet_forms,
+    your_data,
 )
 from kleline.web.sessions import WebSessions, cookie_policy
 from kleline.web.visits import Answered, WebState
@@ -54,6 +55,7 @@ def install(app: FastAPI, kleline: Kleline) -> None:
     app.include_router(receipts.router)
     app.include_router(security.router)
     app.include_router(privacy.router)
+    app.include_router(your_data.router)
     app.include_router(passkey_sign_in.router)
     for router in dashboard.routers:
         app.include_router(router)

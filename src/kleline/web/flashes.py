@@ -34,6 +34,7 @@ __all__ = [
     "SIGNED_OUT",
     "SIGNED_OUT_EVERYWHERE",
     "TOPPED_UP",
+    "WALLET_ERASED",
     "WALLET_OPENED",
     "announcement",
     "leave",
@@ -54,6 +55,7 @@ PASSKEY_ADDED: Final = "passkey_added"
 PASSKEY_REMOVED: Final = "passkey_removed"
 PASSWORD_CHANGED: Final = "password_changed"
 SIGNED_OUT_EVERYWHERE: Final = "signed_out_everywhere"
+WALLET_ERASED: Final = "wallet_erased"
 # The privacy page's notes (kleline.web.privacy).
 CONSENT_GRANTED: Final = "consent_granted"
 CONSENT_WITHDRAWN: Final = "consent_withdrawn"
@@ -80,6 +82,7 @@ _KINDS: Final = (
     SIGNED_OUT_EVERYWHERE,
     CONSENT_GRANTED,
     CONSENT_WITHDRAWN,
+    WALLET_ERASED,
 )
 _NOTE: Final = re.compile(rf"({'|'.join(_KINDS)})(?::([A-Za-z0-9_]{{1,64}}))?")
 
@@ -103,6 +106,12 @@ def announcement(request: Request, visit: Visit | None) -> str | None:
     if kind == SIGNED_OUT_EVERYWHERE:
         return (
             _("Your wallet is signed out everywhere: on every device, and for every app.") if customer is None else None
+        )
+    if kind == WALLET_ERASED:
+        return (
+            _("Your wallet is closed and you are signed out. Your data is locked away and will be destroyed.")
+            if customer is None
+            else None
         )
     if customer is None:
         return None

@@ -83,6 +83,11 @@ def forget_idempotency_keys(kleline: Kleline) -> int:
     return kleline.idempotency.sweep()
 
 
+def shred_erased_customers(kleline: Kleline) -> int:
+    """Destroy the keys of erased customers whose retention period has run out (``kleline customers shred``)."""
+    return len(kleline.erasure.shred_due())
+
+
 SWEEPS: list[Sweep] = [
     Sweep("payments.resume_stalled", resume_stalled),
     Sweep("payments.expire_authorizations", expire_authorizations),
@@ -93,4 +98,5 @@ SWEEPS: list[Sweep] = [
     Sweep("settlement.finish_interrupted", finish_settlement_runs),
     Sweep("wallet.resume_pending_top_ups", resume_pending_top_ups),
     Sweep("reconciliation.finish_interrupted", finish_statement_imports),
+    Sweep("customer_rights.shred", shred_erased_customers, every=3600.0),
 ]

@@ -276,6 +276,7 @@ def test_production_settings_with_the_development_receipt_key_are_refused_at_sta
         "master_keys": generate_master_key("m1"),
         "fingerprint_key": base64.b64encode(b"f" * 32).decode(),
         "pseudonym_key": base64.b64encode(b"p" * 32).decode(),
+        "customer_index_key": base64.b64encode(b"c" * 32).decode(),
     }
     with pytest.raises(InvalidSigningKeyConfig, match="KLELINE_RECEIPT_SIGNING_KEYS: the development"):
         check_settings(load_settings(**production))
