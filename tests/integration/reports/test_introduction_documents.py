@@ -91,3 +91,29 @@ def test_the_fec_books_the_introduction_fee_on_its_own_account_before_and_after_
     assert "Frais d'introduction 5,00 % sur 1 paiement de clients présentés (12,50 € encaissés)" in text
     assert "Frais d'introduction restitués sur 1 remboursement" in text
     assert "0,63 €" in text and "-0,25 €" in text and "0,64 €" in text
+
+
+def test_a_refund_paid_wholly_by_the_commission_and_the_introduction_fee_is_on_the_statement(
+    kleline: Kleline, clock: FakeClock
+) -> None:
+    # 1.30 EUR: commission round_half_up(4.55) = 5, fee round_half_up(6.5) = 7. Two cents back leave 1.28:
+    # commission 4 (1 back), fee 6 (1 back): the merchant's balance does not move.
+    shop = merchant(kleline, fee_bps=350)
+    ada = shopper(kleline, purse=1000)
+    deliver_offer_with_sql(kleline, shop, ada.id, delivered_at=clock(), answer="share_email")
+    paid = pay(kleline, shop, ada.id, 130)
+    assert balance(kleline, balance_account(shop)) == 118
+    clock.advance(hours=1)
+    refund = kleline.refunds.refund(shop, paid, eur(2))
+    assert (refund.fee_returned, refund.intro_fee_returned) == (1, 1)
+    assert balance(kleline, balance_account(shop)) == 118
+    today = kleline.overview.of(shop).today
+    assert (today.gross, today.refunds, today.commission, today.net) == (130, 2, 10, 118)
+    clock.now = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
+    statement = kleline.reports.statement(shop, "2026-01")
+    lines = [(m.kind, m.gross, m.commission, m.introduction, m.net) for m in statement.movements]
+    assert lines == [("payment", 130, -5, -7, 118), ("refund", -2, 1, 1, 0)]
+    assert (statement.refunds, statement.introductions, statement.closing_balance) == (2, 6, 118)
+    # The closed days, now summed into the overview's store, say the same.
+    january = kleline.overview.of(shop).months[-2].totals
+    assert (january.gross, january.refunds, january.commission, january.net) == (130, 2, 10, 118)
