@@ -3,7 +3,7 @@
 - ``ix_refunds_zero_net``: a refund can now be paid in full by Kleline's commission and introduction fee together
   (a cent or two refunded where rounding returns as much of both fees): such a refund never touches the merchant's
   balance, and the statements and the overview read it from the refunds table, through this index. Its predicate
-  becomes ``fee_returned + intro_fee_returned = amount`` (``kleline.reports.store.ZERO_NET``), which holds every
+  becomes ``amount = fee_returned + intro_fee_returned`` (``kleline.reports.store.ZERO_NET``), which holds every
   refund the old one held (their ``intro_fee_returned`` is 0) and those.
 - ``proposals.kind`` gains ``intro_fee_rate``: a merchant's introduction fee rate changes as its commission rate
   does, proposed by one operator and approved by another.
@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 _OLD = "fee_returned = amount"
-_NEW = "fee_returned + intro_fee_returned = amount"
+_NEW = "amount = fee_returned + intro_fee_returned"
 _KINDS = "'write_off', 'suspense_resolution', 'commission_rate', 'bank_account'"
 _WITH_INTRO = _KINDS + ", 'intro_fee_rate'"
 

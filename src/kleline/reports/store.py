@@ -37,9 +37,10 @@ __all__ = [
     "ZERO_NET",
 ]
 
-ZERO_NET = "r.fee_returned + r.intro_fee_returned = r.amount"
+ZERO_NET = "r.amount = r.fee_returned + r.intro_fee_returned"
 """A refund ``r`` that Kleline's fees paid in full: the predicate of the partial index ``ix_refunds_zero_net``
-(migration 0043), written the same way so that both backends use it."""
+(migration 0043), written the same way so that both backends use it (SQLite matches it with the column alone on the
+left of the ``=``, not with the sum there)."""
 
 _IN_CHUNK = 500  # ids per IN (...) list: well under both backends' parameter limits
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from kleline.bootstrap import Kleline
 from kleline.merchants.model import balance_account
+from kleline.reports import day_totals
 from kleline.reports.fec import COLUMNS
 
 from ...conftest import FakeClock
@@ -117,3 +118,14 @@ def test_a_refund_paid_wholly_by_the_commission_and_the_introduction_fee_is_on_t
     # The closed days, now summed into the overview's store, say the same.
     january = kleline.overview.of(shop).months[-2].totals
     assert (january.gross, january.refunds, january.commission, january.net) == (130, 2, 10, 118)
+
+
+def test_the_zero_net_refunds_are_found_through_their_partial_index(kleline: Kleline) -> None:
+    params = {"merchant": "mer_x", "start": 0, "end": 1}
+    with kleline.db.transaction() as tx:
+        if tx.is_postgres:
+            tx.execute("SET LOCAL enable_seqscan = off")  # an empty table: ask whether the index can serve at all
+            plan = "\n".join(str(row[0]) for row in tx.fetchall(f"EXPLAIN {day_totals._ZERO_NET}", params))
+        else:
+            plan = "\n".join(str(row[3]) for row in tx.fetchall(f"EXPLAIN QUERY PLAN {day_totals._ZERO_NET}", params))
+    assert "ix_refunds_zero_net" in plan
