@@ -71,11 +71,17 @@ def capture_postings(payment: Payment, amount: int) -> tuple[Posting, ...]:
 
 def refund_postings(payment: Payment, split: RefundSplit) -> tuple[Posting, ...]:
     """The capture reversed pro rata: merchant Dr its share, commission Dr the fee returned, introductions Dr the
-    introduction fee returned, source Cr the whole."""
+    introduction fee returned, source Cr the whole.
+
+    Each fee is returned by its own before-minus-after rule, so a cent refunded may give back a cent of each (13
+    cents at 4 % and 20 %: fees 1 and 3 before, 0 and 2 after): the merchant's share is then negative and its
+    balance is credited the difference, as its net (captured - refunded - both fees) says it should."""
     currency = payment.amount.currency
     legs = []
-    if split.from_merchant:
+    if split.from_merchant > 0:
         legs.append(debit(balance_account(payment.merchant_id), Money(split.from_merchant, currency)))
+    elif split.from_merchant < 0:
+        legs.append(credit(balance_account(payment.merchant_id), Money(-split.from_merchant, currency)))
     if split.fee_returned:
         legs.append(debit(COMMISSION_ACCOUNT, Money(split.fee_returned, currency)))
     if split.intro_fee_returned:

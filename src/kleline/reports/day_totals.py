@@ -2,7 +2,8 @@
 and the rollup of closed days (``merchant_day_totals``) that spares reading a year of postings at every visit.
 
 Each posting is classified as the statements classify it (``reports.model.classify``): on an entry whose metadata
-names a ``refund`` and that lowers the balance, a refund; else, on one naming a ``payment`` that raises it, a
+names a ``refund`` and that moves the balance (lowers it, or raises it when a cent refunded returns a cent of each
+of Kleline's fees), a refund; else, on one naming a ``payment`` that raises it, a
 payment; anything else (a payout, an adjustment) is not a sale. The commission is the same entry's postings on
 Kleline's commission and introductions accounts: the overview's "commission" is what Kleline's fees cost the
 merchant, the introduction fee (issue 15) included, so that its gross and net agree with the statements'. A refund
@@ -70,7 +71,7 @@ def _per_day(tx: RawTx, side: str, *, upto: bool) -> str:
         f"SELECT e.posted_at / {DAY_US} AS day, p.id AS posting, {move} AS move, "
         "  -COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
         "             WHERE c.entry_id = p.entry_id AND +c.account_id IN (:commission, :introductions)), 0) AS earned, "
-        f"  CASE WHEN {refund} AND {move} < 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
+        f"  CASE WHEN {refund} AND {move} <> 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
         "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
         f"WHERE p.account_id = :account AND p.id > :after{' AND p.id <= :upto' if upto else ''} "
         f"  AND e.posted_at >= :start AND e.posted_at < :end {fence}"

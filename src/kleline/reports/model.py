@@ -297,8 +297,9 @@ def classify(
     payment = _text(metadata.get("payment"))
     refund = _text(metadata.get("refund"))
     payout = _text(metadata.get("payout")) or _text(metadata.get("payout_id"))
-    if refund is not None and move < 0:
-        # The merchant gives back its share and Kleline its fee: together, what the customer gets.
+    if refund is not None and move != 0:
+        # The merchant gives back its share and Kleline its fees: together, what the customer gets. (A share below
+        # zero, a cent refunded that returns a cent of each fee, credits the balance: still the refund's line.)
         return Classified("refund", refund, payment, move + fees, -commission_move, -introduction_move)
     if payment is not None and move > 0:
         return Classified("payment", payment, payment, move + fees, -commission_move, -introduction_move)

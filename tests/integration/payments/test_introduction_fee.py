@@ -16,6 +16,7 @@ import pytest
 
 from kleline.bootstrap import Kleline
 from kleline.ledger.audit import trial_balance, verify
+from kleline.merchants import store as merchant_store
 from kleline.merchants.model import balance_account
 from kleline.payments.model import PaymentRequest
 from kleline.payments.views import payment_json, refund_json
@@ -160,4 +161,33 @@ def test_an_introduction_to_one_merchant_carries_no_fee_at_another(kleline: Klel
     assert kleline.payments.get(_paid(kleline, introduced_to, bob.id, 1250)).intro_fee_bps == 0  # another customer
     assert kleline.payments.get(_paid(kleline, introduced_to, ada.id, 1250)).intro_fee_bps == 500
     assert balance(kleline, INTRODUCTIONS) == 63
+    _books_hold(kleline)
+
+
+def test_a_cent_refunded_that_returns_a_cent_of_each_fee_credits_the_merchant_the_difference(
+    kleline: Kleline, clock: FakeClock
+) -> None:
+    # 13 cents at 4 % and 20 %: fees 1 (0.52) and 3 (2.6), the merchant keeps 9. One cent back leaves 12: fees 0
+    # (0.48) and 2 (2.4). Kleline gives back 2 cents for the customer's 1: the merchant's net is 10, one more.
+    shop = merchant(kleline, fee_bps=400)
+    with kleline.db.transaction() as tx:
+        merchant_store.set_intro_fee(tx, shop, 2000)  # the highest rate (operators set it by four eyes)
+    ada = shopper(kleline, purse=100)
+    deliver_offer_with_sql(kleline, shop, ada.id, delivered_at=clock(), answer="interested")
+    payment_id = _paid(kleline, shop, ada.id, 13)
+    assert balance(kleline, balance_account(shop)) == 9
+    refund = kleline.refunds.refund(shop, payment_id, eur(1))
+    assert (refund.fee_returned, refund.intro_fee_returned) == (1, 1)
+    assert kleline.payments.get(payment_id).net == 10
+    assert balance(kleline, balance_account(shop)) == 10
+    assert balance(kleline, purse_code(ada.id)) == 88
+    _books_hold(kleline)
+    rest = kleline.refunds.refund(shop, payment_id, eur(12))
+    assert (rest.fee_returned, rest.intro_fee_returned) == (0, 2)
+    assert (balance(kleline, balance_account(shop)), balance(kleline, INTRODUCTIONS)) == (0, 0)
+    statement = kleline.reports.statement(shop, "2026-01")
+    lines = [(m.kind, m.gross, m.commission, m.introduction, m.net) for m in statement.movements]
+    assert lines == [("payment", 13, -1, -3, 9), ("refund", -1, 1, 1, 1), ("refund", -12, 0, 2, -10)]
+    today = kleline.overview.of(shop).today
+    assert (today.gross, today.refunds, today.commission, today.net) == (13, 13, 0, 0)
     _books_hold(kleline)
