@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from kleline.bootstrap import Kleline
+from kleline.cli import app as cli
 from kleline.merchants import store as merchant_store
 from kleline.payments.model import PaymentRequest
 from kleline.staff.audit import AuditFilters, search
@@ -90,3 +93,25 @@ def test_an_approval_fails_when_the_rate_changed_since_the_proposal(client: Test
     body = problem(failed, 409, "proposal_failed")
     assert (body["proposal_id"], body["cause"]) == (first["id"], "intro_fee_rate_changed")
     assert client.get(f"/v1/merchants/{shop}", headers=dave).json()["intro_fee_bps"] == 300
+
+
+def test_an_introduction_fee_rate_from_the_command_line_takes_a_second_system_user(
+    kleline: Kleline, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = merchant(kleline)
+    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "240")
+    for variable in ("USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LOGNAME", "alice")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["merchants", "set-intro-fee-rate", shop, "2001"])
+    assert refused.exit_code == 1 and "0 to 2000 basis points" in refused.output
+    proposed = runner.invoke(cli, ["merchants", "set-intro-fee-rate", shop, "800"])
+    assert proposed.exit_code == 0, proposed.output
+    assert f"proposed to change {shop}'s introduction fee from 500 to 800 basis points" in proposed.output
+    proposal = proposed.output.split(":", 1)[0]
+    monkeypatch.setenv("LOGNAME", "bob")
+    approved = runner.invoke(cli, ["proposals", "approve", proposal])
+    assert approved.exit_code == 0, approved.output
+    assert kleline.merchants.get(shop).intro_fee_bps == 800
