@@ -8,7 +8,7 @@ the count is an index-only scan and never visits the payments' rows (some 6 time
 prefix: every query that used that one can use this one, and a payment's insert still updates one index here.
 
 Revision ID: 0044
-Revises: 0042
+Revises: 0043
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0044"
-down_revision = "0042"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 

@@ -50,6 +50,7 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     proposals = kleline.proposals
     proposals.propose_bank_account(second.actor(None), shop, change.id)
     proposals.propose_commission_rate(second.actor(None), shop, 375)
+    proposals.propose_intro_fee_rate(second.actor(None), shop, 750)
     proposals.propose_write_off(finance.actor(None), ada, Money(1_000, "EUR"))
     (item,), _ = kleline.suspense.items(status="open")
     proposals.propose_suspense_resolution(
@@ -77,6 +78,12 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         page.locator("form[action$='/commission-rate'] button").click()
         page.wait_for_selector(".error-summary")
 
+    def intro_rate_refused(page: Page) -> None:
+        sign_in(page)
+        page.locator("#intro_rate").fill("25")
+        page.locator("form[action$='/intro-fee-rate'] button").click()
+        page.wait_for_selector(".error-summary")
+
     def level_refused(page: Page) -> None:
         sign_in(page)
         page.locator("form[action$='/verification-level'] button").click()
@@ -90,6 +97,7 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         ("proposals-support", f"{at}/console/proposals?status=all", as_support),
         ("proposals-merchant", f"{at}/console/merchants/{shop}", sign_in),
         ("proposals-merchant-refused", f"{at}/console/merchants/{other}", rate_refused),
+        ("proposals-merchant-intro-refused", f"{at}/console/merchants/{other}", intro_rate_refused),
         ("proposals-customer-refused", f"{at}/console/customers/{ada}", level_refused),
     ]
 

@@ -55,6 +55,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "merchants approve-bank-change": ("mer_1", "bac_1"),
     "merchants reject-bank-change": ("mer_1", "bac_1", "--reason", "The account holder is not the shop"),
     "merchants set-commission-rate": ("mer_1", "380"),
+    "merchants set-intro-fee-rate": ("mer_1", "800"),
     "malls create": ("A mall", "a-mall"),
     "malls add-merchant": ("mall_1", "mer_1"),
     "payments expire": (),

@@ -94,6 +94,13 @@ CALLS = [
         "/v1/merchants/mer_nobody/commission-rate",
         {"fee_bps": 330},
     ),
+    Call(
+        "POST",
+        "/v1/merchants/{merchant_id}/intro-fee-rate",
+        MERCHANTS,
+        "/v1/merchants/mer_nobody/intro-fee-rate",
+        {"intro_fee_bps": 800},
+    ),
     Call("DELETE", "/v1/merchants/{merchant_id}/keys/{key_id}", MERCHANTS, "/v1/merchants/mer_nobody/keys/key_1"),
     Call(
         "GET",

@@ -165,6 +165,7 @@ def test_the_export_is_the_filtered_list_as_csv(world: World, sales: dict[str, s
         "currency": "EUR",
         "refunded": "0.00",
         "fee": "0.44",
+        "introduction_fee": "0.00",
         "net": "12.06",
         "reference": "ORD-100",
         "description": "a book",

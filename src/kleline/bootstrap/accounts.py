@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kleline.collections.model import BAD_DEBT_ACCOUNT
 from kleline.ledger import Account, Ledger, NormalSide
-from kleline.payments.postings import COMMISSION_ACCOUNT, receivable_account
+from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT, receivable_account
 from kleline.reconciliation.postings import SUSPENSE_ACCOUNT
 from kleline.sepa.model import OwnAccount
 from kleline.wallet.cards import CardBrand
@@ -25,6 +25,7 @@ def system_accounts(own: OwnAccount, currency: str = PURSE_CURRENCY) -> list[Acc
     """Every account Kleline itself posts to, in ``currency`` (the books' currency, the purse's)."""
     revenue_and_clearing = [
         Account(COMMISSION_ACCOUNT, currency, NormalSide.CREDIT),
+        Account(INTRODUCTIONS_ACCOUNT, currency, NormalSide.CREDIT),  # introduction fees (issue 15)
         Account(SUSPENSE_ACCOUNT, currency, NormalSide.CREDIT),
         Account(BAD_DEBT_ACCOUNT, currency, NormalSide.DEBIT),  # debts written off: a loss
     ]

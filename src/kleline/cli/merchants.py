@@ -171,6 +171,24 @@ def merchants_set_commission_rate(
     announce(proposal)
 
 
+@merchants_app.command("set-intro-fee-rate")
+def merchants_set_intro_fee_rate(
+    merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],
+    intro_fee_bps: Annotated[
+        int, typer.Argument(help="Kleline's introduction fee in basis points, 0 to 2000 (500 = 5 %)")
+    ],
+) -> None:
+    """Propose a new introduction fee rate for an active merchant (on the payments of customers its offers
+    introduced): once someone else approves the proposal (kleline proposals approve), its next introduced payments
+    take it (earlier ones keep theirs)."""
+    from kleline.cli.proposals import announce
+    from kleline.staff.actor import command_line
+
+    with kleline_for_command() as kleline:
+        proposal = kleline.proposals.propose_intro_fee_rate(command_line(), merchant_id, intro_fee_bps)
+    announce(proposal)
+
+
 @merchants_app.command("reject-bank-change")
 def merchants_reject_bank_change(
     merchant_id: Annotated[str, typer.Argument(help="merchant id (mer_...)")],

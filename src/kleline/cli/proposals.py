@@ -45,6 +45,9 @@ def describe(proposal: Proposal) -> str:
         return f"resolve suspense item {proposal.subject_id} ({held}) {where}{note}"
     if proposal.kind == "commission_rate":
         return f"change {proposal.subject_id}'s commission from {p['previous_fee_bps']} to {p['fee_bps']} basis points"
+    if proposal.kind == "intro_fee_rate":
+        old, new = p["previous_intro_fee_bps"], p["intro_fee_bps"]
+        return f"change {proposal.subject_id}'s introduction fee from {old} to {new} basis points"
     return f"pay {proposal.subject_id} into {p['iban']} ({p['bic']}), as its change {p['change_id']} asks"
 
 
@@ -69,7 +72,10 @@ def proposals_list(
         typer.Option(help="only this status: pending, approved, rejected, withdrawn or failed (all by default)"),
     ] = "pending",
     kind: Annotated[
-        str | None, typer.Option(help="only this kind: write_off, suspense_resolution, commission_rate, bank_account")
+        str | None,
+        typer.Option(
+            help="only this kind: write_off, suspense_resolution, commission_rate, bank_account, intro_fee_rate"
+        ),
     ] = None,
     subject: Annotated[str | None, typer.Option(help="only those on this customer, suspense item or merchant")] = None,
     every: Annotated[bool, typer.Option("--all", help="every status (overrides --status)")] = False,

@@ -6,6 +6,7 @@ Public surface: ``Merchants`` and ``Malls`` (the use cases), the values of ``mer
 
 from kleline.merchants.errors import (
     CommissionRateChanged,
+    IntroFeeRateChanged,
     InvalidBic,
     InvalidIban,
     InvalidMerchant,
@@ -45,6 +46,7 @@ __all__ = [
     "MIN_FEE_BPS",
     "Application",
     "CommissionRateChanged",
+    "IntroFeeRateChanged",
     "InvalidBic",
     "InvalidIban",
     "InvalidMerchant",

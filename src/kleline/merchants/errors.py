@@ -9,6 +9,7 @@ KlelineError
  ├── NotFound ─────────── UnknownMerchant, UnknownMall, UnknownKey
  ├── Conflict ─────────── StatusConflict        approve, suspend or refuse from a status that does not allow it
  │                    ├── CommissionRateChanged the rate changed since a change of it was decided
+ │                    ├── IntroFeeRateChanged   the same, for the introduction fee's rate
  │                    └── SlugTaken             another mall already has this slug
  ├── MerchantNotActive                          403: a pending or suspended merchant asked to take a payment
  └── InvalidMerchantKey                         401: the secret key is unknown, revoked or not a merchant's
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidMerchantKey",
     "InvalidSiret",
     "InvalidVatNumber",
+    "IntroFeeRateChanged",
     "MerchantNotActive",
     "SlugTaken",
     "StatusConflict",
@@ -103,6 +105,12 @@ class CommissionRateChanged(Conflict):
     """A change of a merchant's commission rate was decided from one rate and finds another."""
 
     code = "commission_rate_changed"
+
+
+class IntroFeeRateChanged(Conflict):
+    """A change of a merchant's introduction fee rate was decided from one rate and finds another."""
+
+    code = "intro_fee_rate_changed"
 
 
 class SlugTaken(Conflict):

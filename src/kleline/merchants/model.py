@@ -24,6 +24,9 @@ __all__ = [
     "BALANCE_CURRENCY",
     "CATEGORIES",
     "DEFAULT_FEE_BPS",
+    "DEFAULT_INTRO_FEE_BPS",
+    "MAX_INTRO_FEE_BPS",
+    "MIN_INTRO_FEE_BPS",
     "MAX_FEE_BPS",
     "MAX_REASON",
     "MIN_FEE_BPS",
@@ -46,6 +49,10 @@ StatusAction = Literal["approve", "suspend", "refuse"]
 MIN_FEE_BPS: Final = 300
 MAX_FEE_BPS: Final = 400
 DEFAULT_FEE_BPS: Final = 350
+MIN_INTRO_FEE_BPS: Final = 0
+MAX_INTRO_FEE_BPS: Final = 2000
+DEFAULT_INTRO_FEE_BPS: Final = 500
+"""The introduction fee's rate (issue 15), on payments of customers an offer of the merchant introduced."""
 BALANCE_CURRENCY: Final = "EUR"
 MAX_REASON: Final = 500
 """The longest reason an operator may give for a refusal or a suspension, in characters."""
@@ -143,6 +150,8 @@ class Merchant:
     """Why an operator refused or suspended it, as the merchant reads it (None otherwise, or none given)."""
     status_changed_at: datetime | None = None
     """When its status last changed (registered, approved, refused or suspended)."""
+    intro_fee_bps: int = DEFAULT_INTRO_FEE_BPS
+    """Kleline's introduction fee in basis points (0 to 2000), on payments of customers its offers introduced."""
 
     @property
     def is_active(self) -> bool:

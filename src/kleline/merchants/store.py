@@ -26,13 +26,14 @@ __all__ = [
     "search_merchants",
     "set_bank_details",
     "set_fee",
+    "set_intro_fee",
     "set_profile",
     "set_status",
 ]
 
 _COLUMNS = (
     "id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at, description, approved_at, "
-    "vat_number, contact_name, contact_phone, status_reason, status_changed_at"
+    "vat_number, contact_name, contact_phone, status_reason, status_changed_at, intro_fee_bps"
 )
 _QUALIFIED = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
 
@@ -64,6 +65,7 @@ def _merchant(row: Sequence[Any], mall_ids: Iterable[str]) -> Merchant:
         contact_phone=row[15],
         status_reason=row[16],
         status_changed_at=from_epoch_us(int(row[17])),
+        intro_fee_bps=int(row[18]),
     )
 
 
@@ -71,7 +73,7 @@ def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
     """Record a new merchant."""
     tx.execute(
         f"INSERT INTO merchants ({_COLUMNS}) VALUES (:id, :name, :email, :website, :category, :siret, :iban, :bic, "
-        ":fee, :status, :at, :description, NULL, :vat, :contact_name, :contact_phone, NULL, :at)",
+        ":fee, :status, :at, :description, NULL, :vat, :contact_name, :contact_phone, NULL, :at, :intro_fee)",
         {
             "id": merchant.id,
             "name": merchant.name,
@@ -82,6 +84,7 @@ def insert_merchant(tx: RawTx, merchant: Merchant, created_at: int) -> None:
             "iban": merchant.iban,
             "bic": merchant.bic,
             "fee": merchant.fee_bps,
+            "intro_fee": merchant.intro_fee_bps,
             "status": merchant.status,
             "description": merchant.description,
             "vat": merchant.vat_number,
@@ -236,6 +239,16 @@ def set_fee(tx: RawTx, merchant_id: str, fee_bps: int) -> bool:
     """Take Kleline's commission at ``fee_bps`` on the merchant's next payments (checked, and approved by a second
     operator, by the caller); False if there is no such merchant. Payments already made keep the rate they recorded."""
     cursor = tx.execute("UPDATE merchants SET fee_bps = :fee WHERE id = :id", {"fee": fee_bps, "id": merchant_id})
+    return int(cursor.rowcount) == 1
+
+
+def set_intro_fee(tx: RawTx, merchant_id: str, intro_fee_bps: int) -> bool:
+    """Take Kleline's introduction fee at ``intro_fee_bps`` on the merchant's next introduced payments (checked, and
+    approved by a second operator, by the caller); False if there is no such merchant. Payments already confirmed
+    keep the rate they recorded."""
+    cursor = tx.execute(
+        "UPDATE merchants SET intro_fee_bps = :fee WHERE id = :id", {"fee": intro_fee_bps, "id": merchant_id}
+    )
     return int(cursor.rowcount) == 1
 
 

@@ -94,6 +94,8 @@ class Captures:
         was authorised and not taken is released."""
         payment = self._book.of_merchant(merchant_id, payment_id)
         self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        if payment.intro_fee_bps:
+            self._accounts.ensure(postings.INTRODUCTIONS_ACCOUNT, NormalSide.CREDIT, payment.currency)
         if payment.card_network is not None:
             self._accounts.ensure(postings.receivable_account(payment.card_network), NormalSide.DEBIT, payment.currency)
         taken = payment.amount_authorized if amount is None else capture_amount(payment, amount)

@@ -46,7 +46,9 @@ HOLD_LIFETIME: Final = timedelta(days=30)
 Settle = Callable[[RawTx, Payment, Refund, str], None]
 """Records a refund whose money moved: the payment's refunded amount, the refund, its events, its receipt."""
 
-_COLUMNS: Final = "id, payment_id, merchant_id, amount, currency, fee_returned, created_at, attempts"
+_COLUMNS: Final = (
+    "id, payment_id, merchant_id, amount, currency, fee_returned, created_at, attempts, intro_fee_returned"
+)
 
 
 class CardRefunds:
@@ -93,7 +95,7 @@ class CardRefunds:
         )
         tx.execute(
             f"INSERT INTO card_refunds ({_COLUMNS}, next_attempt_at) VALUES (:id, :payment, :merchant, :amount, "
-            ":currency, :fee, :at, 0, :next)",
+            ":currency, :fee, :at, 0, :intro_fee, :next)",
             {
                 "id": refund.id,
                 "payment": payment.id,
@@ -101,6 +103,7 @@ class CardRefunds:
                 "amount": refund.amount.minor,
                 "currency": refund.amount.currency,
                 "fee": refund.fee_returned,
+                "intro_fee": refund.intro_fee_returned,
                 "at": epoch_us(refund.created_at),
                 "next": epoch_us(refund.created_at + self._first_retry),
             },
@@ -216,7 +219,9 @@ def _hold_id(refund_id: str) -> str:
 
 
 def _postings(payment: Payment, refund: Refund) -> tuple[Posting, ...]:
-    return postings.refund_postings(payment, RefundSplit(refund.amount.minor, refund.fee_returned))
+    return postings.refund_postings(
+        payment, RefundSplit(refund.amount.minor, refund.fee_returned, refund.intro_fee_returned)
+    )
 
 
 def _pending(row: Any) -> Refund:
@@ -229,4 +234,5 @@ def _pending(row: Any) -> Refund:
         fee_returned=int(row[5]),
         failure_code=None,
         created_at=from_epoch_us(int(row[6])),
+        intro_fee_returned=int(row[8]),
     )

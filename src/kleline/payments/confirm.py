@@ -15,6 +15,11 @@ How each step stays exact when requests race or a process dies half-way:
 - **Strong authentication** is decided under the customer's row lock (``StrongAuth.decide``), as for top-ups;
   an issuer that answers 1A (authentication required) gets the same challenge, then an authenticated attempt.
 
+- **An introduced customer** (issue 15): when the customer becomes known (the purse payment's transaction, or the
+  card payment's claim), one indexed query finds whether an offer of the merchant introduced them in the last
+  ``INTRODUCTION_WINDOW`` (``payments.introductions``); if so, the payment carries the merchant's introduction fee
+  rate as it stands then, and the offer's id, for the rest of its life.
+
 State changes go through ``payments.book.PaymentBook`` (under the payment's row lock, with their event).
 """
 
@@ -34,6 +39,7 @@ from kleline.payments.book import PaymentBook
 from kleline.payments.capture import Captures, OwnAccounts, capture_request, issue_receipt
 from kleline.payments.checks import check_open, unclaimed
 from kleline.payments.errors import CaptureUnanswered, PaymentStateConflict
+from kleline.payments.introductions import introduced
 from kleline.payments.model import METHODS, OPEN_STATUSES, Payment
 from kleline.receipts.service import Receipts
 from kleline.wallet import sca_store
@@ -189,7 +195,7 @@ class Confirmations:
                 return False
             self._book.record(
                 tx,
-                payment.with_status(
+                introduced(tx, payment, customer_id, self._clock()).with_status(
                     "processing",
                     customer_id=customer_id,
                     method=method,
@@ -217,6 +223,7 @@ class Confirmations:
         check_open(current, customer_id)
         merchant = self._merchants.require_active(current.merchant_id, tx=tx)
         self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, current.currency)
+        self._accounts.ensure(postings.INTRODUCTIONS_ACCOUNT, NormalSide.CREDIT, current.currency)
         try:
             return self._pay_in(tx, current, customer_id, False, merchant.name)
         except InsufficientFunds:
@@ -229,6 +236,7 @@ class Confirmations:
         entry (automatic), the new state, its events and the receipt commit together or not at all, so no crash
         can leave a purse payment half-done. None when a challenge must come first."""
         self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, payment.currency)
+        self._accounts.ensure(postings.INTRODUCTIONS_ACCOUNT, NormalSide.CREDIT, payment.currency)
         try:
             with self._db.transaction() as tx:
                 current = self._book.load(tx, payment.id, lock=True)
@@ -245,7 +253,7 @@ class Confirmations:
         if not challenged and not self._exempt(tx, customer_id, current.amount):
             return None
         amount = current.amount.minor
-        authorized = current.with_status(
+        authorized = introduced(tx, current, customer_id, now).with_status(
             "authorized",
             customer_id=customer_id,
             method="purse",

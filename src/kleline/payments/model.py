@@ -16,6 +16,10 @@ answer; it makes a second, concurrent confirmation of the same payment a clear c
 The commission (DESIGN.md section 2) is a function of what was captured and refunded, never of the steps taken:
 ``fee = round_half_up((captured - refunded) * bps / 10_000)``. A capture takes, and a refund returns, the difference
 of ``fee`` before and after it, so a full refund returns exactly what was taken.
+
+The introduction fee (issue 15) follows the same rule at its own rate: a payment confirmed by a customer whom an
+offer of the merchant introduced (``introduction_offer_id``) carries ``intro_fee_bps`` and pays
+``round_half_up((captured - refunded) * intro_fee_bps / 10_000)`` beside the commission, taken and returned alike.
 """
 
 from __future__ import annotations
@@ -67,24 +71,28 @@ def commission(captured: int, refunded: int, fee_bps: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RefundSplit:
-    """How a refund of ``amount`` is paid: ``fee_returned`` from Kleline's commission, the rest by the merchant."""
+    """How a refund of ``amount`` is paid: ``fee_returned`` from Kleline's commission, ``intro_fee_returned`` from
+    its introduction fees, the rest by the merchant."""
 
     amount: int
     fee_returned: int
+    intro_fee_returned: int = 0
 
     @property
     def from_merchant(self) -> int:
         """What the merchant's balance gives back."""
-        return self.amount - self.fee_returned
+        return self.amount - self.fee_returned - self.intro_fee_returned
 
 
-def refund_split(captured: int, refunded: int, amount: int, fee_bps: int) -> RefundSplit:
-    """The commission a refund of ``amount`` returns: the fee before it minus the fee after it."""
+def refund_split(captured: int, refunded: int, amount: int, fee_bps: int, intro_fee_bps: int = 0) -> RefundSplit:
+    """The commission (and introduction fee) a refund of ``amount`` returns: each fee before it minus after it."""
     if not 0 < amount <= captured - refunded:
         raise ValueError(f"refund {amount} outside 1..{captured - refunded}")
     before = commission(captured, refunded, fee_bps)
     after = commission(captured, refunded + amount, fee_bps)
-    return RefundSplit(amount, before - after)
+    intro_before = commission(captured, refunded, intro_fee_bps)
+    intro_after = commission(captured, refunded + amount, intro_fee_bps)
+    return RefundSplit(amount, before - after, intro_before - intro_after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,10 @@ class Payment:
     card_network: str | None = None
     authorized_at: datetime | None = None
     expires_at: datetime | None = None
+    intro_fee_bps: int = 0
+    """The introduction fee's rate, fixed when an introduced customer confirms (0: no introduction)."""
+    introduction_offer_id: str | None = None
+    """The offer that introduced the customer to the merchant, when one did."""
 
     @property
     def fee(self) -> int:
@@ -132,9 +144,14 @@ class Payment:
         return commission(self.amount_captured, self.amount_refunded, self.fee_bps)
 
     @property
+    def introduction_fee(self) -> int:
+        """Kleline's introduction fee on what was captured, net of refunds (0 without an introduction)."""
+        return commission(self.amount_captured, self.amount_refunded, self.intro_fee_bps)
+
+    @property
     def net(self) -> int:
-        """What the merchant keeps: captured minus refunded minus the commission."""
-        return self.amount_captured - self.amount_refunded - self.fee
+        """What the merchant keeps: captured minus refunded minus the commission and the introduction fee."""
+        return self.amount_captured - self.amount_refunded - self.fee - self.introduction_fee
 
     @property
     def currency(self) -> str:
@@ -170,3 +187,5 @@ class Refund:
     fee_returned: int
     failure_code: str | None
     created_at: datetime
+    intro_fee_returned: int = 0
+    """The introduction fee the refund gave back (0 when the payment carried none)."""

@@ -1,6 +1,7 @@
 """Refunds: partial and repeated, never above what was captured and not yet refunded.
 
-Each refund returns the difference of the commission before and after it (DESIGN.md section 2), so its split
+Each refund returns the difference of the commission (and of the introduction fee, at its own rate) before and after
+it (DESIGN.md section 2), so its split
 depends on what was refunded before. A refund is therefore one transaction under the payment's row lock: the check
 against what is left, the split, the ledger entry (``Ledger.post_in``, id = the refund's id), the payment's new
 refunded amount, the refund row, its event and its receipt commit together or not at all. Concurrent refunds of one
@@ -128,7 +129,9 @@ class Refunds:
             raise ValidationError("amount must be a positive number of minor units", param="amount")
         if minor > left:
             raise RefundTooLarge(f"refund of {minor} is above the {left} still refundable", param="amount")
-        split = refund_split(payment.amount_captured, payment.amount_refunded, minor, payment.fee_bps)
+        split = refund_split(
+            payment.amount_captured, payment.amount_refunded, minor, payment.fee_bps, payment.intro_fee_bps
+        )
         return Refund(
             id=refund_id,
             payment_id=payment.id,
@@ -138,6 +141,7 @@ class Refunds:
             fee_returned=split.fee_returned,
             failure_code=None,
             created_at=self._clock(),
+            intro_fee_returned=split.intro_fee_returned,
         )
 
     def _failed(self, merchant_id: str, payment_id: str, amount: Money | None, refund_id: str) -> Refund:
@@ -171,7 +175,9 @@ class Refunds:
 
 
 def _entry(payment: Payment, refund: Refund) -> EntryRequest:
-    split = refund_split(payment.amount_captured, payment.amount_refunded, refund.amount.minor, payment.fee_bps)
+    split = refund_split(
+        payment.amount_captured, payment.amount_refunded, refund.amount.minor, payment.fee_bps, payment.intro_fee_bps
+    )
     return EntryRequest(
         refund.id,
         postings.refund_postings(payment, split),

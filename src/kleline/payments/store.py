@@ -26,12 +26,14 @@ __all__ = [
     "load_refund",
     "save_payment",
     "stalled_payments",
+    "introduction",
 ]
 
 _COLUMNS = (
     "id, merchant_id, customer_id, amount, currency, status, method, amount_authorized, amount_captured, "
     "amount_refunded, fee_bps, description, reference, capture_method, return_url, failure_code, created_at, "
-    "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at"
+    "card_id, challenge_id, authorization_id, card_network, authorized_at, expires_at, intro_fee_bps, "
+    "introduction_offer_id"
 )
 
 
@@ -68,6 +70,8 @@ def _payment(row: Sequence[Any], checkout_base: str) -> Payment:
         card_network=row[20],
         authorized_at=_optional_time(row[21]),
         expires_at=_optional_time(row[22]),
+        intro_fee_bps=int(row[23]),
+        introduction_offer_id=row[24],
     )
 
 
@@ -101,6 +105,8 @@ def _params(payment: Payment) -> dict[str, Any]:
         "card_network": payment.card_network,
         "authorized_at": None if payment.authorized_at is None else epoch_us(payment.authorized_at),
         "expires_at": None if payment.expires_at is None else epoch_us(payment.expires_at),
+        "intro_fee_bps": payment.intro_fee_bps,
+        "introduction_offer_id": payment.introduction_offer_id,
     }
 
 
@@ -113,13 +119,14 @@ def insert_payment(tx: RawTx, payment: Payment) -> None:
         ":id, :merchant_id, :customer_id, :amount, :currency, :status, :method, :amount_authorized, "
         ":amount_captured, :amount_refunded, :fee_bps, :description, :reference, :capture_method, :return_url, "
         ":failure_code, :created_at, :card_id, :challenge_id, :authorization_id, :card_network, :authorized_at, "
-        ":expires_at, :updated_at)",
+        ":expires_at, :intro_fee_bps, :introduction_offer_id, :updated_at)",
         params,
     )
 
 
 def save_payment(tx: RawTx, payment: Payment, updated_at: int) -> None:
-    """Write a payment's changing fields (its identity, amount and parties' rate never change)."""
+    """Write a payment's changing fields (its identity, amount and commission rate never change; the introduction
+    fee's rate and offer are fixed when its customer confirms)."""
     params = _params(payment)
     params["updated_at"] = updated_at
     tx.defer(
@@ -128,6 +135,7 @@ def save_payment(tx: RawTx, payment: Payment, updated_at: int) -> None:
         "amount_refunded = :amount_refunded, failure_code = :failure_code, "
         "card_id = :card_id, challenge_id = :challenge_id, authorization_id = :authorization_id, "
         "card_network = :card_network, authorized_at = :authorized_at, expires_at = :expires_at, "
+        "intro_fee_bps = :intro_fee_bps, introduction_offer_id = :introduction_offer_id, "
         "updated_at = :updated_at WHERE id = :id",
         params,
     )
@@ -184,7 +192,9 @@ def authorized_total(tx: RawTx, merchant_id: str) -> int:
     return int(row[0])
 
 
-_REFUND_COLUMNS = "id, payment_id, merchant_id, amount, currency, status, fee_returned, failure_code, created_at"
+_REFUND_COLUMNS = (
+    "id, payment_id, merchant_id, amount, currency, status, fee_returned, failure_code, created_at, intro_fee_returned"
+)
 
 
 def _refund(row: Sequence[Any]) -> Refund:
@@ -197,6 +207,7 @@ def _refund(row: Sequence[Any]) -> Refund:
         fee_returned=int(row[6]),
         failure_code=row[7],
         created_at=from_epoch_us(int(row[8])),
+        intro_fee_returned=int(row[9]),
     )
 
 
@@ -204,7 +215,7 @@ def insert_refund(tx: RawTx, refund: Refund) -> None:
     """Record a refund and how it ended."""
     tx.execute(
         f"INSERT INTO refunds ({_REFUND_COLUMNS}) VALUES "
-        "(:id, :payment, :merchant, :amount, :currency, :status, :fee, :failure, :at)",
+        "(:id, :payment, :merchant, :amount, :currency, :status, :fee, :failure, :at, :intro_fee)",
         {
             "id": refund.id,
             "payment": refund.payment_id,
@@ -215,6 +226,7 @@ def insert_refund(tx: RawTx, refund: Refund) -> None:
             "fee": refund.fee_returned,
             "failure": refund.failure_code,
             "at": epoch_us(refund.created_at),
+            "intro_fee": refund.intro_fee_returned,
         },
     )
 
@@ -279,9 +291,23 @@ def card_refund_settlement(tx: RawTx, refund_id: str) -> tuple[str, Money, str] 
 
 
 def merchants_paid_by(tx: RawTx, customer_id: str) -> list[str]:
-    """The merchants a customer confirmed payments to, by id (``ix_payments_customer``)."""
+    """The merchants a customer confirmed payments to, by id (``ix_payments_customer_purchases``)."""
     rows = tx.fetchall(
         "SELECT DISTINCT merchant_id FROM payments WHERE customer_id = :customer ORDER BY merchant_id",
         {"customer": customer_id},
     )
     return [str(row[0]) for row in rows]
+
+
+def introduction(tx: RawTx, customer_id: str, merchant_id: str, since: int) -> tuple[str, int] | None:
+    """The offer of ``merchant_id`` that introduced ``customer_id`` most recently, delivered after ``since`` and
+    answered ``interested`` or ``share_email``, with the merchant's introduction fee rate; None if none did.
+    One index range (``ix_offer_deliveries_introductions``: customer, merchant, answered_at)."""
+    row = tx.fetchone(
+        "SELECT d.offer_id, m.intro_fee_bps FROM offer_deliveries d JOIN merchants m ON m.id = d.merchant_id "
+        "WHERE d.customer_id = :customer AND d.merchant_id = :merchant AND d.answered_at IS NOT NULL "
+        "AND d.answer IN ('interested', 'share_email') AND d.delivered_at > :since "
+        "ORDER BY d.delivered_at DESC, d.offer_id LIMIT 1",
+        {"customer": customer_id, "merchant": merchant_id, "since": since},
+    )
+    return None if row is None else (str(row[0]), int(row[1]))

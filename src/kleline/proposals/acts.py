@@ -1,4 +1,4 @@
-"""The four acts that take two people, each over the service that does it.
+"""The acts that take two people, each over the service that does it.
 
 Every act has three steps, all in a transaction the proposals' service opens:
 
@@ -7,9 +7,9 @@ Every act has three steps, all in a transaction the proposals' service opens:
   what, the rate it replaces, the IBAN it approves), so that the approver approves exactly that;
 - ``ready`` before the approval's transaction, for what must happen outside it (opening an account);
 - ``apply`` in the approval's transaction: do it, through the service's ``..._in`` use case, refusing if the subject
-  has changed since (``debt_changed``, ``commission_rate_changed``, a suspense item resolved meanwhile, a bank change
-  withdrawn): the caller then rolls everything back. It returns what it did, and the record of it for the staff
-  audit trail (never a full IBAN).
+  has changed since (``debt_changed``, ``commission_rate_changed``, ``intro_fee_rate_changed``, a suspense item
+  resolved meanwhile, a bank change withdrawn): the caller then rolls everything back. It returns what it did, and
+  the record of it for the staff audit trail (never a full IBAN).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from kleline.db.engine import RawTx
 from kleline.errors import ValidationError
 from kleline.merchant_users import BankAccountChanges
 from kleline.merchants import Merchants, mask_iban
+from kleline.merchants.intro_fee_rates import check_intro_fee_rate_in, set_intro_fee_rate_in
 from kleline.money import Money
 from kleline.proposals.model import Proposal, ProposalKind
 from kleline.reconciliation import ResolutionRequest, SuspenseQueue
@@ -178,6 +179,29 @@ class CommissionRate:
 
 
 @dataclass(frozen=True, slots=True)
+class IntroFeeRate:
+    """Take ``intro_fee_bps`` on the payments of customers an active (or suspended) merchant's offers introduce,
+    instead of ``previous_intro_fee_bps`` (issue 15)."""
+
+    def prepare(self, tx: RawTx, subject_id: str, parameters: Mapping[str, Any]) -> Document:
+        intro_fee_bps = _int(parameters, "intro_fee_bps")
+        merchant = check_intro_fee_rate_in(tx, subject_id, intro_fee_bps)
+        return {"intro_fee_bps": intro_fee_bps, "previous_intro_fee_bps": merchant.intro_fee_bps}
+
+    def ready(self, proposal: Proposal) -> None:
+        return None
+
+    def apply(self, tx: RawTx, proposal: Proposal, approver: StaffActor) -> Applied:
+        bps, previous = int(proposal.parameters["intro_fee_bps"]), int(proposal.parameters["previous_intro_fee_bps"])
+        set_intro_fee_rate_in(tx, proposal.subject_id, bps, previous=previous)
+        result = {"intro_fee_bps": bps, "previous_intro_fee_bps": previous}
+        return Applied(result, "merchant_intro_fee_rate_changed", {"intro_fee_bps": previous}, {"intro_fee_bps": bps})
+
+    def shown(self, parameters: Mapping[str, Any]) -> Document:
+        return dict(parameters)
+
+
+@dataclass(frozen=True, slots=True)
 class BankAccount:
     """Approve the pending change ``change_id`` a merchant's owner asked for, to ``iban`` / ``bic``."""
 
@@ -216,5 +240,6 @@ def acts(
         ProposalKind.WRITE_OFF: WriteOff(collections),
         ProposalKind.SUSPENSE_RESOLUTION: SuspenseResolution(suspense),
         ProposalKind.COMMISSION_RATE: CommissionRate(merchants),
+        ProposalKind.INTRO_FEE_RATE: IntroFeeRate(),
         ProposalKind.BANK_ACCOUNT: BankAccount(changes),
     }

@@ -51,6 +51,8 @@ class ProposalKind(StrEnum):
     """Change an active merchant's commission rate."""
     BANK_ACCOUNT = "bank_account"
     """Approve the new bank account a merchant's owner asked for."""
+    INTRO_FEE_RATE = "intro_fee_rate"
+    """Change an active merchant's introduction fee rate (issue 15)."""
 
 
 ProposalStatus = Literal["pending", "approved", "rejected", "withdrawn", "failed"]
@@ -64,6 +66,7 @@ POWERS: Final[Mapping[ProposalKind, Power]] = {
     ProposalKind.SUSPENSE_RESOLUTION: Power.RESOLVE_SUSPENSE,
     ProposalKind.COMMISSION_RATE: Power.DECIDE_MERCHANTS,
     ProposalKind.BANK_ACCOUNT: Power.DECIDE_MERCHANTS,
+    ProposalKind.INTRO_FEE_RATE: Power.DECIDE_MERCHANTS,
 }
 """The power that proposing, approving or rejecting each kind of act takes."""
 
@@ -72,6 +75,7 @@ SUBJECT_TYPES: Final[Mapping[ProposalKind, str]] = {
     ProposalKind.SUSPENSE_RESOLUTION: "suspense_item",
     ProposalKind.COMMISSION_RATE: "merchant",
     ProposalKind.BANK_ACCOUNT: "merchant",
+    ProposalKind.INTRO_FEE_RATE: "merchant",
 }
 """What each kind of act is done to (the subject's id names one of these)."""
 

@@ -90,6 +90,11 @@ class Proposals:
         """Propose to take ``fee_bps`` basis points on the merchant's next payments."""
         return self.propose(actor, ProposalKind.COMMISSION_RATE, merchant_id, {"fee_bps": fee_bps})
 
+    def propose_intro_fee_rate(self, actor: StaffActor, merchant_id: str, intro_fee_bps: int) -> Proposal:
+        """Propose to take ``intro_fee_bps`` basis points on the payments of customers the merchant's offers
+        introduce."""
+        return self.propose(actor, ProposalKind.INTRO_FEE_RATE, merchant_id, {"intro_fee_bps": intro_fee_bps})
+
     def propose_bank_account(self, actor: StaffActor, merchant_id: str, change_id: str) -> Proposal:
         """Propose to approve the bank account change a merchant's owner asked for."""
         return self.propose(actor, ProposalKind.BANK_ACCOUNT, merchant_id, {"change_id": change_id})

@@ -39,7 +39,7 @@ from kleline.reports.store import AccountInfo
 
 __all__ = ["ExportSummary", "account_names", "write_beancount"]
 
-INCOME_CODES: Final = ("kleline:commission",)
+INCOME_CODES: Final = ("kleline:commission", "kleline:introductions")
 EXPENSE_CODES: Final = ("kleline:bad-debt",)
 _NOT_NAME: Final = re.compile(r"[^A-Za-z0-9-]")
 _META_KEY: Final = re.compile(r"^[a-z][a-zA-Z0-9_-]*$")

@@ -2,10 +2,13 @@
 and the rollup of closed days (``merchant_day_totals``) that spares reading a year of postings at every visit.
 
 Each posting is classified as the statements classify it (``reports.model.classify``): on an entry whose metadata
-names a ``refund`` and that lowers the balance, a refund; else, on one naming a ``payment`` that raises it, a
-payment; anything else (a payout, an adjustment) is not a sale. The commission is the same entry's posting on
-Kleline's commission account. A refund paid entirely out of the commission never touches the merchant's balance
-(``zero net``): it is read from the refunds table, as the statements read it.
+names a ``refund`` and that moves the balance (lowers it, or raises it when a cent refunded returns a cent of each
+of Kleline's fees), a refund; else, on one naming a ``payment`` that raises it, a
+payment; anything else (a payout, an adjustment) is not a sale. The commission is the same entry's postings on
+Kleline's commission and introductions accounts: the overview's "commission" is what Kleline's fees cost the
+merchant, the introduction fee (issue 15) included, so that its gross and net agree with the statements'. A refund
+paid entirely out of those fees never touches the merchant's balance (``zero net``): it is read from the refunds
+table, as the statements read it.
 
 Postings are found by the balance account's index (``account_id, id``), from a posting id: the open days' postings
 all come after the **watermark**, the largest id of the days that ended more than a day before them (their rows'
@@ -26,7 +29,7 @@ from typing import Any, Final
 
 from kleline.db.engine import RawTx
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
-from kleline.reports.store import AccountInfo, has_text
+from kleline.reports.store import ZERO_NET, AccountInfo, has_text
 
 __all__ = ["Books", "Stored", "close_days", "read", "settle", "tail", "watermark"]
 
@@ -35,11 +38,13 @@ _TABLE: Final = "merchant_day_totals"
 
 @dataclass(frozen=True, slots=True)
 class Books:
-    """Where a merchant's sales are booked: its balance account and Kleline's commission account (-1: none yet)."""
+    """Where a merchant's sales are booked: its balance account, Kleline's commission account and its introductions
+    account (-1: none yet)."""
 
     merchant_id: str
     account: AccountInfo
     commission_id: int
+    introductions_id: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +70,8 @@ def _per_day(tx: RawTx, side: str, *, upto: bool) -> str:
     classified = (
         f"SELECT e.posted_at / {DAY_US} AS day, p.id AS posting, {move} AS move, "
         "  -COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
-        "             WHERE c.entry_id = p.entry_id AND +c.account_id = :commission), 0) AS earned, "
-        f"  CASE WHEN {refund} AND {move} < 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
+        "             WHERE c.entry_id = p.entry_id AND +c.account_id IN (:commission, :introductions)), 0) AS earned, "
+        f"  CASE WHEN {refund} AND {move} <> 0 THEN 'r' WHEN {payment} AND {move} > 0 THEN 'p' ELSE 'o' END AS kind "
         "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
         f"WHERE p.account_id = :account AND p.id > :after{' AND p.id <= :upto' if upto else ''} "
         f"  AND e.posted_at >= :start AND e.posted_at < :end {fence}"
@@ -81,9 +86,9 @@ def _per_day(tx: RawTx, side: str, *, upto: bool) -> str:
 
 # Found through ix_refunds_zero_net, which holds only these refunds.
 _ZERO_NET: Final = (
-    f"SELECT e.posted_at / {DAY_US}, 0, SUM(r.amount), 0, SUM(r.fee_returned), 0 "
+    f"SELECT e.posted_at / {DAY_US}, 0, SUM(r.amount), 0, SUM(r.fee_returned + r.intro_fee_returned), 0 "
     "FROM refunds r JOIN ledger_entries e ON e.id = r.id "
-    "WHERE r.merchant_id = :merchant AND r.fee_returned = r.amount AND r.status = 'succeeded' "
+    f"WHERE r.merchant_id = :merchant AND {ZERO_NET} AND r.status = 'succeeded' "
     f"  AND e.posted_at >= :start AND e.posted_at < :end GROUP BY e.posted_at / {DAY_US}"
 )
 # The largest posting of the days before ``:bound``; 0 when none is kept yet.
@@ -103,6 +108,7 @@ def _params(books: Books, first_day: int, end_day: int, after: int) -> dict[str,
         "merchant": books.merchant_id,
         "account": books.account.id,
         "commission": books.commission_id,
+        "introductions": books.introductions_id,
         "start": first_day * DAY_US,
         "end": end_day * DAY_US,
         "after": after,

@@ -7,16 +7,22 @@ Seen from the merchant's books, journal ``KLE``, one écriture per movement, alw
 movement           debit                              credit
 =================  =================================  ==========================================
 payment            467000 Kleline (net), 627800 (fee)  411000 Clients (gross)
+                   627810 (introduction fee)
 refund             411000 Clients (gross)             467000 Kleline (net), 627800 (fee returned)
+                                                      627810 (introduction fee returned)
 payout             512000 Banque                      467000 Kleline
 payout returned    467000 Kleline                     512000 Banque
 adjustment         467000 Kleline / 471000 Compte d'attente, by its sign
 =================  =================================  ==========================================
 
+The introduction fee (issue 15: a payment by a customer an offer of the merchant introduced) is a line of its own,
+on 627810 "Frais d'introduction Kleline", beside the commission and booked as it is.
+
 Once the month's commission invoice is issued (``statement.invoice``), the invoice is the pièce justificative of
-the commission: each payment or refund with a fee is then booked as two écritures, the movement itself (467000 /
-411000, gross) and its commission (627800 Dr / 467000 Cr, or the reverse for a fee given back), the latter with
-the invoice's number as ``PieceRef`` and its date of issue as ``PieceDate``. Its ``EcritureDate`` stays the day of
+the commission: each payment or refund with a fee is then booked as two écritures (three with an introduction fee),
+the movement itself (467000 / 411000, gross) and its commission (627800 Dr / 467000 Cr, or the reverse for a fee
+given back), and its introduction fee likewise on 627810, the latter with the invoice's number as ``PieceRef`` and
+its date of issue as ``PieceDate``. Its ``EcritureDate`` stays the day of
 the movement, inside the period the file covers, and the accounts end the month where they did before the issue.
 Before the issue the invoice has no number to cite, and the commission stays a line of its movement's écriture.
 ``EcritureNum`` counts écritures, not movements: ``YYYYMM-00001`` onwards, without a gap.
@@ -67,6 +73,7 @@ MEDIA_TYPE: Final = "text/plain; charset=iso-8859-15"
 JOURNAL: Final = ("KLE", "Kleline")
 KLELINE: Final = ("467000", "Kleline", "KLELINE", "Kleline")
 COMMISSION: Final = ("627800", "Commissions Kleline")
+INTRODUCTION: Final = ("627810", "Frais d'introduction Kleline")
 COUNTERPARTS: Final = {
     "payment": ("411000", "Clients"),
     "refund": ("411000", "Clients"),
@@ -120,21 +127,30 @@ def _legs(*legs: _Leg) -> tuple[_Leg, ...]:
 
 
 def _ecritures(statement: MerchantStatement) -> Iterator[_Ecriture]:
-    """Each movement's écriture, whose lines sum to zero because ``net = gross + commission``; once the month's
-    invoice is issued, the commission leaves it for an écriture of its own whose pièce is the invoice."""
+    """Each movement's écriture, whose lines sum to zero because ``net = gross + commission + introduction``; once
+    the month's invoice is issued, the commission and the introduction fee leave it for écritures of their own whose
+    pièce is the invoice."""
     invoice = statement.invoice
     for m in statement.movements:
         day, counterpart = m.posted_at.date(), COUNTERPARTS[m.kind]
-        if invoice is None or not m.commission:
-            legs = _legs((KLELINE, m.net), (COMMISSION, -m.commission), (counterpart, -m.gross))
+        if invoice is None or not (m.commission or m.introduction):
+            legs = _legs(
+                (KLELINE, m.net), (COMMISSION, -m.commission), (INTRODUCTION, -m.introduction), (counterpart, -m.gross)
+            )
             yield _Ecriture(day, m.object_id, day, _label(m), legs)
             continue
         yield _Ecriture(day, m.object_id, day, _label(m), _legs((KLELINE, m.gross), (counterpart, -m.gross)))
         # Dated the day Kleline took (or gave back) the fee, so inside the period; the pièce by its issue.
-        what = "du paiement" if m.commission < 0 else "rendue sur le remboursement"
-        label = f"Commission Kleline {what} {m.object_id}, facture {invoice.number}"
-        legs = _legs((KLELINE, m.commission), (COMMISSION, -m.commission))
-        yield _Ecriture(day, invoice.number, invoice.issued_at.date(), label, legs)
+        if m.commission:
+            what = "du paiement" if m.commission < 0 else "rendue sur le remboursement"
+            label = f"Commission Kleline {what} {m.object_id}, facture {invoice.number}"
+            legs = _legs((KLELINE, m.commission), (COMMISSION, -m.commission))
+            yield _Ecriture(day, invoice.number, invoice.issued_at.date(), label, legs)
+        if m.introduction:
+            what = "du paiement" if m.introduction < 0 else "rendus sur le remboursement"
+            label = f"Frais d'introduction Kleline {what} {m.object_id}, facture {invoice.number}"
+            legs = _legs((KLELINE, m.introduction), (INTRODUCTION, -m.introduction))
+            yield _Ecriture(day, invoice.number, invoice.issued_at.date(), label, legs)
 
 
 def statement_fec(statement: MerchantStatement) -> bytes:

@@ -1,4 +1,5 @@
-"""The month's commission invoice as PDF (fpdf2): what Kleline charged the merchant, net of what refunds returned.
+"""The month's commission invoice as PDF (fpdf2): what Kleline charged the merchant, net of what refunds returned,
+the introduction fees (issue 15) on lines of their own after the commission.
 
 Deterministic: the same statement, number and date give the same bytes. The document's creation date is the
 invoice's date of issue, never the time it was rendered, and the producer is fixed, so fpdf2's file identifier (a
@@ -51,7 +52,8 @@ def _rate(fee_bps: int | None) -> str:
 
 
 def _lines(statement: MerchantStatement) -> list[tuple[str, int]]:
-    """The invoice's lines: commission per rate on the month's payments, then what refunds gave back."""
+    """The invoice's lines: commission per rate on the month's payments, then what refunds gave back, then the
+    introduction fees per rate and what refunds gave back of them."""
     by_rate: dict[int, tuple[int, int, int]] = {}
     for m in statement.movements:
         if m.kind == "payment":
@@ -71,14 +73,43 @@ def _lines(statement: MerchantStatement) -> list[tuple[str, int]]:
     if refunds:
         plural = "s" if refunds > 1 else ""
         lines.append((f"Commission restituée sur {refunds} remboursement{plural}", -statement.commission_returned))
+    lines.extend(_introduction_lines(statement))
     if not lines:
         lines.append(("Aucun paiement encaissé sur la période", 0))
     return lines
 
 
+def _introduction_lines(statement: MerchantStatement) -> list[tuple[str, int]]:
+    """The introduction fees (issue 15) per rate on the payments of customers an offer introduced, then what
+    refunds gave back of them; none in a month without introduced payments."""
+    by_rate: dict[int, tuple[int, int, int]] = {}
+    for m in statement.movements:
+        if m.kind == "payment" and m.introduction:
+            count, gross, fee = by_rate.get(m.intro_fee_bps, (0, 0, 0))
+            by_rate[m.intro_fee_bps] = (count + 1, gross + m.gross, fee - m.introduction)
+    lines = []
+    for bps, (count, gross, fee) in sorted(by_rate.items()):
+        plural = "s" if count > 1 else ""
+        lines.append(
+            (
+                f"Frais d'introduction {_rate(bps)} sur {count} paiement{plural} de clients présentés "
+                f"({_amount(statement, gross)} encaissés)",
+                fee,
+            )
+        )
+    returned = sum(1 for m in statement.movements if m.kind == "refund" and m.introduction)
+    if returned:
+        plural = "s" if returned > 1 else ""
+        lines.append(
+            (f"Frais d'introduction restitués sur {returned} remboursement{plural}", -statement.introductions_returned)
+        )
+    return lines
+
+
 def commission_invoice(statement: MerchantStatement, issuer: Issuer, *, number: str, issued: datetime) -> bytes:
     """The commission invoice of a closed month, numbered ``number`` and issued at ``issued``, as PDF bytes."""
-    credit_note = statement.commission < 0
+    total = statement.commission + statement.introductions
+    credit_note = total < 0
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_creation_date(issued)
@@ -117,9 +148,9 @@ def commission_invoice(statement: MerchantStatement, issuer: Issuer, *, number: 
     row("Désignation", style="B", amount="Montant HT")
     for label, minor in _lines(statement):
         row(label, amount=_amount(statement, minor))
-    row("Total HT", style="B", amount=_amount(statement, statement.commission))
+    row("Total HT", style="B", amount=_amount(statement, total))
     row("TVA (0 %)", amount=_amount(statement, 0))
-    row("Total TTC", style="B", amount=_amount(statement, statement.commission))
+    row("Total TTC", style="B", amount=_amount(statement, total))
     pdf.ln(4)
     row(VAT_MENTION, size=9)
     row(

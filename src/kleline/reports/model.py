@@ -9,8 +9,10 @@ Everything is read from the merchant's point of view, in minor units, signed as 
   merchant's bank comes back positive;
 - an **adjustment**: any other entry on the balance (an operator's correction), ``gross`` = ``net``.
 
-So ``net = gross + commission`` on every line, and the month's identity reads
-``closing = opening + turnover - refunds - commission - payouts + payouts_returned + adjustments``.
+A payment by a customer an offer introduced (issue 15) also carries an ``introduction`` fee, signed as the
+commission (negative on the payment, positive on its refunds) and kept apart from it, on its own line of every
+document. So ``net = gross + commission + introduction`` on every line, and the month's identity reads
+``closing = opening + turnover - refunds - commission - introductions - payouts + payouts_returned + adjustments``.
 
 Standard library only (plus ``money``).
 """
@@ -135,12 +137,16 @@ class Movement:
     net: int
     balance_after: int
     fee_bps: int | None = None
+    introduction: int = 0
+    """The introduction fee, signed as ``commission`` (0 when no offer introduced the payment's customer)."""
+    intro_fee_bps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
     """A commission invoice as issued: its number in the year's sequence (``KL-2026-000001``), the merchant and
-    month it bills, when it was issued, the commission it states and the SHA-256 of its PDF."""
+    month it bills, when it was issued, the total it states (commission and introduction fees) and the SHA-256 of
+    its PDF."""
 
     number: str
     merchant_id: str
@@ -165,7 +171,7 @@ class MerchantStatement:
     closed: bool
     invoice: Invoice | None = None
 
-    def _sum(self, kind: MovementKind, field: Literal["gross", "commission", "net"]) -> int:
+    def _sum(self, kind: MovementKind, field: Literal["gross", "commission", "introduction", "net"]) -> int:
         return sum(getattr(m, field) for m in self.movements if m.kind == kind)
 
     @property
@@ -194,6 +200,21 @@ class MerchantStatement:
         return self.commission_charged - self.commission_returned
 
     @property
+    def introductions_charged(self) -> int:
+        """Kleline's introduction fees on the month's captures."""
+        return -self._sum("payment", "introduction")
+
+    @property
+    def introductions_returned(self) -> int:
+        """The introduction fees refunds gave back."""
+        return self._sum("refund", "introduction")
+
+    @property
+    def introductions(self) -> int:
+        """The introduction fees the month cost, net of what refunds returned."""
+        return self.introductions_charged - self.introductions_returned
+
+    @property
     def payouts(self) -> int:
         """What was sent to the merchant's bank (a positive number)."""
         return -self._sum("payout", "net")
@@ -210,8 +231,11 @@ class MerchantStatement:
 
     @property
     def invoiceable(self) -> bool:
-        """True when the month has commission to invoice: some charged or given back, even if they cancel out."""
-        return self.commission_charged != 0 or self.commission_returned != 0
+        """True when the month has commission or introduction fees to invoice: some charged or given back, even if
+        they cancel out."""
+        return any(
+            (self.commission_charged, self.commission_returned, self.introductions_charged, self.introductions_returned)
+        )
 
     def count(self, kind: MovementKind) -> int:
         """How many movements of ``kind``."""
@@ -224,8 +248,16 @@ class MerchantStatement:
     @property
     def balanced(self) -> bool:
         """True when the totals lead from the opening to the closing balance and each line's net adds up."""
-        flows = self.turnover - self.refunds - self.commission - self.payouts + self.payouts_returned + self.adjustments
-        lines_ok = all(m.net == m.gross + m.commission for m in self.movements)
+        flows = (
+            self.turnover
+            - self.refunds
+            - self.commission
+            - self.introductions
+            - self.payouts
+            + self.payouts_returned
+            + self.adjustments
+        )
+        lines_ok = all(m.net == m.gross + m.commission + m.introduction for m in self.movements)
         running = self.opening_balance
         for m in self.movements:
             running += m.net
@@ -235,32 +267,42 @@ class MerchantStatement:
 
 @dataclass(frozen=True, slots=True)
 class Classified:
-    """What an entry on the merchant's balance is, and its gross and commission seen by the merchant."""
+    """What an entry on the merchant's balance is, and its gross, commission and introduction fee seen by the
+    merchant."""
 
     kind: MovementKind
     object_id: str
     payment_id: str | None
     gross: int
     commission: int
+    introduction: int = 0
 
 
 def classify(
-    entry_id: str, metadata: Mapping[str, object], move: int, commission_move: int, only_bank: bool
+    entry_id: str,
+    metadata: Mapping[str, object],
+    move: int,
+    commission_move: int,
+    only_bank: bool,
+    introduction_move: int = 0,
 ) -> Classified:
     """Name an entry by what the payments and settlement code write in its metadata.
 
     ``move`` is the change of the merchant's balance (its normal side), ``commission_move`` the change of Kleline's
     commission account in the same entry (positive when Kleline earned), ``only_bank`` true when every other leg
-    is on one of Kleline's bank accounts (how a payout looks whatever its metadata calls it).
+    is on one of Kleline's bank accounts (how a payout looks whatever its metadata calls it), ``introduction_move``
+    the change of Kleline's introductions account in the same entry.
     """
+    fees = commission_move + introduction_move
     payment = _text(metadata.get("payment"))
     refund = _text(metadata.get("refund"))
     payout = _text(metadata.get("payout")) or _text(metadata.get("payout_id"))
-    if refund is not None and move < 0:
-        # The merchant gives back its share and Kleline its fee: together, what the customer gets.
-        return Classified("refund", refund, payment, move + commission_move, -commission_move)
+    if refund is not None and move != 0:
+        # The merchant gives back its share and Kleline its fees: together, what the customer gets. (A share below
+        # zero, a cent refunded that returns a cent of each fee, credits the balance: still the refund's line.)
+        return Classified("refund", refund, payment, move + fees, -commission_move, -introduction_move)
     if payment is not None and move > 0:
-        return Classified("payment", payment, payment, move + commission_move, -commission_move)
+        return Classified("payment", payment, payment, move + fees, -commission_move, -introduction_move)
     if payout is not None or only_bank:
         kind: MovementKind = "payout" if move < 0 else "payout_returned"
         return Classified(kind, payout or entry_id, None, move, 0)

@@ -132,11 +132,12 @@ def _allocate(
             "merchant": merchant_id,
             "month": str(month),
             "at": at,
-            "commission": statement.commission,
+            "commission": statement.commission + statement.introductions,  # the invoice's total
             "currency": statement.currency,
             "document": content,
             "sha256": digest,
         },
     )
-    invoice = Invoice(number, merchant_id, month, from_epoch_us(at), statement.commission, statement.currency, digest)
+    total = statement.commission + statement.introductions
+    invoice = Invoice(number, merchant_id, month, from_epoch_us(at), total, statement.currency, digest)
     return invoice, content

@@ -27,7 +27,7 @@ from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database
 from kleline.ledger import Ledger, UnknownAccount
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
-from kleline.payments.postings import COMMISSION_ACCOUNT
+from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT
 from kleline.payments.service import Payments
 from kleline.reports import day_totals, store
 from kleline.reports.day_totals import Books, Stored
@@ -160,10 +160,16 @@ class Overview:
         with self._db.transaction(write=False) as tx:
             account = store.find_account(tx, balance_account(merchant_id))
             commission = store.find_account(tx, COMMISSION_ACCOUNT)
+            introductions = store.find_account(tx, INTRODUCTIONS_ACCOUNT)
         if account is None:
             return None
-        books = Books(merchant_id, account, -1 if commission is None else commission.id)
-        if commission is not None:  # not before the first capture opened it: look again next time
+        books = Books(
+            merchant_id,
+            account,
+            -1 if commission is None else commission.id,
+            -1 if introductions is None else introductions.id,
+        )
+        if commission is not None and introductions is not None:  # look again next time until both are open
             with self._lock:
                 if len(self._books) >= _CACHED_ACCOUNTS:
                     self._books.clear()

@@ -3,7 +3,8 @@ and the dashboard's button, over the same search).
 
 One line per payment, newest first, under a header: ``id``, ``created_at`` (RFC 3339 UTC), ``status``, ``method``,
 ``amount`` (what was asked), ``currency``, ``refunded`` (what was given back), ``fee`` (the commission on what was
-captured, net of refunds), ``net`` (what the merchant keeps), ``reference``, ``description``. Amounts are exact
+captured, net of refunds), ``introduction_fee`` (the introduction fee of a customer an offer introduced, issue 15;
+0 otherwise), ``net`` (what the merchant keeps), ``reference``, ``description``. Amounts are exact
 decimals in major units with a point (``12.50``), as in the statements. Text a merchant or its shop wrote is kept
 from reading as a spreadsheet formula (``tabular.spreadsheet_text``).
 
@@ -33,6 +34,7 @@ PAYMENT_COLUMNS: Final = (
     "currency",
     "refunded",
     "fee",
+    "introduction_fee",
     "net",
     "reference",
     "description",
@@ -51,6 +53,7 @@ def payment_row(payment: Payment) -> tuple[str, ...]:
         currency,
         decimal_text(payment.amount_refunded, currency),
         decimal_text(payment.fee, currency),
+        decimal_text(payment.introduction_fee, currency),
         decimal_text(payment.net, currency),
         spreadsheet_text(payment.reference),
         spreadsheet_text(payment.description),

@@ -34,7 +34,7 @@ from kleline.clock import Clock
 from kleline.collections.model import BAD_DEBT_ACCOUNT, receivable_code
 from kleline.db.engine import Database
 from kleline.merchants.model import balance_account
-from kleline.payments.postings import COMMISSION_ACCOUNT, receivable_account
+from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT, receivable_account
 from kleline.reports import store
 from kleline.sepa.model import OwnAccount
 from kleline.wallet.customers import purse_code
@@ -61,9 +61,15 @@ _PATTERNS: Final = {
 }
 SUSPENSE_ACCOUNT: Final = "kleline:suspense"
 """``reconciliation.postings.SUSPENSE_ACCOUNT``: reconciliation is the reports' sibling, which they do not import."""
-_KLELINE: Final = {COMMISSION_ACCOUNT: "commission", SUSPENSE_ACCOUNT: "suspense", BAD_DEBT_ACCOUNT: "bad_debt"}
+_KLELINE: Final = {
+    COMMISSION_ACCOUNT: "commission",
+    INTRODUCTIONS_ACCOUNT: "introductions",
+    SUSPENSE_ACCOUNT: "suspense",
+    BAD_DEBT_ACCOUNT: "bad_debt",
+}
 _ORDER: Final = (
     "commission",
+    "introductions",
     "suspense",
     "in_transit",
     "card_receivables",

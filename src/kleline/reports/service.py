@@ -24,7 +24,7 @@ from kleline.ledger import NormalSide
 from kleline.ledger.model import normal_delta
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
 from kleline.merchants.service import Merchants
-from kleline.payments.postings import COMMISSION_ACCOUNT
+from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT
 from kleline.reports import fec, invoice, numbering, store, tabular
 from kleline.reports.beancount_export import ExportSummary, write_beancount
 from kleline.reports.errors import (
@@ -98,7 +98,7 @@ class Reports:
         lines.sort(key=lambda line: (line[0], line[1], line[2].entry_id))
         running, movements = opening, []
         for _, _, movement in lines:
-            net = movement.gross + movement.commission
+            net = movement.gross + movement.commission + movement.introduction
             running += net
             movements.append(replace(movement, net=net, balance_after=running))
         result = MerchantStatement(party, period, currency, opening, closing, tuple(movements), closed, issued)
@@ -181,7 +181,9 @@ class Reports:
             count, total = store.window_totals(tx, account.id, previous, until)
             commission = store.find_account(tx, COMMISSION_ACCOUNT)
             commission_id = None if commission is None else commission.id
-            rows = store.window_movements(tx, account.id, commission_id, start, until, limit + 1)
+            introductions = store.find_account(tx, INTRODUCTIONS_ACCOUNT)
+            introductions_id = None if introductions is None else introductions.id
+            rows = store.window_movements(tx, account.id, commission_id, start, until, limit + 1, introductions_id)
             side = NormalSide(account.normal_side)
             classified = [(row, _classified(row, side)) for row in rows[:limit]]
             details = store.payment_details(tx, [c.payment_id for _, c in classified if c.payment_id])
@@ -195,7 +197,8 @@ class Reports:
                     payment_id=what.payment_id,
                     gross=what.gross,
                     commission=what.commission,
-                    net=what.gross + what.commission,
+                    introduction=what.introduction,
+                    net=what.gross + what.commission + what.introduction,
                 )
             )
         last = rows[limit - 1] if len(rows) > limit else None
@@ -224,8 +227,9 @@ class Reports:
 
 
 def _classified(row: store.MovementRow, side: NormalSide) -> Classified:
-    # The commission account is credit-normal: Kleline earns on a credit, a negative posting.
-    return classify(row.entry_id, row.metadata, normal_delta(side, row.amount), -row.commission, row.only_bank)
+    # The commission and introductions accounts are credit-normal: Kleline earns on a credit, a negative posting.
+    move = normal_delta(side, row.amount)
+    return classify(row.entry_id, row.metadata, move, -row.commission, row.only_bank, -row.introduction)
 
 
 def _period_open(period: Month) -> StatementPeriodOpen:
@@ -247,10 +251,18 @@ def _read(tx: RawTx, merchant_id: str, period: Month) -> tuple[str, int, int, li
         return None
     start, end = epoch_us(period.start), epoch_us(period.end)
     commission = store.find_account(tx, COMMISSION_ACCOUNT)
+    introductions = store.find_account(tx, INTRODUCTIONS_ACCOUNT)
     side = NormalSide(account.normal_side)
     opening = normal_delta(side, store.balance_before(tx, account.id, start))
     closing = normal_delta(side, store.balance_before(tx, account.id, end))
-    rows = store.movements(tx, account.id, None if commission is None else commission.id, start, end)
+    rows = store.movements(
+        tx,
+        account.id,
+        None if commission is None else commission.id,
+        start,
+        end,
+        None if introductions is None else introductions.id,
+    )
     zero_net = store.zero_net_refunds(tx, merchant_id, start, end)
     classified = [(row, _classified(row, side)) for row in rows]
     payment_ids = [c.payment_id for _, c in classified if c.payment_id] + [r.payment_id for r in zero_net]
@@ -259,13 +271,23 @@ def _read(tx: RawTx, merchant_id: str, period: Month) -> tuple[str, int, int, li
     for row, what in classified:
         info = details.get(what.payment_id) if what.payment_id else None
         movement = _movement(row.entry_id, what.object_id, what.kind, row.posted_at, row.description, info)
-        with_amounts = replace(movement, payment_id=what.payment_id, gross=what.gross, commission=what.commission)
+        with_amounts = replace(
+            movement,
+            payment_id=what.payment_id,
+            gross=what.gross,
+            commission=what.commission,
+            introduction=what.introduction,
+        )
         lines.append((row.posted_at, row.posting_id, with_amounts))
     for refund in zero_net:
         info = details.get(refund.payment_id)
         movement = _movement(refund.id, refund.id, "refund", refund.posted_at, refund.description, info)
         with_amounts = replace(
-            movement, payment_id=refund.payment_id, gross=-refund.amount, commission=refund.fee_returned
+            movement,
+            payment_id=refund.payment_id,
+            gross=-refund.amount,
+            commission=refund.fee_returned,
+            introduction=refund.intro_fee_returned,
         )
         lines.append((refund.posted_at, refund.posting_id, with_amounts))
     return account.currency, opening, closing, lines
@@ -289,4 +311,5 @@ def _movement(
         net=0,
         balance_after=0,
         fee_bps=info.fee_bps if info else None,
+        intro_fee_bps=info.intro_fee_bps if info else 0,
     )

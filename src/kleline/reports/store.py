@@ -34,7 +34,13 @@ __all__ = [
     "payment_details",
     "stored_balances",
     "zero_net_refunds",
+    "ZERO_NET",
 ]
+
+ZERO_NET = "r.amount = r.fee_returned + r.intro_fee_returned"
+"""A refund ``r`` that Kleline's fees paid in full: the predicate of the partial index ``ix_refunds_zero_net``
+(migration 0043), written the same way so that both backends use it (SQLite matches it with the column alone on the
+left of the ``=``, not with the sum there)."""
 
 _IN_CHUNK = 500  # ids per IN (...) list: well under both backends' parameter limits
 
@@ -92,7 +98,8 @@ class MovementRow:
     """One posting on an account in a period, with what the rest of its entry says about it.
 
     ``amount`` is signed (debit positive); ``commission`` the signed posting on the commission account in the same
-    entry (0 if none); ``only_bank`` true when every other leg of the entry is on a ``bank:`` account."""
+    entry (0 if none), ``introduction`` the one on the introductions account; ``only_bank`` true when every other
+    leg of the entry is on a ``bank:`` account."""
 
     posting_id: int
     entry_id: str
@@ -102,12 +109,15 @@ class MovementRow:
     amount: int
     commission: int
     only_bank: bool
+    introduction: int = 0
 
 
 _MOVEMENTS = (
     "SELECT p.id, p.entry_id, e.posted_at, e.description, e.metadata, p.amount, "
     "  COALESCE((SELECT SUM(c.amount) FROM ledger_postings c "
     "            WHERE c.entry_id = p.entry_id AND c.account_id = :commission), 0), "
+    "  COALESCE((SELECT SUM(i.amount) FROM ledger_postings i "
+    "            WHERE i.entry_id = p.entry_id AND i.account_id = :introductions), 0), "
     "  (SELECT COUNT(*) FROM ledger_postings o JOIN ledger_accounts a ON a.id = o.account_id "
     "   WHERE o.entry_id = p.entry_id AND o.account_id <> p.account_id AND a.code NOT LIKE 'bank:%') "
     "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
@@ -116,18 +126,26 @@ _MOVEMENTS = (
 
 def _movement_rows(rows: Sequence[Sequence[Any]]) -> list[MovementRow]:
     return [
-        MovementRow(int(r[0]), r[1], int(r[2]), r[3], json.loads(r[4]), int(r[5]), int(r[6]), int(r[7]) == 0)
+        MovementRow(int(r[0]), r[1], int(r[2]), r[3], json.loads(r[4]), int(r[5]), int(r[6]), int(r[8]) == 0, int(r[7]))
         for r in rows
     ]
 
 
-def movements(tx: RawTx, account_id: int, commission_id: int | None, start: int, end: int) -> list[MovementRow]:
+def movements(
+    tx: RawTx,
+    account_id: int,
+    commission_id: int | None,
+    start: int,
+    end: int,
+    introductions_id: int | None = None,
+) -> list[MovementRow]:
     """The account's postings in entries posted in ``[start, end)``, in the order they were posted."""
     commission = -1 if commission_id is None else commission_id  # no commission account yet: match nothing
+    introductions = -1 if introductions_id is None else introductions_id
     rows = tx.fetchall(
         f"{_MOVEMENTS}WHERE p.account_id = :account AND e.posted_at >= :start AND e.posted_at < :end "
         "ORDER BY e.posted_at, p.id",
-        {"account": account_id, "commission": commission, "start": start, "end": end},
+        {"account": account_id, "commission": commission, "introductions": introductions, "start": start, "end": end},
     )
     return _movement_rows(rows)
 
@@ -172,14 +190,26 @@ def _window(after: Place | None, until: Place) -> tuple[str, dict[str, int]]:
 
 
 def window_movements(
-    tx: RawTx, account_id: int, commission_id: int | None, after: Place | None, until: Place, limit: int
+    tx: RawTx,
+    account_id: int,
+    commission_id: int | None,
+    after: Place | None,
+    until: Place,
+    limit: int,
+    introductions_id: int | None = None,
 ) -> list[MovementRow]:
     """The account's postings strictly between ``after`` and ``until``, in the order they were posted, ``limit``
     at most."""
     where, params = _window(after, until)
     rows = tx.fetchall(
         f"{_MOVEMENTS}WHERE {where} ORDER BY e.posted_at, p.id LIMIT :limit",
-        {"account": account_id, "commission": -1 if commission_id is None else commission_id, "limit": limit, **params},
+        {
+            "account": account_id,
+            "commission": -1 if commission_id is None else commission_id,
+            "introductions": -1 if introductions_id is None else introductions_id,
+            "limit": limit,
+            **params,
+        },
     )
     return _movement_rows(rows)
 
@@ -197,8 +227,9 @@ def window_totals(tx: RawTx, account_id: int, after: Place | None, until: Place)
 
 @dataclass(frozen=True, slots=True)
 class ZeroNetRefund:
-    """A refund paid entirely out of Kleline's commission (a cent refunded where rounding returns a cent of fee):
-    its entry never touches the merchant's balance, yet it belongs on the merchant's statement."""
+    """A refund paid entirely out of Kleline's commission and introduction fee (a cent refunded where rounding
+    returns a cent of fee): its entry never touches the merchant's balance, yet it belongs on the merchant's
+    statement."""
 
     id: str
     payment_id: str
@@ -208,19 +239,20 @@ class ZeroNetRefund:
     description: str
     posting_id: int
     """The number of the entry's first posting: orders it among the month's movements."""
+    intro_fee_returned: int = 0
 
 
 def zero_net_refunds(tx: RawTx, merchant_id: str, start: int, end: int) -> list[ZeroNetRefund]:
     """The merchant's refunds in ``[start, end)`` that moved none of its balance."""
     rows = tx.fetchall(
         "SELECT r.id, r.payment_id, r.amount, r.fee_returned, e.posted_at, e.description, "
-        "  (SELECT MIN(p.id) FROM ledger_postings p WHERE p.entry_id = e.id) "
+        "  (SELECT MIN(p.id) FROM ledger_postings p WHERE p.entry_id = e.id), r.intro_fee_returned "
         "FROM refunds r JOIN ledger_entries e ON e.id = r.id "
-        "WHERE r.merchant_id = :merchant AND r.status = 'succeeded' AND r.fee_returned = r.amount "
+        f"WHERE r.merchant_id = :merchant AND r.status = 'succeeded' AND {ZERO_NET} "
         "AND e.posted_at >= :start AND e.posted_at < :end ORDER BY e.posted_at, r.id",
         {"merchant": merchant_id, "start": start, "end": end},
     )
-    return [ZeroNetRefund(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5], int(r[6])) for r in rows]
+    return [ZeroNetRefund(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5], int(r[6]), int(r[7])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +262,7 @@ class PaymentInfo:
     reference: str | None
     description: str | None
     fee_bps: int
+    intro_fee_bps: int = 0
 
 
 def payment_details(tx: RawTx, payment_ids: Sequence[str]) -> dict[str, PaymentInfo]:
@@ -240,9 +273,10 @@ def payment_details(tx: RawTx, payment_ids: Sequence[str]) -> dict[str, PaymentI
         names = {f"p{n}": payment_id for n, payment_id in enumerate(ids[i : i + _IN_CHUNK])}
         placeholders = ", ".join(f":{name}" for name in names)
         rows = tx.fetchall(
-            f"SELECT id, reference, description, fee_bps FROM payments WHERE id IN ({placeholders})", names
+            f"SELECT id, reference, description, fee_bps, intro_fee_bps FROM payments WHERE id IN ({placeholders})",
+            names,
         )
-        found.update({r[0]: PaymentInfo(r[1], r[2], int(r[3])) for r in rows})
+        found.update({r[0]: PaymentInfo(r[1], r[2], int(r[3]), int(r[4])) for r in rows})
     return found
 
 

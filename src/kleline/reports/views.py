@@ -23,6 +23,7 @@ def movement_json(movement: Movement) -> dict[str, Any]:
         "description": movement.description,
         "gross": movement.gross,
         "commission": movement.commission,
+        "introduction_fee": movement.introduction,
         "net": movement.net,
         "balance_after": movement.balance_after,
     }
@@ -47,6 +48,9 @@ def statement_json(statement: MerchantStatement) -> dict[str, Any]:
         "commission": statement.commission,
         "commission_charged": statement.commission_charged,
         "commission_returned": statement.commission_returned,
+        "introduction_fees": statement.introductions,
+        "introduction_fees_charged": statement.introductions_charged,
+        "introduction_fees_returned": statement.introductions_returned,
         "payouts": statement.payouts,
         "payouts_returned": statement.payouts_returned,
         "adjustments": statement.adjustments,

@@ -75,6 +75,7 @@ def test_the_csv_lists_every_movement_then_the_summary(kleline: Kleline, clock: 
         "turnover": Decimal("37.50"),
         "refunds": Decimal("5.00"),
         "commission": Decimal("1.14"),
+        "introduction_fees": Decimal("0.00"),
         "payouts": Decimal("20.00"),
         "payouts_returned": Decimal("0.00"),
         "adjustments": Decimal("0.00"),

@@ -59,7 +59,7 @@ def test_the_difference_is_explained_line_by_line(kleline: Kleline, clock: FakeC
         "card:visa:receivable": -4000,  # owed by the network, not yet in the account
     }
     assert {"kleline:bad-debt", "card:mastercard:receivable"} <= effects.keys()  # every account has its line
-    assert [line.kind for line in report.explanation][:3] == ["commission", "suspense", "in_transit"]
+    assert [line.kind for line in report.explanation][:4] == ["commission", "introductions", "suspense", "in_transit"]
     assert report.unexplained == 0
 
 

@@ -68,3 +68,28 @@ def test_partial_refunds_return_exactly_the_commission_taken_and_never_more(
     if refunded < captured:
         returned += refund_split(captured, refunded, captured - refunded, bps).fee_returned
     assert returned == taken
+
+
+@given(
+    captured=st.integers(min_value=1, max_value=10**9),
+    bps=st.integers(min_value=300, max_value=400),
+    intro_bps=st.integers(min_value=0, max_value=2000),
+    cuts=st.lists(st.integers(min_value=1, max_value=10**9), max_size=12),
+)
+def test_partial_refunds_return_exactly_the_introduction_fee_taken_and_the_merchant_never_gives_a_negative_share(
+    captured: int, bps: int, intro_bps: int, cuts: list[int]
+) -> None:
+    taken = commission(captured, 0, intro_bps)
+    refunded = returned = 0
+    for cut in [*cuts, captured]:  # the last one refunds whatever is left
+        left = captured - refunded
+        if left == 0:
+            break
+        amount = min(cut, left)
+        split = refund_split(captured, refunded, amount, bps, intro_bps)
+        assert split.fee_returned == refund_split(captured, refunded, amount, bps).fee_returned  # the commission alone
+        assert split.from_merchant >= 0 and split.intro_fee_returned >= 0
+        refunded += amount
+        returned += split.intro_fee_returned
+        assert taken - returned == commission(captured, refunded, intro_bps)
+    assert returned == taken

@@ -86,6 +86,7 @@ def test_each_act_takes_the_power_of_its_trade() -> None:
         ProposalKind.SUSPENSE_RESOLUTION: Power.RESOLVE_SUSPENSE,
         ProposalKind.COMMISSION_RATE: Power.DECIDE_MERCHANTS,
         ProposalKind.BANK_ACCOUNT: Power.DECIDE_MERCHANTS,
+        ProposalKind.INTRO_FEE_RATE: Power.DECIDE_MERCHANTS,
     }
     assert [role for role in Role if allows(role, Power.MANAGE_RECEIVABLES)] == [Role.FINANCE]
     assert [role for role in Role if allows(role, Power.DECIDE_MERCHANTS)] == [Role.COMPLIANCE]

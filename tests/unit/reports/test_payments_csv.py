@@ -56,6 +56,7 @@ def test_a_payment_is_one_line_with_exact_amounts_in_major_units() -> None:
         "currency": "EUR",
         "refunded": "5.00",
         "fee": "0.26",  # 3.5 % of the 7.50 kept, rounded half up
+        "introduction_fee": "0.00",  # no offer introduced the customer
         "net": "7.24",
         "reference": "ORD-1",
         "description": "Un livre",
@@ -117,3 +118,9 @@ def test_the_export_leaves_in_chunks_as_the_payments_come() -> None:
 
 def test_an_empty_export_is_its_header() -> None:
     assert b"".join(payments_csv([])) == (",".join(PAYMENT_COLUMNS) + "\r\n").encode()
+
+
+def test_an_introduced_customer_s_payment_shows_its_introduction_fee_apart() -> None:
+    line = dict(zip(PAYMENT_COLUMNS, _rows(payments_csv([_payment(intro_fee_bps=500)]))[1], strict=True))
+    # 5 % of the 7.50 kept is 0.375, rounded half up; the merchant keeps 7.50 - 0.26 - 0.38.
+    assert (line["fee"], line["introduction_fee"], line["net"]) == ("0.26", "0.38", "6.86")

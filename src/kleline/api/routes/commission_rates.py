@@ -1,6 +1,7 @@
-"""A merchant's commission rate, changed by two operators (four eyes, ``kleline.api.routes.proposals``): one proposes
-the new rate here, a second approves the proposal, and the merchant's next payments take it (payments made before keep
-the rate they were made at). Operators whose role decides merchants only; ``Idempotency-Key`` as on every ``POST``.
+"""A merchant's commission rate and introduction fee rate (issue 15), each changed by two operators (four eyes,
+``kleline.api.routes.proposals``): one proposes the new rate here, a second approves the proposal, and the merchant's
+next payments take it (payments made before keep the rate they were made at). Operators whose role decides merchants
+only; ``Idempotency-Key`` as on every ``POST``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field, StrictInt
 from kleline.api.auth import kleline_of, require_power
 from kleline.api.routes.proposals import PROPOSED, ProposalOut, proposal_out
 from kleline.merchants import MAX_FEE_BPS, MIN_FEE_BPS
+from kleline.merchants.model import MAX_INTRO_FEE_BPS, MIN_INTRO_FEE_BPS
 from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Power
 
@@ -51,3 +53,33 @@ def propose_commission_rate(
     validation_error``."""
     proposals = kleline_of(request).proposals
     return proposal_out(proposals.propose_commission_rate(operator, merchant_id, body.fee_bps))
+
+
+class IntroFeeRateIn(BaseModel):
+    """The introduction fee Kleline is to take on the payments of customers the merchant's offers introduce (within
+    30 days of the offer they answered), in basis points (500 = 5 %)."""
+
+    intro_fee_bps: StrictInt = Field(ge=MIN_INTRO_FEE_BPS, le=MAX_INTRO_FEE_BPS, examples=[600])
+
+
+@router.post(
+    "/v1/merchants/{merchant_id}/intro-fee-rate",
+    status_code=202,
+    response_model=ProposalOut,
+    responses={
+        **PROPOSED,
+        409: {
+            "description": "`proposal_pending`: a change of this merchant's introduction fee rate already waits for "
+            "a second operator; `invalid_status_transition`: the merchant is neither active nor suspended; or "
+            "`idempotency_key_reused`"
+        },
+    },
+)
+def propose_intro_fee_rate(merchant_id: str, body: IntroFeeRateIn, request: Request, operator: Decider) -> ProposalOut:
+    """Propose a new introduction fee rate for an active (or suspended) merchant, as its commission rate is changed:
+    nothing changes until a second operator approves the proposal (``POST /v1/proposals/{id}/approve``), which the
+    staff audit trail records as ``merchant_intro_fee_rate_changed``. Payments keep the rate they were confirmed at.
+    If the rate changed before the approval, the approval fails (``intro_fee_rate_changed``). The same rate as now
+    is ``400 validation_error``."""
+    proposals = kleline_of(request).proposals
+    return proposal_out(proposals.propose_intro_fee_rate(operator, merchant_id, body.intro_fee_bps))

@@ -88,6 +88,9 @@ class MerchantOut(BaseModel):
     iban_last4: str
     bic: str
     fee_bps: int
+    intro_fee_bps: int = Field(
+        description="the introduction fee in basis points, on payments of customers the merchant's offers introduced"
+    )
     status: Literal["pending", "active", "suspended", "refused"]
     status_reason: str | None = Field(
         description="why an operator refused or suspended the merchant, as the merchant reads it; null otherwise"
@@ -170,6 +173,7 @@ def merchant_out(merchant: Merchant, *, full_iban: bool) -> MerchantOut:
         iban_last4=merchant.iban[-4:],
         bic=merchant.bic,
         fee_bps=merchant.fee_bps,
+        intro_fee_bps=merchant.intro_fee_bps,
         status=merchant.status,
         status_reason=merchant.status_reason,
         mall_ids=list(merchant.mall_ids),

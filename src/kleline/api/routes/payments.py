@@ -77,7 +77,9 @@ class NextAction(BaseModel):
 
 
 class PaymentOut(BaseModel):
-    """A payment; ``fee`` is the commission on what was captured net of refunds, ``net`` what the merchant keeps."""
+    """A payment; ``fee`` is the commission on what was captured net of refunds, ``introduction_fee`` the
+    introduction fee at ``intro_fee_bps`` when an offer of the merchant (``introduction_offer_id``) introduced the
+    customer (0 otherwise), ``net`` what the merchant keeps after both."""
 
     id: str
     object: Literal["payment"]
@@ -101,6 +103,9 @@ class PaymentOut(BaseModel):
     amount_refunded: int
     fee: int
     fee_bps: int
+    introduction_fee: int
+    intro_fee_bps: int
+    introduction_offer_id: str | None
     net: int
     description: str | None
     reference: str | None
@@ -125,7 +130,7 @@ class PaymentList(BaseModel):
 
 
 class RefundOut(BaseModel):
-    """A refund and the commission it returned."""
+    """A refund, the commission it returned and the introduction fee it returned (``intro_fee_returned``)."""
 
     id: str
     object: Literal["refund"]
@@ -134,6 +139,7 @@ class RefundOut(BaseModel):
     amount: int
     currency: str
     fee_returned: int
+    intro_fee_returned: int
     status: str
     failure_code: str | None
     created_at: str

@@ -28,7 +28,7 @@ __all__ = ["PROPOSED", "ProposalOut", "proposal_out", "router"]
 
 router = APIRouter(prefix="/v1/proposals", tags=["proposals"])
 
-Kind = Literal["write_off", "suspense_resolution", "commission_rate", "bank_account"]
+Kind = Literal["write_off", "suspense_resolution", "commission_rate", "bank_account", "intro_fee_rate"]
 Status = Literal["pending", "approved", "rejected", "withdrawn", "failed"]
 
 
@@ -61,7 +61,8 @@ class ProposalOut(BaseModel):
 
     `parameters` are the act as the proposer saw it: `write_off` `{amount, currency, owed}` (the debt it was
     proposed against: approval fails with `debt_changed` if it is another by then); `suspense_resolution` `{type,
-    target, note, line}`; `commission_rate` `{fee_bps, previous_fee_bps}`; `bank_account` `{change_id, iban, bic}`."""
+    target, note, line}`; `commission_rate` `{fee_bps, previous_fee_bps}`; `bank_account` `{change_id, iban, bic}`;
+    `intro_fee_rate` `{intro_fee_bps, previous_intro_fee_bps}`."""
 
     id: str = Field(examples=["prop_4f1c..."])
     object: Literal["proposal"] = "proposal"

@@ -176,7 +176,8 @@ class BalanceLineOut(BaseModel):
     their ``balance`` on their normal side, and, in the explanation, what they add to the difference (``effect``)."""
 
     kind: str = Field(
-        description="safeguarding; purses, merchant_balances; commission, suspense, in_transit, card_receivables, "
+        description="safeguarding; purses, merchant_balances; commission, introductions, suspense, in_transit, "
+        "card_receivables, "
         "customer_receivables, bad_debt, other"
     )
     code: str

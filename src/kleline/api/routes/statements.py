@@ -26,7 +26,7 @@ _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 class MovementOut(BaseModel):
     """One movement of the merchant's balance, signed as the balance moved (minor units); ``net = gross +
-    commission``."""
+    commission + introduction_fee`` (the introduction fee of a customer an offer introduced, else 0)."""
 
     posted_at: str
     type: Literal["payment", "refund", "payout", "payout_returned", "adjustment"]
@@ -37,14 +37,16 @@ class MovementOut(BaseModel):
     description: str
     gross: int
     commission: int
+    introduction_fee: int
     net: int
     balance_after: int
 
 
 class StatementOut(BaseModel):
-    """A merchant's month: ``closing_balance = opening_balance + turnover - refunds - commission - payouts +
-    payouts_returned + adjustments``; ``closed`` once the month is over (before, the statement runs to date);
-    ``invoice_number`` once the month's commission invoice has been issued (``format=pdf``), else null."""
+    """A merchant's month: ``closing_balance = opening_balance + turnover - refunds - commission -
+    introduction_fees - payouts + payouts_returned + adjustments``; ``closed`` once the month is over (before, the
+    statement runs to date); ``invoice_number`` once the month's commission invoice has been issued
+    (``format=pdf``), else null."""
 
     object: Literal["merchant_statement"]
     merchant_id: str
@@ -61,6 +63,9 @@ class StatementOut(BaseModel):
     commission: int
     commission_charged: int
     commission_returned: int
+    introduction_fees: int
+    introduction_fees_charged: int
+    introduction_fees_returned: int
     payouts: int
     payouts_returned: int
     adjustments: int

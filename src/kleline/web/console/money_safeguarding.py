@@ -23,6 +23,7 @@ _SAFEGUARDING_KINDS: Final = {
     "purses": N_("Customers' purses"),
     "merchant_balances": N_("Merchants' balances"),
     "commission": N_("Kleline's commission"),
+    "introductions": N_("Kleline's introduction fees"),
     "suspense": N_("Suspense"),
     "in_transit": N_("Payouts in transit"),
     "card_receivables": N_("Card receivables"),

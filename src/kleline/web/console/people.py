@@ -6,13 +6,16 @@ profile (IBAN masked), status, commission, balance, latest payments and people.
 The pages read the same services as the API's staff look-ups (``customers.search``, ``merchants.search``,
 ``lookup.customer``, ``lookup.merchant``). Two forms act through the API's services, each shown only to a role with
 its power and checked again on its post (the 403 page otherwise, nothing written): a customer's verification level,
-with a reason kept in the staff audit trail (``customers.set_level``, ``verify_customers``), and a proposal of a new
-commission rate for a merchant, which a second person approves on the proposals page
-(``proposals.propose_commission_rate``, ``decide_merchants``). A merchant's page links to its pending proposals.
+with a reason kept in the staff audit trail (``customers.set_level``, ``verify_customers``), and proposals of a new
+commission rate or introduction fee rate (issue 15) for a merchant, which a second person approves on the proposals
+page (``proposals.propose_commission_rate``, ``proposals.propose_intro_fee_rate``, ``decide_merchants``). A
+merchant's page links to its pending proposals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
@@ -22,11 +25,17 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError, NotFound
 from kleline.ledger import Balance
-from kleline.merchants.model import MAX_FEE_BPS, MIN_FEE_BPS, mask_iban
+from kleline.merchants.model import (
+    MAX_FEE_BPS,
+    MAX_INTRO_FEE_BPS,
+    MIN_FEE_BPS,
+    MIN_INTRO_FEE_BPS,
+    mask_iban,
+)
 from kleline.money import Money
 from kleline.payments.model import Payment
-from kleline.proposals.model import ProposalKind
-from kleline.staff.actor import RoleForbids
+from kleline.proposals.model import Proposal, ProposalKind
+from kleline.staff.actor import RoleForbids, StaffActor
 from kleline.staff.roles import Power
 from kleline.wallet.customers import SEARCH_LIMIT, level_problems
 from kleline.web.console.proposals import proposals_of
@@ -221,6 +230,7 @@ def _merchant_page(
     merchant = summary.merchant
     currency = summary.balance.currency if summary.balance is not None else "EUR"
     pending = proposals_of(request, ProposalKind.COMMISSION_RATE, merchant.id)
+    pending += proposals_of(request, ProposalKind.INTRO_FEE_RATE, merchant.id)
     pending += proposals_of(request, ProposalKind.BANK_ACCOUNT, merchant.id)
     context: dict[str, Any] = console_context(
         visit,
@@ -232,6 +242,7 @@ def _merchant_page(
         iban=mask_iban(merchant.iban),
         status=language.gettext(MERCHANT_STATUS_NAMES.get(merchant.status, merchant.status)),
         commission=_percent(merchant.fee_bps, language),
+        introduction_fee=_percent(merchant.intro_fee_bps, language),
         proposals=pending,
         may_propose_rate=visit.may(Power.DECIDE_MERCHANTS) and merchant.status in ("active", "suspended"),
         rate_hint=language.gettext(N_("From %(low)s to %(high)s, such as %(example)s"))
@@ -240,7 +251,15 @@ def _merchant_page(
             "high": _percent(MAX_FEE_BPS, language),
             "example": _number(380, language),
         },
-        typed=typed or {"rate": ""},
+        intro_rate_hint=language.gettext(
+            N_("From %(low)s to %(high)s, such as %(example)s, on the payments of customers its offers introduced")
+        )
+        % {
+            "low": _percent(MIN_INTRO_FEE_BPS, language),
+            "high": _percent(MAX_INTRO_FEE_BPS, language),
+            "example": _number(500, language),
+        },
+        typed={"rate": "", "intro_rate": "", **(typed or {})},
         since=when(merchant.created_at, language),
         balance=None if summary.balance is None else _balance(summary.balance, language),
         pending=language.money(Money(summary.pending, currency)),
@@ -287,37 +306,90 @@ def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response
     return _merchant_page(request, visit, merchant_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _RateForm:
+    """One of the merchant page's rate forms: its field, the rate's bounds, its wording, and the proposal it makes."""
+
+    field: str
+    param: str
+    low: int
+    high: int
+    example: int
+    missing: str
+    pending: str
+    note: str
+    propose: Callable[[Request, StaffActor, str, int], Proposal]
+
+
+_COMMISSION_RATE: Final = _RateForm(
+    "rate",
+    "fee_bps",
+    MIN_FEE_BPS,
+    MAX_FEE_BPS,
+    380,
+    N_("Enter the new commission rate, in percent"),
+    N_("A change of this merchant’s rate already waits for a second person: see its proposal."),
+    "console_rate_proposed",
+    lambda request, actor, merchant_id, bps: web_of(request).kleline.proposals.propose_commission_rate(
+        actor, merchant_id, bps
+    ),
+)
+_INTRO_FEE_RATE: Final = _RateForm(
+    "intro_rate",
+    "intro_fee_bps",
+    MIN_INTRO_FEE_BPS,
+    MAX_INTRO_FEE_BPS,
+    500,
+    N_("Enter the new introduction fee rate, in percent"),
+    N_("A change of this merchant’s introduction fee already waits for a second person: see its proposal."),
+    "console_intro_rate_proposed",
+    lambda request, actor, merchant_id, bps: web_of(request).kleline.proposals.propose_intro_fee_rate(
+        actor, merchant_id, bps
+    ),
+)
+
+
 @router.post(MERCHANTS + "/{merchant_id}/commission-rate")
 def propose_commission_rate(request: Request, merchant_id: str, form: Form, visit: Decider) -> Response:
     """Propose a new commission rate: nothing changes until a second person approves it on the proposals page."""
+    return _propose_rate(request, merchant_id, form, visit, _COMMISSION_RATE)
+
+
+@router.post(MERCHANTS + "/{merchant_id}/intro-fee-rate")
+def propose_intro_fee_rate(request: Request, merchant_id: str, form: Form, visit: Decider) -> Response:
+    """Propose a new introduction fee rate (issue 15), as the commission rate is: a second person approves it."""
+    return _propose_rate(request, merchant_id, form, visit, _INTRO_FEE_RATE)
+
+
+def _propose_rate(request: Request, merchant_id: str, form: Form, visit: ConsoleVisit, rate: _RateForm) -> Response:
+    """Check the rate typed in ``rate``'s field and propose it; the merchant's page with the problems otherwise."""
     language = language_of(request)
     _ = language.gettext
-    typed = {"rate": form.get("rate", "").strip()[:20]}
-    bps = _rate_bps(typed["rate"])
+    typed = {rate.field: form.get(rate.field, "").strip()[:20]}
+    bps = _rate_bps(typed[rate.field])
     problems: list[PageError] = []
-    if not typed["rate"]:
-        problems.append(PageError(_("Enter the new commission rate, in percent"), "required", "rate"))
-    elif bps is None or not MIN_FEE_BPS <= bps <= MAX_FEE_BPS:
+    if not typed[rate.field]:
+        problems.append(PageError(_(rate.missing), "required", rate.field))
+    elif bps is None or not rate.low <= bps <= rate.high:
         message = _("Enter a rate from %(low)s to %(high)s, with at most two decimals, such as %(example)s") % {
-            "low": _percent(MIN_FEE_BPS, language),
-            "high": _percent(MAX_FEE_BPS, language),
-            "example": _number(380, language),
+            "low": _percent(rate.low, language),
+            "high": _percent(rate.high, language),
+            "example": _number(rate.example, language),
         }
-        problems.append(PageError(message, "validation_error", "rate"))
+        problems.append(PageError(message, "validation_error", rate.field))
     else:
         try:
-            web_of(request).kleline.proposals.propose_commission_rate(visit.actor, merchant_id[:64], bps)
+            rate.propose(request, visit.actor, merchant_id[:64], bps)
         except RoleForbids as error:
             raise refused(request, visit, console_error(error, language=language).message) from None
         except NotFound:
             raise refused(request, visit, _("No merchant has this id."), status=404) from None
         except KlelineError as error:
             if error.code == "proposal_pending":
-                message = _("A change of this merchant’s rate already waits for a second person: see its proposal.")
-                problems.append(PageError(message, error.code, "rate"))
+                problems.append(PageError(_(rate.pending), error.code, rate.field))
             else:
-                problems.append(console_error(error, {"fee_bps": "rate"}, language))
+                problems.append(console_error(error, {rate.param: rate.field}, language))
     if problems:
         status = 409 if problems[0].code in {"proposal_pending", "invalid_status_transition"} else 400
         return _merchant_page(request, visit, merchant_id, errors=problems, typed=typed, status=status)
-    return leave_note(request, redirect(f"{MERCHANTS}/{merchant_id}"), "console_rate_proposed")
+    return leave_note(request, redirect(f"{MERCHANTS}/{merchant_id}"), rate.note)

@@ -62,6 +62,7 @@ KIND_NAMES: Final = {
     ProposalKind.SUSPENSE_RESOLUTION.value: N_("Suspense resolution"),
     ProposalKind.COMMISSION_RATE.value: N_("Commission rate"),
     ProposalKind.BANK_ACCOUNT.value: N_("Bank account"),
+    ProposalKind.INTRO_FEE_RATE.value: N_("Introduction fee rate"),
 }
 _STATUS_NAMES: Final = {
     "pending": N_("waiting for a second person"),
@@ -155,6 +156,15 @@ def describe(request: Request, proposal: Proposal) -> dict[str, Any]:
         what = _("Change the commission from %(old)s to %(new)s") % {
             "old": _percent(language, p.get("previous_fee_bps", 0)),
             "new": _percent(language, p.get("fee_bps", 0)),
+        }
+    elif kind is ProposalKind.INTRO_FEE_RATE:
+        subject = {
+            "name": _name(request, kind, proposal.subject_id),
+            "href": f"/console/merchants/{proposal.subject_id}",
+        }
+        what = _("Change the introduction fee from %(old)s to %(new)s") % {
+            "old": _percent(language, p.get("previous_intro_fee_bps", 0)),
+            "new": _percent(language, p.get("intro_fee_bps", 0)),
         }
     elif kind is ProposalKind.BANK_ACCOUNT:
         subject = {

@@ -151,6 +151,9 @@ NOTES: Final = {
     "console_write_off_proposed": N_("The write-off is proposed: nothing moves until a second person approves it."),
     "console_integrity_checked": N_("The integrity check ran: its result is below."),
     "console_rate_proposed": N_("The new commission rate is proposed: it applies once a second person approves it."),
+    "console_intro_rate_proposed": N_(
+        "The new introduction fee rate is proposed: it applies once a second person approves it."
+    ),
     "console_level_set": N_("The verification level is set: the audit trail keeps your reason."),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})

@@ -375,6 +375,7 @@ def _payment_page(
         captured=history.amount(language, Money(payment.amount_captured, payment.currency)),
         refunded=history.amount(language, Money(payment.amount_refunded, payment.currency)),
         fee=history.amount(language, Money(payment.fee, payment.currency)),
+        introduction_fee=history.amount(language, Money(payment.introduction_fee, payment.currency)),
         net=history.amount(language, Money(payment.net, payment.currency)),
         expires=history.moment(language, payment.expires_at) if payment.expires_at else "",
         refunds=[

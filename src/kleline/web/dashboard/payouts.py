@@ -142,7 +142,10 @@ def _movement(movement: Movement, currency: str, language: Language) -> dict[str
         "kind": language.gettext(MOVEMENT_NAMES[movement.kind]),
         "at": history.moment(language, movement.posted_at),
         "gross": money(movement.gross),
-        "commission": money(movement.commission) if movement.commission else "",
+        # Kleline's fees on the line: the commission and, for a customer an offer introduced, the introduction fee.
+        "commission": money(movement.commission + movement.introduction)
+        if movement.commission or movement.introduction
+        else "",
         "net": money(movement.net),
     }
 
