@@ -24,7 +24,7 @@ WIDTHS = (360, 1280)
 
 def _shared(kleline: Kleline, merchant_id: str, customer_id: str) -> str | None:
     with kleline.db.transaction(write=False) as tx:
-        return sharing.shared_email(tx, merchant_id, customer_id)
+        return sharing.shared_emails(tx, merchant_id, [customer_id], kleline.customers.keys).get(customer_id)
 
 
 def _sign_in(page: Page) -> None:

@@ -31,7 +31,7 @@ def browser(kleline: Kleline) -> Iterator[Visitor]:
 
 def _shared(kleline: Kleline, merchant_id: str, customer_id: str) -> str | None:
     with kleline.db.transaction(write=False) as tx:
-        return sharing.shared_email(tx, merchant_id, customer_id)
+        return sharing.shared_emails(tx, merchant_id, [customer_id], kleline.customers.keys).get(customer_id)
 
 
 def _text(page: str) -> str:

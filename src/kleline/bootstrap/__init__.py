@@ -252,7 +252,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         allow_loopback=settings.webhooks_allow_loopback,
         admit=lambda merchant_id: merchants.require_not_suspended(merchant_id, "register webhook endpoints"),
     )
-    disclosure = Disclosure(db, customer_pseudonyms)
+    disclosure = Disclosure(db, customer_pseudonyms, personal_keys)
     webhooks = WebhookDeliverer(
         db,
         webhook_endpoints,
@@ -278,6 +278,7 @@ def build(settings: Settings | None = None, *, migrate_if_empty: bool = False, c
         merchants,
         receipts,
         authorization_ttl=timedelta(hours=settings.authorization_ttl_hours),
+        email_index=customers.email_index_of,
     )
     consents = Consents(db, clock=clock)
     policy = PrivacyPolicy(settings.audience_epsilon_milli, settings.audience_monthly_budget_milli)

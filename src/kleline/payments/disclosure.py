@@ -16,8 +16,8 @@ from kleline.db.engine import Database, RawTx
 from kleline.payments.model import Payment
 from kleline.payments.views import merchant_payment_json
 from kleline.privacy import sharing
-from kleline.privacy.model import merchant_scope
 from kleline.privacy.pseudonyms import Pseudonyms
+from kleline.wallet.personal_data import PersonalDataKeys
 
 __all__ = ["Disclosure"]
 
@@ -25,9 +25,10 @@ __all__ = ["Disclosure"]
 class Disclosure:
     """The merchant's view of its customers, under their consents."""
 
-    def __init__(self, db: Database, pseudonyms: Pseudonyms) -> None:
+    def __init__(self, db: Database, pseudonyms: Pseudonyms, keys: PersonalDataKeys) -> None:
         self._db = db
         self.pseudonyms = pseudonyms
+        self._keys = keys
 
     def pseudonym(self, merchant_id: str, customer_id: str | None) -> str | None:
         """The customer's pseudonym for the merchant (None for a payment nobody confirmed yet)."""
@@ -59,7 +60,7 @@ class Disclosure:
         if len(by_merchant) > 1:
             raise ValueError("a merchant's view holds the payments of one merchant")
         ((merchant_id, customers),) = by_merchant.items()
-        return sharing.shared_emails(tx, merchant_id, customers)
+        return sharing.shared_emails(tx, merchant_id, customers, self._keys)
 
     def webhook_data(self, merchant_id: str, object_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """An event's ``data`` as it may reach the merchant now (a webhook as it is delivered, an event read from the
@@ -69,17 +70,11 @@ class Disclosure:
             return dict(data)
         with self._db.transaction(write=False) as tx:
             row = tx.fetchone(
-                "SELECT p.customer_id, c.email FROM payments p "
-                "LEFT JOIN consent_state s ON s.customer_id = p.customer_id AND s.purpose = 'share_email' "
-                "AND s.scope = :scope AND s.granted "
-                "LEFT JOIN customers c ON c.id = s.customer_id "
-                "WHERE p.id = :payment AND p.merchant_id = :merchant",
-                {"scope": merchant_scope(merchant_id), "payment": object_id, "merchant": merchant_id},
+                "SELECT customer_id FROM payments WHERE id = :payment AND merchant_id = :merchant",
+                {"payment": object_id, "merchant": merchant_id},
             )
-        if row is None or row[0] is None:
-            return {**data, "customer_id": None, "customer_email": None}
-        return {
-            **data,
-            "customer_id": self.pseudonyms.of(merchant_id, str(row[0])),
-            "customer_email": None if row[1] is None else str(row[1]),
-        }
+            if row is None or row[0] is None:
+                return {**data, "customer_id": None, "customer_email": None}
+            customer_id = str(row[0])
+            email = sharing.shared_emails(tx, merchant_id, [customer_id], self._keys).get(customer_id)
+        return {**data, "customer_id": self.pseudonyms.of(merchant_id, customer_id), "customer_email": email}

@@ -75,6 +75,9 @@ class PaymentSearch:
     until: datetime | None = None  # excluded
     amounts: tuple[Money, ...] = ()
     text: str | None = None
+    # The blind index of the email the text may be (``Payments.search`` fills it in): customers' emails are
+    # sealed, so a search finds them by that index, and only those who share their email with this merchant.
+    email_index: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

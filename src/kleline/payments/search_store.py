@@ -36,7 +36,7 @@ def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, obj
     return f"{column} IN ({', '.join(':' + n for n in names)})"
 
 
-def _text_condition(tx: RawTx, merchant_id: str, text: str, params: dict[str, object]) -> str:
+def _text_condition(tx: RawTx, merchant_id: str, text: str, email_index: str | None, params: dict[str, object]) -> str:
     terms = text_terms(text)
     reference = 'lower(reference COLLATE "C")' if tx.is_postgres else "lower(reference)"
     readings = ["id = :q_id", f"({reference} >= :q_from AND {reference} < :q_to)"]
@@ -49,8 +49,8 @@ def _text_condition(tx: RawTx, merchant_id: str, text: str, params: dict[str, ob
     for i, amount in enumerate(terms.amounts):
         readings.append(f"(amount = :q_amount{i} AND currency = :q_currency{i})")
         params[f"q_amount{i}"], params[f"q_currency{i}"] = amount.minor, amount.currency
-    if terms.email is not None:
-        customers = customers_sharing_email(tx, merchant_id, terms.email)
+    if terms.email is not None and email_index is not None:
+        customers = customers_sharing_email(tx, merchant_id, email_index)
         if customers:
             readings.append(_one_of("customer_id", customers, "q_customer", params))
     return f"({' OR '.join(readings)})"
@@ -78,7 +78,7 @@ def _conditions(
             params[f"amount{i}"], params[f"currency{i}"] = amount.minor, amount.currency
         where.append(f"({' OR '.join(amounts)})")
     if search.text is not None:
-        where.append(_text_condition(tx, merchant_id, search.text, params))
+        where.append(_text_condition(tx, merchant_id, search.text, search.email_index, params))
     if key is not None:
         where.append(f"(created_at, id) {'>' if newer else '<'} (:key_at, :key_id)")
         params["key_at"], params["key_id"] = key

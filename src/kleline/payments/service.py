@@ -15,7 +15,8 @@ own docstrings say how.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from kleline.banks import BankNetwork
@@ -37,7 +38,7 @@ from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.purchases import Purchase, customer_purchase
 from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
-from kleline.payments.search import MAX_PAGE, PageCursor, PaymentPage, PaymentSearch
+from kleline.payments.search import MAX_PAGE, PageCursor, PaymentPage, PaymentSearch, text_terms
 from kleline.payments.search_store import search_page, search_payments
 from kleline.receipts.service import Receipts
 from kleline.wallet.passkey import PasskeyProof
@@ -61,11 +62,13 @@ class Payments:
         receipts: Receipts,
         *,
         authorization_ttl: timedelta,
+        email_index: Callable[[str], str | None],
     ) -> None:
         self.book = book
         self._db = book.db
         self._clock = book.clock
         self._merchants = merchants
+        self._email_index = email_index
         self._ledger = ledger
         # One OwnAccounts shared by confirmation and capture, so that each own account is looked up once.
         self._accounts = OwnAccounts(ledger)
@@ -189,6 +192,7 @@ class Payments:
         pages after and before it (see ``payments.search``); ``limit`` is 1 to ``MAX_PAGE``."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit: from 1 to {MAX_PAGE}", param="limit")
+        search = self._indexed(search)
         with self._db.transaction(write=False) as tx:
             return search_page(tx, self.book.checkout_base, merchant_id, search, limit=limit, cursor=cursor)
 
@@ -197,6 +201,7 @@ class Payments:
         time by their keys, each chunk in a read transaction of its own: the payments are never all in memory, and
         no connection waits on a slow reader. Payments created after the first chunk was read are not included; a
         payment's state is the one its chunk read."""
+        search = self._indexed(search)
         key: tuple[int, str] | None = None
         while True:
             with self._db.transaction(write=False) as tx:
@@ -205,6 +210,11 @@ class Payments:
             if len(found) < chunk:
                 return
             key = (epoch_us(found[-1].created_at), found[-1].id)
+
+    def _indexed(self, search: PaymentSearch) -> PaymentSearch:
+        """``search`` with the blind index of the email its text may be (customers' emails are sealed)."""
+        email = None if search.text is None else text_terms(search.text).email
+        return search if email is None else replace(search, email_index=self._email_index(email))
 
     def pending_balance(self, merchant_id: str) -> int:
         """What the merchant's authorised, not yet captured, payments add up to."""

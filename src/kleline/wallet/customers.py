@@ -43,7 +43,7 @@ from kleline.staff.roles import Power
 from kleline.wallet import store
 from kleline.wallet.model import Customer
 from kleline.wallet.password_hashing import hash_password, password_matches, timing_equaliser
-from kleline.wallet.personal_data import PersonalDataKeys, development_keys, rewrap_customer_key
+from kleline.wallet.personal_data import PersonalDataKeys, development_keys, email_index, rewrap_customer_key
 
 __all__ = [
     "AuthenticationFailed",
@@ -193,6 +193,14 @@ class Customers:
             raise EmailTaken("a wallet already exists for this email", param="email") from None
         self._ledger.open_account(purse_code(customer.id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
         return customer
+
+    def email_index_of(self, email: str) -> str | None:
+        """The blind index of an email address as sign-up normalised it, or None if ``email`` is not one: other
+        capabilities find a customer by email through it (a merchant's search), never holding the key."""
+        try:
+            return email_index(normalise_email(email), self.keys.index_key)
+        except InvalidCustomer:
+            return None
 
     def find(self, customer_id: str) -> Customer | None:
         """A customer by id, or None (for Kleline's staff, who are answered ``not_found`` rather than refused)."""
