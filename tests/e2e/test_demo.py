@@ -35,7 +35,17 @@ from kleline.clock import system_clock
 from kleline.config import load_settings
 from kleline.demo import Addresses, DemoData, banner, seed, shop_directory, start_shop
 from kleline.demo.bank import DemoBank
-from kleline.demo.data import CUSTOMERS, MALLS, MERCHANTS, PASSWORD, PURCHASES, PURSE_TARGET, SHOP_EMAIL
+from kleline.demo.data import (
+    CONSENTS,
+    CUSTOMERS,
+    MALLS,
+    MERCHANTS,
+    OFFER,
+    PASSWORD,
+    PURCHASES,
+    PURSE_TARGET,
+    SHOP_EMAIL,
+)
 from kleline.demo.launch import beside_the_demo
 from kleline.events.signature import HEADER, sign
 from kleline.ledger.audit import trial_balance
@@ -46,6 +56,7 @@ from kleline.worker.runner import Worker
 from .dashboard_world import DashboardVisitor
 from .http import bearer
 from .live_server import loopback_listener, serving
+from .page_visitor import Visitor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "shop"))
 demo_shop: Any = importlib.import_module("demo_shop")
@@ -217,6 +228,9 @@ def test_the_banner_says_where_to_click_and_how_to_sign_in(kleline: Kleline) -> 
         "http://localhost:8000/malls",
         "sign in at http://localhost:8000/sign-in as a demo customer",
         "Add a passkey at http://localhost:8000/wallet/security",
+        "http://localhost:8000/wallet/privacy",
+        "http://localhost:8000/wallet/inbox",
+        "http://localhost:8000/dashboard/offers",
         data.operator_key,
         PASSWORD,
     ]:
@@ -469,9 +483,50 @@ def test_the_demo_shops_owner_signs_in_to_the_dashboard_with_the_printed_passwor
         assert (done.status_code, done.headers["location"]) == (303, "/dashboard")
         home = visitor.get("/dashboard")
         assert home.status_code == 200 and "La Boutique du Coin" in home.text and "Owner" in home.text
+        offers = visitor.get("/dashboard/offers")  # the demo's offer, its reach under the minimum
+        assert offers.status_code == 200 and OFFER.title in offers.text and "fewer than 50 customers" in offers.text
+        assert visitor.get("/dashboard/audiences").status_code == 200
 
     again = seed(kleline, shop_url=addresses.shop)
     assert again.owner is not None and again.owner.totp_secret is None
     assert "Its authenticator secret was shown by the first run" in "\n".join(
         banner(again, addresses, shop_running=True)
     )
+
+
+def test_the_demo_customers_made_privacy_choices_and_alice_finds_the_shops_offer_in_her_inbox(
+    kleline: Kleline,
+) -> None:
+    data = seed(kleline, shop_url="http://127.0.0.1:8001")
+    alice, bruno, chloe = data.customers
+    shop = data.shop.merchant_id
+    for customer in data.customers:
+        states = kleline.consents.states(customer.id)
+        chosen = [(purpose, scope) for email, purpose, scope in CONSENTS if email == customer.email]
+        assert len(states) == len(chosen) and all(state.granted for state in states)
+        assert {event.channel for event in kleline.consents.history(customer.id)} == {"wallet"}
+    shares = {
+        (c.email, s.scope) for c in data.customers for s in kleline.consents.states(c.id) if s.purpose == "share_email"
+    }
+    assert shares == {(bruno.email, f"merchant:{shop}")}  # Bruno shares his email with the demo shop
+    (sent,) = kleline.offers.list(shop, limit=10)
+    assert (sent.title, sent.reach) == (OFFER.title, None)  # three customers: "fewer than 50"
+    assert [o.id for o in kleline.inbox.offers(alice.id, limit=10)] == [sent.id]
+    assert [o.id for o in kleline.inbox.offers(chloe.id, limit=10)] == [sent.id]
+    assert kleline.inbox.offers(bruno.id, limit=10) == []  # he hears music shops only
+
+    with TestClient(create_app(kleline), follow_redirects=False) as client:
+        browser = Visitor(client)
+        privacy = browser.sign_in_to("/wallet/privacy", alice.email, PASSWORD)
+        assert privacy.status_code == 200 and privacy.text.count('class="consent consent-given"') == 2
+        assert 'Withdraw<span class="visually-hidden">: the mall Les Halles numériques</span>' in privacy.text
+        inbox = browser.get("/wallet/inbox")
+        assert inbox.status_code == 200 and OFFER.title in inbox.text and "La Boutique du Coin" in inbox.text
+
+    # A demo user's withdrawal stands when the demo starts again, and the offer still valid is not sent again.
+    (scope,) = [s.scope for s in kleline.consents.states(alice.id) if s.purpose == "offers"]
+    kleline.consents.withdraw(alice.id, "offers", scope, channel="wallet")
+    seed(kleline, shop_url="http://127.0.0.1:8001")
+    assert [s.granted for s in kleline.consents.states(alice.id) if s.purpose == "offers"] == [False]
+    assert [o.id for o in kleline.offers.list(shop, limit=10)] == [sent.id]
+    assert trial_balance(kleline.db).balanced

@@ -12,6 +12,11 @@ the customer is made, from a card through the real top-up service: the top-up is
 threshold, so the customer gets an authenticator (TOTP) whose code the seeding computes, as the customer's phone
 would. Passing that challenge also starts the customer's exemption counters afresh, so that the first purchases in
 the demo need no code.
+
+The customers' privacy choices (``CONSENTS``) are given as in the wallet, each only if the customer never answered
+it (a demo user's withdrawal stands when the demo starts again), and the demo shop sends one offer (``OFFER``) to the
+customers who agreed to hear from its mall and bought there, unless its last one is still valid: Alice finds it in
+her inbox, and the shop's dashboard shows its reach ("fewer than 50": there are three demo customers).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from kleline.merchants.model import Mall, Merchant
 from kleline.money import Money
 from kleline.operators.service import create_key, list_keys, revoke_key
 from kleline.payments.model import PaymentRequest
+from kleline.privacy.audience_model import Audience, PrivacyBudgetExhausted
+from kleline.privacy.offer_model import OfferDraft
 from kleline.staff.actor import StaffActor, command_line
 from kleline.staff.roles import Role
 from kleline.staff_users import AlreadyStaff
@@ -40,9 +47,11 @@ from kleline.wallet.model import Card
 from kleline.wallet.strong_auth import AlreadyEnrolled
 
 __all__ = [
+    "CONSENTS",
     "CUSTOMERS",
     "MALLS",
     "MERCHANTS",
+    "OFFER",
     "OWNER_EMAIL",
     "OWNER_NAME",
     "PASSWORD",
@@ -211,6 +220,41 @@ PURCHASES: Final = (
 """Made once, when the customer is, after the purse's top-up (whose challenge starts the exemption afresh): their
 total per customer stays well under the exemption's cumulated limit, so the demo's first purchases need no code."""
 
+CONSENTS: Final = (
+    ("alice@example.com", "offers", "mall:les-halles"),
+    ("alice@example.com", "audience_statistics", ""),
+    ("bruno@example.com", "offers", "category:music"),
+    ("bruno@example.com", "share_email", f"merchant:{SHOP_EMAIL}"),
+    ("chloe@example.com", "offers", "category:grocery"),
+    ("chloe@example.com", "audience_statistics", ""),
+)
+"""The demo customers' privacy choices, as given on the wallet's privacy page: a scope names a mall by its slug and
+a merchant by its email (``_scope`` turns them into ids). Bruno shares his email with the demo shop, whose dashboard
+then shows it on his payments (and a pseudonym on the others')."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSpec:
+    """The demo shop's offer: what it says, and the mall (slug) whose past buyers it goes to."""
+
+    title: str
+    body: str
+    link: str
+    mall: str
+    days: int
+
+
+OFFER: Final = OfferSpec(
+    "Olive oil: 10% off this month",
+    "Our new harvest of Provençal olive oil is in: 10% off every bottle until the end of the month, in the shop and "
+    "online.",
+    "https://boutique-du-coin.example/offers/olive-oil",  # an offer's link is https: a demo's opens nothing
+    "les-halles",
+    60,
+)
+"""Sent by the demo shop to whoever agreed to hear offers from the merchants of its mall or of its category (grocery)
+and bought in that mall, letting their purchases count: Alice and Chloé, not Bruno (he hears music shops only)."""
+
 
 class SeedingFailed(KlelineError):
     """A demo object could not be made as planned (a top-up declined, for instance)."""
@@ -294,6 +338,9 @@ def seed(kleline: Kleline, *, shop_url: str) -> DemoData:
     shop = _shop(kleline, shop_merchant, shop_url.rstrip("/") + "/webhooks/kleline")
     by_email = {merchant.email: merchant.id for merchant in merchants}
     customers = tuple(_customer(kleline, name, email, numbers, by_email) for name, email, numbers in CUSTOMERS)
+    mall_ids = {mall.slug: mall.id for mall in made}
+    _consents(kleline, {customer.email: customer.id for customer in customers}, mall_ids, by_email)
+    _offer(kleline, shop_merchant.id, mall_ids[OFFER.mall])
     owner = _owner(kleline, shop_merchant.id)
     staff = tuple(_staff_member(kleline, email, role) for email, role in STAFF)
     operator_keys = _operator_keys(kleline)
@@ -481,3 +528,39 @@ def _purchases(kleline: Kleline, customer_id: str, email: str, card: Card, merch
             raise SeedingFailed(f"the demo purchase {paid.id} ended {paid.status}: {paid.failure_code}")
         if purchase.refunded:
             kleline.refunds.refund(merchant_id, paid.id, Money(purchase.refunded, "EUR"))
+
+
+def _scope(scope: str, mall_ids: dict[str, str], merchants: dict[str, str]) -> str:
+    """A scope of ``CONSENTS`` with the mall's or merchant's id."""
+    kind, _, value = scope.partition(":")
+    if kind == "mall":
+        return f"mall:{mall_ids[value]}"
+    if kind == "merchant":
+        return f"merchant:{merchants[value]}"
+    return scope
+
+
+def _consents(kleline: Kleline, customers: dict[str, str], mall_ids: dict[str, str], merchants: dict[str, str]) -> None:
+    """The customers' privacy choices (``CONSENTS``), each granted as in the wallet unless already answered either
+    way: a consent a demo user withdrew stays withdrawn."""
+    for email, purpose, scope in CONSENTS:
+        customer_id, scope = customers[email], _scope(scope, mall_ids, merchants)
+        answered = {(state.purpose, state.scope) for state in kleline.consents.states(customer_id)}
+        if (purpose, scope) not in answered:
+            kleline.consents.grant(customer_id, purpose, scope, channel="wallet")
+
+
+def _offer(kleline: Kleline, merchant_id: str, mall_id: str) -> None:
+    """The demo shop's offer (``OFFER``), sent unless its last one is still valid, or the shop spent this month's
+    privacy budget on its dashboard (the demo then starts without a new one)."""
+    now = kleline.clock()
+    sent = kleline.offers.list(merchant_id, limit=100)
+    if any(offer.title == OFFER.title and offer.valid_until > now for offer in sent):
+        return
+    draft = OfferDraft(
+        OFFER.title, OFFER.body, OFFER.link, now, now + timedelta(days=OFFER.days), Audience(mall_id=mall_id)
+    )
+    try:
+        kleline.offers.send(merchant_id, draft)
+    except PrivacyBudgetExhausted:
+        pass

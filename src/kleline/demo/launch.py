@@ -132,7 +132,8 @@ def banner(
         lines.append("  (the demo shop is not running: examples/shop was not found)")
     lines += [
         f"  Browse the malls at {kleline}/malls (every demo merchant's shop link opens the demo shop),",
-        f"  and sign in at {kleline}/sign-in as a demo customer to see the wallet, its history and receipts.",
+        f"  and sign in at {kleline}/sign-in as a demo customer to see the wallet, its history and receipts,",
+        f"  their privacy choices at {kleline}/wallet/privacy and offers at {kleline}/wallet/inbox (Alice has one).",
         *([f"  Add a passkey at {kleline}/wallet/security, then sign in, pay and top up with it."] if passkeys else []),
         "",
         f"Demo customers (sign in with the email, password '{data.customers[0].password}' for all):",
@@ -183,7 +184,7 @@ def _owner_lines(data: DemoData, kleline: str) -> list[str]:
     lines = [
         "",
         f"Shop dashboard: sign in at {kleline}/dashboard/sign-in as {owner.email}, password '{owner.password}'",
-        f"  ({owner.name}, owner of {data.shop.name})",
+        f"  ({owner.name}, owner of {data.shop.name}); its offers at {kleline}/dashboard/offers, audiences beside them",
     ]
     if owner.totp_secret:
         lines += [
