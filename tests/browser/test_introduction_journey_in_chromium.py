@@ -107,7 +107,8 @@ def test_a_shopper_hears_an_offer_answers_buys_then_withdraws_exports_and_erases
         created = api.post("/v1/payments", json={"amount": 2000, "currency": "EUR", "description": "Two novels"})
         assert created.status_code == 201, created.text
         page.goto(created.json()["checkout_url"])
-        expect(page.locator("#share_email")).not_to_be_checked()
+        expect(page.locator("#share_email-note")).to_contain_text("You share your email address with Librairie Kléber")
+        expect(page.locator("#share_email")).to_have_count(0)
         _look(page, "03-checkout", problems)
         with page.expect_navigation():
             page.get_by_role("button", name="Pay €20.00").click()

@@ -56,8 +56,9 @@ def test_a_customer_grants_then_withdraws_sharing_with_a_merchant_in_one_click_e
     page = browser.sign_in_to("/wallet/privacy")
     text = _text(page.text)
     assert "Share my email address with Librairie Kléber, so that it can write to me about my purchases." in text
-    assert "Send offers from the merchants of the mall Galerie Kléber to my wallet's inbox." in text
-    assert "Send offers from the merchants of the category Books" in text
+    assert "Send offers from the merchants of each mall below to my wallet's inbox." in text
+    assert "Send offers from the merchants of each kind of shop below to my wallet's inbox." in text
+    assert "Galerie Kléber" in text and "Books" in text
     assert "You have not answered anything yet." in text
     assert 'href="/wallet/privacy" aria-current="page"' in page.text
 

@@ -66,6 +66,11 @@ class Consents:
         with self._db.transaction(write=False) as tx:
             return consent_store.states_of(tx, customer_id), consent_store.events_of(tx, customer_id)
 
+    def is_live(self, customer_id: str, purpose: str, scope: str = "") -> bool:
+        """Whether the customer's consent to ``purpose`` over ``scope`` stands now."""
+        with self._db.transaction(write=False) as tx:
+            return consent_store.is_live(tx, customer_id, purpose, scope)
+
     def history(self, customer_id: str) -> list[ConsentEvent]:
         """Every grant and withdrawal the customer made, oldest first."""
         with self._db.transaction(write=False) as tx:

@@ -211,6 +211,10 @@ def _checkout(
             cards=cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
             share_email=share_email,
+            # A customer who already shares their email with this shop is told so, not offered the box again.
+            already_sharing=kleline.consents.is_live(
+                visit.customer.id, "share_email", merchant_scope(payment.merchant_id)
+            ),
         )
     passkey = None
     usable = passkeys_usable(request)  # browsers refuse passkeys at an IP address or over plain HTTP

@@ -67,6 +67,7 @@ class Choice:
     text: str
     granted: bool
     since: str | None
+    label: str = ""  # the mall's, category's or merchant's own name, for a line under a shared text
 
     @property
     def anchor(self) -> str:
@@ -110,6 +111,15 @@ class _Names:
             except NotFound:
                 continue
 
+    def label(self, scope: str) -> str:
+        """The mall's, category's or merchant's own name."""
+        kind, _, value = scope.partition(":")
+        if kind == "mall":
+            return self.malls.get(value, value)
+        if kind == "category":
+            return self.language.gettext(CATEGORY_NAMES[value]) if value in CATEGORY_NAMES else value
+        return self.merchants.get(value, value) if kind == "merchant" else ""
+
     def of(self, scope: str) -> str:
         kind, _, value = scope.partition(":")
         _ = self.language.gettext
@@ -130,7 +140,7 @@ def _choices(names: _Names, states: dict[tuple[str, str], ConsentState]) -> dict
         granted = state is not None and state.granted
         since = history.moment(language, state.changed_at) if state is not None and granted else None
         name = names.of(scope)
-        return Choice(purpose, scope, name, _text(purpose, name, language), granted, since)
+        return Choice(purpose, scope, name, _text(purpose, name, language), granted, since, names.label(scope))
 
     return {
         "malls": [choice("offers", f"mall:{mall_id}") for mall_id in sorted(names.malls, key=names.malls.__getitem__)],
@@ -178,6 +188,12 @@ def _page(
         errors=errors or [],
         choices=_choices(names, {(s.purpose, s.scope): s for s in states}),
         history=_history(names, events),
+        # Malls and categories share one text each, shown once above their lines: sixteen copies of a sentence
+        # that differs by one word made the page a long scroll on a phone. The consent recorded is the same.
+        offers_texts={
+            "malls": _text("offers", language.gettext(N_("each mall below")), language),
+            "categories": _text("offers", language.gettext(N_("each kind of shop below")), language),
+        },
         flash=announcement(request, visit),
     )
     return render(request, "privacy.html", context, status=status)
