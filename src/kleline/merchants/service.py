@@ -56,6 +56,7 @@ from kleline.merchants.model import (
     balance_account,
     next_status,
 )
+from kleline.merchants.rate_changes import Rate, check_rate_change, take_rate_change
 from kleline.merchants.review import ApplicationReview, review
 from kleline.staff import audit
 from kleline.staff.actor import StaffActor
@@ -66,6 +67,14 @@ __all__ = ["KEY_PREFIX", "MAX_MALLS", "SEARCH_LIMIT", "STATUSES", "Merchants"]
 STATUSES = get_args(MerchantStatus)
 KEY_PREFIX = "sk_"
 SEARCH_LIMIT = 100
+_COMMISSION = Rate(
+    "fee_bps",
+    "commission",
+    checks.check_fee_bps,
+    store.set_fee,
+    CommissionRateChanged,
+    " (a new merchant's is set when it is registered)",
+)
 """The longest search text Kleline's staff may look merchants up by."""
 
 
@@ -314,37 +323,14 @@ class Merchants:
         """The merchant, if its commission rate may become ``fee_bps`` (300 to 400 basis points, another rate than
         its own, an active or suspended merchant); the refusal otherwise. Read in the caller's transaction, writes
         nothing: what a proposal to change the rate checks."""
-        checks.check_fee_bps(fee_bps)
-        merchant = store.find_merchant(tx, merchant_id)
-        if merchant is None:
-            raise UnknownMerchant(f"no merchant {merchant_id}")
-        if merchant.status not in ("active", "suspended"):
-            raise StatusConflict(
-                f"merchant {merchant_id} is {merchant.status}: only an active or suspended merchant's commission rate "
-                "changes (a new merchant's is set when it is registered)",
-                status=merchant.status,
-            )
-        if merchant.fee_bps == fee_bps:
-            raise InvalidMerchant(
-                f"fee_bps: the merchant's commission is {fee_bps} basis points already", param="fee_bps"
-            )
-        return merchant
+        return check_rate_change(tx, merchant_id, _COMMISSION, fee_bps)
 
     def set_commission_rate_in(self, tx: RawTx, merchant_id: str, fee_bps: int, *, previous: int) -> Merchant:
         """Take ``fee_bps`` on the merchant's next payments, in the caller's transaction under the merchant's row lock,
         if its rate is still ``previous`` (``CommissionRateChanged`` otherwise: the change was decided from that rate).
         Payments made before keep the rate they recorded. The interfaces reach this through a proposal that a second
         operator approves (``kleline.proposals``)."""
-        store.find_merchant(tx, merchant_id, for_update=True)
-        merchant = self.check_commission_rate_in(tx, merchant_id, fee_bps)
-        if merchant.fee_bps != previous:
-            raise CommissionRateChanged(
-                f"merchant {merchant_id}'s commission was {previous} basis points when the change was proposed and is "
-                f"{merchant.fee_bps} now",
-                param="fee_bps",
-            )
-        store.set_fee(tx, merchant_id, fee_bps)
-        return replace(merchant, fee_bps=fee_bps)
+        return take_rate_change(tx, merchant_id, _COMMISSION, fee_bps, previous=previous)
 
     def _move(
         self,

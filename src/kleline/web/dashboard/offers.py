@@ -139,6 +139,32 @@ def offers_page(request: Request) -> Response:
     return respond(request, visit, render(request, "dashboard/offers.html", context))
 
 
+def _form_page(
+    request: Request,
+    visit: DashboardVisit,
+    page: tuple[str, str, str],
+    typed: dict[str, str],
+    errors: list[PageError] | None,
+    status: int,
+    **context: Any,
+) -> Response:
+    """A page of the shop's audience form (``page``: its template, title and section): the new offer's and the
+    audiences' both describe an audience, so both show the same choices, errors and what was typed."""
+    template, title, section = page
+    language = language_of(request)
+    full = dashboard_context(
+        visit,
+        language.gettext(title),
+        section=section,
+        errors=errors or [],
+        focus_errors=bool(errors),
+        typed=typed,
+        **_choices(request, language),
+        **context,
+    )
+    return respond(request, visit, render(request, template, full, status=status))
+
+
 def _new_page(
     request: Request,
     visit: DashboardVisit,
@@ -147,20 +173,17 @@ def _new_page(
     errors: list[PageError] | None = None,
     status: int = 200,
 ) -> Response:
-    language = language_of(request)
-    context = dashboard_context(
+    return _form_page(
+        request,
         visit,
-        language.gettext(_NEW_TITLE),
-        section="offers",
-        errors=errors or [],
-        focus_errors=bool(errors),
-        typed=typed,
+        ("dashboard/offer_new.html", _NEW_TITLE, "offers"),
+        typed,
+        errors,
+        status,
         form_key=typed.get("form_key") or new_form_key(),
         max_title=MAX_TITLE,
         budget=_budget(request, visit),
-        **_choices(request, language),
     )
-    return respond(request, visit, render(request, "dashboard/offer_new.html", context, status=status))
 
 
 @router.get(NEW_OFFER)
@@ -239,20 +262,17 @@ def _audiences_page(
     errors: list[PageError] | None = None,
     status: int = 200,
 ) -> Response:
-    language = language_of(request)
-    context = dashboard_context(
+    return _form_page(
+        request,
         visit,
-        language.gettext(_AUDIENCES_TITLE),
-        section="audiences",
-        errors=errors or [],
-        focus_errors=bool(errors),
-        typed=typed,
+        ("dashboard/audiences.html", _AUDIENCES_TITLE, "audiences"),
+        typed,
+        errors,
+        status,
         estimate=estimate,
         minimum=MINIMUM,
         budget=estimate.budget if estimate is not None else _budget(request, visit),
-        **_choices(request, language),
     )
-    return respond(request, visit, render(request, "dashboard/audiences.html", context, status=status))
 
 
 @router.get(AUDIENCES)
