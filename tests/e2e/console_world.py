@@ -5,6 +5,8 @@ console."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import httpx2 as httpx
@@ -12,7 +14,8 @@ import pyotp
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kleline.bootstrap import Kleline
+from kleline.bootstrap import Kleline, build, open_system_accounts
+from kleline.config import load_settings
 from kleline.staff.actor import StaffActor, command_line
 from kleline.staff.roles import Role
 from kleline.staff_users import StaffUser
@@ -21,9 +24,30 @@ from ..conftest import FakeClock
 from .checkout_world import PASSWORD
 from .page_visitor import Visitor
 
-__all__ = ["PASSWORD", "PUBLIC_URL", "ConsoleVisitor", "invitation_path", "signed_in", "staff_member"]
+__all__ = [
+    "PASSWORD",
+    "PUBLIC_URL",
+    "ConsoleVisitor",
+    "console_system",
+    "invitation_path",
+    "signed_in",
+    "staff_member",
+]
 
 PUBLIC_URL = "http://localhost:8000"  # a host name: browsers allow passkeys there, not at an IP address
+
+
+@contextmanager
+def console_system(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
+    """Kleline as the console's page tests want it: at ``PUBLIC_URL``, its system accounts open, and sign-in and
+    sign-up rates high enough that a test signing many people in is never throttled; closed after the test."""
+    settings = load_settings(database_url=database_url, public_url=PUBLIC_URL, sign_in_rate=1000, sign_up_rate=1000)
+    system = build(settings, clock=clock)
+    open_system_accounts(system)
+    try:
+        yield system
+    finally:
+        system.close()
 
 
 def invitation_path(url: str) -> str:

@@ -11,25 +11,19 @@ import pytest
 from fastapi import FastAPI
 
 from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, build, open_system_accounts
-from kleline.config import load_settings
+from kleline.bootstrap import Kleline
 from kleline.staff.audit import AuditFilters, search
 from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
-from .console_world import PUBLIC_URL, signed_in
+from .console_world import console_system, signed_in
 from .dashboard_world import merchant
 
 
 @pytest.fixture
 def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
-    settings = load_settings(database_url=database_url, public_url=PUBLIC_URL, sign_in_rate=1000, sign_up_rate=1000)
-    system = build(settings, clock=clock)
-    open_system_accounts(system)
-    try:
+    with console_system(database_url, clock) as system:
         yield system
-    finally:
-        system.close()
 
 
 @pytest.fixture

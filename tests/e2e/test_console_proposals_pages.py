@@ -14,8 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kleline.api.app import create_app
-from kleline.bootstrap import Kleline, build, open_system_accounts
-from kleline.config import load_settings
+from kleline.bootstrap import Kleline
 from kleline.merchant_users import Actor
 from kleline.money import Money
 from kleline.staff.actor import StaffActor
@@ -26,7 +25,7 @@ from kleline.web.console import proposals as proposals_page
 from ..conftest import FakeClock
 from ..integration.collections.test_receivables import in_debt
 from ..operator_keys import operator_key
-from .console_world import PUBLIC_URL, signed_in
+from .console_world import PUBLIC_URL, console_system, signed_in
 from .dashboard_world import member, merchant
 from .http import bearer
 
@@ -37,13 +36,8 @@ FINANCE_KEY = StaffActor("key", "78", Role.FINANCE)
 
 @pytest.fixture
 def kleline(database_url: str, clock: FakeClock) -> Iterator[Kleline]:
-    settings = load_settings(database_url=database_url, public_url=PUBLIC_URL, sign_in_rate=1000, sign_up_rate=1000)
-    system = build(settings, clock=clock)
-    open_system_accounts(system)
-    try:
+    with console_system(database_url, clock) as system:
         yield system
-    finally:
-        system.close()
 
 
 @pytest.fixture

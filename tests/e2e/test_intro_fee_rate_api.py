@@ -22,6 +22,7 @@ from ..conftest import FakeClock
 from ..integration.payments.conftest import eur, shopper
 from ..integration.payments.offer_rows import deliver_offer_with_sql
 from ..operator_keys import operator_key
+from .command_line import as_system_user
 from .dashboard_world import merchant
 from .http import bearer, problem
 
@@ -99,11 +100,7 @@ def test_an_introduction_fee_rate_from_the_command_line_takes_a_second_system_us
     kleline: Kleline, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = merchant(kleline)
-    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "240")
-    for variable in ("USER", "LNAME", "USERNAME"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LOGNAME", "alice")
+    as_system_user(monkeypatch, database_url, "alice")
     runner = CliRunner()
     refused = runner.invoke(cli, ["merchants", "set-intro-fee-rate", shop, "2001"])
     assert refused.exit_code == 1 and "0 to 2000 basis points" in refused.output
@@ -111,7 +108,7 @@ def test_an_introduction_fee_rate_from_the_command_line_takes_a_second_system_us
     assert proposed.exit_code == 0, proposed.output
     assert f"proposed to change {shop}'s introduction fee from 500 to 800 basis points" in proposed.output
     proposal = proposed.output.split(":", 1)[0]
-    monkeypatch.setenv("LOGNAME", "bob")
+    as_system_user(monkeypatch, database_url, "bob")
     approved = runner.invoke(cli, ["proposals", "approve", proposal])
     assert approved.exit_code == 0, approved.output
     assert kleline.merchants.get(shop).intro_fee_bps == 800

@@ -19,6 +19,7 @@ from kleline.staff.roles import Role
 
 from ..conftest import FakeClock
 from ..operator_keys import operator_key
+from .command_line import as_system_user
 from .dashboard_world import merchant
 from .http import bearer, problem
 
@@ -203,11 +204,7 @@ def test_a_commission_rate_from_the_command_line_takes_a_second_system_user(
     kleline: Kleline, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = merchant(kleline)
-    monkeypatch.setenv("KLELINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "240")
-    for variable in ("USER", "LNAME", "USERNAME"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LOGNAME", "alice")
+    as_system_user(monkeypatch, database_url, "alice")
     runner = CliRunner()
 
     refused = runner.invoke(cli, ["merchants", "set-commission-rate", shop, "401"])
@@ -219,7 +216,7 @@ def test_a_commission_rate_from_the_command_line_takes_a_second_system_user(
     assert kleline.merchants.get(shop).fee_bps == 350
     own = runner.invoke(cli, ["proposals", "approve", proposal])
     assert own.exit_code == 1 and "a second person must approve it" in own.output
-    monkeypatch.setenv("LOGNAME", "bob")
+    as_system_user(monkeypatch, database_url, "bob")
     approved = runner.invoke(cli, ["proposals", "approve", proposal])
     assert approved.exit_code == 0, approved.output
     assert kleline.merchants.get(shop).fee_bps == 380
