@@ -19,7 +19,7 @@ from kleline.web.i18n import N_, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
-from kleline.web.wallet_refusals import not_found
+from kleline.web.wallet_refusals import not_found, own_page
 
 __all__ = ["router"]
 
@@ -79,13 +79,8 @@ def _offer_page(
 @router.get("/wallet/inbox/{offer_id}")
 def offer_page(request: Request, offer_id: str) -> Response:
     """One offer, marked read now; its answer form, or the answer given."""
-    visit = signed_in_visit(request)
-    assert visit.customer is not None
-    try:
-        offer = web_of(request).kleline.inbox.read(visit.customer.id, offer_id)
-    except OfferNotFound:
-        return respond(request, visit, not_found(request, visit))
-    return respond(request, visit, _offer_page(request, visit, offer))
+    inbox = web_of(request).kleline.inbox
+    return own_page(request, lambda customer_id: inbox.read(customer_id, offer_id), OfferNotFound, _offer_page)
 
 
 @router.post("/wallet/inbox/{offer_id}")

@@ -28,7 +28,7 @@ from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
-from kleline.web.wallet_refusals import NextStep, next_steps, not_found, wallet_refusal
+from kleline.web.wallet_refusals import NextStep, next_steps, not_found, own_page, wallet_refusal
 
 __all__ = ["router"]
 
@@ -122,13 +122,8 @@ def _bank_account_removal(
 @router.get("/wallet/cards/{card_id}/remove")
 def remove_card_page(request: Request, card_id: str) -> Response:
     """Ask before removing a card: which card, and what removing it does; another customer's card is not found."""
-    visit = signed_in_visit(request)
-    assert visit.customer is not None
-    try:
-        card = web_of(request).kleline.cards.get(visit.customer.id, card_id)
-    except NotFound:
-        return respond(request, visit, not_found(request, visit))
-    return respond(request, visit, _card_removal(request, visit, card))
+    cards = web_of(request).kleline.cards
+    return own_page(request, lambda customer_id: cards.get(customer_id, card_id), NotFound, _card_removal)
 
 
 @router.post("/wallet/cards/{card_id}/remove")
@@ -145,13 +140,13 @@ def remove_card(request: Request, card_id: str, form: Form) -> Response:
 @router.get("/wallet/bank-accounts/{bank_account_id}/remove")
 def remove_bank_account_page(request: Request, bank_account_id: str) -> Response:
     """Ask before removing a bank account: which account, and that its mandate is revoked with it."""
-    visit = signed_in_visit(request)
-    assert visit.customer is not None
-    try:
-        account = web_of(request).kleline.collections.bank_accounts.get(visit.customer.id, bank_account_id)
-    except UnknownBankAccount:
-        return respond(request, visit, not_found(request, visit))
-    return respond(request, visit, _bank_account_removal(request, visit, account))
+    accounts = web_of(request).kleline.collections.bank_accounts
+    return own_page(
+        request,
+        lambda customer_id: accounts.get(customer_id, bank_account_id),
+        UnknownBankAccount,
+        _bank_account_removal,
+    )
 
 
 @router.post("/wallet/bank-accounts/{bank_account_id}/remove")

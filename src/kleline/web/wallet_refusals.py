@@ -7,9 +7,9 @@ The wording here is the page's own for the codes a shopper meets in the wallet; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,9 +18,11 @@ from kleline.errors import KlelineError
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import render
-from kleline.web.visits import Visit, page_context
+from kleline.web.visits import Visit, page_context, respond, signed_in_visit
 
-__all__ = ["NextStep", "because", "next_steps", "not_found", "wallet_refusal"]
+__all__ = ["NextStep", "because", "next_steps", "not_found", "own_page", "wallet_refusal"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +102,21 @@ def not_found(request: Request, visit: Visit) -> Response:
         section="wallet",
     )
     return render(request, "wallet_not_found.html", context, status=404)
+
+
+def own_page(
+    request: Request,
+    find: Callable[[str], _T],
+    missing: type[KlelineError],
+    page: Callable[[Request, Visit, _T], Response],
+) -> Response:
+    """The signed-in customer's page of one of their own objects (``find``, given the customer's id): ``page`` of it,
+    or ``not_found`` when ``find`` refuses with ``missing`` (another customer's object is not found, as an unknown one,
+    so that an address says nothing of whether the object exists)."""
+    visit = signed_in_visit(request)
+    assert visit.customer is not None
+    try:
+        found = find(visit.customer.id)
+    except missing:
+        return respond(request, visit, not_found(request, visit))
+    return respond(request, visit, page(request, visit, found))
