@@ -11,6 +11,7 @@ the 403 page, nothing written). The money section's old address (``/console/mone
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -119,6 +120,22 @@ def _name(request: Request, kind: ProposalKind, subject_id: str) -> str:
         return subject_id
 
 
+def _subject(request: Request, kind: ProposalKind, subject_id: str) -> dict[str, str]:
+    """The proposal's subject as a link to its page in the console: a write-off's customer, any other act's merchant
+    (the suspense resolutions link elsewhere)."""
+    page = "customers" if kind is ProposalKind.WRITE_OFF else "merchants"
+    return {"name": _name(request, kind, subject_id), "href": f"/console/{page}/{subject_id}"}
+
+
+def _rate_change(language: Language, sentence: str, parameters: Mapping[str, Any], field: str) -> str:
+    """``sentence`` (translated, with ``%(old)s`` and ``%(new)s``) of a proposal that changes the rate ``field``
+    (the commission's, the introduction fee's), from ``previous_<field>``, both as percentages."""
+    return sentence % {
+        "old": _percent(language, parameters.get(f"previous_{field}", 0)),
+        "new": _percent(language, parameters.get(field, 0)),
+    }
+
+
 def _held_line(request: Request, item_id: str) -> str:
     """A held line as a clerk finds it on the bank's statement: its day, who paid or was paid, and the bank's
     reference (the suspense item's id where the item is unknown)."""
@@ -139,38 +156,20 @@ def describe(request: Request, proposal: Proposal) -> dict[str, Any]:
     subject: dict[str, str] = {"name": proposal.subject_id, "href": ""}
     note = ""
     if kind is ProposalKind.WRITE_OFF:
-        subject = {
-            "name": _name(request, kind, proposal.subject_id),
-            "href": f"/console/customers/{proposal.subject_id}",
-        }
+        subject = _subject(request, kind, proposal.subject_id)
         currency = str(p.get("currency") or "EUR")
         what = _("Write %(amount)s off the customer’s debt of %(owed)s") % {
             "amount": language.money(Money(int(p.get("amount") or 0), currency)),
             "owed": language.money(Money(int(p.get("owed") or 0), currency)),
         }
     elif kind is ProposalKind.COMMISSION_RATE:
-        subject = {
-            "name": _name(request, kind, proposal.subject_id),
-            "href": f"/console/merchants/{proposal.subject_id}",
-        }
-        what = _("Change the commission from %(old)s to %(new)s") % {
-            "old": _percent(language, p.get("previous_fee_bps", 0)),
-            "new": _percent(language, p.get("fee_bps", 0)),
-        }
+        subject = _subject(request, kind, proposal.subject_id)
+        what = _rate_change(language, _("Change the commission from %(old)s to %(new)s"), p, "fee_bps")
     elif kind is ProposalKind.INTRO_FEE_RATE:
-        subject = {
-            "name": _name(request, kind, proposal.subject_id),
-            "href": f"/console/merchants/{proposal.subject_id}",
-        }
-        what = _("Change the introduction fee from %(old)s to %(new)s") % {
-            "old": _percent(language, p.get("previous_intro_fee_bps", 0)),
-            "new": _percent(language, p.get("intro_fee_bps", 0)),
-        }
+        subject = _subject(request, kind, proposal.subject_id)
+        what = _rate_change(language, _("Change the introduction fee from %(old)s to %(new)s"), p, "intro_fee_bps")
     elif kind is ProposalKind.BANK_ACCOUNT:
-        subject = {
-            "name": _name(request, kind, proposal.subject_id),
-            "href": f"/console/merchants/{proposal.subject_id}",
-        }
+        subject = _subject(request, kind, proposal.subject_id)
         previous = (proposal.result or {}).get("previous_iban")
         if previous is None and proposal.status == "pending":
             try:
