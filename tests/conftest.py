@@ -33,10 +33,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
+from alembic.config import Config
 from argon2 import Parameters, PasswordHasher, Type
 
 from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
+from kleline.db.migrate import MIGRATIONS, upgrade
 from kleline.ledger import Ledger
 from kleline.wallet.password_hashing import use_hasher
 
@@ -138,6 +140,16 @@ def drop_database(name: str | None) -> None:
     """Drop a test database made by ``create_database_url`` (closing leftover connections), in the background."""
     if name is not None:
         _DROPPER.drop(name)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema down to ``revision``, for a migration's test of its downgrade (the application only ever goes
+    up, so ``kleline.db.migrate`` has no such function)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

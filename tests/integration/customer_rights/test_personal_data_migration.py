@@ -7,17 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import Database
-from kleline.db.migrate import MIGRATIONS, upgrade
+from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
 from kleline.wallet import card_store
 from kleline.wallet.customers import Customers, hash_password
 
-from ...conftest import BACKENDS, FakeClock, create_database_url, drop_database
+from ...conftest import BACKENDS, FakeClock, create_database_url, downgrade, drop_database
 
 _ROW = (
     "INSERT INTO customers (id, email, name, password_hash, kyc_level, created_at) "
@@ -51,14 +49,6 @@ def before_0042(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Data
         drop_database(name)
 
 
-def _downgrade(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-
 def test_existing_customers_are_sealed_and_still_found(before_0042: Database, clock: FakeClock) -> None:
     upgrade(before_0042, "0042")
     with before_0042.transaction(write=False) as tx:
@@ -79,7 +69,7 @@ def test_existing_customers_are_sealed_and_still_found(before_0042: Database, cl
 
 def test_the_way_back_opens_them_again(before_0042: Database) -> None:
     upgrade(before_0042, "0042")
-    _downgrade(before_0042, "0041")
+    downgrade(before_0042, "0041")
     with before_0042.transaction(write=False) as tx:
         rows = tx.fetchall("SELECT id, email, name FROM customers ORDER BY id")
     assert [tuple(row) for row in rows] == [

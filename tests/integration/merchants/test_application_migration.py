@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from kleline.db.engine import INTEGRITY_ERRORS, Database
-from kleline.db.migrate import MIGRATIONS, upgrade
+from kleline.db.migrate import upgrade
 
-from ...conftest import BACKENDS, create_database_url, drop_database
+from ...conftest import BACKENDS, create_database_url, downgrade, drop_database
 
 _ROW = (
     "INSERT INTO merchants (id, name, email, website, category, siret, iban, bic, fee_bps, status, created_at, "
@@ -33,14 +31,6 @@ def before_0031(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Data
     finally:
         db.dispose()
         drop_database(name)
-
-
-def _downgrade(db: Database, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def test_merchants_registered_before_keep_their_status_and_have_no_vat_number_contact_or_reason(
@@ -80,7 +70,7 @@ def test_the_migration_goes_back_while_no_merchant_is_refused(before_0031: Datab
     with before_0031.transaction() as tx:
         tx.execute(_ROW, {"id": "mer_p", "status": "pending"})
         tx.execute("UPDATE merchants SET vat_number = 'FR40303265045', contact_phone = '+33123456789'")
-    _downgrade(before_0031, "0030")
+    downgrade(before_0031, "0030")
     with before_0031.transaction(write=False) as tx:
         assert [tuple(row) for row in tx.fetchall("SELECT id, status FROM merchants")] == [("mer_p", "pending")]
     with pytest.raises(INTEGRITY_ERRORS), before_0031.transaction() as tx:
