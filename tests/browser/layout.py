@@ -15,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-__all__ = ["State", "layout_problems", "on_one_backend"]
+__all__ = ["State", "layout_problems", "look", "on_one_backend"]
 
 State = tuple[str, str, Callable[[Page], None]]
 """A page's state: its name, the address to open, and what to do there."""
@@ -61,3 +61,17 @@ def layout_problems(
         finally:
             context.close()
     return problems
+
+
+def look(page: Page, where: str, shot: str, problems: list[str]) -> None:
+    """The layout check of a journey's page as the journey left it, at its one width: a sideways overflow or an axe
+    violation is added to ``problems``, named ``where``; the screenshot is kept as ``shot``.png."""
+    page.wait_for_load_state()
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if scroll > inner:
+        problems.append(f"{where}: scrollWidth {scroll} > innerWidth {inner}")
+    problems += [f"{where}: axe {v['id']}: {v['help']}" for v in _AXE.run(page).response["violations"]]
+    shots = os.environ.get("KLELINE_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(shots) / f"{shot}.png"), full_page=True)

@@ -11,13 +11,11 @@ directory to keep a screenshot of each step there, to look at.
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from kleline.ledger.audit import trial_balance
@@ -29,24 +27,15 @@ from ..e2e.checkout_world import IBAN, PASSWORD, card, customer, fund
 from ..e2e.http import bearer
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
-from .layout import on_one_backend
+from .layout import look, on_one_backend
 
 pytestmark = pytest.mark.browser
 
-_AXE = Axe()
 EMAIL = "ada.lovelace@example.org"
 
 
 def _look(page: Page, name: str, problems: list[str]) -> None:
-    page.wait_for_load_state()
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    if scroll > inner:
-        problems.append(f"{name}: scrollWidth {scroll} > innerWidth {inner}")
-    problems += [f"{name}: axe {v['id']}: {v['help']}" for v in _AXE.run(page).response["violations"]]
-    shots = os.environ.get("KLELINE_SCREENSHOTS")
-    if shots:
-        Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(shots) / f"introduction-{name}.png"), full_page=True)
+    look(page, name, f"introduction-{name}", problems)
 
 
 def _consent_button(page: Page, scope: str) -> None:

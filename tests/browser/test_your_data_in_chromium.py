@@ -7,35 +7,22 @@ violation; set ``KLELINE_SCREENSHOTS`` to a directory to keep a screenshot of ea
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from kleline.web.i18n import Language, chosen
 
 from ..e2e.checkout_world import PASSWORD, card, customer
 from .conftest import LiveKleline
-from .layout import on_one_backend
+from .layout import look, on_one_backend
 
 pytestmark = pytest.mark.browser
 
-_AXE = Axe()
-
 
 def _look(page: Page, lang: str, name: str, problems: list[str]) -> None:
-    page.wait_for_load_state()
-    where = f"{lang} 360px {name}"
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    if scroll > inner:
-        problems.append(f"{where}: scrollWidth {scroll} > innerWidth {inner}")
-    problems += [f"{where}: axe {v['id']}: {v['help']}" for v in _AXE.run(page).response["violations"]]
-    shots = os.environ.get("KLELINE_SCREENSHOTS")
-    if shots:
-        Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(shots) / f"your-data-{lang}-{name}.png"), full_page=True)
+    look(page, f"{lang} 360px {name}", f"your-data-{lang}-{name}", problems)
 
 
 def _sign_in(page: Page, email: str) -> None:
