@@ -6,7 +6,7 @@ only; ``Idempotency-Key`` as on every ``POST``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StrictInt
@@ -25,6 +25,19 @@ router = APIRouter(tags=["merchants"])
 Decider = Annotated[StaffActor, Depends(require_power(Power.DECIDE_MERCHANTS))]
 
 
+def _responses(rate: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a proposal of a new ``rate``, as the OpenAPI document lists them: both rates' proposals are
+    refused for the same reasons."""
+    return {
+        **PROPOSED,
+        409: {
+            "description": f"`proposal_pending`: a change of this merchant's {rate} already waits for a second "
+            "operator; `invalid_status_transition`: the merchant is neither active nor suspended; or "
+            "`idempotency_key_reused`"
+        },
+    }
+
+
 class CommissionRateIn(BaseModel):
     """The commission Kleline is to take on the merchant's next payments, in basis points (350 = 3.5 %)."""
 
@@ -35,14 +48,7 @@ class CommissionRateIn(BaseModel):
     "/v1/merchants/{merchant_id}/commission-rate",
     status_code=202,
     response_model=ProposalOut,
-    responses={
-        **PROPOSED,
-        409: {
-            "description": "`proposal_pending`: a change of this merchant's rate already waits for a second "
-            "operator; `invalid_status_transition`: the merchant is neither active nor suspended; or "
-            "`idempotency_key_reused`"
-        },
-    },
+    responses=_responses("rate"),
 )
 def propose_commission_rate(
     merchant_id: str, body: CommissionRateIn, request: Request, operator: Decider
@@ -66,14 +72,7 @@ class IntroFeeRateIn(BaseModel):
     "/v1/merchants/{merchant_id}/intro-fee-rate",
     status_code=202,
     response_model=ProposalOut,
-    responses={
-        **PROPOSED,
-        409: {
-            "description": "`proposal_pending`: a change of this merchant's introduction fee rate already waits for "
-            "a second operator; `invalid_status_transition`: the merchant is neither active nor suspended; or "
-            "`idempotency_key_reused`"
-        },
-    },
+    responses=_responses("introduction fee rate"),
 )
 def propose_intro_fee_rate(merchant_id: str, body: IntroFeeRateIn, request: Request, operator: Decider) -> ProposalOut:
     """Propose a new introduction fee rate for an active (or suspended) merchant, as its commission rate is changed:
