@@ -24,6 +24,7 @@ from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
+from .dashboard_visits import signed_in_to_dashboard
 from .layout import State, layout_problems, on_one_backend
 
 pytestmark = pytest.mark.browser
@@ -109,21 +110,6 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
         actor=OPERATOR,
     )
 
-    def signed_in(email: str, totp: pyotp.TOTP, then: Callable[[Page], None] | None) -> Callable[[Page], None]:
-        def act(page: Page) -> None:
-            page.locator("#email").fill(email)
-            page.locator("#password").fill(PASSWORD)
-            page.locator("#password").press("Enter")
-            page.wait_for_selector("#code")
-            clock.advance(seconds=30)  # a code is accepted once: each visit signs in with the next one
-            page.locator("#code").fill(totp.at(clock.now))
-            page.locator("#code").press("Enter")
-            page.wait_for_selector("h1")
-            if then is not None:
-                then(page)
-
-        return act
-
     def send_new_account(page: Page) -> None:
         for change in changes.list(sending, status="pending"):  # the previous width's request
             changes.withdraw(Actor(sender), change.id)
@@ -145,7 +131,7 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
         page.wait_for_selector(".error-summary")
 
     def state(name: str, email: str, totp: pyotp.TOTP, path: str, then: Callable[[Page], None] | None = None) -> State:
-        return name, f"/dashboard/sign-in?next={path}", signed_in(email, totp, then)
+        return name, f"/dashboard/sign-in?next={path}", signed_in_to_dashboard(clock, email, totp, then)
 
     return [
         state("settings-waiting", "owner-a@example.org", waiting_totp, "/dashboard/settings"),

@@ -21,10 +21,10 @@ from kleline.privacy.offer_model import OfferDraft
 
 from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, customer
-from ..e2e.dashboard_world import PASSWORD as DASHBOARD_PASSWORD
 from ..e2e.dashboard_world import authenticator, member
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
+from .dashboard_visits import signed_in_to_dashboard
 from .layout import State, layout_problems, on_one_backend
 
 pytestmark = pytest.mark.browser
@@ -113,19 +113,7 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
         return act
 
     def dashboard(then: Callable[[Page], None] | None = None) -> Callable[[Page], None]:
-        def act(page: Page) -> None:
-            page.locator("#email").fill("owner@example.org")
-            page.locator("#password").fill(DASHBOARD_PASSWORD)
-            page.locator("#password").press("Enter")
-            page.wait_for_selector("#code")
-            clock.advance(seconds=30)
-            page.locator("#code").fill(totp.at(clock.now))
-            page.locator("#code").press("Enter")
-            page.wait_for_selector("h1")
-            if then is not None:
-                then(page)
-
-        return act
+        return signed_in_to_dashboard(clock, "owner@example.org", totp, then)
 
     def no_answer(page: Page) -> None:
         page.get_by_role("button").last.press("Enter")
