@@ -141,4 +141,5 @@ def test_a_shopper_hears_an_offer_answers_buys_then_withdraws_exports_and_erases
         assert trial_balance(kleline.db).balanced
     finally:
         context.close()
+        api.close()
     assert problems == []

@@ -525,6 +525,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
         "/wallet/cards/{card_id}/remove",
         "/wallet/data/erase",
         "/wallet/debt/repay",
+        "/wallet/inbox/{offer_id}",
         "/wallet/privacy/grant",
         "/wallet/privacy/withdraw",
         "/wallet/security/authenticator",
@@ -544,7 +545,7 @@ def test_every_form_post_of_the_pages_is_refused_without_its_token(
     fields = {"email": ada.email, "password": PASSWORD, "name": "Ada", "method": "purse", "sca_code": "123456"}
     fields |= {"amount": "10", "source": kleline.cards.list(ada.id)[0].id, "form_key": "k", "mandate_accepted": "yes"}
     names = {"payment_id": paying.id, "card_id": fields["source"], "bank_account_id": "ba_x", "top_up_id": "top_x"}
-    names["passkey_id"] = "pk_x"
+    names |= {"passkey_id": "pk_x", "offer_id": "ofr_x"}
     for path in posts:
         refused = browser.post(path.format(**names), csrf="forged", **fields)
         assert refused.status_code == 403, path

@@ -43,6 +43,7 @@ ON_AN_EXISTING_DATABASE: dict[str, tuple[str, ...]] = {
     "audit verify": (),
     "audit list": ("--role", "finance", "--from", "2026-01-01"),
     "customers verify": ("alice@example.com",),
+    "customers shred": ("--dry-run",),
     "keys rotate": (),
     "idempotency sweep": (),
     "merchants list": (),

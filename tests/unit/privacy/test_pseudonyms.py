@@ -46,6 +46,7 @@ def test_production_settings_refuse_the_development_pseudonym_key_at_start() -> 
         "master_keys": generate_master_key("m1"),
         "fingerprint_key": base64.b64encode(b"f" * 32).decode(),
         "receipt_signing_keys": "r1:" + base64.b64encode(b"r" * 32).decode(),
+        "customer_index_key": base64.b64encode(b"c" * 32).decode(),
     }
     with pytest.raises(InvalidKeyConfig, match="KLELINE_PSEUDONYM_KEY: the development pseudonym key"):
         check_settings(load_settings(**production))
