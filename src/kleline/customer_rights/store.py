@@ -118,8 +118,7 @@ def shred(tx: RawTx, customer_id: str, now: int) -> None:
     )
     tx.execute(
         "UPDATE cards SET holder_name = :wiped, holder_sealed = NULL, key_id = :wiped, wrapped_key = :none, "
-        "nonce = :none, "
-        "ciphertext = :none WHERE customer_id = :id",
+        "nonce = :none, ciphertext = :none WHERE customer_id = :id",
         {"wiped": _WIPED, "none": b"", "id": customer_id},
     )
     tx.execute(
