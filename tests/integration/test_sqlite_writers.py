@@ -1,6 +1,7 @@
 """SQLite's writers queue across processes (``kleline.db.writers``): a writer waiting for another process goes as
 soon as that one commits, rather than when ``busy_timeout`` next polls; a writer that waits too long is told the
 database is busy and gives its place back; a process that dies holding the lock frees it; readers never queue.
+Checkpoints run beside the writers, not in their turn (``kleline.db.checkpoints``), except to restart a long log.
 
 Other processes are real ones (``_Writer``, a child Python driving its own ``Database``), except where two
 ``WritersQueue`` of one process stand for two processes: each opens the lock file on its own, and ``flock`` locks
@@ -19,12 +20,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from kleline.db import engine
+from kleline.db import checkpoints, engine
+from kleline.db.checkpoints import Checkpointer
 from kleline.db.engine import Database, DatabaseBusy
 from kleline.db.writers import WritersQueue, lock_file_of
 
@@ -277,3 +279,69 @@ def test_a_database_in_a_missing_directory_fails_as_before_and_leaves_no_lock_fi
     finally:
         db.dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def _until(condition: Callable[[], bool], seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def _log_pages(url: str) -> int:
+    """The pages in the write-ahead log now (a checkpoint that reports them, folding in what it can)."""
+    connection = sqlite3.connect(_path(url))
+    try:
+        return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        connection.close()
+
+
+def test_checkpoints_run_in_the_process_checkpointer_not_in_a_commit(url: str) -> None:
+    db = Database(url)
+    try:
+        with db.transaction() as tx:
+            assert tx.fetchone("PRAGMA wal_autocheckpoint")[0] == 0  # no checkpoint inside the writers' turn
+        for _ in range(3 * checkpoints.EVERY):
+            with db.transaction() as tx:
+                tx.execute("INSERT INTO rows (who) VALUES ('parent')")
+        assert db._checkpoints is not None  # noqa: SLF001 - the process's checkpointer is what is watched
+        assert _until(lambda: db._checkpoints.done >= 1)  # type: ignore[union-attr]  # noqa: SLF001
+    finally:
+        db.dispose()
+
+
+def test_a_checkpoint_runs_while_another_process_writes(url: str, other: _Writer) -> None:
+    path = _path(url)
+    checkpointer = Checkpointer(path, WritersQueue(path), every=1)
+    try:
+        other.hold()
+        checkpointer.committed()
+        assert _until(lambda: checkpointer.done == 1), "the checkpoint waited for the writer"
+        other.commit()
+    finally:
+        checkpointer.close()
+
+
+def test_a_long_log_is_folded_in_the_writers_turn_so_that_it_restarts(url: str, other: _Writer) -> None:
+    path = _path(url)
+    db = Database(url)
+    checkpointer = Checkpointer(path, WritersQueue(path), every=1, long_log=5)
+    try:
+        for _ in range(20):
+            with db.transaction() as tx:
+                tx.execute("INSERT INTO rows (who) VALUES ('parent')")
+        checkpointer.committed()  # finds a log longer than 5 pages
+        assert _until(lambda: checkpointer.done == 1)
+        other.hold()
+        checkpointer.committed()  # so this one waits for the writers' turn
+        time.sleep(0.3)
+        assert checkpointer.done == 1
+        other.commit()
+        assert _until(lambda: checkpointer.done == 2)
+        with db.transaction() as tx:  # the first writer after a whole checkpoint starts the log afresh
+            tx.execute("INSERT INTO rows (who) VALUES ('parent')")
+        assert _log_pages(url) <= 5
+    finally:
+        checkpointer.close()
+        db.dispose()

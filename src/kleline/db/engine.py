@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
+from kleline.db.checkpoints import Checkpointer
 from kleline.db.errors import DatabaseBusy, DatabaseUnavailable
 from kleline.db.writers import WritersQueue
 
@@ -216,6 +217,7 @@ class Database:
         self._waiters: deque[object] = deque()  # tickets of the callers queuing for a connection, first come first
         self._held = threading.local()  # how many connections the current thread holds
         self._writers: WritersQueue | None = None  # SQLite: see ``kleline.db.writers``
+        self._checkpoints: Checkpointer | None = None  # SQLite: see ``kleline.db.checkpoints``
         self.dialect: Literal["sqlite", "postgresql"]
         if self.url.startswith("sqlite"):
             self.dialect = "sqlite"
@@ -224,6 +226,7 @@ class Database:
             if self._path in ("", ":memory:") or self._path.startswith("file::memory:"):
                 raise ValueError("an in-memory SQLite database cannot be shared between connections: use a file")
             self._writers = WritersQueue(self._path)
+            self._checkpoints = Checkpointer(self._path, self._writers)
             event.listen(self.engine, "connect", _prepare_sqlite)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         elif self.url.startswith("postgresql"):
@@ -287,6 +290,8 @@ class Database:
             if writers is not None:
                 writers.leave()
             self._release(tx)
+        if self._checkpoints is not None and write:
+            self._checkpoints.committed()
 
     def statement(self) -> AbstractContextManager[RawTx]:
         """A transaction of exactly one statement, in one round trip where the backend allows it.
@@ -370,6 +375,8 @@ class Database:
             # Connections move between threads through the pool, one owner at a time.
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=60)
             _prepare_sqlite(connection, None)
+            # Checkpoints run in the process's checkpointer, outside the writers' turn (``kleline.db.checkpoints``).
+            connection.execute("PRAGMA wal_autocheckpoint=0")
             return connection
         timeout = max(2, math.ceil(self.pool_timeout))  # libpq's smallest useful connect_timeout is 2 s
         # Always in autocommit mode: ``transaction`` sends its own BEGIN with its first statement (``RawTx``).
@@ -402,8 +409,9 @@ class Database:
             self._free.notify_all()
         for tx in idle:
             _close(tx.connection)
-        if self._writers is not None:
+        if self._writers is not None and self._checkpoints is not None:
             self._writers.close()
+            self._checkpoints.close()
         self.engine.dispose()
 
 
