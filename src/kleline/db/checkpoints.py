@@ -60,7 +60,7 @@ class Checkpointer:
             if self._commits < self.every or self._closed:
                 return
             self._commits, self._due = 0, True
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # first time, or in a forked child
                 self._thread = threading.Thread(target=self._run, name="kleline-sqlite-checkpoints", daemon=True)
                 self._thread.start()
             self._wake.notify()

@@ -2,11 +2,11 @@
 
 SQLite is the embedded default: one file in WAL mode (readers never block the writer), ``synchronous=NORMAL``
 (durable at checkpoints, safe against corruption), foreign keys on, and every write transaction opened with
-``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing on an upgrade; the write transactions
+``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing on an upgrade. The write transactions
 of every process sharing the file wait for their turn in a queue that wakes them as soon as the lock is free, rather
-than in SQLite's ``busy_timeout``, which polls it (``kleline.db.writers``). PostgreSQL is
-production, reached with psycopg 3 at READ COMMITTED; row locks are taken in one global order so that writers
-never deadlock.
+than in SQLite's ``busy_timeout``, which polls it (``kleline.db.writers``), and the log is checkpointed beside them
+by a thread of the process, not inside their turn (``kleline.db.checkpoints``). PostgreSQL is production, reached
+with psycopg 3 at READ COMMITTED; row locks are taken in one global order so that writers never deadlock.
 
 Queries run on driver connections kept in a small queue of our own rather than through SQLAlchemy Core, whose
 per-statement and per-checkout bookkeeping would cost more than the database spends on a transfer. SQLAlchemy's
