@@ -100,8 +100,9 @@ class Checkpointer:
         """One PASSIVE checkpoint, in the writers' turn if the log grew long; the pages of log it found."""
         if not self._long:
             return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
-        self._writers.lock_file(self._writers.enter(60))
+        deadline = self._writers.enter(60)
         try:
+            self._writers.lock_file(deadline)
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             self._writers.leave()
