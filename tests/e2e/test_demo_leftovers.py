@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _leftovers(directory: Path) -> list[Path]:
-    """The demo's database (SQLite) and its bank's state and key, for ``make demo``'s default and for PostgreSQL."""
-    paths = [directory / "demo.db", directory / "demo.db-wal", directory / "demo.db-shm"]
+    """The demo's database (SQLite, with its writers' lock file) and its bank's state and key, for ``make demo``'s
+    default and for PostgreSQL."""
+    paths = [directory / name for name in ("demo.db", "demo.db-wal", "demo.db-shm", "demo.db-writers.lock")]
     for url in ("sqlite:///demo.db", "postgresql://kleline@127.0.0.1/kleline"):
         state = state_directory(url, cwd=directory)
         if not state.is_absolute():

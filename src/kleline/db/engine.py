@@ -2,9 +2,11 @@
 
 SQLite is the embedded default: one file in WAL mode (readers never block the writer), ``synchronous=NORMAL``
 (durable at checkpoints, safe against corruption), foreign keys on, and every write transaction opened with
-``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing on an upgrade. PostgreSQL is
-production, reached with psycopg 3 at READ COMMITTED; row locks are taken in one global order so that writers
-never deadlock.
+``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing on an upgrade. The write transactions
+of every process sharing the file wait for their turn in a queue that wakes them as soon as the lock is free, rather
+than in SQLite's ``busy_timeout``, which polls it (``kleline.db.writers``), and the log is checkpointed beside them
+by a thread of the process, not inside their turn (``kleline.db.checkpoints``). PostgreSQL is production, reached
+with psycopg 3 at READ COMMITTED; row locks are taken in one global order so that writers never deadlock.
 
 Queries run on driver connections kept in a small queue of our own rather than through SQLAlchemy Core, whose
 per-statement and per-checkout bookkeeping would cost more than the database spends on a transfer. SQLAlchemy's
@@ -45,7 +47,9 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
+from kleline.db.checkpoints import Checkpointer
 from kleline.db.errors import DatabaseBusy, DatabaseUnavailable
+from kleline.db.writers import WritersQueue
 
 __all__ = [
     "INTEGRITY_ERRORS",
@@ -212,9 +216,8 @@ class Database:
         self._free = threading.Condition()
         self._waiters: deque[object] = deque()  # tickets of the callers queuing for a connection, first come first
         self._held = threading.local()  # how many connections the current thread holds
-        # SQLite: the process's write transactions queue here, in order, rather than each polling the file lock
-        # (busy_timeout sleeps and retries, so that under load some writers wait far longer than the queue).
-        self._write_lock = threading.Lock()
+        self._writers: WritersQueue | None = None  # SQLite: see ``kleline.db.writers``
+        self._checkpoints: Checkpointer | None = None  # SQLite: see ``kleline.db.checkpoints``
         self.dialect: Literal["sqlite", "postgresql"]
         if self.url.startswith("sqlite"):
             self.dialect = "sqlite"
@@ -222,6 +225,8 @@ class Database:
             self._path = self.engine.url.database or ""
             if self._path in ("", ":memory:") or self._path.startswith("file::memory:"):
                 raise ValueError("an in-memory SQLite database cannot be shared between connections: use a file")
+            self._writers = WritersQueue(self._path)
+            self._checkpoints = Checkpointer(self._path, self._writers)
             event.listen(self.engine, "connect", _prepare_sqlite)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         elif self.url.startswith("postgresql"):
@@ -256,18 +261,21 @@ class Database:
         """
         if snapshot and write:
             raise ValueError("a snapshot is for reading: pass write=False")
-        locked = write and self.dialect == "sqlite"
-        if locked and not self._write_lock.acquire(timeout=_SQLITE_WRITE_WAIT):
-            raise DatabaseBusy("the database stayed locked by other writers; retry shortly", retry_after=1)
+        writers = self._writers if write else None
+        deadline = writers.enter(_SQLITE_WRITE_WAIT) if writers is not None else 0.0
         try:
             tx = self._checkout(autocommit=False)
         except BaseException:
-            if locked:
-                self._write_lock.release()
+            if writers is not None:
+                writers.leave()
             raise
         try:
-            if self.dialect == "sqlite":
-                tx.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if writers is not None:
+                # The queue between processes once the connection is ours: never held while waiting for the pool.
+                writers.lock_file(deadline)
+                tx.connection.execute("BEGIN IMMEDIATE")
+            elif self.dialect == "sqlite":
+                tx.connection.execute("BEGIN")
             else:
                 tx._begin(write=write, snapshot=snapshot)
             yield tx
@@ -279,9 +287,11 @@ class Database:
                 raise transient from error
             raise
         finally:
-            if locked:
-                self._write_lock.release()
+            if writers is not None:
+                writers.leave()
             self._release(tx)
+        if self._checkpoints is not None and write:
+            self._checkpoints.committed()
 
     def statement(self) -> AbstractContextManager[RawTx]:
         """A transaction of exactly one statement, in one round trip where the backend allows it.
@@ -365,6 +375,8 @@ class Database:
             # Connections move between threads through the pool, one owner at a time.
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=60)
             _prepare_sqlite(connection, None)
+            # Checkpoints run in the process's checkpointer, outside the writers' turn (``kleline.db.checkpoints``).
+            connection.execute("PRAGMA wal_autocheckpoint=0")
             return connection
         timeout = max(2, math.ceil(self.pool_timeout))  # libpq's smallest useful connect_timeout is 2 s
         # Always in autocommit mode: ``transaction`` sends its own BEGIN with its first statement (``RawTx``).
@@ -397,6 +409,9 @@ class Database:
             self._free.notify_all()
         for tx in idle:
             _close(tx.connection)
+        if self._writers is not None and self._checkpoints is not None:
+            self._writers.close()
+            self._checkpoints.close()
         self.engine.dispose()
 
 
@@ -422,7 +437,7 @@ def _close(connection: Any) -> None:
 _BUSY_STATES = frozenset({"53300", "53400", "40001", "40P01", "55P03"})
 _GONE_STATES = frozenset({"57P01", "57P02", "57P03"})
 _SQLITE_BUSY = ("database is locked", "database is busy")
-_SQLITE_WRITE_WAIT = 60.0  # as long as busy_timeout: the in-process queue is never the shorter wait
+_SQLITE_WRITE_WAIT = 60.0  # as long as busy_timeout: the writers' queue is never the shorter wait
 
 
 def _transient(error: BaseException) -> Exception | None:
