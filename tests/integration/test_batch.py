@@ -2,7 +2,15 @@
 
 import pytest
 
-from kleline.ledger import EntryConflict, InsufficientFunds, Ledger, UnknownAccount
+from kleline.ledger import (
+    CurrencyMismatch,
+    EntryConflict,
+    EntryRequest,
+    InsufficientFunds,
+    Ledger,
+    Posting,
+    UnknownAccount,
+)
 from kleline.ledger.audit import verify
 
 from .helpers import open_chart, transfer
@@ -31,6 +39,18 @@ def test_each_entry_of_a_batch_stands_or_falls_on_its_own_in_order(ledger: Ledge
     report = verify(ledger.db)
     assert report.ok, report.problems
     assert report.entries == 3
+
+
+def test_a_batch_entry_in_another_currency_than_its_known_accounts_is_refused_alone(ledger: Ledger) -> None:
+    """Accounts already known to the ledger are looked up without the cache's call per entry: the currency check
+    still runs on every posting."""
+    open_chart(ledger)
+    ledger.post(transfer("warm", CARDS, PURSE, 100))  # both accounts now cached
+    in_dollars = EntryRequest("usd", (Posting(CARDS, 50, "USD"), Posting(PURSE, -50, "USD")))
+    results = ledger.post_batch([transfer("b1", CARDS, PURSE, 10), in_dollars, transfer("b3", CARDS, PURSE, 20)])
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, CurrencyMismatch)
+    assert ledger.balance(PURSE).posted == 130
 
 
 def test_a_batch_replayed_applies_nothing_twice(ledger: Ledger) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from kleline.db.engine import Database, RawTx
 from kleline.ledger import store
@@ -23,6 +23,11 @@ class AccountCache:
     def remember(self, row: AccountRow) -> None:
         """Keep ``row`` (just opened or read)."""
         self._rows[row.code] = row
+
+    def cached(self) -> Mapping[str, AccountRow]:
+        """The rows read so far, by code, to look up without a call per account (a batch's hot path); a code
+        missing here is to be resolved through ``resolve``."""
+        return self._rows
 
     def find(self, code: str) -> AccountRow | None:
         """The account with ``code``, read from the database (bypassing the cache), or None."""

@@ -6,6 +6,7 @@ they lock in) are the same for single entries, holds and batches.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,13 +61,12 @@ def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int,
 
 
 def among(column: str, values: Sequence[Any], postgres: bool) -> tuple[str, dict[str, Any]]:
-    """A condition ``column`` is one of ``values``, and its parameters: on PostgreSQL one array parameter (a
-    1,000-name ``IN`` list costs the client more to rewrite and bind than the query costs the server), elsewhere
-    one parameter per value."""
+    """A condition ``column`` is one of ``values``, and its parameters: one parameter whatever the number of
+    values, an array on PostgreSQL and a JSON array on SQLite (a 1,000-name ``IN`` list costs the client more to
+    rewrite and bind than the query costs the database: on SQLite, four times what ``json_each`` costs)."""
     if postgres:
         return f"{column} = ANY(:values)", {"values": list(values)}
-    names = {f"v{i}": value for i, value in enumerate(values)}
-    return f"{column} IN ({', '.join(f':{name}' for name in names)})", names
+    return f"{column} IN (SELECT value FROM json_each(:values))", {"values": json.dumps(list(values))}
 
 
 UPDATE_BALANCE = (

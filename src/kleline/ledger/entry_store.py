@@ -25,6 +25,7 @@ __all__ = [
     "INSERT_LINKED_ENTRY",
     "INSERT_POSTING",
     "EntryRow",
+    "EntryValues",
     "PostingRow",
     "append_entries",
     "append_entry",
@@ -173,11 +174,13 @@ INSERT_ENTRY_ROW = (
 PostingRow = tuple[str, int, int, str, int]
 """A posting ready to write: (entry id, line, account id, currency, amount)."""
 
+EntryValues = tuple[str, int, str, str, bytes, int, int, bytes]
+"""An entry ready to write, already linked: (id, posted at, description, metadata, content hash, chain shard,
+chain seq, link hash), the columns of ``INSERT_ENTRY_ROW`` in order."""
 
-def append_entries(
-    tx: RawTx, shard: int, entries: list[tuple[EntryRow, int, bytes]], postings: list[PostingRow]
-) -> None:
-    """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head.
+
+def append_entries(tx: RawTx, shard: int, entries: list[EntryValues], postings: list[PostingRow]) -> None:
+    """Write many entries, already linked into chain ``shard``, with their postings, then move the chain's head.
 
     PostgreSQL: one ``COPY`` for the postings, one for the entries, so that the database's statement-level guards
     (``ledger_postings_closed``, ``ledger_entries_balanced``) run once for the whole batch over their transition
@@ -185,17 +188,11 @@ def append_entries(
     parameters, stepped in-process (its guards are row triggers, cheap index probes)."""
     if tx.is_postgres:
         _copy(tx, "ledger_postings (entry_id, line, account_id, currency, amount)", _posting_lines(postings))
-        _copy(tx, _ENTRY_COPY_COLUMNS, _entry_lines(shard, entries))
+        _copy(tx, _ENTRY_COPY_COLUMNS, _entry_lines(entries))
     else:
         tx.executemany(INSERT_POSTING_ROW, postings)
-        tx.executemany(
-            INSERT_ENTRY_ROW,
-            [
-                (e.id, e.posted_at, e.description, e.metadata, e.content_hash, shard, seq, link)
-                for e, seq, link in entries
-            ],
-        )
-    _, last_seq, last_link = entries[-1]
+        tx.executemany(INSERT_ENTRY_ROW, entries)
+    last_seq, last_link = entries[-1][6:8]
     tx.execute(
         "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
         {"seq": last_seq, "head": last_link, "shard": shard},
@@ -218,11 +215,11 @@ def _posting_lines(postings: list[PostingRow]) -> Iterable[str]:
     return (f"{e}\t{line}\t{account}\t{currency}\t{amount}\n" for e, line, account, currency, amount in postings)
 
 
-def _entry_lines(shard: int, entries: list[tuple[EntryRow, int, bytes]]) -> Iterable[str]:
+def _entry_lines(entries: list[EntryValues]) -> Iterable[str]:
     return (
-        f"{e.id}\t{e.posted_at}\t{e.description.translate(_COPY_ESCAPES)}\t{e.metadata.translate(_COPY_ESCAPES)}"
-        f"\t\\\\x{e.content_hash.hex()}\t{shard}\t{seq}\t\\\\x{link.hex()}\n"
-        for e, seq, link in entries
+        f"{entry_id}\t{at}\t{description.translate(_COPY_ESCAPES)}\t{metadata.translate(_COPY_ESCAPES)}"
+        f"\t\\\\x{content.hex()}\t{shard}\t{seq}\t\\\\x{link.hex()}\n"
+        for entry_id, at, description, metadata, content, shard, seq, link in entries
     )
 
 
