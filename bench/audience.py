@@ -21,7 +21,7 @@ import time
 
 import psycopg
 
-from bench.common import Report, Slowdown, section
+from bench.common import PHASES, Report, Slowdown, section
 from bench.payments_api import _postgres_database
 from bench.payments_shop import IBAN
 from kleline.bootstrap import build
@@ -151,6 +151,7 @@ def _measure(report: Report, url: str, merchant_id: str, label: str, audience: A
             for index in range(ROUNDS):
                 for work in (count, estimate) if index % 2 else (estimate, count):
                     work()
+            PHASES.add((sum(service) + sum(plain)) / 1000)
     finally:
         kleline.close()
     print(f"  {label}: {counts.pop()} members (exact, never shown)", flush=True)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import ROUNDS, Report, section
+from bench.common import PHASES, ROUNDS, Report, section
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, open_books
 from kleline.db.engine import Database, link_hash
 from kleline.db.migrate import upgrade
@@ -98,7 +98,9 @@ def _rate(step: Callable[[], int]) -> float:
     deadline = began + SECONDS
     while time.perf_counter() < deadline:
         done += step()
-    return done / (time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    PHASES.add(elapsed)
+    return done / elapsed
 
 
 def run(report: Report) -> None:

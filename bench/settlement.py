@@ -43,7 +43,7 @@ from typing import Any
 
 import psycopg
 
-from bench.common import ROUNDS, Report, section
+from bench.common import PHASES, ROUNDS, Report, section
 from bench.ledger_postgres import ADMIN_URL
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.clock import Clock, epoch_us, system_clock
@@ -263,6 +263,7 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
                 funding += time.perf_counter() - funded
                 waited = time.perf_counter()
                 elapsed, cpu, peak = job.measure()
+                PHASES.add(elapsed)
                 overhead += time.perf_counter() - waited - elapsed
                 times.setdefault(kind, []).append(elapsed)
                 cpus.setdefault(kind, []).append(cpu)

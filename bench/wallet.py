@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import ROUNDS, Report, section
+from bench.common import PHASES, ROUNDS, Report, section
 from kleline.banks import CardDetails, InProcessTransport, IsoBankNetwork, SandboxIssuers
 from kleline.bootstrap import build
 from kleline.config import load_settings
@@ -26,7 +26,9 @@ def _rate(step: Callable[[], object]) -> float:
     while time.perf_counter() - began < SECONDS:
         step()
         done += 1
-    return done / (time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    PHASES.add(elapsed)
+    return done / elapsed
 
 
 def run(report: Report) -> None:
