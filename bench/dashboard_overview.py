@@ -49,15 +49,15 @@ import pyotp
 
 from bench import usage
 from bench.common import Report, section
+from bench.databases import migrated_postgres
 from bench.http_load import Plan
 from bench.ledger_postgres import ADMIN_URL, SECONDS
-from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_api import WORKERS, Workload, _describe, _rounds, _serving
 from bench.payments_shop import HOST, IBAN
 from kleline.bootstrap import Kleline, build
 from kleline.clock import epoch_us
 from kleline.config import load_settings
-from kleline.db.engine import Database, RawTx
-from kleline.db.migrate import upgrade
+from kleline.db.engine import RawTx
 from kleline.ids import new_id
 from kleline.ledger import EntryRequest
 from kleline.ledger.audit import trial_balance
@@ -250,13 +250,8 @@ def _owners(kleline: Kleline, merchant_id: str, label: str) -> tuple[tuple[str, 
 
 
 def _world(url: str) -> tuple[_Shop, _Shop]:
-    """Migrate ``url``, then the big shop and the empty one, with their owners; checks that the books balance and
+    """In the migrated ``url``, the big shop and the empty one, with their owners; checks that the books balance and
     that the overview agrees with the statements."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
     end = datetime.now(UTC) - timedelta(minutes=10)
     clock = _Clock(end - timedelta(days=DAYS))
     kleline = build(load_settings(database_url=url), clock=clock)
@@ -326,7 +321,7 @@ def run(report: Report) -> None:
         f"browser, {os.cpu_count()} cores"
     )
     with ExitStack() as stack:
-        name, url = stack.enter_context(_postgres_database("kleline_bench_dashboard"))
+        name, url = stack.enter_context(migrated_postgres("kleline_bench_dashboard"))
         big, empty = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))

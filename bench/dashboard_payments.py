@@ -30,14 +30,13 @@ import pyotp
 
 from bench import usage
 from bench.common import Report, section
+from bench.databases import migrated_postgres
 from bench.http_load import Plan
 from bench.ledger_postgres import ADMIN_URL, SECONDS
-from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_api import WORKERS, Workload, _describe, _rounds, _serving
 from bench.payments_shop import HOST, IBAN
 from kleline.bootstrap import build
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 from kleline.payments.search import PageCursor
@@ -53,12 +52,8 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
-    """Migrate ``url``, then the merchant, its payments and its owners; the owners (email, app) and the deep cursor."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """In the migrated ``url``, the merchant, its payments and its owners; the owners (email, app) and the deep
+    cursor."""
     kleline = build(load_settings(database_url=url))
     try:
         registered, _ = kleline.merchants.register(
@@ -123,7 +118,7 @@ def run(report: Report) -> None:
         f"connections, each a signed-in owner's browser, {os.cpu_count()} cores"
     )
     with ExitStack() as stack:
-        name, url = stack.enter_context(_postgres_database("kleline_bench_dashboard"))
+        name, url = stack.enter_context(migrated_postgres("kleline_bench_dashboard"))
         owners, deep = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))

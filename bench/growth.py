@@ -46,15 +46,14 @@ import pyotp
 from bench import usage
 from bench.common import Report, section
 from bench.dashboard_overview import _Clock, _day, _payment
+from bench.databases import migrated_postgres
 from bench.http_load import Plan
 from bench.ledger_postgres import ADMIN_URL, SECONDS
-from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_api import WORKERS, Workload, _describe, _rounds, _serving
 from bench.payments_shop import HOST, IBAN
 from kleline.bootstrap import Kleline, build
 from kleline.clock import epoch_us
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.ids import new_id
 from kleline.ledger.audit import trial_balance
 from kleline.payments.model import Payment
@@ -187,12 +186,7 @@ def _check(kleline: Kleline, report: GrowthReport) -> None:
 
 
 def _world(url: str) -> tuple[pyotp.TOTP, tuple[str, str]]:
-    """Migrate ``url``, then the year; a support user's authenticator, and the months the page shows."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """In the migrated ``url``, the year; a support user's authenticator, and the months the page shows."""
     end = datetime.now(UTC) - timedelta(minutes=10)
     start = end - timedelta(days=DAYS - 1, hours=12)
     clock = _Clock(start)
@@ -268,7 +262,7 @@ def run(report: Report) -> None:
     if busy > 0.1:
         print(f"  warning: the machine was {100 * busy:.0f}% busy before the run: other work skews these figures")
     with ExitStack() as stack:
-        name, url = stack.enter_context(_postgres_database("kleline_bench_growth"))
+        name, url = stack.enter_context(migrated_postgres("kleline_bench_growth"))
         totp, _ = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))

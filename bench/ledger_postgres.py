@@ -12,12 +12,13 @@ from pathlib import Path
 import psycopg
 
 from bench.common import PHASES, ROUNDS, Clients, Report, section
+from bench.databases import ADMIN_URL, new_postgres
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, batch_client, open_books, transfer_client
 from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
 
-ADMIN_URL = os.environ.get("KLELINE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+__all__ = ["ADMIN_URL", "SECONDS", "run"]
+
 SECONDS = float(os.environ.get("KLELINE_BENCH_SECONDS", "5"))
 
 
@@ -95,11 +96,10 @@ def run(report: Report) -> None:
     suffix = secrets.token_hex(4)
     reference, ours = f"kleline_bench_pgbench_{suffix}", f"kleline_bench_ledger_{suffix}"
     _admin(f'CREATE DATABASE "{reference}"')
-    _admin(f'CREATE DATABASE "{ours}"')
     try:
+        new_postgres(ours)
         _pgbench(reference, "-i", "-s", "10", "-q")
         db = Database(_url(ours))
-        upgrade(db)
         ledger = Ledger(db, chain_shards=16)
         ledger.prepare()
         open_books(ledger)

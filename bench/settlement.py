@@ -44,12 +44,10 @@ from typing import Any
 import psycopg
 
 from bench.common import PHASES, ROUNDS, Report, section
-from bench.ledger_postgres import ADMIN_URL
+from bench.databases import migrated_postgres, migrated_sqlite
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.clock import Clock, epoch_us, system_clock
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.ledger import Account, EntryRequest, NormalSide, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
@@ -297,24 +295,10 @@ def run(report: Report) -> None:
         f"Settlement: {MERCHANTS:,} merchants paid out in one pain.001 vs the floor of the same job "
         f"(balances read, post_batch, write_credit_transfers), each in its own process"
     )
-    name = f"kleline_bench_settlement_{secrets.token_hex(4)}"
-    url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
+    with migrated_postgres("kleline_bench_settlement") as (_, url):
         pg = _rounds(url, report, "PostgreSQL")
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     with TemporaryDirectory(prefix="kleline-bench-") as folder:
-        sqlite_url = f"sqlite:///{Path(folder) / 'settlement.db'}"
-        db = Database(sqlite_url)
-        upgrade(db)
-        db.dispose()
-        lite = _rounds(sqlite_url, report, "SQLite")
+        lite = _rounds(migrated_sqlite(Path(folder) / "settlement.db"), report, "SQLite")
     report.ratio("settlement-10k", pg["floor time"], pg["settlement time"], goal=0.75)
     report.ratio("settlement-10k-memory", pg["floor peak"], pg["settlement peak"], goal=0.75)
     report.ratio("settlement-10k-sqlite", lite["floor time"], lite["settlement time"], goal=0.75)
