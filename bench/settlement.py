@@ -30,6 +30,7 @@ trip) and the pain.001 (sepaxml's ElementTree, then lxml for the XSD), both CPU-
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -48,7 +49,7 @@ from bench.databases import migrated_postgres, migrated_sqlite
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.clock import Clock, epoch_us, system_clock
 from kleline.config import load_settings
-from kleline.ledger import Account, EntryRequest, NormalSide, credit, debit
+from kleline.ledger import Account, EntryRequest, NormalSide, Posting, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
 from kleline.money import Money
@@ -100,27 +101,33 @@ def _open_merchants(kleline: Kleline) -> list[str]:
     return sorted(ids)
 
 
+@functools.cache
+def _sales(merchants: tuple[str, ...]) -> tuple[tuple[Posting, ...], ...]:
+    """The postings of each funding entry: the card receivable debited by its merchants' total, each merchant
+    credited; the same amounts every round, so built once."""
+    amounts = random.Random(7)
+    sales = []
+    for start in range(0, len(merchants), FUNDED_PER_ENTRY):
+        credits = []
+        for merchant_id in merchants[start : start + FUNDED_PER_ENTRY]:
+            credits.append(credit(balance_account(merchant_id), Money(amounts.randint(1_000, 500_000), "EUR")))
+        owed = sum(-posting.amount for posting in credits)
+        sales.append((debit(CARDS, Money(owed, "EUR")), *credits))
+    return tuple(sales)
+
+
 def _fund(kleline: Kleline, merchants: list[str], label: str) -> int:
     """Credit every merchant with captured card payments (the same amounts each round); the total.
 
     As a card scheme settles a day's captures: one entry per ``FUNDED_PER_ENTRY`` merchants (the card receivable
     debited by their total, each merchant credited), through ``Ledger.post_batch``, so that the set-up writes half
     the rows of one entry per merchant and the bench's time goes to the measured jobs."""
-    amounts = random.Random(7)
-    requests, total = [], 0
-    for start in range(0, len(merchants), FUNDED_PER_ENTRY):
-        credits = []
-        for merchant_id in merchants[start : start + FUNDED_PER_ENTRY]:
-            credits.append(credit(balance_account(merchant_id), Money(amounts.randint(1_000, 500_000), "EUR")))
-        owed = sum(-posting.amount for posting in credits)
-        total += owed
-        requests.append(
-            EntryRequest(
-                f"sales-{label}-{start}", (debit(CARDS, Money(owed, "EUR")), *credits), "captured card payments"
-            )
-        )
+    requests = [
+        EntryRequest(f"sales-{label}-{index * FUNDED_PER_ENTRY}", postings, "captured card payments")
+        for index, postings in enumerate(_sales(tuple(merchants)))
+    ]
     assert all(result.ok for result in kleline.ledger.post_batch(requests))
-    return total
+    return sum(request.postings[0].amount for request in requests)
 
 
 # --- the measured jobs, each in a process of its own ------------------------------------------------------------
