@@ -176,7 +176,15 @@ def _copy_payments(tx: RawTx, payments: list[Payment]) -> None:
     """``payments`` as ``_PAYMENT_ROW`` writes them (none refunded yet), by one ``COPY``."""
     lines = []
     for row in _rows(payments, {}):
-        fields = (row["id"], row["merchant"], row["customer"], row["amount"], "EUR", row["status"], "card")
+        fields: tuple[object, ...] = (
+            row["id"],
+            row["merchant"],
+            row["customer"],
+            row["amount"],
+            "EUR",
+            row["status"],
+            "card",
+        )
         fields += (row["amount"], row["captured"], row["refunded"], row["fee_bps"], row["description"])
         fields += (row["reference"], row["capture"], None, None, row["at"], row["card"], None, row["authorization"])
         fields += ("visa", row["at"], row["expires"], row["at"])

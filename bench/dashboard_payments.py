@@ -111,7 +111,13 @@ def _payments(kleline: Kleline, merchant: Merchant) -> None:
         lines = []
         for number in range(start, min(start + BATCH, PAYMENTS)):
             request, at = _request(number), epoch_us(kleline.clock())
-            fields = (new_id("pay"), merchant.id, None, request.amount.minor, request.amount.currency)
+            fields: tuple[object, ...] = (
+                new_id("pay"),
+                merchant.id,
+                None,
+                request.amount.minor,
+                request.amount.currency,
+            )
             fields += ("requires_confirmation", None, 0, 0, 0, merchant.fee_bps, request.description)
             fields += (request.reference, request.capture_method, request.return_url, None, at)
             fields += (None,) * 6 + (0, None, at)
