@@ -260,7 +260,7 @@ def _sqlite(report: Report) -> None:
     with tempfile.TemporaryDirectory(prefix="kleline-bench-") as directory, ExitStack() as stack:
         url, reference_url = migrated_sqlite(Path(directory, "kleline.db")), f"sqlite:///{Path(directory, 'ref.db')}"
         # Fewer customers than on PostgreSQL (chosen when each cost two Argon2 hashes, kept so that the figures
-        # compare with earlier runs'): two per connection still keep any customer from paying twice at once, and the
+        # compare with earlier runs): two per connection still keep any customer from paying twice at once, and the
         # reference gets as many.
         shop = open_shop(url, SQLITE_CUSTOMERS)
         kleline = stack.enter_context(_serving(_kleline_environment(url), _no_backends, None))
