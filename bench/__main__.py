@@ -1,4 +1,5 @@
-"""``make bench``: every benchmark, then one line per target; ``python -m bench NAME...`` runs only those named."""
+"""``make bench``: every benchmark, each one's time (its measured rounds and the rest), then one line per target;
+``python -m bench NAME...`` runs only those named."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bench import (
     settlement,
     wallet,
 )
-from bench.common import Report
+from bench.common import PHASES, Report
 
 BENCHES: dict[str, Callable[[Report], None]] = {
     "ledger-sqlite": ledger_sqlite.run,
@@ -47,13 +48,28 @@ def main(names: list[str]) -> int:
         return 2
     report = Report()
     began = time.perf_counter()
+    took: list[str] = []
     for name, run in BENCHES.items():
         if (not names and name not in PARTS) or name in names:
-            run(report)
-    print(f"\n(bench took {time.perf_counter() - began:.0f} s)\n")
+            took.append(_timed(name, run, report))
+    print(f"\n(bench took {time.perf_counter() - began:.0f} s)")
+    for line in took:
+        print(line)
+    print()
     for target in report.targets:
         print(target.line())
     return 0
+
+
+def _timed(name: str, run: Callable[[Report], None], report: Report) -> str:
+    """Run one bench; a line of its wall time split into its measured rounds and the rest (set-up, start-ups,
+    warm-ups, checks), printed at its end and again in the closing summary."""
+    began, measured = time.perf_counter(), PHASES.measured
+    run(report)
+    total, measured = time.perf_counter() - began, PHASES.measured - measured
+    line = f"  {name:<20} {total:>6.0f} s   (measured rounds {measured:>5.0f} s, the rest {total - measured:>5.0f} s)"
+    print(f"\n({name} took {total:.0f} s: measured rounds {measured:.0f} s, the rest {total - measured:.0f} s)")
+    return line
 
 
 if __name__ == "__main__":

@@ -21,13 +21,11 @@ import time
 
 import psycopg
 
-from bench.common import Report, Slowdown, section
-from bench.payments_api import _postgres_database
+from bench.common import PHASES, Report, Slowdown, section
+from bench.databases import migrated_postgres
 from bench.payments_shop import IBAN
 from kleline.bootstrap import build
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.merchants import store as merchant_store
 from kleline.privacy import audience_store
 from kleline.privacy.audience_model import Audience
@@ -44,12 +42,7 @@ DAY_US = 86_400_000_000
 
 
 def _world(url: str) -> str:
-    """Migrate and fill the database; the id of the merchant whose audiences are estimated."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """Fill the migrated database; the id of the merchant whose audiences are estimated."""
     kleline = build(load_settings(database_url=url))
     try:
         actor = command_line()
@@ -151,6 +144,7 @@ def _measure(report: Report, url: str, merchant_id: str, label: str, audience: A
             for index in range(ROUNDS):
                 for work in (count, estimate) if index % 2 else (estimate, count):
                     work()
+            PHASES.add((sum(service) + sum(plain)) / 1000)
     finally:
         kleline.close()
     print(f"  {label}: {counts.pop()} members (exact, never shown)", flush=True)
@@ -165,7 +159,7 @@ def run(report: Report) -> None:
         f"Audience estimate, PostgreSQL: {CUSTOMERS} customers, {PAYMENTS} payments; Audiences.estimate vs the plain "
         f"SQL COUNT of the same filter, {ROUNDS} interleaved rounds, medians"
     )
-    with _postgres_database("kleline_bench_audience") as (_name, url):
+    with migrated_postgres("kleline_bench_audience") as (_name, url):
         merchant_id = _world(url)
         _measure(report, url, merchant_id, "consent only", Audience())
         heavy = Audience(category="books", spend="200_to_1000", recency="30_days")

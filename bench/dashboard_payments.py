@@ -7,10 +7,11 @@ generator (``bench.http_load``) is a process of its own with keep-alive connecti
 of one of ``USERS`` owners of the shop, each signed in through the dashboard's forms with a password and a code of
 its authenticator app (pyotp computes it, as the phone would).
 
-The world: one approved merchant with ``PAYMENTS`` payments, created through ``Payments.create`` in batches of
-``BATCH`` per transaction (the list reads them whatever their state: each is a row of ``payments`` under the
-merchant, with its reference), then the owners. The deep page starts after the payment ``DEEP`` rows down, newest
-first: the keyset pagination reads as little there as on the first page.
+The world: one approved merchant with ``PAYMENTS`` payments waiting for their customer, as ``Payments.create``
+makes them (the first through it, the others its rows by ``COPY``, ``BATCH`` per transaction; the list reads them
+whatever their state: each is a row of ``payments`` under the merchant, with its reference), then the owners. The
+deep page starts after the payment ``DEEP`` rows down, newest first: the keyset pagination reads as little there as
+on the first page.
 
 Target: ``dashboard-payments`` (first page) and ``dashboard-payments-deep`` (deep page), each page's rate over the
 trivial endpoint's, goal 0.3x; the p99 latency of each page under this load is printed and named in its line.
@@ -30,17 +31,20 @@ import pyotp
 
 from bench import usage
 from bench.common import Report, section
+from bench.databases import migrated_postgres
 from bench.http_load import Plan
 from bench.ledger_postgres import ADMIN_URL, SECONDS
-from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_api import WORKERS, Workload, _describe, _rounds, _serving
 from bench.payments_shop import HOST, IBAN
-from kleline.bootstrap import build
+from kleline.bootstrap import Kleline, build
+from kleline.clock import epoch_us
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
+from kleline.ids import new_id
+from kleline.merchants.model import Merchant
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 from kleline.payments.search import PageCursor
+from kleline.payments.store import PAYMENT_COLUMNS
 from kleline.staff.actor import command_line
 
 CONNECTIONS = int(os.environ.get("KLELINE_BENCH_CONNECTIONS", "16"))
@@ -53,12 +57,8 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
-    """Migrate ``url``, then the merchant, its payments and its owners; the owners (email, app) and the deep cursor."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """In the migrated ``url``, the merchant, its payments and its owners; the owners (email, app) and the deep
+    cursor."""
     kleline = build(load_settings(database_url=url))
     try:
         registered, _ = kleline.merchants.register(
@@ -66,13 +66,7 @@ def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
         )
         merchant = kleline.merchants.approve(registered.id, actor=command_line())
         began = time.perf_counter()
-        for start in range(0, PAYMENTS, BATCH):
-            with kleline.db.transaction() as tx:
-                for number in range(start, min(start + BATCH, PAYMENTS)):
-                    request = PaymentRequest(
-                        Money(100 + number % 9000, "EUR"), f"Order {number}: books", f"order-{number:06d}"
-                    )
-                    kleline.payments.create(merchant.id, request, tx=tx, merchant=merchant)
+        _payments(kleline, merchant)
         print(f"  {PAYMENTS} payments made in {time.perf_counter() - began:.0f} s", flush=True)
         with kleline.db.transaction(write=False) as tx:
             row = tx.fetchone(
@@ -92,6 +86,57 @@ def _world(url: str) -> tuple[list[tuple[str, pyotp.TOTP]], str]:
         return owners, deep
     finally:
         kleline.close()
+
+
+def _request(number: int) -> PaymentRequest:
+    return PaymentRequest(Money(100 + number % 9000, "EUR"), f"Order {number}: books", f"order-{number:06d}")
+
+
+# Every column of a payment's row but those that tell one payment of the set-up from another.
+_SHAPE = (
+    "merchant_id, customer_id, currency, status, method, amount_authorized, amount_captured, amount_refunded, "
+    "fee_bps, capture_method, return_url, failure_code, card_id, challenge_id, authorization_id, card_network, "
+    "authorized_at, expires_at, intro_fee_bps, introduction_offer_id"
+)
+
+
+def _payments(kleline: Kleline, merchant: Merchant) -> None:
+    """``PAYMENTS`` payments waiting for their customer, as ``Payments.create`` makes them: the first through it,
+    the others as its rows (the same columns, from the same request, at the clock's time) by ``COPY``, ``BATCH`` a
+    transaction; then a check that every row has the service's own but for the fields that tell them apart (one
+    ``INSERT`` per payment, through the service, took a minute of the bench's set-up)."""
+    kleline.payments.create(merchant.id, _request(0), merchant=merchant)
+    columns = f"{PAYMENT_COLUMNS}, updated_at"
+    for start in range(1, PAYMENTS, BATCH):
+        lines = []
+        for number in range(start, min(start + BATCH, PAYMENTS)):
+            request, at = _request(number), epoch_us(kleline.clock())
+            fields: tuple[object, ...] = (
+                new_id("pay"),
+                merchant.id,
+                None,
+                request.amount.minor,
+                request.amount.currency,
+            )
+            fields += ("requires_confirmation", None, 0, 0, 0, merchant.fee_bps, request.description)
+            fields += (request.reference, request.capture_method, request.return_url, None, at)
+            fields += (None,) * 6 + (0, None, at)
+            lines.append("\t".join(_copy_text(value) for value in fields))
+        with kleline.db.transaction() as tx:
+            tx.copy_in(f"payments ({columns})", "\n".join(lines) + "\n")
+    with kleline.db.transaction(write=False) as tx:
+        shapes = tx.fetchall(f"SELECT DISTINCT {_SHAPE} FROM payments")
+        count = tx.fetchone("SELECT COUNT(*) FROM payments WHERE merchant_id = :m", {"m": merchant.id})
+    assert len(shapes) == 1 and int(count[0]) == PAYMENTS, (shapes[:3], count)
+
+
+def _copy_text(value: object) -> str:
+    """A value in ``COPY``'s text format."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    assert not any(c in text for c in "\\\t\n\r"), text
+    return text
 
 
 def _signed_in(port: int, email: str, totp: pyotp.TOTP) -> str:
@@ -123,7 +168,7 @@ def run(report: Report) -> None:
         f"connections, each a signed-in owner's browser, {os.cpu_count()} cores"
     )
     with ExitStack() as stack:
-        name, url = stack.enter_context(_postgres_database("kleline_bench_dashboard"))
+        name, url = stack.enter_context(migrated_postgres("kleline_bench_dashboard"))
         owners, deep = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))

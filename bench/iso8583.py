@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench.common import ROUNDS, Report, section
+from bench.common import PHASES, ROUNDS, Report, section
 from kleline.banks import CardDetails, InProcessTransport, IsoBankNetwork, SandboxIssuers, TcpTransport
 from kleline.money import Money
 
@@ -97,6 +97,7 @@ def _rate(port: int, pool_size: int, label: str) -> float:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    PHASES.add(elapsed)
     opened = transport.opened
     network.close()
     assert opened <= pool_size, f"{opened} connections opened for a pool of {pool_size}"
@@ -110,7 +111,9 @@ def _in_process_rate() -> float:
     while time.perf_counter() - began < SECONDS / 2:
         network.authorize(CARD, Money(1, "EUR"), f"local-{done}")
         done += 1
-    return done / (time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    PHASES.add(elapsed)
+    return done / elapsed
 
 
 def run(report: Report) -> None:

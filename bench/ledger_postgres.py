@@ -11,13 +11,14 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import ROUNDS, Clients, Report, section
+from bench.common import PHASES, ROUNDS, Clients, Report, section
+from bench.databases import ADMIN_URL, new_postgres
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, batch_client, open_books, transfer_client
 from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
 
-ADMIN_URL = os.environ.get("KLELINE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+__all__ = ["ADMIN_URL", "SECONDS", "run"]
+
 SECONDS = float(os.environ.get("KLELINE_BENCH_SECONDS", "5"))
 
 
@@ -30,6 +31,12 @@ def _url(name: str) -> str:
     return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
+def _pgbench_round(name: str, *args: str) -> str:
+    """A measured pgbench run (its connections' start included)."""
+    with PHASES.measuring():
+        return _pgbench(name, *args)
+
+
 def _pgbench(name: str, *args: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
     command = ["pgbench", "-h", str(info.get("host", "127.0.0.1")), "-p", str(info.get("port", 5432))]
@@ -39,7 +46,7 @@ def _pgbench(name: str, *args: str) -> str:
 
 def pgbench_tps(name: str, clients: int) -> float:
     """tpcb-like transactions per second at ``clients`` clients (pgbench's own figure)."""
-    out = _pgbench(name, "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS)))
+    out = _pgbench_round(name, "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS)))
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
     if not match:
         raise RuntimeError(f"pgbench printed no tps:\n{out}")
@@ -62,7 +69,7 @@ SELECT kleline_post_entry('srv_' || :client_id || '_' || md5(random()::text), 0,
 def server_only_tps(name: str, clients: int, script: Path, ids: dict[str, int]) -> float:
     """The ledger's one-statement transfer driven by pgbench itself: the server's share, no Python client."""
     variables = [f"-D{key}={value}" for key, value in ids.items()]
-    out = _pgbench(
+    out = _pgbench_round(
         name, "-n", "-f", str(script), *variables, "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS))
     )
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
@@ -89,11 +96,10 @@ def run(report: Report) -> None:
     suffix = secrets.token_hex(4)
     reference, ours = f"kleline_bench_pgbench_{suffix}", f"kleline_bench_ledger_{suffix}"
     _admin(f'CREATE DATABASE "{reference}"')
-    _admin(f'CREATE DATABASE "{ours}"')
     try:
+        new_postgres(ours)
         _pgbench(reference, "-i", "-s", "10", "-q")
         db = Database(_url(ours))
-        upgrade(db)
         ledger = Ledger(db, chain_shards=16)
         ledger.prepare()
         open_books(ledger)

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import ROUNDS, Report, section
+from bench.common import PHASES, ROUNDS, Report, section
+from bench.databases import migrated_sqlite
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, open_books
 from kleline.db.engine import Database, link_hash
-from kleline.db.migrate import upgrade
 from kleline.ledger import Ledger
 from kleline.ledger.store import ADVANCE_CHAIN, INSERT_LINKED_ENTRY, INSERT_POSTING, SLOTS, UPDATE_BALANCE
 
@@ -26,8 +26,7 @@ SECONDS = float(os.environ.get("KLELINE_BENCH_SECONDS", "5")) / 2
 
 
 def _books(path: Path) -> Ledger:
-    db = Database(f"sqlite:///{path}", pool_size=1)
-    upgrade(db)
+    db = Database(migrated_sqlite(path), pool_size=1)
     ledger = Ledger(db, chain_shards=16)
     ledger.prepare()
     open_books(ledger)
@@ -98,7 +97,9 @@ def _rate(step: Callable[[], int]) -> float:
     deadline = began + SECONDS
     while time.perf_counter() < deadline:
         done += step()
-    return done / (time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    PHASES.add(elapsed)
+    return done / elapsed
 
 
 def run(report: Report) -> None:

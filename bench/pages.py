@@ -39,14 +39,13 @@ import httpx2 as httpx
 
 from bench import usage
 from bench.common import Report, section
+from bench.databases import migrated_postgres
 from bench.http_load import Plan
 from bench.ledger_postgres import ADMIN_URL, SECONDS
-from bench.payments_api import WORKERS, Workload, _describe, _postgres_database, _rounds, _serving
+from bench.payments_api import WORKERS, Workload, _describe, _rounds, _serving
 from bench.payments_shop import HOST, IBAN
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
 from kleline.money import Money
 from kleline.payments.model import PaymentRequest
 from kleline.staff.actor import command_line
@@ -90,12 +89,7 @@ def _history(kleline: Kleline, merchant_id: str, index: int) -> str:
 
 
 def _world(url: str) -> list[str]:
-    """Migrate ``url``, then an approved merchant and ``HISTORIES`` customers with their histories; their emails."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """In the migrated ``url``, an approved merchant and ``HISTORIES`` customers with their histories; their emails."""
     kleline = build(load_settings(database_url=url, **SETTINGS))
     try:
         shop = "Librairie du Banc d'Essai"
@@ -128,7 +122,7 @@ def run(report: Report) -> None:
         f"connections, each a signed-in browser, {os.cpu_count()} cores"
     )
     with ExitStack() as stack:
-        name, url = stack.enter_context(_postgres_database("kleline_bench_pages"))
+        name, url = stack.enter_context(migrated_postgres("kleline_bench_pages"))
         emails = _world(url)
         side = functools.partial(usage.database, ADMIN_URL, name)
         server = stack.enter_context(_serving({"KLELINE_DATABASE_URL": url}, side, None))

@@ -3,17 +3,20 @@ checks that the database agrees with what the clients counted afterwards (``benc
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bench.http_load import Connection
 from kleline.bootstrap import Kleline, build, open_system_accounts
+from kleline.clock import epoch_us
 from kleline.config import load_settings
 from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
-from kleline.ledger import EntryRequest, NormalSide, credit, debit
+from kleline.ids import new_id
+from kleline.ledger import Account, EntryRequest, NormalSide, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
 from kleline.money import Money
@@ -21,7 +24,9 @@ from kleline.operators.service import create_key
 from kleline.payments.model import PaymentRequest, commission
 from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
-from kleline.wallet.customers import purse_code
+from kleline.wallet import store
+from kleline.wallet.customers import PURSE_CURRENCY, TOKEN_PREFIX, hash_password, purse_code
+from kleline.wallet.model import Customer
 
 __all__ = ["CUSTOMERS", "HOST", "PURSE", "SCA", "Shop", "check", "open_shop"]
 
@@ -45,6 +50,43 @@ class Shop:
     payment_id: str  # one waiting payment, for the authenticated read
 
 
+def _customers(kleline: Kleline, count: int) -> tuple[str, ...]:
+    """``count`` customers, each with a funded purse and a sign-in token; their tokens.
+
+    Written set-based, the rows sign-up and sign-in write: the customers through the wallet's store (each one's
+    email and name sealed under its own key, as sign-up does) in one transaction, their purses opened together
+    (``Ledger.open_accounts``), funded by one batch (``Ledger.post_batch``: one entry per purse, as a card top-up
+    books it), and a token each, stored as sign-in stores it (its SHA-256 digest, its expiry). One password hash for
+    all: Argon2 is slow on purpose (two hashes per customer took minutes on a busy machine), and the load never
+    signs in with a password, only with the tokens."""
+    password, now = hash_password(PASSWORD), kleline.clock()
+    made = [
+        Customer(new_id("cus"), f"shopper{index}@bench.example", f"Shopper {index}", "unverified", now)
+        for index in range(count)
+    ]
+    with kleline.db.transaction() as tx:
+        for customer in made:
+            store.insert_customer(tx, customer, password, epoch_us(now), kleline.customers.keys)
+    kleline.ledger.open_accounts([Account(purse_code(c.id), PURSE_CURRENCY, NormalSide.CREDIT, 0) for c in made])
+    purse = Money(PURSE, "EUR")
+    funded = kleline.ledger.post_batch(
+        [
+            EntryRequest(
+                f"fund-{c.id}", (debit(FUNDING_ACCOUNT, purse), credit(purse_code(c.id), purse)), "purse top-up by card"
+            )
+            for c in made
+        ]
+    )
+    assert all(result.ok for result in funded), [r.error for r in funded if not r.ok][:3]
+    tokens = tuple(TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in made)
+    expires = now + timedelta(seconds=kleline.settings.customer_token_ttl_seconds)
+    with kleline.db.transaction() as tx:
+        for token, customer in zip(tokens, made, strict=True):
+            digest = hashlib.sha256(token.encode()).digest()
+            store.insert_token(tx, digest, customer.id, epoch_us(now), epoch_us(expires))
+    return tokens
+
+
 def _populate(kleline: Kleline, customers: int) -> Shop:
     """An operator, an approved merchant with its key, and ``customers`` signed-in customers with funded purses."""
     open_system_accounts(kleline)
@@ -52,23 +94,7 @@ def _populate(kleline: Kleline, customers: int) -> Shop:
     operator = create_key(kleline.db, "bench", role=Role.SUPPORT, actor=command_line()).secret
     merchant, key = kleline.merchants.register(name="Bench Boutique", email="shop@bench.example", iban=IBAN)
     kleline.merchants.approve(merchant.id, actor=command_line())
-
-    def customer(index: int) -> str:
-        email = f"shopper{index}@bench.example"
-        found = kleline.customers.sign_up(email, PASSWORD, f"Shopper {index}")
-        purse = Money(PURSE, "EUR")
-        kleline.ledger.post(
-            EntryRequest(
-                f"fund-{found.id}",
-                (debit(FUNDING_ACCOUNT, purse), credit(purse_code(found.id), purse)),
-                "purse top-up by card",
-            )
-        )
-        return kleline.customers.sign_in(email, PASSWORD).token
-
-    # Argon2 makes sign-up and sign-in slow on purpose; it releases the GIL, so threads share the cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        tokens = tuple(pool.map(customer, range(customers)))
+    tokens = _customers(kleline, customers)
     waiting = kleline.payments.create(merchant.id, PaymentRequest(Money(1000, "EUR"), reference="bench-read"))
     return Shop(merchant.id, key, tokens, operator, waiting.id)
 
@@ -109,12 +135,7 @@ def check(url: str, shop: Shop, port: int, succeeded: int, amount: int) -> None:
 
 
 def open_shop(url: str, customers: int = CUSTOMERS) -> Shop:
-    """Migrate the empty database ``url`` and populate it with ``customers``; says how long that took."""
-    db = Database(url)
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()
+    """Populate the migrated, empty database ``url`` with ``customers``; says how long that took."""
     began = time.perf_counter()
     kleline = build(load_settings(database_url=url, **SCA))
     try:

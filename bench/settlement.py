@@ -30,6 +30,7 @@ trip) and the pain.001 (sepaxml's ElementTree, then lxml for the XSD), both CPU-
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -43,14 +44,12 @@ from typing import Any
 
 import psycopg
 
-from bench.common import ROUNDS, Report, section
-from bench.ledger_postgres import ADMIN_URL
+from bench.common import PHASES, ROUNDS, Report, section
+from bench.databases import migrated_postgres, migrated_sqlite
 from kleline.bootstrap import Kleline, build, open_system_accounts
 from kleline.clock import Clock, epoch_us, system_clock
 from kleline.config import load_settings
-from kleline.db.engine import Database
-from kleline.db.migrate import upgrade
-from kleline.ledger import Account, EntryRequest, NormalSide, credit, debit
+from kleline.ledger import Account, EntryRequest, NormalSide, Posting, credit, debit
 from kleline.ledger.audit import trial_balance
 from kleline.merchants.model import balance_account
 from kleline.money import Money
@@ -102,27 +101,33 @@ def _open_merchants(kleline: Kleline) -> list[str]:
     return sorted(ids)
 
 
+@functools.cache
+def _sales(merchants: tuple[str, ...]) -> tuple[tuple[Posting, ...], ...]:
+    """The postings of each funding entry: the card receivable debited by its merchants' total, each merchant
+    credited; the same amounts every round, so built once."""
+    amounts = random.Random(7)
+    sales = []
+    for start in range(0, len(merchants), FUNDED_PER_ENTRY):
+        credits = []
+        for merchant_id in merchants[start : start + FUNDED_PER_ENTRY]:
+            credits.append(credit(balance_account(merchant_id), Money(amounts.randint(1_000, 500_000), "EUR")))
+        owed = sum(-posting.amount for posting in credits)
+        sales.append((debit(CARDS, Money(owed, "EUR")), *credits))
+    return tuple(sales)
+
+
 def _fund(kleline: Kleline, merchants: list[str], label: str) -> int:
     """Credit every merchant with captured card payments (the same amounts each round); the total.
 
     As a card scheme settles a day's captures: one entry per ``FUNDED_PER_ENTRY`` merchants (the card receivable
     debited by their total, each merchant credited), through ``Ledger.post_batch``, so that the set-up writes half
     the rows of one entry per merchant and the bench's time goes to the measured jobs."""
-    amounts = random.Random(7)
-    requests, total = [], 0
-    for start in range(0, len(merchants), FUNDED_PER_ENTRY):
-        credits = []
-        for merchant_id in merchants[start : start + FUNDED_PER_ENTRY]:
-            credits.append(credit(balance_account(merchant_id), Money(amounts.randint(1_000, 500_000), "EUR")))
-        owed = sum(-posting.amount for posting in credits)
-        total += owed
-        requests.append(
-            EntryRequest(
-                f"sales-{label}-{start}", (debit(CARDS, Money(owed, "EUR")), *credits), "captured card payments"
-            )
-        )
+    requests = [
+        EntryRequest(f"sales-{label}-{index * FUNDED_PER_ENTRY}", postings, "captured card payments")
+        for index, postings in enumerate(_sales(tuple(merchants)))
+    ]
     assert all(result.ok for result in kleline.ledger.post_batch(requests))
-    return total
+    return sum(request.postings[0].amount for request in requests)
 
 
 # --- the measured jobs, each in a process of its own ------------------------------------------------------------
@@ -263,6 +268,7 @@ def _rounds(url: str, report: Report, label: str) -> dict[str, float]:
                 funding += time.perf_counter() - funded
                 waited = time.perf_counter()
                 elapsed, cpu, peak = job.measure()
+                PHASES.add(elapsed)
                 overhead += time.perf_counter() - waited - elapsed
                 times.setdefault(kind, []).append(elapsed)
                 cpus.setdefault(kind, []).append(cpu)
@@ -296,24 +302,10 @@ def run(report: Report) -> None:
         f"Settlement: {MERCHANTS:,} merchants paid out in one pain.001 vs the floor of the same job "
         f"(balances read, post_batch, write_credit_transfers), each in its own process"
     )
-    name = f"kleline_bench_settlement_{secrets.token_hex(4)}"
-    url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
+    with migrated_postgres("kleline_bench_settlement") as (_, url):
         pg = _rounds(url, report, "PostgreSQL")
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     with TemporaryDirectory(prefix="kleline-bench-") as folder:
-        sqlite_url = f"sqlite:///{Path(folder) / 'settlement.db'}"
-        db = Database(sqlite_url)
-        upgrade(db)
-        db.dispose()
-        lite = _rounds(sqlite_url, report, "SQLite")
+        lite = _rounds(migrated_sqlite(Path(folder) / "settlement.db"), report, "SQLite")
     report.ratio("settlement-10k", pg["floor time"], pg["settlement time"], goal=0.75)
     report.ratio("settlement-10k-memory", pg["floor peak"], pg["settlement peak"], goal=0.75)
     report.ratio("settlement-10k-sqlite", lite["floor time"], lite["settlement time"], goal=0.75)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from bench.common import PHASES
 from bench.http_load import Plan, RoundResult, run_round
 
 __all__ = ["Database", "Measured", "busy_share", "children_of", "cpu_of", "database", "measure"]
@@ -141,6 +142,7 @@ def measure(plan: Plan, workers: list[int], side: Callable[[], Database]) -> Mea
 
     result = run_round(plan, snapshot)
     after = _Usage.now(workers, side)
+    PHASES.add(after.at - before.at)
     busy = after.machine[0] - before.machine[0]
     total = after.machine[1] - before.machine[1]
     return Measured(
