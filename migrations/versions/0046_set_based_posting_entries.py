@@ -1,4 +1,4 @@
-"""PostgreSQL: a posting's entry is checked once per statement and once per batch at commit, not row by row.
+"""PostgreSQL: a posting's entry is checked once per statement (once more at commit if it comes later), not per row.
 
 The deferred foreign key ``fk_ledger_postings_entry`` ran, at commit, one referential query and one ``FOR KEY
 SHARE`` lock on the entry's row (a WAL record) per posting: 2,000 of each for a batch of 1,000 transfers, about a
@@ -13,10 +13,12 @@ now kept in two steps:
 - ``ledger_postings_entered``, a deferred constraint trigger on that row, runs at commit: one anti-join of the
   range's distinct entry ids against the entries (whoever wrote those postings), then the row is deleted.
 
-A batch (postings by one ``COPY``, then entries by another) thus pays one look-up per entry and one deferred check
-for the whole batch; a single entry (``kleline_post_entry``) writes its postings and its entry in one statement
-and pays one look-up and no deferred check at all. Deleting or updating the ``ledger_postings_unentered`` row
-does not skip the check: a deferred trigger fires on the row as it was inserted; ``TRUNCATE`` makes the commit fail.
+The ledger writes a batch's postings, its entries and its chain head in one statement, as
+``kleline_post_entry`` does for a single entry: each entry is then found and owns exactly the statement's postings,
+so a batch pays one look-up per entry and nothing at commit. Postings written a statement before their entries
+(one ``COPY`` per table, or row by row) pay one deferred check per statement, however many rows it holds.
+Deleting the ``ledger_postings_unentered`` row does not skip the check (a deferred trigger fires on the row as it
+was inserted); updating it is refused, and ``TRUNCATE`` too while a check is pending.
 Entries are append-only (``UPDATE``, ``DELETE`` and ``TRUNCATE`` are refused), so a checked entry cannot go away
 before commit, which the key's lock was for.
 

@@ -179,51 +179,66 @@ def append_entries(
 ) -> None:
     """Write many entries, already linked into chain ``shard`` as (entry, seq, link hash), then move the head.
 
-    PostgreSQL: one ``COPY`` for the postings, one for the entries, so that the database's statement-level guards
-    (``ledger_postings_closed``, ``ledger_entries_balanced``) run once for the whole batch over their transition
-    tables instead of once per row, and no statement per row travels. SQLite: ``executemany`` with positional
-    parameters, stepped in-process (its guards are row triggers, cheap index probes)."""
-    if tx.is_postgres:
-        _copy(tx, "ledger_postings (entry_id, line, account_id, currency, amount)", _posting_lines(postings))
-        _copy(tx, _ENTRY_COPY_COLUMNS, _entry_lines(shard, entries))
-    else:
-        tx.executemany(INSERT_POSTING_ROW, postings)
-        tx.executemany(
-            INSERT_ENTRY_ROW,
-            [
-                (e.id, e.posted_at, e.description, e.metadata, e.content_hash, shard, seq, link)
-                for e, seq, link in entries
-            ],
-        )
+    PostgreSQL: one statement (``_APPEND_ENTRIES``) writes the postings, the entries and the chain's head, so that
+    the database's statement-level guards (``ledger_postings_accounts``, ``ledger_postings_closed``,
+    ``ledger_entries_balanced``) run once for the whole batch over their transition tables, find every posting's
+    entry already written (nothing left to check at commit), and the batch's rows travel in one round trip.
+    SQLite: ``executemany`` with positional parameters, stepped in-process (its guards are row triggers, cheap
+    index probes)."""
     _, last_seq, last_link = entries[-1]
+    if tx.is_postgres:
+        tx.execute(
+            _APPEND_ENTRIES,
+            {
+                "entry_ids": _array(_quoted(e) for e, _, _, _, _ in postings),
+                "lines": _array(line for _, line, _, _, _ in postings),
+                "account_ids": _array(account for _, _, account, _, _ in postings),
+                "currencies": _array(currency for _, _, _, currency, _ in postings),
+                "amounts": _array(amount for _, _, _, _, amount in postings),
+                "ids": _array(_quoted(e.id) for e, _, _ in entries),
+                "posted_at": entries[0][0].posted_at,
+                "descriptions": _array(_quoted(e.description) for e, _, _ in entries),
+                "metadata": _array(_quoted(e.metadata) for e, _, _ in entries),
+                "hashes": _array(e.content_hash.hex() for e, _, _ in entries),
+                "links": _array(link.hex() for _, _, link in entries),
+                "seqs": _array(seq for _, seq, _ in entries),
+                "shard": shard,
+                "seq": last_seq,
+                "head": last_link,
+            },
+        )
+        return
+    tx.executemany(INSERT_POSTING_ROW, postings)
+    tx.executemany(
+        INSERT_ENTRY_ROW,
+        [(e.id, e.posted_at, e.description, e.metadata, e.content_hash, shard, seq, link) for e, seq, link in entries],
+    )
     tx.execute(
         "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
         {"seq": last_seq, "head": last_link, "shard": shard},
     )
 
 
-_ENTRY_COPY_COLUMNS = (
-    "ledger_entries (id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash)"
+# Arrays travel as text literals (see ``_array``); a batch's entries share one posting time.
+_APPEND_ENTRIES = (
+    "WITH added AS ("
+    " INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount)"
+    " SELECT * FROM unnest(CAST(:entry_ids AS text[]), CAST(:lines AS smallint[]), CAST(:account_ids AS integer[]),"
+    " CAST(:currencies AS text[]), CAST(:amounts AS bigint[]))"
+    "), head AS (UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard) "
+    "INSERT INTO ledger_entries"
+    " (id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash)"
+    " SELECT u.id, :posted_at, u.description, u.metadata, decode(u.hash, 'hex'), :shard, u.seq, decode(u.link, 'hex')"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:descriptions AS text[]), CAST(:metadata AS text[]),"
+    " CAST(:hashes AS text[]), CAST(:seqs AS bigint[]), CAST(:links AS text[])) AS u(id, description, metadata, hash,"
+    " seq, link)"
 )
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy(tx: RawTx, target: str, lines: Iterable[str]) -> None:
-    """``COPY target FROM STDIN`` in text format, ``lines`` already escaped."""
-    tx.copy_in(target, "".join(lines))
-
-
-def _posting_lines(postings: list[PostingRow]) -> Iterable[str]:
-    # Entry ids and currency codes are validated to letters, digits and _.:- (nothing COPY must escape).
-    return (f"{e}\t{line}\t{account}\t{currency}\t{amount}\n" for e, line, account, currency, amount in postings)
-
-
-def _entry_lines(shard: int, entries: list[tuple[EntryRow, int, bytes]]) -> Iterable[str]:
-    return (
-        f"{e.id}\t{e.posted_at}\t{e.description.translate(_COPY_ESCAPES)}\t{e.metadata.translate(_COPY_ESCAPES)}"
-        f"\t\\\\x{e.content_hash.hex()}\t{shard}\t{seq}\t\\\\x{link.hex()}\n"
-        for e, seq, link in entries
-    )
+def _quoted(text: str) -> str:
+    """``text`` as an element of an array literal: in double quotes, with quotes and backslashes escaped (so that
+    no text, not even "NULL" or one with braces, commas or spaces, reads as anything but itself)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
