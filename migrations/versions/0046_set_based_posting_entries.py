@@ -46,14 +46,14 @@ DECLARE
     missing bigint;
     closed text;
 BEGIN
-    -- Each entry looked up by its key (a sub-select per entry id), never by a join the planner might turn into a
-    -- scan of the whole journal for a statement of many postings.
+    -- Each entry looked up by its key: a scalar sub-select per entry id, which the planner can neither turn into a
+    -- join nor hash (either may read the whole journal once per statement, however few postings it holds).
     SELECT count(*) FILTER (WHERE NOT a.entered),
            min(a.entry_id) FILTER (WHERE a.entered
                AND (SELECT count(*) FROM ledger_postings p WHERE p.entry_id = a.entry_id) <> a.lines)
     INTO missing, closed
     FROM (SELECT added.entry_id, count(*) AS lines,
-                 EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = added.entry_id) AS entered
+                 (SELECT true FROM ledger_entries e WHERE e.id = added.entry_id) IS NOT NULL AS entered
           FROM added GROUP BY added.entry_id) a;
     IF closed IS NOT NULL THEN
         RAISE EXCEPTION 'kleline: entry % is closed', closed USING ERRCODE = 'check_violation';
@@ -72,7 +72,7 @@ DECLARE
 BEGIN
     SELECT p.entry_id INTO orphan
     FROM (SELECT DISTINCT entry_id FROM ledger_postings WHERE id BETWEEN NEW.first_id AND NEW.last_id) p
-    WHERE NOT (SELECT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = p.entry_id))  -- by key, as above
+    WHERE (SELECT true FROM ledger_entries e WHERE e.id = p.entry_id) IS NULL  -- by key, as above
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'kleline: postings of entry % without their entry', orphan
