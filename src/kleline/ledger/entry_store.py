@@ -182,45 +182,63 @@ chain seq, link hash), the columns of ``INSERT_ENTRY_ROW`` in order."""
 def append_entries(tx: RawTx, shard: int, entries: list[EntryValues], postings: list[PostingRow]) -> None:
     """Write many entries, already linked into chain ``shard``, with their postings, then move the chain's head.
 
-    PostgreSQL: one ``COPY`` for the postings, one for the entries, so that the database's statement-level guards
-    (``ledger_postings_closed``, ``ledger_entries_balanced``) run once for the whole batch over their transition
-    tables instead of once per row, and no statement per row travels. SQLite: ``executemany`` with positional
-    parameters, stepped in-process (its guards are row triggers, cheap index probes)."""
-    if tx.is_postgres:
-        _copy(tx, "ledger_postings (entry_id, line, account_id, currency, amount)", _posting_lines(postings))
-        _copy(tx, _ENTRY_COPY_COLUMNS, _entry_lines(entries))
-    else:
-        tx.executemany(INSERT_POSTING_ROW, postings)
-        tx.executemany(INSERT_ENTRY_ROW, entries)
+    PostgreSQL: one statement (``_APPEND_ENTRIES``) writes the postings, the entries and the chain's head, so that
+    the database's statement-level guards (``ledger_postings_accounts``, ``ledger_postings_closed``,
+    ``ledger_entries_balanced``) run once for the whole batch over their transition tables, find every posting's
+    entry already written (nothing left to check at commit), and the batch's rows travel in one round trip.
+    SQLite: ``executemany`` with positional parameters, stepped in-process (its guards are row triggers, cheap
+    index probes)."""
     last_seq, last_link = entries[-1][6:8]
+    if tx.is_postgres:
+        tx.execute(
+            _APPEND_ENTRIES,
+            {
+                "entry_ids": _array(_quoted(e) for e, _, _, _, _ in postings),
+                "lines": _array(line for _, line, _, _, _ in postings),
+                "account_ids": _array(account for _, _, account, _, _ in postings),
+                "currencies": _array(currency for _, _, _, currency, _ in postings),
+                "amounts": _array(amount for _, _, _, _, amount in postings),
+                "ids": _array(_quoted(entry[0]) for entry in entries),
+                "posted_at": entries[0][1],
+                "descriptions": _array(_quoted(entry[2]) for entry in entries),
+                "metadata": _array(_quoted(entry[3]) for entry in entries),
+                "hashes": _array(entry[4].hex() for entry in entries),
+                "links": _array(entry[7].hex() for entry in entries),
+                "seqs": _array(entry[6] for entry in entries),
+                "shard": shard,
+                "seq": last_seq,
+                "head": last_link,
+            },
+        )
+        return
+    tx.executemany(INSERT_POSTING_ROW, postings)
+    tx.executemany(INSERT_ENTRY_ROW, entries)
     tx.execute(
         "UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard",
         {"seq": last_seq, "head": last_link, "shard": shard},
     )
 
 
-_ENTRY_COPY_COLUMNS = (
-    "ledger_entries (id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash)"
+# Arrays travel as text literals (see ``_array``); a batch's entries share one posting time.
+_APPEND_ENTRIES = (
+    "WITH added AS ("
+    " INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount)"
+    " SELECT * FROM unnest(CAST(:entry_ids AS text[]), CAST(:lines AS smallint[]), CAST(:account_ids AS integer[]),"
+    " CAST(:currencies AS text[]), CAST(:amounts AS bigint[]))"
+    "), head AS (UPDATE ledger_chains SET seq = :seq, head = :head WHERE shard = :shard) "
+    "INSERT INTO ledger_entries"
+    " (id, posted_at, description, metadata, content_hash, chain_shard, chain_seq, link_hash)"
+    " SELECT u.id, :posted_at, u.description, u.metadata, decode(u.hash, 'hex'), :shard, u.seq, decode(u.link, 'hex')"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:descriptions AS text[]), CAST(:metadata AS text[]),"
+    " CAST(:hashes AS text[]), CAST(:seqs AS bigint[]), CAST(:links AS text[])) AS u(id, description, metadata, hash,"
+    " seq, link)"
 )
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy(tx: RawTx, target: str, lines: Iterable[str]) -> None:
-    """``COPY target FROM STDIN`` in text format, ``lines`` already escaped."""
-    tx.copy_in(target, "".join(lines))
-
-
-def _posting_lines(postings: list[PostingRow]) -> Iterable[str]:
-    # Entry ids and currency codes are validated to letters, digits and _.:- (nothing COPY must escape).
-    return (f"{e}\t{line}\t{account}\t{currency}\t{amount}\n" for e, line, account, currency, amount in postings)
-
-
-def _entry_lines(entries: list[EntryValues]) -> Iterable[str]:
-    return (
-        f"{entry_id}\t{at}\t{description.translate(_COPY_ESCAPES)}\t{metadata.translate(_COPY_ESCAPES)}"
-        f"\t\\\\x{content.hex()}\t{shard}\t{seq}\t\\\\x{link.hex()}\n"
-        for entry_id, at, description, metadata, content, shard, seq, link in entries
-    )
+def _quoted(text: str) -> str:
+    """``text`` as an element of an array literal: in double quotes, with quotes and backslashes escaped (so that
+    no text, not even "NULL" or one with braces, commas or spaces, reads as anything but itself)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"
