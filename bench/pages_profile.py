@@ -20,6 +20,7 @@ import time
 import psycopg
 
 from bench import dashboard_payments
+from bench.databases import new_postgres
 from bench.http_load import Plan, run_round
 from bench.ledger_postgres import ADMIN_URL
 from bench.pages import _signed_in, _world
@@ -30,8 +31,7 @@ from bench.payments_shop import HOST
 def main(path: str, seconds: float, connections: int) -> None:
     name = f"kleline_profile_{secrets.token_hex(4)}"
     url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    new_postgres(name)  # migrated: a clone of the run's template
     try:
         dashboard = path.startswith("/dashboard")
         people = dashboard_payments._world(url)[0] if dashboard else [(email, None) for email in _world(url)]

@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from bench.api_server import free_port
+from bench.databases import new_postgres
 from bench.http_load import Plan, run_round
 from bench.ledger_postgres import ADMIN_URL
 from bench.payments_shop import HOST, SCA, open_shop
@@ -141,8 +142,8 @@ def main(seconds: float, connections: int) -> None:
     name = f"kleline_profile_{secrets.token_hex(4)}"
     base = ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
+    new_postgres(name)  # migrated: a clone of the run's template
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
         admin.execute(f"ALTER DATABASE \"{name}\" SET track_functions = 'all'")
     try:
         shop = open_shop(url, CUSTOMERS)
