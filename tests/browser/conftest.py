@@ -1,10 +1,15 @@
 """Fixtures of the browser tests: Kleline served by uvicorn on a free loopback port, and Debian's Chromium.
 
-The server runs in a thread of the test process, on the test's database (SQLite and PostgreSQL, as everywhere) and
-its hand-moved clock, so that a test can compute the authenticator's code for the server's "now". Chromium is the
-one Debian installs (``apt-get install -y chromium``, which ``make test`` runs when it is missing), driven headless
-by Playwright: Playwright's own browser downloads are never used. Requests to the shop's return address never
-leave the machine: the browser context answers them itself and records where the customer was sent.
+The server runs in a thread of the test process, on the test's database and its hand-moved clock, so that a test can
+compute the authenticator's code for the server's "now". Chromium is the one Debian installs (``apt-get install -y
+chromium``, which ``make test`` runs when it is missing), driven headless by Playwright: Playwright's own browser
+downloads are never used. Requests to the shop's return address never leave the machine: the browser context answers
+them itself and records where the customer was sent.
+
+The browser tests run on one backend, SQLite, where the rest of the suite runs on both: the pages call the same
+services as the API, which the HTTP (tests/e2e) and integration tests check on SQLite and PostgreSQL alike, and a
+test in Chromium costs ten to a hundred times one over HTTP. A browser test that exists to check something of
+PostgreSQL's asks for it with ``pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 
-from ..conftest import FakeClock
+from ..conftest import FakeClock, MigratedTemplates, drop_database
 from ..e2e.live_server import loopback_listener, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,6 +65,18 @@ def served(database_url: str, clock: FakeClock, host: str = "127.0.0.1") -> Iter
             yield LiveKleline(system, url)
     finally:
         system.close()  # the lifespan closed it already; closing twice is harmless
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """A migrated, empty database, on SQLite unless the test asks for another backend (see the module's docstring)."""
+    url, name = migrated_templates.copy(request.param, tmp_path)
+    try:
+        yield url
+    finally:
+        drop_database(name)
 
 
 @pytest.fixture

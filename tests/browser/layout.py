@@ -11,20 +11,15 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-__all__ = ["State", "layout_problems", "look", "on_one_backend"]
+__all__ = ["State", "layout_problems", "look"]
 
 State = tuple[str, str, Callable[[Page], None]]
 """A page's state: its name, the address to open, and what to do there."""
 
 _AXE = Axe()
-
-on_one_backend = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-"""For a layout check: a page's layout is the same whatever database holds its data, and each check opens every
-state at every width in Chromium, the slowest tests of the suite; the journeys still run on both backends."""
 
 
 def layout_problems(

@@ -15,7 +15,7 @@ from kleline.bootstrap import Kleline
 
 from ..e2e.checkout_world import PASSWORD, card, customer, enrol, fund, payment, shop
 from .conftest import LiveKleline
-from .layout import layout_problems, on_one_backend
+from .layout import layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,6 @@ def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page]
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_page_state_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, request: pytest.FixtureRequest

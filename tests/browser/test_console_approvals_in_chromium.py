@@ -16,7 +16,7 @@ from ..conftest import FakeClock
 from ..e2e.console_world import staff_member
 from ..e2e.dashboard_world import IBAN
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 from .test_console_in_chromium import code_step, password_step
 
 pytestmark = pytest.mark.browser
@@ -85,7 +85,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_approvals_or_audit_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

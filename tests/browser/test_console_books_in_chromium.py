@@ -17,7 +17,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import card, customer, payment, shop
 from ..e2e.console_world import staff_member
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 from .test_console_in_chromium import LONG_EMAIL, code_step, password_step
 
 pytestmark = pytest.mark.browser
@@ -60,7 +60,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_books_customers_merchants_or_growth_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

@@ -20,7 +20,7 @@ from ..conftest import FakeClock
 from ..e2e.console_world import PASSWORD, invitation_path, staff_member
 from ..soft_authenticator import SoftAuthenticator
 from .conftest import LiveKleline, served
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -243,7 +243,6 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_console_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

@@ -1,12 +1,12 @@
-"""Issue 14's journey end to end in Chromium, on both backends: an admin invites a compliance person, two finance
-people and a support person, who each join from their link; compliance approves a shop's application with a
+"""Issue 14's journey end to end in Chromium (on SQLite, as every browser test): an admin invites a compliance person,
+two finance people and a support person, who each join from their link; compliance approves a shop's application with a
 commission rate; a customer pays the shop by card over the simulated card network; the first finance person starts
 today's settlement run and downloads its pain.001 file, which the simulated bank books; the bank's camt.053 statement
 (which also carries an adjustment no reference explains) is imported on the statements page, and its unexplained line
-lands in suspense. The first finance person proposes where that line belongs and cannot approve it; support reads
-every money page but each money act it tries is refused with nothing written; the second finance person approves, the
-line is resolved and the books balance. The audit trail lists each act with who did it and their role; once a record
-of the trail is edited in the database, the console's integrity check and ``kleline audit verify`` both name it.
+lands in suspense. The first finance person proposes where that line belongs and cannot approve it; support reads every
+money page but each money act it tries is refused with nothing written; the second finance person approves, the line is
+resolved and the books balance. The audit trail lists each act with who did it and their role; once a record of the
+trail is edited in the database, the console's integrity check and ``kleline audit verify`` both name it.
 
 Everything a person of the staff does goes through the console's pages; what is not staff work (the shop's
 application, the customer's payment, the bank) is set up through the services and the simulated bank. Screenshots of

@@ -21,7 +21,7 @@ from ..e2e.console_world import staff_member
 from ..integration.collections.conftest import bank_account, customer, eur, returned, top_up
 from ..integration.reconciliation.conftest import World, credit, debit, statement
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 from .test_console_in_chromium import code_step, password_step
 
 pytestmark = pytest.mark.browser
@@ -122,7 +122,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_money_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

@@ -23,7 +23,7 @@ from ..e2e.dashboard_world import member, merchant
 from ..integration.collections.test_receivables import in_debt
 from ..integration.reconciliation.conftest import credit, statement
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 from .test_console_in_chromium import code_step, password_step
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_proposals_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

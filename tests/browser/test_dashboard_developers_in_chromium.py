@@ -22,7 +22,7 @@ from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
 from ..e2e.live_server import loopback_listener, serving
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -197,7 +197,6 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_developers_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

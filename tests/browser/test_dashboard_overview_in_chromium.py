@@ -26,7 +26,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, eur
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +111,6 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_overview_fits_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, clock: FakeClock, lang: str
@@ -119,7 +118,6 @@ def test_the_overview_fits_a_phone_and_axe_finds_no_violation(
     assert layout_problems(chromium, live.url, _states(live, clock), lang, WIDTHS) == []
 
 
-@on_one_backend
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_charts_load_and_the_tables_open_with_the_keyboard(
     live: LiveKleline, chromium: Browser, clock: FakeClock, width: int

@@ -20,7 +20,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import card, customer, fund
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +151,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_payments_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

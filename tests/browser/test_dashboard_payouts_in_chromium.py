@@ -18,7 +18,7 @@ from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD
 from ..e2e.payouts_world import Payouts, payouts_world, people
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,6 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_payouts_or_statements_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

@@ -23,7 +23,7 @@ from ..e2e.checkout_world import card, customer, fund
 from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
 from ..soft_authenticator import SoftAuthenticator
 from .conftest import LiveKleline, served
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -184,7 +184,6 @@ def _states(kleline: Kleline, base: str, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_security_page_of_the_dashboard_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

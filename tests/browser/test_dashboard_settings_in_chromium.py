@@ -1,4 +1,4 @@
-"""The dashboard's settings in Chromium, on one backend: an owner asks for a new bank account, withdraws it and saves
+"""The dashboard's settings in Chromium: an owner asks for a new bank account, withdraws it and saves
 the shop's public profile with the keyboard alone; then each state of the settings (a change waiting, its IBAN shown
 once in full, a rejection, the forms' errors, the overview's notice; the change waiting is one that one person at
 Kleline approved) at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
@@ -25,7 +25,7 @@ from ..e2e.dashboard_world import PASSWORD, authenticator, member, merchant
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .dashboard_visits import signed_in_to_dashboard
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -156,7 +156,6 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 def test_an_owner_changes_the_settings_by_keyboard_and_no_state_overflows_or_fails_axe(
     live: LiveKleline, page: Page, chromium: Browser, clock: FakeClock
 ) -> None:

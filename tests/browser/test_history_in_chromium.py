@@ -26,7 +26,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD, card, customer, eur, fund, payment, shop
 from ..e2e.live_server import loopback_listener, serving
 from .conftest import LiveKleline
-from .layout import layout_problems, on_one_backend
+from .layout import layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -200,7 +200,6 @@ def _states(live: LiveKleline, clock: FakeClock, tmp_path: Path) -> list[tuple[s
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_history_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, clock: FakeClock, tmp_path: Path, lang: str

@@ -18,7 +18,6 @@ from ..conftest import FakeClock
 from ..e2e.dashboard_world import PASSWORD
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
-from .layout import on_one_backend
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +50,6 @@ def _check(page: Page, name: str, lang: str) -> None:
     page.set_viewport_size({"width": 360, "height": 800})
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_a_shop_joins_by_keyboard_on_a_phone_after_an_all_errors_submission(
     live: LiveKleline, chromium: Browser, clock: FakeClock, lang: str

@@ -27,7 +27,7 @@ from ..e2e.checkout_world import IBAN, PASSWORD, card, customer, fund, payment
 from ..e2e.live_server import loopback_listener, serving
 from ..operator_keys import OPERATOR
 from .conftest import SHOP_ORIGIN, LiveKleline, Shop
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -166,7 +166,6 @@ def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page]
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_malls_and_checkout_pages_fit_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str

@@ -1,10 +1,10 @@
-"""Issue 13's journey end to end in Chromium, on both backends: a shop joins Kleline at /join, its owner sets up an
-authenticator app, an operator approves the shop (``kleline merchants approve``), the owner invites an accountant and
-a support colleague, creates an API key and a webhook endpoint, and the demo shop of ``examples/shop`` sells with
-that key: a customer pays from the purse at Kleline's checkout. The owner then sees the webhook's delivery, refunds
-part of the payment from the dashboard, and, once the month is over, downloads its FEC and invoice. The support
-colleague's refund above its limit is refused, the accountant reads but moves no money, and another shop's payment
-typed into the address bar is a 404.
+"""Issue 13's journey end to end in Chromium (on SQLite, as every browser test): a shop joins Kleline at /join, its
+owner sets up an authenticator app, an operator approves the shop (``kleline merchants approve``), the owner invites an
+accountant and a support colleague, creates an API key and a webhook endpoint, and the demo shop of ``examples/shop``
+sells with that key: a customer pays from the purse at Kleline's checkout. The owner then sees the webhook's delivery,
+refunds part of the payment from the dashboard, and, once the month is over, downloads its FEC and invoice. The support
+colleague's refund above its limit is refused, the accountant reads but moves no money, and another shop's payment typed
+into the address bar is a 404.
 
 Every Kleline page on the way is checked as the shopper journeys are (``Look``: nothing overflows sideways, axe
 finds no violation) and kept as a screenshot in ``/tmp/shots/merchant-journey`` (or ``KLELINE_SCREENSHOTS``).

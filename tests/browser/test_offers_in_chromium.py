@@ -1,4 +1,4 @@
-"""Offers in Chromium, on one backend: a customer opens the offer a bookshop sent, answers it with the keyboard alone
+"""Offers in Chromium: a customer opens the offer a bookshop sent, answers it with the keyboard alone
 (a missing answer is explained first) and shares their email; then each state of the inbox and of the dashboard's
 audiences and offers at phone width and wide, in French and English: nothing overflows sideways, and axe finds no
 violation.
@@ -25,7 +25,7 @@ from ..e2e.dashboard_world import authenticator, member
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
 from .dashboard_visits import signed_in_to_dashboard
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -143,7 +143,6 @@ def _states(live: LiveKleline, clock: FakeClock) -> list[State]:
     ]
 
 
-@on_one_backend
 def test_a_customer_answers_an_offer_by_keyboard_and_no_state_overflows_or_fails_axe(
     live: LiveKleline, page: Page, chromium: Browser, clock: FakeClock
 ) -> None:

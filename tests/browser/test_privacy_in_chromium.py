@@ -15,7 +15,7 @@ from kleline.privacy import sharing
 
 from ..e2e.checkout_world import PASSWORD, card, customer, fund, payment, shop
 from .conftest import LiveKleline
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,6 @@ def _sign_in(page: Page) -> None:
     expect(page.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
 
 
-@on_one_backend
 def test_a_shopper_shares_the_email_at_checkout_then_withdraws_and_grants_in_one_click_each(
     live: LiveKleline, page: Page
 ) -> None:
@@ -118,7 +117,6 @@ def _states(kleline: Kleline, base: str) -> list[State]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_privacy_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str

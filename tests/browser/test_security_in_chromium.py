@@ -19,7 +19,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD, card, customer, eur, fund, payment, shop
 from ..soft_authenticator import SoftAuthenticator
 from .conftest import SHOP_ORIGIN, LiveKleline, Shop, served
-from .layout import State, layout_problems, on_one_backend
+from .layout import State, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -229,7 +229,6 @@ def _code(secret: str, clock: FakeClock) -> str:
     return pyotp.TOTP(secret).at(clock.now)
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_security_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str, clock: FakeClock

@@ -17,7 +17,7 @@ from kleline.bootstrap import Kleline
 from ..e2e.checkout_world import ISSUER_INSUFFICIENT_FUNDS, MASTERCARD, PASSWORD, card, customer, enrol, eur, fund
 from ..e2e.wallet_world import OTHER_IBAN, bank_account, in_debt
 from .conftest import LiveKleline
-from .layout import layout_problems, on_one_backend
+from .layout import layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +93,6 @@ def _states(kleline: Kleline) -> list[tuple[str, str, Callable[[Page], None]]]:
     ]
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_no_wallet_page_overflows_a_phone_and_axe_finds_no_violation(
     live: LiveKleline, chromium: Browser, lang: str

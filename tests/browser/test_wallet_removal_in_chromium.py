@@ -23,7 +23,6 @@ from ..e2e.checkout_world import PASSWORD, card, customer, eur
 from ..e2e.wallet_world import bank_account
 from ..operator_keys import OPERATOR
 from .conftest import LiveKleline
-from .layout import on_one_backend
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +93,6 @@ def _sign_in(page: Page, email: str = "ada@example.org") -> None:
     page.wait_for_selector("h1")
 
 
-@on_one_backend
 @pytest.mark.parametrize("width", [360, 1280])
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_a_shopper_removes_a_card_and_a_bank_account_with_the_keyboard_once_asked(
@@ -198,7 +196,6 @@ _ONE_LINE = """header => {
 }"""
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_site_header_is_one_line_on_a_wide_screen_and_wraps_on_a_phone(
     live: LiveKleline, chromium: Browser, lang: str

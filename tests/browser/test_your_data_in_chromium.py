@@ -16,7 +16,7 @@ from kleline.web.i18n import Language, chosen
 
 from ..e2e.checkout_world import PASSWORD, card, customer
 from .conftest import LiveKleline
-from .layout import look, on_one_backend
+from .layout import look
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,6 @@ def _sign_in(page: Page, email: str) -> None:
     page.wait_for_selector("h1")
 
 
-@on_one_backend
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_a_shopper_downloads_their_data_then_closes_and_erases_the_wallet(
     live: LiveKleline, chromium: Browser, lang: str, tmp_path: Path
