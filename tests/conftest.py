@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -307,7 +308,14 @@ def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
 ) -> Iterator[str]:
     """A migrated, empty database on each backend (a copy of the session's migrated template)."""
-    url, name = migrated_templates.copy(request.param, tmp_path)
+    with database_copy(migrated_templates, request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def database_copy(templates: MigratedTemplates, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A copy of the session's migrated template on ``backend``, dropped afterwards: its URL."""
+    url, name = templates.copy(backend, tmp_path)
     try:
         yield url
     finally:

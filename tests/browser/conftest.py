@@ -27,7 +27,7 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 
-from ..conftest import FakeClock, MigratedTemplates, drop_database
+from ..conftest import FakeClock, MigratedTemplates, database_copy
 from ..e2e.live_server import loopback_listener, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,11 +72,8 @@ def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
 ) -> Iterator[str]:
     """A migrated, empty database, on SQLite unless the test asks for another backend (see the module's docstring)."""
-    url, name = migrated_templates.copy(request.param, tmp_path)
-    try:
+    with database_copy(migrated_templates, request.param, tmp_path) as url:
         yield url
-    finally:
-        drop_database(name)
 
 
 @pytest.fixture
