@@ -3,12 +3,9 @@ checks that the database agrees with what the clients counted afterwards (``benc
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bench.http_load import Connection
 from kleline.bootstrap import Kleline, build, open_system_accounts
@@ -25,7 +22,7 @@ from kleline.payments.model import PaymentRequest, commission
 from kleline.staff.actor import command_line
 from kleline.staff.roles import Role
 from kleline.wallet import store
-from kleline.wallet.customers import PURSE_CURRENCY, TOKEN_PREFIX, hash_password, purse_code
+from kleline.wallet.customers import PURSE_CURRENCY, hash_password, purse_code
 from kleline.wallet.model import Customer
 
 __all__ = ["CUSTOMERS", "HOST", "PURSE", "SCA", "Shop", "check", "open_shop"]
@@ -56,7 +53,7 @@ def _customers(kleline: Kleline, count: int) -> tuple[str, ...]:
     Written set-based, the rows sign-up and sign-in write: the customers through the wallet's store (each one's
     email and name sealed under its own key, as sign-up does) in one transaction, their purses opened together
     (``Ledger.open_accounts``), funded by one batch (``Ledger.post_batch``: one entry per purse, as a card top-up
-    books it), and a token each, stored as sign-in stores it (its SHA-256 digest, its expiry). One password hash for
+    books it), and a token each, issued as sign-in issues it. One password hash for
     all: Argon2 is slow on purpose (two hashes per customer took minutes on a busy machine), and the load never
     signs in with a password, only with the tokens."""
     password, now = hash_password(PASSWORD), kleline.clock()
@@ -78,13 +75,8 @@ def _customers(kleline: Kleline, count: int) -> tuple[str, ...]:
         ]
     )
     assert all(result.ok for result in funded), [r.error for r in funded if not r.ok][:3]
-    tokens = tuple(TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in made)
-    expires = now + timedelta(seconds=kleline.settings.customer_token_ttl_seconds)
     with kleline.db.transaction() as tx:
-        for token, customer in zip(tokens, made, strict=True):
-            digest = hashlib.sha256(token.encode()).digest()
-            store.insert_token(tx, digest, customer.id, epoch_us(now), epoch_us(expires))
-    return tokens
+        return tuple(kleline.customers.issue_token_in(tx, customer.id).token for customer in made)
 
 
 def _populate(kleline: Kleline, customers: int) -> Shop:

@@ -261,11 +261,16 @@ class Customers:
     def sign_in(self, email: str, password: str) -> CustomerTokens:
         """A new token for the customer, if the password matches and the customer is not locked out."""
         customer_id = self.check_password(email, password)
+        with self._db.transaction() as tx:
+            return self.issue_token_in(tx, customer_id)
+
+    def issue_token_in(self, tx: RawTx, customer_id: str) -> CustomerTokens:
+        """A new token for ``customer_id``, stored in ``tx`` as its digest: for a caller that has already
+        authenticated the customer (``sign_in``, or a set-up writing many signed-in customers at once)."""
         now = self._clock()
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires_at = now + self._token_ttl
-        with self._db.transaction() as tx:
-            store.insert_token(tx, _digest(token), customer_id, epoch_us(now), epoch_us(expires_at))
+        store.insert_token(tx, _digest(token), customer_id, epoch_us(now), epoch_us(expires_at))
         return CustomerTokens(token, customer_id, expires_at)
 
     def check_password(self, email: str, password: str) -> str:
