@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kleline.db.engine import Database
+from kleline.db.engine import Database, Read
 
 _INSERT = "INSERT INTO idempotency_records (id, request_mac, claim, created_at) VALUES (:id, :mac, :claim, 1)"
 
@@ -52,3 +52,34 @@ def test_a_snapshot_is_for_reading_only(db: Database) -> None:
     if db.is_postgres:
         with pytest.raises(Exception, match="read-only"), db.transaction(write=False, snapshot=True) as tx:
             tx.execute(_INSERT, {"id": b"x" * 32, "mac": b"m" * 32, "claim": b"c" * 16})
+
+
+def _ids(rows: list[object]) -> list[bytes]:
+    return [bytes(row[0]) for row in rows]  # type: ignore[index]
+
+
+def test_reads_sent_together_come_back_decoded_each_in_its_order(db: Database) -> None:
+    for n in (1, 2, 3):
+        _add(db, n)
+    newest = Read("SELECT id FROM idempotency_records ORDER BY id DESC LIMIT :n", {"n": 2}, _ids)
+    count = Read("SELECT COUNT(*) FROM idempotency_records", {}, lambda rows: int(rows[0][0]))  # type: ignore[index]
+    none = Read("SELECT id FROM idempotency_records WHERE id = :id", {"id": b"x"}, _ids)
+    with db.transaction(write=False) as tx:
+        assert tx.read_all(newest, count, none) == [[bytes([3]) * 32, bytes([2]) * 32], 3, []]
+        assert tx.read_all(count) == [3] and tx.read(none) == []
+    with db.transaction() as tx:  # in a write transaction, after a write not answered yet: it travels first
+        tx.defer(_INSERT, {"id": bytes([4]) * 32, "mac": b"m" * 32, "claim": b"c" * 16})
+        assert tx.read_all(count, newest) == [4, [bytes([4]) * 32, bytes([3]) * 32]]
+    with db.transaction(write=False) as tx:
+        assert tx.read(count) == 4
+
+
+def test_a_failing_read_among_others_raises_and_the_transaction_is_undone(db: Database) -> None:
+    count = Read("SELECT COUNT(*) FROM idempotency_records", {}, lambda rows: int(rows[0][0]))  # type: ignore[index]
+    broken = Read("SELECT no_such_column FROM idempotency_records", {}, list)
+    with pytest.raises(Exception, match="no_such_column"), db.transaction() as tx:
+        tx.execute(_INSERT, {"id": bytes([5]) * 32, "mac": b"m" * 32, "claim": b"c" * 16})
+        tx.read_all(count, broken)
+    with db.transaction(write=False) as tx:
+        assert tx.read(count) == 0  # the write before the failed reads was rolled back with them
+        assert tx.read_all(count, count) == [0, 0]  # and the connection, back in the pool, still serves

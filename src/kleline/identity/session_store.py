@@ -27,13 +27,15 @@ _PURGE_BATCH: Final = 100
 @dataclass(frozen=True, slots=True)
 class StoredSession:
     """A session as stored: its stage, its forms' token, its last second factor, its expiry, and its person's
-    columns as asked for (None when anonymous, or when the person may no longer sign in)."""
+    columns as asked for (None when anonymous, or when the person may no longer sign in); ``more_rows``, the same
+    columns of the further rows that the caller's joins gave (one per mall of a merchant user's shop, say)."""
 
     stage: str
     csrf_secret: str = field(repr=False)
     second_factor_at: datetime | None
     expires_at: datetime
     user_row: Sequence[Any] | None
+    more_rows: Sequence[Sequence[Any]] = ()
 
 
 def insert_session(
@@ -63,19 +65,25 @@ def insert_session(
     )
 
 
-def find_session(tx: RawTx, d: Directory, id_hash: bytes, now: int, user_columns: str) -> StoredSession | None:
-    """A live session and its person's ``user_columns`` (written over the alias ``u``), in one query."""
-    row = tx.fetchone(
+def find_session(
+    tx: RawTx, d: Directory, id_hash: bytes, now: int, user_columns: str, *, joins: str = ""
+) -> StoredSession | None:
+    """A live session and its person's ``user_columns`` (written over the alias ``u``, and over the aliases that
+    ``joins`` adds after the person's table: what a page needs of the person's organisation comes in the same
+    query), in one query."""
+    rows = tx.fetchall(
         f"SELECT s.stage, s.csrf_secret, s.second_factor_at, s.expires_at, s.user_id, {user_columns} "
-        f"FROM {d.sessions} s LEFT JOIN {d.users} u ON u.id = s.user_id AND u.{d.gone} IS NULL "
+        f"FROM {d.sessions} s LEFT JOIN {d.users} u ON u.id = s.user_id AND u.{d.gone} IS NULL{joins} "
         "WHERE s.id_hash = :hash AND s.expires_at > :now",
         {"hash": id_hash, "now": now},
     )
-    if row is None:
+    if not rows:
         return None
+    row = rows[0]
     user_row = None if row[5] is None else row[5:]
+    more_rows = [more[5:] for more in rows[1:]] if user_row is not None else []
     second_factor_at = None if row[2] is None else from_epoch_us(int(row[2]))
-    return StoredSession(str(row[0]), str(row[1]), second_factor_at, from_epoch_us(int(row[3])), user_row)
+    return StoredSession(str(row[0]), str(row[1]), second_factor_at, from_epoch_us(int(row[3])), user_row, more_rows)
 
 
 def set_second_factor_at(tx: RawTx, d: Directory, id_hash: bytes, at: int) -> bool:

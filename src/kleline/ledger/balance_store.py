@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 
 __all__ = [
     "SLOTS",
@@ -21,6 +21,7 @@ __all__ = [
     "apply_deltas",
     "apply_many_deltas",
     "merge_deltas",
+    "balance_read",
     "read_balance",
     "read_balances",
 ]
@@ -39,13 +40,22 @@ class SlotDelta:
     held: int
 
 
-def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
-    """(posted, held) of an account, summed over its slots."""
-    row = tx.fetchone(
+def balance_read(account_id: int) -> Read[tuple[int, int]]:
+    """(posted, held) of an account, summed over its slots, as a read that may travel with others."""
+    return Read(
         "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances WHERE account_id = :id",
         {"id": account_id},
+        _posted_and_held,
     )
-    return int(row[0]), int(row[1])
+
+
+def _posted_and_held(rows: list[Any]) -> tuple[int, int]:
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def read_balance(tx: RawTx, account_id: int) -> tuple[int, int]:
+    """(posted, held) of an account, summed over its slots."""
+    return tx.read(balance_read(account_id))
 
 
 def read_balances(tx: RawTx, account_ids: Sequence[int]) -> dict[int, tuple[int, int]]:

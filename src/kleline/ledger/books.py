@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable, Sequence
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
-from kleline.db.engine import Database, RawTx, is_floor_violation
+from kleline.db.engine import Database, RawTx, Read, is_floor_violation
 from kleline.ledger import store
 from kleline.ledger.accounts import AccountCache
 from kleline.ledger.errors import EntryConflict, InsufficientFunds, InvalidEntry
@@ -37,10 +37,19 @@ class Books:
 
     def balance(self, code: str) -> Balance:
         """Posted, held and available balances of an account, on its normal side."""
-        row = self.accounts.resolve([code])[code]
         with self.db.transaction(write=False) as tx:
-            posted, held = store.read_balance(tx, row.id)
-        return Balance(code, row.account.currency, posted, held, row.account.floor)
+            return tx.read(self.balance_read(code))
+
+    def balance_read(self, code: str) -> Read[Balance]:
+        """``balance`` as a read that may travel with others (``RawTx.read_all``); the account is looked up now."""
+        row = self.accounts.resolve([code])[code]
+        sums = store.balance_read(row.id)
+
+        def balance(rows: list[object]) -> Balance:
+            posted, held = sums.decode(rows)
+            return Balance(code, row.account.currency, posted, held, row.account.floor)
+
+        return Read(sums.sql, sums.params, balance)
 
     def entry(self, entry_id: str) -> Entry:
         """A posted entry; ``InvalidEntry`` if there is none."""

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from kleline.clock import Clock, epoch_us, from_epoch_us, system_clock
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx, Read
 from kleline.ledger import batch, holds, store
 from kleline.ledger.books import Books
 from kleline.ledger.errors import AccountConflict
@@ -156,6 +156,10 @@ class Ledger:
     def balance(self, code: str) -> Balance:
         """Posted, held and available balances of an account, on its normal side."""
         return self._books.balance(code)
+
+    def balance_read(self, code: str) -> Read[Balance]:
+        """``balance`` as a read that may travel with others in one round trip (``RawTx.read_all``)."""
+        return self._books.balance_read(code)
 
     def balances(self, codes: Sequence[str]) -> dict[str, Balance]:
         """The balances of many accounts, read a thousand at a time (a settlement run reads every merchant's)."""

@@ -9,7 +9,16 @@ from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.merchant_users.model import BankAccountChange
 
-__all__ = ["decide", "find_change", "insert_change", "latest_decided", "list_changes", "pending_change", "queue"]
+__all__ = [
+    "decide",
+    "find_change",
+    "insert_change",
+    "latest_decided",
+    "list_changes",
+    "pending_change",
+    "queue",
+    "shown_change",
+]
 
 _COLUMNS = (
     "c.id, c.merchant_id, c.iban, c.bic, c.status, c.requested_by, c.requested_at, c.decided_by, c.decided_at, "
@@ -74,6 +83,16 @@ def latest_decided(tx: RawTx, merchant_id: str) -> BankAccountChange | None:
     row = tx.fetchone(
         f"SELECT {_COLUMNS} {_FROM} WHERE c.merchant_id = :merchant AND c.status <> 'pending' "
         "ORDER BY c.decided_at DESC, c.id DESC LIMIT 1",
+        {"merchant": merchant_id},
+    )
+    return None if row is None else _change(row)
+
+
+def shown_change(tx: RawTx, merchant_id: str) -> BankAccountChange | None:
+    """The change the shop's owners are told of, in one query: the pending one, else the one decided last."""
+    row = tx.fetchone(
+        f"SELECT {_COLUMNS} {_FROM} WHERE c.merchant_id = :merchant "
+        "ORDER BY CASE WHEN c.status = 'pending' THEN 0 ELSE 1 END, c.decided_at DESC, c.id DESC LIMIT 1",
         {"merchant": merchant_id},
     )
     return None if row is None else _change(row)

@@ -213,8 +213,9 @@ class BankAccountChanges:
 
     def announcement(self, actor: Actor) -> BankAccountChange | None:
         """The change owners are being told of: the pending one, else the last decided in the past 14 days."""
-        state = self.state(actor)
-        shown = state.pending or state.last_decided
+        _allowed(actor)
+        with self._db.transaction(write=False) as tx:
+            shown = changes.shown_change(tx, actor.user.merchant_id)
         return shown if shown is not None and is_announced(shown, self._clock()) else None
 
     # The operators' side -------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from kleline.db.engine import RawTx
 from kleline.identity import session_store as shared
 from kleline.merchant_users.model import MerchantUser
 from kleline.merchant_users.store import DIRECTORY, USER_COLUMNS, user_from_row
+from kleline.merchants import Merchant
+from kleline.merchants.store import MALLS_JOIN, MERCHANT_COLUMNS, MERCHANT_WIDTH, merchant_from_rows
 
 __all__ = [
     "StoredSession",
@@ -22,23 +24,35 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class StoredSession:
-    """A session as stored: its stage, its forms' token, its last second factor, its expiry, and its user (None
-    when anonymous, or when the user was removed meanwhile)."""
+    """A session as stored: its stage, its forms' token, its last second factor, its expiry, its user (None when
+    anonymous, or when the user was removed meanwhile) and the user's shop."""
 
     stage: str
     csrf_secret: str = field(repr=False)
     second_factor_at: datetime | None
     expires_at: datetime
     user: MerchantUser | None
+    merchant: Merchant | None = None
 
 
 def find_session(tx: RawTx, id_hash: bytes, now: int) -> StoredSession | None:
-    """A live session and its user (None when anonymous, or when the user was removed meanwhile), in one query."""
-    found = shared.find_session(tx, DIRECTORY, id_hash, now, USER_COLUMNS)
+    """A live session, its user (None when anonymous, or when the user was removed meanwhile) and the user's shop
+    as it is now, in one query: every page of the dashboard needs all three."""
+    found = shared.find_session(
+        tx,
+        DIRECTORY,
+        id_hash,
+        now,
+        f"{USER_COLUMNS}, {MERCHANT_COLUMNS}",
+        joins=f" LEFT JOIN merchants m ON m.id = u.merchant_id {MALLS_JOIN}",
+    )
     if found is None:
         return None
-    user = None if found.user_row is None else user_from_row(found.user_row)
-    return StoredSession(found.stage, found.csrf_secret, found.second_factor_at, found.expires_at, user)
+    user = merchant = None
+    if found.user_row is not None:
+        user = user_from_row(found.user_row[:-MERCHANT_WIDTH])
+        merchant = merchant_from_rows([row[-MERCHANT_WIDTH:] for row in (found.user_row, *found.more_rows)])
+    return StoredSession(found.stage, found.csrf_secret, found.second_factor_at, found.expires_at, user, merchant)
 
 
 def set_second_factor_at(tx: RawTx, id_hash: bytes, at: int) -> bool:

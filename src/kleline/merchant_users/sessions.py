@@ -19,6 +19,7 @@ from kleline.identity.sessions import digest
 from kleline.merchant_users.errors import SecondFactorRequired, SignInStepMissing
 from kleline.merchant_users.model import MerchantUser, may_change_second_factors
 from kleline.merchant_users.store import DIRECTORY
+from kleline.merchants import Merchant
 
 __all__ = [
     "SECOND_FACTOR_WINDOW",
@@ -38,7 +39,9 @@ SECOND_FACTOR_WINDOW: Final = timedelta(minutes=10)
 @dataclass(frozen=True, slots=True)
 class DashboardSession:
     """A live dashboard session: ``token`` is the cookie's value (never stored), ``csrf_token`` its forms' hidden
-    field; ``user`` is set from the second-factor stage on."""
+    field; ``user`` is set from the second-factor stage on. A session found from its cookie also carries the
+    user's shop as it was read with it (``merchant``, not part of the session's identity): a page checks the shop's
+    status against that, never against an older copy."""
 
     token: str = field(repr=False)
     csrf_token: str = field(repr=False)
@@ -46,6 +49,7 @@ class DashboardSession:
     user: MerchantUser | None
     second_factor_at: datetime | None
     expires_at: datetime
+    merchant: Merchant | None = field(default=None, compare=False)
 
     @property
     def signed_in(self) -> bool:

@@ -78,8 +78,8 @@ class MerchantSignIn:
             return self._insert(tx, None, "anonymous", None)
 
     def find(self, token: str) -> DashboardSession | None:
-        """The live session behind a cookie's token, with its user, or None (unknown, ended, expired, or its user
-        removed since)."""
+        """The live session behind a cookie's token, with its user and the user's shop, or None (unknown, ended,
+        expired, or its user removed since)."""
         if not token or len(token) > 200:
             return None
         with self._db.transaction(write=False) as tx:
@@ -87,7 +87,9 @@ class MerchantSignIn:
         if found is None or (found.stage != "anonymous" and found.user is None):
             return None
         stage = cast(Stage, found.stage)
-        return DashboardSession(token, found.csrf_secret, stage, found.user, found.second_factor_at, found.expires_at)
+        return DashboardSession(
+            token, found.csrf_secret, stage, found.user, found.second_factor_at, found.expires_at, found.merchant
+        )
 
     def sign_out(self, session: DashboardSession, address: str | None = None) -> None:
         """End the session (recorded when someone was signed in)."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.merchants.model import Merchant, MerchantKey
 
 __all__ = [
+    "MALLS_JOIN",
+    "MERCHANT_COLUMNS",
+    "MERCHANT_WIDTH",
     "cursor_of",
     "find_merchant",
     "in_list",
@@ -20,6 +23,7 @@ __all__ = [
     "list_keys",
     "list_merchants",
     "mall_ids_of",
+    "merchant_from_rows",
     "merchants_sharing",
     "missing_malls",
     "revoke_key",
@@ -36,6 +40,13 @@ _COLUMNS = (
     "vat_number, contact_name, contact_phone, status_reason, status_changed_at, intro_fee_bps"
 )
 _QUALIFIED = ", ".join(f"m.{column}" for column in _COLUMNS.split(", "))
+
+MERCHANT_COLUMNS: Final = f"{_QUALIFIED}, mm.mall_id"
+"""A merchant's columns over the alias ``m``, then one of its malls over ``mm`` (``MALLS_JOIN``): a query that
+needs a merchant beside something else reads it in the same statement, a row per mall."""
+MERCHANT_WIDTH: Final = len(_COLUMNS.split(", ")) + 1
+"""How many columns ``MERCHANT_COLUMNS`` names."""
+MALLS_JOIN: Final = "LEFT JOIN mall_merchants mm ON mm.merchant_id = m.id"
 
 
 def in_list(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -125,18 +136,19 @@ def mall_ids_of(tx: RawTx, merchant_ids: Sequence[str]) -> dict[str, list[str]]:
     return malls
 
 
+def merchant_from_rows(rows: Sequence[Sequence[Any]]) -> Merchant:
+    """A merchant from the rows of ``MERCHANT_COLUMNS`` (one per mall, or a single one with no mall)."""
+    return _merchant(rows[0], (str(row[-1]) for row in rows if row[-1] is not None))
+
+
 def find_merchant(tx: RawTx, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
     """A merchant by id with its malls, in one query (payments read a merchant on every call); its row locked on
     PostgreSQL with ``for_update``; or None."""
     lock = " FOR UPDATE OF m" if for_update and tx.is_postgres else ""
     rows = tx.fetchall(
-        f"SELECT {_QUALIFIED}, mm.mall_id FROM merchants m LEFT JOIN mall_merchants mm ON mm.merchant_id = m.id "
-        f"WHERE m.id = :id{lock}",
-        {"id": merchant_id},
+        f"SELECT {MERCHANT_COLUMNS} FROM merchants m {MALLS_JOIN} WHERE m.id = :id{lock}", {"id": merchant_id}
     )
-    if not rows:
-        return None
-    return _merchant(rows[0], (str(row[-1]) for row in rows if row[-1] is not None))
+    return merchant_from_rows(rows) if rows else None
 
 
 def list_merchants(
@@ -272,13 +284,11 @@ def key_merchant(tx: RawTx, key_hash: bytes) -> str | None:
 def merchant_of_key(tx: RawTx, key_hash: bytes) -> Merchant | None:
     """The merchant of a live key, with its malls, in one query; or None."""
     rows = tx.fetchall(
-        f"SELECT {_QUALIFIED}, mm.mall_id FROM merchant_keys k JOIN merchants m ON m.id = k.merchant_id "
-        "LEFT JOIN mall_merchants mm ON mm.merchant_id = m.id WHERE k.key_hash = :hash AND k.revoked_at IS NULL",
+        f"SELECT {MERCHANT_COLUMNS} FROM merchant_keys k JOIN merchants m ON m.id = k.merchant_id {MALLS_JOIN} "
+        "WHERE k.key_hash = :hash AND k.revoked_at IS NULL",
         {"hash": key_hash},
     )
-    if not rows:
-        return None
-    return _merchant(rows[0], (str(row[-1]) for row in rows if row[-1] is not None))
+    return merchant_from_rows(rows) if rows else None
 
 
 def list_keys(tx: RawTx, merchant_id: str) -> list[MerchantKey]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from kleline.banks import BankNetwork
 from kleline.clock import epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.errors import ValidationError
 from kleline.ids import new_id
 from kleline.ledger import Ledger
@@ -219,7 +219,11 @@ class Payments:
     def pending_balance(self, merchant_id: str) -> int:
         """What the merchant's authorised, not yet captured, payments add up to."""
         with self._db.transaction(write=False) as tx:
-            return store.authorized_total(tx, merchant_id)
+            return tx.read(self.pending_balance_read(merchant_id))
+
+    def pending_balance_read(self, merchant_id: str) -> Read[int]:
+        """``pending_balance`` as a read that may travel with others in one round trip (``RawTx.read_all``)."""
+        return store.authorized_total(merchant_id)
 
     # --- confirmation (payments.confirm) ------------------------------------------------------------------------
 

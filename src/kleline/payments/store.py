@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.money import Money
 from kleline.payments.model import Payment, Refund
 
@@ -182,14 +182,18 @@ def due_authorizations(tx: RawTx, now: int, limit: int) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def authorized_total(tx: RawTx, merchant_id: str) -> int:
+def authorized_total(merchant_id: str) -> Read[int]:
     """What the merchant's authorised, uncaptured payments add up to (its pending balance)."""
-    row = tx.fetchone(
+    return Read(
         "SELECT COALESCE(SUM(amount_authorized), 0) FROM payments WHERE merchant_id = :merchant "
         "AND status = 'authorized'",
         {"merchant": merchant_id},
+        _total,
     )
-    return int(row[0])
+
+
+def _total(rows: list[Any]) -> int:
+    return int(rows[0][0])
 
 
 _REFUND_COLUMNS = (

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
 from kleline.reports.store import ZERO_NET, AccountInfo, has_text
 
@@ -145,13 +145,17 @@ def read(tx: RawTx, merchant_id: str, *, window: int, recent: int, open_from: in
     return stored
 
 
-def tail(tx: RawTx, books: Books, *, open_from: int, today: int, after: int) -> dict[int, Totals]:
-    """In one statement: the open days' sales of the postings after ``after``, and of their refunds paid out of the
-    commission (by day number)."""
-    rows = tx.fetchall(
+def tail(tx: RawTx, books: Books, *, open_from: int, today: int, after: int) -> Read[dict[int, Totals]]:
+    """In one statement, as a read that may travel with others (``RawTx.read_all``): the open days' sales of the
+    postings after ``after``, and of their refunds paid out of the commission (by day number)."""
+    return Read(
         f"{_per_day(tx, books.account.normal_side, upto=False)} UNION ALL {_ZERO_NET}",
         _params(books, open_from, today + 1, after),
+        _by_day,
     )
+
+
+def _by_day(rows: list[Any]) -> dict[int, Totals]:
     found: dict[int, Totals] = {}
     for row in rows:
         found[int(row[0])] = found.get(int(row[0]), Totals()) + _totals(row, 1)

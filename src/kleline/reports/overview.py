@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
-from kleline.db.engine import Database
-from kleline.ledger import Ledger, UnknownAccount
+from kleline.db.engine import Database, RawTx, Read
+from kleline.ledger import Ledger
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
 from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT
 from kleline.payments.service import Payments
@@ -96,12 +96,22 @@ class Overview:
         frame = Frame.at(self._clock(), CLOSING_GRACE)
         books = self._books_of(merchant_id)
         closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
-        if books is not None:
-            (closed, live), currency = self._sales(books, frame), books.account.currency
-        try:
-            available = self._ledger.balance(balance_account(merchant_id)).available
-        except UnknownAccount:
-            available = 0
+        available = 0
+        # The overview's reads do not depend on one another: they travel together, in one round trip.
+        pending_read = self._payments.pending_balance_read(merchant_id)
+        payouts_read = self._settlement.payout_outlook_read(merchant_id)
+        if books is None:  # not approved yet: nothing has moved, and there is no balance account
+            with self._db.transaction(write=False) as tx:
+                pending, payouts = tx.read_all(pending_read, payouts_read)
+        else:
+            kept = self._kept_of(books, frame)
+            balance_read = self._ledger.balance_read(balance_account(merchant_id))
+            with self._db.transaction(write=False) as tx:
+                pending, payouts, balance, recent = tx.read_all(
+                    pending_read, payouts_read, balance_read, self._tail_read(tx, books, frame, kept)
+                )
+            closed, live, currency = kept.closed, _live(kept, recent), books.account.currency
+            available = balance.available
         days, months = _series(frame, closed, live)
         return SalesOverview(
             merchant_id=merchant_id,
@@ -110,25 +120,26 @@ class Overview:
             today=days[-1].totals,
             this_month=months[-1].totals,
             available=available,
-            pending=self._payments.pending_balance(merchant_id),
-            payouts=self._settlement.payout_outlook(merchant_id, available),
+            pending=pending,
+            payouts=payouts.given(available),
             days=days,
             months=months,
         )
 
-    def _sales(self, books: Books, frame: Frame) -> tuple[Stored, dict[int, Totals]]:
-        """The frame's closed days and its open days' sales: what the process keeps of them, and the postings
-        after it."""
+    def _kept_of(self, books: Books, frame: Frame) -> _Kept:
+        """What the process keeps of the frame's closed days and of its open days' settled postings (kept now if
+        it kept nothing yet for this frame)."""
         bounds = _Bounds.of(frame)
         kept = self._kept.get(books.merchant_id)
         if kept is None or kept.open_from != bounds.open_from or frame.now >= kept.until:
             kept = self._keep(books, frame, bounds)
-        with self._db.transaction(write=False) as tx:
-            recent = day_totals.tail(tx, books, open_from=bounds.open_from, today=bounds.today, after=kept.upto)
-        live = dict(kept.settled)
-        for day, totals in recent.items():
-            live[day] = live.get(day, Totals()) + totals
-        return kept.closed, live
+        return kept
+
+    @staticmethod
+    def _tail_read(tx: RawTx, books: Books, frame: Frame, kept: _Kept) -> Read[dict[int, Totals]]:
+        """The open days' sales of the postings after those the process keeps."""
+        bounds = _Bounds.of(frame)
+        return day_totals.tail(tx, books, open_from=bounds.open_from, today=bounds.today, after=kept.upto)
 
     def _keep(self, books: Books, frame: Frame, bounds: _Bounds) -> _Kept:
         """Keep the closed days not kept yet; read them back, and sum the open days' settled postings."""
@@ -212,6 +223,14 @@ def _expected(
         else:
             days.append(day_number(day))
     return tuple((month, tuple(numbers)) for month, numbers in months.items()), tuple(days)
+
+
+def _live(kept: _Kept, recent: dict[int, Totals]) -> dict[int, Totals]:
+    """The open days' sales: the settled ones the process keeps, and those of the postings after them."""
+    live = dict(kept.settled)
+    for day, totals in recent.items():
+        live[day] = live.get(day, Totals()) + totals
+    return live
 
 
 def _series(

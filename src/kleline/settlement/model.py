@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from kleline.money import Money
@@ -35,6 +35,7 @@ __all__ = [
     "RUN_STATUSES",
     "Creditor",
     "Payout",
+    "PayoutFacts",
     "PayoutOutlook",
     "PayoutStatus",
     "RunStatus",
@@ -138,3 +139,23 @@ class PayoutOutlook:
     next_amount: int
     next_on: date | None
     in_transit: Payout | None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutFacts:
+    """What settlement knows of a merchant's next payout before its balance is known: the currency and minimum,
+    today, the status of today's run (None before it started) and the last payout in transit."""
+
+    currency: str
+    minimum: int
+    today: date
+    run: str | None
+    in_transit: Payout | None
+
+    def given(self, available: int) -> PayoutOutlook:
+        """The outlook once the balance is known to be ``available``."""
+        if available < self.minimum:
+            return PayoutOutlook(self.currency, self.minimum, 0, None, self.in_transit)
+        # A run under way may still pay this merchant; once complete, the next one is tomorrow's.
+        on = self.today + timedelta(days=1) if self.run == "complete" else self.today
+        return PayoutOutlook(self.currency, self.minimum, available, on, self.in_transit)

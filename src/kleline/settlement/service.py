@@ -18,9 +18,10 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import Database, RawTx
+from kleline.db.engine import Database, RawTx, Read
 from kleline.errors import ValidationError
 from kleline.events import outbox
 from kleline.ledger import Entry, Ledger
@@ -34,7 +35,7 @@ from kleline.settlement.errors import (
     UnknownPayout,
     UnknownSettlementRun,
 )
-from kleline.settlement.model import PAYOUT_STATUSES, Payout, PayoutOutlook, SettlementRun
+from kleline.settlement.model import PAYOUT_STATUSES, Payout, PayoutFacts, PayoutOutlook, SettlementRun
 from kleline.settlement.postings import paid_entry, returned_entry
 from kleline.settlement.runs import Runs, Step
 from kleline.settlement.views import payout_json
@@ -184,14 +185,20 @@ class Settlement:
     def payout_outlook(self, merchant_id: str, available: int) -> PayoutOutlook:
         """What ``merchant_id`` can expect from settlement, its balance now being ``available``: the next run's
         payout (none under the minimum) and its last payout still in transit."""
-        today = self._clock().date()
         with self._db.transaction(write=False) as tx:
-            run, sent = store.outlook(tx, merchant_id, today, self.currency)
-        if available < self.minimum:
-            return PayoutOutlook(self.currency, self.minimum, 0, None, sent)
-        # A run under way may still pay this merchant; once complete, the next one is tomorrow's.
-        on = today + timedelta(days=1) if run == "complete" else today
-        return PayoutOutlook(self.currency, self.minimum, available, on, sent)
+            return tx.read(self.payout_outlook_read(merchant_id)).given(available)
+
+    def payout_outlook_read(self, merchant_id: str) -> Read[PayoutFacts]:
+        """What ``payout_outlook`` reads, as a read that may travel with others (``RawTx.read_all``), the balance
+        being read beside it."""
+        today = self._clock().date()
+        query = store.outlook(merchant_id, today, self.currency)
+
+        def facts(rows: list[Any]) -> PayoutFacts:
+            run, sent = query.decode(rows)
+            return PayoutFacts(self.currency, self.minimum, today, run, sent)
+
+        return Read(query.sql, query.params, facts)
 
     # --- statement lines (reconciliation) ---------------------------------------------------------------------
 

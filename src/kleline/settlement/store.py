@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.money import Money
 from kleline.settlement.model import Creditor, Payout, SettlementRun
 
@@ -312,14 +312,19 @@ def list_payouts(
     return [_payout(row) for row in rows]
 
 
-def outlook(tx: RawTx, merchant_id: str, period: date, currency: str) -> tuple[str | None, Payout | None]:
+def outlook(merchant_id: str, period: date, currency: str) -> Read[tuple[str | None, Payout | None]]:
     """In one statement: the status of ``period``'s run (None before it started) and the merchant's newest payout in
     transit (None when all were paid)."""
-    row = tx.fetchone(
+    return Read(
         "SELECT r.status, p.* FROM (SELECT 1 AS one) o "
         "LEFT JOIN (SELECT status FROM settlement_runs WHERE period = :period AND currency = :currency) r ON 1 = 1 "
         f"LEFT JOIN (SELECT {_PAYOUT_COLUMNS} FROM payouts WHERE merchant_id = :merchant AND status = 'in_transit' "
         "  ORDER BY created_at DESC, id DESC LIMIT 1) p ON 1 = 1",
         {"period": period.isoformat(), "currency": currency, "merchant": merchant_id},
+        _outlook,
     )
+
+
+def _outlook(rows: list[Any]) -> tuple[str | None, Payout | None]:
+    row = rows[0]
     return row[0], None if row[1] is None else _payout(row[1:])

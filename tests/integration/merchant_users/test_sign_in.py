@@ -11,11 +11,13 @@ import pytest
 
 from kleline.config import DEVELOPMENT_MASTER_KEYS
 from kleline.merchant_users import MerchantSignIn, SignInStepMissing
+from kleline.merchants import Malls
 from kleline.wallet.customers import REFUSED_SIGN_IN, AuthenticationFailed, SignInLocked
 from kleline.wallet.sca import AuthenticationBlocked, CodeInvalid
 from kleline.wallet.strong_auth import AlreadyEnrolled, EnrolmentCodeInvalid
 from kleline.wallet.vault import MasterKeys, generate_master_key
 
+from ...operator_keys import OPERATOR
 from .conftest import PASSWORD, Team, actor
 
 
@@ -47,12 +49,31 @@ def test_an_accountant_without_an_authenticator_is_signed_in_by_the_password(tea
     session = team.sign_in.check_password(anonymous, " ADA@example.org", PASSWORD, "198.51.100.4")
     assert session.signed_in and session.user == ada and session.token != anonymous.token
     assert team.sign_in.find(anonymous.token) is None  # the session before sign-in is gone (fixation)
-    assert team.sign_in.find(session.token) == session
+    found = team.sign_in.find(session.token)
+    assert found == session
+    assert found is not None and found.merchant is not None and found.merchant.id == ada.merchant_id
     assert team.sign_in.next_step(session) == "done"
     assert team.sign_in.needs_second_factor_again(session)  # no second factor was given in this session
     owner = team.member("owner@example.org")
     [signed_in] = [r for r in team.users.activity(actor(owner)) if r.action == "signed_in"]
     assert (signed_in.user_id, signed_in.address) == (ada.id, "198.51.100.4")
+
+
+def test_a_session_is_found_with_its_shop_as_it_is_now_malls_and_all(team: Team) -> None:
+    ada = team.member("ada@example.org", "accountant")
+    malls = Malls(team.db, clock=team.clock)
+    for name in ("Galerie Nord", "Galerie Sud"):
+        malls.add_merchant(
+            malls.create(name, name.lower().replace(" ", "-"), actor=OPERATOR).id, team.shop, actor=OPERATOR
+        )
+    session = team.sign_in.check_password(team.sign_in.start(), ada.email, PASSWORD)
+    found = team.sign_in.find(session.token)
+    assert found is not None and found.merchant == team.merchants.get(team.shop)
+    assert len(found.merchant.mall_ids) == 2
+    team.merchants.approve(team.shop, actor=OPERATOR)
+    team.merchants.suspend(team.shop, "checks", actor=OPERATOR)  # read with the session: no older copy is kept
+    again = team.sign_in.find(session.token)
+    assert again is not None and again.merchant is not None and again.merchant.status == "suspended"
 
 
 def test_an_owner_without_an_authenticator_must_set_one_up_before_reaching_the_dashboard(team: Team) -> None:

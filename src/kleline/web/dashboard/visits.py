@@ -114,7 +114,8 @@ def _existing(request: Request) -> DashboardSession | None:
 def _visit(request: Request, session: DashboardSession, *, new: bool = False) -> DashboardVisit:
     merchant = None
     if session.signed_in and session.user is not None:
-        merchant = web_of(request).kleline.merchants.get(session.user.merchant_id)
+        # Read with the session (``merchant_sign_in.find``); a session just opened by a sign-in step has none yet.
+        merchant = session.merchant or web_of(request).kleline.merchants.get(session.user.merchant_id)
     user = session.user if session.signed_in else None
     return DashboardVisit(session, user, merchant, client_address(request), new)
 
