@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kleline.db.engine import Database, Read
+from kleline.db.engine import Database, Read, one_row_reads
 
 _INSERT = "INSERT INTO idempotency_records (id, request_mac, claim, created_at) VALUES (:id, :mac, :claim, 1)"
 
@@ -83,3 +83,17 @@ def test_a_failing_read_among_others_raises_and_the_transaction_is_undone(db: Da
     with db.transaction(write=False) as tx:
         assert tx.read(count) == 0  # the write before the failed reads was rolled back with them
         assert tx.read_all(count, count) == [0, 0]  # and the connection, back in the pool, still serves
+
+
+def test_reads_of_one_row_joined_into_one_statement_keep_their_own_parameters_and_columns(db: Database) -> None:
+    for n in (1, 2, 3):
+        _add(db, n)
+    among = "SELECT COUNT(*), 10 * COUNT(*) FROM idempotency_records WHERE id <= :id"
+    upto_two = Read(among, {"id": bytes([2]) * 32}, lambda rows: (int(rows[0][0]), int(rows[0][1])), width=2)
+    upto_one = Read(among, {"id": bytes([1]) * 32}, lambda rows: int(rows[0][1]), width=2)
+    total = Read("SELECT COUNT(*) FROM idempotency_records", {}, lambda rows: int(rows[0][0]), width=1)
+    with db.transaction(write=False) as tx:
+        # The same parameter name with two values, in one statement: each read keeps its own.
+        assert tx.read(one_row_reads(upto_two, total, upto_one)) == [(2, 20), 3, 10]
+    with pytest.raises(ValueError, match="width"):
+        one_row_reads(total, Read("SELECT 1", {}, list))

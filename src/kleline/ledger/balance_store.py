@@ -46,6 +46,7 @@ def balance_read(account_id: int) -> Read[tuple[int, int]]:
         "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances WHERE account_id = :id",
         {"id": account_id},
         _posted_and_held,
+        width=2,
     )
 
 

@@ -49,7 +49,7 @@ class Books:
             posted, held = sums.decode(rows)
             return Balance(code, row.account.currency, posted, held, row.account.floor)
 
-        return Read(sums.sql, sums.params, balance)
+        return Read(sums.sql, sums.params, balance, sums.width)
 
     def entry(self, entry_id: str) -> Entry:
         """A posted entry; ``InvalidEntry`` if there is none."""

@@ -189,6 +189,7 @@ def authorized_total(merchant_id: str) -> Read[int]:
         "AND status = 'authorized'",
         {"merchant": merchant_id},
         _total,
+        width=1,
     )
 
 

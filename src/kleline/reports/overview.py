@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
-from kleline.db.engine import Database, RawTx, Read
+from kleline.db.engine import Database, RawTx, Read, one_row_reads
 from kleline.ledger import Ledger
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
 from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT
@@ -97,19 +97,21 @@ class Overview:
         books = self._books_of(merchant_id)
         closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
         available = 0
-        # The overview's reads do not depend on one another: they travel together, in one round trip.
+        # The overview's reads do not depend on one another: its figures of one row each are one statement, and
+        # that statement and the open days' sales travel together, in one round trip.
         pending_read = self._payments.pending_balance_read(merchant_id)
         payouts_read = self._settlement.payout_outlook_read(merchant_id)
         if books is None:  # not approved yet: nothing has moved, and there is no balance account
             with self._db.transaction(write=False) as tx:
-                pending, payouts = tx.read_all(pending_read, payouts_read)
+                pending, payouts = tx.read(one_row_reads(pending_read, payouts_read))
         else:
             kept = self._kept_of(books, frame)
             balance_read = self._ledger.balance_read(balance_account(merchant_id))
             with self._db.transaction(write=False) as tx:
-                pending, payouts, balance, recent = tx.read_all(
-                    pending_read, payouts_read, balance_read, self._tail_read(tx, books, frame, kept)
+                figures, recent = tx.read_all(
+                    one_row_reads(pending_read, payouts_read, balance_read), self._tail_read(tx, books, frame, kept)
                 )
+            pending, payouts, balance = figures
             closed, live, currency = kept.closed, _live(kept, recent), books.account.currency
             available = balance.available
         days, months = _series(frame, closed, live)

@@ -198,7 +198,7 @@ class Settlement:
             run, sent = query.decode(rows)
             return PayoutFacts(self.currency, self.minimum, today, run, sent)
 
-        return Read(query.sql, query.params, facts)
+        return Read(query.sql, query.params, facts, query.width)
 
     # --- statement lines (reconciliation) ---------------------------------------------------------------------
 

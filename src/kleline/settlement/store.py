@@ -322,6 +322,7 @@ def outlook(merchant_id: str, period: date, currency: str) -> Read[tuple[str | N
         "  ORDER BY created_at DESC, id DESC LIMIT 1) p ON 1 = 1",
         {"period": period.isoformat(), "currency": currency, "merchant": merchant_id},
         _outlook,
+        width=1 + len(_PAYOUT_COLUMNS.split(", ")),
     )
 
 
