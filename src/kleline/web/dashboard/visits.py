@@ -22,19 +22,21 @@ never read here, so a signed-in shopper reaches no dashboard page, and a dashboa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.merchant_users import Action, Actor, DashboardSession, MerchantUser
 from kleline.merchants import Merchant
 from kleline.web import csrf
-from kleline.web.i18n import N_, language_of
+from kleline.web.i18n import LANGUAGES, N_, language_of
 from kleline.web.paths import safe_next
-from kleline.web.rendering import forbidden, redirect, render
+from kleline.web.rendering import environment_for, forbidden, redirect, render
 from kleline.web.session_cookies import SessionCookie, client_address
 from kleline.web.sessions import WebSession
 from kleline.web.visits import Answered, keep_language_forget_note, web_of
@@ -190,6 +192,7 @@ def dashboard_context(visit: DashboardVisit | None, title: str, **context: Any) 
         "title": title,
         "customer": None,
         "merchant_user": user,
+        "dashboard_nav": functools.partial(_sections_nav, None if visit is None else _Sections.of(visit)),
         "merchant": visit.merchant if visit is not None else None,
         "may_read_activity": visit is not None and visit.can("activity"),
         "may_manage_keys": visit is not None and visit.can("keys"),
@@ -199,6 +202,31 @@ def dashboard_context(visit: DashboardVisit | None, title: str, **context: Any) 
         "section": "",
         **context,
     }
+
+
+class _Sections(NamedTuple):
+    """Which of the dashboard's sections a signed-in user's role may open (all the navigation depends on)."""
+
+    statements: bool
+    keys: bool
+    settings: bool
+    activity: bool
+
+    @classmethod
+    def of(cls, visit: DashboardVisit) -> _Sections | None:
+        if visit.user is None:
+            return None
+        return cls(visit.can("statements"), visit.can("keys"), visit.can("settings"), visit.can("activity"))
+
+
+@functools.lru_cache(maxsize=512)
+def _sections_nav(sections: _Sections | None, language: str, section: str) -> Markup:
+    """The navigation between the dashboard's sections, ``section`` being the current one: the same for every user
+    whose role opens the same sections, so drawn once per process for each (every page of the dashboard shows it)."""
+    if sections is None:
+        return Markup("")
+    template = environment_for(LANGUAGES[language]).get_template("dashboard/_sections.html")
+    return Markup(template.render(sections=sections, section=section))  # noqa: S704 (the template's escaped output)
 
 
 def respond(request: Request, visit: DashboardVisit | None, response: Response) -> Response:
