@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.merchant_users.model import BankAccountChange
 
 __all__ = [
@@ -88,14 +88,22 @@ def latest_decided(tx: RawTx, merchant_id: str) -> BankAccountChange | None:
     return None if row is None else _change(row)
 
 
-def shown_change(tx: RawTx, merchant_id: str) -> BankAccountChange | None:
-    """The change the shop's owners are told of, in one query: the pending one, else the one decided last."""
-    row = tx.fetchone(
+def shown_change(merchant_id: str) -> Read[BankAccountChange | None]:
+    """The change the shop's owners are told of, in one query of one row (all nulls when there is none, so that it
+    may join other figures of a page: ``one_row_reads``): the pending one, else the one decided last."""
+    return Read(
+        "SELECT shown.* FROM (SELECT 1 AS one) o LEFT JOIN ("
         f"SELECT {_COLUMNS} {_FROM} WHERE c.merchant_id = :merchant "
-        "ORDER BY CASE WHEN c.status = 'pending' THEN 0 ELSE 1 END, c.decided_at DESC, c.id DESC LIMIT 1",
+        "ORDER BY CASE WHEN c.status = 'pending' THEN 0 ELSE 1 END, c.decided_at DESC, c.id DESC LIMIT 1"
+        ") shown ON 1 = 1",
         {"merchant": merchant_id},
+        _shown,
+        width=len(_COLUMNS.split(", ")),
     )
-    return None if row is None else _change(row)
+
+
+def _shown(rows: list[Any]) -> BankAccountChange | None:
+    return None if rows[0][0] is None else _change(rows[0])
 
 
 def list_changes(

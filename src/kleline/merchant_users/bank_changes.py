@@ -32,10 +32,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from kleline.clock import Clock, epoch_us, to_rfc3339
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx, Read
 from kleline.errors import KlelineError
 from kleline.events import outbox
 from kleline.ids import new_id
@@ -213,10 +213,19 @@ class BankAccountChanges:
 
     def announcement(self, actor: Actor) -> BankAccountChange | None:
         """The change owners are being told of: the pending one, else the last decided in the past 14 days."""
-        _allowed(actor)
         with self._db.transaction(write=False) as tx:
-            shown = changes.shown_change(tx, actor.user.merchant_id)
-        return shown if shown is not None and is_announced(shown, self._clock()) else None
+            return tx.read(self.announcement_read(actor))
+
+    def announcement_read(self, actor: Actor) -> Read[BankAccountChange | None]:
+        """``announcement`` as a read of one row, which a page may join to its other figures (``one_row_reads``)."""
+        _allowed(actor)
+        query = changes.shown_change(actor.user.merchant_id)
+
+        def announced(rows: list[Any]) -> BankAccountChange | None:
+            shown = query.decode(rows)
+            return shown if shown is not None and is_announced(shown, self._clock()) else None
+
+        return Read(query.sql, query.params, announced, query.width)
 
     # The operators' side -------------------------------------------------------------------------------------------
 

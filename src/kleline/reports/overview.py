@@ -22,6 +22,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database, RawTx, Read, one_row_reads
@@ -34,6 +35,8 @@ from kleline.reports.day_totals import Books, Stored
 from kleline.reports.figures import DayFigure, Frame, MonthFigure, SalesOverview, Totals, day_number, month_key
 from kleline.reports.service import CLOSING_GRACE
 from kleline.settlement import Settlement
+
+T = TypeVar("T")
 
 __all__ = ["Overview"]
 
@@ -93,6 +96,15 @@ class Overview:
 
     def of(self, merchant_id: str) -> SalesOverview:
         """The overview of ``merchant_id`` now (all zeros for a merchant not yet approved: nothing has moved)."""
+        return self._of(merchant_id, ())[0]
+
+    def of_beside(self, merchant_id: str, beside: Read[T]) -> tuple[SalesOverview, T]:
+        """The overview, and what ``beside`` (a read of one row: ``Read.width``) reads in the same statement as the
+        overview's figures: a page showing something else beside them pays no statement of its own for it."""
+        overview, [also] = self._of(merchant_id, (beside,))
+        return overview, also
+
+    def _of(self, merchant_id: str, beside: tuple[Read[Any], ...]) -> tuple[SalesOverview, list[Any]]:
         frame = Frame.at(self._clock(), CLOSING_GRACE)
         books = self._books_of(merchant_id)
         closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
@@ -103,19 +115,20 @@ class Overview:
         payouts_read = self._settlement.payout_outlook_read(merchant_id)
         if books is None:  # not approved yet: nothing has moved, and there is no balance account
             with self._db.transaction(write=False) as tx:
-                pending, payouts = tx.read(one_row_reads(pending_read, payouts_read))
+                pending, payouts, *also = tx.read(one_row_reads(pending_read, payouts_read, *beside))
         else:
             kept = self._kept_of(books, frame)
             balance_read = self._ledger.balance_read(balance_account(merchant_id))
             with self._db.transaction(write=False) as tx:
                 figures, recent = tx.read_all(
-                    one_row_reads(pending_read, payouts_read, balance_read), self._tail_read(tx, books, frame, kept)
+                    one_row_reads(pending_read, payouts_read, balance_read, *beside),
+                    self._tail_read(tx, books, frame, kept),
                 )
-            pending, payouts, balance = figures
+            pending, payouts, balance, *also = figures
             closed, live, currency = kept.closed, _live(kept, recent), books.account.currency
             available = balance.available
         days, months = _series(frame, closed, live)
-        return SalesOverview(
+        overview = SalesOverview(
             merchant_id=merchant_id,
             currency=currency,
             as_of=frame.now,
@@ -127,6 +140,7 @@ class Overview:
             days=days,
             months=months,
         )
+        return overview, also
 
     def _kept_of(self, books: Books, frame: Frame) -> _Kept:
         """What the process keeps of the frame's closed days and of its open days' settled postings (kept now if

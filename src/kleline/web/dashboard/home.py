@@ -18,7 +18,7 @@ from starlette.responses import Response
 from kleline.merchants import Merchant, format_phone, mask_iban
 from kleline.money import Money
 from kleline.web.dashboard.overview import overview_html
-from kleline.web.dashboard.settings import bank_change_notice
+from kleline.web.dashboard.settings import bank_change_notice, bank_change_notice_of
 from kleline.web.dashboard.visits import DASHBOARD, dashboard_context, respond, signed_in_merchant_user
 from kleline.web.dashboard.wording import CATEGORY_NAMES, ROLE_DUTIES, ROLE_NAMES, STATUS_NAMES, note_of
 from kleline.web.history import day
@@ -42,9 +42,19 @@ def dashboard_page(request: Request) -> Response:
     language = language_of(request)
     merchant = visit.merchant
     # A shop awaiting approval (or refused) has sold nothing, and has no balance: its page says where it stands.
-    overview = None
+    kleline = web_of(request).kleline
+    overview = bank_change = None
     if merchant.status in ("active", "suspended"):
-        overview = overview_html(language, web_of(request).kleline.overview.of(merchant.id))
+        if visit.can("settings"):  # an owner's notice of a bank account change is read with the overview's figures
+            sales, change = kleline.overview.of_beside(
+                merchant.id, kleline.bank_account_changes.announcement_read(visit.actor)
+            )
+            bank_change = bank_change_notice_of(request, change)
+        else:
+            sales = kleline.overview.of(merchant.id)
+        overview = overview_html(language, sales)
+    else:
+        bank_change = bank_change_notice(request, visit)
     context = dashboard_context(
         visit,
         language.gettext(_TITLE),
@@ -58,7 +68,7 @@ def dashboard_page(request: Request) -> Response:
             language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
         ),
         overview=overview,
-        bank_change=bank_change_notice(request, visit),
+        bank_change=bank_change,
         sent_on=day(language, merchant.created_at),
         changed_on=day(language, merchant.status_changed_at or merchant.created_at),
         application=_application(request, language, merchant) if merchant.status in ("pending", "refused") else [],

@@ -127,6 +127,11 @@ def bank_change_notice(request: Request, visit: DashboardVisit) -> BankChangeNot
     if not visit.can("settings"):
         return None
     change = web_of(request).kleline.bank_account_changes.announcement(visit.actor)
+    return bank_change_notice_of(request, change)
+
+
+def bank_change_notice_of(request: Request, change: BankAccountChange | None) -> BankChangeNotice | None:
+    """The notice of ``change``, an owner's announcement read already (beside the overview's figures, say)."""
     return _notice(request, change, language_of(request))
 
 
