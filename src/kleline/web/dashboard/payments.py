@@ -31,7 +31,7 @@ from kleline.events.model import Event
 from kleline.merchant_users import may_refund
 from kleline.money import Money
 from kleline.payments.model import METHODS, STATUSES, Payment, Refund
-from kleline.payments.search import PageCursor, PaymentSearch, amount_minor, parse_search
+from kleline.payments.search import PageCursor, PaymentListing, PaymentSearch, amount_minor, parse_search
 from kleline.reports.payments_csv import payments_csv
 from kleline.reports.tabular import decimal_text
 from kleline.web import history
@@ -145,14 +145,14 @@ class Line:
     refunded: str
 
 
-def _status_name(payment: Payment) -> str:
+def _status_name(payment: Payment | PaymentListing) -> str:
     """The payment's state as the shop reads it: a paid payment given back says how much of it was."""
     if payment.status == "succeeded" and payment.amount_refunded:
         return N_("Refunded") if payment.refundable == 0 else N_("Partially refunded")
     return STATUS_NAMES.get(payment.status, payment.status)
 
 
-def _line(payment: Payment, language: Language, method_names: dict[str, str]) -> Line:
+def _line(payment: Payment | PaymentListing, language: Language, method_names: dict[str, str]) -> Line:
     """``payment`` worded in ``language`` (``method_names``: ``_method_names(language)``, read once per page)."""
     refunded = ""
     if payment.amount_refunded:
@@ -258,7 +258,7 @@ def payments_page(request: Request, cursor: str | None = None) -> Response:
     lines: list[Line] = []
     newer = older = None
     if search is not None:
-        page = web_of(request).kleline.payments.search(
+        page = web_of(request).kleline.payments.listing(
             visit.merchant.id, search, limit=PER_PAGE, cursor=_cursor(cursor)
         )
         method_names = _method_names(language)
