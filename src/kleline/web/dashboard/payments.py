@@ -16,7 +16,7 @@ the user's own scope), and the audit trail (``MerchantUsers.record``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -152,7 +152,7 @@ def _status_name(payment: Payment | PaymentListing) -> str:
     return STATUS_NAMES.get(payment.status, payment.status)
 
 
-def _line(payment: Payment | PaymentListing, language: Language, method_names: dict[str, str]) -> Line:
+def _line(payment: Payment | PaymentListing, language: Language, method_names: Mapping[str, str]) -> Line:
     """``payment`` worded in ``language`` (``method_names``: ``_method_names(language)``, read once per page)."""
     refunded = ""
     if payment.amount_refunded:
@@ -174,7 +174,7 @@ def _line(payment: Payment | PaymentListing, language: Language, method_names: d
 
 
 @functools.cache
-def _method_names(language: Language) -> dict[str, str]:
+def _method_names(language: Language) -> Mapping[str, str]:
     """The methods' names in ``language`` (translated once per process, not at every line)."""
     return {method: language.gettext(name) for method, name in METHOD_NAMES.items()}
 
