@@ -16,18 +16,27 @@ both backends find the same payments, and a prefix ``p`` is the index range [p, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
 
-from kleline.clock import epoch_us
+from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.db.prefixes import prefix_successor
+from kleline.money import Money
 from kleline.payments.model import Payment
-from kleline.payments.search import PageCursor, PaymentPage, PaymentSearch, text_terms
+from kleline.payments.search import ListingPage, PageCursor, PaymentListing, PaymentPage, PaymentSearch, text_terms
 from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
 from kleline.privacy.sharing import customers_sharing_email
 
-__all__ = ["payments_beyond", "prefix_successor", "search_page", "search_payments"]
+__all__ = ["listing_page", "listing_payments", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
+
+_LISTING_COLUMNS: Final = (
+    "id, amount, currency, status, method, amount_captured, amount_refunded, description, reference, created_at"
+)
+
+Item = TypeVar("Item", Payment, PaymentListing)
+# Up to ``limit`` items beyond a key (or from the newest), older ones or, when ``newer``, newer ones.
+Fetch = Callable[[int, "tuple[int, str] | None", bool], list[Item]]
 
 
 def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:
@@ -85,6 +94,23 @@ def _conditions(
     return " AND ".join(where), params
 
 
+def _matching(
+    tx: RawTx,
+    columns: str,
+    merchant_id: str,
+    search: PaymentSearch,
+    limit: int,
+    key: tuple[int, str] | None,
+    newer: bool,
+) -> list[Sequence[Any]]:
+    where, params = _conditions(tx, merchant_id, search, key, newer)
+    order = "ASC" if newer else "DESC"
+    params["limit"] = limit
+    return tx.fetchall(
+        f"SELECT {columns} FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT :limit", params
+    )
+
+
 def search_payments(
     tx: RawTx,
     checkout_base: str,
@@ -97,14 +123,36 @@ def search_payments(
 ) -> list[Payment]:
     """Up to ``limit`` of the merchant's payments that ``search`` matches, beyond ``key`` (created_at, id): older
     than it, newest first; or, when ``newer``, newer than it, oldest first (the nearest to ``key`` first)."""
-    where, params = _conditions(tx, merchant_id, search, key, newer)
-    order = "ASC" if newer else "DESC"
-    params["limit"] = limit
-    rows = tx.fetchall(
-        f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT :limit",
-        params,
-    )
+    rows = _matching(tx, PAYMENT_COLUMNS, merchant_id, search, limit, key, newer)
     return [payment_from_row(row, checkout_base) for row in rows]
+
+
+def _listing(row: Sequence[Any]) -> PaymentListing:
+    return PaymentListing(
+        row[0],
+        Money(int(row[1]), row[2]),
+        row[3],
+        row[4],
+        int(row[5]),
+        int(row[6]),
+        row[7],
+        row[8],
+        from_epoch_us(int(row[9])),
+    )
+
+
+def listing_payments(
+    tx: RawTx,
+    merchant_id: str,
+    search: PaymentSearch,
+    *,
+    limit: int,
+    key: tuple[int, str] | None = None,
+    newer: bool = False,
+) -> list[PaymentListing]:
+    """As ``search_payments``, each payment read as a ``PaymentListing`` (its listed columns only)."""
+    rows = _matching(tx, _LISTING_COLUMNS, merchant_id, search, limit, key, newer)
+    return [_listing(row) for row in rows]
 
 
 def payments_beyond(tx: RawTx, merchant_id: str, search: PaymentSearch, key: tuple[int, str], *, newer: bool) -> bool:
@@ -124,29 +172,52 @@ def search_page(
     page after a ``next`` cursor, or the page before a ``previous`` one. Going back up to the newest payments gives
     the first page whole (even when fewer than ``limit`` payments were left above the cursor); an empty page after
     a cursor has no ``previous`` cursor (start again from the first page)."""
+
+    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> list[Payment]:
+        return search_payments(tx, checkout_base, merchant_id, search, limit=count, key=key, newer=newer)
+
+    return PaymentPage(*_page(tx, merchant_id, search, fetch, limit, cursor))
+
+
+def listing_page(
+    tx: RawTx, merchant_id: str, search: PaymentSearch, *, limit: int, cursor: PageCursor | None
+) -> ListingPage:
+    """The page ``search_page`` gives, each payment read as a ``PaymentListing``."""
+
+    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> list[PaymentListing]:
+        return listing_payments(tx, merchant_id, search, limit=count, key=key, newer=newer)
+
+    return ListingPage(*_page(tx, merchant_id, search, fetch, limit, cursor))
+
+
+def _page(
+    tx: RawTx, merchant_id: str, search: PaymentSearch, fetch: Fetch[Item], limit: int, cursor: PageCursor | None
+) -> tuple[list[Item], PageCursor | None, PageCursor | None, bool]:
+    """A page's items, its next and previous cursors, and whether more lie beyond it (see ``search_page``)."""
     if cursor is None or cursor.direction == "next":
-        return _older(tx, checkout_base, merchant_id, search, limit, None if cursor is None else cursor.key)
-    newer = search_payments(tx, checkout_base, merchant_id, search, limit=limit + 1, key=cursor.key, newer=True)
+        return _older(tx, merchant_id, search, fetch, limit, None if cursor is None else cursor.key)
+    newer = fetch(limit + 1, cursor.key, True)
     if len(newer) <= limit:
-        return replace(_older(tx, checkout_base, merchant_id, search, limit, None), has_more=False)
+        first, following, previous, _ = _older(tx, merchant_id, search, fetch, limit, None)
+        return first, following, previous, False
     page = newer[:limit][::-1]
     last = PageCursor.after(page[-1])
     beyond = payments_beyond(tx, merchant_id, search, last.key, newer=False)
-    return PaymentPage(page, last if beyond else None, PageCursor.before(page[0]), has_more=True)
+    return page, last if beyond else None, PageCursor.before(page[0]), True
 
 
 def _older(
     tx: RawTx,
-    checkout_base: str,
     merchant_id: str,
     search: PaymentSearch,
+    fetch: Fetch[Item],
     limit: int,
     key: tuple[int, str] | None,
-) -> PaymentPage:
-    found = search_payments(tx, checkout_base, merchant_id, search, limit=limit + 1, key=key)
+) -> tuple[list[Item], PageCursor | None, PageCursor | None, bool]:
+    found = fetch(limit + 1, key, False)
     page, more = found[:limit], len(found) > limit
     previous = None
     if key is not None and page:  # a first page has nothing before it; another may, if payments lie above it
         first = PageCursor.before(page[0])
         previous = first if payments_beyond(tx, merchant_id, search, first.key, newer=True) else None
-    return PaymentPage(page, PageCursor.after(page[-1]) if more else None, previous, has_more=more)
+    return page, PageCursor.after(page[-1]) if more else None, previous, more

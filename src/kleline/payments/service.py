@@ -38,8 +38,8 @@ from kleline.payments.model import Payment, PaymentRequest
 from kleline.payments.purchases import Purchase, customer_purchase
 from kleline.payments.purse_history import PurseMovement, purse_movements
 from kleline.payments.recovery import Recovery
-from kleline.payments.search import MAX_PAGE, PageCursor, PaymentPage, PaymentSearch, text_terms
-from kleline.payments.search_store import search_page, search_payments
+from kleline.payments.search import MAX_PAGE, ListingPage, PageCursor, PaymentPage, PaymentSearch, text_terms
+from kleline.payments.search_store import listing_page, search_page, search_payments
 from kleline.receipts.service import Receipts
 from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.strong_auth import StrongAuth
@@ -195,6 +195,17 @@ class Payments:
         search = self._indexed(search)
         with self._db.transaction(write=False) as tx:
             return search_page(tx, self.book.checkout_base, merchant_id, search, limit=limit, cursor=cursor)
+
+    def listing(
+        self, merchant_id: str, search: PaymentSearch, *, limit: int = 20, cursor: PageCursor | None = None
+    ) -> ListingPage:
+        """The page ``search`` gives, each payment as a list shows it (``PaymentListing``: a few columns, not the
+        whole payment), for a list that shows no more (the dashboard's)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit: from 1 to {MAX_PAGE}", param="limit")
+        search = self._indexed(search)
+        with self._db.transaction(write=False) as tx:
+            return listing_page(tx, merchant_id, search, limit=limit, cursor=cursor)
 
     def search_all(self, merchant_id: str, search: PaymentSearch, *, chunk: int = 500) -> Iterator[Payment]:
         """Every payment of the merchant's that ``search`` matches, newest first (an export), read ``chunk`` at a

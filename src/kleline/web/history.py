@@ -77,12 +77,20 @@ def _clock(code: str, hour: int, minute: int) -> str:
     return str(format_time(time(hour, minute), "short", locale=_locale(code)))
 
 
+@functools.cache
+def _date_and_time(code: str) -> str:
+    """How the locale joins a date (``{1}``) and a time (``{0}``): read from Babel once, not at every line."""
+    return str(_locale(code).datetime_formats["medium"])
+
+
 def moment(language: Language, at: datetime) -> str:
     """A date and time in Paris, as ``language`` writes them (``6 Dec 2026, 14:05``; ``6 déc. 2026, 14:05``)."""
     local = at.astimezone(PARIS)
-    pattern = str(_locale(language.locale).datetime_formats["medium"])
-    return pattern.replace("{1}", _day(language.locale, local.date())).replace(
-        "{0}", _clock(language.locale, local.hour, local.minute)
+    code = language.locale
+    return (
+        _date_and_time(code)
+        .replace("{1}", _day(code, local.date()))
+        .replace("{0}", _clock(code, local.hour, local.minute))
     )
 
 

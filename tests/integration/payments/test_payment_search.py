@@ -14,7 +14,7 @@ from kleline.ids import new_id
 from kleline.money import Money
 from kleline.payments import store
 from kleline.payments.model import Payment
-from kleline.payments.search import PageCursor, PaymentPage, PaymentSearch, parse_search
+from kleline.payments.search import ListingPage, PageCursor, PaymentListing, PaymentPage, PaymentSearch, parse_search
 
 from .conftest import merchant, shopper
 
@@ -144,6 +144,35 @@ def test_filters_combine_and_pages_of_a_filtered_list_go_both_ways(shops: Shops)
     assert pages[-1].previous is not None
     before_last = shops.kleline.payments.search(shops.shop, search, limit=2, cursor=pages[-1].previous)
     assert _ids(before_last) == _ids(pages[-2])
+
+
+def _listed(payment: Payment) -> PaymentListing:
+    return PaymentListing(
+        payment.id,
+        payment.amount,
+        payment.status,
+        payment.method,
+        payment.amount_captured,
+        payment.amount_refunded,
+        payment.description,
+        payment.reference,
+        payment.created_at,
+    )
+
+
+def test_a_listing_is_the_search_page_by_page_each_payment_read_as_its_listed_fields(shops: Shops) -> None:
+    payments = shops.kleline.payments
+    for search in (EVERYTHING, parse_search(status=["succeeded,authorized"], q="ord-")):
+        cursors: list[PageCursor | None] = [None, PageCursor.after(shops.mine[2]), PageCursor.before(shops.mine[9])]
+        while cursors:
+            cursor = cursors.pop()
+            full = payments.search(shops.shop, search, limit=4, cursor=cursor)
+            listed = payments.listing(shops.shop, search, limit=4, cursor=cursor)
+            assert listed == ListingPage([_listed(p) for p in full.payments], full.next, full.previous, full.has_more)
+            if cursor is None or cursor.direction == "next":  # on to the end, each page compared
+                cursors += [full.next] if full.next is not None else []
+    assert _listed(shops.mine[0]).refundable == shops.mine[0].refundable
+    assert _listed(shops.mine[0]).currency == "EUR"
 
 
 def test_the_created_range_takes_whole_utc_days_or_instants_both_ends_included(shops: Shops) -> None:

@@ -15,7 +15,8 @@ the user's own scope), and the audit trail (``MerchantUsers.record``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -30,7 +31,7 @@ from kleline.events.model import Event
 from kleline.merchant_users import may_refund
 from kleline.money import Money
 from kleline.payments.model import METHODS, STATUSES, Payment, Refund
-from kleline.payments.search import PageCursor, PaymentSearch, amount_minor, parse_search
+from kleline.payments.search import PageCursor, PaymentListing, PaymentSearch, amount_minor, parse_search
 from kleline.reports.payments_csv import payments_csv
 from kleline.reports.tabular import decimal_text
 from kleline.web import history
@@ -129,38 +130,70 @@ def _error(error: KlelineError, language: Language) -> PageError:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One payment of the list, worded."""
+    """One payment of the list, worded: each thing the page shows, ready to write (a page shows 25 lines; each
+    attribute the template reads costs a look-up, so the line carries the very strings, not the payment)."""
 
-    payment: Payment
-    amount: str
+    id: str
+    title: str  # the shop's reference, else the description, else the id
+    detail: str  # the description, beside the id, when the title is the reference
+    state: str  # the payment's status as the API names it (``data-status``)
     status: str
     method: str
     when: str
     iso: str
+    amount: str
     refunded: str
 
 
-def _status_name(payment: Payment) -> str:
+def _status_name(payment: Payment | PaymentListing) -> str:
     """The payment's state as the shop reads it: a paid payment given back says how much of it was."""
     if payment.status == "succeeded" and payment.amount_refunded:
         return N_("Refunded") if payment.refundable == 0 else N_("Partially refunded")
     return STATUS_NAMES.get(payment.status, payment.status)
 
 
-def _line(payment: Payment, language: Language) -> Line:
+def _line(payment: Payment | PaymentListing, language: Language, method_names: Mapping[str, str]) -> Line:
+    """``payment`` worded in ``language`` (``method_names``: ``_method_names(language)``, read once per page)."""
     refunded = ""
     if payment.amount_refunded:
         money = history.amount(language, Money(payment.amount_refunded, payment.currency))
         refunded = language.gettext(N_("%(amount)s refunded")) % {"amount": money}
+    reference, description = payment.reference, payment.description
     return Line(
-        payment,
-        history.amount(language, payment.amount),
+        payment.id,
+        reference or description or payment.id,
+        description if reference and description else "",
+        payment.status,
         language.gettext(_status_name(payment)),
-        language.gettext(METHOD_NAMES[payment.method]) if payment.method in METHOD_NAMES else "",
+        method_names.get(payment.method or "", ""),
         history.moment(language, payment.created_at),
         to_rfc3339(payment.created_at),
+        history.amount(language, payment.amount),
         refunded,
     )
+
+
+@functools.cache
+def _method_names(language: Language) -> Mapping[str, str]:
+    """The methods' names in ``language`` (translated once per process, not at every line)."""
+    return {method: language.gettext(name) for method, name in METHOD_NAMES.items()}
+
+
+@functools.cache
+def _choices(language: Language) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The filters' statuses and methods, each (value, name in ``language``), in the model's order."""
+    statuses = tuple((status, language.gettext(STATUS_NAMES[status])) for status in STATUSES)
+    methods = tuple((method, language.gettext(METHOD_NAMES[method])) for method in METHODS)
+    return statuses, methods
+
+
+def _invalid(errors: list[PageError]) -> dict[str, str]:
+    """The first error's message of each field, by the field's id: what the form shows beside each input."""
+    found: dict[str, str] = {}
+    for error in errors:
+        if error.field is not None:
+            found.setdefault(error.field, error.message)
+    return found
 
 
 def _typed(request: Request) -> dict[str, str]:
@@ -225,23 +258,26 @@ def payments_page(request: Request, cursor: str | None = None) -> Response:
     lines: list[Line] = []
     newer = older = None
     if search is not None:
-        page = web_of(request).kleline.payments.search(
+        page = web_of(request).kleline.payments.listing(
             visit.merchant.id, search, limit=PER_PAGE, cursor=_cursor(cursor)
         )
-        lines = [_line(payment, language) for payment in page.payments]
+        method_names = _method_names(language)
+        lines = [_line(payment, language, method_names) for payment in page.payments]
         if page.previous is not None:
             newer = f"{PAYMENTS}?{_query(typed, cursor=page.previous.encode())}"
         if page.next is not None:
             older = f"{PAYMENTS}?{_query(typed, cursor=page.next.encode())}"
     filtered = any(value.strip() for value in typed.values())
+    statuses, methods = _choices(language)
     context = dashboard_context(
         visit,
         language.gettext(_TITLE),
         section="payments",
         errors=errors,
+        invalid=_invalid(errors),
         typed=typed,
-        statuses=[(status, language.gettext(STATUS_NAMES[status])) for status in STATUSES],
-        methods=[(method, language.gettext(METHOD_NAMES[method])) for method in METHODS],
+        statuses=statuses,
+        methods=methods,
         lines=lines,
         newer=newer,
         older=older,
@@ -371,7 +407,7 @@ def _payment_page(
         payment=payment,
         # The customer as this merchant may know them: its pseudonym, and the email while they share it.
         customer=kleline.disclosure.payment(payment),
-        line=_line(payment, language),
+        line=_line(payment, language, _method_names(language)),
         captured=history.amount(language, Money(payment.amount_captured, payment.currency)),
         refunded=history.amount(language, Money(payment.amount_refunded, payment.currency)),
         fee=history.amount(language, Money(payment.fee, payment.currency)),
