@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kleline.web.i18n import ENGLISH, LANGUAGES, N_, Language, language_of
 from kleline.web.paths import safe_next
+from kleline.web.template_i18n import CompiledTranslations, translate_when_compiled
 
 __all__ = ["allow_scripts", "environment", "environment_for", "forbidden", "redirect", "render", "secure_headers"]
 
@@ -50,12 +51,13 @@ def _build_environment(language: Language) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
+        extensions=[CompiledTranslations],
         auto_reload=False,  # the templates are the package's files: no need to stat them at every page
     )
     env.policies["ext.i18n.trimmed"] = True  # a message's line breaks and indentation are not part of it
     # Added by the i18n extension, hence unknown to mypy; newstyle: placeholders are escaped and checked.
     env.install_gettext_translations(language.translations, newstyle=True)  # type: ignore[attr-defined]
+    translate_when_compiled(env, language.translations.gettext)  # the fixed blocks: once per template, not per page
     env.filters["money"] = language.money
     return env
 
