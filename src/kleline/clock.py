@@ -40,8 +40,9 @@ def epoch_us(moment: datetime) -> int:
 
 
 def from_epoch_us(value: int) -> datetime:
-    """The inverse of ``epoch_us``."""
-    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+    """The inverse of ``epoch_us`` (exact to the microsecond; a page of payments converts a few hundred, and one
+    addition costs half of ``fromtimestamp`` and ``replace``)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def instant_bound(text: str, param: str, *, end: bool) -> datetime | None:
