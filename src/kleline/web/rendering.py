@@ -100,10 +100,9 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
     page = {**context, "lang": language.code, "language_links": _switch_links(request, language)}
     page.setdefault("unread_offers", _unread_offers(request, context.get("customer")))
     body = environment_for(language).get_template(template).render(page)
-    response = secure_headers(HTMLResponse(body, status_code=status))
-    response.headers["Content-Language"] = language.code
-    response.headers["Vary"] = "Accept-Language, Cookie"  # the same address reads differently per visitor
-    return response
+    # The same address reads differently per visitor: ``Vary``. The headers are given whole, not set one by one.
+    headers = {**_HEADERS, "Content-Language": language.code, "Vary": "Accept-Language, Cookie"}
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 def _unread_offers(request: Request, customer: Any) -> Any:
