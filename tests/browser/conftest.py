@@ -9,7 +9,8 @@ them itself and records where the customer was sent.
 The browser tests run on one backend, SQLite, where the rest of the suite runs on both: the pages call the same
 services as the API, which the HTTP (tests/e2e) and integration tests check on SQLite and PostgreSQL alike, and a
 test in Chromium costs ten to a hundred times one over HTTP. A browser test that exists to check something of
-PostgreSQL's asks for it with ``pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)``.
+PostgreSQL's asks for it with ``pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)``, and the
+journeys of a shopper, a shop and Kleline's staff run on both (``BOTH_BACKENDS``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def served(database_url: str, clock: FakeClock, host: str = "127.0.0.1") -> Iter
             yield LiveKleline(system, url)
     finally:
         system.close()  # the lifespan closed it already; closing twice is harmless
+
+
+BOTH_BACKENDS = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+"""For the journeys the issues ask for on both backends: a test so marked runs on SQLite and on PostgreSQL."""
 
 
 @pytest.fixture(params=["sqlite"])

@@ -41,7 +41,7 @@ from ..conftest import FakeClock
 from ..e2e.console_world import staff_member
 from ..e2e.live_server import loopback_listener, serving
 from ..integration.staff.attacker import edit_as_attacker
-from .conftest import LiveKleline
+from .conftest import BOTH_BACKENDS, LiveKleline
 from .test_console_in_chromium import code_step, join, password_step
 
 pytestmark = pytest.mark.browser
@@ -167,6 +167,7 @@ class Customer:
         return paid.id
 
 
+@BOTH_BACKENDS
 def test_staff_run_the_money_loop_in_the_console_support_moves_nothing_and_the_audit_trail_tells_every_act(
     banked: LiveKleline,
     bank: tuple[BankSimulator, str],

@@ -26,7 +26,7 @@ from ..conftest import FakeClock
 from ..e2e.checkout_world import IBAN, PASSWORD, card, customer, fund
 from ..e2e.http import bearer
 from ..operator_keys import OPERATOR
-from .conftest import LiveKleline
+from .conftest import BOTH_BACKENDS, LiveKleline
 from .layout import look
 
 pytestmark = pytest.mark.browser
@@ -43,6 +43,7 @@ def _consent_button(page: Page, scope: str) -> None:
         page.locator(f"form:has(input[name=scope][value='{scope}']) button").click()
 
 
+@BOTH_BACKENDS
 def test_a_shopper_hears_an_offer_answers_buys_then_withdraws_exports_and_erases(
     live: LiveKleline, chromium: Browser, clock: FakeClock, tmp_path: Path
 ) -> None:

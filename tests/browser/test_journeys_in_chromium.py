@@ -50,6 +50,7 @@ from kleline.web.i18n import Language, chosen
 from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD
 from ..e2e.live_server import loopback_listener, serving
+from .conftest import BOTH_BACKENDS
 from .test_security_in_chromium import authenticator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "shop"))
@@ -359,6 +360,7 @@ def _receipt(page: Page, hands: Hands, look: Look, t: Texts, world: World, payme
     ("hands_name", "lang", "width"),
     [("mouse", "en", 1280), ("mouse", "fr", 360), ("keyboard", "fr", 1280)],
 )
+@BOTH_BACKENDS
 def test_a_shopper_opens_a_wallet_sets_up_an_app_tops_up_pays_the_demo_shop_and_verifies_the_receipt(
     world: World, chromium: Browser, clock: FakeClock, tmp_path: Path, hands_name: str, lang: str, width: int
 ) -> None:
@@ -413,6 +415,7 @@ def test_a_shopper_opens_a_wallet_sets_up_an_app_tops_up_pays_the_demo_shop_and_
 
 
 @pytest.mark.parametrize(("lang", "width"), [("en", 1280), ("fr", 360)])
+@BOTH_BACKENDS
 def test_a_shopper_with_a_passkey_pays_the_demo_shop_with_it_and_signs_in_with_it(
     world: World, chromium: Browser, clock: FakeClock, tmp_path: Path, lang: str, width: int
 ) -> None:

@@ -37,6 +37,7 @@ from kleline.ledger.audit import trial_balance
 from ..conftest import FakeClock
 from ..e2e.checkout_world import PASSWORD
 from ..e2e.live_server import loopback_listener, serving
+from .conftest import BOTH_BACKENDS
 from .test_journeys_in_chromium import Look
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "shop"))
@@ -247,6 +248,7 @@ def _refund_part(page: Page, world: World, look: Look, totp: pyotp.TOTP, clock: 
     look(page, "refunded")
 
 
+@BOTH_BACKENDS
 def test_a_shop_joins_is_approved_sells_through_the_demo_shop_refunds_and_downloads_its_books(
     world: World, chromium: Browser, clock: FakeClock, tmp_path: Path
 ) -> None:
