@@ -79,7 +79,9 @@ def test_a_failing_read_among_others_raises_and_the_transaction_is_undone(db: Da
     broken = Read("SELECT no_such_column FROM idempotency_records", {}, list)
     with pytest.raises(Exception, match="no_such_column"), db.transaction() as tx:
         tx.execute(_INSERT, {"id": bytes([5]) * 32, "mac": b"m" * 32, "claim": b"c" * 16})
-        tx.read_all(count, broken)
+        tx.read_all(count, broken, count)  # three reads: one pipeline on PostgreSQL
+    with pytest.raises(Exception, match="no_such_column"), db.transaction(write=False) as tx:
+        tx.read_all(count, broken)  # two: one after the other
     with db.transaction(write=False) as tx:
         assert tx.read(count) == 0  # the write before the failed reads was rolled back with them
         assert tx.read_all(count, count) == [0, 0]  # and the connection, back in the pool, still serves
