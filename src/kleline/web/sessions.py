@@ -28,6 +28,8 @@ from starlette.responses import Response
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database, RawTx
+from kleline.wallet.customers import Customers
+from kleline.wallet.model import Customer
 
 __all__ = ["FLASH_COOKIE", "CookiePolicy", "WebSession", "WebSessions", "cookie_policy"]
 
@@ -114,6 +116,24 @@ class WebSessions:
         if row is None:
             return None
         return WebSession(token, row[0], row[1], from_epoch_us(int(row[2])))
+
+    def find_with_customer(self, token: str, customers: Customers) -> tuple[WebSession, Customer | None] | None:
+        """``find``, and the session's customer read in the same statement (None when anonymous, or when the
+        customer is gone): every page of the wallet needs both. The customer's row is read with the session, not
+        remembered, so that whatever changed it meanwhile (an erasure, a new verification level) shows at once."""
+        if not token or len(token) > 200:
+            return None
+        join = customers.joined("s.customer_id")
+        with self._db.transaction(write=False) as tx:
+            row = tx.fetchone(
+                f"SELECT s.customer_id, s.csrf_secret, s.expires_at, {join.columns} FROM web_sessions s{join.joins} "
+                "WHERE s.id_hash = :hash AND s.expires_at > :now",
+                {"hash": _digest(token), "now": epoch_us(self._clock())},
+            )
+        if row is None:
+            return None
+        session = WebSession(token, row[0], row[1], from_epoch_us(int(row[2])))
+        return session, None if row[0] is None else join.decode(row[3:])
 
     def sign_in(self, previous: WebSession | None, customer_id: str) -> WebSession:
         """A new session for ``customer_id`` in place of ``previous`` (ended), so that no token outlives sign-in."""

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.wallet.customers import AuthenticationFailed
 from kleline.wallet.model import Customer
 from kleline.web import csrf
 from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
@@ -91,34 +90,25 @@ def web_of(request: Request) -> WebState:
     return state
 
 
-def _customer(web: WebState, session: WebSession) -> Customer | None:
-    if session.customer_id is None:
-        return None
-    try:
-        return web.kleline.customers.get(session.customer_id)
-    except AuthenticationFailed:  # the customer is gone (erased): the session is as good as anonymous
-        return None
-
-
-def _existing(request: Request, web: WebState) -> WebSession | None:
+def _existing(request: Request, web: WebState) -> Visit | None:
+    """The visit of the live session the cookie names, with its customer read in the same statement, or None."""
     token = request.cookies.get(web.cookies.name)
-    return web.sessions.find(token) if token else None
+    found = web.sessions.find_with_customer(token, web.kleline.customers) if token else None
+    return None if found is None else Visit(*found)
 
 
 def known_visit(request: Request) -> Visit | None:
     """The visit of a page that needs no form: its live session if it has one, without opening any."""
-    web = web_of(request)
-    session = _existing(request, web)
-    return None if session is None else Visit(session, _customer(web, session))
+    return _existing(request, web_of(request))
 
 
 def page_visit(request: Request) -> Visit:
     """The visit of a page: its live session, or a new anonymous one."""
     web = web_of(request)
-    session = _existing(request, web)
-    if session is None:
+    visit = _existing(request, web)
+    if visit is None:
         return Visit(web.sessions.start(), None, new=True)
-    return Visit(session, _customer(web, session))
+    return visit
 
 
 def signed_in_visit(request: Request) -> Visit:
@@ -135,13 +125,15 @@ def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
     """The visit of a form post, once its token is checked; else ``Answered`` with the refusal, which links to
     ``back`` (the form's page)."""
     web = web_of(request)
-    session = _existing(request, web)
+    visit = _existing(request, web)
     try:
-        csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
+        csrf.check(
+            request, None if visit is None else visit.session, fields.get("csrf_token"), web.kleline.settings.public_url
+        )
     except csrf.CsrfRejected as rejected:
         raise Answered(forbidden(request, rejected.reason, back)) from None
-    assert session is not None  # check refuses a post without a session
-    return Visit(session, _customer(web, session))
+    assert visit is not None  # check refuses a post without a session
+    return visit
 
 
 def signed_in_post(request: Request, fields: dict[str, str], *, back: str) -> tuple[Visit, Customer]:
