@@ -25,6 +25,7 @@ __all__ = [
     "mark_read",
     "set_reach",
     "unread_count",
+    "unread_count_of",
     "unread_count_read",
 ]
 
@@ -201,6 +202,17 @@ def unread_count_read(customer_id: str, now: datetime) -> Read[int]:
         _count,
         width=1,
     )
+
+
+def unread_count_of(customer_column: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """``unread_count`` of the customer whose id is ``customer_column`` of another query, as a scalar subquery of
+    that query's row and its parameters (``unread_now``): a page's session reads its navigation's count with it."""
+    sql = (
+        "(SELECT COUNT(*) FROM offer_deliveries d JOIN offers o ON o.id = d.offer_id "
+        f"WHERE d.customer_id = {customer_column} AND d.read_at IS NULL AND o.valid_from <= :unread_now "
+        "AND o.valid_until > :unread_now)"
+    )
+    return sql, {"unread_now": epoch_us(now)}
 
 
 def _count(rows: list[Any]) -> int:

@@ -17,6 +17,7 @@ is the same result; another one is refused (``OfferAlreadyAnswered``). The merch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kleline.clock import Clock, from_epoch_us
 from kleline.db.engine import Database, Read
@@ -100,6 +101,11 @@ class Inbox:
     def unread_read(self, customer_id: str) -> Read[int]:
         """``unread`` as a read of one row, for a page that counts it in the same statement as its own figures."""
         return offer_store.unread_count_read(customer_id, self._clock())
+
+    def unread_of(self, customer_column: str) -> tuple[str, dict[str, Any]]:
+        """``unread`` of the customer named by ``customer_column`` of another query, as a scalar subquery of its row
+        and that subquery's parameters: a page's session reads the navigation's count in its own statement."""
+        return offer_store.unread_count_of(customer_column, self._clock())
 
     def get(self, customer_id: str, offer_id: str) -> InboxOffer:
         """One offer of the customer's inbox."""

@@ -77,6 +77,8 @@ class Visit:
     session: WebSession
     customer: Customer | None
     new: bool = False
+    unread_offers: int | None = None
+    """The navigation's count of unread offers, when the page asked for it with the session (else read if shown)."""
 
     @property
     def csrf_token(self) -> str:
@@ -90,11 +92,18 @@ def web_of(request: Request) -> WebState:
     return state
 
 
-def _existing(request: Request, web: WebState) -> Visit | None:
-    """The visit of the live session the cookie names, with its customer read in the same statement, or None."""
+def _existing(request: Request, web: WebState, *, unread_offers: bool = False) -> Visit | None:
+    """The visit of the live session the cookie names, with its customer read in the same statement (and, with
+    ``unread_offers``, the navigation's count of unread offers), or None."""
     token = request.cookies.get(web.cookies.name)
-    found = web.sessions.find_with_customer(token, web.kleline.customers) if token else None
-    return None if found is None else Visit(*found)
+    if not token:
+        return None
+    beside = web.kleline.inbox.unread_of("s.customer_id") if unread_offers else None
+    found = web.sessions.find_with_customer(token, web.kleline.customers, beside=beside)
+    if found is None:
+        return None
+    unread = None if found.beside is None or found.customer is None else int(found.beside)
+    return Visit(found.session, found.customer, unread_offers=unread)
 
 
 def known_visit(request: Request) -> Visit | None:
@@ -111,10 +120,11 @@ def page_visit(request: Request) -> Visit:
     return visit
 
 
-def signed_in_visit(request: Request) -> Visit:
+def signed_in_visit(request: Request, *, unread_offers: bool = False) -> Visit:
     """The visit of a page of the wallet, which only its owner may see: else ``Answered`` with a redirect to the
-    sign-in page, which comes back here once signed in."""
-    visit = known_visit(request)
+    sign-in page, which comes back here once signed in. ``unread_offers``: the navigation's count is read in the
+    session's statement (for a page that changes no offer before it shows the count)."""
+    visit = _existing(request, web_of(request), unread_offers=unread_offers)
     if visit is None or visit.customer is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Answered(redirect("/sign-in?" + urlencode({"next": safe_next(here)})))
@@ -150,7 +160,11 @@ def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, A
     ``context``."""
     customer = visit.customer if visit is not None else None
     csrf_token = visit.csrf_token if visit is not None else ""
-    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None, **context}
+    page: dict[str, Any] = {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None}
+    if visit is not None and visit.unread_offers is not None:
+        unread = visit.unread_offers
+        page["unread_offers"] = lambda: unread  # read with the session: no statement of its own
+    return {**page, **context}
 
 
 def respond(request: Request, visit: Visit, response: Response) -> Response:
