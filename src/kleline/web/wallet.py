@@ -12,6 +12,8 @@ it does, whose form posts to the same address. Adding a card or a bank account i
 
 from __future__ import annotations
 
+import functools
+from datetime import date
 from typing import Any, Final
 
 from babel.dates import format_date
@@ -39,6 +41,13 @@ _TITLE: Final = N_("Your wallet")
 RECENT: Final = 5
 """How many of the newest movements the overview shows."""
 _STATUS: Final = {"purse_empty": 409, "nothing_owed": 409, "collections_pending": 409}
+
+
+@functools.lru_cache(maxsize=256)
+def _month(locale: str, year: int, month: int) -> str:
+    """``December 2026`` as ``locale`` writes it: Babel parses the pattern at every call, and a month is the same
+    all month long."""
+    return str(format_date(date(year, month, 1), "MMMM y", locale=locale))
 
 
 def _overview(
@@ -74,7 +83,7 @@ def _overview(
         errors=errors or [],
         next_steps=steps or [],
         standing=standing,
-        month=format_date(now, "MMMM y", locale=language.locale),
+        month=_month(language.locale, now.year, now.month),
         cards=cards,
         bank_accounts=bank_accounts,
         debt=debt,
