@@ -27,7 +27,7 @@ from kleline.collections.errors import (
     UnknownBankAccount,
 )
 from kleline.collections.model import MAX_HOLDER_NAME, BankAccount, new_mandate_id, receivable_code
-from kleline.db.engine import INTEGRITY_ERRORS, Database
+from kleline.db.engine import INTEGRITY_ERRORS, Database, Read
 from kleline.errors import KlelineError
 from kleline.ids import new_id
 from kleline.ledger import Ledger, NormalSide
@@ -95,6 +95,10 @@ class BankAccounts:
         """The customer's bank accounts, oldest first."""
         with self._db.transaction(write=False) as tx:
             return store.list_bank_accounts(tx, customer_id)
+
+    def list_read(self, customer_id: str) -> Read[builtins.list[BankAccount]]:
+        """``list`` as a read that may travel with a page's others in one round trip (``RawTx.read_all``)."""
+        return store.bank_accounts_read(customer_id)
 
     def get(self, customer_id: str, account_id: str) -> BankAccount:
         """One of the customer's bank accounts; another customer's is ``UnknownBankAccount``, as a missing one."""

@@ -29,7 +29,7 @@ from typing import Final, Literal
 
 from kleline.collections.errors import AmountExceedsDebt, DebtChanged, NothingOwed, PurseEmpty
 from kleline.collections.model import BAD_DEBT_ACCOUNT, ReceivableSettlement, receivable_code
-from kleline.db.engine import Database, RawTx
+from kleline.db.engine import Database, RawTx, Read
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import EntryRequest, InsufficientFunds, Ledger, NormalSide, UnknownAccount, credit, debit
@@ -57,6 +57,14 @@ class Debts:
     def owed(self, customer_id: str) -> Money:
         """What the customer owes since a direct debit came back unpaid (zero when nothing is)."""
         return Money(max(self._owed(customer_id), 0), PURSE_CURRENCY)
+
+    def owed_read(self, customer_id: str) -> Read[Money]:
+        """``owed`` as a read of one row, for a page that shows it with other figures in one statement; the
+        receivable is read by its code there when this process has not met it yet (most customers never owe)."""
+        posted = self._ledger.posted_read(receivable_code(customer_id))
+        return Read(
+            posted.sql, posted.params, lambda rows: Money(max(posted.decode(rows), 0), PURSE_CURRENCY), posted.width
+        )
 
     def repay(
         self, customer_id: str, amount: Money | None = None, *, actor: StaffActor | None = None

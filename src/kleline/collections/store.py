@@ -8,7 +8,7 @@ from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.collections.model import BankAccount, Collection, CollectionStatus
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.money import Money
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "has_pending_collections",
     "insert_bank_account",
     "insert_collection",
+    "bank_accounts_read",
     "list_bank_accounts",
     "list_collections",
     "load_collection",
@@ -110,11 +111,20 @@ def find_bank_account(tx: RawTx, customer_id: str, account_id: str, *, lock: boo
 
 def list_bank_accounts(tx: RawTx, customer_id: str) -> list[BankAccount]:
     """The customer's live bank accounts, oldest first."""
-    rows = tx.fetchall(
+    return tx.read(bank_accounts_read(customer_id))
+
+
+def bank_accounts_read(customer_id: str) -> Read[list[BankAccount]]:
+    """``list_bank_accounts`` as a read, to travel with a page's other reads in one round trip."""
+    return Read(
         f"SELECT {_ACCOUNT_COLUMNS} FROM bank_accounts WHERE customer_id = :customer AND deleted_at IS NULL "
         "ORDER BY created_at, id",
         {"customer": customer_id},
+        _accounts,
     )
+
+
+def _accounts(rows: list[Any]) -> list[BankAccount]:
     return [_account(row) for row in rows]
 
 

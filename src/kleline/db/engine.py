@@ -99,6 +99,13 @@ class Read(Generic[T]):
     """For a read that always returns exactly one row: how many columns (``one_row_reads`` joins such reads)."""
 
 
+@functools.lru_cache(maxsize=1024)
+def _renamed(sql: str, n: int) -> str:
+    """``sql`` with each parameter ``:name`` renamed ``:r{n}_name``: a page joins the same reads at every visit, and
+    the substitution costs more than the lookup."""
+    return _NAMED_PARAM.sub(f":r{n}_" + r"\1", sql)
+
+
 def one_row_reads(*reads: Read[Any]) -> Read[list[Any]]:
     """Reads that each return exactly one row (sums, counts, ``LEFT JOIN`` s on ``1 = 1``), as one statement: their
     rows side by side, each decoded from its own columns.
@@ -111,7 +118,7 @@ def one_row_reads(*reads: Read[Any]) -> Read[list[Any]]:
         raise ValueError("one_row_reads joins reads of one row whose width is given")
     parts, params = [], {}
     for n, read in enumerate(reads):
-        renamed = _NAMED_PARAM.sub(f":r{n}_" + r"\1", read.sql)
+        renamed = _renamed(read.sql, n)
         parts.append(f"({renamed}) AS r{n}")
         params.update({f"r{n}_{name}": value for name, value in read.params.items()})
 

@@ -22,6 +22,7 @@ __all__ = [
     "apply_many_deltas",
     "merge_deltas",
     "balance_read",
+    "posted_by_code_read",
     "read_balance",
     "read_balances",
 ]
@@ -48,6 +49,23 @@ def balance_read(account_id: int) -> Read[tuple[int, int]]:
         _posted_and_held,
         width=2,
     )
+
+
+def posted_by_code_read(code: str) -> Read[int]:
+    """The posted balance of the account ``code``, zero when no such account is open yet, as one row read by the
+    account's code: an account that may not exist cannot be looked up beforehand (the account cache remembers only
+    accounts found), and this keeps that look-up inside the read instead of a statement of its own."""
+    return Read(
+        "SELECT COALESCE(SUM(b.balance), 0) FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id "
+        "WHERE a.code = :code",
+        {"code": code},
+        _first_int,
+        width=1,
+    )
+
+
+def _first_int(rows: list[Any]) -> int:
+    return int(rows[0][0])
 
 
 def _posted_and_held(rows: list[Any]) -> tuple[int, int]:

@@ -161,6 +161,11 @@ class Ledger:
         """``balance`` as a read that may travel with others in one round trip (``RawTx.read_all``)."""
         return self._books.balance_read(code)
 
+    def posted_read(self, code: str) -> Read[int]:
+        """The posted balance of ``code``, zero while no such account is open (a debt's receivable opens with the
+        first bank account), as a read of one row that may join others (``one_row_reads``)."""
+        return self._books.posted_read(code)
+
     def balances(self, codes: Sequence[str]) -> dict[str, Balance]:
         """The balances of many accounts, read a thousand at a time (a settlement run reads every merchant's)."""
         found: dict[str, Balance] = {}

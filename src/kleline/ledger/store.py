@@ -27,6 +27,7 @@ from kleline.ledger.balance_store import (
     apply_many_deltas,
     balance_read,
     merge_deltas,
+    posted_by_code_read,
     read_balance,
     read_balances,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "merge_deltas",
     "post_entry",
     "posting_rows",
+    "posted_by_code_read",
     "balance_read",
     "read_balance",
     "read_balances",

@@ -21,13 +21,13 @@ from datetime import datetime
 from typing import Any, Final, Literal, TypeVar
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import Database
-from kleline.ledger import HistoryLine, Ledger
+from kleline.db.engine import Database, Read
+from kleline.ledger import HistoryLine, HistoryQuery, Ledger
 from kleline.money import Money
-from kleline.payments.activity_store import CardRow, PaymentSummary, activity_rows
+from kleline.payments.activity_store import ActivityRows, CardRow, PaymentSummary, activity_rows_read
 from kleline.wallet.customers import purse_code
 
-__all__ = ["Activity", "ActivityCursor", "ActivityKind", "ActivityPage", "customer_activity"]
+__all__ = ["Activity", "ActivityCursor", "ActivityKind", "ActivityPage", "customer_activity", "customer_activity_read"]
 
 ActivityKind = Literal[
     "payment", "refund", "top_up_card", "top_up_direct_debit", "direct_debit_returned", "debt_repaid", "other"
@@ -213,22 +213,54 @@ def customer_activity(
     """A page of the customer's activity, newest first: ``limit`` items after ``after``, posted or paid from
     ``since`` (included) to ``until`` (excluded) when given. One statement reads it all (``activity_store``)."""
     after = after or ActivityCursor()
+    if after.purse_before == 0 and after.card_before == _DONE:
+        return ActivityPage([], None)  # both sources exhausted: nothing to ask the database
+    read = customer_activity_read(
+        db.is_postgres, ledger, customer_id, limit=limit, after=after, since=since, until=until
+    )
+    with db.transaction(write=False) as tx:
+        return tx.read(read)
+
+
+def customer_activity_read(
+    postgres: bool,
+    ledger: Ledger,
+    customer_id: str,
+    *,
+    limit: int,
+    after: ActivityCursor | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Read[ActivityPage]:
+    """``customer_activity`` as a read (on PostgreSQL when ``postgres``), which a page sends with its other reads in
+    one round trip (``RawTx.read_all``)."""
+    after = after or ActivityCursor()
     code = purse_code(customer_id)
     currency = ledger.account(code).currency
     query = None
     if after.purse_before != 0:
         query = ledger.history_query(code, limit=limit + 1, before=after.purse_before, since=since, until=until)
-    with db.transaction(write=False) as tx:
-        rows = activity_rows(
-            tx,
-            customer_id,
-            query,
-            cards=after.card_before != _DONE,
-            limit=limit + 1,
-            card_before=after.card_before,
-            since=None if since is None else epoch_us(since),
-            until=None if until is None else epoch_us(until),
-        )
+    rows_read = activity_rows_read(
+        postgres,
+        customer_id,
+        query,
+        cards=after.card_before != _DONE,
+        limit=limit + 1,
+        card_before=after.card_before,
+        since=None if since is None else epoch_us(since),
+        until=None if until is None else epoch_us(until),
+    )
+
+    def page(found: list[Any]) -> ActivityPage:
+        return _page(rows_read.decode(found), query, currency, limit, after)
+
+    return Read(rows_read.sql, rows_read.params, page)
+
+
+def _page(
+    rows: ActivityRows, query: HistoryQuery | None, currency: str, limit: int, after: ActivityCursor
+) -> ActivityPage:
+    """The page of ``limit`` items that ``rows`` hold, both sources merged, and where the next one starts."""
     purse = [] if query is None else query.lines(rows.purse)
     cards = rows.cards
     # Merged on their times alone. The sort is stable, and each source is already newest first.

@@ -12,11 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.ledger import HistoryQuery
 from kleline.money import Money
 
-__all__ = ["ActivityRows", "CardRow", "PaymentSummary", "PurchaseRow", "activity_rows", "purchase_rows"]
+__all__ = [
+    "ActivityRows",
+    "CardRow",
+    "PaymentSummary",
+    "PurchaseRow",
+    "activity_rows",
+    "activity_rows_read",
+    "purchase_rows",
+]
 
 CardRow = tuple[str, int, str, str, Money]
 """A card payment or a refund of one: kind (``payment``, ``refund``), epoch µs, its id, the payment's id, amount."""
@@ -77,9 +85,9 @@ _ACTIVITY: Final = (
 )
 
 
-def _payment_of_metadata(tx: RawTx) -> str:
+def _payment_of_metadata(postgres: bool) -> str:
     # The ledger keeps an entry's metadata as JSON text; a purse movement names its payment there.
-    return "CAST(metadata AS json) ->> 'payment'" if tx.is_postgres else "json_extract(metadata, '$.payment')"
+    return "CAST(metadata AS json) ->> 'payment'" if postgres else "json_extract(metadata, '$.payment')"
 
 
 def activity_rows(
@@ -96,12 +104,40 @@ def activity_rows(
     """In one statement: the rows of ``purse`` (none without it) and, with ``cards``, ``limit`` of the customer's
     card payments and refunds before ``card_before`` (epoch µs, id) in [``since``, ``until``) when given; and the
     summary of each payment they name."""
+    if purse is None and not cards:
+        return ActivityRows([], [], {})
+    read = activity_rows_read(
+        tx.is_postgres,
+        customer_id,
+        purse,
+        cards=cards,
+        limit=limit,
+        card_before=card_before,
+        since=since,
+        until=until,
+    )
+    return tx.read(read)
+
+
+def activity_rows_read(
+    postgres: bool,
+    customer_id: str,
+    purse: HistoryQuery | None,
+    *,
+    cards: bool,
+    limit: int,
+    card_before: tuple[int, str] | None,
+    since: int | None,
+    until: int | None,
+) -> Read[ActivityRows]:
+    """``activity_rows`` as a read (on PostgreSQL when ``postgres``), to travel with a page's other reads in one
+    round trip; with neither source left, a statement that reads nothing."""
     tables: list[str] = []
     lines: list[str] = []
     params: dict[str, object] = {}
     if purse is not None:
         tables.append(f"purse AS ({purse.sql})")
-        lines.append(_PURSE_LINES.format(payment=_payment_of_metadata(tx)))
+        lines.append(_PURSE_LINES.format(payment=_payment_of_metadata(postgres)))
         params.update(purse.params)
     if cards:
         where: list[str] = []
@@ -119,8 +155,11 @@ def activity_rows(
         tables.append(f"cards AS ({_CARDS.format(where=condition)})")
         lines.append(_CARD_LINES)
     if not tables:
-        return ActivityRows([], [], {})
-    rows = tx.fetchall(_ACTIVITY.format(tables=", ".join(tables), lines=" UNION ALL ".join(lines)), params)
+        return Read("SELECT 1 WHERE 1 = 0", {}, _activity_rows)
+    return Read(_ACTIVITY.format(tables=", ".join(tables), lines=" UNION ALL ".join(lines)), params, _activity_rows)
+
+
+def _activity_rows(rows: list[Any]) -> ActivityRows:
     found = ActivityRows([], [], {})
     for row in rows:
         if row[0] == 0:

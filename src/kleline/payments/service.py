@@ -29,7 +29,7 @@ from kleline.merchants.model import Merchant
 from kleline.merchants.service import Merchants
 from kleline.money import Money
 from kleline.payments import store
-from kleline.payments.activity import ActivityCursor, ActivityPage, customer_activity
+from kleline.payments.activity import ActivityCursor, ActivityPage, customer_activity, customer_activity_read
 from kleline.payments.book import PaymentBook
 from kleline.payments.capture import Captures, OwnAccounts
 from kleline.payments.checks import check_request
@@ -105,6 +105,26 @@ class Payments:
         """The customer's purse movements and card payments, newest first (see ``payments.activity``)."""
         return customer_activity(
             self._db,
+            self._ledger,
+            customer_id,
+            limit=limit,
+            after=after,
+            since=since,
+            until=until,
+        )
+
+    def activity_read(
+        self,
+        customer_id: str,
+        *,
+        limit: int,
+        after: ActivityCursor | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Read[ActivityPage]:
+        """``activity`` as a read, which a page sends with its other reads in one round trip (``RawTx.read_all``)."""
+        return customer_activity_read(
+            self._db.is_postgres,
             self._ledger,
             customer_id,
             limit=limit,

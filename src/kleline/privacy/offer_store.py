@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.privacy.audience_model import Audience
 from kleline.privacy.offer_model import InboxOffer, Offer, OfferDraft
 
@@ -25,6 +25,8 @@ __all__ = [
     "mark_read",
     "set_reach",
     "unread_count",
+    "unread_count_of",
+    "unread_count_read",
 ]
 
 _ANSWERED = (
@@ -187,12 +189,34 @@ def delivery_for_update(tx: RawTx, customer_id: str, offer_id: str) -> tuple[str
 
 def unread_count(tx: RawTx, customer_id: str, now: datetime) -> int:
     """How many valid offers the customer has not opened yet."""
-    row = tx.fetchone(
+    return tx.read(unread_count_read(customer_id, now))
+
+
+def unread_count_read(customer_id: str, now: datetime) -> Read[int]:
+    """``unread_count`` as a read of one row: the wallet's pages count unread offers in the same statement as
+    their other figures (``one_row_reads``)."""
+    return Read(
         "SELECT COUNT(*) FROM offer_deliveries d JOIN offers o ON o.id = d.offer_id WHERE d.customer_id = :customer "
         "AND d.read_at IS NULL AND o.valid_from <= :now AND o.valid_until > :now",
         {"customer": customer_id, "now": epoch_us(now)},
+        _count,
+        width=1,
     )
-    return int(row[0])
+
+
+def unread_count_of(customer_column: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """``unread_count`` of the customer whose id is ``customer_column`` of another query, as a scalar subquery of
+    that query's row and its parameters (``unread_now``): a page's session reads its navigation's count with it."""
+    sql = (
+        "(SELECT COUNT(*) FROM offer_deliveries d JOIN offers o ON o.id = d.offer_id "
+        f"WHERE d.customer_id = {customer_column} AND d.read_at IS NULL AND o.valid_from <= :unread_now "
+        "AND o.valid_until > :unread_now)"
+    )
+    return sql, {"unread_now": epoch_us(now)}
+
+
+def _count(rows: list[Any]) -> int:
+    return int(rows[0][0])
 
 
 def mark_read(tx: RawTx, customer_id: str, offer_id: str, at: datetime) -> None:

@@ -17,9 +17,10 @@ is the same result; another one is refused (``OfferAlreadyAnswered``). The merch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kleline.clock import Clock, from_epoch_us
-from kleline.db.engine import Database
+from kleline.db.engine import Database, Read
 from kleline.ids import new_id
 from kleline.privacy import audience_store, noise, offer_store
 from kleline.privacy.audience_model import InvalidOffer, OfferAlreadyAnswered, OfferExpired, OfferNotFound, month_of
@@ -96,6 +97,15 @@ class Inbox:
         """How many valid offers the customer has not opened (the wallet's notification count)."""
         with self._db.transaction(write=False) as tx:
             return offer_store.unread_count(tx, customer_id, self._clock())
+
+    def unread_read(self, customer_id: str) -> Read[int]:
+        """``unread`` as a read of one row, for a page that counts it in the same statement as its own figures."""
+        return offer_store.unread_count_read(customer_id, self._clock())
+
+    def unread_of(self, customer_column: str) -> tuple[str, dict[str, Any]]:
+        """``unread`` of the customer named by ``customer_column`` of another query, as a scalar subquery of its row
+        and that subquery's parameters: a page's session reads the navigation's count in its own statement."""
+        return offer_store.unread_count_of(customer_column, self._clock())
 
     def get(self, customer_id: str, offer_id: str) -> InboxOffer:
         """One offer of the customer's inbox."""

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.wallet.model import Card
 from kleline.wallet.personal_data import open_field, seal_field, unwrap_customer_key
 from kleline.wallet.vault import MasterKeys, SealedCard, VaultError
 
 __all__ = [
+    "cards_read",
     "cards_to_rewrap",
     "find_card",
     "find_live_by_fingerprint",
@@ -125,6 +126,13 @@ def list_cards(
 ) -> list[Card]:
     """The customer's live cards (and removed ones too with ``removed``), newest first; after ``after`` (a page's
     last card) when given."""
+    return tx.read(cards_read(customer_id, keys, limit=limit, after=after, removed=removed))
+
+
+def cards_read(
+    customer_id: str, keys: MasterKeys, *, limit: int | None = None, after: Card | None = None, removed: bool = False
+) -> Read[list[Card]]:
+    """``list_cards`` as a read, to travel with a page's other reads in one round trip (``RawTx.read_all``)."""
     sql = f"SELECT {_CARD_COLUMNS} {_FROM} WHERE c.customer_id = :customer"
     if not removed:
         sql += " AND c.deleted_at IS NULL"
@@ -136,7 +144,7 @@ def list_cards(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return [_card(row, keys) for row in tx.fetchall(sql, params)]
+    return Read(sql, params, lambda rows: [_card(row, keys) for row in rows])
 
 
 def mark_deleted(tx: RawTx, customer_id: str, card_id: str, deleted_at: int) -> bool:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -48,6 +49,7 @@ from kleline.wallet.personal_data import PersonalDataKeys, development_keys, ema
 __all__ = [
     "AuthenticationFailed",
     "Customer",
+    "CustomerJoin",
     "CustomerTokens",
     "Customers",
     "EmailTaken",
@@ -116,6 +118,18 @@ class CustomerTokens:
     token: str
     customer_id: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerJoin:
+    """What a query adds to read a customer beside its own row (``Customers.joined``): ``columns`` after its own,
+    ``joins`` after its table, and ``decode`` for those ``width`` columns (None when there is no such customer, as
+    ``Customers.get`` would refuse it)."""
+
+    columns: str
+    joins: str
+    width: int
+    decode: Callable[[Sequence[Any]], Customer | None]
 
 
 def purse_code(customer_id: str) -> str:
@@ -249,6 +263,13 @@ class Customers:
             return self._ledger.account(purse_code(customer_id))
         except UnknownAccount:
             return self._ledger.open_account(purse_code(customer_id), PURSE_CURRENCY, NormalSide.CREDIT, floor=0)
+
+    def joined(self, on: str) -> CustomerJoin:
+        """How another table's query reads, in the same statement, the customer whose id is its column ``on``
+        (a page's session reads its signed-in customer so: as fresh as ``get``, without a statement of its own)."""
+        columns, joins = store.customer_join(on)
+        keys = self.keys
+        return CustomerJoin(columns, joins, store.CUSTOMER_WIDTH, lambda row: store.customer_of_row(row, keys))
 
     def get(self, customer_id: str) -> Customer:
         """A customer by id."""

@@ -43,7 +43,7 @@ from typing import Final, NoReturn
 
 from kleline.banks import BankNetwork, CardDetails, CvcResult, decline_code, decline_message
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import INTEGRITY_ERRORS, Database
+from kleline.db.engine import INTEGRITY_ERRORS, Database, Read
 from kleline.errors import Conflict, KlelineError, NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.wallet import card_store
@@ -234,6 +234,11 @@ class RegisteredCards:
                 if after is None:
                     raise CardNotFound(f"no card {starting_after} in this wallet", param="starting_after")
             return card_store.list_cards(tx, customer_id, self._keys, limit=limit, after=after)
+
+    def list_read(self, customer_id: str) -> Read[builtins.list[Card]]:
+        """Every live card of the customer (``list`` without a page), as a read that may travel with a page's others
+        in one round trip (``RawTx.read_all``)."""
+        return card_store.cards_read(customer_id, self._keys)
 
     def get(self, customer_id: str, card_id: str) -> Card:
         """One live card of the customer; ``CardNotFound`` for an unknown, removed or another customer's card."""

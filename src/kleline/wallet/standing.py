@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kleline.clock import epoch_us
-from kleline.db.engine import Database
+from kleline.db.engine import Database, Read, one_row_reads
 from kleline.ledger import Ledger
 from kleline.money import Money
 from kleline.wallet import top_up_store
@@ -21,7 +22,7 @@ from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, PurseLimits, month_start
 from kleline.wallet.model import Customer
 
-__all__ = ["PurseStanding", "purse_standing"]
+__all__ = ["PurseStanding", "purse_standing", "purse_standing_read"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +56,33 @@ def purse_standing(
     db: Database, ledger: Ledger, policy: LimitsPolicy, customer: Customer, now: datetime
 ) -> PurseStanding:
     """``customer``'s purse against the limits of its verification level, as of ``now``."""
-    balance = ledger.balance(purse_code(customer.id))
+    read = purse_standing_read(ledger, policy, customer, now)
     with db.transaction(write=False) as tx:
-        under_way = top_up_store.pending_total(tx, customer.id)
-        this_month = top_up_store.month_total(tx, customer.id, epoch_us(month_start(now)))
-    return PurseStanding(
-        balance=Money(balance.posted, PURSE_CURRENCY),
-        held=Money(balance.held, PURSE_CURRENCY),
-        available=Money(balance.available, PURSE_CURRENCY),
-        limits=policy.for_level(customer.kyc_level),
-        topped_up_this_month=Money(this_month, PURSE_CURRENCY),
-        under_way=Money(under_way, PURSE_CURRENCY),
+        return tx.read(read)
+
+
+def purse_standing_read(ledger: Ledger, policy: LimitsPolicy, customer: Customer, now: datetime) -> Read[PurseStanding]:
+    """``purse_standing`` as a read of one row: the balance and the two sums of top-ups side by side in one
+    statement (three apart cost the database three executions), which a page may join to its other figures."""
+    figures = one_row_reads(
+        ledger.balance_read(purse_code(customer.id)),
+        top_up_store.pending_total_read(customer.id),
+        top_up_store.month_total_read(customer.id, epoch_us(month_start(now))),
     )
+    limits = policy.for_level(customer.kyc_level)
+
+    def standing(rows: list[Any]) -> PurseStanding:
+        balance, under_way, this_month = figures.decode(rows)
+        return PurseStanding(
+            balance=Money(balance.posted, PURSE_CURRENCY),
+            held=Money(balance.held, PURSE_CURRENCY),
+            available=Money(balance.available, PURSE_CURRENCY),
+            limits=limits,
+            topped_up_this_month=Money(this_month, PURSE_CURRENCY),
+            under_way=Money(under_way, PURSE_CURRENCY),
+        )
+
+    return Read(figures.sql, figures.params, standing, width=4)
 
 
 def _at_least_zero(amount: Money) -> Money:

@@ -21,7 +21,7 @@ from kleline.wallet.personal_data import (
     unwrap_customer_key,
 )
 
-__all__ = ["CustomerRow", "customers_by_prefix"]
+__all__ = ["CUSTOMER_WIDTH", "CustomerRow", "customer_join", "customer_of_row", "customers_by_prefix"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +34,26 @@ class CustomerRow:
 
 
 # One round trip reads a customer and its data key; a shredded customer has no key left, and no name or email.
-_CUSTOMER_COLUMNS = (
+_COLUMNS: Final = (
     "c.id, c.email_sealed, c.name_sealed, c.kyc_level, c.created_at, c.password_hash, c.locked_until, c.erased_at, "
-    "k.key_id, k.wrapped_key FROM customers c LEFT JOIN customer_keys k ON k.customer_id = c.id"
+    "k.key_id, k.wrapped_key"
 )
+_CUSTOMER_COLUMNS = f"{_COLUMNS} FROM customers c LEFT JOIN customer_keys k ON k.customer_id = c.id"
+CUSTOMER_WIDTH: Final = 10
+"""How many columns ``customer_join`` adds to a query."""
+
+
+def customer_join(on: str) -> tuple[str, str]:
+    """The columns and the joins (``LEFT JOIN``, over the aliases ``c`` and ``k``) that read the customer whose id is
+    ``on`` in another table's query: a session's page needs its customer, and reads it in the session's statement
+    (``customer_of_row`` decodes them; all NULL when there is no such customer)."""
+    joins = f" LEFT JOIN customers c ON c.id = {on} LEFT JOIN customer_keys k ON k.customer_id = c.id"
+    return _COLUMNS, joins
+
+
+def customer_of_row(row: Sequence[Any], keys: PersonalDataKeys) -> Customer | None:
+    """The customer of ``customer_join``'s columns, its personal data opened; None when there was no such row."""
+    return None if row[0] is None else _customer_row(row, keys).customer
 
 
 def _customer_row(row: Sequence[Any], keys: PersonalDataKeys) -> CustomerRow:

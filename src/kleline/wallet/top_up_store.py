@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx
+from kleline.db.engine import RawTx, Read
 from kleline.money import Money
 from kleline.wallet.model import TopUp
 
@@ -17,7 +17,9 @@ __all__ = [
     "insert_top_up",
     "load_top_up",
     "month_total",
+    "month_total_read",
     "pending_total",
+    "pending_total_read",
     "record_authorization",
     "stalled_top_ups",
 ]
@@ -104,21 +106,37 @@ def stalled_top_ups(tx: RawTx, before: int, limit: int) -> list[str]:
 
 def month_total(tx: RawTx, customer_id: str, since: int) -> int:
     """Minor units topped up (or being topped up) by the customer since ``since``."""
-    row = tx.fetchone(
+    return tx.read(month_total_read(customer_id, since))
+
+
+def month_total_read(customer_id: str, since: int) -> Read[int]:
+    """``month_total`` as a read of one row, to join the purse's other figures (``one_row_reads``)."""
+    return Read(
         "SELECT COALESCE(SUM(amount), 0) FROM top_ups WHERE customer_id = :customer AND created_at >= :since "
         "AND status IN ('pending', 'succeeded')",
         {"customer": customer_id, "since": since},
+        _sum,
+        width=1,
     )
-    return int(row[0])
 
 
 def pending_total(tx: RawTx, customer_id: str) -> int:
     """Minor units of the customer's top-ups still under way (they count against the purse ceiling)."""
-    row = tx.fetchone(
+    return tx.read(pending_total_read(customer_id))
+
+
+def pending_total_read(customer_id: str) -> Read[int]:
+    """``pending_total`` as a read of one row, to join the purse's other figures (``one_row_reads``)."""
+    return Read(
         "SELECT COALESCE(SUM(amount), 0) FROM top_ups WHERE customer_id = :customer AND status = 'pending'",
         {"customer": customer_id},
+        _sum,
+        width=1,
     )
-    return int(row[0])
+
+
+def _sum(rows: list[Any]) -> int:
+    return int(rows[0][0])
 
 
 def card_top_up_settlement(

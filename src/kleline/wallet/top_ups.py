@@ -35,7 +35,7 @@ from typing import Protocol
 from kleline.banks import AuthorizationClosed, BankError, BankNetwork, CardDetails, IssuerUnavailable
 from kleline.banks.declines import decline_code
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import Database, RawTx
+from kleline.db.engine import Database, RawTx, Read
 from kleline.errors import NotFound, ValidationError
 from kleline.ids import new_id
 from kleline.ledger import EntryRequest, InvalidEntry, Ledger, NormalSide, UnknownAccount, credit, debit
@@ -46,7 +46,7 @@ from kleline.wallet.customers import PURSE_CURRENCY, purse_code
 from kleline.wallet.limits import LimitsPolicy, check_top_up, month_start
 from kleline.wallet.model import Customer, TopUp
 from kleline.wallet.passkey import PasskeyProof
-from kleline.wallet.standing import PurseStanding, purse_standing
+from kleline.wallet.standing import PurseStanding, purse_standing, purse_standing_read
 from kleline.wallet.strong_auth import StrongAuth
 from kleline.wallet.top_up_recovery import TopUpRecovery
 
@@ -153,6 +153,10 @@ class TopUps:
     def standing(self, customer: Customer) -> PurseStanding:
         """The customer's purse against its limits now: balances, this month's top-ups, the room left."""
         return purse_standing(self._db, self._ledger, self._limits, customer, self._clock())
+
+    def standing_read(self, customer: Customer) -> Read[PurseStanding]:
+        """``standing`` as a read of one row, for a page that shows it with other figures in one statement."""
+        return purse_standing_read(self._ledger, self._limits, customer, self._clock())
 
     def _reserve(self, top_up: TopUp, challenged: bool) -> bool:
         """Check the limits and the exemption under the customer's lock, and record the top-up as pending; False

@@ -235,7 +235,7 @@ def _asked(request: Request, visit: Visit) -> tuple[_Asked, list[PageError]]:
 @router.get("/wallet/activity")
 def activity_page(request: Request) -> Response:
     """A page of the customer's activity, newest first, in one month or all of them."""
-    visit = signed_in_visit(request)
+    visit = signed_in_visit(request, unread_offers=True)
     asked, errors = _asked(request, visit)
     language, month = asked.language, asked.month
     token = request.query_params.get("after", "")

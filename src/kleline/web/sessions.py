@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
 from kleline.db.engine import Database, RawTx
+from kleline.wallet.customers import Customers
+from kleline.wallet.model import Customer
 
-__all__ = ["FLASH_COOKIE", "CookiePolicy", "WebSession", "WebSessions", "cookie_policy"]
+__all__ = ["FLASH_COOKIE", "CookiePolicy", "FoundSession", "WebSession", "WebSessions", "cookie_policy"]
 
 FLASH_COOKIE: Final = "kleline_flash"
 """A one-time note for the next page (``kleline.web.flashes``): what just succeeded, such as a card added."""
@@ -46,6 +49,16 @@ class WebSession:
     customer_id: str | None
     csrf_token: str = field(repr=False)
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FoundSession:
+    """A live session as a page found it: the session, its customer (None when anonymous or gone), and the value
+    asked ``beside`` them (None when none was)."""
+
+    session: WebSession
+    customer: Customer | None
+    beside: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,30 @@ class WebSessions:
         if row is None:
             return None
         return WebSession(token, row[0], row[1], from_epoch_us(int(row[2])))
+
+    def find_with_customer(
+        self, token: str, customers: Customers, *, beside: tuple[str, Mapping[str, Any]] | None = None
+    ) -> FoundSession | None:
+        """``find``, and the session's customer read in the same statement (None when anonymous, or when the
+        customer is gone): every page of the wallet needs both. The customer's row is read with the session, not
+        remembered, so that whatever changed it meanwhile (an erasure, a new verification level) shows at once.
+        ``beside``: one more value of the session's row (a scalar subquery over ``s.customer_id``, and its
+        parameters), such as the navigation's count of unread offers."""
+        if not token or len(token) > 200:
+            return None
+        join = customers.joined("s.customer_id")
+        more, params = ("NULL", {}) if beside is None else beside
+        with self._db.transaction(write=False) as tx:
+            row = tx.fetchone(
+                f"SELECT s.customer_id, s.csrf_secret, s.expires_at, {more}, {join.columns} "
+                f"FROM web_sessions s{join.joins} WHERE s.id_hash = :hash AND s.expires_at > :now",
+                {**params, "hash": _digest(token), "now": epoch_us(self._clock())},
+            )
+        if row is None:
+            return None
+        session = WebSession(token, row[0], row[1], from_epoch_us(int(row[2])))
+        customer = None if row[0] is None else join.decode(row[4:])
+        return FoundSession(session, customer, row[3])
 
     def sign_in(self, previous: WebSession | None, customer_id: str) -> WebSession:
         """A new session for ``customer_id`` in place of ``previous`` (ended), so that no token outlives sign-in."""

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kleline.bootstrap import Kleline
-from kleline.wallet.customers import AuthenticationFailed
 from kleline.wallet.model import Customer
 from kleline.web import csrf
 from kleline.web.i18n import COOKIE as LANGUAGE_COOKIE
@@ -78,6 +77,8 @@ class Visit:
     session: WebSession
     customer: Customer | None
     new: bool = False
+    unread_offers: int | None = None
+    """The navigation's count of unread offers, when the page asked for it with the session (else read if shown)."""
 
     @property
     def csrf_token(self) -> str:
@@ -91,40 +92,39 @@ def web_of(request: Request) -> WebState:
     return state
 
 
-def _customer(web: WebState, session: WebSession) -> Customer | None:
-    if session.customer_id is None:
-        return None
-    try:
-        return web.kleline.customers.get(session.customer_id)
-    except AuthenticationFailed:  # the customer is gone (erased): the session is as good as anonymous
-        return None
-
-
-def _existing(request: Request, web: WebState) -> WebSession | None:
+def _existing(request: Request, web: WebState, *, unread_offers: bool = False) -> Visit | None:
+    """The visit of the live session the cookie names, with its customer read in the same statement (and, with
+    ``unread_offers``, the navigation's count of unread offers), or None."""
     token = request.cookies.get(web.cookies.name)
-    return web.sessions.find(token) if token else None
+    if not token:
+        return None
+    beside = web.kleline.inbox.unread_of("s.customer_id") if unread_offers else None
+    found = web.sessions.find_with_customer(token, web.kleline.customers, beside=beside)
+    if found is None:
+        return None
+    unread = None if found.beside is None or found.customer is None else int(found.beside)
+    return Visit(found.session, found.customer, unread_offers=unread)
 
 
 def known_visit(request: Request) -> Visit | None:
     """The visit of a page that needs no form: its live session if it has one, without opening any."""
-    web = web_of(request)
-    session = _existing(request, web)
-    return None if session is None else Visit(session, _customer(web, session))
+    return _existing(request, web_of(request))
 
 
 def page_visit(request: Request) -> Visit:
     """The visit of a page: its live session, or a new anonymous one."""
     web = web_of(request)
-    session = _existing(request, web)
-    if session is None:
+    visit = _existing(request, web)
+    if visit is None:
         return Visit(web.sessions.start(), None, new=True)
-    return Visit(session, _customer(web, session))
+    return visit
 
 
-def signed_in_visit(request: Request) -> Visit:
+def signed_in_visit(request: Request, *, unread_offers: bool = False) -> Visit:
     """The visit of a page of the wallet, which only its owner may see: else ``Answered`` with a redirect to the
-    sign-in page, which comes back here once signed in."""
-    visit = known_visit(request)
+    sign-in page, which comes back here once signed in. ``unread_offers``: the navigation's count is read in the
+    session's statement (for a page that changes no offer before it shows the count)."""
+    visit = _existing(request, web_of(request), unread_offers=unread_offers)
     if visit is None or visit.customer is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Answered(redirect("/sign-in?" + urlencode({"next": safe_next(here)})))
@@ -135,13 +135,15 @@ def post_visit(request: Request, fields: dict[str, str], *, back: str) -> Visit:
     """The visit of a form post, once its token is checked; else ``Answered`` with the refusal, which links to
     ``back`` (the form's page)."""
     web = web_of(request)
-    session = _existing(request, web)
+    visit = _existing(request, web)
     try:
-        csrf.check(request, session, fields.get("csrf_token"), web.kleline.settings.public_url)
+        csrf.check(
+            request, None if visit is None else visit.session, fields.get("csrf_token"), web.kleline.settings.public_url
+        )
     except csrf.CsrfRejected as rejected:
         raise Answered(forbidden(request, rejected.reason, back)) from None
-    assert session is not None  # check refuses a post without a session
-    return Visit(session, _customer(web, session))
+    assert visit is not None  # check refuses a post without a session
+    return visit
 
 
 def signed_in_post(request: Request, fields: dict[str, str], *, back: str) -> tuple[Visit, Customer]:
@@ -158,7 +160,11 @@ def page_context(visit: Visit | None, title: str, **context: Any) -> dict[str, A
     ``context``."""
     customer = visit.customer if visit is not None else None
     csrf_token = visit.csrf_token if visit is not None else ""
-    return {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None, **context}
+    page: dict[str, Any] = {"title": title, "customer": customer, "csrf_token": csrf_token, "errors": [], "flash": None}
+    if visit is not None and visit.unread_offers is not None:
+        unread = visit.unread_offers
+        page["unread_offers"] = lambda: unread  # read with the session: no statement of its own
+    return {**page, **context}
 
 
 def respond(request: Request, visit: Visit, response: Response) -> Response:

@@ -12,6 +12,8 @@ it does, whose form posts to the same address. Adding a card or a bank account i
 
 from __future__ import annotations
 
+import functools
+from datetime import date
 from typing import Any, Final
 
 from babel.dates import format_date
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.collections import BankAccount, UnknownBankAccount
+from kleline.db.engine import one_row_reads
 from kleline.errors import KlelineError, NotFound
 from kleline.wallet.model import Card, Customer
 from kleline.web.flashes import BANK_ACCOUNT_REMOVED, CARD_REMOVED, DEBT_REPAID, announcement, leave
@@ -40,6 +43,13 @@ RECENT: Final = 5
 _STATUS: Final = {"purse_empty": 409, "nothing_owed": 409, "collections_pending": 409}
 
 
+@functools.lru_cache(maxsize=256)
+def _month(locale: str, year: int, month: int) -> str:
+    """``December 2026`` as ``locale`` writes it: Babel parses the pattern at every call, and a month is the same
+    all month long."""
+    return str(format_date(date(year, month, 1), "MMMM y", locale=locale))
+
+
 def _overview(
     request: Request,
     visit: Visit,
@@ -51,7 +61,20 @@ def _overview(
 ) -> Response:
     kleline = web_of(request).kleline
     language = language_of(request)
-    standing = kleline.top_ups.standing(customer)
+    # The purse's figures, the debt and the navigation's unread offers are one row of one statement; the lists
+    # travel with it in one round trip. Each statement costs the database its own execution, whatever the trip.
+    figures = one_row_reads(
+        kleline.top_ups.standing_read(customer),
+        kleline.collections.debts.owed_read(customer.id),
+        kleline.inbox.unread_read(customer.id),
+    )
+    with kleline.db.transaction(write=False) as tx:
+        (standing, debt, unread), cards, bank_accounts, activity = tx.read_all(
+            figures,
+            kleline.cards.list_read(customer.id),
+            kleline.collections.bank_accounts.list_read(customer.id),
+            kleline.payments.activity_read(customer.id, limit=RECENT),
+        )
     now = kleline.clock()
     context: dict[str, Any] = page_context(
         visit,
@@ -60,11 +83,12 @@ def _overview(
         errors=errors or [],
         next_steps=steps or [],
         standing=standing,
-        month=format_date(now, "MMMM y", locale=language.locale),
-        cards=kleline.cards.list(customer.id),
-        bank_accounts=kleline.collections.bank_accounts.list(customer.id),
-        debt=kleline.collections.debts.owed(customer.id),
-        recent=[line(language, item) for item in kleline.payments.activity(customer.id, limit=RECENT).items],
+        month=_month(language.locale, now.year, now.month),
+        cards=cards,
+        bank_accounts=bank_accounts,
+        debt=debt,
+        recent=[line(language, item) for item in activity.items],
+        unread_offers=lambda: unread,
         form_key=new_form_key(),
         flash=announcement(request, visit),
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from kleline.db.engine import Database
 from kleline.ledger import Ledger
+from kleline.privacy import offer_store
 from kleline.wallet.customers import Customers
 from kleline.web.sessions import WebSessions
 
@@ -60,3 +61,24 @@ def test_starting_a_session_purges_expired_ones(db: Database, clock: FakeClock) 
     store.start()
     with db.transaction(write=False) as tx:
         assert tx.fetchone("SELECT COUNT(*) FROM web_sessions")[0] == 1
+
+
+def test_a_session_reads_its_customer_and_a_value_beside_in_one_statement(
+    db: Database, clock: FakeClock, ledger: Ledger
+) -> None:
+    customers = Customers(db, ledger, clock=clock)
+    ada = customers.sign_up("ada@example.org", "correct horse battery", "Ada")
+    store = sessions(db, clock)
+    anonymous = store.start()
+    signed_in = store.sign_in(store.start(), ada.id)
+    beside = offer_store.unread_count_of("s.customer_id", clock())
+    found = store.find_with_customer(signed_in.token, customers, beside=beside)
+    assert found is not None and found.session == store.find(signed_in.token)
+    assert (found.customer, found.beside) == (customers.get(ada.id), 0)
+    plain = store.find_with_customer(signed_in.token, customers)
+    assert plain is not None and (plain.customer, plain.beside) == (customers.get(ada.id), None)
+    nobody = store.find_with_customer(anonymous.token, customers, beside=beside)
+    assert nobody is not None and nobody.customer is None and nobody.session.customer_id is None
+    assert store.find_with_customer("not-a-token", customers) is None
+    clock.advance(hours=1)
+    assert store.find_with_customer(signed_in.token, customers) is None
