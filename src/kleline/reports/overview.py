@@ -109,8 +109,8 @@ class Overview:
         books = self._books_of(merchant_id)
         closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
         available = 0
-        # The overview's reads do not depend on one another: its figures of one row each are one statement, and
-        # that statement and the open days' sales travel together, in one round trip.
+        # The overview's reads do not depend on one another: its figures of one row each (and what the page reads
+        # ``beside`` them) are one statement; the open days' sales the other one.
         pending_read = self._payments.pending_balance_read(merchant_id)
         payouts_read = self._settlement.payout_outlook_read(merchant_id)
         if books is None:  # not approved yet: nothing has moved, and there is no balance account
