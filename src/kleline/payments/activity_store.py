@@ -21,7 +21,6 @@ __all__ = [
     "CardRow",
     "PaymentSummary",
     "PurchaseRow",
-    "activity_rows",
     "activity_rows_read",
     "purchase_rows",
 ]
@@ -90,35 +89,6 @@ def _payment_of_metadata(postgres: bool) -> str:
     return "CAST(metadata AS json) ->> 'payment'" if postgres else "json_extract(metadata, '$.payment')"
 
 
-def activity_rows(
-    tx: RawTx,
-    customer_id: str,
-    purse: HistoryQuery | None,
-    *,
-    cards: bool,
-    limit: int,
-    card_before: tuple[int, str] | None,
-    since: int | None,
-    until: int | None,
-) -> ActivityRows:
-    """In one statement: the rows of ``purse`` (none without it) and, with ``cards``, ``limit`` of the customer's
-    card payments and refunds before ``card_before`` (epoch µs, id) in [``since``, ``until``) when given; and the
-    summary of each payment they name."""
-    if purse is None and not cards:
-        return ActivityRows([], [], {})
-    read = activity_rows_read(
-        tx.is_postgres,
-        customer_id,
-        purse,
-        cards=cards,
-        limit=limit,
-        card_before=card_before,
-        since=since,
-        until=until,
-    )
-    return tx.read(read)
-
-
 def activity_rows_read(
     postgres: bool,
     customer_id: str,
@@ -130,8 +100,10 @@ def activity_rows_read(
     since: int | None,
     until: int | None,
 ) -> Read[ActivityRows]:
-    """``activity_rows`` as a read (on PostgreSQL when ``postgres``), to travel with a page's other reads in one
-    round trip; with neither source left, a statement that reads nothing."""
+    """In one statement, as a read (on PostgreSQL when ``postgres``) that may travel with a page's other reads: the
+    rows of ``purse`` (none without it) and, with ``cards``, ``limit`` of the customer's card payments and refunds
+    before ``card_before`` (epoch µs, id) in [``since``, ``until``) when given; and the summary of each payment they
+    name. With neither source left, a statement that reads nothing."""
     tables: list[str] = []
     lines: list[str] = []
     params: dict[str, object] = {}
