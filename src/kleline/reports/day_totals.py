@@ -31,7 +31,18 @@ from kleline.db.engine import RawTx, Read
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
 from kleline.reports.store import ZERO_NET, AccountInfo, has_text
 
-__all__ = ["Books", "Stored", "close_days", "read", "settle", "tail", "watermark"]
+__all__ = [
+    "Books",
+    "Stored",
+    "close_days",
+    "last_posting",
+    "read",
+    "settle",
+    "tail",
+    "watermark",
+    "zero_net",
+    "zero_net_count",
+]
 
 _TABLE: Final = "merchant_day_totals"
 
@@ -146,13 +157,54 @@ def read(tx: RawTx, merchant_id: str, *, window: int, recent: int, open_from: in
 
 
 def tail(tx: RawTx, books: Books, *, open_from: int, today: int, after: int) -> Read[dict[int, Totals]]:
-    """In one statement, as a read that may travel with others (``RawTx.read_all``): the open days' sales of the
-    postings after ``after``, and of their refunds paid out of the commission (by day number)."""
+    """In one statement: the open days' sales of the postings after ``after``, and of their refunds paid out of the
+    commission (by day number). PostgreSQL plans it anew at each execution, knowing from ``after`` how few postings
+    lie beyond it, and that planning costs more than the scan: a visit reads it only when something moved
+    (``last_posting``, ``zero_net_count``)."""
     return Read(
         f"{_per_day(tx, books.account.normal_side, upto=False)} UNION ALL {_ZERO_NET}",
         _params(books, open_from, today + 1, after),
         _by_day,
     )
+
+
+def last_posting(books: Books) -> Read[int]:
+    """The largest id of the balance account's postings (0 before the first), as one row: the open days have no
+    posting beyond those read while it stays the same."""
+    # Not ``MAX(id) ... WHERE account_id = :account``: planned once for every account (PostgreSQL's generic plan of
+    # a prepared statement), that walks the primary key backwards until it meets one of the account's postings,
+    # through the whole table for an account without any. A row comparison only the ``(account_id, id)`` index
+    # can serve lands on the account's last posting (or the previous account's, which the CASE sets aside).
+    return Read(
+        "SELECT COALESCE(MAX(CASE WHEN account_id = :account THEN id END), 0) FROM ("
+        "  SELECT account_id, id FROM ledger_postings WHERE (account_id, id) <= (:account, :largest) "
+        "  ORDER BY account_id DESC, id DESC LIMIT 1) last",
+        {"account": books.account.id, "largest": 2**63 - 1},
+        _first_int,
+        width=1,
+    )
+
+
+def zero_net_count(merchant_id: str) -> Read[int]:
+    """How many refunds the commission paid in full the merchant has had, as one row. They move no posting of its
+    balance account, so ``last_posting`` does not tell when one is added; this count does (a refund is recorded
+    once, with how it ended, and never changes)."""
+    return Read(
+        f"SELECT COUNT(*) FROM refunds r WHERE r.merchant_id = :merchant AND {ZERO_NET} AND r.status = 'succeeded'",
+        {"merchant": merchant_id},
+        _first_int,
+        width=1,
+    )
+
+
+def zero_net(tx: RawTx, books: Books, *, open_from: int, today: int) -> dict[int, Totals]:
+    """The open days' refunds paid out of the commission (by day number)."""
+    params = {"merchant": books.merchant_id, "start": open_from * DAY_US, "end": (today + 1) * DAY_US}
+    return {int(row[0]): _totals(row, 1) for row in tx.fetchall(_ZERO_NET, params)}
+
+
+def _first_int(rows: list[Any]) -> int:
+    return int(rows[0][0])
 
 
 def _by_day(rows: list[Any]) -> dict[int, Totals]:

@@ -9,7 +9,10 @@ What cannot change is read once and kept by the process (for ``KEPT_FOR``, or un
 which are final, and the open days' **settled** postings, those no posting with a smaller id can still join (every
 posting up to the last one dated ``2 x CLOSING_GRACE`` ago has committed). Each visit then reads one statement of
 its own, the postings after the settled ones: a few minutes of sales, not a day's, and still every posting
-committed before the visit. Nothing is kept that a new posting could change.
+committed before the visit; and none at all when nothing moved since the process read the open days (a shop
+without a sale for some minutes): no posting of the balance account after the settled ones, and no new refund paid
+out of the commission, as the account's last posting id and the count of those refunds, read with the page's other
+figures, tell. Nothing is kept that a new posting could change.
 
 The balance is the ledger's, the pending amount the payments', the payouts settlement's: each service answers for
 its own figure.
@@ -25,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from kleline.clock import Clock, epoch_us, from_epoch_us
-from kleline.db.engine import Database, RawTx, Read, one_row_reads
+from kleline.db.engine import Database, Read, one_row_reads
 from kleline.ledger import Ledger
 from kleline.merchants.model import BALANCE_CURRENCY, balance_account
 from kleline.payments.postings import COMMISSION_ACCOUNT, INTRODUCTIONS_ACCOUNT
@@ -49,13 +52,16 @@ settled ones, read at every visit, are then at most this much sales)."""
 @dataclass(frozen=True, slots=True)
 class _Kept:
     """What a process keeps of a merchant's overview while the open days start at ``open_from``, until ``until``:
-    its closed days (final), and the open days' sales of the postings up to ``upto``, all committed when summed
-    (``day_totals.settle``)."""
+    its closed days (final), the open days' sales of the postings up to ``upto``, all committed when summed
+    (``day_totals.settle``), and the open days' refunds paid out of the commission while the merchant had
+    ``zero_net_count`` of them (they are summed again once it has more)."""
 
     open_from: int
     closed: Stored
     upto: int
     settled: dict[int, Totals]
+    zero_net_count: int
+    zero_net: dict[int, Totals]
     until: datetime
 
 
@@ -109,8 +115,8 @@ class Overview:
         books = self._books_of(merchant_id)
         closed, live, currency = Stored({}, {}, 0), dict[int, Totals](), BALANCE_CURRENCY
         available = 0
-        # The overview's reads do not depend on one another: its figures of one row each (and what the page reads
-        # ``beside`` them) are one statement; the open days' sales the other one.
+        # The overview's figures of one row each (and what the page reads ``beside`` them) are one statement; the
+        # open days' sales the process has not summed yet another one, only when there are some.
         pending_read = self._payments.pending_balance_read(merchant_id)
         payouts_read = self._settlement.payout_outlook_read(merchant_id)
         if books is None:  # not approved yet: nothing has moved, and there is no balance account
@@ -118,13 +124,24 @@ class Overview:
                 pending, payouts, *also = tx.read(one_row_reads(pending_read, payouts_read, *beside))
         else:
             kept = self._kept_of(books, frame)
+            bounds = _Bounds.of(frame)
             balance_read = self._ledger.balance_read(balance_account(merchant_id))
             with self._db.transaction(write=False) as tx:
-                figures, recent = tx.read_all(
-                    one_row_reads(pending_read, payouts_read, balance_read, *beside),
-                    self._tail_read(tx, books, frame, kept),
+                pending, payouts, balance, last, zero_net_count, *also = tx.read(
+                    one_row_reads(
+                        pending_read,
+                        payouts_read,
+                        balance_read,
+                        day_totals.last_posting(books),
+                        day_totals.zero_net_count(merchant_id),
+                        *beside,
+                    )
                 )
-            pending, payouts, balance, *also = figures
+                recent = kept.zero_net
+                if last > kept.upto or zero_net_count != kept.zero_net_count:  # something the process has not read
+                    recent = tx.read(
+                        day_totals.tail(tx, books, open_from=bounds.open_from, today=bounds.today, after=kept.upto)
+                    )
             closed, live, currency = kept.closed, _live(kept, recent), books.account.currency
             available = balance.available
         days, months = _series(frame, closed, live)
@@ -151,12 +168,6 @@ class Overview:
             kept = self._keep(books, frame, bounds)
         return kept
 
-    @staticmethod
-    def _tail_read(tx: RawTx, books: Books, frame: Frame, kept: _Kept) -> Read[dict[int, Totals]]:
-        """The open days' sales of the postings after those the process keeps."""
-        bounds = _Bounds.of(frame)
-        return day_totals.tail(tx, books, open_from=bounds.open_from, today=bounds.today, after=kept.upto)
-
     def _keep(self, books: Books, frame: Frame, bounds: _Bounds) -> _Kept:
         """Keep the closed days not kept yet; read them back, and sum the open days' settled postings."""
         with self._db.transaction(write=False) as tx:
@@ -172,7 +183,10 @@ class Overview:
             upto, settled = day_totals.settle(
                 tx, books, open_from=bounds.open_from, today=bounds.today, after=closed.watermark, before=before
             )
-        kept = _Kept(bounds.open_from, closed, upto, settled, frame.now + KEPT_FOR)
+            # Counted before they are summed: one that commits in between is summed again at the next visit.
+            zero_net_count = tx.read(day_totals.zero_net_count(books.merchant_id))
+            zero_net = day_totals.zero_net(tx, books, open_from=bounds.open_from, today=bounds.today)
+        kept = _Kept(bounds.open_from, closed, upto, settled, zero_net_count, zero_net, frame.now + KEPT_FOR)
         with self._lock:
             if len(self._kept) >= _CACHED_ACCOUNTS:
                 self._kept.clear()
@@ -242,7 +256,7 @@ def _expected(
 
 
 def _live(kept: _Kept, recent: dict[int, Totals]) -> dict[int, Totals]:
-    """The open days' sales: the settled ones the process keeps, and those of the postings after them."""
+    """The open days' sales: the settled ones the process keeps, and the others (by day number)."""
     live = dict(kept.settled)
     for day, totals in recent.items():
         live[day] = live.get(day, Totals()) + totals

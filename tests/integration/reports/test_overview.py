@@ -14,7 +14,7 @@ from kleline.config import load_settings
 from kleline.ledger import NormalSide
 from kleline.merchants.model import balance_account
 from kleline.payments.model import PaymentRequest
-from kleline.reports import MerchantStatement, Month
+from kleline.reports import MerchantStatement, Month, day_totals
 from kleline.reports.figures import SalesOverview, Totals, day_number
 from kleline.reports.overview import Overview
 
@@ -211,3 +211,31 @@ def test_todays_sales_read_in_two_parts_add_up_to_the_statement(kleline: Kleline
     clock.advance(minutes=20)  # the remembered sums are summed again, further
     pay(kleline, shop, ada, 1)
     assert kleline.overview.of(shop).today == Totals(4250, 250, 170, 10) == fresh.of(shop).today
+
+
+def test_a_quiet_shop_reads_no_posting_and_still_sees_a_refund_paid_by_the_commission(
+    kleline: Kleline, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open days' sales after the settled ones are read only when something moved: a posting of the balance
+    account, or a refund paid entirely out of the commission (which moves none of its postings, and counts at the
+    very next visit all the same)."""
+    clock.now = datetime(2026, 1, 15, 8, 0, tzinfo=UTC)
+    shop = merchant(kleline, fee_bps=400)
+    ada = shopper(kleline, purse=1_000_000).id
+    tiny = pay(kleline, shop, ada, 13)
+    scans = []
+    read_tail = day_totals.tail
+    monkeypatch.setattr(day_totals, "tail", lambda *args, **kwargs: scans.append(1) or read_tail(*args, **kwargs))
+    assert kleline.overview.of(shop).today == Totals(13, 0, 1, 0) and len(scans) == 1  # not settled yet: read
+    clock.now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert kleline.overview.of(shop).today == Totals(13, 0, 1, 0) and len(scans) == 1  # settled, summed once: kept
+    assert kleline.overview.of(shop).today == Totals(13, 0, 1, 0) and len(scans) == 1  # nothing new: no scan
+
+    assert kleline.refunds.refund(shop, tiny, eur(1)).fee_returned == 1  # zero net: no posting of the shop's
+    refunded = kleline.overview.of(shop)
+    assert refunded.today == Totals(13, 1, 1, 1) == _as_statement(kleline.reports.statement(shop, "2026-01"))
+    assert len(scans) == 2  # one more such refund: read
+    clock.advance(minutes=11)  # what the process keeps is read again, the refund with it
+    assert kleline.overview.of(shop).today == Totals(13, 1, 1, 1) and len(scans) == 2
+    pay(kleline, shop, ada, 2000)
+    assert kleline.overview.of(shop).today == Totals(2013, 1, 81, 1) and len(scans) == 3  # a new posting: read
