@@ -63,6 +63,7 @@ __all__ = [
     "link_hash",
     "normalise_url",
     "one_row_reads",
+    "single_int",
 ]
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
@@ -97,6 +98,11 @@ class Read(Generic[T]):
     decode: Callable[[list[Any]], T]
     width: int = 0
     """For a read that always returns exactly one row: how many columns (``one_row_reads`` joins such reads)."""
+
+
+def single_int(rows: Sequence[Sequence[Any]]) -> int:
+    """The decoder of a ``Read`` whose one row holds one integer (a sum, a count, an id)."""
+    return int(rows[0][0])
 
 
 @functools.lru_cache(maxsize=1024)

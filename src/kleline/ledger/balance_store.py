@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kleline.db.engine import RawTx, Read
+from kleline.db.engine import RawTx, Read, single_int
 
 __all__ = [
     "SLOTS",
@@ -59,13 +59,9 @@ def posted_by_code_read(code: str) -> Read[int]:
         "SELECT COALESCE(SUM(b.balance), 0) FROM ledger_accounts a JOIN ledger_balances b ON b.account_id = a.id "
         "WHERE a.code = :code",
         {"code": code},
-        _first_int,
+        single_int,
         width=1,
     )
-
-
-def _first_int(rows: list[Any]) -> int:
-    return int(rows[0][0])
 
 
 def _posted_and_held(rows: list[Any]) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx, Read
+from kleline.db.engine import RawTx, Read, single_int
 from kleline.money import Money
 from kleline.payments.model import Payment, Refund
 
@@ -188,13 +188,9 @@ def authorized_total(merchant_id: str) -> Read[int]:
         "SELECT COALESCE(SUM(amount_authorized), 0) FROM payments WHERE merchant_id = :merchant "
         "AND status = 'authorized'",
         {"merchant": merchant_id},
-        _total,
+        single_int,
         width=1,
     )
-
-
-def _total(rows: list[Any]) -> int:
-    return int(rows[0][0])
 
 
 _REFUND_COLUMNS = (

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx, Read
+from kleline.db.engine import RawTx, Read, single_int
 from kleline.privacy.audience_model import Audience
 from kleline.privacy.offer_model import InboxOffer, Offer, OfferDraft
 
@@ -199,7 +199,7 @@ def unread_count_read(customer_id: str, now: datetime) -> Read[int]:
         "SELECT COUNT(*) FROM offer_deliveries d JOIN offers o ON o.id = d.offer_id WHERE d.customer_id = :customer "
         "AND d.read_at IS NULL AND o.valid_from <= :now AND o.valid_until > :now",
         {"customer": customer_id, "now": epoch_us(now)},
-        _count,
+        single_int,
         width=1,
     )
 
@@ -213,10 +213,6 @@ def unread_count_of(customer_column: str, now: datetime) -> tuple[str, dict[str,
         "AND o.valid_until > :unread_now)"
     )
     return sql, {"unread_now": epoch_us(now)}
-
-
-def _count(rows: list[Any]) -> int:
-    return int(rows[0][0])
 
 
 def mark_read(tx: RawTx, customer_id: str, offer_id: str, at: datetime) -> None:

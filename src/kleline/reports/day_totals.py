@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kleline.db.engine import RawTx, Read
+from kleline.db.engine import RawTx, Read, single_int
 from kleline.reports.figures import DAY_US, Totals, from_day_number, month_key
 from kleline.reports.store import ZERO_NET, AccountInfo, has_text
 
@@ -180,7 +180,7 @@ def last_posting(books: Books) -> Read[int]:
         "  SELECT account_id, id FROM ledger_postings WHERE (account_id, id) <= (:account, :largest) "
         "  ORDER BY account_id DESC, id DESC LIMIT 1) last",
         {"account": books.account.id, "largest": 2**63 - 1},
-        _first_int,
+        single_int,
         width=1,
     )
 
@@ -192,7 +192,7 @@ def zero_net_count(merchant_id: str) -> Read[int]:
     return Read(
         f"SELECT COUNT(*) FROM refunds r WHERE r.merchant_id = :merchant AND {ZERO_NET} AND r.status = 'succeeded'",
         {"merchant": merchant_id},
-        _first_int,
+        single_int,
         width=1,
     )
 
@@ -201,10 +201,6 @@ def zero_net(tx: RawTx, books: Books, *, open_from: int, today: int) -> dict[int
     """The open days' refunds paid out of the commission (by day number)."""
     params = {"merchant": books.merchant_id, "start": open_from * DAY_US, "end": (today + 1) * DAY_US}
     return {int(row[0]): _totals(row, 1) for row in tx.fetchall(_ZERO_NET, params)}
-
-
-def _first_int(rows: list[Any]) -> int:
-    return int(rows[0][0])
 
 
 def _by_day(rows: list[Any]) -> dict[int, Totals]:

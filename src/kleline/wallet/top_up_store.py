@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
-from kleline.db.engine import RawTx, Read
+from kleline.db.engine import RawTx, Read, single_int
 from kleline.money import Money
 from kleline.wallet.model import TopUp
 
@@ -115,7 +115,7 @@ def month_total_read(customer_id: str, since: int) -> Read[int]:
         "SELECT COALESCE(SUM(amount), 0) FROM top_ups WHERE customer_id = :customer AND created_at >= :since "
         "AND status IN ('pending', 'succeeded')",
         {"customer": customer_id, "since": since},
-        _sum,
+        single_int,
         width=1,
     )
 
@@ -130,13 +130,9 @@ def pending_total_read(customer_id: str) -> Read[int]:
     return Read(
         "SELECT COALESCE(SUM(amount), 0) FROM top_ups WHERE customer_id = :customer AND status = 'pending'",
         {"customer": customer_id},
-        _sum,
+        single_int,
         width=1,
     )
-
-
-def _sum(rows: list[Any]) -> int:
-    return int(rows[0][0])
 
 
 def card_top_up_settlement(
