@@ -55,12 +55,15 @@ _CALLS = frozenset({"_", "gettext"})
 
 
 def _folded_calls(stream: TokenStream, translate: Callable[[str], str]) -> Any:
-    """The tokens of ``stream``, each ``_('literal')`` or ``gettext('literal')`` replaced by its translation."""
+    """The tokens of ``stream``, each ``_('literal')`` or ``gettext('literal')`` replaced by its translation (an
+    object's method of that name, ``x._('literal')``, left as it is)."""
     held: list[Token] = []
+    previous = ""  # the type of the last token passed on
     for token in stream:
         held.append(token)
         shape = [t.type for t in held]
-        if shape == ["name", "lparen", "string", "rparen"][: len(held)] and held[0].value in _CALLS:
+        call = held[0].value in _CALLS and previous != "dot"
+        if call and shape == ["name", "lparen", "string", "rparen"][: len(held)]:
             if len(held) == 4:
                 line, text = held[0].lineno, translate(held[2].value) % {}
                 yield from (
@@ -70,14 +73,16 @@ def _folded_calls(stream: TokenStream, translate: Callable[[str], str]) -> Any:
                     Token(line, "name", "safe"),
                     Token(line, "rparen", ")"),
                 )
-                held = []
+                held, previous = [], "rparen"
             continue
         # Not such a call: what was held goes on as it was (its last token may begin another call).
         *earlier, last = held
         yield from earlier
-        held = [last] if last.type == "name" and last.value in _CALLS else []
+        previous = earlier[-1].type if earlier else previous
+        held = [last] if last.type == "name" and last.value in _CALLS and previous != "dot" else []
         if not held:
             yield last
+            previous = last.type
     yield from held
 
 

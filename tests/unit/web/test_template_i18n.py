@@ -12,8 +12,16 @@ from kleline.web.template_i18n import CompiledTranslations, translate_when_compi
 TEMPLATE = (
     "<p title=\"{{ _('Your shop') }}\">{% trans %}Overview{% endtrans %}|{{ _('Payments') ~ '!' }}|"
     "{{ gettext('Settings') }}|{{ _('Search payments') | upper }}|{% trans n=count %}{{ n }} <b>{% endtrans %}|"
-    "{{ _(name) }}|{% trans %}100% & <safe>{% endtrans %}|{{ _('a') if flag else _('b') }}</p>"
+    "{{ _(name) }}|{% trans %}100% & <safe>{% endtrans %}|{{ _('a') if flag else _('b') }}|{{ shop._('Payments') }}"
+    "</p>"
 )
+
+
+class _Shop:
+    """An object with a method named ``_``: a call of it is the object's, not a text to translate."""
+
+    def _(self, text: str) -> str:
+        return f"[{text}]"
 
 
 def _runtime(code: str) -> Environment:
@@ -28,10 +36,11 @@ def test_folded_texts_read_as_the_runtime_translations_do(code: str) -> None:
     folded = Environment(autoescape=select_autoescape(default_for_string=True), extensions=[CompiledTranslations])
     folded.install_gettext_translations(LANGUAGES[code].translations, newstyle=True)  # type: ignore[attr-defined]
     translate_when_compiled(folded, LANGUAGES[code].translations.gettext)
-    values = {"count": "<3>", "name": "Payouts", "flag": False}
+    values = {"count": "<3>", "name": "Payouts", "flag": False, "shop": _Shop()}
     expected = _runtime(code).from_string(TEMPLATE).render(values)
     assert folded.from_string(TEMPLATE).render(values) == expected
     assert "&lt;3&gt;" in expected and "100% & <safe>" in expected  # placeholders escaped, the catalog's text not
+    assert "[Payments]" in expected
 
 
 def test_the_pages_environments_fold_their_fixed_texts_at_compile_time() -> None:
