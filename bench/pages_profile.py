@@ -5,9 +5,10 @@ migrates a fresh PostgreSQL database, makes the pages bench's world (customers w
 path under ``/dashboard``, the dashboard payments bench's (one merchant with ``KLELINE_BENCH_DASHBOARD_PAYMENTS``
 payments and owners with an authenticator app), serves Kleline in this process (one uvicorn worker, access logs
 off) with a ``cProfile`` profiler in every thread (``bench.payments_profile.ThreadProfiles``), signs the people in
-through the forms, and asks for ``PATH`` for ``SECONDS``. Printed: the top functions by own and by cumulative time,
-in µs per page (cProfile inflates small Python calls, and counts every resumption of a template's generator as a
-call: read it for the shares, not the absolute figures). The database is dropped afterwards.
+through the forms, and asks for ``PATH`` for ``SECONDS`` (``{deep}`` in it is the payments bench's deep cursor:
+``'/dashboard/payments?cursor={deep}'`` profiles the page deep in the list). Printed: the top functions by own and
+by cumulative time, in µs per page (cProfile inflates small Python calls, and counts every resumption of a
+template's generator as a call: read it for the shares, not the absolute figures). The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ def main(path: str, seconds: float, connections: int) -> None:
     new_postgres(name)  # migrated: a clone of the run's template
     try:
         dashboard = path.startswith("/dashboard")
-        people = dashboard_payments._world(url)[0] if dashboard else [(email, None) for email in _world(url)]
+        if dashboard:
+            people, deep = dashboard_payments._world(url)
+            path = path.replace("{deep}", deep)
+        else:
+            people = [(email, None) for email in _world(url)]
         os.environ.update(KLELINE_DATABASE_URL=url)
         server, thread, port, profiles = serve_profiled()
         cookies = tuple(

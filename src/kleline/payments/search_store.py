@@ -28,15 +28,16 @@ from kleline.payments.search import ListingPage, PageCursor, PaymentListing, Pay
 from kleline.payments.store import PAYMENT_COLUMNS, payment_from_row
 from kleline.privacy.sharing import customers_sharing_email
 
-__all__ = ["listing_page", "listing_payments", "payments_beyond", "prefix_successor", "search_page", "search_payments"]
+__all__ = ["listing_page", "prefix_successor", "search_page", "search_payments"]
 
 _LISTING_COLUMNS: Final = (
     "id, amount, currency, status, method, amount_captured, amount_refunded, description, reference, created_at"
 )
 
 Item = TypeVar("Item", Payment, PaymentListing)
-# Up to ``limit`` items beyond a key (or from the newest), older ones or, when ``newer``, newer ones.
-Fetch = Callable[[int, "tuple[int, str] | None", bool], list[Item]]
+# Up to ``limit`` items beyond a key (or from the newest), older ones or, when ``newer``, newer ones; and, when a key is
+# given, whether any payment the search matches lies on the key's other side, the key included (``_behind``).
+Fetch = Callable[[int, "tuple[int, str] | None", bool], "tuple[list[Item], bool]"]
 
 
 def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:
@@ -65,9 +66,8 @@ def _text_condition(tx: RawTx, merchant_id: str, text: str, email_index: str | N
     return f"({' OR '.join(readings)})"
 
 
-def _conditions(
-    tx: RawTx, merchant_id: str, search: PaymentSearch, key: tuple[int, str] | None, newer: bool
-) -> tuple[str, dict[str, object]]:
+def _conditions(tx: RawTx, merchant_id: str, search: PaymentSearch) -> tuple[list[str], dict[str, object]]:
+    """What ``search`` asks of a payment, as conditions to AND and their parameters (no cursor yet)."""
     where = ["merchant_id = :merchant"]
     params: dict[str, object] = {"merchant": merchant_id}
     if search.statuses:
@@ -88,10 +88,15 @@ def _conditions(
         where.append(f"({' OR '.join(amounts)})")
     if search.text is not None:
         where.append(_text_condition(tx, merchant_id, search.text, search.email_index, params))
-    if key is not None:
-        where.append(f"(created_at, id) {'>' if newer else '<'} (:key_at, :key_id)")
-        params["key_at"], params["key_id"] = key
-    return " AND ".join(where), params
+    return where, params
+
+
+def _walk(where: list[str], comparison: str | None, ascending: bool) -> str:
+    """``FROM payments`` where ``where`` holds (and the key compares as ``comparison`` says), in the page order of
+    (created_at, id), ascending or not: the index is walked from the key, the nearest payments first."""
+    conditions = where if comparison is None else [*where, f"(created_at, id) {comparison} (:key_at, :key_id)"]
+    order = "ASC" if ascending else "DESC"
+    return f"FROM payments WHERE {' AND '.join(conditions)} ORDER BY created_at {order}, id {order}"
 
 
 def _matching(
@@ -102,13 +107,26 @@ def _matching(
     limit: int,
     key: tuple[int, str] | None,
     newer: bool,
-) -> list[Sequence[Any]]:
-    where, params = _conditions(tx, merchant_id, search, key, newer)
-    order = "ASC" if newer else "DESC"
+    *,
+    behind: bool = False,
+) -> tuple[list[Sequence[Any]], bool]:
+    """Up to ``limit`` rows of ``columns`` beyond ``key`` (see ``search_payments``); and, when ``behind`` is asked
+    with a key, whether any payment ``search`` matches lies on the key's other side, the key included.
+
+    That second answer is a scalar subquery of the same statement (evaluated once, walking the index from the key
+    the other way), not a statement of its own: a page deep in the list is one round trip and one plan, not two.
+    It is only read with the rows, so it is False when no row is found (a page with no payment links nowhere)."""
+    where, params = _conditions(tx, merchant_id, search)
     params["limit"] = limit
-    return tx.fetchall(
-        f"SELECT {columns} FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT :limit", params
-    )
+    if key is None:
+        return tx.fetchall(f"SELECT {columns} {_walk(where, None, newer)} LIMIT :limit", params), False
+    params["key_at"], params["key_id"] = key
+    beyond = _walk(where, ">" if newer else "<", newer)
+    if not behind:
+        return tx.fetchall(f"SELECT {columns} {beyond} LIMIT :limit", params), False
+    other_side = f"(SELECT 1 {_walk(where, '<=' if newer else '>=', not newer)} LIMIT 1)"
+    rows = tx.fetchall(f"SELECT {columns}, {other_side} {beyond} LIMIT :limit", params)
+    return rows, bool(rows) and rows[0][-1] is not None
 
 
 def search_payments(
@@ -123,7 +141,7 @@ def search_payments(
 ) -> list[Payment]:
     """Up to ``limit`` of the merchant's payments that ``search`` matches, beyond ``key`` (created_at, id): older
     than it, newest first; or, when ``newer``, newer than it, oldest first (the nearest to ``key`` first)."""
-    rows = _matching(tx, PAYMENT_COLUMNS, merchant_id, search, limit, key, newer)
+    rows, _ = _matching(tx, PAYMENT_COLUMNS, merchant_id, search, limit, key, newer)
     return [payment_from_row(row, checkout_base) for row in rows]
 
 
@@ -141,30 +159,6 @@ def _listing(row: Sequence[Any]) -> PaymentListing:
     )
 
 
-def listing_payments(
-    tx: RawTx,
-    merchant_id: str,
-    search: PaymentSearch,
-    *,
-    limit: int,
-    key: tuple[int, str] | None = None,
-    newer: bool = False,
-) -> list[PaymentListing]:
-    """As ``search_payments``, each payment read as a ``PaymentListing`` (its listed columns only)."""
-    rows = _matching(tx, _LISTING_COLUMNS, merchant_id, search, limit, key, newer)
-    return [_listing(row) for row in rows]
-
-
-def payments_beyond(tx: RawTx, merchant_id: str, search: PaymentSearch, key: tuple[int, str], *, newer: bool) -> bool:
-    """Whether any payment ``search`` matches lies beyond ``key``: newer than it when ``newer``, else older."""
-    where, params = _conditions(tx, merchant_id, search, key, newer)
-    # Ordered as a page would be, the nearest to ``key`` first, so that the look-up walks the index from ``key``
-    # (unordered, a planner expecting many matches may read the table from its start and find few).
-    order = "ASC" if newer else "DESC"
-    sql = f"SELECT 1 FROM payments WHERE {where} ORDER BY created_at {order}, id {order} LIMIT 1"
-    return tx.fetchone(sql, params) is not None
-
-
 def search_page(
     tx: RawTx, checkout_base: str, merchant_id: str, search: PaymentSearch, *, limit: int, cursor: PageCursor | None
 ) -> PaymentPage:
@@ -173,10 +167,11 @@ def search_page(
     the first page whole (even when fewer than ``limit`` payments were left above the cursor); an empty page after
     a cursor has no ``previous`` cursor (start again from the first page)."""
 
-    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> list[Payment]:
-        return search_payments(tx, checkout_base, merchant_id, search, limit=count, key=key, newer=newer)
+    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> tuple[list[Payment], bool]:
+        rows, behind = _matching(tx, PAYMENT_COLUMNS, merchant_id, search, count, key, newer, behind=True)
+        return [payment_from_row(row, checkout_base) for row in rows], behind
 
-    return PaymentPage(*_page(tx, merchant_id, search, fetch, limit, cursor))
+    return PaymentPage(*_page(fetch, limit, cursor))
 
 
 def listing_page(
@@ -184,40 +179,36 @@ def listing_page(
 ) -> ListingPage:
     """The page ``search_page`` gives, each payment read as a ``PaymentListing``."""
 
-    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> list[PaymentListing]:
-        return listing_payments(tx, merchant_id, search, limit=count, key=key, newer=newer)
+    def fetch(count: int, key: tuple[int, str] | None, newer: bool) -> tuple[list[PaymentListing], bool]:
+        rows, behind = _matching(tx, _LISTING_COLUMNS, merchant_id, search, count, key, newer, behind=True)
+        return [_listing(row) for row in rows], behind
 
-    return ListingPage(*_page(tx, merchant_id, search, fetch, limit, cursor))
+    return ListingPage(*_page(fetch, limit, cursor))
 
 
 def _page(
-    tx: RawTx, merchant_id: str, search: PaymentSearch, fetch: Fetch[Item], limit: int, cursor: PageCursor | None
+    fetch: Fetch[Item], limit: int, cursor: PageCursor | None
 ) -> tuple[list[Item], PageCursor | None, PageCursor | None, bool]:
-    """A page's items, its next and previous cursors, and whether more lie beyond it (see ``search_page``)."""
+    """A page's items, its next and previous cursors, and whether more lie beyond it (see ``search_page``).
+
+    The payments between a cursor and the page's nearest payment match nothing (else that one would be the nearest),
+    so "a payment lies before the page's first" (or after its last) is "a payment lies on the cursor's other side,
+    the cursor included": what ``fetch`` answers with the page, in the same statement."""
     if cursor is None or cursor.direction == "next":
-        return _older(tx, merchant_id, search, fetch, limit, None if cursor is None else cursor.key)
-    newer = fetch(limit + 1, cursor.key, True)
+        return _older(fetch, limit, None if cursor is None else cursor.key)
+    newer, older_exist = fetch(limit + 1, cursor.key, True)
     if len(newer) <= limit:
-        first, following, previous, _ = _older(tx, merchant_id, search, fetch, limit, None)
+        first, following, previous, _ = _older(fetch, limit, None)
         return first, following, previous, False
     page = newer[:limit][::-1]
-    last = PageCursor.after(page[-1])
-    beyond = payments_beyond(tx, merchant_id, search, last.key, newer=False)
-    return page, last if beyond else None, PageCursor.before(page[0]), True
+    return page, PageCursor.after(page[-1]) if older_exist else None, PageCursor.before(page[0]), True
 
 
 def _older(
-    tx: RawTx,
-    merchant_id: str,
-    search: PaymentSearch,
-    fetch: Fetch[Item],
-    limit: int,
-    key: tuple[int, str] | None,
+    fetch: Fetch[Item], limit: int, key: tuple[int, str] | None
 ) -> tuple[list[Item], PageCursor | None, PageCursor | None, bool]:
-    found = fetch(limit + 1, key, False)
+    found, newer_exist = fetch(limit + 1, key, False)
     page, more = found[:limit], len(found) > limit
-    previous = None
-    if key is not None and page:  # a first page has nothing before it; another may, if payments lie above it
-        first = PageCursor.before(page[0])
-        previous = first if payments_beyond(tx, merchant_id, search, first.key, newer=True) else None
+    # A first page has nothing before it; another may, if payments lie above it.
+    previous = PageCursor.before(page[0]) if key is not None and page and newer_exist else None
     return page, PageCursor.after(page[-1]) if more else None, previous, more
