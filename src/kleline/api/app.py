@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kleline import __version__
-from kleline.api import boundary, idempotency, openapi, problems
+from kleline.api import boundary, idempotency, openapi, problems, routing
 from kleline.api.auth import kleline_of
 from kleline.api.routes import (
     audiences,
@@ -123,6 +123,7 @@ def create_app(kleline: Kleline) -> FastAPI:
         """The process answers; no database (a load balancer's liveness probe, and the benchmark's reference)."""
         return JSONResponse({"status": "ok"})
 
+    routing.index_routes(app)  # last: every route is in
     return app
 
 
