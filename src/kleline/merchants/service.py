@@ -397,6 +397,11 @@ class Merchants:
             merchant = found
         return _active(merchant, doing)
 
+    def check_active(self, merchant: Merchant, doing: str = "take payments") -> Merchant:
+        """``merchant``, read by the caller with something else in one statement, if it may take payments (and
+        capture them); ``MerchantNotActive`` (403) as ``require_active`` says otherwise."""
+        return _active(merchant, doing)
+
     def authenticate_active(self, tx: RawTx, secret: str, doing: str = "take payments") -> Merchant:
         """The merchant behind a live secret key, if it may take payments, read in the caller's transaction in one
         query: ``InvalidMerchantKey`` (401) for an unknown or revoked key, ``MerchantNotActive`` (403) otherwise.

@@ -12,6 +12,7 @@ from kleline.clock import Clock, epoch_us
 from kleline.db.engine import Database, RawTx
 from kleline.errors import NotFound
 from kleline.events import outbox
+from kleline.merchants.model import Merchant
 from kleline.payments import store
 from kleline.payments.model import Payment
 from kleline.payments.views import merchant_payment_json
@@ -39,6 +40,13 @@ class PaymentBook:
         if payment is None:
             raise NotFound(f"no payment {payment_id}", param="id")
         return payment
+
+    def lock_with_merchant(self, tx: RawTx, payment_id: str) -> tuple[Payment, Merchant]:
+        """A payment, locked for the rest of ``tx``, and its merchant, read in the same statement; or ``NotFound``."""
+        found = store.lock_payment_with_merchant(tx, payment_id, self.checkout_base)
+        if found is None:
+            raise NotFound(f"no payment {payment_id}", param="id")
+        return found
 
     def get(self, payment_id: str) -> Payment:
         """A payment read on its own."""

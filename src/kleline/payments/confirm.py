@@ -219,9 +219,9 @@ class Confirmations:
         """The purse pays without a code, in the caller's transaction: the payment's lock, its merchant's status,
         the exemption decision and the payment's writes (``_pay_in``). None when it cannot finish in one
         transaction (a challenge is due, or the purse cannot cover it: PostgreSQL has then aborted ``tx``)."""
-        current = self._book.load(tx, payment_id, lock=True)
+        current, merchant = self._book.lock_with_merchant(tx, payment_id)
         check_open(current, customer_id)
-        merchant = self._merchants.require_active(current.merchant_id, tx=tx)
+        self._merchants.check_active(merchant)
         self._accounts.ensure(postings.COMMISSION_ACCOUNT, NormalSide.CREDIT, current.currency)
         self._accounts.ensure(postings.INTRODUCTIONS_ACCOUNT, NormalSide.CREDIT, current.currency)
         try:

@@ -7,6 +7,8 @@ from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
 from kleline.db.engine import RawTx, Read, single_int
+from kleline.merchants.model import Merchant
+from kleline.merchants.store import MALLS_JOIN, MERCHANT_COLUMNS, MERCHANT_WIDTH, merchant_from_rows
 from kleline.money import Money
 from kleline.payments.model import Payment, Refund
 
@@ -22,6 +24,7 @@ __all__ = [
     "PAYMENT_COLUMNS",
     "payment_from_row",
     "load_payment",
+    "lock_payment_with_merchant",
     "merchants_paid_by",
     "load_refund",
     "save_payment",
@@ -146,6 +149,25 @@ def load_payment(tx: RawTx, payment_id: str, checkout_base: str, *, lock: bool =
     suffix = " FOR UPDATE" if lock and tx.is_postgres else ""
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM payments WHERE id = :id{suffix}", {"id": payment_id})
     return None if row is None else _payment(row, checkout_base)
+
+
+_QUALIFIED = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))
+
+
+def lock_payment_with_merchant(tx: RawTx, payment_id: str, checkout_base: str) -> tuple[Payment, Merchant] | None:
+    """A payment locked for the rest of the transaction (PostgreSQL; SQLite has one writer) and its merchant with
+    its malls, in one statement (a row per mall): a confirmation needs both, and reading them apart cost it a round
+    trip. The merchant's row is read, not locked, as ``merchants.store.find_merchant`` reads it. None if no such
+    payment."""
+    lock = " FOR UPDATE OF p" if tx.is_postgres else ""
+    rows = tx.fetchall(
+        f"SELECT {_QUALIFIED}, {MERCHANT_COLUMNS} FROM payments p JOIN merchants m ON m.id = p.merchant_id "
+        f"{MALLS_JOIN} WHERE p.id = :id{lock}",
+        {"id": payment_id},
+    )
+    if not rows:
+        return None
+    return _payment(rows[0], checkout_base), merchant_from_rows([row[-MERCHANT_WIDTH:] for row in rows])
 
 
 def list_payments(
