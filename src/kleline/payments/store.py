@@ -157,7 +157,9 @@ _QUALIFIED = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))
 def lock_payment_with_merchant(tx: RawTx, payment_id: str, checkout_base: str) -> tuple[Payment, Merchant] | None:
     """A payment locked for the rest of the transaction (PostgreSQL; SQLite has one writer) and its merchant with
     its malls, in one statement (a row per mall): a confirmation needs both, and reading them apart cost it a round
-    trip. The merchant's row is read, not locked, as ``merchants.store.find_merchant`` reads it. None if no such
+    trip. The merchant's row is read, not locked, as ``merchants.store.find_merchant`` reads it, as it stood when the
+    statement began: a suspension committed while the statement waited for the payment's lock counts from the next
+    request, as a key revoked while a request runs does (``Merchants.authenticate_active``). None if no such
     payment."""
     lock = " FOR UPDATE OF p" if tx.is_postgres else ""
     rows = tx.fetchall(
