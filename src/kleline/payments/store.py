@@ -42,6 +42,7 @@ _COLUMNS = (
 
 PAYMENT_COLUMNS = _COLUMNS
 """The columns ``payment_from_row`` reads, in its order (for queries written elsewhere: ``payments.search_store``)."""
+_QUALIFIED = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))  # over the alias ``p``, for joins
 
 
 def _optional_time(value: Any) -> Any:
@@ -149,9 +150,6 @@ def load_payment(tx: RawTx, payment_id: str, checkout_base: str, *, lock: bool =
     suffix = " FOR UPDATE" if lock and tx.is_postgres else ""
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM payments WHERE id = :id{suffix}", {"id": payment_id})
     return None if row is None else _payment(row, checkout_base)
-
-
-_QUALIFIED = ", ".join(f"p.{column}" for column in _COLUMNS.split(", "))
 
 
 def lock_payment_with_merchant(tx: RawTx, payment_id: str, checkout_base: str) -> tuple[Payment, Merchant] | None:
