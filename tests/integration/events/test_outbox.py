@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kleline.db.engine import Database
-from kleline.events.outbox import record
+from kleline.events.outbox import record, record_steps
 
 from ...conftest import FakeClock
 from .helpers import make_rig
@@ -132,3 +132,45 @@ def test_recording_an_event_for_two_endpoints_is_one_statement_on_postgresql(db:
             del tx.execute, tx.executemany, tx.defer  # the connection goes back to the pool: no counting there
     assert len(statements) == (1 if db.is_postgres else 2)
     assert len(rig.events.deliveries("mer_a", event_id)) == 2
+
+
+def test_two_steps_of_one_object_are_recorded_in_order_with_their_deliveries_in_one_or_two_statements(
+    db: Database, clock: FakeClock
+) -> None:
+    # A payment captured as it is authorised announces both steps, while it holds its row lock (and, on SQLite,
+    # the database's write lock): one statement on PostgreSQL, two on SQLite, however many steps and endpoints.
+    rig = make_rig(db, clock)
+    first, _ = rig.endpoints.create("mer_a", "https://one.example/hook")
+    second, _ = rig.endpoints.create("mer_a", "https://two.example/hook")
+    rig.endpoints.create("mer_b", "https://other.example/hook")
+    statements: list[str] = []
+    with db.transaction() as tx:
+        run = tx.defer
+
+        def counted(sql: str, *args: Any) -> None:
+            statements.append(sql)
+            run(sql, *args)
+
+        tx.defer = counted  # type: ignore[method-assign]
+        try:
+            ids = record_steps(
+                tx,
+                merchant_id="mer_a",
+                object_id="pay_1",
+                steps=(("payment.authorized", {"n": 1}), ("payment.succeeded", {"n": 2})),
+                created_at=clock(),
+            )
+        finally:
+            del tx.defer
+    assert len(statements) == (1 if db.is_postgres else 2)
+    with db.transaction(write=False) as tx:
+        events = tx.fetchall("SELECT id, seq, type, data FROM events WHERE object_id = 'pay_1' ORDER BY seq")
+        owed = tx.fetchall("SELECT event_id, event_seq, endpoint_id FROM webhook_deliveries")
+    assert [(e[0], e[2], e[3]) for e in events] == [
+        (ids[0], "payment.authorized", '{"n":1}'),
+        (ids[1], "payment.succeeded", '{"n":2}'),
+    ]
+    seqs = {e[0]: e[1] for e in events}
+    assert sorted((event, seq, endpoint) for event, seq, endpoint in owed) == sorted(
+        (event, seqs[event], endpoint) for event in ids for endpoint in (first.id, second.id)
+    )
