@@ -33,7 +33,7 @@ from kleline.api import problems
 from kleline.api.auth import kleline_of
 from kleline.db.engine import RawTx
 from kleline.errors import KlelineError
-from kleline.idempotency import Claim, StoredResponse, is_kept
+from kleline.idempotency import Claim, PreparedKey, StoredResponse, is_kept
 
 __all__ = ["SCOPE_KEY", "KeyedRequest", "SlowPath", "claimed_apart", "in_one_transaction", "replay"]
 
@@ -69,13 +69,16 @@ def in_one_transaction(
     """Run ``work`` in the request's one transaction, with its Idempotency-Key claimed and answered in it."""
     kleline = kleline_of(request)
     keyed: KeyedRequest | None = request.scope.get(SCOPE_KEY)
+    prepared: PreparedKey | None = None
     if keyed is not None:
         keyed.settled = True
+        # Its HMACs before the transaction: not under the transaction's locks (SQLite's only write lock).
+        prepared = kleline.idempotency.prepare(keyed.principal, keyed.key, keyed.fingerprint)
     try:
         with kleline.db.transaction() as tx:
-            if keyed is None:
+            if prepared is None:
                 return _json(status, model, work(tx))
-            outcome = kleline.idempotency.begin_in(tx, keyed.principal, keyed.key, keyed.fingerprint)
+            outcome = kleline.idempotency.begin_in(tx, prepared)
             if isinstance(outcome, StoredResponse):
                 return replay(outcome)
             try:
@@ -87,7 +90,8 @@ def in_one_transaction(
             kleline.idempotency.complete_in(tx, outcome, _stored(response))
         return response
     except _Refused as refused:
-        return _refused(request, keyed, refused.error)
+        assert prepared is not None
+        return _refused(request, prepared, refused.error)
 
 
 class _Refused(Exception):  # noqa: N818 - a signal carrying the error whose answer is kept
@@ -96,18 +100,17 @@ class _Refused(Exception):  # noqa: N818 - a signal carrying the error whose ans
         self.error = error
 
 
-def _refused(request: Request, keyed: KeyedRequest | None, error: KlelineError) -> Response:
+def _refused(request: Request, prepared: PreparedKey, error: KlelineError) -> Response:
     """A kept refusal (a 404, a 409...): its work was rolled back with the claim, so the key is claimed again in a
     transaction of its own that stores the problem document with it.
 
     No savepoint spares the work a second transaction: the refusal is the rare case, and a savepoint would cost
     every successful request two statements. A duplicate that took the key meanwhile (while it was free) has run
     the request itself, and its stored answer is the one this request gives too: one answer per key either way."""
-    assert keyed is not None
     kleline = kleline_of(request)
     response = problems.kleline_problem(error)
     with kleline.db.transaction() as tx:
-        outcome = kleline.idempotency.begin_in(tx, keyed.principal, keyed.key, keyed.fingerprint)
+        outcome = kleline.idempotency.begin_in(tx, prepared)
         if isinstance(outcome, StoredResponse):
             return replay(outcome)
         kleline.idempotency.complete_in(tx, outcome, _stored(response))

@@ -13,12 +13,13 @@ from kleline.idempotency.model import (
     principal,
     request_fingerprint,
 )
-from kleline.idempotency.service import Claim, Idempotency
+from kleline.idempotency.service import Claim, Idempotency, PreparedKey
 
 __all__ = [
     "HEADER",
     "KEY_PATTERN",
     "MAX_KEY_LENGTH",
+    "PreparedKey",
     "Claim",
     "Idempotency",
     "IdempotencyKeyReused",

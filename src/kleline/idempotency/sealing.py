@@ -16,7 +16,6 @@ A reader of the database needs the server key, the caller's bearer and the key s
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -41,7 +40,7 @@ class RecordKeys:
 
     def request_mac(self, fingerprint: bytes) -> bytes:
         """The stored form of a request fingerprint: comparable, but useless without the record's secret."""
-        return hmac.new(self.mac_key, fingerprint, hashlib.sha256).digest()
+        return hmac.digest(self.mac_key, fingerprint, "sha256")
 
 
 def record_keys(server_key: bytes, principal: bytes, key: str) -> RecordKeys:
@@ -49,12 +48,12 @@ def record_keys(server_key: bytes, principal: bytes, key: str) -> RecordKeys:
     encoded = key.encode("ascii")
     # Length-prefixed, so that no (principal, key) pair can be re-cut into another.
     material = len(principal).to_bytes(4, "big") + principal + encoded
-    secret = hmac.new(server_key, material, hashlib.sha256).digest()
-
-    def derive(label: bytes) -> bytes:
-        return hmac.new(secret, label, hashlib.sha256).digest()
-
-    return RecordKeys(id=derive(b"id"), mac_key=derive(b"request"), seal_key=derive(b"response"))
+    secret = hmac.digest(server_key, material, "sha256")
+    return RecordKeys(
+        id=hmac.digest(secret, b"id", "sha256"),
+        mac_key=hmac.digest(secret, b"request", "sha256"),
+        seal_key=hmac.digest(secret, b"response", "sha256"),
+    )
 
 
 def seal_response(keys: RecordKeys, response: StoredResponse) -> bytes:

@@ -42,11 +42,22 @@ from kleline.idempotency import store
 from kleline.idempotency.model import IdempotencyKeyReused, RequestInProgress, StoredResponse, check_key
 from kleline.idempotency.sealing import RecordKeys, open_response, record_keys, seal_response
 
-__all__ = ["Claim", "Idempotency"]
+__all__ = ["Claim", "Idempotency", "PreparedKey"]
 
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedKey:
+    """A request's Idempotency-Key made ready for ``begin_in``: the record's keys and the request's stored MAC.
+
+    Pure computation (HMACs, no database): prepared before the request's transaction opens, it is not done while
+    the transaction holds its locks (on SQLite, the database's only write lock)."""
+
+    keys: RecordKeys
+    request_mac: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +95,8 @@ class Idempotency:
         Raises ``IdempotencyKeyReused`` if the key was first used for another request (another fingerprint), and
         ``RequestInProgress`` while the first request with the key is still running.
         """
-        keys = record_keys(self._server_key, principal, check_key(key))
-        request_mac = keys.request_mac(fingerprint)
+        prepared = self.prepare(principal, key, fingerprint)
+        keys, request_mac = prepared.keys, prepared.request_mac
         now = epoch_us(self._clock())
         for _ in range(_ATTEMPTS):
             token = secrets.token_bytes(16)
@@ -123,8 +134,14 @@ class Idempotency:
         if record.status is None and record.created_at > now - _us(self.lock_timeout):
             raise RequestInProgress("the first request with this Idempotency-Key has not answered yet")
 
-    def begin_in(self, tx: RawTx, principal: bytes, key: str, fingerprint: bytes) -> Claim | StoredResponse:
-        """``begin`` inside the request's own transaction, whose COMMIT publishes the claim with the answer.
+    def prepare(self, principal: bytes, key: str, fingerprint: bytes) -> PreparedKey:
+        """The record's keys and the request's MAC for ``key`` (``InvalidIdempotencyKey`` if malformed)."""
+        keys = record_keys(self._server_key, principal, check_key(key))
+        return PreparedKey(keys, keys.request_mac(fingerprint))
+
+    def begin_in(self, tx: RawTx, prepared: PreparedKey) -> Claim | StoredResponse:
+        """``begin`` inside the request's own transaction, whose COMMIT publishes the claim with the answer, for a
+        key made ready by ``prepare`` before the transaction opened.
 
         The claim row is inserted first; until the transaction ends nobody else sees it, and a duplicate's own
         insert of the same key waits for it (a unique key being written) on PostgreSQL, or for the write lock on
@@ -132,8 +149,7 @@ class Idempotency:
         uncommitted claim with it, and the key is free at once. A claim left by another request running in
         transactions of its own (a card payment) is met exactly as ``begin`` meets it, under its lease.
         """
-        keys = record_keys(self._server_key, principal, check_key(key))
-        request_mac = keys.request_mac(fingerprint)
+        keys, request_mac = prepared.keys, prepared.request_mac
         now = epoch_us(self._clock())
         token = secrets.token_bytes(16)
         for _ in range(_ATTEMPTS):
