@@ -28,9 +28,13 @@ def system_clock() -> datetime:
 
 def to_rfc3339(moment: datetime) -> str:
     """An RFC 3339 UTC timestamp such as ``2026-11-27T22:56:27.123456Z``."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are refused: every Kleline time is UTC")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("naive datetimes are refused: every Kleline time is UTC")
+        moment = moment.astimezone(UTC)
+    # Formatted by hand: strftime costs half as much again, and a payment's answer and events format nine of them.
+    m = moment
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
 
 
 def epoch_us(moment: datetime) -> int:

@@ -151,7 +151,14 @@ class Payment:
     @property
     def net(self) -> int:
         """What the merchant keeps: captured minus refunded minus the commission and the introduction fee."""
-        return self.amount_captured - self.amount_refunded - self.fee - self.introduction_fee
+        return self.split()[2]
+
+    def split(self) -> tuple[int, int, int]:
+        """``fee``, ``introduction_fee`` and ``net`` together, each commission computed once (a view shows all
+        three)."""
+        kept = self.amount_captured - self.amount_refunded
+        fee, introduction_fee = self.fee, self.introduction_fee
+        return fee, introduction_fee, kept - fee - introduction_fee
 
     @property
     def currency(self) -> str:

@@ -16,6 +16,7 @@ __all__ = ["merchant_payment_json", "payment_json", "refund_json"]
 
 def payment_json(payment: Payment) -> dict[str, object]:
     """A payment as API.md names its fields (internal references such as the hold or the issuer's id stay out)."""
+    fee, introduction_fee, net = payment.split()
     return {
         "id": payment.id,
         "object": "payment",
@@ -31,12 +32,12 @@ def payment_json(payment: Payment) -> dict[str, object]:
         "amount_authorized": payment.amount_authorized,
         "amount_captured": payment.amount_captured,
         "amount_refunded": payment.amount_refunded,
-        "fee": payment.fee,
+        "fee": fee,
         "fee_bps": payment.fee_bps,
-        "introduction_fee": payment.introduction_fee,
+        "introduction_fee": introduction_fee,
         "intro_fee_bps": payment.intro_fee_bps,
         "introduction_offer_id": payment.introduction_offer_id,
-        "net": payment.net,
+        "net": net,
         "description": payment.description,
         "reference": payment.reference,
         "return_url": payment.return_url,

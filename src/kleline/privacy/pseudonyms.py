@@ -10,7 +10,7 @@ outside development, and the key is never rotated (a new key would make every me
 from __future__ import annotations
 
 import base64
-import hashlib
+import functools
 import hmac
 import re
 from typing import Final
@@ -23,17 +23,25 @@ __all__ = ["PSEUDONYM", "Pseudonyms"]
 PSEUDONYM: Final = re.compile(r"^cpn_[a-z2-7]{32}$")
 """A pseudonym's shape: ``cpn_`` and 32 lower-case base32 characters (160 bits of the MAC)."""
 _KEY_SIZE: Final = 32
+_REMEMBERED: Final = 16_384
+"""Pseudonyms remembered per process: a payment names its customer's three times (its answer, its events, its
+receipt), each an HMAC and a base32 encoding in Python, while it holds its row (and on SQLite the write) lock."""
 
 
 class Pseudonyms:
-    """Computes the pseudonym of a customer for a merchant; pure, no database."""
+    """Computes the pseudonym of a customer for a merchant; pure, no database.
 
-    __slots__ = ("_key",)
+    ``of(merchant_id, customer_id)``: the customer's pseudonym for that merchant (``cpn_...``), remembered for the
+    latest pairs asked.
+    """
+
+    __slots__ = ("_key", "of")
 
     def __init__(self, key: bytes) -> None:
         if len(key) < _KEY_SIZE:
             raise InvalidKeyConfig(f"the pseudonym key must decode to at least {_KEY_SIZE} bytes, got {len(key)}")
         self._key = key
+        self.of = functools.lru_cache(maxsize=_REMEMBERED)(self._pseudonym)
 
     @classmethod
     def from_config(cls, text: str, env: str) -> Pseudonyms:
@@ -46,11 +54,10 @@ class Pseudonyms:
             raise InvalidKeyConfig(f"the development pseudonym key is refused when env is {env!r}: configure your own")
         return cls(key)
 
-    def of(self, merchant_id: str, customer_id: str) -> str:
-        """The customer's pseudonym for this merchant (``cpn_...``)."""
+    def _pseudonym(self, merchant_id: str, customer_id: str) -> str:
+        """The customer's pseudonym for this merchant, computed (``of`` remembers it)."""
         # The separator cannot occur in an id, so ("mer_a", "bcus_x") and ("mer_ab", "cus_x") never collide.
-        message = f"{merchant_id}\x00{customer_id}".encode()
-        mac = hmac.new(self._key, message, hashlib.sha256).digest()[:20]
+        mac = hmac.digest(self._key, f"{merchant_id}\x00{customer_id}".encode(), "sha256")[:20]
         return "cpn_" + base64.b32encode(mac).decode("ascii").lower()
 
     def __repr__(self) -> str:
