@@ -1,8 +1,9 @@
 """SQLite: our ledger beside the same statements run through raw ``sqlite3``, one per commit and batched.
 
 The reference opens its connection exactly as Kleline does (WAL, ``synchronous=NORMAL``, foreign keys, the same
-schema and triggers) and runs, per transfer, the statements the ledger runs: advance a chain, insert two postings,
-insert the entry, move two balance slots. It does nothing else: no validation, no content hash, no idempotency.
+schema and triggers) and runs, per transfer, the statements the ledger runs: advance a chain, insert the two
+postings (one statement), insert the entry, move the two balance slots (one statement). It does nothing else: no
+validation, no content hash, no idempotency.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bench.databases import migrated_sqlite
 from bench.ledger_setup import BATCH_SIZE, UNIFORM, TransferSource, open_books
 from kleline.db.engine import Database, link_hash
 from kleline.ledger import Ledger
-from kleline.ledger.store import ADVANCE_CHAIN, INSERT_LINKED_ENTRY, INSERT_POSTING, SLOTS, UPDATE_BALANCE
+from kleline.ledger.store import ADVANCE_CHAIN, INSERT_LINKED_ENTRY, SLOTS, insert_postings, move_balances
 
 SECONDS = float(os.environ.get("KLELINE_BENCH_SECONDS", "5")) / 2
 
@@ -56,13 +57,7 @@ class RawTransfers:
         shard = self.random.randrange(16)
         execute = self.connection.execute
         execute(ADVANCE_CHAIN, {"content_hash": b"\x01" * 32, "shard": shard})
-        self.connection.executemany(
-            INSERT_POSTING,
-            [
-                {"entry_id": entry_id, "line": 0, "account_id": source, "currency": "EUR", "amount": amount},
-                {"entry_id": entry_id, "line": 1, "account_id": target, "currency": "EUR", "amount": -amount},
-            ],
-        )
+        execute(insert_postings(2), (entry_id, 0, source, "EUR", amount, entry_id, 1, target, "EUR", -amount))
         execute(
             INSERT_LINKED_ENTRY,
             {
@@ -75,8 +70,7 @@ class RawTransfers:
             },
         )
         slot = self.random.randrange(SLOTS)
-        for account_id, move in sorted(((source, amount), (target, amount))):
-            execute(UPDATE_BALANCE, {"balance": move, "held": 0, "id": account_id, "slot": slot})
+        execute(move_balances(2), [v for a in sorted((source, target)) for v in (a, slot, amount, 0)])
 
     def one_per_commit(self) -> int:
         self.connection.execute("BEGIN IMMEDIATE")

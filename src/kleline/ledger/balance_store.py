@@ -6,6 +6,7 @@ they lock in) are the same for single entries, holds and batches.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 from kleline.db.engine import RawTx, Read, single_int
 
 __all__ = [
+    "MAX_ROWS_PER_STATEMENT",
     "SLOTS",
     "UPDATE_BALANCE",
     "SlotDelta",
@@ -21,6 +23,7 @@ __all__ = [
     "apply_deltas",
     "apply_many_deltas",
     "merge_deltas",
+    "move_balances",
     "balance_read",
     "posted_by_code_read",
     "read_balance",
@@ -110,12 +113,35 @@ def merge_deltas(deltas: Iterable[SlotDelta]) -> list[SlotDelta]:
     return [SlotDelta(a, s, b, h) for (a, s), (b, h) in sorted(merged.items()) if b or h]
 
 
+MAX_ROWS_PER_STATEMENT = 1_000
+"""The most rows one SQLite statement writes from a ``VALUES`` list (four or five parameters a row, well under
+SQLite's 32,766)."""
+
+
+@functools.lru_cache(maxsize=16)
+def move_balances(count: int) -> str:
+    """SQLite: ``count`` slot moves in one statement (positional parameters, four a move: account id, slot,
+    balance, held). The floor trigger still runs for every row it changes."""
+    rows = ", ".join(["(?, ?, ?, ?)"] * count)
+    return (
+        "UPDATE ledger_balances SET balance = balance + v.column3, held = held + v.column4 "
+        f"FROM (VALUES {rows}) AS v WHERE ledger_balances.account_id = v.column1 AND ledger_balances.slot = v.column2"
+    )
+
+
 def apply_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
     """Move balance slots, merged and in lock order: the database refuses any move that crosses a floor."""
+    moves = merge_deltas(deltas)
+    accounts = {d.account_id for d in moves}
+    if not tx.is_postgres and 1 < len(moves) == len(accounts) and len(moves) <= MAX_ROWS_PER_STATEMENT:
+        # One statement where each account moves one slot: a row's floor check reads only its own account's slots,
+        # none of which the statement changes elsewhere, so the order SQLite visits the rows in cannot matter.
+        # (Two slots of one account move in lock order, one statement each.)
+        tx.execute(move_balances(len(moves)), [v for d in moves for v in (d.account_id, d.slot, d.balance, d.held)])
+        return
     # One statement per slot, pipelined on PostgreSQL (a batch moving 1,000 accounts pays no 1,000 round trips).
     tx.executemany(
-        UPDATE_BALANCE,
-        [{"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot} for d in merge_deltas(deltas)],
+        UPDATE_BALANCE, [{"balance": d.balance, "held": d.held, "id": d.account_id, "slot": d.slot} for d in moves]
     )
 
 

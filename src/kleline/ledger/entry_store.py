@@ -7,6 +7,7 @@ order (chain head, then entry id), whether one entry at a time (``post_entry``) 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from kleline.clock import from_epoch_us
 from kleline.db.engine import RawTx
 from kleline.ledger.account_store import AccountRow
-from kleline.ledger.balance_store import SlotDelta, _array, among, apply_deltas, merge_deltas
+from kleline.ledger.balance_store import MAX_ROWS_PER_STATEMENT, SlotDelta, _array, among, apply_deltas, merge_deltas
 from kleline.ledger.chain import GENESIS, content_hash
 from kleline.ledger.model import Entry, Metadata, Posting
 
@@ -29,6 +30,7 @@ __all__ = [
     "PostingRow",
     "append_entries",
     "append_entry",
+    "insert_postings",
     "dump_metadata",
     "ensure_chains",
     "history_statement",
@@ -102,10 +104,26 @@ INSERT_LINKED_ENTRY = (
 )
 
 
+@functools.lru_cache(maxsize=16)
+def insert_postings(count: int) -> str:
+    """The insert of ``count`` postings in one statement (positional parameters, five per posting in
+    ``INSERT_POSTING_ROW``'s order): SQLite steps it once, where ``executemany`` steps once per posting, each step
+    taken while the process holds the database's only write lock and giving the interpreter's lock up."""
+    rows = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    return f"INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount) VALUES {rows}"
+
+
 def append_entry(tx: RawTx, entry: EntryRow, shard: int, postings: list[dict[str, Any]]) -> None:
-    """Link one entry into chain ``shard`` (computed by the database) and write it with its postings."""
+    """Link one entry into chain ``shard`` (computed by the database) and write it with its postings (one
+    statement for all of them)."""
     tx.execute(ADVANCE_CHAIN, {"content_hash": entry.content_hash, "shard": shard})
-    tx.executemany(INSERT_POSTING, postings)
+    if len(postings) > MAX_ROWS_PER_STATEMENT:
+        tx.executemany(INSERT_POSTING, postings)
+    else:
+        tx.execute(
+            insert_postings(len(postings)),
+            [v for p in postings for v in (p["entry_id"], p["line"], p["account_id"], p["currency"], p["amount"])],
+        )
     tx.execute(INSERT_LINKED_ENTRY, _entry_params(entry, shard))
 
 
