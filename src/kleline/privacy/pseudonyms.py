@@ -24,7 +24,7 @@ PSEUDONYM: Final = re.compile(r"^cpn_[a-z2-7]{32}$")
 """A pseudonym's shape: ``cpn_`` and 32 lower-case base32 characters (160 bits of the MAC)."""
 _KEY_SIZE: Final = 32
 _REMEMBERED: Final = 16_384
-"""Pseudonyms remembered per process: a payment names its customer's three times (its answer, its events, its
+"""Pseudonyms remembered per process: a payment names its customer three times (its answer, its events, its
 receipt), each an HMAC and a base32 encoding in Python, while it holds its row (and on SQLite the write) lock."""
 
 
