@@ -60,7 +60,8 @@ def create_app() -> Any:
 
 
 def _read(folder: Path) -> dict[str, list[float]]:
-    return {p.name: [float(x) for x in p.read_text().split()] for p in folder.iterdir() if p.read_text()}
+    counts = {p.name: p.read_text().split() for p in folder.iterdir()}
+    return {pid: [float(x) for x in values] for pid, values in counts.items() if values}
 
 
 def main(seconds: float, rounds: int) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from kleline.db.engine import Database
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kleline.db.engine import Database, RawTx
 from kleline.ledger import EntryRequest, Ledger, NormalSide, credit, debit
 from kleline.money import Money
 
@@ -41,3 +45,24 @@ def book_snapshot(db: Database) -> tuple[int, ...]:
         sums = tx.fetchone("SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(held), 0) FROM ledger_balances")
         heads = tx.fetchone("SELECT COALESCE(SUM(seq), 0) FROM ledger_chains")
     return (*counts, int(sums[0]), int(sums[1]), int(heads[0]))
+
+
+@contextmanager
+def counted_statements(tx: RawTx) -> Iterator[list[str]]:
+    """The statements ``tx`` runs inside the block, one entry per statement the database steps: ``executemany``
+    counts once per row, and a statement deferred to travel with the next one counts as soon as it is deferred."""
+    statements: list[str] = []
+
+    def counted(run: Callable[..., Any], many: bool = False) -> Callable[..., Any]:
+        def call(sql: str, *args: Any) -> Any:
+            statements.extend([" ".join(sql.split())] * (len(args[0]) if many else 1))
+            return run(sql, *args)
+
+        return call
+
+    tx.execute, tx.defer = counted(tx.execute), counted(tx.defer)  # type: ignore[method-assign]
+    tx.executemany = counted(tx.executemany, many=True)  # type: ignore[method-assign]
+    try:
+        yield statements
+    finally:
+        del tx.execute, tx.executemany, tx.defer  # the connection goes back to the pool: no counting there

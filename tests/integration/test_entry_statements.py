@@ -5,17 +5,14 @@ three postings and moves its three accounts in two statements rather than six. T
 row; two slots of one account still move one statement each, in lock order, as on PostgreSQL.
 """
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from kleline.db.engine import INTEGRITY_ERRORS, Database, RawTx
+from kleline.db.engine import INTEGRITY_ERRORS, Database
 from kleline.ledger import EntryRequest, Ledger, credit, debit
 from kleline.ledger.store import SlotDelta, apply_deltas
 from kleline.money import Money
 
-from .helpers import book_snapshot, open_chart, transfer
+from .helpers import book_snapshot, counted_statements, open_chart, transfer
 
 PURSE = "customer:cus_1:purse"
 OTHER_PURSE = "customer:cus_2:purse"
@@ -35,20 +32,6 @@ def _slots(db: Database, account_id: int) -> dict[int, int]:
     return {int(slot): int(balance) for slot, balance in rows if balance}
 
 
-def _counting(tx: RawTx, statements: list[str]) -> None:
-    """Note every statement ``tx`` runs; ``executemany`` runs (and SQLite steps) its statement once per row."""
-
-    def counted(run: Callable[..., Any], many: bool = False) -> Callable[..., Any]:
-        def call(sql: str, *args: Any) -> Any:
-            statements.extend([" ".join(sql.split())[:40]] * (len(args[0]) if many else 1))
-            return run(sql, *args)
-
-        return call
-
-    tx.execute, tx.defer = counted(tx.execute), counted(tx.defer)  # type: ignore[method-assign]
-    tx.executemany = counted(tx.executemany, many=True)  # type: ignore[method-assign]
-
-
 def test_an_entry_of_three_legs_is_four_statements_on_sqlite_and_lands_exactly(ledger: Ledger) -> None:
     open_chart(ledger)
     ledger.post(transfer("fund", CARDS, PURSE, 1_000))
@@ -57,13 +40,8 @@ def test_an_entry_of_three_legs_is_four_statements_on_sqlite_and_lands_exactly(l
         (debit(PURSE, Money(1_000, "EUR")), credit(MERCHANT, Money(965, "EUR")), credit(COMMISSION, Money(35, "EUR"))),
         "payment captured",
     )
-    statements: list[str] = []
-    with ledger.db.transaction() as tx:
-        _counting(tx, statements)
-        try:
-            ledger.post_in(tx, payment)
-        finally:
-            del tx.execute, tx.executemany, tx.defer
+    with ledger.db.transaction() as tx, counted_statements(tx) as statements:
+        ledger.post_in(tx, payment)
     if not ledger.db.is_postgres:
         assert [s.split()[0] + " " + s.split()[1] for s in statements] == [
             "UPDATE ledger_chains",

@@ -17,6 +17,7 @@ fewer of them is a shorter turn for every writer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -66,12 +67,11 @@ def _events_sqlite(count: int) -> tuple[str, ...]:
     )
 
 
-_STATEMENTS = {
-    (postgres, count): (_events_postgres if postgres else _events_sqlite)(count)
-    for postgres in (True, False)
-    for count in (1, 2)
-}
-"""The statements of one or two events (every change records one, a capture announced with its authorisation two)."""
+@functools.lru_cache(maxsize=8)
+def _statements(postgres: bool, count: int) -> tuple[str, ...]:
+    """The statements of ``count`` events on either backend, built once per count (every change records one event,
+    a capture announced with its authorisation two)."""
+    return _events_postgres(count) if postgres else _events_sqlite(count)
 
 
 def record_steps(
@@ -92,10 +92,7 @@ def record_steps(
     for n, (type, data) in enumerate(steps):
         ids.append(new_id("evt"))
         params.update({f"id{n}": ids[-1], f"type{n}": _checked(type), f"data{n}": _data(data)})
-    statements = _STATEMENTS.get((tx.is_postgres, len(steps)))
-    if statements is None:
-        statements = (_events_postgres if tx.is_postgres else _events_sqlite)(len(steps))
-    for statement in statements:
+    for statement in _statements(tx.is_postgres, len(steps)):
         tx.defer(statement, params)  # nobody reads their answer: on PostgreSQL, sent with the next statement
     return ids
 

@@ -151,9 +151,9 @@ class Payment:
     @property
     def net(self) -> int:
         """What the merchant keeps: captured minus refunded minus the commission and the introduction fee."""
-        return self.split()[2]
+        return self.fees_and_net()[2]
 
-    def split(self) -> tuple[int, int, int]:
+    def fees_and_net(self) -> tuple[int, int, int]:
         """``fee``, ``introduction_fee`` and ``net`` together, each commission computed once (a view shows all
         three)."""
         kept = self.amount_captured - self.amount_refunded

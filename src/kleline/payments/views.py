@@ -16,7 +16,7 @@ __all__ = ["merchant_payment_json", "payment_json", "refund_json"]
 
 def payment_json(payment: Payment) -> dict[str, object]:
     """A payment as API.md names its fields (internal references such as the hold or the issuer's id stay out)."""
-    fee, introduction_fee, net = payment.split()
+    fee, introduction_fee, net = payment.fees_and_net()
     return {
         "id": payment.id,
         "object": "payment",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -13,6 +11,7 @@ from kleline.db.engine import Database
 from kleline.events.outbox import record, record_steps
 
 from ...conftest import FakeClock
+from ..helpers import counted_statements
 from .helpers import make_rig
 
 
@@ -112,24 +111,11 @@ def test_recording_an_event_for_two_endpoints_is_one_statement_on_postgresql(db:
     rig = make_rig(db, clock)
     rig.endpoints.create("mer_a", "https://one.example/hook")
     rig.endpoints.create("mer_a", "https://two.example/hook")
-    statements: list[str] = []
-
-    def counted(run: Callable[..., Any]) -> Callable[..., Any]:
-        def call(sql: str, *args: Any) -> Any:
-            statements.append(sql)
-            return run(sql, *args)
-
-        return call
-
-    with db.transaction() as tx:
-        # A statement whose answer nobody reads may be deferred, to travel with the next one: it counts the same.
-        tx.execute, tx.executemany, tx.defer = counted(tx.execute), counted(tx.executemany), counted(tx.defer)  # type: ignore[method-assign]
-        try:
-            event_id = record(
-                tx, type="payment.succeeded", merchant_id="mer_a", object_id="pay_1", data={}, created_at=clock()
-            )
-        finally:
-            del tx.execute, tx.executemany, tx.defer  # the connection goes back to the pool: no counting there
+    # A statement whose answer nobody reads may be deferred, to travel with the next one: it counts the same.
+    with db.transaction() as tx, counted_statements(tx) as statements:
+        event_id = record(
+            tx, type="payment.succeeded", merchant_id="mer_a", object_id="pay_1", data={}, created_at=clock()
+        )
     assert len(statements) == (1 if db.is_postgres else 2)
     assert len(rig.events.deliveries("mer_a", event_id)) == 2
 
@@ -143,25 +129,14 @@ def test_two_steps_of_one_object_are_recorded_in_order_with_their_deliveries_in_
     first, _ = rig.endpoints.create("mer_a", "https://one.example/hook")
     second, _ = rig.endpoints.create("mer_a", "https://two.example/hook")
     rig.endpoints.create("mer_b", "https://other.example/hook")
-    statements: list[str] = []
-    with db.transaction() as tx:
-        run = tx.defer
-
-        def counted(sql: str, *args: Any) -> None:
-            statements.append(sql)
-            run(sql, *args)
-
-        tx.defer = counted  # type: ignore[method-assign]
-        try:
-            ids = record_steps(
-                tx,
-                merchant_id="mer_a",
-                object_id="pay_1",
-                steps=(("payment.authorized", {"n": 1}), ("payment.succeeded", {"n": 2})),
-                created_at=clock(),
-            )
-        finally:
-            del tx.defer
+    with db.transaction() as tx, counted_statements(tx) as statements:
+        ids = record_steps(
+            tx,
+            merchant_id="mer_a",
+            object_id="pay_1",
+            steps=(("payment.authorized", {"n": 1}), ("payment.succeeded", {"n": 2})),
+            created_at=clock(),
+        )
     assert len(statements) == (1 if db.is_postgres else 2)
     with db.transaction(write=False) as tx:
         events = tx.fetchall("SELECT id, seq, type, data FROM events WHERE object_id = 'pay_1' ORDER BY seq")
