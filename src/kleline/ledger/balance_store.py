@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kleline.db.arrays import array_literal
 from kleline.db.engine import RawTx, Read, single_int
 
 __all__ = [
@@ -157,15 +158,9 @@ def apply_many_deltas(tx: RawTx, deltas: Iterable[SlotDelta]) -> None:
         "SELECT kleline_move_balances(CAST(:accounts AS integer[]), CAST(:slots AS integer[]), "
         "CAST(:balances AS bigint[]), CAST(:helds AS bigint[]))",
         {
-            "accounts": _array(m.account_id for m in moves),
-            "slots": _array(m.slot for m in moves),
-            "balances": _array(m.balance for m in moves),
-            "helds": _array(m.held for m in moves),
+            "accounts": array_literal(m.account_id for m in moves),
+            "slots": array_literal(m.slot for m in moves),
+            "balances": array_literal(m.balance for m in moves),
+            "helds": array_literal(m.held for m in moves),
         },
     )
-
-
-def _array(values: Iterable[int | str]) -> str:
-    """A PostgreSQL array literal of ints or plain codes (nothing that needs quoting): adapting Python lists costs
-    the client more than the server spends parsing the text."""
-    return "{" + ",".join(map(str, values)) + "}"

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import from_epoch_us
+from kleline.db.arrays import array_literal, quoted
 from kleline.db.engine import RawTx
 from kleline.ledger.account_store import AccountRow
-from kleline.ledger.balance_store import MAX_ROWS_PER_STATEMENT, SlotDelta, _array, among, apply_deltas, merge_deltas
+from kleline.ledger.balance_store import MAX_ROWS_PER_STATEMENT, SlotDelta, among, apply_deltas, merge_deltas
 from kleline.ledger.chain import GENESIS, content_hash
 from kleline.ledger.model import Entry, Metadata, Posting
 
@@ -157,13 +158,13 @@ def post_entry(
         "CAST(:move_helds AS bigint[]))",
         {
             **_entry_params(entry, shard),
-            "account_ids": _array(p["account_id"] for p in postings),
-            "currencies": _array(p["currency"] for p in postings),
-            "amounts": _array(p["amount"] for p in postings),
-            "move_accounts": _array(m.account_id for m in moves),
-            "move_slots": _array(m.slot for m in moves),
-            "move_balances": _array(m.balance for m in moves),
-            "move_helds": _array(m.held for m in moves),
+            "account_ids": array_literal(p["account_id"] for p in postings),
+            "currencies": array_literal(p["currency"] for p in postings),
+            "amounts": array_literal(p["amount"] for p in postings),
+            "move_accounts": array_literal(m.account_id for m in moves),
+            "move_slots": array_literal(m.slot for m in moves),
+            "move_balances": array_literal(m.balance for m in moves),
+            "move_helds": array_literal(m.held for m in moves),
         },
     )
 
@@ -211,18 +212,18 @@ def append_entries(tx: RawTx, shard: int, entries: list[EntryValues], postings: 
         tx.execute(
             _APPEND_ENTRIES,
             {
-                "entry_ids": _array(_quoted(e) for e, _, _, _, _ in postings),
-                "lines": _array(line for _, line, _, _, _ in postings),
-                "account_ids": _array(account for _, _, account, _, _ in postings),
-                "currencies": _array(currency for _, _, _, currency, _ in postings),
-                "amounts": _array(amount for _, _, _, _, amount in postings),
-                "ids": _array(_quoted(entry[0]) for entry in entries),
+                "entry_ids": array_literal(quoted(e) for e, _, _, _, _ in postings),
+                "lines": array_literal(line for _, line, _, _, _ in postings),
+                "account_ids": array_literal(account for _, _, account, _, _ in postings),
+                "currencies": array_literal(currency for _, _, _, currency, _ in postings),
+                "amounts": array_literal(amount for _, _, _, _, amount in postings),
+                "ids": array_literal(quoted(entry[0]) for entry in entries),
                 "posted_at": entries[0][1],
-                "descriptions": _array(_quoted(entry[2]) for entry in entries),
-                "metadata": _array(_quoted(entry[3]) for entry in entries),
-                "hashes": _array(entry[4].hex() for entry in entries),
-                "links": _array(entry[7].hex() for entry in entries),
-                "seqs": _array(entry[6] for entry in entries),
+                "descriptions": array_literal(quoted(entry[2]) for entry in entries),
+                "metadata": array_literal(quoted(entry[3]) for entry in entries),
+                "hashes": array_literal(entry[4].hex() for entry in entries),
+                "links": array_literal(entry[7].hex() for entry in entries),
+                "seqs": array_literal(entry[6] for entry in entries),
                 "shard": shard,
                 "seq": last_seq,
                 "head": last_link,
@@ -237,7 +238,7 @@ def append_entries(tx: RawTx, shard: int, entries: list[EntryValues], postings: 
     )
 
 
-# Arrays travel as text literals (see ``_array``); a batch's entries share one posting time.
+# Arrays travel as text literals (``kleline.db.arrays``); a batch's entries share one posting time.
 _APPEND_ENTRIES = (
     "WITH added AS ("
     " INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount)"
@@ -251,12 +252,6 @@ _APPEND_ENTRIES = (
     " CAST(:hashes AS text[]), CAST(:seqs AS bigint[]), CAST(:links AS text[])) AS u(id, description, metadata, hash,"
     " seq, link)"
 )
-
-
-def _quoted(text: str) -> str:
-    """``text`` as an element of an array literal: in double quotes, with quotes and backslashes escaped (so that
-    no text, not even "NULL" or one with braces, commas or spaces, reads as anything but itself)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _ENTRY_COLUMNS = "e.id, e.posted_at, e.description, e.metadata, e.chain_shard, e.chain_seq, e.link_hash"

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
+from kleline.db.arrays import array_literal, array_of_texts
 from kleline.db.engine import RawTx, Read
 from kleline.money import Money
 from kleline.settlement.model import Creditor, Payout, SettlementRun
@@ -204,39 +205,81 @@ def paid_merchants(tx: RawTx, run_id: str, merchant_ids: Sequence[str]) -> set[s
     """Those of ``merchant_ids`` the run has paid already.
 
     A second query rather than an anti-join with the merchants: its plan (the unique index on (run, merchant)) does
-    not depend on the planner's statistics of a payouts table that a run fills from nothing."""
+    not depend on the planner's statistics of a payouts table that a run fills from nothing. On PostgreSQL the ids
+    travel as one array (a batch's 500 placeholders cost the client and the server about 9 ms a batch to bind);
+    SQLite binds its placeholders in-process."""
     if not merchant_ids:
         return set()
-    names = {f"m{i}": merchant_id for i, merchant_id in enumerate(merchant_ids)}
-    placeholders = ", ".join(f":{name}" for name in names)
-    rows = tx.fetchall(
-        f"SELECT merchant_id FROM payouts WHERE settlement_run_id = :run AND merchant_id IN ({placeholders})",
-        {"run": run_id, **names},
-    )
+    if tx.is_postgres:
+        rows = tx.fetchall(
+            "SELECT merchant_id FROM payouts WHERE settlement_run_id = :run "
+            "AND merchant_id = ANY(CAST(:merchants AS text[]))",
+            {"run": run_id, "merchants": array_of_texts(merchant_ids)},
+        )
+    else:
+        placeholders = ", ".join("?" * len(merchant_ids))
+        rows = tx.fetchall(
+            f"SELECT merchant_id FROM payouts WHERE settlement_run_id = ? AND merchant_id IN ({placeholders})",
+            [run_id, *merchant_ids],
+        )
     return {str(row[0]) for row in rows}
 
 
 def insert_payouts(tx: RawTx, payouts: Sequence[Payout]) -> None:
-    """Record new payouts (``in_transit``)."""
+    """Record new payouts (``in_transit``).
+
+    PostgreSQL: one statement over arrays (``unnest``), so that a batch of 500 payouts is one execution on the
+    server instead of 500 (each its own bind, execute and result), and the client adapts 10 texts instead of 5,000
+    values. SQLite: ``executemany``, stepped in-process."""
+    if not payouts:
+        return
+    if tx.is_postgres:
+        tx.execute(_INSERT_PAYOUTS_POSTGRES, _payout_arrays(payouts))
+        return
     tx.executemany(
         "INSERT INTO payouts (id, merchant_id, settlement_run_id, amount, currency, status, creditor_name, iban, "
-        "bic, created_at) VALUES (:id, :merchant, :run, :amount, :currency, :status, :name, :iban, :bic, :at)",
+        "bic, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            {
-                "id": p.id,
-                "merchant": p.merchant_id,
-                "run": p.settlement_run_id,
-                "amount": p.amount.minor,
-                "currency": p.amount.currency,
-                "status": p.status,
-                "name": p.creditor.name,
-                "iban": p.creditor.iban,
-                "bic": p.creditor.bic,
-                "at": epoch_us(p.created_at),
-            }
+            (
+                p.id,
+                p.merchant_id,
+                p.settlement_run_id,
+                p.amount.minor,
+                p.amount.currency,
+                p.status,
+                p.creditor.name,
+                p.creditor.iban,
+                p.creditor.bic,
+                epoch_us(p.created_at),
+            )
             for p in payouts
         ],
     )
+
+
+_INSERT_PAYOUTS_POSTGRES = (
+    "INSERT INTO payouts (id, merchant_id, settlement_run_id, amount, currency, status, creditor_name, iban, bic, "
+    "created_at) SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:merchants AS text[]), CAST(:runs AS text[]), "
+    "CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:statuses AS text[]), CAST(:names AS text[]), "
+    "CAST(:ibans AS text[]), CAST(:bics AS text[]), CAST(:created AS bigint[]))"
+)
+
+
+def _payout_arrays(payouts: Sequence[Payout]) -> dict[str, str]:
+    """The payouts' columns as array literals (``kleline.db.arrays``), named as ``_INSERT_PAYOUTS_POSTGRES`` reads
+    them."""
+    return {
+        "ids": array_of_texts(p.id for p in payouts),
+        "merchants": array_of_texts(p.merchant_id for p in payouts),
+        "runs": array_of_texts(p.settlement_run_id for p in payouts),
+        "amounts": array_literal(p.amount.minor for p in payouts),
+        "currencies": array_of_texts(p.amount.currency for p in payouts),
+        "statuses": array_of_texts(p.status for p in payouts),
+        "names": array_of_texts(p.creditor.name for p in payouts),
+        "ibans": array_of_texts(p.creditor.iban for p in payouts),
+        "bics": array_of_texts(p.creditor.bic for p in payouts),
+        "created": array_literal(epoch_us(p.created_at) for p in payouts),
+    }
 
 
 def save_payout(tx: RawTx, payout: Payout) -> None:

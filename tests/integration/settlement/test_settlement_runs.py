@@ -24,6 +24,26 @@ def in_transit(kleline: Kleline) -> str:
     return kleline.own_account.in_transit_code
 
 
+def interrupt_after_first_batch(kleline: Kleline, clock: FakeClock, *, batch_size: int) -> None:
+    """Start today's run in batches of ``batch_size`` and let the process die once its first batch committed."""
+
+    def crash_after_first_batch(step: str) -> None:
+        if step == "paid":
+            raise KeyboardInterrupt  # the process dies between two batches
+
+    crashing = Settlement(
+        kleline.db,
+        kleline.ledger,
+        kleline.own_account,
+        clock=clock,
+        minimum=1_000,
+        batch_size=batch_size,
+        on_step=crash_after_first_batch,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        crashing.run(actor=OPERATOR)
+
+
 def test_a_run_pays_each_active_merchant_its_whole_available_balance_in_one_valid_file(kleline: Kleline) -> None:
     librairie = merchant(kleline, "Librairie Kléber", iban=IBANS[0])
     fromagerie = merchant(kleline, "Fromagerie Vaubourg", iban=IBANS[1])
@@ -167,21 +187,7 @@ def test_a_past_period_interrupted_that_day_is_finished_on_a_later_day(kleline: 
     for shop in shops:
         fund(kleline, shop, 2_000)
 
-    def crash_after_first_batch(step: str) -> None:
-        if step == "paid":
-            raise KeyboardInterrupt  # the process dies between two batches
-
-    crashing = Settlement(
-        kleline.db,
-        kleline.ledger,
-        kleline.own_account,
-        clock=clock,
-        minimum=1_000,
-        batch_size=1,
-        on_step=crash_after_first_batch,
-    )
-    with pytest.raises(KeyboardInterrupt):
-        crashing.run(actor=OPERATOR)
+    interrupt_after_first_batch(kleline, clock, batch_size=1)
     clock.advance(days=1)
 
     finished = kleline.settlement.run(TODAY, actor=OPERATOR)
@@ -270,3 +276,42 @@ def test_payouts_page_newest_first_and_filter_by_merchant_run_and_status(kleline
         kleline.settlement.list_payouts(status="lost")
     runs, more = kleline.settlement.list_runs(limit=1)
     assert more and runs == [second]
+
+
+def test_creditor_names_are_stored_exactly_whatever_characters_they_hold(kleline: Kleline) -> None:
+    # On PostgreSQL a batch's payouts travel as array literals: quotes, backslashes, commas, braces and the word
+    # NULL must come back as themselves.
+    names = ['Chez "Max" & Fils', "Back\\slash, {brace}", "NULL", "Crêperie l'Hermine"]
+    shops = {merchant(kleline, name, iban=IBANS[i % len(IBANS)]): name for i, name in enumerate(names)}
+    for shop in shops:
+        fund(kleline, shop, 1_500)
+
+    run = kleline.settlement.run(actor=OPERATOR)
+
+    payouts = kleline.settlement.run_payouts(run.id)
+    assert {p.merchant_id: p.creditor.name for p in payouts} == shops
+    assert {p.merchant_id: p.amount.minor for p in payouts} == dict.fromkeys(shops, 1_500)
+    assert validate_pain(kleline.settlement.run_file(run.id)) == "pain.001.001.03"
+    assert balanced(kleline)
+
+
+def test_a_run_resumed_with_larger_batches_skips_exactly_the_merchants_already_paid(
+    kleline: Kleline, clock: FakeClock
+) -> None:
+    shops = sorted(merchant(kleline, f"Boutique {i}", iban=IBANS[i % len(IBANS)]) for i in range(5))
+    for i, shop in enumerate(shops):
+        fund(kleline, shop, 1_000 + i)
+
+    interrupt_after_first_batch(kleline, clock, batch_size=2)
+    assert len(kleline.settlement.list_payouts()[0]) == 2
+    for shop in shops[:2]:  # sales after their payout: for the next run, since a run pays a merchant once
+        fund(kleline, shop, 2_000, entry_id=f"later-{shop}")
+
+    # One batch now holds the two merchants paid and the three not yet paid.
+    again = Settlement(kleline.db, kleline.ledger, kleline.own_account, clock=clock, minimum=1_000, batch_size=5)
+    run = again.run(actor=OPERATOR)
+
+    assert (run.status, run.payout_count, run.total) == ("complete", 5, sum(1_000 + i for i in range(5)))
+    assert sorted(p.merchant_id for p in again.run_payouts(run.id)) == shops
+    assert [balance(kleline, balance_account(shop)) for shop in shops] == [2_000, 2_000, 0, 0, 0]
+    assert balanced(kleline)
