@@ -24,8 +24,10 @@ than the floor (goal 0.75). ``settlement-10k-memory`` is the floor's peak / sett
 from stored payouts must not hold much more than the floor holds to build it from memory (goal 0.75). Rounds
 alternate which job goes first, and the figures are medians of the rounds.
 
-Where the time goes, in both jobs alike: the ledger's batch writes (one balance update per account, each a round
-trip) and the pain.001 (sepaxml's ElementTree, then lxml for the XSD), both CPU-bound Python.
+Where the time goes (one settlement of 10,000 merchants on PostgreSQL timed statement by statement, 2026-12-07): in
+both jobs alike, the ledger's batch statements (postings, entries and chain heads about 390 ms, the balance moves
+about 220 ms, for 20 batches) and the pain.001 (sepaxml's ElementTree, then lxml for the XSD: CPU-bound Python);
+settlement alone adds its payout rows (about 210 ms: one statement of 500 rows a batch) and stores the file.
 """
 
 from __future__ import annotations
