@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["array_literal", "array_of_texts", "quoted"]
+__all__ = ["array_literal", "array_of_texts"]
 
 
 def array_literal(values: Iterable[int | str]) -> str:
@@ -19,11 +19,11 @@ def array_literal(values: Iterable[int | str]) -> str:
 
 
 def array_of_texts(values: Iterable[str]) -> str:
-    """An array literal of any texts, each quoted (``quoted``)."""
-    return "{" + ",".join(map(quoted, values)) + "}"
+    """An array literal of any texts, each quoted (``_quoted``)."""
+    return "{" + ",".join(map(_quoted, values)) + "}"
 
 
-def quoted(text: str) -> str:
+def _quoted(text: str) -> str:
     """``text`` as an element of an array literal: in double quotes, with quotes and backslashes escaped (so that
     no text, not even "NULL" or one with braces, commas or spaces, reads as anything but itself)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

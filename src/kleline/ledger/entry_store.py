@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import from_epoch_us
-from kleline.db.arrays import array_literal, quoted
+from kleline.db.arrays import array_literal, array_of_texts
 from kleline.db.engine import RawTx
 from kleline.ledger.account_store import AccountRow
 from kleline.ledger.balance_store import MAX_ROWS_PER_STATEMENT, SlotDelta, among, apply_deltas, merge_deltas
@@ -212,15 +212,15 @@ def append_entries(tx: RawTx, shard: int, entries: list[EntryValues], postings: 
         tx.execute(
             _APPEND_ENTRIES,
             {
-                "entry_ids": array_literal(quoted(e) for e, _, _, _, _ in postings),
+                "entry_ids": array_of_texts(e for e, _, _, _, _ in postings),
                 "lines": array_literal(line for _, line, _, _, _ in postings),
                 "account_ids": array_literal(account for _, _, account, _, _ in postings),
                 "currencies": array_literal(currency for _, _, _, currency, _ in postings),
                 "amounts": array_literal(amount for _, _, _, _, amount in postings),
-                "ids": array_literal(quoted(entry[0]) for entry in entries),
+                "ids": array_of_texts(entry[0] for entry in entries),
                 "posted_at": entries[0][1],
-                "descriptions": array_literal(quoted(entry[2]) for entry in entries),
-                "metadata": array_literal(quoted(entry[3]) for entry in entries),
+                "descriptions": array_of_texts(entry[2] for entry in entries),
+                "metadata": array_of_texts(entry[3] for entry in entries),
                 "hashes": array_literal(entry[4].hex() for entry in entries),
                 "links": array_literal(entry[7].hex() for entry in entries),
                 "seqs": array_literal(entry[6] for entry in entries),
