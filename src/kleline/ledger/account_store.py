@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kleline.db.arrays import array_of_texts
+from kleline.db.arrays import one_of
 from kleline.db.engine import RawTx
 from kleline.ledger.balance_store import SLOTS, among
 from kleline.ledger.model import Account, NormalSide
@@ -49,15 +49,9 @@ def find_accounts(tx: RawTx, codes: Iterable[str]) -> dict[str, AccountRow]:
     codes = list(codes)
     if not codes:
         return {}
-    if tx.is_postgres:
-        # One array rather than a placeholder per code: a batch resolves hundreds of codes at a time.
-        rows = tx.fetchall(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = ANY(CAST(:codes AS text[]))",
-            {"codes": array_of_texts(codes)},
-        )
-    else:
-        placeholders = ", ".join("?" * len(codes))
-        rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code IN ({placeholders})", codes)
+    params: dict[str, object] = {}
+    condition = one_of(tx, "code", codes, "code", params)
+    rows = tx.fetchall(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE {condition}", params)
     return {row[1]: _account_row(row) for row in rows}
 
 
