@@ -184,11 +184,11 @@ def test_sign_in_never_sends_the_customer_to_another_site(
     kleline: Kleline, ada_browser: Visitor, ada: Customer
 ) -> None:
     form = ada_browser.get("/sign-in?next=https://evil.example/")
-    assert '<input type="hidden" name="next" value="/sign-in">' in form.text and "evil.example" not in form.text
+    assert '<input type="hidden" name="next" value="/wallet">' in form.text and "evil.example" not in form.text
     response = ada_browser.post("/sign-in", email=ada.email, password=PASSWORD, next="//evil.example/")
-    assert response.status_code == 303 and response.headers["location"] == "/sign-in"
+    assert response.status_code == 303 and response.headers["location"] == "/wallet"
     page = ada_browser.get("/sign-in")
-    assert "You are signed in as Ada Lovelace" in page.text
+    assert "You are signed in as Ada Lovelace" in page.text and '<a href="/wallet">Continue</a>' in page.text
 
 
 def test_repeated_failures_lock_sign_in_and_the_page_says_so_as_it_says_a_wrong_password(
@@ -743,6 +743,23 @@ def test_opening_a_wallet_and_signing_out_are_confirmed(
     assert "Your wallet is open. Welcome, Ada Lovelace!" in ada_browser.get(opened.headers["location"]).text
     out = ada_browser.post("/sign-out", next=f"/checkout/{paying.id}")
     assert "You are signed out." in ada_browser.get(out.headers["location"]).text
+
+
+def test_opening_a_wallet_or_signing_in_from_the_home_page_leads_to_the_wallet(
+    kleline: Kleline, ada_browser: Visitor
+) -> None:
+    home = ada_browser.get("/").text
+    assert 'href="/sign-up"' in home and 'href="/sign-in"' in home  # the home page's links name no next page
+    ada_browser.get("/sign-up")
+    opened = ada_browser.post("/sign-up", name="Ada Lovelace", email="ada@example.org", password=PASSWORD)
+    assert (opened.status_code, opened.headers["location"]) == (303, "/wallet")
+    wallet = ada_browser.get("/wallet")
+    assert wallet.status_code == 200 and "Your wallet is open. Welcome, Ada Lovelace!" in wallet.text
+    ada_browser.post("/sign-out", next="/")
+    ada_browser.get("/sign-in")
+    signed_in = ada_browser.post("/sign-in", email="ada@example.org", password=PASSWORD)
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/wallet")
+    assert ada_browser.get("/wallet").status_code == 200
 
 
 # --- the way back to the shop, the confirmation, and the links from each refusal to its fix ---------------------

@@ -26,7 +26,7 @@ from kleline.wallet.customers import sign_up_problems
 from kleline.wallet.sign_ins import Method
 from kleline.web.flashes import SIGNED_OUT, WALLET_OPENED, announcement, leave
 from kleline.web.i18n import N_, language_of
-from kleline.web.paths import HOME, safe_next
+from kleline.web.paths import HOME, after_sign_in, safe_next
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import redirect, render
 from kleline.web.security import passkeys_usable
@@ -74,7 +74,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
     """The sign-in form (or, once signed in, who is signed in)."""
     visit = page_visit(request)
     title = language_of(request).gettext(_SIGN_IN_TITLE)
-    context = page_context(visit, title, next=safe_next(next), email="", flash=announcement(request, visit))
+    context = page_context(visit, title, next=after_sign_in(next), email="", flash=announcement(request, visit))
     context.update(passkey_sign_in=passkeys_usable(request))
     return respond(request, visit, render(request, "sign_in.html", context))
 
@@ -82,7 +82,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, form: Form) -> Response:
     """Check the email and password; on success a new signed-in session, and on to ``next``."""
-    next_url = safe_next(form.get("next"))
+    next_url = after_sign_in(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
     language = language_of(request)
     _ = language.gettext
@@ -114,14 +114,16 @@ def sign_up_page(request: Request, next: str | None = None) -> Response:
     """The form that opens a wallet."""
     visit = page_visit(request)
     title = language_of(request).gettext(_SIGN_UP_TITLE)
-    context = page_context(visit, title, next=safe_next(next), email="", name="", flash=announcement(request, visit))
+    context = page_context(
+        visit, title, next=after_sign_in(next), email="", name="", flash=announcement(request, visit)
+    )
     return respond(request, visit, render(request, "sign_up.html", context))
 
 
 @router.post("/sign-up")
 def sign_up(request: Request, form: Form) -> Response:
     """Open a wallet with an empty purse, sign its owner in, and go on to ``next``."""
-    next_url = safe_next(form.get("next"))
+    next_url = after_sign_in(form.get("next"))
     visit = post_visit(request, form, back="/sign-up?" + urlencode({"next": next_url}))
     name, email, password = form.get("name", ""), form.get("email", "").strip(), form.get("password", "")
     kleline = web_of(request).kleline

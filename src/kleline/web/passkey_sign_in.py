@@ -19,7 +19,7 @@ from kleline.errors import KlelineError
 from kleline.ratelimit import SIGN_IN, RateLimited
 from kleline.web.account import signed_in
 from kleline.web.i18n import N_, language_of
-from kleline.web.paths import safe_next
+from kleline.web.paths import after_sign_in
 from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import allow_scripts, render
 from kleline.web.security import passkeys_usable
@@ -46,7 +46,7 @@ def _page(request: Request, visit: Visit, next_url: str, errors: list[PageError]
 @router.post("/sign-in/passkey")
 def begin(request: Request, form: Form) -> Response:
     """A new sign-in ceremony, and the page that runs it."""
-    next_url = safe_next(form.get("next"))
+    next_url = after_sign_in(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
     host = request.client.host if request.client else None
     try:
@@ -61,7 +61,7 @@ def begin(request: Request, form: Form) -> Response:
 @router.post("/sign-in/passkey/finish")
 def finish(request: Request, form: Form) -> Response:
     """Check the passkey's response; on success a new signed-in session, and on to ``next``."""
-    next_url = safe_next(form.get("next"))
+    next_url = after_sign_in(form.get("next"))
     visit = post_visit(request, form, back="/sign-in?" + urlencode({"next": next_url}))
     language = language_of(request)
     try:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["HOME", "return_path", "safe_next"]
+__all__ = ["HOME", "WALLET", "after_sign_in", "return_path", "safe_next"]
 
 HOME: Final = "/sign-in"
+WALLET: Final = "/wallet"
+_SIGNING_IN: Final = ("/sign-in", "/sign-up")
 
 
 def safe_next(value: str | None) -> str:
@@ -20,6 +22,16 @@ def safe_next(value: str | None) -> str:
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         return HOME
     return value
+
+
+def after_sign_in(value: str | None) -> str:
+    """Where signing in or opening a wallet leads: ``value`` if it is a path on this site (a checkout that sent the
+    shopper to sign in), else the wallet. Signing in from the home page or the header's link, with nowhere else to
+    go, a shopper wants their wallet, not the sign-in page again saying that they are signed in."""
+    path = safe_next(value)
+    if path.partition("?")[0].rstrip("/") in _SIGNING_IN:
+        return WALLET
+    return path
 
 
 def return_path(value: str | None) -> str | None:

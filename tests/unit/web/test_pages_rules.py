@@ -13,6 +13,7 @@ from starlette.responses import Response
 from kleline.money import Money
 from kleline.web.account import HOME, safe_next
 from kleline.web.checkout import with_result
+from kleline.web.paths import WALLET, after_sign_in
 from kleline.web.rendering import environment, render
 from kleline.web.sessions import WebSession, cookie_policy
 
@@ -52,6 +53,19 @@ def test_next_may_be_a_path_on_this_site(target: str) -> None:
 )
 def test_next_never_leads_to_another_site(target: str | None) -> None:
     assert safe_next(target) == HOME
+
+
+@pytest.mark.parametrize("target", ["/checkout/pay_1", "/wallet/security", "/checkout/pay_1?card=card_2"])
+def test_signing_in_goes_on_to_the_page_that_asked_for_it(target: str) -> None:
+    assert after_sign_in(target) == target
+
+
+@pytest.mark.parametrize(
+    "target",
+    [None, "", "/sign-in", "/sign-in/", "/sign-in?next=/sign-in", "/sign-up", "https://evil.example/", "//evil/"],
+)
+def test_signing_in_with_nowhere_else_to_go_leads_to_the_wallet(target: str | None) -> None:
+    assert after_sign_in(target) == WALLET
 
 
 def test_the_return_url_keeps_its_query_and_gains_the_payment_and_status() -> None:
