@@ -27,7 +27,7 @@ from kleline.wallet.sign_ins import Method
 from kleline.web.flashes import SIGNED_OUT, WALLET_OPENED, announcement, leave
 from kleline.web.i18n import N_, language_of
 from kleline.web.paths import HOME, after_sign_in, safe_next
-from kleline.web.refusals import PageError, page_error
+from kleline.web.refusals import PageError, in_form_order, page_error
 from kleline.web.rendering import redirect, render
 from kleline.web.security import passkeys_usable
 from kleline.web.visits import Form, Visit, page_context, page_visit, post_visit, respond, web_of
@@ -39,6 +39,7 @@ router = APIRouter(include_in_schema=False)
 _SIGN_IN_TITLE: Final = N_("Sign in to your wallet")
 _SIGN_UP_TITLE: Final = N_("Open a wallet")
 _SIGN_UP_FIELDS: Final = {"email": "email", "password": "password", "name": "name"}
+_SIGN_UP_ORDER: Final = ("name", "email", "password")  # as the form shows them
 
 
 def _client_host(request: Request) -> str | None:
@@ -143,7 +144,7 @@ def sign_up(request: Request, form: Form) -> Response:
                 return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
     # Every problem at once; the email and name typed come back, the password never does.
     language = language_of(request)
-    errors = [page_error(problem, _SIGN_UP_FIELDS, language) for problem in problems]
+    errors = in_form_order([page_error(problem, _SIGN_UP_FIELDS, language) for problem in problems], _SIGN_UP_ORDER)
     title = language.gettext(_SIGN_UP_TITLE)
     context = page_context(visit, title, next=next_url, email=email, name=name, errors=errors)
     status = next((problem.status for problem in problems if problem.code in ("rate_limited", "email_taken")), 400)

@@ -15,7 +15,7 @@ from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.wallet.model import Card
 from kleline.web.i18n import N_, Language
-from kleline.web.refusals import PageError, page_error
+from kleline.web.refusals import PageError, in_form_order, page_error
 
 __all__ = ["EMPTY_CARD_FORM", "CardEntry", "add_card_to_wallet", "card_refusal"]
 
@@ -24,7 +24,8 @@ _DIGITS_ONLY: Final = {
     "exp_month": N_("Enter the expiry month as digits"),
     "exp_year": N_("Enter the expiry year as digits"),
 }
-_CARD_FIELDS: Final = {f: f for f in ("number", "exp_month", "exp_year", "cvc", "holder_name")}
+_FORM_ORDER: Final = ("number", "exp_month", "exp_year", "cvc", "holder_name")
+_CARD_FIELDS: Final = {f: f for f in _FORM_ORDER}
 # The service's sentence names the API's field ("holder_name: give 1 to 200 characters"): a person reads this instead.
 _HOLDER_NAME: Final = N_("Enter the name printed on the card (letters, not its number)")
 
@@ -80,7 +81,7 @@ def add_card_to_wallet(
     if errors:
         if any(error.field == "holder_name" for error in errors):
             shown["holder_name"] = ""
-        return CardEntry(None, shown, errors, 400)
+        return CardEntry(None, shown, in_form_order(errors, _FORM_ORDER), 400)
     month, year = expiry["exp_month"], expiry["exp_year"]
     assert month is not None and year is not None  # else an error was shown
     try:

@@ -11,7 +11,7 @@ A refusal that counts something (attempts left) is worded by the page in every l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,7 +21,7 @@ from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD
 from kleline.wallet.sca import CodeInvalid
 from kleline.web.i18n import ENGLISH, N_, Language
 
-__all__ = ["PageError", "page_error"]
+__all__ = ["PageError", "in_form_order", "page_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,14 @@ class PageError:
     message: str
     code: str
     field: str | None = None
+
+
+def in_form_order(errors: Sequence[PageError], fields: Sequence[str]) -> list[PageError]:
+    """``errors`` in the order their inputs come in the form (``fields``), those about no input of it last: a
+    summary that reads the form from the top. A service finds problems in its own order (a card's number after its
+    expiry), which is not the page's."""
+    place = {name: index for index, name in enumerate(fields)}
+    return sorted(errors, key=lambda error: place.get(error.field or "", len(place)))
 
 
 # Keyed by (code, param); (code, None) serves every param of the code.

@@ -18,7 +18,7 @@ from kleline.wallet.model import Customer
 from kleline.web.card_form import EMPTY_CARD_FORM, add_card_to_wallet
 from kleline.web.flashes import BANK_ACCOUNT_ADDED, CARD_ADDED, leave
 from kleline.web.i18n import N_, language_of
-from kleline.web.refusals import PageError
+from kleline.web.refusals import PageError, in_form_order
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
 from kleline.web.wallet_refusals import wallet_refusal
@@ -131,7 +131,7 @@ def add_bank_account(request: Request, form: Form) -> Response:
         problems = [error]
     errors = [wallet_refusal(problem, language, _BANK_FIELDS) for problem in problems]
     errors = [error if error.field else PageError(error.message, error.code, "iban") for error in errors]
-    errors.sort(key=lambda error: _ORDER.index(error.field) if error.field in _ORDER else len(_ORDER))
+    errors = in_form_order(errors, _ORDER)
     return _bank_page(request, visit, customer, next_page, errors=errors, shown=shown, status=_status(problems))
 
 

@@ -14,6 +14,7 @@ from kleline.money import Money
 from kleline.web.account import HOME, safe_next
 from kleline.web.checkout import with_result
 from kleline.web.paths import WALLET, after_sign_in
+from kleline.web.refusals import PageError, in_form_order
 from kleline.web.rendering import environment, render
 from kleline.web.sessions import WebSession, cookie_policy
 
@@ -66,6 +67,18 @@ def test_signing_in_goes_on_to_the_page_that_asked_for_it(target: str) -> None:
 )
 def test_signing_in_with_nowhere_else_to_go_leads_to_the_wallet(target: str | None) -> None:
     assert after_sign_in(target) == WALLET
+
+
+def test_a_summary_lists_the_errors_in_the_forms_order_those_about_no_input_of_it_last() -> None:
+    errors = [
+        PageError("general", "rate_limited"),
+        PageError("expiry", "validation_error", "exp_month"),
+        PageError("other", "x", "not_in_the_form"),
+        PageError("number", "invalid_card_number", "number"),
+        PageError("number again", "card_declined", "number"),
+    ]
+    ordered = in_form_order(errors, ("number", "exp_month", "cvc"))
+    assert [error.message for error in ordered] == ["number", "number again", "expiry", "general", "other"]
 
 
 def test_the_return_url_keeps_its_query_and_gains_the_payment_and_status() -> None:

@@ -40,7 +40,7 @@ from kleline.web.dashboard.visits import (
 from kleline.web.dashboard.wording import CATEGORY_NAMES
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
-from kleline.web.refusals import PageError
+from kleline.web.refusals import PageError, in_form_order
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, web_of
 
@@ -246,8 +246,7 @@ def send_offer(request: Request, form: Form) -> Response:
 
 def _ordered(errors: list[PageError]) -> list[PageError]:
     """The problems in the form's order."""
-    order = {name: index for index, name in enumerate((*_OFFER_FIELDS, *_AUDIENCE_FIELDS))}
-    return sorted(errors, key=lambda error: order.get(error.field or "", len(order)))
+    return in_form_order(errors, (*_OFFER_FIELDS, *_AUDIENCE_FIELDS))
 
 
 # Audiences -----------------------------------------------------------------------------------------------------------
