@@ -283,6 +283,20 @@ def test_paying_with_the_purse_returns_to_the_shop_with_the_payment_and_its_stat
     assert kleline.ledger.balance(purse_code(ada.id)).posted == 3000 - 1250
 
 
+def test_the_card_form_opens_by_itself_only_when_nothing_in_the_wallet_can_pay(
+    kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
+) -> None:
+    paying = payment(kleline, merchant_id, 1250)
+    ada_browser.sign_in(paying.id)
+    page = ada_browser.get(f"/checkout/{paying.id}")  # an empty purse and no card: adding a card is the way forward
+    assert "<details open>" in page.text and "Add a card to your wallet" in page.text
+    card_id = card(kleline, ada.id)
+    assert "<details>" in ada_browser.get(f"/checkout/{paying.id}").text  # a card can pay: the form stays folded
+    fund(kleline, ada.id, card_id, 1500)
+    kleline.cards.remove(ada.id, card_id)
+    assert "<details>" in ada_browser.get(f"/checkout/{paying.id}").text  # the purse can pay
+
+
 def test_a_purse_that_holds_too_little_is_refused_on_the_page_and_the_payment_stays_open(
     kleline: Kleline, ada_browser: Visitor, merchant_id: str, ada: Customer
 ) -> None:

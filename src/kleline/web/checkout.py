@@ -209,6 +209,8 @@ def _checkout(
             purse_enough=enough,
             top_up_link="/wallet/top-up?" + urlencode({"next": path}),
             cards=cards,
+            # Nothing in the wallet can pay: the card form is shown open, as the way forward.
+            add_card_open=not enough and not cards,
             selected=selected or ("purse" if enough or not cards else cards[0].id),
             share_email=share_email,
             # A customer who already shares their email with this shop is told so, not offered the box again.
