@@ -85,12 +85,17 @@ def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page]
     def other_customer(page: Page) -> None:
         _sign_in(page, f"{base}/checkout/{paid.id}", "grace@example.org")
 
+    def nothing_can_pay(page: Page) -> None:  # Grace: an empty purse and no card, so the card form is open
+        _sign_in(page, f"{base}/checkout/{choose.id}", "grace@example.org")
+        page.wait_for_selector("details[open] #number")
+
     return [
         ("sign-in-stage", f"/checkout/{choose.id}", nothing),
         ("sign-in-error", f"/checkout/{choose.id}", wrong_password),
         ("choose", f"/checkout/{choose.id}", signed_in(f"{base}/checkout/{choose.id}")),
         ("card-errors", f"/checkout/{choose.id}", card_errors),
         ("card-added", f"/checkout/{choose.id}", card_added),
+        ("nothing-can-pay", f"/checkout/{choose.id}", nothing_can_pay),
         ("authenticate", f"/checkout/{challenge.id}", signed_in(f"{base}/checkout/{challenge.id}")),
         ("paid", f"/checkout/{paid.id}", signed_in(f"{base}/checkout/{paid.id}")),
         ("someone-elses", f"/checkout/{paid.id}", other_customer),
