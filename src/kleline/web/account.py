@@ -38,8 +38,8 @@ router = APIRouter(include_in_schema=False)
 
 _SIGN_IN_TITLE: Final = N_("Sign in to your wallet")
 _SIGN_UP_TITLE: Final = N_("Open a wallet")
-_SIGN_UP_FIELDS: Final = {"email": "email", "password": "password", "name": "name"}
 _SIGN_UP_ORDER: Final = ("name", "email", "password")  # as the form shows them
+_SIGN_UP_FIELDS: Final = {field: field for field in _SIGN_UP_ORDER}
 
 
 def _client_host(request: Request) -> str | None:
