@@ -422,8 +422,14 @@ def test_a_card_declined_by_its_issuer_returns_to_the_shop_as_failed(
     assert result_of(ada_browser, failed)[1]["status"] == ["failed"]
     assert kleline.payments.get(paying.id).failure_code == "insufficient_funds"
     page = ada_browser.get(f"/checkout/{paying.id}")
-    assert "did not go through: there is not enough money to cover it" in page.text
+    declined = "The card's bank declined this payment: your card's account does not hold enough"
+    assert declined in html.unescape(page.text)
     assert "<code>insufficient_funds</code>" in page.text
+    french = html.unescape(ada_browser.get(f"/checkout/{paying.id}?lang=fr").text)
+    assert (
+        "La banque de la carte a refusé ce paiement\u00a0: le compte de votre carte n’est pas assez approvisionné"
+        in french
+    )
 
 
 def test_without_a_return_url_the_page_itself_shows_the_outcome(

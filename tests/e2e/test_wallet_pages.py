@@ -407,6 +407,41 @@ def test_adding_a_card_reports_every_problem_at_once_and_keeps_no_secret(kleline
     assert "4241" not in refused.text and 'value="2030"' in refused.text
 
 
+@pytest.mark.parametrize(
+    ("number", "field", "english", "french"),
+    [
+        (
+            "4000 0000 0000 0002",
+            "number",
+            "The card's bank declined this card: the bank gave no reason",
+            "La banque de la carte l’a refusée\u00a0: la banque n’a pas donné de raison",
+        ),
+        (
+            "4000 0000 0000 0127",
+            "cvc",
+            "The card's bank declined this card: the security code does not match the card",
+            "La banque de la carte l’a refusée\u00a0: le cryptogramme ne correspond pas à la carte",
+        ),
+    ],
+)
+def test_a_card_its_bank_declines_is_explained_to_the_shopper_in_both_languages(
+    kleline: Kleline, browser: Visitor, number: str, field: str, english: str, french: str
+) -> None:
+    ada = customer(kleline)
+    typed = {"number": number, "exp_month": "11", "exp_year": "2029", "cvc": "321", "holder_name": "Ada"}
+    browser.sign_in_to("/wallet/cards/new")
+    refused = browser.post("/wallet/cards/new", **typed)
+    assert refused.status_code == 402
+    summary = html.unescape(alert(refused))
+    assert english in summary and "card_declined" in summary and f'href="#{field}"' in summary
+    # The service's sentence is for a developer: "the issuer", "the cardholder should contact their bank".
+    assert "issuer" not in summary and "cardholder" not in summary
+    browser.get("/wallet/cards/new?lang=fr")
+    refused = browser.post("/wallet/cards/new", **typed)
+    assert french in html.unescape(alert(refused))
+    assert kleline.cards.list(ada.id) == []
+
+
 def test_a_card_added_in_the_wallet_is_listed_and_can_be_chosen_to_top_up(kleline: Kleline, browser: Visitor) -> None:
     ada = customer(kleline)
     browser.sign_in_to("/wallet/cards/new?next=/wallet/top-up")

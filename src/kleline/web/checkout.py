@@ -36,6 +36,7 @@ from kleline.wallet.model import Customer
 from kleline.wallet.passkey import PasskeyProof
 from kleline.wallet.sca import ChallengeExpired
 from kleline.web.card_form import EMPTY_CARD_FORM, add_card_to_wallet
+from kleline.web.declines import decline_reason
 from kleline.web.flashes import CARD_ADDED, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError, page_error
@@ -67,11 +68,11 @@ STATUS_TEXT: Final = {
     "canceled": N_("Canceled by the merchant"),
     "expired": N_("Expired: the reservation was released"),
 }
+# Why a payment failed when its card's bank did not decline it; a decline gives its reason (kleline.web.declines).
 FAILURE_TEXT: Final = {
-    "insufficient_funds": N_("there is not enough money to cover it"),
-    "card_declined": N_("the card was declined"),
-    "expired_card": N_("the card has expired"),
-    "do_not_honor": N_("the card's bank declined it"),
+    "issuer_unavailable": N_("the card's bank did not answer"),
+    "card_removed": N_("the card was removed from your wallet before it was charged"),
+    "interrupted": N_("it was interrupted before it was complete"),
 }
 _REFUSED: Final = N_("it was refused")
 # Refusals that a page explains better than the service's sentence meant for a developer.
@@ -194,6 +195,7 @@ def _checkout(
         stage=stage,
         status_text=_(STATUS_TEXT[payment.status]) if payment.status in STATUS_TEXT else payment.status,
         failure_text=_(FAILURE_TEXT.get(payment.failure_code or "", _REFUSED)),
+        decline_reason=decline_reason(payment.failure_code, language),
         return_link=with_result(payment.return_url, payment.id, payment.status) if payment.return_url else None,
         shop_link=merchant.website if merchant.is_active else None,
         receipt_link=f"/wallet/receipts/{payment.id}" if _has_receipt(payment) else None,

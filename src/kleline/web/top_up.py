@@ -27,6 +27,7 @@ from kleline.errors import KlelineError
 from kleline.money import Money
 from kleline.wallet.customers import PURSE_CURRENCY
 from kleline.wallet.model import Customer, TopUp
+from kleline.web.declines import NO_ANSWER, decline_reason
 from kleline.web.flashes import TOPPED_UP, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
@@ -42,12 +43,7 @@ router = APIRouter(include_in_schema=False)
 
 PATH: Final = "/wallet/top-up"
 _AMOUNT: Final = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
-_DECLINES: Final = {
-    "insufficient_funds": N_("your card's account does not hold enough"),
-    "expired_card": N_("the card has expired"),
-    "do_not_honor": N_("the bank gave no reason"),
-    "issuer_unavailable": N_("the card's bank did not answer"),
-}
+_NO_ANSWER: Final = N_("the card's bank did not answer")
 FIELDS: Final = {"amount": "amount", "card_id": "source", "bank_account_id": "source", "sca_code": "sca_code"}
 
 
@@ -153,7 +149,9 @@ def _declined(
     request: Request, visit: Visit, customer: Customer, top_up: TopUp, source: str, next_url: str | None
 ) -> Response:
     language = language_of(request)
-    reason = _DECLINES.get(top_up.failure_code or "")
+    reason = decline_reason(top_up.failure_code, language)
+    if top_up.failure_code == NO_ANSWER:
+        reason = language.gettext(_NO_ANSWER)
     message = language.gettext(N_("Your card's bank declined this top-up"))
     if reason:
         message = because(language, message, language.gettext(reason))

@@ -10,9 +10,12 @@ from jinja2 import UndefinedError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kleline.banks.declines import DECLINE_CODES, GENERIC_DECLINE
 from kleline.money import Money
 from kleline.web.account import HOME, safe_next
 from kleline.web.checkout import with_result
+from kleline.web.declines import NO_ANSWER, REASONS, decline_reason
+from kleline.web.i18n import ENGLISH, FRENCH
 from kleline.web.paths import WALLET, after_sign_in
 from kleline.web.refusals import PageError, in_form_order
 from kleline.web.rendering import environment, render
@@ -117,3 +120,13 @@ def test_pages_forbid_framing_scripts_and_caching() -> None:
 def test_a_template_with_a_missing_variable_fails_loudly() -> None:
     with pytest.raises(UndefinedError, match="undefined"):
         render(_request(), "forbidden.html", {"title": "T"})
+
+
+def test_every_decline_an_issuer_can_give_has_a_reason_worded_for_the_shopper() -> None:
+    every_decline = {*DECLINE_CODES.values(), GENERIC_DECLINE}
+    assert set(REASONS) == every_decline - {NO_ANSWER}  # a bank that did not answer did not decline
+    for code in REASONS:
+        reason = decline_reason(code, ENGLISH)
+        assert reason and "issuer" not in reason and "cardholder" not in reason
+        assert decline_reason(code, FRENCH) != reason  # translated (the catalog test checks every message too)
+    assert decline_reason(NO_ANSWER, ENGLISH) is None and decline_reason(None, ENGLISH) is None
