@@ -216,6 +216,10 @@ PURCHASES: Final = (
     Purchase("bruno@example.com", "vinyles@disques-bleus.example", "Kind of Blue, vinyl LP", 2490, "purse"),
     Purchase("chloe@example.com", "the@merveilles.example", "Sencha tea, 100 g", 1150, "purse"),
     Purchase("chloe@example.com", "bouquets@fleurs-de-saison.example", "Bouquet of tulips", 2500, "card"),
+    # The demo shop's own sales: its dashboard opens on sales, a partial refund, and Bruno's email (he shares it).
+    Purchase("alice@example.com", SHOP_EMAIL, "Olive oil from Nyons, 50 cl", 1250, "purse"),
+    Purchase("bruno@example.com", SHOP_EMAIL, "Linen tea towel", 1990, "purse"),
+    Purchase("chloe@example.com", SHOP_EMAIL, "Comté, 18 months, 2 × 250 g", 1780, "purse", 890),
 )
 """Made once, when the customer is, after the purse's top-up (whose challenge starts the exemption afresh): their
 total per customer stays well under the exemption's cumulated limit, so the demo's first purchases need no code."""
