@@ -22,6 +22,7 @@ her inbox, and the shop's dashboard shows its reach ("fewer than 50": there are 
 from __future__ import annotations
 
 import builtins
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final, Literal
@@ -522,9 +523,10 @@ def _fund(kleline: Kleline, customer_id: str, card: Card, totp: pyotp.TOTP) -> N
 
 def _purchases(kleline: Kleline, customer_id: str, email: str, card: Card, merchants: dict[str, str]) -> None:
     """The customer's past purchases (``PURCHASES``), paid and, where given, partly refunded by the merchant."""
-    for number, purchase in enumerate((p for p in PURCHASES if p.customer == email), start=1):
+    for purchase in (p for p in PURCHASES if p.customer == email):
         merchant_id = merchants[purchase.merchant]
-        request = PaymentRequest(Money(purchase.amount, "EUR"), purchase.description, f"demo-{customer_id}-{number}")
+        # An order number as a shop makes them (the demo shop's look alike), the headline of a dashboard's payment.
+        request = PaymentRequest(Money(purchase.amount, "EUR"), purchase.description, f"ord_{secrets.token_hex(8)}")
         created = kleline.payments.create(merchant_id, request)
         card_id = card.id if purchase.method == "card" else None
         paid = kleline.payments.confirm(created.id, customer_id, purchase.method, card_id)
