@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kleline.clock import epoch_us, from_epoch_us
+from kleline.db.arrays import one_of
 from kleline.db.engine import RawTx
 from kleline.events.model import Attempt, Delivery, Event, SealedSecret, WebhookEndpoint
 from kleline.ids import new_id
@@ -302,11 +303,11 @@ def _with_attempts(tx: RawTx, rows: Sequence[Sequence[Any]]) -> list[Delivery]:
     attempts: dict[str, list[Attempt]] = {}
     ids = [r[0] for r in rows]
     if ids:
-        marks = ", ".join(f":d{n}" for n in range(len(ids)))
+        params: dict[str, object] = {}
         for a in tx.fetchall(
             "SELECT delivery_id, number, attempted_at, status_code, error, duration_us FROM webhook_attempts "
-            f"WHERE delivery_id IN ({marks}) ORDER BY delivery_id, number",
-            {f"d{n}": delivery_id for n, delivery_id in enumerate(ids)},
+            f"WHERE {one_of(tx, 'delivery_id', ids, 'd', params)} ORDER BY delivery_id, number",
+            params,
         ):
             attempts.setdefault(a[0], []).append(Attempt(a[1], from_epoch_us(a[2]), a[3], a[4], int(a[5])))
     return [

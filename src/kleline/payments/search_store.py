@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 from kleline.clock import epoch_us, from_epoch_us
+from kleline.db.arrays import one_of
 from kleline.db.engine import RawTx
 from kleline.db.prefixes import prefix_successor
 from kleline.money import Money
@@ -40,12 +41,6 @@ Item = TypeVar("Item", Payment, PaymentListing)
 Fetch = Callable[[int, "tuple[int, str] | None", bool], "tuple[list[Item], bool]"]
 
 
-def _one_of(column: str, values: Sequence[str], name: str, params: dict[str, object]) -> str:
-    names = [f"{name}{i}" for i in range(len(values))]
-    params.update(zip(names, values, strict=True))
-    return f"{column} IN ({', '.join(':' + n for n in names)})"
-
-
 def _text_condition(tx: RawTx, merchant_id: str, text: str, email_index: str | None, params: dict[str, object]) -> str:
     terms = text_terms(text)
     reference = 'lower(reference COLLATE "C")' if tx.is_postgres else "lower(reference)"
@@ -62,7 +57,7 @@ def _text_condition(tx: RawTx, merchant_id: str, text: str, email_index: str | N
     if terms.email is not None and email_index is not None:
         customers = customers_sharing_email(tx, merchant_id, email_index)
         if customers:
-            readings.append(_one_of("customer_id", customers, "q_customer", params))
+            readings.append(one_of(tx, "customer_id", customers, "q_customer", params))
     return f"({' OR '.join(readings)})"
 
 
@@ -71,9 +66,9 @@ def _conditions(tx: RawTx, merchant_id: str, search: PaymentSearch) -> tuple[lis
     where = ["merchant_id = :merchant"]
     params: dict[str, object] = {"merchant": merchant_id}
     if search.statuses:
-        where.append(_one_of("status", sorted(search.statuses), "status", params))
+        where.append(one_of(tx, "status", sorted(search.statuses), "status", params))
     if search.methods:
-        where.append(_one_of("method", sorted(search.methods), "method", params))
+        where.append(one_of(tx, "method", sorted(search.methods), "method", params))
     if search.since is not None:
         where.append("created_at >= :since")
         params["since"] = epoch_us(search.since)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kleline.clock import from_epoch_us
+from kleline.db.arrays import one_of
 from kleline.db.engine import RawTx
 from kleline.db.prefixes import ascii_lower, prefix_successor
 from kleline.wallet.model import Customer
@@ -107,8 +108,8 @@ def find_customers(tx: RawTx, customer_ids: Sequence[str], keys: PersonalDataKey
     wanted = sorted(set(customer_ids))
     if not wanted:
         return []
-    names = {f"c{i}": customer_id for i, customer_id in enumerate(wanted)}
-    rows = tx.fetchall(f"SELECT {_CUSTOMER_COLUMNS} WHERE c.id IN ({', '.join(':' + n for n in names)})", names)
+    params: dict[str, object] = {}
+    rows = tx.fetchall(f"SELECT {_CUSTOMER_COLUMNS} WHERE {one_of(tx, 'c.id', wanted, 'c', params)}", params)
     return [_customer_row(row, keys) for row in rows]
 
 
