@@ -154,7 +154,7 @@ def _declined(
         reason = language.gettext(_NO_ANSWER)
     message = language.gettext(N_("Your card's bank declined this top-up"))
     if reason:
-        message = because(language, message, language.gettext(reason))
+        message = because(language, message, reason)
     code = top_up.failure_code or "card_declined"
     error = PageError(message, code, "source")
     amount = format_decimal(Decimal(top_up.amount.minor) / 100, format="#0.00", locale=language.locale)
