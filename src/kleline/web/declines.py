@@ -24,7 +24,7 @@ NO_ANSWER: Final = "issuer_unavailable"
 REASONS: Final[dict[str, str]] = {
     "do_not_honor": N_("the bank gave no reason"),
     "generic_decline": N_("the bank gave no reason"),
-    "transaction_not_allowed": N_("this card may not be used for this purchase"),
+    "transaction_not_allowed": N_("this card may not be used here"),
     "invalid_amount": N_("the bank refused the amount"),
     "invalid_card_number": N_("the bank knows no card with this number"),
     "unknown_issuer": N_("no bank could be found for this card number"),
