@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from kleline.bootstrap import Kleline
 
-from ..e2e.checkout_world import PASSWORD, card, customer, enrol, fund, payment, shop
+from ..e2e.checkout_world import ISSUER_INSUFFICIENT_FUNDS, PASSWORD, card, customer, enrol, fund, payment, shop
 from .conftest import LiveKleline
 from .layout import layout_problems
 
@@ -43,7 +43,10 @@ def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page]
     kleline.payments.confirm(challenge.id, ada.id, "card", card_id)
     paid = payment(kleline, merchant_id, 1250, return_url=None)
     kleline.payments.confirm(paid.id, ada.id, "purse", None)
+    declined = payment(kleline, merchant_id, 2000, return_url=None)  # its card's bank says why: the longest notice
+    kleline.payments.confirm(declined.id, ada.id, "card", card(kleline, ada.id, ISSUER_INSUFFICIENT_FUNDS))
     assert kleline.payments.get(challenge.id).status == "requires_action" and totp
+    assert kleline.payments.get(declined.id).failure_code == "insufficient_funds"
 
     def nothing(_: Page) -> None:
         return None
@@ -98,6 +101,7 @@ def _states(kleline: Kleline, base: str) -> list[tuple[str, str, Callable[[Page]
         ("nothing-can-pay", f"/checkout/{choose.id}", nothing_can_pay),
         ("authenticate", f"/checkout/{challenge.id}", signed_in(f"{base}/checkout/{challenge.id}")),
         ("paid", f"/checkout/{paid.id}", signed_in(f"{base}/checkout/{paid.id}")),
+        ("declined", f"/checkout/{declined.id}", signed_in(f"{base}/checkout/{declined.id}")),
         ("someone-elses", f"/checkout/{paid.id}", other_customer),
         ("sign-up", "/sign-up?next=/checkout/" + choose.id, nothing),
         ("not-found", "/checkout/pay_unknown", nothing),
