@@ -1,4 +1,5 @@
-"""Rules of the pages that need no database: cookies, redirects, the return to the shop, escaping."""
+"""Rules of the pages that need no database: cookies, redirects, the return to the shop, escaping, the wording of a
+card's decline."""
 
 from __future__ import annotations
 
