@@ -14,11 +14,8 @@ from typing import Final
 from kleline.bootstrap import Kleline
 from kleline.errors import KlelineError
 from kleline.wallet.model import Card
-from kleline.wallet.registered_cards import CardDeclined
-from kleline.web.declines import NO_ANSWER, REASONS, decline_reason
 from kleline.web.i18n import N_, Language
 from kleline.web.refusals import PageError, in_form_order, page_error
-from kleline.web.wallet_refusals import because
 
 __all__ = ["EMPTY_CARD_FORM", "CardEntry", "add_card_to_wallet", "card_refusal"]
 
@@ -31,8 +28,6 @@ _FORM_ORDER: Final = ("number", "exp_month", "exp_year", "cvc", "holder_name")
 _CARD_FIELDS: Final = {f: f for f in _FORM_ORDER}
 # The service's sentence names the API's field ("holder_name: give 1 to 200 characters"): a person reads this instead.
 _HOLDER_NAME: Final = N_("Enter the name printed on the card (letters, not its number)")
-_DECLINED: Final = N_("The card's bank declined this card")
-_NO_ANSWER: Final = N_("The card's bank did not answer: try again in a moment")
 
 
 @dataclass
@@ -53,17 +48,7 @@ def card_refusal(error: KlelineError, language: Language, messages: Mapping[str,
         wording = _HOLDER_NAME
     if wording:
         shown = PageError(language.gettext(wording), shown.code, shown.field)
-    elif isinstance(error, CardDeclined):
-        shown = PageError(_declined(error.decline_code, language), shown.code, shown.field)
     return shown if shown.field is not None else PageError(shown.message, shown.code, "number")
-
-
-def _declined(decline_code: str, language: Language) -> str:
-    """A card's decline at its check, in the shopper's words (the service's sentence is for a developer)."""
-    if decline_code == NO_ANSWER:
-        return language.gettext(_NO_ANSWER)
-    reason = decline_reason(decline_code, language) or language.gettext(REASONS["generic_decline"])
-    return because(language, language.gettext(_DECLINED), reason)
 
 
 def _digits(text: str) -> int | None:

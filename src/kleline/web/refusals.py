@@ -4,7 +4,9 @@ Services word their errors in English for developers (the API's problem JSON sho
 page shows that sentence, which is the most precise. Another language cannot translate a sentence built at run
 time, so it shows the page's own wording for the refusal's ``code`` (and ``param``, for a generic validation error)
 from ``_MESSAGES``; a code missing there falls back to the service's sentence, still with its code beside it.
-A refusal that counts something (attempts left) is worded by the page in every language, English included, with
+A card's decline is worded by the page in every language, English included (``kleline.web.declines``): the
+service's sentence speaks of "the cardholder" to a developer. A refusal that counts something (attempts left) is
+worded by the page in every language, English included, with
 ``ngettext``: plural rules differ between languages (French says "1 essai", "0 essai"), so no sentence built with
 "(s)" or an English rule will do.
 """
@@ -18,10 +20,12 @@ from typing import Final
 from kleline.errors import KlelineError
 from kleline.ratelimit import RateLimited
 from kleline.wallet.customers import MAX_PASSWORD, MIN_PASSWORD
+from kleline.wallet.registered_cards import CardDeclined
 from kleline.wallet.sca import CodeInvalid
+from kleline.web.declines import NO_ANSWER, REASONS, decline_reason
 from kleline.web.i18n import ENGLISH, N_, Language
 
-__all__ = ["PageError", "in_form_order", "page_error"]
+__all__ = ["PageError", "because", "in_form_order", "page_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,6 @@ _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("expired_card", None): N_("This card has expired"),
     ("invalid_cvc", None): N_("Check the security code: it does not have the right number of digits"),
     ("card_already_registered", None): N_("This card is already in your wallet"),
-    ("card_declined", None): N_("The card's bank declined it: try another card"),
     ("insufficient_funds", None): N_("There is not enough money to cover this payment"),
     ("limit_exceeded", None): N_("This payment is above your wallet's limits"),
     ("sca_code_invalid", None): N_("The code is wrong: enter the code your app shows now"),
@@ -98,6 +101,21 @@ def _translated(error: KlelineError, language: Language) -> str | None:
     return language.gettext(wording) if wording else None
 
 
+def because(language: Language, refusal: str, reason: str) -> str:
+    """A refusal and its reason in one sentence, with the language's punctuation."""
+    return language.gettext(N_("%(refusal)s: %(reason)s")) % {"refusal": refusal, "reason": reason}
+
+
+def _declined(error: KlelineError, language: Language) -> str | None:
+    """A card's decline at its check, in the shopper's words; None for any other refusal."""
+    if not isinstance(error, CardDeclined):
+        return None
+    if error.decline_code == NO_ANSWER:
+        return language.gettext(N_("The card's bank did not answer: try again in a moment"))
+    reason = decline_reason(error.decline_code, language) or language.gettext(REASONS["generic_decline"])
+    return because(language, language.gettext(N_("The card's bank declined this card")), reason)
+
+
 def _counted(error: KlelineError, language: Language) -> str | None:
     if isinstance(error, CodeInvalid):
         count = error.attempts_left
@@ -116,5 +134,6 @@ def page_error(error: KlelineError, fields: Mapping[str, str] | None = None, lan
     field = None
     if error.param is not None and fields is not None:
         field = fields.get(error.param)
-    message = _counted(error, language) or (None if language is ENGLISH else _translated(error, language))
+    message = _declined(error, language) or _counted(error, language)
+    message = message or (None if language is ENGLISH else _translated(error, language))
     return PageError(message or _sentence(error.detail), error.code, field)

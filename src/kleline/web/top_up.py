@@ -32,10 +32,10 @@ from kleline.web.flashes import TOPPED_UP, announcement, leave
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
 from kleline.web.paths import return_path
-from kleline.web.refusals import PageError
+from kleline.web.refusals import PageError, because
 from kleline.web.rendering import redirect, render
 from kleline.web.visits import Form, Visit, page_context, respond, signed_in_post, signed_in_visit, web_of
-from kleline.web.wallet_refusals import NextStep, because, next_steps, wallet_refusal
+from kleline.web.wallet_refusals import NextStep, next_steps, wallet_refusal
 
 __all__ = ["FIELDS", "PATH", "form_page", "outcome", "refused", "router", "start"]
 

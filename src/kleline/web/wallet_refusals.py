@@ -20,7 +20,7 @@ from kleline.web.refusals import PageError, page_error
 from kleline.web.rendering import render
 from kleline.web.visits import Visit, page_context, respond, signed_in_visit
 
-__all__ = ["NextStep", "because", "next_steps", "not_found", "own_page", "wallet_refusal"]
+__all__ = ["NextStep", "next_steps", "not_found", "own_page", "wallet_refusal"]
 
 _T = TypeVar("_T")
 
@@ -66,11 +66,6 @@ def wallet_refusal(error: KlelineError, language: Language, fields: Mapping[str,
     shown = page_error(error, fields, language)
     wording = _MESSAGES.get((error.code, error.param)) or _MESSAGES.get((error.code, None))
     return PageError(language.gettext(wording), shown.code, shown.field) if wording else shown
-
-
-def because(language: Language, refusal: str, reason: str) -> str:
-    """A refusal and its reason in one sentence, with the language's punctuation."""
-    return language.gettext(N_("%(refusal)s: %(reason)s")) % {"refusal": refusal, "reason": reason}
 
 
 def next_steps(code: str, language: Language, *, via_card: bool = True) -> list[NextStep]:
