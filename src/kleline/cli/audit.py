@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, errors, fail, kleline_for_command
+from kleline.cli.common import console, errors, fail, kleline_for_command, show
 
 __all__ = ["audit_app"]
 
@@ -86,6 +86,6 @@ def audit_list(
             Text(_document(record.after)),
             Text(record.address or ""),
         )
-    console.print(table)
+    show(table)
     if page.has_more:
         console.print(f"(more: raise --limit above {limit}, or narrow the filters)", highlight=False)

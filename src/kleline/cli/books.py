@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, errors, fail, kleline_for_command
+from kleline.cli.common import console, errors, fail, kleline_for_command, show
 from kleline.staff.actor import command_line
 from kleline.staff.roles import Role, parse_role
 
@@ -61,7 +61,7 @@ def operator_list_keys(
         role = key.role.value if key.role else "[yellow](none: every power)[/]"
         revoked = "" if key.revoked_at is None else key.revoked_at.strftime("%Y-%m-%d %H:%M")
         table.add_row(str(key.id), Text(key.label), role, key.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
-    console.print(table)
+    show(table)
 
 
 @operator_app.command("revoke-key")
@@ -119,11 +119,11 @@ def ledger_trial_balance(
         table = Table("account", "side", "balance", title="Accounts")
         for line in result.accounts:
             table.add_row(line.code, line.normal_side.name.lower(), str(Money(line.balance, line.currency)))
-        console.print(table)
+        show(table)
     totals = Table("currency", "debits", "credits", "balanced", title="Trial balance")
     for currency, t in result.currencies.items():
         mark = "[green]yes[/]" if t.debits == t.credits else "[red]NO[/]"
         totals.add_row(currency, str(Money(t.debits, currency)), str(Money(t.credits, currency)), mark)
-    console.print(totals)
+    show(totals)
     if not result.balanced:
         raise fail("the books do not balance")

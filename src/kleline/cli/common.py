@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 
 from kleline.config import Settings, load_settings
@@ -32,10 +34,37 @@ __all__ = [
     "open_kleline",
     "prepare",
     "safe_url",
+    "show",
 ]
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def show(table: Table) -> None:
+    """Print ``table`` whole when the terminal is wide enough for it, else each of its rows as a record, one
+    ``column  value`` line per cell, nothing cut.
+
+    Why: Rich fits a wide table to the terminal by cutting its longest cells with "…", and on an 80-column terminal
+    those are the ids an operator copies into the next command (``kleline merchants list`` showed ``mer_c906…``,
+    which ``kleline merchants approve`` cannot take). A record per row keeps every value whole however narrow the
+    terminal, as ``psql``'s expanded display does."""
+    unbounded = console.options.update(width=1_000_000)
+    if Measurement.get(console, unbounded, table).maximum <= console.width or not table.row_count:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, style="bold")
+    headers = [column.header for column in table.columns]
+    rows = zip(*(list(column.cells) for column in table.columns), strict=True)
+    for number, row in enumerate(rows, start=1):
+        record = Table.grid(padding=(0, 2))
+        record.add_column(style="bold", no_wrap=True)
+        record.add_column(overflow="fold")
+        for header, cell in zip(headers, row, strict=True):
+            record.add_row(header, cell)
+        console.print(f"({number})", style="dim")
+        console.print(record)
 
 
 def fail(message: str, status: int = 1) -> typer.Exit:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, fail, kleline_for_command
+from kleline.cli.common import fail, kleline_for_command, show
 from kleline.merchants import Merchant
 from kleline.staff.actor import command_line
 
@@ -39,7 +39,7 @@ def merchants_list(
         row = (merchant.id, merchant.name, merchant.status, str(merchant.fee_bps), merchant.email)
         created = merchant.created_at.strftime("%Y-%m-%d %H:%M")
         table.add_row(*(Text(cell) for cell in row), created, Text(merchant.status_reason or ""))
-    console.print(table)
+    show(table)
 
 
 def _moved(merchant: Merchant) -> None:
@@ -138,7 +138,7 @@ def merchants_bank_changes(
         asked_by = change.requested_by_name or change.requested_by
         row = (change.id, change.merchant_id, change.status, change.iban, change.bic, asked_by, when, decision)
         table.add_row(*(Text(cell) for cell in row))
-    console.print(table)
+    show(table)
 
 
 @merchants_app.command("approve-bank-change")

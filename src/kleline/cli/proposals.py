@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, kleline_for_command
+from kleline.cli.common import console, kleline_for_command, show
 
 if TYPE_CHECKING:
     from kleline.proposals import Proposal
@@ -91,7 +91,7 @@ def proposals_list(
         when = proposal.proposed_at.strftime("%Y-%m-%d %H:%M")
         row = (proposal.id, proposal.status, proposal.kind.value, describe(proposal))
         table.add_row(*(Text(cell) for cell in row), when, Text(_who(proposal)), Text(proposal.reason or ""))
-    console.print(table)
+    show(table)
 
 
 @proposals_app.command("show")

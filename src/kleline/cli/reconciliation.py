@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, fail, kleline_for_command
+from kleline.cli.common import console, fail, kleline_for_command, show
 from kleline.staff.actor import command_line
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _print(result: ImportResult) -> None:
                 Text(line.end_to_end_id or ""),
                 Text(what),
             )
-        console.print(table)
+        show(table)
     summary = f"{result.matched} matched, {result.unmatched} in suspense, {result.duplicates} duplicate(s)"
     if result.replayed:
         console.print(f"already imported, nothing changed: {summary}")

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from kleline.cli.common import console, fail, kleline_for_command
+from kleline.cli.common import console, fail, kleline_for_command, show
 
 __all__ = ["staff_app"]
 
@@ -60,7 +60,7 @@ def staff_list() -> None:
         since = person.created_at.strftime("%Y-%m-%d %H:%M")
         authenticator = "yes" if person.authenticator else "not yet"
         table.add_row(person.id, Text(person.email), person.role.value, person.status, authenticator, since)
-    console.print(table)
+    show(table)
     if invitations:
         waiting = Table("id", "email", "role", "until", "invited by", title="Pending invitations")
         for invitation in invitations:
@@ -68,7 +68,7 @@ def staff_list() -> None:
             waiting.add_row(
                 invitation.id, Text(invitation.email), invitation.role.value, until, Text(invitation.invited_by)
             )
-        console.print(waiting)
+        show(waiting)
 
 
 @staff_app.command("disable")

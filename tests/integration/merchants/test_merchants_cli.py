@@ -9,6 +9,7 @@ from typer.testing import CliRunner, Result
 
 from kleline.bootstrap import Kleline, build
 from kleline.cli import app
+from kleline.cli.common import console
 from kleline.config import load_settings
 
 
@@ -153,3 +154,22 @@ def test_an_operator_suspends_a_merchant_with_or_without_a_reason(runner: CliRun
     assert kleline.merchants.get(merchant_id).status_reason is None
     assert run(runner, "merchants", "suspend", merchant_id).exit_code == 0
     assert kleline.merchants.get(merchant_id).status_reason is None
+
+
+def test_a_narrow_terminal_gets_each_merchant_as_a_record_with_its_whole_id(
+    runner: CliRunner, kleline: Kleline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns the table would cut the id to ``mer_c906…``, which ``merchants approve`` cannot take."""
+    merchant_id = register(kleline, name="Épicerie Fine Durand")
+    monkeypatch.setattr(console, "_width", 80)  # the terminal's width, read once when the console was made
+    listed = run(runner, "merchants", "list", "--status", "pending")
+    assert listed.exit_code == 0, listed.output
+    assert "…" not in listed.output
+    lines = [line.rstrip() for line in listed.output.splitlines()]
+    assert f"id         {merchant_id}" in lines
+    assert "name       Épicerie Fine Durand" in lines
+    assert "email      shop@example.org" in lines
+    assert max(len(line) for line in lines) <= 80
+    monkeypatch.setattr(console, "_width", 240)
+    wide = run(runner, "merchants", "list", "--status", "pending").output
+    assert "┃ id" in wide and merchant_id in wide  # a table again where it fits
