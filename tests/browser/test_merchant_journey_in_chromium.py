@@ -174,11 +174,16 @@ def _invite(page: Page, world: World, look: Look, email: str, role: str, limit: 
 
 
 def _accept(page: Page, link: str, name: str) -> None:
-    """A colleague follows the link, chooses a password, and signs in (no second factor asked of them)."""
+    """A colleague follows the link and chooses a password, which signs them in (no second factor asked of them),
+    then signs out until there is something to do."""
     page.goto(link)
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_role("button", name="Join the dashboard").click()
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("status")).to_contain_text("Welcome to the team")
+    expect(page.get_by_text(name, exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/dashboard/sign-in$"))
 
 

@@ -16,6 +16,7 @@ from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
 from kleline.merchant_users import Actor, MerchantUser
+from kleline.merchant_users import store as user_store
 
 from ..conftest import FakeClock
 from ..operator_keys import OPERATOR
@@ -84,16 +85,14 @@ def test_an_invited_owner_chooses_a_password_sets_up_an_authenticator_and_reache
     assert 'href="#name"' in summary and 'href="#password"' in summary
     assert "short" not in refused.text.replace("shortly", "")  # no password comes back
 
-    accepted = browser.post(path, name="Ada Lovelace", password=PASSWORD)
-    assert (accepted.status_code, accepted.headers["location"]) == (303, "/dashboard/sign-in")
-    sign_in = browser.get("/dashboard/sign-in")
-    assert "Your account is ready" in sign_in.text
-    assert browser.get(path).status_code == 404  # used once
-
-    answer = browser.post("/dashboard/sign-in", email="ada@example.org", password=PASSWORD, next="/dashboard")
-    assert answer.headers["location"] == "/dashboard/sign-in/authenticator?next=%2Fdashboard"
+    accepted = browser.post(path, name="Ada Lovelace", password=PASSWORD)  # the password just chosen signs in
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == "/dashboard/sign-in/authenticator?next=%2Fdashboard"
+    set_up = browser.get(accepted.headers["location"]).text
+    assert "Your account is ready. As an owner, set up your authenticator app now" in set_up
+    assert "set up an authenticator app on your phone before you go on" in set_up
     assert browser.get("/dashboard").headers["location"].startswith("/dashboard/sign-in/authenticator")  # not yet
-    assert "set up an authenticator app on your phone before you go on" in browser.get(answer.headers["location"]).text
+    assert browser.get(path).status_code == 404  # used once
     shown = browser.post("/dashboard/sign-in/authenticator", next="/dashboard")
     assert shown.status_code == 200 and '<svg role="img" aria-labelledby="qr-title"' in shown.text
     totp = secret_on(shown)
@@ -112,6 +111,28 @@ def test_an_invited_owner_chooses_a_password_sets_up_an_authenticator_and_reache
     settings = browser.get("/dashboard/settings")
     assert 'href="/dashboard/settings/activity"' in settings.text
     assert 'href="/dashboard/settings/users"' in settings.text
+
+
+def test_an_invited_accountant_is_signed_in_by_the_password_chosen_and_lands_on_the_dashboard(
+    kleline: Kleline, browser: DashboardVisitor
+) -> None:
+    """No second factor is asked of an accountant: accepting signs them in, recorded as a sign-in by password."""
+    shop = merchant(kleline)
+    path = invitation_path(kleline.merchant_users.invite(shop, "lou@example.org", "accountant", by=OPERATOR).url)
+    browser.get(path)
+    accepted = browser.post(path, name="Louis Perrin", password=PASSWORD)
+    assert (accepted.status_code, accepted.headers["location"]) == (303, "/dashboard")
+    home = browser.get("/dashboard")
+    assert home.status_code == 200 and "<h1>Librairie Kléber</h1>" in home.text
+    assert "Welcome to the team: your account is ready, and you are signed in." in home.text
+    assert "Louis Perrin" in home.text and "Accountant" in home.text
+    assert "Welcome to the team" not in browser.get("/dashboard").text  # said once
+    with kleline.db.transaction(write=False) as tx:
+        found = user_store.find_user_by_email(tx, "lou@example.org")
+    assert found is not None
+    [signed_in] = kleline.merchant_security.sign_ins(found[0].id)
+    assert (signed_in.action, signed_in.detail) == ("signed_in", {"method": "password"})
+    assert browser.get(path).status_code == 404  # used once
 
 
 def test_a_user_with_an_authenticator_gives_a_code_after_the_password(

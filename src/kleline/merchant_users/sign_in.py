@@ -133,11 +133,16 @@ class MerchantSignIn:
             store.reset_failed_sign_ins(tx, user.id)
             if previous is not None:
                 session_store.delete_session(tx, digest(previous.token))
-            if step_after_password(user.role, user.has_second_factor) == "done":
-                detail = {"method": "password"}
-                audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), detail=detail, address=address)
-                return self._insert(tx, user, "signed_in", None)
-            return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
+            return self._past_password(tx, user, now, address)
+
+    def _past_password(self, tx: RawTx, user: MerchantUser, now: datetime, address: str | None) -> DashboardSession:
+        """The session of ``user`` once its password is known right: signed in when it needs no second factor (and
+        recorded as a sign-in), else at the second-factor stage."""
+        if step_after_password(user.role, user.has_second_factor) == "done":
+            detail = {"method": "password"}
+            audit.record(tx, user.merchant_id, user.id, "signed_in", epoch_us(now), detail=detail, address=address)
+            return self._insert(tx, user, "signed_in", None)
+        return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
 
     def open_for_new_owner(self, tx: RawTx, user: MerchantUser, previous: DashboardSession | None) -> DashboardSession:
         """The session of an owner who has just joined, in place of ``previous``, at the second-factor stage (it
@@ -147,6 +152,18 @@ class MerchantSignIn:
         if previous is not None:
             session_store.delete_session(tx, digest(previous.token))
         return self._insert(tx, user, "second_factor", None, ttl=SECOND_FACTOR_WINDOW)
+
+    def open_for_invited(
+        self, user: MerchantUser, previous: DashboardSession | None, address: str | None = None
+    ) -> DashboardSession:
+        """The first session of a person who has just accepted an invitation (``MerchantUsers.accept``), in place of
+        ``previous``: the password it chose there counts as its first step, so it is signed in when its role needs
+        no second factor, else (an owner) at the second-factor stage, to set one up. For the invitation's page only:
+        no other caller has just made a user from a password it was given."""
+        with self._db.transaction() as tx:
+            if previous is not None:
+                session_store.delete_session(tx, digest(previous.token))
+            return self._past_password(tx, user, self._clock(), address)
 
     def next_step(self, session: DashboardSession) -> SignInStep:
         """What the session still needs: a second factor verified (a code or a passkey), a new one set up (an owner

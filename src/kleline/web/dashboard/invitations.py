@@ -1,5 +1,7 @@
 """Following an invitation link (``/dashboard/invitations/{token}``): who invites, to which role, and the form to
-choose a name and a password; accepted, the new account signs in like any other.
+choose a name and a password. Accepted, the person is signed in by the password just chosen, as the sign-in form
+would sign it in: straight to the dashboard when its role needs no second factor, else (an owner) on to setting one
+up, as a shop's first owner is when it joins.
 
 The token is the link's whole secret: the page never repeats it elsewhere (``Referrer-Policy: same-origin`` keeps it
 from other sites), and a link that no longer works says why (used, withdrawn, expired: only its holder learns it).
@@ -15,11 +17,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kleline.errors import KlelineError
-from kleline.merchant_users import Invitation, InvitationUnusable, acceptance_problems
+from kleline.merchant_users import Invitation, InvitationUnusable, MerchantUser, acceptance_problems
 from kleline.money import Money
 from kleline.ratelimit import SIGN_UP, RateLimited
+from kleline.web.dashboard.sign_in import after_password
 from kleline.web.dashboard.visits import (
-    SIGN_IN,
+    DASHBOARD,
     DashboardVisit,
     client_address,
     dashboard_context,
@@ -30,7 +33,7 @@ from kleline.web.dashboard.visits import (
 from kleline.web.dashboard.wording import ROLE_DUTIES, ROLE_NAMES, dashboard_error, invitation_problem, leave_note
 from kleline.web.i18n import N_, language_of
 from kleline.web.refusals import PageError
-from kleline.web.rendering import redirect, render
+from kleline.web.rendering import render
 from kleline.web.visits import Form, web_of
 
 __all__ = ["router"]
@@ -78,6 +81,14 @@ def _page(
     return respond(request, visit, render(request, "dashboard/invitation.html", context, status=status))
 
 
+def _signed_in(request: Request, visit: DashboardVisit, user: MerchantUser) -> Response:
+    """The new account's first session, in place of the visit's, and on to its dashboard or its second factor."""
+    session = web_of(request).kleline.merchant_sign_in.open_for_invited(user, visit.session, client_address(request))
+    signed = DashboardVisit(session, None, None, visit.address)
+    note = "dashboard_account_ready" if session.signed_in else "dashboard_account_ready_set_up"
+    return leave_note(request, after_password(request, signed, DASHBOARD), note)
+
+
 @router.get(INVITATIONS + "/{token}")
 def invitation_page(request: Request, token: str) -> Response:
     """The invitation: who invites, to which role, and the form to choose a name and a password."""
@@ -91,7 +102,8 @@ def invitation_page(request: Request, token: str) -> Response:
 
 @router.post(INVITATIONS + "/{token}")
 def accept(request: Request, token: str, form: Form) -> Response:
-    """Accept the invitation with the name and password chosen; on to the sign-in form."""
+    """Accept the invitation with the name and password chosen; signed in, on to the dashboard (or an owner's
+    second factor)."""
     visit = dashboard_post(request, form, back=f"{INVITATIONS}/{token}")
     users = web_of(request).kleline.merchant_users
     language = language_of(request)
@@ -109,13 +121,13 @@ def accept(request: Request, token: str, form: Form) -> Response:
         problems.extend(acceptance_problems(name, password))
         if not problems:
             try:
-                users.accept(token, name, password, address=client_address(request))
+                user = users.accept(token, name, password, address=client_address(request))
             except InvitationUnusable as error:
                 return _unusable(request, visit, error)
             except KlelineError as error:
                 problems.append(error)
             else:
-                return leave_note(request, redirect(SIGN_IN), "dashboard_account_ready")
+                return _signed_in(request, visit, user)
     errors = [dashboard_error(problem, _FIELDS, language) for problem in problems]
     status = next((p.status for p in problems if p.code in ("rate_limited", "already_a_member")), 400)
     response = _page(request, visit, token, invitation, name=name, errors=errors, status=status)

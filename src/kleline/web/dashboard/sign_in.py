@@ -51,6 +51,7 @@ __all__ = [
     "AUTHENTICATOR",
     "CODE",
     "CONFIRM_AUTHENTICATOR",
+    "after_password",
     "rate_limit",
     "router",
     "second_factor_page",
@@ -96,7 +97,7 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
     return _sign_in_page(request, visit, next_url)
 
 
-def _after_password(request: Request, visit: DashboardVisit, next_url: str) -> Response:
+def after_password(request: Request, visit: DashboardVisit, next_url: str) -> Response:
     """On from a session just made by the password: to its second-factor step, or where the user was going."""
     kleline = web_of(request).kleline
     step = kleline.merchant_sign_in.next_step(visit.session)
@@ -129,7 +130,7 @@ def sign_in(request: Request, form: Form) -> Response:
             errors.append(dashboard_error(error, language=language_of(request)))
         else:
             signed = DashboardVisit(session, None, None, visit.address)
-            return _after_password(request, signed, next_url)
+            return after_password(request, signed, next_url)
     status = refusal_status(refusal) if refusal is not None else 400
     return _sign_in_page(request, visit, next_url, email=email, errors=errors, status=status, error=refusal)
 

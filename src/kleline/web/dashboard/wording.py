@@ -179,7 +179,10 @@ NOTES: Final = {
         "Your shop's application is sent: Kleline will check it. Set up your authenticator app now to reach your "
         "dashboard, where you will see where it stands."
     ),
-    "dashboard_account_ready": N_("Your account is ready: sign in with your email address and the password you chose."),
+    "dashboard_account_ready": N_("Welcome to the team: your account is ready, and you are signed in."),
+    "dashboard_account_ready_set_up": N_(
+        "Your account is ready. As an owner, set up your authenticator app now to reach the dashboard."
+    ),
     "dashboard_authenticator_ready": N_("Your authenticator app is set up: its codes now confirm it is you."),
     "dashboard_authenticator_replaced": N_("Your new authenticator app is set up: the old one's codes no longer work."),
     "dashboard_authenticator_removed": N_("Your authenticator app was removed: its codes no longer work."),
@@ -218,7 +221,12 @@ NOTES: Final = {
 
 
 _SIGNED_OUT_NOTES: Final = frozenset(
-    {"dashboard_signed_out", "dashboard_account_ready", "dashboard_signed_out_everywhere", "dashboard_application_sent"}
+    {
+        "dashboard_signed_out",
+        "dashboard_account_ready_set_up",
+        "dashboard_signed_out_everywhere",
+        "dashboard_application_sent",
+    }
 )
 
 
@@ -231,8 +239,8 @@ def leave_note(request: Request, response: Response, kind: str) -> Response:
 
 def note_of(request: Request, *, signed_in: bool) -> str | None:
     """The note the page shows this visit, in its language, or None; the sign-out's only to a signed-out visitor,
-    the others only to a signed-in one (except the account's, shown on the sign-in page, and the application's, on
-    the page where its owner sets up an authenticator)."""
+    the others only to a signed-in one (except those for an owner on the page where it sets up an authenticator:
+    the application's and the new account's)."""
     kind = request.cookies.get(FLASH_COOKIE, "")
     if kind not in NOTES or request.method != "GET":
         return None
