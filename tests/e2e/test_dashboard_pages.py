@@ -285,6 +285,7 @@ def test_an_owner_invites_changes_roles_removes_and_withdraws(
     assert (pending.email, pending.role, pending.refund_limit) == ("new@example.org", "support", 2550)
     again = browser.get("/dashboard/settings/users")
     assert link.group(1) not in again.text and "new@example.org" in again.text  # shown once
+    assert "Support · refunds up to €25.50 · the link works until" in again.text  # what it will let them do
 
     changed = browser.post(f"/dashboard/settings/users/{grace.id}/role", role="support", refund_limit="40")
     assert (changed.status_code, changed.headers["location"]) == (303, "/dashboard/settings/users")

@@ -106,7 +106,12 @@ def _users_page(
             for user in users
         ],
         invitations=[
-            (invitation, language.gettext(ROLE_NAMES[invitation.role]), when(invitation.expires_at, language))
+            (
+                invitation,
+                language.gettext(ROLE_NAMES[invitation.role]),
+                when(invitation.expires_at, language),
+                _limit(invitation.refund_limit, language) if invitation.role == "support" else "",
+            )
             for invitation in invitations
         ],
         roles=[(role, language.gettext(ROLE_NAMES[role])) for role in ROLES],
