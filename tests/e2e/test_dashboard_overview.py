@@ -183,6 +183,31 @@ def test_one_shop_never_sees_anothers_figures(kleline: Kleline, clock: FakeClock
     assert chart and "€77.50" not in browser.get(chart.group(1).replace("&amp;", "&")).text
 
 
+def test_a_shop_that_has_not_sold_yet_is_shown_how_to_take_its_first_payment(
+    kleline: Kleline, clock: FakeClock, browser: Visitor
+) -> None:
+    """Owners only (they make the keys); gone once the first sale is made."""
+    merchant_id = approved_yesterday(kleline, clock)
+    owner = member(kleline, merchant_id, "owner@example.fr")
+    totp = authenticator(kleline, owner, clock)
+    sign_in(browser, owner.email, totp, clock.now)
+    page = browser.get("/dashboard?lang=en")
+    assert "Take your first payment" in page.text
+    assert '<a href="/dashboard/developers">Create an API key</a>' in page.text
+    assert '<a href="/docs">API reference</a>' in page.text
+    assert cells(page, "Gross sales") == ["€0.00", "€0.00"]  # the figures stay, below
+    assert "Encaissez votre premier paiement" in browser.get("/dashboard?lang=fr").text
+
+    accountant = member(kleline, merchant_id, "accountant@example.fr", "accountant")
+    with TestClient(browser.client.app, follow_redirects=False) as client:
+        visitor = Visitor(client)
+        sign_in(visitor, accountant.email)
+        assert "Take your first payment" not in visitor.get("/dashboard?lang=en").text
+
+    sells(kleline, clock, merchant_id)
+    assert "Take your first payment" not in browser.get("/dashboard?lang=en").text
+
+
 def test_a_shop_awaiting_approval_has_no_figures_yet(kleline: Kleline, clock: FakeClock, browser: Visitor) -> None:
     registered, _ = kleline.merchants.register(name="Atelier Sud", email="sud@example.fr", iban=IBAN)
     person = member(kleline, registered.id, "accountant@example.fr", "accountant")

@@ -176,3 +176,15 @@ class SalesOverview:
     payouts: PayoutOutlook
     days: tuple[DayFigure, ...]
     months: tuple[MonthFigure, ...]
+
+    @property
+    def no_sales_yet(self) -> bool:
+        """Nothing captured in any month shown, nothing authorised and pending, no balance, no payout on its way:
+        how a shop looks before its first payment (or after a year without one), when the page's figures are all
+        zero and the useful thing to show is how to start taking payments."""
+        return (
+            not any(month.totals.gross for month in self.months)
+            and not self.pending
+            and not self.available
+            and self.payouts.in_transit is None
+        )

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from kleline.money import Money
 from kleline.reports import Month
-from kleline.reports.figures import Frame, Totals, day_number, from_day_number, month_key
+from kleline.reports.figures import (
+    DayFigure,
+    Frame,
+    MonthFigure,
+    SalesOverview,
+    Totals,
+    day_number,
+    from_day_number,
+    month_key,
+)
+from kleline.settlement.model import Creditor, Payout, PayoutOutlook
 
 GRACE = timedelta(minutes=5)
 
@@ -39,3 +51,30 @@ def test_in_early_january_the_months_reach_back_into_the_year_before() -> None:
     frame = Frame.at(datetime(2026, 1, 2, 12, 0, tzinfo=UTC), GRACE)
     assert frame.months[0] == Month(2025, 2) and frame.window == date(2025, 2, 1)
     assert frame.days[0] == date(2025, 12, 4)
+
+
+def test_a_shop_has_no_sales_yet_until_anything_is_captured_pending_held_or_on_its_way() -> None:
+    at = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    frame = Frame.at(at, GRACE)
+    quiet = SalesOverview(
+        merchant_id="mer_1",
+        currency="EUR",
+        as_of=at,
+        today=Totals(),
+        this_month=Totals(),
+        available=0,
+        pending=0,
+        payouts=PayoutOutlook("EUR", 1000, 0, None, None),
+        days=tuple(DayFigure(day, Totals()) for day in frame.days),
+        months=tuple(MonthFigure(month, Totals()) for month in frame.months),
+    )
+    assert quiet.no_sales_yet
+    sold_in_spring = (MonthFigure(frame.months[0], Totals(gross=100)),)
+    assert not replace(quiet, months=sold_in_spring + quiet.months[1:]).no_sales_yet  # eleven months ago still counts
+    assert not replace(quiet, pending=7000).no_sales_yet  # an authorisation not captured yet
+    assert not replace(quiet, available=1).no_sales_yet  # a balance (a sale older than the months shown)
+    payout = Payout(
+        "po_1", "mer_1", "run_1", Money(2500, "EUR"), "sent", Creditor("Shop", "FR1420041010050500013M02606", "X"), at
+    )
+    on_its_way = replace(quiet, payouts=PayoutOutlook("EUR", 1000, 0, None, payout))
+    assert not on_its_way.no_sales_yet

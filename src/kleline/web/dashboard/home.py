@@ -6,7 +6,11 @@ shop's bank account waiting for Kleline's check (or decided in the past 14 days:
 A shop that is not active is told first where it stands: a pending application (sent on, what Kleline checks, what
 was sent), a refused one (why) or a suspension (why, and since when). A pending or refused shop has sold nothing and
 has no balance, so its page shows no figures; a suspended one keeps its figures below, since its balance is still
-paid out."""
+paid out.
+
+An active shop that has not sold yet (``SalesOverview.no_sales_yet``) is shown, above its figures, all zero, how to
+take its first payment: an API key and a webhook endpoint on the developers' page, then Kleline's checkout; to the
+people who may make keys (owners), since the others could not follow it."""
 
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ def dashboard_page(request: Request) -> Response:
     # A shop awaiting approval (or refused) has sold nothing, and has no balance: its page says where it stands.
     kleline = web_of(request).kleline
     overview = bank_change = None
+    first_steps = False
     if merchant.status in ("active", "suspended"):
         if visit.can("settings"):  # an owner's notice of a bank account change is read with the overview's figures
             sales, change = kleline.overview.of_beside(
@@ -53,6 +58,7 @@ def dashboard_page(request: Request) -> Response:
         else:
             sales = kleline.overview.of(merchant.id)
         overview = overview_html(language, sales)
+        first_steps = merchant.status == "active" and sales.no_sales_yet and visit.can("keys")
     else:
         bank_change = bank_change_notice(request, visit)
     context = dashboard_context(
@@ -68,6 +74,7 @@ def dashboard_page(request: Request) -> Response:
             language.money(Money(visit.user.refund_limit or 0, "EUR")) if visit.user.role == "support" else None
         ),
         overview=overview,
+        first_steps=first_steps,
         bank_change=bank_change,
         sent_on=day(language, merchant.created_at),
         changed_on=day(language, merchant.status_changed_at or merchant.created_at),
