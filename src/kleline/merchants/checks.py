@@ -58,6 +58,11 @@ _IBAN_TERRITORIES: Final[dict[str, frozenset[str]]] = {
     "GB": frozenset({"GG", "JE", "IM"}),
 }
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+# A web address typed as people say it, without its scheme: a host name with at least one dot (``shop.example``,
+# ``www.shop.example:8443/fr``). Anything else without ``://`` (``javascript:...``, ``localhost``) is not one.
+_BARE_HOST = re.compile(
+    r"(?i)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?::[0-9]{1,5})?(?:[/?#].*)?"
+)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_NAME = 200
 MAX_SLUG = 60
@@ -90,10 +95,14 @@ def check_email(email: str) -> str:
 
 
 def check_website(website: str | None) -> str | None:
-    """An absolute http or https URL with a host, or None."""
+    """An absolute http or https URL with a host, or None. A bare host name (``shop.example``, as shops write their
+    address on their cards) is taken as its https address: refusing it would only make the person type the scheme
+    that every browser adds for them."""
     if website is None or not website.strip():
         return None
     website = website.strip()
+    if "://" not in website and _BARE_HOST.fullmatch(website):
+        website = f"https://{website}"
     parts = urlsplit(website)
     if len(website) > MAX_URL or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise InvalidMerchant(

@@ -119,7 +119,32 @@ def test_a_website_is_an_http_or_https_address(website: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "website", ["ftp://shop.example", "javascript:alert(1)", "shop.example", "https://", "https://shop .example"]
+    ("typed", "kept"),
+    [
+        ("shop.example", "https://shop.example"),
+        (" www.Librairie-du-Bac.fr ", "https://www.Librairie-du-Bac.fr"),
+        ("shop.example:8443/fr?q=1", "https://shop.example:8443/fr?q=1"),
+    ],
+)
+def test_a_bare_host_name_is_taken_as_its_https_address(typed: str, kept: str) -> None:
+    assert check_website(typed) == kept
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "ftp://shop.example",
+        "javascript:alert(1)",
+        "JavaScript:alert('shop.example')",
+        "data:text/html,shop.example",
+        "localhost",
+        "shop",
+        "-shop.example",
+        "shop..example",
+        "https://",
+        "https://shop .example",
+        "shop .example",
+    ],
 )
 def test_another_kind_of_website_address_is_refused(website: str) -> None:
     with pytest.raises(InvalidMerchant) as caught:
