@@ -192,3 +192,28 @@ def test_a_rate_is_set_with_the_first_approval_only(kleline: Kleline, clock: Fak
         kleline.merchants.approve(merchant_id, actor=command_line(), fee_bps=320)
     merchant = kleline.merchants.get(merchant_id)
     assert (merchant.status, merchant.fee_bps) == ("suspended", 300)
+
+
+def test_an_application_reads_in_french_what_each_check_found(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:
+    """What the checks found, the kind of shop and the telephone, in the clerk's language: no English sentence of
+    the service on a French page."""
+    registered, _ = kleline.merchants.register(
+        name="Atelier Nord",
+        email="nora@atelier-nord.example",
+        iban=IBAN,
+        siret="73282932000074",
+        vat_number="FR44732829320",
+        contact_name="Nora Lindqvist",
+        contact_phone="06 12 34 56 78",
+        category="clothing",
+    )
+    browser = signed_in(kleline, app, clock, "eve@example.org", Role.COMPLIANCE, "/console/approvals")
+    page = browser.get(f"/console/approvals/{registered.id}?lang=fr").text
+    assert "Candidature\xa0: Atelier Nord" in page
+    assert f"banque {registered.bic}" in page and ", bank " not in page
+    assert "SIRET 73282932000074, SIREN 732829320" in page
+    assert "FR44732829320 correspond à l’entreprise du SIRET" in page and "matches" not in page
+    assert "Nora Lindqvist, +33 6 12 34 56 78" in page
+    assert "<dd>Vêtements et chaussures</dd>" in page and "<dd>clothing</dd>" not in page
+    english = browser.get(f"/console/approvals/{registered.id}?lang=en").text
+    assert "FR44732829320 matches the SIRET&#39;s company" in english and "<dd>Clothing and shoes</dd>" in english

@@ -9,7 +9,8 @@ of one owner paid into one account). Each check says what it found, so that a re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from stdnum.fr import siret as stdnum_siret
@@ -26,13 +27,17 @@ CheckName = Literal["iban", "siret", "vat_number", "same_iban", "same_siret"]
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check of an application: passed or not, and what it found, as a reviewer reads it."""
+    """One check of an application: passed or not, and what it found, as a reviewer reads it (``detail``, in
+    English, as the API gives it) and as values a page words in its own language (``found``: ``iban`` masked, ``bic``,
+    ``siret``, ``siren``, ``vat_number``; ``refusal``: the code of the check that failed)."""
 
     name: CheckName
     passed: bool
     detail: str
     others: tuple[str, ...] = ()
     """For the duplicate checks: the ids of the other merchants found."""
+    found: Mapping[str, str] = field(default_factory=dict)
+    refusal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +57,20 @@ def _bank(merchant: Merchant) -> Check:
     try:
         details = checks.bank_details(merchant.iban, merchant.bic)
     except ValidationError as refused:
-        return Check("iban", False, str(refused))
-    return Check("iban", True, f"{mask_iban(details.iban)}, bank {details.bic}")
+        return Check("iban", False, str(refused), refusal=refused.code)
+    found = {"iban": mask_iban(details.iban), "bic": details.bic}
+    return Check("iban", True, f"{found['iban']}, bank {details.bic}", found=found)
 
 
 def _siret(merchant: Merchant) -> Check:
     try:
         siret = checks.check_siret(merchant.siret)
     except ValidationError as refused:
-        return Check("siret", False, str(refused))
+        return Check("siret", False, str(refused), refusal=refused.code)
     if siret is None:
         return Check("siret", False, "no SIRET given")
-    return Check("siret", True, f"SIRET {siret}, SIREN {stdnum_siret.to_siren(siret)}")
+    found = {"siret": siret, "siren": stdnum_siret.to_siren(siret)}
+    return Check("siret", True, f"SIRET {siret}, SIREN {found['siren']}", found=found)
 
 
 def _vat(merchant: Merchant) -> Check:
@@ -72,8 +79,9 @@ def _vat(merchant: Merchant) -> Check:
     try:
         vat = checks.check_vat_number(merchant.vat_number, merchant.siret)
     except ValidationError as refused:
-        return Check("vat_number", False, str(refused))
-    return Check("vat_number", True, f"{vat} matches the SIRET's company" if merchant.siret else str(vat))
+        return Check("vat_number", False, str(refused), refusal=refused.code)
+    found = {"vat_number": str(vat)} | ({"siret": merchant.siret} if merchant.siret else {})
+    return Check("vat_number", True, f"{vat} matches the SIRET's company" if merchant.siret else str(vat), found=found)
 
 
 def _same(name: Literal["same_iban", "same_siret"], what: str, others: list[Merchant]) -> Check:

@@ -41,6 +41,10 @@ def test_a_clean_application_passes_every_check_and_says_what_it_found(merchants
     assert found["siret"] == f"SIRET {SIRET}, SIREN 732829320"
     assert found["vat_number"] == f"{VAT_NUMBER} matches the SIRET's company"
     assert found["same_iban"] == "no other merchant has this IBAN"
+    values = {check.name: dict(check.found) for check in review.checks}  # for a page to word in its language
+    assert values["iban"] == {"iban": mask_iban(IBAN), "bic": shop.bic}
+    assert values["siret"] == {"siret": SIRET, "siren": "732829320"}
+    assert values["vat_number"] == {"vat_number": VAT_NUMBER, "siret": SIRET}
 
 
 def test_another_merchant_with_the_same_iban_or_siret_is_named(merchants: Merchants) -> None:
@@ -65,6 +69,7 @@ def test_a_stored_vat_number_of_another_company_fails_its_check(merchants: Merch
     vat = next(check for check in merchants.review(shop.id).checks if check.name == "vat_number")
     assert not vat.passed
     assert "SIREN 303265045, but the SIRET is of SIREN 732829320" in vat.detail
+    assert (vat.refusal, vat.found) == ("invalid_vat_number", {})
 
 
 def test_an_unknown_merchant_is_not_found(merchants: Merchants) -> None:

@@ -23,11 +23,13 @@ from kleline.errors import KlelineError, NotFound
 from kleline.merchants.checks import check_reason
 from kleline.merchants.errors import StatusConflict
 from kleline.merchants.model import DEFAULT_FEE_BPS, MAX_FEE_BPS, MAX_REASON, MIN_FEE_BPS, Merchant
-from kleline.merchants.review import ApplicationReview
+from kleline.merchants.phone import format_phone
+from kleline.merchants.review import ApplicationReview, Check
 from kleline.staff.actor import RoleForbids
 from kleline.staff.roles import Power
 from kleline.web.console.visits import ConsoleVisit, console_context, console_form, console_page, refused, respond
 from kleline.web.console.wording import console_error, leave_note, note_of
+from kleline.web.dashboard.wording import CATEGORY_NAMES
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
@@ -105,21 +107,55 @@ _MISSING: Final[Mapping[str, str]] = {
     "no SIRET given": N_("No SIRET given"),
     "no VAT number given": N_("No VAT number given"),
 }
+_FOUND: Final[Mapping[str, str]] = {
+    "iban": N_("%(iban)s, bank %(bic)s"),
+    "siret": N_("SIRET %(siret)s, SIREN %(siren)s"),
+    "vat_number": N_("%(vat_number)s matches the SIRET's company"),
+}
+_FAILED: Final[Mapping[str, str]] = {
+    "invalid_iban": N_("Not a valid IBAN of the SEPA zone"),
+    "invalid_bic": N_("The BIC does not match the IBAN's bank"),
+    "invalid_siret": N_("Not a valid SIRET (14 digits, the last one a check digit)"),
+    "invalid_vat_number": N_("Not a valid VAT number, or not that of the SIRET's company"),
+}
+
+
+def _category(category: str | None, language: Language) -> str:
+    """The kind of shop as the join form offered it, in ``language``; a code of the API's own as it is."""
+    if not category:
+        return ""
+    name = CATEGORY_NAMES.get(category)
+    return language.gettext(name) if name else category
+
+
+def _detail(check: Check, language: Language) -> str:
+    """What a check found, in ``language``: the duplicates' and the missing numbers' wording, what a passed check
+    found (an IBAN's bank, a SIRET's company) from its values, why one failed from its code; the service's English
+    sentence only for a refusal this page has no words for."""
+    wording = _DETAILS.get((check.name, check.passed)) or _MISSING.get(check.detail)
+    if wording is not None:
+        return language.gettext(wording)
+    if check.passed:
+        if check.name == "vat_number" and "siret" not in check.found:
+            return check.found["vat_number"]  # no SIRET to match it against: the number alone
+        found = _FOUND.get(check.name)
+        return language.gettext(found) % check.found if found else check.detail
+    failed = _FAILED.get(check.refusal or "")
+    return language.gettext(failed) if failed else check.detail
 
 
 def _checks(request: Request, review: ApplicationReview, language: Language) -> list[dict[str, Any]]:
-    """Each check as the page shows it: the duplicates' wording and the other merchants (name, id, status) are the
-    page's own, in its language; what the other checks found (an IBAN's bank, a SIRET's company) is the service's."""
+    """Each check as the page shows it, in its language (``_detail``), with the other merchants (name, id, status)
+    sharing its IBAN or SIRET."""
     merchants = web_of(request).kleline.merchants
     shown = []
     for check in review.checks:
-        wording = _DETAILS.get((check.name, check.passed)) or _MISSING.get(check.detail)
         others = [merchants.get(other) for other in check.others]
         shown.append(
             {
                 "name": language.gettext(_CHECK_NAMES[check.name]),
                 "passed": check.passed,
-                "detail": language.gettext(wording) if wording else check.detail,
+                "detail": _detail(check, language),
                 "others": [(o.id, o.name, language.gettext(_STATUS_NAMES[o.status])) for o in others],
             }
         )
@@ -212,6 +248,8 @@ def _application_page(
         since=when(merchant.created_at, language),
         changed=when(merchant.status_changed_at, language) if merchant.status_changed_at else "",
         rate=format_decimal(Decimal(merchant.fee_bps) / 100, format="0.00", locale=language.locale),
+        phone=format_phone(merchant.contact_phone) if merchant.contact_phone else "",
+        category=_category(merchant.category, language),
         clear=review.clear,
         checks=_checks(request, review, language),
         may_decide=visit.may(Power.DECIDE_MERCHANTS),
