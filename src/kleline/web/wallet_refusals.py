@@ -35,7 +35,6 @@ class NextStep:
 
 _MESSAGES: Final[dict[tuple[str, str | None], str]] = {
     ("limit_exceeded", None): N_("This top-up would take your purse past its limits"),
-    ("card_declined", None): N_("Your card's bank declined this top-up"),
     ("receivable_outstanding", None): N_(
         "A direct debit from your bank account came back unpaid: repay what you owe before topping up by direct debit"
     ),
