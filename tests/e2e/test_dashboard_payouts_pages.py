@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from kleline.api.app import create_app
 from kleline.bootstrap import Kleline, build
 from kleline.config import load_settings
+from kleline.money import Money
 
 from ..conftest import FakeClock
-from .dashboard_world import DashboardVisitor
+from .dashboard_world import DashboardVisitor, authenticator, member, merchant
 from .http import bearer
 from .payouts_world import Payouts, payouts_world, people
 
@@ -73,6 +74,48 @@ def test_every_role_reads_the_payouts_newest_first_with_status_amount_and_masked
         assert "€36.67 sent on 15 Jan 2026" in words and "returned on 16 Jan 2026" in words and "Returned" in words
         assert "To FR •••• 2606" in words and "FR1420041010050500013M02606" not in page.text
         assert 'href="/dashboard/payouts" aria-current="page"' in page.text
+
+
+def test_the_first_page_says_what_the_next_payout_will_be_as_the_overview_does(
+    kleline: Kleline,
+    app: FastAPI,
+    world: Payouts,
+    owners: dict[str, pyotp.TOTP],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kleline.web.dashboard import payouts
+
+    visitor = signed_in(app, "owner@example.org", owners, clock)
+    balance = kleline.ledger.balance(f"merchant:{world.shop}:balance").available
+    outlook = kleline.settlement.next_payout(world.shop)
+    assert outlook.next_amount == (balance if balance >= outlook.minimum else 0)
+    if outlook.next_on is None:
+        sentence = "None due: a payout is made once your available balance reaches €10.00."
+    else:
+        sentence = f"About {Money(balance, 'EUR').format('en')}, with"
+    words = text_of(visitor.get("/dashboard/payouts").text)
+    assert "Next payout" in words and sentence in words
+    assert sentence in text_of(visitor.get("/dashboard").text)  # the overview says the same
+
+    monkeypatch.setattr(payouts, "_PAGE", 2)
+    older = re.search(r'href="(/dashboard/payouts\?after=po_[0-9a-f]+)"', visitor.get("/dashboard/payouts").text)
+    assert older
+    assert "Next payout" not in visitor.get(older.group(1)).text  # a later page lists older payouts only
+
+
+def test_a_shop_without_payouts_or_balance_is_told_none_is_due_until_the_minimum(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    shop = merchant(kleline, "Atelier Sud")
+    owner = member(kleline, shop, "sud@example.org")
+    totp = authenticator(kleline, owner, clock)
+    visitor = DashboardVisitor(TestClient(app, follow_redirects=False))
+    visitor.sign_in_dashboard("sud@example.org", totp, at=clock.now)
+    words = text_of(visitor.get("/dashboard/payouts").text)
+    assert "No payout yet." in words
+    assert "None due: a payout is made once your available balance reaches €10.00." in words
+    assert kleline.settlement.next_payout("mer_unknown").next_amount == 0  # no balance account yet: nothing due
 
 
 def test_a_payout_shows_its_bank_account_dates_and_the_payments_it_covers(

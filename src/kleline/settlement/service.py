@@ -21,10 +21,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from kleline.clock import Clock, epoch_us
-from kleline.db.engine import Database, RawTx, Read
+from kleline.db.engine import Database, RawTx, Read, one_row_reads
 from kleline.errors import ValidationError
 from kleline.events import outbox
-from kleline.ledger import Entry, Ledger
+from kleline.ledger import Entry, Ledger, UnknownAccount
+from kleline.merchants.model import balance_account
 from kleline.sepa.model import OwnAccount, object_id
 from kleline.settlement import store
 from kleline.settlement.errors import (
@@ -187,6 +188,20 @@ class Settlement:
         payout (none under the minimum) and its last payout still in transit."""
         with self._db.transaction(write=False) as tx:
             return tx.read(self.payout_outlook_read(merchant_id)).given(available)
+
+    def next_payout(self, merchant_id: str) -> PayoutOutlook:
+        """What ``merchant_id`` can expect from settlement now, its balance read in the same statement (none yet
+        before its approval opens the account: nothing is due)."""
+        facts_read = self.payout_outlook_read(merchant_id)
+        try:
+            balance_read = self._ledger.balance_read(balance_account(merchant_id))
+        except UnknownAccount:
+            with self._db.transaction(write=False) as tx:
+                return tx.read(facts_read).given(0)
+        with self._db.transaction(write=False) as tx:
+            facts, balance = tx.read(one_row_reads(facts_read, balance_read))
+        outlook: PayoutOutlook = facts.given(balance.available)
+        return outlook
 
     def payout_outlook_read(self, merchant_id: str) -> Read[PayoutFacts]:
         """What ``payout_outlook`` reads, as a read that may travel with others (``RawTx.read_all``), the balance

@@ -22,12 +22,13 @@ from markupsafe import Markup
 
 from kleline.money import Money
 from kleline.reports.figures import SalesOverview, Totals
+from kleline.settlement.model import PayoutOutlook
 from kleline.web.dashboard.charts import CHART_SIZE, chart_url, points
 from kleline.web.history import month_name
 from kleline.web.i18n import Language
 from kleline.web.rendering import environment_for
 
-__all__ = ["Figures", "Line", "overview_context", "overview_html"]
+__all__ = ["Figures", "Line", "next_payout_context", "overview_context", "overview_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,16 @@ def _figures(language: Language, currency: str, totals: Totals) -> Figures:
     return Figures(money(totals.gross), money(totals.refunds), money(totals.commission), money(totals.net))
 
 
+def next_payout_context(language: Language, payouts: PayoutOutlook, today: date) -> dict[str, Any]:
+    """What ``dashboard/_next_payout.html`` reads: the next run's payout, or the minimum it waits for."""
+    return {
+        "next_payout": _money(language.locale, payouts.next_amount, payouts.currency) if payouts.next_on else None,
+        "next_payout_on": _day(language.locale, payouts.next_on) if payouts.next_on else None,
+        "next_payout_today": payouts.next_on == today,
+        "payout_minimum": _money(language.locale, payouts.minimum, payouts.currency),
+    }
+
+
 def overview_context(language: Language, overview: SalesOverview) -> dict[str, Any]:
     """What ``dashboard/_overview.html`` reads."""
     currency = overview.currency
@@ -90,10 +101,7 @@ def overview_context(language: Language, overview: SalesOverview) -> dict[str, A
         "as_of": language.time(overview.as_of),
         "available": money(overview.available),
         "pending": money(overview.pending),
-        "next_payout": money(payouts.next_amount) if payouts.next_on else None,
-        "next_payout_on": _day(language.locale, payouts.next_on) if payouts.next_on else None,
-        "next_payout_today": payouts.next_on == overview.as_of.date(),
-        "payout_minimum": _money(language.locale, payouts.minimum, payouts.currency),
+        **next_payout_context(language, payouts, overview.as_of.date()),
         "in_transit": money(payouts.in_transit.amount.minor) if payouts.in_transit else None,
         "in_transit_on": _day(language.locale, payouts.in_transit.created_at.date()) if payouts.in_transit else None,
         "daily_chart": chart_url("daily", language, currency, daily),

@@ -4,6 +4,9 @@ Every role reads them (``read``). A payout is read through ``Settlement``, as ``
 movements it covers through ``Reports.payout_contents``; both lists are keyset-paged (newest payouts first, a payout's
 movements oldest first). Another merchant's payout id in the address is the 404 page, as an unknown one.
 
+The first page begins with the next payout, as the overview says it (``Settlement.next_payout``): the next
+settlement run's, or the minimum balance it waits for.
+
 Payouts' statuses, as the shop reads them: ``in_transit`` is *sent* (the transfer is in the bank file), ``paid`` is
 *paid* (Kleline's bank statement shows it leaving), ``failed`` is *returned* (the shop's bank sent it back).
 """
@@ -21,6 +24,7 @@ from kleline.money import Money
 from kleline.reports import Movement
 from kleline.settlement import Payout, UnknownPayout
 from kleline.web import history
+from kleline.web.dashboard.overview import next_payout_context
 from kleline.web.dashboard.visits import DashboardVisit, dashboard_context, refused, require, respond
 from kleline.web.dashboard.visits import signed_in_merchant_user as signed_in
 from kleline.web.i18n import N_, Language, language_of
@@ -122,6 +126,11 @@ def payouts_page(request: Request, after: str | None = None) -> Response:
     found, more = web_of(request).kleline.settlement.list_payouts(
         merchant_id=visit.merchant.id, limit=_PAGE, after=start
     )
+    kleline = web_of(request).kleline
+    next_payout: dict[str, Any] = {}
+    if start is None:  # the first page says what comes next, as the overview does
+        outlook = kleline.settlement.next_payout(visit.merchant.id)
+        next_payout = next_payout_context(language, outlook, kleline.clock().date())
     context = dashboard_context(
         visit,
         language.gettext(_TITLE),
@@ -129,6 +138,7 @@ def payouts_page(request: Request, after: str | None = None) -> Response:
         lines=[_line(payout, language) for payout in found],
         older=f"{PAYOUTS}?after={found[-1].id}" if more else None,
         first=start is None,
+        **next_payout,
     )
     return respond(request, visit, render(request, "dashboard/payouts.html", context))
 
