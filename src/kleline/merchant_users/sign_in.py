@@ -159,7 +159,10 @@ class MerchantSignIn:
         """The first session of a person who has just accepted an invitation (``MerchantUsers.accept``), in place of
         ``previous``: the password it chose there counts as its first step, so it is signed in when its role needs
         no second factor, else (an owner) at the second-factor stage, to set one up. For the invitation's page only:
-        no other caller has just made a user from a password it was given."""
+        no other caller has just made a user from a password it was given; a user made longer ago than a sign-in's
+        first step lasts signs in with its password (``SignInStepMissing``)."""
+        if self._clock() - user.created_at > SECOND_FACTOR_WINDOW:
+            raise SignInStepMissing("sign in with your email and password")
         with self._db.transaction() as tx:
             if previous is not None:
                 session_store.delete_session(tx, digest(previous.token))

@@ -59,6 +59,22 @@ def test_an_accountant_without_an_authenticator_is_signed_in_by_the_password(tea
     assert (signed_in.user_id, signed_in.address) == (ada.id, "198.51.100.4")
 
 
+def test_a_person_who_has_just_accepted_an_invitation_is_signed_in_by_the_password_chosen(team: Team) -> None:
+    """An accountant is signed in at once; an owner goes on to set up a second factor; an account made earlier
+    signs in with its password like any other."""
+    lou = team.member("lou@example.org", "accountant")
+    before = team.sign_in.start()
+    session = team.sign_in.open_for_invited(lou, before, "198.51.100.7")
+    assert session.signed_in and session.user == lou and team.sign_in.find(before.token) is None
+    owner = team.member("owner@example.org")
+    assert team.sign_in.next_step(team.sign_in.open_for_invited(owner, None)) == "enrol"
+    [signed_in] = [r for r in team.users.activity(actor(owner)) if r.action == "signed_in"]
+    assert (signed_in.user_id, signed_in.detail, signed_in.address) == (lou.id, {"method": "password"}, "198.51.100.7")
+    team.clock.advance(minutes=11)
+    with pytest.raises(SignInStepMissing):
+        team.sign_in.open_for_invited(lou, None)
+
+
 def test_a_session_is_found_with_its_shop_as_it_is_now_malls_and_all(team: Team) -> None:
     ada = team.member("ada@example.org", "accountant")
     malls = Malls(team.db, clock=team.clock)
