@@ -113,6 +113,27 @@ def test_finance_downloads_the_exports_and_each_download_is_recorded(
     fec = browser.get(f"/console/books/export.fec?merchant={merchant_id}&month={month}")
     assert fec.status_code == 200, fec.text
     assert fec.content.startswith(b"JournalCode")
-    bad = browser.get("/console/books/export.fec?merchant=&month=2026-13")
-    assert bad.status_code == 400 and "Name the merchant" in html.unescape(bad.text)
     assert actions(kleline).count("export_downloaded") == 2
+
+
+def test_a_fec_form_that_cannot_be_answered_comes_back_with_every_problem_by_its_field(
+    kleline: Kleline, app: FastAPI, clock: FakeClock, merchant_id: str
+) -> None:
+    browser = signed_in(kleline, app, clock, "fay@example.org", Role.FINANCE)
+    both = browser.get("/console/books/export.fec?merchant=&month=2026-13")
+    shown = html.unescape(both.text)
+    assert both.status_code == 400 and "The books" in shown and 'class="error-summary"' in shown
+    assert 'id="fec-merchant-error"' in shown and "Name the merchant by its id." in shown
+    assert 'id="fec-month-error"' in shown and "Write the month as YYYY-MM, e.g. 2026-11." in shown
+    assert 'name="month" autocomplete="off" inputmode="numeric" class="medium" value="2026-13"' in shown
+
+    unknown = html.unescape(browser.get("/console/books/export.fec?merchant=mer_nobody&month=2025-11").text)
+    assert 'id="fec-merchant-error"' in unknown and "No merchant has this id." in unknown
+    assert 'value="mer_nobody"' in unknown and 'id="fec-month-error"' not in unknown
+
+    next_year = f"{clock.now.year + 1}-01"
+    future = browser.get(f"/console/books/export.fec?merchant={merchant_id}&month={next_year}&lang=fr")
+    french = html.unescape(future.text)
+    assert future.status_code == 400 and 'id="fec-month-error"' in french
+    assert "Ce mois n’a pas encore commencé." in french and f'value="{merchant_id}"' in french
+    assert actions(kleline).count("export_downloaded") == 0

@@ -76,4 +76,7 @@ def test_finance_downloads_the_growth_csv(kleline: Kleline, app: FastAPI, clock:
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
     assert "15.00" in csv.text
-    assert browser.get("/console/growth.csv?from=2026-13").status_code == 400
+    for asked in ("from=2026-13", "to=2999-01", "from=2025-12&to=2025-11", "from=2010-01&to=2026-01"):
+        refused = browser.get(f"/console/growth.csv?{asked}&lang=fr")
+        assert refused.status_code == 400 and "text/html" in refused.headers["content-type"], asked
+        assert "Le rapport ne peut pas être établi" in html.unescape(refused.text), asked

@@ -18,13 +18,16 @@ from starlette.responses import Response
 from kleline.errors import KlelineError
 from kleline.ledger.audit import trial_balance
 from kleline.ledger.service import HistoryLine
+from kleline.merchants.errors import UnknownMerchant
 from kleline.money import Money
+from kleline.reports.errors import InvalidMonth
 from kleline.reports.integrity import last_check, run_check
 from kleline.staff.audit import record_download
 from kleline.staff.roles import Power
 from kleline.web.console.visits import ConsoleVisit, console_context, console_form, console_page, respond
-from kleline.web.console.wording import leave_note, note_of
+from kleline.web.console.wording import console_error, leave_note, note_of
 from kleline.web.i18n import N_, Language, language_of
+from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect, render
 from kleline.web.security import when
 from kleline.web.visits import web_of
@@ -38,6 +41,8 @@ _TITLE: Final = N_("The books")
 _PAGE_SIZE: Final = 25
 _ACCOUNT_CODE: Final = re.compile(r"^\S{1,120}$")
 _MONTH: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MERCHANT: Final = "fec-merchant"
+_FEC_MONTH: Final = "fec-month"
 
 Reader = Annotated[ConsoleVisit, Depends(console_page(Power.READ))]
 Exporter = Annotated[ConsoleVisit, Depends(console_page(Power.EXPORT))]
@@ -100,6 +105,19 @@ def books_page(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The trial balance, an account's movements, the last integrity check, the exports."""
+    return _books(request, visit, account.strip(), before)
+
+
+def _books(
+    request: Request,
+    visit: ConsoleVisit,
+    code: str,
+    before: int | None = None,
+    *,
+    errors: list[PageError] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The books page; with ``errors``, a 400 answer to the FEC form that keeps what was ``typed`` in it."""
     kleline = web_of(request).kleline
     language = language_of(request)
     balance = trial_balance(kleline.db)
@@ -117,7 +135,6 @@ def books_page(
         for line in sorted(balance.accounts, key=lambda line: line.code)
     ]
     check = last_check(kleline.db)
-    code = account.strip()
     context = console_context(
         visit,
         language.gettext(_TITLE),
@@ -131,8 +148,12 @@ def books_page(
         check_when=when(check.finished_at, language) if check else "",
         check_by=_who(request, check.run_by) if check else "",
         may_export=visit.may(Power.EXPORT),
+        errors=errors or [],
+        focus_errors=bool(errors),
+        typed={"merchant": "", "month": ""} | (typed or {}),
     )
-    return respond(request, visit, render(request, "console/books.html", context))
+    page = render(request, "console/books.html", context, status=400 if errors else 200)
+    return respond(request, visit, page)
 
 
 @router.post(f"{BOOKS}/integrity-check")
@@ -165,21 +186,18 @@ def export_fec(
     merchant: Annotated[str, Query(max_length=40)] = "",
     month: Annotated[str, Query(max_length=7)] = "",
 ) -> Response:
-    """A merchant's month as a FEC file, recorded in the staff audit trail; a readable page when it cannot be made."""
+    """A merchant's month as a FEC file, recorded in the staff audit trail; else the books page again, with what is
+    wrong next to the form's fields and what was typed kept."""
     kleline = web_of(request).kleline
-    language = language_of(request)
     merchant, month = merchant.strip(), month.strip()
-    problem: str | None = None
-    if not merchant or not _MONTH.match(month):
-        problem = language.gettext(N_("Name the merchant (its id) and the month (YYYY-MM)."))
-    else:
+    errors = _fec_form_errors(merchant, month, language_of(request))
+    if not errors:
         try:
             document = kleline.reports.statement_document(merchant, month, "fec")
         except KlelineError as error:
-            problem = error.detail
-    if problem is not None:
-        context = console_context(visit, language.gettext(N_("The FEC file cannot be made")), message=problem)
-        return respond(request, visit, render(request, "console/refused.html", context, status=400))
+            errors = [_fec_refusal(error, language_of(request))]
+    if errors:
+        return _books(request, visit, "", errors=errors, typed={"merchant": merchant, "month": month})
     details = {"format": "fec", "month": month, "bytes": len(document.content)}
     record_download(kleline.db, visit.actor, "merchant", merchant, at=kleline.clock(), details=details)
     return Response(
@@ -187,3 +205,23 @@ def export_fec(
         media_type=document.media_type,
         headers={"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "no-store"},
     )
+
+
+def _fec_form_errors(merchant: str, month: str, language: Language) -> list[PageError]:
+    """Every field of the FEC form that is missing or not written as asked, at once."""
+    errors = []
+    if not merchant:
+        errors.append(PageError(language.gettext(N_("Name the merchant by its id.")), "validation_error", _MERCHANT))
+    if not _MONTH.match(month):
+        message = N_("Write the month as YYYY-MM, e.g. 2026-11.")
+        errors.append(PageError(language.gettext(message), "validation_error", _FEC_MONTH))
+    return errors
+
+
+def _fec_refusal(error: KlelineError, language: Language) -> PageError:
+    """The reports' refusal of a FEC file, next to the field it is about."""
+    if isinstance(error, UnknownMerchant):
+        return PageError(language.gettext(N_("No merchant has this id.")), error.code, _MERCHANT)
+    if isinstance(error, InvalidMonth):
+        return PageError(language.gettext(N_("This month has not begun yet.")), error.code, _FEC_MONTH)
+    return console_error(error, language=language)

@@ -20,8 +20,8 @@ from babel.numbers import format_percent
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from kleline.errors import KlelineError
-from kleline.reports.growth_figures import GrowthReport
+from kleline.reports.errors import InvalidMonth
+from kleline.reports.growth_figures import MAX_MONTHS, GrowthReport
 from kleline.reports.growth_views import growth_csv
 from kleline.staff.roles import Power
 from kleline.web.charting import CHART_SIZE, SVG_CSP
@@ -119,8 +119,12 @@ def growth_csv_file(
     """The report as a CSV file (the same as the API's), for the roles that export."""
     try:
         report = web_of(request).kleline.growth.report(first, last)
-    except KlelineError as error:
-        raise refused(request, visit, error.detail, status=400) from None
+    except InvalidMonth:
+        language = language_of(request)
+        message = N_("A report runs from a month to the same or a later one, both begun, %(months)d months at most.")
+        title = language.gettext(N_("The report cannot be made"))
+        context = console_context(visit, title, message=language.gettext(message) % {"months": MAX_MONTHS})
+        return respond(request, visit, render(request, "console/refused.html", context, status=400))
     return Response(
         growth_csv(report),
         media_type="text/csv; charset=utf-8",
