@@ -43,6 +43,9 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
     change = kleline.bank_account_changes.request(
         Actor(member(kleline, shop, "owner@example.org")), "DE89370400440532013000"
     )
+    kleline.bank_account_changes.request(
+        Actor(member(kleline, other, "cafe@example.org")), "FR7630004000000000000000151"
+    )
     _, compliance = staff_member(kleline, COMPLIANCE, Role.COMPLIANCE, clock)
     second, _ = staff_member(kleline, "second@kleline.example", Role.COMPLIANCE, clock)
     finance, _ = staff_member(kleline, "finance@kleline.example", Role.FINANCE, clock)
@@ -84,6 +87,11 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         page.locator("form[action$='/intro-fee-rate'] button").click()
         page.wait_for_selector(".error-summary")
 
+    def bank_reason_missing(page: Page) -> None:
+        sign_in(page)
+        page.locator("form[action$='/reject'] button").click()
+        page.wait_for_selector(".error-summary")
+
     def level_refused(page: Page) -> None:
         sign_in(page)
         page.locator("form[action$='/verification-level'] button").click()
@@ -99,6 +107,8 @@ def _states(kleline: Kleline, clock: FakeClock) -> list[State]:
         ("proposals-merchant-refused", f"{at}/console/merchants/{other}", rate_refused),
         ("proposals-merchant-intro-refused", f"{at}/console/merchants/{other}", intro_rate_refused),
         ("proposals-customer-refused", f"{at}/console/customers/{ada}", level_refused),
+        ("proposals-merchant-bank-refused", f"{at}/console/merchants/{other}", bank_reason_missing),
+        ("proposals-home", f"{at}/console", sign_in),
     ]
 
 

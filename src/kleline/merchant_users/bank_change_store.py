@@ -10,6 +10,7 @@ from kleline.db.engine import RawTx, Read
 from kleline.merchant_users.model import BankAccountChange
 
 __all__ = [
+    "count_pending",
     "decide",
     "find_change",
     "insert_change",
@@ -123,6 +124,12 @@ def list_changes(
         params,
     )
     return [_change(row) for row in rows]
+
+
+def count_pending(tx: RawTx) -> int:
+    """How many merchants' bank account changes wait for an operator's check."""
+    row = tx.fetchone("SELECT COUNT(*) FROM merchant_bank_changes WHERE status = 'pending'")
+    return int(row[0]) if row is not None else 0
 
 
 def queue(tx: RawTx, limit: int) -> list[BankAccountChange]:

@@ -52,7 +52,8 @@ from kleline.merchant_users.errors import (
 from kleline.merchant_users.model import BankAccountChange, BankChangeStatus, decision_refusal, is_announced
 from kleline.merchants import InvalidIban, UnknownMerchant
 from kleline.merchants import store as merchant_store
-from kleline.merchants.checks import BankDetails, bank_details
+from kleline.merchants.checks import BankDetails, bank_details, bank_name
+from kleline.merchants.model import Merchant
 from kleline.staff import audit as staff_audit
 from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Power
@@ -63,6 +64,7 @@ __all__ = [
     "STATUSES",
     "BankAccountChanges",
     "BankAccountState",
+    "BankChangeReview",
     "bank_change_problems",
     "change_json",
     "check_reason",
@@ -97,6 +99,17 @@ class BankAccountState:
 
     pending: BankAccountChange | None
     last_decided: BankAccountChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class BankChangeReview:
+    """A pending change as an operator checks it before proposing it: the account asked for, the name of its bank when
+    the registry knows it, and the other merchants already paid into that account (a refused shop's, or a second shop
+    of one owner)."""
+
+    change: BankAccountChange
+    bank_name: str | None
+    sharing: tuple[Merchant, ...]
 
 
 def change_json(change: BankAccountChange) -> dict[str, object]:
@@ -255,6 +268,20 @@ class BankAccountChanges:
                 before = (epoch_us(last.requested_at), last.id)
             bounded = min(max(limit, 1), _MAX_LIST + 1)  # one more than a page: the caller's has_more
             return changes.list_changes(tx, merchant_id, limit=bounded, status=status, before=before)
+
+    def review(self, merchant_id: str) -> BankChangeReview | None:
+        """The merchant's pending change as an operator checks it, or None when none waits."""
+        with self._db.transaction(write=False) as tx:
+            change = changes.pending_change(tx, merchant_id)
+            if change is None:
+                return None
+            sharing = merchant_store.merchants_sharing(tx, "iban", change.iban, merchant_id)
+        return BankChangeReview(change, bank_name(change.iban), tuple(sharing))
+
+    def pending_count(self) -> int:
+        """How many changes wait for an operator's check, every merchant's."""
+        with self._db.transaction(write=False) as tx:
+            return changes.count_pending(tx)
 
     def queue(self, *, limit: int = 100) -> builtins.list[BankAccountChange]:
         """Every merchant's pending change, oldest first: what operators have to check."""

@@ -38,6 +38,7 @@ from kleline.merchants.model import MAX_FEE_BPS, MAX_REASON, MIN_FEE_BPS
 __all__ = [
     "BankDetails",
     "bank_details",
+    "bank_name",
     "bank_problems",
     "check_category",
     "check_description",
@@ -254,6 +255,15 @@ def bank_problems(iban_text: str, bic_text: str | None) -> list[ValidationError]
     except InvalidBic as refused:
         return [refused]
     return []
+
+
+def bank_name(iban_text: str) -> str | None:
+    """The name of the IBAN's bank as the registry knows it (``BNP PARIBAS``), or None: what a reviewer compares with
+    the BIC and the account holder's country, before trusting an account."""
+    try:
+        return IBAN(iban_text).bank_name
+    except SchwiftyException:
+        return None
 
 
 def bank_details(iban_text: str, bic_text: str | None) -> BankDetails:

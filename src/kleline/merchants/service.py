@@ -248,6 +248,13 @@ class Merchants:
                 )
         return self.get(merchant_id)
 
+    def count(self, status: str) -> int:
+        """How many merchants are in ``status`` (``pending``: the applications waiting for a decision)."""
+        if status not in STATUSES:
+            raise InvalidMerchant(f"status: one of {', '.join(STATUSES)}", param="status")
+        with self._db.transaction(write=False) as tx:
+            return store.count_merchants(tx, status)
+
     def list(
         self, *, limit: int = 100, starting_after: str | None = None, status: str | None = None
     ) -> builtins.list[Merchant]:

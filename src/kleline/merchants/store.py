@@ -13,6 +13,7 @@ __all__ = [
     "MALLS_JOIN",
     "MERCHANT_COLUMNS",
     "MERCHANT_WIDTH",
+    "count_merchants",
     "cursor_of",
     "find_merchant",
     "in_list",
@@ -169,6 +170,12 @@ def list_merchants(
     )
     malls = mall_ids_of(tx, [str(row[0]) for row in rows])
     return [_merchant(row, malls[str(row[0])]) for row in rows]
+
+
+def count_merchants(tx: RawTx, status: str) -> int:
+    """How many merchants are in ``status``."""
+    row = tx.fetchone("SELECT COUNT(*) FROM merchants WHERE status = :status", {"status": status})
+    return int(row[0]) if row is not None else 0
 
 
 def merchants_sharing(tx: RawTx, column: Literal["iban", "siret"], value: str, except_id: str) -> list[Merchant]:

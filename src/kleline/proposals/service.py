@@ -286,6 +286,11 @@ class Proposals:
         with self._db.transaction(write=False) as tx:
             return store.pending(tx, kind, subject_id)
 
+    def pending_count(self) -> int:
+        """How many proposals wait for a second person."""
+        with self._db.transaction(write=False) as tx:
+            return store.count_pending(tx)
+
     def list(
         self,
         *,

@@ -12,7 +12,7 @@ from kleline.proposals.model import ACTOR_ID_LENGTH, Proposal, ProposalKind
 from kleline.staff.actor import StaffActor
 from kleline.staff.roles import Role
 
-__all__ = ["decide", "find", "insert", "list_proposals", "pending", "to_json"]
+__all__ = ["count_pending", "decide", "find", "insert", "list_proposals", "pending", "to_json"]
 
 _COLUMNS = (
     "id, kind, subject_type, subject_id, parameters, status, proposed_by_kind, proposed_by_id, proposed_by_role, "
@@ -86,6 +86,12 @@ def pending(tx: RawTx, kind: ProposalKind, subject_id: str) -> Proposal | None:
         {"kind": kind.value, "subject": subject_id},
     )
     return None if row is None else _proposal(row)
+
+
+def count_pending(tx: RawTx) -> int:
+    """How many proposals wait for a second person."""
+    row = tx.fetchone("SELECT COUNT(*) FROM proposals WHERE status = 'pending'")
+    return int(row[0]) if row is not None else 0
 
 
 def list_proposals(

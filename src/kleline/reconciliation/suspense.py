@@ -79,6 +79,11 @@ class SuspenseQueue:
         self._counterparts = counterparts
         self._clock = clock
 
+    def open_count(self) -> int:
+        """How many items wait for a resolution."""
+        with self._db.transaction(write=False) as tx:
+            return suspense_store.count_open_items(tx)
+
     def items(
         self, *, status: str | None = "open", limit: int = 20, after: str | None = None
     ) -> tuple[builtins.list[SuspenseItem], bool]:

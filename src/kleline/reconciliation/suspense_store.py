@@ -10,7 +10,13 @@ from kleline.db.engine import RawTx
 from kleline.reconciliation.model import Action, Resolution, SuspenseItem, SuspenseReason
 from kleline.reconciliation.store import LINE_COLUMNS, statement_line
 
-__all__ = ["insert_suspense_item", "list_suspense_items", "load_suspense_item", "resolve_suspense_item"]
+__all__ = [
+    "count_open_items",
+    "insert_suspense_item",
+    "list_suspense_items",
+    "load_suspense_item",
+    "resolve_suspense_item",
+]
 
 
 def insert_suspense_item(
@@ -73,6 +79,12 @@ def load_suspense_item(tx: RawTx, item_id: str, *, lock: bool = False) -> Suspen
         {"id": item_id},
     )
     return None if row is None else _item(row)
+
+
+def count_open_items(tx: RawTx) -> int:
+    """How many suspense items wait for a resolution."""
+    row = tx.fetchone("SELECT COUNT(*) FROM suspense_items WHERE status = 'open'")
+    return int(row[0]) if row is not None else 0
 
 
 def list_suspense_items(tx: RawTx, *, status: str | None, limit: int, after: str | None) -> list[SuspenseItem]:

@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from kleline.web.console import (
     approvals,
     audit_trail,
+    bank_changes,
     books,
     growth,
     home,
@@ -58,6 +59,7 @@ routers: tuple[APIRouter, ...] = (
     money_safeguarding.router,
     books.router,
     people.router,
+    bank_changes.router,
     growth.router,
 )
 """The console's routes, for ``kleline.web.app.install``."""

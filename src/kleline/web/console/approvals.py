@@ -27,6 +27,7 @@ from kleline.merchants.phone import format_phone
 from kleline.merchants.review import ApplicationReview, Check
 from kleline.staff.actor import RoleForbids
 from kleline.staff.roles import Power
+from kleline.web.console.bank_change_views import bank_change_queue
 from kleline.web.console.visits import ConsoleVisit, console_context, console_form, console_page, refused, respond
 from kleline.web.console.wording import console_error, leave_note, note_of
 from kleline.web.dashboard.wording import CATEGORY_NAMES
@@ -200,6 +201,7 @@ def queue(request: Request, visit: ReaderPage) -> Response:
     language = language_of(request)
     _ = language.gettext
     pending = _pending(request)
+    bank_changes, more_bank_changes = bank_change_queue(request, language)
     more = len(pending) > QUEUE_LIMIT
     oldest_first = pending[:QUEUE_LIMIT]
     applications = []
@@ -221,6 +223,8 @@ def queue(request: Request, visit: ReaderPage) -> Response:
         applications=applications,
         more=more,
         may_decide=visit.may(Power.DECIDE_MERCHANTS),
+        bank_changes=bank_changes,
+        more_bank_changes=more_bank_changes,
     )
     return respond(request, visit, render(request, "console/approvals.html", context))
 

@@ -1,5 +1,9 @@
-"""The console's home page (``/console``): who is signed in, in which role, what the role allows, and the sections
-it opens (``sections.SECTIONS``)."""
+"""The console's home page (``/console``): what waits for the staff (applications, new bank accounts, proposals,
+suspense lines, each counted and linked to its queue), who is signed in, in which role, what the role allows, and the
+sections it opens (``sections.SECTIONS``).
+
+The counts are the clerks' morning glance: each is one ``COUNT`` of its service, so that the page costs four small
+reads, not the queues themselves."""
 
 from __future__ import annotations
 
@@ -14,12 +18,24 @@ from kleline.web.console.wording import POWER_NAMES, ROLE_DUTIES, note_of
 from kleline.web.i18n import N_, language_of
 from kleline.web.rendering import render
 from kleline.web.security import when
+from kleline.web.visits import web_of
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 _TITLE: Final = N_("Kleline's console")
+
+
+def _waiting(request: Request) -> dict[str, int]:
+    """How much waits in each of the console's queues that every role reads."""
+    kleline = web_of(request).kleline
+    return {
+        "applications": kleline.merchants.count("pending"),
+        "bank_changes": kleline.bank_account_changes.pending_count(),
+        "proposals": kleline.proposals.pending_count(),
+        "suspense": kleline.suspense.open_count(),
+    }
 
 
 @router.get(CONSOLE)
@@ -36,5 +52,6 @@ def home_page(request: Request, visit: StaffVisit) -> Response:
         role_duties=language.gettext(ROLE_DUTIES[visit.user.role]),
         powers=[language.gettext(POWER_NAMES[power]) for power in powers],
         since=when(visit.user.created_at, language),
+        waiting=_waiting(request),
     )
     return respond(request, visit, render(request, "console/home.html", context))

@@ -38,6 +38,7 @@ from kleline.proposals.model import Proposal, ProposalKind
 from kleline.staff.actor import RoleForbids, StaffActor
 from kleline.staff.roles import Power
 from kleline.wallet.customers import SEARCH_LIMIT, level_problems
+from kleline.web.console.bank_change_views import bank_change_review
 from kleline.web.console.proposals import proposals_of
 from kleline.web.console.visits import ConsoleVisit, console_context, console_form, console_page, refused, respond
 from kleline.web.console.wording import console_error, leave_note, note_of
@@ -50,7 +51,7 @@ from kleline.web.rendering import redirect, render
 from kleline.web.security import when
 from kleline.web.visits import Form, web_of
 
-__all__ = ["CUSTOMERS", "MERCHANTS", "router"]
+__all__ = ["CUSTOMERS", "MERCHANTS", "router", "show_merchant"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -213,7 +214,7 @@ def merchants_page(request: Request, visit: Reader, q: Query_ = "") -> Response:
     return _search_page(request, visit, section="merchants", title=title, query=query, results=results, more=more)
 
 
-def _merchant_page(
+def show_merchant(
     request: Request,
     visit: ConsoleVisit,
     merchant_id: str,
@@ -222,6 +223,7 @@ def _merchant_page(
     typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    """The merchant's page; with ``errors``, the answer to one of its forms, what was ``typed`` in it kept."""
     language = language_of(request)
     try:
         summary = web_of(request).kleline.lookup.merchant(merchant_id[:64])
@@ -259,7 +261,9 @@ def _merchant_page(
             "high": _percent(MAX_INTRO_FEE_BPS, language),
             "example": _number(500, language),
         },
-        typed={"rate": "", "intro_rate": "", **(typed or {})},
+        typed={"rate": "", "intro_rate": "", "bank_reason": "", **(typed or {})},
+        bank_change=bank_change_review(request, merchant.id, language),
+        may_decide_bank_change=visit.may(Power.DECIDE_MERCHANTS),
         since=when(merchant.created_at, language),
         balance=None if summary.balance is None else _balance(summary.balance, language),
         pending=language.money(Money(summary.pending, currency)),
@@ -303,7 +307,7 @@ def _rate_bps(text: str) -> int | None:
 def merchant_page(request: Request, visit: Reader, merchant_id: str) -> Response:
     """A merchant's profile (IBAN masked), status, commission, balance, latest payments and people; its pending
     proposals; the form that proposes a new commission rate, for a role that decides merchants."""
-    return _merchant_page(request, visit, merchant_id)
+    return show_merchant(request, visit, merchant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,5 +395,5 @@ def _propose_rate(request: Request, merchant_id: str, form: Form, visit: Console
                 problems.append(console_error(error, {rate.param: rate.field}, language))
     if problems:
         status = 409 if problems[0].code in {"proposal_pending", "invalid_status_transition"} else 400
-        return _merchant_page(request, visit, merchant_id, errors=problems, typed=typed, status=status)
+        return show_merchant(request, visit, merchant_id, errors=problems, typed=typed, status=status)
     return leave_note(request, redirect(f"{MERCHANTS}/{merchant_id}"), rate.note)

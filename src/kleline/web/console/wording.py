@@ -151,6 +151,12 @@ NOTES: Final = {
     "console_write_off_proposed": N_("The write-off is proposed: nothing moves until a second person approves it."),
     "console_integrity_checked": N_("The integrity check ran: its result is below."),
     "console_rate_proposed": N_("The new commission rate is proposed: it applies once a second person approves it."),
+    "console_bank_change_proposed": N_(
+        "The new bank account is proposed: the merchant's payouts go there once a second person approves it."
+    ),
+    "console_bank_change_rejected": N_(
+        "The new bank account was rejected: the merchant keeps its account, and its owners are told why."
+    ),
     "console_intro_rate_proposed": N_(
         "The new introduction fee rate is proposed: it applies once a second person approves it."
     ),
