@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from kleline.api.routing import allowed_methods
 from kleline.errors import KlelineError
+from kleline.web.missing import missing_page
 
 __all__ = ["install", "problem", "with_retry_after"]
 
@@ -69,8 +71,16 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return problem(400, "validation_error", "Validation error", f"{param or 'request'}: {message}", param=param)
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if _from_a_browser(request):
+        if error.status_code == 404:
+            return missing_page(request)
+        if error.status_code == 405 and request.method in ("GET", "HEAD"):
+            page = _nearest_page(request.app, request.url.path)
+            if page is not None:
+                query = request.url.query
+                return RedirectResponse(page + (f"?{query}" if query else ""), status_code=303)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     response = problem(error.status_code, code, _title(code), str(error.detail))
     response.headers.update(error.headers or {})
@@ -79,6 +89,23 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+def _from_a_browser(request: Request) -> bool:
+    """A person's browser asking for a page: an HTML answer outside the API's ``/v1``, whose clients read JSON."""
+    path = request.url.path
+    return not (path == "/v1" or path.startswith("/v1/")) and "text/html" in request.headers.get("accept", "")
+
+
+def _nearest_page(app: FastAPI, path: str) -> str | None:
+    """The closest address above ``path`` that a browser may open: an address that only takes a form's post
+    (``/checkout/{id}/authenticate``), opened by a link, a bookmark or the language switch after that form was
+    refused, leads to the page of the form (``/checkout/{id}``) rather than to a ``405``."""
+    while path not in ("", "/"):
+        path = path.rstrip("/").rsplit("/", 1)[0] or "/"
+        if "GET" in allowed_methods(app, path):
+            return path
+    return None
 
 
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
