@@ -68,12 +68,16 @@ def test_a_passkey_is_added_then_signs_in_and_confirms_a_payment_above_the_exemp
     fund(kleline, ada.id, card(kleline, ada.id), 2500)
     fund(kleline, ada.id, card(kleline, ada.id, "5555555555554444"), 2500)
     paying = payment(kleline, shop(kleline), 4500, return_url=RETURN_URL)  # above the 30 EUR exemption
-    authenticator(context, page)
+    device = authenticator(context, page)
 
     page.goto(f"{live.url}/wallet/security")
     sign_in_with_password(page)
     page.wait_for_url(f"{live.url}/wallet/security")
     expect(page.get_by_text("Adding a passkey needs JavaScript")).to_be_hidden()  # the script runs
+    page.get_by_role("button", name="Add a passkey").click()  # no name yet: the server says so, no device is asked
+    expect(page.locator(".error-summary")).to_contain_text("name")
+    held = context.new_cdp_session(page).send("WebAuthn.getCredentials", {"authenticatorId": device})
+    assert held["credentials"] == [] and kleline.passkeys.list(ada.id) == []
     page.get_by_label("Name of the new passkey").fill("Ada's laptop")
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_role("status").filter(has_text="Your passkey “Ada's laptop” was added")).to_be_visible()

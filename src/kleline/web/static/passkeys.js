@@ -82,6 +82,14 @@
     });
   }
 
+  // A required field left empty (a new passkey's name): the form is posted as it is and the server names what is
+  // missing, before any device is asked to make a passkey the server would then refuse to keep.
+  function blank(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[required]"), function (input) {
+      return !input.value.trim();
+    });
+  }
+
   function start() {
     if (!window.PublicKeyCredential || !navigator.credentials) return; // the page's own text then stands
     var forms = document.querySelectorAll("form[data-passkey]");
@@ -89,7 +97,7 @@
       Array.prototype.forEach.call(form.querySelectorAll(".needs-script"), function (note) { note.hidden = true; });
       Array.prototype.forEach.call(form.querySelectorAll("[data-script-only]"), function (item) { item.hidden = false; });
       form.addEventListener("submit", function (event) {
-        if (form.querySelector("input[name=credential]").value) return;
+        if (form.querySelector("input[name=credential]").value || blank(form)) return;
         event.preventDefault();
         ceremony(form);
       });
