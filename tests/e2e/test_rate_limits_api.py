@@ -108,7 +108,8 @@ def test_the_pages_forms_share_the_api_s_count_and_say_so_in_the_form(
     assert form_post(attacker, "/sign-in", email="guess@example.org", password="a guess")[0] == 400  # the last one
     status, page, retry_after = form_post(attacker, "/sign-in", email="ada@example.org", password=PASSWORD)
     assert (status, retry_after) == (429, "60")  # 09:30:00: a whole minute to wait
-    assert 'role="alert"' in page and "rate_limited" in page and "Too many attempts from this client" in page
+    assert 'role="alert"' in page and "rate_limited" in page
+    assert "Too many attempts from your connection: try again in 60 seconds" in page
     assert form_post(bystander, "/sign-in", email="ada@example.org", password=PASSWORD)[0] == 303
     for n in range(SIGN_UP_RATE):
         assert sign_up(attacker, n) == 201
@@ -116,7 +117,9 @@ def test_the_pages_forms_share_the_api_s_count_and_say_so_in_the_form(
         attacker, "/sign-up", name="Grace", email="grace@example.org", password=PASSWORD
     )
     assert (status, retry_after) == (429, "1800")
-    assert "rate_limited" in page and "Too many attempts from this client" in page
+    assert "rate_limited" in page and "Too many attempts from your connection: try again in 30 minutes" in page
+    typo = form_post(attacker, "/sign-up", name="Grace", email="grace@", password=PASSWORD)
+    assert typo[0] == 400 and "rate_limited" not in typo[1]  # a form with mistakes never counts, nor is refused
 
 
 def test_the_openapi_document_tells_of_the_429_on_both_routes(attacker: TestClient) -> None:

@@ -6,7 +6,8 @@ the reason, so that it tells nobody which addresses hold a wallet), and the lock
 token is made: the page's session, not a bearer token, is what signs the browser in.
 
 Both forms count against the API's rate limits per client address (``kleline.ratelimit``): past them, the form
-comes back with the reason and status 429, with ``Retry-After``.
+comes back with the reason and status 429, with ``Retry-After``. The sign-up form counts only the attempts that reach
+the books (a form with mistakes is answered without them), so that a person's typos never lock them out.
 
 ``next`` (where to go once signed in) is only ever a path on this site, never another site's address: a link to
 our sign-in page must not become a way to send customers elsewhere.
@@ -128,20 +129,17 @@ def sign_up(request: Request, form: Form) -> Response:
     visit = post_visit(request, form, back="/sign-up?" + urlencode({"next": next_url}))
     name, email, password = form.get("name", ""), form.get("email", "").strip(), form.get("password", "")
     kleline = web_of(request).kleline
-    problems: list[KlelineError] = []
-    try:
-        kleline.rate_limits.take(SIGN_UP, _client_host(request))
-    except RateLimited as refused:
-        problems.append(refused)  # alone: the form is not even looked at
-    else:
-        problems.extend(sign_up_problems(email, password, name))
-        if not problems:
-            try:
-                customer = kleline.customers.sign_up(email, password, name)
-            except KlelineError as error:
-                problems.append(error)
-            else:
-                return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
+    # A form with mistakes never reaches the books: it does not count against the limit, which caps the wallets a
+    # connection opens (and the "email taken" answers it reads), not a person's typos.
+    problems: list[KlelineError] = list(sign_up_problems(email, password, name))
+    if not problems:
+        try:
+            kleline.rate_limits.take(SIGN_UP, _client_host(request))
+            customer = kleline.customers.sign_up(email, password, name)
+        except KlelineError as error:
+            problems.append(error)
+        else:
+            return leave(request, _signed_in(request, visit, customer.id, next_url), WALLET_OPENED)
     # Every problem at once; the email and name typed come back, the password never does.
     language = language_of(request)
     errors = in_form_order([page_error(problem, _SIGN_UP_FIELDS, language) for problem in problems], _SIGN_UP_ORDER)

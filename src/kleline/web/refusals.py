@@ -92,13 +92,26 @@ def _sentence(text: str) -> str:
 
 def _translated(error: KlelineError, language: Language) -> str | None:
     if isinstance(error, RateLimited):
-        message = N_("Too many attempts from your connection: try again in %(seconds)d seconds")
-        return language.gettext(message) % {"seconds": error.retry_after}
+        return _wait(error.retry_after, language)
     if error.code == "validation_error" and error.param == "password":
         message = N_("Choose a password of %(least)d to %(most)d characters (a passphrase is best)")
         return language.gettext(message) % {"least": MIN_PASSWORD, "most": MAX_PASSWORD}
     wording = _MESSAGES.get((error.code, error.param)) or _MESSAGES.get((error.code, None))
     return language.gettext(wording) if wording else None
+
+
+def _wait(seconds: int, language: Language) -> str:
+    """How long a rate-limited person waits, as people count it: seconds up to two minutes, whole minutes after
+    (rounded up: never sooner than the limit allows)."""
+    if seconds < 120:
+        message = N_("Too many attempts from your connection: try again in %(seconds)d seconds")
+        return language.gettext(message) % {"seconds": seconds}
+    minutes = -(-seconds // 60)
+    return language.ngettext(
+        "Too many attempts from your connection: try again in %(minutes)d minute",
+        "Too many attempts from your connection: try again in %(minutes)d minutes",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def because(language: Language, refusal: str, reason: str) -> str:
@@ -135,5 +148,5 @@ def page_error(error: KlelineError, fields: Mapping[str, str] | None = None, lan
     if error.param is not None and fields is not None:
         field = fields.get(error.param)
     message = _declined(error, language) or _counted(error, language)
-    message = message or (None if language is ENGLISH else _translated(error, language))
+    message = message or _translated(error, language)
     return PageError(message or _sentence(error.detail), error.code, field)

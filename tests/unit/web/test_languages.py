@@ -64,9 +64,9 @@ def test_a_refusal_on_a_french_page_is_worded_in_french_with_its_code() -> None:
     )
 
 
-def test_an_english_page_keeps_the_services_own_sentence() -> None:
+def test_an_english_page_words_a_known_refusal_for_a_person_as_the_french_one_does() -> None:
     shown = page_error(ValidationError("name: give 1 to 200 characters", param="name"), {"name": "name"})
-    assert (shown.message, shown.field) == ("Name: give 1 to 200 characters", "name")
+    assert (shown.message, shown.field) == ("Enter your name (1 to 200 characters)", "name")
     french = page_error(ValidationError("name: give 1 to 200 characters", param="name"), {"name": "name"}, FRENCH)
     assert (french.message, french.field) == ("Saisissez votre nom (de 1 à 200 caractères)", "name")
 
@@ -83,6 +83,19 @@ def test_a_rate_limited_form_says_how_long_to_wait_in_the_pages_language() -> No
     assert page_error(limited, language=FRENCH).message == (
         "Trop de tentatives depuis votre connexion\u00a0: réessayez dans 42 secondes"
     )
+
+
+def test_a_long_wait_is_counted_in_whole_minutes_rounded_up() -> None:
+    limited = RateLimited(
+        "too many attempts from this client: 10 per hour; try again in 2490 seconds", retry_after=2490
+    )
+    assert page_error(limited).message == "Too many attempts from your connection: try again in 42 minutes"
+    assert page_error(limited, language=FRENCH).message == (
+        "Trop de tentatives depuis votre connexion\u00a0: réessayez dans 42 minutes"
+    )
+    short = RateLimited("try again in 119 seconds", retry_after=119)
+    assert page_error(short).message == "Too many attempts from your connection: try again in 119 seconds"
+    assert page_error(RateLimited("try again in 121 seconds", retry_after=121)).message.endswith("in 3 minutes")
 
 
 class _NewRefusal(ValidationError):
