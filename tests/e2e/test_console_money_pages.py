@@ -105,7 +105,22 @@ def test_a_finance_user_imports_a_statement_and_sees_its_matched_and_held_lines(
     assert "imported before: nothing changed" in finance.get(again.headers["location"]).text
     assert "1 matched, 1 in suspense, 0 duplicates" in finance.get("/console/money/statements").text
     too_large = upload(finance, b"<x>" + b" " * (kleline.reconciliation.max_bytes + 20_000) + b"</x>")
-    assert too_large.status_code == 413 and "too large" in too_large.text
+    assert too_large.status_code == 413 and too_large.headers["content-type"].startswith("text/html")
+    assert "The file is too large: a statement import takes at most 16 MB." in html.unescape(too_large.text)
+    assert "An XML file of at most 16 MB" in html.unescape(page.text)
+
+
+def test_a_month_of_statement_lines_is_imported_from_the_console_as_from_the_api(
+    kleline: Kleline, app: FastAPI, clock: FakeClock
+) -> None:
+    lines = [credit(f"REF-{n}", 100 + n, f"UNKNOWN-{n}") for n in range(80)]
+    document = statement(kleline, *lines)
+    assert len(document) > 3 * 16 * 1024  # far above a page form's bound: a bank's real statement
+    finance = signed_in(kleline, app, clock, "fin@example.org", Role.FINANCE)
+    finance.get("/console/money/statements")
+    done = upload(finance, document)
+    assert done.status_code == 303, done.text
+    assert "0 matched, 80 in suspense, 0 duplicates" in finance.get("/console/money/statements").text
 
 
 def held_line(kleline: Kleline, world: World) -> tuple[str, str]:
@@ -131,6 +146,14 @@ def test_a_suspense_resolution_is_proposed_by_one_finance_user_and_approved_by_a
     dismissed = first.post(f"/console/money/suspense/{item_id}/propose", kind="dismissed", target="po_x", note="")
     assert dismissed.status_code == 400
     assert "leave the id or code empty" in dismissed.text and "why the line is dismissed" in dismissed.text
+    for kind, target, said in (
+        ("payout", "po_doesnotexist", "Nothing of this kind has this id"),
+        ("account", "kleline:nope", "No account of the books has this code"),
+    ):
+        unknown = first.post(f"/console/money/suspense/{item_id}/propose", kind=kind, target=target, note="typo")
+        shown = html.unescape(unknown.text)
+        assert unknown.status_code == 400 and said in shown and f'id="target-{item_id}-error"' in shown, kind
+        assert f'value="{target}"' in shown and "typo" in shown  # the form comes back as typed
     proposed = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="ours")
     assert proposed.status_code == 303 and proposed.headers["location"] == "/console/proposals?kind=suspense_resolution"
     assert kleline.suspense.get(item_id).status == "open"  # nothing moved yet

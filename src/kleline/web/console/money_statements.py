@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from babel.units import format_unit
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -25,7 +26,7 @@ from kleline.web.console.money_pages import (
 )
 from kleline.web.console.visits import ConsoleVisit, require, signed_in_staff, signed_in_staff_post
 from kleline.web.console.wording import leave_note
-from kleline.web.i18n import N_, language_of
+from kleline.web.i18n import N_, Language, language_of
 from kleline.web.refusals import PageError
 from kleline.web.rendering import redirect
 from kleline.web.security import when
@@ -67,8 +68,15 @@ def _statements_page(
         statements=rows,
         pager=page,
         may_import=visit.may(Power.RUN_MONEY),
-        limit_kb=reconciliation.max_bytes // 1024,
+        limit=_size(reconciliation.max_bytes, language_of(request)),
     )
+
+
+def _size(size: int, language: Language) -> str:
+    """A size as people read it (``16 MB``, ``16 Mo``; ``512 kB`` below a megabyte), never more than ``size``."""
+    if size >= 1024 * 1024:
+        return str(format_unit(size // (1024 * 1024), "digital-megabyte", length="short", locale=language.locale))
+    return str(format_unit(size // 1024, "digital-kilobyte", length="short", locale=language.locale))
 
 
 @router.get(STATEMENTS)
@@ -88,8 +96,8 @@ async def import_statement(request: Request) -> Response:
     try:
         upload = await read_upload(request, reconciliation.max_bytes + _UPLOAD_OVERHEAD)
     except TooLarge:
-        message = _("The file is too large: a statement import takes at most %(size)s kB.") % {
-            "size": reconciliation.max_bytes // 1024
+        message = _("The file is too large: a statement import takes at most %(size)s.") % {
+            "size": _size(reconciliation.max_bytes, language_of(request))
         }
         error = PageError(message, "statement_too_large", "statement-file")
         return await run_in_threadpool(_statements_page, request, visit, errors=[error], status=413)

@@ -9,8 +9,9 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from kleline.errors import KlelineError
+from kleline.errors import KlelineError, NotFound
 from kleline.reconciliation import ResolutionRequest, Target
+from kleline.reconciliation.errors import SuspenseItemNotFound
 from kleline.reconciliation.model import SuspenseItem
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.staff.roles import Power
@@ -51,6 +52,10 @@ _KINDS: Final = {
     ACCOUNT: N_("an account of the books (its code, such as kleline:bank-charges)"),
     DISMISSED: N_("nothing: dismiss the line, which posted no money"),
 }
+
+
+_NO_ACCOUNT: Final = N_("No account of the books has this code: check it in the books' list of accounts")
+_NO_SUCH_OBJECT: Final = N_("Nothing of this kind has this id: check the id, or choose another kind")
 
 
 def _id(item: SuspenseItem) -> str:
@@ -133,6 +138,11 @@ def propose_resolution(request: Request, item_id: str, form: Form, visit: Resolv
         try:
             request_ = ResolutionRequest(kind, None if kind == DISMISSED else target, note or None)
             web_of(request).kleline.proposals.propose_suspense_resolution(visit.actor, item_id, request_)
+        except SuspenseItemNotFound as error:
+            raise money_refusal(request, visit, error) or error from None
+        except NotFound:  # what the line is said to belong to names nothing: the form says so by its field
+            message = _NO_ACCOUNT if kind == ACCOUNT else _NO_SUCH_OBJECT
+            problems.append(PageError(language_of(request).gettext(message), "not_found", f"target-{item_id}"))
         except KlelineError as error:
             page = money_refusal(request, visit, error)
             if page is not None:
