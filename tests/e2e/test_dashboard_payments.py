@@ -145,6 +145,17 @@ def test_the_list_shows_the_shops_payments_newest_first_searched_and_filtered(wo
     assert "42,00\xa0€" in french.text and "Payé" in french.text
 
 
+def test_a_day_in_the_filters_is_the_paris_day_the_list_shows(world: World) -> None:
+    world.clock.now = world.clock.now.replace(hour=23, minute=30)  # 23:30 UTC on the 15th: 00:30 on the 16th in Paris
+    late = paid(world.kleline, world.ada, world.shop, 700, "order-late")
+    browser = world.signed_in()
+    sixteenth = browser.get("/dashboard/payments?created_from=2026-01-16&created_to=2026-01-16")
+    assert [line.split(" ")[0] for line in _lines(sixteenth.text)] == ["order-late"]
+    assert "16 Jan 2026" in _lines(sixteenth.text)[0] and late.created_at.day == 15
+    fifteenth = browser.get("/dashboard/payments?created_from=2026-01-15&created_to=2026-01-15")
+    assert [line.split(" ")[0] for line in _lines(fifteenth.text)] == ["order-held", "order-pen", "ORDER-BOOK"]
+
+
 def test_a_new_shop_sees_the_empty_state(kleline: Kleline, app: FastAPI, clock: FakeClock) -> None:
     shop = merchant(kleline)
     owner = member(kleline, shop, "owner@example.org")

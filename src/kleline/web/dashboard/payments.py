@@ -16,8 +16,10 @@ the user's own scope), and the audit trail (``MerchantUsers.record``).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -46,6 +48,7 @@ from kleline.web.dashboard.visits import (
     signed_in_merchant_user,
 )
 from kleline.web.dashboard.wording import dashboard_error, leave_note, note_of
+from kleline.web.history import PARIS
 from kleline.web.i18n import N_, Language, language_of
 from kleline.web.once import new_form_key, once
 from kleline.web.refusals import PageError
@@ -60,6 +63,7 @@ PAYMENTS: Final = "/dashboard/payments"
 PER_PAGE: Final = 25
 _TITLE: Final = N_("Payments")
 _FILTERS: Final = ("q", "status", "method", "created_from", "created_to")
+_DAY: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 STATUS_NAMES: Final = {
     "requires_confirmation": N_("Awaiting the customer"),
@@ -224,10 +228,26 @@ def _parse(asked: dict[str, str]) -> PaymentSearch:
     return parse_search(
         status=[asked["status"]] if "status" in asked else (),
         method=[asked["method"]] if "method" in asked else (),
-        created_from=asked.get("created_from"),
-        created_to=asked.get("created_to"),
+        created_from=_paris_day(asked.get("created_from"), end=False),
+        created_to=_paris_day(asked.get("created_to"), end=True),
         q=asked.get("q"),
     )
+
+
+def _paris_day(typed: str | None, *, end: bool) -> str | None:
+    """A day typed in the form as the Paris day the list shows its payments in (the API's ``2026-01-15`` is a UTC
+    day): its first instant, or (``end``) its last, with Paris's offset that day. Anything else goes on as typed, for
+    the search to accept (an instant) or name what is wrong."""
+    if typed is None or not _DAY.match(typed.strip()):
+        return typed
+    try:
+        day = date.fromisoformat(typed.strip())
+    except ValueError:
+        return typed
+    if end and day == date.max:
+        return typed
+    first = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=PARIS)
+    return (first - timedelta(microseconds=1) if end else first).isoformat()
 
 
 def _query(typed: dict[str, str], **more: str) -> str:
