@@ -282,4 +282,13 @@ def bank_details(iban_text: str, bic_text: str | None) -> BankDetails:
         raise InvalidBic(
             f"bic: {bic.compact} is a bank in {bic.country_code}, but the IBAN is from {iban.country_code}", param="bic"
         )
+    # Where the registry knows the IBAN's bank, the BIC must be one of that bank's (its first four letters name the
+    # institution): a payout sent with another bank's BIC is returned, days later. An unknown bank is taken on trust.
+    derived = iban.bic
+    if derived is not None and bic.compact[:4] != derived.compact[:4]:
+        raise InvalidBic(
+            f"bic: {bic.compact} is not a BIC of {iban.bank_name or derived.compact[:4]}, the IBAN's bank"
+            f" (whose BIC is {derived.compact})",
+            param="bic",
+        )
     return BankDetails(iban.compact, bic.compact)

@@ -41,7 +41,18 @@ def test_a_given_bic_of_the_ibans_country_is_kept_as_given() -> None:
 
 
 def test_a_bic_from_a_territory_using_french_ibans_is_accepted() -> None:
-    assert bank_details(LA_BANQUE_POSTALE, "BDAFGPGPXXX").bic == "BDAFGPGPXXX"  # a bank in Guadeloupe
+    unknown_bank = "FR7612345000000000000000111"  # a French IBAN whose bank code the registry does not know
+    assert bank_details(unknown_bank, "BDAFGPGPXXX").bic == "BDAFGPGPXXX"  # a bank in Guadeloupe
+
+
+def test_a_bic_of_another_bank_than_the_ibans_is_refused() -> None:
+    with pytest.raises(InvalidBic) as refused:
+        bank_details(LA_BANQUE_POSTALE, "BNPAFRPP")
+    assert refused.value.param == "bic"
+    assert str(refused.value) == (
+        "bic: BNPAFRPP is not a BIC of LA BANQUE POSTALE, the IBAN's bank (whose BIC is PSSTFRPP)"
+    )
+    assert bank_details(LA_BANQUE_POSTALE, "PSSTFRPPBOR").bic == "PSSTFRPPBOR"  # a branch of the same bank
 
 
 @pytest.mark.parametrize(
