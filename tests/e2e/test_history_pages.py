@@ -473,6 +473,7 @@ def test_a_missing_amount_names_the_part_in_question(browser: Visitor, signed_fi
         "/receipts/verify", data={"csrf_token": browser.csrf}, files={"receipt": ("r.json", json.dumps(document))}
     )
     assert 'verdict-malformed"' in response.text and "“amount.amount”" in response.text
+    assert "in the wrong form. The first problem is in “amount.amount”." in response.text  # two sentences, spaced
 
 
 def test_no_file_is_an_error_next_to_the_field(browser: Visitor) -> None:
