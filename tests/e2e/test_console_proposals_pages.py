@@ -192,6 +192,11 @@ def test_a_customers_verification_level_is_set_from_the_console_and_the_api_with
         {"kyc_level": "unverified"},
         {"kyc_level": "verified", "reason": "Passport seen"},
     )
+    recorded = len(actions(kleline))
+    again = compliance.post(f"/console/customers/{ada}/verification-level", level="verified", reason="Seen again")
+    assert again.status_code == 303 and len(actions(kleline)) == recorded
+    shown = html.unescape(compliance.get(f"/console/customers/{ada}").text)
+    assert "already at this level: nothing changed" in shown and "The verification level is set" not in shown
     assert (
         compliance.post("/console/customers/cus_nobody/verification-level", level="verified", reason="x").status_code
         == 404

@@ -182,9 +182,12 @@ def set_verification_level(request: Request, customer_id: str, form: Form, visit
         else console_error(error, fields, language)
         for error in level_problems(level, reason)
     ]
+    unchanged = False
     if not problems:
+        customers = web_of(request).kleline.customers
         try:
-            web_of(request).kleline.customers.set_level(customer_id[:64], level, actor=visit.actor, reason=reason)
+            unchanged = customers.get(customer_id[:64]).kyc_level == level  # set_level then records nothing
+            customers.set_level(customer_id[:64], level, actor=visit.actor, reason=reason)
         except RoleForbids as error:
             raise refused(request, visit, console_error(error, language=language).message) from None
         except NotFound:
@@ -193,7 +196,8 @@ def set_verification_level(request: Request, customer_id: str, form: Form, visit
             problems.append(console_error(error, fields, language))
     if problems:
         return _customer_page(request, visit, customer_id, errors=problems, typed=typed, status=400)
-    return leave_note(request, redirect(f"{CUSTOMERS}/{customer_id}"), "console_level_set")
+    note = "console_level_unchanged" if unchanged else "console_level_set"
+    return leave_note(request, redirect(f"{CUSTOMERS}/{customer_id}"), note)
 
 
 @router.get(MERCHANTS)

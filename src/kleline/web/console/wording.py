@@ -161,6 +161,9 @@ NOTES: Final = {
         "The new introduction fee rate is proposed: it applies once a second person approves it."
     ),
     "console_level_set": N_("The verification level is set: the audit trail keeps your reason."),
+    "console_level_unchanged": N_(
+        "The customer was already at this level: nothing changed, and the audit trail records nothing."
+    ),
 }
 _SIGNED_OUT_NOTES: Final = frozenset({"console_signed_out", "console_signed_out_everywhere"})
 
