@@ -47,3 +47,5 @@ def test_an_address_that_only_takes_a_post_leads_a_browser_to_the_page_of_its_fo
         answer = browser.get(posted, headers=BROWSER)
         assert (answer.status_code, answer.headers["location"]) == (303, page), posted
     assert_problem(browser.get("/sign-in/passkey"), 405, "method_not_allowed")
+    scheme_relative = browser.get("http://testserver//evil.example/sign-in/passkey", headers=BROWSER)
+    assert "location" not in scheme_relative.headers  # never a redirect off the site

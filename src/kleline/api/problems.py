@@ -101,6 +101,8 @@ def _nearest_page(app: FastAPI, path: str) -> str | None:
     """The closest address above ``path`` that a browser may open: an address that only takes a form's post
     (``/checkout/{id}/authenticate``), opened by a link, a bookmark or the language switch after that form was
     refused, leads to the page of the form (``/checkout/{id}``) rather than to a ``405``."""
+    if path.startswith("//"):  # a redirect there would leave the site (a scheme-relative address)
+        return None
     while path not in ("", "/"):
         path = path.rstrip("/").rsplit("/", 1)[0] or "/"
         if "GET" in allowed_methods(app, path):
