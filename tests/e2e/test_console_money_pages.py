@@ -154,6 +154,8 @@ def test_a_suspense_resolution_is_proposed_by_one_finance_user_and_approved_by_a
         shown = html.unescape(unknown.text)
         assert unknown.status_code == 400 and said in shown and f'id="target-{item_id}-error"' in shown, kind
         assert f'value="{target}"' in shown and "typo" in shown  # the form comes back as typed
+    gone = first.post("/console/money/suspense/sus_nobody/propose", kind="payout", target=payout_id, note="x")
+    assert gone.status_code == 404  # an unknown line is the not-found page, not a form's error
     proposed = first.post(f"/console/money/suspense/{item_id}/propose", kind="payout", target=payout_id, note="ours")
     assert proposed.status_code == 303 and proposed.headers["location"] == "/console/proposals?kind=suspense_resolution"
     assert kleline.suspense.get(item_id).status == "open"  # nothing moved yet

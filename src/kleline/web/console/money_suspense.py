@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from kleline.errors import KlelineError, NotFound
 from kleline.reconciliation import ResolutionRequest, Target
-from kleline.reconciliation.errors import SuspenseItemNotFound
 from kleline.reconciliation.model import SuspenseItem
 from kleline.reconciliation.suspense import ACCOUNT, DISMISSED
 from kleline.staff.roles import Power
@@ -138,9 +137,7 @@ def propose_resolution(request: Request, item_id: str, form: Form, visit: Resolv
         try:
             request_ = ResolutionRequest(kind, None if kind == DISMISSED else target, note or None)
             web_of(request).kleline.proposals.propose_suspense_resolution(visit.actor, item_id, request_)
-        except SuspenseItemNotFound as error:
-            raise money_refusal(request, visit, error) or error from None
-        except NotFound:  # what the line is said to belong to names nothing: the form says so by its field
+        except NotFound:  # what the line belongs to names nothing (the item's own absence is a 404 of another class)
             message = _NO_ACCOUNT if kind == ACCOUNT else _NO_SUCH_OBJECT
             problems.append(PageError(language_of(request).gettext(message), "not_found", f"target-{item_id}"))
         except KlelineError as error:
